@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TOPIC_PREFIX, VigilError } from '../domain/index.js';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().min(1);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Every setting, its variable and default. docs/configuration.md is the reference for operators. */
+export const configSchema = z
+  .object({
+    VIGIL_BIND_HOST: z.string().min(1).default('0.0.0.0'),
+    VIGIL_MQTT_PORT: port.default(1883),
+    VIGIL_MQTTS_PORT: port.default(8883),
+    VIGIL_HTTP_PORT: port.default(8080),
+    VIGIL_TLS_CERT: optionalText,
+    VIGIL_TLS_KEY: optionalText,
+    VIGIL_TLS_CA: optionalText,
+    VIGIL_HTTP_TLS: bool.default(false),
+    VIGIL_DATA_DIR: z.string().min(1).default('./data'),
+    VIGIL_INFLUX_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    VIGIL_INFLUX_DB: z.string().min(1).default('vigil'),
+    VIGIL_INFLUX_RETENTION_POLICY: optionalText,
+    VIGIL_INFLUX_USER: optionalText,
+    VIGIL_INFLUX_PASSWORD: optionalText,
+    VIGIL_INFLUX_TOKEN: optionalText,
+    VIGIL_INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
+    VIGIL_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'must be topic levels without wildcards, e.g. rpm/v1')
+      .default(DEFAULT_TOPIC_PREFIX),
+    VIGIL_MAX_PAYLOAD_BYTES: positiveInt.max(16 * 1024 * 1024).default(256 * 1024),
+    VIGIL_MAX_BATCH: positiveInt.max(100_000).default(1000),
+    VIGIL_DEVICE_RATE: z.coerce.number().positive().default(20),
+    VIGIL_DEVICE_BURST: positiveInt.default(100),
+    VIGIL_DEVICE_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
+    VIGIL_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),
+    VIGIL_MAX_READING_AGE_DAYS: positiveInt.default(365),
+    VIGIL_LATE_AFTER_SECONDS: positiveInt.default(900),
+    VIGIL_SHIP_BATCH: positiveInt.max(50_000).default(5000),
+    VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (Boolean(c.VIGIL_TLS_CERT) !== Boolean(c.VIGIL_TLS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_TLS_KEY'], message: 'VIGIL_TLS_CERT and VIGIL_TLS_KEY go together' });
+    }
+    if (c.VIGIL_HTTP_TLS && !c.VIGIL_TLS_CERT) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_HTTP_TLS'], message: 'needs VIGIL_TLS_CERT and VIGIL_TLS_KEY' });
+    }
+    if (c.VIGIL_INFLUX_TOKEN && c.VIGIL_INFLUX_USER) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_INFLUX_TOKEN'], message: 'set a token or a user and password, not both' });
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+
+export interface VigilConfig {
+  readonly host: string;
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  readonly tls: { readonly port: number; readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined; readonly http: boolean } | undefined;
+  readonly dataDir: string;
+  readonly influx:
+    | {
+        readonly url: string;
+        readonly database: string;
+        readonly retentionPolicy?: string | undefined;
+        readonly username?: string | undefined;
+        readonly password?: string | undefined;
+        readonly token?: string | undefined;
+        readonly timeoutMs: number;
+      }
+    | undefined;
+  readonly topicPrefix: string;
+  readonly limits: { readonly maxPayloadBytes: number; readonly maxBatch: number };
+  readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
+  readonly timing: { readonly futureToleranceMs: number; readonly maxAgeMs: number; readonly lateAfterMs: number };
+  readonly shipBatchSize: number;
+  readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
+}
+
+function readPem(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new VigilError('VIGIL_ERR_CONFIG', `${variable}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Validates the VIGIL_* variables once, at start-up. A bad value stops Vigil with a message that names the
+ * variable, what was wrong and what is expected; the result is frozen.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<VigilConfig> {
+  const vigilEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('VIGIL_')));
+  const parsed = configSchema.safeParse(vigilEnv);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const variable = String(i.path[0] ?? 'configuration');
+      const value = variable in vigilEnv && !/PASSWORD|TOKEN/.test(variable) ? ` (got "${vigilEnv[variable]}")` : '';
+      return `${variable}: ${i.message}${value}`;
+    });
+    throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  const tls = c.VIGIL_TLS_CERT && c.VIGIL_TLS_KEY
+    ? {
+        port: c.VIGIL_MQTTS_PORT,
+        cert: readPem('VIGIL_TLS_CERT', c.VIGIL_TLS_CERT),
+        key: readPem('VIGIL_TLS_KEY', c.VIGIL_TLS_KEY),
+        ca: c.VIGIL_TLS_CA ? readPem('VIGIL_TLS_CA', c.VIGIL_TLS_CA) : undefined,
+        http: c.VIGIL_HTTP_TLS,
+      }
+    : undefined;
+  return Object.freeze({
+    host: c.VIGIL_BIND_HOST,
+    mqttPort: c.VIGIL_MQTT_PORT,
+    httpPort: c.VIGIL_HTTP_PORT,
+    tls,
+    dataDir: resolve(c.VIGIL_DATA_DIR),
+    influx: c.VIGIL_INFLUX_URL
+      ? {
+          url: c.VIGIL_INFLUX_URL,
+          database: c.VIGIL_INFLUX_DB,
+          retentionPolicy: c.VIGIL_INFLUX_RETENTION_POLICY,
+          username: c.VIGIL_INFLUX_USER,
+          password: c.VIGIL_INFLUX_PASSWORD,
+          token: c.VIGIL_INFLUX_TOKEN,
+          timeoutMs: c.VIGIL_INFLUX_TIMEOUT_MS,
+        }
+      : undefined,
+    topicPrefix: c.VIGIL_TOPIC_PREFIX,
+    limits: { maxPayloadBytes: c.VIGIL_MAX_PAYLOAD_BYTES, maxBatch: c.VIGIL_MAX_BATCH },
+    rate: { perSecond: c.VIGIL_DEVICE_RATE, burst: c.VIGIL_DEVICE_BURST, maxWaitMs: c.VIGIL_DEVICE_MAX_WAIT_MS },
+    timing: {
+      futureToleranceMs: c.VIGIL_FUTURE_TOLERANCE_SECONDS * 1000,
+      maxAgeMs: c.VIGIL_MAX_READING_AGE_DAYS * 86_400_000,
+      lateAfterMs: c.VIGIL_LATE_AFTER_SECONDS * 1000,
+    },
+    shipBatchSize: c.VIGIL_SHIP_BATCH,
+    logLevel: c.VIGIL_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,113 @@
+import type { Command } from 'commander';
+import { openState } from '../../app/state.js';
+import { action, configFrom, isoOrDash, printTable } from '../run.js';
+
+interface DataDirOption {
+  dataDir?: string;
+}
+
+function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>) => Promise<T> | T): Promise<T> {
+  const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+  const state = openState(config.dataDir);
+  return Promise.resolve(body(state)).finally(() => state.db.close());
+}
+
+const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+
+/** `vigil patients ...` and `vigil devices ...`: provisioning, safe while the server runs on the same data dir. */
+export function registerProvisioning(program: Command): void {
+  const patients = program.command('patients').description('add and list patients');
+  patients
+    .command('add')
+    .description('add a patient')
+    .requiredOption('--name <name>', "the patient's name (stored in the state database, never logged)")
+    .option('--id <id>', 'patient id (default: generated)')
+    .option('--json', 'print {"id": ...} as JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { name: string; id?: string; json?: boolean } & DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) => registry.addPatient({ name: opts.name, id: opts.id }));
+        process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
+      }),
+    );
+  patients
+    .command('list')
+    .description('list patients')
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { json?: boolean } & DataDirOption) => {
+        const list = await withState(opts, ({ registry }) => registry.listPatients());
+        if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
+        else printTable(list.map((p) => ({ id: p.id, name: p.name, created: isoOrDash(p.createdAt) })));
+      }),
+    );
+
+  const devices = program.command('devices').description('provision, list and revoke devices');
+  devices
+    .command('add')
+    .description("provision a device for a patient; prints its secret once (only a hash is kept)")
+    .requiredOption('--patient <id>', 'the patient the device belongs to')
+    .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)')
+    .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { patient: string; id?: string; json?: boolean } & DataDirOption) => {
+        const { device, secret } = await withState(opts, ({ registry }) =>
+          registry.addDevice({ patientId: opts.patient, id: opts.id }),
+        );
+        if (opts.json) process.stdout.write(`${JSON.stringify({ deviceId: device.id, secret })}\n`);
+        else {
+          process.stdout.write(
+            `device ${device.id} added for patient ${opts.patient}\n` +
+              `secret: ${secret}\n` +
+              'Store the secret on the device now: it is not shown again (rotate it with "vigil devices rotate-secret").\n',
+          );
+        }
+      }),
+    );
+  devices
+    .command('list')
+    .description('list devices with their status')
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { json?: boolean } & DataDirOption) => {
+        const list = await withState(opts, ({ registry }) => registry.listDevices());
+        if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
+        else {
+          printTable(
+            list.map((d) => ({
+              id: d.id,
+              patient: d.patientId,
+              state: d.revokedAt ? 'revoked' : d.online ? 'online' : 'offline',
+              battery: d.battery,
+              firmware: d.firmware,
+              'last seen': isoOrDash(d.lastSeenAt),
+            })),
+          );
+        }
+      }),
+    );
+  devices
+    .command('revoke <deviceId>')
+    .description('revoke a device: it can no longer connect, and a live connection is closed within seconds')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (deviceId: string, opts: DataDirOption) => {
+        await withState(opts, ({ registry }) => registry.revokeDevice(deviceId));
+        process.stdout.write(`device ${deviceId} revoked\n`);
+      }),
+    );
+  devices
+    .command('rotate-secret <deviceId>')
+    .description('issue a new secret (the old one stops working; a revoked device is reinstated)')
+    .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (deviceId: string, opts: { json?: boolean } & DataDirOption) => {
+        const secret = await withState(opts, ({ registry }) => registry.rotateSecret(deviceId));
+        process.stdout.write(opts.json ? `${JSON.stringify({ deviceId, secret })}\n` : `secret: ${secret}\n`);
+      }),
+    );
+}

@@ -1,0 +1,2 @@
+export { createHttpServer, type HttpServer, type HttpServerOptions } from './http-server.js';
+export type { ReadinessCheck } from './ops-routes.js';

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry as MetricsRegistry } from 'prom-client';
+
+export interface ReadinessCheck {
+  readonly ok: boolean;
+  /** A degraded check is reported but does not make the instance unready (intake still works). */
+  readonly degraded?: boolean;
+  readonly [detail: string]: unknown;
+}
+
+export interface OpsSources {
+  readonly metrics: MetricsRegistry;
+  readonly readiness: () => Record<string, ReadinessCheck>;
+}
+
+/**
+ * /healthz: the process is alive. /readyz: it can take device traffic (broker listening, outbox writable);
+ * a store outage shows as "degraded" with the backlog and its age, because readings are still accepted and
+ * kept. /metrics: Prometheus text format, with no patient data in any label.
+ */
+export async function registerOpsRoutes(app: FastifyInstance, sources: OpsSources): Promise<void> {
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
+    const checks = sources.readiness();
+    const ready = Object.values(checks).every((c) => c.ok || c.degraded);
+    const degraded = Object.values(checks).some((c) => !c.ok);
+    reply.code(ready ? 200 : 503);
+    return { status: ready ? (degraded ? 'degraded' : 'ready') : 'unready', checks };
+  });
+
+  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+    reply.header('content-type', sources.metrics.contentType);
+    return sources.metrics.metrics();
+  });
+}

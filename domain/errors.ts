@@ -1,0 +1,55 @@
+/**
+ * The catalogue of Vigil's coded errors. Devices see these codes on their errors topic, operators see them in
+ * metrics labels and logs, and docs/errors.md documents each one (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  VIGIL_ERR_NOT_JSON: 'the payload is not valid UTF-8 JSON',
+  VIGIL_ERR_PAYLOAD_TOO_LARGE: 'the payload is larger than the configured limit',
+  VIGIL_ERR_BATCH_TOO_LARGE: 'the array holds more readings than one message may carry',
+  VIGIL_ERR_NOT_A_READING: 'the item is not a JSON object',
+  VIGIL_ERR_UNKNOWN_TYPE: 'the reading has no type, or a type this version does not know',
+  VIGIL_ERR_SCHEMA: 'a field is missing, of the wrong kind, or has a unit that is not accepted',
+  VIGIL_ERR_OUT_OF_RANGE: 'a value is outside the physically plausible range',
+  VIGIL_ERR_BP_ORDER: 'systolic pressure is not above diastolic pressure',
+  VIGIL_ERR_FUTURE_TIME: 'the time of measurement is further in the future than the allowed clock skew',
+  VIGIL_ERR_TOO_OLD: 'the time of measurement is older than the oldest backlog accepted',
+  VIGIL_ERR_CONTROL_SOLUTION: 'a control-solution test is a meter check, not patient data',
+  VIGIL_ERR_DEVICE_UNASSIGNED: 'the device is not assigned to a patient',
+  VIGIL_ERR_BAD_STATUS: 'the status message does not match the status schema',
+  VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit; the message was not acknowledged',
+  VIGIL_ERR_FOREIGN_TOPIC: 'the device published or subscribed outside its own topics',
+  VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
+  VIGIL_ERR_CONFIG: 'a configuration variable is missing or invalid',
+  VIGIL_ERR_NOT_FOUND: 'the patient or device does not exist',
+  VIGIL_ERR_CONFLICT: 'the patient or device already exists',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes a single reading can be rejected with (a subset of the catalogue). */
+export type RejectionCode = Extract<
+  ErrorCode,
+  | 'VIGIL_ERR_NOT_JSON'
+  | 'VIGIL_ERR_PAYLOAD_TOO_LARGE'
+  | 'VIGIL_ERR_BATCH_TOO_LARGE'
+  | 'VIGIL_ERR_NOT_A_READING'
+  | 'VIGIL_ERR_UNKNOWN_TYPE'
+  | 'VIGIL_ERR_SCHEMA'
+  | 'VIGIL_ERR_OUT_OF_RANGE'
+  | 'VIGIL_ERR_BP_ORDER'
+  | 'VIGIL_ERR_FUTURE_TIME'
+  | 'VIGIL_ERR_TOO_OLD'
+  | 'VIGIL_ERR_CONTROL_SOLUTION'
+  | 'VIGIL_ERR_DEVICE_UNASSIGNED'
+  | 'VIGIL_ERR_BAD_STATUS'
+>;
+
+/** An error that carries a stable code; thrown across component boundaries and mapped to responses in one place. */
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VigilError';
+    this.code = code;
+  }
+}

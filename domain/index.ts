@@ -1,0 +1,11 @@
+/** The shared domain: types, wire schemas, units and codes every component imports. Imports nothing of Vigil. */
+export * from './ids.js';
+export * from './reading-types.js';
+export * from './errors.js';
+export * from './codes.js';
+export * from './units.js';
+export * from './plausibility.js';
+export * from './wire.js';
+export * from './reading.js';
+export * from './normalise.js';
+export * from './topics.js';

@@ -1,0 +1,19 @@
+/** MQTT topics of the device contract (design.md "MQTT"). The prefix is configurable, default rpm/v1. */
+export const DEFAULT_TOPIC_PREFIX = 'rpm/v1';
+
+export type DeviceTopicKind = 'readings' | 'status' | 'errors';
+
+export function deviceTopic(prefix: string, deviceId: string, kind: DeviceTopicKind): string {
+  return `${prefix}/devices/${deviceId}/${kind}`;
+}
+
+/** Splits `{prefix}/devices/{deviceId}/{kind}`; anything else is not a device topic. */
+export function parseDeviceTopic(prefix: string, topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
+  const head = `${prefix}/devices/`;
+  if (!topic.startsWith(head)) return undefined;
+  const rest = topic.slice(head.length).split('/');
+  if (rest.length !== 2) return undefined;
+  const [deviceId, kind] = rest as [string, string];
+  if (!deviceId || (kind !== 'readings' && kind !== 'status' && kind !== 'errors')) return undefined;
+  return { deviceId, kind };
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import type { ReadingType } from './reading-types.js';
+
+/**
+ * Wire format v1 (design.md "Reading payload"): what a device publishes on its readings topic. Unknown extra
+ * fields are ignored so that devices with newer firmware keep working; every field Vigil uses is validated.
+ */
+const common = {
+  // RFC 3339 with an explicit offset: a local time without an offset cannot be placed on the timeline.
+  time: z.iso.datetime({ offset: true, local: false }),
+  id: z.string().min(1).max(64).optional(),
+};
+
+export const bloodPressureWire = z.object({
+  type: z.literal('blood_pressure'),
+  ...common,
+  systolic: z.number(),
+  diastolic: z.number(),
+  unit: z.enum(['mmHg', 'kPa']).default('mmHg'),
+  pulse: z.number().optional(),
+  irregularHeartbeat: z.boolean().optional(),
+});
+
+export const glucoseWire = z.object({
+  type: z.literal('glucose'),
+  ...common,
+  value: z.number(),
+  unit: z.enum(['mg/dL', 'mmol/L']),
+  source: z.enum(['meter', 'cgm']),
+  mealContext: z.enum(['fasting', 'before_meal', 'after_meal', 'bedtime', 'random']).optional(),
+  /** CGM rate of change, in the reading's unit per minute. */
+  trendRate: z.number().min(-50).max(50).optional(),
+  /** BLE Glucose Measurement (0x2A18) sample type; control solution is a meter check, not patient data. */
+  sampleType: z.enum(['capillary_blood', 'venous_blood', 'interstitial_fluid', 'control_solution']).optional(),
+});
+
+export const weightWire = z.object({
+  type: z.literal('weight'),
+  ...common,
+  value: z.number(),
+  unit: z.enum(['kg', 'lb']),
+});
+
+export const spo2Wire = z.object({
+  type: z.literal('spo2'),
+  ...common,
+  value: z.number(),
+  pulse: z.number().optional(),
+});
+
+export const heartRateWire = z.object({
+  type: z.literal('heart_rate'),
+  ...common,
+  value: z.number(),
+});
+
+export const temperatureWire = z.object({
+  type: z.literal('temperature'),
+  ...common,
+  value: z.number(),
+  unit: z.enum(['Cel', 'degF']),
+});
+
+export const stepsWire = z.object({
+  type: z.literal('steps'),
+  ...common,
+  count: z.number().int().min(0),
+  // At most a day per reading: longer periods hide the daily rhythm the activity rules need.
+  periodSeconds: z.number().int().min(1).max(86_400),
+});
+
+export const fallWire = z.object({
+  type: z.literal('fall'),
+  ...common,
+  confidence: z.number().optional(),
+});
+
+export const WIRE_SCHEMAS = {
+  blood_pressure: bloodPressureWire,
+  glucose: glucoseWire,
+  weight: weightWire,
+  spo2: spo2Wire,
+  heart_rate: heartRateWire,
+  temperature: temperatureWire,
+  steps: stepsWire,
+  fall: fallWire,
+} as const satisfies Record<ReadingType, z.ZodType>;
+
+export const wireReadingSchema = z.discriminatedUnion('type', [
+  bloodPressureWire,
+  glucoseWire,
+  weightWire,
+  spo2Wire,
+  heartRateWire,
+  temperatureWire,
+  stepsWire,
+  fallWire,
+]);
+
+/** A reading as a device sends it (input side: optional defaults may be absent). */
+export type WireReadingInput = z.input<typeof wireReadingSchema>;
+/** A reading after schema validation (defaults applied). */
+export type WireReading = z.output<typeof wireReadingSchema>;
+
+/** The retained status message a device (or its last will) publishes. */
+export const deviceStatusSchema = z.object({
+  online: z.boolean(),
+  battery: z.number().min(0).max(100).optional(),
+  firmware: z.string().max(64).optional(),
+});
+export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
+
+/** What the gateway publishes on a device's errors topic for each rejected reading. */
+export interface DeviceErrorMessage {
+  /** The reading's `id`, or its index in the published array ("0" for a single reading). */
+  readonly ref: string;
+  readonly code: string;
+  readonly message: string;
+}

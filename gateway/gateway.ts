@@ -1,0 +1,295 @@
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { IncomingMessage } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createWebSocketStream, type WebSocket } from 'ws';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import {
+  deviceStatusSchema,
+  deviceTopic,
+  parseDeviceTopic,
+  VigilError,
+  type DeviceErrorMessage,
+  type ErrorCode,
+} from '../domain/index.js';
+import type { Registry } from '../registry/index.js';
+import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
+import { createGatewayMetrics } from './metrics.js';
+import { DeviceRateLimiter } from './rate-limit.js';
+
+/** How the gateway hands a readings message to ingest: resolves once the readings are durable. */
+export interface ReadingSink {
+  handleReadings(
+    deviceId: string,
+    payload: Buffer,
+  ): Promise<{ readonly rejections: readonly { ref: string; code: string; message: string }[] }>;
+}
+
+export interface GatewayLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface GatewayOptions {
+  readonly host: string;
+  /** TCP port for MQTT; 0 picks a free one. */
+  readonly port: number;
+  readonly tls?: { readonly port: number; readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined } | undefined;
+  readonly topicPrefix: string;
+  readonly registry: Registry;
+  readonly sink: ReadingSink;
+  readonly metrics: MetricsRegistry;
+  readonly log: GatewayLogger;
+  readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
+  /** How often revocations made by the CLI are enforced on live connections. */
+  readonly revocationSweepMs?: number;
+}
+
+function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+function remoteOf(client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress;
+}
+
+/**
+ * The MQTT gateway: an aedes broker on TCP (and TLS, and WebSocket through the HTTP server) where each device
+ * logs in with its own id and secret and may only publish its own readings and status and read its own errors.
+ * A readings message is acknowledged (PUBACK) only after ingest has made its readings durable: aedes sends the
+ * PUBACK when authorizePublish calls back, so the durable write happens before that callback.
+ */
+export async function createGateway(options: GatewayOptions) {
+  const { registry, log, topicPrefix } = options;
+  const limiter = new DeviceRateLimiter(options.rate.perSecond, options.rate.burst);
+  const connections = new Map<string, number>();
+  const lastSeen = new Map<string, number>();
+  let broker: Aedes;
+  const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0);
+
+  function publishError(deviceId: string, error: DeviceErrorMessage): void {
+    broker.publish(
+      {
+        cmd: 'publish',
+        topic: deviceTopic(topicPrefix, deviceId, 'errors'),
+        payload: Buffer.from(JSON.stringify(error)),
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      (err) => {
+        if (err) log.warn({ deviceId, err: err.message }, 'could not publish to the device errors topic');
+      },
+    );
+  }
+
+  function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
+    metrics.refused.inc({ code });
+    log.warn({ deviceId, code, remote: remoteOf(client), topic }, 'refused');
+    publishError(deviceId, { ref: '*', code, message });
+    return new VigilError(code, message);
+  }
+
+  async function authenticate(client: Client, username: string | undefined, password: Buffer | undefined) {
+    const remote = remoteOf(client);
+    if (!username || !password) {
+      metrics.authFailures.inc({ reason: 'missing_credentials' });
+      log.warn({ remote }, 'device connection without credentials refused');
+      throw authError('username and password are required', 4);
+    }
+    const result = await registry.authenticateDevice(username, password);
+    if (result !== 'ok') {
+      metrics.authFailures.inc({ reason: result });
+      log.warn({ deviceId: username, remote, reason: result }, 'device connection refused');
+      throw authError('not authorized', result === 'revoked' ? 5 : 4);
+    }
+    if (!clientIdMatches(client.id, username)) {
+      metrics.authFailures.inc({ reason: 'client_id' });
+      log.warn({ deviceId: username, remote }, 'device connection refused: client id does not match the device id');
+      throw authError('client id must be the device id', 5);
+    }
+    setDeviceId(client, username);
+  }
+
+  function handleStatus(deviceId: string, packet: PublishPacket): void {
+    let status;
+    try {
+      status = deviceStatusSchema.safeParse(JSON.parse(packet.payload.toString('utf8')));
+    } catch {
+      status = undefined;
+    }
+    if (!status?.success) {
+      // A malformed status must not be retained for later subscribers.
+      packet.retain = false;
+      metrics.refused.inc({ code: 'VIGIL_ERR_BAD_STATUS' });
+      publishError(deviceId, {
+        ref: 'status',
+        code: 'VIGIL_ERR_BAD_STATUS',
+        message: 'status must be {"online": boolean, "battery"?: 0-100, "firmware"?: string}',
+      });
+      return;
+    }
+    registry.recordStatus(deviceId, status.data, Date.now());
+  }
+
+  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client): Promise<void> {
+    const wait = limiter.take(deviceId, options.rate.maxWaitMs);
+    if (wait === undefined) {
+      throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
+    }
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const device = registry.getDevice(deviceId);
+    if (!device || device.revokedAt !== null) {
+      log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
+      throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked');
+    }
+    // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
+    packet.retain = false;
+    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer);
+    lastSeen.set(deviceId, Date.now());
+    for (const r of outcome.rejections) {
+      log.info({ deviceId, ref: r.ref, code: r.code }, 'reading rejected');
+      publishError(deviceId, { ref: r.ref, code: r.code, message: r.message });
+    }
+  }
+
+  broker = await Aedes.createBroker({
+    id: 'vigil',
+    // Bounded per-client buffers: a device cannot make the broker hold unbounded messages for it.
+    queueLimit: 100,
+    maxClientsIdLength: 128,
+    authenticate(client, username, password, done) {
+      authenticate(client, username, password).then(
+        () => done(null, true),
+        (err: AuthenticateError) => done(err.returnCode ? err : authError('server error', 4), false),
+      );
+    },
+    authorizePublish(client, packet, done) {
+      if (!client) return done(null); // the broker's own messages (device errors)
+      const deviceId = deviceIdOf(client);
+      const topic = parseDeviceTopic(topicPrefix, packet.topic);
+      if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors') {
+        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings and status topics', client, packet.topic));
+      }
+      if (topic.kind === 'status') {
+        handleStatus(deviceId, packet);
+        return done(null);
+      }
+      handleReadingsPublish(deviceId, packet, client).then(
+        () => done(null),
+        (err: Error) => {
+          if (!(err instanceof VigilError)) log.error({ deviceId, err: err.message }, 'ingest failed');
+          else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err: err.message }, 'not acknowledged: outbox unavailable');
+          // Without a PUBACK the device keeps the message and sends it again after reconnecting.
+          done(err);
+        },
+      );
+    },
+    authorizeSubscribe(client, subscription: Subscription, done) {
+      const deviceId = deviceIdOf(client);
+      if (deviceId && subscription.topic === deviceTopic(topicPrefix, deviceId, 'errors')) {
+        return done(null, subscription);
+      }
+      metrics.refused.inc({ code: 'VIGIL_ERR_FOREIGN_TOPIC' });
+      log.warn({ deviceId, topic: subscription.topic }, 'subscription refused');
+      // A null subscription is answered with SUBACK 0x80 (failure) and the connection stays up.
+      done(null, null);
+    },
+  });
+
+  broker.on('clientReady', (client) => {
+    const deviceId = deviceIdOf(client);
+    if (!deviceId) return;
+    connections.set(deviceId, (connections.get(deviceId) ?? 0) + 1);
+    registry.recordStatus(deviceId, { online: true }, Date.now());
+  });
+  broker.on('clientDisconnect', (client) => {
+    const deviceId = deviceIdOf(client);
+    if (!deviceId) return;
+    const left = (connections.get(deviceId) ?? 1) - 1;
+    if (left > 0) return void connections.set(deviceId, left);
+    connections.delete(deviceId);
+    limiter.forget(deviceId);
+    registry.markOffline(deviceId, Date.now());
+  });
+  broker.on('clientError', (client, err) => {
+    log.info({ deviceId: deviceIdOf(client), err: err.message }, 'device connection error');
+  });
+
+  const clientsByDevice = () => {
+    const byDevice = new Map<string, Client[]>();
+    const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+    for (const client of Object.values(clients)) {
+      const id = deviceIdOf(client);
+      if (id) byDevice.set(id, [...(byDevice.get(id) ?? []), client]);
+    }
+    return byDevice;
+  };
+
+  // Revocations made by the CLI (another process) take effect on live connections within one sweep.
+  const sweep = setInterval(() => {
+    try {
+      const revoked = registry.revokedDeviceIds();
+      for (const [deviceId, clients] of clientsByDevice()) {
+        if (!revoked.has(deviceId)) continue;
+        log.warn({ deviceId }, 'device revoked: disconnecting');
+        for (const client of clients) client.close();
+      }
+      if (lastSeen.size > 0) {
+        registry.markSeen([...lastSeen]);
+        lastSeen.clear();
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'registry sweep failed');
+    }
+  }, options.revocationSweepMs ?? 2_000);
+  sweep.unref();
+
+  const servers: Server[] = [];
+  async function listen(server: Server, port: number): Promise<number> {
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  const mqttPort = await listen(createTcpServer(broker.handle), options.port);
+  let mqttsPort: number | undefined;
+  if (options.tls) {
+    const { cert, key, ca } = options.tls;
+    mqttsPort = await listen(createTlsServer({ cert, key, ca, minVersion: 'TLSv1.2' }, broker.handle), options.tls.port);
+  }
+  log.info({ mqttPort, mqttsPort }, 'MQTT gateway listening');
+
+  return {
+    mqttPort,
+    mqttsPort,
+    /** MQTT over WebSocket: the HTTP server hands each upgraded connection here. */
+    handleWebSocket(socket: WebSocket, req: IncomingMessage): void {
+      broker.handle(createWebSocketStream(socket), req);
+    },
+    listening(): boolean {
+      return servers.every((s) => s.listening);
+    },
+    connectedDevices(): number {
+      return broker.connectedClients;
+    },
+    /** Stops accepting connections and publishes; devices keep what was not acknowledged. */
+    async close(): Promise<void> {
+      clearInterval(sweep);
+      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      // Closing the broker ends every client connection, which lets the listeners finish closing.
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await Promise.all(stopped);
+      if (lastSeen.size > 0) registry.markSeen([...lastSeen]);
+    },
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof createGateway>>;

@@ -1,0 +1,1 @@
+export { createGateway, type Gateway, type GatewayOptions, type ReadingSink, type GatewayLogger } from './gateway.js';

@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Registry } from '../registry/index.js';
+import type { StateDb } from '../state/index.js';
+import type { Reading } from '../domain/index.js';
+import { DeadLetters } from './dead-letters.js';
+import { Intake, type IntakeTiming } from './intake.js';
+import { createIngestMetrics, registerOutboxGauges } from './metrics.js';
+import { Outbox } from './outbox/outbox.js';
+import type { ParseLimits } from './parse-payload.js';
+import { RejectionLog } from './rejection-log.js';
+import { Shipper } from './shipper.js';
+import type { ReadingStore } from './store/index.js';
+
+export { INGEST_MIGRATIONS } from './migrations.js';
+export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits } from './parse-payload.js';
+export type { IngestOutcome, IntakeTiming } from './intake.js';
+export { RejectionLog, type RecordedRejection } from './rejection-log.js';
+export { DeadLetters, type DeadLetter } from './dead-letters.js';
+export * from './store/index.js';
+
+export interface IngestOptions {
+  readonly dataDir: string;
+  readonly db: StateDb;
+  readonly registry: Registry;
+  readonly store: ReadingStore;
+  readonly metrics: MetricsRegistry;
+  readonly limits: ParseLimits;
+  readonly timing: IntakeTiming;
+  readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  readonly shipBatchSize?: number;
+  readonly segmentBytes?: number;
+  readonly onStored?: (readings: readonly Reading[]) => void;
+}
+
+export interface IngestHealth {
+  readonly outboxWritable: boolean;
+  readonly outboxError: string | undefined;
+  readonly outboxDepth: number;
+  readonly outboxOldestAgeSeconds: number;
+  readonly storeKind: ReadingStore['kind'];
+  readonly storeReachable: boolean;
+  readonly storeError: string | undefined;
+  readonly deadLetters: number;
+}
+
+export type Ingest = Awaited<ReturnType<typeof createIngest>>;
+
+/**
+ * Builds the ingest component: intake (validate, dedupe, durable outbox), the shipper that drains the outbox
+ * into the reading store, and the rejection and dead-letter logs. Ready when it returns: the outbox has been
+ * recovered and the shipper is running.
+ */
+export async function createIngest(options: IngestOptions) {
+  const metrics = createIngestMetrics(options.metrics);
+  const rejections = new RejectionLog(options.db, {
+    onLost: (count, err) => {
+      metrics.rejectionsUnrecorded.inc(count);
+      options.log.error({ count, err: err?.message }, 'rejections could not be recorded');
+    },
+  });
+  const deadLetters = new DeadLetters(options.db);
+  const recovered: Reading[] = [];
+  const outbox = await Outbox.open(
+    { dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes },
+    (r) => recovered.push(r),
+  );
+  const intake = new Intake({
+    registry: options.registry,
+    outbox,
+    rejections,
+    metrics,
+    limits: options.limits,
+    timing: options.timing,
+  });
+  for (const r of recovered) intake.remember(r);
+  if (recovered.length > 0) options.log.info({ readings: recovered.length }, 'outbox recovered readings not yet stored');
+  recovered.length = 0;
+
+  const shipper = new Shipper({
+    outbox,
+    store: options.store,
+    deadLetters,
+    metrics,
+    log: options.log,
+    batchSize: options.shipBatchSize,
+    onStored: options.onStored,
+  });
+  shipper.start();
+
+  function health(): IngestHealth {
+    const head = shipper.headReceivedAt;
+    const error = outbox.lastError;
+    return {
+      outboxWritable: error === undefined,
+      outboxError: error?.message,
+      outboxDepth: outbox.depth,
+      outboxOldestAgeSeconds: head === undefined || outbox.depth === 0 ? 0 : Math.max(0, (Date.now() - head) / 1000),
+      storeKind: options.store.kind,
+      storeReachable: shipper.storeReachable,
+      storeError: shipper.lastError?.message,
+      deadLetters: deadLetters.pendingCount(),
+    };
+  }
+
+  registerOutboxGauges(options.metrics, {
+    depth: () => outbox.depth,
+    oldestAgeSeconds: () => health().outboxOldestAgeSeconds,
+    writable: () => outbox.lastError === undefined,
+  });
+
+  return {
+    intake,
+    store: options.store,
+    rejections,
+    deadLetters,
+    health,
+    /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
+    async close(drainMs = 5_000): Promise<void> {
+      await outbox.close();
+      await shipper.stop(drainMs);
+      rejections.close();
+    },
+  };
+}

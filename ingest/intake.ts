@@ -1,0 +1,134 @@
+import { EventEmitter } from 'node:events';
+import { VigilError, type NormaliseContext, type Reading } from '../domain/index.js';
+import type { Registry } from '../registry/index.js';
+import type { IngestMetrics } from './metrics.js';
+import type { Outbox } from './outbox/outbox.js';
+import { parsePayload, type ParseLimits, type Rejection } from './parse-payload.js';
+import type { RejectionLog } from './rejection-log.js';
+
+export interface IntakeTiming {
+  readonly futureToleranceMs: number;
+  readonly maxAgeMs: number;
+  readonly lateAfterMs: number;
+}
+
+export interface IngestOutcome {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejections: readonly Rejection[];
+}
+
+export interface IntakeOptions {
+  readonly registry: Registry;
+  readonly outbox: Outbox;
+  readonly rejections: RejectionLog;
+  readonly metrics: IngestMetrics;
+  readonly limits: ParseLimits;
+  readonly timing: IntakeTiming;
+  /** How many recent idempotency keys to remember for duplicate detection. */
+  readonly dedupeWindow?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The ingest entry point the gateway calls for each published readings message. It resolves once every valid
+ * reading of the message is durable in the outbox (the caller then acknowledges), and reports what it rejected.
+ * Emits 'committed' with the new readings after each commit: the alerts engine and live hub listen there.
+ */
+export class Intake extends EventEmitter<{ committed: [readings: readonly Reading[]] }> {
+  readonly #o: IntakeOptions;
+  /** Recent keys: a pending commit, or null once committed. Duplicates wait for the original's commit. */
+  readonly #recent = new Map<string, Promise<void> | null>();
+  readonly #window: number;
+  readonly #now: () => number;
+
+  constructor(options: IntakeOptions) {
+    super();
+    this.#o = options;
+    this.#window = options.dedupeWindow ?? 200_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Seeds duplicate detection with readings recovered from the outbox after a restart. */
+  remember(reading: Reading): void {
+    this.#remember(reading.key, null);
+  }
+
+  #remember(key: string, value: Promise<void> | null): void {
+    this.#recent.delete(key);
+    this.#recent.set(key, value);
+    if (this.#recent.size > this.#window) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+  }
+
+  async handleReadings(deviceId: string, payload: Buffer): Promise<IngestOutcome> {
+    const receivedAt = this.#now();
+    const device = this.#o.registry.getDevice(deviceId);
+    if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device not found');
+    const patientId = device.patientId;
+    const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, ...this.#o.timing };
+    const parsed = parsePayload(payload, ctx, this.#o.limits);
+    let rejections = parsed.rejections;
+    let readings = parsed.readings;
+    if (patientId === null && readings.length > 0) {
+      rejections = [
+        ...rejections,
+        ...readings.map((r, i) => ({
+          ref: r.msgId ?? String(i),
+          code: 'VIGIL_ERR_DEVICE_UNASSIGNED' as const,
+          message: 'the device is not assigned to a patient; ask the care team to assign it',
+          readingType: r.type,
+        })),
+      ];
+      readings = [];
+    }
+    if (rejections.length > 0) {
+      this.#o.rejections.record(deviceId, patientId, rejections, receivedAt);
+      for (const r of rejections) this.#o.metrics.rejected.inc({ code: r.code });
+    }
+
+    const fresh: Reading[] = [];
+    const freshKeys = new Set<string>();
+    const waits: Promise<void>[] = [];
+    for (const reading of readings) {
+      if (this.#recent.has(reading.key) || freshKeys.has(reading.key)) {
+        const pending = this.#recent.get(reading.key);
+        if (pending) waits.push(pending);
+        continue;
+      }
+      fresh.push(reading);
+      freshKeys.add(reading.key);
+    }
+    const duplicates = readings.length - fresh.length;
+    if (duplicates > 0) this.#o.metrics.duplicates.inc(duplicates);
+
+    if (fresh.length > 0) {
+      const started = performance.now();
+      const commit = this.#o.outbox.append(fresh);
+      for (const r of fresh) this.#remember(r.key, commit);
+      try {
+        await commit;
+      } catch (err) {
+        for (const r of fresh) this.#recent.delete(r.key);
+        this.#o.metrics.outboxCommitFailures.inc();
+        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
+      }
+      for (const r of fresh) if (this.#recent.get(r.key) === commit) this.#recent.set(r.key, null);
+      this.#o.metrics.outboxCommitSeconds.observe((performance.now() - started) / 1000);
+      for (const r of fresh) {
+        this.#o.metrics.accepted.inc({ type: r.type });
+        if (r.late) this.#o.metrics.late.inc();
+      }
+      this.emit('committed', fresh);
+    }
+    // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
+    if (waits.length > 0) {
+      await Promise.all(waits).catch((err: unknown) => {
+        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`);
+      });
+    }
+    return { accepted: fresh.length, duplicates, rejections };
+  }
+}

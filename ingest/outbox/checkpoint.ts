@@ -1,0 +1,33 @@
+import { readFile, rename, writeFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { syncDir, type Position } from './segments.js';
+
+const FILE = 'checkpoint.json';
+const checkpointSchema = z.object({ segment: z.number().int().min(0), offset: z.number().int().min(0) });
+
+/** The position up to which the outbox has been stored; missing on a new outbox. */
+export async function readCheckpoint(dir: string): Promise<Position | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return checkpointSchema.parse(JSON.parse(text));
+}
+
+/** Write, fsync, rename, fsync the directory: after a crash the checkpoint is the old one or the new one. */
+export async function writeCheckpoint(dir: string, position: Position): Promise<void> {
+  const tmp = join(dir, `${FILE}.tmp`);
+  await writeFile(tmp, JSON.stringify(position));
+  const handle = await open(tmp, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, join(dir, FILE));
+  await syncDir(dir);
+}

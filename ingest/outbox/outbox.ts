@@ -1,0 +1,234 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import type { Reading } from '../../domain/index.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { decodeRecords, encodeRecord } from './record-codec.js';
+import { listSegments, segmentPath, syncDir, type Position } from './segments.js';
+
+export interface OutboxOptions {
+  readonly dir: string;
+  /** A segment is sealed and a new one started past this size. */
+  readonly segmentBytes?: number;
+}
+
+export interface OutboxBatch {
+  readonly records: Reading[];
+  /** Where the next read starts; pass it to `ack` once these records are stored. */
+  readonly next: Position;
+}
+
+interface PendingAppend {
+  readonly data: Buffer;
+  readonly count: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * The durable outbox between acknowledgement and storage: an append-only log of segment files.
+ *
+ * Appends are group-committed: while one write + fdatasync is in flight, new appends queue up and share the
+ * next one, so many readings cost one fsync and a device's PUBACK waits only for the commit that holds its
+ * readings. The shipper reads committed records from the checkpoint on and acknowledges what the store took;
+ * segments wholly behind the checkpoint are deleted.
+ */
+export class Outbox extends EventEmitter {
+  readonly #dir: string;
+  readonly #segmentBytes: number;
+  #active!: { segment: number; handle: FileHandle; committed: number };
+  #queue: PendingAppend[] = [];
+  #flushing: Promise<void> | undefined;
+  #reopen = false;
+  #checkpoint!: Position;
+  #depth = 0;
+  #lastError: Error | undefined;
+  #closed = false;
+
+  private constructor(options: OutboxOptions) {
+    super();
+    this.#dir = options.dir;
+    this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Opens the outbox, cutting off a record torn by a crash, and reports the records not yet stored. */
+  static async open(options: OutboxOptions, onRecovered?: (reading: Reading) => void): Promise<Outbox> {
+    const outbox = new Outbox(options);
+    await outbox.#recover(onRecovered);
+    return outbox;
+  }
+
+  async #recover(onRecovered?: (reading: Reading) => void): Promise<void> {
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    let segments = await listSegments(this.#dir);
+    const checkpoint = (await readCheckpoint(this.#dir)) ?? { segment: segments[0] ?? 1, offset: 0 };
+    for (const s of segments.filter((s) => s < checkpoint.segment)) await unlink(segmentPath(this.#dir, s));
+    segments = segments.filter((s) => s >= checkpoint.segment);
+    this.#checkpoint = checkpoint;
+
+    for (const segment of segments) {
+      const from = segment === checkpoint.segment ? checkpoint.offset : 0;
+      const validEnd = await this.#scan(segment, from, (r) => {
+        this.#depth += 1;
+        onRecovered?.(r);
+      });
+      const path = segmentPath(this.#dir, segment);
+      if ((await stat(path)).size > validEnd) {
+        // Only the last segment can end in a torn record: earlier ones were sealed after a commit.
+        const handle = await open(path, 'r+');
+        await handle.truncate(validEnd);
+        await handle.datasync();
+        await handle.close();
+      }
+    }
+    const last = segments.at(-1);
+    if (last === undefined) {
+      await this.#startSegment(checkpoint.segment);
+    } else {
+      const handle = await open(segmentPath(this.#dir, last), 'r+');
+      this.#active = { segment: last, handle, committed: (await handle.stat()).size };
+    }
+  }
+
+  /** Reads the valid records of a segment from an offset; returns where the valid part ends. */
+  async #scan(segment: number, from: number, each: (r: Reading) => void): Promise<number> {
+    const handle = await open(segmentPath(this.#dir, segment), 'r');
+    try {
+      let position = from;
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const buf = Buffer.allocUnsafe(READ_CHUNK);
+        const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, position + carry.length);
+        if (bytesRead === 0) return position;
+        const chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+        const decoded = decodeRecords(chunk);
+        decoded.records.forEach(each);
+        position += decoded.consumed;
+        if (decoded.corrupt) return position;
+        carry = chunk.subarray(decoded.consumed);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async #startSegment(segment: number): Promise<void> {
+    const handle = await open(segmentPath(this.#dir, segment), 'a+');
+    await syncDir(this.#dir);
+    this.#active = { segment, handle, committed: (await handle.stat()).size };
+  }
+
+  /** Records not yet acknowledged by the shipper. */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /** Why the last commit failed, until a commit succeeds again. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  /** Resolves once the readings are on disk (fdatasync); rejects if they could not be written. */
+  append(readings: readonly Reading[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('outbox is closed'));
+    if (readings.length === 0) return Promise.resolve();
+    const data = readings.length === 1 ? encodeRecord(readings[0]!) : Buffer.concat(readings.map(encodeRecord));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ data, count: readings.length, resolve, reject });
+      this.#flushing ??= this.#flushLoop().finally(() => {
+        this.#flushing = undefined;
+      });
+    });
+  }
+
+  async #flushLoop(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#commit(Buffer.concat(batch.map((p) => p.data)));
+        const count = batch.reduce((n, p) => n + p.count, 0);
+        this.#depth += count;
+        this.#lastError = undefined;
+        for (const p of batch) p.resolve();
+        this.emit('committed', count);
+      } catch (err) {
+        this.#lastError = err as Error;
+        this.#reopen = true;
+        for (const p of batch) p.reject(err as Error);
+        this.emit('commitFailed', err);
+      }
+    }
+  }
+
+  async #commit(data: Buffer): Promise<void> {
+    if (this.#reopen) {
+      // After a failed write or fsync the kernel may have dropped the dirty pages; start from a fresh handle and
+      // rewrite from the last committed offset, which positional writes make safe.
+      await this.#active.handle.close().catch(() => undefined);
+      this.#active.handle = await open(segmentPath(this.#dir, this.#active.segment), 'r+');
+      this.#reopen = false;
+    }
+    const { handle } = this.#active;
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await handle.write(data, written, data.length - written, this.#active.committed + written);
+      written += bytesWritten;
+    }
+    await handle.datasync();
+    this.#active.committed += data.length;
+    if (this.#active.committed >= this.#segmentBytes) {
+      await this.#active.handle.close();
+      await this.#startSegment(this.#active.segment + 1);
+    }
+  }
+
+  /** Reads up to `max` committed records from a position. */
+  async read(from: Position, max: number): Promise<OutboxBatch> {
+    let position = from;
+    for (;;) {
+      const sealed = position.segment < this.#active.segment;
+      const end = sealed ? (await stat(segmentPath(this.#dir, position.segment))).size : this.#active.committed;
+      if (position.offset >= end) {
+        if (!sealed) return { records: [], next: position };
+        position = { segment: position.segment + 1, offset: 0 };
+        continue;
+      }
+      const length = Math.min(end - position.offset, READ_CHUNK);
+      const handle = await open(segmentPath(this.#dir, position.segment), 'r');
+      try {
+        const buf = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buf, 0, length, position.offset);
+        const decoded = decodeRecords(buf.subarray(0, bytesRead), max);
+        if (decoded.corrupt && decoded.records.length === 0) {
+          throw new Error(`outbox segment ${position.segment} is corrupt at offset ${position.offset}`);
+        }
+        return { records: decoded.records, next: { segment: position.segment, offset: position.offset + decoded.consumed } };
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** The records up to `next` are stored: persist the checkpoint and delete segments left wholly behind. */
+  async ack(next: Position, count: number): Promise<void> {
+    await writeCheckpoint(this.#dir, next);
+    for (let s = this.#checkpoint.segment; s < next.segment; s++) {
+      await unlink(segmentPath(this.#dir, s)).catch(() => undefined);
+    }
+    this.#checkpoint = next;
+    this.#depth = Math.max(0, this.#depth - count);
+  }
+
+  get checkpoint(): Position {
+    return this.#checkpoint;
+  }
+
+  /** Waits for queued appends to commit, then closes the file. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#flushing) await this.#flushing;
+    await this.#active.handle.close();
+  }
+}

@@ -1,0 +1,93 @@
+import type { Reading, ReadingType } from '../../domain/index.js';
+
+/** A range of one patient's readings of one type; with `bucketMs`, aggregated into time buckets. */
+export interface RangeQuery {
+  readonly patientId: string;
+  readonly type: ReadingType;
+  /** Inclusive start, epoch ms. */
+  readonly from: number;
+  /** Exclusive end, epoch ms. */
+  readonly to: number;
+  /** Bucket width in ms (aligned to the epoch); absent for raw readings. */
+  readonly bucketMs?: number | undefined;
+  /** At most this many raw readings, oldest first. */
+  readonly limit?: number | undefined;
+}
+
+export interface RawPoint {
+  readonly time: number;
+  readonly deviceId: string;
+  readonly fields: Readonly<Record<string, number>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface FieldAggregate {
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly count: number;
+}
+
+export interface AggregatePoint {
+  /** Start of the bucket, epoch ms. */
+  readonly time: number;
+  readonly fields: Readonly<Record<string, FieldAggregate>>;
+}
+
+/**
+ * Where readings end up. Writes are idempotent: a reading written twice (a replay after a crash) is stored once,
+ * because the same (device, type, time, message id) maps to the same point.
+ */
+export interface ReadingStore {
+  readonly kind: 'influxdb' | 'sqlite';
+  /** Throws StoreUnavailableError (retry later) or StoreRejectedError (the store refuses these readings). */
+  write(readings: readonly Reading[]): Promise<void>;
+  queryRaw(query: RangeQuery): Promise<RawPoint[]>;
+  queryAggregate(query: RangeQuery & { bucketMs: number }): Promise<AggregatePoint[]>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Transient: network error, timeout, 5xx, 429. The outbox keeps the readings and the shipper retries. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Permanent for these readings (a 4xx): retrying the same bytes cannot succeed, so they go to dead letters. */
+export class StoreRejectedError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'StoreRejectedError';
+    this.status = status;
+  }
+}
+
+/** The numeric fields each type stores, in a stable order (the first is the primary value). */
+export const STORED_FIELDS: Readonly<Record<ReadingType, readonly string[]>> = {
+  blood_pressure: ['systolic', 'diastolic', 'pulse', 'irregular'],
+  glucose: ['value', 'trend_rate'],
+  weight: ['value'],
+  spo2: ['value', 'pulse'],
+  heart_rate: ['value'],
+  temperature: ['value'],
+  steps: ['count', 'period_s'],
+  fall: ['confidence'],
+};
+
+/** Tags besides patient_id and device_id. */
+export const STORED_TAGS: Readonly<Record<ReadingType, readonly string[]>> = {
+  blood_pressure: [],
+  glucose: ['source', 'meal'],
+  weight: [],
+  spo2: [],
+  heart_rate: [],
+  temperature: [],
+  steps: [],
+  fall: [],
+};

@@ -1,0 +1,2 @@
+export { Registry, type Device, type DeviceAuthResult, type Patient } from './registry.js';
+export { REGISTRY_MIGRATIONS } from './migrations.js';

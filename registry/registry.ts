@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { entityIdSchema, VigilError, type DeviceStatus } from '../domain/index.js';
+import type { StateDb } from '../state/index.js';
+import { generateSecret, hashSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
+
+export interface Patient {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface Device {
+  readonly id: string;
+  readonly patientId: string | null;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+  readonly online: boolean;
+  readonly battery: number | null;
+  readonly firmware: string | null;
+  readonly lastSeenAt: number | null;
+}
+
+export type DeviceAuthResult = 'ok' | 'unknown' | 'bad-secret' | 'revoked';
+
+interface DeviceRow {
+  id: string;
+  patient_id: string | null;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+  online: number;
+  battery: number | null;
+  firmware: string | null;
+  last_seen_at: number | null;
+}
+
+function toDevice(row: DeviceRow): Device {
+  return {
+    id: row.id,
+    patientId: row.patient_id,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    online: row.online === 1,
+    battery: row.battery,
+    firmware: row.firmware,
+    lastSeenAt: row.last_seen_at,
+  };
+}
+
+function newId(prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+function checkId(id: string, what: string): string {
+  const parsed = entityIdSchema.safeParse(id);
+  if (!parsed.success) throw new VigilError('VIGIL_ERR_CONFIG', `${what} id "${id}" ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+/**
+ * Patients, devices and their assignment, in the state database. The server and the CLI each open their own
+ * Registry on the same file, so every read goes to the database: a revocation or reassignment made by the CLI
+ * takes effect at the device's next message.
+ */
+export class Registry {
+  readonly #db: StateDb;
+  readonly #verified = new VerifiedSecretCache();
+  readonly #stmts;
+
+  constructor(db: StateDb) {
+    this.#db = db;
+    this.#stmts = {
+      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at) VALUES (?, ?, ?)'),
+      patient: db.prepare<[string], Patient>('SELECT id, name, created_at AS createdAt FROM patients WHERE id = ?'),
+      patients: db.prepare<[], Patient>('SELECT id, name, created_at AS createdAt FROM patients ORDER BY created_at, id'),
+      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
+      device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
+      devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
+      revoke: db.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL'),
+      setSecret: db.prepare('UPDATE devices SET secret_hash = ?, revoked_at = NULL WHERE id = ?'),
+      status: db.prepare(
+        'UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ? WHERE id = ?',
+      ),
+      seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
+      offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
+      revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
+    };
+  }
+
+  addPatient(input: { name: string; id?: string | undefined }): Patient {
+    const name = input.name.trim();
+    if (!name) throw new VigilError('VIGIL_ERR_CONFIG', 'a patient needs a name');
+    const id = input.id ? checkId(input.id, 'patient') : newId('p');
+    const createdAt = Date.now();
+    try {
+      this.#stmts.insertPatient.run(id, name, createdAt);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
+      }
+      throw err;
+    }
+    return { id, name, createdAt };
+  }
+
+  getPatient(id: string): Patient | undefined {
+    return this.#stmts.patient.get(id);
+  }
+
+  listPatients(): Patient[] {
+    return this.#stmts.patients.all();
+  }
+
+  /** Provisions a device for a patient; returns its secret, which is never shown again. */
+  async addDevice(input: { patientId: string; id?: string | undefined }): Promise<{ device: Device; secret: string }> {
+    if (!this.getPatient(input.patientId)) {
+      throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${input.patientId} does not exist`);
+    }
+    const id = input.id ? checkId(input.id, 'device') : newId('d');
+    if (this.#stmts.device.get(id)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
+    const secret = generateSecret();
+    const hash = await hashSecret(secret);
+    try {
+      this.#stmts.insertDevice.run(id, input.patientId, hash, Date.now());
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
+      }
+      throw err;
+    }
+    return { device: this.getDevice(id)!, secret };
+  }
+
+  /** Issues a new secret (and lifts a revocation): the old secret stops working at once. */
+  async rotateSecret(id: string): Promise<string> {
+    if (!this.getDevice(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
+    const secret = generateSecret();
+    this.#stmts.setSecret.run(await hashSecret(secret), id);
+    return secret;
+  }
+
+  getDevice(id: string): Device | undefined {
+    const row = this.#stmts.device.get(id);
+    return row ? toDevice(row) : undefined;
+  }
+
+  listDevices(): Device[] {
+    return this.#stmts.devices.all().map(toDevice);
+  }
+
+  revokeDevice(id: string): Device {
+    const device = this.getDevice(id);
+    if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
+    this.#stmts.revoke.run(Date.now(), id);
+    return this.getDevice(id)!;
+  }
+
+  revokedDeviceIds(): Set<string> {
+    return new Set(this.#stmts.revokedIds.all().map((r) => r.id));
+  }
+
+  async authenticateDevice(id: string, secret: Buffer): Promise<DeviceAuthResult> {
+    const row = this.#stmts.device.get(id);
+    if (!row) {
+      // Spend the same time as a real check, so that timing does not tell which device ids exist.
+      await verifySecret(secret, await dummyHash());
+      return 'unknown';
+    }
+    const ok =
+      this.#verified.matches(id, row.secret_hash, secret) || (await verifySecret(secret, row.secret_hash));
+    if (!ok) return 'bad-secret';
+    this.#verified.remember(id, row.secret_hash, secret);
+    return row.revoked_at === null ? 'ok' : 'revoked';
+  }
+
+  recordStatus(id: string, status: DeviceStatus, at: number): void {
+    this.#stmts.status.run(status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, id);
+  }
+
+  /** Last-seen times are batched by the caller: one transaction (one fsync) for many devices. */
+  markSeen(entries: Iterable<[deviceId: string, at: number]>): void {
+    this.#db.transaction(() => {
+      for (const [id, at] of entries) this.#stmts.seen.run(at, id);
+    })();
+  }
+
+  markOffline(id: string, at: number): void {
+    this.#stmts.offline.run(at, id);
+  }
+}
+
+// A valid hash of a random secret nobody knows: verifying against it costs what a real verification costs.
+let dummy: Promise<string> | undefined;
+function dummyHash(): Promise<string> {
+  dummy ??= hashSecret(generateSecret());
+  return dummy;
+}

@@ -1,0 +1,108 @@
+import { connect, type MqttClient } from 'mqtt';
+import { deviceTopic, type DeviceErrorMessage, type WireReadingInput } from '../domain/index.js';
+import { implausible } from './faults.js';
+import { measure, type DeviceModel } from './models/index.js';
+import { PROFILES, type Condition } from './profiles.js';
+import { Rng } from './rng.js';
+
+export interface SimulatedDeviceSpec {
+  readonly deviceId: string;
+  readonly secret: string;
+  readonly model: DeviceModel;
+  readonly condition: Condition;
+  readonly seed: number;
+  /** Share of readings sent with an impossible value (0-1). */
+  readonly badReadingRate?: number;
+}
+
+export interface DeviceConnection {
+  /** mqtt://host:port, mqtts://host:port or ws://host:port/mqtt */
+  readonly url: string;
+  readonly topicPrefix: string;
+  /** Trust this CA for mqtts:// and wss:// (self-signed test certificates). */
+  readonly ca?: Buffer | undefined;
+}
+
+export interface DeviceStats {
+  published: number;
+  acknowledged: number;
+  rejected: number;
+  lastRejection?: DeviceErrorMessage | undefined;
+}
+
+/**
+ * A simulated device is a real MQTT client with its own credentials, doing what a real device does: a
+ * persistent session (so unacknowledged readings are resent after a reconnect), a retained online status with a
+ * last will that marks it offline, QoS 1 readings, and a subscription to its own errors topic.
+ */
+export class SimulatedDevice {
+  readonly spec: SimulatedDeviceSpec;
+  readonly stats: DeviceStats = { published: 0, acknowledged: 0, rejected: 0 };
+  readonly #conn: DeviceConnection;
+  readonly #rng: Rng;
+  #client: MqttClient | undefined;
+  #seq = 0;
+
+  constructor(spec: SimulatedDeviceSpec, conn: DeviceConnection) {
+    this.spec = spec;
+    this.#conn = conn;
+    this.#rng = new Rng(spec.seed);
+  }
+
+  #topic(kind: 'readings' | 'status' | 'errors'): string {
+    return deviceTopic(this.#conn.topicPrefix, this.spec.deviceId, kind);
+  }
+
+  async start(): Promise<void> {
+    const client = connect(this.#conn.url, {
+      clientId: this.spec.deviceId,
+      username: this.spec.deviceId,
+      password: this.spec.secret,
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ca: this.#conn.ca,
+      will: { topic: this.#topic('status'), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+    });
+    this.#client = client;
+    client.on('message', (_topic, payload) => {
+      try {
+        this.stats.lastRejection = JSON.parse(payload.toString('utf8')) as DeviceErrorMessage;
+        this.stats.rejected += 1;
+      } catch {
+        // A device ignores what it cannot read.
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(this.#topic('errors'), { qos: 1 });
+    await client.publishAsync(
+      this.#topic('status'),
+      JSON.stringify({ online: true, battery: Math.round(60 + this.#rng.next() * 40), firmware: 'sim-1.0' }),
+      { qos: 1, retain: true },
+    );
+  }
+
+  /** The next measurement this device would take now. */
+  nextReading(at = new Date()): WireReadingInput {
+    const reading = measure(this.spec.model, { body: PROFILES[this.spec.condition], at, rng: this.#rng, seq: ++this.#seq });
+    return this.#rng.chance(this.spec.badReadingRate ?? 0) ? implausible(reading) : reading;
+  }
+
+  /** Publishes readings (QoS 1) and resolves on the PUBACK. */
+  async publish(readings: WireReadingInput | readonly WireReadingInput[]): Promise<void> {
+    if (!this.#client) throw new Error('device not started');
+    this.stats.published += Array.isArray(readings) ? readings.length : 1;
+    await this.#client.publishAsync(this.#topic('readings'), JSON.stringify(readings), { qos: 1 });
+    this.stats.acknowledged += Array.isArray(readings) ? readings.length : 1;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    await client.publishAsync(this.#topic('status'), '{"online":false}', { qos: 1, retain: true }).catch(() => undefined);
+    await client.endAsync();
+  }
+}

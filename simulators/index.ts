@@ -1,0 +1,7 @@
+/** Simulated devices: real MQTT clients that speak the device contract. Imports only the domain module. */
+export { SimulatedDevice, type SimulatedDeviceSpec, type DeviceConnection, type DeviceStats } from './device.js';
+export { Fleet, type FleetOptions, type FleetStats } from './fleet.js';
+export { measure, DEVICE_MODELS, type DeviceModel } from './models/index.js';
+export { PROFILES, type Condition, type Physiology } from './profiles.js';
+export { implausible } from './faults.js';
+export { Rng } from './rng.js';

@@ -1,0 +1,46 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type StateDb = Database.Database;
+
+/** A component's schema change: applied once, in order, recorded in schema_migrations. */
+export interface Migration {
+  readonly component: string;
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const STATE_DB_FILE = 'vigil.db';
+
+/**
+ * Opens Vigil's embedded state database (patients, devices, rejections, dead letters, and later alerts) in the
+ * data dir. WAL lets the CLI provision while the server runs; busy_timeout makes the two writers wait for each
+ * other instead of failing.
+ */
+export function openStateDb(dataDir: string, migrations: readonly Migration[]): StateDb {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, STATE_DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  // FULL: a provisioning or alert change that returned is on disk.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db, migrations);
+  return db;
+}
+
+function migrate(db: StateDb, migrations: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    component TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL,
+    PRIMARY KEY (component, version))`);
+  const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE component = ? AND version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)');
+  const apply = db.transaction((m: Migration) => {
+    if (applied.get(m.component, m.version)) return;
+    db.exec(m.sql);
+    record.run(m.component, m.version, Date.now());
+  });
+  // IMMEDIATE: the server and a CLI command may open the database at the same moment.
+  for (const m of migrations) apply.immediate(m);
+}

@@ -1,0 +1,1 @@
+export { openStateDb, STATE_DB_FILE, type Migration, type StateDb } from './database.js';
