@@ -114,7 +114,13 @@ export class Outbox extends EventEmitter {
   }
 
   async #startSegment(segment: number): Promise<void> {
-    const handle = await open(segmentPath(this.#dir, segment), 'a+');
+    // Not 'a': Linux ignores the position of a write to a file opened for appending, and commits rewrite from
+    // the committed offset after a failure.
+    const path = segmentPath(this.#dir, segment);
+    const handle = await open(path, 'wx+').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') return open(path, 'r+');
+      throw err;
+    });
     await syncDir(this.#dir);
     this.#active = { segment, handle, committed: (await handle.stat()).size };
   }
@@ -136,14 +142,18 @@ export class Outbox extends EventEmitter {
     const data = readings.length === 1 ? encodeRecord(readings[0]!) : Buffer.concat(readings.map(encodeRecord));
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ data, count: readings.length, resolve, reject });
-      this.#flushing ??= this.#flushLoop().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#flushing ??= this.#flushLoop();
     });
   }
 
   async #flushLoop(): Promise<void> {
-    while (this.#queue.length > 0) {
+    for (;;) {
+      // The flag is cleared in the same synchronous step that finds the queue empty, so an append can never
+      // slip in between and wait for a loop that has already ended. Every batch's failure is caught below.
+      if (this.#queue.length === 0) {
+        this.#flushing = undefined;
+        return;
+      }
       const batch = this.#queue;
       this.#queue = [];
       try {
@@ -204,7 +214,10 @@ export class Outbox extends EventEmitter {
         if (decoded.corrupt && decoded.records.length === 0) {
           throw new Error(`outbox segment ${position.segment} is corrupt at offset ${position.offset}`);
         }
-        return { records: decoded.records, next: { segment: position.segment, offset: position.offset + decoded.consumed } };
+        const offset = position.offset + decoded.consumed;
+        // At the end of a sealed segment, point past it so that acknowledging the batch lets it be deleted.
+        const next = sealed && offset >= end ? { segment: position.segment + 1, offset: 0 } : { segment: position.segment, offset };
+        return { records: decoded.records, next };
       } finally {
         await handle.close();
       }

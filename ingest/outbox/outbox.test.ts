@@ -1,0 +1,103 @@
+import { appendFile, readdir, stat, truncate } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { reading } from '../../test/support/readings.js';
+import { tempDir } from '../../test/support/temp.js';
+import { Outbox } from './outbox.js';
+import { segmentPath } from './segments.js';
+
+describe('Outbox', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => reading({ time: 1_000_000 + from + i, msgId: `m${from + i}` }));
+
+  it('group-commits concurrent appends and reads them back in order', async () => {
+    const outbox = await Outbox.open({ dir: dir.path });
+    let commits = 0;
+    outbox.on('committed', () => commits++);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => outbox.append(many(2, i * 2))));
+    expect(commits).toBeLessThan(50);
+    expect(outbox.depth).toBe(100);
+    const batch = await outbox.read(outbox.checkpoint, 1000);
+    expect(batch.records.map((r) => r.msgId)).toEqual(many(100).map((r) => r.msgId));
+    await outbox.close();
+  });
+
+  it('keeps what was not acknowledged across a reopen and forgets what was', async () => {
+    const first = await Outbox.open({ dir: dir.path });
+    await first.append(many(10));
+    const batch = await first.read(first.checkpoint, 4);
+    await first.ack(batch.next, batch.records.length);
+    await first.close();
+
+    const recovered: string[] = [];
+    const second = await Outbox.open({ dir: dir.path }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toEqual(['m4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    expect(second.depth).toBe(6);
+    const rest = await second.read(second.checkpoint, 100);
+    expect(rest.records).toHaveLength(6);
+    await second.close();
+  });
+
+  it('cuts off a record torn by a crash and keeps appending after the last good one', async () => {
+    const first = await Outbox.open({ dir: dir.path });
+    await first.append(many(3));
+    await first.close();
+    const path = segmentPath(dir.path, 1);
+    const size = (await stat(path)).size;
+    // A crash in the middle of a write: half a record, no newline.
+    await appendFile(path, '1234abcd {"key":"torn');
+    const second = await Outbox.open({ dir: dir.path });
+    expect(second.depth).toBe(3);
+    expect((await stat(path)).size).toBe(size);
+    await second.append(many(1, 3));
+    const all = await second.read(second.checkpoint, 100);
+    expect(all.records.map((r) => r.msgId)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    await second.close();
+  });
+
+  it('stops at a record whose checksum does not match', async () => {
+    const first = await Outbox.open({ dir: dir.path });
+    await first.append(many(3));
+    await first.close();
+    const path = segmentPath(dir.path, 1);
+    const size = (await stat(path)).size;
+    await truncate(path, size - 5);
+    await appendFile(path, 'XXXX\n');
+    const second = await Outbox.open({ dir: dir.path });
+    expect(second.depth).toBe(2);
+    await second.close();
+  });
+
+  it('rotates segments and deletes those wholly stored', async () => {
+    const outbox = await Outbox.open({ dir: dir.path, segmentBytes: 2_000 });
+    for (let i = 0; i < 10; i++) await outbox.append(many(5, i * 5));
+    const segments = (await readdir(dir.path)).filter((n) => n.endsWith('.log'));
+    expect(segments.length).toBeGreaterThan(3);
+    let position = outbox.checkpoint;
+    const seen: string[] = [];
+    for (let guard = 0; guard < 100; guard++) {
+      const batch = await outbox.read(position, 7);
+      if (batch.records.length === 0) break;
+      seen.push(...batch.records.map((r) => r.msgId!));
+      await outbox.ack(batch.next, batch.records.length);
+      position = batch.next;
+    }
+    expect(seen).toEqual(many(50).map((r) => r.msgId));
+    expect(outbox.depth).toBe(0);
+    const left = (await readdir(dir.path)).filter((n) => n.endsWith('.log'));
+    expect(left).toHaveLength(1);
+    await outbox.close();
+  });
+
+  it('refuses appends once closed', async () => {
+    const outbox = await Outbox.open({ dir: dir.path });
+    await outbox.close();
+    await expect(outbox.append(many(1))).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InfluxStore, SqliteStore, StoreRejectedError, StoreUnavailableError, type ReadingStore } from '../ingest/index.js';
+import { startInfluxd, type InfluxInstance } from './support/influxd.js';
+import { freePort } from './support/ports.js';
+import { reading } from './support/readings.js';
+import { tempDir } from './support/temp.js';
+
+const T0 = Date.parse('2026-11-22T00:00:00Z');
+const HOUR = 3_600_000;
+
+/**
+ * One contract, two implementations: the embedded SQLite store and InfluxDB (a real influxd) must answer the
+ * same writes and queries the same way.
+ */
+function contract(name: string, open: () => Promise<{ store: ReadingStore; cleanup: () => Promise<void> }>) {
+  describe(`ReadingStore contract: ${name}`, () => {
+    let store: ReadingStore;
+    let cleanup: () => Promise<void>;
+    let n = 0;
+    let patientId: string;
+
+    beforeAll(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+    beforeEach(() => {
+      patientId = `pat-${++n}`;
+    });
+
+    const bp = (hour: number, systolic: number, extra: Partial<Parameters<typeof reading>[0]> = {}) =>
+      reading({ patientId, time: T0 + hour * HOUR, fields: { systolic, diastolic: systolic - 40, pulse: 70 }, ...extra });
+
+    it('stores readings and returns them in time order with device, fields and tags', async () => {
+      await store.write([bp(2, 140), bp(1, 130)]);
+      await store.write([reading({ patientId, type: 'glucose', time: T0, fields: { value: 101.5 }, tags: { source: 'cgm', meal: 'fasting' } })]);
+      const points = await store.queryRaw({ patientId, type: 'blood_pressure', from: T0, to: T0 + 24 * HOUR });
+      expect(points).toEqual([
+        { time: T0 + HOUR, deviceId: 'dev-1', fields: { systolic: 130, diastolic: 90, pulse: 70 }, tags: {} },
+        { time: T0 + 2 * HOUR, deviceId: 'dev-1', fields: { systolic: 140, diastolic: 100, pulse: 70 }, tags: {} },
+      ]);
+      const glucose = await store.queryRaw({ patientId, type: 'glucose', from: T0, to: T0 + HOUR });
+      expect(glucose).toEqual([{ time: T0, deviceId: 'dev-1', fields: { value: 101.5 }, tags: { source: 'cgm', meal: 'fasting' } }]);
+    });
+
+    it('stores a reading written twice once (replays are idempotent)', async () => {
+      await store.write([bp(1, 130, { msgId: 'a' })]);
+      await store.write([bp(1, 130, { msgId: 'a' }), bp(1, 150, { msgId: 'b' })]);
+      const points = await store.queryRaw({ patientId, type: 'blood_pressure', from: T0, to: T0 + 2 * HOUR });
+      expect(points.map((p) => p.fields.systolic).sort()).toEqual([130, 150]);
+    });
+
+    it('keeps patients apart and honours the half-open time range and the limit', async () => {
+      await store.write([bp(0, 120), bp(1, 121), bp(2, 122), reading({ patientId: `${patientId}-other`, time: T0 + HOUR })]);
+      const points = await store.queryRaw({ patientId, type: 'blood_pressure', from: T0 + HOUR, to: T0 + 2 * HOUR });
+      expect(points.map((p) => p.fields.systolic)).toEqual([121]);
+      const limited = await store.queryRaw({ patientId, type: 'blood_pressure', from: T0, to: T0 + 3 * HOUR, limit: 2 });
+      expect(limited.map((p) => p.fields.systolic)).toEqual([120, 121]);
+    });
+
+    it('aggregates into epoch-aligned buckets with mean, min, max, sum and count', async () => {
+      await store.write([bp(0, 120), bp(0.5, 140), bp(3, 160), bp(3.25, 170), bp(3.5, 180)]);
+      const buckets = await store.queryAggregate({ patientId, type: 'blood_pressure', from: T0, to: T0 + 24 * HOUR, bucketMs: 2 * HOUR });
+      expect(buckets.map((b) => b.time)).toEqual([T0, T0 + 2 * HOUR]);
+      expect(buckets[0]!.fields.systolic).toEqual({ mean: 130, min: 120, max: 140, sum: 260, count: 2 });
+      expect(buckets[1]!.fields.systolic!.mean).toBeCloseTo(170, 6);
+      expect(buckets[1]!.fields.systolic!.count).toBe(3);
+      expect(buckets[1]!.fields.diastolic!.max).toBe(140);
+      expect(buckets[0]!.fields.irregular).toBeUndefined();
+    });
+
+    it('answers an empty range with nothing', async () => {
+      expect(await store.queryRaw({ patientId, type: 'weight', from: T0, to: T0 + HOUR })).toEqual([]);
+      expect(await store.queryAggregate({ patientId, type: 'weight', from: T0, to: T0 + HOUR, bucketMs: HOUR })).toEqual([]);
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+contract('sqlite', async () => {
+  const dir = await tempDir();
+  return { store: new SqliteStore(dir.path), cleanup: dir.remove };
+});
+
+let influx: InfluxInstance | undefined;
+contract('influxdb', async () => {
+  influx = await startInfluxd();
+  const store = await InfluxStore.open({ url: influx.url, database: 'vigil' });
+  return { store, cleanup: () => influx!.destroy() };
+});
+
+describe('InfluxStore error classes', () => {
+  it('reports an unreachable server as unavailable (retry), not as a rejection', async () => {
+    const port = await freePort();
+    const store = await InfluxStore.open({ url: `http://127.0.0.1:${port}`, database: 'vigil', timeoutMs: 2000 });
+    await expect(store.write([reading()])).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('reports a refused write (field type conflict, 400) as a rejection', async () => {
+    const server = await startInfluxd();
+    try {
+      const store = await InfluxStore.open({ url: server.url, database: 'vigil' });
+      // A string in a field that Vigil writes as a number, in the same shard (field types are per shard):
+      // InfluxDB refuses the later float write with 400.
+      const ns = `${Date.parse('2026-11-22T07:00:00Z')}000000`;
+      await fetch(`${server.url}/write?db=vigil`, { method: 'POST', body: `weight,device_id=d,patient_id=p value="heavy" ${ns}` });
+      const error = await store.write([reading({ type: 'weight', fields: { value: 80 } })]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreRejectedError);
+      expect((error as StoreRejectedError).status).toBe(400);
+    } finally {
+      await server.destroy();
+    }
+  });
+});
