@@ -138,7 +138,7 @@ describe('wire schema', () => {
     [{ type: 'steps', time, count: 10.5, periodSeconds: 60 }, 'a fractional step count'],
     [{ type: 'steps', time, count: 10, periodSeconds: 0 }, 'an empty period'],
     [{ type: 'blood_pressure', time, systolic: 120 }, 'a missing diastolic'],
-  ])('rejects %j (%s)', (input) => {
+  ] as [unknown, string][])('rejects %j (%s)', (input) => {
     expect(wireReadingSchema.safeParse(input).success).toBe(false);
   });
 });

@@ -133,11 +133,32 @@ export async function createGateway(options: GatewayOptions) {
     registry.recordStatus(deviceId, status.data, Date.now());
   }
 
+  /** Readings messages of each device still being made durable. */
+  const inflight = new Map<string, Set<Promise<void>>>();
+
+  function track(deviceId: string, work: Promise<void>): Promise<void> {
+    const set = inflight.get(deviceId) ?? new Set();
+    inflight.set(deviceId, set);
+    set.add(work);
+    const settled = () => {
+      set.delete(work);
+      if (set.size === 0) inflight.delete(deviceId);
+    };
+    work.then(settled, settled);
+    return work;
+  }
+
   async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client): Promise<void> {
     const wait = limiter.take(deviceId, options.rate.maxWaitMs);
     if (wait === undefined) {
+      // Refusing closes the connection; let the messages already accepted get their PUBACK first.
+      await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
       throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
     }
+    return track(deviceId, acceptReadings(deviceId, packet, wait));
+  }
+
+  async function acceptReadings(deviceId: string, packet: PublishPacket, wait: number): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
