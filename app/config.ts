@@ -45,6 +45,7 @@ export const configSchema = z
     VIGIL_MAX_READING_AGE_DAYS: positiveInt.default(365),
     VIGIL_LATE_AFTER_SECONDS: positiveInt.default(900),
     VIGIL_SHIP_BATCH: positiveInt.max(50_000).default(5000),
+    VIGIL_STORE_RETRY_MAX_MS: positiveInt.default(30_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -83,6 +84,8 @@ export interface VigilConfig {
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
   readonly timing: { readonly futureToleranceMs: number; readonly maxAgeMs: number; readonly lateAfterMs: number };
   readonly shipBatchSize: number;
+  /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
+  readonly storeRetryMaxMs: number;
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
 }
 
@@ -145,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lateAfterMs: c.VIGIL_LATE_AFTER_SECONDS * 1000,
     },
     shipBatchSize: c.VIGIL_SHIP_BATCH,
+    storeRetryMaxMs: c.VIGIL_STORE_RETRY_MAX_MS,
     logLevel: c.VIGIL_LOG_LEVEL,
   });
 }

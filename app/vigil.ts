@@ -36,6 +36,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     timing: config.timing,
     log: log.child({ component: 'ingest' }),
     shipBatchSize: config.shipBatchSize,
+    storeRetryMaxMs: config.storeRetryMaxMs,
     onStored: hooks.onStored,
   });
   const gateway = await createGateway({

@@ -29,6 +29,7 @@ export interface IngestOptions {
   readonly timing: IntakeTiming;
   readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly shipBatchSize?: number;
+  readonly storeRetryMaxMs?: number;
   readonly segmentBytes?: number;
   readonly onStored?: (readings: readonly Reading[]) => void;
 }
@@ -84,6 +85,7 @@ export async function createIngest(options: IngestOptions) {
     metrics,
     log: options.log,
     batchSize: options.shipBatchSize,
+    maxBackoffMs: options.storeRetryMaxMs,
     onStored: options.onStored,
   });
   shipper.start();

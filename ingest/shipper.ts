@@ -36,7 +36,13 @@ export class Shipper {
   #lastIdleCheck = 0;
 
   constructor(options: ShipperOptions) {
-    this.#o = { batchSize: 5000, minBackoffMs: 250, maxBackoffMs: 30_000, idleCheckMs: 5_000, ...options };
+    this.#o = {
+      ...options,
+      batchSize: options.batchSize ?? 5000,
+      minBackoffMs: options.minBackoffMs ?? 250,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      idleCheckMs: options.idleCheckMs ?? 5_000,
+    };
   }
 
   /** When the oldest reading not yet stored was received, or undefined when caught up. */

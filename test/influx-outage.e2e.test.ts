@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInfluxd, type InfluxInstance } from './support/influxd.js';
+import { waitFor } from './support/temp.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const topic = (deviceId: string) => `rpm/v1/devices/${deviceId}/readings`;
+
+async function readyz(t: TestVigil) {
+  return (await (await fetch(`${t.httpUrl}/readyz`)).json()) as {
+    status: string;
+    checks: { store: { ok: boolean }; outbox: { depth: number; oldestAgeSeconds: number } };
+  };
+}
+
+/** Vigil against a real InfluxDB that goes away in the middle of a stream and comes back. */
+describe('InfluxDB outage', () => {
+  let influx: InfluxInstance;
+  let t: TestVigil;
+
+  beforeAll(async () => {
+    influx = await startInfluxd();
+    t = await startTestVigil({ VIGIL_INFLUX_URL: influx.url, VIGIL_INFLUX_DB: 'vigil', VIGIL_STORE_RETRY_MAX_MS: '500', VIGIL_INFLUX_TIMEOUT_MS: '2000' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await influx?.destroy();
+  });
+
+  async function countStored(patientId: string): Promise<number> {
+    const rows = await influx.query(`SELECT count("value") FROM "heart_rate" WHERE "patient_id" = '${patientId}'`);
+    return (rows[0]?.[1] as number | undefined) ?? 0;
+  }
+
+  it('keeps acknowledging while InfluxDB is down, shows the backlog, and stores every reading once when it is back', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    const base = Date.now() - 600_000;
+    let n = 0;
+    const publish = async (count: number) => {
+      for (let i = 0; i < count; i++, n++) {
+        await client.publishAsync(topic(dev.deviceId), JSON.stringify({ type: 'heart_rate', time: new Date(base + n * 1000).toISOString(), value: 60 + (n % 40), id: `hr${n}` }), { qos: 1 });
+      }
+    };
+
+    await publish(20);
+    await waitFor(async () => (await countStored(dev.patientId)) === 20, { what: '20 readings in InfluxDB' });
+
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      await influx.stop(signal);
+      await publish(25); // every one acknowledged: publishAsync resolves on PUBACK
+      const during = await waitFor(async () => {
+        const r = await readyz(t);
+        return r.checks.store.ok === false && r.checks.outbox.depth >= 25 && r;
+      }, { what: 'readyz to show the backlog' });
+      expect(during.status).toBe('degraded');
+      const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^vigil_outbox_depth (2[5-9]|[3-9]\d)/m);
+      await influx.start();
+      await waitFor(async () => (await readyz(t)).checks.outbox.depth === 0, { what: 'the outbox to drain', timeoutMs: 30_000 });
+    }
+    expect(await countStored(dev.patientId)).toBe(70);
+    const ready = await readyz(t);
+    expect(ready.status).toBe('ready');
+  });
+
+  it('dead-letters a reading InfluxDB refuses (4xx), stores the rest, and replays it once the cause is fixed', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    const time = Date.now() - 60_000;
+    // A conflicting field type in the same shard makes InfluxDB answer 400 for Vigil's float "value".
+    await fetch(`${influx.url}/write?db=vigil`, { method: 'POST', body: `weight,device_id=x,patient_id=x value="heavy" ${time - 1000}000000` });
+    await client.publishAsync(topic(dev.deviceId), JSON.stringify([
+      { type: 'weight', time: new Date(time).toISOString(), value: 81.2, unit: 'kg', id: 'w1' },
+      { type: 'heart_rate', time: new Date(time).toISOString(), value: 72, id: 'h1' },
+    ]), { qos: 1 });
+    const letters = await waitFor(() => {
+      const list = t.vigil.ingest.deadLetters.list();
+      return list.length === 1 && list;
+    }, { what: 'a dead letter' });
+    expect(letters[0]).toMatchObject({ status: 400, reading: { type: 'weight', deviceId: dev.deviceId, fields: { value: 81.2 } } });
+    await waitFor(async () => (await countStored(dev.patientId)) === 1, { what: 'the heart rate stored' });
+
+    await fetch(`${influx.url}/query?db=vigil&q=${encodeURIComponent('DROP MEASUREMENT "weight"')}`, { method: 'POST' });
+    expect(t.vigil.ingest.deadLetters.requestReplay()).toBe(1);
+    await waitFor(async () => (await influx.query(`SELECT "value" FROM "weight" WHERE "patient_id" = '${dev.patientId}'`)).length === 1, {
+      what: 'the replayed reading in InfluxDB',
+      timeoutMs: 20_000,
+    });
+    expect(t.vigil.ingest.deadLetters.list()).toEqual([]);
+  });
+});
