@@ -284,7 +284,12 @@ export async function createGateway(options: GatewayOptions) {
   let mqttsPort: number | undefined;
   if (options.tls) {
     const { cert, key, ca } = options.tls;
-    mqttsPort = await listen(createTlsServer({ cert, key, ca, minVersion: 'TLSv1.2' }, broker.handle), options.tls.port);
+    // With a CA configured, devices must also present a client certificate it signed (mutual TLS).
+    const mutual = ca !== undefined;
+    mqttsPort = await listen(
+      createTlsServer({ cert, key, ca, requestCert: mutual, rejectUnauthorized: mutual, minVersion: 'TLSv1.2' }, broker.handle),
+      options.tls.port,
+    );
   }
   log.info({ mqttPort, mqttsPort }, 'MQTT gateway listening');
 

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has embedded defaults for everything', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ mqttPort: 1883, httpPort: 8080, topicPrefix: 'rpm/v1', influx: undefined, tls: undefined });
+    expect(c.dataDir).toMatch(/\/data$/);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads InfluxDB settings with a token for 2.x/3.x', () => {
+    const c = loadConfig({ VIGIL_INFLUX_URL: 'http://influx:8086', VIGIL_INFLUX_DB: 'rpm', VIGIL_INFLUX_TOKEN: 't0k3n' });
+    expect(c.influx).toMatchObject({ url: 'http://influx:8086', database: 'rpm', token: 't0k3n' });
+  });
+
+  it.each([
+    [{ VIGIL_MQTT_PORT: '70000' }, 'VIGIL_MQTT_PORT'],
+    [{ VIGIL_HTTP_PORT: 'http' }, 'VIGIL_HTTP_PORT'],
+    [{ VIGIL_INFLUX_URL: 'not a url' }, 'VIGIL_INFLUX_URL'],
+    [{ VIGIL_TLS_CERT: '/x/cert.pem' }, 'VIGIL_TLS_KEY'],
+    [{ VIGIL_TOPIC_PREFIX: 'rpm/#' }, 'VIGIL_TOPIC_PREFIX'],
+    [{ VIGIL_LOG_LEVEL: 'loud' }, 'VIGIL_LOG_LEVEL'],
+    [{ VIGIL_INFLUX_URL: 'http://x', VIGIL_INFLUX_TOKEN: 'a', VIGIL_INFLUX_USER: 'u' }, 'VIGIL_INFLUX_TOKEN'],
+    [{ VIGIL_TLS_CERT: '/nonexistent/cert.pem', VIGIL_TLS_KEY: '/nonexistent/key.pem' }, 'VIGIL_TLS_CERT'],
+  ])('names the bad variable in %j', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(variable));
+  });
+
+  it('never echoes a secret value in its message', () => {
+    expect(() => loadConfig({ VIGIL_INFLUX_URL: 'http://x', VIGIL_INFLUX_TOKEN: 'supersecret', VIGIL_INFLUX_USER: 'u' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('supersecret') }),
+    );
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parsePayload } from './parse-payload.js';
+
+const ctx = { deviceId: 'd', patientId: 'p', receivedAt: Date.parse('2026-11-22T12:00:00Z'), futureToleranceMs: 300_000, maxAgeMs: 86_400_000 * 365, lateAfterMs: 900_000 };
+const limits = { maxPayloadBytes: 10_000, maxBatch: 3 };
+const parse = (body: unknown) => parsePayload(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), ctx, limits);
+const hr = (id?: string) => ({ type: 'heart_rate', time: '2026-11-22T11:00:00Z', value: 70, ...(id ? { id } : {}) });
+
+describe('parsePayload', () => {
+  it('takes a single reading or an array', () => {
+    expect(parse(hr()).readings).toHaveLength(1);
+    expect(parse([hr('a'), hr('b')]).readings).toHaveLength(2);
+    expect(parse([]).readings).toHaveLength(0);
+  });
+
+  it('refers to a rejected reading by its id, else by its index', () => {
+    const result = parse([hr('a'), { ...hr('b'), value: 999 }, { ...hr(), value: 999 }]);
+    expect(result.rejections.map((r) => r.ref)).toEqual(['b', '2']);
+    expect(result.readings).toHaveLength(1);
+  });
+
+  it('rejects a whole message that is too large, not JSON, or over the batch limit', () => {
+    expect(parsePayload(Buffer.alloc(10_001, 32), ctx, limits).rejections[0]?.code).toBe('VIGIL_ERR_PAYLOAD_TOO_LARGE');
+    expect(parse('{').rejections[0]?.code).toBe('VIGIL_ERR_NOT_JSON');
+    expect(parse([hr(), hr(), hr(), hr()]).rejections[0]?.code).toBe('VIGIL_ERR_BATCH_TOO_LARGE');
+    expect(parse('null').rejections[0]?.code).toBe('VIGIL_ERR_NOT_A_READING');
+    expect(parse('42').rejections[0]?.code).toBe('VIGIL_ERR_NOT_A_READING');
+  });
+
+  it('does not echo a huge unknown type back to the device', () => {
+    const r = parse({ type: 'x'.repeat(5000), time: '2026-11-22T11:00:00Z' });
+    expect(r.rejections[0]?.code).toBe('VIGIL_ERR_UNKNOWN_TYPE');
+    expect(r.rejections[0]!.message.length).toBeLessThan(100);
+  });
+});

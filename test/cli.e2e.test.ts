@@ -1,0 +1,120 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connect } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/ports.js';
+import { tempDir, waitFor } from './support/temp.js';
+
+const exec = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+async function vigil(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function mosquittoPub(args: string[]) {
+  try {
+    await exec('mosquitto_pub', args, { timeout: 15_000 });
+    return 0;
+  } catch (err) {
+    return (err as { code: number }).code;
+  }
+}
+
+/** The built `vigil` command as a user runs it: a server process, provisioning beside it, mosquitto_pub as a device. */
+describe('vigil CLI', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let server: ChildProcess;
+  let mqttPort: number;
+  let httpPort: number;
+  let env: Record<string, string>;
+  let serverOutput = '';
+
+  beforeAll(async () => {
+    expect(existsSync(CLI), 'run "npm run build" first').toBe(true);
+    dir = await tempDir();
+    mqttPort = await freePort();
+    httpPort = await freePort();
+    env = { VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(mqttPort), VIGIL_HTTP_PORT: String(httpPort) };
+    server = spawn(process.execPath, [CLI, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout?.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    server.stderr?.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, { what: 'vigil start to be ready', timeoutMs: 30_000 });
+  });
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) server.kill('SIGKILL');
+    await dir?.remove();
+  });
+
+  it('explains itself with --help on every command', async () => {
+    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['patients', 'add', '--help'], ['devices', 'add', '--help'], ['devices', 'revoke', '--help'], ['readings', '--help'], ['rejections', '--help'], ['dead-letters', 'replay', '--help']]) {
+      const result = await vigil(args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(/Usage: vigil/);
+    }
+  });
+
+  it('names the bad variable when the configuration is invalid', async () => {
+    const result = await vigil(['start'], { ...env, VIGIL_MQTT_PORT: 'eighteen', VIGIL_INFLUX_URL: 'ftp://x' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/VIGIL_MQTT_PORT/);
+    expect(result.stderr).toMatch(/VIGIL_INFLUX_URL/);
+  });
+
+  it('provisions while the server runs; a device publishes with mosquitto_pub and sees its rejects; revoke locks it out', async () => {
+    const patient = await vigil(['patients', 'add', '--name', 'Ada Example', '--json'], env);
+    expect(patient.code).toBe(0);
+    const { id: patientId } = JSON.parse(patient.stdout) as { id: string };
+    const added = await vigil(['devices', 'add', '--patient', patientId, '--id', 'cuff-7', '--json'], env);
+    const { deviceId, secret } = JSON.parse(added.stdout) as { deviceId: string; secret: string };
+    expect(deviceId).toBe('cuff-7');
+    expect(secret.length).toBeGreaterThanOrEqual(40);
+    expect((await vigil(['devices', 'add', '--patient', 'no-such-patient'], env)).code).toBe(1);
+    expect((await vigil(['patients', 'list'], env)).stdout).toContain('Ada Example');
+
+    const listener = connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${deviceId}.errors`, username: deviceId, password: secret });
+    const errors: { ref: string; code: string }[] = [];
+    listener.on('message', (_t, payload) => errors.push(JSON.parse(payload.toString())));
+    await new Promise((resolve) => listener.once('connect', resolve));
+    await listener.subscribeAsync(`rpm/v1/devices/${deviceId}/errors`, { qos: 1 });
+
+    const base = ['-h', '127.0.0.1', '-p', String(mqttPort), '-i', deviceId, '-u', deviceId, '-P', secret, '-q', '1', '-t', `rpm/v1/devices/${deviceId}/readings`];
+    const now = new Date().toISOString();
+    expect(await mosquittoPub([...base, '-m', JSON.stringify({ type: 'blood_pressure', time: now, systolic: 128, diastolic: 82, pulse: 70, id: 'a1' })])).toBe(0);
+    expect(await mosquittoPub([...base, '-m', JSON.stringify({ type: 'blood_pressure', time: now, systolic: 82, diastolic: 128, id: 'a2' })])).toBe(0);
+    await waitFor(() => errors.length === 1, { what: 'the rejection on the errors topic' });
+    expect(errors[0]).toMatchObject({ ref: 'a2', code: 'VIGIL_ERR_BP_ORDER' });
+
+    const readings = await waitFor(async () => {
+      const r = await vigil(['readings', '--patient', patientId, '--type', 'blood_pressure', '--json'], env);
+      const points = JSON.parse(r.stdout) as { fields: { systolic: number } }[];
+      return points.length === 1 && points;
+    }, { what: 'the reading stored' });
+    expect(readings[0]!.fields.systolic).toBe(128);
+    expect((await vigil(['rejections', '--device', deviceId], env)).stdout).toContain('VIGIL_ERR_BP_ORDER');
+    expect((await vigil(['devices', 'list'], env)).stdout).toContain('cuff-7');
+
+    const listenerClosed = new Promise<void>((resolve) => listener.once('close', () => resolve()));
+    expect((await vigil(['devices', 'revoke', deviceId], env)).code).toBe(0);
+    await listenerClosed;
+    listener.end(true);
+    expect(await mosquittoPub([...base, '-m', JSON.stringify({ type: 'blood_pressure', time: now, systolic: 120, diastolic: 80 })])).not.toBe(0);
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(serverOutput).not.toMatch(/Ada Example/);
+    expect(serverOutput).toMatch(/Vigil stopped/);
+  });
+});
