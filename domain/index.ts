@@ -9,3 +9,4 @@ export * from './wire.js';
 export * from './reading.js';
 export * from './normalise.js';
 export * from './topics.js';
+export * from './programmes.js';

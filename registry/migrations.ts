@@ -25,4 +25,11 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX devices_patient ON devices(patient_id);
     `,
   },
+  {
+    component: 'registry',
+    version: 2,
+    sql: `
+      ALTER TABLE patients ADD COLUMN programmes TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { entityIdSchema, VigilError, type DeviceStatus } from '../domain/index.js';
+import { entityIdSchema, isProgramme, VigilError, type DeviceStatus, type Programme } from '../domain/index.js';
 import type { StateDb } from '../state/index.js';
 import { generateSecret, hashSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
@@ -7,6 +7,26 @@ export interface Patient {
   readonly id: string;
   readonly name: string;
   readonly createdAt: number;
+  readonly programmes: readonly Programme[];
+}
+
+interface PatientRow {
+  id: string;
+  name: string;
+  createdAt: number;
+  programmes: string;
+}
+
+function toPatient(row: PatientRow): Patient {
+  const parsed = JSON.parse(row.programmes) as unknown[];
+  return { id: row.id, name: row.name, createdAt: row.createdAt, programmes: parsed.filter(isProgramme) };
+}
+
+function checkProgrammes(programmes: readonly string[]): Programme[] {
+  for (const p of programmes) {
+    if (!isProgramme(p)) throw new VigilError('VIGIL_ERR_CONFIG', `unknown programme "${p}"`);
+  }
+  return [...new Set(programmes as Programme[])];
 }
 
 export interface Device {
@@ -18,6 +38,7 @@ export interface Device {
   readonly battery: number | null;
   readonly firmware: string | null;
   readonly lastSeenAt: number | null;
+  readonly statusAt: number | null;
 }
 
 export type DeviceAuthResult = 'ok' | 'unknown' | 'bad-secret' | 'revoked';
@@ -32,6 +53,7 @@ interface DeviceRow {
   battery: number | null;
   firmware: string | null;
   last_seen_at: number | null;
+  status_at: number | null;
 }
 
 function toDevice(row: DeviceRow): Device {
@@ -44,6 +66,7 @@ function toDevice(row: DeviceRow): Device {
     battery: row.battery,
     firmware: row.firmware,
     lastSeenAt: row.last_seen_at,
+    statusAt: row.status_at,
   };
 }
 
@@ -70,9 +93,10 @@ export class Registry {
   constructor(db: StateDb) {
     this.#db = db;
     this.#stmts = {
-      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at) VALUES (?, ?, ?)'),
-      patient: db.prepare<[string], Patient>('SELECT id, name, created_at AS createdAt FROM patients WHERE id = ?'),
-      patients: db.prepare<[], Patient>('SELECT id, name, created_at AS createdAt FROM patients ORDER BY created_at, id'),
+      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, programmes) VALUES (?, ?, ?, ?)'),
+      patient: db.prepare<[string], PatientRow>('SELECT id, name, created_at AS createdAt, programmes FROM patients WHERE id = ?'),
+      patients: db.prepare<[], PatientRow>('SELECT id, name, created_at AS createdAt, programmes FROM patients ORDER BY created_at, id'),
+      setProgrammes: db.prepare('UPDATE patients SET programmes = ? WHERE id = ?'),
       insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
@@ -87,28 +111,37 @@ export class Registry {
     };
   }
 
-  addPatient(input: { name: string; id?: string | undefined }): Patient {
+  addPatient(input: { name: string; id?: string | undefined; programmes?: readonly string[] | undefined }): Patient {
     const name = input.name.trim();
     if (!name) throw new VigilError('VIGIL_ERR_CONFIG', 'a patient needs a name');
     const id = input.id ? checkId(input.id, 'patient') : newId('p');
+    const programmes = checkProgrammes(input.programmes ?? []);
     const createdAt = Date.now();
     try {
-      this.#stmts.insertPatient.run(id, name, createdAt);
+      this.#stmts.insertPatient.run(id, name, createdAt, JSON.stringify(programmes));
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
       }
       throw err;
     }
-    return { id, name, createdAt };
+    return { id, name, createdAt, programmes };
   }
 
   getPatient(id: string): Patient | undefined {
-    return this.#stmts.patient.get(id);
+    const row = this.#stmts.patient.get(id);
+    return row ? toPatient(row) : undefined;
   }
 
   listPatients(): Patient[] {
-    return this.#stmts.patients.all();
+    return this.#stmts.patients.all().map(toPatient);
+  }
+
+  /** Enrols a patient in exactly these programmes; their rules apply from the next reading. */
+  setProgrammes(id: string, programmes: readonly string[]): Patient {
+    if (!this.getPatient(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
+    this.#stmts.setProgrammes.run(JSON.stringify(checkProgrammes(programmes)), id);
+    return this.getPatient(id)!;
   }
 
   /** Provisions a device for a patient; returns its secret, which is never shown again. */

@@ -1,0 +1,29 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { SEVERITIES, type Severity } from './rules/schema.js';
+
+export function createAlertMetrics(registry: Registry, live: () => Record<Severity, number>, webhookPending: () => number) {
+  const registers = [registry];
+  new Gauge({
+    name: 'vigil_alerts_live',
+    help: 'Open and acknowledged (not resolved) alerts, by severity',
+    labelNames: ['severity'] as const,
+    registers,
+    collect() {
+      const counts = live();
+      for (const s of SEVERITIES) this.set({ severity: s }, counts[s]);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alert_webhook_pending',
+    help: 'Alert transitions not yet delivered to the webhook',
+    registers,
+    collect() {
+      this.set(webhookPending());
+    },
+  });
+  return {
+    transitions: new Counter({ name: 'vigil_alert_transitions_total', help: 'Alert transitions, by type', labelNames: ['type'] as const, registers }),
+    webhookDelivered: new Counter({ name: 'vigil_alert_webhook_delivered_total', help: 'Alert transitions delivered to the webhook', registers }),
+    webhookFailures: new Counter({ name: 'vigil_alert_webhook_failures_total', help: 'Failed webhook deliveries (retried)', registers }),
+  };
+}

@@ -1,0 +1,96 @@
+import type { Migration } from '../state/index.js';
+
+export const ALERTS_MIGRATIONS: readonly Migration[] = [
+  {
+    component: 'alerts',
+    version: 1,
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+        severity TEXT NOT NULL,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        first_observed_at INTEGER NOT NULL,
+        last_observed_at INTEGER NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        latest_values TEXT NOT NULL,
+        worst_values TEXT NOT NULL,
+        worst_score REAL NOT NULL,
+        late INTEGER NOT NULL DEFAULT 0,
+        clear_since INTEGER,
+        escalation_level INTEGER NOT NULL DEFAULT 0,
+        escalated_at INTEGER,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        acknowledge_note TEXT,
+        resolved_at INTEGER,
+        resolved_by TEXT,
+        resolve_note TEXT
+      );
+      -- One live alert per patient, rule and subject: repeats update it.
+      CREATE UNIQUE INDEX alerts_live ON alerts(patient_id, rule_id, subject) WHERE status != 'resolved';
+      CREATE INDEX alerts_by_status ON alerts(status, severity, updated_at);
+      CREATE INDEX alerts_by_patient ON alerts(patient_id, opened_at);
+
+      -- Every transition, in order; seq is the sequence live clients and the webhook resume from.
+      CREATE TABLE alert_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        actor TEXT,
+        alert TEXT NOT NULL
+      );
+
+      CREATE TABLE alert_snoozes (
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        note TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, rule_id)
+      );
+
+      CREATE TABLE rule_overrides (
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        override TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, rule_id)
+      );
+
+      CREATE TABLE last_readings (
+        patient_id TEXT NOT NULL,
+        series TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, series)
+      );
+
+      CREATE TABLE webhook_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL
+      );
+
+      -- Append-only record of who did what to clinical data.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        patient_id TEXT,
+        target TEXT,
+        details TEXT
+      );
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    `,
+  },
+];

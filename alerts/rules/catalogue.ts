@@ -1,0 +1,310 @@
+import { ruleSchema, type Programme, type Rule, type RuleInput, type RuleOverride } from './schema.js';
+
+/**
+ * The default rules and their values, each with its source (../shared/clinical.md). Vigil supports clinical
+ * decisions; it does not make them: every value can be overridden per programme and per patient.
+ */
+const DEFAULT_RULES: RuleInput[] = [
+  {
+    id: 'bp.crisis',
+    kind: 'threshold',
+    readingType: 'blood_pressure',
+    title: 'Severe hypertension / hypertensive crisis',
+    source: 'ACC/AHA 2017 guideline (AHA 2025 update): > 180 and/or > 120 mmHg, notify immediately',
+    tiers: [
+      {
+        severity: 'critical',
+        match: 'any',
+        conditions: [
+          { field: 'systolic', op: '>', value: 180 },
+          { field: 'diastolic', op: '>', value: 120 },
+        ],
+      },
+    ],
+    clearMargin: 10,
+    resolveAfterMinutes: 60,
+  },
+  {
+    id: 'bp.hypotension',
+    kind: 'threshold',
+    readingType: 'blood_pressure',
+    title: 'Hypotension',
+    source: 'ACC/AHA 2017 guideline: systolic < 90 or diastolic < 60 mmHg',
+    tiers: [
+      {
+        severity: 'warning',
+        match: 'any',
+        conditions: [
+          { field: 'systolic', op: '<', value: 90 },
+          { field: 'diastolic', op: '<', value: 60 },
+        ],
+      },
+    ],
+    clearMargin: 5,
+    resolveAfterMinutes: 60,
+  },
+  {
+    id: 'glucose.low',
+    kind: 'threshold',
+    readingType: 'glucose',
+    title: 'Hypoglycaemia',
+    source: 'ADA Standards of Care 2025, section 6: level 2 < 54 mg/dL (critical), level 1 54-69 mg/dL',
+    tiers: [
+      { severity: 'critical', match: 'any', conditions: [{ field: 'value', op: '<', value: 54 }] },
+      { severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<', value: 70 }] },
+    ],
+    clearMargin: 10,
+    resolveAfterMinutes: 30,
+  },
+  {
+    id: 'glucose.high',
+    kind: 'threshold',
+    readingType: 'glucose',
+    title: 'Hyperglycaemia (level 2)',
+    source: 'ADA Standards of Care 2025, section 6: level 2 hyperglycaemia > 250 mg/dL',
+    tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '>', value: 250 }] }],
+    clearMargin: 20,
+    resolveAfterMinutes: 120,
+  },
+  {
+    id: 'spo2.low',
+    kind: 'threshold',
+    readingType: 'spo2',
+    title: 'Low oxygen saturation',
+    source: 'Home pulse-oximetry pathways (NHS 2020): SpO2 <= 92 % at rest; NEWS2 (RCP 2017) scores <= 91 as 3',
+    tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<=', value: 92 }] }],
+    clearMargin: 1,
+    resolveAfterMinutes: 60,
+  },
+  {
+    id: 'pulse.extreme',
+    kind: 'threshold',
+    readingType: 'heart_rate',
+    title: 'Pulse out of range',
+    source: 'NEWS2 (RCP 2017): pulse <= 40 or >= 131 /min scores 3',
+    tiers: [
+      {
+        severity: 'warning',
+        match: 'any',
+        conditions: [
+          { field: 'value', op: '<=', value: 40 },
+          { field: 'value', op: '>=', value: 131 },
+        ],
+      },
+    ],
+    clearMargin: 5,
+    resolveAfterMinutes: 60,
+  },
+  {
+    id: 'temperature.abnormal',
+    kind: 'threshold',
+    readingType: 'temperature',
+    title: 'Fever or hypothermia',
+    source: 'Fever >= 38.0 Cel; NEWS2 (RCP 2017): <= 35.0 Cel scores 3',
+    tiers: [
+      {
+        severity: 'warning',
+        match: 'any',
+        conditions: [
+          { field: 'value', op: '>=', value: 38 },
+          { field: 'value', op: '<=', value: 35 },
+        ],
+      },
+    ],
+    clearMargin: 0.3,
+    resolveAfterMinutes: 240,
+  },
+  {
+    id: 'fall.detected',
+    kind: 'event',
+    readingType: 'fall',
+    title: 'Fall detected',
+    source: 'clinical.md: a fall event is urgent until acknowledged; bursts of the same fall are deduplicated',
+    minConfidence: 0.5,
+    severity: 'critical',
+  },
+  {
+    id: 'steps.drop',
+    kind: 'drop',
+    readingType: 'steps',
+    field: 'count',
+    title: 'Sustained drop in activity',
+    source: "clinical.md: 7-day average below 50 % of the prior 28-day average (no guideline threshold; the patient's own baseline)",
+    recentDays: 7,
+    baselineDays: 28,
+    ratio: 0.5,
+    minBaselineDays: 14,
+    severity: 'warning',
+  },
+  {
+    id: 'device.battery_low',
+    kind: 'device',
+    check: 'battery_low',
+    title: 'Device battery low',
+    source: 'Vigil operations default: battery below 15 %',
+    batteryBelow: 15,
+    severity: 'info',
+  },
+  {
+    id: 'device.offline',
+    kind: 'device',
+    check: 'offline',
+    title: 'Device offline',
+    source: 'Vigil operations default: offline for more than 24 h',
+    offlineHours: 24,
+    severity: 'warning',
+  },
+];
+
+const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
+  hypertension: [
+    {
+      id: 'bp.home_average',
+      kind: 'average',
+      readingType: 'blood_pressure',
+      title: '7-day home BP average at or above 135/85',
+      source: 'AHA 2019 statement on BP measurement: home average >= 135/85 corresponds to office 140/90; diagnose on 7-day averages',
+      windowDays: 7,
+      minReadings: 12,
+      severity: 'warning',
+      match: 'any',
+      conditions: [
+        { field: 'systolic', op: '>=', value: 135 },
+        { field: 'diastolic', op: '>=', value: 85 },
+      ],
+    },
+    {
+      id: 'missing.blood_pressure',
+      kind: 'missing',
+      readingType: 'blood_pressure',
+      title: 'No blood pressure for 48 h',
+      source: 'clinical.md: BP twice a day, nothing for 48 h',
+      maxGapHours: 48,
+      severity: 'warning',
+    },
+  ],
+  diabetes: [
+    {
+      id: 'cgm.predictive_low',
+      kind: 'threshold',
+      readingType: 'glucose',
+      where: { source: 'cgm' },
+      title: 'CGM falling fast towards a low',
+      source: 'clinical.md (CGM rate of change): a fall of > 2 mg/dL/min towards 70 is a predictive low',
+      tiers: [
+        {
+          severity: 'warning',
+          match: 'all',
+          conditions: [
+            { field: 'trend_rate', op: '<', value: -2 },
+            { field: 'value', op: '<', value: 120 },
+          ],
+        },
+      ],
+      clearMargin: 0,
+      resolveAfterMinutes: 30,
+    },
+    {
+      id: 'cgm.time_below_range',
+      kind: 'time_below',
+      readingType: 'glucose',
+      where: { source: 'cgm' },
+      field: 'value',
+      title: 'CGM time below 70 mg/dL over 24 h above 4 %',
+      source: 'International Consensus on Time in Range (Battelino 2019): time below 70 mg/dL < 4 %',
+      below: 70,
+      windowHours: 24,
+      maxShare: 0.04,
+      minReadings: 48,
+      severity: 'warning',
+    },
+    {
+      id: 'missing.cgm',
+      kind: 'missing',
+      readingType: 'glucose',
+      where: { source: 'cgm' },
+      title: 'CGM gap over 2 h',
+      source: 'clinical.md: CGM gap > 2 h',
+      maxGapHours: 2,
+      requireHistory: true,
+      severity: 'warning',
+    },
+    {
+      id: 'missing.glucose',
+      kind: 'missing',
+      readingType: 'glucose',
+      title: 'No glucose reading for 48 h',
+      source: 'Vigil default for meter users: at least one reading every 48 h',
+      maxGapHours: 48,
+      severity: 'warning',
+    },
+  ],
+  heart_failure: [
+    {
+      id: 'weight.gain',
+      kind: 'change',
+      readingType: 'weight',
+      field: 'value',
+      title: 'Weight gain (fluid retention)',
+      source: 'HFSA/AHA self-care advice: > 0.9 kg in 1 day or > 2.3 kg in 1 week; ESC 2021: > 2 kg in 3 days',
+      severity: 'warning',
+      windows: [
+        { hours: 24, rise: 0.9 },
+        { hours: 72, rise: 2 },
+        { hours: 168, rise: 2.3 },
+      ],
+    },
+    {
+      id: 'missing.weight',
+      kind: 'missing',
+      readingType: 'weight',
+      title: 'No weight for 36 h',
+      source: 'HFSA/AHA self-care advice: daily morning weights',
+      maxGapHours: 36,
+      severity: 'warning',
+    },
+  ],
+  copd: [
+    {
+      id: 'missing.spo2',
+      kind: 'missing',
+      readingType: 'spo2',
+      title: 'No SpO2 for 48 h',
+      source: 'Vigil default for home oximetry: at least one reading every 48 h',
+      maxGapHours: 48,
+      severity: 'warning',
+    },
+  ],
+};
+
+/** Programme-level changes to default rules. */
+const PROGRAMME_OVERRIDES: Record<Programme, Record<string, RuleOverride>> = {
+  hypertension: {},
+  diabetes: {},
+  heart_failure: {},
+  copd: {
+    // clinical.md: patients with COPD have individual targets, often 88-92 %.
+    'spo2.low': {
+      tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<', value: 88 }] }],
+      source: 'BTS 2017 oxygen guideline: target 88-92 % in COPD at risk of hypercapnia; alert below 88 %',
+    },
+  },
+};
+
+function parseAll(inputs: RuleInput[]): Rule[] {
+  return inputs.map((r) => ruleSchema.parse(r));
+}
+
+export const DEFAULT_RULE_SET: readonly Rule[] = parseAll(DEFAULT_RULES);
+export const PROGRAMME_RULE_SETS: Readonly<Record<Programme, readonly Rule[]>> = {
+  hypertension: parseAll(PROGRAMME_RULES.hypertension),
+  diabetes: parseAll(PROGRAMME_RULES.diabetes),
+  heart_failure: parseAll(PROGRAMME_RULES.heart_failure),
+  copd: parseAll(PROGRAMME_RULES.copd),
+};
+export const PROGRAMME_RULE_OVERRIDES = PROGRAMME_OVERRIDES;
+
+/** Every rule id Vigil knows, to validate overrides against. */
+export function findRule(id: string): Rule | undefined {
+  return [...DEFAULT_RULE_SET, ...Object.values(PROGRAMME_RULE_SETS).flat()].find((r) => r.id === id);
+}
