@@ -1,6 +1,7 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { openSqlite } from './sqlite.js';
 
 export type StateDb = Database.Database;
 
@@ -20,12 +21,9 @@ export const STATE_DB_FILE = 'vigil.db';
  */
 export function openStateDb(dataDir: string, migrations: readonly Migration[]): StateDb {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, STATE_DB_FILE));
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openSqlite(join(dataDir, STATE_DB_FILE));
   // FULL: a provisioning or alert change that returned is on disk.
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   migrate(db, migrations);
   return db;
 }

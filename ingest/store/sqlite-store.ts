@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
+import { openSqlite } from '../../state/index.js';
 import { tiebreakNanos } from './line-protocol.js';
 import {
   STORED_FIELDS,
@@ -37,11 +38,9 @@ export class SqliteStore implements ReadingStore {
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.#db = new Database(join(dataDir, READINGS_DB_FILE));
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db = openSqlite(join(dataDir, READINGS_DB_FILE));
     // FULL: the shipper advances the outbox checkpoint after this commit, so it must be on disk.
-    this.#db.pragma('synchronous = FULL');
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS readings (
       type TEXT NOT NULL,
       patient_id TEXT NOT NULL,
@@ -104,11 +103,11 @@ export class SqliteStore implements ReadingStore {
     const bucket = Math.floor(q.bucketMs);
     const rows = this.#db
       .prepare(
-        `SELECT (time - (((time % ${bucket}) + ${bucket}) % ${bucket})) AS bucket, ${columns}
-         FROM readings WHERE patient_id = ? AND type = ? AND time >= ? AND time < ?
+        `SELECT (time - (((time % @bucket) + @bucket) % @bucket)) AS bucket, ${columns}
+         FROM readings WHERE patient_id = @patient AND type = @type AND time >= @from AND time < @to
          GROUP BY bucket ORDER BY bucket`,
       )
-      .all(q.patientId, q.type, q.from, q.to) as Record<string, number>[];
+      .all({ bucket, patient: q.patientId, type: q.type, from: q.from, to: q.to }) as Record<string, number>[];
     return rows.map((row) => {
       const out: Record<string, FieldAggregate> = {};
       fields.forEach((f, i) => {
