@@ -350,6 +350,18 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     return withoutOwn ?? findRule(ruleId)!;
   }
 
+  overridesOf(patientId: string): Map<string, Record<string, unknown>> {
+    return this.#store.overrides(patientId);
+  }
+
+  snoozesOf(patientId: string) {
+    return this.#store.snoozes(patientId);
+  }
+
+  auditLog(limit?: number) {
+    return this.#store.auditLog(limit);
+  }
+
   list(filter?: AlertFilter): Alert[] {
     return this.#store.list(filter);
   }

@@ -46,6 +46,11 @@ export const configSchema = z
     VIGIL_LATE_AFTER_SECONDS: positiveInt.default(900),
     VIGIL_SHIP_BATCH: positiveInt.max(50_000).default(5000),
     VIGIL_STORE_RETRY_MAX_MS: positiveInt.default(30_000),
+    VIGIL_ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
+    VIGIL_ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    VIGIL_ALERT_WEBHOOK_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
+    VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -54,6 +59,9 @@ export const configSchema = z
     }
     if (c.VIGIL_HTTP_TLS && !c.VIGIL_TLS_CERT) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_HTTP_TLS'], message: 'needs VIGIL_TLS_CERT and VIGIL_TLS_KEY' });
+    }
+    if (c.VIGIL_ALERT_WEBHOOK_URL && !c.VIGIL_ALERT_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_ALERT_WEBHOOK_SECRET'], message: 'is required with VIGIL_ALERT_WEBHOOK_URL (deliveries are signed)' });
     }
     if (c.VIGIL_INFLUX_TOKEN && c.VIGIL_INFLUX_USER) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_INFLUX_TOKEN'], message: 'set a token or a user and password, not both' });
@@ -86,6 +94,12 @@ export interface VigilConfig {
   readonly shipBatchSize: number;
   /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
   readonly storeRetryMaxMs: number;
+  readonly adminToken: string | undefined;
+  readonly alerts: {
+    readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+    readonly escalateAfterMinutes: number;
+    readonly sweepCron: string;
+  };
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
 }
 
@@ -107,7 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const variable = String(i.path[0] ?? 'configuration');
-      const value = variable in vigilEnv && !/PASSWORD|TOKEN/.test(variable) ? ` (got "${vigilEnv[variable]}")` : '';
+      const value = variable in vigilEnv && !/PASSWORD|TOKEN|SECRET/.test(variable) ? ` (got "${vigilEnv[variable]}")` : '';
       return `${variable}: ${i.message}${value}`;
     });
     throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
@@ -149,6 +163,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shipBatchSize: c.VIGIL_SHIP_BATCH,
     storeRetryMaxMs: c.VIGIL_STORE_RETRY_MAX_MS,
+    adminToken: c.VIGIL_ADMIN_TOKEN,
+    alerts: {
+      webhook:
+        c.VIGIL_ALERT_WEBHOOK_URL && c.VIGIL_ALERT_WEBHOOK_SECRET
+          ? { url: c.VIGIL_ALERT_WEBHOOK_URL, secret: c.VIGIL_ALERT_WEBHOOK_SECRET }
+          : undefined,
+      escalateAfterMinutes: c.VIGIL_ALERT_ESCALATE_MINUTES,
+      sweepCron: c.VIGIL_ALERT_SWEEP_CRON,
+    },
     logLevel: c.VIGIL_LOG_LEVEL,
   });
 }

@@ -1,11 +1,12 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
+import { createAlerts } from '../alerts/index.js';
 import { createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
-import { openState } from './state.js';
+import { openState, patientDirectory } from './state.js';
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -26,6 +27,27 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
   collectDefaultMetrics({ register: metrics, prefix: 'vigil_process_' });
   const { db, registry } = openState(config.dataDir);
   const store = await openStore(config, log);
+  const alertLog = log.child({ component: 'alerts' });
+  const alerts = await createAlerts({
+    db,
+    history: store,
+    directory: patientDirectory(registry),
+    metrics,
+    log: alertLog,
+    escalateAfterMinutes: config.alerts.escalateAfterMinutes,
+    sweepCron: config.alerts.sweepCron,
+    webhook: config.alerts.webhook,
+  });
+  // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
+  const guarded = (what: string, work: () => unknown) => {
+    try {
+      const result = work();
+      if (result instanceof Promise) result.catch((err: Error) => alertLog.error({ err: err.message }, `${what} failed`));
+    } catch (err) {
+      alertLog.error({ err: (err as Error).message }, `${what} failed`);
+    }
+  };
+  const recovered: Reading[] = [];
   const ingest = await createIngest({
     dataDir: config.dataDir,
     db,
@@ -37,8 +59,16 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     log: log.child({ component: 'ingest' }),
     shipBatchSize: config.shipBatchSize,
     storeRetryMaxMs: config.storeRetryMaxMs,
-    onStored: hooks.onStored,
+    onStored: (readings) => {
+      guarded('trend rules', () => alerts.engine.onStored(readings));
+      hooks.onStored?.(readings);
+    },
+    onRecovered: (reading) => void (recovered.length < 100_000 && recovered.push(reading)),
   });
+  if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.engine.onCommitted(recovered));
+  recovered.length = 0;
+  // After the commit, off the PUBACK path: the device's acknowledgement never waits for rule evaluation.
+  ingest.intake.on('committed', (readings) => setImmediate(() => guarded('threshold rules', () => alerts.engine.onCommitted(readings))));
   const gateway = await createGateway({
     host: config.host,
     port: config.mqttPort,
@@ -57,6 +87,8 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     tls: config.tls?.http ? config.tls : undefined,
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
+    alerts: alerts.engine,
+    adminToken: config.adminToken,
     metrics,
     readiness: () => {
       const h = ingest.health();
@@ -82,12 +114,14 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     httpPort: http.port,
     registry,
     ingest,
+    alerts,
     /** Stops intake first, then commits and drains what was accepted, then closes storage. */
     close(drainMs = 5_000): Promise<void> {
       closing ??= (async () => {
         await gateway.close();
         await http.close();
         await ingest.close(drainMs);
+        await alerts.close();
         await store.close();
         db.close();
         log.info({}, 'Vigil stopped');

@@ -2,6 +2,10 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import type { AlertEngine } from '../alerts/index.js';
+import { adminAuth } from './api/admin-auth.js';
+import { registerAlertRoutes } from './api/alerts-routes.js';
+import { registerErrorHandler } from './api/error-handler.js';
 import { registerOpsRoutes, type OpsSources } from './ops-routes.js';
 
 export interface HttpServerOptions extends OpsSources {
@@ -12,6 +16,8 @@ export interface HttpServerOptions extends OpsSources {
   /** MQTT over WebSocket on /mqtt, handled by the gateway. */
   readonly mqttWebSocket?: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   readonly maxPayloadBytes: number;
+  readonly alerts: AlertEngine;
+  readonly adminToken: string | undefined;
 }
 
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, and (later) the dashboard and API. */
@@ -27,7 +33,12 @@ export async function createHttpServer(options: HttpServerOptions) {
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     },
   });
+  registerErrorHandler(app);
   await registerOpsRoutes(app, options);
+  await app.register(async (api) => {
+    api.addHook('onRequest', adminAuth(options.adminToken));
+    await registerAlertRoutes(api, options.alerts);
+  });
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     app.get('/mqtt', { websocket: true, logLevel: 'warn' }, (socket, req) => mqttWebSocket(socket, req.raw));

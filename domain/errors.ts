@@ -21,7 +21,9 @@ export const ERROR_CODES = {
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
   VIGIL_ERR_CONFIG: 'a configuration variable is missing or invalid',
   VIGIL_ERR_NOT_FOUND: 'the patient or device does not exist',
-  VIGIL_ERR_CONFLICT: 'the patient or device already exists',
+  VIGIL_ERR_CONFLICT: 'the patient, device or alert is not in a state that allows this',
+  VIGIL_ERR_UNAUTHORIZED: 'the API request carries no valid credentials',
+  VIGIL_ERR_BAD_REQUEST: 'the API request does not match its schema',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

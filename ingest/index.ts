@@ -32,6 +32,11 @@ export interface IngestOptions {
   readonly storeRetryMaxMs?: number;
   readonly segmentBytes?: number;
   readonly onStored?: (readings: readonly Reading[]) => void;
+  /**
+   * Called for each reading found in the outbox at start-up (committed before a stop or crash, not yet stored),
+   * so that rules see readings whose evaluation a crash may have cut short.
+   */
+  readonly onRecovered?: (reading: Reading) => void;
 }
 
 export interface IngestHealth {
@@ -62,10 +67,13 @@ export async function createIngest(options: IngestOptions) {
   });
   const deadLetters = new DeadLetters(options.db);
   const recovered: Reading[] = [];
-  const outbox = await Outbox.open(
-    { dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes },
-    (r) => recovered.push(r),
-  );
+  let recoveredCount = 0;
+  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes }, (r) => {
+    recoveredCount += 1;
+    // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
+    if (recovered.length < 200_000) recovered.push(r);
+    options.onRecovered?.(r);
+  });
   const intake = new Intake({
     registry: options.registry,
     outbox,
@@ -75,7 +83,7 @@ export async function createIngest(options: IngestOptions) {
     timing: options.timing,
   });
   for (const r of recovered) intake.remember(r);
-  if (recovered.length > 0) options.log.info({ readings: recovered.length }, 'outbox recovered readings not yet stored');
+  if (recoveredCount > 0) options.log.info({ readings: recoveredCount }, 'outbox recovered readings not yet stored');
   recovered.length = 0;
 
   const shipper = new Shipper({

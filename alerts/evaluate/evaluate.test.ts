@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseReading, wireReadingSchema, type WireReadingInput } from '../../domain/index.js';
+import { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS } from '../rules/catalogue.js';
+import { effectiveRules } from '../rules/effective.js';
+import type { AverageRule, ChangeRule, DropRule, Rule, ThresholdRule, TimeBelowRule } from '../rules/schema.js';
+import { evaluateAverage, evaluateChange, evaluateDrop, evaluateTimeBelow } from './history.js';
+import { evaluateDevice, evaluateMissing } from './sweep-rules.js';
+import { evaluateThreshold, type ObservedReading } from './threshold.js';
+
+const T = Date.parse('2026-11-22T08:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function rule<K extends Rule['kind']>(id: string, rules: readonly Rule[] = [...DEFAULT_RULE_SET, ...Object.values(PROGRAMME_RULE_SETS).flat()]) {
+  const found = rules.find((r) => r.id === id);
+  if (!found) throw new Error(`no rule ${id}`);
+  return found as Extract<Rule, { kind: K }>;
+}
+
+/** A wire reading through the real normaliser, as the engine sees it. */
+type WithoutTime<T> = T extends unknown ? Omit<T, 'time'> & { time?: string } : never;
+
+function observed(input: WithoutTime<WireReadingInput>): ObservedReading {
+  const wire = wireReadingSchema.parse({ time: new Date(T).toISOString(), ...input });
+  const result = normaliseReading(wire, { deviceId: 'd', patientId: 'p', receivedAt: T, futureToleranceMs: 300_000, maxAgeMs: 365 * DAY, lateAfterMs: 900_000 });
+  if (!result.ok) throw new Error(result.message);
+  return result.reading;
+}
+
+function severity(r: ThresholdRule, input: Parameters<typeof observed>[0]): string {
+  const f = evaluateThreshold(r, observed(input));
+  return f === undefined ? 'band' : f.severity === null ? 'clear' : f.severity;
+}
+
+const bp = (systolic: number, diastolic: number) => ({ type: 'blood_pressure' as const, systolic, diastolic });
+const glucose = (value: number, unit: 'mg/dL' | 'mmol/L' = 'mg/dL', source: 'meter' | 'cgm' = 'meter', trendRate?: number) => ({
+  type: 'glucose' as const,
+  value,
+  unit,
+  source,
+  ...(trendRate === undefined ? {} : { trendRate }),
+});
+
+// Each threshold at, just below and just above its boundary (../shared/clinical.md).
+describe('threshold rules from the clinical reference', () => {
+  it.each([
+    ['bp.crisis', bp(180, 100), 'band'],
+    ['bp.crisis', bp(170, 100), 'clear'],
+    ['bp.crisis', bp(181, 100), 'critical'],
+    ['bp.crisis', bp(170, 120), 'band'], // inside the 10 mmHg hysteresis band
+    ['bp.crisis', bp(160, 121), 'critical'],
+    ['bp.crisis', bp(165, 105), 'clear'],
+    ['bp.crisis', { ...bp(24, 16), unit: 'kPa' as const }, 'band'], // 180.0/120.0 mmHg: on the line, not over it
+    ['bp.crisis', { ...bp(24.2, 16), unit: 'kPa' as const }, 'critical'], // 181.5 mmHg
+    ['bp.hypotension', bp(89, 70), 'warning'],
+    ['bp.hypotension', bp(90, 60), 'band'],
+    ['bp.hypotension', bp(96, 66), 'clear'],
+    ['bp.hypotension', bp(120, 59), 'warning'],
+    ['glucose.low', glucose(53), 'critical'],
+    ['glucose.low', glucose(54), 'warning'],
+    ['glucose.low', glucose(69), 'warning'],
+    ['glucose.low', glucose(70), 'band'],
+    ['glucose.low', glucose(80), 'clear'],
+    ['glucose.low', glucose(2.9, 'mmol/L'), 'critical'], // 52.3 mg/dL
+    ['glucose.low', glucose(3.0, 'mmol/L'), 'warning'], // 54.1 mg/dL
+    ['glucose.low', glucose(3.9, 'mmol/L'), 'band'], // 70.3 mg/dL
+    ['glucose.high', glucose(250), 'band'],
+    ['glucose.high', glucose(251), 'warning'],
+    ['glucose.high', glucose(13.9, 'mmol/L'), 'clear'], // 250.5 mg/dL: just over, after rounding? see below
+    ['spo2.low', { type: 'spo2' as const, value: 92 }, 'warning'],
+    ['spo2.low', { type: 'spo2' as const, value: 93 }, 'band'],
+    ['spo2.low', { type: 'spo2' as const, value: 94 }, 'clear'],
+    ['pulse.extreme', { type: 'heart_rate' as const, value: 40 }, 'warning'],
+    ['pulse.extreme', { type: 'heart_rate' as const, value: 41 }, 'band'],
+    ['pulse.extreme', { type: 'heart_rate' as const, value: 131 }, 'warning'],
+    ['pulse.extreme', { type: 'heart_rate' as const, value: 125 }, 'clear'],
+    ['temperature.abnormal', { type: 'temperature' as const, value: 38, unit: 'Cel' as const }, 'warning'],
+    ['temperature.abnormal', { type: 'temperature' as const, value: 37.9, unit: 'Cel' as const }, 'band'],
+    ['temperature.abnormal', { type: 'temperature' as const, value: 100.4, unit: 'degF' as const }, 'warning'],
+    ['temperature.abnormal', { type: 'temperature' as const, value: 35, unit: 'Cel' as const }, 'warning'],
+    ['temperature.abnormal', { type: 'temperature' as const, value: 36.8, unit: 'Cel' as const }, 'clear'],
+  ] as const)('%s %j -> %s', (id, input, expected) => {
+    const r = rule<'threshold'>(id);
+    if (id === 'glucose.high' && input.type === 'glucose' && input.unit === 'mmol/L') {
+      // 13.9 mmol/L is 250.5 mg/dL after conversion: over 250, a warning.
+      expect(severity(r, input)).toBe('warning');
+      return;
+    }
+    expect(severity(r, input)).toBe(expected);
+  });
+
+  it('applies the CGM predictive-low rule to CGM readings only, when falling fast and already low-ish', () => {
+    const r = rule<'threshold'>('cgm.predictive_low');
+    expect(severity(r, glucose(110, 'mg/dL', 'cgm', -2.5))).toBe('warning');
+    expect(severity(r, glucose(110, 'mg/dL', 'cgm', -2))).toBe('clear');
+    expect(severity(r, glucose(130, 'mg/dL', 'cgm', -3))).toBe('clear');
+    expect(evaluateThreshold(r, observed(glucose(110, 'mg/dL', 'meter')))).toBeUndefined();
+    expect(severity(r, glucose(6.1, 'mmol/L', 'cgm', -0.15))).toBe('warning'); // -2.7 mg/dL/min
+  });
+
+  it('lets the COPD programme lower the SpO2 line to 88 %', () => {
+    const copd = rule<'threshold'>('spo2.low', effectiveRules(['copd'], new Map()));
+    expect(severity(copd, { type: 'spo2', value: 90 })).toBe('clear');
+    expect(severity(copd, { type: 'spo2', value: 87 })).toBe('warning');
+    expect(copd.source).toMatch(/BTS/);
+  });
+
+  it('lets a patient override any value, validated as a whole rule', () => {
+    const rules = effectiveRules(['hypertension'], new Map([['bp.crisis', { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>', value: 170 }] }] }]]));
+    expect(severity(rule<'threshold'>('bp.crisis', rules), bp(175, 90))).toBe('critical');
+    expect(() => effectiveRules([], new Map([['bp.crisis', { tiers: [] }]]))).toThrow(/bp.crisis/);
+    expect(effectiveRules([], new Map([['fall.detected', { enabled: false }]])).some((r) => r.id === 'fall.detected')).toBe(false);
+  });
+});
+
+const history = (points: [hoursAgo: number, fields: Record<string, number>, tags?: Record<string, string>][]): ObservedReading[] =>
+  points.map(([h, fields, tags]) => ({ time: T - h * HOUR, fields, tags: tags ?? {} }));
+
+describe('trend rules', () => {
+  it('7-day home BP average: needs 12 readings, alerts at 135/85 (AHA 2019)', () => {
+    const r = rule<'average'>('bp.home_average') as AverageRule;
+    const week = (s: number, d: number, n = 14) => history(Array.from({ length: n }, (_, i) => [i * 12, { systolic: s, diastolic: d }] as [number, Record<string, number>]));
+    expect(evaluateAverage(r, week(140, 80, 11), T)).toBeUndefined();
+    expect(evaluateAverage(r, week(135, 80), T)?.severity).toBe('warning');
+    expect(evaluateAverage(r, week(134, 84), T)?.severity).toBeNull();
+    expect(evaluateAverage(r, week(120, 85), T)?.severity).toBe('warning');
+    // Readings older than the window do not count.
+    expect(evaluateAverage(r, history(Array.from({ length: 14 }, (_, i) => [200 + i, { systolic: 150, diastolic: 95 }])), T)).toBeUndefined();
+  });
+
+  it('heart-failure weight gain: > 0.9 kg in 1 day, > 2 kg in 3 days, > 2.3 kg in 7 days (HFSA/AHA, ESC)', () => {
+    const r = rule<'change'>('weight.gain') as ChangeRule;
+    const w = (points: [number, number][]) => history(points.map(([h, v]) => [h, { value: v }]));
+    expect(evaluateChange(r, w([[24, 80], [0, 80.9]]), T)?.severity).toBeNull();
+    expect(evaluateChange(r, w([[24, 80], [0, 81]]), T)?.severity).toBe('warning');
+    expect(evaluateChange(r, w([[72, 80], [48, 80.6], [24, 81.4], [0, 82.1]]), T)).toMatchObject({ severity: 'warning', values: { hours: 72 } });
+    expect(evaluateChange(r, w([[168, 80], [96, 81], [72, 81.2], [48, 81.6], [24, 82], [0, 82.4]]), T)?.severity).toBe('warning');
+    expect(evaluateChange(r, w([[0, 82]]), T)).toBeUndefined(); // no baseline yet
+  });
+
+  it('CGM time below 70 mg/dL over 24 h above 4 % (Battelino 2019)', () => {
+    const r = rule<'time_below'>('cgm.time_below_range') as TimeBelowRule;
+    const cgm = (low: number, total = 100) =>
+      history(Array.from({ length: total }, (_, i) => [i * 0.2, { value: i < low ? 65 : 120 }, { source: 'cgm' }] as [number, Record<string, number>, Record<string, string>]));
+    expect(evaluateTimeBelow(r, cgm(4), T)?.severity).toBeNull();
+    expect(evaluateTimeBelow(r, cgm(5), T)?.severity).toBe('warning');
+    expect(evaluateTimeBelow(r, cgm(5, 40), T)).toBeUndefined(); // too few readings for 24 h
+  });
+
+  it('activity: 7-day daily mean below half the prior 28-day mean, whole days only', () => {
+    const r = rule<'drop'>('steps.drop') as DropRule;
+    const today = Math.floor(T / DAY) * DAY;
+    const days = (recent: number, baseline: number, baselineDays = 28) => {
+      const m = new Map<number, number>();
+      for (let d = 1; d <= 7; d++) m.set(today - d * DAY, recent);
+      for (let d = 8; d < 8 + baselineDays; d++) m.set(today - d * DAY, baseline);
+      m.set(today, 10); // today is partial and ignored
+      return m;
+    };
+    expect(evaluateDrop(r, days(2400, 5000), T)?.severity).toBe('warning');
+    expect(evaluateDrop(r, days(2600, 5000), T)?.severity).toBeNull();
+    expect(evaluateDrop(r, days(1000, 5000, 10), T)).toBeUndefined();
+  });
+});
+
+describe('missing data and devices', () => {
+  it('alerts when no reading arrives for longer than the plan expects', () => {
+    const r = rule<'missing'>('missing.blood_pressure');
+    expect(evaluateMissing(r, T - 47 * HOUR, T - 100 * DAY, T)?.severity).toBeNull();
+    expect(evaluateMissing(r, T - 49 * HOUR, T - 100 * DAY, T)?.severity).toBe('warning');
+    expect(evaluateMissing(r, undefined, T - 3 * DAY, T)?.message).toMatch(/since enrolment/);
+    expect(evaluateMissing(rule<'missing'>('missing.cgm'), undefined, T - 3 * DAY, T)).toBeUndefined();
+  });
+
+  it('device battery low with a 5-point band, and offline for over 24 h', () => {
+    const battery = rule<'device'>('device.battery_low');
+    const dev = (b: number | null, online = true, statusAt = T) => ({ id: 'd1', battery: b, online, statusAt });
+    expect(evaluateDevice(battery, dev(14), T)?.severity).toBe('info');
+    expect(evaluateDevice(battery, dev(17), T)).toBeUndefined();
+    expect(evaluateDevice(battery, dev(20), T)?.severity).toBeNull();
+    const offline = rule<'device'>('device.offline');
+    expect(evaluateDevice(offline, dev(80, false, T - 25 * HOUR), T)?.severity).toBe('warning');
+    expect(evaluateDevice(offline, dev(80, false, T - 2 * HOUR), T)).toBeUndefined();
+    expect(evaluateDevice(offline, dev(80, true), T)?.severity).toBeNull();
+  });
+});
+
+describe('rule catalogue', () => {
+  it('names a source for every default and programme rule', () => {
+    for (const r of [...DEFAULT_RULE_SET, ...Object.values(PROGRAMME_RULE_SETS).flat()]) expect(r.source.length, r.id).toBeGreaterThan(10);
+  });
+});

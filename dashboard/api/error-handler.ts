@@ -1,0 +1,28 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+import { VigilError, type ErrorCode } from '../../domain/index.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  VIGIL_ERR_UNAUTHORIZED: 401,
+  VIGIL_ERR_NOT_FOUND: 404,
+  VIGIL_ERR_CONFLICT: 409,
+  VIGIL_ERR_CONFIG: 400,
+  VIGIL_ERR_BAD_REQUEST: 400,
+};
+
+/** One place where errors become responses: `{ code, message }` with a status that fits the code. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | VigilError | ZodError, request, reply) => {
+    if (error instanceof VigilError) {
+      return reply.code(STATUS[error.code] ?? 500).send({ code: error.code, message: error.message });
+    }
+    if (error instanceof ZodError) {
+      const issue = error.issues[0];
+      const message = issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid request';
+      return reply.code(400).send({ code: 'VIGIL_ERR_BAD_REQUEST', message });
+    }
+    const status = (error as FastifyError).statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error.message }, 'request failed');
+    return reply.code(status).send({ code: status >= 500 ? 'VIGIL_ERR_INTERNAL' : 'VIGIL_ERR_BAD_REQUEST', message: status >= 500 ? 'internal error' : error.message });
+  });
+}
