@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { webhookSignature } from '../../alerts/index.js';
+
+export interface ReceivedDelivery {
+  readonly seq: number;
+  readonly type: string;
+  readonly alert: { id: number; ruleId: string; status: string; severity: string; escalationLevel: number };
+  readonly signatureValid: boolean;
+}
+
+/** A real HTTP receiver for alert webhooks that checks signatures and can be told to fail (503). */
+export async function startWebhookReceiver(secret: string) {
+  const received: ReceivedDelivery[] = [];
+  let failing = false;
+  let refused = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (failing) {
+        refused += 1;
+        res.writeHead(503).end();
+        return;
+      }
+      const timestamp = String(req.headers['x-vigil-timestamp']);
+      const parsed = JSON.parse(body) as Omit<ReceivedDelivery, 'signatureValid'>;
+      received.push({ ...parsed, signatureValid: req.headers['x-vigil-signature'] === webhookSignature(secret, timestamp, body) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    refusedCount: () => refused,
+    setFailing(value: boolean) {
+      failing = value;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
