@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAlerts } from './commands/alerts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
@@ -28,5 +29,6 @@ registerStart(program);
 registerDemo(program);
 registerProvisioning(program);
 registerInspect(program);
+registerAlerts(program);
 
 await program.parseAsync(process.argv);

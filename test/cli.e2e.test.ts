@@ -71,7 +71,7 @@ describe('vigil CLI', () => {
   });
 
   it('provisions while the server runs; a device publishes with mosquitto_pub and sees its rejects; revoke locks it out', async () => {
-    const patient = await vigil(['patients', 'add', '--name', 'Ada Example', '--json'], env);
+    const patient = await vigil(['patients', 'add', '--name', 'Ada Example', '--programme', 'hypertension', '--json'], env);
     expect(patient.code).toBe(0);
     const { id: patientId } = JSON.parse(patient.stdout) as { id: string };
     const added = await vigil(['devices', 'add', '--patient', patientId, '--id', 'cuff-7', '--json'], env);
@@ -102,6 +102,18 @@ describe('vigil CLI', () => {
     expect(readings[0]!.fields.systolic).toBe(128);
     expect((await vigil(['rejections', '--device', deviceId], env)).stdout).toContain('VIGIL_ERR_BP_ORDER');
     expect((await vigil(['devices', 'list'], env)).stdout).toContain('cuff-7');
+
+    // An alert from a crisis reading, acknowledged from the command line while the server runs.
+    expect(await mosquittoPub([...base, '-m', JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 196, diastolic: 104, id: 'a3' })])).toBe(0);
+    const alerts = await waitFor(async () => {
+      const list = JSON.parse((await vigil(['alerts', 'list', '--json'], env)).stdout) as { id: number; ruleId: string }[];
+      return list.length > 0 && list;
+    }, { what: 'the crisis alert' });
+    expect(alerts[0]!.ruleId).toBe('bp.crisis');
+    expect((await vigil(['alerts', 'ack', String(alerts[0]!.id), '--by', 'Dr Grey', '--note', 'phoned'], env)).stdout).toMatch(/acknowledged/);
+    expect((await vigil(['alerts', 'ack', String(alerts[0]!.id), '--by', 'Dr Grey'], env)).code).toBe(1);
+    expect((await vigil(['rules', 'list', '--patient', patientId], env)).stdout).toContain('bp.home_average');
+    expect((await vigil(['rules', 'set', patientId, 'bp.crisis', '{"clearMargin": -1}', '--by', 'Dr Grey'], env)).code).toBe(2);
 
     const listenerClosed = new Promise<void>((resolve) => listener.once('close', () => resolve()));
     expect((await vigil(['devices', 'revoke', deviceId], env)).code).toBe(0);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openState } from '../../app/state.js';
+import { PROGRAMMES } from '../../domain/index.js';
 import { action, configFrom, isoOrDash, printTable } from '../run.js';
 
 interface DataDirOption {
@@ -22,11 +23,12 @@ export function registerProvisioning(program: Command): void {
     .description('add a patient')
     .requiredOption('--name <name>', "the patient's name (stored in the state database, never logged)")
     .option('--id <id>', 'patient id (default: generated)')
+    .option('--programme <programme...>', `care programmes: ${PROGRAMMES.join(', ')}`)
     .option('--json', 'print {"id": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (opts: { name: string; id?: string; json?: boolean } & DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) => registry.addPatient({ name: opts.name, id: opts.id }));
+      action(async (opts: { name: string; id?: string; programme?: string[]; json?: boolean } & DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) => registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme }));
         process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
       }),
     );
@@ -39,7 +41,17 @@ export function registerProvisioning(program: Command): void {
       action(async (opts: { json?: boolean } & DataDirOption) => {
         const list = await withState(opts, ({ registry }) => registry.listPatients());
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
-        else printTable(list.map((p) => ({ id: p.id, name: p.name, created: isoOrDash(p.createdAt) })));
+        else printTable(list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', created: isoOrDash(p.createdAt) })));
+      }),
+    );
+  patients
+    .command('set-programmes <patientId> [programmes...]')
+    .description(`enrol a patient in exactly these programmes (${PROGRAMMES.join(', ')}); none leaves the default rules only`)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (patientId: string, programmes: string[], opts: DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) => registry.setProgrammes(patientId, programmes));
+        process.stdout.write(`patient ${patient.id}: ${patient.programmes.join(', ') || 'no programme'}\n`);
       }),
     );
 
