@@ -1,6 +1,8 @@
 import { connect, type MqttClient } from 'mqtt';
 import { deviceTopic, type DeviceErrorMessage, type WireReadingInput } from '../domain/index.js';
+import { duringEpisode, episodeStep, type Episode } from './episodes.js';
 import { implausible } from './faults.js';
+import { applyTrend, historyTimes, type HistoryTrend } from './history.js';
 import { measure, type DeviceModel } from './models/index.js';
 import { PROFILES, type Condition } from './profiles.js';
 import { Rng } from './rng.js';
@@ -13,6 +15,10 @@ export interface SimulatedDeviceSpec {
   readonly seed: number;
   /** Share of readings sent with an impossible value (0-1). */
   readonly badReadingRate?: number;
+  /** A clinical episode the patient goes through now and then. */
+  readonly episode?: Episode | undefined;
+  /** How the backfilled history trends towards today. */
+  readonly trend?: HistoryTrend | undefined;
 }
 
 export interface DeviceConnection {
@@ -87,8 +93,25 @@ export class SimulatedDevice {
 
   /** The next measurement this device would take now. */
   nextReading(at = new Date()): WireReadingInput {
-    const reading = measure(this.spec.model, { body: PROFILES[this.spec.condition], at, rng: this.#rng, seq: ++this.#seq });
+    const seq = ++this.#seq;
+    let reading = measure(this.spec.model, { body: PROFILES[this.spec.condition], at, rng: this.#rng, seq });
+    const step = episodeStep(this.spec.episode, seq);
+    if (step !== undefined && this.spec.episode) reading = duringEpisode(reading, this.spec.episode, step);
     return this.#rng.chance(this.spec.badReadingRate ?? 0) ? implausible(reading) : reading;
+  }
+
+  /**
+   * Uploads `days` of past measurements as backlog arrays, as a phone hub does after being offline, so that a
+   * new installation has history (and trend rules something to judge). Ids are derived from the time of
+   * measurement, so a second backfill of the same period is recognised as duplicates.
+   */
+  async backfill(days: number, now = Date.now()): Promise<number> {
+    const readings = historyTimes(this.spec.model, days, now).map((at) => {
+      const reading = measure(this.spec.model, { body: PROFILES[this.spec.condition], at, rng: this.#rng, seq: 0 });
+      return { ...applyTrend(reading, this.spec.trend, (now - at.getTime()) / 86_400_000), id: `h${at.getTime()}` };
+    });
+    for (let i = 0; i < readings.length; i += 500) await this.publish(readings.slice(i, i + 500));
+    return readings.length;
   }
 
   /** Publishes readings (QoS 1) and resolves on the PUBACK. */

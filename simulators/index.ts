@@ -5,3 +5,5 @@ export { measure, DEVICE_MODELS, type DeviceModel } from './models/index.js';
 export { PROFILES, type Condition, type Physiology } from './profiles.js';
 export { implausible } from './faults.js';
 export { Rng } from './rng.js';
+export { type Episode } from './episodes.js';
+export { type HistoryTrend, CADENCE } from './history.js';

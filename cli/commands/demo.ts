@@ -1,33 +1,81 @@
 import type { Command } from 'commander';
-import type { Reading } from '../../domain/index.js';
-import { Fleet, type DeviceModel, type Condition, type SimulatedDeviceSpec } from '../../simulators/index.js';
+import { randomBytes } from 'node:crypto';
+import type { Programme, Reading } from '../../domain/index.js';
+import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
 import { action, configFrom } from '../run.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
 
-/** The demo cohort: one patient per programme, each with the devices that programme sends home. */
-const COHORT: readonly { id: string; name: string; condition: Condition; devices: DeviceModel[] }[] = [
-  { id: 'demo-hypertension', name: 'Demo Patient A (hypertension)', condition: 'hypertension', devices: ['bp_cuff'] },
-  { id: 'demo-diabetes', name: 'Demo Patient B (type 2 diabetes)', condition: 'type2_diabetes', devices: ['glucose_meter', 'cgm'] },
-  { id: 'demo-heart-failure', name: 'Demo Patient C (heart failure)', condition: 'heart_failure', devices: ['scale', 'bp_cuff'] },
-  { id: 'demo-copd', name: 'Demo Patient D (COPD)', condition: 'copd', devices: ['pulse_oximeter', 'thermometer'] },
-  { id: 'demo-healthy', name: 'Demo Patient E (healthy)', condition: 'healthy', devices: ['activity_tracker'] },
+interface DemoDevice {
+  readonly model: DeviceModel;
+  readonly episode?: Episode;
+  readonly trend?: HistoryTrend;
+  /** Days of history uploaded at start, as a phone hub would after being offline. */
+  readonly backfillDays?: number;
+}
+
+/**
+ * The demo cohort: one patient per programme, each with the devices that programme sends home, and a course
+ * that crosses at least one of the programme's rules (see docs/alerts.md).
+ */
+const COHORT: readonly { id: string; name: string; condition: Condition; programmes: Programme[]; devices: DemoDevice[] }[] = [
+  {
+    id: 'demo-hypertension',
+    name: 'Demo Patient A (hypertension)',
+    condition: 'hypertension',
+    programmes: ['hypertension'],
+    // A week of home readings averaging about 148/92 (7-day average rule), and a crisis now and then.
+    devices: [{ model: 'bp_cuff', backfillDays: 7, episode: { kind: 'hypertensive_crisis', every: 40, length: 2 } }],
+  },
+  {
+    id: 'demo-diabetes',
+    name: 'Demo Patient B (type 2 diabetes)',
+    condition: 'type2_diabetes',
+    programmes: ['diabetes'],
+    devices: [{ model: 'glucose_meter', backfillDays: 7 }, { model: 'cgm', backfillDays: 2, episode: { kind: 'hypoglycaemia', every: 24, length: 8 } }],
+  },
+  {
+    id: 'demo-heart-failure',
+    name: 'Demo Patient C (heart failure)',
+    condition: 'heart_failure',
+    programmes: ['heart_failure'],
+    // Weight rising 0.5 kg a day for a week: more than 2.3 kg in 7 days.
+    devices: [{ model: 'scale', backfillDays: 8, trend: { weightGainPerDay: 0.5 } }, { model: 'bp_cuff', backfillDays: 7 }],
+  },
+  {
+    id: 'demo-copd',
+    name: 'Demo Patient D (COPD)',
+    condition: 'copd',
+    programmes: ['copd'],
+    devices: [{ model: 'pulse_oximeter', backfillDays: 3, episode: { kind: 'desaturation', every: 12, length: 3 } }, { model: 'thermometer' }],
+  },
+  {
+    id: 'demo-healthy',
+    name: 'Demo Patient E (recovering after a fall)',
+    condition: 'healthy',
+    programmes: [],
+    // Five weeks of steps, the last one at 40 % of before: a sustained drop in activity.
+    devices: [{ model: 'activity_tracker', backfillDays: 35, trend: { recentActivityFactor: 0.4 } }],
+  },
 ];
+
+const backfill = new Map<string, number>();
 
 async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
   const { registry } = vigil;
   const specs: SimulatedDeviceSpec[] = [];
   let seed = 1;
   for (const patient of COHORT) {
-    if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name });
-    for (const model of patient.devices) {
+    if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes });
+    for (const { model, episode, trend, backfillDays } of patient.devices) {
       const deviceId = `${patient.id}-${model.replace(/_/g, '-')}`;
       // Demo devices get a fresh secret at every start: secrets exist only in this process and the hash.
       const secret = registry.getDevice(deviceId)
         ? await registry.rotateSecret(deviceId)
         : (await registry.addDevice({ patientId: patient.id, id: deviceId })).secret;
       // One device in the cohort is faulty now and then, to show rejections with their reasons.
-      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0 });
+      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0, episode, trend });
+      backfill.set(deviceId, backfillDays ?? 0);
     }
   }
   return specs;
@@ -47,8 +95,11 @@ export function registerDemo(program: Command): void {
       .option('--interval <seconds>', 'mean seconds between two readings of one device', '5'),
   ).action(
     action(async (opts: ServerOptions & { interval: string }) => {
+      // The demo's API token exists only for this run and is printed below; a real installation sets its own.
+      const adminToken = process.env.VIGIL_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
       const config = configFrom({
         ...serverOverrides(opts),
+        VIGIL_ADMIN_TOKEN: adminToken,
         VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? './demo-data',
         VIGIL_BIND_HOST: opts.host ?? process.env.VIGIL_BIND_HOST ?? '127.0.0.1',
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
@@ -66,12 +117,20 @@ export function registerDemo(program: Command): void {
           onError: (deviceId, err) => process.stderr.write(`device ${deviceId}: ${err.message}\n`),
         });
         await fleet.start();
+        const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
+        vigil.alerts.engine.on('event', (event) => {
+          if (event.type === 'alert.updated' && event.change !== 'severity') return;
+          const a = event.alert;
+          const time = new Date(event.at).toISOString().slice(11, 19);
+          const what = event.change === 'severity' ? 'WORSE' : event.type.replace('alert.', '').toUpperCase();
+          process.stdout.write(`${time}  ${what.padEnd(12)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}\n`);
+        });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;
         const store = config.influx ? `InfluxDB ${config.influx.url} (database ${config.influx.database})` : `embedded SQLite in ${config.dataDir}`;
         process.stdout.write(
           [
             '',
-            `Vigil demo: ${specs.length} simulated devices for ${COHORT.length} patients, storing in ${store}.`,
+            `Vigil demo: ${specs.length} simulated devices for ${COHORT.length} patients (${backfilled.reduce((a, b) => a + b, 0)} readings of history uploaded), storing in ${store}.`,
             `  MQTT            mqtt://127.0.0.1:${vigil.mqttPort}   (WebSocket: ws://127.0.0.1:${vigil.httpPort}/mqtt)`,
             `  Health          http://127.0.0.1:${vigil.httpPort}/readyz   Metrics: http://127.0.0.1:${vigil.httpPort}/metrics`,
             '',
@@ -80,6 +139,10 @@ export function registerDemo(program: Command): void {
             `  mosquitto_pub -h 127.0.0.1 -p ${vigil.mqttPort} -i ${yours.device.id} -u ${yours.device.id} -P '${yours.secret}' -q 1 -t '${topic}/readings' \\`,
             `    -m '{"type":"blood_pressure","time":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","systolic":128,"diastolic":82,"pulse":70}'`,
             `  vigil readings --data-dir ${config.dataDir} --patient demo-healthy --type blood_pressure --since 1h`,
+            '',
+            'Alerts (printed below as they open, escalate and resolve) through the API:',
+            `  curl -s -H 'Authorization: Bearer ${adminToken}' http://127.0.0.1:${vigil.httpPort}/api/alerts`,
+            `  vigil alerts list --data-dir ${config.dataDir}`,
             '',
             'Press Ctrl+C to stop.',
             '',
