@@ -8,10 +8,12 @@ COPY state state
 COPY registry registry
 COPY gateway gateway
 COPY ingest ingest
+COPY alerts alerts
 COPY dashboard dashboard
 COPY simulators simulators
 COPY app app
 COPY cli cli
+COPY bench bench
 RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

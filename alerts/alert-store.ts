@@ -192,6 +192,15 @@ export class AlertStore {
     return this.eventsAfter(0, 100_000).filter((e) => e.alert.id === alertId);
   }
 
+  /** Transitions (events other than plain repeats) after a sequence number: what a webhook still owes. */
+  countTransitionsAfter(seq: number): number {
+    return (
+      this.#db
+        .prepare("SELECT count(*) AS n FROM alert_events WHERE seq > ? AND NOT (type = 'alert.updated' AND alert ->> '$.change' = 'repeat')")
+        .get(seq) as { n: number }
+    ).n;
+  }
+
   lastSeq(): number {
     return (this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM alert_events').get() as { seq: number }).seq;
   }

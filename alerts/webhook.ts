@@ -51,7 +51,7 @@ export class WebhookSender {
   }
 
   pending(): number {
-    return this.#o.store.eventsAfter(this.#o.store.webhookCursor() ?? 0, 10_000).filter(isTransition).length;
+    return this.#o.store.countTransitionsAfter(this.#o.store.webhookCursor() ?? 0);
   }
 
   async stop(): Promise<void> {

@@ -156,5 +156,7 @@ describe('alerts end to end', () => {
     expect((await api('/api/alerts/999999')).status).toBe(404);
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/vigil_alerts_live\{severity="critical"\} [1-9]/);
+    expect(metrics).toMatch(/^vigil_alert_webhook_delivered_total [1-9]/m);
+    await waitFor(async () => /^vigil_alert_webhook_pending 0$/m.test(await (await fetch(`${t.httpUrl}/metrics`)).text()), { what: 'the webhook to catch up' });
   });
 });
