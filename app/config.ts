@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, VigilError } from '../domain/index.js';
+import type { InfluxConnection } from '../ingest/index.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -76,17 +77,7 @@ export interface VigilConfig {
   readonly httpPort: number;
   readonly tls: { readonly port: number; readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer | undefined; readonly http: boolean } | undefined;
   readonly dataDir: string;
-  readonly influx:
-    | {
-        readonly url: string;
-        readonly database: string;
-        readonly retentionPolicy?: string | undefined;
-        readonly username?: string | undefined;
-        readonly password?: string | undefined;
-        readonly token?: string | undefined;
-        readonly timeoutMs: number;
-      }
-    | undefined;
+  readonly influx: (InfluxConnection & { readonly timeoutMs: number }) | undefined;
   readonly topicPrefix: string;
   readonly limits: { readonly maxPayloadBytes: number; readonly maxBatch: number };
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
