@@ -133,6 +133,12 @@ export class AlertStore {
     return row ? toAlert(row) : undefined;
   }
 
+  liveKeys(): { patientId: string; ruleId: string; subject: string }[] {
+    return this.#db
+      .prepare("SELECT patient_id AS patientId, rule_id AS ruleId, subject FROM alerts WHERE status != 'resolved'")
+      .all() as { patientId: string; ruleId: string; subject: string }[];
+  }
+
   get(id: number): Alert | undefined {
     const row = this.#db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
     return row ? toAlert(row) : undefined;

@@ -37,6 +37,10 @@ export interface AlertEngineOptions {
   readonly now?: () => number;
 }
 
+function liveKey(patientId: string, ruleId: string, subject: string): string {
+  return `${patientId}\u0000${ruleId}\u0000${subject}`;
+}
+
 function seriesKeys(reading: Reading): string[] {
   return [reading.type, ...Object.entries(reading.tags).map(([k, v]) => `${reading.type}|${k}=${v}`)];
 }
@@ -61,6 +65,12 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
   readonly #dirtyLastReadings = new Map<string, number>();
   #emittedSeq: number;
   #trendQueue: Promise<void> = Promise.resolve();
+  /** Live alerts by patient, rule and subject: a clear finding with no live alert needs no database work. */
+  readonly #liveKeys: Set<string>;
+  /** The rules of each patient, re-read at most once a second (the CLI may change them from another process). */
+  readonly #patientRules = new Map<string, { at: number; rules: Rule[] }>();
+  /** Events were written since they were last emitted. */
+  #undrained = false;
 
   constructor(options: AlertEngineOptions) {
     super();
@@ -68,11 +78,22 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#emittedSeq = this.#store.lastSeq();
+    this.#liveKeys = new Set(this.#store.liveKeys().map((k) => liveKey(k.patientId, k.ruleId, k.subject)));
     for (const [k, v] of this.#store.lastReadings()) this.#lastReadings.set(k, v);
   }
 
   /** The rules that apply to a patient now (defaults, programmes, overrides). */
   rulesFor(patientId: string): Rule[] {
+    const now = this.#now();
+    const cached = this.#patientRules.get(patientId);
+    if (cached && now - cached.at < 1000) return cached.rules;
+    const rules = this.#resolveRules(patientId);
+    if (this.#patientRules.size > 100_000) this.#patientRules.clear();
+    this.#patientRules.set(patientId, { at: now, rules });
+    return rules;
+  }
+
+  #resolveRules(patientId: string): Rule[] {
     const patient = this.#o.directory.patient(patientId);
     if (!patient) return [];
     const overrides = this.#store.overrides(patientId);
@@ -98,7 +119,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
         if (finding) this.#apply(reading.patientId, rule, finding, reading.late, now);
       }
     }
-    this.#drainEvents();
+    if (this.#undrained) this.#drainEvents();
   }
 
   /** Trend rules, on readings now in the store; evaluated in order, one batch after the other. */
@@ -191,6 +212,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
         const updated = this.#store.update(alert.id, { escalationLevel: alert.escalationLevel + 1, escalatedAt: now, updatedAt: now });
         this.#store.addEvent('alert.escalated', updated, now, 'vigil');
       });
+      this.#undrained = true;
     }
   }
 
@@ -200,6 +222,9 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
   }
 
   #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number): void {
+    const key = liveKey(patientId, rule.id, finding.subject);
+    // The common case on a busy gateway: a normal reading and nothing to resolve.
+    if (finding.severity === null && !this.#liveKeys.has(key)) return;
     this.#store.transaction(() => {
       const live = this.#store.live(patientId, rule.id, finding.subject);
       if (finding.severity === null) {
@@ -237,6 +262,8 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
           resolveNote: null,
         });
         this.#store.addEvent('alert.opened', alert, now, 'vigil');
+        this.#liveKeys.add(key);
+        this.#undrained = true;
         return;
       }
       const rises = severityRank(finding.severity) > severityRank(live.severity);
@@ -253,6 +280,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
         clearSince: null,
       });
       this.#store.addEvent('alert.updated', updated, now, 'vigil', rises ? 'severity' : 'repeat');
+      this.#undrained = true;
     });
   }
 
@@ -271,6 +299,8 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
         clearSince,
       });
       this.#store.addEvent('alert.resolved', resolved, now, 'vigil');
+      this.#liveKeys.delete(liveKey(live.patientId, live.ruleId, live.subject));
+      this.#undrained = true;
     } else if (live.clearSince === null) {
       this.#store.update(live.id, { clearSince });
     }
@@ -332,6 +362,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
       this.#store.setOverride(patientId, ruleId, parsed.data, actor, now);
       this.#store.audit(actor, 'rule.override', patientId, ruleId, parsed.data, now);
     });
+    this.#patientRules.delete(patientId);
     return effective;
   }
 
@@ -340,6 +371,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     this.#store.transaction(() => {
       if (this.#store.clearOverride(patientId, ruleId)) this.#store.audit(actor, 'rule.reset', patientId, ruleId, undefined, now);
     });
+    this.#patientRules.delete(patientId);
   }
 
   #requirePatientRule(patientId: string, ruleId: string): Rule {
@@ -377,11 +409,14 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
 
   /** Emits, in sequence order, every stored event not emitted yet: this process's and the CLI's. */
   #drainEvents(): void {
+    this.#undrained = false;
     for (;;) {
       const events = this.#store.eventsAfter(this.#emittedSeq, 500);
       if (events.length === 0) return;
       for (const event of events) {
         this.#emittedSeq = event.seq;
+        // Resolutions made elsewhere (the CLI, the API) end the alert's life here too.
+        if (event.type === 'alert.resolved') this.#liveKeys.delete(liveKey(event.alert.patientId, event.alert.ruleId, event.alert.subject));
         this.emit('event', event);
       }
     }

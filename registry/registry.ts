@@ -89,6 +89,14 @@ export class Registry {
   readonly #db: StateDb;
   readonly #verified = new VerifiedSecretCache();
   readonly #stmts;
+  /**
+   * Devices as last read, for the per-message lookups on the ingest path. Emptied when this process changes a
+   * device, and when another process (the CLI) commits to the database: SQLite's data_version, checked at most
+   * every 200 ms, tells. A revocation therefore applies within a fraction of a second.
+   */
+  readonly #devices = new Map<string, Device>();
+  #dataVersion = -1;
+  #checkedAt = 0;
 
   constructor(db: StateDb) {
     this.#db = db;
@@ -108,6 +116,7 @@ export class Registry {
       seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
       offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
+      dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
     };
   }
 
@@ -169,12 +178,31 @@ export class Registry {
     if (!this.getDevice(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
     const secret = generateSecret();
     this.#stmts.setSecret.run(await hashSecret(secret), id);
+    this.#devices.delete(id);
     return secret;
   }
 
   getDevice(id: string): Device | undefined {
+    this.#forgetIfChangedElsewhere();
+    const cached = this.#devices.get(id);
+    if (cached) return cached;
     const row = this.#stmts.device.get(id);
-    return row ? toDevice(row) : undefined;
+    if (!row) return undefined;
+    const device = toDevice(row);
+    if (this.#devices.size > 200_000) this.#devices.clear();
+    this.#devices.set(id, device);
+    return device;
+  }
+
+  #forgetIfChangedElsewhere(): void {
+    const now = Date.now();
+    if (now - this.#checkedAt < 200) return;
+    this.#checkedAt = now;
+    const version = this.#stmts.dataVersion.get()?.data_version ?? 0;
+    if (version !== this.#dataVersion) {
+      this.#dataVersion = version;
+      this.#devices.clear();
+    }
   }
 
   listDevices(): Device[] {
@@ -185,6 +213,7 @@ export class Registry {
     const device = this.getDevice(id);
     if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
     this.#stmts.revoke.run(Date.now(), id);
+    this.#devices.delete(id);
     return this.getDevice(id)!;
   }
 
@@ -208,17 +237,22 @@ export class Registry {
 
   recordStatus(id: string, status: DeviceStatus, at: number): void {
     this.#stmts.status.run(status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, id);
+    this.#devices.delete(id);
   }
 
   /** Last-seen times are batched by the caller: one transaction (one fsync) for many devices. */
   markSeen(entries: Iterable<[deviceId: string, at: number]>): void {
     this.#db.transaction(() => {
-      for (const [id, at] of entries) this.#stmts.seen.run(at, id);
+      for (const [id, at] of entries) {
+        this.#stmts.seen.run(at, id);
+        this.#devices.delete(id);
+      }
     })();
   }
 
   markOffline(id: string, at: number): void {
     this.#stmts.offline.run(at, id);
+    this.#devices.delete(id);
   }
 }
 
