@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from './support/fault-proxy.js';
 import { startInfluxd, type InfluxInstance } from './support/influxd.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
@@ -87,5 +88,41 @@ describe('InfluxDB outage', () => {
       timeoutMs: 20_000,
     });
     expect(t.vigil.ingest.deadLetters.list()).toEqual([]);
+  });
+
+  it('keeps every reading through a store that answers 500 and one that never answers, and stores each once', async () => {
+    const proxy = await startFaultProxy(influx.url);
+    const viaProxy = await startTestVigil({ VIGIL_INFLUX_URL: proxy.url, VIGIL_INFLUX_DB: 'faults', VIGIL_STORE_RETRY_MAX_MS: '500', VIGIL_INFLUX_TIMEOUT_MS: '800' });
+    try {
+      const dev = await viaProxy.provision();
+      const client = await viaProxy.connectDevice(dev);
+      const count = async () =>
+        ((await influx.query(`SELECT count("value") FROM "heart_rate" WHERE "patient_id" = '${dev.patientId}'`, 'faults'))[0]?.[1] as number | undefined) ?? 0;
+      let n = 0;
+      const publish = async (k: number) => {
+        for (let i = 0; i < k; i++, n++) {
+          await client.publishAsync(topic(dev.deviceId), JSON.stringify({ type: 'heart_rate', time: new Date(Date.now() - 600_000 + n * 1000).toISOString(), value: 70, id: `f${n}` }), { qos: 1 });
+        }
+      };
+      await publish(10);
+      await waitFor(async () => (await count()) === 10, { what: 'the first readings stored through the proxy' });
+      for (const mode of ['error500', 'hang'] as const) {
+        proxy.setMode(mode);
+        await publish(10);
+        const r = await waitFor(async () => {
+          const ready = await readyz(viaProxy);
+          return ready.checks.store.ok === false && ready.checks.outbox.depth >= 10 && ready;
+        }, { what: `the backlog while InfluxDB is behind a ${mode} fault` });
+        expect(r.status).toBe('degraded');
+        proxy.setMode('pass');
+        await waitFor(async () => (await readyz(viaProxy)).checks.outbox.depth === 0, { what: 'the drain', timeoutMs: 30_000 });
+      }
+      expect(await count()).toBe(30);
+      const metrics = await (await fetch(`${viaProxy.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/vigil_store_write_failures_total\{kind="unavailable"\} [1-9]/);
+    } finally {
+      await viaProxy.stop();
+      await proxy.close();
+    }
   });
 });
