@@ -84,6 +84,18 @@ export async function createGateway(options: GatewayOptions) {
     );
   }
 
+  /**
+   * Device state (online, battery, last seen) is bookkeeping: when the state database cannot be written (disk
+   * full, say) the gateway logs it and keeps serving, rather than letting the error escape an event handler.
+   */
+  function recordState(deviceId: string, what: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      log.warn({ deviceId, err: (err as Error).message }, `could not record device ${what}`);
+    }
+  }
+
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
     log.warn({ deviceId, code, remote: remoteOf(client), topic }, 'refused');
@@ -130,7 +142,7 @@ export async function createGateway(options: GatewayOptions) {
       });
       return;
     }
-    registry.recordStatus(deviceId, status.data, Date.now());
+    recordState(deviceId, 'status', () => registry.recordStatus(deviceId, status.data, Date.now()));
   }
 
   /** Readings messages of each device still being made durable. */
@@ -223,7 +235,7 @@ export async function createGateway(options: GatewayOptions) {
     const deviceId = deviceIdOf(client);
     if (!deviceId) return;
     connections.set(deviceId, (connections.get(deviceId) ?? 0) + 1);
-    registry.recordStatus(deviceId, { online: true }, Date.now());
+    recordState(deviceId, 'status', () => registry.recordStatus(deviceId, { online: true }, Date.now()));
   });
   broker.on('clientDisconnect', (client) => {
     const deviceId = deviceIdOf(client);
@@ -232,7 +244,7 @@ export async function createGateway(options: GatewayOptions) {
     if (left > 0) return void connections.set(deviceId, left);
     connections.delete(deviceId);
     limiter.forget(deviceId);
-    registry.markOffline(deviceId, Date.now());
+    recordState(deviceId, 'status', () => registry.markOffline(deviceId, Date.now()));
   });
   broker.on('clientError', (client, err) => {
     log.info({ deviceId: deviceIdOf(client), err: err.message }, 'device connection error');
@@ -313,7 +325,7 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
-      if (lastSeen.size > 0) registry.markSeen([...lastSeen]);
+      if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },
   };
 }

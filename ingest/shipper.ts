@@ -76,6 +76,20 @@ export class Shipper {
   }
 
   async #run(): Promise<void> {
+    for (let failures = 0; this.#running; failures++) {
+      try {
+        await this.#drain();
+        return;
+      } catch (err) {
+        // A local failure (reading the outbox, writing the checkpoint or a dead letter on a full disk): the
+        // batch was not acknowledged, so it is read again from the checkpoint after a pause. Never give up.
+        this.#o.log.warn({ err: (err as Error).message }, 'shipper step failed; retrying from the checkpoint');
+        await this.#backoff(failures);
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
     let position = this.#o.outbox.checkpoint;
     while (this.#running) {
       const batch = await this.#o.outbox.read(position, this.#o.batchSize);
