@@ -130,7 +130,8 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
       const seen = latest.get(key);
       if (!seen || r.time > seen.time) latest.set(key, { patientId: r.patientId, type: r.type, time: r.time, late: r.late });
     }
-    this.#trendQueue = this.#trendQueue.then(async () => {
+    // A failed batch must not stop the queue: each batch starts from a settled promise.
+    this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
       for (const item of latest.values()) {
         try {
           await this.#evaluateTrends(item.patientId, item.type, item.time, item.late);
@@ -442,7 +443,7 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
 
   /** Waits for trend evaluations in flight and saves what must survive a restart. */
   async close(): Promise<void> {
-    await this.#trendQueue;
+    await this.#trendQueue.catch(() => undefined);
     this.#flushLastReadings();
   }
 

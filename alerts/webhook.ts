@@ -61,6 +61,18 @@ export class WebhookSender {
   }
 
   async #run(): Promise<void> {
+    for (let failures = 0; this.#running; failures++) {
+      try {
+        await this.#deliverAll();
+      } catch (err) {
+        // The state database could not be read or the cursor written (busy, disk full): try again shortly.
+        this.#o.log.warn({ err: (err as Error).message }, 'alert webhook step failed; retrying');
+        await this.#sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  async #deliverAll(): Promise<void> {
     let attempt = 0;
     while (this.#running) {
       const cursor = this.#o.store.webhookCursor() ?? 0;

@@ -98,14 +98,18 @@ export async function createIngest(options: IngestOptions) {
   });
   shipper.start();
 
-  function health(): IngestHealth {
+  function oldestAgeSeconds(): number {
     const head = shipper.headReceivedAt;
+    return head === undefined || outbox.depth === 0 ? 0 : Math.max(0, (Date.now() - head) / 1000);
+  }
+
+  function health(): IngestHealth {
     const error = outbox.lastError;
     return {
       outboxWritable: error === undefined,
       outboxError: error?.message,
       outboxDepth: outbox.depth,
-      outboxOldestAgeSeconds: head === undefined || outbox.depth === 0 ? 0 : Math.max(0, (Date.now() - head) / 1000),
+      outboxOldestAgeSeconds: oldestAgeSeconds(),
       storeKind: options.store.kind,
       storeReachable: shipper.storeReachable,
       storeError: shipper.lastError?.message,
@@ -115,7 +119,7 @@ export async function createIngest(options: IngestOptions) {
 
   registerOutboxGauges(options.metrics, {
     depth: () => outbox.depth,
-    oldestAgeSeconds: () => health().outboxOldestAgeSeconds,
+    oldestAgeSeconds,
     writable: () => outbox.lastError === undefined,
   });
 

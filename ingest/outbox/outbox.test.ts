@@ -68,7 +68,7 @@ describe('Outbox', () => {
     const path = segmentPath(dir.path, 1);
     const size = (await stat(path)).size;
     await truncate(path, size - 5);
-    await appendFile(path, 'XXXX\n');
+    await appendFile(path, 'zzzz\n');
     const second = await Outbox.open({ dir: dir.path });
     expect(second.depth).toBe(2);
     await second.close();
