@@ -5,6 +5,7 @@ import { registerAlerts } from './commands/alerts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
@@ -30,5 +31,6 @@ registerDemo(program);
 registerProvisioning(program);
 registerInspect(program);
 registerAlerts(program);
+registerSimulate(program);
 
 await program.parseAsync(process.argv);

@@ -34,6 +34,8 @@ export interface DeviceStats {
   acknowledged: number;
   rejected: number;
   lastRejection?: DeviceErrorMessage | undefined;
+  /** Every error the gateway sent on this device's errors topic, in order. */
+  readonly rejections: DeviceErrorMessage[];
 }
 
 /**
@@ -43,7 +45,7 @@ export interface DeviceStats {
  */
 export class SimulatedDevice {
   readonly spec: SimulatedDeviceSpec;
-  readonly stats: DeviceStats = { published: 0, acknowledged: 0, rejected: 0 };
+  readonly stats: DeviceStats = { published: 0, acknowledged: 0, rejected: 0, rejections: [] };
   readonly #conn: DeviceConnection;
   readonly #rng: Rng;
   #client: MqttClient | undefined;
@@ -74,6 +76,7 @@ export class SimulatedDevice {
     client.on('message', (_topic, payload) => {
       try {
         this.stats.lastRejection = JSON.parse(payload.toString('utf8')) as DeviceErrorMessage;
+        this.stats.rejections.push(this.stats.lastRejection);
         this.stats.rejected += 1;
       } catch {
         // A device ignores what it cannot read.
@@ -120,6 +123,51 @@ export class SimulatedDevice {
     this.stats.published += Array.isArray(readings) ? readings.length : 1;
     await this.#client.publishAsync(this.#topic('readings'), JSON.stringify(readings), { qos: 1 });
     this.stats.acknowledged += Array.isArray(readings) ? readings.length : 1;
+  }
+
+  /**
+   * Publishes any payload to any topic (a broken or hostile device). With QoS 1 it resolves on the PUBACK;
+   * with QoS 0 (used for what the gateway refuses, so that the client does not resend it forever) it resolves
+   * once sent. Rejects if the gateway closes the connection instead.
+   */
+  async publishRaw(topic: string, payload: string | Buffer, qos: 0 | 1 = 1): Promise<void> {
+    if (!this.#client) throw new Error('device not started');
+    const client = this.#client;
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new Error('connection closed by the gateway'));
+      client.once('close', onClose);
+      client.publish(topic, payload, { qos }, (err) => {
+        if (qos === 1 || err) client.off('close', onClose);
+        if (err) reject(err);
+        else if (qos === 1) resolve();
+        else setTimeout(() => {
+          client.off('close', onClose);
+          resolve();
+        }, 1000);
+      });
+    });
+  }
+
+  /** The topic of this device for a kind, or another device's (for hostile scenarios). */
+  topic(kind: 'readings' | 'status' | 'errors', deviceId = this.spec.deviceId): string {
+    return deviceTopic(this.#conn.topicPrefix, deviceId, kind);
+  }
+
+  /** Drops the network connection without a DISCONNECT, as a phone losing signal does; mqtt.js reconnects. */
+  dropConnection(): void {
+    this.#client?.stream.destroy();
+  }
+
+  async waitConnected(timeoutMs = 15_000): Promise<void> {
+    const client = this.#client;
+    if (!client || client.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('device did not reconnect')), timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   async stop(): Promise<void> {

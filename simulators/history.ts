@@ -10,6 +10,8 @@ export const CADENCE: Readonly<Record<DeviceModel, readonly number[]>> = {
   pulse_oximeter: [9, 21],
   thermometer: [9],
   activity_tracker: Array.from({ length: 24 }, (_, i) => i),
+  // Falls are events: a detector has no history of measurements to backfill.
+  fall_detector: [],
 };
 
 /** How a patient's history changes towards today, so that trend rules have something to find. */

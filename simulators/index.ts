@@ -7,3 +7,4 @@ export { implausible } from './faults.js';
 export { Rng } from './rng.js';
 export { type Episode } from './episodes.js';
 export { type HistoryTrend, CADENCE } from './history.js';
+export { SCENARIOS, findScenario, type Scenario, type Expectation, type ScenarioContext } from './scenarios.js';

@@ -7,7 +7,7 @@ import { action, configFrom, isoOrDash, parseDuration, printTable } from '../run
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
 /** The engine on the state database, for actions taken from the command line; the running server picks them up. */
-async function withEngine<T>(dataDir: string | undefined, body: (engine: AlertEngine) => T | Promise<T>): Promise<T> {
+export async function withEngine<T>(dataDir: string | undefined, body: (engine: AlertEngine) => T | Promise<T>): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: dataDir });
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {

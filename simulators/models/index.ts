@@ -2,7 +2,7 @@ import type { WireReadingInput } from '../../domain/index.js';
 import type { Physiology } from '../profiles.js';
 import { round, type Rng } from '../rng.js';
 
-export type DeviceModel = 'bp_cuff' | 'glucose_meter' | 'cgm' | 'scale' | 'pulse_oximeter' | 'thermometer' | 'activity_tracker';
+export type DeviceModel = 'bp_cuff' | 'glucose_meter' | 'cgm' | 'scale' | 'pulse_oximeter' | 'thermometer' | 'activity_tracker' | 'fall_detector';
 
 export const DEVICE_MODELS: readonly DeviceModel[] = [
   'bp_cuff',
@@ -12,6 +12,7 @@ export const DEVICE_MODELS: readonly DeviceModel[] = [
   'pulse_oximeter',
   'thermometer',
   'activity_tracker',
+  'fall_detector',
 ];
 
 /** What a model needs to produce one measurement: the patient's physiology, the moment, the random source. */
@@ -67,6 +68,9 @@ export function measure(model: DeviceModel, ctx: MeasureContext): WireReadingInp
       const awake = hour >= 7 && hour <= 22 ? 1 : 0.05;
       return { type: 'steps', time, id, count: Math.max(0, round(rng.normal(body.stepsPerHour * awake, body.stepsPerHour * 0.3))), periodSeconds: 3600 };
     }
+    case 'fall_detector':
+      // A wearable reports an event, not a measurement: each one is a detected fall.
+      return { type: 'fall', time, id, confidence: Math.round((0.8 + rng.next() * 0.2) * 100) / 100 };
     default: {
       const unreachable: never = model;
       return unreachable;

@@ -1,0 +1,69 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../simulators/index.js';
+import { freePort } from './support/ports.js';
+import { tempDir, waitFor } from './support/temp.js';
+
+const exec = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+/** `vigil simulate` against a real `vigil start`: every scenario passes --verify, and a failure is reported. */
+describe('vigil simulate', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let server: ChildProcess;
+  let env: Record<string, string>;
+
+  async function simulate(args: string[], extraEnv: Record<string, string> = {}) {
+    try {
+      const { stdout } = await exec(process.execPath, [CLI, 'simulate', ...args], { env: { ...process.env, ...env, ...extraEnv }, timeout: 90_000 });
+      return { code: 0, stdout };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: `${e.stdout}${e.stderr}` };
+    }
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    const mqttPort = await freePort();
+    const httpPort = await freePort();
+    env = { VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(mqttPort), VIGIL_HTTP_PORT: String(httpPort), VIGIL_LOG_LEVEL: 'warn', VIGIL_ALERT_SWEEP_CRON: '* * * * * *' };
+    server = spawn(process.execPath, [CLI, 'start'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, { what: 'vigil start', timeoutMs: 30_000 });
+  });
+  afterAll(async () => {
+    server?.kill('SIGKILL');
+    await dir?.remove();
+  });
+
+  it.each(SCENARIOS.map((s) => s.name))('scenario %s passes --verify', async (name) => {
+    const result = await simulate(['--scenario', name, '--verify', '--timeout', '30']);
+    expect(result.stdout).toMatch(/PASS/);
+    expect(result.code).toBe(0);
+  });
+
+  it('exits non-zero and says which expectation failed when Vigil did not do it in time', async () => {
+    // The missing-data sweep runs every second here; a 0.5 s budget cannot see the 5 s gap close.
+    const result = await simulate(['--scenario', 'silent-patient', '--verify', '--timeout', '0.5']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL\s+alert missing\.blood_pressure/);
+  });
+
+  it('runs a small mixed fleet for a bounded time and reports what was acknowledged', async () => {
+    const result = await simulate(['--patients', '3', '--interval', '0.3', '--duration', '3', '--backfill-days', '1']);
+    expect(result.code).toBe(0);
+    const done = /done: (\d+) published, (\d+) acknowledged/.exec(result.stdout);
+    expect(Number(done?.[2])).toBeGreaterThan(10);
+    expect(done?.[1]).toBe(done?.[2]);
+  });
+
+  it('lists the scenarios and explains its options', async () => {
+    const list = await simulate(['--list']);
+    for (const s of SCENARIOS) expect(list.stdout).toContain(s.name);
+    const help = await simulate(['--help']);
+    expect(help.stdout).toMatch(/--scenario <name>/);
+    expect(help.stdout).toMatch(/--verify/);
+  });
+});
