@@ -59,6 +59,11 @@ describe('vigil simulate', () => {
     expect(done?.[1]).toBe(done?.[2]);
   });
 
+  it('speaks MQTT over WebSocket too', async () => {
+    const result = await simulate(['--scenario', 'fall', '--verify', '--url', `ws://127.0.0.1:${env.VIGIL_HTTP_PORT}/mqtt`]);
+    expect(result.stdout).toMatch(/PASS/);
+  });
+
   it('lists the scenarios and explains its options', async () => {
     const list = await simulate(['--list']);
     for (const s of SCENARIOS) expect(list.stdout).toContain(s.name);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { AlertStore } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
 import { withEngine } from './alerts.js';
@@ -38,6 +39,7 @@ interface SimulateOptions {
   timeout: string;
   seed: string;
   dataDir?: string;
+  ca?: string;
 }
 
 /**
@@ -109,7 +111,8 @@ export function registerSimulate(program: Command): void {
     .option('--interval <seconds>', 'fleet: mean seconds between two readings of one device', '5')
     .option('--duration <seconds>', 'fleet: stop after this long', '60')
     .option('--backfill-days <days>', 'fleet: days of history each device uploads first', '0')
-    .option('--url <url>', 'MQTT URL of the gateway (default: mqtt://127.0.0.1:$VIGIL_MQTT_PORT)')
+    .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: mqtt://127.0.0.1:$VIGIL_MQTT_PORT)')
+    .option('--ca <file>', 'PEM certificate to trust for mqtts:// (a self-signed test certificate)')
     .option('--timeout <seconds>', 'with --verify: how long to wait for the outcome', '45')
     .option('--seed <n>', 'random seed (same seed, same fleet)', '1')
     .option('--data-dir <dir>', 'data directory of the Vigil under test, where simulated devices are provisioned (VIGIL_DATA_DIR)')
@@ -123,7 +126,7 @@ export function registerSimulate(program: Command): void {
         }
         const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
         const url = opts.url ?? `mqtt://127.0.0.1:${config.mqttPort}`;
-        const conn = { url, topicPrefix: config.topicPrefix };
+        const conn = { url, topicPrefix: config.topicPrefix, ca: opts.ca ? readFileSync(opts.ca) : undefined };
         const seed = Number(opts.seed);
         if (opts.scenario) {
           const scenario = findScenario(opts.scenario);
