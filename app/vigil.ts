@@ -23,10 +23,23 @@ async function openStore(config: VigilConfig, log: Logger): Promise<ReadingStore
  * reverse order. Ready when it returns: listeners are bound, the outbox is recovered, the shipper runs.
  */
 export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilHooks = {}) {
+  // What is built so far, to close in reverse order if a later step fails (a port in use, say).
+  const built: (() => unknown)[] = [];
+  try {
+    return await build(config, log, hooks, built);
+  } catch (err) {
+    for (const close of built.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built: (() => unknown)[]) {
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'vigil_process_' });
   const { db, registry } = openState(config.dataDir);
+  built.push(() => db.close());
   const store = await openStore(config, log);
+  built.push(() => store.close());
   const alertLog = log.child({ component: 'alerts' });
   const alerts = await createAlerts({
     db,
@@ -38,6 +51,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     sweepCron: config.alerts.sweepCron,
     webhook: config.alerts.webhook,
   });
+  built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
   const guarded = (what: string, work: () => unknown) => {
     try {
@@ -67,6 +81,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
   });
   if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.engine.onCommitted(recovered));
   recovered.length = 0;
+  built.push(() => ingest.close(0));
   // After the commit, off the PUBACK path: the device's acknowledgement never waits for rule evaluation.
   ingest.intake.on('committed', (readings) => setImmediate(() => guarded('threshold rules', () => alerts.engine.onCommitted(readings))));
   const gateway = await createGateway({
@@ -80,6 +95,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
     log: log.child({ component: 'gateway' }),
     rate: config.rate,
   });
+  built.push(() => gateway.close());
   const http = await createHttpServer({
     host: config.host,
     port: config.httpPort,

@@ -19,6 +19,13 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<void> 
         process.exitCode = err.code === 'VIGIL_ERR_CONFIG' ? 2 : 1;
         return;
       }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+        const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : 'the address is not available here';
+        process.stderr.write(`vigil: cannot listen on ${e.address}:${e.port}: ${why}\n`);
+        process.exit(1);
+      }
       throw err;
     }
   };

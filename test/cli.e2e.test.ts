@@ -70,6 +70,12 @@ describe('vigil CLI', () => {
     expect(result.stderr).toMatch(/VIGIL_INFLUX_URL/);
   });
 
+  it('says which port is in use instead of failing with a stack trace', async () => {
+    const second = await vigil(['start'], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:(${env.VIGIL_MQTT_PORT}|${env.VIGIL_HTTP_PORT}): the port is in use`));
+  });
+
   it('provisions while the server runs; a device publishes with mosquitto_pub and sees its rejects; revoke locks it out', async () => {
     const patient = await vigil(['patients', 'add', '--name', 'Ada Example', '--programme', 'hypertension', '--json'], env);
     expect(patient.code).toBe(0);
