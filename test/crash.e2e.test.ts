@@ -8,7 +8,7 @@ import { freePort } from './support/ports.js';
 import { tempDir, waitFor } from './support/temp.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-const DEVICES = 10;
+const DEVICES = 20;
 const KILLS = 3;
 
 /**
