@@ -35,7 +35,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
 
 async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built: (() => unknown)[]) {
   const metrics = new MetricsRegistry();
-  collectDefaultMetrics({ register: metrics, prefix: 'vigil_process_' });
+  collectDefaultMetrics({ register: metrics, prefix: 'vigil_' });
   const { db, registry } = openState(config.dataDir);
   built.push(() => db.close());
   const store = await openStore(config, log);

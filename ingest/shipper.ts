@@ -16,6 +16,12 @@ export interface ShipperOptions {
   readonly maxBackoffMs?: number;
   /** How often an idle shipper checks the store and pending dead-letter replays. */
   readonly idleCheckMs?: number;
+  /**
+   * After new readings wake an idle shipper, it waits this long for more before writing: a trickle of readings
+   * then costs a store write (an fsync on the embedded store, a request to InfluxDB) every few tens of ms
+   * instead of one per commit.
+   */
+  readonly lingerMs?: number;
   readonly onStored?: (readings: readonly Reading[]) => void;
 }
 
@@ -42,6 +48,7 @@ export class Shipper {
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       idleCheckMs: options.idleCheckMs ?? 5_000,
+      lingerMs: options.lingerMs ?? 50,
     };
   }
 
@@ -117,9 +124,10 @@ export class Shipper {
     const woken = new Promise<void>((resolve) => {
       this.#wake = resolve;
     });
-    await Promise.race([committed, woken, sleep(Math.min(1000, this.#o.idleCheckMs))]);
+    const reason = await Promise.race([committed.then(() => 'committed'), woken, sleep(Math.min(1000, this.#o.idleCheckMs))]);
     listening.abort();
     this.#wake = undefined;
+    if (reason === 'committed' && this.#running) await sleep(this.#o.lingerMs);
   }
 
   async #checkStore(): Promise<void> {

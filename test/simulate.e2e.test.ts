@@ -59,6 +59,17 @@ describe('vigil simulate', () => {
     expect(done?.[1]).toBe(done?.[2]);
   });
 
+  it('runs a brief load and reports throughput, PUBACK and alert latency, and the gateway memory', async () => {
+    const result = await simulate(['--load', '--devices', '40', '--rate', '300', '--duration', '3', '--probes', '5', '--http-url', `http://127.0.0.1:${env.VIGIL_HTTP_PORT}`]);
+    expect(result.code).toBe(0);
+    const acked = /acknowledged (\d+) \((\d+)\/s/.exec(result.stdout);
+    expect(Number(acked?.[1])).toBeGreaterThan(300);
+    expect(result.stdout).toMatch(/publish to PUBACK: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/);
+    expect(result.stdout).toMatch(/alert opened: p50 [\d.]+ ms, p99 [\d.]+ ms \(5 of 5 probes\)/);
+    expect(result.stdout).toMatch(/gateway RSS: \d+ MiB/);
+    expect(result.stdout).toMatch(/errors 0/);
+  });
+
   it('speaks MQTT over WebSocket too', async () => {
     const result = await simulate(['--scenario', 'fall', '--verify', '--url', `ws://127.0.0.1:${env.VIGIL_HTTP_PORT}/mqtt`]);
     expect(result.stdout).toMatch(/PASS/);

@@ -6,7 +6,7 @@ import { openState } from '../../app/state.js';
 import { withEngine } from './alerts.js';
 import { VigilError, type Programme } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
-import { Fleet, PROFILES, SCENARIOS, SimulatedDevice, findScenario, type Condition, type DeviceModel, type Expectation, type SimulatedDeviceSpec } from '../../simulators/index.js';
+import { Fleet, PROFILES, SCENARIOS, SimulatedDevice, findScenario, runFleetLoad, type Condition, type DeviceModel, type Expectation, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import { action, configFrom } from '../run.js';
 
 const DEVICES_FOR: Record<Condition, DeviceModel[]> = {
@@ -27,6 +27,12 @@ const PROGRAMMES_FOR: Record<Condition, Programme[]> = {
 };
 
 interface SimulateOptions {
+  load?: boolean;
+  devices: string;
+  rate: string;
+  count?: string;
+  probes: string;
+  httpUrl?: string;
   scenario?: string;
   list?: boolean;
   verify?: boolean;
@@ -103,6 +109,12 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('run simulated devices against a Vigil on this machine: a fleet, or a named scenario (--verify checks the outcome)')
+    .option('--load', 'load mode: many devices at a target rate; reports throughput, PUBACK and alert latency, memory')
+    .option('--devices <n>', 'load: devices', '1000')
+    .option('--rate <per-second>', 'load: readings per second over the whole fleet', '500')
+    .option('--count <n>', 'load: stop after this many readings (default: at the end of --duration)')
+    .option('--probes <n>', 'load: crisis readings from distinct patients, to time reading-to-alert', '20')
+    .option('--http-url <url>', "load: Vigil's HTTP URL for its memory (default: http://127.0.0.1:$VIGIL_HTTP_PORT)")
     .option('--scenario <name>', `run one scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)
     .option('--list', 'list the scenarios with what Vigil should do')
     .option('--verify', 'with --scenario: check that Vigil did what the scenario expects; exit 1 if not')
@@ -154,6 +166,10 @@ export function registerSimulate(program: Command): void {
           }
           return;
         }
+        if (opts.load) {
+          await runLoadMode(opts, config, conn);
+          return;
+        }
         const conditions = opts.condition === 'mixed' ? (Object.keys(PROFILES) as Condition[]) : [opts.condition as Condition];
         if (!conditions.every((c) => c in PROFILES)) throw new VigilError('VIGIL_ERR_CONFIG', `--condition must be one of ${Object.keys(PROFILES).join(', ')} or mixed`);
         const specs: SimulatedDeviceSpec[] = [];
@@ -177,4 +193,99 @@ export function registerSimulate(program: Command): void {
         process.stdout.write(`done: ${s.published} published, ${s.acknowledged} acknowledged, ${s.rejected} rejected\n`);
       }),
     );
+}
+
+async function provisionLoadDevices(dataDir: string, prefix: string, count: number): Promise<{ deviceId: string; secret: string; patientId: string }[]> {
+  const { db, registry } = openState(dataDir);
+  try {
+    const out: { deviceId: string; secret: string; patientId: string }[] = [];
+    // Secrets are hashed with scrypt on the libuv thread pool: a few at a time keeps every core busy.
+    for (let i = 0; i < count; i += 16) {
+      const batch = Array.from({ length: Math.min(16, count - i) }, (_, k) => i + k);
+      out.push(
+        ...(await Promise.all(
+          batch.map(async (n) => {
+            const patientId = `${prefix}-p${n}`;
+            const deviceId = `${prefix}-d${n}`;
+            if (!registry.getPatient(patientId)) registry.addPatient({ id: patientId, name: `Load patient ${n}` });
+            const secret = registry.getDevice(deviceId) ? await registry.rotateSecret(deviceId) : (await registry.addDevice({ patientId, id: deviceId })).secret;
+            return { deviceId, secret, patientId };
+          }),
+        )),
+      );
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+async function residentMiB(httpUrl: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${httpUrl}/metrics`)).text();
+    const bytes = /^vigil_process_resident_memory_bytes (\S+)/m.exec(text)?.[1];
+    return bytes ? Number(bytes) / 2 ** 20 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ms = (v: number) => (Number.isNaN(v) ? '-' : `${v.toFixed(1)} ms`);
+
+async function runLoadMode(opts: SimulateOptions, config: ReturnType<typeof configFrom>, conn: { url: string; topicPrefix: string; ca?: Buffer | undefined }): Promise<void> {
+  const devices = Number(opts.devices);
+  const rate = Number(opts.rate);
+  if (!(devices > 0) || !(rate > 0)) throw new VigilError('VIGIL_ERR_CONFIG', '--devices and --rate must be positive');
+  const httpUrl = opts.httpUrl ?? `http://127.0.0.1:${config.httpPort}`;
+  process.stdout.write(`load: provisioning ${devices} devices and ${opts.probes} alert probes in ${config.dataDir}\n`);
+  const fleet = await provisionLoadDevices(config.dataDir, 'load', devices);
+  const run = randomBytes(3).toString('hex');
+  const probes = await provisionLoadDevices(config.dataDir, `probe-${run}`, Number(opts.probes));
+  const result = await runFleetLoad({
+    ...conn,
+    devices: fleet,
+    probes,
+    rate,
+    durationMs: Number(opts.duration) * 1000,
+    maxCount: opts.count ? Number(opts.count) : undefined,
+    onProgress: (s) =>
+      void residentMiB(httpUrl).then((rss) =>
+        process.stdout.write(
+          `${s.elapsedSeconds.toFixed(0)} s: ${s.acknowledged} acknowledged (${Math.round(s.ackedPerSecond)}/s), PUBACK p50 ${ms(s.puback.p50)} p99 ${ms(s.puback.p99)}, ${s.errors} errors${rss ? `, gateway RSS ${rss.toFixed(0)} MiB` : ''}\n`,
+        ),
+      ),
+  });
+  // Reading-to-alert: from publishing each probe's reading to its alert opening (state database, same clock).
+  const { db } = openState(config.dataDir);
+  const alertStore = new AlertStore(db);
+  const latencies: number[] = [];
+  const deadline = Date.now() + 15_000;
+  try {
+    for (;;) {
+      latencies.length = 0;
+      for (const probe of probes) {
+        const sent = result.probeSentAt.get(probe.deviceId);
+        const alert = alertStore.list({ patientId: probe.patientId }).find((a) => a.ruleId === 'bp.crisis');
+        if (sent !== undefined && alert) latencies.push(Math.max(0, alert.openedAt - sent));
+      }
+      if (latencies.length >= result.probeSentAt.size || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    db.close();
+  }
+  latencies.sort((a, b) => a - b);
+  const pick = (p: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))] ?? Number.NaN;
+  const rss = await residentMiB(httpUrl);
+  process.stdout.write(
+    [
+      `load done: ${devices} devices connected in ${result.connectSeconds.toFixed(1)} s`,
+      `  published ${result.published}, acknowledged ${result.acknowledged} (${Math.round(result.ackedPerSecond)}/s over ${result.elapsedSeconds.toFixed(1)} s), errors ${result.errors}`,
+      `  publish to PUBACK: p50 ${ms(result.puback.p50)}, p95 ${ms(result.puback.p95)}, p99 ${ms(result.puback.p99)}`,
+      `  reading published to alert opened: p50 ${ms(pick(50))}, p99 ${ms(pick(99))} (${latencies.length} of ${result.probeSentAt.size} probes)`,
+      `  gateway RSS: ${rss === undefined ? 'unknown (no /metrics at ' + httpUrl + ')' : `${rss.toFixed(0)} MiB`}`,
+      '',
+    ].join('\n'),
+  );
+  if (result.errors > 0 || latencies.length < result.probeSentAt.size) process.exitCode = 1;
 }
