@@ -1,14 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/ports.js';
 import { tempDir, waitFor } from './support/temp.js';
+import { CLI, startVigilProcess, type VigilProcess } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 async function vigil(args: string[], env: Record<string, string> = {}) {
   try {
@@ -36,18 +35,15 @@ describe('vigil CLI', () => {
   let mqttPort: number;
   let httpPort: number;
   let env: Record<string, string>;
-  let serverOutput = '';
+  let vigilProcess: VigilProcess;
 
   beforeAll(async () => {
     expect(existsSync(CLI), 'run "npm run build" first').toBe(true);
     dir = await tempDir();
-    mqttPort = await freePort();
-    httpPort = await freePort();
+    vigilProcess = await startVigilProcess({ VIGIL_DATA_DIR: dir.path });
+    server = vigilProcess.child;
+    ({ mqttPort, httpPort } = vigilProcess);
     env = { VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(mqttPort), VIGIL_HTTP_PORT: String(httpPort) };
-    server = spawn(process.execPath, [CLI, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout?.on('data', (d: Buffer) => (serverOutput += d.toString()));
-    server.stderr?.on('data', (d: Buffer) => (serverOutput += d.toString()));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, { what: 'vigil start to be ready', timeoutMs: 30_000 });
   });
 
   afterAll(async () => {
@@ -132,7 +128,7 @@ describe('vigil CLI', () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(serverOutput).not.toMatch(/Ada Example/);
-    expect(serverOutput).toMatch(/Vigil stopped/);
+    expect(vigilProcess.output()).not.toMatch(/Ada Example/);
+    expect(vigilProcess.output()).toMatch(/Vigil stopped/);
   });
 });

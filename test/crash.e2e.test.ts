@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
 import { SqliteStore } from '../ingest/index.js';
-import { freePort } from './support/ports.js';
 import { tempDir, waitFor } from './support/temp.js';
+import { startVigilProcess } from './support/vigil-process.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const DEVICES = 20;
 const KILLS = 3;
 
@@ -24,9 +22,7 @@ describe('crash safety', () => {
   it('loses no acknowledged reading and stores none twice across repeated SIGKILLs', async () => {
     const dir = await tempDir();
     cleanups.push(dir.remove);
-    const mqttPort = await freePort();
-    const httpPort = await freePort();
-    const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(mqttPort), VIGIL_HTTP_PORT: String(httpPort), VIGIL_LOG_LEVEL: 'error', VIGIL_DEVICE_RATE: '1000', VIGIL_DEVICE_BURST: '1000' };
+    const env: Record<string, string> = { VIGIL_DATA_DIR: dir.path, VIGIL_DEVICE_RATE: '1000', VIGIL_DEVICE_BURST: '1000' };
 
     const { db, registry } = openState(dir.path);
     const patient = registry.addPatient({ name: 'Crash Test' });
@@ -35,12 +31,15 @@ describe('crash safety', () => {
     db.close();
 
     let server: ChildProcess | undefined;
+    // The first start picks free ports; restarts take the same ones, where the devices reconnect.
     const start = async () => {
-      server = spawn(process.execPath, [CLI, 'start'], { env, stdio: 'ignore' });
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, { what: 'server ready', timeoutMs: 30_000 });
+      const started = await startVigilProcess(env);
+      server = started.child;
+      Object.assign(env, { VIGIL_MQTT_PORT: String(started.mqttPort), VIGIL_HTTP_PORT: String(started.httpPort) });
     };
     cleanups.push(() => void server?.kill('SIGKILL'));
     await start();
+    const mqttPort = Number(env.VIGIL_MQTT_PORT);
 
     const acked = new Set<string>();
     const published = new Set<string>();

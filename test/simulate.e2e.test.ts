@@ -1,13 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../simulators/index.js';
-import { freePort } from './support/ports.js';
-import { tempDir, waitFor } from './support/temp.js';
+import { tempDir } from './support/temp.js';
+import { CLI, startVigilProcess } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 /** `vigil simulate` against a real `vigil start`: every scenario passes --verify, and a failure is reported. */
 describe('vigil simulate', () => {
@@ -27,12 +25,11 @@ describe('vigil simulate', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    const mqttPort = await freePort();
-    const httpPort = await freePort();
-    env = { VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(mqttPort), VIGIL_HTTP_PORT: String(httpPort), VIGIL_LOG_LEVEL: 'warn', VIGIL_ALERT_SWEEP_CRON: '* * * * * *' };
-    server = spawn(process.execPath, [CLI, 'start'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, { what: 'vigil start', timeoutMs: 30_000 });
+    const vigil = await startVigilProcess({ VIGIL_DATA_DIR: dir.path, VIGIL_ALERT_SWEEP_CRON: '* * * * * *' });
+    server = vigil.child;
+    env = { VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_PORT: String(vigil.mqttPort), VIGIL_HTTP_PORT: String(vigil.httpPort), VIGIL_LOG_LEVEL: 'warn', VIGIL_ALERT_SWEEP_CRON: '* * * * * *' };
   });
+
   afterAll(async () => {
     server?.kill('SIGKILL');
     await dir?.remove();
