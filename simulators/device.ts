@@ -7,6 +7,9 @@ import { measure, type DeviceModel } from './models/index.js';
 import { PROFILES, type Condition } from './profiles.js';
 import { Rng } from './rng.js';
 
+const CGM_WARM_UP_READINGS = 2;
+const CGM_SIGNAL_LOSS_CHANCE = 0.02;
+
 export interface SimulatedDeviceSpec {
   readonly deviceId: string;
   readonly secret: string;
@@ -19,6 +22,8 @@ export interface SimulatedDeviceSpec {
   readonly episode?: Episode | undefined;
   /** How the backfilled history trends towards today. */
   readonly trend?: HistoryTrend | undefined;
+  /** Devices with the same hub are relayed by one phone hub (store-and-forward when it is offline). */
+  readonly hub?: string | undefined;
 }
 
 export interface DeviceConnection {
@@ -50,6 +55,9 @@ export class SimulatedDevice {
   readonly #rng: Rng;
   #client: MqttClient | undefined;
   #seq = 0;
+  /** CGM readings held while the sensor has no signal, sent as a backlog when it returns (as transmitters do). */
+  #held: WireReadingInput[] = [];
+  #signalLossLeft = 0;
 
   constructor(spec: SimulatedDeviceSpec, conn: DeviceConnection) {
     this.spec = spec;
@@ -92,6 +100,27 @@ export class SimulatedDevice {
       JSON.stringify({ online: true, battery: Math.round(60 + this.#rng.next() * 40), firmware: 'sim-1.0' }),
       { qos: 1, retain: true },
     );
+  }
+
+  /**
+   * What the device sends now: usually one reading; nothing during a CGM's sensor warm-up or a signal loss;
+   * the readings held through a signal loss, as one backlog array, when the signal returns.
+   */
+  nextPayload(at = new Date()): WireReadingInput | WireReadingInput[] | undefined {
+    const reading = this.nextReading(at);
+    if (this.spec.model !== 'cgm') return reading;
+    // A new sensor gives no readings while it warms up (the first few of the run).
+    if (this.#seq <= CGM_WARM_UP_READINGS) return undefined;
+    if (this.#signalLossLeft === 0 && this.#rng.chance(CGM_SIGNAL_LOSS_CHANCE)) this.#signalLossLeft = 3 + Math.floor(this.#rng.next() * 4);
+    if (this.#signalLossLeft > 0) {
+      this.#signalLossLeft -= 1;
+      this.#held.push(reading);
+      return undefined;
+    }
+    if (this.#held.length === 0) return reading;
+    const backlog = [...this.#held, reading];
+    this.#held = [];
+    return backlog;
   }
 
   /** The next measurement this device would take now. */

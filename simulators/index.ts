@@ -9,3 +9,4 @@ export { type Episode } from './episodes.js';
 export { type HistoryTrend, CADENCE } from './history.js';
 export { SCENARIOS, findScenario, type Scenario, type Expectation, type ScenarioContext } from './scenarios.js';
 export { runFleetLoad, type LoadOptions, type LoadResult, type LoadSnapshot, type LoadDevice } from './load.js';
+export { PhoneHub } from './hub.js';

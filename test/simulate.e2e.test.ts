@@ -49,11 +49,13 @@ describe('vigil simulate', () => {
   });
 
   it('runs a small mixed fleet for a bounded time and reports what was acknowledged', async () => {
-    const result = await simulate(['--patients', '3', '--interval', '0.3', '--duration', '3', '--backfill-days', '1']);
+    // With --speed 3000, three seconds of run are two and a half hours of simulated time ending now.
+    const result = await simulate(['--patients', '3', '--interval', '0.3', '--duration', '3', '--backfill-days', '1', '--speed', '3000']);
     expect(result.code).toBe(0);
-    const done = /done: (\d+) published, (\d+) acknowledged/.exec(result.stdout);
+    const done = /done: (\d+) published, (\d+) acknowledged, (\d+) rejected/.exec(result.stdout);
     expect(Number(done?.[2])).toBeGreaterThan(10);
     expect(done?.[1]).toBe(done?.[2]);
+    expect(done?.[3]).toBe('0'); // no simulated time in the future or before the oldest backlog accepted
   });
 
   it('runs a brief load and reports throughput, PUBACK and alert latency, and the gateway memory', async () => {
@@ -65,6 +67,14 @@ describe('vigil simulate', () => {
     expect(result.stdout).toMatch(/alert opened: p50 [\d.]+ ms, p99 [\d.]+ ms \(5 of 5 probes\)/);
     expect(result.stdout).toMatch(/gateway RSS: \d+ MiB/);
     expect(result.stdout).toMatch(/errors 0/);
+  });
+
+  it('relays devices through phone hubs that go offline and upload their backlog, losing nothing', async () => {
+    const result = await simulate(['--patients', '4', '--condition', 'copd', '--interval', '0.1', '--duration', '4', '--hubs']);
+    expect(result.code).toBe(0);
+    const done = /done: (\d+) published, (\d+) acknowledged, (\d+) rejected, (\d+) hub backlog uploads/.exec(result.stdout);
+    expect(done?.[1]).toBe(done?.[2]);
+    expect(Number(done?.[4])).toBeGreaterThan(0);
   });
 
   it('speaks MQTT over WebSocket too', async () => {

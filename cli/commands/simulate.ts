@@ -41,6 +41,8 @@ interface SimulateOptions {
   interval: string;
   duration: string;
   backfillDays: string;
+  speed: string;
+  hubs?: boolean;
   url?: string;
   timeout: string;
   seed: string;
@@ -123,6 +125,8 @@ export function registerSimulate(program: Command): void {
     .option('--interval <seconds>', 'fleet: mean seconds between two readings of one device', '5')
     .option('--duration <seconds>', 'fleet: stop after this long', '60')
     .option('--backfill-days <days>', 'fleet: days of history each device uploads first', '0')
+    .option('--hubs', "fleet: relay each patient's devices through a phone hub that loses its network now and then and uploads backlogs")
+    .option('--speed <factor>', 'fleet: simulated time runs this much faster (e.g. 1000: a week in 10 minutes), ending at the present', '1')
     .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: mqtt://127.0.0.1:$VIGIL_MQTT_PORT)')
     .option('--ca <file>', 'PEM certificate to trust for mqtts:// (a self-signed test certificate)')
     .option('--timeout <seconds>', 'with --verify: how long to wait for the outcome', '45')
@@ -175,9 +179,10 @@ export function registerSimulate(program: Command): void {
         const specs: SimulatedDeviceSpec[] = [];
         for (let i = 0; i < Number(opts.patients); i++) {
           const condition = conditions[i % conditions.length]!;
-          specs.push(...(await provision(config.dataDir, condition, PROGRAMMES_FOR[condition], DEVICES_FOR[condition], 'sim', seed + i * 10)).specs);
+          const { patientId, specs: patientDevices } = await provision(config.dataDir, condition, PROGRAMMES_FOR[condition], DEVICES_FOR[condition], 'sim', seed + i * 10);
+          specs.push(...patientDevices.map((d) => (opts.hubs ? { ...d, hub: `hub-${patientId}` } : d)));
         }
-        const fleet = new Fleet(specs, { ...conn, intervalMs: Number(opts.interval) * 1000, onError: (id, err) => process.stderr.write(`device ${id}: ${err.message}\n`) });
+        const fleet = new Fleet(specs, { ...conn, intervalMs: Number(opts.interval) * 1000, speed: Number(opts.speed), durationMs: Number(opts.duration) * 1000, hubOfflineChance: 0.15, onError: (id, err) => process.stderr.write(`device ${id}: ${err.message}\n`) });
         await fleet.start();
         const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(Number(opts.backfillDays))));
         process.stdout.write(`fleet: ${specs.length} devices for ${opts.patients} patients on ${url}; ${backfilled.reduce((a, b) => a + b, 0)} readings of history uploaded\n`);
@@ -190,7 +195,7 @@ export function registerSimulate(program: Command): void {
         clearInterval(progress);
         await fleet.stop();
         const s = fleet.stats();
-        process.stdout.write(`done: ${s.published} published, ${s.acknowledged} acknowledged, ${s.rejected} rejected\n`);
+        process.stdout.write(`done: ${s.published} published, ${s.acknowledged} acknowledged, ${s.rejected} rejected${opts.hubs ? `, ${s.hubUploads} hub backlog uploads` : ''}\n`);
       }),
     );
 }

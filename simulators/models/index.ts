@@ -32,6 +32,12 @@ function mealEffect(at: Date): number {
   }, 0);
 }
 
+/** Dawn phenomenon: counter-regulatory hormones raise glucose between about 4 and 8 in the morning. */
+function dawnEffect(at: Date): number {
+  const hour = at.getUTCHours() + at.getUTCMinutes() / 60;
+  return hour > 4 && hour < 8 ? 0.4 * Math.sin((Math.PI * (hour - 4)) / 4) : 0;
+}
+
 /** One measurement of a device model, in the wire format a real device of that kind sends. */
 export function measure(model: DeviceModel, ctx: MeasureContext): WireReadingInput {
   const { body, at, rng, seq } = ctx;
@@ -39,7 +45,9 @@ export function measure(model: DeviceModel, ctx: MeasureContext): WireReadingInp
   const id = `m${seq}`;
   switch (model) {
     case 'bp_cuff': {
-      const systolic = round(rng.normal(body.systolic, 8));
+      // Now and then a reading taken tense or in a hurry (the home version of white-coat hypertension).
+      const spike = rng.chance(0.04) ? 15 + rng.next() * 10 : 0;
+      const systolic = round(rng.normal(body.systolic, 8) + spike);
       const diastolic = round(Math.min(systolic - 20, rng.normal(body.diastolic, 6)));
       return { type: 'blood_pressure', time, id, systolic, diastolic, unit: 'mmHg', pulse: round(rng.normal(body.pulse, 5)), irregularHeartbeat: rng.chance(0.03) };
     }
@@ -48,13 +56,13 @@ export function measure(model: DeviceModel, ctx: MeasureContext): WireReadingInp
         type: 'glucose',
         time,
         id,
-        value: round(Math.max(45, rng.normal(body.glucose + body.glucoseSwing * mealEffect(at), 15))),
+        value: round(Math.max(45, rng.normal(body.glucose + body.glucoseSwing * (mealEffect(at) + dawnEffect(at)), 15))),
         unit: 'mg/dL',
         source: 'meter',
         mealContext: mealEffect(at) > 0.2 ? 'after_meal' : 'fasting',
       };
     case 'cgm': {
-      const value = Math.min(400, Math.max(40, rng.normal(body.glucose + body.glucoseSwing * mealEffect(at), 10)));
+      const value = Math.min(400, Math.max(40, rng.normal(body.glucose + body.glucoseSwing * (mealEffect(at) + dawnEffect(at)), 10)));
       return { type: 'glucose', time, id, value: round(value), unit: 'mg/dL', source: 'cgm', trendRate: round(rng.normal(0, 0.8), 1) };
     }
     case 'scale':

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseReading, wireReadingSchema } from '../../domain/index.js';
+import { normaliseReading, wireReadingSchema, type WireReadingInput } from '../../domain/index.js';
+import { SimulatedDevice } from '../device.js';
 import { implausible } from '../faults.js';
 import { PROFILES, type Condition } from '../profiles.js';
 import { Rng } from '../rng.js';
@@ -18,6 +19,21 @@ describe('simulated device models', () => {
         expect(result.ok, `${model}/${condition}: ${JSON.stringify(result)}`).toBe(true);
       }
     }
+  });
+
+  it('gives a CGM a sensor warm-up, and signal losses whose readings come later as a backlog', () => {
+    const device = new SimulatedDevice({ deviceId: 'cgm-1', secret: 's', model: 'cgm', condition: 'type1_diabetes', seed: 3 }, { url: 'mqtt://unused', topicPrefix: 'rpm/v1' });
+    const start = Date.parse('2026-11-22T00:00:00Z');
+    const payloads = Array.from({ length: 600 }, (_, i) => device.nextPayload(new Date(start + i * 5 * 60_000)));
+    expect(payloads.slice(0, 2)).toEqual([undefined, undefined]);
+    const backlogs = payloads.filter((p): p is WireReadingInput[] => Array.isArray(p));
+    expect(backlogs.length).toBeGreaterThan(0);
+    expect(backlogs.every((b) => b.length >= 2)).toBe(true);
+    const sent = payloads.flatMap((p) => (p === undefined ? [] : Array.isArray(p) ? p : [p]));
+    // Nothing measured after the warm-up is lost: at most the readings of a loss still under way at the end wait.
+    expect(sent.length).toBeLessThanOrEqual(598);
+    expect(sent.length).toBeGreaterThanOrEqual(598 - 6);
+    for (const r of sent) expect(wireReadingSchema.safeParse(r).success).toBe(true);
   });
 
   it('is reproducible from its seed', () => {
