@@ -5,7 +5,8 @@ import type { DeviceModel } from './models/index.js';
 export const CADENCE: Readonly<Record<DeviceModel, readonly number[]>> = {
   bp_cuff: [8, 20],
   glucose_meter: [7, 12.5, 18.5],
-  cgm: Array.from({ length: 48 }, (_, i) => i / 2),
+  // A CGM samples every 5 minutes.
+  cgm: Array.from({ length: 288 }, (_, i) => i / 12),
   scale: [7],
   pulse_oximeter: [9, 21],
   thermometer: [9],

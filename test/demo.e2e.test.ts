@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from './support/temp.js';
+import { CLI } from './support/vigil-process.js';
+
+/** The quick start's first command: `vigil demo` runs Vigil with its fleet, and alerts arrive for every programme. */
+describe('vigil demo', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('starts Vigil and a simulated fleet, prints how to connect, shows alerts for every programme, and stops on SIGINT', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const child = spawn(process.execPath, [CLI, 'demo', '--interval', '0.5'], {
+      env: { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_PORT: '0', VIGIL_HTTP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+
+    await waitFor(() => out.includes('Press Ctrl+C'), { what: 'the demo banner', timeoutMs: 60_000 });
+    expect(out).toMatch(/mosquitto_pub -h 127\.0\.0\.1 -p \d+ -i demo-your-device/);
+    const token = /Authorization: Bearer ([0-9a-f]{48})/.exec(out)?.[1];
+    const httpPort = /http:\/\/127\.0\.0\.1:(\d+)\/api\/alerts/.exec(out)?.[1];
+    expect(token).toBeDefined();
+
+    // Each programme's patient crosses one of its rules (backfilled history or an episode).
+    for (const patient of ['demo-hypertension', 'demo-diabetes', 'demo-heart-failure', 'demo-copd', 'demo-healthy']) {
+      await waitFor(() => new RegExp(`OPENED\\s+\\w+\\s+${patient}`).test(out), { what: `an alert for ${patient}`, timeoutMs: 60_000 });
+    }
+    const api = await fetch(`http://127.0.0.1:${httpPort}/api/alerts`, { headers: { authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(200);
+    expect(((await api.json()) as { alerts: unknown[] }).alerts.length).toBeGreaterThanOrEqual(5);
+    await waitFor(() => /stored \d+ readings/.test(out), { what: 'a progress line', timeoutMs: 30_000 });
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+});
