@@ -24,7 +24,7 @@ export interface AlertsOptions {
   readonly escalateAfterMinutes: number;
   /** node-cron expression (with seconds) for the missing-data, device and escalation sweep. */
   readonly sweepCron: string;
-  readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
+  readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number } | undefined;
 }
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;

@@ -50,6 +50,7 @@ export const configSchema = z
     VIGIL_ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
     VIGIL_ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     VIGIL_ALERT_WEBHOOK_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,7 +88,7 @@ export interface VigilConfig {
   readonly storeRetryMaxMs: number;
   readonly adminToken: string | undefined;
   readonly alerts: {
-    readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+    readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
     readonly escalateAfterMinutes: number;
     readonly sweepCron: string;
   };
@@ -158,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     alerts: {
       webhook:
         c.VIGIL_ALERT_WEBHOOK_URL && c.VIGIL_ALERT_WEBHOOK_SECRET
-          ? { url: c.VIGIL_ALERT_WEBHOOK_URL, secret: c.VIGIL_ALERT_WEBHOOK_SECRET }
+          ? { url: c.VIGIL_ALERT_WEBHOOK_URL, secret: c.VIGIL_ALERT_WEBHOOK_SECRET, timeoutMs: c.VIGIL_ALERT_WEBHOOK_TIMEOUT_MS }
           : undefined,
       escalateAfterMinutes: c.VIGIL_ALERT_ESCALATE_MINUTES,
       sweepCron: c.VIGIL_ALERT_SWEEP_CRON,

@@ -5,7 +5,7 @@ import { webhookSignature } from '../../alerts/index.js';
 export interface ReceivedDelivery {
   readonly seq: number;
   readonly type: string;
-  readonly alert: { id: number; ruleId: string; status: string; severity: string; escalationLevel: number };
+  readonly alert: { id: number; patientId: string; ruleId: string; status: string; severity: string; escalationLevel: number };
   readonly signatureValid: boolean;
 }
 
@@ -13,11 +13,19 @@ export interface ReceivedDelivery {
 export async function startWebhookReceiver(secret: string) {
   const received: ReceivedDelivery[] = [];
   let failing = false;
+  let hanging = false;
   let refused = 0;
+  const held = new Set<import('node:http').ServerResponse>();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      if (hanging) {
+        // A stalled receiver: it reads the request and never answers.
+        held.add(res);
+        res.on('close', () => held.delete(res));
+        return;
+      }
       if (failing) {
         refused += 1;
         res.writeHead(503).end();
@@ -37,6 +45,14 @@ export async function startWebhookReceiver(secret: string) {
     setFailing(value: boolean) {
       failing = value;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    setHanging(value: boolean) {
+      hanging = value;
+      if (!value) for (const res of held) res.destroy();
+    },
+    close: () => {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
