@@ -1,6 +1,38 @@
 import type { StateDb } from '../state/index.js';
 import type { Severity } from './rules/schema.js';
 
+/** Who did something: a name for the audit log ("user:alice", "cli:bob") and where from (an IP address). */
+export type Actor = string | { readonly name: string; readonly origin?: string | null | undefined };
+
+export function actorName(by: Actor): string {
+  return typeof by === 'string' ? by : by.name;
+}
+
+export function actorOrigin(by: Actor): string | null {
+  return typeof by === 'string' ? null : (by.origin ?? null);
+}
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly origin: string | null;
+  readonly action: string;
+  readonly patientId: string | null;
+  readonly target: string | null;
+  readonly details: unknown;
+}
+
+export interface AuditFilter {
+  readonly limit?: number | undefined;
+  readonly beforeId?: number | undefined;
+  readonly actor?: string | undefined;
+  readonly patientId?: string | undefined;
+  readonly action?: string | undefined;
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+}
+
 export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 export type AlertEventType = 'alert.opened' | 'alert.updated' | 'alert.escalated' | 'alert.acknowledged' | 'alert.resolved';
 
@@ -247,17 +279,35 @@ export class AlertStore {
     return this.#db.prepare('DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ?').run(patientId, ruleId).changes > 0;
   }
 
-  audit(actor: string, action: string, patientId: string | null, target: string | null, details: unknown, at: number): void {
+  audit(by: Actor, action: string, patientId: string | null, target: string | null, details: unknown, at: number): void {
     this.#db
-      .prepare('INSERT INTO audit_log (at, actor, action, patient_id, target, details) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(at, actor, action, patientId, target, details === undefined ? null : JSON.stringify(details));
+      .prepare('INSERT INTO audit_log (at, actor, action, patient_id, target, details, origin) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(at, actorName(by), action, patientId, target, details === undefined ? null : JSON.stringify(details), actorOrigin(by));
   }
 
-  auditLog(limit = 200): { id: number; at: number; actor: string; action: string; patientId: string | null; target: string | null; details: unknown }[] {
-    return (this.#db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
+  /** Newest first; `beforeId` pages back through older entries. Filters are exact matches (NULL = any). */
+  auditLog(filter: AuditFilter = {}): AuditEntry[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM audit_log
+         WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR patient_id = ?3)
+           AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR action = ?6)
+         ORDER BY id DESC LIMIT ?7`,
+      )
+      .all(
+        filter.beforeId ?? null,
+        filter.actor ?? null,
+        filter.patientId ?? null,
+        filter.since ?? null,
+        filter.until ?? null,
+        filter.action ?? null,
+        filter.limit ?? 200,
+      ) as Row[];
+    return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,
       actor: r.actor as string,
+      origin: (r.origin as string | null) ?? null,
       action: r.action as string,
       patientId: (r.patient_id as string | null) ?? null,
       target: (r.target as string | null) ?? null,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { VigilError, type Programme, type Reading } from '../domain/index.js';
 import type { AggregatePoint, RangeQuery, RawPoint } from '../ingest/index.js';
-import { AlertStore, type Alert, type AlertEvent, type AlertEventType, type AlertFilter } from './alert-store.js';
+import { actorName, AlertStore, type Actor, type Alert, type AlertEvent, type AlertEventType, type AlertFilter, type AuditFilter } from './alert-store.js';
 import { evaluateAverage, evaluateChange, evaluateDrop, evaluateTimeBelow } from './evaluate/history.js';
 import type { Finding } from './evaluate/finding.js';
 import { evaluateDevice, evaluateEvent, evaluateMissing, type DeviceState } from './evaluate/sweep-rules.js';
@@ -307,70 +307,70 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     }
   }
 
-  acknowledge(alertId: number, actor: string, note?: string): Alert {
-    return this.#act(alertId, actor, 'alert.acknowledged', note, (alert, now) => {
+  acknowledge(alertId: number, by: Actor, note?: string): Alert {
+    return this.#act(alertId, by, 'alert.acknowledged', note, (alert, now) => {
       if (alert.status !== 'open') throw new VigilError('VIGIL_ERR_CONFLICT', `alert ${alertId} is ${alert.status}`);
-      return { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actor, acknowledgeNote: note ?? null, updatedAt: now };
+      return { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: actorName(by), acknowledgeNote: note ?? null, updatedAt: now };
     });
   }
 
-  resolve(alertId: number, actor: string, note?: string): Alert {
-    return this.#act(alertId, actor, 'alert.resolved', note, (alert, now) => {
+  resolve(alertId: number, by: Actor, note?: string): Alert {
+    return this.#act(alertId, by, 'alert.resolved', note, (alert, now) => {
       if (alert.status === 'resolved') throw new VigilError('VIGIL_ERR_CONFLICT', `alert ${alertId} is already resolved`);
-      return { status: 'resolved', resolvedAt: now, resolvedBy: actor, resolveNote: note ?? null, updatedAt: now };
+      return { status: 'resolved', resolvedAt: now, resolvedBy: actorName(by), resolveNote: note ?? null, updatedAt: now };
     });
   }
 
-  #act(alertId: number, actor: string, type: AlertEventType, note: string | undefined, change: (alert: Alert, now: number) => Partial<Alert>): Alert {
+  #act(alertId: number, by: Actor, type: AlertEventType, note: string | undefined, change: (alert: Alert, now: number) => Partial<Alert>): Alert {
     const now = this.#now();
     const result = this.#store.transaction(() => {
       const alert = this.#store.get(alertId);
       if (!alert) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} does not exist`);
       const updated = this.#store.update(alertId, change(alert, now));
-      this.#store.addEvent(type, updated, now, actor);
-      this.#store.audit(actor, type, alert.patientId, `alert:${alertId}`, note ? { note } : undefined, now);
+      this.#store.addEvent(type, updated, now, actorName(by));
+      this.#store.audit(by, type, alert.patientId, `alert:${alertId}`, note ? { note } : undefined, now);
       return updated;
     });
     this.#drainEvents();
     return result;
   }
 
-  snooze(patientId: string, ruleId: string, until: number, actor: string, note?: string): void {
+  snooze(patientId: string, ruleId: string, until: number, by: Actor, note?: string): void {
     this.#requirePatientRule(patientId, ruleId);
     const now = this.#now();
     if (until <= now) throw new VigilError('VIGIL_ERR_CONFIG', 'a snooze must end in the future');
     this.#store.transaction(() => {
-      this.#store.snooze(patientId, ruleId, until, actor, note, now);
-      this.#store.audit(actor, 'rule.snooze', patientId, ruleId, { until: new Date(until).toISOString(), note }, now);
+      this.#store.snooze(patientId, ruleId, until, actorName(by), note, now);
+      this.#store.audit(by, 'rule.snooze', patientId, ruleId, { until: new Date(until).toISOString(), note }, now);
     });
   }
 
-  unsnooze(patientId: string, ruleId: string, actor: string): void {
+  unsnooze(patientId: string, ruleId: string, by: Actor): void {
     const now = this.#now();
     this.#store.transaction(() => {
-      if (this.#store.unsnooze(patientId, ruleId)) this.#store.audit(actor, 'rule.unsnooze', patientId, ruleId, undefined, now);
+      if (this.#store.unsnooze(patientId, ruleId)) this.#store.audit(by, 'rule.unsnooze', patientId, ruleId, undefined, now);
     });
   }
 
   /** Changes any value of a rule for one patient; validated as a whole rule, effective at the next reading. */
-  setOverride(patientId: string, ruleId: string, override: RuleOverride, actor: string): Rule {
+  setOverride(patientId: string, ruleId: string, override: RuleOverride, by: Actor): Rule {
     const base = this.#requirePatientRule(patientId, ruleId);
     const parsed = ruleOverrideSchema.safeParse(override);
     if (!parsed.success) throw new VigilError('VIGIL_ERR_CONFIG', parsed.error.issues[0]?.message ?? 'invalid override');
     const effective = applyOverride(base, parsed.data);
     const now = this.#now();
     this.#store.transaction(() => {
-      this.#store.setOverride(patientId, ruleId, parsed.data, actor, now);
-      this.#store.audit(actor, 'rule.override', patientId, ruleId, parsed.data, now);
+      this.#store.setOverride(patientId, ruleId, parsed.data, actorName(by), now);
+      this.#store.audit(by, 'rule.override', patientId, ruleId, parsed.data, now);
     });
     this.#patientRules.delete(patientId);
     return effective;
   }
 
-  clearOverride(patientId: string, ruleId: string, actor: string): void {
+  clearOverride(patientId: string, ruleId: string, by: Actor): void {
     const now = this.#now();
     this.#store.transaction(() => {
-      if (this.#store.clearOverride(patientId, ruleId)) this.#store.audit(actor, 'rule.reset', patientId, ruleId, undefined, now);
+      if (this.#store.clearOverride(patientId, ruleId)) this.#store.audit(by, 'rule.reset', patientId, ruleId, undefined, now);
     });
     this.#patientRules.delete(patientId);
   }
@@ -391,8 +391,13 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     return this.#store.snoozes(patientId);
   }
 
-  auditLog(limit?: number) {
-    return this.#store.auditLog(limit);
+  /** Appends to the audit log: the dashboard records views of patient data here, next to the alert actions. */
+  recordAudit(by: Actor, action: string, patientId: string | null, target: string | null, details?: unknown): void {
+    this.#store.audit(by, action, patientId, target, details, this.#now());
+  }
+
+  auditLog(filter?: AuditFilter) {
+    return this.#store.auditLog(filter);
   }
 
   list(filter?: AlertFilter): Alert[] {

@@ -9,7 +9,7 @@ import { WebhookSender } from './webhook.js';
 
 export { ALERTS_MIGRATIONS } from './migrations.js';
 export { AlertEngine, type PatientDirectory, type ReadingHistory } from './engine.js';
-export { AlertStore, type Alert, type AlertEvent, type AlertEventType, type AlertFilter, type AlertStatus } from './alert-store.js';
+export { AlertStore, actorName, type Actor, type AuditEntry, type AuditFilter, type Alert, type AlertEvent, type AlertEventType, type AlertFilter, type AlertStatus } from './alert-store.js';
 export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, PROGRAMME_RULE_OVERRIDES, findRule } from './rules/catalogue.js';
 export { effectiveRules } from './rules/effective.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';

@@ -93,4 +93,14 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     `,
   },
+  {
+    component: 'alerts',
+    version: 2,
+    sql: `
+      -- Where an action came from (the client's address), for "who saw what, from where".
+      ALTER TABLE audit_log ADD COLUMN origin TEXT;
+      CREATE INDEX audit_log_patient ON audit_log(patient_id, id);
+      CREATE INDEX audit_log_actor ON audit_log(actor, id);
+    `,
+  },
 ];

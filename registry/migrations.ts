@@ -32,4 +32,12 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE patients ADD COLUMN programmes TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    component: 'registry',
+    version: 3,
+    sql: `
+      ALTER TABLE patients ADD COLUMN care_team TEXT;
+      CREATE INDEX patients_care_team ON patients(care_team);
+    `,
+  },
 ];

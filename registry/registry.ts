@@ -8,6 +8,8 @@ export interface Patient {
   readonly name: string;
   readonly createdAt: number;
   readonly programmes: readonly Programme[];
+  /** The care team that looks after the patient; a clinician sees the patients of their teams. */
+  readonly careTeam: string | null;
 }
 
 interface PatientRow {
@@ -15,11 +17,21 @@ interface PatientRow {
   name: string;
   createdAt: number;
   programmes: string;
+  careTeam: string | null;
 }
 
 function toPatient(row: PatientRow): Patient {
   const parsed = JSON.parse(row.programmes) as unknown[];
-  return { id: row.id, name: row.name, createdAt: row.createdAt, programmes: parsed.filter(isProgramme) };
+  return { id: row.id, name: row.name, createdAt: row.createdAt, programmes: parsed.filter(isProgramme), careTeam: row.careTeam };
+}
+
+/** Care team names: short, printable, as typed by an administrator ("cardiology-north"). */
+export const CARE_TEAM = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+
+function checkCareTeam(team: string | null | undefined): string | null {
+  if (team === null || team === undefined || team === '') return null;
+  if (!CARE_TEAM.test(team)) throw new VigilError('VIGIL_ERR_CONFIG', `care team "${team}" must be 1-64 letters, digits, spaces, _ . or -`);
+  return team;
 }
 
 function checkProgrammes(programmes: readonly string[]): Programme[] {
@@ -101,10 +113,11 @@ export class Registry {
   constructor(db: StateDb) {
     this.#db = db;
     this.#stmts = {
-      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, programmes) VALUES (?, ?, ?, ?)'),
-      patient: db.prepare<[string], PatientRow>('SELECT id, name, created_at AS createdAt, programmes FROM patients WHERE id = ?'),
-      patients: db.prepare<[], PatientRow>('SELECT id, name, created_at AS createdAt, programmes FROM patients ORDER BY created_at, id'),
+      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, programmes, care_team) VALUES (?, ?, ?, ?, ?)'),
+      patient: db.prepare<[string], PatientRow>('SELECT id, name, created_at AS createdAt, programmes, care_team AS careTeam FROM patients WHERE id = ?'),
+      patients: db.prepare<[], PatientRow>('SELECT id, name, created_at AS createdAt, programmes, care_team AS careTeam FROM patients ORDER BY created_at, id'),
       setProgrammes: db.prepare('UPDATE patients SET programmes = ? WHERE id = ?'),
+      setCareTeam: db.prepare('UPDATE patients SET care_team = ? WHERE id = ?'),
       insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
@@ -120,21 +133,22 @@ export class Registry {
     };
   }
 
-  addPatient(input: { name: string; id?: string | undefined; programmes?: readonly string[] | undefined }): Patient {
+  addPatient(input: { name: string; id?: string | undefined; programmes?: readonly string[] | undefined; careTeam?: string | null | undefined }): Patient {
     const name = input.name.trim();
     if (!name) throw new VigilError('VIGIL_ERR_CONFIG', 'a patient needs a name');
     const id = input.id ? checkId(input.id, 'patient') : newId('p');
     const programmes = checkProgrammes(input.programmes ?? []);
+    const careTeam = checkCareTeam(input.careTeam);
     const createdAt = Date.now();
     try {
-      this.#stmts.insertPatient.run(id, name, createdAt, JSON.stringify(programmes));
+      this.#stmts.insertPatient.run(id, name, createdAt, JSON.stringify(programmes), careTeam);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
       }
       throw err;
     }
-    return { id, name, createdAt, programmes };
+    return { id, name, createdAt, programmes, careTeam };
   }
 
   getPatient(id: string): Patient | undefined {
@@ -150,6 +164,13 @@ export class Registry {
   setProgrammes(id: string, programmes: readonly string[]): Patient {
     if (!this.getPatient(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
     this.#stmts.setProgrammes.run(JSON.stringify(checkProgrammes(programmes)), id);
+    return this.getPatient(id)!;
+  }
+
+  /** Moves a patient to a care team (or none: then only administrators see the patient). */
+  setCareTeam(id: string, team: string | null): Patient {
+    if (!this.getPatient(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
+    this.#stmts.setCareTeam.run(checkCareTeam(team), id);
     return this.getPatient(id)!;
   }
 

@@ -24,11 +24,14 @@ export function registerProvisioning(program: Command): void {
     .requiredOption('--name <name>', "the patient's name (stored in the state database, never logged)")
     .option('--id <id>', 'patient id (default: generated)')
     .option('--programme <programme...>', `care programmes: ${PROGRAMMES.join(', ')}`)
+    .option('--team <careTeam>', 'the care team that looks after the patient (its clinicians see the patient on the dashboard)')
     .option('--json', 'print {"id": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (opts: { name: string; id?: string; programme?: string[]; json?: boolean } & DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) => registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme }));
+      action(async (opts: { name: string; id?: string; programme?: string[]; team?: string; json?: boolean } & DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) =>
+          registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team }),
+        );
         process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
       }),
     );
@@ -41,7 +44,9 @@ export function registerProvisioning(program: Command): void {
       action(async (opts: { json?: boolean } & DataDirOption) => {
         const list = await withState(opts, ({ registry }) => registry.listPatients());
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
-        else printTable(list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', created: isoOrDash(p.createdAt) })));
+        else printTable(
+            list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', team: p.careTeam, created: isoOrDash(p.createdAt) })),
+          );
       }),
     );
   patients
@@ -52,6 +57,16 @@ export function registerProvisioning(program: Command): void {
       action(async (patientId: string, programmes: string[], opts: DataDirOption) => {
         const patient = await withState(opts, ({ registry }) => registry.setProgrammes(patientId, programmes));
         process.stdout.write(`patient ${patient.id}: ${patient.programmes.join(', ') || 'no programme'}\n`);
+      }),
+    );
+  patients
+    .command('set-team <patientId> [careTeam]')
+    .description('move a patient to a care team; without a team, only administrators see the patient')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (patientId: string, careTeam: string | undefined, opts: DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) => registry.setCareTeam(patientId, careTeam ?? null));
+        process.stdout.write(`patient ${patient.id}: care team ${patient.careTeam ?? '(none)'}\n`);
       }),
     );
 

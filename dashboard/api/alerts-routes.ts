@@ -88,6 +88,6 @@ export async function registerAlertRoutes(app: FastifyInstance, engine: AlertEng
 
   app.get('/api/audit', async (request) => {
     const { limit } = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(200) }).parse(request.query);
-    return { entries: engine.auditLog(limit) };
+    return { entries: engine.auditLog({ limit }) };
   });
 }
