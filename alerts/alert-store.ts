@@ -290,19 +290,19 @@ export class AlertStore {
     const rows = this.#db
       .prepare(
         `SELECT * FROM audit_log
-         WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR patient_id = ?3)
-           AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR action = ?6)
-         ORDER BY id DESC LIMIT ?7`,
+         WHERE (@before IS NULL OR id < @before) AND (@actor IS NULL OR actor = @actor) AND (@patient IS NULL OR patient_id = @patient)
+           AND (@since IS NULL OR at >= @since) AND (@until IS NULL OR at < @until) AND (@action IS NULL OR action = @action)
+         ORDER BY id DESC LIMIT @limit`,
       )
-      .all(
-        filter.beforeId ?? null,
-        filter.actor ?? null,
-        filter.patientId ?? null,
-        filter.since ?? null,
-        filter.until ?? null,
-        filter.action ?? null,
-        filter.limit ?? 200,
-      ) as Row[];
+      .all({
+        before: filter.beforeId ?? null,
+        actor: filter.actor ?? null,
+        patient: filter.patientId ?? null,
+        since: filter.since ?? null,
+        until: filter.until ?? null,
+        action: filter.action ?? null,
+        limit: filter.limit ?? 200,
+      }) as Row[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

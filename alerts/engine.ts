@@ -409,6 +409,11 @@ export class AlertEngine extends EventEmitter<{ event: [AlertEvent] }> {
     return alert ? { alert, events: this.#store.eventsOf(alertId) } : undefined;
   }
 
+  /** The sequence number of the newest stored transition: a client that has seen it is up to date. */
+  lastSeq(): number {
+    return this.#store.lastSeq();
+  }
+
   eventsAfter(seq: number, limit?: number): AlertEvent[] {
     return this.#store.eventsAfter(seq, limit);
   }

@@ -53,6 +53,13 @@ export const configSchema = z
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
+    VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
+    VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
+    VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
+    VIGIL_LOGIN_LOCKOUT_MINUTES: z.coerce.number().positive().default(15),
+    VIGIL_SECURE_COOKIE: bool.optional(),
+    VIGIL_TRUST_PROXY: bool.default(false),
+    VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -91,6 +98,15 @@ export interface VigilConfig {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
     readonly escalateAfterMinutes: number;
     readonly sweepCron: string;
+  };
+  readonly dashboard: {
+    readonly idleMinutes: number;
+    readonly maxHours: number;
+    readonly loginMaxFailures: number;
+    readonly loginLockoutMinutes: number;
+    readonly secureCookie: boolean;
+    readonly silentAfterHours: number;
+    readonly trustProxy: boolean;
   };
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
 }
@@ -163,6 +179,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : undefined,
       escalateAfterMinutes: c.VIGIL_ALERT_ESCALATE_MINUTES,
       sweepCron: c.VIGIL_ALERT_SWEEP_CRON,
+    },
+    dashboard: {
+      idleMinutes: c.VIGIL_SESSION_IDLE_MINUTES,
+      maxHours: c.VIGIL_SESSION_MAX_HOURS,
+      loginMaxFailures: c.VIGIL_LOGIN_MAX_FAILURES,
+      loginLockoutMinutes: c.VIGIL_LOGIN_LOCKOUT_MINUTES,
+      // Secure cookies by default when Vigil itself speaks HTTPS; behind a TLS proxy set it to true.
+      secureCookie: c.VIGIL_SECURE_COOKIE ?? Boolean(tls?.http),
+      silentAfterHours: c.VIGIL_SILENT_AFTER_HOURS,
+      trustProxy: c.VIGIL_TRUST_PROXY,
     },
     logLevel: c.VIGIL_LOG_LEVEL,
   });

@@ -1,16 +1,26 @@
 import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
+import { DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { Registry, REGISTRY_MIGRATIONS } from '../registry/index.js';
 import { openStateDb, type StateDb } from '../state/index.js';
 
 /** Opens the state database with every component's migrations; the server and the CLI both start here. */
 export function openState(dataDir: string): { db: StateDb; registry: Registry } {
-  const db = openStateDb(dataDir, [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS]);
+  const db = openStateDb(dataDir, [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS]);
   return { db, registry: new Registry(db) };
 }
 
 /** The alerts engine's view of the registry. */
 export function patientDirectory(registry: Registry): PatientDirectory {
+  return {
+    patient: (id) => registry.getPatient(id),
+    patients: () => registry.listPatients(),
+    devices: () => registry.listDevices(),
+  };
+}
+
+/** The dashboard's view of the registry. */
+export function dashboardDirectory(registry: Registry): DashboardDirectory {
   return {
     patient: (id) => registry.getPatient(id),
     patients: () => registry.listPatients(),

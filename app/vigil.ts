@@ -1,12 +1,12 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
-import { createHttpServer } from '../dashboard/index.js';
+import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
-import { openState, patientDirectory } from './state.js';
+import { dashboardDirectory, openState, patientDirectory } from './state.js';
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -82,8 +82,24 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.engine.onCommitted(recovered));
   recovered.length = 0;
   built.push(() => ingest.close(0));
+  const dashboard = createDashboard({
+    db,
+    alerts: alerts.engine,
+    readings: store,
+    directory: dashboardDirectory(registry),
+    settings: config.dashboard,
+    adminToken: config.adminToken,
+    metrics,
+  });
+  built.push(() => dashboard.close());
+  alerts.engine.on('event', (event) => dashboard.onAlertEvent(event));
   // After the commit, off the PUBACK path: the device's acknowledgement never waits for rule evaluation.
-  ingest.intake.on('committed', (readings) => setImmediate(() => guarded('threshold rules', () => alerts.engine.onCommitted(readings))));
+  ingest.intake.on('committed', (readings) =>
+    setImmediate(() => {
+      guarded('threshold rules', () => alerts.engine.onCommitted(readings));
+      guarded('dashboard', () => dashboard.onCommitted(readings));
+    }),
+  );
   const gateway = await createGateway({
     host: config.host,
     port: config.mqttPort,
@@ -103,8 +119,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     tls: config.tls?.http ? config.tls : undefined,
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
-    alerts: alerts.engine,
-    adminToken: config.adminToken,
+    dashboard,
+    trustProxy: config.dashboard.trustProxy,
     metrics,
     readiness: () => {
       const h = ingest.health();
@@ -131,12 +147,14 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     registry,
     ingest,
     alerts,
+    users: dashboard.users,
     /** Stops intake first, then commits and drains what was accepted, then closes storage. */
     close(drainMs = 5_000): Promise<void> {
       closing ??= (async () => {
         await gateway.close();
         await http.close();
         await ingest.close(drainMs);
+        dashboard.close();
         await alerts.close();
         await store.close();
         db.close();

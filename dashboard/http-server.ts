@@ -1,11 +1,10 @@
+import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { AlertEngine } from '../alerts/index.js';
-import { adminAuth } from './api/admin-auth.js';
-import { registerAlertRoutes } from './api/alerts-routes.js';
-import { registerErrorHandler } from './api/error-handler.js';
+import type { Dashboard } from './dashboard.js';
+import { registerErrorHandler } from './routes/error-handler.js';
 import { registerOpsRoutes, type OpsSources } from './ops-routes.js';
 
 export interface HttpServerOptions extends OpsSources {
@@ -16,14 +15,16 @@ export interface HttpServerOptions extends OpsSources {
   /** MQTT over WebSocket on /mqtt, handled by the gateway. */
   readonly mqttWebSocket?: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   readonly maxPayloadBytes: number;
-  readonly alerts: AlertEngine;
-  readonly adminToken: string | undefined;
+  readonly dashboard: Dashboard;
+  /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
+  readonly trustProxy?: boolean | undefined;
 }
 
-/** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, and (later) the dashboard and API. */
+/** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
 export async function createHttpServer(options: HttpServerOptions) {
   const app = Fastify({
     loggerInstance: options.logger,
+    trustProxy: options.trustProxy ?? false,
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
   await app.register(websocket, {
@@ -33,12 +34,26 @@ export async function createHttpServer(options: HttpServerOptions) {
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     },
   });
+  await app.register(helmet, {
+    // Same-origin everything; the page has no inline script or style. 'self' covers the live WebSocket.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    hsts: options.tls ? { maxAge: 31_536_000 } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
   registerErrorHandler(app);
   await registerOpsRoutes(app, options);
-  await app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(options.adminToken));
-    await registerAlertRoutes(api, options.alerts);
-  });
+  await options.dashboard.register(app);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     app.get('/mqtt', { websocket: true, logLevel: 'warn' }, (socket, req) => mqttWebSocket(socket, req.raw));

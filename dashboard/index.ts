@@ -1,2 +1,6 @@
 export { createHttpServer, type HttpServer, type HttpServerOptions } from './http-server.js';
 export type { ReadinessCheck } from './ops-routes.js';
+export { createDashboard, type Dashboard, type DashboardOptions } from './dashboard.js';
+export type { PatientDirectory as DashboardDirectory, SessionSettings } from './context.js';
+export { DASHBOARD_MIGRATIONS } from './auth/migrations.js';
+export { UserStore, ROLES, type Role, type User } from './auth/user-store.js';

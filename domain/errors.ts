@@ -16,13 +16,16 @@ export const ERROR_CODES = {
   VIGIL_ERR_CONTROL_SOLUTION: 'a control-solution test is a meter check, not patient data',
   VIGIL_ERR_DEVICE_UNASSIGNED: 'the device is not assigned to a patient',
   VIGIL_ERR_BAD_STATUS: 'the status message does not match the status schema',
-  VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit; the message was not acknowledged',
+  VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit (the message was not acknowledged), or too many logins from one address',
   VIGIL_ERR_FOREIGN_TOPIC: 'the device published or subscribed outside its own topics',
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
   VIGIL_ERR_CONFIG: 'a configuration variable is missing or invalid',
   VIGIL_ERR_NOT_FOUND: 'the patient or device does not exist',
   VIGIL_ERR_CONFLICT: 'the patient, device or alert is not in a state that allows this',
   VIGIL_ERR_UNAUTHORIZED: 'the API request carries no valid credentials',
+  VIGIL_ERR_FORBIDDEN: 'the user may not do this or see this patient, or the CSRF token is missing',
+  VIGIL_ERR_LOGIN_FAILED: 'wrong user name or password',
+  VIGIL_ERR_LOCKED: 'the account is locked after too many failed logins',
   VIGIL_ERR_BAD_REQUEST: 'the API request does not match its schema',
 } as const;
 

@@ -18,10 +18,11 @@ function scryptAsync(secret: Buffer, salt: Buffer, options: ScryptOptions): Prom
   });
 }
 
-export async function hashSecret(secret: string): Promise<string> {
+/** A self-describing hash: `scrypt$N$r$p$salt$key`; `cost` raises scrypt's parameters (for human passwords). */
+export async function hashSecret(secret: string, cost: { N: number; r: number; p: number } = { N: SCRYPT.N!, r: SCRYPT.r!, p: SCRYPT.p! }): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(Buffer.from(secret, 'utf8'), salt, SCRYPT);
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await scryptAsync(Buffer.from(secret, 'utf8'), salt, { ...cost, maxmem: SCRYPT.maxmem });
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 /** Constant-time comparison of a presented secret with a stored hash. */

@@ -4,10 +4,21 @@ import { VigilError, type ErrorCode } from '../../domain/index.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_UNAUTHORIZED: 401,
+  VIGIL_ERR_FORBIDDEN: 403,
+  VIGIL_ERR_LOGIN_FAILED: 401,
+  VIGIL_ERR_LOCKED: 423,
+  VIGIL_ERR_RATE_LIMITED: 429,
   VIGIL_ERR_NOT_FOUND: 404,
   VIGIL_ERR_CONFLICT: 409,
   VIGIL_ERR_CONFIG: 400,
   VIGIL_ERR_BAD_REQUEST: 400,
+};
+
+const BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'VIGIL_ERR_UNAUTHORIZED',
+  403: 'VIGIL_ERR_FORBIDDEN',
+  404: 'VIGIL_ERR_NOT_FOUND',
+  429: 'VIGIL_ERR_RATE_LIMITED',
 };
 
 /** One place where errors become responses: `{ code, message }` with a status that fits the code. */
@@ -22,7 +33,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.code(400).send({ code: 'VIGIL_ERR_BAD_REQUEST', message });
     }
     const status = (error as FastifyError).statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error.message }, 'request failed');
-    return reply.code(status).send({ code: status >= 500 ? 'VIGIL_ERR_INTERNAL' : 'VIGIL_ERR_BAD_REQUEST', message: status >= 500 ? 'internal error' : error.message });
+    if (status >= 500) {
+      request.log.error({ err: error.message }, 'request failed');
+      return reply.code(status).send({ code: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+    }
+    return reply.code(status).send({ code: BY_STATUS[status] ?? 'VIGIL_ERR_BAD_REQUEST', message: error.message });
   });
 }

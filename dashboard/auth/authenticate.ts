@@ -1,0 +1,101 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { VigilError } from '../../domain/index.js';
+import type { Principal } from './principal.js';
+import type { SessionStore } from './session-store.js';
+import type { UserStore } from './user-store.js';
+
+export const SESSION_COOKIE = 'vigil_session';
+const ACTOR = /^[\w .@-]{1,64}$/;
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function sameText(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * A request from a page of another site carries the browser's cookies; Origin (sent by browsers on every
+ * POST and WebSocket upgrade) must then name this server. Requests without Origin come from non-browser clients.
+ */
+export function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export interface Authenticator {
+  /** The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods. */
+  (request: FastifyRequest): Principal | undefined;
+}
+
+/**
+ * Two ways in. `Authorization: Bearer <VIGIL_ADMIN_TOKEN>` for integrations (an admin; `X-Vigil-Actor` names the
+ * person it acts for). A session cookie for people, whose state-changing requests must also carry the session's
+ * CSRF token in `X-CSRF-Token` (the cookie is SameSite=Strict as well: two independent defences).
+ */
+export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; now?: () => number }): Authenticator {
+  const now = options.now ?? Date.now;
+  const expected = options.adminToken ? digest(options.adminToken) : undefined;
+  return (request) => {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (!expected || !presented || !timingSafeEqual(digest(presented), expected)) {
+        throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing or wrong bearer token' : 'bearer tokens are disabled: set VIGIL_ADMIN_TOKEN');
+      }
+      const actor = request.headers['x-vigil-actor'];
+      const name = typeof actor === 'string' && ACTOR.test(actor) ? `admin:${actor}` : 'admin';
+      return { kind: 'token', userId: null, username: name, displayName: name, role: 'admin', careTeams: [] };
+    }
+    const sessionId = request.cookies[SESSION_COOKIE];
+    if (!sessionId) return undefined;
+    const session = options.sessions.touch(sessionId, now());
+    if (!session) return undefined;
+    const user = options.users.get(session.userId);
+    if (!user || user.disabledAt !== null) return undefined;
+    if (UNSAFE.has(request.method)) {
+      const token = request.headers['x-csrf-token'];
+      if (typeof token !== 'string' || !sameText(token, session.csrfToken) || !sameOrigin(request)) {
+        throw new VigilError('VIGIL_ERR_FORBIDDEN', 'missing or wrong X-CSRF-Token, or a request from another origin');
+      }
+    }
+    return {
+      kind: 'session',
+      userId: user.id,
+      username: user.username,
+      displayName: user.displayName,
+      role: user.role,
+      careTeams: user.careTeams,
+      sessionId,
+    };
+  };
+}
+
+/** onRequest hook for the protected API: 401 without a principal. */
+export function requirePrincipal(authenticate: Authenticator) {
+  return async function (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const principal = authenticate(request);
+    if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first (or the session ended after inactivity)');
+    request.principal = principal;
+  };
+}
+
+export function requireAdmin(request: FastifyRequest): Principal {
+  const principal = request.principal!;
+  if (principal.role !== 'admin') throw new VigilError('VIGIL_ERR_FORBIDDEN', 'this needs the admin role');
+  return principal;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}

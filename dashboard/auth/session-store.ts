@@ -1,0 +1,80 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { StateDb } from '../../state/index.js';
+
+export interface Session {
+  readonly userId: number;
+  readonly csrfToken: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+}
+
+export interface SessionPolicy {
+  /** Automatic log-off after this long without a request. */
+  readonly idleMs: number;
+  /** A session ends this long after login, however active. */
+  readonly maxAgeMs: number;
+}
+
+function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+/**
+ * Server-side sessions in the state database, so that they survive a restart and can be ended from the CLI
+ * (a disabled user or a new password ends them). Activity is written at most every 30 s per session.
+ */
+export class SessionStore {
+  readonly #db: StateDb;
+  readonly #policy: SessionPolicy;
+
+  constructor(db: StateDb, policy: SessionPolicy) {
+    this.#db = db;
+    this.#policy = policy;
+  }
+
+  get policy(): SessionPolicy {
+    return this.#policy;
+  }
+
+  create(userId: number, origin: string | null, now: number): { id: string; csrfToken: string } {
+    const id = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(24).toString('base64url');
+    this.#db
+      .prepare('INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, origin) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(hashId(id), userId, csrfToken, now, now, origin);
+    return { id, csrfToken };
+  }
+
+  /** The live session for this id, its idle clock restarted; undefined (and deleted) when it has expired. */
+  touch(id: string, now: number): Session | undefined {
+    const key = hashId(id);
+    const row = this.#db
+      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?')
+      .get(key) as Session | undefined;
+    if (!row) return undefined;
+    if (now - row.lastSeenAt > this.#policy.idleMs || now - row.createdAt > this.#policy.maxAgeMs) {
+      this.#db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(key);
+      return undefined;
+    }
+    if (now - row.lastSeenAt > 30_000) this.#db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?').run(now, key);
+    return row;
+  }
+
+  /** Without touching: is the session still valid (the live channel asks this for its open sockets). */
+  valid(id: string, now: number): boolean {
+    const row = this.#db.prepare('SELECT created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?').get(hashId(id)) as
+      | { createdAt: number; lastSeenAt: number }
+      | undefined;
+    return row !== undefined && now - row.lastSeenAt <= this.#policy.idleMs && now - row.createdAt <= this.#policy.maxAgeMs;
+  }
+
+  destroy(id: string): void {
+    this.#db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hashId(id));
+  }
+
+  purgeExpired(now: number): number {
+    return this.#db
+      .prepare('DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?')
+      .run(now - this.#policy.idleMs, now - this.#policy.maxAgeMs).changes;
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor, AlertEngine } from '../alerts/index.js';
+import type { Programme } from '../domain/index.js';
+import { VigilError } from '../domain/index.js';
+import type { ReadingStore } from '../ingest/index.js';
+import { actorOf, canSeeTeam, type Principal } from './auth/principal.js';
+import type { SessionStore } from './auth/session-store.js';
+import type { UserStore } from './auth/user-store.js';
+import type { LatestReadings } from './worklist/latest-readings.js';
+
+export interface DirectoryPatient {
+  readonly id: string;
+  readonly name: string;
+  readonly programmes: readonly Programme[];
+  readonly careTeam: string | null;
+  readonly createdAt: number;
+}
+
+export interface DirectoryDevice {
+  readonly id: string;
+  readonly patientId: string | null;
+  readonly revokedAt: number | null;
+  readonly online: boolean;
+  readonly battery: number | null;
+  readonly firmware: string | null;
+  readonly lastSeenAt: number | null;
+  readonly statusAt: number | null;
+}
+
+/** The dashboard's view of the registry. */
+export interface PatientDirectory {
+  patient(id: string): DirectoryPatient | undefined;
+  patients(): DirectoryPatient[];
+  devices(): DirectoryDevice[];
+}
+
+export interface SessionSettings {
+  readonly idleMinutes: number;
+  readonly maxHours: number;
+  readonly loginMaxFailures: number;
+  readonly loginLockoutMinutes: number;
+  /** Set the Secure attribute on the session cookie (the server or its proxy speaks HTTPS). */
+  readonly secureCookie: boolean;
+  readonly silentAfterHours: number;
+}
+
+/** Everything the dashboard's routes share. */
+export interface DashboardContext {
+  readonly alerts: AlertEngine;
+  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
+  readonly directory: PatientDirectory;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly latest: LatestReadings;
+  readonly settings: SessionSettings;
+}
+
+export function actor(request: FastifyRequest): Actor {
+  return actorOf(request.principal!, request.ip);
+}
+
+/** The patient, if the request's principal may see it; 404 and 403 otherwise (both audited by the caller). */
+export function visiblePatient(ctx: DashboardContext, request: FastifyRequest, patientId: string): DirectoryPatient {
+  const patient = ctx.directory.patient(patientId);
+  if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
+  if (!canSeeTeam(request.principal!, patient.careTeam)) {
+    ctx.alerts.recordAudit(actor(request), 'access.denied', patientId, request.url.split('?')[0] ?? null);
+    throw new VigilError('VIGIL_ERR_FORBIDDEN', `patient ${patientId} is not in one of your care teams`);
+  }
+  return patient;
+}
+
+export function visiblePatients(ctx: DashboardContext, principal: Principal): DirectoryPatient[] {
+  const all = ctx.directory.patients();
+  return principal.role === 'admin' ? all : all.filter((p) => canSeeTeam(principal, p.careTeam));
+}

@@ -1,0 +1,105 @@
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
+import type { AlertEngine, AlertEvent } from '../alerts/index.js';
+import type { Reading } from '../domain/index.js';
+import type { ReadingStore } from '../ingest/index.js';
+import type { StateDb } from '../state/index.js';
+import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
+import { canSeeTeam } from './auth/principal.js';
+import { SessionStore } from './auth/session-store.js';
+import { UserStore } from './auth/user-store.js';
+import type { DashboardContext, PatientDirectory, SessionSettings } from './context.js';
+import { LiveHub } from './live/live-hub.js';
+import { registerLiveRoute } from './live/live-route.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerPatientRoutes } from './routes/patient-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerWebAssets } from './web-assets.js';
+import { LatestReadings } from './worklist/latest-readings.js';
+
+export interface DashboardOptions {
+  readonly db: StateDb;
+  readonly alerts: AlertEngine;
+  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
+  readonly directory: PatientDirectory;
+  readonly settings: SessionSettings;
+  readonly adminToken: string | undefined;
+  readonly metrics: MetricsRegistry;
+  /** Bytes a live client may fall behind before it is dropped (it reconnects and replays). */
+  readonly liveMaxBufferedBytes?: number;
+}
+
+export type Dashboard = ReturnType<typeof createDashboard>;
+
+/**
+ * The clinician dashboard: sessions and roles, the JSON API (OpenAPI at /api/docs), the live channel and the
+ * web client. `register` adds it to the one HTTP server; `onCommitted` and `onAlertEvent` feed it.
+ */
+export function createDashboard(options: DashboardOptions) {
+  const users = new UserStore(options.db);
+  const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
+  const latest = new LatestReadings(options.db);
+  const ctx: DashboardContext = { alerts: options.alerts, readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
+  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
+  const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
+  const hub = new LiveHub({
+    maxBufferedBytes: options.liveMaxBufferedBytes ?? 4 * 1024 * 1024,
+    readingBatchMs: 500,
+    onDropped: () => dropped.inc(),
+    access: {
+      canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
+      patientName: (patientId) => options.directory.patient(patientId)?.name,
+      sessionValid: (principal) => principal.kind === 'token' || sessions.valid(principal.sessionId!, Date.now()),
+      eventsAfter: (seq, limit) => options.alerts.eventsAfter(seq, limit),
+    },
+  });
+  new Gauge({ name: 'vigil_live_clients', help: 'Open live dashboard connections', registers: [options.metrics], collect() { this.set(hub.clients); } });
+  const purge = setInterval(() => sessions.purgeExpired(Date.now()), 60_000);
+  purge.unref();
+
+  return {
+    users,
+    async register(app: FastifyInstance): Promise<void> {
+      app.setValidatorCompiler(validatorCompiler);
+      app.setSerializerCompiler(serializerCompiler);
+      await app.register(cookie);
+      await app.register(rateLimit, { global: false });
+      await app.register(swagger, {
+        openapi: {
+          info: { title: 'Vigil API', version: '1', description: 'Remote patient monitoring: patients, readings, alerts, audit. Log in with POST /api/session (cookie + X-CSRF-Token) or send Authorization: Bearer <VIGIL_ADMIN_TOKEN>.' },
+          components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' } } },
+          security: [{ session: [] }, { bearer: [] }],
+        },
+        transform: jsonSchemaTransform,
+      });
+      await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+      await registerSessionRoutes(app, ctx, authenticate);
+      await app.register(async (api) => {
+        api.addHook('onRequest', requirePrincipal(authenticate));
+        await registerPatientRoutes(api, ctx);
+        await registerAlertRoutes(api, ctx);
+        await api.register(async (admin) => registerAdminRoutes(admin, ctx));
+      });
+      await registerLiveRoute(app, hub, authenticate);
+      await registerWebAssets(app);
+    },
+    onCommitted(readings: readonly Reading[]): void {
+      const newer = latest.note(readings);
+      hub.onReadings(newer);
+    },
+    onAlertEvent(event: AlertEvent): void {
+      hub.onAlertEvent(event);
+    },
+    close(): void {
+      clearInterval(purge);
+      hub.close();
+      latest.close();
+    },
+  };
+}

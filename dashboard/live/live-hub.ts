@@ -1,0 +1,139 @@
+import type { WebSocket } from 'ws';
+import type { AlertEvent } from '../../alerts/index.js';
+import type { Reading } from '../../domain/index.js';
+import type { Principal } from '../auth/principal.js';
+
+/** What the hub needs to know about who may see what, and whether a session still stands. */
+export interface LiveAccess {
+  canSeePatient(principal: Principal, patientId: string): boolean;
+  patientName(patientId: string): string | undefined;
+  sessionValid(principal: Principal): boolean;
+  eventsAfter(seq: number, limit: number): AlertEvent[];
+}
+
+export interface LiveHubOptions {
+  readonly access: LiveAccess;
+  /** A client whose socket has this much unsent data is too slow: it is closed and resyncs when it reconnects. */
+  readonly maxBufferedBytes: number;
+  /** Readings are pushed in batches, at most this often. */
+  readonly readingBatchMs: number;
+  readonly onDropped?: () => void;
+}
+
+interface Client {
+  readonly socket: WebSocket;
+  readonly principal: Principal;
+  lastSeq: number;
+}
+
+/** Close codes the page understands: 4401 log in again; 4008 too slow, reconnect and replay. */
+export const CLOSE_SESSION_ENDED = 4401;
+export const CLOSE_TOO_SLOW = 4008;
+
+/**
+ * The live channel (`/api/live`): alert transitions with their sequence number, replayed from the last one the
+ * client saw, and batches of readings. Each client gets only the patients it may see. Nothing here waits for a
+ * client: a stalled socket is dropped once its buffer passes a bound, so ingest never slows for a browser.
+ */
+export class LiveHub {
+  readonly #o: LiveHubOptions;
+  readonly #clients = new Set<Client>();
+  #pendingReadings: Reading[] = [];
+  #readingTimer: NodeJS.Timeout | undefined;
+  readonly #sessionTimer: NodeJS.Timeout;
+
+  constructor(options: LiveHubOptions) {
+    this.#o = options;
+    this.#sessionTimer = setInterval(() => this.#checkSessions(), 5_000);
+    this.#sessionTimer.unref();
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Registers a socket after replaying what it missed; synchronous, so no event falls between the two. */
+  attach(socket: WebSocket, principal: Principal, afterSeq: number): void {
+    const client: Client = { socket, principal, lastSeq: afterSeq };
+    for (;;) {
+      const events = this.#o.access.eventsAfter(client.lastSeq, 1000);
+      for (const event of events) this.#sendAlertEvent(client, event);
+      if (events.length < 1000) break;
+    }
+    this.#send(client, { type: 'ready', seq: client.lastSeq, user: principal.username });
+    this.#clients.add(client);
+    socket.on('close', () => this.#clients.delete(client));
+    socket.on('error', () => this.#clients.delete(client));
+    // The page sends nothing but pings; anything else is ignored, never parsed as a command.
+    socket.on('message', (data) => {
+      if (data.toString() === 'ping') this.#send(client, { type: 'pong' });
+    });
+  }
+
+  onAlertEvent(event: AlertEvent): void {
+    for (const client of this.#clients) this.#sendAlertEvent(client, event);
+  }
+
+  #sendAlertEvent(client: Client, event: AlertEvent): void {
+    // A replayed event can also arrive live (stored before it was emitted): the sequence number tells.
+    if (event.seq <= client.lastSeq) return;
+    client.lastSeq = event.seq;
+    if (!this.#o.access.canSeePatient(client.principal, event.alert.patientId)) return;
+    this.#send(client, {
+      type: event.type,
+      seq: event.seq,
+      at: event.at,
+      actor: event.actor,
+      change: event.change,
+      alert: event.alert,
+      patientName: this.#o.access.patientName(event.alert.patientId),
+    });
+  }
+
+  onReadings(readings: readonly Reading[]): void {
+    if (this.#clients.size === 0 || readings.length === 0) return;
+    this.#pendingReadings.push(...readings);
+    this.#readingTimer ??= setTimeout(() => this.#flushReadings(), this.#o.readingBatchMs);
+  }
+
+  #flushReadings(): void {
+    this.#readingTimer = undefined;
+    const batch = this.#pendingReadings;
+    this.#pendingReadings = [];
+    const slim = batch.map((r) => ({ patientId: r.patientId, type: r.type, time: r.time, deviceId: r.deviceId, fields: r.fields, tags: r.tags }));
+    for (const client of this.#clients) {
+      const visible = slim.filter((r) => this.#o.access.canSeePatient(client.principal, r.patientId));
+      if (visible.length > 0) this.#send(client, { type: 'readings', readings: visible });
+    }
+  }
+
+  #send(client: Client, message: object): void {
+    const { socket } = client;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > this.#o.maxBufferedBytes) {
+      this.#clients.delete(client);
+      this.#o.onDropped?.();
+      socket.close(CLOSE_TOO_SLOW, 'too slow: reconnect to catch up');
+      // A peer that does not read does not answer the close handshake either.
+      setTimeout(() => socket.terminate(), 1_000).unref();
+      return;
+    }
+    socket.send(JSON.stringify(message));
+  }
+
+  #checkSessions(): void {
+    for (const client of this.#clients) {
+      if (!this.#o.access.sessionValid(client.principal)) {
+        this.#clients.delete(client);
+        client.socket.close(CLOSE_SESSION_ENDED, 'session ended');
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sessionTimer);
+    if (this.#readingTimer) clearTimeout(this.#readingTimer);
+    for (const client of this.#clients) client.socket.close(1001, 'server stopping');
+    this.#clients.clear();
+  }
+}

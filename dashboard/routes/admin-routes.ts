@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { entityIdSchema } from '../../domain/index.js';
+import { requireAdmin } from '../auth/authenticate.js';
+import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
+import { actor, type DashboardContext } from '../context.js';
+
+const newUser = z.object({
+  username: usernameSchema,
+  displayName: z.string().max(100).optional(),
+  role: z.enum(ROLES),
+  careTeams: careTeamsSchema.default([]),
+  password: passwordSchema,
+});
+const userChange = z.object({
+  displayName: z.string().max(100).optional(),
+  role: z.enum(ROLES).optional(),
+  careTeams: careTeamsSchema.optional(),
+  disabled: z.boolean().optional(),
+  password: passwordSchema.optional(),
+});
+const usernameParams = z.object({ username: usernameSchema });
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(200),
+  before: z.coerce.number().int().positive().optional().describe('entries with a smaller id (the next page)'),
+  actor: z.string().max(100).optional(),
+  patient: entityIdSchema.optional(),
+  action: z.string().max(64).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+const exportQuery = auditQuery.omit({ limit: true, before: true }).extend({ format: z.enum(['csv', 'ndjson']).default('csv') });
+
+function csvCell(value: unknown): string {
+  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  // A leading = + - @ would be a formula in a spreadsheet (CSV injection).
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Administrators: user accounts and the audit log (view, page, filter, export). */
+export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.addHook('onRequest', async (request) => void requireAdmin(request));
+
+  api.get('/api/users', { schema: { tags: ['admin'], summary: 'Dashboard users' } }, async () => ({ users: ctx.users.list() }));
+
+  api.post('/api/users', { schema: { tags: ['admin'], summary: 'Create a user', body: newUser } }, async (request, reply) => {
+    const user = await ctx.users.add(request.body);
+    ctx.alerts.recordAudit(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
+    return reply.code(201).send({ user });
+  });
+
+  api.patch('/api/users/:username', { schema: { tags: ['admin'], summary: 'Change role, care teams, name or password; disable or enable', params: usernameParams, body: userChange } }, async (request) => {
+    const { username } = request.params;
+    const { password, disabled, ...changes } = request.body;
+    let user = ctx.users.update(username, changes);
+    if (password !== undefined) await ctx.users.setPassword(username, password);
+    if (disabled !== undefined) user = ctx.users.setDisabled(username, disabled);
+    ctx.alerts.recordAudit(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
+    return { user: ctx.users.get(user.id) };
+  });
+
+  const filterOf = (q: z.infer<typeof exportQuery> | z.infer<typeof auditQuery>) => ({
+    actor: q.actor,
+    patientId: q.patient,
+    action: q.action,
+    since: q.since ? Date.parse(q.since) : undefined,
+    until: q.until ? Date.parse(q.until) : undefined,
+  });
+
+  api.get('/api/audit', { schema: { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery } }, async (request) => {
+    const q = request.query;
+    const entries = ctx.alerts.auditLog({ ...filterOf(q), limit: q.limit, beforeId: q.before });
+    return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
+  });
+
+  api.get('/api/audit/export', { schema: { tags: ['admin'], summary: 'The audit log as CSV or NDJSON (a download)', querystring: exportQuery } }, async (request, reply) => {
+    const q = request.query;
+    ctx.alerts.recordAudit(actor(request), 'audit.export', q.patient ?? null, null, filterOf(q));
+    const lines: string[] = q.format === 'csv' ? ['id,at,actor,origin,action,patient_id,target,details'] : [];
+    let before: number | undefined;
+    for (;;) {
+      const page = ctx.alerts.auditLog({ ...filterOf(q), limit: 5000, beforeId: before });
+      for (const e of page) {
+        lines.push(
+          q.format === 'csv'
+            ? [e.id, new Date(e.at).toISOString(), e.actor, e.origin, e.action, e.patientId, e.target, e.details].map(csvCell).join(',')
+            : JSON.stringify({ ...e, at: new Date(e.at).toISOString() }),
+        );
+      }
+      if (page.length < 5000) break;
+      before = page.at(-1)!.id;
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    reply.header('content-type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+    reply.header('content-disposition', `attachment; filename="vigil-audit-${stamp}.${q.format === 'csv' ? 'csv' : 'ndjson'}"`);
+    return `${lines.join('\n')}\n`;
+  });
+}

@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { entityIdSchema, PROGRAMMES, READING_TYPES, type ReadingType } from '../../domain/index.js';
+import { STORED_FIELDS } from '../../ingest/index.js';
+import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { buildWorklist } from '../worklist/worklist.js';
+
+const worklistQuery = z.object({
+  programme: z.enum(PROGRAMMES).optional(),
+  team: z.string().max(64).optional(),
+  q: z.string().max(100).optional().describe('part of a name or id'),
+  /** A refresh of a worklist already on screen (live update): not audited again. */
+  refresh: z.enum(['0', '1']).optional(),
+});
+const patientParams = z.object({ patientId: entityIdSchema });
+const seriesQuery = z.object({
+  type: z.enum(READING_TYPES),
+  from: z.iso.datetime({ offset: true }),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** Bucket widths a chart can use; the smallest one that keeps a range under about 500 points is chosen. */
+const BUCKETS_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
+const RAW_UP_TO_MS = 2 * 86_400_000;
+
+/** Horizontal lines for a chart: where this patient's threshold rules fire, by field. */
+function thresholdLines(ctx: DashboardContext, patientId: string) {
+  const lines: { readingType: ReadingType; field: string; op: string; value: number; severity: string; ruleId: string; title: string }[] = [];
+  for (const rule of ctx.alerts.rulesFor(patientId)) {
+    if (rule.kind !== 'threshold' || !rule.enabled) continue;
+    for (const tier of rule.tiers) {
+      for (const c of tier.conditions) lines.push({ readingType: rule.readingType, field: c.field, op: c.op, value: c.value, severity: tier.severity, ruleId: rule.id, title: rule.title });
+    }
+  }
+  return lines;
+}
+
+/** The worklist, one patient's record, and their readings for charts. Every view is in the audit log. */
+export async function registerPatientRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/worklist',
+    { schema: { tags: ['patients'], summary: 'Patients ranked by what needs attention, with their latest readings', querystring: worklistQuery } },
+    async (request) => {
+      const q = request.query;
+      const principal = request.principal!;
+      const now = Date.now();
+      const visible = visiblePatients(ctx, principal);
+      const needle = q.q?.toLowerCase();
+      const patients = visible.filter(
+        (p) =>
+          (!q.programme || p.programmes.includes(q.programme)) &&
+          (!q.team || p.careTeam === q.team) &&
+          (!needle || p.name.toLowerCase().includes(needle) || p.id.toLowerCase().includes(needle)),
+      );
+      const ids = new Set(patients.map((p) => p.id));
+      const live = ctx.alerts.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
+      const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
+      if (q.refresh !== '1') ctx.alerts.recordAudit(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
+      return {
+        generatedAt: now,
+        lastSeq: ctx.alerts.lastSeq(),
+        teams: [...new Set(visible.map((p) => p.careTeam).filter((t): t is string => t !== null))].sort(),
+        entries,
+      };
+    },
+  );
+
+  api.get(
+    '/api/patients/:patientId',
+    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
+    async (request) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
+      return {
+        patient,
+        devices: ctx.directory.devices().filter((d) => d.patientId === patient.id),
+        latest: [...ctx.latest.of(patient.id).values()],
+        rules: ctx.alerts.rulesFor(patient.id),
+        thresholds: thresholdLines(ctx, patient.id),
+        overrides: Object.fromEntries(ctx.alerts.overridesOf(patient.id)),
+        snoozes: ctx.alerts.snoozesOf(patient.id),
+        alerts: ctx.alerts.list({ patientId: patient.id, limit: 200 }),
+      };
+    },
+  );
+
+  api.get(
+    '/api/patients/:patientId/readings',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: 'Readings of one type over a range: raw up to two days, otherwise mean/min/max per time bucket (about 500 points at most)',
+        params: patientParams,
+        querystring: seriesQuery,
+      },
+    },
+    async (request) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      const { type } = request.query;
+      const to = request.query.to ? Date.parse(request.query.to) : Date.now();
+      const from = Date.parse(request.query.from);
+      const span = Math.max(to - from, 1);
+      ctx.alerts.recordAudit(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+      const fields = STORED_FIELDS[type];
+      if (span <= RAW_UP_TO_MS) {
+        const raw = await ctx.readings.queryRaw({ patientId: patient.id, type, from, to, limit: 20_000 });
+        return { type, fields, bucketMs: null, points: raw.map((p) => ({ time: p.time, mean: p.fields, min: p.fields, max: p.fields, count: 1 })) };
+      }
+      const bucketMs = BUCKETS_MS.find((b) => span / b <= 500) ?? BUCKETS_MS[BUCKETS_MS.length - 1]!;
+      const buckets = await ctx.readings.queryAggregate({ patientId: patient.id, type, from, to, bucketMs });
+      const pick = (b: (typeof buckets)[number], key: 'mean' | 'min' | 'max') => Object.fromEntries(Object.entries(b.fields).map(([f, a]) => [f, a[key]]));
+      return {
+        type,
+        fields,
+        bucketMs,
+        points: buckets.map((b) => ({ time: b.time, mean: pick(b, 'mean'), min: pick(b, 'min'), max: pick(b, 'max'), count: Math.max(0, ...Object.values(b.fields).map((a) => a.count)) })),
+      };
+    },
+  );
+}

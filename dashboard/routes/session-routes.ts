@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { VigilError } from '../../domain/index.js';
+import { SESSION_COOKIE, type Authenticator } from '../auth/authenticate.js';
+import { login } from '../auth/login.js';
+import { actor, type DashboardContext } from '../context.js';
+
+const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+
+/** Log in, see who you are (and your CSRF token), log out. Login is rate-limited per address. */
+export async function registerSessionRoutes(app: FastifyInstance, ctx: DashboardContext, authenticate: Authenticator): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: ctx.settings.secureCookie,
+  };
+  const sessionInfo = (user: { username: string; displayName: string; role: string; careTeams: readonly string[] }, csrfToken: string) => ({
+    user: { username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams },
+    csrfToken,
+    idleMinutes: ctx.settings.idleMinutes,
+  });
+
+  api.post(
+    '/api/session',
+    {
+      schema: { tags: ['session'], summary: 'Log in with a user name and password; sets the session cookie', body: loginBody },
+      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const result = await login(
+        {
+          users: ctx.users,
+          sessions: ctx.sessions,
+          audit: ctx.alerts,
+          policy: { maxFailures: ctx.settings.loginMaxFailures, lockoutMs: ctx.settings.loginLockoutMinutes * 60_000 },
+        },
+        username,
+        password,
+        request.ip,
+      );
+      reply.setCookie(SESSION_COOKIE, result.sessionId, cookieOptions);
+      return sessionInfo(result.user, result.csrfToken);
+    },
+  );
+
+  api.get('/api/session', { schema: { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests' } }, async (request) => {
+    const principal = authenticate(request);
+    if (!principal || principal.kind !== 'session') throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
+    const session = ctx.sessions.touch(principal.sessionId!, Date.now());
+    if (!session) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
+    return sessionInfo(principal, session.csrfToken);
+  });
+
+  api.delete('/api/session', { schema: { tags: ['session'], summary: 'Log out: ends the session' } }, async (request, reply) => {
+    const principal = authenticate(request);
+    if (principal?.kind === 'session') {
+      request.principal = principal;
+      ctx.sessions.destroy(principal.sessionId!);
+      ctx.alerts.recordAudit(actor(request), 'logout', null, null);
+    }
+    reply.clearCookie(SESSION_COOKIE, cookieOptions);
+    return reply.code(204).send();
+  });
+}

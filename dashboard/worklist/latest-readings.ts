@@ -1,0 +1,81 @@
+import type { Reading, ReadingType } from '../../domain/index.js';
+import type { StateDb } from '../../state/index.js';
+
+export interface LatestReading {
+  readonly type: ReadingType;
+  readonly time: number;
+  readonly deviceId: string;
+  readonly fields: Readonly<Record<string, number>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * Each patient's latest reading of each type, for the worklist: kept in memory (the worklist of 5,000
+ * patients is built without a store query), written to the state database about once a second so that a
+ * restart starts with them.
+ */
+export class LatestReadings {
+  readonly #db: StateDb;
+  readonly #byPatient = new Map<string, Map<ReadingType, LatestReading>>();
+  readonly #dirty = new Map<string, LatestReading & { patientId: string }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(db: StateDb, flushMs = 1000) {
+    this.#db = db;
+    const rows = db.prepare('SELECT patient_id AS patientId, reading FROM latest_readings').all() as { patientId: string; reading: string }[];
+    for (const row of rows) this.#set(row.patientId, JSON.parse(row.reading) as LatestReading);
+    this.#timer = setInterval(() => this.flush(), flushMs);
+    this.#timer.unref();
+  }
+
+  #set(patientId: string, reading: LatestReading): boolean {
+    let types = this.#byPatient.get(patientId);
+    if (!types) this.#byPatient.set(patientId, (types = new Map()));
+    const current = types.get(reading.type);
+    if (current && current.time >= reading.time) return false;
+    types.set(reading.type, reading);
+    return true;
+  }
+
+  /** Returns the readings that are now some patient's latest of their type (a backlog is older, so not). */
+  note(readings: readonly Reading[]): Reading[] {
+    const newer: Reading[] = [];
+    for (const r of readings) {
+      const latest: LatestReading = { type: r.type, time: r.time, deviceId: r.deviceId, fields: r.fields, tags: r.tags };
+      if (this.#set(r.patientId, latest)) {
+        this.#dirty.set(`${r.patientId}\u0000${r.type}`, { ...latest, patientId: r.patientId });
+        newer.push(r);
+      }
+    }
+    return newer;
+  }
+
+  of(patientId: string): ReadonlyMap<ReadingType, LatestReading> {
+    return this.#byPatient.get(patientId) ?? new Map();
+  }
+
+  /** The time of the patient's most recent reading of any type. */
+  lastAt(patientId: string): number | null {
+    let last: number | null = null;
+    for (const r of this.of(patientId).values()) if (last === null || r.time > last) last = r.time;
+    return last;
+  }
+
+  flush(): void {
+    if (this.#dirty.size === 0) return;
+    const entries = [...this.#dirty.values()];
+    this.#dirty.clear();
+    const upsert = this.#db.prepare(
+      `INSERT INTO latest_readings (patient_id, type, time, reading) VALUES (?, ?, ?, ?)
+       ON CONFLICT (patient_id, type) DO UPDATE SET time = excluded.time, reading = excluded.reading WHERE excluded.time > latest_readings.time`,
+    );
+    this.#db.transaction(() => {
+      for (const { patientId, ...reading } of entries) upsert.run(patientId, reading.type, reading.time, JSON.stringify(reading));
+    })();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
+}

@@ -1,0 +1,75 @@
+import type { Alert, Severity } from '../../alerts/index.js';
+import type { Programme } from '../../domain/index.js';
+import type { LatestReading, LatestReadings } from './latest-readings.js';
+
+export interface WorklistPatient {
+  readonly id: string;
+  readonly name: string;
+  readonly programmes: readonly Programme[];
+  readonly careTeam: string | null;
+}
+
+/** Why a patient is where they are in the list, most urgent first. */
+export const ATTENTION = ['critical', 'warning', 'silent', 'info', 'ok'] as const;
+export type Attention = (typeof ATTENTION)[number];
+
+export interface WorklistEntry {
+  readonly patient: WorklistPatient;
+  readonly attention: Attention;
+  readonly liveAlerts: Readonly<Record<Severity, number>>;
+  /** Live alerts nobody has acknowledged yet. */
+  readonly unacknowledged: number;
+  /** The most severe live alert, newest first among equals. */
+  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'message' | 'status' | 'updatedAt'> | null;
+  readonly lastReadingAt: number | null;
+  readonly latest: readonly LatestReading[];
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/**
+ * Ranks patients by what needs attention: open critical alerts first (unacknowledged before acknowledged), then
+ * warnings, then patients gone silent (no reading for `silentAfterMs`), then the rest; within a group, the
+ * longest-waiting alert or the longest silence first.
+ */
+export function buildWorklist(patients: readonly WorklistPatient[], liveAlerts: readonly Alert[], latest: LatestReadings, now: number, silentAfterMs: number): WorklistEntry[] {
+  const alertsByPatient = new Map<string, Alert[]>();
+  for (const a of liveAlerts) {
+    const list = alertsByPatient.get(a.patientId);
+    if (list) list.push(a);
+    else alertsByPatient.set(a.patientId, [a]);
+  }
+  const entries = patients.map((patient) => {
+    const alerts = alertsByPatient.get(patient.id) ?? [];
+    const counts: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+    let unacknowledged = 0;
+    let top: Alert | null = null;
+    for (const a of alerts) {
+      counts[a.severity]++;
+      if (a.status === 'open') unacknowledged++;
+      if (!top || SEVERITY_ORDER[a.severity] < SEVERITY_ORDER[top.severity] || (a.severity === top.severity && a.updatedAt > top.updatedAt)) top = a;
+    }
+    const lastReadingAt = latest.lastAt(patient.id);
+    const silent = lastReadingAt === null ? false : now - lastReadingAt > silentAfterMs;
+    const attention: Attention = counts.critical ? 'critical' : counts.warning ? 'warning' : silent ? 'silent' : counts.info ? 'info' : 'ok';
+    const entry: WorklistEntry = {
+      patient,
+      attention,
+      liveAlerts: counts,
+      unacknowledged,
+      topAlert: top ? { id: top.id, severity: top.severity, title: top.title, message: top.message, status: top.status, updatedAt: top.updatedAt } : null,
+      lastReadingAt,
+      latest: [...latest.of(patient.id).values()],
+    };
+    return { entry, waitingSince: alerts.length ? Math.min(...alerts.map((a) => a.openedAt)) : (lastReadingAt ?? Number.MAX_SAFE_INTEGER) };
+  });
+  entries.sort(
+    (a, b) =>
+      ATTENTION.indexOf(a.entry.attention) - ATTENTION.indexOf(b.entry.attention) ||
+      // Within critical and warning: someone still has to look at it before those already acknowledged.
+      Math.sign(b.entry.unacknowledged) - Math.sign(a.entry.unacknowledged) ||
+      a.waitingSince - b.waitingSince ||
+      a.entry.patient.name.localeCompare(b.entry.patient.name),
+  );
+  return entries.map((e) => e.entry);
+}
