@@ -27,7 +27,7 @@ export async function registerWebAssets(app: FastifyInstance): Promise<void> {
     app.log.warn({ scripts }, 'the dashboard client is not built: run "npm run build"');
   }
   await app.register(fastifyStatic, { root: join(root, 'dashboard', 'web', 'public'), prefix: '/', index: ['index.html'], wildcard: false });
-  await app.register(fastifyStatic, { root: scripts, prefix: '/app/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+  await app.register(fastifyStatic, { root: scripts, prefix: '/app/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') || path.endsWith('.js.map') });
   await app.register(fastifyStatic, {
     root: dirname(createRequire(import.meta.url).resolve('uplot')),
     prefix: '/vendor/',

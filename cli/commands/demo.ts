@@ -18,9 +18,10 @@ interface DemoDevice {
  * The demo cohort: one patient per programme, each with the devices that programme sends home, and a course
  * that crosses at least one of the programme's rules (see docs/alerts.md).
  */
-const COHORT: readonly { id: string; name: string; condition: Condition; programmes: Programme[]; devices: DemoDevice[] }[] = [
+const COHORT: readonly { id: string; name: string; condition: Condition; programmes: Programme[]; careTeam: string; devices: DemoDevice[] }[] = [
   {
     id: 'demo-hypertension',
+    careTeam: 'cardiology',
     name: 'Demo Patient A (hypertension)',
     condition: 'hypertension',
     programmes: ['hypertension'],
@@ -29,6 +30,7 @@ const COHORT: readonly { id: string; name: string; condition: Condition; program
   },
   {
     id: 'demo-diabetes',
+    careTeam: 'diabetes-clinic',
     name: 'Demo Patient B (type 2 diabetes)',
     condition: 'type2_diabetes',
     programmes: ['diabetes'],
@@ -36,6 +38,7 @@ const COHORT: readonly { id: string; name: string; condition: Condition; program
   },
   {
     id: 'demo-heart-failure',
+    careTeam: 'cardiology',
     name: 'Demo Patient C (heart failure)',
     condition: 'heart_failure',
     programmes: ['heart_failure'],
@@ -44,6 +47,7 @@ const COHORT: readonly { id: string; name: string; condition: Condition; program
   },
   {
     id: 'demo-copd',
+    careTeam: 'community',
     name: 'Demo Patient D (COPD)',
     condition: 'copd',
     programmes: ['copd'],
@@ -51,6 +55,7 @@ const COHORT: readonly { id: string; name: string; condition: Condition; program
   },
   {
     id: 'demo-healthy',
+    careTeam: 'community',
     name: 'Demo Patient E (recovering after a fall)',
     condition: 'healthy',
     programmes: [],
@@ -66,7 +71,8 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
   const specs: SimulatedDeviceSpec[] = [];
   let seed = 1;
   for (const patient of COHORT) {
-    if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes });
+    if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes, careTeam: patient.careTeam });
+    else registry.setCareTeam(patient.id, patient.careTeam);
     for (const { model, episode, trend, backfillDays } of patient.devices) {
       const deviceId = `${patient.id}-${model.replace(/_/g, '-')}`;
       // Demo devices get a fresh secret at every start: secrets exist only in this process and the hash.
@@ -79,6 +85,31 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
     }
   }
   return specs;
+}
+
+/**
+ * The demo's two dashboard accounts, with passwords made for this run and printed at start-up (outside the
+ * demo there is no account until an administrator creates one with "vigil users add").
+ */
+async function demoUsers(vigil: Vigil): Promise<{ username: string; password: string; role: string }[]> {
+  const teams = [...new Set(COHORT.map((p) => p.careTeam))];
+  const accounts = [
+    { username: 'clinician', displayName: 'Dr Demo Clinician', role: 'clinician' as const, careTeams: teams },
+    { username: 'admin', displayName: 'Demo Administrator', role: 'admin' as const, careTeams: [] },
+  ];
+  const result = [];
+  for (const account of accounts) {
+    const password = randomBytes(12).toString('base64url');
+    if (vigil.users.byUsername(account.username)) {
+      vigil.users.update(account.username, { role: account.role, careTeams: account.careTeams });
+      vigil.users.setDisabled(account.username, false);
+      await vigil.users.setPassword(account.username, password);
+    } else {
+      await vigil.users.add({ ...account, password });
+    }
+    result.push({ username: account.username, password, role: account.role });
+  }
+  return result;
 }
 
 function countByType(readings: readonly Reading[]): string {
@@ -107,6 +138,7 @@ export function registerDemo(program: Command): void {
       let stored: Reading[] = [];
       await runUntilSignal(config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
         const specs = await provisionCohort(vigil);
+        const accounts = await demoUsers(vigil);
         const yours = vigil.registry.getDevice('demo-your-device')
           ? { device: { id: 'demo-your-device' }, secret: await vigil.registry.rotateSecret('demo-your-device') }
           : await vigil.registry.addDevice({ patientId: 'demo-healthy', id: 'demo-your-device' });
@@ -133,6 +165,9 @@ export function registerDemo(program: Command): void {
             `Vigil demo: ${specs.length} simulated devices for ${COHORT.length} patients (${backfilled.reduce((a, b) => a + b, 0)} readings of history uploaded), storing in ${store}.`,
             `  MQTT            mqtt://127.0.0.1:${vigil.mqttPort}   (WebSocket: ws://127.0.0.1:${vigil.httpPort}/mqtt)`,
             `  Health          http://127.0.0.1:${vigil.httpPort}/readyz   Metrics: http://127.0.0.1:${vigil.httpPort}/metrics`,
+            '',
+            `Dashboard: http://127.0.0.1:${vigil.httpPort}/   (API docs: http://127.0.0.1:${vigil.httpPort}/api/docs)`,
+            ...accounts.map((a) => `  log in as ${a.username.padEnd(10)} password ${a.password}   (${a.role}; this run only)`),
             '',
             'Connect a device of your own (provisioned as demo-your-device for patient demo-healthy):',
             `  mosquitto_sub -h 127.0.0.1 -p ${vigil.mqttPort} -i ${yours.device.id}.errors -u ${yours.device.id} -P '${yours.secret}' -t '${topic}/errors' -q 1 &`,

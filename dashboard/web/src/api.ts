@@ -1,0 +1,39 @@
+import type { SessionInfo } from './types.js';
+
+/** An API error with the server's code (VIGIL_ERR_...) and message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+let onUnauthorized: () => void = () => undefined;
+
+export function setSession(session: SessionInfo | null): void {
+  csrfToken = session?.csrfToken ?? '';
+}
+
+/** Called when the server says the session is over (inactivity, log-out elsewhere, account disabled). */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+/** JSON over fetch, same origin, with the CSRF token on every state-changing request. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (response.status === 204) return undefined as T;
+  const data = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+  if (!response.ok) {
+    if (response.status === 401 && path !== '/api/session') onUnauthorized();
+    throw new ApiError(response.status, data.code ?? 'VIGIL_ERR_INTERNAL', data.message ?? response.statusText);
+  }
+  return data as T;
+}

@@ -1,0 +1,76 @@
+import type UPlot from 'uplot';
+import { typeLabel, UNITS } from './format.js';
+import type { Series, Threshold } from './types.js';
+
+/** The fields drawn for each reading type (others, like pulse, are in the table and the API). */
+const PLOTTED: Record<string, string[]> = {
+  blood_pressure: ['systolic', 'diastolic'],
+  glucose: ['value'],
+  weight: ['value'],
+  spo2: ['value'],
+  heart_rate: ['value'],
+  temperature: ['value'],
+  steps: ['count'],
+  fall: ['confidence'],
+};
+const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
+const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
+
+/**
+ * One chart per reading type with uPlot: the series (means per bucket over long ranges) and this patient's
+ * alert thresholds as dashed lines, so a clinician sees at a glance how far a value is from a line.
+ */
+export function drawChart(container: HTMLElement, series: Series, thresholds: readonly Threshold[], range: { from: number; to: number }): UPlot {
+  const fields = PLOTTED[series.type] ?? series.fields.slice(0, 1);
+  const xs = series.points.map((p) => p.time / 1000);
+  const data: (number | null)[][] = [xs];
+  const uSeries: UPlot.Series[] = [{}];
+  fields.forEach((field, i) => {
+    data.push(series.points.map((p) => p.mean[field] ?? null));
+    uSeries.push({
+      label: series.fields.length > 1 || fields.length > 1 ? field : typeLabel(series.type),
+      stroke: COLORS[i % COLORS.length],
+      width: 2,
+      spanGaps: false,
+      points: { show: series.points.length < 120 || series.type === 'fall', size: 5 },
+      value: (_u, v) => (v === null || v === undefined ? '–' : `${Number(v).toFixed(series.type === 'weight' || series.type === 'temperature' ? 1 : 0)}`),
+    });
+  });
+  // Threshold lines span the whole range: two points at its edges, so zooming keeps them.
+  const lines = thresholds.filter((t) => t.readingType === series.type && fields.includes(t.field));
+  const seen = new Set<string>();
+  const rangeXs = [range.from / 1000, range.to / 1000];
+  const allXs = [...new Set([...rangeXs, ...xs])].sort((a, b) => a - b);
+  const reindex = (values: (number | null)[]) => {
+    const byX = new Map(xs.map((x, i) => [x, values[i] ?? null]));
+    return allXs.map((x) => byX.get(x) ?? null);
+  };
+  const aligned: (number | null)[][] = [allXs, ...data.slice(1).map(reindex)];
+  for (const t of lines) {
+    const key = `${t.field}${t.op}${t.value}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    aligned.push(allXs.map(() => t.value));
+    uSeries.push({
+      label: `${t.severity} ${t.field} ${t.op} ${t.value}`,
+      stroke: THRESHOLD_COLORS[t.severity] ?? '#475569',
+      dash: [6, 4],
+      width: 1.5,
+      points: { show: false },
+      spanGaps: true,
+    });
+  }
+  const width = Math.max(280, container.clientWidth - 8);
+  const options: UPlot.Options = {
+    width,
+    height: 220,
+    series: uSeries,
+    scales: { x: { time: true, min: range.from / 1000, max: range.to / 1000 } },
+    axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: UNITS[series.type] ?? '', size: 56 }],
+    legend: { live: true },
+    cursor: { drag: { x: true, y: false } },
+  };
+  const chart = new uPlot(options, aligned as UPlot.AlignedData, container);
+  new ResizeObserver(() => chart.setSize({ width: Math.max(280, container.clientWidth - 8), height: 220 })).observe(container);
+  return chart;
+}

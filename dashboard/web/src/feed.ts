@@ -1,0 +1,129 @@
+import { alertActions } from './alert-actions.js';
+import { ago, dateTime } from './format.js';
+import { clear, h } from './dom.js';
+import type { Alert, LiveMessage } from './types.js';
+
+const RANK = { critical: 0, warning: 1, info: 2 } as const;
+
+interface FeedAlert extends Alert {
+  patientName: string;
+  /** Arrived live in this page (highlighted for a while). */
+  fresh: boolean;
+}
+
+/** A short two-tone beep for a new critical alert (WebAudio; browsers allow it after the first click). */
+function chime(): void {
+  try {
+    const audio = new AudioContext();
+    for (const [i, freq] of [880, 660].entries()) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.15, audio.currentTime + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + i * 0.18 + 0.16);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(audio.currentTime + i * 0.18);
+      osc.stop(audio.currentTime + i * 0.18 + 0.17);
+    }
+    setTimeout(() => void audio.close(), 1000);
+  } catch {
+    // No audio device: the visual cue remains.
+  }
+}
+
+/**
+ * The live alert feed: every open or acknowledged alert the user may see, most severe and newest first; alert
+ * events from the live channel update it in place; a new critical alert flashes, chimes and is announced.
+ */
+export class AlertFeed {
+  readonly element: HTMLElement;
+  readonly #list: HTMLElement;
+  readonly #count: HTMLElement;
+  readonly #alerts = new Map<number, FeedAlert>();
+  readonly #names: (patientId: string) => string | undefined;
+  #sound = true;
+  #renderQueued = false;
+
+  constructor(names: (patientId: string) => string | undefined) {
+    this.#names = names;
+    this.#count = h('span', { class: 'count-badge', 'aria-label': 'live alerts' }, '0');
+    const soundToggle = h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-pressed': 'true', title: 'Sound for critical alerts' }, 'Sound on');
+    soundToggle.addEventListener('click', () => {
+      this.#sound = !this.#sound;
+      soundToggle.setAttribute('aria-pressed', String(this.#sound));
+      soundToggle.textContent = this.#sound ? 'Sound on' : 'Sound off';
+    });
+    this.#list = h('ol', { class: 'feed-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+    this.element = h('section', { class: 'panel feed', 'aria-labelledby': 'feed-title' }, h('header', { class: 'panel-header' }, h('h2', { id: 'feed-title' }, 'Live alerts ', this.#count), soundToggle), this.#list);
+  }
+
+  load(alerts: Alert[]): void {
+    this.#alerts.clear();
+    for (const a of alerts) if (a.status !== 'resolved') this.#alerts.set(a.id, { ...a, patientName: this.#names(a.patientId) ?? a.patientId, fresh: false });
+    this.#queueRender();
+  }
+
+  apply(message: Extract<LiveMessage, { alert: Alert }>): void {
+    const { alert } = message;
+    if (message.type === 'alert.resolved' || alert.status === 'resolved') {
+      this.#alerts.delete(alert.id);
+    } else {
+      const known = this.#alerts.has(alert.id);
+      const worse = message.type === 'alert.updated' && message.change === 'severity';
+      this.#alerts.set(alert.id, { ...alert, patientName: message.patientName ?? this.#names(alert.patientId) ?? alert.patientId, fresh: message.type !== 'alert.acknowledged' });
+      if ((!known || worse || message.type === 'alert.escalated') && alert.severity === 'critical' && alert.status === 'open') this.#cue(alert, message.patientName);
+    }
+    this.#queueRender();
+  }
+
+  #cue(alert: Alert, patientName: string | undefined): void {
+    if (this.#sound) chime();
+    document.body.classList.add('flash-critical');
+    setTimeout(() => document.body.classList.remove('flash-critical'), 2_400);
+    const region = document.getElementById('critical-announcer');
+    if (region) region.textContent = `Critical alert for ${patientName ?? alert.patientId}: ${alert.title}`;
+  }
+
+  #queueRender(): void {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    requestAnimationFrame(() => {
+      this.#renderQueued = false;
+      this.render();
+    });
+  }
+
+  render(): void {
+    const alerts = [...this.#alerts.values()].sort(
+      (a, b) => RANK[a.severity] - RANK[b.severity] || Number(b.status === 'open') - Number(a.status === 'open') || b.updatedAt - a.updatedAt,
+    );
+    this.#count.textContent = String(alerts.length);
+    const unacknowledgedCritical = alerts.filter((a) => a.severity === 'critical' && a.status === 'open').length;
+    document.title = unacknowledgedCritical ? `(${unacknowledgedCritical}) Vigil` : 'Vigil';
+    clear(this.#list);
+    if (alerts.length === 0) {
+      this.#list.append(h('li', { class: 'empty' }, 'No open alerts. New ones appear here as they happen.'));
+      return;
+    }
+    for (const a of alerts) {
+      const item = h(
+        'li',
+        { class: `feed-item sev-${a.severity} status-${a.status}${a.fresh ? ' fresh' : ''}`, 'data-alert-id': a.id },
+        h(
+          'div',
+          { class: 'feed-item-head' },
+          h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
+          h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
+          h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
+        ),
+        h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null, a.late ? h('span', { class: 'tag' }, 'late data') : null),
+        h('div', { class: 'feed-message' }, a.message),
+        a.status === 'acknowledged' ? h('div', { class: 'feed-ack' }, `Acknowledged by ${a.acknowledgedBy?.replace(/^user:/, '') ?? 'someone'}${a.acknowledgeNote ? `: “${a.acknowledgeNote}”` : ''}`) : null,
+        alertActions(a),
+      );
+      if (a.fresh) setTimeout(() => item.classList.remove('fresh'), 4_000);
+      a.fresh = false;
+      this.#list.append(item);
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import type UPlot from 'uplot';
+import { alertActions } from './alert-actions.js';
+import { api, ApiError } from './api.js';
+import { drawChart } from './chart.js';
+import { ago, dateTime, PROGRAMME_LABELS, readingText, typeLabel } from './format.js';
+import { clear, h } from './dom.js';
+import type { PatientRecord, Series } from './types.js';
+
+const RANGES = [
+  { key: '24h', label: '24 hours', ms: 86_400_000 },
+  { key: '7d', label: '7 days', ms: 7 * 86_400_000 },
+  { key: '30d', label: '30 days', ms: 30 * 86_400_000 },
+  { key: '90d', label: '90 days', ms: 90 * 86_400_000 },
+  { key: '1y', label: '1 year', ms: 365 * 86_400_000 },
+] as const;
+const TYPE_ORDER = ['blood_pressure', 'glucose', 'weight', 'spo2', 'heart_rate', 'temperature', 'steps', 'fall'];
+
+function table(headers: string[], rows: (Node | string)[][], caption: string): HTMLElement {
+  return h(
+    'table',
+    { class: 'data-table' },
+    h('caption', { class: 'sr-only' }, caption),
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows.length ? rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))) : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, 'None'))),
+  );
+}
+
+/**
+ * One patient: charts of each reading type over a chosen range with the thresholds drawn, alert history,
+ * devices and their status, rules with this patient's overrides and snoozes. Opening it is audited.
+ */
+export class PatientView {
+  readonly element = h('div', { class: 'patient-view' });
+  readonly patientId: string;
+  #record: PatientRecord | undefined;
+  #range: (typeof RANGES)[number] = RANGES[1];
+  #charts: UPlot[] = [];
+  #refreshTimer: number | undefined;
+
+  constructor(patientId: string) {
+    this.patientId = patientId;
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}`);
+    } catch (err) {
+      clear(this.element);
+      const message = err instanceof ApiError && err.status === 403 ? 'This patient is not in one of your care teams.' : err instanceof ApiError && err.status === 404 ? 'There is no such patient.' : 'The patient could not be loaded.';
+      this.element.append(h('div', { class: 'panel empty-state' }, h('p', {}, message), h('a', { href: '#/', class: 'btn' }, 'Back to the worklist')));
+      return;
+    }
+    this.#render();
+    await this.#loadCharts();
+  }
+
+  /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
+  changed(): void {
+    window.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = window.setTimeout(() => void this.load(), 1_500);
+  }
+
+  #render(): void {
+    const r = this.#record!;
+    const p = r.patient;
+    clear(this.element);
+    const rangeButtons = RANGES.map((range) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `seg${range.key === this.#range.key ? ' seg-on' : ''}`,
+          'aria-pressed': String(range.key === this.#range.key),
+          onclick: () => {
+            this.#range = range;
+            this.#render();
+            void this.#loadCharts();
+          },
+        },
+        range.label,
+      ),
+    );
+    const liveAlerts = r.alerts.filter((a) => a.status !== 'resolved');
+    this.element.append(
+      h(
+        'header',
+        { class: 'patient-header panel' },
+        h('a', { href: '#/', class: 'back' }, '← Worklist'),
+        h('div', {}, h('h2', {}, p.name), h('p', { class: 'muted' }, [`ID ${p.id}`, p.programmes.map((x) => PROGRAMME_LABELS[x] ?? x).join(', ') || 'No programme', p.careTeam ? `Care team ${p.careTeam}` : 'No care team'].join(' · '))),
+        h(
+          'div',
+          { class: 'latest-strip' },
+          [...r.latest]
+            .sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type))
+            .map((l) => h('div', { class: 'latest' }, h('span', { class: 'latest-label' }, typeLabel(l.type)), h('strong', {}, readingText(l)), h('span', { class: 'muted' }, ago(l.time)))),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'patient-grid' },
+        h(
+          'section',
+          { class: 'panel charts', 'aria-labelledby': 'charts-title' },
+          h('header', { class: 'panel-header' }, h('h3', { id: 'charts-title' }, 'Readings'), h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' }, rangeButtons)),
+          h('div', { id: 'chart-list', class: 'chart-list' }, h('p', { class: 'muted' }, 'Loading charts…')),
+        ),
+        h(
+          'div',
+          { class: 'side' },
+          h(
+            'section',
+            { class: 'panel', 'aria-labelledby': 'pa-title' },
+            h('header', { class: 'panel-header' }, h('h3', { id: 'pa-title' }, `Open alerts (${liveAlerts.length})`)),
+            liveAlerts.length
+              ? h('ol', { class: 'feed-list' }, liveAlerts.map((a) => h('li', { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id }, h('div', { class: 'feed-item-head' }, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), h('strong', {}, a.title), h('time', { title: dateTime(a.updatedAt) }, ago(a.updatedAt))), h('div', { class: 'feed-message' }, a.message), alertActions(a, () => this.changed()))))
+              : h('p', { class: 'muted pad' }, 'No open alerts.'),
+          ),
+          h(
+            'section',
+            { class: 'panel', 'aria-labelledby': 'dev-title' },
+            h('header', { class: 'panel-header' }, h('h3', { id: 'dev-title' }, 'Devices')),
+            table(
+              ['Device', 'Status', 'Battery', 'Last seen'],
+              r.devices.map((d) => [
+                d.id,
+                h('span', { class: `dot ${d.revokedAt ? 'dot-off' : d.online ? 'dot-on' : 'dot-idle'}` }, d.revokedAt ? 'revoked' : d.online ? 'online' : 'offline'),
+                d.battery === null ? '–' : `${Math.round(d.battery)} %`,
+                ago(d.lastSeenAt),
+              ]),
+              'Devices of the patient',
+            ),
+          ),
+        ),
+      ),
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'hist-title' },
+        h('header', { class: 'panel-header' }, h('h3', { id: 'hist-title' }, 'Alert history')),
+        table(
+          ['Opened', 'Severity', 'Alert', 'Status', 'By', 'Note'],
+          r.alerts.map((a) => [
+            dateTime(a.openedAt),
+            h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
+            `${a.title}${a.count > 1 ? ` (×${a.count})` : ''}`,
+            a.status,
+            (a.resolvedBy ?? a.acknowledgedBy ?? '–').replace(/^user:/, ''),
+            a.acknowledgeNote ?? '',
+          ]),
+          'Alert history',
+        ),
+      ),
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'rules-title' },
+        h('header', { class: 'panel-header' }, h('h3', { id: 'rules-title' }, 'Rules for this patient')),
+        table(
+          ['Rule', 'Kind', 'Status', 'Source'],
+          r.rules.map((rule) => {
+            const snooze = r.snoozes.find((s) => s.ruleId === rule.id && s.until > Date.now());
+            const status = !rule.enabled ? 'off' : snooze ? `snoozed until ${dateTime(snooze.until)}` : rule.id in r.overrides ? 'on (patient override)' : 'on';
+            return [rule.title, rule.kind, status, h('span', { class: 'muted small' }, rule.source)];
+          }),
+          'Rules for this patient',
+        ),
+      ),
+    );
+  }
+
+  async #loadCharts(): Promise<void> {
+    const r = this.#record!;
+    const list = this.element.querySelector<HTMLElement>('#chart-list');
+    if (!list) return;
+    for (const c of this.#charts) c.destroy();
+    this.#charts = [];
+    const types = TYPE_ORDER.filter((t) => r.latest.some((l) => l.type === t));
+    const to = Date.now();
+    const from = to - this.#range.ms;
+    const series = await Promise.all(
+      types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)),
+    );
+    clear(list);
+    if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));
+    series.forEach((s) => {
+      const box = h('figure', { class: 'chart', 'data-type': s.type }, h('figcaption', {}, typeLabel(s.type), h('span', { class: 'muted small' }, s.bucketMs ? ` · mean per ${s.bucketMs >= 86_400_000 ? `${s.bucketMs / 86_400_000} d` : s.bucketMs >= 3_600_000 ? `${s.bucketMs / 3_600_000} h` : `${s.bucketMs / 60_000} min`}` : ` · ${s.points.length} readings`)));
+      list.append(box);
+      if (s.points.length === 0) box.append(h('p', { class: 'muted pad' }, 'No readings in this range.'));
+      else this.#charts.push(drawChart(box, s, r.thresholds, { from, to }));
+    });
+  }
+
+  stop(): void {
+    window.clearTimeout(this.#refreshTimer);
+    for (const c of this.#charts) c.destroy();
+  }
+}

@@ -1,0 +1,118 @@
+/** The shapes of the API's answers, as the page uses them (the server's zod schemas are the contract). */
+export type Severity = 'info' | 'warning' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+export type Attention = 'critical' | 'warning' | 'silent' | 'info' | 'ok';
+
+export interface SessionInfo {
+  readonly user: { username: string; displayName: string; role: 'admin' | 'clinician'; careTeams: string[] };
+  readonly csrfToken: string;
+  readonly idleMinutes: number;
+}
+
+export interface Alert {
+  readonly id: number;
+  readonly patientId: string;
+  readonly ruleId: string;
+  readonly subject: string;
+  readonly status: AlertStatus;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly message: string;
+  readonly openedAt: number;
+  readonly updatedAt: number;
+  readonly lastObservedAt: number;
+  readonly count: number;
+  readonly late: boolean;
+  readonly escalationLevel: number;
+  readonly acknowledgedBy: string | null;
+  readonly acknowledgeNote: string | null;
+  readonly resolvedBy: string | null;
+  readonly resolvedAt: number | null;
+}
+
+export interface LatestReading {
+  readonly type: string;
+  readonly time: number;
+  readonly deviceId: string;
+  readonly fields: Record<string, number>;
+  readonly tags: Record<string, string>;
+}
+
+export interface Patient {
+  readonly id: string;
+  readonly name: string;
+  readonly programmes: string[];
+  readonly careTeam: string | null;
+}
+
+export interface WorklistEntry {
+  readonly patient: Patient;
+  readonly attention: Attention;
+  readonly liveAlerts: Record<Severity, number>;
+  readonly unacknowledged: number;
+  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'message' | 'status' | 'updatedAt'> | null;
+  readonly lastReadingAt: number | null;
+  readonly latest: LatestReading[];
+}
+
+export interface Worklist {
+  readonly generatedAt: number;
+  readonly lastSeq: number;
+  readonly teams: string[];
+  readonly entries: WorklistEntry[];
+}
+
+export interface Device {
+  readonly id: string;
+  readonly online: boolean;
+  readonly battery: number | null;
+  readonly firmware: string | null;
+  readonly lastSeenAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+export interface Threshold {
+  readonly readingType: string;
+  readonly field: string;
+  readonly op: string;
+  readonly value: number;
+  readonly severity: Severity;
+  readonly ruleId: string;
+  readonly title: string;
+}
+
+export interface PatientRecord {
+  readonly patient: Patient;
+  readonly devices: Device[];
+  readonly latest: LatestReading[];
+  readonly rules: { id: string; title: string; kind: string; enabled: boolean; source: string }[];
+  readonly thresholds: Threshold[];
+  readonly overrides: Record<string, unknown>;
+  readonly snoozes: { ruleId: string; until: number; actor: string; note: string | null }[];
+  readonly alerts: Alert[];
+}
+
+export interface Series {
+  readonly type: string;
+  readonly fields: string[];
+  readonly bucketMs: number | null;
+  readonly points: { time: number; mean: Record<string, number>; min: Record<string, number>; max: Record<string, number>; count: number }[];
+}
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly origin: string | null;
+  readonly action: string;
+  readonly patientId: string | null;
+  readonly target: string | null;
+  readonly details: unknown;
+}
+
+/** What the live channel pushes. */
+export type LiveMessage =
+  | { type: 'ready'; seq: number; user: string }
+  | { type: 'pong' }
+  | { type: 'readings'; readings: (LatestReading & { patientId: string })[] }
+  | { type: `alert.${string}`; seq: number; at: number; actor: string | null; change?: 'repeat' | 'severity'; alert: Alert; patientName?: string };

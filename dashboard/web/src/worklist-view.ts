@@ -1,0 +1,175 @@
+import { api } from './api.js';
+import { ago, PROGRAMME_LABELS, readingText, typeLabel } from './format.js';
+import { clear, h } from './dom.js';
+import type { Worklist, WorklistEntry } from './types.js';
+
+const ROW_HEIGHT = 72;
+const OVERSCAN = 6;
+const ATTENTION_LABEL = { critical: 'Critical', warning: 'Warning', silent: 'No data', info: 'Info', ok: 'Stable' } as const;
+
+/**
+ * The worklist: patients ranked by the server by what needs attention. Thousands of rows stay fast because only
+ * the rows in view exist in the page (a virtualised list of fixed-height rows). Live changes mark it stale; it
+ * is fetched again at most every two seconds, so a busy fleet never freezes the page.
+ */
+export class WorklistView {
+  readonly element: HTMLElement;
+  readonly #viewport: HTMLElement;
+  readonly #spacer: HTMLElement;
+  readonly #rows: HTMLElement;
+  readonly #summary: HTMLElement;
+  readonly #team: HTMLSelectElement;
+  readonly #programme: HTMLSelectElement;
+  readonly #search: HTMLInputElement;
+  #entries: WorklistEntry[] = [];
+  /** The newest alert transition already reflected in the last worklist fetched. */
+  lastSeq = 0;
+  #names = new Map<string, string>();
+  #stale = false;
+  #loading: Promise<void> | undefined;
+  #renderQueued = false;
+  readonly #timer: number;
+
+  constructor() {
+    this.#search = h('input', { type: 'search', id: 'wl-search', placeholder: 'Name or id', autocomplete: 'off' });
+    this.#programme = h('select', { id: 'wl-programme' }, h('option', { value: '' }, 'All programmes'), Object.entries(PROGRAMME_LABELS).map(([v, l]) => h('option', { value: v }, l)));
+    this.#team = h('select', { id: 'wl-team' }, h('option', { value: '' }, 'All care teams'));
+    let debounce: number | undefined;
+    this.#search.addEventListener('input', () => {
+      window.clearTimeout(debounce);
+      debounce = window.setTimeout(() => void this.load(false), 250);
+    });
+    this.#programme.addEventListener('change', () => void this.load(false));
+    this.#team.addEventListener('change', () => void this.load(false));
+    this.#summary = h('p', { class: 'wl-summary', 'aria-live': 'polite' });
+    this.#spacer = h('div', { class: 'wl-spacer' });
+    this.#rows = h('div', { class: 'wl-rows', role: 'list' });
+    this.#viewport = h('div', { class: 'wl-viewport', tabindex: '-1' }, this.#spacer, this.#rows);
+    this.#viewport.addEventListener('scroll', () => this.#queueRender(), { passive: true });
+    new ResizeObserver(() => this.#queueRender()).observe(this.#viewport);
+    this.element = h(
+      'section',
+      { class: 'panel worklist', 'aria-labelledby': 'wl-title' },
+      h(
+        'header',
+        { class: 'panel-header' },
+        h('h2', { id: 'wl-title' }, 'Worklist'),
+        h(
+          'div',
+          { class: 'filters', role: 'search' },
+          h('label', { for: 'wl-search', class: 'sr-only' }, 'Search patients'),
+          this.#search,
+          h('label', { for: 'wl-programme', class: 'sr-only' }, 'Programme'),
+          this.#programme,
+          h('label', { for: 'wl-team', class: 'sr-only' }, 'Care team'),
+          this.#team,
+        ),
+      ),
+      this.#summary,
+      this.#viewport,
+    );
+    this.#timer = window.setInterval(() => {
+      if (this.#stale && !this.#loading) void this.load(true);
+    }, 2_000);
+  }
+
+  nameOf(patientId: string): string | undefined {
+    return this.#names.get(patientId);
+  }
+
+  /** Something changed (an alert or a reading): fetch the ranking again soon. */
+  markStale(): void {
+    this.#stale = true;
+  }
+
+  load(refresh: boolean): Promise<void> {
+    const params = new URLSearchParams();
+    if (this.#search.value.trim()) params.set('q', this.#search.value.trim());
+    if (this.#programme.value) params.set('programme', this.#programme.value);
+    if (this.#team.value) params.set('team', this.#team.value);
+    if (refresh) params.set('refresh', '1');
+    this.#stale = false;
+    this.#loading = api<Worklist>('GET', `/api/worklist?${params}`)
+      .then((list) => {
+        this.#entries = list.entries;
+        this.lastSeq = list.lastSeq;
+        for (const e of list.entries) this.#names.set(e.patient.id, e.patient.name);
+        this.#updateTeams(list.teams);
+        this.#updateSummary();
+        this.#queueRender();
+      })
+      .finally(() => (this.#loading = undefined));
+    return this.#loading;
+  }
+
+  #updateTeams(teams: string[]): void {
+    const current = this.#team.value;
+    const known = [...this.#team.options].slice(1).map((o) => o.value);
+    if (known.join('\n') === teams.join('\n')) return;
+    clear(this.#team);
+    this.#team.append(h('option', { value: '' }, 'All care teams'), ...teams.map((t) => h('option', { value: t, selected: t === current }, t)));
+  }
+
+  #updateSummary(): void {
+    const count = (a: string) => this.#entries.filter((e) => e.attention === a).length;
+    this.#summary.textContent = `${this.#entries.length} patients · ${count('critical')} critical · ${count('warning')} warning · ${count('silent')} without recent data`;
+  }
+
+  #queueRender(): void {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    requestAnimationFrame(() => {
+      this.#renderQueued = false;
+      this.#render();
+    });
+  }
+
+  #render(): void {
+    const total = this.#entries.length;
+    this.#spacer.style.height = `${total * ROW_HEIGHT}px`;
+    const first = Math.max(0, Math.floor(this.#viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(total, Math.ceil((this.#viewport.scrollTop + this.#viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    this.#rows.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
+    const now = Date.now();
+    clear(this.#rows);
+    if (total === 0) {
+      this.#rows.append(h('div', { class: 'empty' }, 'No patients match.'));
+      return;
+    }
+    for (let i = first; i < last; i++) this.#rows.append(this.#row(this.#entries[i]!, i, now));
+  }
+
+  #row(e: WorklistEntry, index: number, now: number): HTMLElement {
+    const latest = [...e.latest].sort((a, b) => b.time - a.time).slice(0, 3);
+    return h(
+      'a',
+      {
+        class: `wl-row att-${e.attention}`,
+        href: `#/patients/${encodeURIComponent(e.patient.id)}`,
+        role: 'listitem',
+        'aria-posinset': index + 1,
+        'aria-setsize': this.#entries.length,
+        'data-patient-id': e.patient.id,
+      },
+      h('span', { class: `att-badge att-${e.attention}` }, ATTENTION_LABEL[e.attention], e.unacknowledged > 0 ? h('span', { class: 'unack', title: 'not acknowledged yet' }, String(e.unacknowledged)) : null),
+      h(
+        'span',
+        { class: 'wl-who' },
+        h('strong', {}, e.patient.name),
+        h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · ')),
+      ),
+      h('span', { class: 'wl-alert' }, e.topAlert ? h('span', {}, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
+      h(
+        'span',
+        { class: 'wl-latest' },
+        latest.length
+          ? latest.map((r) => h('span', { class: 'chip', title: `${typeLabel(r.type)} ${ago(r.time, now)}` }, h('span', { class: 'chip-label' }, typeLabel(r.type)), ` ${readingText(r)} `, h('span', { class: 'muted' }, ago(r.time, now))))
+          : h('span', { class: 'muted' }, 'No readings yet'),
+      ),
+    );
+  }
+
+  stop(): void {
+    window.clearInterval(this.#timer);
+  }
+}
