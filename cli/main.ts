@@ -7,6 +7,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
+import { registerUsers } from './commands/users.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -31,6 +32,7 @@ registerDemo(program);
 registerProvisioning(program);
 registerInspect(program);
 registerAlerts(program);
+registerUsers(program);
 registerSimulate(program);
 
 await program.parseAsync(process.argv);

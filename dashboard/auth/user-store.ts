@@ -148,6 +148,11 @@ export class UserStore {
     return this.get(user.id)!;
   }
 
+  unlock(username: string): void {
+    const user = this.#require(username);
+    this.#db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?').run(user.id);
+  }
+
   /** Counts a failed login; past `maxFailures` in a row the account is locked for `lockoutMs`. */
   recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): number | null {
     const row = this.#db

@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { AlertStore } from '../../alerts/index.js';
+import { openState } from '../../app/state.js';
+import { ROLES, UserStore, type Role } from '../../dashboard/index.js';
+import { VigilError } from '../../domain/index.js';
+import { action, configFrom, isoOrDash, printTable } from '../run.js';
+
+interface Common {
+  dataDir?: string;
+}
+
+const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+
+async function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
+  const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
+  const by = `cli:${process.env.USER ?? 'unknown'}`;
+  const log = new AlertStore(db);
+  const audit = (action: string, target: string, details?: unknown) => log.audit({ name: by, origin: 'cli' }, action, null, target, details, Date.now());
+  try {
+    return await body(new UserStore(db), audit);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The password: from VIGIL_NEW_PASSWORD (scripts), else generated and printed once. Never a command-line
+ * argument, where it would end up in the shell history and the process list.
+ */
+function newPassword(): { password: string; generated: boolean } {
+  const given = process.env.VIGIL_NEW_PASSWORD;
+  if (given) return { password: given, generated: false };
+  return { password: randomBytes(15).toString('base64url'), generated: true };
+}
+
+function checkRole(role: string): Role {
+  if (!(ROLES as readonly string[]).includes(role)) throw new VigilError('VIGIL_ERR_CONFIG', `--role must be one of ${ROLES.join(', ')}`);
+  return role as Role;
+}
+
+/** `vigil users ...`: dashboard accounts, safe while the server runs on the same data dir. */
+export function registerUsers(program: Command): void {
+  const users = program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords');
+  users
+    .command('add <username>')
+    .description('create a dashboard user; the password comes from $VIGIL_NEW_PASSWORD or is generated and printed once')
+    .requiredOption('--role <role>', `${ROLES.join(' or ')}`)
+    .option('--team <careTeam...>', 'care teams whose patients the user sees (clinicians)')
+    .option('--name <displayName>', 'the name shown in the dashboard and on alert actions')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (username: string, opts: { role: string; team?: string[]; name?: string } & Common) => {
+        const role = checkRole(opts.role);
+        const { password, generated } = newPassword();
+        const user = await withUsers(opts, async (store, audit) => {
+          const added = await store.add({ username, role, careTeams: opts.team, displayName: opts.name, password });
+          audit('user.add', `user:${added.username}`, { role, careTeams: added.careTeams });
+          return added;
+        });
+        process.stdout.write(`user ${user.username} added (${user.role}${user.careTeams.length ? `, care teams: ${user.careTeams.join(', ')}` : ''})\n`);
+        if (generated) process.stdout.write(`password: ${password}\nGive it to the user now: it is not shown again (change it with "vigil users set-password").\n`);
+      }),
+    );
+  users
+    .command('list')
+    .description('list dashboard users')
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { json?: boolean } & Common) => {
+        const list = await withUsers(opts, (store) => store.list());
+        if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
+        else
+          printTable(
+            list.map((u) => ({
+              username: u.username,
+              name: u.displayName,
+              role: u.role,
+              teams: u.careTeams.join(', ') || '-',
+              state: u.disabledAt ? 'disabled' : u.lockedUntil && u.lockedUntil > Date.now() ? 'locked' : 'active',
+              lastLogin: isoOrDash(u.lastLoginAt),
+            })),
+          );
+      }),
+    );
+  users
+    .command('set <username>')
+    .description("change a user's role, care teams or name")
+    .option('--role <role>', `${ROLES.join(' or ')}`)
+    .option('--team <careTeam...>', 'the care teams (replaces the current ones)')
+    .option('--no-team', 'no care team')
+    .option('--name <displayName>', 'the name shown in the dashboard')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (username: string, opts: { role?: string; team?: string[] | false; name?: string } & Common) => {
+        const changes = { role: opts.role ? checkRole(opts.role) : undefined, careTeams: opts.team === false ? [] : opts.team, displayName: opts.name };
+        const user = await withUsers(opts, (store, audit) => {
+          const changed = store.update(username, changes);
+          audit('user.change', `user:${changed.username}`, changes);
+          return changed;
+        });
+        process.stdout.write(`user ${user.username}: ${user.role}, care teams: ${user.careTeams.join(', ') || '(none)'}\n`);
+      }),
+    );
+  users
+    .command('set-password <username>')
+    .description('set a new password ($VIGIL_NEW_PASSWORD or generated and printed once); ends the user\'s sessions and lifts a lockout')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (username: string, opts: Common) => {
+        const { password, generated } = newPassword();
+        await withUsers(opts, async (store, audit) => {
+          await store.setPassword(username, password);
+          audit('user.password', `user:${username}`);
+        });
+        process.stdout.write(`password of ${username} changed; their sessions have ended\n`);
+        if (generated) process.stdout.write(`password: ${password}\n`);
+      }),
+    );
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    users
+      .command(`${verb} <username>`)
+      .description(disabled ? 'disable a user: they cannot log in, and their sessions end at once' : 'enable a disabled user again')
+      .option('--data-dir <dir>', DATA_DIR_HELP)
+      .action(
+        action(async (username: string, opts: Common) => {
+          await withUsers(opts, (store, audit) => {
+            store.setDisabled(username, disabled);
+            audit(disabled ? 'user.disable' : 'user.enable', `user:${username}`);
+          });
+          process.stdout.write(`user ${username} ${disabled ? 'disabled' : 'enabled'}\n`);
+        }),
+      );
+  }
+  users
+    .command('unlock <username>')
+    .description('lift a lockout after too many failed logins')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (username: string, opts: Common) => {
+        await withUsers(opts, (store, audit) => {
+          store.unlock(username);
+          audit('user.unlock', `user:${username}`);
+        });
+        process.stdout.write(`user ${username} unlocked\n`);
+      }),
+    );
+}
