@@ -57,6 +57,7 @@ export const configSchema = z
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
     VIGIL_LOGIN_LOCKOUT_MINUTES: z.coerce.number().positive().default(15),
+    VIGIL_LOGIN_RATE_PER_MINUTE: positiveInt.max(10_000).default(30),
     VIGIL_SECURE_COOKIE: bool.optional(),
     VIGIL_TRUST_PROXY: bool.default(false),
     VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
@@ -104,6 +105,7 @@ export interface VigilConfig {
     readonly maxHours: number;
     readonly loginMaxFailures: number;
     readonly loginLockoutMinutes: number;
+    readonly loginRatePerMinute: number;
     readonly secureCookie: boolean;
     readonly silentAfterHours: number;
     readonly trustProxy: boolean;
@@ -185,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxHours: c.VIGIL_SESSION_MAX_HOURS,
       loginMaxFailures: c.VIGIL_LOGIN_MAX_FAILURES,
       loginLockoutMinutes: c.VIGIL_LOGIN_LOCKOUT_MINUTES,
+      loginRatePerMinute: c.VIGIL_LOGIN_RATE_PER_MINUTE,
       // Secure cookies by default when Vigil itself speaks HTTPS; behind a TLS proxy set it to true.
       secureCookie: c.VIGIL_SECURE_COOKIE ?? Boolean(tls?.http),
       silentAfterHours: c.VIGIL_SILENT_AFTER_HOURS,

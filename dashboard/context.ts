@@ -39,6 +39,8 @@ export interface SessionSettings {
   readonly maxHours: number;
   readonly loginMaxFailures: number;
   readonly loginLockoutMinutes: number;
+  /** Login attempts per client address per minute (a ward behind one NAT address shares it). */
+  readonly loginRatePerMinute: number;
   /** Set the Secure attribute on the session cookie (the server or its proxy speaks HTTPS). */
   readonly secureCookie: boolean;
   readonly silentAfterHours: number;

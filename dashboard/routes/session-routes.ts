@@ -27,7 +27,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     '/api/session',
     {
       schema: { tags: ['session'], summary: 'Log in with a user name and password; sets the session cookie', body: loginBody },
-      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: ctx.settings.loginRatePerMinute, timeWindow: '1 minute' } },
     },
     async (request, reply) => {
       const { username, password } = request.body;
