@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from './support/browser.js';
+import { tempDir } from './support/temp.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const PASSWORD = 'ward rounds at seven';
+
+/**
+ * The dashboard in a real headless Chromium against a real Vigil: a clinician logs in, sees the worklist,
+ * receives a live alert published by a device over MQTT, acknowledges it, and opens the patient's chart.
+ * Screenshots go to $VIGIL_SCREENSHOT_DIR (or a temp dir) to be looked at.
+ */
+describe('dashboard in a browser', () => {
+  let t: TestVigil;
+  let browser: Browser;
+  let page: Page;
+  let shots: string;
+  let removeShots: (() => Promise<void>) | undefined;
+  let device: { patientId: string; deviceId: string; client: MqttClient };
+  const consoleErrors: string[] = [];
+
+  const publish = (readings: unknown) => device.client.publishAsync(`rpm/v1/devices/${device.deviceId}/readings`, JSON.stringify(readings), { qos: 1 });
+  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    if (process.env.VIGIL_SCREENSHOT_DIR) {
+      shots = process.env.VIGIL_SCREENSHOT_DIR;
+      mkdirSync(shots, { recursive: true });
+    } else {
+      const dir = await tempDir('vigil-shots-');
+      shots = dir.path;
+      removeShots = dir.remove;
+    }
+    t = await startTestVigil();
+    const { registry, users } = t.vigil;
+    const dev = await t.provision();
+    registry.setCareTeam(dev.patientId, 'ward-a');
+    registry.setProgrammes(dev.patientId, ['hypertension']);
+    device = { ...dev, client: await t.connectDevice(dev) };
+    const hour = 3_600_000;
+    await publish(
+      Array.from({ length: 12 }, (_, i) => ({ type: 'blood_pressure', time: new Date(Date.now() - (12 - i) * 4 * hour).toISOString(), systolic: 128 + (i % 4) * 4, diastolic: 82, pulse: 70, id: `h${i}` })),
+    );
+    const quiet = await t.provision();
+    registry.setCareTeam(quiet.patientId, 'ward-a');
+    const elsewhere = await t.provision();
+    registry.setCareTeam(elsewhere.patientId, 'ward-b');
+    await users.add({ username: 'nurse', displayName: 'Nurse Ratched', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+    // Expected refusals (401 before login, 403 for another team's patient) are logged by the browser too.
+    page.on('console', (m) => m.type() === 'error' && !/status of 40[13]/.test(m.text()) && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+    await removeShots?.();
+  });
+
+  it('logs in and shows the worklist of the care team, live', async () => {
+    await page.goto(t.httpUrl);
+    await page.getByLabel('User name').fill('nurse');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.locator('#login-error').textContent()).toMatch(/wrong user name or password/);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).waitFor();
+    await page.locator('.live-pill.state-live').waitFor();
+    expect(await page.locator('.wl-row').count()).toBe(2);
+    expect(await page.locator('.topbar').textContent()).toContain('Nurse Ratched');
+    await expect.poll(() => page.locator(`.wl-row[data-patient-id="${device.patientId}"] .chip`).first().textContent()).toMatch(/Blood pressure \d+\/82 mmHg/);
+    await shot('1-worklist');
+  });
+
+  it('shows a critical alert from a device within seconds, without a reload, and acknowledges it with a note', async () => {
+    const sent = Date.now();
+    await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 196, diastolic: 118, pulse: 96, id: 'crisis' });
+    const item = page.locator('.feed-item.sev-critical', { hasText: 'Severe hypertension' });
+    await item.waitFor({ timeout: 15_000 });
+    const shownAfterMs = Date.now() - sent;
+    expect(shownAfterMs).toBeLessThan(10_000);
+    await expect.poll(() => page.title()).toBe('(1) Vigil');
+    await expect.poll(() => page.locator(`.wl-row[data-patient-id="${device.patientId}"] .att-badge`).textContent(), { timeout: 10_000 }).toMatch(/Critical/);
+    await shot('2-live-critical-alert');
+
+    await item.getByRole('button', { name: 'Acknowledge' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Note (optional)').fill('Called the patient; repeat in 15 minutes');
+    await shot('3-acknowledge-dialog');
+    await dialog.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => item.locator('.feed-ack').textContent(), { timeout: 10_000 }).toContain('Acknowledged by nurse');
+    await expect.poll(() => page.title()).toBe('Vigil');
+  });
+
+  it("opens the patient's chart with the thresholds drawn, and records the view in the audit log", async () => {
+    await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).click();
+    const chart = page.locator('.chart[data-type="blood_pressure"]');
+    await chart.locator('canvas').waitFor();
+    const legend = await chart.locator('.u-legend').textContent();
+    expect(legend).toContain('critical systolic > 180');
+    expect(legend).toContain('systolic');
+    expect(await page.locator('h2').first().textContent()).toMatch(/^Test Patient/);
+    await shot('4-patient-chart');
+    await page.getByRole('button', { name: '90 days' }).click();
+    await expect.poll(() => chart.locator('figcaption').textContent()).toMatch(/mean per/);
+    const views = t.vigil.alerts.engine.auditLog({ actor: 'user:nurse', action: 'patient.view' });
+    expect(views[0]).toMatchObject({ patientId: device.patientId, origin: '127.0.0.1' });
+  });
+
+  it('labels every form control, and refuses a patient of another care team', async () => {
+    await page.goto(`${t.httpUrl}/#/`);
+    await page.locator('.wl-row').first().waitFor();
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')].filter((el) => !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
+    const others = t.vigil.registry.listPatients().find((p) => p.careTeam === 'ward-b')!;
+    await page.goto(`${t.httpUrl}/#/patients/${others.id}`);
+    await expect.poll(() => page.locator('.empty-state').textContent()).toContain('not in one of your care teams');
+  });
+
+  it('logs out, and the API then refuses the old session', async () => {
+    await page.goto(`${t.httpUrl}/#/`);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Clinician log in' }).waitFor();
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('logged out');
+    const status = await page.evaluate(async () => (await fetch('/api/worklist')).status);
+    expect(status).toBe(401);
+    expect(consoleErrors).toEqual([]);
+  });
+});
