@@ -90,9 +90,10 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     settings: config.dashboard,
     adminToken: config.adminToken,
     metrics,
+    log: log.child({ component: 'dashboard' }),
   });
   built.push(() => dashboard.close());
-  alerts.engine.on('event', (event) => dashboard.onAlertEvent(event));
+  alerts.engine.on('event', (event) => guarded('live push', () => dashboard.onAlertEvent(event)));
   // After the commit, off the PUBACK path: the device's acknowledgement never waits for rule evaluation.
   ingest.intake.on('committed', (readings) =>
     setImmediate(() => {

@@ -31,6 +31,7 @@ export interface DashboardOptions {
   readonly settings: SessionSettings;
   readonly adminToken: string | undefined;
   readonly metrics: MetricsRegistry;
+  readonly log: { warn(obj: object, msg: string): void };
   /** Bytes a live client may fall behind before it is dropped (it reconnects and replays). */
   readonly liveMaxBufferedBytes?: number;
 }
@@ -44,7 +45,7 @@ export type Dashboard = ReturnType<typeof createDashboard>;
 export function createDashboard(options: DashboardOptions) {
   const users = new UserStore(options.db);
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
-  const latest = new LatestReadings(options.db);
+  const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err: err.message }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
@@ -60,7 +61,13 @@ export function createDashboard(options: DashboardOptions) {
     },
   });
   new Gauge({ name: 'vigil_live_clients', help: 'Open live dashboard connections', registers: [options.metrics], collect() { this.set(hub.clients); } });
-  const purge = setInterval(() => sessions.purgeExpired(Date.now()), 60_000);
+  const purge = setInterval(() => {
+    try {
+      sessions.purgeExpired(Date.now());
+    } catch (err) {
+      options.log.warn({ err: (err as Error).message }, 'expired sessions not purged; will retry');
+    }
+  }, 60_000);
   purge.unref();
 
   return {

@@ -23,7 +23,11 @@ export interface HttpServerOptions extends OpsSources {
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
 export async function createHttpServer(options: HttpServerOptions) {
   const app = Fastify({
-    loggerInstance: options.logger,
+    // Query strings can hold a patient's name (the worklist search): request logs keep the path only.
+    loggerInstance: options.logger.child(
+      {},
+      { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }) } },
+    ),
     trustProxy: options.trustProxy ?? false,
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });

@@ -5,7 +5,7 @@ import { SessionStore } from './session-store.js';
 import { UserStore } from './user-store.js';
 
 describe('sessions', () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0)) await c();
   });

@@ -123,7 +123,13 @@ export class LiveHub {
 
   #checkSessions(): void {
     for (const client of this.#clients) {
-      if (!this.#o.access.sessionValid(client.principal)) {
+      let valid = true;
+      try {
+        valid = this.#o.access.sessionValid(client.principal);
+      } catch {
+        // The state database is busy or failing: check again in five seconds rather than crash or log everyone off.
+      }
+      if (!valid) {
         this.#clients.delete(client);
         client.socket.close(CLOSE_SESSION_ENDED, 'session ended');
       }

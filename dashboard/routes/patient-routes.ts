@@ -30,6 +30,8 @@ function thresholdLines(ctx: DashboardContext, patientId: string) {
   for (const rule of ctx.alerts.rulesFor(patientId)) {
     if (rule.kind !== 'threshold' || !rule.enabled) continue;
     for (const tier of rule.tiers) {
+      // A tier that needs several conditions at once (falling fast AND below 120) is not a line on a chart.
+      if (tier.match === 'all' && tier.conditions.length > 1) continue;
       for (const c of tier.conditions) lines.push({ readingType: rule.readingType, field: c.field, op: c.op, value: c.value, severity: tier.severity, ruleId: rule.id, title: rule.title });
     }
   }

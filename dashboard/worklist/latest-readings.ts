@@ -20,11 +20,14 @@ export class LatestReadings {
   readonly #dirty = new Map<string, LatestReading & { patientId: string }>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(db: StateDb, flushMs = 1000) {
+  readonly #onError: (err: Error) => void;
+
+  constructor(db: StateDb, flushMs = 1000, onError: (err: Error) => void = () => undefined) {
     this.#db = db;
+    this.#onError = onError;
     const rows = db.prepare('SELECT patient_id AS patientId, reading FROM latest_readings').all() as { patientId: string; reading: string }[];
     for (const row of rows) this.#set(row.patientId, JSON.parse(row.reading) as LatestReading);
-    this.#timer = setInterval(() => this.flush(), flushMs);
+    this.#timer = setInterval(() => this.#tryFlush(), flushMs);
     this.#timer.unref();
   }
 
@@ -61,10 +64,18 @@ export class LatestReadings {
     return last;
   }
 
+  /** A full disk or a locked database must not take the server down: the entries stay dirty for the next try. */
+  #tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.#onError(err as Error);
+    }
+  }
+
   flush(): void {
     if (this.#dirty.size === 0) return;
     const entries = [...this.#dirty.values()];
-    this.#dirty.clear();
     const upsert = this.#db.prepare(
       `INSERT INTO latest_readings (patient_id, type, time, reading) VALUES (?, ?, ?, ?)
        ON CONFLICT (patient_id, type) DO UPDATE SET time = excluded.time, reading = excluded.reading WHERE excluded.time > latest_readings.time`,
@@ -72,10 +83,15 @@ export class LatestReadings {
     this.#db.transaction(() => {
       for (const { patientId, ...reading } of entries) upsert.run(patientId, reading.type, reading.time, JSON.stringify(reading));
     })();
+    // Only now: a failed write leaves them to be written next time (newer readings may have replaced some).
+    for (const e of entries) {
+      const key = `${e.patientId}\u0000${e.type}`;
+      if (this.#dirty.get(key) === e) this.#dirty.delete(key);
+    }
   }
 
   close(): void {
     clearInterval(this.#timer);
-    this.flush();
+    this.#tryFlush();
   }
 }

@@ -36,6 +36,19 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       value: (_u, v) => (v === null || v === undefined ? '–' : `${Number(v).toFixed(series.type === 'weight' || series.type === 'temperature' ? 1 : 0)}`),
     });
   });
+  // Over long ranges a bucket's mean hides its extremes (a night's hypo in a day of CGM): draw min and max as a
+  // shaded band around the mean.
+  const bands: UPlot.Band[] = [];
+  if (series.bucketMs !== null) {
+    fields.forEach((field, i) => {
+      const color = COLORS[i % COLORS.length]!;
+      data.push(series.points.map((p) => p.max[field] ?? null));
+      uSeries.push({ label: `${field} max`, stroke: `${color}55`, width: 1, points: { show: false } });
+      data.push(series.points.map((p) => p.min[field] ?? null));
+      uSeries.push({ label: `${field} min`, stroke: `${color}55`, width: 1, points: { show: false } });
+      bands.push({ series: [data.length - 2, data.length - 1], fill: `${color}1f` });
+    });
+  }
   // Threshold lines span the whole range: two points at its edges, so zooming keeps them.
   const lines = thresholds.filter((t) => t.readingType === series.type && fields.includes(t.field));
   const seen = new Set<string>();
@@ -68,6 +81,7 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     scales: { x: { time: true, min: range.from / 1000, max: range.to / 1000 } },
     axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: UNITS[series.type] ?? '', size: 56 }],
     legend: { live: true },
+    bands,
     cursor: { drag: { x: true, y: false } },
   };
   const chart = new uPlot(options, aligned as UPlot.AlignedData, container);
