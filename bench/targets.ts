@@ -79,8 +79,9 @@ export interface VigilTarget extends Target {
 }
 
 /** Vigil as users run it (`vigil start`), in its own process, with devices provisioned beforehand. */
-export async function startVigil(deviceCount: number, env: Record<string, string>, label: string): Promise<VigilTarget> {
+export async function startVigil(deviceCount: number, env: Record<string, string>, label: string, seed?: (dataDir: string) => Promise<void>): Promise<VigilTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-'));
+  await seed?.(dataDir);
   const { db, registry } = openState(dataDir);
   const devices: VigilTarget['devices'] = [];
   for (let i = 0; i < deviceCount; i++) {

@@ -1,3 +1,4 @@
+import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
@@ -55,6 +56,8 @@ export async function createHttpServer(options: HttpServerOptions) {
     hsts: options.tls ? { maxAge: 31_536_000 } : false,
     referrerPolicy: { policy: 'no-referrer' },
   });
+  // The worklist of a large programme is megabytes of JSON every few seconds: compressed, about a tenth.
+  await app.register(compress, { global: true, threshold: 2048, encodings: ['br', 'gzip'] });
   registerErrorHandler(app);
   await registerOpsRoutes(app, options);
   await options.dashboard.register(app);

@@ -20,9 +20,10 @@ export interface WorklistEntry {
   /** Live alerts nobody has acknowledged yet. */
   readonly unacknowledged: number;
   /** The most severe live alert, newest first among equals. */
-  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'message' | 'status' | 'updatedAt'> | null;
+  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'status' | 'updatedAt'> | null;
   readonly lastReadingAt: number | null;
-  readonly latest: readonly LatestReading[];
+  /** The three most recent types' latest readings: what a row has room for (the patient page has them all). */
+  readonly latest: readonly Pick<LatestReading, 'type' | 'time' | 'fields'>[];
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
@@ -57,9 +58,12 @@ export function buildWorklist(patients: readonly WorklistPatient[], liveAlerts: 
       attention,
       liveAlerts: counts,
       unacknowledged,
-      topAlert: top ? { id: top.id, severity: top.severity, title: top.title, message: top.message, status: top.status, updatedAt: top.updatedAt } : null,
+      topAlert: top ? { id: top.id, severity: top.severity, title: top.title, status: top.status, updatedAt: top.updatedAt } : null,
       lastReadingAt,
-      latest: [...latest.of(patient.id).values()],
+      latest: [...latest.of(patient.id).values()]
+        .sort((a, b) => b.time - a.time)
+        .slice(0, 3)
+        .map((r) => ({ type: r.type, time: r.time, fields: r.fields })),
     };
     return { entry, waitingSince: alerts.length ? Math.min(...alerts.map((a) => a.openedAt)) : (lastReadingAt ?? Number.MAX_SAFE_INTEGER) };
   });

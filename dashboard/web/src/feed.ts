@@ -4,6 +4,8 @@ import { clear, h } from './dom.js';
 import type { Alert, LiveMessage } from './types.js';
 
 const RANK = { critical: 0, warning: 1, info: 2 } as const;
+/** The feed shows the most urgent alerts; a programme's hundreds of warnings belong to the worklist. */
+const MAX_SHOWN = 150;
 
 interface FeedAlert extends Alert {
   patientName: string;
@@ -40,6 +42,7 @@ export class AlertFeed {
   readonly #list: HTMLElement;
   readonly #count: HTMLElement;
   readonly #alerts = new Map<number, FeedAlert>();
+  readonly #rendered = new Map<number, { el: HTMLElement; version: string }>();
   readonly #names: (patientId: string) => string | undefined;
   #sound = true;
   #renderQueued = false;
@@ -54,6 +57,10 @@ export class AlertFeed {
       soundToggle.textContent = this.#sound ? 'Sound on' : 'Sound off';
     });
     this.#list = h('ol', { class: 'feed-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+    // Kept elements keep their text: the ages ("4 min ago") are brought up to date here.
+    window.setInterval(() => {
+      for (const t of this.#list.querySelectorAll<HTMLTimeElement>('time[datetime]')) t.textContent = ago(Date.parse(t.dateTime));
+    }, 30_000);
     this.element = h('section', { class: 'panel feed', 'aria-labelledby': 'feed-title' }, h('header', { class: 'panel-header' }, h('h2', { id: 'feed-title' }, 'Live alerts ', this.#count), soundToggle), this.#list);
   }
 
@@ -100,30 +107,53 @@ export class AlertFeed {
     this.#count.textContent = String(alerts.length);
     const unacknowledgedCritical = alerts.filter((a) => a.severity === 'critical' && a.status === 'open').length;
     document.title = unacknowledgedCritical ? `(${unacknowledgedCritical}) Vigil` : 'Vigil';
-    clear(this.#list);
     if (alerts.length === 0) {
+      this.#rendered.clear();
+      clear(this.#list);
       this.#list.append(h('li', { class: 'empty' }, 'No open alerts. New ones appear here as they happen.'));
       return;
     }
-    for (const a of alerts) {
-      const item = h(
-        'li',
-        { class: `feed-item sev-${a.severity} status-${a.status}${a.fresh ? ' fresh' : ''}`, 'data-alert-id': a.id },
-        h(
-          'div',
-          { class: 'feed-item-head' },
-          h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
-          h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
-          h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
-        ),
-        h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null, a.late ? h('span', { class: 'tag' }, 'late data') : null),
-        h('div', { class: 'feed-message' }, a.message),
-        a.status === 'acknowledged' ? h('div', { class: 'feed-ack' }, `Acknowledged by ${a.acknowledgedBy?.replace(/^user:/, '') ?? 'someone'}${a.acknowledgeNote ? `: “${a.acknowledgeNote}”` : ''}`) : null,
-        alertActions(a),
-      );
-      if (a.fresh) setTimeout(() => item.classList.remove('fresh'), 4_000);
-      a.fresh = false;
-      this.#list.append(item);
+    // Keyed update: an unchanged alert keeps its element (and its focus), so a busy ward does not rebuild the
+    // whole feed on every event. Beyond MAX_SHOWN the worklist carries the rest.
+    const shown = alerts.slice(0, MAX_SHOWN);
+    const keep = new Set(shown.map((a) => a.id));
+    for (const [id, entry] of this.#rendered) if (!keep.has(id)) (entry.el.remove(), this.#rendered.delete(id));
+    this.#list.querySelector(':scope > .empty, :scope > .more')?.remove();
+    let previous: Element | null = null;
+    for (const a of shown) {
+      const version = `${a.updatedAt}|${a.status}|${a.severity}|${a.count}|${a.escalationLevel}|${a.patientName}`;
+      let entry = this.#rendered.get(a.id);
+      if (!entry || entry.version !== version) {
+        const el = this.#item(a);
+        if (entry) entry.el.replaceWith(el);
+        entry = { el, version };
+        this.#rendered.set(a.id, entry);
+      }
+      const expectedPosition: Element | null = previous ? previous.nextElementSibling : this.#list.firstElementChild;
+      if (expectedPosition !== entry.el) (previous ? previous.after(entry.el) : this.#list.prepend(entry.el));
+      previous = entry.el;
     }
+    if (alerts.length > MAX_SHOWN) this.#list.append(h('li', { class: 'empty more' }, `${alerts.length - MAX_SHOWN} more live alerts: see the worklist.`));
+  }
+
+  #item(a: FeedAlert): HTMLElement {
+    const item = h(
+      'li',
+      { class: `feed-item sev-${a.severity} status-${a.status}${a.fresh ? ' fresh' : ''}`, 'data-alert-id': a.id },
+      h(
+        'div',
+        { class: 'feed-item-head' },
+        h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
+        h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
+        h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
+      ),
+      h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null, a.late ? h('span', { class: 'tag' }, 'late data') : null),
+      h('div', { class: 'feed-message' }, a.message),
+      a.status === 'acknowledged' ? h('div', { class: 'feed-ack' }, `Acknowledged by ${a.acknowledgedBy?.replace(/^user:/, '') ?? 'someone'}${a.acknowledgeNote ? `: “${a.acknowledgeNote}”` : ''}`) : null,
+      alertActions(a),
+    );
+    if (a.fresh) setTimeout(() => item.classList.remove('fresh'), 4_000);
+    a.fresh = false;
+    return item;
   }
 }

@@ -50,9 +50,9 @@ export interface WorklistEntry {
   readonly attention: Attention;
   readonly liveAlerts: Record<Severity, number>;
   readonly unacknowledged: number;
-  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'message' | 'status' | 'updatedAt'> | null;
+  readonly topAlert: Pick<Alert, 'id' | 'severity' | 'title' | 'status' | 'updatedAt'> | null;
   readonly lastReadingAt: number | null;
-  readonly latest: LatestReading[];
+  readonly latest: Pick<LatestReading, 'type' | 'time' | 'fields'>[];
 }
 
 export interface Worklist {

@@ -24,6 +24,7 @@ export class WorklistView {
   #entries: WorklistEntry[] = [];
   /** The newest alert transition already reflected in the last worklist fetched. */
   lastSeq = 0;
+  #loadedAt = 0;
   #names = new Map<string, string>();
   #stale = false;
   #loading: Promise<void> | undefined;
@@ -68,9 +69,11 @@ export class WorklistView {
       this.#summary,
       this.#viewport,
     );
+    // Every 2 s at most; a long list (thousands of patients) less often, so that parsing it stays a small share of the page's time.
     this.#timer = window.setInterval(() => {
-      if (this.#stale && !this.#loading) void this.load(true);
-    }, 2_000);
+      const every = Math.max(2_000, this.#entries.length);
+      if (this.#stale && !this.#loading && Date.now() - this.#loadedAt >= every) void this.load(true);
+    }, 1_000);
   }
 
   nameOf(patientId: string): string | undefined {
@@ -89,6 +92,7 @@ export class WorklistView {
     if (this.#team.value) params.set('team', this.#team.value);
     if (refresh) params.set('refresh', '1');
     this.#stale = false;
+    this.#loadedAt = Date.now();
     this.#loading = api<Worklist>('GET', `/api/worklist?${params}`)
       .then((list) => {
         this.#entries = list.entries;
@@ -140,7 +144,7 @@ export class WorklistView {
   }
 
   #row(e: WorklistEntry, index: number, now: number): HTMLElement {
-    const latest = [...e.latest].sort((a, b) => b.time - a.time).slice(0, 3);
+    const latest = e.latest;
     return h(
       'a',
       {
