@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './support/browser.js';
 import { tempDir } from './support/temp.js';
@@ -22,6 +22,9 @@ describe('dashboard in a browser', () => {
   let removeShots: (() => Promise<void>) | undefined;
   let device: { patientId: string; deviceId: string; client: MqttClient };
   const consoleErrors: string[] = [];
+  // The live channel goes through a route the test can cut, like a Wi-Fi drop between ward and server.
+  const liveRoutes: WebSocketRoute[] = [];
+  let networkDown = false;
 
   const publish = (readings: unknown) => device.client.publishAsync(`rpm/v1/devices/${device.deviceId}/readings`, JSON.stringify(readings), { qos: 1 });
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -55,6 +58,11 @@ describe('dashboard in a browser', () => {
     // Expected refusals (401 before login, 403 for another team's patient) are logged by the browser too.
     page.on('console', (m) => m.type() === 'error' && !/status of 40[13]/.test(m.text()) && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.routeWebSocket(/\/api\/live/, (ws) => {
+      if (networkDown) return void ws.close({ code: 1013, reason: 'test: network down' });
+      liveRoutes.push(ws);
+      ws.connectToServer();
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -99,6 +107,22 @@ describe('dashboard in a browser', () => {
     await expect.poll(() => page.title()).toBe('Vigil');
   });
 
+  it('shows a dropped connection, reconnects, and catches up on what happened meanwhile', async () => {
+    const item = page.locator('.feed-item.sev-critical', { hasText: 'Severe hypertension' });
+    const alertId = Number(await item.getAttribute('data-alert-id'));
+    networkDown = true;
+    for (const route of liveRoutes.splice(0)) await route.close({ code: 1012, reason: 'test: network down' });
+    await page.locator('.live-pill.state-reconnecting').waitFor({ timeout: 10_000 });
+    await shot('5-reconnecting');
+    // While the page is away, a colleague resolves the alert.
+    t.vigil.alerts.engine.resolve(alertId, 'user:colleague', 'seen in clinic');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await item.count()).toBe(1);
+    networkDown = false;
+    await page.locator('.live-pill.state-live').waitFor({ timeout: 20_000 });
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(0);
+  });
+
   it("opens the patient's chart with the thresholds drawn, and records the view in the audit log", async () => {
     await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).click();
     const chart = page.locator('.chart[data-type="blood_pressure"]');
@@ -122,6 +146,12 @@ describe('dashboard in a browser', () => {
     const unlabelled: string[] = [];
     for (const c of controls) if (!c.ariaLabel && !(c.id && (await page.locator(`label[for="${c.id}"]`).count()) === 1)) unlabelled.push(c.html);
     expect(unlabelled).toEqual([]);
+    // A tablet in portrait: the feed goes under the worklist, nothing wider than the screen.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.locator('.wl-row').first().waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(820);
+    await shot('6-tablet');
+    await page.setViewportSize({ width: 1366, height: 860 });
     const others = t.vigil.registry.listPatients().find((p) => p.careTeam === 'ward-b')!;
     await page.goto(`${t.httpUrl}/#/patients/${others.id}`);
     await expect.poll(() => page.locator('.empty-state').textContent()).toContain('not in one of your care teams');
