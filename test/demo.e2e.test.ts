@@ -35,6 +35,20 @@ describe('vigil demo', () => {
     const api = await fetch(`http://127.0.0.1:${httpPort}/api/alerts`, { headers: { authorization: `Bearer ${token}` } });
     expect(api.status).toBe(200);
     expect(((await api.json()) as { alerts: unknown[] }).alerts.length).toBeGreaterThanOrEqual(5);
+    // The dashboard: the printed clinician account logs in and sees all five patients, alerts first.
+    const password = /log in as clinician\s+password (\S+)/.exec(out)?.[1];
+    expect(out).toContain(`Dashboard: http://127.0.0.1:${httpPort}/`);
+    expect(password).toMatch(/^[\w-]{16}$/);
+    const login = await fetch(`http://127.0.0.1:${httpPort}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'clinician', password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const worklist = (await (await fetch(`http://127.0.0.1:${httpPort}/api/worklist`, { headers: { cookie } })).json()) as { entries: { attention: string }[] };
+    expect(worklist.entries).toHaveLength(5);
+    expect(['critical', 'warning']).toContain(worklist.entries[0]!.attention);
     await waitFor(() => /stored \d+ readings/.test(out), { what: 'a progress line', timeoutMs: 30_000 });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
