@@ -53,6 +53,7 @@ describe('dashboard in a browser', () => {
     const elsewhere = await t.provision();
     registry.setCareTeam(elsewhere.patientId, 'ward-b');
     await users.add({ username: 'nurse', displayName: 'Nurse Ratched', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
+    await users.add({ username: 'chief', displayName: 'Chief Admin', role: 'admin', password: PASSWORD });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     // Expected refusals (401 before login, 403 for another team's patient) are logged by the browser too.
@@ -165,5 +166,34 @@ describe('dashboard in a browser', () => {
     const status = await page.evaluate(async () => (await fetch('/api/worklist')).status);
     expect(status).toBe(401);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('lets an administrator add a clinician, who then logs in; the audit log shows the change', async () => {
+    await page.getByLabel('User name').fill('chief');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.locator('tr[data-username="nurse"]').waitFor();
+    await page.locator('#nu-username').fill('locum');
+    await page.locator('#nu-name').fill('Dr Locum');
+    await page.locator('#nu-teams').fill('ward-a');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const secret = page.locator('#new-password code.secret');
+    await secret.waitFor();
+    const password = (await secret.textContent())!;
+    expect(password).toMatch(/^[\w-]{20}$/);
+    await page.locator('tr[data-username="locum"]').waitFor();
+    await shot('7-users');
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('.audit tbody tr').first().waitFor();
+    expect(await page.locator('.audit tbody').textContent()).toContain('user.add');
+    await shot('8-audit');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('User name').fill('locum');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).waitFor();
+    expect(await page.locator('.topbar').textContent()).toContain('Dr Locum');
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
   });
 });

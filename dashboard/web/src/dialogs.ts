@@ -52,3 +52,10 @@ export function askSnooze(ruleTitle: string): Promise<{ hours: number; note: str
     }),
   );
 }
+
+export function askText(title: string, label: string, value: string, submitLabel: string): Promise<string | undefined> {
+  const id = `text-${Date.now()}`;
+  return modal(title, [h('label', { for: id }, label), h('input', { id, name: 'value', value, autocomplete: 'off' })], submitLabel, (form) =>
+    (form.elements.namedItem('value') as HTMLInputElement).value,
+  );
+}

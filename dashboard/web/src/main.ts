@@ -5,6 +5,7 @@ import { AlertFeed } from './feed.js';
 import { LiveChannel, type LiveState } from './live.js';
 import { loginView } from './login-view.js';
 import { PatientView } from './patient-view.js';
+import { UsersView } from './users-view.js';
 import type { Alert, LiveMessage, SessionInfo } from './types.js';
 import { WorklistView } from './worklist-view.js';
 
@@ -22,6 +23,7 @@ class Shell {
   #live: LiveChannel | undefined;
   #patient: PatientView | undefined;
   #audit: AuditView | undefined;
+  #users: UsersView | undefined;
   #active = false;
   readonly #keepAlive: number;
   readonly #onHash = () => this.#route();
@@ -34,6 +36,7 @@ class Shell {
       'nav',
       { 'aria-label': 'Main' },
       h('a', { href: '#/', class: 'nav-link', 'data-nav': 'worklist' }, 'Worklist'),
+      user.role === 'admin' ? h('a', { href: '#/users', class: 'nav-link', 'data-nav': 'users' }, 'Users') : null,
       user.role === 'admin' ? h('a', { href: '#/audit', class: 'nav-link', 'data-nav': 'audit' }, 'Audit log') : null,
       h('a', { href: '/api/docs', class: 'nav-link', target: '_blank', rel: 'noopener' }, 'API'),
     );
@@ -113,6 +116,11 @@ class Shell {
       this.#audit ??= new AuditView();
       this.#main.append(this.#audit.element);
       void this.#audit.load();
+    } else if (hash === '#/users' && this.#session.user.role === 'admin') {
+      document.querySelector('[data-nav="users"]')?.setAttribute('aria-current', 'page');
+      this.#users ??= new UsersView();
+      this.#main.append(this.#users.element);
+      void this.#users.load();
     } else {
       document.querySelector('[data-nav="worklist"]')?.setAttribute('aria-current', 'page');
       this.#main.append(h('div', { class: 'home' }, this.#worklist.element, this.#feed.element));
