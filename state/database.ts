@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { VigilError } from '../domain/index.js';
 import { join } from 'node:path';
 import { openSqlite } from './sqlite.js';
 
@@ -20,7 +21,15 @@ export const STATE_DB_FILE = 'vigil.db';
  * other instead of failing.
  */
 export function openStateDb(dataDir: string, migrations: readonly Migration[]): StateDb {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // access(2) reports a read-only file system even to root, whom permissions do not stop.
+    accessSync(dataDir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EROFS' ? 'it is on a read-only file system' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_DATA_DIR: cannot write to ${dataDir} (${why}); Vigil keeps its state and its outbox of acknowledged readings there`);
+  }
   const db = openSqlite(join(dataDir, STATE_DB_FILE));
   // FULL: a provisioning or alert change that returned is on disk.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');

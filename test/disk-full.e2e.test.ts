@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
+import { CLI } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
 
@@ -89,5 +90,26 @@ describe('disk full', () => {
       return points.length === published.length + 1 && points;
     }, { what: 'every reading stored, once' });
     expect(stored).toHaveLength(published.length + 1);
+  });
+
+  it('refuses to start on a read-only data dir, naming it and why', async (ctx) => {
+    if (!mounted) return ctx.skip();
+    await t?.stop();
+    t = undefined;
+    await exec('mount', ['-o', 'remount,ro', mountPoint]);
+    try {
+      const result = await exec(process.execPath, [CLI, 'start'], {
+        env: { ...process.env, VIGIL_DATA_DIR: mountPoint, VIGIL_MQTT_PORT: '0', VIGIL_HTTP_PORT: '0' },
+        timeout: 20_000,
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`VIGIL_DATA_DIR: cannot write to ${mountPoint} (it is on a read-only file system)`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await exec('mount', ['-o', 'remount,rw', mountPoint]);
+    }
   });
 });
