@@ -217,7 +217,7 @@ evaluates the rules and stores it. "Publish to stored" is estimated from Vigil's
 every 50 ms. "PUBACK to alert" is the time from the PUBACK of a blood-pressure crisis reading (${ALERT_SAMPLES} probes
 per run, one per patient, spread over the load) to the \`alert.opened\` webhook reaching a receiver in the
 bench process. CPU seconds and peak RSS are the server process's (for InfluxDB runs, Vigil's alone); Vigil's CPU includes
-authenticating every device at connect (scrypt, about 50 ms each).
+authenticating every device at connect (a SHA-256 digest of its secret).
 
 ${table(rows)}
 
