@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { benchDashboard, dashboardTable } from './dashboard.js';
+import { benchIdle, idleTable } from './idle.js';
 import { runLoad, type LoadResult } from './load.js';
 import { processUsage, summarise, type Summary } from './stats.js';
 import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
@@ -193,6 +194,10 @@ try {
   await influx?.stop();
 }
 
+process.stderr.write('bench: idle devices and a reconnect storm\n');
+const idleSection = idleTable(await benchIdle());
+process.stderr.write(`${idleSection}\n`);
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let dashboardSection = 'The dashboard measurement needs Debian\'s `chromium` (`.ci/run` installs it); it was not found.';
 if (existsSync(chromiumPath)) {
@@ -221,6 +226,15 @@ authenticating every device at connect (a SHA-256 digest of its secret).
 
 ${table(rows)}
 
+## Connected idle devices and a reconnect storm
+
+\`vigil start\` (embedded store) with ${Number(process.env.BENCH_IDLE_DEVICES ?? 10_000).toLocaleString('en')} provisioned devices. Each device opens its own TCP connection
+and MQTT session (its own credentials, keep-alive off) and then says nothing. RSS is read from \`/proc\` after
+five idle seconds. Then every connection is cut at once and every device reconnects at once, as a fleet of hubs
+does after a network outage.
+
+${idleSection}
+
 ## The dashboard with 5,000 patients
 
 Vigil (\`vigil start\`, embedded store) with 5,000 patients in 10 care teams, one in ten with open alerts and
@@ -233,7 +247,8 @@ is when the alert's patient link exists in the feed's DOM; long tasks are the br
 ${dashboardSection}
 
 Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100\`;
-\`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:dashboard\` prints the dashboard table alone.
+\`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:idle\` and
+\`npm run bench:dashboard\` print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them).
 `;
 await writeFile(join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md'), report);

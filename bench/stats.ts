@@ -24,3 +24,9 @@ export function processUsage(pid: number): { cpuSeconds: number; peakRssMiB: num
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return { cpuSeconds: ticks / 100, peakRssMiB: hwm ? Number(hwm) / 1024 : Number.NaN };
 }
+
+/** Resident memory of a process now, from /proc (Linux). */
+export function currentRssMiB(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return kb ? Number(kb) / 1024 : Number.NaN;
+}

@@ -1,0 +1,124 @@
+/**
+ * Many connected, idle devices: 10,000 devices hold an MQTT connection to Vigil (`vigil start`) and say
+ * nothing, as a programme's fleet does between readings. Measures Vigil's resident memory with all of them
+ * connected, and a reconnect storm: every connection dropped at once (a network outage) and all devices
+ * reconnecting together, timed until the last CONNACK.
+ */
+import { generate } from 'mqtt-packet';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { currentRssMiB, processUsage } from './stats.js';
+import { startVigil } from './targets.js';
+
+const DEVICES = Number(process.env.BENCH_IDLE_DEVICES ?? 10_000);
+
+export interface IdleBench {
+  readonly devices: number;
+  readonly provisionSeconds: number;
+  readonly connectSeconds: number;
+  readonly idleRssMiB: number;
+  readonly baselineRssMiB: number;
+  readonly stormSeconds: number;
+  readonly stormPeakRssMiB: number;
+  readonly cpuSeconds: number;
+}
+
+/** One device's MQTT connection: CONNECT with its credentials, keep-alive off (an idle device), CONNACK checked. */
+function connectDevice(port: number, d: { deviceId: string; secret: string }): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    // After the CONNACK an error (the server going away) ends this connection only; before it, the attempt.
+    socket.on('error', reject);
+    socket.once('connect', () =>
+      socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: d.deviceId, keepalive: 0, username: d.deviceId, password: Buffer.from(d.secret) })),
+    );
+    socket.once('data', (chunk: Buffer) => {
+      // CONNACK: 0x20, length 2, flags, return code.
+      if (chunk[0] === 0x20 && chunk[3] === 0) resolve(socket);
+      else reject(new Error(`${d.deviceId}: refused (${chunk.toString('hex')})`));
+    });
+  });
+}
+
+async function connectAll(port: number, devices: readonly { deviceId: string; secret: string }[], concurrency: number): Promise<Socket[]> {
+  const sockets: Socket[] = new Array(devices.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < devices.length) {
+        const i = next++;
+        sockets[i] = await connectDevice(port, devices[i]!);
+      }
+    }),
+  );
+  return sockets;
+}
+
+async function connectedCount(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(/^vigil_devices_connected (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function benchIdle(): Promise<IdleBench> {
+  const provisionStarted = performance.now();
+  const target = await startVigil(DEVICES, {}, 'Vigil, idle devices');
+  const provisionSeconds = (performance.now() - provisionStarted) / 1000;
+  const port = Number(new URL(target.url).port);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const baselineRssMiB = currentRssMiB(target.pid);
+    const before = processUsage(target.pid);
+    const connectStarted = performance.now();
+    let sockets = await connectAll(port, target.devices, 200);
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    await until(async () => (await connectedCount(target.httpUrl!)) === DEVICES, 60_000);
+    // Idle for a while: what stays resident once the connection churn has settled.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const idleRssMiB = currentRssMiB(target.pid);
+
+    // The storm: every connection cut at once, then every device back at once.
+    for (const s of sockets) s.destroy();
+    await until(async () => (await connectedCount(target.httpUrl!)) === 0, 60_000);
+    const stormStarted = performance.now();
+    sockets = await connectAll(port, target.devices, 2_000);
+    const stormSeconds = (performance.now() - stormStarted) / 1000;
+    await until(async () => (await connectedCount(target.httpUrl!)) === DEVICES, 60_000);
+    const after = processUsage(target.pid);
+    for (const s of sockets) s.destroy();
+    return {
+      devices: DEVICES,
+      provisionSeconds,
+      connectSeconds,
+      idleRssMiB,
+      baselineRssMiB,
+      stormSeconds,
+      stormPeakRssMiB: after.peakRssMiB,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    };
+  } finally {
+    await target.stop();
+  }
+}
+
+export function idleTable(r: IdleBench): string {
+  const f = (v: number, d = 0) => v.toFixed(d);
+  return [
+    '| measure | value |',
+    '|---|---|',
+    `| devices provisioned (\`Registry.addDevice\`, one transaction each) | ${r.devices.toLocaleString('en')} in ${f(r.provisionSeconds, 1)} s |`,
+    `| Vigil RSS before any device connects | ${f(r.baselineRssMiB)} MiB |`,
+    `| ${r.devices.toLocaleString('en')} devices connected (200 at a time) | in ${f(r.connectSeconds, 1)} s |`,
+    `| **Vigil RSS with ${r.devices.toLocaleString('en')} idle devices connected** | **${f(r.idleRssMiB)} MiB** |`,
+    `| reconnect storm: all dropped at once, all back at once (2,000 at a time) | last CONNACK after ${f(r.stormSeconds, 1)} s |`,
+    `| Vigil peak RSS over the run, including the storm | ${f(r.stormPeakRssMiB)} MiB |`,
+    `| Vigil CPU for both rounds of connections | ${f(r.cpuSeconds, 1)} s |`,
+  ].join('\n');
+}
