@@ -39,6 +39,7 @@ export const configSchema = z
       .default(DEFAULT_TOPIC_PREFIX),
     VIGIL_MAX_PAYLOAD_BYTES: positiveInt.max(16 * 1024 * 1024).default(256 * 1024),
     VIGIL_MAX_BATCH: positiveInt.max(100_000).default(1000),
+    VIGIL_MAX_INFLIGHT_BYTES: positiveInt.min(65_536).default(16 * 1024 * 1024),
     VIGIL_DEVICE_RATE: z.coerce.number().positive().default(20),
     VIGIL_DEVICE_BURST: positiveInt.default(100),
     VIGIL_DEVICE_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
@@ -88,7 +89,7 @@ export interface VigilConfig {
   readonly dataDir: string;
   readonly influx: (InfluxConnection & { readonly timeoutMs: number }) | undefined;
   readonly topicPrefix: string;
-  readonly limits: { readonly maxPayloadBytes: number; readonly maxBatch: number };
+  readonly limits: { readonly maxPayloadBytes: number; readonly maxBatch: number; readonly maxInFlightBytes: number };
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
   readonly timing: { readonly futureToleranceMs: number; readonly maxAgeMs: number; readonly lateAfterMs: number };
   readonly shipBatchSize: number;
@@ -164,7 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     topicPrefix: c.VIGIL_TOPIC_PREFIX,
-    limits: { maxPayloadBytes: c.VIGIL_MAX_PAYLOAD_BYTES, maxBatch: c.VIGIL_MAX_BATCH },
+    limits: { maxPayloadBytes: c.VIGIL_MAX_PAYLOAD_BYTES, maxBatch: c.VIGIL_MAX_BATCH, maxInFlightBytes: c.VIGIL_MAX_INFLIGHT_BYTES },
     rate: { perSecond: c.VIGIL_DEVICE_RATE, burst: c.VIGIL_DEVICE_BURST, maxWaitMs: c.VIGIL_DEVICE_MAX_WAIT_MS },
     timing: {
       futureToleranceMs: c.VIGIL_FUTURE_TOLERANCE_SECONDS * 1000,

@@ -111,6 +111,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     metrics,
     log: log.child({ component: 'gateway' }),
     rate: config.rate,
+    maxInFlightBytes: config.limits.maxInFlightBytes,
   });
   built.push(() => gateway.close());
   const http = await createHttpServer({

@@ -1,8 +1,8 @@
 /**
  * Many connected, idle devices: 10,000 devices hold an MQTT connection to Vigil (`vigil start`) and say
  * nothing, as a programme's fleet does between readings. Measures Vigil's resident memory with all of them
- * connected, and a reconnect storm: every connection dropped at once (a network outage) and all devices
- * reconnecting together, timed until the last CONNACK.
+ * connected; a reconnect storm: every connection dropped at once (a network outage) and all devices
+ * reconnecting together, timed until the last CONNACK; and a burst: every device uploading its backlog at once.
  */
 import { generate } from 'mqtt-packet';
 import { connect as tcpConnect, type Socket } from 'node:net';
@@ -10,6 +10,8 @@ import { currentRssMiB, processUsage } from './stats.js';
 import { startVigil } from './targets.js';
 
 const DEVICES = Number(process.env.BENCH_IDLE_DEVICES ?? 10_000);
+/** Readings in each device's backlog upload during the burst. */
+const BACKLOG = 20;
 
 export interface IdleBench {
   readonly devices: number;
@@ -20,6 +22,9 @@ export interface IdleBench {
   readonly stormSeconds: number;
   readonly stormPeakRssMiB: number;
   readonly cpuSeconds: number;
+  readonly burstSeconds: number;
+  readonly burstStoredSeconds: number;
+  readonly burstPeakRssMiB: number;
 }
 
 /** One device's MQTT connection: CONNECT with its credentials, keep-alive off (an idle device), CONNACK checked. */
@@ -59,6 +64,11 @@ async function connectedCount(httpUrl: string): Promise<number> {
   return Number(/^vigil_devices_connected (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+async function storedCount(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(/^vigil_readings_stored_total (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -91,6 +101,28 @@ export async function benchIdle(): Promise<IdleBench> {
     sockets = await connectAll(port, target.devices, 2_000);
     const stormSeconds = (performance.now() - stormStarted) / 1000;
     await until(async () => (await connectedCount(target.httpUrl!)) === DEVICES, 60_000);
+    const afterStorm = processUsage(target.pid);
+
+    // The burst: every device uploads a backlog at the same moment (hubs back online), QoS 1.
+    const base = Date.now() - 3_600_000;
+    const burstStarted = performance.now();
+    await Promise.all(
+      sockets.map(
+        (socket, i) =>
+          new Promise<void>((resolve, reject) => {
+            const d = target.devices[i]!;
+            const readings = Array.from({ length: BACKLOG }, (_, n) => ({ type: 'heart_rate', time: new Date(base + n * 60_000 + i).toISOString(), value: 60 + (n % 30), id: `b${n}` }));
+            socket.on('data', (chunk: Buffer) => {
+              if (chunk[0] === 0x40) resolve();
+              else reject(new Error(`${d.deviceId}: expected PUBACK, got ${chunk.toString('hex')}`));
+            });
+            socket.write(generate({ cmd: 'publish', topic: `rpm/v1/devices/${d.deviceId}/readings`, payload: JSON.stringify(readings), qos: 1, messageId: 1, retain: false, dup: false }));
+          }),
+      ),
+    );
+    const burstSeconds = (performance.now() - burstStarted) / 1000;
+    await until(async () => (await storedCount(target.httpUrl!)) >= DEVICES * BACKLOG, 300_000);
+    const burstStoredSeconds = (performance.now() - burstStarted) / 1000;
     const after = processUsage(target.pid);
     for (const s of sockets) s.destroy();
     return {
@@ -100,8 +132,11 @@ export async function benchIdle(): Promise<IdleBench> {
       idleRssMiB,
       baselineRssMiB,
       stormSeconds,
-      stormPeakRssMiB: after.peakRssMiB,
-      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      stormPeakRssMiB: afterStorm.peakRssMiB,
+      cpuSeconds: afterStorm.cpuSeconds - before.cpuSeconds,
+      burstSeconds,
+      burstStoredSeconds,
+      burstPeakRssMiB: after.peakRssMiB,
     };
   } finally {
     await target.stop();
@@ -118,7 +153,9 @@ export function idleTable(r: IdleBench): string {
     `| ${r.devices.toLocaleString('en')} devices connected (200 at a time) | in ${f(r.connectSeconds, 1)} s |`,
     `| **Vigil RSS with ${r.devices.toLocaleString('en')} idle devices connected** | **${f(r.idleRssMiB)} MiB** |`,
     `| reconnect storm: all dropped at once, all back at once (2,000 at a time) | last CONNACK after ${f(r.stormSeconds, 1)} s |`,
-    `| Vigil peak RSS over the run, including the storm | ${f(r.stormPeakRssMiB)} MiB |`,
+    `| Vigil peak RSS up to the end of the storm | ${f(r.stormPeakRssMiB)} MiB |`,
     `| Vigil CPU for both rounds of connections | ${f(r.cpuSeconds, 1)} s |`,
+    `| burst: every device uploads a backlog of ${BACKLOG} readings at the same moment (${(r.devices * BACKLOG).toLocaleString('en')} readings, QoS 1) | all acknowledged after ${f(r.burstSeconds, 1)} s, all stored after ${f(r.burstStoredSeconds, 1)} s |`,
+    `| Vigil peak RSS over the whole run, including the burst | ${f(r.burstPeakRssMiB)} MiB |`,
   ].join('\n');
 }

@@ -14,6 +14,7 @@ import {
 } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
+import { Admission } from './admission.js';
 import { createGatewayMetrics } from './metrics.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly metrics: MetricsRegistry;
   readonly log: GatewayLogger;
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
+  /** Payload bytes between arrival and PUBACK across all devices before publishes wait (back-pressure). */
+  readonly maxInFlightBytes?: number;
   /** How often revocations made by the CLI are enforced on live connections. */
   readonly revocationSweepMs?: number;
 }
@@ -63,10 +66,11 @@ function remoteOf(client: Client): string | undefined {
 export async function createGateway(options: GatewayOptions) {
   const { registry, log, topicPrefix } = options;
   const limiter = new DeviceRateLimiter(options.rate.perSecond, options.rate.burst);
+  const admission = new Admission(options.maxInFlightBytes ?? 16 * 1024 * 1024);
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
-  const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0);
+  const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission);
 
   function publishError(deviceId: string, error: DeviceErrorMessage): void {
     broker.publish(
@@ -167,11 +171,21 @@ export async function createGateway(options: GatewayOptions) {
       await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
       throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
     }
-    return track(deviceId, acceptReadings(deviceId, packet, wait));
+    return track(deviceId, admitAndAccept(deviceId, packet, wait));
   }
 
-  async function acceptReadings(deviceId: string, packet: PublishPacket, wait: number): Promise<void> {
+  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
+    const release = await admission.enter((packet.payload as Buffer).length);
+    try {
+      await acceptReadings(deviceId, packet);
+    } finally {
+      release();
+    }
+  }
+
+  async function acceptReadings(deviceId: string, packet: PublishPacket): Promise<void> {
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
       log.warn({ deviceId }, 'publish from a revoked device: disconnecting');

@@ -2,9 +2,25 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
-export function createGatewayMetrics(registry: Registry, connected: () => number) {
+export function createGatewayMetrics(registry: Registry, connected: () => number, admission: { inFlightBytes: number; waiting: number }) {
   const registers = [registry];
   return {
+    inFlightBytes: new Gauge({
+      name: 'vigil_ingest_inflight_bytes',
+      help: 'Readings payload bytes between arrival and PUBACK, across all devices',
+      registers,
+      collect() {
+        this.set(admission.inFlightBytes);
+      },
+    }),
+    admissionWaiting: new Gauge({
+      name: 'vigil_ingest_backpressure_waiting',
+      help: 'Publishes waiting for the in-flight bound (back-pressure: their PUBACK comes later)',
+      registers,
+      collect() {
+        this.set(admission.waiting);
+      },
+    }),
     connected: new Gauge({
       name: 'vigil_devices_connected',
       help: 'MQTT connections of authenticated devices',
