@@ -63,4 +63,18 @@ describe('overload', () => {
       expect(points).toHaveLength(MESSAGES * PER_MESSAGE);
     }
   });
+
+  it('absorbs a reconnect storm: 1,000 devices connecting at the same moment all get in', async () => {
+    const devices = await Promise.all(Array.from({ length: 1000 }, () => t.provision()));
+    const clients = await Promise.all(devices.map((d) => t.connectDevice(d, { clean: true, keepalive: 0 })));
+    expect(clients.every((c) => c.connected)).toBe(true);
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+        return Number(/^vigil_devices_connected (\d+)/m.exec(text)?.[1] ?? 0) >= 1000;
+      },
+      { what: '1,000 devices connected' },
+    );
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+  });
 });
