@@ -14,6 +14,8 @@ export interface LoadOptions {
   readonly window: number;
   /** Builds the payload of message n of a device. */
   readonly payload: (deviceId: string, n: number) => string;
+  /** Paced load: messages per second across all devices (each device sends on its own schedule); unset: as fast as acknowledged. */
+  readonly ratePerSecond?: number | undefined;
 }
 
 export interface LoadResult {
@@ -56,9 +58,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const deviceId = o.devices[i]!.deviceId;
       const topic = `rpm/v1/devices/${deviceId}/readings`;
       let next = 0;
+      const interval = o.ratePerSecond ? (1000 * o.devices.length) / o.ratePerSecond : 0;
+      const offset = interval * (i / o.devices.length);
       const worker = async () => {
         while (next < o.perDevice) {
           const n = next++;
+          // Open loop when paced: message n leaves at its time, whether or not earlier ones were acknowledged.
+          const due = startedAt + offset + n * interval;
+          if (interval > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
           const publishedAt = performance.now();
           await client.publishAsync(topic, o.payload(deviceId, n), { qos: 1 });
           const ackedAt = performance.now();

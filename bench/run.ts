@@ -116,9 +116,9 @@ async function measureBroker(target: Target, devices: number, ceiling: number | 
   return { target: target.name, devices, perSecond, ratio: ceiling ? perSecond / ceiling : 1, puback: summarise(load.pubackMs), cpuSeconds: after.cpuSeconds - before.cpuSeconds, peakRssMiB: after.peakRssMiB };
 }
 
-async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined): Promise<Row> {
+async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined, pace?: number): Promise<Row> {
   const receiver = await startReceiver();
-  const label = influxUrl ? 'Vigil, InfluxDB store' : 'Vigil, embedded SQLite store';
+  const label = `${influxUrl ? 'Vigil, InfluxDB store' : 'Vigil, embedded SQLite store'}${pace ? `, paced at ${Math.round(pace).toLocaleString('en')}/s (half its rate above)` : ''}`;
   const env: Record<string, string> = { VIGIL_ALERT_WEBHOOK_URL: receiver.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET };
   if (influxUrl) Object.assign(env, { VIGIL_INFLUX_URL: influxUrl, VIGIL_INFLUX_DB: `bench${devices}` });
   const target = await startVigil(devices + ALERT_SAMPLES, env, label);
@@ -140,7 +140,9 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
       }
       await Promise.all(clients.map((c) => c.endAsync(true)));
     })();
-    const load = await runLoad({ url: target.url, devices: loadDevices, perDevice: Math.ceil(MESSAGES / devices), window: WINDOW, payload });
+    // Paced runs send fewer messages (the same number of seconds as the full-speed run, roughly).
+    const perDevice = Math.ceil((pace ? MESSAGES / 2 : MESSAGES) / devices);
+    const load = await runLoad({ url: target.url, devices: loadDevices, perDevice, window: WINDOW, payload, ratePerSecond: pace });
     await probes;
     await watcher.waitFor(load.acknowledged + ALERT_SAMPLES);
     const deadline = Date.now() + 30_000;
@@ -187,7 +189,11 @@ try {
     const mosquitto = await startMosquitto();
     if (mosquitto) rows.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
     rows.push(await measureVigil(devices, bare.perSecond, undefined));
-    if (influx) rows.push(await measureVigil(devices, bare.perSecond, influx.url));
+    if (influx) {
+      const full = await measureVigil(devices, bare.perSecond, influx.url);
+      rows.push(full);
+      rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
+    }
     process.stderr.write(`${table(rows)}\n`);
   }
 } finally {
@@ -219,7 +225,8 @@ publishing over TCP with at most ${WINDOW} messages in flight each. The bare bro
 (Mosquitto with \`max_queued_messages 0\` and \`max_inflight_messages 0\`: its defaults drop QoS 1 messages to a
 slow subscriber). Vigil validates, normalises, deduplicates and fsyncs every reading before its PUBACK,
 evaluates the rules and stores it. "Publish to stored" is estimated from Vigil's stored counter sampled
-every 50 ms. "PUBACK to alert" is the time from the PUBACK of a blood-pressure crisis reading (${ALERT_SAMPLES} probes
+every 50 ms. The "paced" rows send at half the rate Vigil reached in the row above, on a fixed schedule per
+device (open loop): the latency a programme sees when Vigil runs at half its capacity. "PUBACK to alert" is the time from the PUBACK of a blood-pressure crisis reading (${ALERT_SAMPLES} probes
 per run, one per patient, spread over the load) to the \`alert.opened\` webhook reaching a receiver in the
 bench process. CPU seconds and peak RSS are the server process's (for InfluxDB runs, Vigil's alone); Vigil's CPU includes
 authenticating every device at connect (a SHA-256 digest of its secret).
