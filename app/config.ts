@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, VigilError } from '../domain/index.js';
 import type { InfluxConnection } from '../ingest/index.js';
+import type { SessionSettings } from '../dashboard/index.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -101,16 +102,7 @@ export interface VigilConfig {
     readonly escalateAfterMinutes: number;
     readonly sweepCron: string;
   };
-  readonly dashboard: {
-    readonly idleMinutes: number;
-    readonly maxHours: number;
-    readonly loginMaxFailures: number;
-    readonly loginLockoutMinutes: number;
-    readonly loginRatePerMinute: number;
-    readonly secureCookie: boolean;
-    readonly silentAfterHours: number;
-    readonly trustProxy: boolean;
-  };
+  readonly dashboard: SessionSettings & { readonly trustProxy: boolean };
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
 }
 

@@ -68,23 +68,16 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     return found;
   });
 
-  api.post(
-    '/api/alerts/:id/acknowledge',
-    { schema: { tags: ['alerts'], summary: 'Acknowledge an open alert, with an optional note', params: idParams, body: noteBody } },
-    async (request) => {
+  const actions = {
+    acknowledge: 'Acknowledge an open alert, with an optional note',
+    resolve: 'Resolve an alert, with an optional note',
+  } as const;
+  for (const [verb, summary] of Object.entries(actions) as [keyof typeof actions, string][]) {
+    api.post(`/api/alerts/:id/${verb}`, { schema: { tags: ['alerts'], summary, params: idParams, body: noteBody } }, async (request) => {
       alertOf(request, request.params.id);
-      return { alert: alerts.acknowledge(request.params.id, actor(request), request.body.note) };
-    },
-  );
-
-  api.post(
-    '/api/alerts/:id/resolve',
-    { schema: { tags: ['alerts'], summary: 'Resolve an alert, with an optional note', params: idParams, body: noteBody } },
-    async (request) => {
-      alertOf(request, request.params.id);
-      return { alert: alerts.resolve(request.params.id, actor(request), request.body.note) };
-    },
-  );
+      return { alert: alerts[verb](request.params.id, actor(request), request.body.note) };
+    });
+  }
 
   api.get('/api/rules', { schema: { tags: ['rules'], summary: 'The rule catalogue: defaults and programme sets, with their sources' } }, async () => ({
     defaults: DEFAULT_RULE_SET,
