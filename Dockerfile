@@ -2,7 +2,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json tsconfig.web.json ./
 COPY domain domain
 COPY state state
 COPY registry registry
@@ -22,6 +22,7 @@ ENV NODE_ENV=production VIGIL_DATA_DIR=/data
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+COPY --from=build /app/dashboard/web/public dashboard/web/public
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
