@@ -143,7 +143,13 @@ describe('dashboard API and live channel', () => {
     expect(agg.body.bucketMs).toBe(86_400_000);
     expect(agg.body.points).toHaveLength(1);
     expect(agg.body.points[0]!.max.systolic).toBe(210);
+    const views = async () => (await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${cardio.patientId}&action=patient.view&actor=user:card`)).body.entries.length;
+    const before = await views();
+    // The page's live refresh of a record already on screen is not a new view; opening it is.
+    expect((await cardiologist.request('GET', `/api/patients/${cardio.patientId}?refresh=1`)).status).toBe(200);
+    expect(await views()).toBe(before);
     const detail = await cardiologist.request<{ thresholds: { readingType: string; field: string; value: number; severity: string }[] }>('GET', `/api/patients/${cardio.patientId}`);
+    expect(await views()).toBe(before + 1);
     expect(detail.body.thresholds).toEqual(expect.arrayContaining([expect.objectContaining({ readingType: 'blood_pressure', field: 'systolic', value: 180, severity: 'critical' })]));
   });
 

@@ -6,15 +6,19 @@ import { STORED_FIELDS } from '../../ingest/index.js';
 import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';
 
+/** A refresh of a page already on screen (a live update): the view was audited when it opened. */
+const refreshFlag = z.enum(['0', '1']).optional();
 const worklistQuery = z.object({
   programme: z.enum(PROGRAMMES).optional(),
   team: z.string().max(64).optional(),
   q: z.string().max(100).optional().describe('part of a name or id'),
   /** A refresh of a worklist already on screen (live update): not audited again. */
-  refresh: z.enum(['0', '1']).optional(),
+  refresh: refreshFlag,
 });
 const patientParams = z.object({ patientId: entityIdSchema });
+const patientQuery = z.object({ refresh: refreshFlag });
 const seriesQuery = z.object({
+  refresh: refreshFlag,
   type: z.enum(READING_TYPES),
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -72,10 +76,10 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
 
   api.get(
     '/api/patients/:patientId',
-    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
+    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams, querystring: patientQuery } },
     async (request) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
-      ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
+      if (request.query.refresh !== '1') ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
       return {
         patient,
         devices: ctx.directory.devices().filter((d) => d.patientId === patient.id),
@@ -105,7 +109,9 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const to = request.query.to ? Date.parse(request.query.to) : Date.now();
       const from = Date.parse(request.query.from);
       const span = Math.max(to - from, 1);
-      ctx.alerts.recordAudit(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+      if (request.query.refresh !== '1') {
+        ctx.alerts.recordAudit(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+      }
       const fields = STORED_FIELDS[type];
       if (span <= RAW_UP_TO_MS) {
         const raw = await ctx.readings.queryRaw({ patientId: patient.id, type, from, to, limit: 20_000 });

@@ -32,7 +32,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (response.status === 204) return undefined as T;
   const data = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
   if (!response.ok) {
-    if (response.status === 401 && path !== '/api/session') onUnauthorized();
+    // A refused login is not an ended session; any other 401 is (inactivity, log-out elsewhere, disabled).
+    if (response.status === 401 && !(method === 'POST' && path === '/api/session')) onUnauthorized();
     throw new ApiError(response.status, data.code ?? 'VIGIL_ERR_INTERNAL', data.message ?? response.statusText);
   }
   return data as T;

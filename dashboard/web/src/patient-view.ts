@@ -36,14 +36,17 @@ export class PatientView {
   #range: (typeof RANGES)[number] = RANGES[1];
   #charts: UPlot[] = [];
   #refreshTimer: number | undefined;
+  #refresh = false;
 
   constructor(patientId: string) {
     this.patientId = patientId;
   }
 
-  async load(): Promise<void> {
+  /** `refresh`: a live update of the page on screen, which the server does not audit as a new view. */
+  async load(refresh = false): Promise<void> {
+    this.#refresh = refresh;
     try {
-      this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}`);
+      this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}${refresh ? '?refresh=1' : ''}`);
     } catch (err) {
       clear(this.element);
       const message = err instanceof ApiError && err.status === 403 ? 'This patient is not in one of your care teams.' : err instanceof ApiError && err.status === 404 ? 'There is no such patient.' : 'The patient could not be loaded.';
@@ -57,7 +60,7 @@ export class PatientView {
   /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
   changed(): void {
     window.clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = window.setTimeout(() => void this.load(), 1_500);
+    this.#refreshTimer = window.setTimeout(() => void this.load(true), 1_500);
   }
 
   #render(): void {
@@ -73,6 +76,8 @@ export class PatientView {
           'aria-pressed': String(range.key === this.#range.key),
           onclick: () => {
             this.#range = range;
+            // Another range is another view of the patient's data: audited.
+            this.#refresh = false;
             this.#render();
             void this.#loadCharts();
           },
@@ -176,7 +181,7 @@ export class PatientView {
     const to = Date.now();
     const from = to - this.#range.ms;
     const series = await Promise.all(
-      types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)),
+      types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?${this.#refresh ? 'refresh=1&' : ''}type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)),
     );
     clear(list);
     if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));
