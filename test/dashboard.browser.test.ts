@@ -197,3 +197,43 @@ describe('dashboard in a browser', () => {
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
   });
 });
+
+describe('dashboard automatic log-off', () => {
+  let t: TestVigil;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Three seconds of inactivity end a session here (15 minutes by default).
+    t = await startTestVigil({ VIGIL_SESSION_IDLE_MINUTES: '0.05' });
+    await t.vigil.users.add({ username: 'nurse', role: 'admin', password: PASSWORD });
+    browser = await launchBrowser();
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('logs a clinician off after the idle time, with the reason on the login page, though live data keeps coming', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    let streaming = true;
+    // Readings make the page refresh its worklist by itself: that is not the clinician being active.
+    const stream = (async () => {
+      for (let n = 0; streaming && n < 200; n++) {
+        await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 70, id: `s${n}` }), { qos: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    const page = await browser.newPage();
+    await page.goto(t.httpUrl);
+    await page.getByLabel('User name').fill('nurse');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('.live-pill.state-live').waitFor();
+    await page.getByRole('heading', { name: 'Clinician log in' }).waitFor({ timeout: 20_000 });
+    expect(await page.locator('.notice').textContent()).toMatch(/logged off after a period of inactivity|session has ended/);
+    streaming = false;
+    await stream;
+    expect(await page.evaluate(async () => (await fetch('/api/worklist')).status)).toBe(401);
+  });
+});

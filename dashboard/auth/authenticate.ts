@@ -31,6 +31,11 @@ export function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
+/** `X-Vigil-Background: 1`: a request the page made by itself (a live refresh), not a person's action. */
+export function isBackground(request: FastifyRequest): boolean {
+  return request.headers['x-vigil-background'] === '1';
+}
+
 export interface Authenticator {
   /** The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods. */
   (request: FastifyRequest): Principal | undefined;
@@ -39,7 +44,9 @@ export interface Authenticator {
 /**
  * Two ways in. `Authorization: Bearer <VIGIL_ADMIN_TOKEN>` for integrations (an admin; `X-Vigil-Actor` names the
  * person it acts for). A session cookie for people, whose state-changing requests must also carry the session's
- * CSRF token in `X-CSRF-Token` (the cookie is SameSite=Strict as well: two independent defences).
+ * CSRF token in `X-CSRF-Token` (the cookie is SameSite=Strict as well: two independent defences). A person's
+ * requests restart the session's idle clock; the page's background refreshes (`X-Vigil-Background: 1`) do not,
+ * so that a screen left open still logs off.
  */
 export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; now?: () => number }): Authenticator {
   const now = options.now ?? Date.now;
@@ -57,7 +64,8 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
     }
     const sessionId = request.cookies[SESSION_COOKIE];
     if (!sessionId) return undefined;
-    const session = options.sessions.touch(sessionId, now());
+    // The page's own refreshes say so: they must not keep a session alive that nobody is using.
+    const session = isBackground(request) ? options.sessions.peek(sessionId, now()) : options.sessions.touch(sessionId, now());
     if (!session) return undefined;
     const user = options.users.get(session.userId);
     if (!user || user.disabledAt !== null) return undefined;

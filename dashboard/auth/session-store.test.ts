@@ -25,6 +25,8 @@ describe('sessions', () => {
     const { id } = sessions.create(user.id, '10.0.0.5', t0);
     expect(sessions.touch(id, t0 + 14 * 60_000)).toBeDefined();
     expect(sessions.touch(id, t0 + 28 * 60_000)).toBeDefined();
+    // A background refresh sees the session without keeping it alive.
+    expect(sessions.peek(id, t0 + 40 * 60_000)).toBeDefined();
     expect(sessions.touch(id, t0 + 44 * 60_000)).toBeUndefined();
     expect(sessions.touch(id, t0 + 45 * 60_000)).toBeUndefined();
 

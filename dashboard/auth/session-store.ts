@@ -60,6 +60,15 @@ export class SessionStore {
     return row;
   }
 
+  /** The live session for this id without restarting its idle clock: the page's background refreshes. */
+  peek(id: string, now: number): Session | undefined {
+    const row = this.#db
+      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?')
+      .get(hashId(id)) as Session | undefined;
+    if (!row || now - row.lastSeenAt > this.#policy.idleMs || now - row.createdAt > this.#policy.maxAgeMs) return undefined;
+    return row;
+  }
+
   /** Without touching: is the session still valid (the live channel asks this for its open sockets). */
   valid(id: string, now: number): boolean {
     const row = this.#db.prepare('SELECT created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?').get(hashId(id)) as

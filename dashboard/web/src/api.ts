@@ -23,9 +23,13 @@ export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-/** JSON over fetch, same origin, with the CSRF token on every state-changing request. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * JSON over fetch, same origin, with the CSRF token on every state-changing request. `background`: the page
+ * asks by itself (a live refresh), which does not count as the user's activity for the automatic log-off.
+ */
+export async function api<T>(method: string, path: string, body?: unknown, options: { background?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.background) headers['x-vigil-background'] = '1';
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });

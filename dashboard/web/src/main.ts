@@ -75,11 +75,11 @@ class Shell {
         this.#status.className = `live-pill state-${state}`;
         this.#status.textContent = STATE_TEXT[state];
         // A refused reconnect may mean the session ended: asking tells (a 401 shows the login page).
-        if (state === 'reconnecting') void api('GET', '/api/session').catch(() => undefined);
+        if (state === 'reconnecting') void api('GET', '/api/session', undefined, { background: true }).catch(() => undefined);
       },
       onResynced: () => {
         void this.#worklist.load(true);
-        void api<{ alerts: Alert[] }>('GET', '/api/alerts?status=live&limit=500').then((a) => this.#feed.load(a.alerts));
+        void api<{ alerts: Alert[] }>('GET', '/api/alerts?status=live&limit=500', undefined, { background: true }).then((a) => this.#feed.load(a.alerts));
         this.#patient?.changed();
       },
       onSessionEnded: () => this.end('You were logged off after a period of inactivity. Log in again to continue.'),

@@ -93,7 +93,7 @@ export class WorklistView {
     if (refresh) params.set('refresh', '1');
     this.#stale = false;
     this.#loadedAt = Date.now();
-    this.#loading = api<Worklist>('GET', `/api/worklist?${params}`)
+    this.#loading = api<Worklist>('GET', `/api/worklist?${params}`, undefined, { background: refresh })
       .then((list) => {
         this.#entries = list.entries;
         this.lastSeq = list.lastSeq;
