@@ -133,6 +133,10 @@ describe('dashboard in a browser', () => {
     expect(legend).toContain('systolic');
     expect(await page.locator('h2').first().textContent()).toMatch(/^Test Patient/);
     await shot('4-patient-chart');
+    await page.emulateMedia({ media: 'print' });
+    await shot('4b-patient-printed');
+    expect(await page.getByRole('button', { name: 'Print report' }).isVisible()).toBe(false);
+    await page.emulateMedia({ media: 'screen' });
     await page.getByRole('button', { name: '90 days' }).click();
     await expect.poll(() => chart.locator('figcaption').textContent()).toMatch(/mean per/);
     const views = t.vigil.alerts.engine.auditLog({ actor: 'user:nurse', action: 'patient.view' });

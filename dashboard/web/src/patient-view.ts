@@ -90,7 +90,7 @@ export class PatientView {
       h(
         'header',
         { class: 'patient-header panel' },
-        h('a', { href: '#/', class: 'back' }, '← Worklist'),
+        h('a', { href: '#/', class: 'back no-print' }, '← Worklist'),
         h('div', {}, h('h2', {}, p.name), h('p', { class: 'muted' }, [`ID ${p.id}`, p.programmes.map((x) => PROGRAMME_LABELS[x] ?? x).join(', ') || 'No programme', p.careTeam ? `Care team ${p.careTeam}` : 'No care team'].join(' · '))),
         h(
           'div',
@@ -106,7 +106,14 @@ export class PatientView {
         h(
           'section',
           { class: 'panel charts', 'aria-labelledby': 'charts-title' },
-          h('header', { class: 'panel-header' }, h('h3', { id: 'charts-title' }, 'Readings'), h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' }, rangeButtons)),
+          h(
+            'header',
+            { class: 'panel-header' },
+            h('h3', { id: 'charts-title' }, 'Readings'),
+            h('div', { class: 'segmented no-print', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
+            h('span', { class: 'print-only' }, `Last ${this.#range.label}, printed ${new Date().toLocaleString()}`),
+            h('button', { type: 'button', class: 'btn btn-small no-print', onclick: () => window.print() }, 'Print report'),
+          ),
           h('div', { id: 'chart-list', class: 'chart-list' }, h('p', { class: 'muted' }, 'Loading charts…')),
         ),
         h(
@@ -149,7 +156,7 @@ export class PatientView {
             `${a.title}${a.count > 1 ? ` (×${a.count})` : ''}`,
             a.status,
             (a.resolvedBy ?? a.acknowledgedBy ?? '–').replace(/^user:/, ''),
-            a.acknowledgeNote ?? '',
+            [a.acknowledgeNote, a.resolveNote].filter(Boolean).join(' / '),
           ]),
           'Alert history',
         ),

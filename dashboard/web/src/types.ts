@@ -27,6 +27,7 @@ export interface Alert {
   readonly acknowledgedBy: string | null;
   readonly acknowledgeNote: string | null;
   readonly resolvedBy: string | null;
+  readonly resolveNote: string | null;
   readonly resolvedAt: number | null;
 }
 
