@@ -19,7 +19,7 @@ import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target }
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 20);
-const DEVICE_COUNTS = (process.env.BENCH_DEVICES ?? '10,100').split(',').map(Number);
+const DEVICE_COUNTS = (process.env.BENCH_DEVICES ?? '10,100,10000').split(',').map(Number);
 const ALERT_SAMPLES = 50;
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
@@ -253,7 +253,7 @@ is when the alert's patient link exists in the feed's DOM; long tasks are the br
 
 ${dashboardSection}
 
-Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100\`;
+Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
 \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:idle\` and
 \`npm run bench:dashboard\` print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them).
