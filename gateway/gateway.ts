@@ -12,7 +12,7 @@ import {
   type DeviceErrorMessage,
   type ErrorCode,
 } from '../domain/index.js';
-import type { Registry } from '../registry/index.js';
+import type { DeviceStatusChange, Registry } from '../registry/index.js';
 import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
 import { Admission } from './admission.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -100,6 +100,20 @@ export async function createGateway(options: GatewayOptions) {
     }
   }
 
+  // Online/offline and status reports, written in batches (see Registry.recordStatusChanges).
+  let statusChanges: DeviceStatusChange[] = [];
+  let statusTimer: NodeJS.Timeout | undefined;
+  function flushStatusChanges(): void {
+    statusTimer = undefined;
+    const batch = statusChanges;
+    statusChanges = [];
+    if (batch.length > 0) recordState('*', 'status', () => registry.recordStatusChanges(batch));
+  }
+  function noteStatus(change: DeviceStatusChange): void {
+    statusChanges.push(change);
+    statusTimer ??= setTimeout(flushStatusChanges, 100);
+  }
+
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
     log.warn({ deviceId, code, remote: remoteOf(client), topic }, 'refused');
@@ -146,7 +160,7 @@ export async function createGateway(options: GatewayOptions) {
       });
       return;
     }
-    recordState(deviceId, 'status', () => registry.recordStatus(deviceId, status.data, Date.now()));
+    noteStatus({ deviceId, status: status.data, at: Date.now() });
   }
 
   /** Readings messages of each device still being made durable. */
@@ -249,7 +263,7 @@ export async function createGateway(options: GatewayOptions) {
     const deviceId = deviceIdOf(client);
     if (!deviceId) return;
     connections.set(deviceId, (connections.get(deviceId) ?? 0) + 1);
-    recordState(deviceId, 'status', () => registry.recordStatus(deviceId, { online: true }, Date.now()));
+    noteStatus({ deviceId, status: { online: true }, at: Date.now() });
   });
   broker.on('clientDisconnect', (client) => {
     const deviceId = deviceIdOf(client);
@@ -258,7 +272,7 @@ export async function createGateway(options: GatewayOptions) {
     if (left > 0) return void connections.set(deviceId, left);
     connections.delete(deviceId);
     limiter.forget(deviceId);
-    recordState(deviceId, 'status', () => registry.markOffline(deviceId, Date.now()));
+    noteStatus({ deviceId, at: Date.now() });
   });
   broker.on('clientError', (client, err) => {
     log.info({ deviceId: deviceIdOf(client), err: err.message }, 'device connection error');
@@ -339,6 +353,8 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
+      if (statusTimer) clearTimeout(statusTimer);
+      flushStatusChanges();
       if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },
   };
