@@ -56,7 +56,7 @@ export function createDashboard(options: DashboardOptions) {
     access: {
       canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
       patientName: (patientId) => options.directory.patient(patientId)?.name,
-      sessionValid: (principal) => principal.kind === 'token' || sessions.valid(principal.sessionId!, Date.now()),
+      sessionValid: (principal) => principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
       eventsAfter: (seq, limit) => options.alerts.eventsAfter(seq, limit),
     },
   });

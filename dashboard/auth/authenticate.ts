@@ -83,6 +83,7 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
       role: user.role,
       careTeams: user.careTeams,
       sessionId,
+      csrfToken: session.csrfToken,
     };
   };
 }

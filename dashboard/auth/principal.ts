@@ -11,6 +11,8 @@ export interface Principal {
   readonly careTeams: readonly string[];
   /** The raw session id (cookie sessions only): the live channel re-checks it while a socket is open. */
   readonly sessionId?: string | undefined;
+  /** The session's CSRF token (cookie sessions only), which the page sends back on state changes. */
+  readonly csrfToken?: string | undefined;
 }
 
 /** The name written to the audit log and on alert actions: `user:alice`, or `admin` / `admin:<X-Vigil-Actor>`. */

@@ -45,14 +45,22 @@ export class SessionStore {
     return { id, csrfToken };
   }
 
+  #read(key: string): Session | undefined {
+    return this.#db
+      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?')
+      .get(key) as Session | undefined;
+  }
+
+  #expired(session: Session, now: number): boolean {
+    return now - session.lastSeenAt > this.#policy.idleMs || now - session.createdAt > this.#policy.maxAgeMs;
+  }
+
   /** The live session for this id, its idle clock restarted; undefined (and deleted) when it has expired. */
   touch(id: string, now: number): Session | undefined {
     const key = hashId(id);
-    const row = this.#db
-      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?')
-      .get(key) as Session | undefined;
+    const row = this.#read(key);
     if (!row) return undefined;
-    if (now - row.lastSeenAt > this.#policy.idleMs || now - row.createdAt > this.#policy.maxAgeMs) {
+    if (this.#expired(row, now)) {
       this.#db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(key);
       return undefined;
     }
@@ -60,21 +68,13 @@ export class SessionStore {
     return row;
   }
 
-  /** The live session for this id without restarting its idle clock: the page's background refreshes. */
+  /**
+   * The live session for this id without restarting its idle clock: the page's background refreshes, and the
+   * live channel checking its open sockets.
+   */
   peek(id: string, now: number): Session | undefined {
-    const row = this.#db
-      .prepare('SELECT user_id AS userId, csrf_token AS csrfToken, created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?')
-      .get(hashId(id)) as Session | undefined;
-    if (!row || now - row.lastSeenAt > this.#policy.idleMs || now - row.createdAt > this.#policy.maxAgeMs) return undefined;
-    return row;
-  }
-
-  /** Without touching: is the session still valid (the live channel asks this for its open sockets). */
-  valid(id: string, now: number): boolean {
-    const row = this.#db.prepare('SELECT created_at AS createdAt, last_seen_at AS lastSeenAt FROM sessions WHERE id_hash = ?').get(hashId(id)) as
-      | { createdAt: number; lastSeenAt: number }
-      | undefined;
-    return row !== undefined && now - row.lastSeenAt <= this.#policy.idleMs && now - row.createdAt <= this.#policy.maxAgeMs;
+    const row = this.#read(hashId(id));
+    return row && !this.#expired(row, now) ? row : undefined;
   }
 
   destroy(id: string): void {

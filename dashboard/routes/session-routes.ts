@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VigilError } from '../../domain/index.js';
-import { isBackground, SESSION_COOKIE, type Authenticator } from '../auth/authenticate.js';
+import { SESSION_COOKIE, type Authenticator } from '../auth/authenticate.js';
 import { login } from '../auth/login.js';
 import { actor, type DashboardContext } from '../context.js';
 
@@ -48,11 +48,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
   );
 
   api.get('/api/session', { schema: { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests' } }, async (request) => {
+    // authenticate() has checked the session (and restarted its idle clock unless this is a background request).
     const principal = authenticate(request);
     if (!principal || principal.kind !== 'session') throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
-    const session = isBackground(request) ? ctx.sessions.peek(principal.sessionId!, Date.now()) : ctx.sessions.touch(principal.sessionId!, Date.now());
-    if (!session) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
-    return sessionInfo(principal, session.csrfToken);
+    return sessionInfo(principal, principal.csrfToken!);
   });
 
   api.delete('/api/session', { schema: { tags: ['session'], summary: 'Log out: ends the session' } }, async (request, reply) => {
