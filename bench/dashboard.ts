@@ -85,13 +85,13 @@ export async function benchDashboard(chromiumPath: string): Promise<DashboardBen
     let bytes = 0;
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
-      const body = await (await fetch(`${base}/api/worklist?refresh=1`, { headers: { cookie, 'accept-encoding': 'identity' } })).text();
+      const body = await (await fetch(`${base}/api/worklist`, { headers: { cookie, 'x-vigil-background': '1', 'accept-encoding': 'identity' } })).text();
       apiMs.push(performance.now() - started);
       bytes = body.length;
     }
     // node:http, not fetch: fetch decompresses, and the bytes on the wire are the point here.
     const wireBytes = await new Promise<number>((resolve, reject) => {
-      get(`${base}/api/worklist?refresh=1`, { headers: { cookie, 'accept-encoding': 'gzip' } }, (res) => {
+      get(`${base}/api/worklist`, { headers: { cookie, 'x-vigil-background': '1', 'accept-encoding': 'gzip' } }, (res) => {
         let n = 0;
         res.on('data', (chunk: Buffer) => (n += chunk.length));
         res.on('end', () => resolve(n));

@@ -146,7 +146,7 @@ describe('dashboard API and live channel', () => {
     const views = async () => (await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${cardio.patientId}&action=patient.view&actor=user:card`)).body.entries.length;
     const before = await views();
     // The page's live refresh of a record already on screen is not a new view; opening it is.
-    expect((await cardiologist.request('GET', `/api/patients/${cardio.patientId}?refresh=1`)).status).toBe(200);
+    expect((await cardiologist.request('GET', `/api/patients/${cardio.patientId}`, undefined, { 'x-vigil-background': '1' })).status).toBe(200);
     expect(await views()).toBe(before);
     const detail = await cardiologist.request<{ thresholds: { readingType: string; field: string; value: number; severity: string }[] }>('GET', `/api/patients/${cardio.patientId}`);
     expect(await views()).toBe(before + 1);

@@ -3,22 +3,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, PROGRAMMES, READING_TYPES, type ReadingType } from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
+import { isBackground } from '../auth/authenticate.js';
 import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';
 
-/** A refresh of a page already on screen (a live update): the view was audited when it opened. */
-const refreshFlag = z.enum(['0', '1']).optional();
 const worklistQuery = z.object({
   programme: z.enum(PROGRAMMES).optional(),
   team: z.string().max(64).optional(),
   q: z.string().max(100).optional().describe('part of a name or id'),
-  /** A refresh of a worklist already on screen (live update): not audited again. */
-  refresh: refreshFlag,
 });
 const patientParams = z.object({ patientId: entityIdSchema });
-const patientQuery = z.object({ refresh: refreshFlag });
 const seriesQuery = z.object({
-  refresh: refreshFlag,
   type: z.enum(READING_TYPES),
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }).optional(),
@@ -42,7 +37,10 @@ function thresholdLines(ctx: DashboardContext, patientId: string) {
   return lines;
 }
 
-/** The worklist, one patient's record, and their readings for charts. Every view is in the audit log. */
+/**
+ * The worklist, one patient's record, and their readings for charts. Every view is in the audit log; the page's
+ * own live refreshes of what is already on screen (`X-Vigil-Background: 1`) were audited when it opened.
+ */
 export async function registerPatientRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
@@ -64,7 +62,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const ids = new Set(patients.map((p) => p.id));
       const live = ctx.alerts.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
       const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
-      if (q.refresh !== '1') ctx.alerts.recordAudit(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
+      if (!isBackground(request)) ctx.alerts.recordAudit(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
       return {
         generatedAt: now,
         lastSeq: ctx.alerts.lastSeq(),
@@ -76,10 +74,10 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
 
   api.get(
     '/api/patients/:patientId',
-    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams, querystring: patientQuery } },
+    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
     async (request) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
-      if (request.query.refresh !== '1') ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
+      if (!isBackground(request)) ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
       return {
         patient,
         devices: ctx.directory.devices().filter((d) => d.patientId === patient.id),
@@ -109,7 +107,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const to = request.query.to ? Date.parse(request.query.to) : Date.now();
       const from = Date.parse(request.query.from);
       const span = Math.max(to - from, 1);
-      if (request.query.refresh !== '1') {
+      if (!isBackground(request)) {
         ctx.alerts.recordAudit(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
       }
       const fields = STORED_FIELDS[type];

@@ -46,7 +46,7 @@ export class PatientView {
   async load(refresh = false): Promise<void> {
     this.#refresh = refresh;
     try {
-      this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}${refresh ? '?refresh=1' : ''}`, undefined, { background: refresh });
+      this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}`, undefined, { background: refresh });
     } catch (err) {
       clear(this.element);
       const message = err instanceof ApiError && err.status === 403 ? 'This patient is not in one of your care teams.' : err instanceof ApiError && err.status === 404 ? 'There is no such patient.' : 'The patient could not be loaded.';
@@ -188,7 +188,7 @@ export class PatientView {
     const to = Date.now();
     const from = to - this.#range.ms;
     const series = await Promise.all(
-      types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?${this.#refresh ? 'refresh=1&' : ''}type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, undefined, { background: this.#refresh })),
+      types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, undefined, { background: this.#refresh })),
     );
     clear(list);
     if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));

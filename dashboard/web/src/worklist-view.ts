@@ -90,7 +90,6 @@ export class WorklistView {
     if (this.#search.value.trim()) params.set('q', this.#search.value.trim());
     if (this.#programme.value) params.set('programme', this.#programme.value);
     if (this.#team.value) params.set('team', this.#team.value);
-    if (refresh) params.set('refresh', '1');
     this.#stale = false;
     this.#loadedAt = Date.now();
     this.#loading = api<Worklist>('GET', `/api/worklist?${params}`, undefined, { background: refresh })
