@@ -6,8 +6,8 @@
  */
 import { generate } from 'mqtt-packet';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { currentRssMiB, processUsage } from './stats.js';
-import { startVigil } from './targets.js';
+import { currentRssMiB, metricValue, processUsage } from './stats.js';
+import { startVigil, until } from './targets.js';
 
 const DEVICES = Number(process.env.BENCH_IDLE_DEVICES ?? 10_000);
 /** Readings in each device's backlog upload during the burst. */
@@ -59,24 +59,6 @@ async function connectAll(port: number, devices: readonly { deviceId: string; se
   return sockets;
 }
 
-async function connectedCount(httpUrl: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  return Number(/^vigil_devices_connected (\d+)/m.exec(text)?.[1] ?? 0);
-}
-
-async function storedCount(httpUrl: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  return Number(/^vigil_readings_stored_total (\d+)/m.exec(text)?.[1] ?? 0);
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 export async function benchIdle(): Promise<IdleBench> {
   const provisionStarted = performance.now();
   const target = await startVigil(DEVICES, {}, 'Vigil, idle devices');
@@ -89,18 +71,18 @@ export async function benchIdle(): Promise<IdleBench> {
     const connectStarted = performance.now();
     let sockets = await connectAll(port, target.devices, 200);
     const connectSeconds = (performance.now() - connectStarted) / 1000;
-    await until(async () => (await connectedCount(target.httpUrl!)) === DEVICES, 60_000);
+    await until(async () => (await metricValue(target.httpUrl!, 'vigil_devices_connected')) === DEVICES, 'every device connected', 60_000);
     // Idle for a while: what stays resident once the connection churn has settled.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const idleRssMiB = currentRssMiB(target.pid);
 
     // The storm: every connection cut at once, then every device back at once.
     for (const s of sockets) s.destroy();
-    await until(async () => (await connectedCount(target.httpUrl!)) === 0, 60_000);
+    await until(async () => (await metricValue(target.httpUrl!, 'vigil_devices_connected')) === 0, 'every connection gone', 60_000);
     const stormStarted = performance.now();
     sockets = await connectAll(port, target.devices, 2_000);
     const stormSeconds = (performance.now() - stormStarted) / 1000;
-    await until(async () => (await connectedCount(target.httpUrl!)) === DEVICES, 60_000);
+    await until(async () => (await metricValue(target.httpUrl!, 'vigil_devices_connected')) === DEVICES, 'every device connected', 60_000);
     const afterStorm = processUsage(target.pid);
 
     // The burst: every device uploads a backlog at the same moment (hubs back online), QoS 1.
@@ -121,7 +103,7 @@ export async function benchIdle(): Promise<IdleBench> {
       ),
     );
     const burstSeconds = (performance.now() - burstStarted) / 1000;
-    await until(async () => (await storedCount(target.httpUrl!)) >= DEVICES * BACKLOG, 300_000);
+    await until(async () => (await metricValue(target.httpUrl!, 'vigil_readings_stored_total')) >= DEVICES * BACKLOG, 'the burst stored', 300_000);
     const burstStoredSeconds = (performance.now() - burstStarted) / 1000;
     const after = processUsage(target.pid);
     for (const s of sockets) s.destroy();

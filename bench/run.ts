@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
 import { runLoad, type LoadResult } from './load.js';
-import { processUsage, summarise, type Summary } from './stats.js';
+import { metricValue, processUsage, summarise, type Summary } from './stats.js';
 import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
@@ -57,8 +57,7 @@ function watchStored(httpUrl: string) {
   const loop = (async () => {
     while (running) {
       try {
-        const text = await (await fetch(`${httpUrl}/metrics`)).text();
-        const stored = Number(/^vigil_readings_stored_total (\d+)/m.exec(text)?.[1] ?? 0);
+        const stored = await metricValue(httpUrl, 'vigil_readings_stored_total');
         samples.push({ at: performance.now(), stored });
       } catch (err) {
         // A kept-alive connection the server closed as it was reused (likelier while 10,000 devices connect):

@@ -16,7 +16,8 @@ export interface Target {
 
 const DIST = join(import.meta.dirname, '..');
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+/** Polls until `check` holds (a failing check counts as not yet), or throws after `timeoutMs`. */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
