@@ -44,7 +44,7 @@ export interface GatewayOptions {
   readonly log: GatewayLogger;
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
   /** Payload bytes between arrival and PUBACK across all devices before publishes wait (back-pressure). */
-  readonly maxInFlightBytes?: number;
+  readonly maxInFlightBytes: number;
   /** How often revocations made by the CLI are enforced on live connections. */
   readonly revocationSweepMs?: number;
 }
@@ -66,7 +66,7 @@ function remoteOf(client: Client): string | undefined {
 export async function createGateway(options: GatewayOptions) {
   const { registry, log, topicPrefix } = options;
   const limiter = new DeviceRateLimiter(options.rate.perSecond, options.rate.burst);
-  const admission = new Admission(options.maxInFlightBytes ?? 16 * 1024 * 1024);
+  const admission = new Admission(options.maxInFlightBytes);
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
