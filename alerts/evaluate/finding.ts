@@ -16,4 +16,9 @@ export interface Finding {
   readonly message: string;
   /** How far past its line the finding is; the worst of an alert's findings is the one with the highest. */
   readonly score: number;
+  /**
+   * With `severity: null`: between the line and its clear margin (hysteresis). Not abnormal, not clearly back
+   * in range either: an open alert stays, and its clear timer starts again.
+   */
+  readonly band?: boolean;
 }

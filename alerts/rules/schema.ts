@@ -1,42 +1,8 @@
 import { z } from 'zod';
-import { PROGRAMMES, READING_TYPES, type Programme } from '../../domain/index.js';
 
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export const severitySchema = z.enum(SEVERITIES);
-export type Severity = z.infer<typeof severitySchema>;
+import { common, conditionSchema, readingType, severitySchema, tierSchema, whereSchema } from './parts.js';
 
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
-
-export const programmeSchema = z.enum(PROGRAMMES);
-export type { Programme };
-
-const readingType = z.enum(READING_TYPES);
-const conditionSchema = z.object({
-  field: z.string().min(1),
-  op: z.enum(['<', '<=', '>', '>=']),
-  value: z.number(),
-});
-export type Condition = z.infer<typeof conditionSchema>;
-
-const tierSchema = z.object({
-  severity: severitySchema,
-  match: z.enum(['any', 'all']).default('any'),
-  conditions: z.array(conditionSchema).min(1),
-});
-export type Tier = z.infer<typeof tierSchema>;
-
-/** Narrows a rule to readings with these tags (e.g. glucose source = cgm). */
-const whereSchema = z.record(z.string(), z.string()).default({});
-
-const common = {
-  id: z.string().regex(/^[a-z0-9_.-]+$/),
-  title: z.string().min(1),
-  /** The published source of the default values (clinical.md), shown next to the rule. */
-  source: z.string().min(1),
-  enabled: z.boolean().default(true),
-};
+export { SEVERITIES, severityRank, severitySchema, programmeSchema, type Condition, type Severity, type Tier, type Programme } from './parts.js';
 
 /** A value on a single reading crosses a line: the highest matching tier sets the severity. */
 export const thresholdRuleSchema = z.object({
@@ -49,58 +15,6 @@ export const thresholdRuleSchema = z.object({
   clearMargin: z.number().min(0).default(0),
   /** Back in range for this long (measurement time) resolves the alert by itself. */
   resolveAfterMinutes: z.number().min(0).default(60),
-});
-
-/** The mean of a window of the patient's readings crosses a line (e.g. the 7-day home BP average). */
-export const averageRuleSchema = z.object({
-  ...common,
-  kind: z.literal('average'),
-  readingType,
-  where: whereSchema,
-  windowDays: z.number().positive(),
-  minReadings: z.number().int().min(1),
-  severity: severitySchema,
-  match: z.enum(['any', 'all']).default('any'),
-  conditions: z.array(conditionSchema).min(1),
-});
-
-/** A rise against the patient's own earlier values (e.g. heart-failure weight gain). */
-export const changeRuleSchema = z.object({
-  ...common,
-  kind: z.literal('change'),
-  readingType,
-  field: z.string().min(1),
-  severity: severitySchema,
-  /** Latest value minus the median of readings about `hours` earlier (within +/- 12 h) over `rise`. */
-  windows: z.array(z.object({ hours: z.number().positive(), rise: z.number().positive() })).min(1),
-});
-
-/** The share of readings below a line over a window (e.g. CGM time below range). */
-export const timeBelowRuleSchema = z.object({
-  ...common,
-  kind: z.literal('time_below'),
-  readingType,
-  where: whereSchema,
-  field: z.string().min(1),
-  below: z.number(),
-  windowHours: z.number().positive(),
-  maxShare: z.number().min(0).max(1),
-  minReadings: z.number().int().min(1),
-  severity: severitySchema,
-});
-
-/** A sustained drop of daily totals against the patient's own baseline (activity). */
-export const dropRuleSchema = z.object({
-  ...common,
-  kind: z.literal('drop'),
-  readingType,
-  field: z.string().min(1),
-  recentDays: z.number().int().min(1),
-  baselineDays: z.number().int().min(1),
-  /** Alert when the recent daily mean is below this fraction of the baseline daily mean. */
-  ratio: z.number().positive().max(1),
-  minBaselineDays: z.number().int().min(1),
-  severity: severitySchema,
 });
 
 /** No reading of a type for longer than the patient's plan expects (swept on a schedule). */
@@ -133,6 +47,9 @@ export const deviceRuleSchema = z.object({
   offlineHours: z.number().positive().default(24),
   severity: severitySchema,
 });
+
+import { averageRuleSchema, changeRuleSchema, dropRuleSchema, timeBelowRuleSchema } from './trend-rules.js';
+export { averageRuleSchema, changeRuleSchema, dropRuleSchema, timeBelowRuleSchema } from './trend-rules.js';
 
 export const ruleSchema = z.discriminatedUnion('kind', [
   thresholdRuleSchema,
