@@ -1,91 +1,177 @@
 import cron from 'node-cron';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { VigilError } from '../domain/index.js';
-import type { StateDb } from '../state/index.js';
-import { AlertStore } from './alert-store.js';
-import { AlertEngine, type PatientDirectory, type ReadingHistory } from './engine.js';
+import type { AuditLog, StateDb } from '../state/index.js';
+import { AlertActions } from './actions.js';
+import { AlertEvaluation, type PatientDirectory, type ReadingHistory } from './evaluation.js';
+import { AlertFeed } from './feed.js';
 import { createAlertMetrics } from './metrics.js';
+import { RULE_PRESETS } from './rules/presets.js';
+import { RuleResolver } from './rules/resolver.js';
+import { SEVERITIES, type Severity } from './rules/schema.js';
+import { AlertTable } from './store/alert-table.js';
+import { RuleSettings } from './store/rule-settings.js';
+import { SweepState } from './store/sweep-state.js';
+import type { Alert, AlertEvent, AlertFilter } from './types.js';
 import { WebhookSender } from './webhook.js';
 
 export { ALERTS_MIGRATIONS } from './migrations.js';
-export { AlertEngine, type PatientDirectory, type ReadingHistory } from './engine.js';
-export { AlertStore, actorName, type Actor, type AuditEntry, type AuditFilter, type Alert, type AlertEvent, type AlertEventType, type AlertFilter, type AlertStatus } from './alert-store.js';
-export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, PROGRAMME_RULE_OVERRIDES, findRule } from './rules/catalogue.js';
+export { AlertActions, type OverrideOptions } from './actions.js';
+export { AlertFeed } from './feed.js';
+/** Read access to stored alerts for tools that only look (the simulator's --verify and load probes). */
+export { AlertTable } from './store/alert-table.js';
+export type { DirectoryDevice, DirectoryPatient, PatientDirectory, ReadingHistory } from './evaluation.js';
+export type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus, RenotifyReason } from './types.js';
+export type { StoredOverride, StoredSnooze } from './store/rule-settings.js';
+export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, findRule } from './rules/catalogue.js';
 export { effectiveRules } from './rules/effective.js';
+export { SAFETY_FLOORS } from './rules/floors.js';
+export { RULE_PRESETS, type RulePreset } from './rules/presets.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
 export { signature as webhookSignature } from './webhook.js';
 
 export interface AlertsOptions {
   readonly db: StateDb;
+  readonly audit: AuditLog;
   readonly history: ReadingHistory;
   readonly directory: PatientDirectory;
   readonly metrics: MetricsRegistry;
   readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly escalateAfterMinutes: number;
-  /** node-cron expression (with seconds) for the missing-data, device and escalation sweep. */
+  /** An acknowledged condition that persists notifies again after this many hours (0: never), by severity. */
+  readonly realertHours: Readonly<Record<Severity, number>>;
+  readonly snoozeMaxHours: number;
+  /** node-cron expression (with seconds) for the missing-data, device, escalation and reminder sweep. */
   readonly sweepCron: string;
   readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number } | undefined;
+  /** The clock (tests drive a fake one). */
+  readonly now?: () => number;
+}
+
+/** What the dashboard and the CLI read of alerts and rules. */
+export interface AlertQueries {
+  list(filter?: AlertFilter): Alert[];
+  get(alertId: number): { alert: Alert; events: AlertEvent[] } | undefined;
+  rulesFor(patientId: string): ReturnType<RuleResolver['rulesFor']>;
+  overridesOf(patientId: string): ReturnType<RuleSettings['overrides']>;
+  snoozesOf(patientId: string): ReturnType<RuleSettings['snoozes']>;
+  presets(): typeof RULE_PRESETS;
+  liveCounts(): Record<Severity, number>;
 }
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
+export type AlertsCoreOptions = Pick<AlertsOptions, 'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'now'>;
+
 /**
- * Builds the alerts component: the engine, its scheduled sweep (node-cron), the poll that picks up
- * transitions made by the CLI, and the outgoing webhook.
+ * The alerts component without its schedule: evaluation, actions, feed and queries on the state database.
+ * The CLI acts through this (the running server's poll then emits what it wrote); the server adds the sweep,
+ * the poll and the webhook in createAlerts.
+ */
+export function openAlertsCore(options: AlertsCoreOptions) {
+  const now = options.now ?? Date.now;
+  const table = new AlertTable(options.db);
+  const settings = new RuleSettings(options.db);
+  const sweepState = new SweepState(options.db);
+  const resolver = new RuleResolver((id) => options.directory.patient(id), settings, now);
+  // Resolutions made elsewhere (a person, the CLI) end the alert's life in evaluation too.
+  const feed = new AlertFeed(table, (event) => evaluation.forget(event.alert.patientId, event.alert.ruleId, event.alert.subject));
+  const hours = (h: number) => h * 3_600_000;
+  const evaluation = new AlertEvaluation({
+    table,
+    settings,
+    resolver,
+    sweepState,
+    feed,
+    audit: options.audit,
+    history: options.history,
+    directory: options.directory,
+    policy: {
+      escalateAfterMs: options.escalateAfterMinutes * 60_000,
+      maxEscalationLevel: 3,
+      realertMs: { critical: hours(options.realertHours.critical), warning: hours(options.realertHours.warning), info: hours(options.realertHours.info) },
+    },
+    log: options.log,
+    now,
+  });
+  const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
+  const liveCounts = (): Record<Severity, number> => {
+    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    for (const row of table.countLive()) counts[row.severity] = row.n;
+    return counts;
+  };
+  const queries: AlertQueries = {
+    list: (filter) => table.list(filter),
+    get: (alertId) => {
+      const alert = table.get(alertId);
+      return alert ? { alert, events: table.eventsOf(alertId) } : undefined;
+    },
+    rulesFor: (patientId) => resolver.rulesFor(patientId),
+    overridesOf: (patientId) => settings.overrides(patientId, now()),
+    snoozesOf: (patientId) => settings.snoozes(patientId, now()),
+    presets: () => RULE_PRESETS,
+    liveCounts,
+  };
+  return { table, sweepState, evaluation, actions, feed, queries };
+}
+
+/**
+ * Builds the alerts component: evaluation (on readings, on stored batches, on the sweep), actions
+ * (acknowledge, resolve, snooze, override), the event feed (drain, replay), read queries, the scheduled sweep
+ * (node-cron), the poll that picks up transitions made by the CLI, and the outgoing webhook.
  */
 export async function createAlerts(options: AlertsOptions) {
   if (!cron.validate(options.sweepCron)) {
     throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_ALERT_SWEEP_CRON: "${options.sweepCron}" is not a cron expression`);
   }
-  const store = new AlertStore(options.db);
-  const engine = new AlertEngine({
-    store,
-    history: options.history,
-    directory: options.directory,
-    log: options.log,
-    escalateAfterMs: options.escalateAfterMinutes * 60_000,
-  });
+  const { table, sweepState, evaluation, actions, feed, queries } = openAlertsCore(options);
   const webhook = options.webhook
     ? new WebhookSender({
         ...options.webhook,
-        store,
+        table,
+        cursor: sweepState,
         log: options.log,
         onDelivered: () => metrics.webhookDelivered.inc(),
         onFailed: () => metrics.webhookFailures.inc(),
       })
     : undefined;
-  const metrics = createAlertMetrics(options.metrics, () => engine.liveCounts(), () => webhook?.pending() ?? 0);
-  engine.on('event', (event) => {
+  const metrics = createAlertMetrics(options.metrics, queries.liveCounts, () => webhook?.pending() ?? 0);
+  feed.on('event', (event) => {
     metrics.transitions.inc({ type: event.type });
     webhook?.nudge();
   });
   const runSweep = () => {
     try {
-      engine.sweep();
+      evaluation.sweep();
     } catch (err) {
-      options.log.error({ err: (err as Error).message }, 'alert sweep failed');
+      options.log.error({ err }, 'alert sweep failed');
     }
   };
   const task = cron.schedule(options.sweepCron, runSweep, { name: 'vigil-alert-sweep', noOverlap: true });
   const poll = setInterval(() => {
     try {
-      engine.poll();
+      feed.drain();
     } catch (err) {
-      options.log.warn({ err: (err as Error).message }, 'alert event poll failed');
+      options.log.warn({ err }, 'alert event poll failed');
     }
   }, 1000);
   poll.unref();
   webhook?.start();
 
   return {
-    engine,
-    store,
-    sweepNow: runSweep,
+    evaluation: {
+      onCommitted: (readings: Parameters<AlertEvaluation['onCommitted']>[0]) => evaluation.onCommitted(readings),
+      onStored: (readings: Parameters<AlertEvaluation['onStored']>[0]) => evaluation.onStored(readings),
+      sweep: runSweep,
+    },
+    actions,
+    feed,
+    queries,
     async close(): Promise<void> {
       await task.stop();
       await task.destroy();
       clearInterval(poll);
-      await engine.close();
+      await evaluation.close();
       await webhook?.stop();
     },
   };

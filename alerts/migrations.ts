@@ -103,4 +103,21 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_actor ON audit_log(actor, id);
     `,
   },
+  {
+    component: 'alerts',
+    version: 3,
+    sql: `
+      -- Latching criticals and re-notification (docs/alerts.md, the alert state machine).
+      ALTER TABLE alerts ADD COLUMN back_in_range_at INTEGER;
+      ALTER TABLE alerts ADD COLUMN notified_at INTEGER;
+      ALTER TABLE alerts ADD COLUMN renotify_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE alerts SET notified_at = opened_at;
+      -- A snooze silences up to a severity tier; anything worse breaks through.
+      ALTER TABLE alert_snoozes ADD COLUMN tier TEXT NOT NULL DEFAULT 'warning';
+      -- Why an override was made, until when it applies, and the named preset it came from.
+      ALTER TABLE rule_overrides ADD COLUMN note TEXT;
+      ALTER TABLE rule_overrides ADD COLUMN expires_at INTEGER;
+      ALTER TABLE rule_overrides ADD COLUMN preset TEXT;
+    `,
+  },
 ];

@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
-import type { AlertEvent } from './alert-store.js';
-import type { AlertStore } from './alert-store.js';
+import type { AlertTable } from './store/alert-table.js';
+import type { SweepState } from './store/sweep-state.js';
+import type { AlertEvent } from './types.js';
 
 export interface WebhookOptions {
   readonly url: string;
   readonly secret: string;
-  readonly store: AlertStore;
+  readonly table: AlertTable;
+  readonly cursor: SweepState;
   readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   readonly onDelivered?: (event: AlertEvent) => void;
   readonly onFailed?: () => void;
@@ -13,9 +15,9 @@ export interface WebhookOptions {
   readonly maxBackoffMs?: number;
 }
 
-/** Whether an event is a lifecycle transition (a plain repeat of an open alert is not sent). */
+/** Whether an event notifies (alert.updated records a repeat or a clear timer, and is not sent). */
 export function isTransition(event: AlertEvent): boolean {
-  return event.type !== 'alert.updated' || event.change === 'severity';
+  return event.type !== 'alert.updated';
 }
 
 /** `sha256=<hex>` over `<timestamp>.<body>`: the receiver recomputes it with the shared secret. */
@@ -38,7 +40,7 @@ export class WebhookSender {
   constructor(options: WebhookOptions) {
     this.#o = options;
     // Configured for the first time: start with what happens from now on, not the whole history.
-    if (options.store.webhookCursor() === undefined) options.store.setWebhookCursor(options.store.lastSeq());
+    if (options.cursor.webhookCursor() === undefined) options.cursor.setWebhookCursor(options.table.lastSeq());
   }
 
   start(): void {
@@ -51,7 +53,7 @@ export class WebhookSender {
   }
 
   pending(): number {
-    return this.#o.store.countTransitionsAfter(this.#o.store.webhookCursor() ?? 0);
+    return this.#o.table.countTransitionsAfter(this.#o.cursor.webhookCursor() ?? 0);
   }
 
   async stop(): Promise<void> {
@@ -75,8 +77,8 @@ export class WebhookSender {
   async #deliverAll(): Promise<void> {
     let attempt = 0;
     while (this.#running) {
-      const cursor = this.#o.store.webhookCursor() ?? 0;
-      const events = this.#o.store.eventsAfter(cursor, 100);
+      const cursor = this.#o.cursor.webhookCursor() ?? 0;
+      const events = this.#o.table.eventsAfter(cursor, 100);
       if (events.length === 0) {
         await this.#sleep(1000);
         continue;
@@ -94,7 +96,7 @@ export class WebhookSender {
           attempt = 0;
           this.#o.onDelivered?.(event);
         }
-        this.#o.store.setWebhookCursor(event.seq);
+        this.#o.cursor.setWebhookCursor(event.seq);
       }
     }
   }

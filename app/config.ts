@@ -55,6 +55,11 @@ export const configSchema = z
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
+    // Vigil defaults (docs/alerts.md): a persisting acknowledged condition is brought back to a person.
+    VIGIL_ALERT_REALERT_CRITICAL_HOURS: z.coerce.number().min(0).default(4),
+    VIGIL_ALERT_REALERT_WARNING_HOURS: z.coerce.number().min(0).default(24),
+    VIGIL_ALERT_REALERT_INFO_HOURS: z.coerce.number().min(0).default(0),
+    VIGIL_ALERT_SNOOZE_MAX_HOURS: z.coerce.number().positive().max(168).default(24),
     VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
@@ -101,6 +106,8 @@ export interface VigilConfig {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
     readonly escalateAfterMinutes: number;
     readonly sweepCron: string;
+    readonly realertHours: { readonly critical: number; readonly warning: number; readonly info: number };
+    readonly snoozeMaxHours: number;
   };
   readonly dashboard: SessionSettings & { readonly trustProxy: boolean };
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
@@ -174,6 +181,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : undefined,
       escalateAfterMinutes: c.VIGIL_ALERT_ESCALATE_MINUTES,
       sweepCron: c.VIGIL_ALERT_SWEEP_CRON,
+      realertHours: { critical: c.VIGIL_ALERT_REALERT_CRITICAL_HOURS, warning: c.VIGIL_ALERT_REALERT_WARNING_HOURS, info: c.VIGIL_ALERT_REALERT_INFO_HOURS },
+      snoozeMaxHours: c.VIGIL_ALERT_SNOOZE_MAX_HOURS,
     },
     dashboard: {
       idleMinutes: c.VIGIL_SESSION_IDLE_MINUTES,

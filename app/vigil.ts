@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
+import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createGateway } from '../gateway/index.js';
@@ -40,16 +41,18 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   built.push(() => db.close());
   const store = await openStore(config, log);
   built.push(() => store.close());
+  const audit = new AuditLog(db);
   const alertLog = log.child({ component: 'alerts' });
+  // Ingest is built after alerts (its callbacks feed them); the sweep asks it for rejections once it exists.
+  let ingestRef: { rejectionCounts(since: number): ReadonlyMap<string, number> } | undefined;
   const alerts = await createAlerts({
     db,
+    audit,
     history: store,
-    directory: patientDirectory(registry),
+    directory: patientDirectory(registry, (since) => ingestRef?.rejectionCounts(since) ?? new Map()),
     metrics,
     log: alertLog,
-    escalateAfterMinutes: config.alerts.escalateAfterMinutes,
-    sweepCron: config.alerts.sweepCron,
-    webhook: config.alerts.webhook,
+    ...config.alerts,
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -74,17 +77,18 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     shipBatchSize: config.shipBatchSize,
     storeRetryMaxMs: config.storeRetryMaxMs,
     onStored: (readings) => {
-      guarded('trend rules', () => alerts.engine.onStored(readings));
+      guarded('trend rules', () => alerts.evaluation.onStored(readings));
       hooks.onStored?.(readings);
     },
     onRecovered: (reading) => void (recovered.length < 100_000 && recovered.push(reading)),
   });
-  if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.engine.onCommitted(recovered));
+  if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(recovered));
   recovered.length = 0;
   built.push(() => ingest.close(0));
   const dashboard = createDashboard({
     db,
-    alerts: alerts.engine,
+    alerts,
+    audit,
     readings: store,
     directory: dashboardDirectory(registry),
     settings: config.dashboard,
@@ -93,11 +97,11 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'dashboard' }),
   });
   built.push(() => dashboard.close());
-  alerts.engine.on('event', (event) => guarded('live push', () => dashboard.onAlertEvent(event)));
+  alerts.feed.on('event', (event) => guarded('live push', () => dashboard.onAlertEvent(event)));
   // After the commit, off the PUBACK path: the device's acknowledgement never waits for rule evaluation.
   ingest.intake.on('committed', (readings) =>
     setImmediate(() => {
-      guarded('threshold rules', () => alerts.engine.onCommitted(readings));
+      guarded('threshold rules', () => alerts.evaluation.onCommitted(readings));
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
@@ -149,6 +153,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     registry,
     ingest,
     alerts,
+    audit,
     users: dashboard.users,
     /** Stops intake first, then commits and drains what was accepted, then closes storage. */
     close(drainMs = 5_000): Promise<void> {

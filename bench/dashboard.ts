@@ -14,6 +14,7 @@ import { openState, patientDirectory } from '../app/state.js';
 import { LatestReadings, UserStore } from '../dashboard/index.js';
 import type { Programme, Reading, ReadingType } from '../domain/index.js';
 import { SqliteStore } from '../ingest/index.js';
+import { AuditLog } from '../state/index.js';
 import { processUsage, summarise, type Summary } from './stats.js';
 import { startVigil } from './targets.js';
 
@@ -63,8 +64,19 @@ async function seed(dataDir: string): Promise<void> {
   latest.close();
   const store = new SqliteStore(dataDir);
   await store.write(readings);
-  const alerts = await createAlerts({ db, history: store, directory: patientDirectory(registry), metrics: new MetricsRegistry(), log: silent, escalateAfterMinutes: 15, sweepCron: '0 0 0 1 1 *' });
-  alerts.engine.onCommitted(readings);
+  const alerts = await createAlerts({
+    db,
+    audit: new AuditLog(db),
+    history: store,
+    directory: patientDirectory(registry, () => new Map()),
+    metrics: new MetricsRegistry(),
+    log: silent,
+    escalateAfterMinutes: 15,
+    realertHours: { critical: 4, warning: 24, info: 0 },
+    snoozeMaxHours: 24,
+    sweepCron: '0 0 0 1 1 *',
+  });
+  alerts.evaluation.onCommitted(readings);
   await alerts.close();
   await store.close();
   await new UserStore(db).add({ username: 'bench', role: 'admin', password: PASSWORD });

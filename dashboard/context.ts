@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor, AlertEngine } from '../alerts/index.js';
+import type { AlertActions, AlertFeed, AlertQueries } from '../alerts/index.js';
+import type { Actor, AuditLog } from '../state/index.js';
 import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
@@ -46,9 +47,17 @@ export interface SessionSettings {
   readonly silentAfterHours: number;
 }
 
+/** What the dashboard uses of the alerts component: its queries, its actions, and its event feed's replay. */
+export interface DashboardAlerts {
+  readonly queries: AlertQueries;
+  readonly actions: Pick<AlertActions, 'acknowledge' | 'resolve' | 'snooze' | 'unsnooze' | 'setOverride' | 'clearOverride' | 'applyPreset'>;
+  readonly feed: Pick<AlertFeed, 'eventsAfter' | 'lastSeq'>;
+}
+
 /** Everything the dashboard's routes share. */
 export interface DashboardContext {
-  readonly alerts: AlertEngine;
+  readonly alerts: DashboardAlerts;
+  readonly audit: Pick<AuditLog, 'record' | 'list'>;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
   readonly directory: PatientDirectory;
   readonly users: UserStore;
@@ -66,7 +75,7 @@ export function visiblePatient(ctx: DashboardContext, request: FastifyRequest, p
   const patient = ctx.directory.patient(patientId);
   if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
   if (!canSeeTeam(request.principal!, patient.careTeam)) {
-    ctx.alerts.recordAudit(actor(request), 'access.denied', patientId, request.url.split('?')[0] ?? null);
+    ctx.audit.record(actor(request), 'access.denied', patientId, request.url.split('?')[0] ?? null);
     throw new VigilError('VIGIL_ERR_FORBIDDEN', `patient ${patientId} is not in one of your care teams`);
   }
   return patient;

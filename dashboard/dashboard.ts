@@ -5,7 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
-import type { AlertEngine, AlertEvent } from '../alerts/index.js';
+import type { AlertEvent } from '../alerts/index.js';
+import type { AuditLog } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
 import type { StateDb } from '../state/index.js';
@@ -13,7 +14,7 @@ import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
 import { canSeeTeam } from './auth/principal.js';
 import { SessionStore } from './auth/session-store.js';
 import { UserStore } from './auth/user-store.js';
-import type { DashboardContext, PatientDirectory, SessionSettings } from './context.js';
+import type { DashboardAlerts, DashboardContext, PatientDirectory, SessionSettings } from './context.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -25,7 +26,8 @@ import { LatestReadings } from './worklist/latest-readings.js';
 
 export interface DashboardOptions {
   readonly db: StateDb;
-  readonly alerts: AlertEngine;
+  readonly alerts: DashboardAlerts;
+  readonly audit: AuditLog;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
   readonly directory: PatientDirectory;
   readonly settings: SessionSettings;
@@ -46,7 +48,7 @@ export function createDashboard(options: DashboardOptions) {
   const users = new UserStore(options.db);
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err: err.message }, 'latest readings not saved; will retry'));
-  const ctx: DashboardContext = { alerts: options.alerts, readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
+  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
@@ -57,7 +59,7 @@ export function createDashboard(options: DashboardOptions) {
       canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
       patientName: (patientId) => options.directory.patient(patientId)?.name,
       sessionValid: (principal) => principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
-      eventsAfter: (seq, limit) => options.alerts.eventsAfter(seq, limit),
+      eventsAfter: (seq, limit) => options.alerts.feed.eventsAfter(seq, limit),
     },
   });
   new Gauge({ name: 'vigil_live_clients', help: 'Open live dashboard connections', registers: [options.metrics], collect() { this.set(hub.clients); } });

@@ -1,2 +1,3 @@
 export { openStateDb, STATE_DB_FILE, type Migration, type StateDb } from './database.js';
 export { openSqlite } from './sqlite.js';
+export { AuditLog, actorName, actorOrigin, type Actor, type AuditEntry, type AuditFilter } from './audit-log.js';

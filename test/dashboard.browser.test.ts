@@ -116,7 +116,7 @@ describe('dashboard in a browser', () => {
     await page.locator('.live-pill.state-reconnecting').waitFor({ timeout: 10_000 });
     await shot('5-reconnecting');
     // While the page is away, a colleague resolves the alert.
-    t.vigil.alerts.engine.resolve(alertId, 'user:colleague', 'seen in clinic');
+    t.vigil.alerts.actions.resolve(alertId, 'user:colleague', 'seen in clinic');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await item.count()).toBe(1);
     networkDown = false;
@@ -139,7 +139,7 @@ describe('dashboard in a browser', () => {
     await page.emulateMedia({ media: 'screen' });
     await page.getByRole('button', { name: '90 days' }).click();
     await expect.poll(() => chart.locator('figcaption').textContent()).toMatch(/mean per/);
-    const views = t.vigil.alerts.engine.auditLog({ actor: 'user:nurse', action: 'patient.view' });
+    const views = t.vigil.audit.list({ actor: 'user:nurse', action: 'patient.view' });
     expect(views[0]).toMatchObject({ patientId: device.patientId, origin: '127.0.0.1' });
   });
 

@@ -31,7 +31,7 @@ describe('stalled webhook receiver', () => {
         ...Array.from({ length: 20 }, (_, k) => ({ type: 'heart_rate', time: new Date(Date.now() - k * 1000).toISOString(), value: 70, id: `h${k}` })),
       ]), { qos: 1 });
     }
-    await waitFor(() => t.vigil.alerts.engine.list({ status: 'open' }).length >= 15, { what: 'fifteen alerts open' });
+    await waitFor(() => t.vigil.alerts.queries.list({ status: 'open' }).length >= 15, { what: 'fifteen alerts open' });
     const pending = await waitFor(async () => {
       const m = /^vigil_alert_webhook_pending (\d+)/m.exec(await (await fetch(`${t.httpUrl}/metrics`)).text());
       return Number(m?.[1]) >= 14 && Number(m?.[1]);

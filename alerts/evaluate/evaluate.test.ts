@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseReading, wireReadingSchema, type WireReadingInput } from '../../domain/index.js';
 import { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS } from '../rules/catalogue.js';
-import { effectiveRules } from '../rules/effective.js';
+import { applyOverride, effectiveRules } from '../rules/effective.js';
+import { findPreset } from '../rules/presets.js';
 import type { AverageRule, ChangeRule, DropRule, Rule, ThresholdRule, TimeBelowRule } from '../rules/schema.js';
 import { evaluateAverage, evaluateChange, evaluateDrop, evaluateTimeBelow } from './history.js';
 import { evaluateDevice, evaluateMissing } from './sweep-rules.js';
@@ -29,7 +30,7 @@ function observed(input: WithoutTime<WireReadingInput>): ObservedReading {
 
 function severity(r: ThresholdRule, input: Parameters<typeof observed>[0]): string {
   const f = evaluateThreshold(r, observed(input));
-  return f === undefined ? 'band' : f.severity === null ? 'clear' : f.severity;
+  return f === undefined ? 'nothing' : f.band ? 'band' : f.severity === null ? 'clear' : f.severity;
 }
 
 const bp = (systolic: number, diastolic: number) => ({ type: 'blood_pressure' as const, systolic, diastolic });
@@ -98,18 +99,26 @@ describe('threshold rules from the clinical reference', () => {
     expect(severity(r, glucose(6.1, 'mmol/L', 'cgm', -0.15))).toBe('warning'); // -2.7 mg/dL/min
   });
 
-  it('lets the COPD programme lower the SpO2 line to 88 %', () => {
+  it('keeps a COPD patient on the general SpO2 line; the 88-92 % target is a per-patient preset (BTS 2017)', () => {
     const copd = rule<'threshold'>('spo2.low', effectiveRules(['copd'], new Map()));
-    expect(severity(copd, { type: 'spo2', value: 90 })).toBe('clear');
-    expect(severity(copd, { type: 'spo2', value: 87 })).toBe('warning');
-    expect(copd.source).toMatch(/BTS/);
+    expect(severity(copd, { type: 'spo2', value: 90 })).toBe('warning');
+    expect(severity(copd, { type: 'spo2', value: 82 })).toBe('critical');
+    const target = rule<'threshold'>('spo2.low', effectiveRules(['copd'], new Map([['spo2.low', findPreset('spo2.copd_target')!.override]])));
+    expect(severity(target, { type: 'spo2', value: 90 })).toBe('clear');
+    expect(severity(target, { type: 'spo2', value: 87 })).toBe('warning');
+    expect(severity(target, { type: 'spo2', value: 83 })).toBe('critical');
   });
 
-  it('lets a patient override any value, validated as a whole rule', () => {
-    const rules = effectiveRules(['hypertension'], new Map([['bp.crisis', { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>', value: 170 }] }] }]]));
+  it('lets a patient override values within the safety floor, validated as a whole rule', () => {
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>', value: 170 }, { field: 'diastolic', op: '>', value: 120 }] }] };
+    const rules = effectiveRules(['hypertension'], new Map([['bp.crisis', tighter]]));
     expect(severity(rule<'threshold'>('bp.crisis', rules), bp(175, 90))).toBe('critical');
-    expect(() => effectiveRules([], new Map([['bp.crisis', { tiers: [] }]]))).toThrow(/bp.crisis/);
-    expect(effectiveRules([], new Map([['fall.detected', { enabled: false }]])).some((r) => r.id === 'fall.detected')).toBe(false);
+    // Dropping the diastolic line loosens the guideline floor: refused, and ignored if found stored.
+    expect(() => applyOverride(rule<'threshold'>('bp.crisis'), { tiers: [tighter.tiers[0]!].map((t) => ({ ...t, conditions: t.conditions.slice(0, 1) })) })).toThrow(/diastolic > 120/);
+    expect(() => applyOverride(rule<'threshold'>('bp.crisis'), { tiers: [] })).toThrow(/bp.crisis/);
+    // An override that fails validation or its safety floor is not applied: the patient keeps the default.
+    expect(effectiveRules([], new Map([['fall.detected', { enabled: false }]])).some((r) => r.id === 'fall.detected')).toBe(true);
+    expect(effectiveRules([], new Map([['temperature.abnormal', { enabled: false }]])).some((r) => r.id === 'temperature.abnormal')).toBe(false);
   });
 });
 
@@ -176,7 +185,7 @@ describe('missing data and devices', () => {
     const battery = rule<'device'>('device.battery_low');
     const dev = (b: number | null, online = true, statusAt = T) => ({ id: 'd1', battery: b, online, statusAt });
     expect(evaluateDevice(battery, dev(14), T)?.severity).toBe('info');
-    expect(evaluateDevice(battery, dev(17), T)).toBeUndefined();
+    expect(evaluateDevice(battery, dev(17), T)).toMatchObject({ severity: null, band: true });
     expect(evaluateDevice(battery, dev(20), T)?.severity).toBeNull();
     const offline = rule<'device'>('device.offline');
     expect(evaluateDevice(offline, dev(80, false, T - 25 * HOUR), T)?.severity).toBe('warning');

@@ -4,14 +4,18 @@ import type { ObservedReading } from './threshold.js';
 
 const HOUR = 3_600_000;
 
-/** No reading for longer than the plan expects, measured from the last reading or, without one, enrolment. */
-export function evaluateMissing(rule: MissingRule, lastReadingAt: number | undefined, enrolledAt: number, now: number): Finding | undefined {
+/**
+ * No reading for longer than the plan expects. The gap is counted from the last reading, but never from before
+ * `countFrom`: the patient's enrolment in the programme that brings the rule, a device assigned since, or the
+ * end of a declared sensor warm-up. Enrolling a patient is not a gap.
+ */
+export function evaluateMissing(rule: MissingRule, lastReadingAt: number | undefined, countFrom: number, now: number): Finding | undefined {
   if (lastReadingAt === undefined && rule.requireHistory) return undefined;
-  const since = lastReadingAt ?? enrolledAt;
+  const since = Math.max(lastReadingAt ?? Number.NEGATIVE_INFINITY, countFrom);
   const gapHours = (now - since) / HOUR;
-  const base = { ruleId: rule.id, subject: '', observedAt: now, values: { gapHours: Math.round(gapHours * 10) / 10 } };
+  const base = { ruleId: rule.id, subject: '', observedAt: now, values: { gapHours: Math.max(0, Math.round(gapHours * 10) / 10) } };
   if (gapHours > rule.maxGapHours) {
-    const what = lastReadingAt === undefined ? 'since enrolment' : 'since the last one';
+    const what = lastReadingAt === undefined || lastReadingAt < countFrom ? 'since enrolment or device assignment' : 'since the last one';
     return { ...base, severity: rule.severity, message: `${rule.title}: no reading for ${Math.floor(gapHours)} h ${what}`, score: gapHours / rule.maxGapHours - 1 };
   }
   return { ...base, severity: null, message: `${rule.title}: readings arriving again`, score: 0 };
@@ -37,23 +41,44 @@ export interface DeviceState {
   readonly battery: number | null;
   /** When the device last changed state or reported, epoch ms. */
   readonly statusAt: number | null;
+  /** Readings from this device rejected within the rule's window (data quality). */
+  readonly rejected?: number | undefined;
 }
 
 export function evaluateDevice(rule: DeviceRule, device: DeviceState, now: number): Finding | undefined {
   const base = { ruleId: rule.id, subject: device.id, observedAt: now };
-  if (rule.check === 'battery_low') {
-    if (device.battery === null) return undefined;
-    if (device.battery < rule.batteryBelow) {
-      return { ...base, severity: rule.severity, values: { battery: device.battery }, message: `${rule.title}: ${device.id} at ${device.battery} %`, score: 1 - device.battery / 100 };
+  switch (rule.check) {
+    case 'battery_low': {
+      if (device.battery === null) return undefined;
+      if (device.battery < rule.batteryBelow) {
+        return { ...base, severity: rule.severity, values: { battery: device.battery }, message: `${rule.title}: ${device.id} at ${device.battery} %`, score: 1 - device.battery / 100 };
+      }
+      // A battery hovering at the line does not flap: clear only 5 points above it.
+      return device.battery >= rule.batteryBelow + 5
+        ? { ...base, severity: null, values: { battery: device.battery }, message: `${rule.title}: ${device.id} charged`, score: 0 }
+        : { ...base, severity: null, band: true, values: { battery: device.battery }, message: `${rule.title}: ${device.id} near the line`, score: 0 };
     }
-    // A battery hovering at the line does not flap: clear only 5 points above it.
-    return device.battery >= rule.batteryBelow + 5
-      ? { ...base, severity: null, values: { battery: device.battery }, message: `${rule.title}: ${device.id} charged`, score: 0 }
-      : undefined;
+    case 'offline': {
+      if (device.online) return { ...base, severity: null, values: {}, message: `${rule.title}: ${device.id} back online`, score: 0 };
+      if (device.statusAt === null) return undefined;
+      const hours = (now - device.statusAt) / HOUR;
+      if (hours <= rule.offlineHours) return undefined;
+      return { ...base, severity: rule.severity, values: { offlineHours: Math.floor(hours) }, message: `${rule.title}: ${device.id} offline for ${Math.floor(hours)} h`, score: hours / rule.offlineHours - 1 };
+    }
+    case 'rejecting': {
+      const rejected = device.rejected ?? 0;
+      const values = { rejected, windowHours: rule.rejectedWindowHours };
+      if (rejected >= rule.rejectedAtLeast) {
+        return { ...base, severity: rule.severity, values, message: `${rule.title}: ${device.id} had ${rejected} readings rejected in ${rule.rejectedWindowHours} h`, score: rejected / rule.rejectedAtLeast - 1 };
+      }
+      // Clear only once a whole window passes without a rejection.
+      return rejected === 0
+        ? { ...base, severity: null, values, message: `${rule.title}: ${device.id} readings accepted again`, score: 0 }
+        : { ...base, severity: null, band: true, values, message: `${rule.title}: ${device.id} still has rejections`, score: 0 };
+    }
+    default: {
+      const unreachable: never = rule.check;
+      return unreachable;
+    }
   }
-  if (device.online) return { ...base, severity: null, values: {}, message: `${rule.title}: ${device.id} back online`, score: 0 };
-  if (device.statusAt === null) return undefined;
-  const hours = (now - device.statusAt) / HOUR;
-  if (hours <= rule.offlineHours) return undefined;
-  return { ...base, severity: rule.severity, values: { offlineHours: Math.floor(hours) }, message: `${rule.title}: ${device.id} offline for ${Math.floor(hours)} h`, score: hours / rule.offlineHours - 1 };
 }

@@ -1,4 +1,4 @@
-import { ruleSchema, type Programme, type Rule, type RuleInput, type RuleOverride } from './schema.js';
+import { ruleSchema, type Programme, type Rule, type RuleInput } from './schema.js';
 
 /**
  * The default rules and their values, each with its source (../shared/clinical.md). Vigil supports clinical
@@ -48,9 +48,16 @@ const DEFAULT_RULES: RuleInput[] = [
     kind: 'threshold',
     readingType: 'glucose',
     title: 'Hypoglycaemia',
-    source: 'ADA Standards of Care 2025, section 6: level 2 < 54 mg/dL (critical), level 1 54-69 mg/dL',
+    source: 'ADA Standards of Care 2025, section 6: level 2 < 54 mg/dL (critical), level 1 54-69 mg/dL; a meter LO reading is below its range (critical)',
     tiers: [
-      { severity: 'critical', match: 'any', conditions: [{ field: 'value', op: '<', value: 54 }] },
+      {
+        severity: 'critical',
+        match: 'any',
+        conditions: [
+          { field: 'value', op: '<', value: 54 },
+          { field: 'lo', op: '>=', value: 1 },
+        ],
+      },
       { severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<', value: 70 }] },
     ],
     clearMargin: 10,
@@ -60,9 +67,20 @@ const DEFAULT_RULES: RuleInput[] = [
     id: 'glucose.high',
     kind: 'threshold',
     readingType: 'glucose',
-    title: 'Hyperglycaemia (level 2)',
-    source: 'ADA Standards of Care 2025, section 6: level 2 hyperglycaemia > 250 mg/dL',
-    tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '>', value: 250 }] }],
+    title: 'Hyperglycaemia',
+    source:
+      'ADA Standards of Care 2025, section 6: level 2 hyperglycaemia > 250 mg/dL (warning); ADA consensus on hyperglycaemic crises (Umpierrez et al., Diabetes Care 2024): hyperosmolar state at >= 600 mg/dL, and a meter HI reading is above its range (critical)',
+    tiers: [
+      {
+        severity: 'critical',
+        match: 'any',
+        conditions: [
+          { field: 'value', op: '>=', value: 600 },
+          { field: 'hi', op: '>=', value: 1 },
+        ],
+      },
+      { severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '>', value: 250 }] },
+    ],
     clearMargin: 20,
     resolveAfterMinutes: 120,
   },
@@ -71,8 +89,12 @@ const DEFAULT_RULES: RuleInput[] = [
     kind: 'threshold',
     readingType: 'spo2',
     title: 'Low oxygen saturation',
-    source: 'Home pulse-oximetry pathways (NHS 2020): SpO2 <= 92 % at rest; NEWS2 (RCP 2017) scores <= 91 as 3',
-    tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<=', value: 92 }] }],
+    source:
+      'NHS England COVID Oximetry @home (2020): SpO2 <= 92 % at rest needs urgent assessment (warning); NEWS2 (RCP 2017) scale 1 scores <= 91 as 3; BTS 2017 oxygen guideline: no target range for any patient goes below 88 % (critical below it)',
+    tiers: [
+      { severity: 'critical', match: 'any', conditions: [{ field: 'value', op: '<', value: 88 }] },
+      { severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<=', value: 92 }] },
+    ],
     clearMargin: 1,
     resolveAfterMinutes: 60,
   },
@@ -81,7 +103,8 @@ const DEFAULT_RULES: RuleInput[] = [
     kind: 'threshold',
     readingType: 'heart_rate',
     title: 'Pulse out of range',
-    source: 'NEWS2 (RCP 2017): pulse <= 40 or >= 131 /min scores 3',
+    source: 'NEWS2 (RCP 2017): pulse <= 40 or >= 131 /min scores 3; read from heart-rate readings and from the pulse a cuff or an oximeter reports',
+    alsoReads: { blood_pressure: { value: 'pulse' }, spo2: { value: 'pulse' } },
     tiers: [
       {
         severity: 'warning',
@@ -121,7 +144,20 @@ const DEFAULT_RULES: RuleInput[] = [
     title: 'Fall detected',
     source: 'clinical.md: a fall event is urgent until acknowledged; bursts of the same fall are deduplicated',
     minConfidence: 0.5,
+    burstMinutes: 10,
     severity: 'critical',
+  },
+  {
+    id: 'pulse.irregular',
+    kind: 'threshold',
+    readingType: 'blood_pressure',
+    title: 'Irregular heartbeat flagged by the BP monitor',
+    source:
+      'ESC 2024 atrial fibrillation guideline: opportunistic screening by pulse or rhythm check; NICE MTG13 (2013): BP monitors that flag an irregular pulse, followed by a 12-lead ECG (info: for review, not urgent)',
+    tiers: [{ severity: 'info', match: 'any', conditions: [{ field: 'irregular', op: '>=', value: 1 }] }],
+    clearMargin: 0,
+    // Vigil default: a day of regular readings before the flag is considered gone.
+    resolveAfterMinutes: 1440,
   },
   {
     id: 'steps.drop',
@@ -152,6 +188,16 @@ const DEFAULT_RULES: RuleInput[] = [
     title: 'Device offline',
     source: 'Vigil operations default: offline for more than 24 h',
     offlineHours: 24,
+    severity: 'warning',
+  },
+  {
+    id: 'device.rejected_readings',
+    kind: 'device',
+    check: 'rejecting',
+    title: 'Device readings being rejected',
+    source: 'Vigil data-quality default: 5 or more readings rejected within 6 h (wrong units, clock or firmware): the care team sees gaps the patient does not know of',
+    rejectedAtLeast: 5,
+    rejectedWindowHours: 6,
     severity: 'warning',
   },
 ];
@@ -227,6 +273,7 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       source: 'clinical.md: CGM gap > 2 h',
       maxGapHours: 2,
       requireHistory: true,
+      toleratesWarmUp: true,
       severity: 'warning',
     },
     {
@@ -277,20 +324,6 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
   ],
 };
 
-/** Programme-level changes to default rules. */
-const PROGRAMME_OVERRIDES: Record<Programme, Record<string, RuleOverride>> = {
-  hypertension: {},
-  diabetes: {},
-  heart_failure: {},
-  copd: {
-    // clinical.md: patients with COPD have individual targets, often 88-92 %.
-    'spo2.low': {
-      tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<', value: 88 }] }],
-      source: 'BTS 2017 oxygen guideline: target 88-92 % in COPD at risk of hypercapnia; alert below 88 %',
-    },
-  },
-};
-
 function parseAll(inputs: RuleInput[]): Rule[] {
   return inputs.map((r) => ruleSchema.parse(r));
 }
@@ -302,9 +335,15 @@ export const PROGRAMME_RULE_SETS: Readonly<Record<Programme, readonly Rule[]>> =
   heart_failure: parseAll(PROGRAMME_RULES.heart_failure),
   copd: parseAll(PROGRAMME_RULES.copd),
 };
-export const PROGRAMME_RULE_OVERRIDES = PROGRAMME_OVERRIDES;
+
+const ALL_RULES = new Map([...DEFAULT_RULE_SET, ...Object.values(PROGRAMME_RULE_SETS).flat()].map((r) => [r.id, r]));
 
 /** Every rule id Vigil knows, to validate overrides against. */
 export function findRule(id: string): Rule | undefined {
-  return [...DEFAULT_RULE_SET, ...Object.values(PROGRAMME_RULE_SETS).flat()].find((r) => r.id === id);
+  return ALL_RULES.get(id);
+}
+
+/** The programme whose rule set brings a rule (undefined for the default rules every patient has). */
+export function programmeOf(ruleId: string): Programme | undefined {
+  return (Object.keys(PROGRAMME_RULE_SETS) as Programme[]).find((p) => PROGRAMME_RULE_SETS[p].some((r) => r.id === ruleId));
 }

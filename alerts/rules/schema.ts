@@ -13,8 +13,18 @@ export const thresholdRuleSchema = z.object({
   tiers: z.array(tierSchema).min(1),
   /** A reading counts as back in range only this far inside the line (hysteresis, in the field's unit). */
   clearMargin: z.number().min(0).default(0),
-  /** Back in range for this long (measurement time) resolves the alert by itself. */
+  /** Back in range for this long (measurement time) resolves a warning by itself, or latches a critical. */
   resolveAfterMinutes: z.number().min(0).default(60),
+  /**
+   * A live alert notifies again when a reading is this much further past the line than its worst so far, as a
+   * fraction of the line (0.1: 18 mmHg past a 180 mmHg line). A worse tier always notifies again.
+   */
+  renotifyStep: z.number().positive().default(0.1),
+  /**
+   * Other reading types this rule also reads, each with the rule's field names mapped to that reading's fields:
+   * pulse rules read the pulse of a cuff (`blood_pressure.pulse`) and of an oximeter (`spo2.pulse`) too.
+   */
+  alsoReads: z.partialRecord(readingType, z.record(z.string(), z.string())).default({}),
 });
 
 /** No reading of a type for longer than the patient's plan expects (swept on a schedule). */
@@ -26,6 +36,8 @@ export const missingRuleSchema = z.object({
   maxGapHours: z.number().positive(),
   /** Only for patients who have sent this kind of reading before (e.g. CGM: not every patient wears one). */
   requireHistory: z.boolean().default(false),
+  /** A device's declared warm-up (a new CGM sensor) is not a gap: the count starts when it ends. */
+  toleratesWarmUp: z.boolean().default(false),
   severity: severitySchema,
 });
 
@@ -35,16 +47,21 @@ export const eventRuleSchema = z.object({
   kind: z.literal('event'),
   readingType,
   minConfidence: z.number().min(0).max(1).default(0),
+  /** Events within this many minutes of the previous one are one burst (the same fall reported twice). */
+  burstMinutes: z.number().min(0).default(10),
   severity: severitySchema,
 });
 
-/** A device's own state: battery low, or offline for too long (swept on a schedule). */
+/** A device's own state: battery low, offline for too long, or readings being rejected (swept on a schedule). */
 export const deviceRuleSchema = z.object({
   ...common,
   kind: z.literal('device'),
-  check: z.enum(['battery_low', 'offline']),
+  check: z.enum(['battery_low', 'offline', 'rejecting']),
   batteryBelow: z.number().min(0).max(100).default(15),
   offlineHours: z.number().positive().default(24),
+  /** Data quality: at least this many readings rejected within `rejectedWindowHours`. */
+  rejectedAtLeast: z.number().int().min(1).default(5),
+  rejectedWindowHours: z.number().positive().default(6),
   severity: severitySchema,
 });
 
@@ -72,8 +89,11 @@ export type MissingRule = z.output<typeof missingRuleSchema>;
 export type EventRule = z.output<typeof eventRuleSchema>;
 export type DeviceRule = z.output<typeof deviceRuleSchema>;
 
-/** A per-programme or per-patient change to a rule: any of its values, never its id or kind. */
+/** What a rule reads is part of what it is: an override changes its values, never what it applies to. */
+export const FIXED_RULE_KEYS = ['id', 'kind', 'readingType', 'where', 'alsoReads', 'check', 'source'] as const;
+
+/** A per-patient change to a rule: any of its values, never its identity or what it reads. */
 export const ruleOverrideSchema = z
   .record(z.string(), z.unknown())
-  .refine((o) => !('id' in o) && !('kind' in o), 'an override cannot change the rule id or kind');
+  .refine((o) => FIXED_RULE_KEYS.every((k) => !(k in o)), `an override cannot change ${FIXED_RULE_KEYS.join(', ')}`);
 export type RuleOverride = z.infer<typeof ruleOverrideSchema>;

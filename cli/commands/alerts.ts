@@ -1,27 +1,31 @@
 import type { Command } from 'commander';
-import { AlertEngine, AlertStore, DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, type Alert } from '../../alerts/index.js';
+import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert } from '../../alerts/index.js';
 import { openState, patientDirectory } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
+import { AuditLog, type Actor } from '../../state/index.js';
 import { action, configFrom, isoOrDash, parseDuration, printTable } from '../run.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
-/** The engine on the state database, for actions taken from the command line; the running server picks them up. */
-export async function withEngine<T>(dataDir: string | undefined, body: (engine: AlertEngine) => T | Promise<T>): Promise<T> {
+type AlertsCore = ReturnType<typeof openAlertsCore>;
+
+/** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
+export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries'>) => T | Promise<T>): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: dataDir });
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {
     throw new VigilError('VIGIL_ERR_CONFIG', 'reading history is not available to this command');
   };
-  const engine = new AlertEngine({
-    store: new AlertStore(db),
+  const core = openAlertsCore({
+    db,
+    audit: new AuditLog(db),
     history: { queryRaw: noHistory, queryAggregate: noHistory },
-    directory: patientDirectory(registry),
-    log: { warn: () => undefined, error: () => undefined },
-    escalateAfterMs: config.alerts.escalateAfterMinutes * 60_000,
+    directory: patientDirectory(registry, () => new Map()),
+    log: { warn: () => undefined, info: () => undefined, error: () => undefined },
+    ...config.alerts,
   });
   try {
-    return await body(engine);
+    return await body(core);
   } finally {
     db.close();
   }
@@ -40,9 +44,19 @@ function row(a: Alert) {
   };
 }
 
-function requireActor(by: string | undefined): string {
+function requireActor(by: string | undefined): Actor {
   if (!by || !/^[\w .@-]{1,64}$/.test(by)) throw new VigilError('VIGIL_ERR_CONFIG', '--by <name> is required: the audit log records who acted');
-  return by;
+  return { name: by, origin: 'cli' };
+}
+
+/** `--expires 2026-12-24T00:00:00Z` or `--for 14d`: when an override stops applying. */
+function expiryOf(opts: { expires?: string; for?: string }): number | undefined {
+  if (opts.expires && opts.for) throw new VigilError('VIGIL_ERR_CONFIG', 'give --expires or --for, not both');
+  if (opts.for) return Date.now() + parseDuration(opts.for);
+  if (!opts.expires) return undefined;
+  const at = Date.parse(opts.expires);
+  if (!Number.isFinite(at)) throw new VigilError('VIGIL_ERR_CONFIG', `--expires: "${opts.expires}" is not an RFC 3339 time`);
+  return at;
 }
 
 /** `vigil alerts ...` and `vigil rules ...`: the alert lifecycle and per-patient rule settings. */
@@ -57,7 +71,7 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { status: 'open' | 'acknowledged' | 'resolved' | 'live'; patient?: string; json?: boolean; dataDir?: string }) => {
-        const list = await withEngine(opts.dataDir, (e) => e.list({ status: opts.status, patientId: opts.patient }));
+        const list = await withAlerts(opts.dataDir, (a) => a.queries.list({ status: opts.status, patientId: opts.patient }));
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(list.map(row));
       }),
@@ -68,7 +82,7 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (id: string, opts: { dataDir?: string }) => {
-        const found = await withEngine(opts.dataDir, (e) => e.get(Number(id)));
+        const found = await withAlerts(opts.dataDir, (a) => a.queries.get(Number(id)));
         if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist`);
         process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
       }),
@@ -86,23 +100,23 @@ export function registerAlerts(program: Command): void {
       .action(
         action(async (id: string, opts: { by: string; note?: string; dataDir?: string }) => {
           const actor = requireActor(opts.by);
-          const alert = await withEngine(opts.dataDir, (e) => (verb === 'acknowledge' ? e.acknowledge(Number(id), actor, opts.note) : e.resolve(Number(id), actor, opts.note)));
+          const alert = await withAlerts(opts.dataDir, (a) => (verb === 'acknowledge' ? a.actions.acknowledge(Number(id), actor, opts.note) : a.actions.resolve(Number(id), actor, opts.note)));
           process.stdout.write(`alert ${alert.id} ${alert.status}\n`);
         }),
       );
   }
   alerts
     .command('snooze <patientId> <ruleId>')
-    .description('silence one rule for one patient until a time')
-    .requiredOption('--for <duration>', 'how long, e.g. 30m, 4h, 2d')
+    .description('silence one rule for one patient for a while (at most VIGIL_ALERT_SNOOZE_MAX_HOURS), with a reason; worse findings and any critical one break through')
+    .requiredOption('--for <duration>', 'how long, e.g. 30m, 4h')
     .requiredOption('--by <name>', 'who acts')
-    .option('--note <text>', 'why')
+    .requiredOption('--reason <text>', 'why (shown on the patient page and kept in the audit log)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (patientId: string, ruleId: string, opts: { for: string; by: string; note?: string; dataDir?: string }) => {
+      action(async (patientId: string, ruleId: string, opts: { for: string; by: string; reason: string; dataDir?: string }) => {
         const until = Date.now() + parseDuration(opts.for);
-        await withEngine(opts.dataDir, (e) => e.snooze(patientId, ruleId, until, requireActor(opts.by), opts.note));
-        process.stdout.write(`${ruleId} snoozed for ${patientId} until ${new Date(until).toISOString()}\n`);
+        const snooze = await withAlerts(opts.dataDir, (a) => a.actions.snooze(patientId, ruleId, until, requireActor(opts.by), opts.reason));
+        process.stdout.write(`${ruleId} snoozed for ${patientId} until ${new Date(until).toISOString()} (up to ${snooze.tier}; anything worse breaks through)\n`);
       }),
     );
   alerts
@@ -112,7 +126,7 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, ruleId: string, opts: { by: string; dataDir?: string }) => {
-        await withEngine(opts.dataDir, (e) => e.unsnooze(patientId, ruleId, requireActor(opts.by)));
+        await withAlerts(opts.dataDir, (a) => a.actions.unsnooze(patientId, ruleId, requireActor(opts.by)));
         process.stdout.write(`${ruleId} no longer snoozed for ${patientId}\n`);
       }),
     );
@@ -127,9 +141,9 @@ export function registerAlerts(program: Command): void {
     .action(
       action(async (opts: { patient?: string; json?: boolean; dataDir?: string }) => {
         const list = opts.patient
-          ? await withEngine(opts.dataDir, (e) => {
+          ? await withAlerts(opts.dataDir, (a) => {
               // Every patient has the default rules, so none at all means no such patient.
-              const applying = e.rulesFor(opts.patient!);
+              const applying = a.queries.rulesFor(opts.patient!);
               if (applying.length === 0) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${opts.patient} does not exist`);
               return applying;
             })
@@ -140,18 +154,24 @@ export function registerAlerts(program: Command): void {
     );
   rules
     .command('set <patientId> <ruleId> <json>')
-    .description('override values of a rule for one patient, e.g. \'{"tiers":[{"severity":"warning","conditions":[{"field":"value","op":"<","value":88}]}]}\'')
+    .description(
+      'override values of a rule for one patient, within its safety floor, e.g. \'{"tiers":[{"severity":"warning","conditions":[{"field":"value","op":"<","value":90}]}]}\'',
+    )
     .requiredOption('--by <name>', 'who acts')
+    .requiredOption('--reason <text>', 'why (shown on the patient page and kept in the audit log)')
+    .option('--for <duration>', 'the override stops applying after this long, e.g. 14d')
+    .option('--expires <time>', 'the override stops applying at this RFC 3339 time')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (patientId: string, ruleId: string, json: string, opts: { by: string; dataDir?: string }) => {
+      action(async (patientId: string, ruleId: string, json: string, opts: { by: string; reason: string; for?: string; expires?: string; dataDir?: string }) => {
         let override: Record<string, unknown>;
         try {
           override = JSON.parse(json) as Record<string, unknown>;
         } catch {
           throw new VigilError('VIGIL_ERR_CONFIG', 'the override must be a JSON object');
         }
-        const rule = await withEngine(opts.dataDir, (e) => e.setOverride(patientId, ruleId, override, requireActor(opts.by)));
+        const options = { reason: opts.reason, expiresAt: expiryOf(opts) };
+        const rule = await withAlerts(opts.dataDir, (a) => a.actions.setOverride(patientId, ruleId, override, requireActor(opts.by), options));
         process.stdout.write(`${JSON.stringify(rule, null, 2)}\n`);
       }),
     );
@@ -162,8 +182,23 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, ruleId: string, opts: { by: string; dataDir?: string }) => {
-        await withEngine(opts.dataDir, (e) => e.clearOverride(patientId, ruleId, requireActor(opts.by)));
+        await withAlerts(opts.dataDir, (a) => a.actions.clearOverride(patientId, ruleId, requireActor(opts.by)));
         process.stdout.write(`${ruleId} for ${patientId} back to the programme defaults\n`);
+      }),
+    );
+  rules
+    .command('preset <patientId> <presetId>')
+    .description(`apply a named, sourced override in one step (${RULE_PRESETS.map((p) => `${p.id}: ${p.title}`).join('; ')})`)
+    .requiredOption('--by <name>', 'who acts')
+    .option('--reason <text>', "why (default: the preset's title and source)")
+    .option('--for <duration>', 'the override stops applying after this long')
+    .option('--expires <time>', 'the override stops applying at this RFC 3339 time')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (patientId: string, presetId: string, opts: { by: string; reason?: string; for?: string; expires?: string; dataDir?: string }) => {
+        const options = { reason: opts.reason, expiresAt: expiryOf(opts) };
+        const rule = await withAlerts(opts.dataDir, (a) => a.actions.applyPreset(patientId, presetId, requireActor(opts.by), options));
+        process.stdout.write(`${presetId} applied to ${rule.id} for ${patientId}\n`);
       }),
     );
 }

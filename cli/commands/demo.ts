@@ -150,11 +150,11 @@ export function registerDemo(program: Command): void {
         });
         await fleet.start();
         const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
-        vigil.alerts.engine.on('event', (event) => {
-          if (event.type === 'alert.updated' && event.change !== 'severity') return;
+        vigil.alerts.feed.on('event', (event) => {
+          if (event.type === 'alert.updated') return;
           const a = event.alert;
           const time = new Date(event.at).toISOString().slice(11, 19);
-          const what = event.change === 'severity' ? 'WORSE' : event.type.replace('alert.', '').toUpperCase();
+          const what = event.type === 'alert.renotified' ? `AGAIN:${event.change}` : event.type.replace('alert.', '').toUpperCase();
           process.stdout.write(`${time}  ${what.padEnd(12)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}\n`);
         });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AlertStore } from '../../alerts/index.js';
+import { AlertTable } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
-import { withEngine } from './alerts.js';
+import { withAlerts } from './alerts.js';
 import { VigilError, type Programme } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { Fleet, PROFILES, SCENARIOS, SimulatedDevice, findScenario, runFleetLoad, type Condition, type DeviceModel, type Expectation, type SimulatedDeviceSpec } from '../../simulators/index.js';
@@ -71,7 +71,7 @@ async function provision(dataDir: string, condition: Condition, programmes: read
 
 async function verify(dataDir: string, store: ReadingStore, patientId: string, device: SimulatedDevice, refusals: string[], expects: readonly Expectation[], timeoutMs: number): Promise<boolean> {
   const { db } = openState(dataDir);
-  const alerts = new AlertStore(db);
+  const alerts = new AlertTable(db);
   const check = async (e: Expectation): Promise<string | undefined> => {
     switch (e.kind) {
       case 'alert': {
@@ -150,8 +150,9 @@ export function registerSimulate(program: Command): void {
           const { patientId, specs } = await provision(config.dataDir, scenario.patient.condition, scenario.patient.programmes, [scenario.model], `sim-${scenario.name}`, seed);
           const overrides = Object.entries(scenario.overrides ?? {});
           if (overrides.length > 0) {
-            await withEngine(config.dataDir, (engine) => {
-              for (const [ruleId, override] of overrides) engine.setOverride(patientId, ruleId, override, 'vigil-simulate');
+            await withAlerts(config.dataDir, (alerts) => {
+              const reason = `scenario ${scenario.name}: plays out in seconds rather than days`;
+              for (const [ruleId, override] of overrides) alerts.actions.setOverride(patientId, ruleId, override, { name: 'vigil-simulate', origin: 'cli' }, { reason });
             });
           }
           const device = new SimulatedDevice(specs[0]!, conn);
@@ -262,7 +263,7 @@ async function runLoadMode(opts: SimulateOptions, config: ReturnType<typeof conf
   });
   // Reading-to-alert: from publishing each probe's reading to its alert opening (state database, same clock).
   const { db } = openState(config.dataDir);
-  const alertStore = new AlertStore(db);
+  const alertStore = new AlertTable(db);
   const latencies: number[] = [];
   const deadline = Date.now() + 15_000;
   try {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { AlertStore } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
 import { ROLES, UserStore, type Role } from '../../dashboard/index.js';
 import { VigilError } from '../../domain/index.js';
+import { AuditLog } from '../../state/index.js';
 import { action, configFrom, isoOrDash, printTable } from '../run.js';
 
 interface Common {
@@ -15,8 +15,8 @@ const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 async function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
   const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
   const by = `cli:${process.env.USER ?? 'unknown'}`;
-  const log = new AlertStore(db);
-  const audit = (action: string, target: string, details?: unknown) => log.audit({ name: by, origin: 'cli' }, action, null, target, details, Date.now());
+  const log = new AuditLog(db);
+  const audit = (action: string, target: string, details?: unknown) => log.record({ name: by, origin: 'cli' }, action, null, target, details);
   try {
     return await body(new UserStore(db), audit);
   } finally {

@@ -1,5 +1,5 @@
 import { VigilError } from '../../domain/index.js';
-import type { AlertEngine } from '../../alerts/index.js';
+import type { AuditLog } from '../../state/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { SessionStore } from './session-store.js';
 import type { User, UserStore } from './user-store.js';
@@ -17,7 +17,7 @@ let dummyHash: Promise<string> | undefined;
  * account is locked for a while (and the lockout is audited). Every attempt is in the audit log.
  */
 export async function login(
-  deps: { users: UserStore; sessions: SessionStore; audit: Pick<AlertEngine, 'recordAudit'>; policy: LoginPolicy; now?: () => number },
+  deps: { users: UserStore; sessions: SessionStore; audit: Pick<AuditLog, 'record'>; policy: LoginPolicy; now?: () => number },
   username: string,
   password: string,
   origin: string,
@@ -27,24 +27,24 @@ export async function login(
   const actor = { name: `user:${found?.user.username ?? username.slice(0, 64)}`, origin };
   if (!found) {
     await verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone')));
-    deps.audit.recordAudit(actor, 'login.failed', null, null, { reason: 'unknown user' });
+    deps.audit.record(actor, 'login.failed', null, null, { reason: 'unknown user' });
     throw new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password');
   }
   const { user, hash } = found;
   if (user.lockedUntil !== null && user.lockedUntil > now()) {
-    deps.audit.recordAudit(actor, 'login.refused', null, null, { reason: 'locked' });
+    deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
     throw new VigilError('VIGIL_ERR_LOCKED', `too many failed logins: try again after ${new Date(user.lockedUntil).toISOString()} or ask an administrator`);
   }
   const ok = await verifyPassword(password, hash);
   if (!ok || user.disabledAt !== null) {
     const lockedUntil = ok ? null : deps.users.recordFailure(user.id, deps.policy.maxFailures, deps.policy.lockoutMs, now());
     const locked = lockedUntil !== null && lockedUntil > now();
-    deps.audit.recordAudit(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
+    deps.audit.record(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
     if (locked) throw new VigilError('VIGIL_ERR_LOCKED', `too many failed logins: try again after ${new Date(lockedUntil).toISOString()} or ask an administrator`);
     throw new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password');
   }
   deps.users.recordLogin(user.id, now());
   const session = deps.sessions.create(user.id, origin, now());
-  deps.audit.recordAudit(actor, 'login', null, null);
+  deps.audit.record(actor, 'login', null, null);
   return { user, sessionId: session.id, csrfToken: session.csrfToken };
 }

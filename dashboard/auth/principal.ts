@@ -1,4 +1,4 @@
-import type { Actor } from '../../alerts/index.js';
+import type { Actor } from '../../state/index.js';
 import type { Role } from './user-store.js';
 
 /** Who makes a request: a logged-in user, or an integration holding the admin bearer token. */

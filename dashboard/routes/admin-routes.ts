@@ -48,7 +48,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.post('/api/users', { schema: { tags: ['admin'], summary: 'Create a user', body: newUser } }, async (request, reply) => {
     const user = await ctx.users.add(request.body);
-    ctx.alerts.recordAudit(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
+    ctx.audit.record(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
     return reply.code(201).send({ user });
   });
 
@@ -58,7 +58,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     let user = ctx.users.update(username, changes);
     if (password !== undefined) await ctx.users.setPassword(username, password);
     if (disabled !== undefined) user = ctx.users.setDisabled(username, disabled);
-    ctx.alerts.recordAudit(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
+    ctx.audit.record(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
     return { user: ctx.users.get(user.id) };
   });
 
@@ -72,17 +72,17 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.get('/api/audit', { schema: { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery } }, async (request) => {
     const q = request.query;
-    const entries = ctx.alerts.auditLog({ ...filterOf(q), limit: q.limit, beforeId: q.before });
+    const entries = ctx.audit.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
     return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
   });
 
   api.get('/api/audit/export', { schema: { tags: ['admin'], summary: 'The audit log as CSV or NDJSON (a download)', querystring: exportQuery } }, async (request, reply) => {
     const q = request.query;
-    ctx.alerts.recordAudit(actor(request), 'audit.export', q.patient ?? null, null, filterOf(q));
+    ctx.audit.record(actor(request), 'audit.export', q.patient ?? null, null, filterOf(q));
     const lines: string[] = q.format === 'csv' ? ['id,at,actor,origin,action,patient_id,target,details'] : [];
     let before: number | undefined;
     for (;;) {
-      const page = ctx.alerts.auditLog({ ...filterOf(q), limit: 5000, beforeId: before });
+      const page = ctx.audit.list({ ...filterOf(q), limit: 5000, beforeId: before });
       for (const e of page) {
         lines.push(
           q.format === 'csv'

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DEFAULT_RULE_SET, PROGRAMME_RULE_OVERRIDES, PROGRAMME_RULE_SETS, SEVERITIES } from '../../alerts/index.js';
+import { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, RULE_PRESETS, SAFETY_FLOORS, SEVERITIES } from '../../alerts/index.js';
 import { entityIdSchema, VigilError } from '../../domain/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { canSeeTeam, type Principal } from '../auth/principal.js';
@@ -17,25 +17,32 @@ const idParams = z.object({ id: z.coerce.number().int().positive() });
 const noteBody = z.object({ note: z.string().max(2000).optional() }).default({});
 const patientParams = z.object({ patientId: entityIdSchema });
 const patientRule = z.object({ patientId: entityIdSchema, ruleId: z.string().regex(/^[a-z0-9_.-]+$/) });
-const snoozeBody = z.object({ until: z.iso.datetime({ offset: true }), note: z.string().max(2000).optional() });
-const overrideBody = z.record(z.string(), z.unknown());
+const reason = z.string().trim().min(1, 'a reason is required (shown on the patient page and kept in the audit log)').max(2000);
+const snoozeBody = z.object({ until: z.iso.datetime({ offset: true }), note: reason });
+const overrideBody = z.object({
+  override: z.record(z.string(), z.unknown()),
+  reason,
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+const presetParams = z.object({ patientId: entityIdSchema, presetId: z.string().regex(/^[a-z0-9_.-]+$/) });
+const presetBody = z.object({ reason: reason.optional(), expiresAt: z.iso.datetime({ offset: true }).optional() }).default({});
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
 /**
- * Alerts: list and read, acknowledge and resolve, snooze a rule for a patient (clinicians of the patient's care
- * team and administrators); override a rule's values for a patient (administrators). Every action is audited by
- * the engine, with the user and their address.
+ * Alerts: list and read, acknowledge and resolve, snooze a rule for a patient, override a rule's values or apply
+ * a preset (clinicians of the patient's care team and administrators; guideline critical limits are a floor no
+ * override loosens). Every action is audited with the user and their address.
  */
 export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const { alerts } = ctx;
+  const { queries, actions: act, feed } = ctx.alerts;
   const canSee = (patientId: string, request: { principal?: Principal | undefined }) =>
     canSeeTeam(request.principal!, ctx.directory.patient(patientId)?.careTeam ?? null);
   const alertOf = (request: Parameters<typeof actor>[0], id: number) => {
-    const found = alerts.get(id);
+    const found = queries.get(id);
     if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist`);
     visiblePatient(ctx, request, found.alert.patientId);
     return found;
@@ -45,9 +52,9 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     const q = request.query;
     if (q.patient) visiblePatient(ctx, request, q.patient);
     const principal = request.principal!;
-    const list = alerts.list({ status: q.status, severity: q.severity, patientId: q.patient, limit: principal.role === 'admin' ? q.limit : 1_000_000 });
+    const list = queries.list({ status: q.status, severity: q.severity, patientId: q.patient, limit: principal.role === 'admin' ? q.limit : 1_000_000 });
     const visible = principal.role === 'admin' ? list : list.filter((a) => canSee(a.patientId, request)).slice(0, q.limit);
-    if (visible.length > 0) alerts.recordAudit(actor(request), 'alerts.view', q.patient ?? null, null, { count: visible.length, status: q.status });
+    if (visible.length > 0) ctx.audit.record(actor(request), 'alerts.view', q.patient ?? null, null, { count: visible.length, status: q.status });
     return { alerts: visible };
   });
 
@@ -56,7 +63,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     { schema: { tags: ['alerts'], summary: 'Alert transitions after a sequence number (the live channel replays from these)', querystring: eventsQuery } },
     async (request) => {
       const { after, limit } = request.query;
-      const events = alerts.eventsAfter(after, limit);
+      const events = feed.eventsAfter(after, limit);
       const visible = request.principal!.role === 'admin' ? events : events.filter((e) => canSee(e.alert.patientId, request));
       return { events: visible, lastSeq: events.at(-1)?.seq ?? after };
     },
@@ -64,7 +71,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.get('/api/alerts/:id', { schema: { tags: ['alerts'], summary: 'One alert with its history of transitions', params: idParams } }, async (request) => {
     const found = alertOf(request, request.params.id);
-    alerts.recordAudit(actor(request), 'alert.view', found.alert.patientId, `alert:${found.alert.id}`);
+    ctx.audit.record(actor(request), 'alert.view', found.alert.patientId, `alert:${found.alert.id}`);
     return found;
   });
 
@@ -75,15 +82,15 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
   for (const [verb, summary] of Object.entries(actions) as [keyof typeof actions, string][]) {
     api.post(`/api/alerts/:id/${verb}`, { schema: { tags: ['alerts'], summary, params: idParams, body: noteBody } }, async (request) => {
       alertOf(request, request.params.id);
-      return { alert: alerts[verb](request.params.id, actor(request), request.body.note) };
+      return { alert: act[verb](request.params.id, actor(request), request.body.note) };
     });
   }
 
-  api.get('/api/rules', { schema: { tags: ['rules'], summary: 'The rule catalogue: defaults and programme sets, with their sources' } }, async () => ({
+  api.get('/api/rules', { schema: { tags: ['rules'], summary: 'The rule catalogue: defaults, programme sets, safety floors and presets, with their sources' } }, async () => ({
     defaults: DEFAULT_RULE_SET,
-    programmes: Object.fromEntries(
-      Object.entries(PROGRAMME_RULE_SETS).map(([p, rules]) => [p, { rules, overrides: PROGRAMME_RULE_OVERRIDES[p as keyof typeof PROGRAMME_RULE_OVERRIDES] }]),
-    ),
+    programmes: Object.fromEntries(Object.entries(PROGRAMME_RULE_SETS).map(([p, rules]) => [p, { rules }])),
+    floors: SAFETY_FLOORS,
+    presets: RULE_PRESETS,
   }));
 
   api.get(
@@ -92,39 +99,58 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request) => {
       const { patientId } = request.params;
       visiblePatient(ctx, request, patientId);
-      return { rules: alerts.rulesFor(patientId), overrides: Object.fromEntries(alerts.overridesOf(patientId)), snoozes: alerts.snoozesOf(patientId) };
+      return { rules: queries.rulesFor(patientId), overrides: queries.overridesOf(patientId), snoozes: queries.snoozesOf(patientId), presets: queries.presets() };
     },
   );
 
   api.put(
     '/api/patients/:patientId/rules/:ruleId',
-    { schema: { tags: ['rules'], summary: "Override a rule's values for one patient (administrators)", params: patientRule, body: overrideBody } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: "Override a rule's values for one patient, with a reason and an optional expiry (refused with VIGIL_ERR_SAFETY_FLOOR if it would loosen a guideline critical limit)",
+        params: patientRule,
+        body: overrideBody,
+      },
+    },
     async (request) => {
-      requireAdmin(request);
       const { patientId, ruleId } = request.params;
-      return { rule: alerts.setOverride(patientId, ruleId, request.body, actor(request)) };
+      visiblePatient(ctx, request, patientId);
+      const { override, reason: why, expiresAt } = request.body;
+      return { rule: act.setOverride(patientId, ruleId, override, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
+    },
+  );
+
+  api.put(
+    '/api/patients/:patientId/presets/:presetId',
+    { schema: { tags: ['rules'], summary: 'Apply a named, sourced preset (e.g. spo2.copd_target) as the patient\'s override of its rule', params: presetParams, body: presetBody } },
+    async (request) => {
+      const { patientId, presetId } = request.params;
+      visiblePatient(ctx, request, patientId);
+      const { reason: why, expiresAt } = request.body;
+      return { rule: act.applyPreset(patientId, presetId, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
     },
   );
 
   api.delete(
     '/api/patients/:patientId/rules/:ruleId',
-    { schema: { tags: ['rules'], summary: "Remove a patient's override of a rule (administrators)", params: patientRule } },
+    { schema: { tags: ['rules'], summary: "Remove a patient's override of a rule", params: patientRule } },
     async (request, reply) => {
-      requireAdmin(request);
       const { patientId, ruleId } = request.params;
-      alerts.clearOverride(patientId, ruleId, actor(request));
+      visiblePatient(ctx, request, patientId);
+      act.clearOverride(patientId, ruleId, actor(request));
       return reply.code(204).send();
     },
   );
 
   api.put(
     '/api/patients/:patientId/snoozes/:ruleId',
-    { schema: { tags: ['rules'], summary: 'Snooze a rule for a patient until a time', params: patientRule, body: snoozeBody } },
+    { schema: { tags: ['rules'], summary: 'Snooze a rule for a patient until a time (bounded by VIGIL_ALERT_SNOOZE_MAX_HOURS), with a reason; a worse tier and any critical finding break through', params: patientRule, body: snoozeBody } },
     async (request) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
-      alerts.snooze(patientId, ruleId, Date.parse(request.body.until), actor(request), request.body.note);
-      return { snoozes: alerts.snoozesOf(patientId) };
+      act.snooze(patientId, ruleId, Date.parse(request.body.until), actor(request), request.body.note);
+      return { snoozes: queries.snoozesOf(patientId) };
     },
   );
 
@@ -134,7 +160,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request, reply) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
-      alerts.unsnooze(patientId, ruleId, actor(request));
+      act.unsnooze(patientId, ruleId, actor(request));
       return reply.code(204).send();
     },
   );

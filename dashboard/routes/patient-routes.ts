@@ -26,7 +26,7 @@ const RAW_UP_TO_MS = 2 * 86_400_000;
 /** Horizontal lines for a chart: where this patient's threshold rules fire, by field. */
 function thresholdLines(ctx: DashboardContext, patientId: string) {
   const lines: { readingType: ReadingType; field: string; op: string; value: number; severity: string; ruleId: string; title: string }[] = [];
-  for (const rule of ctx.alerts.rulesFor(patientId)) {
+  for (const rule of ctx.alerts.queries.rulesFor(patientId)) {
     if (rule.kind !== 'threshold' || !rule.enabled) continue;
     for (const tier of rule.tiers) {
       // A tier that needs several conditions at once (falling fast AND below 120) is not a line on a chart.
@@ -60,12 +60,12 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
           (!needle || p.name.toLowerCase().includes(needle) || p.id.toLowerCase().includes(needle)),
       );
       const ids = new Set(patients.map((p) => p.id));
-      const live = ctx.alerts.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
+      const live = ctx.alerts.queries.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
       const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
-      if (!isBackground(request)) ctx.alerts.recordAudit(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
+      if (!isBackground(request)) ctx.audit.record(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
       return {
         generatedAt: now,
-        lastSeq: ctx.alerts.lastSeq(),
+        lastSeq: ctx.alerts.feed.lastSeq(),
         teams: [...new Set(visible.map((p) => p.careTeam).filter((t): t is string => t !== null))].sort(),
         entries,
       };
@@ -77,16 +77,17 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
     { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
     async (request) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
-      if (!isBackground(request)) ctx.alerts.recordAudit(actor(request), 'patient.view', patient.id, null);
+      if (!isBackground(request)) ctx.audit.record(actor(request), 'patient.view', patient.id, null);
       return {
         patient,
         devices: ctx.directory.devices().filter((d) => d.patientId === patient.id),
         latest: [...ctx.latest.of(patient.id).values()],
-        rules: ctx.alerts.rulesFor(patient.id),
+        rules: ctx.alerts.queries.rulesFor(patient.id),
         thresholds: thresholdLines(ctx, patient.id),
-        overrides: Object.fromEntries(ctx.alerts.overridesOf(patient.id)),
-        snoozes: ctx.alerts.snoozesOf(patient.id),
-        alerts: ctx.alerts.list({ patientId: patient.id, limit: 200 }),
+        overrides: ctx.alerts.queries.overridesOf(patient.id),
+        presets: ctx.alerts.queries.presets(),
+        snoozes: ctx.alerts.queries.snoozesOf(patient.id),
+        alerts: ctx.alerts.queries.list({ patientId: patient.id, limit: 200 }),
       };
     },
   );
@@ -108,7 +109,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const from = Date.parse(request.query.from);
       const span = Math.max(to - from, 1);
       if (!isBackground(request)) {
-        ctx.alerts.recordAudit(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+        ctx.audit.record(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
       }
       const fields = STORED_FIELDS[type];
       if (span <= RAW_UP_TO_MS) {

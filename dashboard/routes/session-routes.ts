@@ -35,7 +35,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
         {
           users: ctx.users,
           sessions: ctx.sessions,
-          audit: ctx.alerts,
+          audit: ctx.audit,
           policy: { maxFailures: ctx.settings.loginMaxFailures, lockoutMs: ctx.settings.loginLockoutMinutes * 60_000 },
         },
         username,
@@ -59,7 +59,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     if (principal?.kind === 'session') {
       request.principal = principal;
       ctx.sessions.destroy(principal.sessionId!);
-      ctx.alerts.recordAudit(actor(request), 'logout', null, null);
+      ctx.audit.record(actor(request), 'logout', null, null);
     }
     reply.clearCookie(SESSION_COOKIE, cookieOptions);
     return reply.code(204).send();

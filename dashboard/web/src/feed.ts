@@ -76,9 +76,10 @@ export class AlertFeed {
       this.#alerts.delete(alert.id);
     } else {
       const known = this.#alerts.has(alert.id);
-      const worse = message.type === 'alert.updated' && message.change === 'severity';
+      // A re-notification (a new fall, a worse tier or value, a reminder) asks for a person again, like a new alert.
+      const again = message.type === 'alert.renotified';
       this.#alerts.set(alert.id, { ...alert, patientName: message.patientName ?? this.#names(alert.patientId) ?? alert.patientId, fresh: message.type !== 'alert.acknowledged' });
-      if ((!known || worse || message.type === 'alert.escalated') && alert.severity === 'critical' && alert.status === 'open') this.#cue(alert, message.patientName);
+      if ((!known || again || message.type === 'alert.escalated') && alert.severity === 'critical' && alert.status === 'open') this.#cue(alert, message.patientName);
     }
     this.#queueRender();
   }

@@ -169,7 +169,7 @@ export class PatientView {
           ['Rule', 'Kind', 'Status', 'Source'],
           r.rules.map((rule) => {
             const snooze = r.snoozes.find((s) => s.ruleId === rule.id && s.until > Date.now());
-            const status = !rule.enabled ? 'off' : snooze ? `snoozed until ${dateTime(snooze.until)}` : rule.id in r.overrides ? 'on (patient override)' : 'on';
+            const status = !rule.enabled ? 'off' : snooze ? `snoozed until ${dateTime(snooze.until)}` : r.overrides.some((o) => o.ruleId === rule.id) ? 'on (patient override)' : 'on';
             return [rule.title, rule.kind, status, h('span', { class: 'muted small' }, rule.source)];
           }),
           'Rules for this patient',

@@ -23,6 +23,15 @@ export interface Alert {
   readonly lastObservedAt: number;
   readonly count: number;
   readonly late: boolean;
+  /** First reading of the current run back in range (measurement time). */
+  readonly clearSince: number | null;
+  /** A critical alert back in range for its hold time: latched, waiting for a person. */
+  readonly backInRangeAt: number | null;
+  readonly notifiedAt: number;
+  readonly renotifyCount: number;
+  readonly latestValues: Record<string, number>;
+  readonly worstValues: Record<string, number>;
+  readonly acknowledgedAt: number | null;
   readonly escalationLevel: number;
   readonly acknowledgedBy: string | null;
   readonly acknowledgeNote: string | null;
@@ -88,9 +97,36 @@ export interface PatientRecord {
   readonly latest: LatestReading[];
   readonly rules: { id: string; title: string; kind: string; enabled: boolean; source: string }[];
   readonly thresholds: Threshold[];
-  readonly overrides: Record<string, unknown>;
-  readonly snoozes: { ruleId: string; until: number; actor: string; note: string | null }[];
+  readonly overrides: RuleOverride[];
+  readonly snoozes: Snooze[];
+  readonly presets: RulePreset[];
   readonly alerts: Alert[];
+}
+
+export interface RuleOverride {
+  readonly ruleId: string;
+  readonly override: Record<string, unknown>;
+  readonly actor: string;
+  readonly updatedAt: number;
+  readonly reason: string | null;
+  readonly expiresAt: number | null;
+  readonly preset: string | null;
+}
+
+export interface Snooze {
+  readonly ruleId: string;
+  readonly until: number;
+  readonly actor: string;
+  readonly note: string | null;
+  readonly createdAt: number;
+  readonly tier: Severity;
+}
+
+export interface RulePreset {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly title: string;
+  readonly source: string;
 }
 
 export interface Series {
@@ -116,4 +152,4 @@ export type LiveMessage =
   | { type: 'ready'; seq: number; user: string }
   | { type: 'pong' }
   | { type: 'readings'; readings: (LatestReading & { patientId: string })[] }
-  | { type: `alert.${string}`; seq: number; at: number; actor: string | null; change?: 'repeat' | 'severity'; alert: Alert; patientName?: string };
+  | { type: `alert.${string}`; seq: number; at: number; actor: string | null; change?: string; alert: Alert; patientName?: string };

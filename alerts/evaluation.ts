@@ -1,0 +1,286 @@
+import type { Programme, Reading } from '../domain/index.js';
+import type { AggregatePoint, RangeQuery, RawPoint } from '../ingest/index.js';
+import type { AlertFeed } from './feed.js';
+import type { Finding } from './evaluate/finding.js';
+import { evaluateDevice, evaluateEvent, evaluateMissing, type DeviceState } from './evaluate/sweep-rules.js';
+import { evaluateThreshold, thresholdReads } from './evaluate/threshold.js';
+import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
+import { applyDecision } from './lifecycle/apply.js';
+import { decide, silenced } from './lifecycle/decide.js';
+import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
+import { programmeOf } from './rules/catalogue.js';
+import type { RuleResolver } from './rules/resolver.js';
+import type { MissingRule, Rule } from './rules/schema.js';
+import type { AlertTable } from './store/alert-table.js';
+import type { RuleSettings } from './store/rule-settings.js';
+import type { SweepState } from './store/sweep-state.js';
+import type { AuditLog } from '../state/index.js';
+
+const HOUR = 3_600_000;
+
+/** The reading history trend rules look at: the reading store's range queries. */
+export interface ReadingHistory {
+  queryRaw(query: RangeQuery): Promise<RawPoint[]>;
+  queryAggregate(query: RangeQuery & { bucketMs: number }): Promise<AggregatePoint[]>;
+}
+
+export interface DirectoryPatient {
+  readonly id: string;
+  readonly programmes: readonly Programme[];
+  readonly createdAt: number;
+  /** IANA time zone: trend rules judge the patient's local days. */
+  readonly timeZone: string;
+  /** When the patient was enrolled in each programme they are in. */
+  readonly enrolledAt: Readonly<Partial<Record<Programme, number>>>;
+}
+
+export interface DirectoryDevice extends DeviceState {
+  readonly patientId: string | null;
+  readonly revokedAt: number | null;
+  readonly assignedAt: number | null;
+  /** A declared sensor warm-up (no readings expected until then). */
+  readonly warmUpUntil: number | null;
+}
+
+/** What the alerts component needs to know of patients, devices and rejected readings. */
+export interface PatientDirectory {
+  patient(id: string): DirectoryPatient | undefined;
+  patients(): DirectoryPatient[];
+  devices(): DirectoryDevice[];
+  /** Readings rejected per device since a time (data quality). */
+  rejectionCounts(since: number): ReadonlyMap<string, number>;
+}
+
+export interface EvaluationDeps {
+  readonly table: AlertTable;
+  readonly settings: RuleSettings;
+  readonly resolver: RuleResolver;
+  readonly sweepState: SweepState;
+  readonly feed: AlertFeed;
+  readonly audit: AuditLog;
+  readonly history: ReadingHistory;
+  readonly directory: PatientDirectory;
+  readonly policy: TimerPolicy;
+  readonly log: { warn(obj: object, msg: string): void };
+  readonly now: () => number;
+}
+
+function liveKey(patientId: string, ruleId: string, subject: string): string {
+  return `${patientId}\u0000${ruleId}\u0000${subject}`;
+}
+
+function seriesKeys(reading: Reading): string[] {
+  return [reading.type, ...Object.entries(reading.tags).map(([k, v]) => `${reading.type}|${k}=${v}`)];
+}
+
+function seriesOf(rule: MissingRule): string {
+  const [entry] = Object.entries(rule.where);
+  return entry ? `${rule.readingType}|${entry[0]}=${entry[1]}` : rule.readingType;
+}
+
+/**
+ * Evaluation: rules on every committed reading (threshold and event rules, in measurement-time order), on every
+ * stored batch (trend rules, on the patient's history and local days), and on the sweep (missing data,
+ * devices, expired overrides, escalation and reminders). Each finding goes through the state machine
+ * (lifecycle/decide.ts) and is written with its event in one transaction.
+ */
+export class AlertEvaluation {
+  readonly #d: EvaluationDeps;
+  /** Live alerts by patient, rule and subject: a clear finding with no live alert needs no database work. */
+  readonly #liveKeys: Set<string>;
+  readonly #lastReadings: Map<string, number>;
+  readonly #dirtyLastReadings = new Map<string, number>();
+  #trendQueue: Promise<void> = Promise.resolve();
+  #undrained = false;
+
+  constructor(deps: EvaluationDeps) {
+    this.#d = deps;
+    this.#liveKeys = new Set(deps.table.liveKeys().map((k) => liveKey(k.patientId, k.ruleId, k.subject)));
+    this.#lastReadings = deps.sweepState.lastReadings();
+  }
+
+  /** An alert resolved elsewhere (a person, the CLI) is no longer live here. */
+  forget(patientId: string, ruleId: string, subject: string): void {
+    this.#liveKeys.delete(liveKey(patientId, ruleId, subject));
+  }
+
+  /** Threshold and event rules, on readings just made durable: in order of measurement, not of arrival. */
+  onCommitted(readings: readonly Reading[]): void {
+    const now = this.#d.now();
+    const ordered = readings.length > 1 && !isSorted(readings) ? [...readings].sort((a, b) => a.time - b.time) : readings;
+    for (const reading of ordered) {
+      for (const key of seriesKeys(reading)) this.#noteLastReading(reading.patientId, key, reading.time);
+      for (const rule of this.#d.resolver.rulesFor(reading.patientId)) {
+        let finding: Finding | undefined;
+        if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) finding = evaluateThreshold(rule, reading);
+        else if (rule.kind === 'event' && rule.readingType === reading.type) finding = evaluateEvent(rule, reading);
+        if (finding) this.#apply(reading.patientId, rule, finding, reading.late, now);
+      }
+    }
+    this.#drainIfNeeded();
+  }
+
+  /** Trend rules, on readings now in the store; one batch after the other. */
+  onStored(readings: readonly Reading[]): Promise<void> {
+    const latest = new Map<string, { patientId: string; type: Reading['type']; time: number; late: boolean }>();
+    for (const r of readings) {
+      const key = `${r.patientId}|${r.type}`;
+      const seen = latest.get(key);
+      if (!seen || r.time > seen.time) latest.set(key, { patientId: r.patientId, type: r.type, time: r.time, late: r.late });
+    }
+    // A failed batch must not stop the queue: each batch starts from a settled promise.
+    this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
+      for (const item of latest.values()) {
+        try {
+          await this.#evaluateTrends(item.patientId, item.type, item.time, item.late);
+        } catch (err) {
+          this.#d.log.warn({ type: item.type, err: (err as Error).message }, 'trend rules could not be evaluated');
+        }
+      }
+      this.#drainIfNeeded();
+    });
+    return this.#trendQueue;
+  }
+
+  async #evaluateTrends(patientId: string, type: Reading['type'], at: number, late: boolean): Promise<void> {
+    const patient = this.#d.directory.patient(patientId);
+    if (!patient) return;
+    for (const rule of this.#d.resolver.rulesFor(patientId)) {
+      if (!isTrendRule(rule) || rule.readingType !== type) continue;
+      const q = trendQuery(rule, at, patient.timeZone);
+      const data =
+        q.kind === 'raw'
+          ? await this.#d.history.queryRaw({ patientId, type, from: q.from, to: q.to, limit: 20_000 })
+          : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
+      const finding = evaluateTrend(rule, data, at, patient.timeZone);
+      if (finding) this.#apply(patientId, rule, finding, late, this.#d.now());
+    }
+  }
+
+  /** Missing data, devices, expired overrides, escalation and reminders: run by the scheduler. */
+  sweep(): void {
+    const now = this.#d.now();
+    this.#flushLastReadings();
+    this.#expireOverrides(now);
+    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
+    const devicesOf = new Map<string, DirectoryDevice[]>();
+    for (const d of devices) devicesOf.set(d.patientId!, [...(devicesOf.get(d.patientId!) ?? []), d]);
+    for (const patient of this.#d.directory.patients()) {
+      const own = devicesOf.get(patient.id) ?? [];
+      // Nothing can arrive from a patient without a device: there is no gap to count yet.
+      if (own.length === 0) continue;
+      for (const rule of this.#d.resolver.rulesFor(patient.id)) {
+        if (rule.kind !== 'missing') continue;
+        const last = this.#lastReadings.get(`${patient.id}\u0000${seriesOf(rule)}`);
+        const finding = evaluateMissing(rule, last, countFrom(patient, rule, own), now);
+        if (finding) this.#apply(patient.id, rule, finding, false, now, true);
+      }
+    }
+    const windows = new Map<number, ReadonlyMap<string, number>>();
+    for (const device of devices) {
+      for (const rule of this.#d.resolver.rulesFor(device.patientId!)) {
+        if (rule.kind !== 'device') continue;
+        let rejected: number | undefined;
+        if (rule.check === 'rejecting') {
+          const windowMs = rule.rejectedWindowHours * HOUR;
+          if (!windows.has(windowMs)) windows.set(windowMs, this.#d.directory.rejectionCounts(now - windowMs));
+          rejected = windows.get(windowMs)!.get(device.id) ?? 0;
+        }
+        const finding = evaluateDevice(rule, { ...device, rejected }, now);
+        if (finding) this.#apply(device.patientId!, rule, finding, false, now, true);
+      }
+    }
+    this.#timers(now);
+    this.#d.feed.drain();
+    this.#undrained = false;
+  }
+
+  #timers(now: number): void {
+    const { table, settings, policy } = this.#d;
+    for (const alert of table.liveAlerts()) {
+      const level = dueEscalation(alert, now, policy);
+      if (level !== undefined) {
+        table.transaction(() => {
+          const updated = table.update(alert.id, { escalationLevel: level, escalatedAt: now, updatedAt: now });
+          table.addEvent('alert.escalated', updated, now, 'vigil');
+        });
+        continue;
+      }
+      if (dueReminder(alert, now, policy) && !silenced(alert.severity, settings.snoozed(alert.patientId, alert.ruleId, now)?.tier)) {
+        table.transaction(() => {
+          const updated = table.update(alert.id, { status: 'open', notifiedAt: now, renotifyCount: alert.renotifyCount + 1, escalationLevel: 0, escalatedAt: null, updatedAt: now });
+          table.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
+        });
+      }
+    }
+  }
+
+  #expireOverrides(now: number): void {
+    for (const o of this.#d.settings.expiredOverrides(now)) {
+      this.#d.table.transaction(() => {
+        if (this.#d.settings.clearOverride(o.patientId, o.ruleId)) {
+          this.#d.audit.record('vigil', 'rule.override_expired', o.patientId, o.ruleId, { override: o.override, setBy: o.actor, reason: o.reason }, now);
+        }
+      });
+      this.#d.resolver.invalidate(o.patientId);
+    }
+  }
+
+  #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false): void {
+    const key = liveKey(patientId, rule.id, finding.subject);
+    // The common case on a busy gateway: a normal reading and nothing to resolve.
+    if (finding.severity === null && !this.#liveKeys.has(key)) return;
+    const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
+    const { table } = this.#d;
+    table.transaction(() => {
+      const live = table.live(patientId, rule.id, finding.subject);
+      const decision = decide(live, finding, { rule, late, snoozedUpTo });
+      if (!applyDecision(table, { patientId, rule, live, finding, decision, late, now, fromSweep })) return;
+      this.#undrained = true;
+      if (decision.kind === 'open') this.#liveKeys.add(key);
+      if (decision.kind === 'resolve') this.#liveKeys.delete(key);
+    });
+  }
+
+  #drainIfNeeded(): void {
+    if (!this.#undrained) return;
+    this.#undrained = false;
+    this.#d.feed.drain();
+  }
+
+  #noteLastReading(patientId: string, series: string, time: number): void {
+    const key = `${patientId}\u0000${series}`;
+    if ((this.#lastReadings.get(key) ?? 0) >= time) return;
+    this.#lastReadings.set(key, time);
+    this.#dirtyLastReadings.set(key, time);
+  }
+
+  #flushLastReadings(): void {
+    if (this.#dirtyLastReadings.size === 0) return;
+    this.#d.sweepState.saveLastReadings([...this.#dirtyLastReadings]);
+    this.#dirtyLastReadings.clear();
+  }
+
+  /** Waits for trend evaluations in flight and saves what must survive a restart. */
+  async close(): Promise<void> {
+    await this.#trendQueue.catch(() => undefined);
+    this.#flushLastReadings();
+  }
+}
+
+function isSorted(readings: readonly Reading[]): boolean {
+  for (let i = 1; i < readings.length; i++) if (readings[i]!.time < readings[i - 1]!.time) return false;
+  return true;
+}
+
+/**
+ * Where a missing-data gap may start: the patient's enrolment in the rule's programme, or their first device
+ * assignment if later; for rules that tolerate it, the end of a declared sensor warm-up.
+ */
+function countFrom(patient: DirectoryPatient, rule: MissingRule, devices: readonly DirectoryDevice[]): number {
+  const programme = programmeOf(rule.id);
+  const enrolled = (programme && patient.enrolledAt[programme]) ?? patient.createdAt;
+  const assigned = Math.min(...devices.map((d) => d.assignedAt ?? patient.createdAt));
+  const warmUp = rule.toleratesWarmUp ? Math.max(0, ...devices.map((d) => d.warmUpUntil ?? 0)) : 0;
+  return Math.max(enrolled, assigned, warmUp);
+}

@@ -1,0 +1,106 @@
+import type { Finding } from '../evaluate/finding.js';
+import { severityRank, type Rule } from '../rules/schema.js';
+import type { AlertTable } from '../store/alert-table.js';
+import type { Alert } from '../types.js';
+import type { Decision } from './decide.js';
+
+function lateNote(late: boolean, finding: Finding): string {
+  return late ? ` (data arrived late: measured ${new Date(finding.observedAt).toISOString()})` : '';
+}
+
+/**
+ * Writes a decision to the alert table with its event, inside the caller's transaction. Returns whether an
+ * event was written (the feed then has something to emit).
+ */
+export function applyDecision(
+  table: AlertTable,
+  args: { patientId: string; rule: Rule; live: Alert | undefined; finding: Finding; decision: Decision; late: boolean; now: number; fromSweep?: boolean },
+): boolean {
+  const { patientId, rule, live, finding, decision, late, now } = args;
+  switch (decision.kind) {
+    case 'none':
+      return false;
+    case 'open': {
+      const alert = table.insert({
+        patientId,
+        ruleId: rule.id,
+        subject: finding.subject,
+        status: 'open',
+        severity: finding.severity!,
+        title: rule.title,
+        message: finding.message + lateNote(late, finding),
+        openedAt: now,
+        updatedAt: now,
+        firstObservedAt: finding.observedAt,
+        lastObservedAt: finding.observedAt,
+        count: 1,
+        latestValues: { ...finding.values },
+        worstValues: { ...finding.values },
+        worstScore: finding.score,
+        late,
+        clearSince: null,
+        backInRangeAt: null,
+        notifiedAt: now,
+        renotifyCount: 0,
+        escalationLevel: 0,
+        escalatedAt: null,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        acknowledgeNote: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        resolveNote: null,
+      });
+      table.addEvent('alert.opened', alert, now, 'vigil');
+      return true;
+    }
+    case 'repeat':
+    case 'renotify': {
+      const a = live!;
+      const rises = severityRank(decision.severity) > severityRank(a.severity);
+      const worse = rises || (decision.severity === a.severity && finding.score > a.worstScore);
+      const newer = finding.observedAt >= a.lastObservedAt;
+      const renotify = decision.kind === 'renotify';
+      const updated = table.update(a.id, {
+        count: a.count + 1,
+        updatedAt: now,
+        lastObservedAt: Math.max(a.lastObservedAt, finding.observedAt),
+        ...(newer ? { latestValues: { ...finding.values }, message: finding.message + lateNote(late, finding), clearSince: null, backInRangeAt: null, late } : {}),
+        ...(worse ? { worstValues: { ...finding.values }, worstScore: finding.score } : {}),
+        // A late reading in a worse tier raises the severity on record; it does not page as if it were news.
+        ...(rises ? { severity: decision.severity } : {}),
+        ...(renotify ? { status: 'open' as const, notifiedAt: now, renotifyCount: a.renotifyCount + 1, escalationLevel: 0, escalatedAt: null } : {}),
+      });
+      if (renotify) table.addEvent('alert.renotified', updated, now, 'vigil', decision.reason);
+      // The sweep finds a persisting condition every run: the row keeps the latest values, the feed stays quiet.
+      else if (args.fromSweep) return false;
+      else table.addEvent('alert.updated', updated, now, 'vigil', 'repeat');
+      return true;
+    }
+    case 'band': {
+      const updated = table.update(live!.id, { clearSince: null, backInRangeAt: null, updatedAt: now });
+      table.addEvent('alert.updated', updated, now, 'vigil', 'band');
+      return true;
+    }
+    case 'clearing': {
+      const updated = table.update(live!.id, { clearSince: decision.since, updatedAt: now });
+      table.addEvent('alert.updated', updated, now, 'vigil', 'clearing');
+      return true;
+    }
+    case 'back_in_range': {
+      const updated = table.update(live!.id, { clearSince: decision.since, backInRangeAt: finding.observedAt, updatedAt: now });
+      table.addEvent('alert.back_in_range', updated, now, 'vigil');
+      return true;
+    }
+    case 'resolve': {
+      const resolved = table.update(live!.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: finding.message, updatedAt: now, clearSince: decision.since });
+      table.addEvent('alert.resolved', resolved, now, 'vigil');
+      return true;
+    }
+    default: {
+      const unreachable: never = decision;
+      return unreachable;
+    }
+  }
+}
+

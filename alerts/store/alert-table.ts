@@ -1,0 +1,221 @@
+import type { Statement } from 'better-sqlite3';
+import type { StateDb } from '../../state/index.js';
+import type { Severity } from '../rules/schema.js';
+import type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus } from '../types.js';
+
+type Row = Record<string, unknown>;
+
+function toAlert(r: Row): Alert {
+  return {
+    id: r.id as number,
+    patientId: r.patient_id as string,
+    ruleId: r.rule_id as string,
+    subject: r.subject as string,
+    status: r.status as AlertStatus,
+    severity: r.severity as Severity,
+    title: r.title as string,
+    message: r.message as string,
+    openedAt: r.opened_at as number,
+    updatedAt: r.updated_at as number,
+    firstObservedAt: r.first_observed_at as number,
+    lastObservedAt: r.last_observed_at as number,
+    count: r.count as number,
+    latestValues: JSON.parse(r.latest_values as string) as Record<string, number>,
+    worstValues: JSON.parse(r.worst_values as string) as Record<string, number>,
+    worstScore: r.worst_score as number,
+    late: r.late === 1,
+    clearSince: (r.clear_since as number | null) ?? null,
+    backInRangeAt: (r.back_in_range_at as number | null) ?? null,
+    notifiedAt: (r.notified_at as number | null) ?? (r.opened_at as number),
+    renotifyCount: (r.renotify_count as number | null) ?? 0,
+    escalationLevel: r.escalation_level as number,
+    escalatedAt: (r.escalated_at as number | null) ?? null,
+    acknowledgedAt: (r.acknowledged_at as number | null) ?? null,
+    acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
+    acknowledgeNote: (r.acknowledge_note as string | null) ?? null,
+    resolvedAt: (r.resolved_at as number | null) ?? null,
+    resolvedBy: (r.resolved_by as string | null) ?? null,
+    resolveNote: (r.resolve_note as string | null) ?? null,
+  };
+}
+
+/** The fields an update may change, and their columns. */
+const COLUMNS = {
+  status: 'status',
+  severity: 'severity',
+  title: 'title',
+  message: 'message',
+  updatedAt: 'updated_at',
+  lastObservedAt: 'last_observed_at',
+  count: 'count',
+  latestValues: 'latest_values',
+  worstValues: 'worst_values',
+  worstScore: 'worst_score',
+  late: 'late',
+  clearSince: 'clear_since',
+  backInRangeAt: 'back_in_range_at',
+  notifiedAt: 'notified_at',
+  renotifyCount: 'renotify_count',
+  escalationLevel: 'escalation_level',
+  escalatedAt: 'escalated_at',
+  acknowledgedAt: 'acknowledged_at',
+  acknowledgedBy: 'acknowledged_by',
+  acknowledgeNote: 'acknowledge_note',
+  resolvedAt: 'resolved_at',
+  resolvedBy: 'resolved_by',
+  resolveNote: 'resolve_note',
+} as const satisfies Partial<Record<keyof Alert, string>>;
+
+export type AlertChanges = Partial<Pick<Alert, keyof typeof COLUMNS>>;
+
+function toColumn(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value && typeof value === 'object') return JSON.stringify(value);
+  return value ?? null;
+}
+
+const SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END";
+
+/**
+ * Alerts and their transitions (alert_events) in the state database. Statements are prepared once and kept:
+ * this runs on every abnormal reading, and better-sqlite3 12 on Node 24 must not see statements collected.
+ */
+export class AlertTable {
+  readonly #db: StateDb;
+  readonly #s;
+  /** UPDATE statements by the set of columns they change (a handful of shapes in practice). */
+  readonly #updates = new Map<string, Statement>();
+  readonly #lists = new Map<string, Statement>();
+
+  constructor(db: StateDb) {
+    this.#db = db;
+    this.#s = {
+      live: db.prepare("SELECT * FROM alerts WHERE patient_id = ? AND rule_id = ? AND subject = ? AND status != 'resolved'"),
+      liveKeys: db.prepare("SELECT patient_id AS patientId, rule_id AS ruleId, subject FROM alerts WHERE status != 'resolved'"),
+      liveAll: db.prepare("SELECT * FROM alerts WHERE status != 'resolved'"),
+      get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
+      insert: db.prepare(
+        `INSERT INTO alerts (patient_id, rule_id, subject, status, severity, title, message, opened_at, updated_at,
+          first_observed_at, last_observed_at, count, latest_values, worst_values, worst_score, late, notified_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      addEvent: db.prepare('INSERT INTO alert_events (alert_id, type, at, actor, alert) VALUES (?, ?, ?, ?, ?)'),
+      eventsAfter: db.prepare('SELECT * FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      eventsOf: db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY seq'),
+      countTransitions: db.prepare(
+        "SELECT count(*) AS n FROM alert_events WHERE seq > ? AND NOT (type = 'alert.updated')",
+      ),
+      lastSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM alert_events'),
+      countLive: db.prepare("SELECT severity, count(*) AS n FROM alerts WHERE status != 'resolved' GROUP BY severity"),
+    };
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction: an alert change and its event commit together. */
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work).immediate();
+  }
+
+  live(patientId: string, ruleId: string, subject: string): Alert | undefined {
+    const row = this.#s.live.get(patientId, ruleId, subject) as Row | undefined;
+    return row ? toAlert(row) : undefined;
+  }
+
+  liveKeys(): { patientId: string; ruleId: string; subject: string }[] {
+    return this.#s.liveKeys.all() as { patientId: string; ruleId: string; subject: string }[];
+  }
+
+  /** Every alert not resolved: the sweep's reminders and escalations look at these. */
+  liveAlerts(): Alert[] {
+    return (this.#s.liveAll.all() as Row[]).map(toAlert);
+  }
+
+  get(id: number): Alert | undefined {
+    const row = this.#s.get.get(id) as Row | undefined;
+    return row ? toAlert(row) : undefined;
+  }
+
+  insert(a: Omit<Alert, 'id'>): Alert {
+    const result = this.#s.insert.run(
+      a.patientId,
+      a.ruleId,
+      a.subject,
+      a.status,
+      a.severity,
+      a.title,
+      a.message,
+      a.openedAt,
+      a.updatedAt,
+      a.firstObservedAt,
+      a.lastObservedAt,
+      a.count,
+      JSON.stringify(a.latestValues),
+      JSON.stringify(a.worstValues),
+      a.worstScore,
+      a.late ? 1 : 0,
+      a.notifiedAt,
+    );
+    return this.get(Number(result.lastInsertRowid))!;
+  }
+
+  update(id: number, changes: AlertChanges): Alert {
+    const keys = (Object.keys(changes) as (keyof typeof COLUMNS)[]).filter((k) => k in COLUMNS && changes[k] !== undefined);
+    if (keys.length > 0) {
+      const shape = keys.join(',');
+      let stmt = this.#updates.get(shape);
+      if (!stmt) {
+        stmt = this.#db.prepare(`UPDATE alerts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`);
+        this.#updates.set(shape, stmt);
+      }
+      stmt.run(...keys.map((k) => toColumn(changes[k])), id);
+    }
+    return this.get(id)!;
+  }
+
+  list(filter: AlertFilter = {}): Alert[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status === 'live') where.push("status != 'resolved'");
+    else if (filter.status) (where.push('status = ?'), params.push(filter.status));
+    if (filter.severity) (where.push('severity = ?'), params.push(filter.severity));
+    if (filter.patientId) (where.push('patient_id = ?'), params.push(filter.patientId));
+    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${SEVERITY_ORDER}, updated_at DESC LIMIT ?`;
+    let stmt = this.#lists.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#lists.set(sql, stmt);
+    }
+    return (stmt.all(...params, filter.limit ?? 500) as Row[]).map(toAlert);
+  }
+
+  addEvent(type: AlertEventType, alert: Alert, at: number, actor: string | null, change?: AlertChange): void {
+    this.#s.addEvent.run(alert.id, type, at, actor, JSON.stringify(change ? { ...alert, change } : alert));
+  }
+
+  eventsAfter(seq: number, limit = 1000): AlertEvent[] {
+    return (this.#s.eventsAfter.all(seq, limit) as Row[]).map(toEvent);
+  }
+
+  eventsOf(alertId: number): AlertEvent[] {
+    return (this.#s.eventsOf.all(alertId) as Row[]).map(toEvent);
+  }
+
+  /** Notifications (every event but alert.updated) after a sequence number: what a webhook still owes. */
+  countTransitionsAfter(seq: number): number {
+    return (this.#s.countTransitions.get(seq) as { n: number }).n;
+  }
+
+  lastSeq(): number {
+    return (this.#s.lastSeq.get() as { seq: number }).seq;
+  }
+
+  countLive(): { severity: Severity; n: number }[] {
+    return this.#s.countLive.all() as { severity: Severity; n: number }[];
+  }
+}
+
+function toEvent(r: Row): AlertEvent {
+  const { change, ...stored } = JSON.parse(r.alert as string) as Alert & { change?: AlertChange };
+  // Events stored before the latching fields existed carry none: fill them so every event has one shape.
+  const alert: Alert = { ...stored, backInRangeAt: stored.backInRangeAt ?? null, notifiedAt: stored.notifiedAt ?? stored.openedAt, renotifyCount: stored.renotifyCount ?? 0 };
+  return { seq: r.seq as number, type: r.type as AlertEventType, at: r.at as number, actor: (r.actor as string | null) ?? null, change, alert };
+}

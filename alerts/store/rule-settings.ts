@@ -1,0 +1,111 @@
+import type { StateDb } from '../../state/index.js';
+import type { Severity } from '../rules/schema.js';
+
+/** A per-patient change to a rule, with who made it, why, and until when. */
+export interface StoredOverride {
+  readonly ruleId: string;
+  readonly override: Record<string, unknown>;
+  readonly actor: string;
+  readonly updatedAt: number;
+  readonly reason: string | null;
+  readonly expiresAt: number | null;
+  /** The named preset it came from (e.g. `spo2.copd_target`), if any. */
+  readonly preset: string | null;
+}
+
+/** A bounded silence on one rule for one patient, up to a severity tier (never critical). */
+export interface StoredSnooze {
+  readonly ruleId: string;
+  readonly until: number;
+  readonly actor: string;
+  readonly note: string | null;
+  readonly createdAt: number;
+  /** The highest severity it silences; anything worse breaks through. */
+  readonly tier: Severity;
+}
+
+interface OverrideRow {
+  rule_id: string;
+  override: string;
+  actor: string;
+  updated_at: number;
+  note: string | null;
+  expires_at: number | null;
+  preset: string | null;
+}
+
+/** Per-patient rule overrides and snoozes, in the state database. */
+export class RuleSettings {
+  readonly #s;
+
+  constructor(db: StateDb) {
+    this.#s = {
+      overrides: db.prepare<[string, number], OverrideRow>(
+        'SELECT rule_id, override, actor, updated_at, note, expires_at, preset FROM rule_overrides WHERE patient_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY rule_id',
+      ),
+      expired: db.prepare<[number], OverrideRow & { patient_id: string }>(
+        'SELECT patient_id, rule_id, override, actor, updated_at, note, expires_at, preset FROM rule_overrides WHERE expires_at IS NOT NULL AND expires_at <= ?',
+      ),
+      setOverride: db.prepare(
+        'INSERT OR REPLACE INTO rule_overrides (patient_id, rule_id, override, actor, updated_at, note, expires_at, preset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      clearOverride: db.prepare('DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ?'),
+      snoozed: db.prepare<[string, string], { until: number; tier: Severity }>('SELECT until, tier FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?'),
+      snooze: db.prepare(
+        'INSERT OR REPLACE INTO alert_snoozes (patient_id, rule_id, until, actor, note, created_at, tier) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      unsnooze: db.prepare('DELETE FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?'),
+      snoozes: db.prepare(
+        'SELECT rule_id AS ruleId, until, actor, note, created_at AS createdAt, tier FROM alert_snoozes WHERE patient_id = ? AND until > ? ORDER BY rule_id',
+      ),
+    };
+  }
+
+  /** The patient's overrides in force at `now` (expired ones no longer apply). */
+  overrides(patientId: string, now: number): StoredOverride[] {
+    return this.#s.overrides.all(patientId, now).map(toOverride);
+  }
+
+  /** Overrides whose expiry has passed, to be removed (and audited) by the sweep. */
+  expiredOverrides(now: number): (StoredOverride & { patientId: string })[] {
+    return this.#s.expired.all(now).map((r) => ({ ...toOverride(r), patientId: r.patient_id }));
+  }
+
+  setOverride(patientId: string, o: Omit<StoredOverride, 'updatedAt'>, at: number): void {
+    this.#s.setOverride.run(patientId, o.ruleId, JSON.stringify(o.override), o.actor, at, o.reason, o.expiresAt, o.preset);
+  }
+
+  clearOverride(patientId: string, ruleId: string): boolean {
+    return this.#s.clearOverride.run(patientId, ruleId).changes > 0;
+  }
+
+  /** The snooze in force at `now`, if any. */
+  snoozed(patientId: string, ruleId: string, now: number): { until: number; tier: Severity } | undefined {
+    const row = this.#s.snoozed.get(patientId, ruleId);
+    return row && row.until > now ? row : undefined;
+  }
+
+  snooze(patientId: string, s: Omit<StoredSnooze, 'createdAt'>, at: number): void {
+    this.#s.snooze.run(patientId, s.ruleId, s.until, s.actor, s.note, at, s.tier);
+  }
+
+  unsnooze(patientId: string, ruleId: string): boolean {
+    return this.#s.unsnooze.run(patientId, ruleId).changes > 0;
+  }
+
+  snoozes(patientId: string, now: number): StoredSnooze[] {
+    return this.#s.snoozes.all(patientId, now) as StoredSnooze[];
+  }
+}
+
+function toOverride(r: OverrideRow): StoredOverride {
+  return {
+    ruleId: r.rule_id,
+    override: JSON.parse(r.override) as Record<string, unknown>,
+    actor: r.actor,
+    updatedAt: r.updated_at,
+    reason: r.note ?? null,
+    expiresAt: r.expires_at ?? null,
+    preset: r.preset ?? null,
+  };
+}
