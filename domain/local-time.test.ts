@@ -40,6 +40,16 @@ describe('local time', () => {
     expect(localMinuteOfDay(at(iso), zone)).toBe(minute);
   });
 
+  it('is exact when the offset changes inside an hour (Australia/Lord_Howe at 15:30 UTC, Africa/Monrovia -0:44:30 in 1972)', () => {
+    expect(localMinuteOfDay(at('2026-10-03T15:29:00Z'), 'Australia/Lord_Howe')).toBe(119); // 01:59 +10:30
+    expect(localMinuteOfDay(at('2026-10-03T15:30:00Z'), 'Australia/Lord_Howe')).toBe(150); // 02:30 +11
+    expect(localDate(at('1972-01-07T00:44:29Z'), 'Africa/Monrovia')).toBe('1972-01-06');
+    expect(localMinuteOfDay(at('1972-01-07T00:44:29Z'), 'Africa/Monrovia')).toBe(1439);
+    expect(localDate(at('1972-01-07T00:44:30Z'), 'Africa/Monrovia')).toBe('1972-01-07');
+    expect(localMinuteOfDay(at('1972-01-07T00:44:30Z'), 'Africa/Monrovia')).toBe(44);
+    expect(new Date(startOfLocalDay('1972-01-07', 'Africa/Monrovia')).toISOString()).toBe('1972-01-07T00:44:30.000Z');
+  });
+
   it('adds calendar days across months, years and leap days', () => {
     expect(addDays('2026-02-28', 1)).toBe('2026-03-01');
     expect(addDays('2028-02-28', 1)).toBe('2028-02-29');

@@ -10,7 +10,7 @@ export type LocalDate = string;
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-// Formatters are costly to build (~50 µs) and cheap to use (~3 µs): one per zone, built once. The set of
+// Formatters are costly to build (~50 µs) and cheaper to use (~3 µs): one per zone, built once. The set of
 // zones is bounded by the runtime's tz data, so the cache cannot grow without limit.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -51,22 +51,45 @@ interface LocalParts {
   readonly day: number;
   readonly hour: number;
   readonly minute: number;
-  readonly second: number;
 }
 
-// Callers usually ask for the date and the minute of the same instant one after the other: keep the last answer.
-let last: { t: number; timeZone: string; parts: LocalParts } | undefined;
+/** The zone's offset from UTC at an instant, in ms, from Intl (~3 µs): whole seconds, as in old tz data. */
+function exactOffset(t: number, timeZone: string): number {
+  const p: Record<string, number> = {};
+  for (const part of formatter(timeZone).formatToParts(t)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  // Some ICU versions write midnight as 24 even with h23.
+  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour! % 24, p.minute!, p.second!);
+  return wall - Math.floor(t / 1000) * 1000;
+}
+
+// Offsets change a few times a year at most: remember the offset of each UTC hour in which it does not change,
+// so that a trend evaluation over weeks of readings costs a map lookup per reading. Cleared whole when full.
+const HOUR = 3_600_000;
+const offsets = new Map<string, Map<number, number>>();
+let offsetCount = 0;
+const MAX_OFFSETS = 100_000;
+
+function offsetAt(t: number, timeZone: string): number {
+  const slot = Math.floor(t / HOUR);
+  const known = offsets.get(timeZone)?.get(slot);
+  if (known !== undefined) return known;
+  const start = exactOffset(slot * HOUR, timeZone);
+  // A change inside this hour (Australia/Lord_Howe's October one is at 15:30 UTC): no shortcut for it.
+  if (start !== exactOffset(slot * HOUR + HOUR - 1, timeZone)) return exactOffset(t, timeZone);
+  if (offsetCount >= MAX_OFFSETS) {
+    offsets.clear();
+    offsetCount = 0;
+  }
+  let zone = offsets.get(timeZone);
+  if (!zone) offsets.set(timeZone, (zone = new Map()));
+  zone.set(slot, start);
+  offsetCount += 1;
+  return start;
+}
 
 function localParts(t: number, timeZone: string): LocalParts {
-  if (last && last.t === t && last.timeZone === timeZone) return last.parts;
-  const out = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
-  for (const p of formatter(timeZone).formatToParts(t)) {
-    if (p.type in out) out[p.type as keyof LocalParts] = Number(p.value);
-  }
-  // Some ICU versions write midnight as 24 even with h23.
-  if (out.hour === 24) out.hour = 0;
-  last = { t, timeZone, parts: out };
-  return out;
+  const wall = new Date(t + offsetAt(t, timeZone));
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes() };
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -94,13 +117,6 @@ export function addDays(date: LocalDate, n: number): LocalDate {
   const [y, m, d] = parseDate(date);
   const shifted = new Date(Date.UTC(y, m - 1, d + n));
   return `${pad(shifted.getUTCFullYear(), 4)}-${pad(shifted.getUTCMonth() + 1)}-${pad(shifted.getUTCDate())}`;
-}
-
-/** The zone's offset from UTC at an instant, in ms (whole seconds: tz data has second offsets before 1900s). */
-function offsetAt(t: number, timeZone: string): number {
-  const p = localParts(t, timeZone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - Math.floor(t / 1000) * 1000;
 }
 
 // Every trend evaluation asks for the same few dozen midnights of the same zones: remember them. Cleared
