@@ -146,8 +146,8 @@ export function startOfLocalDay(date: LocalDate, timeZone: string): number {
 
 /** Binary search for the first instant whose local date is `date`; offsets lie within -12 h and +14 h. */
 function firstInstantOf(date: LocalDate, wall: number, timeZone: string): number {
-  let before = wall - 15 * 3_600_000; // local date still before `date` at the largest offset
-  let from = wall + 13 * 3_600_000; // local date already `date` (or later) at the smallest offset
+  let before = wall - 15 * HOUR; // local date still before `date` at the largest offset
+  let from = wall + 13 * HOUR; // local date already `date` (or later) at the smallest offset
   while (from - before > 1) {
     const mid = before + Math.floor((from - before) / 2);
     if (localDate(mid, timeZone) < date) before = mid;
