@@ -10,3 +10,4 @@ export * from './reading.js';
 export * from './normalise.js';
 export * from './topics.js';
 export * from './programmes.js';
+export * from './local-time.js';

@@ -3,10 +3,10 @@ import { normaliseReading, wireReadingSchema, type WireReadingInput } from '../.
 import { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS } from '../rules/catalogue.js';
 import { applyOverride, effectiveRules } from '../rules/effective.js';
 import { findPreset } from '../rules/presets.js';
-import type { AverageRule, ChangeRule, DropRule, Rule, ThresholdRule, TimeBelowRule } from '../rules/schema.js';
-import { evaluateAverage, evaluateChange, evaluateDrop, evaluateTimeBelow } from './history.js';
+import type { Rule, ThresholdRule } from '../rules/schema.js';
 import { evaluateDevice, evaluateMissing } from './sweep-rules.js';
 import { evaluateThreshold, type ObservedReading } from './threshold.js';
+import { evaluateTrend, type TrendRule } from './trends.js';
 
 const T = Date.parse('2026-11-22T08:00:00Z');
 const HOUR = 3_600_000;
@@ -122,53 +122,58 @@ describe('threshold rules from the clinical reference', () => {
   });
 });
 
-const history = (points: [hoursAgo: number, fields: Record<string, number>, tags?: Record<string, string>][]): ObservedReading[] =>
-  points.map(([h, fields, tags]) => ({ time: T - h * HOUR, fields, tags: tags ?? {} }));
-
+// The catalogue's trend rules through the engine's port, on a patient in London (GMT in November). Each
+// evaluator has its own table-driven tests (home-bp, weight-gain, time-below, activity-drop).
 describe('trend rules', () => {
-  it('7-day home BP average: needs 12 readings, alerts at 135/85 (AHA 2019)', () => {
-    const r = rule<'average'>('bp.home_average') as AverageRule;
-    const week = (s: number, d: number, n = 14) => history(Array.from({ length: n }, (_, i) => [i * 12, { systolic: s, diastolic: d }] as [number, Record<string, number>]));
-    expect(evaluateAverage(r, week(140, 80, 11), T)).toBeUndefined();
-    expect(evaluateAverage(r, week(135, 80), T)?.severity).toBe('warning');
-    expect(evaluateAverage(r, week(134, 84), T)?.severity).toBeNull();
-    expect(evaluateAverage(r, week(120, 85), T)?.severity).toBe('warning');
-    // Readings older than the window do not count.
-    expect(evaluateAverage(r, history(Array.from({ length: 14 }, (_, i) => [200 + i, { systolic: 150, diastolic: 95 }])), T)).toBeUndefined();
+  const TZ = 'Europe/London';
+  const trend = (id: string) => rule(id) as TrendRule;
+  const verdict = (f: ReturnType<typeof evaluateTrend>) => (f === undefined ? 'none' : f.severity ?? (f.band ? 'band' : 'clear'));
+  const days = (n: number, fields: (day: number) => Record<string, number>, hours: number[]) =>
+    Array.from({ length: n }, (_, d) => hours.map((h) => ({ time: T - d * DAY + (h - 8) * HOUR, fields: fields(d), tags: {} }))).flat();
+
+  it('7-day home BP: sessions morning and evening, day 1 discarded, 135/85, clears below 130/80 (AHA 2019)', () => {
+    // Duplicates at 07:00 and 19:00 (today's evening is after T, so not yet measured).
+    const week = (s: number, d: number, n = 8) => days(n, () => ({ systolic: s, diastolic: d }), [7, 7.05, 19, 19.05]);
+    const r = trend('bp.home_average');
+    expect(verdict(evaluateTrend(r, week(140, 90, 3), T, TZ))).toBe('none'); // day 1 and two more days
+    expect(verdict(evaluateTrend(r, week(135, 80), T, TZ))).toBe('warning');
+    expect(verdict(evaluateTrend(r, week(134, 84), T, TZ))).toBe('band');
+    expect(verdict(evaluateTrend(r, week(129, 79), T, TZ))).toBe('clear');
+    expect(verdict(evaluateTrend(r, week(120, 85), T, TZ))).toBe('warning');
   });
 
-  it('heart-failure weight gain: > 0.9 kg in 1 day, > 2 kg in 3 days, > 2.3 kg in 7 days (HFSA/AHA, ESC)', () => {
-    const r = rule<'change'>('weight.gain') as ChangeRule;
-    const w = (points: [number, number][]) => history(points.map(([h, v]) => [h, { value: v }]));
-    expect(evaluateChange(r, w([[24, 80], [0, 80.9]]), T)?.severity).toBeNull();
-    expect(evaluateChange(r, w([[24, 80], [0, 81]]), T)?.severity).toBe('warning');
-    expect(evaluateChange(r, w([[72, 80], [48, 80.6], [24, 81.4], [0, 82.1]]), T)).toMatchObject({ severity: 'warning', values: { hours: 72 } });
-    expect(evaluateChange(r, w([[168, 80], [96, 81], [72, 81.2], [48, 81.6], [24, 82], [0, 82.4]]), T)?.severity).toBe('warning');
-    expect(evaluateChange(r, w([[0, 82]]), T)).toBeUndefined(); // no baseline yet
+  it('heart-failure weight: > 0.9 kg in 1 day, > 2 kg in 3 days, > 2.3 kg in 7 days, morning weights (HFSA/AHA, ESC)', () => {
+    const r = trend('weight.gain');
+    const w = (values: number[]) => days(values.length, (d) => ({ value: values[values.length - 1 - d]! }), [7]);
+    expect(verdict(evaluateTrend(r, w([80, 80.9]), T, TZ))).toBe('clear');
+    expect(verdict(evaluateTrend(r, w([80, 81]), T, TZ))).toBe('warning');
+    expect(evaluateTrend(r, w([80, 80.6, 81.4, 82.1]), T, TZ)).toMatchObject({ severity: 'warning', values: { days: 3 } });
+    expect(evaluateTrend(r, w([80, 81, 81.2, 81.6, 82, 82.4]), T, TZ)).toMatchObject({ severity: 'warning', values: { days: 7 } });
+    expect(verdict(evaluateTrend(r, w([82]), T, TZ))).toBe('none'); // no earlier morning weight yet
   });
 
-  it('CGM time below 70 mg/dL over 24 h above 4 % (Battelino 2019)', () => {
-    const r = rule<'time_below'>('cgm.time_below_range') as TimeBelowRule;
+  it('CGM time below 70 mg/dL over 24 h above 4 %, clears at 3 % (Battelino 2019)', () => {
+    const r = trend('cgm.time_below_range');
     const cgm = (low: number, total = 100) =>
-      history(Array.from({ length: total }, (_, i) => [i * 0.2, { value: i < low ? 65 : 120 }, { source: 'cgm' }] as [number, Record<string, number>, Record<string, string>]));
-    expect(evaluateTimeBelow(r, cgm(4), T)?.severity).toBeNull();
-    expect(evaluateTimeBelow(r, cgm(5), T)?.severity).toBe('warning');
-    expect(evaluateTimeBelow(r, cgm(5, 40), T)).toBeUndefined(); // too few readings for 24 h
+      Array.from({ length: total }, (_, i) => ({ time: T - i * 12 * 60_000, fields: { value: i < low ? 65 : 120 }, tags: { source: 'cgm' } }));
+    expect(verdict(evaluateTrend(r, cgm(3), T, TZ))).toBe('clear');
+    expect(verdict(evaluateTrend(r, cgm(4), T, TZ))).toBe('band');
+    expect(verdict(evaluateTrend(r, cgm(5), T, TZ))).toBe('warning');
+    expect(verdict(evaluateTrend(r, cgm(5, 40), T, TZ))).toBe('none'); // too few readings for 24 h
   });
 
-  it('activity: 7-day daily mean below half the prior 28-day mean, whole days only', () => {
-    const r = rule<'drop'>('steps.drop') as DropRule;
-    const today = Math.floor(T / DAY) * DAY;
-    const days = (recent: number, baseline: number, baselineDays = 28) => {
-      const m = new Map<number, number>();
-      for (let d = 1; d <= 7; d++) m.set(today - d * DAY, recent);
-      for (let d = 8; d < 8 + baselineDays; d++) m.set(today - d * DAY, baseline);
-      m.set(today, 10); // today is partial and ignored
-      return m;
-    };
-    expect(evaluateDrop(r, days(2400, 5000), T)?.severity).toBe('warning');
-    expect(evaluateDrop(r, days(2600, 5000), T)?.severity).toBeNull();
-    expect(evaluateDrop(r, days(1000, 5000, 10), T)).toBeUndefined();
+  it('activity: 7-day daily mean below half the prior 28-day mean, whole local days only, clears at 60 %', () => {
+    const r = trend('steps.drop');
+    const midnight = T - 8 * HOUR; // 00:00 GMT
+    const buckets = (recent: number, baseline: number, baselineDays = 28) =>
+      Array.from({ length: 7 + baselineDays }, (_, i) => ({
+        time: midnight - (i + 1) * DAY + 12 * HOUR,
+        fields: { count: { mean: 0, min: 0, max: 0, count: 96, sum: i < 7 ? recent : baseline } },
+      })).concat({ time: midnight + HOUR, fields: { count: { mean: 0, min: 0, max: 0, count: 1, sum: 10 } } }); // today: partial, ignored
+    expect(verdict(evaluateTrend(r, buckets(2400, 5000), T, TZ))).toBe('warning');
+    expect(verdict(evaluateTrend(r, buckets(2600, 5000), T, TZ))).toBe('band');
+    expect(verdict(evaluateTrend(r, buckets(3000, 5000), T, TZ))).toBe('clear');
+    expect(verdict(evaluateTrend(r, buckets(1000, 5000, 10), T, TZ))).toBe('none');
   });
 });
 

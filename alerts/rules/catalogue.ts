@@ -165,12 +165,15 @@ const DEFAULT_RULES: RuleInput[] = [
     readingType: 'steps',
     field: 'count',
     title: 'Sustained drop in activity',
-    source: "clinical.md: 7-day average below 50 % of the prior 28-day average (no guideline threshold; the patient's own baseline)",
+    source:
+      "clinical.md: 7-day average below 50 % of the prior 28-day average (no guideline threshold; the patient's own baseline), on local days. " +
+      'Clears at 60 %: the 10-point margin is a Vigil default, so a week hovering at half the baseline keeps one alert open',
     recentDays: 7,
     baselineDays: 28,
     ratio: 0.5,
     minBaselineDays: 14,
     severity: 'warning',
+    clearMargin: 0.1,
   },
   {
     id: 'device.battery_low',
@@ -206,18 +209,23 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
   hypertension: [
     {
       id: 'bp.home_average',
-      kind: 'average',
+      kind: 'home_bp',
       readingType: 'blood_pressure',
       title: '7-day home BP average at or above 135/85',
-      source: 'AHA 2019 statement on BP measurement: home average >= 135/85 corresponds to office 140/90; diagnose on 7-day averages',
+      source:
+        'AHA 2019 statement on BP measurement (Muntner et al., Hypertension 2019), ESH 2021 home BP practice guidelines: ' +
+        'morning and evening sessions of duplicate readings, day 1 discarded, the mean over 7 days (at least 3); ' +
+        'a home mean >= 135/85 corresponds to office 140/90. Clears below 130/80: the 5 mmHg margin is a Vigil default, ' +
+        'the home equivalent of the office stage 1 line (ACC/AHA 2017, table 11), so a mean hovering at 135 keeps one alert open',
       windowDays: 7,
-      minReadings: 12,
+      minDays: 3,
       severity: 'warning',
       match: 'any',
       conditions: [
         { field: 'systolic', op: '>=', value: 135 },
         { field: 'diastolic', op: '>=', value: 85 },
       ],
+      clearMargin: 5,
     },
     {
       id: 'missing.blood_pressure',
@@ -257,12 +265,15 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       where: { source: 'cgm' },
       field: 'value',
       title: 'CGM time below 70 mg/dL over 24 h above 4 %',
-      source: 'International Consensus on Time in Range (Battelino 2019): time below 70 mg/dL < 4 %',
+      source:
+        'International Consensus on Time in Range (Battelino 2019): time below 70 mg/dL < 4 %. Clears at 3 % or less: ' +
+        'the 1-point margin (about 15 min a day) is a Vigil default, so a share hovering at 4 % keeps one alert open',
       below: 70,
       windowHours: 24,
       maxShare: 0.04,
       minReadings: 48,
       severity: 'warning',
+      clearMargin: 0.01,
     },
     {
       id: 'missing.cgm',
@@ -289,17 +300,22 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
   heart_failure: [
     {
       id: 'weight.gain',
-      kind: 'change',
+      kind: 'weight_gain',
       readingType: 'weight',
-      field: 'value',
       title: 'Weight gain (fluid retention)',
-      source: 'HFSA/AHA self-care advice: > 0.9 kg in 1 day or > 2.3 kg in 1 week; ESC 2021: > 2 kg in 3 days',
+      source:
+        'HFSA/AHA self-care advice: morning weights, > 0.9 kg in 1 day or > 2.3 kg in 1 week; ESC 2021 HF guideline: > 2 kg in 3 days; ' +
+        "clinical.md: against the patient's own baseline. Vigil defaults: each window from its lowest morning weight; " +
+        'the baseline is the dry weight, else the median of the 14 days before the week; clears within 0.9 kg of it ' +
+        '(the 1-day limit), so a gain that levels off keeps its alert until the fluid is off',
       severity: 'warning',
       windows: [
-        { hours: 24, rise: 0.9 },
-        { hours: 72, rise: 2 },
-        { hours: 168, rise: 2.3 },
+        { days: 1, riseKg: 0.9 },
+        { days: 3, riseKg: 2 },
+        { days: 7, riseKg: 2.3 },
       ],
+      baselineDays: 14,
+      clearMarginKg: 0.9,
     },
     {
       id: 'missing.weight',

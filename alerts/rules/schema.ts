@@ -65,13 +65,13 @@ export const deviceRuleSchema = z.object({
   severity: severitySchema,
 });
 
-import { averageRuleSchema, changeRuleSchema, dropRuleSchema, timeBelowRuleSchema } from './trend-rules.js';
-export { averageRuleSchema, changeRuleSchema, dropRuleSchema, timeBelowRuleSchema } from './trend-rules.js';
+import { dropRuleSchema, homeBpRuleSchema, timeBelowRuleSchema, weightGainRuleSchema } from './trend-rules.js';
+export type { DropRule, HomeBpRule, TimeBelowRule, WeightGainRule } from './trend-rules.js';
 
 export const ruleSchema = z.discriminatedUnion('kind', [
   thresholdRuleSchema,
-  averageRuleSchema,
-  changeRuleSchema,
+  homeBpRuleSchema,
+  weightGainRuleSchema,
   timeBelowRuleSchema,
   dropRuleSchema,
   missingRuleSchema,
@@ -81,10 +81,6 @@ export const ruleSchema = z.discriminatedUnion('kind', [
 export type Rule = z.output<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 export type ThresholdRule = z.output<typeof thresholdRuleSchema>;
-export type AverageRule = z.output<typeof averageRuleSchema>;
-export type ChangeRule = z.output<typeof changeRuleSchema>;
-export type TimeBelowRule = z.output<typeof timeBelowRuleSchema>;
-export type DropRule = z.output<typeof dropRuleSchema>;
 export type MissingRule = z.output<typeof missingRuleSchema>;
 export type EventRule = z.output<typeof eventRuleSchema>;
 export type DeviceRule = z.output<typeof deviceRuleSchema>;
