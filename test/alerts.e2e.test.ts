@@ -59,6 +59,11 @@ describe('alerts end to end', () => {
     expect(opened).toMatchObject({ status: 'open', severity: 'critical', late: true, worstValues: { systolic: 204 } });
     expect(opened.message).toMatch(/data arrived late/);
     expect((await alertsOf(dev.patientId)).filter((a) => a.ruleId === 'bp.crisis')).toHaveLength(1);
+    // Late data is shown, not paged as if it were happening now: no escalation while only the backlog speaks.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect((await alertsOf(dev.patientId)).find((a) => a.id === opened.id)?.escalationLevel).toBe(0);
+    // A crisis measured now is news: the alert escalates until someone acknowledges it.
+    await publish(dev.client, dev.deviceId, { type: 'blood_pressure', time: at(-1), systolic: 200, diastolic: 110, id: 'c3' });
 
     const escalated = await waitFor(async () => (await alertsOf(dev.patientId)).find((a) => a.ruleId === 'bp.crisis' && a.escalationLevel >= 1), { what: 'escalation' });
     expect(escalated.escalatedAt).not.toBeNull();
@@ -76,10 +81,13 @@ describe('alerts end to end', () => {
     const client = await t.connectDevice(dev);
     expect((await alertsOf(dev.patientId)).find((a) => a.id === opened.id)?.status).toBe('acknowledged');
 
-    // Back in range (by the hysteresis margin) for over an hour of measurement time: resolves by itself.
+    // Back in range (by the hysteresis margin) for the rule's hold time of measurement time (shortened here
+    // by an override to a minute): an acknowledged alert, seen by a person, resolves by itself.
+    const hold = { override: { resolveAfterMinutes: 1 }, reason: 'test: a short hold' };
+    expect((await api(`/api/patients/${dev.patientId}/rules/bp.crisis`, { method: 'PUT', body: JSON.stringify(hold) })).status).toBe(200);
     await publish(client, dev.deviceId, [
-      { type: 'blood_pressure', time: at(-100), systolic: 150, diastolic: 90, id: 'n1' },
-      { type: 'blood_pressure', time: at(-30), systolic: 148, diastolic: 88, id: 'n2' },
+      { type: 'blood_pressure', time: at(0), systolic: 150, diastolic: 90, id: 'n1' },
+      { type: 'blood_pressure', time: at(1.5), systolic: 148, diastolic: 88, id: 'n2' },
     ]);
     const resolved = await waitFor(async () => (await alertsOf(dev.patientId)).find((a) => a.id === opened.id && a.status === 'resolved'), { what: 'auto-resolution' });
     expect(resolved.resolvedBy).toBe('vigil');
@@ -104,21 +112,19 @@ describe('alerts end to end', () => {
 
   it('applies programme rules and per-patient overrides at once, and audits them', async () => {
     const dev = await provision(['copd']);
-    await publish(dev.client, dev.deviceId, { type: 'spo2', time: at(-1), value: 90, id: 's1' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await alertsOf(dev.patientId)).filter((a) => a.ruleId === 'spo2.low')).toHaveLength(0);
-
-    const override = { tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<=', value: 91 }] }] };
-    const put = await api(`/api/patients/${dev.patientId}/rules/spo2.low`, { method: 'PUT', body: JSON.stringify(override), actor: 'Dr Grey' });
+    const tighter = { override: { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'value', op: '<', value: 88 }] }, { severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '<=', value: 94 }] }] }, reason: 'recent exacerbation: earlier warning' };
+    const put = await api(`/api/patients/${dev.patientId}/rules/spo2.low`, { method: 'PUT', body: JSON.stringify(tighter), actor: 'Dr Grey' });
     expect(put.status).toBe(200);
-    await publish(dev.client, dev.deviceId, { type: 'spo2', time: at(0), value: 90, id: 's2' });
+    await publish(dev.client, dev.deviceId, { type: 'spo2', time: at(0), value: 94, id: 's2' });
     await waitFor(async () => (await alertsOf(dev.patientId)).some((a) => a.ruleId === 'spo2.low'), { what: 'the overridden rule to fire' });
 
-    const bad = await api(`/api/patients/${dev.patientId}/rules/spo2.low`, { method: 'PUT', body: JSON.stringify({ tiers: 'none' }) });
+    const bad = await api(`/api/patients/${dev.patientId}/rules/spo2.low`, { method: 'PUT', body: JSON.stringify({ override: { tiers: 'none' }, reason: 'typo' }) });
     expect(bad.status).toBe(400);
     expect(bad.body!.code).toBe('VIGIL_ERR_CONFIG');
+    const noReason = await api(`/api/patients/${dev.patientId}/rules/spo2.low`, { method: 'PUT', body: JSON.stringify({ override: { resolveAfterMinutes: 30 } }) });
+    expect(noReason.status).toBe(400);
     const rules = await api(`/api/patients/${dev.patientId}/rules`);
-    expect(rules.body!.overrides).toHaveProperty('spo2.low');
+    expect(rules.body!.overrides).toEqual([expect.objectContaining({ ruleId: 'spo2.low', actor: 'admin:Dr Grey', reason: 'recent exacerbation: earlier warning' })]);
     const audit = await api('/api/audit');
     expect(audit.body!.entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'rule.override', patientId: dev.patientId, target: 'spo2.low' })]));
   });
@@ -127,7 +133,8 @@ describe('alerts end to end', () => {
     const dev = await provision(['diabetes']);
     const snooze = await api(`/api/patients/${dev.patientId}/snoozes/glucose.low`, { method: 'PUT', body: JSON.stringify({ until: at(60), note: 'hypo treated, rechecking' }) });
     expect(snooze.status).toBe(200);
-    await publish(dev.client, dev.deviceId, { type: 'glucose', time: at(-2), value: 50, unit: 'mg/dL', source: 'meter', id: 'g1' });
+    // Level 1 (a warning) is what the snooze silences.
+    await publish(dev.client, dev.deviceId, { type: 'glucose', time: at(-2), value: 62, unit: 'mg/dL', source: 'meter', id: 'g1' });
     await publish(dev.client, dev.deviceId, { type: 'fall', time: at(-2), confidence: 0.9, id: 'f1' });
     await waitFor(async () => (await alertsOf(dev.patientId)).some((a) => a.ruleId === 'fall.detected'), { what: 'the fall alert' });
     expect((await alertsOf(dev.patientId)).some((a) => a.ruleId === 'glucose.low')).toBe(false);
@@ -140,7 +147,7 @@ describe('alerts end to end', () => {
 
   it('opens a missing-data alert on the schedule and resolves it when readings return', async () => {
     const dev = await provision(['heart_failure']);
-    await api(`/api/patients/${dev.patientId}/rules/missing.weight`, { method: 'PUT', body: JSON.stringify({ maxGapHours: 0.0008 }) });
+    await api(`/api/patients/${dev.patientId}/rules/missing.weight`, { method: 'PUT', body: JSON.stringify({ override: { maxGapHours: 0.0008 }, reason: 'test: a three-second plan' }) });
     const missing = await waitFor(async () => (await alertsOf(dev.patientId)).find((a) => a.ruleId === 'missing.weight'), { what: 'the missing-data alert' });
     expect(missing.message).toMatch(/since enrolment/);
     await publish(dev.client, dev.deviceId, { type: 'weight', time: at(0), value: 80, unit: 'kg', id: 'w1' });
