@@ -107,8 +107,20 @@ export const deviceStatusSchema = z.object({
   online: z.boolean(),
   battery: z.number().min(0).max(100).optional(),
   firmware: z.string().max(64).optional(),
+  /**
+   * The sensor warms up until this time and sends no readings before it (a CGM after insertion): data rules
+   * wait for it instead of reporting missing data. RFC 3339 with an offset, like a reading's time.
+   */
+  warmUpUntil: z.iso.datetime({ offset: true, local: false }).optional(),
 });
 export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
+
+/**
+ * The furthest ahead a declared warm-up may end. The longest in use is the implanted Eversense CGM's, 24 h
+ * after insertion (Dexcom G6 2 h, G7 30 min, FreeStyle Libre 2 1 h); twice that leaves room for a late status.
+ * Beyond it the value is a device error, and believing it would silence the sensor's data rules for days.
+ */
+export const MAX_WARM_UP_AHEAD_MS = 48 * 3_600_000;
 
 /** What the gateway publishes on a device's errors topic for each rejected reading. */
 export interface DeviceErrorMessage {
