@@ -28,5 +28,6 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
     patient: (id) => registry.getPatient(id),
     patients: () => registry.listPatients(),
     devices: () => registry.listDevices(),
+    setTimeZone: (id, timeZone) => registry.setTimeZone(id, timeZone),
   };
 }
