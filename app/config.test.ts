@@ -14,7 +14,14 @@ describe('loadConfig', () => {
     expect(c.influx).toMatchObject({ url: 'http://influx:8086', database: 'rpm', token: 't0k3n' });
   });
 
+  it('takes the default time zone of new patients as an IANA zone, UTC unless set', () => {
+    expect(loadConfig({}).defaultTimeZone).toBe('UTC');
+    expect(loadConfig({ VIGIL_DEFAULT_TIME_ZONE: 'europe/london' }).defaultTimeZone).toBe('Europe/London');
+    expect(() => loadConfig({ VIGIL_DEFAULT_TIME_ZONE: 'Mars/Olympus' })).toThrow(/VIGIL_DEFAULT_TIME_ZONE: "Mars\/Olympus" is not an IANA time zone/);
+  });
+
   it.each([
+    [{ VIGIL_DEFAULT_TIME_ZONE: '+01:00' }, 'VIGIL_DEFAULT_TIME_ZONE'],
     [{ VIGIL_MQTT_PORT: '70000' }, 'VIGIL_MQTT_PORT'],
     [{ VIGIL_HTTP_PORT: 'http' }, 'VIGIL_HTTP_PORT'],
     [{ VIGIL_INFLUX_URL: 'not a url' }, 'VIGIL_INFLUX_URL'],

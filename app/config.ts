@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_TOPIC_PREFIX, VigilError } from '../domain/index.js';
+import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/index.js';
 import type { InfluxConnection } from '../ingest/index.js';
 import type { SessionSettings } from '../dashboard/index.js';
 
@@ -68,6 +68,7 @@ export const configSchema = z
     VIGIL_SECURE_COOKIE: bool.optional(),
     VIGIL_TRUST_PROXY: bool.default(false),
     VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
+    VIGIL_DEFAULT_TIME_ZONE: timeZoneSchema.default('UTC'),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -110,6 +111,8 @@ export interface VigilConfig {
     readonly snoozeMaxHours: number;
   };
   readonly dashboard: SessionSettings & { readonly trustProxy: boolean };
+  /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
+  readonly defaultTimeZone: string;
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
 }
 
@@ -195,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       silentAfterHours: c.VIGIL_SILENT_AFTER_HOURS,
       trustProxy: c.VIGIL_TRUST_PROXY,
     },
+    defaultTimeZone: c.VIGIL_DEFAULT_TIME_ZONE,
     logLevel: c.VIGIL_LOG_LEVEL,
   });
 }

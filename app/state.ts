@@ -1,13 +1,16 @@
 import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
 import { DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
-import { Registry, REGISTRY_MIGRATIONS } from '../registry/index.js';
+import { Registry, REGISTRY_MIGRATIONS, type RegistryOptions } from '../registry/index.js';
 import { openStateDb, type StateDb } from '../state/index.js';
 
-/** Opens the state database with every component's migrations; the server and the CLI both start here. */
-export function openState(dataDir: string): { db: StateDb; registry: Registry } {
+/**
+ * Opens the state database with every component's migrations; the server and the CLI both start here.
+ * `registry.defaultTimeZone` is VIGIL_DEFAULT_TIME_ZONE, the zone of patients added without one.
+ */
+export function openState(dataDir: string, registry: RegistryOptions = {}): { db: StateDb; registry: Registry } {
   const db = openStateDb(dataDir, [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS]);
-  return { db, registry: new Registry(db) };
+  return { db, registry: new Registry(db, registry) };
 }
 
 /** The alerts component's view of the registry and of ingest's rejected readings. */
@@ -30,5 +33,6 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
     patient: (id) => registry.getPatient(id),
     patients: () => registry.listPatients(),
     devices: () => registry.listDevices(),
+    setTimeZone: (id, timeZone) => registry.setTimeZone(id, timeZone),
   };
 }

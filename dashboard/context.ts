@@ -15,6 +15,8 @@ export interface DirectoryPatient {
   readonly programmes: readonly Programme[];
   readonly careTeam: string | null;
   readonly createdAt: number;
+  readonly timeZone: string;
+  readonly enrolledAt: Partial<Record<Programme, number>>;
 }
 
 export interface DirectoryDevice {
@@ -26,13 +28,17 @@ export interface DirectoryDevice {
   readonly firmware: string | null;
   readonly lastSeenAt: number | null;
   readonly statusAt: number | null;
+  readonly assignedAt: number | null;
+  readonly warmUpUntil: number | null;
 }
 
-/** The dashboard's view of the registry. */
+/** The dashboard's view of the registry, and the one patient setting it changes. */
 export interface PatientDirectory {
   patient(id: string): DirectoryPatient | undefined;
   patients(): DirectoryPatient[];
   devices(): DirectoryDevice[];
+  /** Validates the IANA zone (VIGIL_ERR_CONFIG naming it otherwise) and returns the patient as changed. */
+  setTimeZone(patientId: string, timeZone: string): DirectoryPatient;
 }
 
 export interface SessionSettings {

@@ -1,6 +1,7 @@
 /** The shared domain: types, wire schemas, units and codes every component imports. Imports nothing of Vigil. */
 export * from './ids.js';
 export * from './reading-types.js';
+export * from './time-zone.js';
 export * from './errors.js';
 export * from './codes.js';
 export * from './units.js';

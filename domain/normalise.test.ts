@@ -55,6 +55,43 @@ describe('unit normalisation to stored units', () => {
   });
 });
 
+// clinical.md "Plausibility": a meter's "LO"/"HI" is an event, not a number.
+describe('glucose meter HI / LO flags', () => {
+  const flagged = (extra: Partial<WireReadingInput & { type: 'glucose' }>) => run({ type: 'glucose', time, source: 'meter', ...extra } as WireReadingInput);
+
+  it('stores a flag alone as hi or lo with no value, tagged with its source', () => {
+    const hi = flagged({ flag: 'HI', mealContext: 'after_meal' });
+    expect(hi.ok && hi.reading.fields).toEqual({ hi: 1 });
+    expect(hi.ok && hi.reading.tags).toEqual({ source: 'meter', meal: 'after_meal' });
+    expect(fields({ type: 'glucose', time, source: 'cgm', flag: 'LO' })).toEqual({ lo: 1 });
+  });
+
+  it('keeps a value sent with a flag only when it is plausible', () => {
+    expect(fields({ type: 'glucose', time, source: 'meter', flag: 'HI', value: 600, unit: 'mg/dL' })).toEqual({ hi: 1, value: 600 });
+    expect(fields({ type: 'glucose', time, source: 'meter', flag: 'HI', value: 1200, unit: 'mg/dL' })).toEqual({ hi: 1 });
+    expect(fields({ type: 'glucose', time, source: 'meter', flag: 'LO', value: 1.1, unit: 'mmol/L' })).toEqual({ lo: 1, value: 19.8 });
+    expect(fields({ type: 'glucose', time, source: 'meter', flag: 'LO', value: 0.5, unit: 'mmol/L' })).toEqual({ lo: 1 });
+    expect(fields({ type: 'glucose', time, source: 'cgm', flag: 'LO', unit: 'mmol/L', trendRate: -0.1 })).toEqual({ lo: 1, trend_rate: -1.8 });
+  });
+
+  it('still rejects a control-solution test, flagged or not, and an implausible value without a flag', () => {
+    expect(code({ type: 'glucose', time, source: 'meter', flag: 'HI', sampleType: 'control_solution' })).toBe('VIGIL_ERR_CONTROL_SOLUTION');
+    expect(code({ type: 'glucose', time, source: 'meter', value: 1200, unit: 'mg/dL' })).toBe('VIGIL_ERR_OUT_OF_RANGE');
+  });
+
+  it.each([
+    [{ type: 'glucose', time, source: 'meter' }, 'value', 'needs a value with its unit, or a flag "HI" or "LO"'],
+    [{ type: 'glucose', time, source: 'meter', value: 100 }, 'unit', 'unit (mg/dL or mmol/L) is required'],
+    [{ type: 'glucose', time, source: 'cgm', flag: 'LO', trendRate: -2 }, 'unit', 'unit (mg/dL or mmol/L) is required'],
+    [{ type: 'glucose', time, source: 'meter', flag: 'HIGH' }, 'flag', ''],
+  ] as [unknown, string, string][])('rejects %j, naming %s', (input, field, message) => {
+    const parsed = wireReadingSchema.safeParse(input);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual([field]);
+    expect(parsed.error?.issues[0]?.message).toContain(message);
+  });
+});
+
 // Plausibility boundaries from ../shared/clinical.md: each at, just inside and just outside its limit.
 describe('plausibility ranges (clinical.md)', () => {
   const bp = (systolic: number, diastolic: number): WireReadingInput => ({ type: 'blood_pressure', time, systolic, diastolic });

@@ -55,11 +55,21 @@ function measure(wire: WireReading): Outcome {
       if (wire.sampleType === 'control_solution') {
         return reject('VIGIL_ERR_CONTROL_SOLUTION', 'control-solution test: not stored as patient data');
       }
-      const value = glucoseToMgDl(wire.value, wire.unit);
-      const bad = outside('glucose', value, PLAUSIBLE.glucoseMgDl, 'mg/dL');
-      if (bad) return bad;
-      const fields: Record<string, number> = { value };
-      if (wire.trendRate !== undefined) fields.trend_rate = glucoseToMgDl(wire.trendRate, wire.unit);
+      const fields: Record<string, number> = {};
+      // clinical.md: a meter's HI / LO is an event (beyond its range), stored as a field of its own, not a number.
+      if (wire.flag === 'HI') fields.hi = 1;
+      if (wire.flag === 'LO') fields.lo = 1;
+      if (wire.value !== undefined && wire.unit !== undefined) {
+        const value = glucoseToMgDl(wire.value, wire.unit);
+        const bad = outside('glucose', value, PLAUSIBLE.glucoseMgDl, 'mg/dL');
+        // With a flag the event stands on its own: an implausible number beside it is dropped, not the reading.
+        if (bad && !wire.flag) return bad;
+        if (!bad) fields.value = value;
+      } else if (!wire.flag) {
+        // The wire schema already requires one of the two; this keeps the promise for any other caller.
+        return reject('VIGIL_ERR_SCHEMA', 'value: a glucose reading needs a value with its unit, or a flag "HI" or "LO"');
+      }
+      if (wire.trendRate !== undefined && wire.unit !== undefined) fields.trend_rate = glucoseToMgDl(wire.trendRate, wire.unit);
       const tags: Record<string, string> = { source: wire.source };
       if (wire.mealContext) tags.meal = wire.mealContext;
       return { fields, tags };

@@ -21,18 +21,35 @@ export const bloodPressureWire = z.object({
   irregularHeartbeat: z.boolean().optional(),
 });
 
-export const glucoseWire = z.object({
-  type: z.literal('glucose'),
-  ...common,
-  value: z.number(),
-  unit: z.enum(['mg/dL', 'mmol/L']),
-  source: z.enum(['meter', 'cgm']),
-  mealContext: z.enum(['fasting', 'before_meal', 'after_meal', 'bedtime', 'random']).optional(),
-  /** CGM rate of change, in the reading's unit per minute. */
-  trendRate: z.number().min(-50).max(50).optional(),
-  /** BLE Glucose Measurement (0x2A18) sample type; control solution is a meter check, not patient data. */
-  sampleType: z.enum(['capillary_blood', 'venous_blood', 'interstitial_fluid', 'control_solution']).optional(),
-});
+export const glucoseWire = z
+  .object({
+    type: z.literal('glucose'),
+    ...common,
+    /** Required unless `flag` is given. */
+    value: z.number().optional(),
+    /** Required with `value` or `trendRate`. */
+    unit: z.enum(['mg/dL', 'mmol/L']).optional(),
+    /**
+     * The meter showed HI (above its measuring range, usually over 600 mg/dL) or LO (below it, usually under
+     * 20 mg/dL; CGMs: over 400 or under 40) instead of a number. clinical.md "Plausibility": "LO"/"HI" flags
+     * are events, not numbers, so no value is made up for them.
+     */
+    flag: z.enum(['HI', 'LO']).optional(),
+    source: z.enum(['meter', 'cgm']),
+    mealContext: z.enum(['fasting', 'before_meal', 'after_meal', 'bedtime', 'random']).optional(),
+    /** CGM rate of change, in the reading's unit per minute. */
+    trendRate: z.number().min(-50).max(50).optional(),
+    /** BLE Glucose Measurement (0x2A18) sample type; control solution is a meter check, not patient data. */
+    sampleType: z.enum(['capillary_blood', 'venous_blood', 'interstitial_fluid', 'control_solution']).optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.value === undefined && g.flag === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'a glucose reading needs a value with its unit, or a flag "HI" or "LO" when the meter shows one' });
+    }
+    if ((g.value !== undefined || g.trendRate !== undefined) && g.unit === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['unit'], message: 'the unit (mg/dL or mmol/L) is required with a value or a trend rate' });
+    }
+  });
 
 export const weightWire = z.object({
   type: z.literal('weight'),
@@ -107,8 +124,20 @@ export const deviceStatusSchema = z.object({
   online: z.boolean(),
   battery: z.number().min(0).max(100).optional(),
   firmware: z.string().max(64).optional(),
+  /**
+   * The sensor warms up until this time and sends no readings before it (a CGM after insertion): data rules
+   * wait for it instead of reporting missing data. RFC 3339 with an offset, like a reading's time.
+   */
+  warmUpUntil: z.iso.datetime({ offset: true, local: false }).optional(),
 });
 export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
+
+/**
+ * The furthest ahead a declared warm-up may end. The longest in use is the implanted Eversense CGM's, 24 h
+ * after insertion (Dexcom G6 2 h, G7 30 min, FreeStyle Libre 2 1 h); twice that leaves room for a late status.
+ * Beyond it the value is a device error, and believing it would silence the sensor's data rules for days.
+ */
+export const MAX_WARM_UP_AHEAD_MS = 48 * 3_600_000;
 
 /** What the gateway publishes on a device's errors topic for each rejected reading. */
 export interface DeviceErrorMessage {

@@ -7,6 +7,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceStatusSchema,
   deviceTopic,
+  MAX_WARM_UP_AHEAD_MS,
   parseDeviceTopic,
   VigilError,
   type DeviceErrorMessage,
@@ -142,6 +143,13 @@ export async function createGateway(options: GatewayOptions) {
     setDeviceId(client, username);
   }
 
+  function refuseStatus(deviceId: string, packet: PublishPacket, message: string): void {
+    // A refused status must not be retained for later subscribers.
+    packet.retain = false;
+    metrics.refused.inc({ code: 'VIGIL_ERR_BAD_STATUS' });
+    publishError(deviceId, { ref: 'status', code: 'VIGIL_ERR_BAD_STATUS', message });
+  }
+
   function handleStatus(deviceId: string, packet: PublishPacket): void {
     let status;
     try {
@@ -150,17 +158,18 @@ export async function createGateway(options: GatewayOptions) {
       status = undefined;
     }
     if (!status?.success) {
-      // A malformed status must not be retained for later subscribers.
-      packet.retain = false;
-      metrics.refused.inc({ code: 'VIGIL_ERR_BAD_STATUS' });
-      publishError(deviceId, {
-        ref: 'status',
-        code: 'VIGIL_ERR_BAD_STATUS',
-        message: 'status must be {"online": boolean, "battery"?: 0-100, "firmware"?: string}',
-      });
-      return;
+      return refuseStatus(
+        deviceId,
+        packet,
+        'status must be {"online": boolean, "battery"?: 0-100, "firmware"?: string, "warmUpUntil"?: RFC 3339 time with offset}',
+      );
     }
-    noteStatus({ deviceId, status: status.data, at: Date.now() });
+    const at = Date.now();
+    const warmUpUntil = status.data.warmUpUntil === undefined ? undefined : Date.parse(status.data.warmUpUntil);
+    if (warmUpUntil !== undefined && warmUpUntil - at > MAX_WARM_UP_AHEAD_MS) {
+      return refuseStatus(deviceId, packet, `warmUpUntil is more than ${MAX_WARM_UP_AHEAD_MS / 3_600_000} h ahead (check the device clock)`);
+    }
+    noteStatus({ kind: 'status', deviceId, status: status.data, at });
   }
 
   /** Readings messages of each device still being made durable. */
@@ -263,7 +272,7 @@ export async function createGateway(options: GatewayOptions) {
     const deviceId = deviceIdOf(client);
     if (!deviceId) return;
     connections.set(deviceId, (connections.get(deviceId) ?? 0) + 1);
-    noteStatus({ deviceId, status: { online: true }, at: Date.now() });
+    noteStatus({ kind: 'connected', deviceId, at: Date.now() });
   });
   broker.on('clientDisconnect', (client) => {
     const deviceId = deviceIdOf(client);
@@ -272,7 +281,7 @@ export async function createGateway(options: GatewayOptions) {
     if (left > 0) return void connections.set(deviceId, left);
     connections.delete(deviceId);
     limiter.forget(deviceId);
-    noteStatus({ deviceId, at: Date.now() });
+    noteStatus({ kind: 'disconnected', deviceId, at: Date.now() });
   });
   broker.on('clientError', (client, err) => {
     log.info({ deviceId: deviceIdOf(client), err: err.message }, 'device connection error');

@@ -16,6 +16,9 @@ export { INGEST_MIGRATIONS } from './migrations.js';
 export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits } from './parse-payload.js';
 export type { IngestOutcome, IntakeTiming } from './intake.js';
 export { RejectionLog, type RecordedRejection } from './rejection-log.js';
+
+/** Rejected readings per device id since a time (epoch ms): what `ingest.rejectionCounts` answers. */
+export type RejectionCounts = (since: number) => Map<string, number>;
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export * from './store/index.js';
 
@@ -129,6 +132,8 @@ export async function createIngest(options: IngestOptions) {
     rejections,
     deadLetters,
     health,
+    /** Rejected readings per device id since `since` (epoch ms), current to the moment of the call. */
+    rejectionCounts: ((since) => rejections.countsSince(since)) satisfies RejectionCounts,
     /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
     async close(drainMs = 5_000): Promise<void> {
       await outbox.close();

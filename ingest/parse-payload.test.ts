@@ -27,6 +27,14 @@ describe('parsePayload', () => {
     expect(parse('42').rejections[0]?.code).toBe('VIGIL_ERR_NOT_A_READING');
   });
 
+  it('rejects a glucose reading with neither a value nor a HI / LO flag with a coded message naming the field', () => {
+    const r = parse({ type: 'glucose', time: '2026-11-22T11:00:00Z', source: 'meter', id: 'g1' });
+    expect(r.rejections).toEqual([
+      { ref: 'g1', code: 'VIGIL_ERR_SCHEMA', readingType: 'glucose', message: 'value: a glucose reading needs a value with its unit, or a flag "HI" or "LO" when the meter shows one' },
+    ]);
+    expect(parse({ type: 'glucose', time: '2026-11-22T11:00:00Z', source: 'meter', flag: 'HI' }).readings[0]?.fields).toEqual({ hi: 1 });
+  });
+
   it('does not echo a huge unknown type back to the device', () => {
     const r = parse({ type: 'x'.repeat(5000), time: '2026-11-22T11:00:00Z' });
     expect(r.rejections[0]?.code).toBe('VIGIL_ERR_UNKNOWN_TYPE');

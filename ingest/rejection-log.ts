@@ -59,6 +59,22 @@ export class RejectionLog {
     }
   }
 
+  /**
+   * Rejected readings per device id received at or after `since` (epoch ms), for the data-quality rule: a
+   * device whose readings keep failing validation is a device problem the care team should hear of. A message
+   * refused whole (not JSON, too large) counts once. Pending rejections are committed first, so the answer
+   * includes what arrived in the last few hundred milliseconds.
+   */
+  countsSince(since: number): Map<string, number> {
+    this.flush();
+    const rows = this.#db
+      .prepare<[number], { deviceId: string; count: number }>(
+        'SELECT device_id AS deviceId, COUNT(*) AS count FROM rejections WHERE received_at >= ? GROUP BY device_id',
+      )
+      .all(since);
+    return new Map(rows.map((r) => [r.deviceId, r.count]));
+  }
+
   recent(options: { deviceId?: string | undefined; limit?: number | undefined } = {}): RecordedRejection[] {
     this.flush();
     const limit = options.limit ?? 100;

@@ -40,4 +40,43 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX patients_care_team ON patients(care_team);
     `,
   },
+  {
+    component: 'registry',
+    version: 4,
+    // Rules that speak of the patient's day need the patient's wall clock. Existing patients get UTC, the
+    // default before zones existed; an operator sets the real zone (vigil patients set-time-zone).
+    sql: `
+      ALTER TABLE patients ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+    `,
+  },
+  {
+    component: 'registry',
+    version: 5,
+    // Enrolment is a row per (patient, programme) with the time it began, so that a programme's rules can
+    // wait for enough history since enrolment. This table replaces the JSON list: one source of truth.
+    // Existing enrolments date from the patient's creation, the best time known.
+    sql: `
+      CREATE TABLE patient_programmes (
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        programme TEXT NOT NULL,
+        enrolled_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, programme)
+      );
+      INSERT OR IGNORE INTO patient_programmes (patient_id, programme, enrolled_at)
+        SELECT p.id, j.value, p.created_at FROM patients p, json_each(p.programmes) j WHERE j.type = 'text' ORDER BY p.rowid, j.key;
+      ALTER TABLE patients DROP COLUMN programmes;
+    `,
+  },
+  {
+    component: 'registry',
+    version: 6,
+    // When a device began to serve its current patient (data rules must not count the time before), and the
+    // sensor warm-up the device declared on its status (a CGM sends nothing for an hour or two after insertion).
+    // Existing assigned devices were assigned when they were provisioned.
+    sql: `
+      ALTER TABLE devices ADD COLUMN assigned_at INTEGER;
+      UPDATE devices SET assigned_at = created_at WHERE patient_id IS NOT NULL;
+      ALTER TABLE devices ADD COLUMN warm_up_until INTEGER;
+    `,
+  },
 ];

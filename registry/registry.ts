@@ -1,102 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { entityIdSchema, isProgramme, VigilError, type DeviceStatus, type Programme } from '../domain/index.js';
+import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
 import type { StateDb } from '../state/index.js';
+import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
+import { toDevice, type Device, type DeviceAuthResult, type DeviceRow, type DeviceStatusChange } from './device.js';
+import { Enrolments } from './enrolments.js';
+import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
 import { generateSecret, hashDeviceSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
-export interface Patient {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly programmes: readonly Programme[];
-  /** The care team that looks after the patient; a clinician sees the patients of their teams. */
-  readonly careTeam: string | null;
-}
+export { CARE_TEAM } from './checks.js';
+export type { Device, DeviceAuthResult, DeviceStatusChange } from './device.js';
+export type { Patient } from './patient.js';
 
-interface PatientRow {
-  id: string;
-  name: string;
-  createdAt: number;
-  programmes: string;
-  careTeam: string | null;
-}
-
-function toPatient(row: PatientRow): Patient {
-  const parsed = JSON.parse(row.programmes) as unknown[];
-  return { id: row.id, name: row.name, createdAt: row.createdAt, programmes: parsed.filter(isProgramme), careTeam: row.careTeam };
-}
-
-/** Care team names: short, printable, as typed by an administrator ("cardiology-north"). */
-export const CARE_TEAM = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
-
-function checkCareTeam(team: string | null | undefined): string | null {
-  if (team === null || team === undefined || team === '') return null;
-  if (!CARE_TEAM.test(team)) throw new VigilError('VIGIL_ERR_CONFIG', `care team "${team}" must be 1-64 letters, digits, spaces, _ . or -`);
-  return team;
-}
-
-function checkProgrammes(programmes: readonly string[]): Programme[] {
-  for (const p of programmes) {
-    if (!isProgramme(p)) throw new VigilError('VIGIL_ERR_CONFIG', `unknown programme "${p}"`);
-  }
-  return [...new Set(programmes as Programme[])];
-}
-
-export interface Device {
-  readonly id: string;
-  readonly patientId: string | null;
-  readonly createdAt: number;
-  readonly revokedAt: number | null;
-  readonly online: boolean;
-  readonly battery: number | null;
-  readonly firmware: string | null;
-  readonly lastSeenAt: number | null;
-  readonly statusAt: number | null;
-}
-
-/** A device came online or reported its status (`status`), or went offline (no `status`). */
-export interface DeviceStatusChange {
-  readonly deviceId: string;
-  readonly status?: DeviceStatus | undefined;
-  readonly at: number;
-}
-
-export type DeviceAuthResult = 'ok' | 'unknown' | 'bad-secret' | 'revoked';
-
-interface DeviceRow {
-  id: string;
-  patient_id: string | null;
-  secret_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-  online: number;
-  battery: number | null;
-  firmware: string | null;
-  last_seen_at: number | null;
-  status_at: number | null;
-}
-
-function toDevice(row: DeviceRow): Device {
-  return {
-    id: row.id,
-    patientId: row.patient_id,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    online: row.online === 1,
-    battery: row.battery,
-    firmware: row.firmware,
-    lastSeenAt: row.last_seen_at,
-    statusAt: row.status_at,
-  };
-}
-
-function newId(prefix: string): string {
-  return `${prefix}-${randomBytes(6).toString('hex')}`;
-}
-
-function checkId(id: string, what: string): string {
-  const parsed = entityIdSchema.safeParse(id);
-  if (!parsed.success) throw new VigilError('VIGIL_ERR_CONFIG', `${what} id "${id}" ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+export interface RegistryOptions {
+  /** The zone of a new patient when none is given (VIGIL_DEFAULT_TIME_ZONE); UTC when unset. */
+  readonly defaultTimeZone?: string | undefined;
 }
 
 /**
@@ -107,6 +23,8 @@ function checkId(id: string, what: string): string {
 export class Registry {
   readonly #db: StateDb;
   readonly #verified = new VerifiedSecretCache();
+  readonly #enrolments: Enrolments;
+  readonly #defaultTimeZone: string;
   readonly #stmts;
   /**
    * Devices as last read, for the per-message lookups on the ingest path. Emptied when this process changes a
@@ -117,22 +35,29 @@ export class Registry {
   #dataVersion = -1;
   #checkedAt = 0;
 
-  constructor(db: StateDb) {
+  constructor(db: StateDb, options: RegistryOptions = {}) {
     this.#db = db;
+    this.#enrolments = new Enrolments(db);
+    this.#defaultTimeZone = checkTimeZone(options.defaultTimeZone ?? 'UTC');
     this.#stmts = {
-      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, programmes, care_team) VALUES (?, ?, ?, ?, ?)'),
-      patient: db.prepare<[string], PatientRow>('SELECT id, name, created_at AS createdAt, programmes, care_team AS careTeam FROM patients WHERE id = ?'),
-      patients: db.prepare<[], PatientRow>('SELECT id, name, created_at AS createdAt, programmes, care_team AS careTeam FROM patients ORDER BY created_at, id'),
-      setProgrammes: db.prepare('UPDATE patients SET programmes = ? WHERE id = ?'),
+      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)'),
+      patient: db.prepare<[string], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients WHERE id = ?`),
+      patients: db.prepare<[], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients ORDER BY created_at, id`),
       setCareTeam: db.prepare('UPDATE patients SET care_team = ? WHERE id = ?'),
-      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
+      setTimeZone: db.prepare('UPDATE patients SET time_zone = ? WHERE id = ?'),
+      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at) VALUES (?, ?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
+      assign: db.prepare('UPDATE devices SET patient_id = ?, assigned_at = ? WHERE id = ?'),
       revoke: db.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL'),
       setSecret: db.prepare('UPDATE devices SET secret_hash = ?, revoked_at = NULL WHERE id = ?'),
+      // Battery and firmware keep their last known value when a status leaves them out; the warm-up is replaced
+      // (or kept, when the first parameter says so: see recordStatus).
       status: db.prepare(
-        'UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ? WHERE id = ?',
+        `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ?,
+         warm_up_until = CASE ? WHEN 1 THEN warm_up_until ELSE ? END WHERE id = ?`,
       ),
+      online: db.prepare('UPDATE devices SET online = 1, status_at = ?, last_seen_at = ? WHERE id = ?'),
       seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
       offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
@@ -140,45 +65,75 @@ export class Registry {
     };
   }
 
-  addPatient(input: { name: string; id?: string | undefined; programmes?: readonly string[] | undefined; careTeam?: string | null | undefined }): Patient {
+  addPatient(input: {
+    name: string;
+    id?: string | undefined;
+    programmes?: readonly string[] | undefined;
+    careTeam?: string | null | undefined;
+    /** IANA zone; the registry's default (VIGIL_DEFAULT_TIME_ZONE) when not given. */
+    timeZone?: string | undefined;
+  }): Patient {
     const name = input.name.trim();
     if (!name) throw new VigilError('VIGIL_ERR_CONFIG', 'a patient needs a name');
     const id = input.id ? checkId(input.id, 'patient') : newId('p');
     const programmes = checkProgrammes(input.programmes ?? []);
     const careTeam = checkCareTeam(input.careTeam);
+    const timeZone = input.timeZone === undefined ? this.#defaultTimeZone : checkTimeZone(input.timeZone);
     const createdAt = Date.now();
     try {
-      this.#stmts.insertPatient.run(id, name, createdAt, JSON.stringify(programmes), careTeam);
+      this.#db.transaction(() => {
+        this.#stmts.insertPatient.run(id, name, createdAt, careTeam, timeZone);
+        this.#enrolments.enrol(id, programmes, createdAt);
+      })();
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
       }
       throw err;
     }
-    return { id, name, createdAt, programmes, careTeam };
+    return this.getPatient(id)!;
   }
 
   getPatient(id: string): Patient | undefined {
     const row = this.#stmts.patient.get(id);
-    return row ? toPatient(row) : undefined;
+    return row ? toPatient(row, this.#enrolments.of(id)) : undefined;
   }
 
   listPatients(): Patient[] {
-    return this.#stmts.patients.all().map(toPatient);
+    const enrolments = this.#enrolments.all();
+    return this.#stmts.patients.all().map((row) => toPatient(row, enrolments.get(row.id)));
   }
 
-  /** Enrols a patient in exactly these programmes; their rules apply from the next reading. */
+  /**
+   * Enrols a patient in exactly these programmes; their rules apply from the next reading. A programme the
+   * patient stays in keeps its enrolment time; a new one (or one rejoined) is enrolled now.
+   */
   setProgrammes(id: string, programmes: readonly string[]): Patient {
-    if (!this.getPatient(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
-    this.#stmts.setProgrammes.run(JSON.stringify(checkProgrammes(programmes)), id);
+    const checked = checkProgrammes(programmes);
+    this.#db.transaction(() => {
+      this.#requirePatient(id);
+      this.#enrolments.enrol(id, checked, Date.now());
+    })();
     return this.getPatient(id)!;
   }
 
   /** Moves a patient to a care team (or none: then only administrators see the patient). */
   setCareTeam(id: string, team: string | null): Patient {
-    if (!this.getPatient(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
+    this.#requirePatient(id);
     this.#stmts.setCareTeam.run(checkCareTeam(team), id);
     return this.getPatient(id)!;
+  }
+
+  /** Sets the patient's IANA time zone (they moved, or it was never set); rules use it from their next evaluation. */
+  setTimeZone(id: string, timeZone: string): Patient {
+    const zone = checkTimeZone(timeZone);
+    this.#requirePatient(id);
+    this.#stmts.setTimeZone.run(zone, id);
+    return this.getPatient(id)!;
+  }
+
+  #requirePatient(id: string): void {
+    if (!this.#stmts.patient.get(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
   }
 
   /** Provisions a device for a patient; returns its secret, which is never shown again. */
@@ -190,8 +145,9 @@ export class Registry {
     if (this.#stmts.device.get(id)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
     const secret = generateSecret();
     const hash = hashDeviceSecret(secret);
+    const now = Date.now();
     try {
-      this.#stmts.insertDevice.run(id, input.patientId, hash, Date.now());
+      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
@@ -208,6 +164,21 @@ export class Registry {
     this.#stmts.setSecret.run(hashDeviceSecret(secret), id);
     this.#devices.delete(id);
     return secret;
+  }
+
+  /**
+   * Assigns a device to a patient (a device handed to someone else, or returned to stock with null). Readings
+   * are attributed by the assignment at arrival, so the new patient gets the next one. Assigning a device to the
+   * patient it already serves changes nothing, so its assignment time stays.
+   */
+  assignDevice(id: string, patientId: string | null): Device {
+    const device = this.getDevice(id);
+    if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
+    if (patientId !== null) this.#requirePatient(patientId);
+    if (device.patientId === patientId) return device;
+    this.#stmts.assign.run(patientId, patientId === null ? null : Date.now(), id);
+    this.#devices.delete(id);
+    return this.getDevice(id)!;
   }
 
   getDevice(id: string): Device | undefined {
@@ -270,14 +241,41 @@ export class Registry {
   recordStatusChanges(changes: readonly DeviceStatusChange[]): void {
     this.#db.transaction(() => {
       for (const c of changes) {
-        if (c.status) this.recordStatus(c.deviceId, c.status, c.at);
-        else this.markOffline(c.deviceId, c.at);
+        switch (c.kind) {
+          case 'status':
+            this.recordStatus(c.deviceId, c.status, c.at);
+            break;
+          case 'connected':
+            this.markOnline(c.deviceId, c.at);
+            break;
+          case 'disconnected':
+            this.markOffline(c.deviceId, c.at);
+            break;
+          default: {
+            const unreachable: never = c;
+            return unreachable;
+          }
+        }
       }
     })();
   }
 
+  /**
+   * The device's own status message. Its `warmUpUntil` replaces the stored warm-up, and a status that is online
+   * without one ends it (the sensor is ready). An offline status without one leaves it: that is usually the last
+   * will, which the device registered when it connected and which knows nothing of the sensor, and a link lost
+   * during a warm-up does not end the warm-up.
+   */
   recordStatus(id: string, status: DeviceStatus, at: number): void {
-    this.#stmts.status.run(status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, id);
+    const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
+    const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
+    this.#stmts.status.run(status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, keepWarmUp, warmUpUntil, id);
+    this.#devices.delete(id);
+  }
+
+  /** A connection opened: online, seen now; the last status reported stays as it was. */
+  markOnline(id: string, at: number): void {
+    this.#stmts.online.run(at, at, id);
     this.#devices.delete(id);
   }
 

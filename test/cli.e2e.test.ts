@@ -52,7 +52,7 @@ describe('vigil CLI', () => {
   });
 
   it('explains itself with --help on every command', async () => {
-    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['patients', 'add', '--help'], ['devices', 'add', '--help'], ['devices', 'revoke', '--help'], ['readings', '--help'], ['rejections', '--help'], ['dead-letters', 'replay', '--help']]) {
+    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['patients', 'add', '--help'], ['devices', 'add', '--help'], ['devices', 'revoke', '--help'], ['patients', 'set-time-zone', '--help'], ['devices', 'assign', '--help'], ['readings', '--help'], ['rejections', '--help'], ['dead-letters', 'replay', '--help']]) {
       const result = await vigil(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/Usage: vigil/);
@@ -122,6 +122,40 @@ describe('vigil CLI', () => {
     await listenerClosed;
     listener.end(true);
     expect(await mosquittoPub([...base, '-m', JSON.stringify({ type: 'blood_pressure', time: now, systolic: 120, diastolic: 80 })])).not.toBe(0);
+  });
+
+  it("keeps each patient's time zone and enrolment times, and reassigns devices", async () => {
+    const help = await vigil(['patients', 'set-time-zone', '--help']);
+    expect(help.stdout).toMatch(/Example:\n  vigil patients set-time-zone p-\w+ America\/New_York/);
+    const london = JSON.parse((await vigil(['patients', 'add', '--name', 'Zed', '--time-zone', 'europe/london', '--programme', 'diabetes', '--json'], env)).stdout) as { id: string };
+    const tokyo = JSON.parse((await vigil(['patients', 'add', '--name', 'Yan', '--json'], { ...env, VIGIL_DEFAULT_TIME_ZONE: 'Asia/Tokyo' })).stdout) as { id: string };
+    const bad = await vigil(['patients', 'add', '--name', 'Xu', '--time-zone', 'Mars/Olympus'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/time zone "Mars\/Olympus" is not an IANA time zone.*\[VIGIL_ERR_CONFIG\]/);
+    type Listed = { id: string; timeZone: string; programmes: string[]; enrolledAt: Record<string, number>; createdAt: number };
+    const listed = () => vigil(['patients', 'list', '--json'], env).then((r) => new Map((JSON.parse(r.stdout) as Listed[]).map((p) => [p.id, p])));
+    const before = await listed();
+    expect(before.get(london.id)).toMatchObject({ timeZone: 'Europe/London', programmes: ['diabetes'], enrolledAt: { diabetes: before.get(london.id)!.createdAt } });
+    expect(before.get(tokyo.id)?.timeZone).toBe('Asia/Tokyo');
+    expect((await vigil(['patients', 'list'], env)).stdout).toMatch(/time zone[\s\S]*Europe\/London/);
+
+    expect((await vigil(['patients', 'set-time-zone', london.id, 'America/New_York'], env)).stdout).toBe(`patient ${london.id}: time zone America/New_York\n`);
+    expect((await vigil(['patients', 'set-time-zone', 'p-nobody', 'UTC'], env)).code).toBe(1);
+    expect((await vigil(['patients', 'set-programmes', london.id, 'diabetes', 'copd'], env)).code).toBe(0);
+    const after = (await listed()).get(london.id)!;
+    expect(after.timeZone).toBe('America/New_York');
+    expect(after.enrolledAt.diabetes).toBe(before.get(london.id)!.enrolledAt.diabetes);
+    expect(after.enrolledAt.copd).toBeGreaterThanOrEqual(after.enrolledAt.diabetes!);
+
+    await vigil(['devices', 'add', '--patient', london.id, '--id', 'cgm-9', '--json'], env);
+    expect((await vigil(['devices', 'assign', 'cgm-9', tokyo.id], env)).code).toBe(0);
+    type Device = { id: string; patientId: string | null; assignedAt: number | null; createdAt: number; warmUpUntil: number | null };
+    const device = async () => (JSON.parse((await vigil(['devices', 'list', '--json'], env)).stdout) as Device[]).find((d) => d.id === 'cgm-9')!;
+    const moved = await device();
+    expect(moved).toMatchObject({ patientId: tokyo.id, warmUpUntil: null });
+    expect(moved.assignedAt).toBeGreaterThan(moved.createdAt);
+    expect((await vigil(['devices', 'unassign', 'cgm-9'], env)).code).toBe(0);
+    expect(await device()).toMatchObject({ patientId: null, assignedAt: null });
   });
 
   it('stops cleanly on SIGTERM', async () => {

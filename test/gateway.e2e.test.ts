@@ -159,6 +159,42 @@ describe('gateway and ingest, end to end over real MQTT', () => {
     await waitFor(() => t.vigil.registry.getDevice(dev.deviceId)?.online === false, { what: 'device offline' });
   });
 
+  it('records the sensor warm-up a status declares, keeps it across a lost link, and ends it with a ready status', async () => {
+    const dev = await t.provision();
+    const device = () => t.vigil.registry.listDevices().find((d) => d.id === dev.deviceId)!;
+    const will = { topic: topic(dev.deviceId, 'status'), payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true };
+    const first = await t.connectDevice(dev, { will });
+    // Two hours ahead, written with an offset as a device in Central Europe would.
+    const until = Math.floor((Date.now() + 2 * 3_600_000) / 1000) * 1000;
+    const local = new Date(until + 3_600_000).toISOString().replace('Z', '+01:00');
+    await first.publishAsync(topic(dev.deviceId, 'status'), JSON.stringify({ online: true, battery: 80, warmUpUntil: local }), { qos: 1, retain: true });
+    await waitFor(() => device().warmUpUntil === until, { what: 'the warm-up recorded' });
+
+    first.stream.destroy();
+    await waitFor(() => device().online === false, { what: 'the last will' });
+    expect(device().warmUpUntil).toBe(until);
+    const second = await t.connectDevice(dev, { will });
+    await waitFor(() => device().online, { what: 'online again' });
+    expect(device().warmUpUntil).toBe(until);
+
+    await second.publishAsync(topic(dev.deviceId, 'status'), JSON.stringify({ online: true, battery: 79 }), { qos: 1, retain: true });
+    await waitFor(() => device().battery === 79);
+    expect(device()).toMatchObject({ warmUpUntil: null, assignedAt: expect.any(Number) });
+  });
+
+  it('refuses a warm-up without an offset or implausibly far ahead, and keeps the stored status', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    const errors = await listenErrors(client, dev.deviceId);
+    await client.publishAsync(topic(dev.deviceId, 'status'), JSON.stringify({ online: true, warmUpUntil: '2026-11-22T11:00:00' }), { qos: 1, retain: true });
+    await client.publishAsync(topic(dev.deviceId, 'status'), JSON.stringify({ online: true, battery: 5, warmUpUntil: iso(72 * 3_600_000) }), { qos: 1, retain: true });
+    await waitFor(() => errors.length === 2);
+    expect(errors.map((e) => e.code)).toEqual(['VIGIL_ERR_BAD_STATUS', 'VIGIL_ERR_BAD_STATUS']);
+    expect(errors[1]!.message).toMatch(/warmUpUntil is more than 48 h ahead/);
+    expect(t.vigil.registry.getDevice(dev.deviceId)).toMatchObject({ battery: null, warmUpUntil: null });
+    expect(client.connected).toBe(true);
+  });
+
   it('rejects a malformed status without disconnecting', async () => {
     const dev = await t.provision();
     const client = await t.connectDevice(dev);

@@ -71,6 +71,21 @@ function contract(name: string, open: () => Promise<{ store: ReadingStore; clean
       expect(buckets[0]!.fields.irregular).toBeUndefined();
     });
 
+    it('stores a glucose meter HI / LO event, which has no value, beside numeric readings', async () => {
+      const glucose = (hour: number, fields: Record<string, number>, msgId: string) =>
+        reading({ patientId, type: 'glucose', time: T0 + hour * HOUR, fields, tags: { source: 'meter' }, msgId });
+      await store.write([glucose(0, { value: 140 }, 'a'), glucose(0.5, { hi: 1 }, 'b'), glucose(1, { lo: 1, value: 18 }, 'c'), glucose(1.5, { lo: 1 }, 'd')]);
+      const points = await store.queryRaw({ patientId, type: 'glucose', from: T0, to: T0 + 2 * HOUR });
+      expect(points.map((p) => p.fields)).toEqual([{ value: 140 }, { hi: 1 }, { lo: 1, value: 18 }, { lo: 1 }]);
+      expect(points[1]).toEqual({ time: T0 + 0.5 * HOUR, deviceId: 'dev-1', fields: { hi: 1 }, tags: { source: 'meter' } });
+      const [bucket] = await store.queryAggregate({ patientId, type: 'glucose', from: T0, to: T0 + 2 * HOUR, bucketMs: 2 * HOUR });
+      expect(bucket!.fields).toEqual({
+        value: { mean: 79, min: 18, max: 140, sum: 158, count: 2 },
+        hi: { mean: 1, min: 1, max: 1, sum: 1, count: 1 },
+        lo: { mean: 1, min: 1, max: 1, sum: 2, count: 2 },
+      });
+    });
+
     it('answers an empty range with nothing', async () => {
       expect(await store.queryRaw({ patientId, type: 'weight', from: T0, to: T0 + HOUR })).toEqual([]);
       expect(await store.queryAggregate({ patientId, type: 'weight', from: T0, to: T0 + HOUR, bucketMs: HOUR })).toEqual([]);

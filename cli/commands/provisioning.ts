@@ -9,7 +9,7 @@ interface DataDirOption {
 
 function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>) => Promise<T> | T): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
-  const state = openState(config.dataDir);
+  const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   return Promise.resolve(body(state)).finally(() => state.db.close());
 }
 
@@ -25,12 +25,14 @@ export function registerProvisioning(program: Command): void {
     .option('--id <id>', 'patient id (default: generated)')
     .option('--programme <programme...>', `care programmes: ${PROGRAMMES.join(', ')}`)
     .option('--team <careTeam>', 'the care team that looks after the patient (its clinicians see the patient on the dashboard)')
+    .option('--time-zone <tz>', "IANA time zone of the patient's home, e.g. Europe/London (default: $VIGIL_DEFAULT_TIME_ZONE or UTC)")
     .option('--json', 'print {"id": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  vigil patients add --name "Ada Example" --programme diabetes --team endocrinology --time-zone Europe/London --json\n')
     .action(
-      action(async (opts: { name: string; id?: string; programme?: string[]; team?: string; json?: boolean } & DataDirOption) => {
+      action(async (opts: { name: string; id?: string; programme?: string[]; team?: string; timeZone?: string; json?: boolean } & DataDirOption) => {
         const patient = await withState(opts, ({ registry }) =>
-          registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team }),
+          registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team, timeZone: opts.timeZone }),
         );
         process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
       }),
@@ -45,7 +47,7 @@ export function registerProvisioning(program: Command): void {
         const list = await withState(opts, ({ registry }) => registry.listPatients());
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(
-            list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', team: p.careTeam, created: isoOrDash(p.createdAt) })),
+            list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', team: p.careTeam, 'time zone': p.timeZone, created: isoOrDash(p.createdAt) })),
           );
       }),
     );
@@ -67,6 +69,17 @@ export function registerProvisioning(program: Command): void {
       action(async (patientId: string, careTeam: string | undefined, opts: DataDirOption) => {
         const patient = await withState(opts, ({ registry }) => registry.setCareTeam(patientId, careTeam ?? null));
         process.stdout.write(`patient ${patient.id}: care team ${patient.careTeam ?? '(none)'}\n`);
+      }),
+    );
+  patients
+    .command('set-time-zone <patientId> <timeZone>')
+    .description("set the IANA time zone of the patient's home (they moved, or it was never set); rules about their day use it")
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  vigil patients set-time-zone p-1a2b3c4d5e6f America/New_York\n')
+    .action(
+      action(async (patientId: string, timeZone: string, opts: DataDirOption) => {
+        const patient = await withState(opts, ({ registry }) => registry.setTimeZone(patientId, timeZone));
+        process.stdout.write(`patient ${patient.id}: time zone ${patient.timeZone}\n`);
       }),
     );
 
@@ -91,6 +104,27 @@ export function registerProvisioning(program: Command): void {
               'Store the secret on the device now: it is not shown again (rotate it with "vigil devices rotate-secret").\n',
           );
         }
+      }),
+    );
+  devices
+    .command('assign <deviceId> <patientId>')
+    .description('hand a device to another patient: its next readings are theirs (its secret stays; rotate it if the device changed hands)')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  vigil devices assign cuff-7 p-1a2b3c4d5e6f\n')
+    .action(
+      action(async (deviceId: string, patientId: string, opts: DataDirOption) => {
+        await withState(opts, ({ registry }) => registry.assignDevice(deviceId, patientId));
+        process.stdout.write(`device ${deviceId} assigned to patient ${patientId}\n`);
+      }),
+    );
+  devices
+    .command('unassign <deviceId>')
+    .description('take a device from its patient (returned to stock): its readings are rejected until it is assigned again')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (deviceId: string, opts: DataDirOption) => {
+        await withState(opts, ({ registry }) => registry.assignDevice(deviceId, null));
+        process.stdout.write(`device ${deviceId} unassigned\n`);
       }),
     );
   devices

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, PROGRAMMES, READING_TYPES, type ReadingType } from '../../domain/index.js';
+import { entityIdSchema, PROGRAMMES, READING_TYPES, timeZoneSchema, type ReadingType } from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
 import { isBackground } from '../auth/authenticate.js';
 import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
@@ -18,6 +18,7 @@ const seriesQuery = z.object({
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }).optional(),
 });
+const timeZoneBody = z.object({ timeZone: timeZoneSchema.describe("IANA time zone of the patient's home, e.g. Europe/London") });
 
 /** Bucket widths a chart can use; the smallest one that keeps a range under about 500 points is chosen. */
 const BUCKETS_MS = [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 604_800_000];
@@ -89,6 +90,24 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
         snoozes: ctx.alerts.queries.snoozesOf(patient.id),
         alerts: ctx.alerts.queries.list({ patientId: patient.id, limit: 200 }),
       };
+    },
+  );
+
+  api.put(
+    '/api/patients/:patientId/time-zone',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: "Set the IANA time zone of the patient's home, where their rules' mornings and days are (the patient's care team and administrators)",
+        params: patientParams,
+        body: timeZoneBody,
+      },
+    },
+    async (request) => {
+      const before = visiblePatient(ctx, request, request.params.patientId);
+      const patient = ctx.directory.setTimeZone(before.id, request.body.timeZone);
+      ctx.alerts.recordAudit(actor(request), 'patient.time_zone', patient.id, null, { from: before.timeZone, to: patient.timeZone });
+      return { patient };
     },
   );
 

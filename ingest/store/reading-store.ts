@@ -71,7 +71,8 @@ export class StoreRejectedError extends Error {
 /** The numeric fields each type stores, in a stable order (the first is the primary value). */
 export const STORED_FIELDS: Readonly<Record<ReadingType, readonly string[]>> = {
   blood_pressure: ['systolic', 'diastolic', 'pulse', 'irregular'],
-  glucose: ['value', 'trend_rate'],
+  // hi / lo: 1 when a meter showed HI or LO instead of a number (a point may have no value then).
+  glucose: ['value', 'trend_rate', 'hi', 'lo'],
   weight: ['value'],
   spo2: ['value', 'pulse'],
   heart_rate: ['value'],

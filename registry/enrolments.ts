@@ -1,0 +1,60 @@
+import { isProgramme, type Programme } from '../domain/index.js';
+import type { StateDb } from '../state/index.js';
+
+/** A patient's programmes in the order they were enrolled, each with the time its enrolment began (epoch ms). */
+export type Enrolment = ReadonlyMap<Programme, number>;
+
+interface Row {
+  patientId: string;
+  programme: string;
+  enrolledAt: number;
+}
+
+function add(into: Map<Programme, number>, row: Row): void {
+  // A programme this version no longer knows (written by a newer one) is left in the table and not shown.
+  if (isProgramme(row.programme)) into.set(row.programme, row.enrolledAt);
+}
+
+/**
+ * Enrolments (table patient_programmes). A programme kept across a change keeps its enrolment time; one left
+ * and joined again starts afresh, since its rules must then wait for new history. Callers run `enrol` inside
+ * the transaction that changes the patient.
+ */
+export class Enrolments {
+  readonly #stmts;
+
+  constructor(db: StateDb) {
+    this.#stmts = {
+      of: db.prepare<[string], Row>(
+        'SELECT patient_id AS patientId, programme, enrolled_at AS enrolledAt FROM patient_programmes WHERE patient_id = ? ORDER BY rowid',
+      ),
+      all: db.prepare<[], Row>('SELECT patient_id AS patientId, programme, enrolled_at AS enrolledAt FROM patient_programmes ORDER BY rowid'),
+      insert: db.prepare('INSERT OR IGNORE INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?)'),
+      remove: db.prepare('DELETE FROM patient_programmes WHERE patient_id = ? AND programme = ?'),
+    };
+  }
+
+  of(patientId: string): Enrolment {
+    const enrolment = new Map<Programme, number>();
+    for (const row of this.#stmts.of.all(patientId)) add(enrolment, row);
+    return enrolment;
+  }
+
+  /** Every patient's enrolments in one query (the worklist lists thousands of patients). */
+  all(): ReadonlyMap<string, Enrolment> {
+    const byPatient = new Map<string, Map<Programme, number>>();
+    for (const row of this.#stmts.all.all()) {
+      let enrolment = byPatient.get(row.patientId);
+      if (!enrolment) byPatient.set(row.patientId, (enrolment = new Map()));
+      add(enrolment, row);
+    }
+    return byPatient;
+  }
+
+  /** Makes the patient's programmes exactly these: new ones are enrolled at `at`, kept ones keep their time. */
+  enrol(patientId: string, programmes: readonly Programme[], at: number): void {
+    const wanted = new Set(programmes);
+    for (const current of this.of(patientId).keys()) if (!wanted.has(current)) this.#stmts.remove.run(patientId, current);
+    for (const programme of programmes) this.#stmts.insert.run(patientId, programme, at);
+  }
+}
