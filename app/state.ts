@@ -15,14 +15,10 @@ export function openState(dataDir: string, registry: RegistryOptions = {}): { db
 
 /** The alerts component's view of the registry and of ingest's rejected readings. */
 export function patientDirectory(registry: Registry, rejectionCounts: PatientDirectory['rejectionCounts']): PatientDirectory {
-  const withZone = <T extends object>(p: T) => ({ timeZone: 'UTC', enrolledAt: {}, ...p });
   return {
-    patient: (id) => {
-      const p = registry.getPatient(id);
-      return p && withZone(p);
-    },
-    patients: () => registry.listPatients().map(withZone),
-    devices: () => registry.listDevices().map((d) => ({ assignedAt: null, warmUpUntil: null, ...d })),
+    patient: (id) => registry.getPatient(id),
+    patients: () => registry.listPatients(),
+    devices: () => registry.listDevices(),
     rejectionCounts,
   };
 }

@@ -37,7 +37,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
 async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built: (() => unknown)[]) {
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'vigil_' });
-  const { db, registry } = openState(config.dataDir);
+  const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
   const store = await openStore(config, log);
   built.push(() => store.close());
@@ -82,6 +82,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     },
     onRecovered: (reading) => void (recovered.length < 100_000 && recovered.push(reading)),
   });
+  ingestRef = ingest;
   if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(recovered));
   recovered.length = 0;
   built.push(() => ingest.close(0));

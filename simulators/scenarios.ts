@@ -24,6 +24,8 @@ export interface Scenario {
   readonly model: DeviceModel;
   /** Rule values the scenario needs to play out in seconds rather than days (per-patient overrides). */
   readonly overrides?: Readonly<Record<string, Record<string, unknown>>>;
+  /** Named rule presets the care team chose for this patient (e.g. `spo2.copd_target`). */
+  readonly presets?: readonly string[];
   readonly expects: readonly Expectation[];
   run(device: SimulatedDevice, ctx: ScenarioContext): Promise<void>;
 }
@@ -96,9 +98,12 @@ export const SCENARIOS: readonly Scenario[] = [
     expects: [{ kind: 'alert', ruleId: 'weight.gain', severity: 'warning' }],
     run: async (d) => {
       const day = 24 * 60 * MIN;
+      // Morning weights (07:00 in the patient's zone, UTC for simulated patients): the rule reads morning weights.
+      const morning = Math.floor(Date.now() / day) * day + 7 * 60 * MIN;
+      const last = morning <= Date.now() ? morning : morning - day;
       const backlog = Array.from({ length: 8 }, (_, i) => ({
         type: 'weight' as const,
-        time: iso(-(7 - i) * day - 5 * MIN),
+        time: new Date(last - (7 - i) * day).toISOString(),
         value: 80 + 0.5 * i,
         unit: 'kg' as const,
         id: `w-${i}`,
@@ -108,8 +113,9 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'copd-desaturation',
-    summary: 'a COPD patient (target 88-92 %) reads 85 % three times',
+    summary: 'a COPD patient whose clinician set the 88-92 % target reads 85 % three times',
     patient: { condition: 'copd', programmes: ['copd'] },
+    presets: ['spo2.copd_target'],
     model: 'pulse_oximeter',
     expects: [{ kind: 'alert', ruleId: 'spo2.low', severity: 'warning' }],
     run: (d) => publishEach(d, [0, 1, 2].map((i) => ({ type: 'spo2' as const, time: iso((i - 2) * MIN), value: 85, pulse: 104, id: `sat-${i}` }))),

@@ -115,7 +115,12 @@ describe('vigil CLI', () => {
     expect((await vigil(['alerts', 'ack', String(alerts[0]!.id), '--by', 'Dr Grey', '--note', 'phoned'], env)).stdout).toMatch(/acknowledged/);
     expect((await vigil(['alerts', 'ack', String(alerts[0]!.id), '--by', 'Dr Grey'], env)).code).toBe(1);
     expect((await vigil(['rules', 'list', '--patient', patientId], env)).stdout).toContain('bp.home_average');
-    expect((await vigil(['rules', 'set', patientId, 'bp.crisis', '{"clearMargin": -1}', '--by', 'Dr Grey'], env)).code).toBe(2);
+    expect((await vigil(['rules', 'set', patientId, 'bp.crisis', '{"clearMargin": -1}', '--by', 'Dr Grey', '--reason', 'typo'], env)).code).toBe(2);
+    // A guideline critical limit is a floor: disabling the crisis rule is refused, and says why.
+    const floor = await vigil(['rules', 'set', patientId, 'bp.crisis', '{"enabled": false}', '--by', 'Dr Grey', '--reason', 'too many alerts'], env);
+    expect(floor.code).toBe(1);
+    expect(floor.stderr).toMatch(/bp\.crisis.*safety floor.*\[VIGIL_ERR_SAFETY_FLOOR\]/);
+    expect((await vigil(['rules', 'preset', patientId, 'spo2.copd_target', '--by', 'Dr Grey'], env)).stdout).toMatch(/spo2.copd_target applied/);
 
     const listenerClosed = new Promise<void>((resolve) => listener.once('close', () => resolve()));
     expect((await vigil(['devices', 'revoke', deviceId], env)).code).toBe(0);

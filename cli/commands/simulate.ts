@@ -149,10 +149,13 @@ export function registerSimulate(program: Command): void {
           if (!scenario) throw new VigilError('VIGIL_ERR_CONFIG', `unknown scenario "${opts.scenario}" (see vigil simulate --list)`);
           const { patientId, specs } = await provision(config.dataDir, scenario.patient.condition, scenario.patient.programmes, [scenario.model], `sim-${scenario.name}`, seed);
           const overrides = Object.entries(scenario.overrides ?? {});
-          if (overrides.length > 0) {
+          const presets = scenario.presets ?? [];
+          if (overrides.length > 0 || presets.length > 0) {
             await withAlerts(config.dataDir, (alerts) => {
+              const by = { name: 'vigil-simulate', origin: 'cli' };
               const reason = `scenario ${scenario.name}: plays out in seconds rather than days`;
-              for (const [ruleId, override] of overrides) alerts.actions.setOverride(patientId, ruleId, override, { name: 'vigil-simulate', origin: 'cli' }, { reason });
+              for (const [ruleId, override] of overrides) alerts.actions.setOverride(patientId, ruleId, override, by, { reason });
+              for (const preset of presets) alerts.actions.applyPreset(patientId, preset, by, { reason: `scenario ${scenario.name}: the care team's choice` });
             });
           }
           const device = new SimulatedDevice(specs[0]!, conn);
