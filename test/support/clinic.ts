@@ -1,0 +1,94 @@
+import { openState, patientDirectory } from '../../app/state.js';
+import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
+import { RejectionLog, SqliteStore } from '../../ingest/index.js';
+import { AuditLog } from '../../state/index.js';
+import { openAlertsCore } from '../../alerts/index.js';
+import type { Alert, AlertEvent } from '../../alerts/index.js';
+
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+export const DAY = 24 * HOUR;
+
+/**
+ * A care team's view of the alerts component on a fake clock: a real state database and reading store in a
+ * temp dir, readings through the real normaliser (so lateness and units are as in production), and every
+ * event the feed emits. Time moves only when a test says so.
+ */
+export class Clinic {
+  clock: number;
+  readonly events: AlertEvent[] = [];
+  readonly state;
+  readonly store: SqliteStore;
+  readonly rejections: RejectionLog;
+  readonly audit: AuditLog;
+  readonly alerts;
+  #seq = 0;
+
+  constructor(dataDir: string, start = Date.now()) {
+    this.clock = start;
+    this.state = openState(dataDir);
+    this.store = new SqliteStore(dataDir);
+    this.rejections = new RejectionLog(this.state.db, { onLost: () => undefined });
+    this.audit = new AuditLog(this.state.db, () => this.clock);
+    this.alerts = openAlertsCore({
+      db: this.state.db,
+      audit: this.audit,
+      history: this.store,
+      directory: patientDirectory(this.state.registry, (since) => this.rejections.countsSince(since)),
+      log: { warn: () => undefined, info: () => undefined, error: () => undefined },
+      escalateAfterMinutes: 15,
+      realertHours: { critical: 4, warning: 24, info: 0 },
+      snoozeMaxHours: 24,
+      now: () => this.clock,
+    });
+    this.alerts.feed.on('event', (e) => this.events.push(e));
+  }
+
+  async patient(programmes: string[] = [], timeZone?: string): Promise<{ patientId: string; deviceId: string }> {
+    const patient = this.state.registry.addPatient({ name: `Patient ${++this.#seq}`, programmes, timeZone });
+    const { device } = await this.state.registry.addDevice({ patientId: patient.id });
+    return { patientId: patient.id, deviceId: device.id };
+  }
+
+  /** Readings as a device publishes them, `minutesAgo` before the clock; evaluated as the server does. */
+  async send(who: { patientId: string; deviceId: string }, ...items: (Omit<WireReadingInput, 'time'> & { minutesAgo?: number; at?: number })[]): Promise<Reading[]> {
+    const readings = items.map(({ minutesAgo, at, ...rest }) => {
+      const wire = wireReadingSchema.parse({ ...rest, time: new Date(at ?? this.clock - (minutesAgo ?? 0) * MIN).toISOString() });
+      const result = normaliseReading(wire, { ...who, receivedAt: this.clock, futureToleranceMs: 5 * MIN, maxAgeMs: 365 * DAY, lateAfterMs: 15 * MIN });
+      if (!result.ok) throw new Error(result.message);
+      return result.reading;
+    });
+    await this.store.write(readings);
+    this.alerts.evaluation.onCommitted(readings);
+    await this.alerts.evaluation.onStored(readings);
+    return readings;
+  }
+
+  advance(ms: number): void {
+    this.clock += ms;
+  }
+
+  sweep(): void {
+    this.alerts.evaluation.sweep();
+  }
+
+  live(patientId: string, ruleId: string): Alert | undefined {
+    return this.alerts.queries.list({ patientId, status: 'live' }).find((a) => a.ruleId === ruleId);
+  }
+
+  all(patientId: string, ruleId: string): Alert[] {
+    return this.alerts.queries.list({ patientId }).filter((a) => a.ruleId === ruleId);
+  }
+
+  /** Notifying events (everything but alert.updated) of one alert, as `type` or `type:change`. */
+  notices(alertId: number): string[] {
+    return this.events.filter((e) => e.alert.id === alertId && e.type !== 'alert.updated').map((e) => (e.change ? `${e.type}:${e.change}` : e.type));
+  }
+
+  async close(): Promise<void> {
+    await this.alerts.evaluation.close();
+    this.rejections.close();
+    await this.store.close();
+    this.state.db.close();
+  }
+}
