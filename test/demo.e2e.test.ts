@@ -32,6 +32,10 @@ describe('vigil demo', () => {
     for (const patient of ['demo-hypertension', 'demo-diabetes', 'demo-heart-failure', 'demo-copd', 'demo-healthy']) {
       await waitFor(() => new RegExp(`OPENED\\s+\\w+\\s+${patient}`).test(out), { what: `an alert for ${patient}`, timeoutMs: 60_000 });
     }
+    // The demo's stories: a critical crisis from a hub's backlog that is back in range and latches, and a second
+    // fall that notifies again on its own.
+    await waitFor(() => /BACK_IN_RANGE\s+critical\s+demo-hypertension .*back in range since \d\d:\d\d; waits for a person/.test(out), { what: 'a latched critical', timeoutMs: 30_000 });
+    await waitFor(() => /AGAIN:event\s+critical\s+demo-healthy /.test(out), { what: 'a second fall re-notifying', timeoutMs: 30_000 });
     const api = await fetch(`http://127.0.0.1:${httpPort}/api/alerts`, { headers: { authorization: `Bearer ${token}` } });
     expect(api.status).toBe(200);
     expect(((await api.json()) as { alerts: unknown[] }).alerts.length).toBeGreaterThanOrEqual(5);

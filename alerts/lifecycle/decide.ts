@@ -46,7 +46,7 @@ function burstMs(rule: Rule): number {
 
 /** How much further past its line a reading must be (score: distance relative to the line) to notify again. */
 function renotifyStep(rule: Rule): number {
-  return rule.kind === 'threshold' ? rule.renotifyStep : Number.POSITIVE_INFINITY;
+  return rule.kind === 'threshold' ? (rule.renotifyStep ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
 }
 
 /** Critical alerts latch (IEC 60601-1-8 high priority): only a person closes them, unless one already saw them. */

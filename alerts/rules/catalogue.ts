@@ -257,6 +257,8 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       ],
       clearMargin: 0,
       resolveAfterMinutes: 30,
+      // A warning of what is coming: the fall itself is glucose.low's to report, tier by tier.
+      renotifyStep: null,
     },
     {
       id: 'cgm.time_below_range',

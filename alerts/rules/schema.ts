@@ -17,9 +17,9 @@ export const thresholdRuleSchema = z.object({
   resolveAfterMinutes: z.number().min(0).default(60),
   /**
    * A live alert notifies again when a reading is this much further past the line than its worst so far, as a
-   * fraction of the line (0.1: 18 mmHg past a 180 mmHg line). A worse tier always notifies again.
+   * fraction of the line (0.1: 18 mmHg past a 180 mmHg line); null: only a worse tier notifies again.
    */
-  renotifyStep: z.number().positive().default(0.1),
+  renotifyStep: z.number().positive().nullable().default(0.1),
   /**
    * Other reading types this rule also reads, each with the rule's field names mapped to that reading's fields:
    * pulse rules read the pulse of a cuff (`blood_pressure.pulse`) and of an oximeter (`spo2.pulse`) too.

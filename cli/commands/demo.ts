@@ -4,6 +4,7 @@ import type { Programme, Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
 import { action, configFrom } from '../run.js';
+import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
 
 interface DemoDevice {
@@ -18,7 +19,7 @@ interface DemoDevice {
  * The demo cohort: one patient per programme, each with the devices that programme sends home, and a course
  * that crosses at least one of the programme's rules (see docs/alerts.md).
  */
-const COHORT: readonly { id: string; name: string; condition: Condition; programmes: Programme[]; careTeam: string; devices: DemoDevice[] }[] = [
+const COHORT: readonly { id: string; name: string; condition: Condition; programmes: Programme[]; careTeam: string; presets?: string[]; devices: DemoDevice[] }[] = [
   {
     id: 'demo-hypertension',
     careTeam: 'cardiology',
@@ -51,6 +52,7 @@ const COHORT: readonly { id: string; name: string; condition: Condition; program
     name: 'Demo Patient D (COPD)',
     condition: 'copd',
     programmes: ['copd'],
+    presets: ['spo2.copd_target'],
     devices: [{ model: 'pulse_oximeter', backfillDays: 3, episode: { kind: 'desaturation', every: 12, length: 3 } }, { model: 'thermometer' }],
   },
   {
@@ -73,6 +75,10 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
   for (const patient of COHORT) {
     if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes, careTeam: patient.careTeam });
     else registry.setCareTeam(patient.id, patient.careTeam);
+    // The care team's per-patient choices (a COPD patient's 88-92 % target is set by a clinician, not the programme).
+    for (const preset of patient.presets ?? []) {
+      if (!vigil.alerts.queries.overridesOf(patient.id).some((o) => o.preset === preset)) vigil.alerts.actions.applyPreset(patient.id, preset, { name: 'demo', origin: 'cli' });
+    }
     for (const { model, episode, trend, backfillDays } of patient.devices) {
       const deviceId = `${patient.id}-${model.replace(/_/g, '-')}`;
       // Demo devices get a fresh secret at every start: secrets exist only in this process and the hash.
@@ -155,8 +161,10 @@ export function registerDemo(program: Command): void {
           const a = event.alert;
           const time = new Date(event.at).toISOString().slice(11, 19);
           const what = event.type === 'alert.renotified' ? `AGAIN:${event.change}` : event.type.replace('alert.', '').toUpperCase();
-          process.stdout.write(`${time}  ${what.padEnd(12)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}\n`);
+          const since = event.type === 'alert.back_in_range' && a.clearSince ? ` (back in range since ${new Date(a.clearSince).toISOString().slice(11, 16)}; waits for a person)` : '';
+          process.stdout.write(`${time}  ${what.padEnd(13)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}${since}\n`);
         });
+        const storyDevices = await playDemoStories(vigil, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;
         const store = config.influx ? `InfluxDB ${config.influx.url} (database ${config.influx.database})` : `embedded SQLite in ${config.dataDir}`;
         process.stdout.write(
@@ -175,7 +183,8 @@ export function registerDemo(program: Command): void {
             `    -m '{"type":"blood_pressure","time":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","systolic":128,"diastolic":82,"pulse":70}'`,
             `  vigil readings --data-dir ${config.dataDir} --patient demo-healthy --type blood_pressure --since 1h`,
             '',
-            'Alerts (printed below as they open, escalate and resolve) through the API:',
+            'Alerts are printed below as they open, notify AGAIN (a new fall, a worse value, a reminder), escalate, come',
+            'BACK_IN_RANGE (a critical alert then waits for a person) and resolve; through the API:',
             `  curl -s -H 'Authorization: Bearer ${adminToken}' http://127.0.0.1:${vigil.httpPort}/api/alerts`,
             `  vigil alerts list --data-dir ${config.dataDir}`,
             '',
@@ -197,6 +206,7 @@ export function registerDemo(program: Command): void {
         return async () => {
           clearInterval(progress);
           await fleet.stop();
+          await Promise.all(storyDevices.map((d) => d.stop()));
         };
       });
     }),

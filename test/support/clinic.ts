@@ -5,6 +5,9 @@ import { AuditLog } from '../../state/index.js';
 import { openAlertsCore } from '../../alerts/index.js';
 import type { Alert, AlertEvent } from '../../alerts/index.js';
 
+/** A wire reading whose time is given relative to the clock (`minutesAgo`) or absolutely (`at`, epoch ms). */
+type Timed<T> = T extends unknown ? Omit<T, 'time'> & { minutesAgo?: number; at?: number } : never;
+
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
 export const DAY = 24 * HOUR;
@@ -51,7 +54,7 @@ export class Clinic {
   }
 
   /** Readings as a device publishes them, `minutesAgo` before the clock; evaluated as the server does. */
-  async send(who: { patientId: string; deviceId: string }, ...items: (Omit<WireReadingInput, 'time'> & { minutesAgo?: number; at?: number })[]): Promise<Reading[]> {
+  async send(who: { patientId: string; deviceId: string }, ...items: Timed<WireReadingInput>[]): Promise<Reading[]> {
     const readings = items.map(({ minutesAgo, at, ...rest }) => {
       const wire = wireReadingSchema.parse({ ...rest, time: new Date(at ?? this.clock - (minutesAgo ?? 0) * MIN).toISOString() });
       const result = normaliseReading(wire, { ...who, receivedAt: this.clock, futureToleranceMs: 5 * MIN, maxAgeMs: 365 * DAY, lateAfterMs: 15 * MIN });
