@@ -5,7 +5,18 @@ import { webhookSignature } from '../../alerts/index.js';
 export interface ReceivedDelivery {
   readonly seq: number;
   readonly type: string;
-  readonly alert: { id: number; patientId: string; ruleId: string; status: string; severity: string; escalationLevel: number };
+  readonly change?: string;
+  readonly alert: {
+    id: number;
+    patientId: string;
+    ruleId: string;
+    status: string;
+    severity: string;
+    escalationLevel: number;
+    late: boolean;
+    latestValues: Record<string, number>;
+    backInRangeAt: number | null;
+  };
   readonly signatureValid: boolean;
 }
 
