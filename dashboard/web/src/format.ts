@@ -75,11 +75,15 @@ export function readingFlags(r: Pick<LatestReading, 'type' | 'fields'>): string[
   return r.type === 'blood_pressure' && r.fields.irregular === 1 ? ['irregular heartbeat'] : [];
 }
 
-/** "142/91 mmHg", "142/91 mmHg · irregular heartbeat", "LO (below meter range)". */
-export function readingText(r: Pick<LatestReading, 'type' | 'fields'>): string {
+/** "142/91 mmHg", "LO (below meter range)": the value with its unit. */
+export function readingMain(r: Pick<LatestReading, 'type' | 'fields'>): string {
   const unit = UNITS[r.type] ?? '';
-  const value = `${readingValue(r)}${unit && r.type !== 'fall' && !meterRange(r) ? ` ${unit}` : ''}`;
-  return [value, ...readingFlags(r)].join(' · ');
+  return `${readingValue(r)}${unit && r.type !== 'fall' && !meterRange(r) ? ` ${unit}` : ''}`;
+}
+
+/** "142/91 mmHg · irregular heartbeat": the value with its unit and what the device flagged. */
+export function readingText(r: Pick<LatestReading, 'type' | 'fields'>): string {
+  return [readingMain(r), ...readingFlags(r)].join(' · ');
 }
 
 /** The reading's other measurements: a cuff's pulse. */
