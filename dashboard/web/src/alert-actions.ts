@@ -51,7 +51,7 @@ function snooze(alert: Alert, onDone: () => void): Promise<void> {
   return actionDialog({
     title: `Snooze “${alert.title}” for this patient`,
     intro: [`No new ${alert.severity} alert of this rule for this patient until the snooze ends. A worse finding, and any critical one, still alerts.`],
-    fields: [field('For', hours, 'At most 24 hours.'), reasonField(true, 'Shown on the patient page and kept in the audit log.', 'e.g. Known post-operative drop, reviewed by Dr Grey')],
+    fields: [field('For', hours, 'At most 24 hours (your service may set a shorter limit).'), reasonField(true, 'Shown on the patient page and kept in the audit log.', 'e.g. Known post-operative drop, reviewed by Dr Grey')],
     submitLabel: 'Snooze',
     submit: (form) => {
       const until = new Date(Date.now() + Number(valueOf(form, 'hours')) * 3_600_000).toISOString();
