@@ -192,7 +192,8 @@ describe('dashboard in a browser', () => {
     const override = rule.locator('.rule-override');
     await override.waitFor({ timeout: 10_000 });
     const text = (await override.textContent())!;
-    expect(text).toContain('COPD target saturation 88-92 %');
+    expect(text).toContain('critical if value <= 83, warning if value < 88');
+    expect(text).toContain('PresetCOPD target saturation 88-92 % (BTS 2017)');
     expect(text).toContain('Set bynurse');
     expect(text).toContain('Chronic hypercapnia; target agreed with the respiratory team');
     expect(text).toContain('no expiry');
@@ -211,6 +212,9 @@ describe('dashboard in a browser', () => {
     await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 86, diastolic: 56, pulse: 80, id: 'low-1' });
     const item = page.locator('.side .feed-item', { hasText: 'Hypotension' });
     await item.waitFor({ timeout: 15_000 });
+    // Further past the line: it asks for a person again, and says why.
+    await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 74, diastolic: 48, pulse: 84, id: 'low-2' });
+    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 · notified again once, last /);
     await item.getByRole('button', { name: 'Snooze' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('Reason (required)');

@@ -22,10 +22,8 @@ function shortSource(source: string): string {
   return /^[^:;,(]*?\b(19|20)\d{2}\b/.exec(source)?.[0].replace(/\s+oxygen guideline/i, '') ?? source.split(':')[0]!;
 }
 
-/** An override as a clinician reads it: the preset's name, or the values it changes. */
-function overrideText(o: RuleOverride, presets: readonly RulePreset[]): string {
-  const preset = presets.find((p) => p.id === o.preset);
-  if (preset) return `${preset.title} (${shortSource(preset.source)})`;
+/** An override as a clinician reads it: the values it changes (a preset is named beside them). */
+function overrideText(o: RuleOverride): string {
   return Object.entries(o.override)
     .map(([key, value]) => {
       if (key === 'tiers' && Array.isArray(value)) return tiersText(value as Tiers);
@@ -44,6 +42,7 @@ function facts(pairs: [string, string][]): HTMLElement {
 const pathOf = (ctx: Ctx, ...parts: string[]) => `/api/patients/${[ctx.record.patient.id, ...parts].map(encodeURIComponent).join('/')}`;
 
 function overrideBlock(ctx: Ctx, rule: PatientRule, o: RuleOverride): HTMLElement {
+  const preset = ctx.record.presets.find((p) => p.id === o.preset);
   const remove = () =>
     void actionDialog({
       title: `Remove the override of “${rule.title}”?`,
@@ -58,13 +57,13 @@ function overrideBlock(ctx: Ctx, rule: PatientRule, o: RuleOverride): HTMLElemen
   return h(
     'div',
     { class: 'rule-change rule-override', 'data-override': o.ruleId },
-    h('p', { class: 'rule-change-title' }, 'Override for this patient: ', h('strong', {}, overrideText(o, ctx.record.presets))),
+    h('p', { class: 'rule-change-title' }, 'Override for this patient: ', h('strong', {}, overrideText(o))),
     facts([
       ['Set by', actorText(o.actor)],
       ['On', dateTime(o.updatedAt)],
       ['Reason', o.reason ?? '–'],
       ['Expires', o.expiresAt === null ? 'no expiry' : dateTime(o.expiresAt)],
-      ...(o.preset ? ([['Preset', ctx.record.presets.find((p) => p.id === o.preset)?.title ?? o.preset]] as [string, string][]) : []),
+      ...(o.preset ? ([['Preset', preset ? `${preset.title} (${shortSource(preset.source)})` : o.preset]] as [string, string][]) : []),
     ]),
     h('button', { type: 'button', class: 'btn btn-small', onclick: remove }, 'Remove override'),
   );
