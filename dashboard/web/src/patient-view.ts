@@ -65,8 +65,16 @@ export class PatientView {
     this.#refreshTimer = window.setTimeout(() => void this.load(true), 1_500);
   }
 
-  /** After the clinician changed something here: show it now (the page was already viewed, so not audited again). */
-  readonly #reload = () => void this.load(true);
+  /**
+   * After the clinician changed something here: show it now (the page was already viewed, so not audited
+   * again). The page is rebuilt, so focus goes back to the rule that was acted on, not to the top of the page.
+   */
+  readonly #reload = () => {
+    const ruleId = document.activeElement?.closest<HTMLElement>('[data-rule-id]')?.dataset.ruleId;
+    void this.load(true).then(() => {
+      if (ruleId) this.element.querySelector<HTMLElement>(`[data-rule-id="${CSS.escape(ruleId)}"]`)?.focus();
+    });
+  };
 
   #alertItem(a: Alert): HTMLElement {
     return h(

@@ -172,7 +172,7 @@ export function rulesPanel(record: PatientRecord, changed: () => void): HTMLElem
     const presets = record.presets.filter((p) => p.ruleId === rule.id && override?.preset !== p.id);
     return h(
       'li',
-      { class: `rule${override || snooze ? ' rule-changed' : ''}`, 'data-rule-id': rule.id },
+      { class: `rule${override || snooze ? ' rule-changed' : ''}`, 'data-rule-id': rule.id, tabindex: -1, 'aria-label': rule.title },
       h('div', { class: 'rule-head' }, h('strong', {}, rule.title), h('code', { class: 'muted' }, rule.id), h('span', { class: `rule-status${rule.enabled ? '' : ' rule-off'}` }, statusText(rule, override, snooze, record))),
       override ? overrideBlock(ctx, rule, override) : null,
       snooze ? snoozeBlock(ctx, rule, snooze) : null,
