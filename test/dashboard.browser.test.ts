@@ -21,6 +21,7 @@ describe('dashboard in a browser', () => {
   let shots: string;
   let removeShots: (() => Promise<void>) | undefined;
   let device: { patientId: string; deviceId: string; client: MqttClient };
+  let quietPatientId: string;
   const consoleErrors: string[] = [];
   // The live channel goes through a route the test can cut, like a Wi-Fi drop between ward and server.
   const liveRoutes: WebSocketRoute[] = [];
@@ -38,7 +39,8 @@ describe('dashboard in a browser', () => {
       shots = dir.path;
       removeShots = dir.remove;
     }
-    t = await startTestVigil();
+    // A snooze limit below the dialog's longest choice, to see the server's refusal shown in the dialog.
+    t = await startTestVigil({ VIGIL_ALERT_SNOOZE_MAX_HOURS: '8' });
     const { registry, users } = t.vigil;
     const dev = await t.provision();
     registry.setCareTeam(dev.patientId, 'ward-a');
@@ -50,6 +52,8 @@ describe('dashboard in a browser', () => {
     );
     const quiet = await t.provision();
     registry.setCareTeam(quiet.patientId, 'ward-a');
+    registry.setProgrammes(quiet.patientId, ['heart_failure']);
+    quietPatientId = quiet.patientId;
     const elsewhere = await t.provision();
     registry.setCareTeam(elsewhere.patientId, 'ward-b');
     await users.add({ username: 'nurse', displayName: 'Nurse Ratched', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
@@ -141,6 +145,125 @@ describe('dashboard in a browser', () => {
     await expect.poll(() => chart.locator('figcaption').textContent()).toMatch(/mean per/);
     const views = t.vigil.audit.list({ actor: 'user:nurse', action: 'patient.view' });
     expect(views[0]).toMatchObject({ patientId: device.patientId, origin: '127.0.0.1' });
+  });
+
+  it('keeps a critical alert back in range in the feed, latched, until a person acknowledges it', async () => {
+    // A 6-second hold (60 minutes by default) so that readings seconds apart are "back in range for the hold time".
+    t.vigil.alerts.actions.setOverride(device.patientId, 'bp.crisis', { resolveAfterMinutes: 0.1 }, 'cli:test', { reason: 'test: short hold time' });
+    await page.goto(`${t.httpUrl}/#/`);
+    await page.locator('.live-pill.state-live').waitFor();
+    const secondsAgo = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    await publish({ type: 'blood_pressure', time: secondsAgo(10), systolic: 204, diastolic: 124, pulse: 98, id: 'crisis-2' });
+    const item = page.locator('.feed-item.sev-critical', { hasText: 'Severe hypertension' });
+    await item.waitFor({ timeout: 15_000 });
+    // A critical alert is acknowledged, never snoozed.
+    expect(await item.getByRole('button', { name: 'Snooze' }).count()).toBe(0);
+    await publish([
+      { type: 'blood_pressure', time: secondsAgo(8), systolic: 132, diastolic: 80, pulse: 74, id: 'calm-1' },
+      { type: 'blood_pressure', time: secondsAgo(0), systolic: 128, diastolic: 80, pulse: 72, irregularHeartbeat: true, id: 'calm-2' },
+    ]);
+    await expect.poll(() => item.locator('.note-latched').textContent(), { timeout: 15_000 }).toMatch(/^Back in range since .+ · waiting for acknowledgement$/);
+    // The device flagged an irregular heartbeat: said in words beside the reading in the worklist.
+    await expect.poll(() => page.locator(`.wl-row[data-patient-id="${device.patientId}"] .chip`).first().textContent(), { timeout: 10_000 }).toMatch(/128\/80 mmHg · irregular heartbeat/);
+    await shot('9-latched-critical');
+    // Back in range does not close it: it waits, still counted in the title.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await item.count()).toBe(1);
+    expect(await page.title()).toBe('(1) Vigil');
+    await item.getByRole('button', { name: 'Acknowledge' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('acknowledging also resolves this alert');
+    await dialog.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.title()).toBe('Vigil');
+    t.vigil.alerts.actions.clearOverride(device.patientId, 'bp.crisis', 'cli:test');
+  });
+
+  it('applies the COPD target from the patient page in one step, listed with who and why, and removes it', async () => {
+    await page.goto(`${t.httpUrl}/#/patients/${device.patientId}`);
+    const rule = page.locator('li[data-rule-id="spo2.low"]');
+    await rule.waitFor();
+    expect(await page.locator('.latest[data-type="blood_pressure"]').textContent()).toMatch(/128\/80 mmHg.*pulse 72 · irregular heartbeat/);
+    await rule.getByRole('button', { name: /^Use COPD target saturation 88-92 % \(BTS 2017\)$/ }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('warning if value < 88');
+    await dialog.getByLabel('Reason (optional)').fill('Chronic hypercapnia; target agreed with the respiratory team');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    const override = rule.locator('.rule-override');
+    await override.waitFor({ timeout: 10_000 });
+    const text = (await override.textContent())!;
+    expect(text).toContain('critical if value <= 83, warning if value < 88');
+    expect(text).toContain('PresetCOPD target saturation 88-92 % (BTS 2017)');
+    expect(text).toContain('Set bynurse');
+    expect(text).toContain('Chronic hypercapnia; target agreed with the respiratory team');
+    expect(text).toContain('no expiry');
+    expect(await rule.getByRole('button', { name: /^Use COPD target/ }).count()).toBe(0);
+    expect(await rule.locator('.rule-status').textContent()).toContain('override for this patient');
+    expect(t.vigil.alerts.queries.overridesOf(device.patientId)).toEqual([expect.objectContaining({ ruleId: 'spo2.low', actor: 'user:nurse', preset: 'spo2.copd_target' })]);
+    await override.scrollIntoViewIfNeeded();
+    await shot('10-rules-override');
+    await override.getByRole('button', { name: 'Remove override' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove override' }).click();
+    await expect.poll(() => override.count(), { timeout: 10_000 }).toBe(0);
+    expect(t.vigil.alerts.queries.overridesOf(device.patientId)).toEqual([]);
+  });
+
+  it('snoozes a warning only with a reason and within the limit, lists the snooze on the patient page, and ends it', async () => {
+    await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 86, diastolic: 56, pulse: 80, id: 'low-1' });
+    const item = page.locator('.side .feed-item', { hasText: 'Hypotension' });
+    await item.waitFor({ timeout: 15_000 });
+    // Further past the line: it asks for a person again, and says why.
+    await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 74, diastolic: 48, pulse: 84, id: 'low-2' });
+    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 · notified again once, last /);
+    await item.getByRole('button', { name: 'Snooze' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('Reason (required)');
+    await dialog.getByRole('button', { name: 'Snooze' }).click();
+    // Refused by the browser: the dialog stays, the reason box is invalid, and nothing reached the server.
+    expect(await dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('textarea[name="reason"]:invalid').count()).toBe(1);
+    expect(t.vigil.alerts.queries.snoozesOf(device.patientId)).toEqual([]);
+    await dialog.getByLabel('Reason (required)').fill('Known post-operative low pressure, reviewed by Dr Grey');
+    await dialog.getByLabel('For').selectOption('24');
+    await dialog.getByRole('button', { name: 'Snooze' }).click();
+    // This server allows 8 hours: its own message, in the dialog.
+    await expect.poll(() => dialog.locator('.form-error').textContent()).toMatch(/a snooze may last at most 8 h/);
+    // The browser logs the refused request; expected here, so not one of the page's errors.
+    await expect.poll(() => consoleErrors.findIndex((e) => /status of 400/.test(e))).toBeGreaterThanOrEqual(0);
+    consoleErrors.splice(consoleErrors.findIndex((e) => /status of 400/.test(e)), 1);
+    await shot('11-snooze-refused');
+    await dialog.getByLabel('For').selectOption('4');
+    await dialog.getByRole('button', { name: 'Snooze' }).click();
+    const snooze = page.locator('li[data-rule-id="bp.hypotension"] .rule-snooze');
+    await snooze.waitFor({ timeout: 10_000 });
+    const text = (await snooze.textContent())!;
+    expect(text).toContain('Snoozed bynurse');
+    expect(text).toContain('Known post-operative low pressure, reviewed by Dr Grey');
+    expect(text).toContain('warning and below');
+    expect(t.vigil.alerts.queries.snoozesOf(device.patientId)).toEqual([expect.objectContaining({ ruleId: 'bp.hypotension', tier: 'warning', actor: 'user:nurse' })]);
+    await snooze.getByRole('button', { name: 'End snooze' }).click();
+    await expect.poll(() => snooze.count(), { timeout: 10_000 }).toBe(0);
+    expect(t.vigil.alerts.queries.snoozesOf(device.patientId)).toEqual([]);
+  });
+
+  it("sets a heart-failure patient's dry weight with a required reason, every control labelled", async () => {
+    await page.goto(`${t.httpUrl}/#/patients/${quietPatientId}`);
+    const rule = page.locator('li[data-rule-id="weight.gain"]');
+    await rule.waitFor();
+    const controls = await page.$$eval('main input, main select, main textarea', (els) => els.map((el) => ({ id: el.id, html: el.outerHTML })));
+    expect(controls.length).toBeGreaterThanOrEqual(2);
+    for (const c of controls) expect(await page.locator(`label[for="${c.id}"]`).count(), c.html).toBe(1);
+    await rule.getByLabel('Dry weight (kg)').fill('78.5');
+    await rule.getByRole('button', { name: 'Set dry weight' }).click();
+    expect(await rule.locator('textarea[name="reason"]:invalid').count()).toBe(1);
+    expect(t.vigil.alerts.queries.overridesOf(quietPatientId)).toEqual([]);
+    await rule.getByLabel('Reason (required)').fill('Euvolaemic at clinic review');
+    await rule.getByRole('button', { name: 'Set dry weight' }).click();
+    const override = rule.locator('.rule-override');
+    await override.waitFor({ timeout: 10_000 });
+    expect(await override.textContent()).toMatch(/dry weight 78\.5 kg.*Euvolaemic at clinic review/);
+    expect(await rule.getByLabel('Dry weight (kg)').inputValue()).toBe('78.5');
+    expect(t.vigil.alerts.queries.overridesOf(quietPatientId)).toEqual([expect.objectContaining({ ruleId: 'weight.gain', override: { dryWeightKg: 78.5 }, actor: 'user:nurse' })]);
   });
 
   it('labels every form control, and refuses a patient of another care team', async () => {

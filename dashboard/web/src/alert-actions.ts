@@ -1,43 +1,80 @@
-import { api, ApiError } from './api.js';
-import { askNote, askSnooze } from './dialogs.js';
+import { api } from './api.js';
+import { actionDialog, field, reasonField, valueOf } from './dialogs.js';
 import { announce, h } from './dom.js';
+import { clock } from './format.js';
 import type { Alert } from './types.js';
 
-async function run(what: string, action: () => Promise<unknown>): Promise<void> {
-  try {
-    await action();
-    announce(what);
-  } catch (err) {
-    announce(err instanceof ApiError ? err.message : 'The request failed; try again.', 'error');
-  }
+/**
+ * Durations offered for a snooze, within the server's default limit (VIGIL_ALERT_SNOOZE_MAX_HOURS, 24 h): a
+ * server configured lower refuses the longer ones, and the dialog shows its message.
+ */
+const SNOOZE_HOURS = [1, 4, 8, 24];
+
+function noteField(): HTMLElement {
+  return field('Note (optional)', h('textarea', { name: 'note', rows: 3, maxlength: 2000, placeholder: 'e.g. Called patient, advised to repeat the measurement' }));
 }
 
-/** The buttons under an alert: acknowledge (with a note), resolve, snooze the rule for this patient. */
+function noteBody(form: HTMLFormElement): { note?: string } {
+  const note = valueOf(form, 'note');
+  return note ? { note } : {};
+}
+
+function acknowledge(alert: Alert, onDone: () => void): Promise<void> {
+  // A latched critical has nothing left to wait for: the server resolves it with the acknowledgement.
+  const latched = alert.backInRangeAt !== null;
+  return actionDialog({
+    title: `Acknowledge: ${alert.title}`,
+    intro: latched ? [`Back in range since ${clock(alert.clearSince ?? alert.backInRangeAt!)}: acknowledging also resolves this alert.`] : undefined,
+    fields: [noteField()],
+    submitLabel: 'Acknowledge',
+    submit: (form) => api('POST', `/api/alerts/${alert.id}/acknowledge`, noteBody(form)),
+  }).then((done) => {
+    if (done) announce(latched ? 'Alert acknowledged and resolved' : 'Alert acknowledged');
+    onDone();
+  });
+}
+
+function resolve(alert: Alert, onDone: () => void): Promise<void> {
+  return actionDialog({
+    title: `Resolve: ${alert.title}`,
+    fields: [noteField()],
+    submitLabel: 'Resolve',
+    submit: (form) => api('POST', `/api/alerts/${alert.id}/resolve`, noteBody(form)),
+  }).then((done) => {
+    if (done) announce('Alert resolved');
+    onDone();
+  });
+}
+
+function snooze(alert: Alert, onDone: () => void): Promise<void> {
+  const hours = h('select', { name: 'hours' }, SNOOZE_HOURS.map((n) => h('option', { value: n, selected: n === 4 }, `${n} hour${n > 1 ? 's' : ''}`)));
+  return actionDialog({
+    title: `Snooze “${alert.title}” for this patient`,
+    intro: [`No new ${alert.severity} alert of this rule for this patient until the snooze ends. A worse finding, and any critical one, still alerts.`],
+    fields: [field('For', hours, 'At most 24 hours (your service may set a shorter limit).'), reasonField(true, 'Shown on the patient page and kept in the audit log.', 'e.g. Known post-operative drop, reviewed by Dr Grey')],
+    submitLabel: 'Snooze',
+    submit: (form) => {
+      const until = new Date(Date.now() + Number(valueOf(form, 'hours')) * 3_600_000).toISOString();
+      return api('PUT', `/api/patients/${encodeURIComponent(alert.patientId)}/snoozes/${encodeURIComponent(alert.ruleId)}`, { until, note: valueOf(form, 'reason') });
+    },
+  }).then((done) => {
+    if (done) announce(`Rule snoozed for ${hours.value} h`);
+    onDone();
+  });
+}
+
+/**
+ * The buttons under an alert: acknowledge, resolve, and snooze the rule for this patient. A critical alert is
+ * not offered a snooze (it must be acknowledged; the server refuses to silence a critical limit in any case).
+ */
 export function alertActions(alert: Alert, onDone: () => void = () => undefined): HTMLElement {
-  const acknowledge = async () => {
-    const answer = await askNote(`Acknowledge: ${alert.title}`, 'Acknowledge');
-    if (answer) await run('Alert acknowledged', () => api('POST', `/api/alerts/${alert.id}/acknowledge`, answer.note ? { note: answer.note } : {}));
-    onDone();
-  };
-  const resolve = async () => {
-    const answer = await askNote(`Resolve: ${alert.title}`, 'Resolve');
-    if (answer) await run('Alert resolved', () => api('POST', `/api/alerts/${alert.id}/resolve`, answer.note ? { note: answer.note } : {}));
-    onDone();
-  };
-  const snooze = async () => {
-    const answer = await askSnooze(alert.title);
-    if (!answer) return;
-    const until = new Date(Date.now() + answer.hours * 3_600_000).toISOString();
-    await run(`Rule snoozed for ${answer.hours} h`, () =>
-      api('PUT', `/api/patients/${encodeURIComponent(alert.patientId)}/snoozes/${encodeURIComponent(alert.ruleId)}`, { until, ...(answer.note ? { note: answer.note } : {}) }),
-    );
-    onDone();
-  };
+  const button = (label: string, action: string, className: string, run: () => Promise<void>) =>
+    h('button', { type: 'button', class: `btn btn-small ${className}`, 'data-action': action, onclick: () => void run() }, label);
   return h(
     'div',
     { class: 'alert-actions' },
-    alert.status === 'open' ? h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: acknowledge, 'data-action': 'acknowledge' }, 'Acknowledge') : null,
-    alert.status !== 'resolved' ? h('button', { type: 'button', class: 'btn btn-small', onclick: resolve, 'data-action': 'resolve' }, 'Resolve') : null,
-    alert.status !== 'resolved' ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', onclick: snooze, 'data-action': 'snooze' }, 'Snooze') : null,
+    alert.status === 'open' ? button('Acknowledge', 'acknowledge', 'btn-primary', () => acknowledge(alert, onDone)) : null,
+    alert.status !== 'resolved' ? button('Resolve', 'resolve', '', () => resolve(alert, onDone)) : null,
+    alert.status !== 'resolved' && alert.severity !== 'critical' ? button('Snooze', 'snooze', 'btn-quiet', () => snooze(alert, onDone)) : null,
   );
 }

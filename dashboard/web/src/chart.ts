@@ -17,6 +17,21 @@ const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
 const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
 
 /**
+ * A glucose meter's HI and LO readings have no value, so the chart cannot draw them; the caption says how many
+ * there were instead, so that a night of LO readings is not an empty stretch of chart. Over long ranges the
+ * count is of time buckets (their max of the flag is 1 when any reading in them was HI or LO).
+ */
+export function offScaleNote(series: Series): string | undefined {
+  if (series.type !== 'glucose') return undefined;
+  const count = (flag: 'hi' | 'lo') => series.points.filter((p) => (p.max[flag] ?? 0) >= 1).length;
+  const [hi, lo] = [count('hi'), count('lo')];
+  if (hi + lo === 0) return undefined;
+  const parts = [hi ? `${hi} HI` : '', lo ? `${lo} LO` : ''].filter(Boolean).join(' and ');
+  if (series.bucketMs === null) return `${parts} reading${hi + lo > 1 ? 's' : ''} outside the meter's range, not drawn`;
+  return `${parts} period${hi + lo > 1 ? 's' : ''} with readings outside the meter's range, not drawn`;
+}
+
+/**
  * One chart per reading type with uPlot: the series (means per bucket over long ranges) and this patient's
  * alert thresholds as dashed lines, so a clinician sees at a glance how far a value is from a line.
  */

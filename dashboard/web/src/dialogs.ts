@@ -1,13 +1,119 @@
+import { ApiError } from './api.js';
 import { h } from './dom.js';
 
-/** A modal form in a native <dialog> (focus is trapped and Escape cancels, by the browser). */
-function modal<T>(title: string, body: HTMLElement[], submitLabel: string, read: (form: HTMLFormElement) => T): Promise<T | undefined> {
+let fieldCount = 0;
+
+/** A labelled control with an optional hint tied to it (aria-describedby), for the forms of dialogs and panels. */
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLElement {
+  control.id ||= `field-${++fieldCount}`;
+  const hintEl = hint ? h('span', { class: 'field-hint', id: `${control.id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+/** A reason box. `required`: the browser refuses to submit it empty (or blank), and the label says so. */
+export function reasonField(required: boolean, hint: string, placeholder = ''): HTMLElement {
+  const box = h('textarea', { name: 'reason', rows: 2, maxlength: 2000, required, placeholder });
+  return field(required ? 'Reason (required)' : 'Reason (optional)', box, hint);
+}
+
+/** The trimmed value of a named control of a form. */
+export function valueOf(form: HTMLFormElement, name: string): string {
+  return (form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement | null)?.value.trim() ?? '';
+}
+
+/** The message to show for a failed request: the server's own words (they name the rule, line or limit). */
+export function failureText(err: unknown): string {
+  return err instanceof ApiError ? err.message : 'The request failed; check the connection and try again.';
+}
+
+/**
+ * A required text control holding only spaces is empty to a person: the browser's own check would let it
+ * through, so it gets the same refusal (and the same focus) as an empty one.
+ */
+function blankRequired(form: HTMLFormElement): boolean {
+  for (const el of form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('textarea[required], input[required]')) {
+    el.setCustomValidity(el.value.trim() === '' ? 'Please fill in this field.' : '');
+  }
+  return !form.reportValidity();
+}
+
+/**
+ * Submits a form through `run`: checks it first (required, ranges, blank reasons), disables the button while
+ * the request is out, and shows a refusal in `error` in the server's words (role="alert" announces it).
+ */
+export function onSubmit(form: HTMLFormElement, button: HTMLButtonElement, error: HTMLElement, run: () => Promise<unknown>, done: () => void): void {
+  form.noValidate = true;
+  form.addEventListener('input', (event) => (event.target as HTMLInputElement).setCustomValidity?.(''));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (blankRequired(form) || button.disabled) return;
+    button.disabled = true;
+    error.textContent = '';
+    run().then(
+      () => {
+        button.disabled = false;
+        done();
+      },
+      (err: unknown) => {
+        error.textContent = failureText(err);
+        button.disabled = false;
+      },
+    );
+  });
+}
+
+export interface ActionDialog {
+  readonly title: string;
+  /** What the action does, before the fields (the consequence a clinician should know). */
+  readonly intro?: (Node | string)[];
+  readonly fields?: HTMLElement[];
+  readonly submitLabel: string;
+  /** Performs the request; a thrown error is shown in the dialog, which stays open. */
+  readonly submit: (form: HTMLFormElement) => Promise<unknown>;
+}
+
+/**
+ * A modal form in a native <dialog> (the browser traps focus and Escape cancels) that performs its request
+ * itself: a refusal (a 422 safety floor, a snooze too long) is shown in the dialog in the server's words, so the
+ * clinician corrects it or cancels knowing why. Resolves true once the request succeeded.
+ */
+export function actionDialog(o: ActionDialog): Promise<boolean> {
   return new Promise((resolve) => {
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, o.submitLabel);
+    const form = h('form', { class: 'dialog-form' });
+    const dialog = h('dialog', { 'aria-label': o.title }, form);
+    let done = false;
+    form.append(
+      h('h2', {}, o.title),
+      ...(o.intro ? [h('p', { class: 'dialog-intro' }, o.intro)] : []),
+      ...(o.fields ?? []),
+      error,
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => dialog.close() }, 'Cancel'), submit),
+    );
+    onSubmit(form, submit, error, () => o.submit(form), () => {
+      done = true;
+      dialog.close();
+    });
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(done);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A modal form that only asks (the caller acts on the answer). */
+export function askText(title: string, label: string, value: string, submitLabel: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const input = h('input', { name: 'value', value, autocomplete: 'off' });
     const form = h('form', { method: 'dialog', class: 'dialog-form' });
     const dialog = h('dialog', { 'aria-label': title }, form);
     form.append(
       h('h2', {}, title),
-      ...body,
+      field(label, input),
       h(
         'div',
         { class: 'dialog-actions' },
@@ -16,46 +122,10 @@ function modal<T>(title: string, body: HTMLElement[], submitLabel: string, read:
       ),
     );
     dialog.addEventListener('close', () => {
-      const result = dialog.returnValue === 'ok' ? read(form) : undefined;
       dialog.remove();
-      resolve(result);
+      resolve(dialog.returnValue === 'ok' ? input.value : undefined);
     });
     document.body.append(dialog);
     dialog.showModal();
   });
-}
-
-export function askNote(title: string, submitLabel: string): Promise<{ note: string } | undefined> {
-  const id = `note-${Date.now()}`;
-  return modal(
-    title,
-    [h('label', { for: id }, 'Note (optional)'), h('textarea', { id, name: 'note', rows: 3, maxlength: 2000, placeholder: 'e.g. Called patient, advised to repeat the measurement' })],
-    submitLabel,
-    (form) => ({ note: (form.elements.namedItem('note') as HTMLTextAreaElement).value.trim() }),
-  );
-}
-
-export function askSnooze(ruleTitle: string): Promise<{ hours: number; note: string } | undefined> {
-  const options = [1, 4, 8, 24, 72].map((hrs) => h('option', { value: hrs, selected: hrs === 4 }, hrs < 24 ? `${hrs} hour${hrs > 1 ? 's' : ''}` : `${hrs / 24} day${hrs > 24 ? 's' : ''}`));
-  return modal(
-    `Snooze “${ruleTitle}” for this patient`,
-    [
-      h('label', { for: 'snooze-hours' }, 'For'),
-      h('select', { id: 'snooze-hours', name: 'hours' }, options),
-      h('label', { for: 'snooze-note' }, 'Reason (optional)'),
-      h('textarea', { id: 'snooze-note', name: 'note', rows: 2, maxlength: 2000 }),
-    ],
-    'Snooze',
-    (form) => ({
-      hours: Number((form.elements.namedItem('hours') as HTMLSelectElement).value),
-      note: (form.elements.namedItem('note') as HTMLTextAreaElement).value.trim(),
-    }),
-  );
-}
-
-export function askText(title: string, label: string, value: string, submitLabel: string): Promise<string | undefined> {
-  const id = `text-${Date.now()}`;
-  return modal(title, [h('label', { for: id }, label), h('input', { id, name: 'value', value, autocomplete: 'off' })], submitLabel, (form) =>
-    (form.elements.namedItem('value') as HTMLInputElement).value,
-  );
 }

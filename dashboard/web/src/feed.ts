@@ -1,4 +1,5 @@
 import { alertActions } from './alert-actions.js';
+import { alertNotes } from './alert-notes.js';
 import { ago, dateTime } from './format.js';
 import { clear, h } from './dom.js';
 import type { Alert, LiveMessage } from './types.js';
@@ -59,7 +60,7 @@ export class AlertFeed {
     this.#list = h('ol', { class: 'feed-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
     // Kept elements keep their text: the ages ("4 min ago") are brought up to date here.
     window.setInterval(() => {
-      for (const t of this.#list.querySelectorAll<HTMLTimeElement>('time[datetime]')) t.textContent = ago(Date.parse(t.dateTime));
+      for (const t of this.#list.querySelectorAll<HTMLTimeElement>('.feed-item-head time[datetime]')) t.textContent = ago(Date.parse(t.dateTime));
     }, 30_000);
     this.element = h('section', { class: 'panel feed', 'aria-labelledby': 'feed-title' }, h('header', { class: 'panel-header' }, h('h2', { id: 'feed-title' }, 'Live alerts ', this.#count), soundToggle), this.#list);
   }
@@ -122,7 +123,7 @@ export class AlertFeed {
     this.#list.querySelector(':scope > .empty, :scope > .more')?.remove();
     let previous: Element | null = null;
     for (const a of shown) {
-      const version = `${a.updatedAt}|${a.status}|${a.severity}|${a.count}|${a.escalationLevel}|${a.patientName}`;
+      const version = `${a.updatedAt}|${a.status}|${a.severity}|${a.count}|${a.escalationLevel}|${a.patientName}|${a.clearSince}|${a.backInRangeAt}|${a.renotifyCount}|${a.late}`;
       let entry = this.#rendered.get(a.id);
       if (!entry || entry.version !== version) {
         const el = this.#item(a);
@@ -148,9 +149,9 @@ export class AlertFeed {
         h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
         h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
       ),
-      h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null, a.late ? h('span', { class: 'tag' }, 'late data') : null),
+      h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null),
       h('div', { class: 'feed-message' }, a.message),
-      a.status === 'acknowledged' ? h('div', { class: 'feed-ack' }, `Acknowledged by ${a.acknowledgedBy?.replace(/^user:/, '') ?? 'someone'}${a.acknowledgeNote ? `: “${a.acknowledgeNote}”` : ''}`) : null,
+      alertNotes(a),
       alertActions(a),
     );
     if (a.fresh) setTimeout(() => item.classList.remove('fresh'), 4_000);

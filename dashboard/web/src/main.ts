@@ -1,3 +1,4 @@
+import { rememberChange } from './alert-notes.js';
 import { api, setSession, whenUnauthorized } from './api.js';
 import { AuditView } from './audit-view.js';
 import { clear, h } from './dom.js';
@@ -94,6 +95,7 @@ class Shell {
       return;
     }
     if ('alert' in message) {
+      rememberChange(message);
       this.#feed.apply(message);
       this.#worklist.markStale();
       if (this.#patient?.patientId === message.alert.patientId) this.#patient.changed();

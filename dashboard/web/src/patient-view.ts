@@ -1,10 +1,13 @@
 import type UPlot from 'uplot';
 import { alertActions } from './alert-actions.js';
+import { alertNotes } from './alert-notes.js';
 import { api, ApiError } from './api.js';
-import { drawChart } from './chart.js';
-import { ago, dateTime, PROGRAMME_LABELS, readingText, typeLabel } from './format.js';
+import { drawChart, offScaleNote } from './chart.js';
+import { actorText, ago, dateTime, typeLabel } from './format.js';
 import { clear, h } from './dom.js';
-import type { PatientRecord, Series } from './types.js';
+import { patientHeader, TYPE_ORDER } from './patient-header.js';
+import { rulesPanel } from './rules-panel.js';
+import type { Alert, PatientRecord, Series } from './types.js';
 
 const RANGES = [
   { key: '24h', label: '24 hours', ms: 86_400_000 },
@@ -13,7 +16,6 @@ const RANGES = [
   { key: '90d', label: '90 days', ms: 90 * 86_400_000 },
   { key: '1y', label: '1 year', ms: 365 * 86_400_000 },
 ] as const;
-const TYPE_ORDER = ['blood_pressure', 'glucose', 'weight', 'spo2', 'heart_rate', 'temperature', 'steps', 'fall'];
 
 function table(headers: string[], rows: (Node | string)[][], caption: string): HTMLElement {
   return h(
@@ -63,9 +65,30 @@ export class PatientView {
     this.#refreshTimer = window.setTimeout(() => void this.load(true), 1_500);
   }
 
+  /**
+   * After the clinician changed something here: show it now (the page was already viewed, so not audited
+   * again). The page is rebuilt, so focus goes back to the rule that was acted on, not to the top of the page.
+   */
+  readonly #reload = () => {
+    const ruleId = document.activeElement?.closest<HTMLElement>('[data-rule-id]')?.dataset.ruleId;
+    void this.load(true).then(() => {
+      if (ruleId) this.element.querySelector<HTMLElement>(`[data-rule-id="${CSS.escape(ruleId)}"]`)?.focus();
+    });
+  };
+
+  #alertItem(a: Alert): HTMLElement {
+    return h(
+      'li',
+      { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id },
+      h('div', { class: 'feed-item-head' }, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), h('strong', {}, a.title), h('time', { title: dateTime(a.updatedAt) }, ago(a.updatedAt))),
+      h('div', { class: 'feed-message' }, a.message),
+      alertNotes(a),
+      alertActions(a, this.#reload),
+    );
+  }
+
   #render(): void {
     const r = this.#record!;
-    const p = r.patient;
     clear(this.element);
     const rangeButtons = RANGES.map((range) =>
       h(
@@ -87,19 +110,7 @@ export class PatientView {
     );
     const liveAlerts = r.alerts.filter((a) => a.status !== 'resolved');
     this.element.append(
-      h(
-        'header',
-        { class: 'patient-header panel' },
-        h('a', { href: '#/', class: 'back no-print' }, '← Worklist'),
-        h('div', {}, h('h2', {}, p.name), h('p', { class: 'muted' }, [`ID ${p.id}`, p.programmes.map((x) => PROGRAMME_LABELS[x] ?? x).join(', ') || 'No programme', p.careTeam ? `Care team ${p.careTeam}` : 'No care team'].join(' · '))),
-        h(
-          'div',
-          { class: 'latest-strip' },
-          [...r.latest]
-            .sort((a, b) => TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type))
-            .map((l) => h('div', { class: 'latest' }, h('span', { class: 'latest-label' }, typeLabel(l.type)), h('strong', {}, readingText(l)), h('span', { class: 'muted' }, ago(l.time)))),
-        ),
-      ),
+      patientHeader(r, this.#reload),
       h(
         'div',
         { class: 'patient-grid' },
@@ -124,7 +135,7 @@ export class PatientView {
             { class: 'panel', 'aria-labelledby': 'pa-title' },
             h('header', { class: 'panel-header' }, h('h3', { id: 'pa-title' }, `Open alerts (${liveAlerts.length})`)),
             liveAlerts.length
-              ? h('ol', { class: 'feed-list' }, liveAlerts.map((a) => h('li', { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id }, h('div', { class: 'feed-item-head' }, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), h('strong', {}, a.title), h('time', { title: dateTime(a.updatedAt) }, ago(a.updatedAt))), h('div', { class: 'feed-message' }, a.message), alertActions(a, () => this.changed()))))
+              ? h('ol', { class: 'feed-list' }, liveAlerts.map((a) => this.#alertItem(a)))
               : h('p', { class: 'muted pad' }, 'No open alerts.'),
           ),
           h(
@@ -155,26 +166,13 @@ export class PatientView {
             h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
             `${a.title}${a.count > 1 ? ` (×${a.count})` : ''}`,
             a.status,
-            (a.resolvedBy ?? a.acknowledgedBy ?? '–').replace(/^user:/, ''),
+            a.resolvedBy ?? a.acknowledgedBy ? actorText(a.resolvedBy ?? a.acknowledgedBy) : '–',
             [a.acknowledgeNote, a.resolveNote].filter(Boolean).join(' / '),
           ]),
           'Alert history',
         ),
       ),
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'rules-title' },
-        h('header', { class: 'panel-header' }, h('h3', { id: 'rules-title' }, 'Rules for this patient')),
-        table(
-          ['Rule', 'Kind', 'Status', 'Source'],
-          r.rules.map((rule) => {
-            const snooze = r.snoozes.find((s) => s.ruleId === rule.id && s.until > Date.now());
-            const status = !rule.enabled ? 'off' : snooze ? `snoozed until ${dateTime(snooze.until)}` : r.overrides.some((o) => o.ruleId === rule.id) ? 'on (patient override)' : 'on';
-            return [rule.title, rule.kind, status, h('span', { class: 'muted small' }, rule.source)];
-          }),
-          'Rules for this patient',
-        ),
-      ),
+      rulesPanel(r, this.#reload),
     );
   }
 
@@ -193,7 +191,18 @@ export class PatientView {
     clear(list);
     if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));
     series.forEach((s) => {
-      const box = h('figure', { class: 'chart', 'data-type': s.type }, h('figcaption', {}, typeLabel(s.type), h('span', { class: 'muted small' }, s.bucketMs ? ` · mean per ${s.bucketMs >= 86_400_000 ? `${s.bucketMs / 86_400_000} d` : s.bucketMs >= 3_600_000 ? `${s.bucketMs / 3_600_000} h` : `${s.bucketMs / 60_000} min`}` : ` · ${s.points.length} readings`)));
+      const offScale = offScaleNote(s);
+      const box = h(
+        'figure',
+        { class: 'chart', 'data-type': s.type },
+        h(
+          'figcaption',
+          {},
+          typeLabel(s.type),
+          h('span', { class: 'muted small' }, s.bucketMs ? ` · mean per ${s.bucketMs >= 86_400_000 ? `${s.bucketMs / 86_400_000} d` : s.bucketMs >= 3_600_000 ? `${s.bucketMs / 3_600_000} h` : `${s.bucketMs / 60_000} min`}` : ` · ${s.points.length} readings`),
+          offScale ? [' · ', h('span', { class: 'flag' }, offScale)] : null,
+        ),
+      );
       list.append(box);
       if (s.points.length === 0) box.append(h('p', { class: 'muted pad' }, 'No readings in this range.'));
       else this.#charts.push(drawChart(box, s, r.thresholds, { from, to }));

@@ -53,6 +53,8 @@ export interface Patient {
   readonly name: string;
   readonly programmes: string[];
   readonly careTeam: string | null;
+  /** IANA zone: trend rules count the patient's days (home BP sessions, morning weights) in it. */
+  readonly timeZone: string;
 }
 
 export interface WorklistEntry {
@@ -95,12 +97,24 @@ export interface PatientRecord {
   readonly patient: Patient;
   readonly devices: Device[];
   readonly latest: LatestReading[];
-  readonly rules: { id: string; title: string; kind: string; enabled: boolean; source: string }[];
+  readonly rules: PatientRule[];
   readonly thresholds: Threshold[];
   readonly overrides: RuleOverride[];
   readonly snoozes: Snooze[];
   readonly presets: RulePreset[];
   readonly alerts: Alert[];
+}
+
+/** A rule as it applies to the patient; the values a kind has (tiers, severity, dry weight) come with it. */
+export interface PatientRule {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: string;
+  readonly enabled: boolean;
+  readonly source: string;
+  readonly severity?: Severity;
+  readonly tiers?: { severity: Severity; conditions: { field: string; op: string; value: number }[] }[];
+  readonly dryWeightKg?: number;
 }
 
 export interface RuleOverride {
@@ -127,6 +141,7 @@ export interface RulePreset {
   readonly ruleId: string;
   readonly title: string;
   readonly source: string;
+  readonly override: Record<string, unknown>;
 }
 
 export interface Series {
@@ -148,6 +163,9 @@ export interface AuditEntry {
 }
 
 /** What the live channel pushes. */
+/** Why an alert notified again (`change` of an `alert.renotified` event). */
+export type RenotifyReason = 'event' | 'worse_tier' | 'worse_value' | 'recurred' | 'reminder';
+
 export type LiveMessage =
   | { type: 'ready'; seq: number; user: string }
   | { type: 'pong' }
