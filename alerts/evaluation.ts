@@ -208,7 +208,15 @@ export class AlertEvaluation {
       }
       if (dueReminder(alert, now, policy) && !silenced(alert.severity, settings.snoozed(alert.patientId, alert.ruleId, now)?.tier)) {
         table.transaction(() => {
-          const updated = table.update(alert.id, { status: 'open', notifiedAt: now, renotifyCount: alert.renotifyCount + 1, escalationLevel: 0, escalatedAt: null, updatedAt: now });
+          const updated = table.update(alert.id, {
+            status: 'open',
+            notifiedAt: now,
+            renotifyCount: alert.renotifyCount + 1,
+            lastRenotifyReason: 'reminder',
+            escalationLevel: 0,
+            escalatedAt: null,
+            updatedAt: now,
+          });
           table.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
         });
       }

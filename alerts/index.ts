@@ -57,6 +57,8 @@ export interface AlertQueries {
   snoozesOf(patientId: string): ReturnType<RuleSettings['snoozes']>;
   presets(): typeof RULE_PRESETS;
   liveCounts(): Record<Severity, number>;
+  /** Bounds a client should offer within (the server enforces them in any case). */
+  limits(): { snoozeMaxHours: number };
 }
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
@@ -111,6 +113,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     snoozesOf: (patientId) => settings.snoozes(patientId, now()),
     presets: () => RULE_PRESETS,
     liveCounts,
+    limits: () => ({ snoozeMaxHours: options.snoozeMaxHours }),
   };
   return { table, sweepState, evaluation, actions, feed, queries };
 }

@@ -111,6 +111,7 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE alerts ADD COLUMN back_in_range_at INTEGER;
       ALTER TABLE alerts ADD COLUMN notified_at INTEGER;
       ALTER TABLE alerts ADD COLUMN renotify_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alerts ADD COLUMN renotify_reason TEXT;
       UPDATE alerts SET notified_at = opened_at;
       -- A snooze silences up to a severity tier; anything worse breaks through.
       ALTER TABLE alert_snoozes ADD COLUMN tier TEXT NOT NULL DEFAULT 'warning';

@@ -51,6 +51,8 @@ export interface Alert {
   /** When people were last notified (opened, or re-notified): escalation and reminders count from here. */
   readonly notifiedAt: number;
   readonly renotifyCount: number;
+  /** Why it last notified again (null: it has not). */
+  readonly lastRenotifyReason: RenotifyReason | null;
   readonly escalationLevel: number;
   readonly escalatedAt: number | null;
   readonly acknowledgedAt: number | null;

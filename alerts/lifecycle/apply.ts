@@ -42,6 +42,7 @@ export function applyDecision(
         backInRangeAt: null,
         notifiedAt: now,
         renotifyCount: 0,
+        lastRenotifyReason: null,
         escalationLevel: 0,
         escalatedAt: null,
         acknowledgedAt: null,
@@ -69,7 +70,7 @@ export function applyDecision(
         ...(worse ? { worstValues: { ...finding.values }, worstScore: finding.score } : {}),
         // A late reading in a worse tier raises the severity on record; it does not page as if it were news.
         ...(rises ? { severity: decision.severity } : {}),
-        ...(renotify ? { status: 'open' as const, notifiedAt: now, renotifyCount: a.renotifyCount + 1, escalationLevel: 0, escalatedAt: null } : {}),
+        ...(renotify ? { status: 'open' as const, notifiedAt: now, renotifyCount: a.renotifyCount + 1, lastRenotifyReason: decision.reason, escalationLevel: 0, escalatedAt: null } : {}),
       });
       if (renotify) table.addEvent('alert.renotified', updated, now, 'vigil', decision.reason);
       // The sweep finds a persisting condition every run: the row keeps the latest values, the feed stays quiet.

@@ -35,6 +35,7 @@ function alert(over: Partial<Alert> = {}): Alert {
     backInRangeAt: null,
     notifiedAt: T,
     renotifyCount: 0,
+    lastRenotifyReason: null,
     escalationLevel: 0,
     escalatedAt: null,
     acknowledgedAt: null,

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { StateDb } from '../../state/index.js';
 import type { Severity } from '../rules/schema.js';
-import type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus } from '../types.js';
+import type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus, RenotifyReason } from '../types.js';
 
 type Row = Record<string, unknown>;
 
@@ -28,6 +28,7 @@ function toAlert(r: Row): Alert {
     backInRangeAt: (r.back_in_range_at as number | null) ?? null,
     notifiedAt: (r.notified_at as number | null) ?? (r.opened_at as number),
     renotifyCount: (r.renotify_count as number | null) ?? 0,
+    lastRenotifyReason: (r.renotify_reason as RenotifyReason | null) ?? null,
     escalationLevel: r.escalation_level as number,
     escalatedAt: (r.escalated_at as number | null) ?? null,
     acknowledgedAt: (r.acknowledged_at as number | null) ?? null,
@@ -56,6 +57,7 @@ const COLUMNS = {
   backInRangeAt: 'back_in_range_at',
   notifiedAt: 'notified_at',
   renotifyCount: 'renotify_count',
+  lastRenotifyReason: 'renotify_reason',
   escalationLevel: 'escalation_level',
   escalatedAt: 'escalated_at',
   acknowledgedAt: 'acknowledged_at',
@@ -216,6 +218,12 @@ export class AlertTable {
 function toEvent(r: Row): AlertEvent {
   const { change, ...stored } = JSON.parse(r.alert as string) as Alert & { change?: AlertChange };
   // Events stored before the latching fields existed carry none: fill them so every event has one shape.
-  const alert: Alert = { ...stored, backInRangeAt: stored.backInRangeAt ?? null, notifiedAt: stored.notifiedAt ?? stored.openedAt, renotifyCount: stored.renotifyCount ?? 0 };
+  const alert: Alert = {
+    ...stored,
+    backInRangeAt: stored.backInRangeAt ?? null,
+    notifiedAt: stored.notifiedAt ?? stored.openedAt,
+    renotifyCount: stored.renotifyCount ?? 0,
+    lastRenotifyReason: stored.lastRenotifyReason ?? null,
+  };
   return { seq: r.seq as number, type: r.type as AlertEventType, at: r.at as number, actor: (r.actor as string | null) ?? null, change, alert };
 }

@@ -21,6 +21,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     user: { username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams },
     csrfToken,
     idleMinutes: ctx.settings.idleMinutes,
+    // The longest snooze the server accepts: the dialog offers only what it will accept.
+    snoozeMaxHours: ctx.alerts.queries.limits().snoozeMaxHours,
   });
 
   api.post(

@@ -4,11 +4,14 @@ import { announce, h } from './dom.js';
 import { clock } from './format.js';
 import type { Alert } from './types.js';
 
-/**
- * Durations offered for a snooze, within the server's default limit (VIGIL_ALERT_SNOOZE_MAX_HOURS, 24 h): a
- * server configured lower refuses the longer ones, and the dialog shows its message.
- */
-const SNOOZE_HOURS = [1, 4, 8, 24];
+/** Durations a snooze may be given, of which the dialog offers those within the server's limit. */
+const SNOOZE_HOURS = [1, 2, 4, 8, 12, 24, 48, 72, 168];
+let snoozeMaxHours = 24;
+
+/** The server's VIGIL_ALERT_SNOOZE_MAX_HOURS, from the session. */
+export function setSnoozeLimit(hours: number): void {
+  snoozeMaxHours = hours;
+}
 
 function noteField(): HTMLElement {
   return field('Note (optional)', h('textarea', { name: 'note', rows: 3, maxlength: 2000, placeholder: 'e.g. Called patient, advised to repeat the measurement' }));
@@ -47,11 +50,12 @@ function resolve(alert: Alert, onDone: () => void): Promise<void> {
 }
 
 function snooze(alert: Alert, onDone: () => void): Promise<void> {
-  const hours = h('select', { name: 'hours' }, SNOOZE_HOURS.map((n) => h('option', { value: n, selected: n === 4 }, `${n} hour${n > 1 ? 's' : ''}`)));
+  const offered = SNOOZE_HOURS.filter((n) => n <= snoozeMaxHours);
+  const hours = h('select', { name: 'hours' }, (offered.length ? offered : [snoozeMaxHours]).map((n) => h('option', { value: n, selected: n === Math.min(4, snoozeMaxHours) }, `${n} hour${n > 1 ? 's' : ''}`)));
   return actionDialog({
     title: `Snooze “${alert.title}” for this patient`,
     intro: [`No new ${alert.severity} alert of this rule for this patient until the snooze ends. A worse finding, and any critical one, still alerts.`],
-    fields: [field('For', hours, 'At most 24 hours (your service may set a shorter limit).'), reasonField(true, 'Shown on the patient page and kept in the audit log.', 'e.g. Known post-operative drop, reviewed by Dr Grey')],
+    fields: [field('For', hours, `At most ${snoozeMaxHours} hours.`), reasonField(true, 'Shown on the patient page and kept in the audit log.', 'e.g. Known post-operative drop, reviewed by Dr Grey')],
     submitLabel: 'Snooze',
     submit: (form) => {
       const until = new Date(Date.now() + Number(valueOf(form, 'hours')) * 3_600_000).toISOString();

@@ -1,19 +1,6 @@
 import { h } from './dom.js';
 import { actorText, clock, dateTime, valuesText } from './format.js';
-import type { Alert, LiveMessage, RenotifyReason } from './types.js';
-
-const REASONS = new Set<string>(['event', 'worse_tier', 'worse_value', 'recurred', 'reminder']);
-
-/**
- * Why each alert last notified again, from the live channel's `alert.renotified` events (`change`). The alert
- * row does not carry it, so an alert re-notified before this page opened shows its count without the reason.
- */
-const lastReason = new Map<number, RenotifyReason>();
-
-export function rememberChange(message: Extract<LiveMessage, { alert: Alert }>): void {
-  if (message.type === 'alert.renotified' && message.change && REASONS.has(message.change)) lastReason.set(message.alert.id, message.change as RenotifyReason);
-  if (message.type === 'alert.resolved') lastReason.delete(message.alert.id);
-}
+import type { Alert, RenotifyReason } from './types.js';
 
 function reasonText(a: Alert, reason: RenotifyReason): string {
   switch (reason) {
@@ -46,7 +33,7 @@ export function alertNotes(a: Alert): HTMLElement | null {
     lines.push(h('li', { class: 'note-clearing' }, `Back in range since ${clock(a.clearSince)}`));
   }
   if (a.renotifyCount > 0) {
-    const reason = lastReason.get(a.id);
+    const reason = a.lastRenotifyReason;
     const count = `notified again ${times(a.renotifyCount)}, last ${clock(a.notifiedAt)}`;
     lines.push(h('li', { class: 'note-renotified' }, reason ? `${reasonText(a, reason)} · ${count}` : `N${count.slice(1)}`));
   }

@@ -1,4 +1,4 @@
-import { rememberChange } from './alert-notes.js';
+import { setSnoozeLimit } from './alert-actions.js';
 import { api, setSession, whenUnauthorized } from './api.js';
 import { AuditView } from './audit-view.js';
 import { clear, h } from './dom.js';
@@ -32,6 +32,7 @@ class Shell {
 
   constructor(session: SessionInfo) {
     this.#session = session;
+    setSnoozeLimit(session.snoozeMaxHours);
     const { user } = session;
     const nav = h(
       'nav',
@@ -95,7 +96,6 @@ class Shell {
       return;
     }
     if ('alert' in message) {
-      rememberChange(message);
       this.#feed.apply(message);
       this.#worklist.markStale();
       if (this.#patient?.patientId === message.alert.patientId) this.#patient.changed();

@@ -7,6 +7,7 @@ export interface SessionInfo {
   readonly user: { username: string; displayName: string; role: 'admin' | 'clinician'; careTeams: string[] };
   readonly csrfToken: string;
   readonly idleMinutes: number;
+  readonly snoozeMaxHours: number;
 }
 
 export interface Alert {
@@ -29,6 +30,7 @@ export interface Alert {
   readonly backInRangeAt: number | null;
   readonly notifiedAt: number;
   readonly renotifyCount: number;
+  readonly lastRenotifyReason: RenotifyReason | null;
   readonly latestValues: Record<string, number>;
   readonly worstValues: Record<string, number>;
   readonly acknowledgedAt: number | null;
