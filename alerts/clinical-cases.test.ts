@@ -195,6 +195,48 @@ describe('alerts a clinician can trust', () => {
     });
   });
 
+  describe('7 (continued). a home average hovering at its line does not flap', () => {
+    it('ten days of morning and evening readings averaging 134.6-135.4 open one alert and never resolve it', async () => {
+      const steady = await c.patient(['hypertension']);
+      // The same readings without the clear margin: the hysteresis is what keeps this one alert.
+      const flappy = await c.patient(['hypertension']);
+      c.alerts.actions.setOverride(flappy.patientId, 'bp.home_average', { clearMargin: 0 }, nurse, { reason: 'test: no hysteresis' });
+      const midnight = Math.floor(c.clock / DAY) * DAY - 11 * DAY;
+      for (let day = 0; day <= 10; day++) {
+        for (const [hour, systolic] of [[7, day % 2 ? 135.8 : 134.2], [19, day % 3 ? 135.2 : 134.6]] as const) {
+          const at = midnight + day * DAY + hour * HOUR;
+          c.clock = at + 2 * MIN;
+          for (const p of [steady, flappy]) await c.send(p, { type: 'blood_pressure', systolic, diastolic: 80, at }, { type: 'blood_pressure', systolic, diastolic: 80, at: at + MIN });
+        }
+      }
+      const count = (patientId: string, type: string) => c.events.filter((e) => e.alert.patientId === patientId && e.alert.ruleId === 'bp.home_average' && e.type === type).length;
+      expect(count(steady.patientId, 'alert.opened')).toBe(1);
+      expect(count(steady.patientId, 'alert.resolved')).toBe(0);
+      expect(count(flappy.patientId, 'alert.resolved')).toBeGreaterThan(0);
+    });
+  });
+
+  describe('8. days are the patient\'s local days, across a clock change', () => {
+    it('morning weights at 07:00 in Los Angeles over the end of daylight saving (1 Nov 2026) are seven mornings', async () => {
+      const start = Date.parse('2026-10-27T14:00:00Z'); // 07:00 PDT
+      const p = await c.patient(['heart_failure'], 'America/Los_Angeles');
+      for (let d = 0; d <= 6; d++) {
+        // 07:00 local: 14:00 UTC before the change, 15:00 UTC from 1 November.
+        const at = start + d * DAY + (d >= 5 ? HOUR : 0);
+        c.clock = at + 5 * MIN;
+        await c.send(p, { type: 'weight', value: 80 + (2.6 * d) / 6, unit: 'kg', at });
+      }
+      expect(c.live(p.patientId, 'weight.gain')).toMatchObject({ severity: 'warning', latestValues: { weight: 82.6, rise: 2.6, days: 7 } });
+      // The same weights for a patient in UTC are afternoon weights: none of them is a morning weight.
+      const utc = await c.patient(['heart_failure'], 'UTC');
+      for (let d = 0; d <= 6; d++) {
+        const at = start + d * DAY + (d >= 5 ? HOUR : 0);
+        await c.send(utc, { type: 'weight', value: 80 + (2.6 * d) / 6, unit: 'kg', at });
+      }
+      expect(c.live(utc.patientId, 'weight.gain')).toBeUndefined();
+    });
+  });
+
   describe('9. heart-failure weight against the baseline', () => {
     it('+2.6 kg over six days of morning weights alerts, and a gain that levels off keeps the alert open', async () => {
       const morning = Math.floor(c.clock / DAY) * DAY + 7 * HOUR;
