@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../app/state.js';
+import { AuditLog } from '../state/index.js';
 import { tempDir, waitFor } from './support/temp.js';
 import { CLI, startVigilProcess, type VigilProcess } from './support/vigil-process.js';
 
@@ -82,6 +84,15 @@ describe('vigil CLI', () => {
     expect(secret.length).toBeGreaterThanOrEqual(40);
     expect((await vigil(['devices', 'add', '--patient', 'no-such-patient'], env)).code).toBe(1);
     expect((await vigil(['patients', 'list'], env)).stdout).toContain('Ada Example');
+    // Provisioning from the command line is in the audit log, with who and from where.
+    const state = openState(env.VIGIL_DATA_DIR!);
+    try {
+      const entries = new AuditLog(state.db).list({ patientId });
+      expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['patient.add', 'device.add']));
+      expect(entries.every((e) => e.origin === 'cli' && e.actor.startsWith('cli:'))).toBe(true);
+    } finally {
+      state.db.close();
+    }
 
     const listener = connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `${deviceId}.errors`, username: deviceId, password: secret });
     const errors: { ref: string; code: string }[] = [];

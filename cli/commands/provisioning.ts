@@ -1,16 +1,23 @@
 import type { Command } from 'commander';
 import { openState } from '../../app/state.js';
 import { PROGRAMMES } from '../../domain/index.js';
+import { AuditLog } from '../../state/index.js';
 import { action, configFrom, isoOrDash, printTable } from '../run.js';
 
 interface DataDirOption {
   dataDir?: string;
 }
 
-function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>) => Promise<T> | T): Promise<T> {
+type Audit = (action: string, patientId: string | null, target: string | null, details?: unknown) => void;
+
+/** The state database, and the audit log that records each change made from the command line and by whom. */
+function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>, audit: Audit) => Promise<T> | T): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
   const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
-  return Promise.resolve(body(state)).finally(() => state.db.close());
+  const log = new AuditLog(state.db);
+  const by = { name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' };
+  const audit: Audit = (action, patientId, target, details) => log.record(by, action, patientId, target, details);
+  return Promise.resolve(body(state, audit)).finally(() => state.db.close());
 }
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
@@ -31,9 +38,11 @@ export function registerProvisioning(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil patients add --name "Ada Example" --programme diabetes --team endocrinology --time-zone Europe/London --json\n')
     .action(
       action(async (opts: { name: string; id?: string; programme?: string[]; team?: string; timeZone?: string; json?: boolean } & DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) =>
-          registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team, timeZone: opts.timeZone }),
-        );
+        const patient = await withState(opts, ({ registry }, audit) => {
+          const added = registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team, timeZone: opts.timeZone });
+          audit('patient.add', added.id, null, { programmes: added.programmes, careTeam: added.careTeam, timeZone: added.timeZone });
+          return added;
+        });
         process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
       }),
     );
@@ -57,7 +66,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, programmes: string[], opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) => registry.setProgrammes(patientId, programmes));
+        const patient = await withState(opts, ({ registry }, audit) => {
+          const changed = registry.setProgrammes(patientId, programmes);
+          audit('patient.programmes', changed.id, null, { programmes: changed.programmes });
+          return changed;
+        });
         process.stdout.write(`patient ${patient.id}: ${patient.programmes.join(', ') || 'no programme'}\n`);
       }),
     );
@@ -67,7 +80,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, careTeam: string | undefined, opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) => registry.setCareTeam(patientId, careTeam ?? null));
+        const patient = await withState(opts, ({ registry }, audit) => {
+          const changed = registry.setCareTeam(patientId, careTeam ?? null);
+          audit('patient.care_team', changed.id, null, { careTeam: changed.careTeam });
+          return changed;
+        });
         process.stdout.write(`patient ${patient.id}: care team ${patient.careTeam ?? '(none)'}\n`);
       }),
     );
@@ -78,7 +95,12 @@ export function registerProvisioning(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil patients set-time-zone p-1a2b3c4d5e6f America/New_York\n')
     .action(
       action(async (patientId: string, timeZone: string, opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }) => registry.setTimeZone(patientId, timeZone));
+        const patient = await withState(opts, ({ registry }, audit) => {
+          const from = registry.getPatient(patientId)?.timeZone;
+          const changed = registry.setTimeZone(patientId, timeZone);
+          audit('patient.time_zone', changed.id, null, { from, to: changed.timeZone });
+          return changed;
+        });
         process.stdout.write(`patient ${patient.id}: time zone ${patient.timeZone}\n`);
       }),
     );
@@ -93,9 +115,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { patient: string; id?: string; json?: boolean } & DataDirOption) => {
-        const { device, secret } = await withState(opts, ({ registry }) =>
-          registry.addDevice({ patientId: opts.patient, id: opts.id }),
-        );
+        const { device, secret } = await withState(opts, async ({ registry }, audit) => {
+          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id });
+          audit('device.add', opts.patient, `device:${added.device.id}`);
+          return added;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify({ deviceId: device.id, secret })}\n`);
         else {
           process.stdout.write(
@@ -113,7 +137,11 @@ export function registerProvisioning(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil devices assign cuff-7 p-1a2b3c4d5e6f\n')
     .action(
       action(async (deviceId: string, patientId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }) => registry.assignDevice(deviceId, patientId));
+        await withState(opts, ({ registry }, audit) => {
+          const from = registry.getDevice(deviceId)?.patientId ?? null;
+          registry.assignDevice(deviceId, patientId);
+          audit('device.assign', patientId, `device:${deviceId}`, { from });
+        });
         process.stdout.write(`device ${deviceId} assigned to patient ${patientId}\n`);
       }),
     );
@@ -123,7 +151,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }) => registry.assignDevice(deviceId, null));
+        await withState(opts, ({ registry }, audit) => {
+          const from = registry.getDevice(deviceId)?.patientId ?? null;
+          registry.assignDevice(deviceId, null);
+          audit('device.unassign', from, `device:${deviceId}`);
+        });
         process.stdout.write(`device ${deviceId} unassigned\n`);
       }),
     );
@@ -156,7 +188,10 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }) => registry.revokeDevice(deviceId));
+        await withState(opts, ({ registry }, audit) => {
+          const device = registry.revokeDevice(deviceId);
+          audit('device.revoke', device.patientId, `device:${deviceId}`);
+        });
         process.stdout.write(`device ${deviceId} revoked\n`);
       }),
     );
@@ -167,7 +202,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: { json?: boolean } & DataDirOption) => {
-        const secret = await withState(opts, ({ registry }) => registry.rotateSecret(deviceId));
+        const secret = await withState(opts, async ({ registry }, audit) => {
+          const rotated = await registry.rotateSecret(deviceId);
+          audit('device.rotate_secret', registry.getDevice(deviceId)?.patientId ?? null, `device:${deviceId}`);
+          return rotated;
+        });
         process.stdout.write(opts.json ? `${JSON.stringify({ deviceId, secret })}\n` : `secret: ${secret}\n`);
       }),
     );
