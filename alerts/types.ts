@@ -17,7 +17,8 @@ export type AlertEventType =
   | 'alert.resolved';
 
 /** Why a live alert notified again. */
-export type RenotifyReason = 'event' | 'worse_tier' | 'worse_value' | 'recurred' | 'reminder';
+/** `current`: a reading measured now confirms an alert that so far came only from late data (a backlog). */
+export type RenotifyReason = 'event' | 'worse_tier' | 'worse_value' | 'recurred' | 'current' | 'reminder';
 
 /** What an `alert.updated` or `alert.renotified` event changed. */
 export type AlertChange = 'repeat' | 'clearing' | 'band' | RenotifyReason;

@@ -99,7 +99,9 @@ describe('alerts end to end', () => {
     }, { what: 'every transition at the webhook', timeoutMs: 30_000 });
     // Escalation repeats every period until acknowledged, so it may appear more than once.
     const types = deliveries.map((d) => d.type).filter((type, i, all) => type !== 'alert.escalated' || all[i - 1] !== 'alert.escalated');
-    expect(types).toEqual(['alert.opened', 'alert.escalated', 'alert.acknowledged', 'alert.resolved']);
+    // Opened from the backlog (late), re-notified when a crisis measured now confirmed it, then escalated.
+    expect(types).toEqual(['alert.opened', 'alert.renotified', 'alert.escalated', 'alert.acknowledged', 'alert.resolved']);
+    expect(deliveries.find((d) => d.type === 'alert.renotified')).toMatchObject({ change: 'current', alert: { late: false } });
     expect(deliveries.every((d) => d.signatureValid)).toBe(true);
     const seqs = receiver.received.map((d) => d.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

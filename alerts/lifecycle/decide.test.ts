@@ -65,6 +65,7 @@ describe('the alert state machine (docs/alerts.md)', () => {
     ['a slightly worse value is a repeat', alert({ worstScore: 10 / 180, ...acked }), abnormal('critical', T + HOUR, 20 / 180), { rule: 'bp.crisis' }, 'repeat'],
     ['a second fall days later re-notifies an acknowledged fall', alert({ ruleId: 'fall.detected', ...acked }), abnormal('critical', T + 72 * HOUR, 0.9), { rule: 'fall.detected' }, 'renotify', 'event'],
     ['a fall within the burst window is the same fall', alert({ ruleId: 'fall.detected' }), abnormal('critical', T + 5 * MIN, 0.9), { rule: 'fall.detected' }, 'repeat'],
+    ['a reading measured now re-notifies an alert opened from late data', alert({ late: true }), abnormal('critical', T + MIN), { rule: 'bp.crisis' }, 'renotify', 'current'],
     ['a late worse reading is recorded, not paged', alert({ ruleId: 'glucose.low', severity: 'warning' }), abnormal('critical', T + MIN), { rule: 'glucose.low', late: true }, 'repeat'],
     ['a reading older than the alert is recorded, not paged', alert({ ruleId: 'glucose.low', severity: 'warning', lastObservedAt: T + HOUR }), abnormal('critical', T), { rule: 'glucose.low' }, 'repeat'],
     ['an abnormal reading after a latched critical re-notifies', alert({ clearSince: T + MIN, backInRangeAt: T + 62 * MIN }), abnormal('critical', T + 2 * HOUR), { rule: 'bp.crisis' }, 'renotify', 'recurred'],

@@ -71,6 +71,8 @@ function decideAbnormal(live: Alert | undefined, finding: Finding, severity: Sev
   if (!news) return { kind: 'repeat', severity };
   if (severityRank(severity) > severityRank(live.severity)) return { kind: 'renotify', reason: 'worse_tier', severity };
   if (live.backInRangeAt !== null) return { kind: 'renotify', reason: 'recurred', severity };
+  // Opened from a backlog, it paged no one; a reading measured now says it is happening now.
+  if (live.late) return { kind: 'renotify', reason: 'current', severity };
   if (ctx.rule.kind === 'event') {
     return finding.observedAt - live.lastObservedAt > burstMs(ctx.rule) ? { kind: 'renotify', reason: 'event', severity } : { kind: 'repeat', severity };
   }

@@ -12,6 +12,8 @@ function reasonText(a: Alert, reason: RenotifyReason): string {
       return `Worse: ${valuesText(a.ruleId, a.worstValues)}`;
     case 'recurred':
       return 'Abnormal again after being back in range';
+    case 'current':
+      return 'Confirmed by a reading taken now (it came from late data)';
     case 'reminder':
       return 'Still abnormal after acknowledgement';
   }

@@ -166,7 +166,7 @@ export interface AuditEntry {
 
 /** What the live channel pushes. */
 /** Why an alert notified again (`change` of an `alert.renotified` event). */
-export type RenotifyReason = 'event' | 'worse_tier' | 'worse_value' | 'recurred' | 'reminder';
+export type RenotifyReason = 'event' | 'worse_tier' | 'worse_value' | 'recurred' | 'current' | 'reminder';
 
 export type LiveMessage =
   | { type: 'ready'; seq: number; user: string }
