@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { VigilError, type NormaliseContext, type Reading } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 import type { IngestMetrics } from './metrics.js';
+import { DedupeWindow } from './dedupe-window.js';
 import type { Outbox } from './outbox/outbox.js';
 import { parsePayload, type ParseLimits, type Rejection } from './parse-payload.js';
 import type { RejectionLog } from './rejection-log.js';
@@ -25,7 +26,7 @@ export interface IntakeOptions {
   readonly metrics: IngestMetrics;
   readonly limits: ParseLimits;
   readonly timing: IntakeTiming;
-  /** How many recent idempotency keys to remember for duplicate detection. */
+  /** Recent idempotency keys kept for duplicate detection (at least half of them at any moment: dedupe-window.ts). */
   readonly dedupeWindow?: number;
   readonly now?: () => number;
 }
@@ -38,29 +39,19 @@ export interface IntakeOptions {
 export class Intake extends EventEmitter<{ committed: [readings: readonly Reading[]] }> {
   readonly #o: IntakeOptions;
   /** Recent keys: a pending commit, or null once committed. Duplicates wait for the original's commit. */
-  readonly #recent = new Map<string, Promise<void> | null>();
-  readonly #window: number;
+  readonly #recent: DedupeWindow<Promise<void> | null>;
   readonly #now: () => number;
 
   constructor(options: IntakeOptions) {
     super();
     this.#o = options;
-    this.#window = options.dedupeWindow ?? 200_000;
+    this.#recent = new DedupeWindow(options.dedupeWindow ?? 200_000);
     this.#now = options.now ?? Date.now;
   }
 
   /** Seeds duplicate detection with readings recovered from the outbox after a restart. */
   remember(reading: Reading): void {
-    this.#remember(reading.key, null);
-  }
-
-  #remember(key: string, value: Promise<void> | null): void {
-    this.#recent.delete(key);
-    this.#recent.set(key, value);
-    if (this.#recent.size > this.#window) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
-    }
+    this.#recent.add(reading.key, null);
   }
 
   async handleReadings(deviceId: string, payload: Buffer): Promise<IngestOutcome> {
@@ -107,7 +98,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     if (fresh.length > 0) {
       const started = performance.now();
       const commit = this.#o.outbox.append(fresh);
-      for (const r of fresh) this.#remember(r.key, commit);
+      for (const r of fresh) this.#recent.add(r.key, commit);
       try {
         await commit;
       } catch (err) {
@@ -115,7 +106,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
         this.#o.metrics.outboxCommitFailures.inc();
         throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       }
-      for (const r of fresh) if (this.#recent.get(r.key) === commit) this.#recent.set(r.key, null);
+      for (const r of fresh) if (this.#recent.get(r.key) === commit) this.#recent.update(r.key, null);
       this.#o.metrics.outboxCommitSeconds.observe((performance.now() - started) / 1000);
       for (const r of fresh) {
         this.#o.metrics.accepted.inc({ type: r.type });

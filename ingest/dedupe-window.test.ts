@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { DedupeWindow } from './dedupe-window.js';
+
+describe('the duplicate-detection window', () => {
+  it('remembers a key for at least capacity / 2 later keys and at most capacity', () => {
+    const w = new DedupeWindow<null>(10);
+    w.add('k', null);
+    for (let i = 0; i < 4; i++) w.add(`a${i}`, null);
+    // Four later keys (fewer than capacity / 2): remembered.
+    expect(w.has('k')).toBe(true);
+    for (let i = 0; i < 10; i++) w.add(`b${i}`, null);
+    // Fourteen later keys (more than capacity): forgotten.
+    expect(w.has('k')).toBe(false);
+    expect(w.size).toBeLessThanOrEqual(10);
+  });
+
+  it('keeps at least the most recent capacity / 2 keys at every moment, whatever the history', () => {
+    const w = new DedupeWindow<number>(1000);
+    for (let i = 0; i < 100_000; i++) {
+      w.add(`key-${i}`, i);
+      if (i % 997 === 0) for (let back = 0; back < 500 && back <= i; back++) expect(w.has(`key-${i - back}`)).toBe(true);
+    }
+    expect(w.size).toBeLessThanOrEqual(1000);
+  });
+
+  it('updates a value in place and deletes from either generation', () => {
+    const w = new DedupeWindow<string | null>(4);
+    w.add('x', 'pending');
+    w.add('y', 'pending');
+    w.add('z', 'pending'); // x and y are now the previous generation
+    w.update('x', null);
+    expect(w.get('x')).toBeNull();
+    w.delete('y');
+    expect(w.has('y')).toBe(false);
+    expect(w.get('z')).toBe('pending');
+  });
+});
