@@ -3,7 +3,7 @@ import type { AggregatePoint, RangeQuery, RawPoint } from '../ingest/index.js';
 import type { AlertFeed } from './feed.js';
 import type { Finding } from './evaluate/finding.js';
 import { evaluateDevice, evaluateEvent, evaluateMissing, type DeviceState } from './evaluate/sweep-rules.js';
-import { evaluateThreshold, thresholdReads } from './evaluate/threshold.js';
+import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate/threshold.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { applyDecision } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
@@ -112,7 +112,11 @@ export class AlertEvaluation {
       for (const key of seriesKeys(reading)) this.#noteLastReading(reading.patientId, key, reading.time);
       for (const rule of this.#d.resolver.rulesFor(reading.patientId)) {
         let finding: Finding | undefined;
-        if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) finding = evaluateThreshold(rule, reading);
+        if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) {
+          // The common case on a busy gateway: a normal reading and no live alert to clear.
+          if (!this.#liveKeys.has(liveKey(reading.patientId, rule.id, '')) && !thresholdAbnormal(rule, reading)) continue;
+          finding = evaluateThreshold(rule, reading);
+        }
         else if (rule.kind === 'event' && rule.readingType === reading.type) finding = evaluateEvent(rule, reading);
         if (finding) this.#apply(reading.patientId, rule, finding, reading.late, now);
       }

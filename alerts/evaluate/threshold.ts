@@ -31,6 +31,16 @@ function fieldsFor(rule: ThresholdRule, type: ReadingType, fields: Readonly<Reco
 }
 
 /**
+ * Whether any tier of the rule holds for this reading: the cheap question asked of every reading first, since
+ * most readings are normal and most patients have no live alert to clear (no finding, no message built).
+ */
+export function thresholdAbnormal(rule: ThresholdRule, reading: ObservedReading & { readonly type?: ReadingType }): boolean {
+  if (!matchesWhere(rule.where, reading.tags)) return false;
+  const fields = fieldsFor(rule, reading.type ?? rule.readingType, reading.fields);
+  return rule.tiers.some((tier) => tierHolds(tier, fields));
+}
+
+/**
  * A single reading against a threshold rule: the highest tier that holds, clear, inside the hysteresis band,
  * or nothing at all when the reading carries none of the fields the rule looks at (a cuff reading without a
  * pulse says nothing about the pulse, and must not resolve a pulse alert).
