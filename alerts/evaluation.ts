@@ -8,7 +8,9 @@ import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { applyDecision } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
-import { programmeOf } from './rules/catalogue.js';
+import { findRule, programmeOf } from './rules/catalogue.js';
+import { isTimeZone } from '../domain/index.js';
+import type { Alert } from './types.js';
 import type { RuleResolver } from './rules/resolver.js';
 import type { MissingRule, Rule } from './rules/schema.js';
 import type { AlertTable } from './store/alert-table.js';
@@ -52,6 +54,11 @@ export interface PatientDirectory {
 }
 
 export interface EvaluationDeps {
+  /**
+   * A finding measured longer ago than this, when it is evaluated, is late: recorded and shown, not paged as if
+   * it were happening now. Judged here, not on arrival, so readings evaluated again after a restart are late too.
+   */
+  readonly lateAfterMs: number;
   readonly table: AlertTable;
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver;
@@ -61,7 +68,7 @@ export interface EvaluationDeps {
   readonly history: ReadingHistory;
   readonly directory: PatientDirectory;
   readonly policy: TimerPolicy;
-  readonly log: { warn(obj: object, msg: string): void };
+  readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly now: () => number;
 }
 
@@ -99,9 +106,12 @@ export class AlertEvaluation {
     this.#lastReadings = deps.sweepState.lastReadings();
   }
 
-  /** An alert resolved elsewhere (a person, the CLI) is no longer live here. */
+  /**
+   * An alert resolved elsewhere (a person, the CLI) is no longer live here, unless another one has opened for
+   * the same patient, rule and subject since (the resolution may be drained after the new alert opened).
+   */
   forget(patientId: string, ruleId: string, subject: string): void {
-    this.#liveKeys.delete(liveKey(patientId, ruleId, subject));
+    if (!this.#d.table.live(patientId, ruleId, subject)) this.#liveKeys.delete(liveKey(patientId, ruleId, subject));
   }
 
   /** Threshold and event rules, on readings just made durable: in order of measurement, not of arrival. */
@@ -110,33 +120,42 @@ export class AlertEvaluation {
     const ordered = readings.length > 1 && !isSorted(readings) ? [...readings].sort((a, b) => a.time - b.time) : readings;
     for (const reading of ordered) {
       for (const key of seriesKeys(reading)) this.#noteLastReading(reading.patientId, key, reading.time);
-      for (const rule of this.#d.resolver.rulesFor(reading.patientId)) {
-        let finding: Finding | undefined;
-        if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) {
-          // The common case on a busy gateway: a normal reading and no live alert to clear.
-          if (!this.#liveKeys.has(liveKey(reading.patientId, rule.id, '')) && !thresholdAbnormal(rule, reading)) continue;
-          finding = evaluateThreshold(rule, reading);
-        }
-        else if (rule.kind === 'event' && rule.readingType === reading.type) finding = evaluateEvent(rule, reading);
-        if (finding) this.#apply(reading.patientId, rule, finding, reading.late, now);
+      // One reading that cannot be evaluated (a database busy past its timeout) must not skip the rest.
+      try {
+        this.#evaluateReading(reading, now);
+      } catch (err) {
+        this.#d.log.error({ err, type: reading.type }, 'rules could not be evaluated on a reading');
       }
     }
     this.#drainIfNeeded();
   }
 
+  #evaluateReading(reading: Reading, now: number): void {
+    const late = now - reading.time > this.#d.lateAfterMs;
+    for (const rule of this.#d.resolver.rulesFor(reading.patientId)) {
+      let finding: Finding | undefined;
+      if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) {
+        // The common case on a busy gateway: a normal reading and no live alert to clear.
+        if (!this.#liveKeys.has(liveKey(reading.patientId, rule.id, '')) && !thresholdAbnormal(rule, reading)) continue;
+        finding = evaluateThreshold(rule, reading);
+      } else if (rule.kind === 'event' && rule.readingType === reading.type) finding = evaluateEvent(rule, reading);
+      if (finding) this.#apply(reading.patientId, rule, finding, late, now);
+    }
+  }
+
   /** Trend rules, on readings now in the store; one batch after the other. */
   onStored(readings: readonly Reading[]): Promise<void> {
-    const latest = new Map<string, { patientId: string; type: Reading['type']; time: number; late: boolean }>();
+    const latest = new Map<string, { patientId: string; type: Reading['type']; time: number }>();
     for (const r of readings) {
       const key = `${r.patientId}|${r.type}`;
       const seen = latest.get(key);
-      if (!seen || r.time > seen.time) latest.set(key, { patientId: r.patientId, type: r.type, time: r.time, late: r.late });
+      if (!seen || r.time > seen.time) latest.set(key, { patientId: r.patientId, type: r.type, time: r.time });
     }
     // A failed batch must not stop the queue: each batch starts from a settled promise.
     this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
       for (const item of latest.values()) {
         try {
-          await this.#evaluateTrends(item.patientId, item.type, item.time, item.late);
+          await this.#evaluateTrends(item.patientId, item.type, item.time);
         } catch (err) {
           this.#d.log.warn({ type: item.type, err: (err as Error).message }, 'trend rules could not be evaluated');
         }
@@ -146,19 +165,31 @@ export class AlertEvaluation {
     return this.#trendQueue;
   }
 
-  async #evaluateTrends(patientId: string, type: Reading['type'], at: number, late: boolean): Promise<void> {
+  async #evaluateTrends(patientId: string, type: Reading['type'], at: number): Promise<void> {
     const patient = this.#d.directory.patient(patientId);
     if (!patient) return;
+    const timeZone = this.#zoneOf(patient);
     for (const rule of this.#d.resolver.rulesFor(patientId)) {
       if (!isTrendRule(rule) || rule.readingType !== type) continue;
-      const q = trendQuery(rule, at, patient.timeZone);
+      const q = trendQuery(rule, at, timeZone);
       const data =
         q.kind === 'raw'
           ? await this.#d.history.queryRaw({ patientId, type, from: q.from, to: q.to, limit: 20_000 })
           : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
-      const finding = evaluateTrend(rule, data, at, patient.timeZone);
-      if (finding) this.#apply(patientId, rule, finding, late, this.#d.now());
+      const finding = evaluateTrend(rule, data, at, timeZone);
+      const now = this.#d.now();
+      if (finding) this.#apply(patientId, rule, finding, now - at > this.#d.lateAfterMs, now);
     }
+  }
+
+  /**
+   * The patient's zone, or UTC if the runtime no longer knows it (time-zone data changed under a stored zone):
+   * trend rules keep running on UTC days rather than stopping for this patient.
+   */
+  #zoneOf(patient: DirectoryPatient): string {
+    if (isTimeZone(patient.timeZone)) return patient.timeZone;
+    this.#d.log.error({ patientId: patient.id }, 'the patient\'s time zone is unknown to this runtime: trend rules use UTC days');
+    return 'UTC';
   }
 
   /** Missing data, devices, expired overrides, escalation and reminders: run by the scheduler. */
@@ -166,7 +197,7 @@ export class AlertEvaluation {
     const now = this.#d.now();
     this.#flushLastReadings();
     this.#expireOverrides(now);
-    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
+    const devices = this.#activeDevices();
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) devicesOf.set(d.patientId!, [...(devicesOf.get(d.patientId!) ?? []), d]);
     for (const patient of this.#d.directory.patients()) {
@@ -202,6 +233,7 @@ export class AlertEvaluation {
   #timers(now: number): void {
     const { table, settings, policy } = this.#d;
     for (const alert of table.liveAlerts()) {
+      if (this.#orphaned(alert, now)) continue;
       const level = dueEscalation(alert, now, policy);
       if (level !== undefined) {
         table.transaction(() => {
@@ -210,7 +242,7 @@ export class AlertEvaluation {
         });
         continue;
       }
-      if (dueReminder(alert, now, policy) && !silenced(alert.severity, settings.snoozed(alert.patientId, alert.ruleId, now)?.tier)) {
+      if (dueReminder(alert, now, policy, findRule(alert.ruleId)?.kind) && !silenced(alert.severity, settings.snoozed(alert.patientId, alert.ruleId, now)?.tier)) {
         table.transaction(() => {
           const updated = table.update(alert.id, {
             status: 'open',
@@ -225,6 +257,42 @@ export class AlertEvaluation {
         });
       }
     }
+  }
+
+  /**
+   * Resolves a live alert whose rule no longer watches it (the programme ended, the rule was switched off, the
+   * device was revoked or reassigned, the patient has no device left to miss readings from): otherwise it would
+   * stay open, and remind, for ever. A critical alert nobody acknowledged is left for a person (it latches).
+   */
+  #orphaned(alert: Alert, now: number): boolean {
+    if (alert.severity === 'critical' && alert.status === 'open') return false;
+    const patient = this.#d.directory.patient(alert.patientId);
+    const rule = patient ? this.#d.resolver.rulesFor(alert.patientId).find((r) => r.id === alert.ruleId) : undefined;
+    let why: string | undefined;
+    if (!patient) why = 'the patient is no longer in the registry';
+    else if (!rule) why = 'the rule no longer applies to this patient';
+    else if (rule.kind === 'device' || rule.kind === 'missing') {
+      const devices = this.#activeDevices().filter((d) => d.patientId === alert.patientId);
+      if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) why = 'the device is no longer assigned to this patient';
+      if (rule.kind === 'missing' && devices.length === 0) why = 'the patient has no device';
+    }
+    if (!why) return false;
+    const { table } = this.#d;
+    table.transaction(() => {
+      const resolved = table.update(alert.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: why, updatedAt: now });
+      table.addEvent('alert.resolved', resolved, now, 'vigil');
+    });
+    this.#liveKeys.delete(liveKey(alert.patientId, alert.ruleId, alert.subject));
+    return true;
+  }
+
+  #activeDevicesCache: { at: number; devices: DirectoryDevice[] } | undefined;
+  #activeDevices(): DirectoryDevice[] {
+    const now = this.#d.now();
+    if (!this.#activeDevicesCache || this.#activeDevicesCache.at !== now) {
+      this.#activeDevicesCache = { at: now, devices: this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null) };
+    }
+    return this.#activeDevicesCache.devices;
   }
 
   #expireOverrides(now: number): void {
@@ -246,7 +314,8 @@ export class AlertEvaluation {
     const { table } = this.#d;
     table.transaction(() => {
       const live = table.live(patientId, rule.id, finding.subject);
-      const decision = decide(live, finding, { rule, late, snoozedUpTo });
+      const alreadyResolved = !live && finding.severity !== null && table.coveredByResolved(patientId, rule.id, finding.subject, finding.observedAt);
+      const decision = decide(live, finding, { rule, late, snoozedUpTo, alreadyResolved });
       if (!applyDecision(table, { patientId, rule, live, finding, decision, late, now, fromSweep })) return;
       this.#undrained = true;
       if (decision.kind === 'open') this.#liveKeys.add(key);

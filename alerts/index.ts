@@ -41,6 +41,8 @@ export interface AlertsOptions {
   /** An acknowledged condition that persists notifies again after this many hours (0: never), by severity. */
   readonly realertHours: Readonly<Record<Severity, number>>;
   readonly snoozeMaxHours: number;
+  /** A finding measured longer ago than this is late: shown, not paged as if it were happening now. */
+  readonly lateAfterMinutes: number;
   /** node-cron expression (with seconds) for the missing-data, device, escalation and reminder sweep. */
   readonly sweepCron: string;
   readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number } | undefined;
@@ -63,7 +65,10 @@ export interface AlertQueries {
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
-export type AlertsCoreOptions = Pick<AlertsOptions, 'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'now'>;
+export type AlertsCoreOptions = Pick<
+  AlertsOptions,
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now'
+>;
 
 /**
  * The alerts component without its schedule: evaluation, actions, feed and queries on the state database.
@@ -94,6 +99,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
       realertMs: { critical: hours(options.realertHours.critical), warning: hours(options.realertHours.warning), info: hours(options.realertHours.info) },
     },
     log: options.log,
+    lateAfterMs: options.lateAfterMinutes * 60_000,
     now,
   });
   const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });

@@ -60,6 +60,7 @@ export const configSchema = z
     VIGIL_ALERT_REALERT_WARNING_HOURS: z.coerce.number().min(0).default(24),
     VIGIL_ALERT_REALERT_INFO_HOURS: z.coerce.number().min(0).default(0),
     VIGIL_ALERT_SNOOZE_MAX_HOURS: z.coerce.number().positive().max(168).default(24),
+    VIGIL_ALERT_LATE_AFTER_MINUTES: z.coerce.number().positive().default(60),
     VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
@@ -109,6 +110,7 @@ export interface VigilConfig {
     readonly sweepCron: string;
     readonly realertHours: { readonly critical: number; readonly warning: number; readonly info: number };
     readonly snoozeMaxHours: number;
+    readonly lateAfterMinutes: number;
   };
   readonly dashboard: SessionSettings & { readonly trustProxy: boolean };
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
@@ -186,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sweepCron: c.VIGIL_ALERT_SWEEP_CRON,
       realertHours: { critical: c.VIGIL_ALERT_REALERT_CRITICAL_HOURS, warning: c.VIGIL_ALERT_REALERT_WARNING_HOURS, info: c.VIGIL_ALERT_REALERT_INFO_HOURS },
       snoozeMaxHours: c.VIGIL_ALERT_SNOOZE_MAX_HOURS,
+      lateAfterMinutes: c.VIGIL_ALERT_LATE_AFTER_MINUTES,
     },
     dashboard: {
       idleMinutes: c.VIGIL_SESSION_IDLE_MINUTES,

@@ -74,6 +74,7 @@ async function seed(dataDir: string): Promise<void> {
     escalateAfterMinutes: 15,
     realertHours: { critical: 4, warning: 24, info: 0 },
     snoozeMaxHours: 24,
+    lateAfterMinutes: 60,
     sweepCron: '0 0 0 1 1 *',
   });
   alerts.evaluation.onCommitted(readings);

@@ -66,7 +66,8 @@ export function applyDecision(
         count: a.count + 1,
         updatedAt: now,
         lastObservedAt: Math.max(a.lastObservedAt, finding.observedAt),
-        ...(newer ? { latestValues: { ...finding.values }, message: finding.message + lateNote(late, finding), clearSince: null, backInRangeAt: null, late } : {}),
+        // Once a reading measured now has spoken, the alert stays current: a later late reading does not make it late.
+        ...(newer ? { latestValues: { ...finding.values }, message: finding.message + lateNote(late, finding), clearSince: null, backInRangeAt: null, late: a.late && late } : {}),
         ...(worse ? { worstValues: { ...finding.values }, worstScore: finding.score } : {}),
         // A late reading in a worse tier raises the severity on record; it does not page as if it were news.
         ...(rises ? { severity: decision.severity } : {}),

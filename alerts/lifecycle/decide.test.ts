@@ -55,7 +55,7 @@ const acked = { status: 'acknowledged' as const, acknowledgedAt: T + MIN, acknow
 
 // The transitions of docs/alerts.md, one row each: the live alert before, the finding, what must happen.
 describe('the alert state machine (docs/alerts.md)', () => {
-  const rows: [string, Alert | undefined, Finding, { rule: string; late?: boolean; snoozedUpTo?: Severity }, Decision['kind'], string?][] = [
+  const rows: [string, Alert | undefined, Finding, { rule: string; late?: boolean; snoozedUpTo?: Severity; alreadyResolved?: boolean }, Decision['kind'], string?][] = [
     ['a finding with no live alert opens one', undefined, abnormal('critical', T), { rule: 'bp.crisis' }, 'open'],
     ['a clear finding with no live alert does nothing', undefined, clear(T), { rule: 'bp.crisis' }, 'none'],
     ['the same tier again is a repeat', alert(), abnormal('critical', T + MIN, 0.07), { rule: 'bp.crisis' }, 'repeat'],
@@ -66,8 +66,11 @@ describe('the alert state machine (docs/alerts.md)', () => {
     ['a second fall days later re-notifies an acknowledged fall', alert({ ruleId: 'fall.detected', ...acked }), abnormal('critical', T + 72 * HOUR, 0.9), { rule: 'fall.detected' }, 'renotify', 'event'],
     ['a fall within the burst window is the same fall', alert({ ruleId: 'fall.detected' }), abnormal('critical', T + 5 * MIN, 0.9), { rule: 'fall.detected' }, 'repeat'],
     ['a reading measured now re-notifies an alert opened from late data', alert({ late: true }), abnormal('critical', T + MIN), { rule: 'bp.crisis' }, 'renotify', 'current'],
-    ['a late worse reading is recorded, not paged', alert({ ruleId: 'glucose.low', severity: 'warning' }), abnormal('critical', T + MIN), { rule: 'glucose.low', late: true }, 'repeat'],
-    ['a reading older than the alert is recorded, not paged', alert({ ruleId: 'glucose.low', severity: 'warning', lastObservedAt: T + HOUR }), abnormal('critical', T), { rule: 'glucose.low' }, 'repeat'],
+    ['a late reading in a worse tier re-notifies all the same', alert({ ruleId: 'glucose.low', severity: 'warning', ...acked }), abnormal('critical', T + MIN), { rule: 'glucose.low', late: true }, 'renotify', 'worse_tier'],
+    ['an older reading in a worse tier re-notifies all the same', alert({ ruleId: 'glucose.low', severity: 'warning', lastObservedAt: T + HOUR, ...acked }), abnormal('critical', T), { rule: 'glucose.low' }, 'renotify', 'worse_tier'],
+    ['a late reading of the same tier is recorded, not paged', alert({ worstScore: 0.01 }), abnormal('critical', T + MIN, 0.5), { rule: 'bp.crisis', late: true }, 'repeat'],
+    ['a reading older than the alert is recorded, not paged', alert({ ruleId: 'fall.detected', lastObservedAt: T + HOUR }), abnormal('critical', T), { rule: 'fall.detected' }, 'repeat'],
+    ['a reading a resolved alert already covered opens nothing (a replay after a restart)', undefined, abnormal('critical', T), { rule: 'fall.detected', alreadyResolved: true }, 'none'],
     ['an abnormal reading after a latched critical re-notifies', alert({ clearSince: T + MIN, backInRangeAt: T + 62 * MIN }), abnormal('critical', T + 2 * HOUR), { rule: 'bp.crisis' }, 'renotify', 'recurred'],
     ['a snoozed tier opens nothing', undefined, abnormal('warning', T), { rule: 'glucose.low', snoozedUpTo: 'warning' }, 'none'],
     ['a worse tier breaks through a snooze', undefined, abnormal('warning', T), { rule: 'device.battery_low', snoozedUpTo: 'info' }, 'open'],
@@ -82,7 +85,7 @@ describe('the alert state machine (docs/alerts.md)', () => {
     ['a late clear reading from before the last abnormal one changes nothing', alert({ lastObservedAt: T + HOUR }), clear(T), { rule: 'bp.crisis' }, 'none'],
   ];
   it.each(rows)('%s', (_name, live, finding, ctx, kind, reason) => {
-    const decision = decide(live, finding, { rule: rule(ctx.rule), late: ctx.late ?? false, snoozedUpTo: ctx.snoozedUpTo });
+    const decision = decide(live, finding, { rule: rule(ctx.rule), late: ctx.late ?? false, snoozedUpTo: ctx.snoozedUpTo, alreadyResolved: ctx.alreadyResolved });
     expect(decision.kind).toBe(kind);
     if (reason) expect(decision).toMatchObject({ reason });
   });
@@ -135,5 +138,7 @@ describe('escalation and reminders', () => {
     // Back in range is not "persists"; an open alert needs no reminder (it escalates instead).
     expect(dueReminder(alert({ ...acked, clearSince: T + 2 * MIN }), T + 5 * HOUR, policy)).toBe(false);
     expect(dueReminder(alert(), T + 5 * HOUR, policy)).toBe(false);
+    // An acknowledged fall is over: the next fall notifies on its own.
+    expect(dueReminder(alert({ ...acked, ruleId: 'fall.detected' }), T + 5 * HOUR, policy, 'event')).toBe(false);
   });
 });

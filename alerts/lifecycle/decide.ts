@@ -30,6 +30,11 @@ export interface DecisionContext {
   readonly late: boolean;
   /** The highest severity an active snooze silences, if a snooze is active. */
   readonly snoozedUpTo?: Severity | undefined;
+  /**
+   * A resolved alert of the same patient, rule and subject already covered this measurement time: a reading
+   * evaluated again (recovered from the outbox after a restart) must not open a second alert for it.
+   */
+  readonly alreadyResolved?: boolean | undefined;
 }
 
 const MINUTE = 60_000;
@@ -65,11 +70,13 @@ export function decide(live: Alert | undefined, finding: Finding, ctx: DecisionC
 
 function decideAbnormal(live: Alert | undefined, finding: Finding, severity: Severity, ctx: DecisionContext): Decision {
   const quiet = silenced(severity, ctx.snoozedUpTo);
-  if (!live) return quiet ? { kind: 'none' } : { kind: 'open' };
-  // A late reading older than what the alert already knows adds to its record and pages no one.
+  if (!live) return quiet || ctx.alreadyResolved ? { kind: 'none' } : { kind: 'open' };
+  // A worse tier always reaches a person, however late or out of order it arrives: an alert acknowledged as a
+  // warning must not become a critical that nobody has seen (and that would then resolve by itself).
+  if (!quiet && severityRank(severity) > severityRank(live.severity)) return { kind: 'renotify', reason: 'worse_tier', severity };
+  // A late reading, or one older than what the alert already knows, adds to its record and pages no one.
   const news = !ctx.late && !quiet && finding.observedAt >= live.lastObservedAt;
   if (!news) return { kind: 'repeat', severity };
-  if (severityRank(severity) > severityRank(live.severity)) return { kind: 'renotify', reason: 'worse_tier', severity };
   if (live.backInRangeAt !== null) return { kind: 'renotify', reason: 'recurred', severity };
   // Opened from a backlog, it paged no one; a reading measured now says it is happening now.
   if (live.late) return { kind: 'renotify', reason: 'current', severity };

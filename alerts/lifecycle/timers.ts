@@ -1,4 +1,4 @@
-import type { Severity } from '../rules/schema.js';
+import type { Rule, Severity } from '../rules/schema.js';
 import type { Alert } from '../types.js';
 
 export interface TimerPolicy {
@@ -24,9 +24,11 @@ export function dueEscalation(alert: Alert, now: number, policy: TimerPolicy): n
  * Whether an acknowledged alert whose condition persists (not back in range) should notify again: the
  * re-alert interval counts from the acknowledgement or the last notification, whichever is later.
  */
-export function dueReminder(alert: Alert, now: number, policy: TimerPolicy): boolean {
+export function dueReminder(alert: Alert, now: number, policy: TimerPolicy, ruleKind?: Rule['kind']): boolean {
   const interval = policy.realertMs[alert.severity];
   if (alert.status !== 'acknowledged' || interval <= 0 || alert.late) return false;
+  // A discrete event (a fall) does not persist: the next one notifies on its own; reminding of this one is noise.
+  if (ruleKind === 'event') return false;
   if (alert.clearSince !== null || alert.backInRangeAt !== null) return false;
   return now - Math.max(alert.acknowledgedAt ?? 0, alert.notifiedAt) >= interval;
 }

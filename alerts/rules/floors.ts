@@ -12,6 +12,8 @@ export interface SafetyFloor {
   readonly critical: readonly Condition[];
   /** For event rules: the confidence at or above which an event must stay critical. */
   readonly maxMinConfidence?: number;
+  /** For event rules: events further apart than this are separate events, and each one notifies. */
+  readonly maxBurstMinutes?: number;
   readonly source: string;
 }
 
@@ -49,11 +51,15 @@ export const SAFETY_FLOORS: readonly SafetyFloor[] = [
     ruleId: 'fall.detected',
     critical: [],
     maxMinConfidence: 0.5,
+    maxBurstMinutes: 10,
     source: 'A fall event from a wearable is urgent until acknowledged (clinical reference, falls)',
   },
 ];
 
 const FLOORS = new Map(SAFETY_FLOORS.map((f) => [f.ruleId, f]));
+
+/** A floor rule's alert re-notifies a person at least this far further past its line (0.1: 18 mmHg past 180). */
+export const MAX_FLOOR_RENOTIFY_STEP = 0.1;
 
 export function floorOf(ruleId: string): SafetyFloor | undefined {
   return FLOORS.get(ruleId);
@@ -83,9 +89,11 @@ export function assertWithinFloor(rule: Rule): void {
   if (rule.kind === 'event') {
     if (rule.severity !== 'critical') refuse('its critical severity');
     if (floor.maxMinConfidence !== undefined && rule.minConfidence > floor.maxMinConfidence) refuse(`a minimum confidence of ${floor.maxMinConfidence}`);
+    if (floor.maxBurstMinutes !== undefined && rule.burstMinutes > floor.maxBurstMinutes) refuse(`a new event after ${floor.maxBurstMinutes} min notifying on its own`);
     return;
   }
   if (rule.kind !== 'threshold') return;
+  if (rule.renotifyStep === null || rule.renotifyStep > MAX_FLOOR_RENOTIFY_STEP) refuse(`re-notification at ${MAX_FLOOR_RENOTIFY_STEP} of the line further past it`);
   // A condition only stands alone in a tier that fires on any one of its conditions (or has just the one).
   const standalone = rule.tiers.filter((t) => t.severity === 'critical' && (t.match === 'any' || t.conditions.length === 1)).flatMap((t) => t.conditions);
   for (const line of floor.critical) {

@@ -14,7 +14,7 @@ export const thresholdRuleSchema = z.object({
   /** A reading counts as back in range only this far inside the line (hysteresis, in the field's unit). */
   clearMargin: z.number().min(0).default(0),
   /** Back in range for this long (measurement time) resolves a warning by itself, or latches a critical. */
-  resolveAfterMinutes: z.number().min(0).default(60),
+  resolveAfterMinutes: z.number().min(0).max(7 * 24 * 60).default(60),
   /**
    * A live alert notifies again when a reading is this much further past the line than its worst so far, as a
    * fraction of the line (0.1: 18 mmHg past a 180 mmHg line); null: only a worse tier notifies again.
@@ -33,7 +33,7 @@ export const missingRuleSchema = z.object({
   kind: z.literal('missing'),
   readingType,
   where: whereSchema,
-  maxGapHours: z.number().positive(),
+  maxGapHours: z.number().positive().max(24 * 90),
   /** Only for patients who have sent this kind of reading before (e.g. CGM: not every patient wears one). */
   requireHistory: z.boolean().default(false),
   /** A device's declared warm-up (a new CGM sensor) is not a gap: the count starts when it ends. */
@@ -48,7 +48,7 @@ export const eventRuleSchema = z.object({
   readingType,
   minConfidence: z.number().min(0).max(1).default(0),
   /** Events within this many minutes of the previous one are one burst (the same fall reported twice). */
-  burstMinutes: z.number().min(0).default(10),
+  burstMinutes: z.number().min(0).max(24 * 60).default(10),
   severity: severitySchema,
 });
 
@@ -58,10 +58,10 @@ export const deviceRuleSchema = z.object({
   kind: z.literal('device'),
   check: z.enum(['battery_low', 'offline', 'rejecting']),
   batteryBelow: z.number().min(0).max(100).default(15),
-  offlineHours: z.number().positive().default(24),
+  offlineHours: z.number().positive().max(24 * 90).default(24),
   /** Data quality: at least this many readings rejected within `rejectedWindowHours`. */
   rejectedAtLeast: z.number().int().min(1).default(5),
-  rejectedWindowHours: z.number().positive().default(6),
+  rejectedWindowHours: z.number().positive().max(24 * 7).default(6),
   severity: severitySchema,
 });
 

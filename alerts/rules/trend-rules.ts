@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { common, conditionSchema, readingType, severitySchema, whereSchema } from './parts.js';
 
 /**
+ * Bounds on how much history one evaluation reads: trend rules run on every stored batch, so an override of a
+ * year-long window (a typo) would stall evaluation for every patient. 90 days covers every guideline window.
+ */
+const MAX_WINDOW_DAYS = 90;
+const MAX_BASELINE_DAYS = 365;
+
+/**
  * The trend rules: they judge a window of the patient's history from the reading store, not a single reading,
  * on the patient's local days. Each has a clear margin (hysteresis): between its line and the margin an open
  * alert stays open, so a value hovering at the line does not open and resolve alert after alert.
@@ -17,9 +24,9 @@ export const homeBpRuleSchema = z.object({
   readingType: z.literal('blood_pressure'),
   where: whereSchema,
   /** Local days, today included. */
-  windowDays: z.number().int().min(1),
+  windowDays: z.number().int().min(1).max(MAX_WINDOW_DAYS),
   /** Days with at least one session, after the first day of monitoring is discarded. */
-  minDays: z.number().int().min(1),
+  minDays: z.number().int().min(1).max(MAX_WINDOW_DAYS),
   severity: severitySchema,
   match: z.enum(['any', 'all']).default('any'),
   conditions: z.array(conditionSchema).min(1),
@@ -34,11 +41,11 @@ export const weightGainRuleSchema = z.object({
   readingType: z.literal('weight'),
   severity: severitySchema,
   /** A rise of more than `riseKg` over the lowest morning weight of the previous `days` local days. */
-  windows: z.array(z.object({ days: z.number().int().min(1), riseKg: z.number().positive() })).min(1),
+  windows: z.array(z.object({ days: z.number().int().min(1).max(MAX_WINDOW_DAYS), riseKg: z.number().positive() })).min(1).max(10),
   /** The care team's dry weight (per-patient override): today more than the longest window's rise above it. */
   dryWeightKg: z.number().min(1).max(400).optional(),
   /** Without a dry weight, the baseline is the median morning weight of this many days before the longest window. */
-  baselineDays: z.number().int().min(1),
+  baselineDays: z.number().int().min(1).max(MAX_BASELINE_DAYS),
   /** Resolves only within this of the baseline; further above it, an open alert stays (band). */
   clearMarginKg: z.number().min(0),
 });
@@ -51,7 +58,7 @@ export const timeBelowRuleSchema = z.object({
   where: whereSchema,
   field: z.string().min(1),
   below: z.number(),
-  windowHours: z.number().positive(),
+  windowHours: z.number().positive().max(MAX_WINDOW_DAYS * 24),
   maxShare: z.number().min(0).max(1),
   minReadings: z.number().int().min(1),
   severity: severitySchema,
@@ -65,8 +72,8 @@ export const dropRuleSchema = z.object({
   kind: z.literal('drop'),
   readingType,
   field: z.string().min(1),
-  recentDays: z.number().int().min(1),
-  baselineDays: z.number().int().min(1),
+  recentDays: z.number().int().min(1).max(MAX_WINDOW_DAYS),
+  baselineDays: z.number().int().min(1).max(MAX_BASELINE_DAYS),
   /** Alert when the recent daily mean is below this fraction of the baseline daily mean. */
   ratio: z.number().positive().max(1),
   minBaselineDays: z.number().int().min(1),

@@ -109,6 +109,9 @@ export class AlertTable {
       ),
       lastSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM alert_events'),
       countLive: db.prepare("SELECT severity, count(*) AS n FROM alerts WHERE status != 'resolved' GROUP BY severity"),
+      covered: db.prepare(
+        "SELECT 1 FROM alerts WHERE patient_id = ? AND rule_id = ? AND subject = ? AND status = 'resolved' AND first_observed_at <= ? AND last_observed_at >= ? LIMIT 1",
+      ),
     };
   }
 
@@ -208,6 +211,11 @@ export class AlertTable {
 
   lastSeq(): number {
     return (this.#s.lastSeq.get() as { seq: number }).seq;
+  }
+
+  /** Whether a resolved alert of this patient, rule and subject spanned this measurement time. */
+  coveredByResolved(patientId: string, ruleId: string, subject: string, observedAt: number): boolean {
+    return this.#s.covered.get(patientId, ruleId, subject, observedAt, observedAt) !== undefined;
   }
 
   countLive(): { severity: Severity; n: number }[] {

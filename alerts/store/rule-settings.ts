@@ -63,12 +63,12 @@ export class RuleSettings {
 
   /** The patient's overrides in force at `now` (expired ones no longer apply). */
   overrides(patientId: string, now: number): StoredOverride[] {
-    return this.#s.overrides.all(patientId, now).map(toOverride);
+    return this.#s.overrides.all(patientId, now).flatMap(parseOverride);
   }
 
   /** Overrides whose expiry has passed, to be removed (and audited) by the sweep. */
   expiredOverrides(now: number): (StoredOverride & { patientId: string })[] {
-    return this.#s.expired.all(now).map((r) => ({ ...toOverride(r), patientId: r.patient_id }));
+    return this.#s.expired.all(now).flatMap((r) => parseOverride(r).map((o) => ({ ...o, patientId: r.patient_id })));
   }
 
   setOverride(patientId: string, o: Omit<StoredOverride, 'updatedAt'>, at: number): void {
@@ -98,10 +98,23 @@ export class RuleSettings {
   }
 }
 
-function toOverride(r: OverrideRow): StoredOverride {
+/**
+ * A row as an override; a row that is not a JSON object (edited by hand) is skipped, so the patient keeps the
+ * default rule: one bad row must not stop rule resolution, or the sweep, for everyone.
+ */
+function parseOverride(r: OverrideRow): StoredOverride[] {
+  try {
+    const override = JSON.parse(r.override) as unknown;
+    return override && typeof override === 'object' && !Array.isArray(override) ? [toOverride(r, override as Record<string, unknown>)] : [];
+  } catch {
+    return [];
+  }
+}
+
+function toOverride(r: OverrideRow, override: Record<string, unknown>): StoredOverride {
   return {
     ruleId: r.rule_id,
-    override: JSON.parse(r.override) as Record<string, unknown>,
+    override,
     actor: r.actor,
     updatedAt: r.updated_at,
     reason: r.note ?? null,

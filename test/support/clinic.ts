@@ -42,6 +42,7 @@ export class Clinic {
       escalateAfterMinutes: 15,
       realertHours: { critical: 4, warning: 24, info: 0 },
       snoozeMaxHours: 24,
+      lateAfterMinutes: 60,
       now: () => this.clock,
     });
     this.alerts.feed.on('event', (e) => this.events.push(e));
