@@ -13,7 +13,9 @@ import { AlertTable } from './store/alert-table.js';
 import { RuleSettings } from './store/rule-settings.js';
 import { SweepState } from './store/sweep-state.js';
 import type { Alert, AlertEvent, AlertFilter } from './types.js';
+import { WebhookParking } from './store/webhook-parked.js';
 import { WebhookSender } from './webhook.js';
+import { secretsOf } from './webhook-signing.js';
 
 export { ALERTS_MIGRATIONS } from './migrations.js';
 export { AlertActions, type OverrideOptions } from './actions.js';
@@ -28,7 +30,8 @@ export { effectiveRules } from './rules/effective.js';
 export { SAFETY_FLOORS } from './rules/floors.js';
 export { RULE_PRESETS, type RulePreset } from './rules/presets.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
-export { signature as webhookSignature } from './webhook.js';
+export { signature as webhookSignature, standardSignature as standardWebhookSignature } from './webhook-signing.js';
+export type { ParkedDelivery } from './store/webhook-parked.js';
 
 export interface AlertsOptions {
   readonly db: StateDb;
@@ -121,7 +124,8 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     liveCounts,
     limits: () => ({ snoozeMaxHours: options.snoozeMaxHours }),
   };
-  return { table, sweepState, evaluation, actions, feed, queries };
+  const parking = new WebhookParking(options.db);
+  return { table, sweepState, parking, evaluation, actions, feed, queries };
 }
 
 /**
@@ -133,18 +137,23 @@ export async function createAlerts(options: AlertsOptions) {
   if (!cron.validate(options.sweepCron)) {
     throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_ALERT_SWEEP_CRON: "${options.sweepCron}" is not a cron expression`);
   }
-  const { table, sweepState, evaluation, actions, feed, queries } = openAlertsCore(options);
+  const { table, sweepState, parking, evaluation, actions, feed, queries } = openAlertsCore(options);
   const webhook = options.webhook
     ? new WebhookSender({
-        ...options.webhook,
+        url: options.webhook.url,
+        secrets: secretsOf(options.webhook.secret),
+        timeoutMs: options.webhook.timeoutMs,
         table,
         cursor: sweepState,
+        parking,
         log: options.log,
         onDelivered: () => metrics.webhookDelivered.inc(),
         onFailed: () => metrics.webhookFailures.inc(),
+        onParked: () => metrics.webhookParked.inc(),
+        now: options.now,
       })
     : undefined;
-  const metrics = createAlertMetrics(options.metrics, queries.liveCounts, () => webhook?.pending() ?? 0);
+  const metrics = createAlertMetrics(options.metrics, queries.liveCounts, () => webhook?.pending() ?? 0, () => parking.count());
   feed.on('event', (event) => {
     metrics.transitions.inc({ type: event.type });
     webhook?.nudge();
@@ -176,6 +185,11 @@ export async function createAlerts(options: AlertsOptions) {
     actions,
     feed,
     queries,
+    /** Webhook deliveries the receiver refused, parked; replay asks the sender to try them again. */
+    parked: {
+      list: () => parking.list(),
+      replay: (seq?: number) => parking.requestReplay(seq),
+    },
     async close(): Promise<void> {
       await task.stop();
       await task.destroy();

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SEVERITIES, type Severity } from './rules/schema.js';
 
-export function createAlertMetrics(registry: Registry, live: () => Record<Severity, number>, webhookPending: () => number) {
+export function createAlertMetrics(registry: Registry, live: () => Record<Severity, number>, webhookPending: () => number, webhookParked: () => number) {
   const registers = [registry];
   new Gauge({
     name: 'vigil_alerts_live',
@@ -21,7 +21,16 @@ export function createAlertMetrics(registry: Registry, live: () => Record<Severi
       this.set(webhookPending());
     },
   });
+  new Gauge({
+    name: 'vigil_alert_webhook_parked',
+    help: 'Alert transitions the webhook receiver refused (4xx) after every retry, parked for replay',
+    registers,
+    collect() {
+      this.set(webhookParked());
+    },
+  });
   return {
+    webhookParked: new Counter({ name: 'vigil_alert_webhook_parked_total', help: 'Webhook deliveries parked after the receiver refused them', registers }),
     transitions: new Counter({ name: 'vigil_alert_transitions_total', help: 'Alert transitions, by type', labelNames: ['type'] as const, registers }),
     webhookDelivered: new Counter({ name: 'vigil_alert_webhook_delivered_total', help: 'Alert transitions delivered to the webhook', registers }),
     webhookFailures: new Counter({ name: 'vigil_alert_webhook_failures_total', help: 'Failed webhook deliveries (retried)', registers }),

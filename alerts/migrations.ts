@@ -121,4 +121,20 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE rule_overrides ADD COLUMN preset TEXT;
     `,
   },
+  {
+    component: 'alerts',
+    version: 4,
+    sql: `
+      -- Deliveries a webhook receiver refused (4xx) after every retry: kept so that they can be seen and replayed,
+      -- while the deliveries after them go on.
+      CREATE TABLE webhook_parked (
+        seq INTEGER PRIMARY KEY,
+        status INTEGER,
+        error TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        parked_at INTEGER NOT NULL,
+        replay INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];

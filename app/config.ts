@@ -51,7 +51,13 @@ export const configSchema = z
     VIGIL_STORE_RETRY_MAX_MS: positiveInt.default(30_000),
     VIGIL_ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
     VIGIL_ALERT_WEBHOOK_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
-    VIGIL_ALERT_WEBHOOK_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    // One secret, or several separated by spaces (newest first) while a receiver rotates to a new one.
+    VIGIL_ALERT_WEBHOOK_SECRET: optionalText.pipe(
+      z
+        .string()
+        .refine((v) => v.split(/[\s,]+/).filter(Boolean).every((s) => s.length >= 16), 'each secret must be at least 16 characters')
+        .optional(),
+    ),
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { AlertActions, AlertFeed, AlertQueries } from '../alerts/index.js';
+import type { AlertActions, AlertFeed, AlertQueries, ParkedDelivery } from '../alerts/index.js';
 import type { Actor, AuditLog } from '../state/index.js';
 import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
@@ -58,6 +58,8 @@ export interface DashboardAlerts {
   readonly queries: AlertQueries;
   readonly actions: Pick<AlertActions, 'acknowledge' | 'resolve' | 'snooze' | 'unsnooze' | 'setOverride' | 'clearOverride' | 'applyPreset'>;
   readonly feed: Pick<AlertFeed, 'eventsAfter' | 'lastSeq'>;
+  /** Webhook deliveries the receiver refused, parked (administrators see and replay them). */
+  readonly parked: { list(): ParkedDelivery[]; replay(seq?: number): number };
 }
 
 /** Everything the dashboard's routes share. */

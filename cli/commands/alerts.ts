@@ -10,22 +10,23 @@ const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
 /** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
-export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries'>) => T | Promise<T>): Promise<T> {
+export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog }) => T | Promise<T>): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: dataDir });
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {
     throw new VigilError('VIGIL_ERR_CONFIG', 'reading history is not available to this command');
   };
+  const audit = new AuditLog(db);
   const core = openAlertsCore({
     db,
-    audit: new AuditLog(db),
+    audit,
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory: patientDirectory(registry, () => new Map()),
     log: { warn: () => undefined, info: () => undefined, error: () => undefined },
     ...config.alerts,
   });
   try {
-    return await body(core);
+    return await body({ ...core, audit });
   } finally {
     db.close();
   }
@@ -128,6 +129,38 @@ export function registerAlerts(program: Command): void {
       action(async (patientId: string, ruleId: string, opts: { by: string; dataDir?: string }) => {
         await withAlerts(opts.dataDir, (a) => a.actions.unsnooze(patientId, ruleId, requireActor(opts.by)));
         process.stdout.write(`${ruleId} no longer snoozed for ${patientId}\n`);
+      }),
+    );
+
+  alerts
+    .command('parked')
+    .description('webhook deliveries the receiver refused (4xx) after every retry, parked for replay')
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (opts: { json?: boolean; dataDir?: string }) => {
+        const parked = await withAlerts(opts.dataDir, (a) => a.parking.list());
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(parked)}\n`);
+        printTable(parked.map((p) => ({ seq: p.seq, status: p.status, attempts: p.attempts, parked: isoOrDash(p.parkedAt), replay: p.replayRequested ? 'requested' : '', error: p.error })));
+      }),
+    );
+  alerts
+    .command('replay [seq]')
+    .description('ask the running server to send a parked webhook delivery again (or, with --all, every one)')
+    .option('--all', 'every parked delivery')
+    .requiredOption('--by <name>', 'who acts')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .addHelpText('after', '\nExample:\n  vigil alerts parked && vigil alerts replay --all --by "Ops on call"\n')
+    .action(
+      action(async (seq: string | undefined, opts: { all?: boolean; by: string; dataDir?: string }) => {
+        if ((seq === undefined) === !opts.all) throw new VigilError('VIGIL_ERR_CONFIG', 'give a seq or --all');
+        const by = requireActor(opts.by);
+        const requested = await withAlerts(opts.dataDir, (a) => {
+          const n = a.parking.requestReplay(seq === undefined ? undefined : Number(seq));
+          a.audit.record(by, 'webhook.replay', null, seq === undefined ? 'all' : `seq:${seq}`, { requested: n });
+          return n;
+        });
+        process.stdout.write(`${requested} parked deliveries will be sent again\n`);
       }),
     );
 

@@ -24,6 +24,7 @@ const overrideBody = z.object({
   reason,
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
+const replayBody = z.object({ seq: z.number().int().positive().optional() }).default({});
 const presetParams = z.object({ patientId: entityIdSchema, presetId: z.string().regex(/^[a-z0-9_.-]+$/) });
 const presetBody = z.object({ reason: reason.optional(), expiresAt: z.iso.datetime({ offset: true }).optional() }).default({});
 const eventsQuery = z.object({
@@ -85,6 +86,22 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
       return { alert: act[verb](request.params.id, actor(request), request.body.note) };
     });
   }
+
+  api.get('/api/alerts/webhook/parked', { schema: { tags: ['alerts'], summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)' } }, async (request) => {
+    requireAdmin(request);
+    return { parked: ctx.alerts.parked.list() };
+  });
+
+  api.post(
+    '/api/alerts/webhook/parked/replay',
+    { schema: { tags: ['alerts'], summary: 'Send parked webhook deliveries again: one (seq) or all (administrators)', body: replayBody } },
+    async (request) => {
+      requireAdmin(request);
+      const requested = ctx.alerts.parked.replay(request.body.seq);
+      ctx.audit.record(actor(request), 'webhook.replay', null, request.body.seq === undefined ? 'all' : `seq:${request.body.seq}`, { requested });
+      return { requested };
+    },
+  );
 
   api.get('/api/rules', { schema: { tags: ['rules'], summary: 'The rule catalogue: defaults, programme sets, safety floors and presets, with their sources' } }, async () => ({
     defaults: DEFAULT_RULE_SET,

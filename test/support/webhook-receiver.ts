@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { webhookSignature } from '../../alerts/index.js';
+import { standardWebhookSignature, webhookSignature } from '../../alerts/index.js';
 
 export interface ReceivedDelivery {
   readonly seq: number;
@@ -18,12 +18,18 @@ export interface ReceivedDelivery {
     backInRangeAt: number | null;
   };
   readonly signatureValid: boolean;
+  /** The Standard Webhooks signature checked with `standardSecret` (one of the space-separated signatures matches). */
+  readonly standardValid: boolean;
+  readonly replay?: boolean;
 }
 
 /** A real HTTP receiver for alert webhooks that checks signatures and can be told to fail (503). */
-export async function startWebhookReceiver(secret: string) {
+export async function startWebhookReceiver(secret: string, standardSecret = secret) {
   const received: ReceivedDelivery[] = [];
   let failing = false;
+  /** Deliveries this answers with a 4xx (the receiver refuses their content). */
+  let refuse: ((body: Omit<ReceivedDelivery, 'signatureValid' | 'standardValid'>) => number | undefined) | undefined;
+  const refusedBodies: number[] = [];
   let hanging = false;
   let refused = 0;
   const held = new Set<import('node:http').ServerResponse>();
@@ -43,8 +49,16 @@ export async function startWebhookReceiver(secret: string) {
         return;
       }
       const timestamp = String(req.headers['x-vigil-timestamp']);
-      const parsed = JSON.parse(body) as Omit<ReceivedDelivery, 'signatureValid'>;
-      received.push({ ...parsed, signatureValid: req.headers['x-vigil-signature'] === webhookSignature(secret, timestamp, body) });
+      const parsed = JSON.parse(body) as Omit<ReceivedDelivery, 'signatureValid' | 'standardValid'>;
+      const status = refuse?.(parsed);
+      if (status !== undefined) {
+        refusedBodies.push(parsed.seq);
+        res.writeHead(status).end();
+        return;
+      }
+      const expected = standardWebhookSignature([standardSecret], String(req.headers['webhook-id']), String(req.headers['webhook-timestamp']), body);
+      const standardValid = String(req.headers['webhook-signature']).split(' ').includes(expected);
+      received.push({ ...parsed, signatureValid: req.headers['x-vigil-signature'] === webhookSignature(secret, timestamp, body), standardValid });
       res.writeHead(204).end();
     });
   });
@@ -53,6 +67,11 @@ export async function startWebhookReceiver(secret: string) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     received,
     refusedCount: () => refused,
+    /** Seqs answered with a refusal (4xx), in order. */
+    refusedSeqs: () => [...refusedBodies],
+    setRefusing(predicate: typeof refuse) {
+      refuse = predicate;
+    },
     setFailing(value: boolean) {
       failing = value;
     },
