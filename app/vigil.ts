@@ -140,7 +140,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
           depth: h.outboxDepth,
           oldestAgeSeconds: Math.round(h.outboxOldestAgeSeconds * 10) / 10,
         },
-        store: { ok: h.storeReachable, degraded: true, kind: h.storeKind, error: h.storeError, deadLetters: h.deadLetters },
+        // An outage is degraded (readings wait in the outbox and will be stored); a store that refuses Vigil's
+        // credentials or has no database will not heal by itself: not ready, with the reason.
+        store: { ok: h.storeReachable, degraded: !h.storeMisconfigured, kind: h.storeKind, error: h.storeError, deadLetters: h.deadLetters },
       };
     },
   });

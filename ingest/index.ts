@@ -49,6 +49,8 @@ export interface IngestHealth {
   readonly outboxOldestAgeSeconds: number;
   readonly storeKind: ReadingStore['kind'];
   readonly storeReachable: boolean;
+  /** The store refuses Vigil (credentials, permission, no database): the instance is not ready. */
+  readonly storeMisconfigured: boolean;
   readonly storeError: string | undefined;
   readonly deadLetters: number;
 }
@@ -115,6 +117,7 @@ export async function createIngest(options: IngestOptions) {
       outboxOldestAgeSeconds: oldestAgeSeconds(),
       storeKind: options.store.kind,
       storeReachable: shipper.storeReachable,
+      storeMisconfigured: shipper.storeMisconfigured,
       storeError: shipper.lastError?.message,
       deadLetters: deadLetters.pendingCount(),
     };

@@ -3,14 +3,14 @@ import type { Reading } from '../domain/index.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Outbox } from './outbox/outbox.js';
-import { StoreRejectedError, type ReadingStore } from './store/index.js';
+import { StoreRejectedError, StoreUnavailableError, type ReadingStore } from './store/index.js';
 
 export interface ShipperOptions {
   readonly outbox: Outbox;
   readonly store: ReadingStore;
   readonly deadLetters: DeadLetters;
   readonly metrics: IngestMetrics;
-  readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly batchSize?: number;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -39,6 +39,8 @@ export class Shipper {
   #headReceivedAt: number | undefined;
   #lastError: Error | undefined;
   #storeReachable = true;
+  /** The store refused Vigil itself (credentials, database): cleared only by a write that succeeds. */
+  #misconfigured = false;
   #lastIdleCheck = 0;
 
   constructor(options: ShipperOptions) {
@@ -59,6 +61,10 @@ export class Shipper {
 
   get storeReachable(): boolean {
     return this.#storeReachable;
+  }
+
+  get storeMisconfigured(): boolean {
+    return this.#misconfigured;
   }
 
   get lastError(): Error | undefined {
@@ -133,14 +139,18 @@ export class Shipper {
   async #checkStore(): Promise<void> {
     try {
       await this.#o.store.ping();
-      this.#storeReachable = true;
+      // A ping needs no credentials: it cannot tell that the store now takes Vigil's writes; a write will.
+      this.#storeReachable = !this.#misconfigured;
     } catch (err) {
       this.#markUnavailable(err as Error);
     }
   }
 
   #markUnavailable(err: Error): void {
-    if (this.#storeReachable) this.#o.log.warn({ err: err.message }, 'reading store unavailable; readings wait in the outbox');
+    const misconfigured = err instanceof StoreUnavailableError && err.misconfigured;
+    if (misconfigured && !this.#misconfigured) this.#o.log.error({ err }, 'reading store refuses Vigil (credentials or database); readings wait in the outbox');
+    else if (this.#storeReachable && !misconfigured) this.#o.log.warn({ err }, 'reading store unavailable; readings wait in the outbox');
+    this.#misconfigured = misconfigured;
     this.#storeReachable = false;
     this.#lastError = err;
   }
@@ -155,6 +165,7 @@ export class Shipper {
         this.#o.metrics.stored.inc(readings.length);
         if (!this.#storeReachable) this.#o.log.info({}, 'reading store reachable again; draining the outbox');
         this.#storeReachable = true;
+        this.#misconfigured = false;
         this.#lastError = undefined;
         return true;
       } catch (err) {

@@ -24,8 +24,10 @@ export interface InfluxSeries {
 
 /**
  * The InfluxDB v1 HTTP API (/write, /query, /ping), which 1.x serves and 2.x/3.x serve for compatibility.
- * Hand-written on fetch because the outbox contract turns on the exact answer: 2xx advances, 4xx is a dead
- * letter, everything else (network, timeout, 5xx, 429) is retried; a client library's own retries would hide it.
+ * Hand-written on fetch because the outbox contract turns on the exact answer: 2xx advances, a 4xx about the
+ * readings (400, 413, 422...) is a dead letter, 401/403/404 (credentials, permission, no database) and everything
+ * else (network, timeout, 5xx, 429) keep the readings in the outbox and retry; a client library's own retries
+ * would hide it.
  */
 export class InfluxHttp {
   readonly #conn: InfluxConnection;
@@ -63,6 +65,13 @@ export class InfluxHttp {
     }
     if (response.ok) return response;
     const text = (await response.text().catch(() => '')).slice(0, 500);
+    // Not "this reading is refused" but "the store is not ours to write to": never dead-letter on these.
+    if (response.status === 401 || response.status === 403) {
+      throw new StoreUnavailableError(`InfluxDB refused Vigil's credentials (${response.status}): check VIGIL_INFLUX_TOKEN, or VIGIL_INFLUX_USER and VIGIL_INFLUX_PASSWORD, and their permissions on ${this.#conn.database}: ${text}`, { misconfigured: true });
+    }
+    if (response.status === 404) {
+      throw new StoreUnavailableError(`InfluxDB has no database or bucket ${this.#conn.database} (404; 2.x/3.x need a bucket and, for 2.x, a DBRP mapping): ${text}`, { misconfigured: true });
+    }
     if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
       throw new StoreRejectedError(response.status, `InfluxDB answered ${response.status}: ${text}`);
     }
@@ -90,6 +99,17 @@ export class InfluxHttp {
     const error = body.error ?? body.results?.[0]?.error;
     if (error) throw new StoreRejectedError(400, `InfluxDB query failed: ${error}`);
     return body.results?.[0]?.series ?? [];
+  }
+
+  /**
+   * An empty write: 204 when Vigil may write to the database, 401/403/404 when not. /ping answers without
+   * credentials, so it cannot tell a store that is up from a store that is up but refuses Vigil.
+   */
+  async checkWrite(): Promise<void> {
+    const params: Record<string, string> = { db: this.#conn.database };
+    if (this.#conn.retentionPolicy) params.rp = this.#conn.retentionPolicy;
+    const response = await this.#request('write', params, { method: 'POST', body: '' });
+    await response.arrayBuffer();
   }
 
   async ping(): Promise<void> {

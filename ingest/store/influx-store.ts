@@ -94,8 +94,9 @@ export class InfluxStore implements ReadingStore {
     });
   }
 
+  /** Reachable, and taking Vigil's writes (credentials, permission and database checked with an empty write). */
   ping(): Promise<void> {
-    return this.#http.ping();
+    return this.#http.checkWrite();
   }
 
   async close(): Promise<void> {

@@ -52,9 +52,16 @@ export interface ReadingStore {
 
 /** Transient: network error, timeout, 5xx, 429. The outbox keeps the readings and the shipper retries. */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The store answered, but will not take Vigil's writes until an operator acts: credentials refused (401),
+   * permission missing (403), database or bucket missing (404). Readings wait in the outbox like in an outage,
+   * and the instance reports itself not ready, with this reason, instead of merely degraded.
+   */
+  readonly misconfigured: boolean;
+  constructor(message: string, options?: { cause?: unknown; misconfigured?: boolean }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.misconfigured = options?.misconfigured ?? false;
   }
 }
 

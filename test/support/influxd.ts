@@ -23,7 +23,7 @@ export interface InfluxInstance {
  * A real InfluxDB 1.x (Debian's influxd) on free loopback ports with its data in a temp dir, as field-notes.md
  * describes. Each test file starts its own.
  */
-export async function startInfluxd(): Promise<InfluxInstance> {
+export async function startInfluxd(options: { auth?: { username: string; password: string } } = {}): Promise<InfluxInstance> {
   if (!existsSync(INFLUXD)) throw new Error(`${INFLUXD} not found: install Debian's influxdb package (see .ci/run)`);
   const dir = await tempDir('vigil-influx-');
   const port = await freePort();
@@ -43,6 +43,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
+  auth-enabled = ${options.auth ? 'true' : 'false'}
 [monitor]
   store-enabled = false
 [subscriber]
@@ -80,6 +81,12 @@ bind-address = "127.0.0.1:${rpcPort}"
   }
 
   await start();
+  const authHeader: Record<string, string> = options.auth ? { authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` } : {};
+  if (options.auth) {
+    // InfluxDB 1.x lets the first admin user be created without credentials, and nothing else.
+    const q = `CREATE USER "${options.auth.username}" WITH PASSWORD '${options.auth.password}' WITH ALL PRIVILEGES`;
+    await fetch(`${url}/query?q=${encodeURIComponent(q)}`, { method: 'POST' });
+  }
   return {
     url,
     port,
@@ -90,7 +97,7 @@ bind-address = "127.0.0.1:${rpcPort}"
       await dir.remove();
     },
     async query(q: string, db = 'vigil') {
-      const response = await fetch(`${url}/query?db=${encodeURIComponent(db)}&epoch=ms&q=${encodeURIComponent(q)}`);
+      const response = await fetch(`${url}/query?db=${encodeURIComponent(db)}&epoch=ms&q=${encodeURIComponent(q)}`, { headers: authHeader });
       const body = (await response.json()) as { results: { series?: { values: unknown[][] }[] }[] };
       return body.results[0]?.series?.flatMap((s) => s.values) ?? [];
     },
