@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AlertActions, AlertFeed, AlertQueries, ParkedDelivery } from '../alerts/index.js';
 import type { Actor, AuditLog } from '../state/index.js';
+import type { RepeatViews } from './audit/repeat-views.js';
 import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
@@ -66,6 +67,8 @@ export interface DashboardAlerts {
 export interface DashboardContext {
   readonly alerts: DashboardAlerts;
   readonly audit: Pick<AuditLog, 'record' | 'list'>;
+  /** Whether a view of patient data is new (audited) or the same session's repeat (the server decides). */
+  readonly views: RepeatViews;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
   readonly directory: PatientDirectory;
   readonly users: UserStore;
@@ -76,6 +79,16 @@ export interface DashboardContext {
 
 export function actor(request: FastifyRequest): Actor {
   return actorOf(request.principal!, request.ip);
+}
+
+/**
+ * Audits a view of patient data unless the same session saw the same thing within the repeat window. The key
+ * names the session (or, for the API token, the actor and address), so one person's repeat never hides another's.
+ */
+export function auditView(ctx: DashboardContext, request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown): void {
+  const p = request.principal!;
+  const who = p.sessionId ?? `${p.username}|${request.ip}`;
+  if (ctx.views.audit(`${who}|${action}|${patientId ?? ''}|${view}`, Date.now())) ctx.audit.record(actor(request), action, patientId, target, details);
 }
 
 /** The patient, if the request's principal may see it; 404 and 403 otherwise (both audited by the caller). */

@@ -14,6 +14,7 @@ import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
 import { canSeeTeam } from './auth/principal.js';
 import { SessionStore } from './auth/session-store.js';
 import { UserStore } from './auth/user-store.js';
+import { RepeatViews } from './audit/repeat-views.js';
 import type { DashboardAlerts, DashboardContext, PatientDirectory, SessionSettings } from './context.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerLiveRoute } from './live/live-route.js';
@@ -48,7 +49,7 @@ export function createDashboard(options: DashboardOptions) {
   const users = new UserStore(options.db);
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err: err.message }, 'latest readings not saved; will retry'));
-  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
+  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({

@@ -143,13 +143,18 @@ describe('dashboard API and live channel', () => {
     expect(agg.body.bucketMs).toBe(86_400_000);
     expect(agg.body.points).toHaveLength(1);
     expect(agg.body.points[0]!.max.systolic).toBe(210);
-    const views = async () => (await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${cardio.patientId}&action=patient.view&actor=user:card`)).body.entries.length;
-    const before = await views();
-    // The page's live refresh of a record already on screen is not a new view; opening it is.
-    expect((await cardiologist.request('GET', `/api/patients/${cardio.patientId}`, undefined, { 'x-vigil-background': '1' })).status).toBe(200);
-    expect(await views()).toBe(before);
-    const detail = await cardiologist.request<{ thresholds: { readingType: string; field: string; value: number; severity: string }[] }>('GET', `/api/patients/${cardio.patientId}`);
-    expect(await views()).toBe(before + 1);
+    const views = async (patientId: string) => (await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${patientId}&action=patient.view&actor=user:card`)).body.entries.length;
+    // A client header cannot hide an access: a first view sent as if it were a background refresh is audited.
+    const unseen = t.vigil.registry.addPatient({ name: 'Never Opened', careTeam: 'cardiology' });
+    expect((await cardiologist.request('GET', `/api/patients/${unseen.id}`, undefined, { 'x-vigil-background': '1' })).status).toBe(200);
+    expect(await views(unseen.id)).toBe(1);
+    // The server decides what is a repeat: the same session viewing the same record again soon is one view.
+    const detail = await cardiologist.request<{ thresholds: { readingType: string; field: string; value: number; severity: string }[] }>('GET', `/api/patients/${unseen.id}`);
+    expect((await cardiologist.request('GET', `/api/patients/${unseen.id}`, undefined, { 'x-vigil-background': '1' })).status).toBe(200);
+    expect(await views(unseen.id)).toBe(1);
+    // Another person's view of it is their own entry.
+    expect((await admin.request('GET', `/api/patients/${unseen.id}`)).status).toBe(200);
+    expect((await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${unseen.id}&action=patient.view`)).body.entries).toHaveLength(2);
     expect(detail.body.thresholds).toEqual(expect.arrayContaining([expect.objectContaining({ readingType: 'blood_pressure', field: 'systolic', value: 180, severity: 'critical' })]));
   });
 

@@ -3,8 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, PROGRAMMES, READING_TYPES, timeZoneSchema, type ReadingType } from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
-import { isBackground } from '../auth/authenticate.js';
-import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';
 
 const worklistQuery = z.object({
@@ -63,7 +62,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const ids = new Set(patients.map((p) => p.id));
       const live = ctx.alerts.queries.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
       const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
-      if (!isBackground(request)) ctx.audit.record(actor(request), 'worklist.view', null, null, { patients: entries.length, programme: q.programme, team: q.team });
+      auditView(ctx, request, 'worklist.view', null, null, `${q.programme ?? ''}|${q.team ?? ''}|${q.q ?? ''}`, { patients: entries.length, programme: q.programme, team: q.team });
       return {
         generatedAt: now,
         lastSeq: ctx.alerts.feed.lastSeq(),
@@ -78,7 +77,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
     { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
     async (request) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
-      if (!isBackground(request)) ctx.audit.record(actor(request), 'patient.view', patient.id, null);
+      auditView(ctx, request, 'patient.view', patient.id, null, 'record');
       return {
         patient,
         devices: ctx.directory.devices().filter((d) => d.patientId === patient.id),
@@ -127,9 +126,9 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       const to = request.query.to ? Date.parse(request.query.to) : Date.now();
       const from = Date.parse(request.query.from);
       const span = Math.max(to - from, 1);
-      if (!isBackground(request)) {
-        ctx.audit.record(actor(request), 'patient.readings.view', patient.id, type, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
-      }
+      // The same chart refreshed (its range sliding with the clock) is one view per hour; another range is new.
+      const range = `${type}|${Math.round(span / 60_000)}|${Math.floor(from / 3_600_000)}`;
+      auditView(ctx, request, 'patient.readings.view', patient.id, type, range, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
       const fields = STORED_FIELDS[type];
       if (span <= RAW_UP_TO_MS) {
         const raw = await ctx.readings.queryRaw({ patientId: patient.id, type, from, to, limit: 20_000 });
