@@ -178,6 +178,15 @@ describe('dashboard API and live channel', () => {
     expect(await live.closed).toMatchObject({ code: 4401 });
   });
 
+  it('ends the sessions of a user whose care teams are narrowed, closing their live channel', async () => {
+    await t.vigil.users.add({ username: 'mover', role: 'clinician', careTeams: ['cardiology', 'community'], password: PASSWORD });
+    const session = await login(t.httpUrl, 'mover', PASSWORD);
+    const live = await session.live();
+    expect((await admin.request('PATCH', '/api/users/mover', { careTeams: ['community'] })).status).toBe(200);
+    expect((await session.request('GET', '/api/worklist')).status).toBe(401);
+    expect(await live.closed).toMatchObject({ code: 4401 });
+  });
+
   it('exports the audit log as CSV for administrators, and documents the API with OpenAPI', async () => {
     const csv = await admin.request<string>('GET', '/api/audit/export?format=csv');
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="vigil-audit-.*\.csv"/);

@@ -129,12 +129,21 @@ export class UserStore {
     })();
   }
 
+  /**
+   * Narrowing a user's role or care teams ends their sessions: a session carries what its user could see when it
+   * began, and an open live connection must not go on receiving patients the user may no longer see (it closes
+   * at its next check, within seconds; the next login has the new permissions).
+   */
   update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): User {
     const user = this.#require(username);
     const role = changes.role === undefined ? user.role : check(z.enum(ROLES), changes.role, 'role');
     const teams = changes.careTeams === undefined ? user.careTeams : check(careTeamsSchema, [...new Set(changes.careTeams)], 'care teams');
     const displayName = changes.displayName?.trim() || user.displayName;
-    this.#db.prepare('UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?').run(role, JSON.stringify(teams), displayName, user.id);
+    const narrowed = (user.role === 'admin' && role !== 'admin') || user.careTeams.some((t) => !teams.includes(t));
+    this.#db.transaction(() => {
+      this.#db.prepare('UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?').run(role, JSON.stringify(teams), displayName, user.id);
+      if (narrowed) this.#db.prepare('DELETE FROM sessions WHERE user_id = ?').run(user.id);
+    })();
     return this.get(user.id)!;
   }
 
