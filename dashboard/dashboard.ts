@@ -92,6 +92,11 @@ export function createDashboard(options: DashboardOptions) {
       await registerSessionRoutes(app, ctx, authenticate);
       await app.register(async (api) => {
         api.addHook('onRequest', requirePrincipal(authenticate));
+        // Patient data never lands in a browser's or a proxy's cache (HIPAA 164.312(a): access control).
+        api.addHook('onSend', async (_request, reply, payload) => {
+          reply.header('cache-control', 'no-store');
+          return payload;
+        });
         await registerPatientRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));

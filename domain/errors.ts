@@ -25,7 +25,6 @@ export const ERROR_CODES = {
   VIGIL_ERR_UNAUTHORIZED: 'the API request carries no valid credentials',
   VIGIL_ERR_FORBIDDEN: 'the user may not do this or see this patient, or the CSRF token is missing',
   VIGIL_ERR_LOGIN_FAILED: 'wrong user name or password',
-  VIGIL_ERR_LOCKED: 'the account is locked after too many failed logins',
   VIGIL_ERR_BAD_REQUEST: 'the API request does not match its schema',
   VIGIL_ERR_SAFETY_FLOOR: 'a rule override or snooze would loosen or silence a guideline critical limit',
 } as const;

@@ -16,6 +16,10 @@ let dummyHash: Promise<string> | undefined;
  * Checks a user name and password and opens a session. Failures are counted per account; past the limit the
  * account is locked for a while (and the lockout is audited). Every attempt is in the audit log.
  */
+function refused(): VigilError {
+  return new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password, or the account is locked after repeated failures (ask an administrator)');
+}
+
 export async function login(
   deps: { users: UserStore; sessions: SessionStore; audit: Pick<AuditLog, 'record'>; policy: LoginPolicy; now?: () => number },
   username: string,
@@ -28,20 +32,21 @@ export async function login(
   if (!found) {
     await verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone')));
     deps.audit.record(actor, 'login.failed', null, null, { reason: 'unknown user' });
-    throw new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password');
+    throw refused();
   }
   const { user, hash } = found;
+  // Every refusal looks alike (status, code, message, and a password check's time): a different answer for a
+  // locked account would tell an attacker which user names exist. The audit log keeps the real reason.
+  const ok = await verifyPassword(password, hash);
   if (user.lockedUntil !== null && user.lockedUntil > now()) {
     deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
-    throw new VigilError('VIGIL_ERR_LOCKED', `too many failed logins: try again after ${new Date(user.lockedUntil).toISOString()} or ask an administrator`);
+    throw refused();
   }
-  const ok = await verifyPassword(password, hash);
   if (!ok || user.disabledAt !== null) {
     const lockedUntil = ok ? null : deps.users.recordFailure(user.id, deps.policy.maxFailures, deps.policy.lockoutMs, now());
     const locked = lockedUntil !== null && lockedUntil > now();
     deps.audit.record(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
-    if (locked) throw new VigilError('VIGIL_ERR_LOCKED', `too many failed logins: try again after ${new Date(lockedUntil).toISOString()} or ask an administrator`);
-    throw new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password');
+    throw refused();
   }
   deps.users.recordLogin(user.id, now());
   const session = deps.sessions.create(user.id, origin, now());
