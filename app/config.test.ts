@@ -34,6 +34,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(variable));
   });
 
+  it('trusts X-Forwarded-For only from named proxies, never from any client', () => {
+    expect(loadConfig({}).dashboard.trustProxy).toBe(false);
+    expect(loadConfig({ VIGIL_TRUST_PROXY: '10.0.0.5, 10.1.0.0/16' }).dashboard.trustProxy).toEqual(['10.0.0.5', '10.1.0.0/16']);
+    expect(() => loadConfig({ VIGIL_TRUST_PROXY: 'true' })).toThrow(/VIGIL_TRUST_PROXY.*proxies' addresses/);
+    expect(() => loadConfig({ VIGIL_TRUST_PROXY: '2' })).toThrow(/VIGIL_TRUST_PROXY/);
+    expect(() => loadConfig({ VIGIL_TRUST_PROXY: 'proxy.local' })).toThrow(/"proxy.local" is not an IP address/);
+  });
+
   it('never echoes a secret value in its message', () => {
     expect(() => loadConfig({ VIGIL_INFLUX_URL: 'http://x', VIGIL_INFLUX_TOKEN: 'supersecret', VIGIL_INFLUX_USER: 'u' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('supersecret') }),

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -14,6 +15,29 @@ const optionalText = z
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Which proxies may name the client address (X-Forwarded-For): none, or the proxies' addresses and CIDR ranges.
+ * "true" (any client) would let anyone forge the address the audit log and the login limits rely on, and a hop
+ * count cannot check who is talking (Fastify 5 ignores it), so both are refused with the alternative.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): false | string[] => {
+    if (v === '' || v === 'false' || v === '0' || v === 'no') return false;
+    if (v === 'true' || v === 'yes' || /^\d+$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: "give your proxies' addresses or CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16): trusting any client, or a hop count, lets a client forge its address" });
+      return z.NEVER;
+    }
+    const list = v.split(/[\s,]+/).filter(Boolean);
+    const bad = list.find((a) => !isIP(a.split('/')[0]!) || (a.includes('/') && !/^\d{1,3}$/.test(a.split('/')[1]!)));
+    if (bad) {
+      ctx.addIssue({ code: 'custom', message: `"${bad}" is not an IP address or CIDR range` });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 /** Every setting, its variable and default. docs/configuration.md is the reference for operators. */
 export const configSchema = z
@@ -73,7 +97,7 @@ export const configSchema = z
     VIGIL_LOGIN_LOCKOUT_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_LOGIN_RATE_PER_MINUTE: positiveInt.max(10_000).default(30),
     VIGIL_SECURE_COOKIE: bool.optional(),
-    VIGIL_TRUST_PROXY: bool.default(false),
+    VIGIL_TRUST_PROXY: trustProxy.default(false),
     VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
     VIGIL_DEFAULT_TIME_ZONE: timeZoneSchema.default('UTC'),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -118,7 +142,7 @@ export interface VigilConfig {
     readonly snoozeMaxHours: number;
     readonly lateAfterMinutes: number;
   };
-  readonly dashboard: SessionSettings & { readonly trustProxy: boolean };
+  readonly dashboard: SessionSettings & { readonly trustProxy: false | readonly string[] };
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
   readonly defaultTimeZone: string;
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];

@@ -18,7 +18,8 @@ export interface HttpServerOptions extends OpsSources {
   readonly maxPayloadBytes: number;
   readonly dashboard: Dashboard;
   /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
-  readonly trustProxy?: boolean | undefined;
+  /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
+  readonly trustProxy?: false | readonly string[] | undefined;
 }
 
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
@@ -29,7 +30,7 @@ export async function createHttpServer(options: HttpServerOptions) {
       {},
       { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }) } },
     ),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: options.trustProxy ? [...options.trustProxy] : false,
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
   await app.register(websocket, {

@@ -1,0 +1,36 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+/** A login attempt from a given loopback address, claiming another address in X-Forwarded-For. */
+function loginFrom(port: number, localAddress: string, forwardedFor: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ username: 'nobody', password: 'not a real password' });
+    const req = request({ host: '127.0.0.1', port, path: '/api/session', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Only the proxy named in VIGIL_TRUST_PROXY may say who the client is; anyone else's X-Forwarded-For is ignored. */
+describe('trusted proxies', () => {
+  let t: TestVigil;
+  beforeAll(async () => {
+    t = await startTestVigil({ VIGIL_TRUST_PROXY: '127.0.0.2', VIGIL_BIND_HOST: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('records the forwarded address from the trusted proxy, and the real one from a client that forges it', async () => {
+    expect(await loginFrom(t.vigil.httpPort, '127.0.0.2', '203.0.113.7')).toBe(401);
+    expect(await loginFrom(t.vigil.httpPort, '127.0.0.3', '198.51.100.9')).toBe(401);
+    const origins = t.vigil.audit.list({ action: 'login.failed' }).map((e) => e.origin);
+    expect(origins).toContain('203.0.113.7');
+    expect(origins).toContain('127.0.0.3');
+    expect(origins).not.toContain('198.51.100.9');
+  });
+});
