@@ -51,6 +51,9 @@ export interface IngestHealth {
   readonly storeReachable: boolean;
   /** The store refuses Vigil (credentials, permission, no database): the instance is not ready. */
   readonly storeMisconfigured: boolean;
+  /** Damaged outbox records set aside in `outboxQuarantineDir` (for an operator to look at, then remove). */
+  readonly outboxQuarantined: number;
+  readonly outboxQuarantineDir: string;
   readonly storeError: string | undefined;
   readonly deadLetters: number;
 }
@@ -73,7 +76,8 @@ export async function createIngest(options: IngestOptions) {
   const deadLetters = new DeadLetters(options.db);
   const recovered: Reading[] = [];
   let recoveredCount = 0;
-  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes }, (r) => {
+  const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
+  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
     recoveredCount += 1;
     // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
     if (recovered.length < 200_000) recovered.push(r);
@@ -120,6 +124,8 @@ export async function createIngest(options: IngestOptions) {
       storeMisconfigured: shipper.storeMisconfigured,
       storeError: shipper.lastError?.message,
       deadLetters: deadLetters.pendingCount(),
+      outboxQuarantined: outbox.quarantined,
+      outboxQuarantineDir: outbox.quarantineDir,
     };
   }
 
@@ -127,6 +133,7 @@ export async function createIngest(options: IngestOptions) {
     depth: () => outbox.depth,
     oldestAgeSeconds,
     writable: () => outbox.lastError === undefined,
+    quarantined: () => outbox.quarantined,
   });
 
   return {

@@ -68,7 +68,7 @@ export function createIngestMetrics(registry: Registry) {
 /** Gauges computed when Prometheus scrapes, so they are never stale. */
 export function registerOutboxGauges(
   registry: Registry,
-  read: { depth(): number; oldestAgeSeconds(): number; writable(): boolean },
+  read: { depth(): number; oldestAgeSeconds(): number; writable(): boolean; quarantined(): number },
 ): void {
   const registers = [registry];
   new Gauge({
@@ -93,6 +93,14 @@ export function registerOutboxGauges(
     registers,
     collect() {
       this.set(read.writable() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_outbox_quarantined_records',
+    help: 'Damaged outbox records set aside in outbox/quarantine (0 unless the disk corrupted something)',
+    registers,
+    collect() {
+      this.set(read.quarantined());
     },
   });
 }

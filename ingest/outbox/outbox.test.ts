@@ -1,4 +1,6 @@
-import { appendFile, readdir, stat, truncate } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reading } from '../../test/support/readings.js';
 import { tempDir } from '../../test/support/temp.js';
@@ -61,7 +63,7 @@ describe('Outbox', () => {
     await second.close();
   });
 
-  it('stops at a record whose checksum does not match', async () => {
+  it('sets a damaged last line aside (checksum) instead of counting it', async () => {
     const first = await Outbox.open({ dir: dir.path });
     await first.append(many(3));
     await first.close();
@@ -71,6 +73,53 @@ describe('Outbox', () => {
     await appendFile(path, 'zzzz\n');
     const second = await Outbox.open({ dir: dir.path });
     expect(second.depth).toBe(2);
+    expect(second.quarantined).toBe(1);
+    await second.close();
+  });
+
+  it('loses no acknowledged record after one flipped byte: the damaged record is set aside, the rest recovered', async () => {
+    const first = await Outbox.open({ dir: dir.path });
+    await first.append(many(1000));
+    await first.close();
+    const path = segmentPath(dir.path, 1);
+    const bytes = await readFile(path);
+    const at = Math.floor(bytes.length / 3);
+    bytes[at] = bytes[at]! ^ 0x20; // one bit, a third of the way in
+    await writeFile(path, bytes);
+    const damage: string[] = [];
+    const recovered: string[] = [];
+    const second = await Outbox.open({ dir: dir.path, onDamage: (what) => damage.push(what) }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toHaveLength(999);
+    expect(second.quarantined).toBe(1);
+    expect(damage).toEqual(['damaged outbox record set aside']);
+    expect(await readdir(second.quarantineDir)).toEqual([expect.stringMatching(/^1-\d+\.checksum\.bad$/)]);
+    // The shipper reads past it, and the segment was not cut.
+    const all = await second.read(second.checkpoint, 5000);
+    expect(all.records).toHaveLength(999);
+    expect((await stat(path)).size).toBe(bytes.length);
+    await second.close();
+    // Reopened again: the same damage is not counted twice.
+    const third = await Outbox.open({ dir: dir.path });
+    expect(third.quarantined).toBe(1);
+    await third.close();
+  });
+
+  it('sets aside a record with a valid checksum but no JSON, and recovers from a damaged checkpoint', async () => {
+    const first = await Outbox.open({ dir: dir.path });
+    await first.append(many(4));
+    const batch = await first.read(first.checkpoint, 2);
+    await first.ack(batch.next, 2);
+    await first.close();
+    const body = Buffer.from('{"not json', 'utf8');
+    await appendFile(segmentPath(dir.path, 1), Buffer.concat([Buffer.from(`${crc32(body).toString(16).padStart(8, '0')} `), body, Buffer.from('\n')]));
+    await writeFile(join(dir.path, 'checkpoint.json'), '{"segment":1,"off');
+    const damage: string[] = [];
+    const recovered: string[] = [];
+    const second = await Outbox.open({ dir: dir.path, onDamage: (what) => damage.push(what) }, (r) => recovered.push(r.msgId!));
+    // Without a checkpoint, everything is shipped again (the stores overwrite duplicates): nothing is lost.
+    expect(recovered).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(damage).toEqual([expect.stringMatching(/checkpoint damaged/), 'damaged outbox record set aside']);
+    expect(second.quarantined).toBe(1);
     await second.close();
   });
 

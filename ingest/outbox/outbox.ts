@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { decodeRecords, encodeRecord } from './record-codec.js';
+import { decodeRecords, encodeRecord, type DamagedLine } from './record-codec.js';
 import { listSegments, segmentPath, syncDir, type Position } from './segments.js';
 
 export interface OutboxOptions {
   readonly dir: string;
   /** A segment is sealed and a new one started past this size. */
   readonly segmentBytes?: number;
+  /** Damage found (a record that cannot be read, a checkpoint that cannot be parsed): to be reported loudly. */
+  readonly onDamage?: (what: string, details: Record<string, unknown>) => void;
 }
 
 export interface OutboxBatch {
@@ -45,11 +48,41 @@ export class Outbox extends EventEmitter {
   #depth = 0;
   #lastError: Error | undefined;
   #closed = false;
+  readonly #onDamage: NonNullable<OutboxOptions['onDamage']>;
+  /** Damaged records set aside in the quarantine folder (counted from its files, so it survives a restart). */
+  #quarantined = 0;
 
   private constructor(options: OutboxOptions) {
     super();
     this.#dir = options.dir;
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.#onDamage = options.onDamage ?? (() => undefined);
+  }
+
+  /** Records found damaged and set aside in `outbox/quarantine/`; an operator clears them after a look. */
+  get quarantined(): number {
+    return this.#quarantined;
+  }
+
+  get quarantineDir(): string {
+    return join(this.#dir, 'quarantine');
+  }
+
+  /** Keeps a damaged line's bytes for an operator (one file per line, named by where it was), and reports it. */
+  async #quarantine(segment: number, base: number, line: DamagedLine): Promise<void> {
+    const offset = base + line.offset;
+    const file = join(this.quarantineDir, `${segment}-${offset}.${line.reason}.bad`);
+    await mkdir(this.quarantineDir, { recursive: true, mode: 0o700 });
+    const fresh = await writeFile(file, line.bytes, { flag: 'wx', mode: 0o600 }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw err;
+      },
+    );
+    if (!fresh) return;
+    this.#quarantined += 1;
+    this.#onDamage('damaged outbox record set aside', { segment, offset, reason: line.reason, bytes: line.bytes.length, file });
   }
 
   /** Opens the outbox, cutting off a record torn by a crash, and reports the records not yet stored. */
@@ -62,7 +95,15 @@ export class Outbox extends EventEmitter {
   async #recover(onRecovered?: (reading: Reading) => void): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     let segments = await listSegments(this.#dir);
-    const checkpoint = (await readCheckpoint(this.#dir)) ?? { segment: segments[0] ?? 1, offset: 0 };
+    this.#quarantined = await readdir(this.quarantineDir).then(
+      (files) => files.filter((f) => f.endsWith('.bad')).length,
+      () => 0,
+    );
+    const stored = await readCheckpoint(this.#dir);
+    if (stored === 'damaged') {
+      this.#onDamage('outbox checkpoint damaged: shipping again from the oldest segment (stores overwrite duplicates)', { segments: segments.length });
+    }
+    const checkpoint = stored === undefined || stored === 'damaged' ? { segment: segments[0] ?? 1, offset: 0 } : stored;
     for (const s of segments.filter((s) => s < checkpoint.segment)) await unlink(segmentPath(this.#dir, s));
     segments = segments.filter((s) => s >= checkpoint.segment);
     this.#checkpoint = checkpoint;
@@ -75,7 +116,8 @@ export class Outbox extends EventEmitter {
       });
       const path = segmentPath(this.#dir, segment);
       if ((await stat(path)).size > validEnd) {
-        // Only the last segment can end in a torn record: earlier ones were sealed after a commit.
+        // A torn last line (no newline: the crash came mid-write, before its fdatasync) was never acknowledged.
+        // Only the last segment can end in one: earlier ones were sealed after a commit.
         const handle = await open(path, 'r+');
         await handle.truncate(validEnd);
         await handle.datasync();
@@ -104,8 +146,8 @@ export class Outbox extends EventEmitter {
         const chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
         const decoded = decodeRecords(chunk);
         decoded.records.forEach(each);
+        for (const line of decoded.damaged) await this.#quarantine(segment, position, line);
         position += decoded.consumed;
-        if (decoded.corrupt) return position;
         carry = chunk.subarray(decoded.consumed);
       }
     } finally {
@@ -194,7 +236,7 @@ export class Outbox extends EventEmitter {
     }
   }
 
-  /** Reads up to `max` committed records from a position. */
+  /** Reads up to `max` committed records from a position (past damaged lines, which are set aside). */
   async read(from: Position, max: number): Promise<OutboxBatch> {
     let position = from;
     for (;;) {
@@ -211,12 +253,15 @@ export class Outbox extends EventEmitter {
         const buf = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buf, 0, length, position.offset);
         const decoded = decodeRecords(buf.subarray(0, bytesRead), max);
-        if (decoded.corrupt && decoded.records.length === 0) {
-          throw new Error(`outbox segment ${position.segment} is corrupt at offset ${position.offset}`);
-        }
+        for (const line of decoded.damaged) await this.#quarantine(position.segment, position.offset, line);
         const offset = position.offset + decoded.consumed;
         // At the end of a sealed segment, point past it so that acknowledging the batch lets it be deleted.
         const next = sealed && offset >= end ? { segment: position.segment + 1, offset: 0 } : { segment: position.segment, offset };
+        // Only damaged lines here: go on past them rather than hand the shipper an empty batch it would wait on.
+        if (decoded.records.length === 0 && decoded.consumed > 0) {
+          position = next;
+          continue;
+        }
         return { records: decoded.records, next };
       } finally {
         await handle.close();

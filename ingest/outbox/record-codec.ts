@@ -3,7 +3,9 @@ import type { Reading } from '../../domain/index.js';
 
 /**
  * One outbox record per line: `<crc32 hex> <reading JSON>\n`. The checksum and the newline let recovery tell a
- * complete record from one torn by a crash mid-write; a torn record was never acknowledged, so it is cut off.
+ * complete record from one torn by a crash mid-write (no newline yet: never acknowledged, cut off), and a
+ * damaged record (a complete line that fails its checksum or does not parse) from the good ones around it:
+ * the newline is where reading resynchronises, so one damaged record never takes the records after it along.
  */
 export function encodeRecord(reading: Reading): Buffer {
   const json = JSON.stringify(reading);
@@ -15,17 +17,25 @@ export function encodeRecord(reading: Reading): Buffer {
 const NEWLINE = Buffer.from('\n');
 const HEAD = 9; // 8 hex digits and a space
 
-export interface DecodedChunk {
-  readonly records: Reading[];
-  /** Bytes of `chunk` that held complete, valid records. */
-  readonly consumed: number;
-  /** True when a complete line failed its checksum: the bytes from `consumed` on are not trustworthy. */
-  readonly corrupt: boolean;
+/** A complete line that is not a record: kept aside (quarantined), never shipped. */
+export interface DamagedLine {
+  /** Offset of the line in the chunk. */
+  readonly offset: number;
+  readonly bytes: Buffer;
+  readonly reason: 'checksum' | 'json';
 }
 
-/** Decodes the complete records at the start of a chunk; an incomplete last line is left for the next read. */
+export interface DecodedChunk {
+  readonly records: Reading[];
+  /** Bytes of `chunk` that held complete lines, good or damaged. */
+  readonly consumed: number;
+  readonly damaged: DamagedLine[];
+}
+
+/** Decodes the complete lines at the start of a chunk; an incomplete last line is left for the next read. */
 export function decodeRecords(chunk: Buffer, maxRecords = Number.POSITIVE_INFINITY): DecodedChunk {
   const records: Reading[] = [];
+  const damaged: DamagedLine[] = [];
   let consumed = 0;
   while (records.length < maxRecords) {
     const end = chunk.indexOf(10, consumed);
@@ -34,10 +44,15 @@ export function decodeRecords(chunk: Buffer, maxRecords = Number.POSITIVE_INFINI
     const body = line.subarray(HEAD);
     const expected = Number.parseInt(line.subarray(0, 8).toString('ascii'), 16);
     if (line.length <= HEAD || line[8] !== 32 || crc32(body) !== expected) {
-      return { records, consumed, corrupt: true };
+      damaged.push({ offset: consumed, bytes: Buffer.from(line), reason: 'checksum' });
+    } else {
+      try {
+        records.push(JSON.parse(body.toString('utf8')) as Reading);
+      } catch {
+        damaged.push({ offset: consumed, bytes: Buffer.from(line), reason: 'json' });
+      }
     }
-    records.push(JSON.parse(body.toString('utf8')) as Reading);
     consumed = end + 1;
   }
-  return { records, consumed, corrupt: false };
+  return { records, consumed, damaged };
 }
