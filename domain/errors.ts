@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_FORBIDDEN: 'the user may not do this or see this patient, or the CSRF token is missing',
   VIGIL_ERR_LOGIN_FAILED: 'wrong user name or password',
   VIGIL_ERR_BAD_REQUEST: 'the API request does not match its schema',
+  VIGIL_ERR_BUSY: 'too many logins at this moment; try again in a few seconds',
   VIGIL_ERR_SAFETY_FLOOR: 'a rule override or snooze would loosen or silence a guideline critical limit',
 } as const;
 

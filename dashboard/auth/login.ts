@@ -1,3 +1,4 @@
+import type { PasswordGate } from './password-gate.js';
 import { VigilError } from '../../domain/index.js';
 import type { AuditLog } from '../../state/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -21,7 +22,7 @@ function refused(): VigilError {
 }
 
 export async function login(
-  deps: { users: UserStore; sessions: SessionStore; audit: Pick<AuditLog, 'record'>; policy: LoginPolicy; now?: () => number },
+  deps: { users: UserStore; sessions: SessionStore; audit: Pick<AuditLog, 'record'>; policy: LoginPolicy; gate: PasswordGate; now?: () => number },
   username: string,
   password: string,
   origin: string,
@@ -30,14 +31,14 @@ export async function login(
   const found = deps.users.passwordHash(username);
   const actor = { name: `user:${found?.user.username ?? username.slice(0, 64)}`, origin };
   if (!found) {
-    await verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone')));
+    await deps.gate.run(async () => verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone'))));
     deps.audit.record(actor, 'login.failed', null, null, { reason: 'unknown user' });
     throw refused();
   }
   const { user, hash } = found;
   // Every refusal looks alike (status, code, message, and a password check's time): a different answer for a
   // locked account would tell an attacker which user names exist. The audit log keeps the real reason.
-  const ok = await verifyPassword(password, hash);
+  const ok = await deps.gate.run(() => verifyPassword(password, hash));
   if (user.lockedUntil !== null && user.lockedUntil > now()) {
     deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
     throw refused();

@@ -12,6 +12,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_CONFIG: 400,
   VIGIL_ERR_BAD_REQUEST: 400,
   VIGIL_ERR_SAFETY_FLOOR: 422,
+  VIGIL_ERR_BUSY: 503,
 };
 
 const BY_STATUS: Partial<Record<number, ErrorCode>> = {

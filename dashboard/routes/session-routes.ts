@@ -1,3 +1,4 @@
+import { PasswordGate } from '../auth/password-gate.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     snoozeMaxHours: ctx.alerts.queries.limits().snoozeMaxHours,
   });
 
+  // One gate for the server's logins: password checks must not take every thread the outbox's syncs need.
+  const gate = new PasswordGate();
   api.post(
     '/api/session',
     {
@@ -39,6 +42,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
           sessions: ctx.sessions,
           audit: ctx.audit,
           policy: { maxFailures: ctx.settings.loginMaxFailures, lockoutMs: ctx.settings.loginLockoutMinutes * 60_000 },
+          gate,
         },
         username,
         password,
