@@ -157,7 +157,7 @@ export class AlertEvaluation {
         try {
           await this.#evaluateTrends(item.patientId, item.type, item.time);
         } catch (err) {
-          this.#d.log.warn({ type: item.type, err: (err as Error).message }, 'trend rules could not be evaluated');
+          this.#d.log.warn({ type: item.type, err }, 'trend rules could not be evaluated');
         }
       }
       this.#drainIfNeeded();

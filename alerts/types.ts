@@ -78,5 +78,7 @@ export interface AlertFilter {
   readonly status?: AlertStatus | 'live' | undefined;
   readonly severity?: Severity | undefined;
   readonly patientId?: string | undefined;
+  /** Only these patients (a clinician's care teams): filtered in SQL, not after loading every alert. */
+  readonly patientIds?: readonly string[] | undefined;
   readonly limit?: number | undefined;
 }

@@ -59,9 +59,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const guarded = (what: string, work: () => unknown) => {
     try {
       const result = work();
-      if (result instanceof Promise) result.catch((err: Error) => alertLog.error({ err: err.message }, `${what} failed`));
+      if (result instanceof Promise) result.catch((err: Error) => alertLog.error({ err }, `${what} failed`));
     } catch (err) {
-      alertLog.error({ err: (err as Error).message }, `${what} failed`);
+      alertLog.error({ err }, `${what} failed`);
     }
   };
   const recovered: Reading[] = [];

@@ -48,7 +48,7 @@ export type Dashboard = ReturnType<typeof createDashboard>;
 export function createDashboard(options: DashboardOptions) {
   const users = new UserStore(options.db);
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
-  const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err: err.message }, 'latest readings not saved; will retry'));
+  const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
@@ -68,7 +68,7 @@ export function createDashboard(options: DashboardOptions) {
     try {
       sessions.purgeExpired(Date.now());
     } catch (err) {
-      options.log.warn({ err: (err as Error).message }, 'expired sessions not purged; will retry');
+      options.log.warn({ err }, 'expired sessions not purged; will retry');
     }
   }, 60_000);
   purge.unref();

@@ -70,7 +70,7 @@ export async function createIngest(options: IngestOptions) {
   const rejections = new RejectionLog(options.db, {
     onLost: (count, err) => {
       metrics.rejectionsUnrecorded.inc(count);
-      options.log.error({ count, err: err?.message }, 'rejections could not be recorded');
+      options.log.error({ count, err }, 'rejections could not be recorded');
     },
   });
   const deadLetters = new DeadLetters(options.db);

@@ -96,7 +96,7 @@ export class Shipper {
       } catch (err) {
         // A local failure (reading the outbox, writing the checkpoint or a dead letter on a full disk): the
         // batch was not acknowledged, so it is read again from the checkpoint after a pause. Never give up.
-        this.#o.log.warn({ err: (err as Error).message }, 'shipper step failed; retrying from the checkpoint');
+        this.#o.log.warn({ err }, 'shipper step failed; retrying from the checkpoint');
         await this.#backoff(failures);
       }
     }

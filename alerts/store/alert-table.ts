@@ -183,6 +183,7 @@ export class AlertTable {
     else if (filter.status) (where.push('status = ?'), params.push(filter.status));
     if (filter.severity) (where.push('severity = ?'), params.push(filter.severity));
     if (filter.patientId) (where.push('patient_id = ?'), params.push(filter.patientId));
+    if (filter.patientIds) (where.push('patient_id IN (SELECT value FROM json_each(?))'), params.push(JSON.stringify(filter.patientIds)));
     const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${SEVERITY_ORDER}, updated_at DESC LIMIT ?`;
     let stmt = this.#lists.get(sql);
     if (!stmt) {

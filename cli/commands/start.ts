@@ -54,7 +54,7 @@ export async function runUntilSignal(
     })().then(
       () => process.exit(0),
       (err: Error) => {
-        log.error({ err: err.message }, 'error while stopping');
+        log.error({ err }, 'error while stopping');
         process.exit(1);
       },
     );

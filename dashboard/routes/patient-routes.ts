@@ -59,8 +59,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
           (!q.team || p.careTeam === q.team) &&
           (!needle || p.name.toLowerCase().includes(needle) || p.id.toLowerCase().includes(needle)),
       );
-      const ids = new Set(patients.map((p) => p.id));
-      const live = ctx.alerts.queries.list({ status: 'live', limit: 1_000_000 }).filter((a) => ids.has(a.patientId));
+      const live = ctx.alerts.queries.list({ status: 'live', patientIds: patients.map((p) => p.id), limit: 100_000 });
       const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
       auditView(ctx, request, 'worklist.view', null, null, `${q.programme ?? ''}|${q.team ?? ''}|${q.q ?? ''}`, { patients: entries.length, programme: q.programme, team: q.team });
       return {
