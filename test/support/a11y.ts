@@ -107,6 +107,25 @@ export function focusRingProblem(page: Page): Promise<string | undefined> {
   });
 }
 
+export interface Focused {
+  readonly tag: string;
+  readonly id: string;
+  readonly text: string;
+  /** The alert the focused element is, or is in. */
+  readonly alertId: string | null;
+  readonly range: string | null;
+  readonly action: string | null;
+}
+
+/** Where focus is: the element's tag, id, start of its text, and the alert, range or action it stands for. */
+export function focusedElement(page: Page): Promise<Focused> {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    const attr = (name: string) => el.getAttribute(name) ?? null;
+    return { tag: el.tagName.toLowerCase(), id: el.id, text: (el.textContent ?? '').trim().slice(0, 80), alertId: el.closest('[data-alert-id]')?.getAttribute('data-alert-id') ?? null, range: attr('data-range'), action: attr('data-action') };
+  });
+}
+
 /** Presses Tab until the focused element matches `selector` (at most `max` times); fails naming where focus went. */
 export async function tabTo(page: Page, selector: string, max = 120): Promise<void> {
   const seen: string[] = [];
@@ -123,23 +142,30 @@ export async function tabTo(page: Page, selector: string, max = 120): Promise<vo
 }
 
 /**
- * Tabs through every stop of the page once, from the top, and returns the focus-ring problems met. Stops when
- * focus leaves the page or comes back to the first stop.
+ * Tabs through every stop of the page once, from the top, and returns the stops (tag and start of text) and
+ * the focus-ring problems met. Stops when focus leaves the page or comes back to the first stop.
  */
-export async function focusRingProblems(page: Page, max = 150): Promise<string[]> {
-  await page.evaluate(() => document.activeElement?.blur());
+export async function focusRingProblems(page: Page, max = 200): Promise<{ stops: string[]; problems: string[] }> {
+  // From the top of the page: the body focused (for a moment focusable) is where sequential navigation starts.
+  await page.evaluate(() => {
+    document.body.tabIndex = -1;
+    document.body.focus();
+    document.body.removeAttribute('tabindex');
+  });
+  const stops: string[] = [];
   const problems: string[] = [];
   let first: unknown;
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
     const handle = await page.evaluateHandle(() => document.activeElement);
-    const same = await page.evaluate(([a, b]) => a === b || a === document.body, [handle, first] as const);
-    if (i > 0 && same) break;
+    const done = await page.evaluate(([a, b]) => a === b || a === document.body, [handle, first] as const);
+    if (done) break;
     first ??= handle;
+    stops.push(await page.evaluate(() => `${document.activeElement.tagName.toLowerCase()} ${(document.activeElement.textContent ?? '').trim().slice(0, 30)}`));
     const problem = await focusRingProblem(page);
     if (problem) problems.push(problem);
   }
-  return problems;
+  return { stops, problems };
 }
 
 export interface Announcement {
@@ -154,9 +180,11 @@ export interface Announcement {
 export async function recordAnnouncements(page: Page): Promise<() => Promise<Announcement[]>> {
   await page.evaluate(() => {
     const w = window;
+    // One recorder at a time: an earlier one would add its own copy of every record.
+    w.__announcedObserver?.disconnect();
     w.__announced = [];
     const live = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
-    new MutationObserver((mutations: any[]) => {
+    w.__announcedObserver = new MutationObserver((mutations: any[]) => {
       for (const m of mutations) {
         const target = m.target instanceof Element ? m.target : m.target.parentElement;
         const region = target?.closest(live);
@@ -164,7 +192,8 @@ export async function recordAnnouncements(page: Page): Promise<() => Promise<Ann
         const text = (m.type === 'characterData' ? (m.target.textContent ?? '') : [...m.addedNodes].map((n: any) => n.textContent ?? '').join('')).trim();
         if (text) w.__announced.push({ region: region.id || String(region.className) || region.tagName, text });
       }
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    w.__announcedObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
   });
   return () => page.evaluate((): Announcement[] => window.__announced);
 }
