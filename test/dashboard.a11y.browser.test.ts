@@ -144,4 +144,16 @@ describe('dashboard accessibility: every view', () => {
     await orientation('Audit log', /Audit log · Vigil$/);
     await audit('audit log');
   });
+
+  it('reflows at 320 px wide (a 1280 px screen at 400 % zoom) without scrolling sideways', async () => {
+    await page.setViewportSize({ width: 320, height: 640 });
+    for (const [hash, ready] of [['#/', '.wl-row'], [`#/patients/${clinic.crisis.patientId}`, 'figure.chart canvas'], ['#/users', 'tr[data-username]'], ['#/audit', '.audit tbody tr']] as const) {
+      await page.goto(`${clinic.t.httpUrl}/${hash}`);
+      await page.locator(ready).first().waitFor();
+      // Data tables may scroll inside their panel (a WCAG 1.4.10 exception); the page itself may not.
+      expect(await page.evaluate('document.documentElement.scrollWidth'), hash).toBeLessThanOrEqual(320);
+    }
+    await audit('patient page at 320 px');
+    await page.setViewportSize({ width: 1366, height: 860 });
+  });
 });

@@ -105,7 +105,7 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       spanGaps: true,
     });
   }
-  const width = Math.max(280, container.clientWidth - 8);
+  const width = Math.max(240, container.clientWidth - 8);
   const options: UPlot.Options = {
     width,
     height: 220,
@@ -117,6 +117,6 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     cursor: { drag: { x: true, y: false } },
   };
   const chart = new uPlot(options, aligned as UPlot.AlignedData, container);
-  new ResizeObserver(() => chart.setSize({ width: Math.max(280, container.clientWidth - 8), height: 220 })).observe(container);
+  new ResizeObserver(() => chart.setSize({ width: Math.max(240, container.clientWidth - 8), height: 220 })).observe(container);
   return chart;
 }

@@ -191,7 +191,7 @@ export class AlertFeed {
         'div',
         { class: 'feed-item-head' },
         h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
-        h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
+        h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient', 'data-action': 'open-patient' }, a.patientName),
         h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
       ),
       h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null),

@@ -5,7 +5,10 @@ import { clear, h } from './dom.js';
 import { keepFocus } from './focus.js';
 import type { Worklist, WorklistEntry } from './types.js';
 
-const ROW_HEIGHT = 72;
+/** The rows' fixed height, from the style sheet (--wl-row-height): taller on a narrow screen, where a row takes two lines. */
+function rowHeight(el: Element): number {
+  return parseFloat(getComputedStyle(el).getPropertyValue('--wl-row-height')) || 72;
+}
 const OVERSCAN = 6;
 const ATTENTION_LABEL = { critical: 'Critical', warning: 'Warning', silent: 'No data', info: 'Info', ok: 'Stable' } as const;
 
@@ -136,6 +139,7 @@ export class WorklistView {
 
   #render(): void {
     const total = this.#entries.length;
+    const ROW_HEIGHT = rowHeight(this.#viewport);
     this.#spacer.style.height = `${total * ROW_HEIGHT}px`;
     const first = Math.max(0, Math.floor(this.#viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(total, Math.ceil((this.#viewport.scrollTop + this.#viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN);
