@@ -72,8 +72,9 @@ function snooze(alert: Alert, onDone: () => void): Promise<void> {
  * not offered a snooze (it must be acknowledged; the server refuses to silence a critical limit in any case).
  */
 export function alertActions(alert: Alert, onDone: () => void = () => undefined): HTMLElement {
+  // Every alert has the same buttons: each says which alert it acts on, for a screen reader listing buttons.
   const button = (label: string, action: string, className: string, run: () => Promise<void>) =>
-    h('button', { type: 'button', class: `btn btn-small ${className}`, 'data-action': action, onclick: () => void run() }, label);
+    h('button', { type: 'button', class: `btn btn-small ${className}`, 'data-action': action, onclick: () => void run() }, label, h('span', { class: 'sr-only' }, `: ${alert.title}`));
   return h(
     'div',
     { class: 'alert-actions' },

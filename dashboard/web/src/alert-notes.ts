@@ -19,6 +19,11 @@ function reasonText(a: Alert, reason: RenotifyReason): string {
   }
 }
 
+/** Why an alert last notified again, in words ("Worse: 74/48 mmHg"), or the count alone when the page does not know why. */
+export function renotifyText(a: Alert): string {
+  return a.lastRenotifyReason ? reasonText(a, a.lastRenotifyReason) : `Notified again ${times(a.renotifyCount)}`;
+}
+
 function times(n: number): string {
   return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
 }

@@ -30,7 +30,7 @@ export class AuditView {
     this.element = h(
       'section',
       { class: 'panel audit', 'aria-labelledby': 'audit-title' },
-      h('header', { class: 'panel-header' }, h('h2', { id: 'audit-title' }, 'Audit log'), form),
+      h('header', { class: 'panel-header' }, h('h1', { id: 'audit-title', tabindex: '-1' }, 'Audit log'), form),
       h(
         'table',
         { class: 'data-table' },

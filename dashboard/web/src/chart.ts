@@ -13,6 +13,28 @@ const PLOTTED: Record<string, string[]> = {
   steps: ['count'],
   fall: ['confidence'],
 };
+/** The fields a chart of this series draws: the text alternative lists the same. */
+export function plottedFields(series: Series): string[] {
+  return PLOTTED[series.type] ?? series.fields.slice(0, 1);
+}
+
+/** A value as the chart's legend shows it: one decimal for weight and temperature. */
+export function formatValue(type: string, value: number): string {
+  return value.toFixed(type === 'weight' || type === 'temperature' ? 1 : 0);
+}
+
+/** The patient's alert lines drawn on this chart, each once. */
+export function thresholdLines(series: Series, thresholds: readonly Threshold[]): Threshold[] {
+  const fields = plottedFields(series);
+  const seen = new Set<string>();
+  return thresholds.filter((t) => {
+    const key = `${t.field}${t.op}${t.value}`;
+    if (t.readingType !== series.type || !fields.includes(t.field) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
 const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
 
@@ -36,7 +58,7 @@ export function offScaleNote(series: Series): string | undefined {
  * alert thresholds as dashed lines, so a clinician sees at a glance how far a value is from a line.
  */
 export function drawChart(container: HTMLElement, series: Series, thresholds: readonly Threshold[], range: { from: number; to: number }): UPlot {
-  const fields = PLOTTED[series.type] ?? series.fields.slice(0, 1);
+  const fields = plottedFields(series);
   const xs = series.points.map((p) => p.time / 1000);
   const data: (number | null)[][] = [xs];
   const uSeries: UPlot.Series[] = [{}];
@@ -48,7 +70,7 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       width: 2,
       spanGaps: false,
       points: { show: series.points.length < 120 || series.type === 'fall', size: 5 },
-      value: (_u, v) => (v === null || v === undefined ? '–' : `${Number(v).toFixed(series.type === 'weight' || series.type === 'temperature' ? 1 : 0)}`),
+      value: (_u, v) => (v === null || v === undefined ? '–' : formatValue(series.type, Number(v))),
     });
   });
   // Over long ranges a bucket's mean hides its extremes (a night's hypo in a day of CGM): draw min and max as a
@@ -65,8 +87,6 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     });
   }
   // Threshold lines span the whole range: two points at its edges, so zooming keeps them.
-  const lines = thresholds.filter((t) => t.readingType === series.type && fields.includes(t.field));
-  const seen = new Set<string>();
   const rangeXs = [range.from / 1000, range.to / 1000];
   const allXs = [...new Set([...rangeXs, ...xs])].sort((a, b) => a - b);
   const reindex = (values: (number | null)[]) => {
@@ -74,10 +94,7 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     return allXs.map((x) => byX.get(x) ?? null);
   };
   const aligned: (number | null)[][] = [allXs, ...data.slice(1).map(reindex)];
-  for (const t of lines) {
-    const key = `${t.field}${t.op}${t.value}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  for (const t of thresholdLines(series, thresholds)) {
     aligned.push(allXs.map(() => t.value));
     uSeries.push({
       label: `${t.severity} ${t.field} ${t.op} ${t.value}`,
@@ -88,7 +105,7 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       spanGaps: true,
     });
   }
-  const width = Math.max(280, container.clientWidth - 8);
+  const width = Math.max(240, container.clientWidth - 8);
   const options: UPlot.Options = {
     width,
     height: 220,
@@ -100,6 +117,6 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     cursor: { drag: { x: true, y: false } },
   };
   const chart = new uPlot(options, aligned as UPlot.AlignedData, container);
-  new ResizeObserver(() => chart.setSize({ width: Math.max(280, container.clientWidth - 8), height: 220 })).observe(container);
+  new ResizeObserver(() => chart.setSize({ width: Math.max(240, container.clientWidth - 8), height: 220 })).observe(container);
   return chart;
 }

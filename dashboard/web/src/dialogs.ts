@@ -1,7 +1,33 @@
 import { ApiError } from './api.js';
 import { h } from './dom.js';
+import { focusKey, refocus } from './focus.js';
 
 let fieldCount = 0;
+let dialogCount = 0;
+
+/**
+ * A modal <dialog> named by its heading, shown, and removed when closed. The browser returns focus to the
+ * control that opened it; if a live update rebuilt that control meanwhile (the alert acknowledged, by this
+ * very action), focus goes to the same control rebuilt, or to the alert or panel it was in.
+ */
+function showModal(form: HTMLFormElement, title: string, closed: (dialog: HTMLDialogElement) => void): HTMLDialogElement {
+  const titleId = `dialog-title-${++dialogCount}`;
+  form.prepend(h('h2', { id: titleId }, title));
+  // The consequence the intro states is read with the dialog's name, before the first field.
+  const intro = form.querySelector('.dialog-intro');
+  if (intro) intro.id = `${titleId}-intro`;
+  const dialog = h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': intro?.id }, form);
+  const opener = document.activeElement;
+  const key = opener && opener !== document.body ? focusKey(document.body, opener) : undefined;
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (key && (!opener!.isConnected || document.activeElement === document.body)) refocus(document.body, key);
+    closed(dialog);
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
 
 /** A labelled control with an optional hint tied to it (aria-describedby), for the forms of dialogs and panels. */
 export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLElement {
@@ -83,25 +109,18 @@ export function actionDialog(o: ActionDialog): Promise<boolean> {
     const error = h('p', { class: 'form-error', role: 'alert' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, o.submitLabel);
     const form = h('form', { class: 'dialog-form' });
-    const dialog = h('dialog', { 'aria-label': o.title }, form);
     let done = false;
     form.append(
-      h('h2', {}, o.title),
       ...(o.intro ? [h('p', { class: 'dialog-intro' }, o.intro)] : []),
       ...(o.fields ?? []),
       error,
       h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => dialog.close() }, 'Cancel'), submit),
     );
+    const dialog = showModal(form, o.title, () => resolve(done));
     onSubmit(form, submit, error, () => o.submit(form), () => {
       done = true;
       dialog.close();
     });
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(done);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
   });
 }
 
@@ -110,22 +129,9 @@ export function askText(title: string, label: string, value: string, submitLabel
   return new Promise((resolve) => {
     const input = h('input', { name: 'value', value, autocomplete: 'off' });
     const form = h('form', { method: 'dialog', class: 'dialog-form' });
-    const dialog = h('dialog', { 'aria-label': title }, form);
-    form.append(
-      h('h2', {}, title),
-      field(label, input),
-      h(
-        'div',
-        { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'btn', onclick: () => dialog.close('cancel') }, 'Cancel'),
-        h('button', { type: 'submit', class: 'btn btn-primary', value: 'ok' }, submitLabel),
-      ),
-    );
-    dialog.addEventListener('close', () => {
-      dialog.remove();
-      resolve(dialog.returnValue === 'ok' ? input.value : undefined);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
+    const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+    form.append(field(label, input), h('div', { class: 'dialog-actions' }, cancel, h('button', { type: 'submit', class: 'btn btn-primary', value: 'ok' }, submitLabel)));
+    const dialog = showModal(form, title, (d) => resolve(d.returnValue === 'ok' ? input.value : undefined));
+    cancel.addEventListener('click', () => dialog.close('cancel'));
   });
 }

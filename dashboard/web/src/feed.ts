@@ -1,7 +1,10 @@
 import { alertActions } from './alert-actions.js';
-import { alertNotes } from './alert-notes.js';
+import { alertNotes, renotifyText } from './alert-notes.js';
+import { say } from './announcer.js';
 import { ago, dateTime } from './format.js';
 import { clear, h } from './dom.js';
+import { focusKey, refocus } from './focus.js';
+import { setCriticalCount } from './page-title.js';
 import type { Alert, LiveMessage } from './types.js';
 
 const RANK = { critical: 0, warning: 1, info: 2 } as const;
@@ -34,9 +37,28 @@ function chime(): void {
   }
 }
 
+/** What a transition says to a screen reader, or nothing: updates (a repeat, a change of band) and acknowledgements are not news. */
+function news(message: Extract<LiveMessage, { alert: Alert }>, name: string): string | undefined {
+  const a = message.alert;
+  switch (message.type) {
+    case 'alert.opened':
+      return a.severity === 'critical' ? `Critical alert for ${name}: ${a.title}` : `New ${a.severity} alert for ${name}: ${a.title}`;
+    case 'alert.renotified':
+      return `${a.severity === 'critical' ? 'Critical alert' : 'Alert'} for ${name} notified again: ${a.title}. ${renotifyText(a)}`;
+    case 'alert.escalated':
+      return `Escalated, not yet acknowledged: ${a.title} for ${name}`;
+    case 'alert.resolved':
+      return `Resolved: ${a.title} for ${name}`;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * The live alert feed: every open or acknowledged alert the user may see, most severe and newest first; alert
  * events from the live channel update it in place; a new critical alert flashes, chimes and is announced.
+ * The list is not a live region (an item rebuilt for a new count would be read again): what is new is said
+ * once through the announcer.
  */
 export class AlertFeed {
   readonly element: HTMLElement;
@@ -50,19 +72,25 @@ export class AlertFeed {
 
   constructor(names: (patientId: string) => string | undefined) {
     this.#names = names;
-    this.#count = h('span', { class: 'count-badge', 'aria-label': 'live alerts' }, '0');
+    // Read as part of the heading: "Live alerts 3".
+    this.#count = h('span', { class: 'count-badge' }, '0');
     const soundToggle = h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-pressed': 'true', title: 'Sound for critical alerts' }, 'Sound on');
     soundToggle.addEventListener('click', () => {
       this.#sound = !this.#sound;
       soundToggle.setAttribute('aria-pressed', String(this.#sound));
       soundToggle.textContent = this.#sound ? 'Sound on' : 'Sound off';
     });
-    this.#list = h('ol', { class: 'feed-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+    this.#list = h('ol', { class: 'feed-list', 'aria-labelledby': 'feed-title' });
     // Kept elements keep their text: the ages ("4 min ago") are brought up to date here.
     window.setInterval(() => {
       for (const t of this.#list.querySelectorAll<HTMLTimeElement>('.feed-item-head time[datetime]')) t.textContent = ago(Date.parse(t.dateTime));
     }, 30_000);
-    this.element = h('section', { class: 'panel feed', 'aria-labelledby': 'feed-title' }, h('header', { class: 'panel-header' }, h('h2', { id: 'feed-title' }, 'Live alerts ', this.#count), soundToggle), this.#list);
+    this.element = h(
+      'section',
+      { class: 'panel feed', 'aria-labelledby': 'feed-title', 'data-panel': 'feed' },
+      h('header', { class: 'panel-header' }, h('h2', { id: 'feed-title', tabindex: '-1' }, 'Live alerts ', this.#count), soundToggle),
+      this.#list,
+    );
   }
 
   load(alerts: Alert[]): void {
@@ -73,24 +101,28 @@ export class AlertFeed {
 
   apply(message: Extract<LiveMessage, { alert: Alert }>): void {
     const { alert } = message;
+    const name = message.patientName ?? this.#names(alert.patientId) ?? alert.patientId;
+    const text = news(message, name);
+    const critical = alert.severity === 'critical' && alert.status === 'open' && message.type !== 'alert.resolved';
+    // Keyed by sequence number: a transition replayed after a reconnect is not said twice.
+    if (text) say(text, critical ? 'assertive' : 'polite', `seq:${message.seq}`);
     if (message.type === 'alert.resolved' || alert.status === 'resolved') {
       this.#alerts.delete(alert.id);
     } else {
       const known = this.#alerts.has(alert.id);
       // A re-notification (a new fall, a worse tier or value, a reminder) asks for a person again, like a new alert.
       const again = message.type === 'alert.renotified';
-      this.#alerts.set(alert.id, { ...alert, patientName: message.patientName ?? this.#names(alert.patientId) ?? alert.patientId, fresh: message.type !== 'alert.acknowledged' });
-      if ((!known || again || message.type === 'alert.escalated') && alert.severity === 'critical' && alert.status === 'open') this.#cue(alert, message.patientName);
+      this.#alerts.set(alert.id, { ...alert, patientName: name, fresh: message.type !== 'alert.acknowledged' });
+      if ((!known || again || message.type === 'alert.escalated') && critical) this.#cue();
     }
     this.#queueRender();
   }
 
-  #cue(alert: Alert, patientName: string | undefined): void {
+  /** Seen and heard: the top bar flashes and the chime plays (the words go through the announcer). */
+  #cue(): void {
     if (this.#sound) chime();
     document.body.classList.add('flash-critical');
     setTimeout(() => document.body.classList.remove('flash-critical'), 2_400);
-    const region = document.getElementById('critical-announcer');
-    if (region) region.textContent = `Critical alert for ${patientName ?? alert.patientId}: ${alert.title}`;
   }
 
   #queueRender(): void {
@@ -107,8 +139,21 @@ export class AlertFeed {
       (a, b) => RANK[a.severity] - RANK[b.severity] || Number(b.status === 'open') - Number(a.status === 'open') || b.updatedAt - a.updatedAt,
     );
     this.#count.textContent = String(alerts.length);
-    const unacknowledgedCritical = alerts.filter((a) => a.severity === 'critical' && a.status === 'open').length;
-    document.title = unacknowledgedCritical ? `(${unacknowledgedCritical}) Vigil` : 'Vigil';
+    setCriticalCount(alerts.filter((a) => a.severity === 'critical' && a.status === 'open').length);
+    // An alert acted on is rebuilt (acknowledged) or goes (resolved): focus stays with it, or moves to the
+    // alert that took its place, never to <body>.
+    const active = document.activeElement;
+    const focused = active && this.#list.contains(active) ? { key: focusKey(this.#list, active), index: [...this.#list.children].findIndex((li) => li.contains(active)) } : undefined;
+    this.#update(alerts);
+    if (focused && !this.#list.contains(document.activeElement)) {
+      if (!(focused.key && refocus(this.#list, focused.key))) {
+        const items = this.#list.querySelectorAll<HTMLElement>(':scope > .feed-item');
+        (items[Math.min(focused.index, items.length - 1)] ?? this.element.querySelector<HTMLElement>('#feed-title'))?.focus({ preventScroll: true });
+      }
+    }
+  }
+
+  #update(alerts: FeedAlert[]): void {
     if (alerts.length === 0) {
       this.#rendered.clear();
       clear(this.#list);
@@ -141,12 +186,12 @@ export class AlertFeed {
   #item(a: FeedAlert): HTMLElement {
     const item = h(
       'li',
-      { class: `feed-item sev-${a.severity} status-${a.status}${a.fresh ? ' fresh' : ''}`, 'data-alert-id': a.id },
+      { class: `feed-item sev-${a.severity} status-${a.status}${a.fresh ? ' fresh' : ''}`, 'data-alert-id': a.id, tabindex: '-1' },
       h(
         'div',
         { class: 'feed-item-head' },
         h('span', { class: `sev-badge sev-${a.severity}` }, a.severity),
-        h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient' }, a.patientName),
+        h('a', { href: `#/patients/${encodeURIComponent(a.patientId)}`, class: 'feed-patient', 'data-action': 'open-patient' }, a.patientName),
         h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
       ),
       h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null),

@@ -5,6 +5,7 @@ import { clear, h } from './dom.js';
 import { AlertFeed } from './feed.js';
 import { LiveChannel, type LiveState } from './live.js';
 import { loginView } from './login-view.js';
+import { setCriticalCount, setViewTitle } from './page-title.js';
 import { PatientView } from './patient-view.js';
 import { UsersView } from './users-view.js';
 import type { Alert, LiveMessage, SessionInfo } from './types.js';
@@ -26,12 +27,20 @@ class Shell {
   #audit: AuditView | undefined;
   #users: UsersView | undefined;
   #active = false;
+  /** Move focus to the new view's heading: after a navigation or logging in, not when the page first loads. */
+  #focusView: boolean;
   readonly #keepAlive: number;
-  readonly #onHash = () => this.#route();
+  readonly #onHash = () => {
+    // Only "#/..." is a route: any other fragment (an in-page link) must not navigate away from the view.
+    if (location.hash && !location.hash.startsWith('#/')) return;
+    this.#focusView = true;
+    this.#route();
+  };
   readonly #onActivity = () => (this.#active = true);
 
-  constructor(session: SessionInfo) {
+  constructor(session: SessionInfo, focusView: boolean) {
     this.#session = session;
+    this.#focusView = focusView;
     setSnoozeLimit(session.snoozeMaxHours);
     const { user } = session;
     const nav = h(
@@ -44,7 +53,8 @@ class Shell {
     );
     clear(root);
     root.append(
-      h('a', { href: '#main', class: 'skip-link' }, 'Skip to content'),
+      // WCAG 2.4.1: moves focus past the top bar itself. Followed as a link, "#main" would be a route change.
+      h('a', { href: '#main', class: 'skip-link', onclick: (e: Event) => (e.preventDefault(), this.#main.focus()) }, 'Skip to content'),
       h(
         'header',
         { class: 'topbar' },
@@ -53,6 +63,7 @@ class Shell {
         h('div', { class: 'topbar-right' }, this.#status, h('span', { class: 'user' }, h('strong', {}, user.displayName), h('span', { class: 'muted' }, ` · ${user.role}${user.careTeams.length ? ` · ${user.careTeams.join(', ')}` : ''}`)), h('button', { type: 'button', class: 'btn btn-small', onclick: () => void this.logout() }, 'Log out')),
       ),
       this.#main,
+      h('div', { id: 'announcer', class: 'sr-only', role: 'status', 'aria-live': 'polite' }),
       h('div', { id: 'critical-announcer', class: 'sr-only', role: 'alert', 'aria-live': 'assertive' }),
     );
     window.addEventListener('hashchange', this.#onHash);
@@ -75,7 +86,8 @@ class Shell {
       onMessage: (m) => this.#onLive(m),
       onState: (state) => {
         this.#status.className = `live-pill state-${state}`;
-        this.#status.textContent = STATE_TEXT[state];
+        // Written only when it changes: a status region reads every write.
+        if (this.#status.textContent !== STATE_TEXT[state]) this.#status.textContent = STATE_TEXT[state];
         // A refused reconnect may mean the session ended: asking tells (a 401 shows the login page).
         if (state === 'reconnecting') void api('GET', '/api/session', undefined, { background: true }).catch(() => undefined);
       },
@@ -110,24 +122,31 @@ class Shell {
     for (const link of document.querySelectorAll('[data-nav]')) link.removeAttribute('aria-current');
     const patient = /^#\/patients\/([^/]+)$/.exec(hash);
     if (patient) {
+      setViewTitle('Patient');
       this.#patient = new PatientView(decodeURIComponent(patient[1]!));
       this.#main.append(this.#patient.element);
       void this.#patient.load();
     } else if (hash === '#/audit' && this.#session.user.role === 'admin') {
+      setViewTitle('Audit log');
       document.querySelector('[data-nav="audit"]')?.setAttribute('aria-current', 'page');
       this.#audit ??= new AuditView();
       this.#main.append(this.#audit.element);
       void this.#audit.load();
     } else if (hash === '#/users' && this.#session.user.role === 'admin') {
+      setViewTitle('Users');
       document.querySelector('[data-nav="users"]')?.setAttribute('aria-current', 'page');
       this.#users ??= new UsersView();
       this.#main.append(this.#users.element);
       void this.#users.load();
     } else {
+      setViewTitle('Worklist');
       document.querySelector('[data-nav="worklist"]')?.setAttribute('aria-current', 'page');
       this.#main.append(h('div', { class: 'home' }, this.#worklist.element, this.#feed.element));
       this.#feed.render();
     }
+    // WCAG 2.4.3: after a navigation the reader continues from the new view's heading, not from <body>.
+    if (this.#focusView) this.#main.querySelector<HTMLElement>('h1')?.focus();
+    this.#focusView = false;
   }
 
   async logout(): Promise<void> {
@@ -152,14 +171,17 @@ let shell: Shell | undefined;
 
 function showLogin(notice?: string): void {
   clear(root);
-  document.title = 'Vigil · Log in';
+  setCriticalCount(0);
+  setViewTitle('Log in');
   root.append(
     loginView(notice, (session) => {
       setSession(session);
-      shell = new Shell(session);
+      shell = new Shell(session, true);
       void shell.start();
     }),
   );
+  // `autofocus` works once per page: after a log-out the form is new, and focus would stay on <body>.
+  document.getElementById('username')?.focus();
 }
 
 whenUnauthorized(() => shell?.end('Your session has ended (inactivity or log-out elsewhere). Log in again to continue.'));
@@ -168,7 +190,7 @@ async function boot(): Promise<void> {
   try {
     const session = await api<SessionInfo>('GET', '/api/session');
     setSession(session);
-    shell = new Shell(session);
+    shell = new Shell(session, false);
     await shell.start();
   } catch {
     showLogin();

@@ -62,13 +62,14 @@ export function patientHeader(record: PatientRecord, changed: () => void): HTMLE
     h(
       'div',
       {},
-      h('h2', {}, p.name),
+      // The view's one h1 (WCAG 1.3.1, 2.4.6): the shell moves focus here when the page opens.
+      h('h1', { tabindex: '-1', 'data-focus': 'title' }, p.name),
       h('p', { class: 'muted' }, [`ID ${p.id}`, p.programmes.map((x) => PROGRAMME_LABELS[x] ?? x).join(', ') || 'No programme', p.careTeam ? `Care team ${p.careTeam}` : 'No care team'].join(' · ')),
       h(
         'p',
         { class: 'muted time-zone' },
         p.timeZone ? `Time zone ${p.timeZone}${there ? ` (${there} there)` : ''} ` : 'Time zone not set ',
-        h('button', { type: 'button', class: 'btn btn-small btn-quiet no-print', onclick: () => changeTimeZone(record, changed) }, 'Change time zone'),
+        h('button', { type: 'button', class: 'btn btn-small btn-quiet no-print', 'data-action': 'time-zone', onclick: () => changeTimeZone(record, changed) }, 'Change time zone'),
       ),
     ),
     h(

@@ -2,9 +2,11 @@ import type UPlot from 'uplot';
 import { alertActions } from './alert-actions.js';
 import { alertNotes } from './alert-notes.js';
 import { api, ApiError } from './api.js';
-import { drawChart, offScaleNote } from './chart.js';
-import { actorText, ago, dateTime, typeLabel } from './format.js';
+import { chartFigure } from './chart-figure.js';
+import { actorText, ago, dateTime } from './format.js';
 import { clear, h } from './dom.js';
+import { keepFocus } from './focus.js';
+import { setViewTitle } from './page-title.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
@@ -32,16 +34,25 @@ function table(headers: string[], rows: (Node | string)[][], caption: string): H
  * devices and their status, rules with this patient's overrides and snoozes. Opening it is audited.
  */
 export class PatientView {
-  readonly element = h('div', { class: 'patient-view' });
+  // Until the record comes, a heading to land on (the shell focuses it); the real one replaces it, focus kept.
+  readonly element = h('div', { class: 'patient-view' }, h('div', { class: 'panel pad' }, h('h1', { tabindex: '-1', 'data-focus': 'title' }, 'Loading patient…')));
   readonly patientId: string;
   #record: PatientRecord | undefined;
   #range: (typeof RANGES)[number] = RANGES[1];
   #charts: UPlot[] = [];
+  /** Kept across rebuilds, so that a live refresh redraws the charts in place instead of emptying them first. */
+  readonly #chartList = h('div', { id: 'chart-list', class: 'chart-list' }, h('p', { class: 'muted' }, 'Loading charts…'));
+  /** The charts whose table of values is open (by reading type), kept open across refreshes. */
+  readonly #openTables = new Set<string>();
   #refreshTimer: number | undefined;
   #refresh = false;
 
   constructor(patientId: string) {
     this.patientId = patientId;
+  }
+
+  #title(): HTMLElement | null {
+    return this.element.querySelector<HTMLElement>('h1');
   }
 
   /** `refresh`: a live update of the page on screen, which the server does not audit as a new view. */
@@ -50,12 +61,17 @@ export class PatientView {
     try {
       this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}`, undefined, { background: refresh });
     } catch (err) {
-      clear(this.element);
       const message = err instanceof ApiError && err.status === 403 ? 'This patient is not in one of your care teams.' : err instanceof ApiError && err.status === 404 ? 'There is no such patient.' : 'The patient could not be loaded.';
-      this.element.append(h('div', { class: 'panel empty-state' }, h('p', {}, message), h('a', { href: '#/', class: 'btn' }, 'Back to the worklist')));
+      setViewTitle('Patient not available');
+      keepFocus(this.element, () => {
+        clear(this.element);
+        this.element.append(h('div', { class: 'panel empty-state' }, h('h1', { tabindex: '-1', 'data-focus': 'title' }, 'Patient not available'), h('p', {}, message), h('a', { href: '#/', class: 'btn' }, 'Back to the worklist')));
+      });
       return;
     }
-    this.#render();
+    setViewTitle(this.#record.patient.name);
+    // A live refresh or an action rebuilds the page: focus stays on the control (or the alert, rule or panel) it was on.
+    keepFocus(this.element, () => this.#render(), () => this.#title());
     await this.#loadCharts();
   }
 
@@ -67,19 +83,14 @@ export class PatientView {
 
   /**
    * After the clinician changed something here: show it now (the page was already viewed, so not audited
-   * again). The page is rebuilt, so focus goes back to the rule that was acted on, not to the top of the page.
+   * again). The rebuild keeps focus on what was acted on (or the rule or alert it belonged to).
    */
-  readonly #reload = () => {
-    const ruleId = document.activeElement?.closest<HTMLElement>('[data-rule-id]')?.dataset.ruleId;
-    void this.load(true).then(() => {
-      if (ruleId) this.element.querySelector<HTMLElement>(`[data-rule-id="${CSS.escape(ruleId)}"]`)?.focus();
-    });
-  };
+  readonly #reload = () => void this.load(true);
 
   #alertItem(a: Alert): HTMLElement {
     return h(
       'li',
-      { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id },
+      { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id, tabindex: '-1' },
       h('div', { class: 'feed-item-head' }, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), h('strong', {}, a.title), h('time', { title: dateTime(a.updatedAt) }, ago(a.updatedAt))),
       h('div', { class: 'feed-message' }, a.message),
       alertNotes(a),
@@ -97,13 +108,8 @@ export class PatientView {
           type: 'button',
           class: `seg${range.key === this.#range.key ? ' seg-on' : ''}`,
           'aria-pressed': String(range.key === this.#range.key),
-          onclick: () => {
-            this.#range = range;
-            // Another range is another view of the patient's data: audited.
-            this.#refresh = false;
-            this.#render();
-            void this.#loadCharts();
-          },
+          'data-range': range.key,
+          onclick: () => this.#chooseRange(range),
         },
         range.label,
       ),
@@ -116,24 +122,24 @@ export class PatientView {
         { class: 'patient-grid' },
         h(
           'section',
-          { class: 'panel charts', 'aria-labelledby': 'charts-title' },
+          { class: 'panel charts', 'aria-labelledby': 'charts-title', 'data-panel': 'charts' },
           h(
             'header',
             { class: 'panel-header' },
-            h('h3', { id: 'charts-title' }, 'Readings'),
+            h('h2', { id: 'charts-title', tabindex: '-1' }, 'Readings'),
             h('div', { class: 'segmented no-print', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
             h('span', { class: 'print-only' }, `Last ${this.#range.label}, printed ${new Date().toLocaleString()}`),
-            h('button', { type: 'button', class: 'btn btn-small no-print', onclick: () => window.print() }, 'Print report'),
+            h('button', { type: 'button', class: 'btn btn-small no-print', 'data-action': 'print', onclick: () => window.print() }, 'Print report'),
           ),
-          h('div', { id: 'chart-list', class: 'chart-list' }, h('p', { class: 'muted' }, 'Loading charts…')),
+          this.#chartList,
         ),
         h(
           'div',
           { class: 'side' },
           h(
             'section',
-            { class: 'panel', 'aria-labelledby': 'pa-title' },
-            h('header', { class: 'panel-header' }, h('h3', { id: 'pa-title' }, `Open alerts (${liveAlerts.length})`)),
+            { class: 'panel', 'aria-labelledby': 'pa-title', 'data-panel': 'alerts' },
+            h('header', { class: 'panel-header' }, h('h2', { id: 'pa-title', tabindex: '-1' }, `Open alerts (${liveAlerts.length})`)),
             liveAlerts.length
               ? h('ol', { class: 'feed-list' }, liveAlerts.map((a) => this.#alertItem(a)))
               : h('p', { class: 'muted pad' }, 'No open alerts.'),
@@ -141,7 +147,7 @@ export class PatientView {
           h(
             'section',
             { class: 'panel', 'aria-labelledby': 'dev-title' },
-            h('header', { class: 'panel-header' }, h('h3', { id: 'dev-title' }, 'Devices')),
+            h('header', { class: 'panel-header' }, h('h2', { id: 'dev-title' }, 'Devices')),
             table(
               ['Device', 'Status', 'Battery', 'Last seen'],
               r.devices.map((d) => [
@@ -158,7 +164,7 @@ export class PatientView {
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'hist-title' },
-        h('header', { class: 'panel-header' }, h('h3', { id: 'hist-title' }, 'Alert history')),
+        h('header', { class: 'panel-header' }, h('h2', { id: 'hist-title' }, 'Alert history')),
         table(
           ['Opened', 'Severity', 'Alert', 'Status', 'By', 'Note'],
           r.alerts.map((a) => [
@@ -176,37 +182,49 @@ export class PatientView {
     );
   }
 
+  /**
+   * Another range is another view of the patient's data (audited). Only the pressed state and the charts
+   * change: the page is not rebuilt, so focus stays on the button just pressed.
+   */
+  #chooseRange(range: (typeof RANGES)[number]): void {
+    this.#range = range;
+    this.#refresh = false;
+    for (const button of this.element.querySelectorAll<HTMLElement>('[data-range]')) {
+      const on = button.dataset.range === range.key;
+      button.classList.toggle('seg-on', on);
+      button.setAttribute('aria-pressed', String(on));
+    }
+    const printed = this.element.querySelector('.charts .print-only');
+    if (printed) printed.textContent = `Last ${range.label}, printed ${new Date().toLocaleString()}`;
+    void this.#loadCharts();
+  }
+
   async #loadCharts(): Promise<void> {
     const r = this.#record!;
-    const list = this.element.querySelector<HTMLElement>('#chart-list');
-    if (!list) return;
-    for (const c of this.#charts) c.destroy();
-    this.#charts = [];
+    const list = this.#chartList;
+    const range = this.#range;
     const types = TYPE_ORDER.filter((t) => r.latest.some((l) => l.type === t));
     const to = Date.now();
     const from = to - this.#range.ms;
     const series = await Promise.all(
       types.map((type) => api<Series>('GET', `/api/patients/${encodeURIComponent(this.patientId)}/readings?type=${type}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, undefined, { background: this.#refresh })),
     );
-    clear(list);
-    if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));
-    series.forEach((s) => {
-      const offScale = offScaleNote(s);
-      const box = h(
-        'figure',
-        { class: 'chart', 'data-type': s.type },
-        h(
-          'figcaption',
-          {},
-          typeLabel(s.type),
-          h('span', { class: 'muted small' }, s.bucketMs ? ` · mean per ${s.bucketMs >= 86_400_000 ? `${s.bucketMs / 86_400_000} d` : s.bucketMs >= 3_600_000 ? `${s.bucketMs / 3_600_000} h` : `${s.bucketMs / 60_000} min`}` : ` · ${s.points.length} readings`),
-          offScale ? [' · ', h('span', { class: 'flag' }, offScale)] : null,
-        ),
-      );
-      list.append(box);
-      if (s.points.length === 0) box.append(h('p', { class: 'muted pad' }, 'No readings in this range.'));
-      else this.#charts.push(drawChart(box, s, r.thresholds, { from, to }));
-    });
+    // Another range was chosen while these were on their way: its own load draws the charts.
+    if (range !== this.#range) return;
+    const figures = series.map((s) =>
+      chartFigure(s, r.thresholds, { label: range.label, from, to }, this.#openTables.has(s.type), (open) => (open ? this.#openTables.add(s.type) : this.#openTables.delete(s.type))),
+    );
+    for (const c of this.#charts) c.destroy();
+    keepFocus(
+      list,
+      () => {
+        clear(list);
+        if (types.length === 0) list.append(h('p', { class: 'muted pad' }, 'No readings yet.'));
+        list.append(...figures.map((f) => f.element));
+      },
+      () => this.element.querySelector<HTMLElement>('#charts-title'),
+    );
+    this.#charts = figures.map((f) => f.draw()).filter((c): c is UPlot => c !== undefined);
   }
 
   stop(): void {

@@ -65,7 +65,7 @@ function overrideBlock(ctx: Ctx, rule: PatientRule, o: RuleOverride): HTMLElemen
       ['Expires', o.expiresAt === null ? 'no expiry' : dateTime(o.expiresAt)],
       ...(o.preset ? ([['Preset', preset ? `${preset.title} (${shortSource(preset.source)})` : o.preset]] as [string, string][]) : []),
     ]),
-    h('button', { type: 'button', class: 'btn btn-small', onclick: remove }, 'Remove override'),
+    h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'remove-override', onclick: remove }, 'Remove override'),
   );
 }
 
@@ -90,7 +90,7 @@ function snoozeBlock(ctx: Ctx, rule: PatientRule, s: Snooze): HTMLElement {
       ['Until', dateTime(s.until)],
       ['Silences', `${s.tier} and below; anything worse, and any critical finding, still alerts`],
     ]),
-    h('button', { type: 'button', class: 'btn btn-small', onclick: () => void end() }, 'End snooze'),
+    h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'end-snooze', onclick: () => void end() }, 'End snooze'),
   );
 }
 
@@ -125,7 +125,7 @@ function presetButton(ctx: Ctx, rule: PatientRule, preset: RulePreset, current: 
 function dryWeightForm(ctx: Ctx, rule: PatientRule, current: RuleOverride | undefined): HTMLElement {
   const kg = h('input', { type: 'number', name: 'dryWeightKg', min: 1, max: 400, step: 0.1, required: true, inputmode: 'decimal', value: rule.dryWeightKg ?? '' });
   const error = h('p', { class: 'form-error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'btn btn-small btn-primary' }, 'Set dry weight');
+  const button = h('button', { type: 'submit', class: 'btn btn-small btn-primary', 'data-action': 'dry-weight' }, 'Set dry weight');
   const form = h(
     'form',
     { class: 'inline-form', 'aria-label': `Dry weight for ${rule.title}` },
@@ -183,8 +183,8 @@ export function rulesPanel(record: PatientRecord, changed: () => void): HTMLElem
   });
   return h(
     'section',
-    { class: 'panel', 'aria-labelledby': 'rules-title' },
-    h('header', { class: 'panel-header' }, h('h3', { id: 'rules-title' }, 'Rules for this patient')),
+    { class: 'panel', 'aria-labelledby': 'rules-title', 'data-panel': 'rules' },
+    h('header', { class: 'panel-header' }, h('h2', { id: 'rules-title', tabindex: '-1' }, 'Rules for this patient')),
     items.length ? h('ul', { class: 'rule-list' }, items) : h('p', { class: 'muted pad' }, 'No rules apply.'),
   );
 }

@@ -2,6 +2,7 @@ import { api, ApiError } from './api.js';
 import { ago } from './format.js';
 import { askText } from './dialogs.js';
 import { announce, clear, h } from './dom.js';
+import { keepFocus } from './focus.js';
 
 interface UserRow {
   readonly username: string;
@@ -58,13 +59,13 @@ export class UsersView {
     this.element = h(
       'section',
       { class: 'panel users', 'aria-labelledby': 'users-title' },
-      h('header', { class: 'panel-header' }, h('h2', { id: 'users-title' }, 'Users'), form),
+      h('header', { class: 'panel-header' }, h('h1', { id: 'users-title', tabindex: '-1' }, 'Users'), form),
       h('div', { id: 'new-password', 'aria-live': 'polite' }),
       h(
         'table',
         { class: 'data-table' },
         h('caption', { class: 'sr-only' }, 'Dashboard users'),
-        h('thead', {}, h('tr', {}, ['User', 'Name', 'Role', 'Care teams', 'State', 'Last login', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['User', 'Name', 'Role', 'Care teams', 'State', 'Last login'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
         this.#body,
       ),
     );
@@ -80,7 +81,14 @@ export class UsersView {
 
   async load(): Promise<void> {
     const { users } = await api<{ users: UserRow[] }>('GET', '/api/users');
+    // After a change the table is rebuilt: focus stays on the button used (or its row).
+    keepFocus(this.#body, () => this.#rows(users), () => this.element.querySelector<HTMLElement>('#users-title'));
+  }
+
+  #rows(users: UserRow[]): void {
     clear(this.#body);
+    // Every row has the same three buttons: each says whose it is, for a screen reader listing buttons.
+    const whose = (u: UserRow) => h('span', { class: 'sr-only' }, ` of ${u.username}`);
     for (const u of users) {
       const state = u.disabledAt ? 'disabled' : u.lockedUntil && u.lockedUntil > Date.now() ? 'locked' : 'active';
       const change = (body: object, done: string) =>
@@ -99,17 +107,18 @@ export class UsersView {
           h('td', {}, ago(u.lastLoginAt)),
           h(
             'td',
-            { class: 'row-actions' },
-            h('button', { type: 'button', class: 'btn btn-small', onclick: async () => {
+            {},
+            h('div', { class: 'row-actions' },
+            h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'teams', onclick: async () => {
               const teams = await askText(`Care teams of ${u.username}`, 'Care teams, separated by commas', u.careTeams.join(', '), 'Save');
               if (teams !== undefined) await change({ careTeams: teamsOf(teams) }, 'Care teams changed');
-            } }, 'Teams'),
-            h('button', { type: 'button', class: 'btn btn-small', onclick: () => {
+            } }, 'Teams', whose(u)),
+            h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'reset-password', onclick: () => {
               const password = generatePassword();
               void change({ password }, 'Password reset; their sessions have ended').then(() => this.#showPassword(u.username, password));
-            } }, 'Reset password'),
-            h('button', { type: 'button', class: 'btn btn-small btn-quiet', onclick: () => void change({ disabled: !u.disabledAt }, u.disabledAt ? 'User enabled' : 'User disabled; their sessions have ended') }, u.disabledAt ? 'Enable' : 'Disable'),
-          ),
+            } }, 'Reset password', whose(u)),
+            h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'enable', onclick: () => void change({ disabled: !u.disabledAt }, u.disabledAt ? 'User enabled' : 'User disabled; their sessions have ended') }, u.disabledAt ? 'Enable' : 'Disable', whose(u)),
+          )),
         ),
       );
     }

@@ -1,9 +1,14 @@
+import { reply } from './announcer.js';
 import { api } from './api.js';
 import { ago, PROGRAMME_LABELS, readingText, typeLabel } from './format.js';
 import { clear, h } from './dom.js';
+import { keepFocus } from './focus.js';
 import type { Worklist, WorklistEntry } from './types.js';
 
-const ROW_HEIGHT = 72;
+/** The rows' fixed height, from the style sheet (--wl-row-height): taller on a narrow screen, where a row takes two lines. */
+function rowHeight(el: Element): number {
+  return parseFloat(getComputedStyle(el).getPropertyValue('--wl-row-height')) || 72;
+}
 const OVERSCAN = 6;
 const ATTENTION_LABEL = { critical: 'Critical', warning: 'Warning', silent: 'No data', info: 'Info', ok: 'Stable' } as const;
 
@@ -42,9 +47,11 @@ export class WorklistView {
     });
     this.#programme.addEventListener('change', () => void this.load(false));
     this.#team.addEventListener('change', () => void this.load(false));
-    this.#summary = h('p', { class: 'wl-summary', 'aria-live': 'polite' });
+    // Not a live region: it changes with every refresh. The user's own filtering is answered (see load).
+    this.#summary = h('p', { class: 'wl-summary' });
     this.#spacer = h('div', { class: 'wl-spacer' });
-    this.#rows = h('div', { class: 'wl-rows', role: 'list' });
+    // A real list of links (WCAG 4.1.2): each row is a link to the patient inside a list item.
+    this.#rows = h('ul', { class: 'wl-rows', 'aria-labelledby': 'wl-title' });
     this.#viewport = h('div', { class: 'wl-viewport', tabindex: '-1' }, this.#spacer, this.#rows);
     this.#viewport.addEventListener('scroll', () => this.#queueRender(), { passive: true });
     new ResizeObserver(() => this.#queueRender()).observe(this.#viewport);
@@ -54,7 +61,7 @@ export class WorklistView {
       h(
         'header',
         { class: 'panel-header' },
-        h('h2', { id: 'wl-title' }, 'Worklist'),
+        h('h1', { id: 'wl-title', tabindex: '-1' }, 'Worklist'),
         h(
           'div',
           { class: 'filters', role: 'search' },
@@ -99,6 +106,8 @@ export class WorklistView {
         for (const e of list.entries) this.#names.set(e.patient.id, e.patient.name);
         this.#updateTeams(list.teams);
         this.#updateSummary();
+        // Said once, in answer to the user's filter; a background refresh changes the text silently.
+        if (!refresh) reply(this.#summary.textContent ?? '');
         this.#queueRender();
       })
       .finally(() => (this.#loading = undefined));
@@ -115,7 +124,8 @@ export class WorklistView {
 
   #updateSummary(): void {
     const count = (a: string) => this.#entries.filter((e) => e.attention === a).length;
-    this.#summary.textContent = `${this.#entries.length} patients · ${count('critical')} critical · ${count('warning')} warning · ${count('silent')} without recent data`;
+    const text = `${this.#entries.length} patient${this.#entries.length === 1 ? '' : 's'} · ${count('critical')} critical · ${count('warning')} warning · ${count('silent')} without recent data`;
+    if (this.#summary.textContent !== text) this.#summary.textContent = text;
   }
 
   #queueRender(): void {
@@ -129,32 +139,33 @@ export class WorklistView {
 
   #render(): void {
     const total = this.#entries.length;
+    const ROW_HEIGHT = rowHeight(this.#viewport);
     this.#spacer.style.height = `${total * ROW_HEIGHT}px`;
     const first = Math.max(0, Math.floor(this.#viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(total, Math.ceil((this.#viewport.scrollTop + this.#viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN);
     this.#rows.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
     const now = Date.now();
-    clear(this.#rows);
-    if (total === 0) {
-      this.#rows.append(h('div', { class: 'empty' }, 'No patients match.'));
-      return;
-    }
-    for (let i = first; i < last; i++) this.#rows.append(this.#row(this.#entries[i]!, i, now));
+    // Rows are rebuilt on every refresh and scroll: the focused patient's row keeps the focus (or, if the
+    // ranking moved them out of view, the list does), so a live update never throws the reader out.
+    keepFocus(
+      this.#rows,
+      () => {
+        clear(this.#rows);
+        if (total === 0) this.#rows.append(h('li', { class: 'empty' }, 'No patients match.'));
+        for (let i = first; i < last; i++) this.#rows.append(this.#row(this.#entries[i]!, i, now));
+      },
+      () => this.#viewport,
+    );
   }
 
   #row(e: WorklistEntry, index: number, now: number): HTMLElement {
     const latest = e.latest;
-    return h(
+    const unacknowledged = e.unacknowledged > 0 ? h('span', { class: 'unack', title: 'not acknowledged yet' }, String(e.unacknowledged), h('span', { class: 'sr-only' }, ' not acknowledged')) : null;
+    // Only the rows in view exist: position and size tell a screen reader where in the whole list this one is.
+    const link = h(
       'a',
-      {
-        class: `wl-row att-${e.attention}`,
-        href: `#/patients/${encodeURIComponent(e.patient.id)}`,
-        role: 'listitem',
-        'aria-posinset': index + 1,
-        'aria-setsize': this.#entries.length,
-        'data-patient-id': e.patient.id,
-      },
-      h('span', { class: `att-badge att-${e.attention}` }, ATTENTION_LABEL[e.attention], e.unacknowledged > 0 ? h('span', { class: 'unack', title: 'not acknowledged yet' }, String(e.unacknowledged)) : null),
+      { class: `wl-row att-${e.attention}`, href: `#/patients/${encodeURIComponent(e.patient.id)}`, 'data-patient-id': e.patient.id },
+      h('span', { class: `att-badge att-${e.attention}` }, ATTENTION_LABEL[e.attention], unacknowledged),
       h(
         'span',
         { class: 'wl-who' },
@@ -170,6 +181,7 @@ export class WorklistView {
           : h('span', { class: 'muted' }, 'No readings yet'),
       ),
     );
+    return h('li', { 'aria-posinset': index + 1, 'aria-setsize': this.#entries.length }, link);
   }
 
   stop(): void {
