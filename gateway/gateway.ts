@@ -103,7 +103,10 @@ function authError(message: string, returnCode: 3 | 4 | 5): AuthenticateError {
 
 /** aedes' persistence, which its type declarations leave out. */
 interface BrokerPersistence {
-  readonly persistence: { cleanSubscriptions(client: { id: string }): Promise<void> };
+  readonly persistence: {
+    cleanSubscriptions(client: { id: string }): Promise<void>;
+    createRetainedStream(pattern: string): AsyncIterable<unknown>;
+  };
 }
 
 function remoteOf(client: Client): string | undefined {
@@ -462,6 +465,12 @@ export async function createGateway(options: GatewayOptions) {
     },
     connectedDevices(): number {
       return broker.connectedClients;
+    },
+    /** Retained messages the broker holds: none, ever (statuses are recorded in the registry instead). */
+    async retainedMessages(): Promise<number> {
+      let count = 0;
+      for await (const _ of (broker as unknown as BrokerPersistence).persistence.createRetainedStream('#')) count++;
+      return count;
     },
     /** Stops accepting connections and publishes; devices keep what was not acknowledged. */
     async close(): Promise<void> {
