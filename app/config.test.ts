@@ -23,7 +23,7 @@ describe('loadConfig', () => {
   it('has MQTT availability limits, with defaults, and reads the WebSocket origins', () => {
     expect(loadConfig({}).mqtt).toEqual({
       maxConnections: 10_000,
-      maxConnectionsPerAddress: 100,
+      maxConnectionsPerAddress: 1_000,
       connectTimeoutMs: 5_000,
       maxSessionsPerDevice: 4,
       authFailuresPerMinutePerAddress: 10,

@@ -45,7 +45,7 @@ export const configSchema = z
     VIGIL_DEVICE_BURST: positiveInt.default(100),
     VIGIL_DEVICE_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
     VIGIL_MQTT_MAX_CONNECTIONS: positiveInt.max(1_000_000).default(10_000),
-    VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.max(1_000_000).default(100),
+    VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.max(1_000_000).default(1_000),
     VIGIL_MQTT_CONNECT_TIMEOUT_MS: positiveInt.min(500).max(120_000).default(5_000),
     VIGIL_MAX_SESSIONS_PER_DEVICE: positiveInt.max(100).default(4),
     VIGIL_MQTT_AUTH_FAILURES_PER_MINUTE: positiveInt.max(100_000).default(10),

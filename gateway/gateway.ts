@@ -61,7 +61,7 @@ export interface GatewayOptions {
 export interface GatewayProtection {
   /** Open MQTT connections (TCP, TLS, WebSocket), authenticated or not. */
   readonly maxConnections: number;
-  /** Open MQTT connections from one remote address. */
+  /** MQTT connections from one remote address that have not authenticated yet. */
   readonly maxConnectionsPerAddress: number;
   /** A connection must have authenticated this long after it was accepted. */
   readonly connectTimeoutMs: number;
@@ -80,7 +80,7 @@ export interface GatewayProtection {
 
 export const GATEWAY_PROTECTION_DEFAULTS: GatewayProtection = Object.freeze({
   maxConnections: 10_000,
-  maxConnectionsPerAddress: 100,
+  maxConnectionsPerAddress: 1_000,
   connectTimeoutMs: 5_000,
   maxConnectBytes: 4_096,
   unauthenticatedBytes: 16_384,

@@ -31,9 +31,12 @@ export interface ListenerOptions {
 export async function startListeners(o: ListenerOptions) {
   const servers: Server[] = [];
 
-  function guard(inner: Duplex, address: string, release: () => void, req?: IncomingMessage): void {
-    inner.once('close', release);
+  type Admission = { authenticated: () => void; release: () => void };
+
+  function guard(inner: Duplex, address: string, admission: Admission, req?: IncomingMessage): void {
+    inner.once('close', admission.release);
     const conn = new GuardedStream(inner, address, o.stream, (reason) => o.refused(reason, address));
+    conn.onAuthenticated = admission.authenticated;
     const deadline = setTimeout(() => {
       if (conn.authenticated || conn.destroyed) return;
       o.refused('connect_deadline', address);
@@ -45,16 +48,16 @@ export async function startListeners(o: ListenerOptions) {
   }
 
   /** Counts a raw socket against the limits; closes it at once when a limit is reached. */
-  function admitSocket(socket: Socket): (() => void) | undefined {
+  function admitSocket(socket: Socket): Admission | undefined {
     const address = socket.remoteAddress ?? 'unknown';
-    const { verdict, release } = o.limits.admit(address);
+    const { verdict, authenticated, release } = o.limits.admit(address);
     if (verdict !== 'ok') {
       o.refused(verdict, address);
       socket.destroy();
       return undefined;
     }
     socket.once('close', release);
-    return release;
+    return { authenticated, release };
   }
 
   async function listen(server: Server, port: number): Promise<number> {
@@ -70,8 +73,8 @@ export async function startListeners(o: ListenerOptions) {
   }
 
   const tcp = createTcpServer((socket) => {
-    const release = admitSocket(socket);
-    if (release) guard(socket, socket.remoteAddress ?? 'unknown', release);
+    const admission = admitSocket(socket);
+    if (admission) guard(socket, socket.remoteAddress ?? 'unknown', admission);
   });
   const mqttPort = await listen(tcp, o.port);
 
@@ -82,10 +85,22 @@ export async function startListeners(o: ListenerOptions) {
     const mutual = ca !== undefined;
     const tls = createTlsServer(
       { cert, key, ca, requestCert: mutual, rejectUnauthorized: mutual, minVersion: 'TLSv1.2', handshakeTimeout: o.connectTimeoutMs },
-      (socket: TLSSocket) => guard(socket, socket.remoteAddress ?? 'unknown', () => undefined),
+      (socket: TLSSocket) => {
+        const key = `${socket.remoteAddress}:${socket.remotePort}`;
+        const admission = handshaking.get(key);
+        handshaking.delete(key);
+        guard(socket, socket.remoteAddress ?? 'unknown', { authenticated: admission?.authenticated ?? (() => undefined), release: () => undefined });
+      },
     );
-    // Counted at TCP accept, before the handshake: a descriptor is held from then on.
-    tls.on('connection', (socket: Socket) => void admitSocket(socket));
+    // Counted at TCP accept, before the handshake: a descriptor is held from then on (released when it closes).
+    const handshaking = new Map<string, Admission>();
+    tls.on('connection', (socket: Socket) => {
+      const admission = admitSocket(socket);
+      if (!admission) return;
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      handshaking.set(key, admission);
+      socket.once('close', () => handshaking.delete(key));
+    });
     mqttsPort = await listen(tls, o.tls.port);
   }
 
@@ -104,14 +119,14 @@ export async function startListeners(o: ListenerOptions) {
         socket.close(1008, 'origin not allowed');
         return;
       }
-      const { verdict, release } = o.limits.admit(address);
+      const { verdict, authenticated, release } = o.limits.admit(address);
       if (verdict !== 'ok') {
         o.refused(verdict, address);
         socket.close(1013, 'too many connections');
         return;
       }
       socket.once('close', release);
-      guard(createWebSocketStream(socket), address, release, req);
+      guard(createWebSocketStream(socket), address, { authenticated, release }, req);
     },
   };
 }

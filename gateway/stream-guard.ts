@@ -90,6 +90,8 @@ export class GuardedStream extends Duplex {
   readonly #scanner: FixedHeaderScanner;
   readonly #limits: StreamLimits;
   readonly #onViolation: (reason: GuardViolation) => void;
+  /** Told once, when the connection has authenticated (the listener stops counting it against its address). */
+  onAuthenticated: (() => void) | undefined;
   #authenticated = false;
   #unauthenticatedRead = 0;
   #wantsData = false;
@@ -114,7 +116,9 @@ export class GuardedStream extends Duplex {
 
   /** Called once the device has authenticated: the pre-authentication budget no longer applies. */
   markAuthenticated(): void {
+    if (this.#authenticated) return;
     this.#authenticated = true;
+    this.onAuthenticated?.();
     if (this.#wantsData) this.#inner.resume();
   }
 

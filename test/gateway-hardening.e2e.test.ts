@@ -270,9 +270,18 @@ describe('item 4: connection limits and the CONNECT deadline', () => {
     // None of them sent CONNECT: each is closed at the deadline, and a device gets in.
     await Promise.all(idle.map((s) => s.closed));
     expect(await metric(t, 'vigil_mqtt_connections_refused_total{reason="connect_deadline"}')).toBe(12);
+    // Logged-in connections no longer count against their address (a fleet behind one NAT address): more
+    // devices than the per-address cap connect from 127.0.0.2, one after the other.
+    const fleet = await Promise.all(Array.from({ length: 6 }, () => t.provision()));
+    const clients = [];
+    for (const d of fleet) {
+      const { outcome, client } = connectFrom(t.vigil.mqttPort, '127.0.0.2', d);
+      expect(await outcome).toBe('connected');
+      clients.push(client);
+    }
     const { outcome, client } = connectFrom(t.vigil.mqttPort, '127.0.0.2', dev);
     expect(await outcome).toBe('connected');
-    client.end(true);
+    for (const c of [...clients, client]) c.end(true);
   });
 });
 
