@@ -20,7 +20,32 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VIGIL_DEFAULT_TIME_ZONE: 'Mars/Olympus' })).toThrow(/VIGIL_DEFAULT_TIME_ZONE: "Mars\/Olympus" is not an IANA time zone/);
   });
 
+  it('has MQTT availability limits, with defaults, and reads the WebSocket origins', () => {
+    expect(loadConfig({}).mqtt).toEqual({
+      maxConnections: 10_000,
+      maxConnectionsPerAddress: 1_000,
+      connectTimeoutMs: 5_000,
+      maxSessionsPerDevice: 4,
+      authFailuresPerMinutePerAddress: 10,
+      authFailuresPerMinutePerDevice: 20,
+      webSocketOrigins: [],
+    });
+    expect(loadConfig({ VIGIL_MQTT_WS_ORIGINS: '*' }).mqtt.webSocketOrigins).toBe('*');
+    expect(loadConfig({ VIGIL_MQTT_WS_ORIGINS: 'https://hub.example.org,http://localhost:3000' }).mqtt.webSocketOrigins).toEqual([
+      'https://hub.example.org',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ VIGIL_MAX_SESSIONS_PER_DEVICE: '2', VIGIL_MQTT_MAX_CONNECTIONS: '50' }).mqtt).toMatchObject({ maxSessionsPerDevice: 2, maxConnections: 50 });
+  });
+
   it.each([
+    [{ VIGIL_MQTT_MAX_CONNECTIONS: '0' }, 'VIGIL_MQTT_MAX_CONNECTIONS'],
+    [{ VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS: 'many' }, 'VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ VIGIL_MQTT_CONNECT_TIMEOUT_MS: '100' }, 'VIGIL_MQTT_CONNECT_TIMEOUT_MS'],
+    [{ VIGIL_MAX_SESSIONS_PER_DEVICE: '1000' }, 'VIGIL_MAX_SESSIONS_PER_DEVICE'],
+    [{ VIGIL_MQTT_AUTH_FAILURES_PER_MINUTE: '-1' }, 'VIGIL_MQTT_AUTH_FAILURES_PER_MINUTE'],
+    [{ VIGIL_MQTT_DEVICE_AUTH_FAILURES_PER_MINUTE: '1.5' }, 'VIGIL_MQTT_DEVICE_AUTH_FAILURES_PER_MINUTE'],
+    [{ VIGIL_MQTT_WS_ORIGINS: 'evil.example, *' }, 'VIGIL_MQTT_WS_ORIGINS'],
     [{ VIGIL_DEFAULT_TIME_ZONE: '+01:00' }, 'VIGIL_DEFAULT_TIME_ZONE'],
     [{ VIGIL_MQTT_PORT: '70000' }, 'VIGIL_MQTT_PORT'],
     [{ VIGIL_HTTP_PORT: 'http' }, 'VIGIL_HTTP_PORT'],

@@ -68,6 +68,18 @@ export const configSchema = z
     VIGIL_DEVICE_RATE: z.coerce.number().positive().default(20),
     VIGIL_DEVICE_BURST: positiveInt.default(100),
     VIGIL_DEVICE_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
+    VIGIL_MQTT_MAX_CONNECTIONS: positiveInt.max(1_000_000).default(10_000),
+    VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.max(1_000_000).default(1_000),
+    VIGIL_MQTT_CONNECT_TIMEOUT_MS: positiveInt.min(500).max(120_000).default(5_000),
+    VIGIL_MAX_SESSIONS_PER_DEVICE: positiveInt.max(100).default(4),
+    VIGIL_MQTT_AUTH_FAILURES_PER_MINUTE: positiveInt.max(100_000).default(10),
+    VIGIL_MQTT_DEVICE_AUTH_FAILURES_PER_MINUTE: positiveInt.max(100_000).default(20),
+    VIGIL_MQTT_WS_ORIGINS: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(\*|https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*)$/, 'must be * or a comma-separated list of origins such as https://hub.example.org')
+        .optional(),
+    ),
     VIGIL_FUTURE_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(300),
     VIGIL_MAX_READING_AGE_DAYS: positiveInt.default(365),
     VIGIL_LATE_AFTER_SECONDS: positiveInt.default(900),
@@ -129,6 +141,16 @@ export interface VigilConfig {
   readonly topicPrefix: string;
   readonly limits: { readonly maxPayloadBytes: number; readonly maxBatch: number; readonly maxInFlightBytes: number };
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
+  /** Availability limits of the MQTT side (docs/security.md). */
+  readonly mqtt: {
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    readonly connectTimeoutMs: number;
+    readonly maxSessionsPerDevice: number;
+    readonly authFailuresPerMinutePerAddress: number;
+    readonly authFailuresPerMinutePerDevice: number;
+    readonly webSocketOrigins: readonly string[] | '*';
+  };
   readonly timing: { readonly futureToleranceMs: number; readonly maxAgeMs: number; readonly lateAfterMs: number };
   readonly shipBatchSize: number;
   /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
@@ -201,6 +223,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topicPrefix: c.VIGIL_TOPIC_PREFIX,
     limits: { maxPayloadBytes: c.VIGIL_MAX_PAYLOAD_BYTES, maxBatch: c.VIGIL_MAX_BATCH, maxInFlightBytes: c.VIGIL_MAX_INFLIGHT_BYTES },
     rate: { perSecond: c.VIGIL_DEVICE_RATE, burst: c.VIGIL_DEVICE_BURST, maxWaitMs: c.VIGIL_DEVICE_MAX_WAIT_MS },
+    mqtt: {
+      maxConnections: c.VIGIL_MQTT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: c.VIGIL_MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      connectTimeoutMs: c.VIGIL_MQTT_CONNECT_TIMEOUT_MS,
+      maxSessionsPerDevice: c.VIGIL_MAX_SESSIONS_PER_DEVICE,
+      authFailuresPerMinutePerAddress: c.VIGIL_MQTT_AUTH_FAILURES_PER_MINUTE,
+      authFailuresPerMinutePerDevice: c.VIGIL_MQTT_DEVICE_AUTH_FAILURES_PER_MINUTE,
+      webSocketOrigins: c.VIGIL_MQTT_WS_ORIGINS === '*' ? ('*' as const) : Object.freeze(c.VIGIL_MQTT_WS_ORIGINS?.split(',') ?? []),
+    },
     timing: {
       futureToleranceMs: c.VIGIL_FUTURE_TOLERANCE_SECONDS * 1000,
       maxAgeMs: c.VIGIL_MAX_READING_AGE_DAYS * 86_400_000,

@@ -117,6 +117,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'gateway' }),
     rate: config.rate,
     maxInFlightBytes: config.limits.maxInFlightBytes,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    protection: config.mqtt,
   });
   built.push(() => gateway.close());
   const http = await createHttpServer({

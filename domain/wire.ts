@@ -119,7 +119,18 @@ export type WireReadingInput = z.input<typeof wireReadingSchema>;
 /** A reading after schema validation (defaults applied). */
 export type WireReading = z.output<typeof wireReadingSchema>;
 
-/** The retained status message a device (or its last will) publishes. */
+/**
+ * The largest status payload accepted, in bytes. A status is a handful of fields (the largest legitimate one,
+ * with a firmware string of 64 characters and a warm-up time, is under 200 bytes); anything bigger is refused
+ * before it is parsed.
+ */
+export const MAX_STATUS_BYTES = 1024;
+
+/**
+ * The status message a device (or its last will) publishes. Vigil records it in the registry; the broker never
+ * retains it (a retained message stays in broker memory for as long as the broker runs). Unknown keys are
+ * dropped, not stored, as for readings, so that newer firmware keeps working; MAX_STATUS_BYTES bounds them.
+ */
 export const deviceStatusSchema = z.object({
   online: z.boolean(),
   battery: z.number().min(0).max(100).optional(),

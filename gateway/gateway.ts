@@ -1,12 +1,9 @@
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
-import type { IncomingMessage } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { createWebSocketStream, type WebSocket } from 'ws';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceStatusSchema,
   deviceTopic,
+  MAX_STATUS_BYTES,
   MAX_WARM_UP_AHEAD_MS,
   parseDeviceTopic,
   VigilError,
@@ -16,8 +13,15 @@ import {
 import type { DeviceStatusChange, Registry } from '../registry/index.js';
 import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
 import { Admission } from './admission.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
+import { countByCode, summariseRejections } from './device-errors.js';
+import { startListeners, type ConnectionRefusal } from './listeners.js';
+import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { DeviceRateLimiter } from './rate-limit.js';
+import { DeviceSessions } from './sessions.js';
+import { markAuthenticated } from './stream-guard.js';
 
 /** How the gateway hands a readings message to ingest: resolves once the readings are durable. */
 export interface ReadingSink {
@@ -48,10 +52,61 @@ export interface GatewayOptions {
   readonly maxInFlightBytes: number;
   /** How often revocations made by the CLI are enforced on live connections. */
   readonly revocationSweepMs?: number;
+  /** Largest readings payload (VIGIL_MAX_PAYLOAD_BYTES): the stream guard derives the largest packet from it. */
+  readonly maxPayloadBytes?: number;
+  /** Availability limits of the MQTT side (docs/security.md); each has a default. */
+  readonly protection?: Partial<GatewayProtection>;
 }
 
-function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+export interface GatewayProtection {
+  /** Open MQTT connections (TCP, TLS, WebSocket), authenticated or not. */
+  readonly maxConnections: number;
+  /** MQTT connections from one remote address that have not authenticated yet. */
+  readonly maxConnectionsPerAddress: number;
+  /** A connection must have authenticated this long after it was accepted. */
+  readonly connectTimeoutMs: number;
+  /** Largest CONNECT packet (remaining length). */
+  readonly maxConnectBytes: number;
+  /** Bytes read from a connection before it authenticates; past them its reading pauses. */
+  readonly unauthenticatedBytes: number;
+  /** Client ids (sessions) one device may hold. */
+  readonly maxSessionsPerDevice: number;
+  /** Failed logins per minute from one remote address, and for one device id, before attempts are refused unchecked. */
+  readonly authFailuresPerMinutePerAddress: number;
+  readonly authFailuresPerMinutePerDevice: number;
+  /** Origins allowed on MQTT over WebSocket ('*': any); requests without an Origin (devices) always are. */
+  readonly webSocketOrigins: readonly string[] | '*';
+}
+
+export const GATEWAY_PROTECTION_DEFAULTS: GatewayProtection = Object.freeze({
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 1_000,
+  connectTimeoutMs: 5_000,
+  maxConnectBytes: 4_096,
+  unauthenticatedBytes: 16_384,
+  maxSessionsPerDevice: 4,
+  authFailuresPerMinutePerAddress: 10,
+  authFailuresPerMinutePerDevice: 20,
+  webSocketOrigins: [],
+});
+
+/**
+ * [MQTT-1.5.3] a topic name is at most 65,535 bytes; with its 2-byte length and the 2-byte packet identifier
+ * [MQTT-2.3.1], this is the most a PUBLISH variable header can take. A packet declaring more than the payload
+ * limit plus that cannot carry an acceptable payload and is refused at its header.
+ */
+const MAX_PUBLISH_HEADER_BYTES = 2 + 65_535 + 2;
+
+function authError(message: string, returnCode: 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** aedes' persistence, which its type declarations leave out. */
+interface BrokerPersistence {
+  readonly persistence: {
+    cleanSubscriptions(client: { id: string }): Promise<void>;
+    createRetainedStream(pattern: string): AsyncIterable<unknown>;
+  };
 }
 
 function remoteOf(client: Client): string | undefined {
@@ -66,20 +121,31 @@ function remoteOf(client: Client): string | undefined {
  */
 export async function createGateway(options: GatewayOptions) {
   const { registry, log, topicPrefix } = options;
+  const protection: GatewayProtection = { ...GATEWAY_PROTECTION_DEFAULTS, ...options.protection };
   const limiter = new DeviceRateLimiter(options.rate.perSecond, options.rate.burst);
   const admission = new Admission(options.maxInFlightBytes);
+  const connectionLimits = new ConnectionLimits(protection.maxConnections, protection.maxConnectionsPerAddress);
+  const sessions = new DeviceSessions(protection.maxSessionsPerDevice);
+  const addressFailures = new AuthThrottle(protection.authFailuresPerMinutePerAddress);
+  const deviceFailures = new AuthThrottle(protection.authFailuresPerMinutePerDevice);
+  const logLimiter = new LogLimiter();
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
-  const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission);
+  const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission, () => connectionLimits.open);
 
+  /**
+   * Errors go to the device's connected subscribers only, at QoS 0: nothing is queued for offline sessions
+   * (aedes would keep a QoS 1 message for every persistent session without bound, as Mosquitto does up to
+   * max_queued_messages). A report is advice about a message already acknowledged; the rejection log keeps all.
+   */
   function publishError(deviceId: string, error: DeviceErrorMessage): void {
     broker.publish(
       {
         cmd: 'publish',
         topic: deviceTopic(topicPrefix, deviceId, 'errors'),
         payload: Buffer.from(JSON.stringify(error)),
-        qos: 1,
+        qos: 0,
         retain: false,
         dup: false,
       },
@@ -122,52 +188,82 @@ export async function createGateway(options: GatewayOptions) {
     return new VigilError(code, message);
   }
 
+  /** A refused login: counted always, logged at most once per reason every few seconds (with the count). */
+  function loginRefused(reason: string, fields: object, msg: string): void {
+    metrics.authFailures.inc({ reason });
+    logLimiter.note(`auth:${reason}`, (count) => log.warn({ ...fields, reason, count }, msg));
+  }
+
   async function authenticate(client: Client, username: string | undefined, password: Buffer | undefined) {
-    const remote = remoteOf(client);
+    const remote = remoteOf(client) ?? 'unknown';
+    // Throttled first, before any secret is hashed: a peer failing a thousand times a second costs a lookup.
+    if (addressFailures.blocked(remote) || (username && deviceFailures.blocked(username))) {
+      loginRefused('throttled', { remote }, 'device connection refused: too many failed logins (throttled)');
+      throw authError('too many failed logins; retry later', 3);
+    }
     if (!username || !password) {
-      metrics.authFailures.inc({ reason: 'missing_credentials' });
-      log.warn({ remote }, 'device connection without credentials refused');
+      addressFailures.fail(remote);
+      loginRefused('missing_credentials', { remote }, 'device connection without credentials refused');
       throw authError('username and password are required', 4);
     }
     const result = await registry.authenticateDevice(username, password);
     if (result !== 'ok') {
-      metrics.authFailures.inc({ reason: result });
-      log.warn({ deviceId: username, remote, reason: result }, 'device connection refused');
+      addressFailures.fail(remote);
+      deviceFailures.fail(username);
+      loginRefused(result, { deviceId: username, remote }, 'device connection refused');
       throw authError('not authorized', result === 'revoked' ? 5 : 4);
     }
     if (!clientIdMatches(client.id, username)) {
-      metrics.authFailures.inc({ reason: 'client_id' });
-      log.warn({ deviceId: username, remote }, 'device connection refused: client id does not match the device id');
+      addressFailures.fail(remote);
+      loginRefused('client_id', { deviceId: username, remote }, 'device connection refused: client id does not match the device id');
       throw authError('client id must be the device id', 5);
     }
+    const evict = sessions.reserve(username, client.id);
+    if (!evict) {
+      loginRefused('max_sessions', { deviceId: username, remote }, `device connection refused: the device already has ${protection.maxSessionsPerDevice} sessions online`);
+      throw authError('too many sessions for this device', 3);
+    }
+    for (const clientId of evict) {
+      // The least recently used offline session of the device makes room: its subscriptions go.
+      sessions.forget(username, clientId);
+      await (broker as unknown as BrokerPersistence).persistence.cleanSubscriptions({ id: clientId });
+      metrics.sessionsEvicted.inc();
+    }
+    sessions.connected(username, client.id, !client.clean);
+    client.conn.once('close', () => sessions.disconnected(username, client.id));
     setDeviceId(client, username);
+    markAuthenticated(client.conn);
   }
 
-  function refuseStatus(deviceId: string, packet: PublishPacket, message: string): void {
-    // A refused status must not be retained for later subscribers.
-    packet.retain = false;
+  function refuseStatus(deviceId: string, message: string): void {
     metrics.refused.inc({ code: 'VIGIL_ERR_BAD_STATUS' });
     publishError(deviceId, { ref: 'status', code: 'VIGIL_ERR_BAD_STATUS', message });
   }
 
   function handleStatus(deviceId: string, packet: PublishPacket): void {
+    // Never retained, valid or not: the registry keeps the status, and a retained message would stay in the
+    // broker's memory (four 100 MB statuses did). The same holds for the last will, which comes through here.
+    packet.retain = false;
+    const payload = packet.payload as Buffer;
+    if (payload.length > MAX_STATUS_BYTES) {
+      return refuseStatus(deviceId, `status is ${payload.length} bytes; at most ${MAX_STATUS_BYTES}`);
+    }
     let status;
     try {
-      status = deviceStatusSchema.safeParse(JSON.parse(packet.payload.toString('utf8')));
+      status = deviceStatusSchema.safeParse(JSON.parse(payload.toString('utf8')));
     } catch {
       status = undefined;
     }
     if (!status?.success) {
       return refuseStatus(
         deviceId,
-        packet,
         'status must be {"online": boolean, "battery"?: 0-100, "firmware"?: string, "warmUpUntil"?: RFC 3339 time with offset}',
       );
     }
     const at = Date.now();
     const warmUpUntil = status.data.warmUpUntil === undefined ? undefined : Date.parse(status.data.warmUpUntil);
     if (warmUpUntil !== undefined && warmUpUntil - at > MAX_WARM_UP_AHEAD_MS) {
-      return refuseStatus(deviceId, packet, `warmUpUntil is more than ${MAX_WARM_UP_AHEAD_MS / 3_600_000} h ahead (check the device clock)`);
+      return refuseStatus(deviceId, `warmUpUntil is more than ${MAX_WARM_UP_AHEAD_MS / 3_600_000} h ahead (check the device clock)`);
     }
     noteStatus({ kind: 'status', deviceId, status: status.data, at });
   }
@@ -218,9 +314,11 @@ export async function createGateway(options: GatewayOptions) {
     packet.retain = false;
     const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer);
     lastSeen.set(deviceId, Date.now());
-    for (const r of outcome.rejections) {
-      log.info({ deviceId, ref: r.ref, code: r.code }, 'reading rejected');
-      publishError(deviceId, { ref: r.ref, code: r.code, message: r.message });
+    const summary = summariseRejections(outcome.rejections);
+    if (summary) {
+      // One log line and one errors message per publish, however many readings it rejected.
+      log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
+      publishError(deviceId, summary);
     }
   }
 
@@ -229,6 +327,10 @@ export async function createGateway(options: GatewayOptions) {
     // Bounded per-client buffers: a device cannot make the broker hold unbounded messages for it.
     queueLimit: 100,
     maxClientsIdLength: 128,
+    // The stream guard enforces the deadline from the moment a connection is accepted; this is aedes' own.
+    connectTimeout: protection.connectTimeoutMs,
+    // A subscriber that does not read for this long is disconnected (aedes' default is 60 s).
+    drainTimeout: 30_000,
     authenticate(client, username, password, done) {
       authenticate(client, username, password).then(
         () => done(null, true),
@@ -316,29 +418,40 @@ export async function createGateway(options: GatewayOptions) {
   }, options.revocationSweepMs ?? 2_000);
   sweep.unref();
 
-  const servers: Server[] = [];
-  async function listen(server: Server, port: number): Promise<number> {
-    servers.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return (server.address() as AddressInfo).port;
-  }
-
-  const mqttPort = await listen(createTcpServer(broker.handle), options.port);
-  let mqttsPort: number | undefined;
-  if (options.tls) {
-    const { cert, key, ca } = options.tls;
-    // With a CA configured, devices must also present a client certificate it signed (mutual TLS).
-    const mutual = ca !== undefined;
-    mqttsPort = await listen(
-      createTlsServer({ cert, key, ca, requestCert: mutual, rejectUnauthorized: mutual, minVersion: 'TLSv1.2' }, broker.handle),
-      options.tls.port,
-    );
+  const refusalReasons: Record<ConnectionRefusal, string> = {
+    packet_too_large: 'a packet declared larger than the payload limit allows',
+    connect_too_large: 'a CONNECT larger than allowed',
+    first_packet_not_connect: 'the first packet was not CONNECT',
+    malformed_length: 'a malformed remaining length',
+    max_connections: 'the connection limit is reached',
+    max_connections_per_address: 'the limit of connections from one address is reached',
+    connect_deadline: 'no successful CONNECT in time',
+    origin: 'a WebSocket from an Origin not allowed',
+  };
+  const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+  const listeners = await startListeners({
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    stream: {
+      maxPacketBytes: maxPayloadBytes + MAX_PUBLISH_HEADER_BYTES,
+      maxConnectBytes: protection.maxConnectBytes,
+      unauthenticatedBytes: protection.unauthenticatedBytes,
+    },
+    connectTimeoutMs: protection.connectTimeoutMs,
+    webSocketOrigins: protection.webSocketOrigins,
+    limits: connectionLimits,
+    handle: (conn, req) => broker.handle(conn, req),
+    refused(reason, address) {
+      metrics.connectionsRefused.inc({ reason });
+      // No device data in the line: the reason, the address, and how many were refused since the last line.
+      logLimiter.note(`conn:${reason}`, (count) => log.warn({ reason, remote: address, count }, `MQTT connection closed: ${refusalReasons[reason]}`));
+    },
+  });
+  const { mqttPort, mqttsPort, servers } = listeners;
+  const fds = openFilesLimit();
+  if (fds !== undefined && fds < protection.maxConnections + 256) {
+    log.warn({ openFilesLimit: fds, maxConnections: protection.maxConnections }, 'the open-files limit (ulimit -n) is below the MQTT connection limit plus headroom: raise it or lower VIGIL_MQTT_MAX_CONNECTIONS');
   }
   log.info({ mqttPort, mqttsPort }, 'MQTT gateway listening');
 
@@ -346,14 +459,18 @@ export async function createGateway(options: GatewayOptions) {
     mqttPort,
     mqttsPort,
     /** MQTT over WebSocket: the HTTP server hands each upgraded connection here. */
-    handleWebSocket(socket: WebSocket, req: IncomingMessage): void {
-      broker.handle(createWebSocketStream(socket), req);
-    },
+    handleWebSocket: listeners.handleWebSocket,
     listening(): boolean {
       return servers.every((s) => s.listening);
     },
     connectedDevices(): number {
       return broker.connectedClients;
+    },
+    /** Retained messages the broker holds: none, ever (statuses are recorded in the registry instead). */
+    async retainedMessages(): Promise<number> {
+      let count = 0;
+      for await (const _ of (broker as unknown as BrokerPersistence).persistence.createRetainedStream('#')) count++;
+      return count;
     },
     /** Stops accepting connections and publishes; devices keep what was not acknowledged. */
     async close(): Promise<void> {

@@ -2,7 +2,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
-export function createGatewayMetrics(registry: Registry, connected: () => number, admission: { inFlightBytes: number; waiting: number }) {
+export function createGatewayMetrics(
+  registry: Registry,
+  connected: () => number,
+  admission: { inFlightBytes: number; waiting: number },
+  open: () => number = () => 0,
+) {
   const registers = [registry];
   return {
     inFlightBytes: new Gauge({
@@ -33,6 +38,25 @@ export function createGatewayMetrics(registry: Registry, connected: () => number
       name: 'vigil_mqtt_auth_failures_total',
       help: 'Refused MQTT connections, by reason',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    openConnections: new Gauge({
+      name: 'vigil_mqtt_connections_open',
+      help: 'Open MQTT connections, authenticated or not (counted against VIGIL_MQTT_MAX_CONNECTIONS)',
+      registers,
+      collect() {
+        this.set(open());
+      },
+    }),
+    connectionsRefused: new Counter({
+      name: 'vigil_mqtt_connections_refused_total',
+      help: 'MQTT connections closed before or instead of authenticating, by reason (limits, deadline, oversized packets)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sessionsEvicted: new Counter({
+      name: 'vigil_mqtt_sessions_evicted_total',
+      help: 'Offline sessions dropped to make room for a new client id of the same device (VIGIL_MAX_SESSIONS_PER_DEVICE)',
       registers,
     }),
     refused: new Counter({

@@ -1,0 +1,167 @@
+import { Duplex } from 'node:stream';
+
+/** Why the guard closed a connection (a metric label, never device data). */
+export type GuardViolation = 'packet_too_large' | 'connect_too_large' | 'first_packet_not_connect' | 'malformed_length';
+
+export interface StreamLimits {
+  /** Largest remaining length of any packet after CONNECT. */
+  readonly maxPacketBytes: number;
+  /** Largest remaining length of the CONNECT packet (client id, credentials, will). */
+  readonly maxConnectBytes: number;
+  /** Bytes read from a connection before it has authenticated; past them, reading pauses until it has. */
+  readonly unauthenticatedBytes: number;
+}
+
+/**
+ * Follows the MQTT byte stream packet by packet, reading only each fixed header (one type byte and the
+ * remaining-length varint), so that a packet's declared size is judged before its bytes are buffered. aedes
+ * (mqtt-packet) collects a whole packet of any declared size, up to 256 MB, before any hook runs.
+ */
+export class FixedHeaderScanner {
+  readonly #limits: StreamLimits;
+  #state: 'type' | 'length' | 'body' = 'type';
+  #type = 0;
+  #length = 0;
+  #multiplier = 1;
+  #lengthBytes = 0;
+  #remaining = 0;
+  #packets = 0;
+
+  constructor(limits: StreamLimits) {
+    this.#limits = limits;
+  }
+
+  /** Packets whose fixed header has been read. */
+  get packets(): number {
+    return this.#packets;
+  }
+
+  /** Reads a chunk; answers the first violation in it, or undefined when the chunk is within limits. */
+  feed(chunk: Buffer): GuardViolation | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#state === 'body') {
+        const skip = Math.min(this.#remaining, chunk.length - i);
+        i += skip;
+        this.#remaining -= skip;
+        if (this.#remaining === 0) this.#state = 'type';
+        continue;
+      }
+      const byte = chunk[i++]!;
+      if (this.#state === 'type') {
+        // [MQTT-2.2.1] the control packet type is the high nibble of the first byte.
+        this.#type = byte >> 4;
+        // [MQTT-3.1.0-1] the first packet a client sends must be CONNECT (type 1).
+        if (this.#packets === 0 && this.#type !== 1) return 'first_packet_not_connect';
+        this.#state = 'length';
+        this.#length = 0;
+        this.#multiplier = 1;
+        this.#lengthBytes = 0;
+        continue;
+      }
+      // [MQTT-2.2.3] remaining length: 7 bits per byte, least significant first, the high bit says "more";
+      // at most four bytes (268,435,455).
+      this.#length += (byte & 0x7f) * this.#multiplier;
+      this.#multiplier *= 128;
+      this.#lengthBytes++;
+      if (byte & 0x80) {
+        if (this.#lengthBytes === 4) return 'malformed_length';
+        continue;
+      }
+      this.#packets++;
+      if (this.#type === 1 && this.#length > this.#limits.maxConnectBytes) return 'connect_too_large';
+      if (this.#length > this.#limits.maxPacketBytes) return 'packet_too_large';
+      this.#remaining = this.#length;
+      this.#state = this.#remaining > 0 ? 'body' : 'type';
+    }
+    return undefined;
+  }
+}
+
+/**
+ * A connection as aedes sees it: the device's stream, read through a FixedHeaderScanner. A packet declared
+ * larger than the limits closes the connection at its header; until the connection has authenticated, at most
+ * `unauthenticatedBytes` are read (the rest waits in the device and the kernel), so a peer without credentials
+ * can hold only a few kilobytes of Vigil's memory, and only until the CONNECT deadline.
+ */
+export class GuardedStream extends Duplex {
+  readonly remoteAddress: string | undefined;
+  readonly #inner: Duplex;
+  readonly #scanner: FixedHeaderScanner;
+  readonly #limits: StreamLimits;
+  readonly #onViolation: (reason: GuardViolation) => void;
+  /** Told once, when the connection has authenticated (the listener stops counting it against its address). */
+  onAuthenticated: (() => void) | undefined;
+  #authenticated = false;
+  #unauthenticatedRead = 0;
+  #wantsData = false;
+
+  constructor(inner: Duplex, remoteAddress: string | undefined, limits: StreamLimits, onViolation: (reason: GuardViolation) => void) {
+    super({ allowHalfOpen: false });
+    this.#inner = inner;
+    this.remoteAddress = remoteAddress;
+    this.#limits = limits;
+    this.#scanner = new FixedHeaderScanner(limits);
+    this.#onViolation = onViolation;
+    inner.on('data', (chunk: Buffer) => this.#onData(chunk));
+    inner.once('end', () => this.push(null));
+    inner.once('error', (err) => this.destroy(err));
+    inner.once('close', () => this.destroy());
+    inner.pause();
+  }
+
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Called once the device has authenticated: the pre-authentication budget no longer applies. */
+  markAuthenticated(): void {
+    if (this.#authenticated) return;
+    this.#authenticated = true;
+    this.onAuthenticated?.();
+    if (this.#wantsData) this.#inner.resume();
+  }
+
+  #onData(chunk: Buffer): void {
+    const violation = this.#scanner.feed(chunk);
+    if (violation) {
+      this.#inner.pause();
+      this.#onViolation(violation);
+      this.destroy();
+      return;
+    }
+    if (!this.#authenticated) this.#unauthenticatedRead += chunk.length;
+    if (!this.push(chunk)) {
+      this.#wantsData = false;
+      this.#inner.pause();
+    } else if (this.#overBudget()) {
+      this.#inner.pause();
+    }
+  }
+
+  #overBudget(): boolean {
+    return !this.#authenticated && this.#unauthenticatedRead >= this.#limits.unauthenticatedBytes;
+  }
+
+  override _read(): void {
+    this.#wantsData = true;
+    if (!this.#overBudget()) this.#inner.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#inner.write(chunk, encoding, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#inner.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#inner.destroy();
+    callback(error);
+  }
+}
+
+export function markAuthenticated(conn: unknown): void {
+  if (conn instanceof GuardedStream) conn.markAuthenticated();
+}
