@@ -83,9 +83,11 @@ export class SimulatedDevice {
     this.#client = client;
     client.on('message', (_topic, payload) => {
       try {
-        this.stats.lastRejection = JSON.parse(payload.toString('utf8')) as DeviceErrorMessage;
-        this.stats.rejections.push(this.stats.lastRejection);
-        this.stats.rejected += 1;
+        // Errors message v2: one summary per publish, listing the first rejections and counting all of them.
+        const summary = JSON.parse(payload.toString('utf8')) as DeviceErrorMessage & { rejected?: number; errors?: DeviceErrorMessage[] };
+        this.stats.lastRejection = summary;
+        this.stats.rejections.push(...(summary.errors ?? [summary]));
+        this.stats.rejected += summary.rejected ?? 1;
       } catch {
         // A device ignores what it cannot read.
       }

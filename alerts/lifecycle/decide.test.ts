@@ -66,6 +66,7 @@ describe('the alert state machine (docs/alerts.md)', () => {
     ['a second fall days later re-notifies an acknowledged fall', alert({ ruleId: 'fall.detected', ...acked }), abnormal('critical', T + 72 * HOUR, 0.9), { rule: 'fall.detected' }, 'renotify', 'event'],
     ['a fall within the burst window is the same fall', alert({ ruleId: 'fall.detected' }), abnormal('critical', T + 5 * MIN, 0.9), { rule: 'fall.detected' }, 'repeat'],
     ['a reading measured now re-notifies an alert opened from late data', alert({ late: true }), abnormal('critical', T + MIN), { rule: 'bp.crisis' }, 'renotify', 'current'],
+    ['a new fall after one from late data is a new fall', alert({ ruleId: 'fall.detected', late: true }), abnormal('critical', T + 26 * HOUR, 0.9), { rule: 'fall.detected' }, 'renotify', 'event'],
     ['a late reading in a worse tier re-notifies all the same', alert({ ruleId: 'glucose.low', severity: 'warning', ...acked }), abnormal('critical', T + MIN), { rule: 'glucose.low', late: true }, 'renotify', 'worse_tier'],
     ['an older reading in a worse tier re-notifies all the same', alert({ ruleId: 'glucose.low', severity: 'warning', lastObservedAt: T + HOUR, ...acked }), abnormal('critical', T), { rule: 'glucose.low' }, 'renotify', 'worse_tier'],
     ['a late reading of the same tier is recorded, not paged', alert({ worstScore: 0.01 }), abnormal('critical', T + MIN, 0.5), { rule: 'bp.crisis', late: true }, 'repeat'],

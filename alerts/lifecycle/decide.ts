@@ -78,11 +78,12 @@ function decideAbnormal(live: Alert | undefined, finding: Finding, severity: Sev
   const news = !ctx.late && !quiet && finding.observedAt >= live.lastObservedAt;
   if (!news) return { kind: 'repeat', severity };
   if (live.backInRangeAt !== null) return { kind: 'renotify', reason: 'recurred', severity };
+  // A discrete event past the burst window is a new event (a second fall), whatever came before it.
+  const newEvent = ctx.rule.kind === 'event' && finding.observedAt - live.lastObservedAt > burstMs(ctx.rule);
+  if (newEvent) return { kind: 'renotify', reason: 'event', severity };
   // Opened from a backlog, it paged no one; a reading measured now says it is happening now.
   if (live.late) return { kind: 'renotify', reason: 'current', severity };
-  if (ctx.rule.kind === 'event') {
-    return finding.observedAt - live.lastObservedAt > burstMs(ctx.rule) ? { kind: 'renotify', reason: 'event', severity } : { kind: 'repeat', severity };
-  }
+  if (ctx.rule.kind === 'event') return { kind: 'repeat', severity };
   if (severity === live.severity && finding.score >= live.worstScore + renotifyStep(ctx.rule)) {
     return { kind: 'renotify', reason: 'worse_value', severity };
   }

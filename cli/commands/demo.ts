@@ -155,7 +155,7 @@ export function registerDemo(program: Command): void {
           onError: (deviceId, err) => process.stderr.write(`device ${deviceId}: ${err.message}\n`),
         });
         await fleet.start();
-        const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
+        // Listening before the backfill: the alerts the uploaded history opens are part of the story.
         vigil.alerts.feed.on('event', (event) => {
           if (event.type === 'alert.updated') return;
           const a = event.alert;
@@ -164,6 +164,7 @@ export function registerDemo(program: Command): void {
           const since = event.type === 'alert.back_in_range' && a.clearSince ? ` (back in range since ${new Date(a.clearSince).toISOString().slice(11, 16)}; waits for a person)` : '';
           process.stdout.write(`${time}  ${what.padEnd(13)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}${since}\n`);
         });
+        const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
         const storyDevices = await playDemoStories(vigil, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;
         const store = config.influx ? `InfluxDB ${config.influx.url} (database ${config.influx.database})` : `embedded SQLite in ${config.dataDir}`;
