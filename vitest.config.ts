@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+const BROWSER_TESTS = 'test/*.browser.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     // Integration tests start real servers (InfluxDB, Mosquitto, Vigil) on loopback: give them time on a busy
     // two-core machine, and run files in separate processes so that each owns its ports and temp dirs.
@@ -10,6 +11,12 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'node', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', BROWSER_TESTS] } },
+      // A browser test runs a Vigil and a Chromium: two of them side by side on two cores starve each other's
+      // timers, so they take turns while the other tests run beside them.
+      { extends: true, test: { name: 'browser', include: [BROWSER_TESTS], fileParallelism: false } },
+    ],
     coverage: {
       provider: 'v8',
       include: ['domain/**', 'state/**', 'registry/**', 'gateway/**', 'ingest/**', 'dashboard/**', 'simulators/**', 'app/**', 'cli/**'],

@@ -99,6 +99,7 @@ export class AlertEvaluation {
   readonly #dirtyLastReadings = new Map<string, number>();
   #trendQueue: Promise<void> = Promise.resolve();
   #undrained = false;
+  readonly #unknownZones = new Set<string>();
 
   constructor(deps: EvaluationDeps) {
     this.#d = deps;
@@ -188,7 +189,11 @@ export class AlertEvaluation {
    */
   #zoneOf(patient: DirectoryPatient): string {
     if (isTimeZone(patient.timeZone)) return patient.timeZone;
-    this.#d.log.error({ patientId: patient.id }, 'the patient\'s time zone is unknown to this runtime: trend rules use UTC days');
+    // Once per patient and process: every batch would otherwise log it again.
+    if (!this.#unknownZones.has(patient.id) && this.#unknownZones.size < 10_000) {
+      this.#unknownZones.add(patient.id);
+      this.#d.log.error({ patientId: patient.id }, 'the patient\'s time zone is unknown to this runtime: trend rules use UTC days');
+    }
     return 'UTC';
   }
 
@@ -199,7 +204,11 @@ export class AlertEvaluation {
     this.#expireOverrides(now);
     const devices = this.#activeDevices();
     const devicesOf = new Map<string, DirectoryDevice[]>();
-    for (const d of devices) devicesOf.set(d.patientId!, [...(devicesOf.get(d.patientId!) ?? []), d]);
+    for (const d of devices) {
+      const own = devicesOf.get(d.patientId!);
+      if (own) own.push(d);
+      else devicesOf.set(d.patientId!, [d]);
+    }
     for (const patient of this.#d.directory.patients()) {
       const own = devicesOf.get(patient.id) ?? [];
       // Nothing can arrive from a patient without a device: there is no gap to count yet.

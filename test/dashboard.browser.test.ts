@@ -81,7 +81,7 @@ describe('dashboard in a browser', () => {
     await page.getByLabel('User name').fill('nurse');
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('#login-error').textContent()).toMatch(/wrong user name or password/);
+    await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 15_000 }).toMatch(/wrong user name or password/);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).waitFor();
