@@ -103,6 +103,7 @@ export const configSchema = z
     VIGIL_ALERT_REALERT_INFO_HOURS: z.coerce.number().min(0).default(0),
     VIGIL_ALERT_SNOOZE_MAX_HOURS: z.coerce.number().positive().max(168).default(24),
     VIGIL_ALERT_LATE_AFTER_MINUTES: z.coerce.number().positive().default(60),
+    VIGIL_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
     VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
@@ -155,6 +156,7 @@ export interface VigilConfig {
   readonly shipBatchSize: number;
   /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
   readonly storeRetryMaxMs: number;
+  readonly rejectionRetentionDays: number;
   readonly adminToken: string | undefined;
   readonly alerts: {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
@@ -239,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shipBatchSize: c.VIGIL_SHIP_BATCH,
     storeRetryMaxMs: c.VIGIL_STORE_RETRY_MAX_MS,
+    rejectionRetentionDays: c.VIGIL_REJECTION_RETENTION_DAYS,
     adminToken: c.VIGIL_ADMIN_TOKEN,
     alerts: {
       webhook:

@@ -76,6 +76,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'ingest' }),
     shipBatchSize: config.shipBatchSize,
     storeRetryMaxMs: config.storeRetryMaxMs,
+    rejectionRetentionDays: config.rejectionRetentionDays,
     onStored: (readings) => {
       guarded('trend rules', () => alerts.evaluation.onStored(readings));
       hooks.onStored?.(readings);

@@ -46,3 +46,21 @@ describe('RejectionLog.countsSince', () => {
     expect(log.countsSince(0)).toEqual(new Map([['cgm-1', 1]]));
   });
 });
+
+describe('RejectionLog.prune', () => {
+  it('drops rejections older than the retention and keeps the rest', async () => {
+    const dir = await tempDir();
+    const db = openStateDb(dir.path, INGEST_MIGRATIONS);
+    const log = new RejectionLog(db, { onLost: () => undefined });
+    try {
+      log.record('cuff-1', 'p-1', Array.from({ length: 12_000 }, (_, i) => bad(String(i))), T0 - 40 * 86_400_000);
+      log.record('cuff-1', 'p-1', [bad('recent')], T0);
+      expect(log.prune(T0 - 30 * 86_400_000)).toBe(12_000);
+      expect(log.recent().map((r) => r.ref)).toEqual(['recent']);
+    } finally {
+      log.close();
+      db.close();
+      await dir.remove();
+    }
+  });
+});

@@ -75,6 +75,23 @@ export class RejectionLog {
     return new Map(rows.map((r) => [r.deviceId, r.count]));
   }
 
+  /**
+   * Deletes the rejections received before `before` (epoch ms), in chunks so that a large backlog never holds
+   * the state database's write lock for long; returns how many went. Rejections are records to investigate,
+   * not clinical data: kept for a retention period, then dropped, so a device that keeps failing cannot grow
+   * the database without bound.
+   */
+  prune(before: number): number {
+    this.flush();
+    const chunk = this.#db.prepare('DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE received_at < ? LIMIT 5000)');
+    let removed = 0;
+    for (;;) {
+      const { changes } = chunk.run(before);
+      removed += changes;
+      if (changes < 5000) return removed;
+    }
+  }
+
   recent(options: { deviceId?: string | undefined; limit?: number | undefined } = {}): RecordedRejection[] {
     this.flush();
     const limit = options.limit ?? 100;
