@@ -8,7 +8,7 @@ export interface FieldCode {
   readonly display: string;
 }
 
-/** Panel-level code for reading types whose LOINC code groups several components (clinical.md). */
+/** Panel-level code for reading types whose LOINC code groups several components (docs/clinical-reference.md). */
 export interface ReadingCoding {
   readonly loinc: string;
   readonly mdc?: string;
@@ -19,7 +19,7 @@ export interface ReadingCoding {
 
 const heartRate: FieldCode = { loinc: '8867-4', ucum: '/min', mdc: '147842', display: 'Heart rate' };
 
-// Source: ../shared/clinical.md "Standard codes (LOINC, UCUM, IEEE 11073 MDC)".
+// Source: docs/clinical-reference.md "Standard codes (LOINC, UCUM, IEEE 11073 MDC)".
 export const READING_CODES: Readonly<Record<ReadingType, ReadingCoding>> = {
   blood_pressure: {
     loinc: '85354-9',

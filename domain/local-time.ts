@@ -1,5 +1,5 @@
 /**
- * The patient's local calendar (design.md: "Days are the patient's local days"). Trend rules judge local days,
+ * The patient's local calendar (docs/alerts.md: days are the patient's local days). Trend rules judge local days,
  * and a local day is not 24 h long when the clocks change (23 h or 25 h), nor does it start on a UTC hour in
  * zones like Asia/Kolkata (+05:30) or Australia/Lord_Howe (+10:30, +11 in summer, a 30-minute DST shift).
  * Built on the runtime's IANA data (Intl), so no dependency has to be kept in step with tz releases.

@@ -55,7 +55,7 @@ describe('unit normalisation to stored units', () => {
   });
 });
 
-// clinical.md "Plausibility": a meter's "LO"/"HI" is an event, not a number.
+// docs/clinical-reference.md "Plausibility": a meter's "LO"/"HI" is an event, not a number.
 describe('glucose meter HI / LO flags', () => {
   const flagged = (extra: Partial<WireReadingInput & { type: 'glucose' }>) => run({ type: 'glucose', time, source: 'meter', ...extra } as WireReadingInput);
 
@@ -92,8 +92,8 @@ describe('glucose meter HI / LO flags', () => {
   });
 });
 
-// Plausibility boundaries from ../shared/clinical.md: each at, just inside and just outside its limit.
-describe('plausibility ranges (clinical.md)', () => {
+// Plausibility boundaries from docs/clinical-reference.md: each at, just inside and just outside its limit.
+describe('plausibility ranges (docs/clinical-reference.md)', () => {
   const bp = (systolic: number, diastolic: number): WireReadingInput => ({ type: 'blood_pressure', time, systolic, diastolic });
   it.each([
     [bp(300, 100), 'accepted'],

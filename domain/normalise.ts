@@ -56,7 +56,7 @@ function measure(wire: WireReading): Outcome {
         return reject('VIGIL_ERR_CONTROL_SOLUTION', 'control-solution test: not stored as patient data');
       }
       const fields: Record<string, number> = {};
-      // clinical.md: a meter's HI / LO is an event (beyond its range), stored as a field of its own, not a number.
+      // docs/clinical-reference.md: a meter's HI / LO is an event (beyond its range), stored as a field of its own, not a number.
       if (wire.flag === 'HI') fields.hi = 1;
       if (wire.flag === 'LO') fields.lo = 1;
       if (wire.value !== undefined && wire.unit !== undefined) {

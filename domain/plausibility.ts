@@ -1,5 +1,5 @@
 /**
- * Plausibility ranges, in stored units, from ../shared/clinical.md "Plausibility". A value outside them is a
+ * Plausibility ranges, in stored units, from docs/clinical-reference.md "Plausibility". A value outside them is a
  * device or entry error and is rejected, never treated as a clinical event.
  */
 export interface Range {

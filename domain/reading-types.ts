@@ -1,4 +1,4 @@
-/** The reading types of wire format v1 (design.md), one InfluxDB measurement each. */
+/** The reading types of wire format v1 (docs/device-protocol.md), one InfluxDB measurement each. */
 export const READING_TYPES = [
   'blood_pressure',
   'glucose',

@@ -1,4 +1,4 @@
-/** MQTT topics of the device contract (design.md "MQTT"). The prefix is configurable, default rpm/v1. */
+/** MQTT topics of the device contract (docs/device-protocol.md "MQTT"). The prefix is configurable, default rpm/v1. */
 export const DEFAULT_TOPIC_PREFIX = 'rpm/v1';
 
 export type DeviceTopicKind = 'readings' | 'status' | 'errors';

@@ -2,7 +2,7 @@
 
 // 1 kPa = 7.50062 mmHg.
 export const MMHG_PER_KPA = 7.50062;
-// clinical.md: mmol/L to mg/dL x 18.0182 (molar mass of glucose 180.16 g/mol).
+// docs/clinical-reference.md: mmol/L to mg/dL x 18.0182 (molar mass of glucose 180.16 g/mol).
 export const MGDL_PER_MMOLL = 18.0182;
 // Exact by definition of the international avoirdupois pound.
 export const KG_PER_LB = 0.45359237;

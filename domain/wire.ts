@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ReadingType } from './reading-types.js';
 
 /**
- * Wire format v1 (design.md "Reading payload"): what a device publishes on its readings topic. Unknown extra
+ * Wire format v1 (docs/device-protocol.md "Reading payload"): what a device publishes on its readings topic. Unknown extra
  * fields are ignored so that devices with newer firmware keep working; every field Vigil uses is validated.
  */
 const common = {
@@ -31,7 +31,7 @@ export const glucoseWire = z
     unit: z.enum(['mg/dL', 'mmol/L']).optional(),
     /**
      * The meter showed HI (above its measuring range, usually over 600 mg/dL) or LO (below it, usually under
-     * 20 mg/dL; CGMs: over 400 or under 40) instead of a number. clinical.md "Plausibility": "LO"/"HI" flags
+     * 20 mg/dL; CGMs: over 400 or under 40) instead of a number. docs/clinical-reference.md "Plausibility": "LO"/"HI" flags
      * are events, not numbers, so no value is made up for them.
      */
     flag: z.enum(['HI', 'LO']).optional(),

@@ -42,7 +42,7 @@ const glucose = (value: number, unit: 'mg/dL' | 'mmol/L' = 'mg/dL', source: 'met
   ...(trendRate === undefined ? {} : { trendRate }),
 });
 
-// Each threshold at, just below and just above its boundary (../shared/clinical.md).
+// Each threshold at, just below and just above its boundary (docs/clinical-reference.md).
 describe('threshold rules from the clinical reference', () => {
   it.each([
     ['bp.crisis', bp(180, 100), 'band'],

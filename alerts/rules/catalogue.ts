@@ -1,7 +1,7 @@
 import { ruleSchema, type Programme, type Rule, type RuleInput } from './schema.js';
 
 /**
- * The default rules and their values, each with its source (../shared/clinical.md). Vigil supports clinical
+ * The default rules and their values, each with its published source (docs/clinical-reference.md). Vigil supports clinical
  * decisions; it does not make them: every value can be overridden per programme and per patient.
  */
 const DEFAULT_RULES: RuleInput[] = [
@@ -142,7 +142,7 @@ const DEFAULT_RULES: RuleInput[] = [
     kind: 'event',
     readingType: 'fall',
     title: 'Fall detected',
-    source: 'clinical.md: a fall event is urgent until acknowledged; bursts of the same fall are deduplicated',
+    source: 'Vigil clinical reference (falls): a fall detected by a wearable is urgent until a person acknowledges it; reports of the same fall within 10 min are one fall (Vigil default)',
     minConfidence: 0.5,
     burstMinutes: 10,
     severity: 'critical',
@@ -166,7 +166,7 @@ const DEFAULT_RULES: RuleInput[] = [
     field: 'count',
     title: 'Sustained drop in activity',
     source:
-      "clinical.md: 7-day average below 50 % of the prior 28-day average (no guideline threshold; the patient's own baseline), on local days. " +
+      "Vigil clinical reference (activity): no guideline gives a step-count threshold, so the patient's own baseline: a 7-day mean below 50 % of the prior 28 days, on local days (Vigil default). " +
       'Clears at 60 %: the 10-point margin is a Vigil default, so a week hovering at half the baseline keeps one alert open',
     recentDays: 7,
     baselineDays: 28,
@@ -232,7 +232,7 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       kind: 'missing',
       readingType: 'blood_pressure',
       title: 'No blood pressure for 48 h',
-      source: 'clinical.md: BP twice a day, nothing for 48 h',
+      source: 'AHA 2019 statement on BP measurement: home readings morning and evening; nothing for 48 h is two missed days (Vigil default)',
       maxGapHours: 48,
       severity: 'warning',
     },
@@ -244,7 +244,7 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       readingType: 'glucose',
       where: { source: 'cgm' },
       title: 'CGM falling fast towards a low',
-      source: 'clinical.md (CGM rate of change): a fall of > 2 mg/dL/min towards 70 is a predictive low',
+      source: 'International Consensus on CGM (Danne et al., Diabetes Care 2017): rate of change > 2 mg/dL/min is a fast fall; falling fast below 120 mg/dL warns before 70 is crossed (Vigil default)',
       tiers: [
         {
           severity: 'warning',
@@ -283,7 +283,7 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       readingType: 'glucose',
       where: { source: 'cgm' },
       title: 'CGM gap over 2 h',
-      source: 'clinical.md: CGM gap > 2 h',
+      source: 'Vigil clinical reference (missing data): a CGM reports every 1-15 min; a gap over 2 h is a device or patient problem (Vigil default)',
       maxGapHours: 2,
       requireHistory: true,
       toleratesWarmUp: true,
@@ -307,7 +307,7 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       title: 'Weight gain (fluid retention)',
       source:
         'HFSA/AHA self-care advice: morning weights, > 0.9 kg in 1 day or > 2.3 kg in 1 week; ESC 2021 HF guideline: > 2 kg in 3 days; ' +
-        "clinical.md: against the patient's own baseline. Vigil defaults: each window from its lowest morning weight; " +
+        "judged against the patient's own baseline. Vigil defaults: each window from its lowest morning weight; " +
         'the baseline is the dry weight, else the median of the 14 days before the week; clears within 0.9 kg of it ' +
         '(the 1-day limit), so a gain that levels off keeps its alert until the fluid is off',
       severity: 'warning',

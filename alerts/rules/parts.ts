@@ -35,7 +35,7 @@ export const whereSchema = z.record(z.string(), z.string()).default({});
 export const common = {
   id: z.string().regex(/^[a-z0-9_.-]+$/),
   title: z.string().min(1),
-  /** The published source of the default values (clinical.md), shown next to the rule. */
+  /** The published source of the default values (docs/clinical-reference.md), shown next to the rule. */
   source: z.string().min(1),
   enabled: z.boolean().default(true),
 };
