@@ -146,8 +146,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         // An outage is degraded (readings wait in the outbox and will be stored); a store that refuses Vigil's
         // credentials or has no database will not heal by itself: not ready, with the reason.
         // Damaged records were set aside: Vigil runs on, but an operator must look (degraded until they do).
-        outboxIntegrity: { ok: h.outboxQuarantined === 0, degraded: true, quarantinedRecords: h.outboxQuarantined, quarantine: h.outboxQuarantineDir },
-        store: { ok: h.storeReachable, degraded: !h.storeMisconfigured, kind: h.storeKind, error: h.storeError, deadLetters: h.deadLetters },
+        outboxIntegrity: { ok: h.outboxQuarantined === 0, required: false, quarantinedRecords: h.outboxQuarantined, quarantine: h.outboxQuarantineDir },
+        store: { ok: h.storeReachable, required: h.storeMisconfigured, kind: h.storeKind, error: h.storeError, deadLetters: h.deadLetters },
       };
     },
   });

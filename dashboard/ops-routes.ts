@@ -3,8 +3,8 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 
 export interface ReadinessCheck {
   readonly ok: boolean;
-  /** A degraded check is reported but does not make the instance unready (intake still works). */
-  readonly degraded?: boolean;
+  /** When false, this check failing only degrades the instance (intake still works): it stays ready. */
+  readonly required?: boolean;
   readonly [detail: string]: unknown;
 }
 
@@ -23,10 +23,14 @@ export async function registerOpsRoutes(app: FastifyInstance, sources: OpsSource
 
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     const checks = sources.readiness();
-    const ready = Object.values(checks).every((c) => c.ok || c.degraded);
+    const ready = Object.values(checks).every((c) => c.ok || c.required === false);
     const degraded = Object.values(checks).some((c) => !c.ok);
     reply.code(ready ? 200 : 503);
-    return { status: ready ? (degraded ? 'degraded' : 'ready') : 'unready', checks };
+    // Each check says how it stands (`degraded` only when it is), not the policy that weighs it.
+    const shown = Object.fromEntries(
+      Object.entries(checks).map(([name, { required, ...check }]) => [name, check.ok || required !== false ? check : { ...check, degraded: true }]),
+    );
+    return { status: ready ? (degraded ? 'degraded' : 'ready') : 'unready', checks: shown };
   });
 
   app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
