@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { VigilError } from '../domain/index.js';
-import type { AuditLog, StateDb } from '../state/index.js';
+import { changedElsewhere, type AuditLog, type StateDb } from '../state/index.js';
 import { AlertActions } from './actions.js';
 import { AlertEvaluation, type PatientDirectory, type ReadingHistory } from './evaluation.js';
 import { AlertFeed } from './feed.js';
@@ -83,7 +83,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
   const table = new AlertTable(options.db);
   const settings = new RuleSettings(options.db);
   const sweepState = new SweepState(options.db);
-  const resolver = new RuleResolver((id) => options.directory.patient(id), settings, now);
+  const resolver = new RuleResolver((id) => options.directory.patient(id), settings, now, changedElsewhere(options.db, 50));
   // Resolutions made elsewhere (a person, the CLI) end the alert's life in evaluation too.
   const feed = new AlertFeed(table, (event) => evaluation.forget(event.alert.patientId, event.alert.ruleId, event.alert.subject));
   const hours = (h: number) => h * 3_600_000;

@@ -1,5 +1,5 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
-import type { StateDb } from '../state/index.js';
+import { changedElsewhere, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceRow, type DeviceStatusChange } from './device.js';
 import { Enrolments } from './enrolments.js';
@@ -32,11 +32,11 @@ export class Registry {
    * every 200 ms, tells. A revocation therefore applies within a fraction of a second.
    */
   readonly #devices = new Map<string, Device>();
-  #dataVersion = -1;
-  #checkedAt = 0;
+  readonly #changedElsewhere: () => boolean;
 
   constructor(db: StateDb, options: RegistryOptions = {}) {
     this.#db = db;
+    this.#changedElsewhere = changedElsewhere(db, 200);
     this.#enrolments = new Enrolments(db);
     this.#defaultTimeZone = checkTimeZone(options.defaultTimeZone ?? 'UTC');
     this.#stmts = {
@@ -61,7 +61,6 @@ export class Registry {
       seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
       offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
-      dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
     };
   }
 
@@ -194,14 +193,7 @@ export class Registry {
   }
 
   #forgetIfChangedElsewhere(): void {
-    const now = Date.now();
-    if (now - this.#checkedAt < 200) return;
-    this.#checkedAt = now;
-    const version = this.#stmts.dataVersion.get()?.data_version ?? 0;
-    if (version !== this.#dataVersion) {
-      this.#dataVersion = version;
-      this.#devices.clear();
-    }
+    if (this.#changedElsewhere()) this.#devices.clear();
   }
 
   listDevices(): Device[] {

@@ -19,18 +19,21 @@ export class RuleResolver {
   /** Resolved rule lists by programmes and overrides: most patients share a handful of combinations. */
   readonly #byShape = new Map<string, Rule[]>();
   readonly #byPatient = new Map<string, { at: number; rules: Rule[] }>();
-  #dataVersion = -1;
-  #checkedAt = 0;
 
-  constructor(patient: (id: string) => RulePatient | undefined, settings: RuleSettings, now: () => number) {
+  /** `changedElsewhere`: another process (the CLI) committed, so cached rules may be stale. */
+  readonly #changedElsewhere: (now: number) => boolean;
+
+  constructor(patient: (id: string) => RulePatient | undefined, settings: RuleSettings, now: () => number, changedElsewhere: (now: number) => boolean) {
     this.#patient = patient;
     this.#settings = settings;
     this.#now = now;
+    this.#changedElsewhere = changedElsewhere;
   }
 
   rulesFor(patientId: string): Rule[] {
     const now = this.#now();
-    this.#forgetIfChangedElsewhere(now);
+    // An override made by another process (the CLI) applies from the next reading, not a second later.
+    if (this.#changedElsewhere(now)) this.#byPatient.clear();
     const cached = this.#byPatient.get(patientId);
     if (cached && now - cached.at < 1000 && now >= cached.at) return cached.rules;
     const patient = this.#patient(patientId);
@@ -38,17 +41,6 @@ export class RuleResolver {
     if (this.#byPatient.size > 100_000) this.#byPatient.clear();
     this.#byPatient.set(patientId, { at: now, rules });
     return rules;
-  }
-
-  /** An override made by another process (the CLI) applies from the next reading, not a second later. */
-  #forgetIfChangedElsewhere(now: number): void {
-    if (Math.abs(now - this.#checkedAt) < 50) return;
-    this.#checkedAt = now;
-    const version = this.#settings.dataVersion();
-    if (version !== this.#dataVersion) {
-      this.#dataVersion = version;
-      this.#byPatient.clear();
-    }
   }
 
   /** Forget a patient's cached rules (their overrides just changed in this process). */

@@ -55,19 +55,10 @@ export class RuleSettings {
         'INSERT OR REPLACE INTO alert_snoozes (patient_id, rule_id, until, actor, note, created_at, tier) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       unsnooze: db.prepare('DELETE FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?'),
-      dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
       snoozes: db.prepare(
         'SELECT rule_id AS ruleId, until, actor, note, created_at AS createdAt, tier FROM alert_snoozes WHERE patient_id = ? AND until > ? ORDER BY rule_id',
       ),
     };
-  }
-
-  /**
-   * Changes with every commit another connection (the CLI) makes to the database, and only then: a cheap way
-   * to know that cached rules may be stale.
-   */
-  dataVersion(): number {
-    return this.#s.dataVersion.get()?.data_version ?? 0;
   }
 
   /** The patient's overrides in force at `now` (expired ones no longer apply). */
