@@ -202,7 +202,7 @@ export class AlertEvaluation {
     const now = this.#d.now();
     this.#flushLastReadings();
     this.#expireOverrides(now);
-    const devices = this.#activeDevices();
+    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) {
       const own = devicesOf.get(d.patientId!);
@@ -234,15 +234,15 @@ export class AlertEvaluation {
         if (finding) this.#apply(device.patientId!, rule, finding, false, now, true);
       }
     }
-    this.#timers(now);
+    this.#timers(now, devicesOf);
     this.#d.feed.drain();
     this.#undrained = false;
   }
 
-  #timers(now: number): void {
+  #timers(now: number, devicesOf: ReadonlyMap<string, readonly DirectoryDevice[]>): void {
     const { table, settings, policy } = this.#d;
     for (const alert of table.liveAlerts()) {
-      if (this.#orphaned(alert, now)) continue;
+      if (this.#orphaned(alert, now, devicesOf.get(alert.patientId) ?? [])) continue;
       const level = dueEscalation(alert, now, policy);
       if (level !== undefined) {
         table.transaction(() => {
@@ -273,18 +273,15 @@ export class AlertEvaluation {
    * device was revoked or reassigned, the patient has no device left to miss readings from): otherwise it would
    * stay open, and remind, for ever. A critical alert nobody acknowledged is left for a person (it latches).
    */
-  #orphaned(alert: Alert, now: number): boolean {
+  #orphaned(alert: Alert, now: number, devices: readonly DirectoryDevice[]): boolean {
     if (alert.severity === 'critical' && alert.status === 'open') return false;
     const patient = this.#d.directory.patient(alert.patientId);
     const rule = patient ? this.#d.resolver.rulesFor(alert.patientId).find((r) => r.id === alert.ruleId) : undefined;
     let why: string | undefined;
     if (!patient) why = 'the patient is no longer in the registry';
     else if (!rule) why = 'the rule no longer applies to this patient';
-    else if (rule.kind === 'device' || rule.kind === 'missing') {
-      const devices = this.#activeDevices().filter((d) => d.patientId === alert.patientId);
-      if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) why = 'the device is no longer assigned to this patient';
-      if (rule.kind === 'missing' && devices.length === 0) why = 'the patient has no device';
-    }
+    else if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) why = 'the device is no longer assigned to this patient';
+    else if (rule.kind === 'missing' && devices.length === 0) why = 'the patient has no device';
     if (!why) return false;
     const { table } = this.#d;
     table.transaction(() => {
@@ -293,15 +290,6 @@ export class AlertEvaluation {
     });
     this.#liveKeys.delete(liveKey(alert.patientId, alert.ruleId, alert.subject));
     return true;
-  }
-
-  #activeDevicesCache: { at: number; devices: DirectoryDevice[] } | undefined;
-  #activeDevices(): DirectoryDevice[] {
-    const now = this.#d.now();
-    if (!this.#activeDevicesCache || this.#activeDevicesCache.at !== now) {
-      this.#activeDevicesCache = { at: now, devices: this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null) };
-    }
-    return this.#activeDevicesCache.devices;
   }
 
   #expireOverrides(now: number): void {
