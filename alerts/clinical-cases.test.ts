@@ -1,23 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Clinic, DAY, HOUR, MIN } from '../test/support/clinic.js';
-import { tempDir } from '../test/support/temp.js';
+import { Clinic, DAY, HOUR, MIN, nurse } from '../test/support/clinic.js';
 
 // The cases of the clinical review (issue 11), each as a care team would meet it, on a fake clock with the
 // real state database and reading store. test/alert-safety.e2e.test.ts plays the same over real MQTT.
 describe('alerts a clinician can trust', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
   let c: Clinic;
   beforeEach(async () => {
-    dir = await tempDir();
-    c = new Clinic(dir.path);
+    c = await Clinic.open();
   });
-  afterEach(async () => {
-    await c.close();
-    await dir.remove();
-  });
+  afterEach(() => c.close());
   const bp = (systolic: number, diastolic: number, extra: { minutesAgo?: number; pulse?: number; irregularHeartbeat?: boolean } = {}) => ({ type: 'blood_pressure' as const, systolic, diastolic, ...extra });
   const glucose = (value: number, minutesAgo = 0) => ({ type: 'glucose' as const, value, unit: 'mg/dL' as const, source: 'meter' as const, minutesAgo });
-  const nurse = { name: 'user:nurse', origin: '127.0.0.1' };
 
   describe('1. acknowledging is "I am on it", not "mute forever"', () => {
     it('a second fall three days later notifies on its own', async () => {

@@ -1,22 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Clinic, DAY, HOUR, MIN } from '../test/support/clinic.js';
-import { tempDir } from '../test/support/temp.js';
+import { Clinic, DAY, HOUR, MIN, nurse } from '../test/support/clinic.js';
 
 // Defects an adversarial review of the alert state machine found (each failed before its fix).
 describe('alert safety regressions', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
   let c: Clinic;
   beforeEach(async () => {
-    dir = await tempDir();
-    c = new Clinic(dir.path);
+    c = await Clinic.open();
   });
-  afterEach(async () => {
-    await c.close();
-    await dir.remove();
-  });
+  afterEach(() => c.close());
   const bp = (systolic: number, diastolic: number, minutesAgo = 0) => ({ type: 'blood_pressure' as const, systolic, diastolic, minutesAgo });
   const glucose = (value: number, minutesAgo = 0, source: 'meter' | 'cgm' = 'meter') => ({ type: 'glucose' as const, value, unit: 'mg/dL' as const, source, minutesAgo });
-  const nurse = { name: 'user:nurse', origin: '127.0.0.1' };
 
   it('an older reading in a worse tier re-notifies an acknowledged warning; the critical never resolves unseen', async () => {
     const p = await c.patient(['diabetes']);

@@ -1,18 +1,9 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postFrom } from './support/http-from.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
-function loginFrom(port: number, localAddress: string, i: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ username: `someone-${i}`, password: 'not a real password' });
-    const req = request({ host: '127.0.0.1', port, path: '/api/session', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const loginFrom = (port: number, localAddress: string, i: number) =>
+  postFrom(port, localAddress, '/api/session', { username: `someone-${i}`, password: 'not a real password' });
 
 /** A flood of logins within each address's rate limit, from several addresses, while a device publishes. */
 describe('login flood', () => {

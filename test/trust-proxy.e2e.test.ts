@@ -1,19 +1,10 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postFrom } from './support/http-from.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 /** A login attempt from a given loopback address, claiming another address in X-Forwarded-For. */
-function loginFrom(port: number, localAddress: string, forwardedFor: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ username: 'nobody', password: 'not a real password' });
-    const req = request({ host: '127.0.0.1', port, path: '/api/session', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const loginFrom = (port: number, localAddress: string, forwardedFor: string) =>
+  postFrom(port, localAddress, '/api/session', { username: 'nobody', password: 'not a real password' }, { 'x-forwarded-for': forwardedFor });
 
 /** Only the proxy named in VIGIL_TRUST_PROXY may say who the client is; anyone else's X-Forwarded-For is ignored. */
 describe('trusted proxies', () => {

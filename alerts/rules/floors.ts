@@ -61,10 +61,6 @@ const FLOORS = new Map(SAFETY_FLOORS.map((f) => [f.ruleId, f]));
 /** A floor rule's alert re-notifies a person at least this far further past its line (0.1: 18 mmHg past 180). */
 export const MAX_FLOOR_RENOTIFY_STEP = 0.1;
 
-export function floorOf(ruleId: string): SafetyFloor | undefined {
-  return FLOORS.get(ruleId);
-}
-
 /** Whether `candidate` fires on every value `floor` fires on (same field, same direction, a line at least as strict). */
 export function covers(candidate: Condition, floor: Condition): boolean {
   if (candidate.field !== floor.field) return false;

@@ -2,11 +2,15 @@ import { openState, patientDirectory } from '../../app/state.js';
 import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
 import { RejectionLog, SqliteStore } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
+import { tempDir } from './temp.js';
 import { openAlertsCore } from '../../alerts/index.js';
 import type { Alert, AlertEvent } from '../../alerts/index.js';
 
 /** A wire reading whose time is given relative to the clock (`minutesAgo`) or absolutely (`at`, epoch ms). */
 type Timed<T> = T extends unknown ? Omit<T, 'time'> & { minutesAgo?: number; at?: number } : never;
+
+/** The clinician the cases act as. */
+export const nurse = { name: 'user:nurse', origin: '127.0.0.1' };
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
@@ -26,6 +30,15 @@ export class Clinic {
   readonly audit: AuditLog;
   readonly alerts;
   #seq = 0;
+  #removeDir: () => Promise<void> = async () => undefined;
+
+  /** A clinic in a temp dir of its own, removed by close(). */
+  static async open(): Promise<Clinic> {
+    const dir = await tempDir();
+    const clinic = new Clinic(dir.path);
+    clinic.#removeDir = dir.remove;
+    return clinic;
+  }
 
   constructor(dataDir: string, start = Date.now()) {
     this.clock = start;
@@ -94,5 +107,6 @@ export class Clinic {
     this.rejections.close();
     await this.store.close();
     this.state.db.close();
+    await this.#removeDir();
   }
 }
