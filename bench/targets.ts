@@ -93,7 +93,9 @@ export async function startVigil(deviceCount: number, env: Record<string, string
   db.close();
   const mqttPort = await freePort();
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [join(DIST, 'cli', 'main.js'), 'start'], {
+  // BENCH_VIGIL_NODE_ARGS profiles the server alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = process.env.BENCH_VIGIL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(DIST, 'cli', 'main.js'), 'start'], {
     env: {
       ...process.env,
       VIGIL_DATA_DIR: dataDir,

@@ -152,6 +152,18 @@ export class GuardedStream extends Duplex {
     this.#inner.write(chunk, encoding, callback);
   }
 
+  /**
+   * What aedes wrote while the previous write was in flight (the PUBACKs of one group commit, released together)
+   * leaves in one corked batch: one writev system call instead of one write per packet.
+   */
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    this.#inner.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.#inner.write(chunks[i]!.chunk);
+    this.#inner.write(chunks[last]!.chunk, callback);
+    this.#inner.uncork();
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.#inner.end(callback);
   }

@@ -1,5 +1,7 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InfluxStore, SqliteStore, StoreRejectedError, StoreUnavailableError, type ReadingStore } from '../ingest/index.js';
+import { InfluxStore, READINGS_DB_FILE, SqliteStore, StoreRejectedError, StoreUnavailableError, type ReadingStore } from '../ingest/index.js';
 import { startInfluxd, type InfluxInstance } from './support/influxd.js';
 import { freePort } from './support/ports.js';
 import { reading } from './support/readings.js';
@@ -130,6 +132,37 @@ describe('InfluxStore error classes', () => {
       expect((error as StoreRejectedError).status).toBe(400);
     } finally {
       await server.destroy();
+    }
+  });
+});
+
+describe('SqliteStore layout', () => {
+  it('moves a store written by the first layout (two indexes) to the patient-first key, keeping every point', async () => {
+    const dir = await tempDir();
+    try {
+      // The version 1 layout, as earlier releases created it, with one reading in it.
+      const old = new Database(join(dir.path, READINGS_DB_FILE));
+      old.exec(`CREATE TABLE readings (type TEXT NOT NULL, patient_id TEXT NOT NULL, device_id TEXT NOT NULL, series_tags TEXT NOT NULL,
+        time INTEGER NOT NULL, tiebreak INTEGER NOT NULL, fields TEXT NOT NULL, tags TEXT NOT NULL,
+        PRIMARY KEY (type, patient_id, device_id, series_tags, time, tiebreak)) WITHOUT ROWID;
+        CREATE INDEX readings_by_patient ON readings(patient_id, type, time);`);
+      old.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('glucose', 'pat-old', 'dev-1', '{"meal":"fasting","source":"cgm"}', T0, 0, '{"value":101.5}', '{"meal":"fasting","source":"cgm"}');
+      old.close();
+
+      const store = new SqliteStore(dir.path);
+      // The same point written again (as a replay would) replaces it: the identity survived the move.
+      await store.write([reading({ patientId: 'pat-old', type: 'glucose', time: T0, fields: { value: 101.5 }, tags: { source: 'cgm', meal: 'fasting' } })]);
+      const points = await store.queryRaw({ patientId: 'pat-old', type: 'glucose', from: T0, to: T0 + HOUR });
+      await store.close();
+      expect(points).toEqual([{ time: T0, deviceId: 'dev-1', fields: { value: 101.5 }, tags: { source: 'cgm', meal: 'fasting' } }]);
+
+      const after = new Database(join(dir.path, READINGS_DB_FILE), { readonly: true });
+      const indexes = after.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'readings'").all();
+      after.close();
+      // WITHOUT ROWID: the key is the table; no second B-tree remains.
+      expect(indexes).toEqual([]);
+    } finally {
+      await dir.remove();
     }
   });
 });

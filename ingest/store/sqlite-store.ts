@@ -17,6 +17,52 @@ import {
 
 export const READINGS_DB_FILE = 'readings.db';
 
+/**
+ * The table's key leads with what every query asks for (patient, type, a time range, in time order), so the
+ * key alone serves the reads and an insert updates one B-tree. Version 1 keyed by (type, patient, device,
+ * tags, time) and needed a second index for the reads: two B-tree inserts per reading.
+ */
+const LAYOUT_VERSION = 2;
+const CREATE_READINGS = (name: string) => `CREATE TABLE ${name} (
+      type TEXT NOT NULL,
+      patient_id TEXT NOT NULL,
+      device_id TEXT NOT NULL,
+      series_tags TEXT NOT NULL,
+      time INTEGER NOT NULL,
+      tiebreak INTEGER NOT NULL,
+      fields TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      PRIMARY KEY (patient_id, type, time, tiebreak, device_id, series_tags)
+    ) WITHOUT ROWID`;
+
+function migrateLayout(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= LAYOUT_VERSION) return;
+  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'readings'").get() !== undefined;
+  db.transaction(() => {
+    if (exists) {
+      // One pass at the first start of this version; the point identity (the key's columns) is unchanged.
+      db.exec(`${CREATE_READINGS('readings_v2')}; INSERT OR REPLACE INTO readings_v2 SELECT type, patient_id, device_id, series_tags, time, tiebreak, fields, tags FROM readings;
+        DROP TABLE readings; ALTER TABLE readings_v2 RENAME TO readings;`);
+    } else {
+      db.exec(CREATE_READINGS('readings'));
+    }
+    db.pragma(`user_version = ${LAYOUT_VERSION}`);
+  })();
+}
+
+const NO_TAGS = '{}';
+
+/** A reading's tags as one canonical string (keys sorted), part of the point's identity. */
+function seriesTags(tags: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(tags);
+  if (keys.length === 0) return NO_TAGS;
+  keys.sort();
+  let out = '{';
+  for (const [i, k] of keys.entries()) out += `${i ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(tags[k])}`;
+  return `${out}}`;
+}
+
 interface RawRow {
   time: number;
   device_id: string;
@@ -41,24 +87,13 @@ export class SqliteStore implements ReadingStore {
     this.#db = openSqlite(join(dataDir, READINGS_DB_FILE));
     // FULL: the shipper advances the outbox checkpoint after this commit, so it must be on disk.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS readings (
-      type TEXT NOT NULL,
-      patient_id TEXT NOT NULL,
-      device_id TEXT NOT NULL,
-      series_tags TEXT NOT NULL,
-      time INTEGER NOT NULL,
-      tiebreak INTEGER NOT NULL,
-      fields TEXT NOT NULL,
-      tags TEXT NOT NULL,
-      PRIMARY KEY (type, patient_id, device_id, series_tags, time, tiebreak)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS readings_by_patient ON readings(patient_id, type, time);`);
+    migrateLayout(this.#db);
     this.#insert = this.#db.prepare(
       'INSERT OR REPLACE INTO readings (type, patient_id, device_id, series_tags, time, tiebreak, fields, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#writeMany = this.#db.transaction((readings: readonly Reading[]) => {
       for (const r of readings) {
-        const tags = JSON.stringify(Object.fromEntries(Object.entries(r.tags).sort(([a], [b]) => a.localeCompare(b))));
+        const tags = seriesTags(r.tags);
         this.#insert.run(r.type, r.patientId, r.deviceId, tags, r.time, tiebreakNanos(r.msgId), JSON.stringify(r.fields), tags);
       }
     });
