@@ -23,13 +23,14 @@ describe('the duplicate-detection window', () => {
     expect(w.size).toBeLessThanOrEqual(1000);
   });
 
-  it('updates a value in place and deletes from either generation', () => {
+  it('finds values in either generation and deletes from either', () => {
     const w = new DedupeWindow<string | null>(4);
-    w.add('x', 'pending');
+    w.add('x', null);
     w.add('y', 'pending');
     w.add('z', 'pending'); // x and y are now the previous generation
-    w.update('x', null);
     expect(w.get('x')).toBeNull();
+    expect(w.get('y')).toBe('pending');
+    expect(w.get('never')).toBeUndefined();
     w.delete('y');
     expect(w.has('y')).toBe(false);
     expect(w.get('z')).toBe('pending');

@@ -24,24 +24,19 @@ export class DedupeWindow<V> {
     return this.#current.has(key) || this.#previous.has(key);
   }
 
+  /** The key's value, or undefined when the window does not hold the key (values are never undefined). */
   get(key: string): V | undefined {
-    return this.#current.has(key) ? this.#current.get(key) : this.#previous.get(key);
+    const value = this.#current.get(key);
+    return value === undefined ? this.#previous.get(key) : value;
   }
 
-  /** Adds a key (or refreshes it: a key seen again counts as new). */
-  add(key: string, value: V): void {
-    this.#previous.delete(key);
+  /** Adds a key the window does not hold (check with `get`: one lookup instead of a delete per add). */
+  add(key: string, value: Exclude<V, undefined>): void {
     this.#current.set(key, value);
     if (this.#current.size >= this.#generation) {
       this.#previous = this.#current;
       this.#current = new Map();
     }
-  }
-
-  /** Changes the value of a key where it is, without making it newer. */
-  update(key: string, value: V): void {
-    if (this.#current.has(key)) this.#current.set(key, value);
-    else if (this.#previous.has(key)) this.#previous.set(key, value);
   }
 
   delete(key: string): void {

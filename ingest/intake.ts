@@ -38,7 +38,11 @@ export interface IntakeOptions {
  */
 export class Intake extends EventEmitter<{ committed: [readings: readonly Reading[]] }> {
   readonly #o: IntakeOptions;
-  /** Recent keys: a pending commit, or null once committed. Duplicates wait for the original's commit. */
+  /**
+   * Recent keys and the commit that holds each (null: recovered from the outbox). A duplicate is acknowledged
+   * when that commit has succeeded: at once if it already has, else when it does. One commit is shared by the
+   * readings of one group commit, so keeping it settled in the window costs nothing per reading.
+   */
   readonly #recent: DedupeWindow<Promise<void> | null>;
   readonly #now: () => number;
 
@@ -51,7 +55,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
 
   /** Seeds duplicate detection with readings recovered from the outbox after a restart. */
   remember(reading: Reading): void {
-    this.#recent.add(reading.key, null);
+    if (this.#recent.get(reading.key) === undefined) this.#recent.add(reading.key, null);
   }
 
   async handleReadings(deviceId: string, payload: Buffer): Promise<IngestOutcome> {
@@ -81,16 +85,17 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     }
 
     const fresh: Reading[] = [];
-    const freshKeys = new Set<string>();
+    // Repeats inside one message: only a message of several readings needs the set.
+    const freshKeys = readings.length > 1 ? new Set<string>() : undefined;
     const waits: Promise<void>[] = [];
     for (const reading of readings) {
-      if (this.#recent.has(reading.key) || freshKeys.has(reading.key)) {
-        const pending = this.#recent.get(reading.key);
-        if (pending) waits.push(pending);
+      const earlier = this.#recent.get(reading.key);
+      if (earlier !== undefined || freshKeys?.has(reading.key)) {
+        if (earlier) waits.push(earlier);
         continue;
       }
       fresh.push(reading);
-      freshKeys.add(reading.key);
+      freshKeys?.add(reading.key);
     }
     const duplicates = readings.length - fresh.length;
     if (duplicates > 0) this.#o.metrics.duplicates.inc(duplicates);
@@ -106,7 +111,6 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
         this.#o.metrics.outboxCommitFailures.inc();
         throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       }
-      for (const r of fresh) if (this.#recent.get(r.key) === commit) this.#recent.update(r.key, null);
       this.#o.metrics.outboxCommitSeconds.observe((performance.now() - started) / 1000);
       for (const r of fresh) {
         this.#o.metrics.accepted.inc({ type: r.type });

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, stat, unlink, writeFile, type FileHandle } from '
 import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CommittedTail } from './committed-tail.js';
 import { decodeRecords, encodeRecord, type DamagedLine } from './record-codec.js';
 import { listSegments, segmentPath, syncDir, type Position } from './segments.js';
 
@@ -22,7 +23,7 @@ export interface OutboxBatch {
 
 interface PendingAppend {
   readonly data: Buffer;
-  readonly count: number;
+  readonly readings: readonly Reading[];
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -51,6 +52,8 @@ export class Outbox extends EventEmitter {
   readonly #onDamage: NonNullable<OutboxOptions['onDamage']>;
   /** Damaged records set aside in the quarantine folder (counted from its files, so it survives a restart). */
   #quarantined = 0;
+  /** The latest commits' readings, for a shipper that keeps up (committed-tail.ts). */
+  readonly #tail = new CommittedTail(20_000);
 
   private constructor(options: OutboxOptions) {
     super();
@@ -183,7 +186,7 @@ export class Outbox extends EventEmitter {
     if (readings.length === 0) return Promise.resolve();
     const data = readings.length === 1 ? encodeRecord(readings[0]!) : Buffer.concat(readings.map(encodeRecord));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, count: readings.length, resolve, reject });
+      this.#queue.push({ data, readings, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -199,8 +202,11 @@ export class Outbox extends EventEmitter {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        await this.#commit(Buffer.concat(batch.map((p) => p.data)));
-        const count = batch.reduce((n, p) => n + p.count, 0);
+        const at = { segment: this.#active.segment, offset: this.#active.committed };
+        const next = await this.#commit(batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data)));
+        const readings = batch.length === 1 ? batch[0]!.readings : batch.flatMap((p) => p.readings);
+        const count = readings.length;
+        this.#tail.push(at, next, readings);
         this.#depth += count;
         this.#lastError = undefined;
         for (const p of batch) p.resolve();
@@ -214,7 +220,8 @@ export class Outbox extends EventEmitter {
     }
   }
 
-  async #commit(data: Buffer): Promise<void> {
+  /** Writes and syncs `data` at the committed offset; answers where the next record will start. */
+  async #commit(data: Buffer): Promise<Position> {
     if (this.#reopen) {
       // After a failed write or fsync the kernel may have dropped the dirty pages; start from a fresh handle and
       // rewrite from the last committed offset, which positional writes make safe.
@@ -234,10 +241,13 @@ export class Outbox extends EventEmitter {
       await this.#active.handle.close();
       await this.#startSegment(this.#active.segment + 1);
     }
+    return { segment: this.#active.segment, offset: this.#active.committed };
   }
 
   /** Reads up to `max` committed records from a position (past damaged lines, which are set aside). */
   async read(from: Position, max: number): Promise<OutboxBatch> {
+    const held = this.#tail.take(from, max);
+    if (held) return held;
     let position = from;
     for (;;) {
       const sealed = position.segment < this.#active.segment;

@@ -9,12 +9,17 @@ import type { Reading } from '../../domain/index.js';
  */
 export function encodeRecord(reading: Reading): Buffer {
   const json = JSON.stringify(reading);
-  const body = Buffer.from(json, 'utf8');
-  const head = Buffer.from(`${crc32(body).toString(16).padStart(8, '0')} `, 'ascii');
-  return Buffer.concat([head, body, NEWLINE]);
+  // One allocation per record: the JSON is written after room for its checksum, which is filled in after.
+  const record = Buffer.allocUnsafe(HEAD + Buffer.byteLength(json, 'utf8') + 1);
+  const end = HEAD + record.write(json, HEAD, 'utf8');
+  record.write(crc32(record.subarray(HEAD, end)).toString(16).padStart(8, '0'), 0, 'latin1');
+  record[8] = SPACE;
+  record[end] = NEWLINE;
+  return record;
 }
 
-const NEWLINE = Buffer.from('\n');
+const SPACE = 32;
+const NEWLINE = 10;
 const HEAD = 9; // 8 hex digits and a space
 
 /** A complete line that is not a record: kept aside (quarantined), never shipped. */

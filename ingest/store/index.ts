@@ -1,4 +1,5 @@
 export * from './reading-store.js';
 export { InfluxStore } from './influx-store.js';
 export type { InfluxConnection } from './influx-http.js';
-export { SqliteStore, READINGS_DB_FILE } from './sqlite-store.js';
+export { SqliteStore } from './sqlite-store.js';
+export { READINGS_DB_FILE } from './sqlite-layout.js';

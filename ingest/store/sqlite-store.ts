@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Reading } from '../../domain/index.js';
-import { openSqlite } from '../../state/index.js';
-import { tiebreakNanos } from './line-protocol.js';
+import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
+import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
 import {
   STORED_FIELDS,
   STORED_TAGS,
@@ -14,54 +16,6 @@ import {
   type RawPoint,
   type ReadingStore,
 } from './reading-store.js';
-
-export const READINGS_DB_FILE = 'readings.db';
-
-/**
- * The table's key leads with what every query asks for (patient, type, a time range, in time order), so the
- * key alone serves the reads and an insert updates one B-tree. Version 1 keyed by (type, patient, device,
- * tags, time) and needed a second index for the reads: two B-tree inserts per reading.
- */
-const LAYOUT_VERSION = 2;
-const CREATE_READINGS = (name: string) => `CREATE TABLE ${name} (
-      type TEXT NOT NULL,
-      patient_id TEXT NOT NULL,
-      device_id TEXT NOT NULL,
-      series_tags TEXT NOT NULL,
-      time INTEGER NOT NULL,
-      tiebreak INTEGER NOT NULL,
-      fields TEXT NOT NULL,
-      tags TEXT NOT NULL,
-      PRIMARY KEY (patient_id, type, time, tiebreak, device_id, series_tags)
-    ) WITHOUT ROWID`;
-
-function migrateLayout(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version >= LAYOUT_VERSION) return;
-  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'readings'").get() !== undefined;
-  db.transaction(() => {
-    if (exists) {
-      // One pass at the first start of this version; the point identity (the key's columns) is unchanged.
-      db.exec(`${CREATE_READINGS('readings_v2')}; INSERT OR REPLACE INTO readings_v2 SELECT type, patient_id, device_id, series_tags, time, tiebreak, fields, tags FROM readings;
-        DROP TABLE readings; ALTER TABLE readings_v2 RENAME TO readings;`);
-    } else {
-      db.exec(CREATE_READINGS('readings'));
-    }
-    db.pragma(`user_version = ${LAYOUT_VERSION}`);
-  })();
-}
-
-const NO_TAGS = '{}';
-
-/** A reading's tags as one canonical string (keys sorted), part of the point's identity. */
-function seriesTags(tags: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(tags);
-  if (keys.length === 0) return NO_TAGS;
-  keys.sort();
-  let out = '{';
-  for (const [i, k] of keys.entries()) out += `${i ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(tags[k])}`;
-  return `${out}}`;
-}
 
 interface RawRow {
   time: number;
@@ -78,34 +32,60 @@ interface RawRow {
  */
 export class SqliteStore implements ReadingStore {
   readonly kind = 'sqlite';
+  readonly #file: string;
+  /** Reads only: writes go through the writer thread (WAL lets both work at once). */
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement;
-  readonly #writeMany: (readings: readonly Reading[]) => void;
+  #writer: Worker | undefined;
+  #nextId = 0;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.#db = openSqlite(join(dataDir, READINGS_DB_FILE));
-    // FULL: the shipper advances the outbox checkpoint after this commit, so it must be on disk.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;');
-    migrateLayout(this.#db);
-    this.#insert = this.#db.prepare(
-      'INSERT OR REPLACE INTO readings (type, patient_id, device_id, series_tags, time, tiebreak, fields, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#writeMany = this.#db.transaction((readings: readonly Reading[]) => {
-      for (const r of readings) {
-        const tags = seriesTags(r.tags);
-        this.#insert.run(r.type, r.patientId, r.deviceId, tags, r.time, tiebreakNanos(r.msgId), JSON.stringify(r.fields), tags);
-      }
-    });
+    this.#file = join(dataDir, READINGS_DB_FILE);
+    this.#db = openReadingsDb(this.#file);
   }
 
   async write(readings: readonly Reading[]): Promise<void> {
     try {
-      this.#writeMany(readings);
+      await this.#send({ id: 0, readings });
     } catch (err) {
-      // SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR: all conditions that pass; keep the readings and retry.
+      // SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR, a writer thread that died: all conditions that pass; the shipper
+      // keeps the readings and retries.
       throw new StoreUnavailableError(`embedded store write failed: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  #send(request: WriterRequest): Promise<void> {
+    const writer = this.#startWriter();
+    const id = ++this.#nextId;
+    // The thread keeps the process alive only while a write waits for it.
+    if (this.#pending.size === 0) writer.ref();
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      writer.postMessage({ ...request, id });
+    });
+  }
+
+  /** The writer thread, started at the first write (commands that only read never start one). */
+  #startWriter(): Worker {
+    if (this.#writer) return this.#writer;
+    const writer = new Worker(writerScript(), { workerData: { file: this.#file } });
+    writer.on('message', (answer: WriterAnswer) => {
+      const waiting = this.#pending.get(answer.id);
+      this.#pending.delete(answer.id);
+      if (this.#pending.size === 0) writer.unref();
+      if (answer.error === undefined) waiting?.resolve();
+      else waiting?.reject(new Error(answer.error));
+    });
+    const fail = (err: Error) => {
+      if (this.#writer === writer) this.#writer = undefined;
+      for (const waiting of this.#pending.values()) waiting.reject(err);
+      this.#pending.clear();
+    };
+    writer.on('error', fail);
+    writer.on('exit', (code) => fail(new Error(`the embedded store's writer thread exited (code ${code})`)));
+    this.#writer = writer;
+    return writer;
   }
 
   async queryRaw(q: RangeQuery): Promise<RawPoint[]> {
@@ -165,6 +145,21 @@ export class SqliteStore implements ReadingStore {
   }
 
   async close(): Promise<void> {
+    const writer = this.#writer;
+    if (writer) {
+      await this.#send({ id: 0, close: true }).catch(() => undefined);
+      await writer.terminate();
+    }
     this.#db.close();
   }
+}
+
+/**
+ * The compiled writer module beside this one (dist/), or, when this module runs from its TypeScript source (the
+ * test runner), the compiled one in dist/: a worker thread needs JavaScript it can load itself.
+ */
+function writerScript(): URL {
+  const beside = new URL('./sqlite-writer.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../../dist/ingest/store/sqlite-writer.js', import.meta.url);
 }

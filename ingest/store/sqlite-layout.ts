@@ -1,0 +1,70 @@
+import type Database from 'better-sqlite3';
+import type { Reading } from '../../domain/index.js';
+import { openSqlite } from '../../state/index.js';
+import { tiebreakNanos } from './line-protocol.js';
+
+export const READINGS_DB_FILE = 'readings.db';
+
+/**
+ * The table's key leads with what every query asks for (patient, type, a time range, in time order), so the
+ * key alone serves the reads and an insert updates one B-tree. Version 1 keyed by (type, patient, device,
+ * tags, time) and needed a second index for the reads: two B-tree inserts per reading.
+ */
+const LAYOUT_VERSION = 2;
+const CREATE_READINGS = (name: string) => `CREATE TABLE ${name} (
+      type TEXT NOT NULL,
+      patient_id TEXT NOT NULL,
+      device_id TEXT NOT NULL,
+      series_tags TEXT NOT NULL,
+      time INTEGER NOT NULL,
+      tiebreak INTEGER NOT NULL,
+      fields TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      PRIMARY KEY (patient_id, type, time, tiebreak, device_id, series_tags)
+    ) WITHOUT ROWID`;
+
+/** Opens the embedded reading store's database, creating or moving its table to the current layout. */
+export function openReadingsDb(path: string): Database.Database {
+  const db = openSqlite(path);
+  // FULL: the shipper advances the outbox checkpoint after a write's commit, so the commit must be on disk.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;');
+  const version = db.prepare('PRAGMA user_version').pluck().get() as number;
+  if (version >= LAYOUT_VERSION) return db;
+  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'readings'").get() !== undefined;
+  db.transaction(() => {
+    if (exists) {
+      // One pass at the first start of this version; the point identity (the key's columns) is unchanged.
+      db.exec(`${CREATE_READINGS('readings_v2')}; INSERT OR REPLACE INTO readings_v2 SELECT type, patient_id, device_id, series_tags, time, tiebreak, fields, tags FROM readings;
+        DROP TABLE readings; ALTER TABLE readings_v2 RENAME TO readings;`);
+    } else {
+      db.exec(CREATE_READINGS('readings'));
+    }
+    db.exec(`PRAGMA user_version = ${LAYOUT_VERSION}`);
+  })();
+  return db;
+}
+
+const NO_TAGS = '{}';
+
+/** A reading's tags as one canonical string (keys sorted), part of the point's identity. */
+function seriesTags(tags: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(tags);
+  if (keys.length === 0) return NO_TAGS;
+  keys.sort();
+  let out = '{';
+  for (const [i, k] of keys.entries()) out += `${i ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(tags[k])}`;
+  return `${out}}`;
+}
+
+/** Writes readings in one transaction; a point written again replaces itself (replays are idempotent). */
+export function readingsWriter(db: Database.Database): (readings: readonly Reading[]) => void {
+  const insert = db.prepare(
+    'INSERT OR REPLACE INTO readings (type, patient_id, device_id, series_tags, time, tiebreak, fields, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  return db.transaction((readings: readonly Reading[]) => {
+    for (const r of readings) {
+      const tags = seriesTags(r.tags);
+      insert.run(r.type, r.patientId, r.deviceId, tags, r.time, tiebreakNanos(r.msgId), JSON.stringify(r.fields), tags);
+    }
+  });
+}
