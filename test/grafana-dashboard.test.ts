@@ -101,6 +101,15 @@ describe('the Grafana dashboard in deploy/grafana', () => {
     expect([...uids]).toEqual([uid]);
   });
 
+  it('times each readings publish to its PUBACK (the PUBACK latency panel)', async () => {
+    const device = await t.provision();
+    const client = await t.connectDevice(device);
+    await client.publishAsync(`rpm/v1/devices/${device.deviceId}/readings`, JSON.stringify({ type: 'spo2', time: new Date().toISOString(), value: 97, pulse: 70 }), { qos: 1 });
+    const scrape = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(scrape).toMatch(/^vigil_mqtt_puback_duration_seconds_count 1$/m);
+    expect(scrape).toMatch(/^vigil_readings_accepted_total\{type="spo2"\} 1$/m);
+  });
+
   it('exposes vigil_build_info with the version, Node.js version and commit', async () => {
     const scrape = await (await fetch(`${t.httpUrl}/metrics`)).text();
     const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
