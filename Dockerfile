@@ -6,7 +6,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first, so a source change reuses this layer. No install scripts run: better-sqlite3 ships
 # Node-API binaries for linux x64/arm64, so the image needs no compiler.
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 # The one build step: compile the server and the dashboard's browser code, then drop the dev dependencies.
