@@ -76,6 +76,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes the build commit that vigil_build_info shows, as a git hash', () => {
+    expect(loadConfig({}).buildCommit).toBeUndefined();
+    expect(loadConfig({ VIGIL_BUILD_COMMIT: '7cc30e6' }).buildCommit).toBe('7cc30e6');
+    expect(() => loadConfig({ VIGIL_BUILD_COMMIT: 'v1.2; rm -rf' })).toThrow(/VIGIL_BUILD_COMMIT: must be a git commit hash/);
+  });
+
   it('reads a secret variable VIGIL_X from the file named by VIGIL_X_FILE (Docker and Kubernetes secrets)', async () => {
     const dir = await tempDir('vigil-secrets-');
     try {
