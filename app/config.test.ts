@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../test/support/temp.js';
 import { loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -71,5 +74,34 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VIGIL_INFLUX_URL: 'http://x', VIGIL_INFLUX_TOKEN: 'supersecret', VIGIL_INFLUX_USER: 'u' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('supersecret') }),
     );
+  });
+
+  it('takes the build commit that vigil_build_info shows, as a git hash', () => {
+    expect(loadConfig({}).buildCommit).toBeUndefined();
+    expect(loadConfig({ VIGIL_BUILD_COMMIT: '7cc30e6' }).buildCommit).toBe('7cc30e6');
+    expect(() => loadConfig({ VIGIL_BUILD_COMMIT: 'v1.2; rm -rf' })).toThrow(/VIGIL_BUILD_COMMIT: must be a git commit hash/);
+  });
+
+  it('reads a secret variable VIGIL_X from the file named by VIGIL_X_FILE (Docker and Kubernetes secrets)', async () => {
+    const dir = await tempDir('vigil-secrets-');
+    try {
+      const file = (name: string, content: string) => writeFile(join(dir.path, name), content).then(() => join(dir.path, name));
+      const token = await file('admin_token', 'a'.repeat(32) + '\n');
+      const password = await file('influx_password', 'p@ss word\n');
+      const c = loadConfig({ VIGIL_ADMIN_TOKEN_FILE: token, VIGIL_INFLUX_URL: 'http://influxdb:8086', VIGIL_INFLUX_USER: 'vigil', VIGIL_INFLUX_PASSWORD_FILE: password });
+      expect(c.adminToken).toBe('a'.repeat(32));
+      expect(c.influx?.password).toBe('p@ss word');
+      // The file's content is validated like the variable itself, and never echoed.
+      const short = await file('short_token', 'tooshort-secret\n');
+      expect(() => loadConfig({ VIGIL_ADMIN_TOKEN_FILE: short })).toThrow(/VIGIL_ADMIN_TOKEN: must be at least 24 characters/);
+      expect(() => loadConfig({ VIGIL_ADMIN_TOKEN_FILE: short })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('tooshort') }));
+      expect(() => loadConfig({ VIGIL_ADMIN_TOKEN_FILE: join(dir.path, 'missing') })).toThrow(/VIGIL_ADMIN_TOKEN_FILE: cannot read .*missing: ENOENT/);
+      const empty = await file('empty', '\n');
+      expect(() => loadConfig({ VIGIL_ADMIN_TOKEN_FILE: empty })).toThrow(/VIGIL_ADMIN_TOKEN_FILE: .* is empty/);
+      expect(() => loadConfig({ VIGIL_ADMIN_TOKEN_FILE: token, VIGIL_ADMIN_TOKEN: 'b'.repeat(32) })).toThrow(/set either VIGIL_ADMIN_TOKEN or VIGIL_ADMIN_TOKEN_FILE, not both/);
+      expect(() => loadConfig({ VIGIL_MQTT_PORT_FILE: token })).toThrow(/VIGIL_MQTT_PORT_FILE: only secret settings can be read from a file \(.*VIGIL_ALERT_WEBHOOK_SECRET/);
+    } finally {
+      await dir.remove();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/index.js';
 import type { InfluxConnection } from '../ingest/index.js';
 import type { SessionSettings } from '../dashboard/index.js';
+import { isSecretVariable, resolveSecretFiles } from './secret-files.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -113,6 +114,8 @@ export const configSchema = z
     VIGIL_TRUST_PROXY: trustProxy.default(false),
     VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
     VIGIL_DEFAULT_TIME_ZONE: timeZoneSchema.default('UTC'),
+    // Set by the container image build (docker build --build-arg VIGIL_COMMIT=...): vigil_build_info's commit.
+    VIGIL_BUILD_COMMIT: optionalText.pipe(z.string().regex(/^[0-9a-f]{7,40}$/, 'must be a git commit hash').optional()),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -170,6 +173,8 @@ export interface VigilConfig {
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
   readonly defaultTimeZone: string;
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
+  /** The source commit the running build was made from, when the build recorded it. */
+  readonly buildCommit: string | undefined;
 }
 
 function readPem(variable: string, path: string): Buffer {
@@ -185,12 +190,13 @@ function readPem(variable: string, path: string): Buffer {
  * variable, what was wrong and what is expected; the result is frozen.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<VigilConfig> {
-  const vigilEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('VIGIL_')));
+  const secretNames = Object.keys(configSchema.shape).filter(isSecretVariable);
+  const vigilEnv = resolveSecretFiles(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('VIGIL_'))), secretNames);
   const parsed = configSchema.safeParse(vigilEnv);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const variable = String(i.path[0] ?? 'configuration');
-      const value = variable in vigilEnv && !/PASSWORD|TOKEN|SECRET/.test(variable) ? ` (got "${vigilEnv[variable]}")` : '';
+      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${vigilEnv[variable]}")` : '';
       return `${variable}: ${i.message}${value}`;
     });
     throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
@@ -267,5 +273,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     defaultTimeZone: c.VIGIL_DEFAULT_TIME_ZONE,
     logLevel: c.VIGIL_LOG_LEVEL,
+    buildCommit: c.VIGIL_BUILD_COMMIT,
   });
 }

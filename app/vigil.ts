@@ -1,4 +1,3 @@
-import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { AuditLog } from '../state/index.js';
@@ -7,6 +6,7 @@ import type { Reading } from '../domain/index.js';
 import { createGateway } from '../gateway/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
+import { createMetricsRegistry } from './metrics.js';
 import { dashboardDirectory, openState, patientDirectory } from './state.js';
 
 export interface VigilHooks {
@@ -35,8 +35,7 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
 }
 
 async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built: (() => unknown)[]) {
-  const metrics = new MetricsRegistry();
-  collectDefaultMetrics({ register: metrics, prefix: 'vigil_' });
+  const metrics = createMetricsRegistry({ commit: config.buildCommit });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
   const store = await openStore(config, log);

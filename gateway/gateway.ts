@@ -348,8 +348,12 @@ export async function createGateway(options: GatewayOptions) {
         handleStatus(deviceId, packet);
         return done(null);
       }
+      const arrived = performance.now();
       handleReadingsPublish(deviceId, packet, client).then(
-        () => done(null),
+        () => {
+          metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
+          done(null);
+        },
         (err: Error) => {
           if (!(err instanceof VigilError)) log.error({ deviceId, err: err.message }, 'ingest failed');
           else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err: err.message }, 'not acknowledged: outbox unavailable');

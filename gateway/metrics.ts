@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
@@ -57,6 +57,12 @@ export function createGatewayMetrics(
     sessionsEvicted: new Counter({
       name: 'vigil_mqtt_sessions_evicted_total',
       help: 'Offline sessions dropped to make room for a new client id of the same device (VIGIL_MAX_SESSIONS_PER_DEVICE)',
+      registers,
+    }),
+    pubackSeconds: new Histogram({
+      name: 'vigil_mqtt_puback_duration_seconds',
+      help: 'Time from a readings publish reaching Vigil to its PUBACK being released (validation, rate limit, back-pressure, durable commit)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     refused: new Counter({

@@ -232,7 +232,7 @@ async function provisionLoadDevices(dataDir: string, prefix: string, count: numb
 async function residentMiB(httpUrl: string): Promise<number | undefined> {
   try {
     const text = await (await fetch(`${httpUrl}/metrics`)).text();
-    const bytes = /^vigil_process_resident_memory_bytes (\S+)/m.exec(text)?.[1];
+    const bytes = /^process_resident_memory_bytes (\S+)/m.exec(text)?.[1];
     return bytes ? Number(bytes) / 2 ** 20 : undefined;
   } catch {
     return undefined;

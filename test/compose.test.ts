@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const root = join(import.meta.dirname, '..');
+const hasCompose = await exec('docker-compose', ['version']).then(
+  () => true,
+  () => false,
+);
+
+describe('docker-compose.yml', () => {
+  // docker-compose 1.29 (Debian; .ci/run installs it) validates the file without a Docker engine.
+  it.skipIf(!hasCompose)('is valid for docker-compose config', async () => {
+    await expect(exec('docker-compose', ['config', '-q'], { cwd: root })).resolves.toBeDefined();
+  });
+
+  it('mounts only files that exist in deploy/, and every secret file it reads is one the quick start creates', async () => {
+    const compose = await readFile(join(root, 'docker-compose.yml'), 'utf8');
+    const mounted = [...compose.matchAll(/^\s*- \.\/(deploy\/[^:]+):/gm)].map((m) => m[1]!);
+    expect(mounted.length).toBeGreaterThanOrEqual(4);
+    for (const path of mounted) expect(existsSync(join(root, path)), path).toBe(true);
+
+    const guide = await readFile(join(root, 'docs', 'operations.md'), 'utf8');
+    const secretFiles = [...compose.matchAll(/^\s{4}file: \.\/(secrets\/\S+)$/gm)].map((m) => m[1]!);
+    expect(secretFiles.length).toBeGreaterThanOrEqual(5);
+    for (const file of secretFiles) expect(guide, file).toContain(file);
+  });
+
+  it('publishes the TLS port with the certificate and key mounted, and checks health before dependants start', async () => {
+    const compose = await readFile(join(root, 'docker-compose.yml'), 'utf8');
+    expect(compose).toMatch(/^\s+- "8883:8883"$/m);
+    expect(compose).toMatch(/VIGIL_TLS_CERT: \/run\/secrets\/tls_cert/);
+    expect(compose).toMatch(/VIGIL_TLS_KEY: \/run\/secrets\/tls_key/);
+    expect(compose.match(/condition: service_healthy/g)?.length).toBe(3);
+    expect(compose).not.toMatch(/PASSWORD: \$\{|TOKEN: \$\{/);
+  });
+});
