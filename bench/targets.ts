@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RUNTIME_FLAGS } from '../app/runtime-flags.js';
 import { openState } from '../app/state.js';
 import { freePort } from './ports.js';
 
@@ -95,7 +96,8 @@ export async function startVigil(deviceCount: number, env: Record<string, string
   const httpPort = await freePort();
   // BENCH_VIGIL_NODE_ARGS profiles the server alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = process.env.BENCH_VIGIL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, join(DIST, 'cli', 'main.js'), 'start'], {
+  // As its launchers run it (app/runtime-flags.ts).
+  const child = spawn(process.execPath, [...RUNTIME_FLAGS, ...nodeArgs, join(DIST, 'cli', 'main.js'), 'start'], {
     env: {
       ...process.env,
       VIGIL_DATA_DIR: dataDir,
