@@ -4,6 +4,7 @@ import {
   deviceStatusSchema,
   deviceTopic,
   MAX_STATUS_BYTES,
+  countByCode,
   MAX_WARM_UP_AHEAD_MS,
   parseDeviceTopic,
   VigilError,
@@ -15,7 +16,7 @@ import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
 import { Admission } from './admission.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
-import { countByCode, summariseRejections } from './device-errors.js';
+import { summariseRejections } from './device-errors.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';

@@ -5,17 +5,20 @@ import type { StateDb } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
 import { DeadLetters } from './dead-letters.js';
 import { Intake, type IntakeTiming } from './intake.js';
-import { createIngestMetrics, registerOutboxGauges } from './metrics.js';
+import { createIngestMetrics, registerClockSkewGauges, registerOutboxGauges } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
 import type { ParseLimits } from './parse-payload.js';
-import { RejectionLog } from './rejection-log.js';
+import { ClockSkew, type ClockSkewEstimate, type ClockSkewOptions } from './clock-skew.js';
+import { RejectionLog, type ReplayResult } from './rejection-log.js';
+import { RejectionReplay } from './rejection-replay.js';
 import { Shipper } from './shipper.js';
 import type { ReadingStore } from './store/index.js';
 
 export { INGEST_MIGRATIONS } from './migrations.js';
 export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits } from './parse-payload.js';
 export type { IngestOutcome, IntakeTiming } from './intake.js';
-export { RejectionLog, type RecordedRejection } from './rejection-log.js';
+export { RejectionLog, type RecordedRejection, type RejectionFilter, type ReplayResult } from './rejection-log.js';
+export type { ClockSkewEstimate } from './clock-skew.js';
 
 /** Rejected readings per device id since a time (epoch ms): what `ingest.rejectionCounts` answers. */
 export type RejectionCounts = (since: number) => Map<string, number>;
@@ -36,6 +39,13 @@ export interface IngestOptions {
   readonly segmentBytes?: number;
   /** Rejected readings are kept this many days (VIGIL_REJECTION_RETENTION_DAYS), then pruned hourly. */
   readonly rejectionRetentionDays?: number;
+  /** Bounds on the rejected payloads kept for replay: per publish, and in all (the oldest go first). */
+  readonly rejectionPayloads?: { readonly maxBytes: number; readonly maxTotalBytes: number };
+  readonly clockSkew?: ClockSkewOptions;
+  /** Records each replay of a rejected publish in the audit log. */
+  readonly auditReplay?: (rejectionId: number, deviceId: string, result: ReplayResult) => void;
+  /** The server clock intake judges reading times by (a test makes it slow). */
+  readonly now?: () => number;
   readonly onStored?: (readings: readonly Reading[]) => void;
   /**
    * Called for each reading found in the outbox at start-up (committed before a stop or crash, not yet stored),
@@ -58,6 +68,8 @@ export interface IngestHealth {
   readonly outboxQuarantineDir: string;
   readonly storeError: string | undefined;
   readonly deadLetters: number;
+  /** Whether devices' readings say the server clock is behind theirs. */
+  readonly clock: ClockSkewEstimate;
 }
 
 export type Ingest = Awaited<ReturnType<typeof createIngest>>;
@@ -70,11 +82,16 @@ export type Ingest = Awaited<ReturnType<typeof createIngest>>;
 export async function createIngest(options: IngestOptions) {
   const metrics = createIngestMetrics(options.metrics);
   const rejections = new RejectionLog(options.db, {
+    maxPayloadBytes: options.rejectionPayloads?.maxBytes,
+    maxTotalPayloadBytes: options.rejectionPayloads?.maxTotalBytes,
     onLost: (count, err) => {
       metrics.rejectionsUnrecorded.inc(count);
       options.log.error({ count, err }, 'rejections could not be recorded');
     },
+    onPayloadDropped: (reason, count) => metrics.rejectionPayloadsDropped.inc({ reason }, count),
   });
+  const now = options.now ?? Date.now;
+  const clockSkew = new ClockSkew(options.clockSkew ?? { thresholdMs: 2 * 60_000, minDevices: 3 });
   const retentionMs = (options.rejectionRetentionDays ?? 30) * 86_400_000;
   const pruneRejections = () => {
     try {
@@ -104,6 +121,8 @@ export async function createIngest(options: IngestOptions) {
     metrics,
     limits: options.limits,
     timing: options.timing,
+    now,
+    clockSkew,
   });
   for (const r of recovered) intake.remember(r);
   if (recoveredCount > 0) options.log.info({ readings: recoveredCount }, 'outbox recovered readings not yet stored');
@@ -120,6 +139,13 @@ export async function createIngest(options: IngestOptions) {
     onStored: options.onStored,
   });
   shipper.start();
+  const replay = new RejectionReplay({
+    rejections,
+    intake,
+    audit: options.auditReplay ?? (() => undefined),
+    log: options.log,
+  });
+  replay.start();
 
   function oldestAgeSeconds(): number {
     const head = shipper.headReceivedAt;
@@ -140,6 +166,7 @@ export async function createIngest(options: IngestOptions) {
       deadLetters: deadLetters.pendingCount(),
       outboxQuarantined: outbox.quarantined,
       outboxQuarantineDir: outbox.quarantineDir,
+      clock: clockSkew.estimate(now()),
     };
   }
 
@@ -149,11 +176,14 @@ export async function createIngest(options: IngestOptions) {
     writable: () => outbox.lastError === undefined,
     quarantined: () => outbox.quarantined,
   });
+  registerClockSkewGauges(options.metrics, () => clockSkew.estimate(now()));
 
   return {
     intake,
     store: options.store,
     rejections,
+    /** Carries out requested replays of rejected publishes now (the server also does so every 2 s). */
+    replayRejections: () => replay.runOnce(),
     deadLetters,
     health,
     /** Rejected readings per device id since `since` (epoch ms), current to the moment of the call. */
@@ -161,6 +191,7 @@ export async function createIngest(options: IngestOptions) {
     /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
     async close(drainMs = 5_000): Promise<void> {
       clearInterval(pruning);
+      await replay.stop();
       await outbox.close();
       await shipper.stop(drainMs);
       rejections.close();
