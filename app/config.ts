@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { checkTlsFiles } from './tls-files.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/index.js';
@@ -213,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         http: c.VIGIL_HTTP_TLS,
       }
     : undefined;
+  if (tls) checkTlsFiles(tls, { cert: c.VIGIL_TLS_CERT!, key: c.VIGIL_TLS_KEY!, ca: c.VIGIL_TLS_CA });
   return Object.freeze({
     host: c.VIGIL_BIND_HOST,
     mqttPort: c.VIGIL_MQTT_PORT,

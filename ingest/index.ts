@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Registry } from '../registry/index.js';
 import type { StateDb } from '../state/index.js';
-import type { Reading } from '../domain/index.js';
+import { VigilError, type Reading } from '../domain/index.js';
 import { DeadLetters } from './dead-letters.js';
 import { Intake, type IntakeTiming } from './intake.js';
 import { createIngestMetrics, registerClockSkewGauges, registerOutboxGauges } from './metrics.js';
@@ -75,6 +75,20 @@ export interface IngestHealth {
 export type Ingest = Awaited<ReturnType<typeof createIngest>>;
 
 /**
+ * Damaged records are set aside by the outbox itself; what is left is a directory that cannot be used at all
+ * (a file in its place, a segment that is a directory, no permission): stop with the path, not a stack trace.
+ */
+async function openOutbox(dir: string, open: () => Promise<Outbox>): Promise<Outbox> {
+  try {
+    return await open();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string' || typeof e.syscall !== 'string') throw err;
+    throw new VigilError('VIGIL_ERR_DATA_CORRUPT', `the outbox at ${dir} cannot be used (${e.code} on ${e.syscall}${e.path ? ` ${e.path}` : ''}): move the file in the way aside`, { cause: err });
+  }
+}
+
+/**
  * Builds the ingest component: intake (validate, dedupe, durable outbox), the shipper that drains the outbox
  * into the reading store, and the rejection and dead-letter logs. Ready when it returns: the outbox has been
  * recovered and the shipper is running.
@@ -108,12 +122,14 @@ export async function createIngest(options: IngestOptions) {
   const recovered: Reading[] = [];
   let recoveredCount = 0;
   const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
-  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
-    recoveredCount += 1;
-    // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
-    if (recovered.length < 200_000) recovered.push(r);
-    options.onRecovered?.(r);
-  });
+  const outbox = await openOutbox(join(options.dataDir, 'outbox'), () =>
+    Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
+      recoveredCount += 1;
+      // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
+      if (recovered.length < 200_000) recovered.push(r);
+      options.onRecovered?.(r);
+    }),
+  );
   const intake = new Intake({
     registry: options.registry,
     outbox,
