@@ -151,8 +151,8 @@ export class RejectionLog {
   readonly #maxTotalPayloadBytes: number;
   readonly #onLost: RejectionLogOptions['onLost'];
   readonly #onPayloadDropped: NonNullable<RejectionLogOptions['onPayloadDropped']>;
-  /** Bytes of payloads kept in the table (counted once at start, then kept up to date by this writer). */
-  #payloadBytes: number;
+  /** Bytes of payloads kept in the table (counted at this writer's first write, then kept up to date by it). */
+  #payloadBytes: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(db: StateDb, options: RejectionLogOptions) {
@@ -166,7 +166,6 @@ export class RejectionLog {
       `INSERT INTO rejections (device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload, payload_bytes, payload_note)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#payloadBytes = this.#countPayloadBytes();
   }
 
   /** Takes one rejected publish; O(1): the summary and the kept items are built at the next flush. */
@@ -186,6 +185,7 @@ export class RejectionLog {
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     const batch = this.#pending.splice(0);
+    this.#payloadBytes ??= this.#countPayloadBytes();
     // Payloads waiting beyond a few full-size messages per flush are a storm: keep its summaries, not its bytes.
     const keepBytes = this.#pendingPayloadBytes <= 8 * this.#maxPayloadBytes ? Infinity : 8 * this.#maxPayloadBytes;
     this.#pendingPayloadBytes = 0;
@@ -227,27 +227,29 @@ export class RejectionLog {
       return;
     }
     for (const reason of ['too_large', 'backlog'] as const) if (dropped[reason] > 0) this.#onPayloadDropped(reason, dropped[reason]);
-    if (this.#payloadBytes > this.#maxTotalPayloadBytes) this.#evictOldestPayloads();
+    if (this.#payloadBytes! > this.#maxTotalPayloadBytes) this.#evictOldestPayloads();
   }
 
   /** Drops the oldest kept payloads (the rows stay) until the total is back under the bound. */
   #evictOldestPayloads(): void {
+    let total = this.#payloadBytes!;
     const oldest = this.#db.prepare<[], { id: number; bytes: number }>(
       'SELECT id, payload_bytes AS bytes FROM rejections WHERE payload IS NOT NULL ORDER BY id LIMIT 1000',
     );
     const drop = this.#db.prepare("UPDATE rejections SET payload = NULL, payload_bytes = 0, payload_note = 'evicted' WHERE payload IS NOT NULL AND id <= ?");
     let evicted = 0;
-    while (this.#payloadBytes > this.#maxTotalPayloadBytes) {
+    while (total > this.#maxTotalPayloadBytes) {
       const rows = oldest.all();
       if (rows.length === 0) break;
       let last = 0;
       for (const r of rows) {
         last = r.id;
-        this.#payloadBytes -= r.bytes;
-        if (this.#payloadBytes <= this.#maxTotalPayloadBytes) break;
+        total -= r.bytes;
+        if (total <= this.#maxTotalPayloadBytes) break;
       }
       evicted += drop.run(last).changes;
     }
+    this.#payloadBytes = total;
     if (evicted > 0) this.#onPayloadDropped('evicted', evicted);
   }
 
@@ -286,7 +288,7 @@ export class RejectionLog {
       removed += changes;
       if (changes < 5000) break;
     }
-    if (removed > 0) this.#payloadBytes = this.#countPayloadBytes();
+    if (removed > 0) this.#payloadBytes = undefined;
     return removed;
   }
 
