@@ -158,6 +158,7 @@ export async function createIngest(options: IngestOptions) {
   const replay = new RejectionReplay({
     rejections,
     intake,
+    isRevoked: (deviceId) => (options.registry.getDevice(deviceId)?.revokedAt ?? null) !== null,
     audit: options.auditReplay ?? (() => undefined),
     log: options.log,
   });

@@ -6,6 +6,8 @@ export interface RejectionReplayOptions {
   readonly rejections: RejectionLog;
   /** The intake a device publish goes through: validation again, duplicate detection, the outbox. */
   readonly intake: { handleReadings(deviceId: string, payload: Buffer): Promise<IngestOutcome> };
+  /** A revoked device's readings are not replayed: its credentials may have been stolen, its payloads hostile. */
+  readonly isRevoked: (deviceId: string) => boolean;
   /** Records each replay in the audit log (who asked is recorded when it is asked). */
   readonly audit: (rejectionId: number, deviceId: string, result: ReplayResult) => void;
   readonly log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -55,6 +57,7 @@ export class RejectionReplay {
       for (const p of pending) {
         let result: ReplayResult;
         try {
+          if (this.#o.isRevoked(p.deviceId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked');
           const outcome = await this.#o.intake.handleReadings(p.deviceId, p.payload);
           result = { accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: outcome.rejections.length };
         } catch (err) {

@@ -119,6 +119,20 @@ describe('issue 13, item 9: a slow server clock', () => {
     }
   });
 
+  it('does not replay the readings of a device revoked since', async () => {
+    const dev = await t.provision();
+    slowBy = 10 * MIN;
+    const client = await t.connectDevice(dev);
+    await client.publishAsync(topic(dev.deviceId, 'readings'), JSON.stringify({ type: 'spo2', time: new Date().toISOString(), value: 97, id: 'r1' }), { qos: 1 });
+    await client.endAsync();
+    slowBy = 0;
+    t.vigil.registry.revokeDevice(dev.deviceId);
+    expect(t.vigil.ingest.rejections.requestReplay({ deviceId: dev.deviceId }).ids).toHaveLength(1);
+    await t.vigil.ingest.replayRejections();
+    expect(t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId })[0]!.replayResult).toEqual({ accepted: 0, duplicates: 0, rejected: 0, error: 'VIGIL_ERR_NOT_FOUND' });
+    expect(await t.vigil.ingest.store.queryRaw({ patientId: dev.patientId, type: 'spo2', from: 0, to: Date.now() + 3_600_000 })).toEqual([]);
+  });
+
   it('refuses a replay without a filter or --all, and without --by', async () => {
     const env = { ...process.env, VIGIL_DATA_DIR: t.dataDir };
     const run = (args: string[]) =>
