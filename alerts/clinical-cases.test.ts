@@ -275,7 +275,7 @@ describe('alerts a clinician can trust', () => {
     it('a device whose readings keep being rejected is a data-quality alert', async () => {
       const p = await c.patient();
       const rejected = Array.from({ length: 5 }, (_, i) => ({ ref: String(i), code: 'VIGIL_ERR_OUT_OF_RANGE' as const, message: 'glucose 1500 mg/dL is outside 10-1000 mg/dL' }));
-      c.rejections.record(p.deviceId, p.patientId, rejected, Date.now());
+      c.rejections.record({ deviceId: p.deviceId, patientId: p.patientId, rejections: rejected, receivedAt: Date.now(), payload: Buffer.from('[]'), allRejected: true });
       c.sweep();
       expect(c.live(p.patientId, 'device.rejected_readings')).toMatchObject({ subject: p.deviceId, severity: 'warning', latestValues: { rejected: 5 } });
     });

@@ -1,3 +1,4 @@
+import { backoffDelay, Pause, runWithRetry } from '../domain/index.js';
 import type { AlertTable } from './store/alert-table.js';
 import type { SweepState } from './store/sweep-state.js';
 import type { WebhookParking } from './store/webhook-parked.js';
@@ -53,7 +54,7 @@ export class WebhookSender {
   readonly #now: () => number;
   #running = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   #failing = false;
 
   constructor(options: WebhookOptions) {
@@ -69,7 +70,7 @@ export class WebhookSender {
   }
 
   nudge(): void {
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   pending(): number {
@@ -78,20 +79,18 @@ export class WebhookSender {
 
   async stop(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
   }
 
-  async #run(): Promise<void> {
-    for (let failures = 0; this.#running; failures++) {
-      try {
-        await this.#deliverAll();
-      } catch (err) {
-        // The state database could not be read or the cursor written (busy, disk full): try again shortly.
-        this.#o.log.warn({ err }, 'alert webhook step failed; retrying');
-        await this.#sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
-      }
-    }
+  #run(): Promise<void> {
+    // The state database could not be read or the cursor written (busy, disk full): try again shortly.
+    return runWithRetry(() => this.#deliverAll(), {
+      running: () => this.#running,
+      onFailure: (err) => this.#o.log.warn({ err }, 'alert webhook step failed; retrying'),
+      backoff: { minMs: 500, maxMs: 30_000, jitter: false },
+      pause: this.#pause,
+    });
   }
 
   async #deliverAll(): Promise<void> {
@@ -102,7 +101,7 @@ export class WebhookSender {
       const cursor = this.#o.cursor.webhookCursor() ?? 0;
       const events = this.#o.table.eventsAfter(cursor, 100);
       if (events.length === 0) {
-        await this.#sleep(1000);
+        await this.#pause.sleep(1000);
         continue;
       }
       for (const event of events) {
@@ -118,8 +117,7 @@ export class WebhookSender {
               this.#o.cursor.setWebhookCursor(event.seq);
               continue;
             }
-            const cap = Math.min(this.#o.maxBackoffMs ?? 60_000, 500 * 2 ** Math.min(attempt++, 16));
-            await this.#sleep(cap / 2 + Math.random() * (cap / 2));
+            await this.#pause.sleep(backoffDelay(attempt++, { minMs: 500, maxMs: this.#o.maxBackoffMs ?? 60_000 }));
             break;
           }
           attempt = 0;
@@ -189,17 +187,5 @@ export class WebhookSender {
       this.#failing = true;
     }
     return outcome;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
   }
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { checkTlsFiles } from './tls-files.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/index.js';
@@ -105,6 +106,10 @@ export const configSchema = z
     VIGIL_ALERT_SNOOZE_MAX_HOURS: z.coerce.number().positive().max(168).default(24),
     VIGIL_ALERT_LATE_AFTER_MINUTES: z.coerce.number().positive().default(60),
     VIGIL_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+    VIGIL_REJECTION_PAYLOAD_MAX_BYTES: z.coerce.number().int().min(0).max(16 * 1024 * 1024).default(256 * 1024),
+    VIGIL_REJECTION_PAYLOADS_MAX_MB: z.coerce.number().min(0).max(100_000).default(256),
+    VIGIL_CLOCK_SKEW_MINUTES: z.coerce.number().positive().max(24 * 60).default(2),
+    VIGIL_CLOCK_SKEW_MIN_DEVICES: positiveInt.max(10_000).default(3),
     VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
@@ -160,6 +165,10 @@ export interface VigilConfig {
   /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
   readonly storeRetryMaxMs: number;
   readonly rejectionRetentionDays: number;
+  /** Rejected payloads kept for replay: largest per publish, and in all. */
+  readonly rejectionPayloads: { readonly maxBytes: number; readonly maxTotalBytes: number };
+  /** When several devices' readings are this far ahead of the server clock, /readyz reports the clock degraded. */
+  readonly clockSkew: { readonly thresholdMs: number; readonly minDevices: number };
   readonly adminToken: string | undefined;
   readonly alerts: {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
@@ -211,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         http: c.VIGIL_HTTP_TLS,
       }
     : undefined;
+  if (tls) checkTlsFiles(tls, { cert: c.VIGIL_TLS_CERT!, key: c.VIGIL_TLS_KEY!, ca: c.VIGIL_TLS_CA });
   return Object.freeze({
     host: c.VIGIL_BIND_HOST,
     mqttPort: c.VIGIL_MQTT_PORT,
@@ -248,6 +258,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shipBatchSize: c.VIGIL_SHIP_BATCH,
     storeRetryMaxMs: c.VIGIL_STORE_RETRY_MAX_MS,
     rejectionRetentionDays: c.VIGIL_REJECTION_RETENTION_DAYS,
+    rejectionPayloads: { maxBytes: c.VIGIL_REJECTION_PAYLOAD_MAX_BYTES, maxTotalBytes: Math.round(c.VIGIL_REJECTION_PAYLOADS_MAX_MB * 1024 * 1024) },
+    clockSkew: { thresholdMs: c.VIGIL_CLOCK_SKEW_MINUTES * 60_000, minDevices: c.VIGIL_CLOCK_SKEW_MIN_DEVICES },
     adminToken: c.VIGIL_ADMIN_TOKEN,
     alerts: {
       webhook:

@@ -5,6 +5,7 @@ import { registerAlerts } from './commands/alerts.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
+import { registerRejections } from './commands/rejections.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
@@ -21,6 +22,8 @@ const program = new Command('vigil')
   .description('Vigil: remote patient monitoring gateway (MQTT ingest, durable storage, clinical alerts)')
   .version(version)
   .showHelpAfterError()
+  // Options belong to the command they follow (`vigil rejections --code X` lists, `... replay --code X` replays).
+  .enablePositionalOptions()
   .addHelpText(
     'after',
     '\nSettings come from VIGIL_* environment variables (see docs/configuration.md); options override them.\n' +
@@ -31,6 +34,7 @@ registerStart(program);
 registerDemo(program);
 registerProvisioning(program);
 registerInspect(program);
+registerRejections(program);
 registerAlerts(program);
 registerUsers(program);
 registerSimulate(program);

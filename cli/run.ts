@@ -1,5 +1,6 @@
 import { VigilError } from '../domain/index.js';
 import { loadConfig, type VigilConfig } from '../app/config.js';
+import type { Actor } from '../state/index.js';
 
 /** Settings from VIGIL_* variables, with command-line options taking precedence. */
 export function configFrom(overrides: Record<string, string | number | undefined>): Readonly<VigilConfig> {
@@ -54,4 +55,10 @@ export function parseDuration(text: string): number {
   if (!match) throw new VigilError('VIGIL_ERR_CONFIG', `"${text}" is not a duration like 90s, 15m, 24h or 7d`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
+}
+
+/** The operator named by `--by`, for the audit log. */
+export function requireActor(by: string | undefined): Actor {
+  if (!by || !/^[\w .@-]{1,64}$/.test(by)) throw new VigilError('VIGIL_ERR_CONFIG', '--by <name> is required: the audit log records who acted');
+  return { name: by, origin: 'cli' };
 }

@@ -9,6 +9,8 @@ export * from './plausibility.js';
 export * from './wire.js';
 export * from './reading.js';
 export * from './normalise.js';
+export * from './rejection-summary.js';
+export * from './retry.js';
 export * from './topics.js';
 export * from './programmes.js';
 export * from './local-time.js';

@@ -18,7 +18,13 @@ export interface NormaliseContext {
 
 export type NormaliseResult =
   | { readonly ok: true; readonly reading: Reading }
-  | { readonly ok: false; readonly code: RejectionCode; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: RejectionCode;
+      readonly message: string;
+      /** For VIGIL_ERR_FUTURE_TIME: how far ahead of the server clock the reading's time is (clock-skew estimate). */
+      readonly aheadMs?: number;
+    };
 
 type Measured = { fields: Record<string, number>; tags?: Record<string, string> };
 type Outcome = Measured | { code: RejectionCode; message: string };
@@ -115,7 +121,7 @@ export function normaliseReading(wire: WireReading, ctx: NormaliseContext): Norm
   const time = Date.parse(wire.time);
   if (time - ctx.receivedAt > ctx.futureToleranceMs) {
     const seconds = Math.round((time - ctx.receivedAt) / 1000);
-    return { ok: false, code: 'VIGIL_ERR_FUTURE_TIME', message: `time is ${seconds} s in the future (check the device clock)` };
+    return { ok: false, code: 'VIGIL_ERR_FUTURE_TIME', message: `time is ${seconds} s in the future (check the device clock)`, aheadMs: time - ctx.receivedAt };
   }
   if (ctx.receivedAt - time > ctx.maxAgeMs) {
     const days = Math.floor((ctx.receivedAt - time) / 86_400_000);

@@ -4,6 +4,7 @@ import {
   deviceStatusSchema,
   deviceTopic,
   MAX_STATUS_BYTES,
+  countByCode,
   MAX_WARM_UP_AHEAD_MS,
   parseDeviceTopic,
   VigilError,
@@ -15,7 +16,7 @@ import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
 import { Admission } from './admission.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
-import { countByCode, summariseRejections } from './device-errors.js';
+import { summariseRejections } from './device-errors.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -150,7 +151,7 @@ export async function createGateway(options: GatewayOptions) {
         dup: false,
       },
       (err) => {
-        if (err) log.warn({ deviceId, err: err.message }, 'could not publish to the device errors topic');
+        if (err) log.warn({ deviceId, err }, 'could not publish to the device errors topic');
       },
     );
   }
@@ -163,7 +164,7 @@ export async function createGateway(options: GatewayOptions) {
     try {
       write();
     } catch (err) {
-      log.warn({ deviceId, err: (err as Error).message }, `could not record device ${what}`);
+      log.warn({ deviceId, err }, `could not record device ${what}`);
     }
   }
 
@@ -355,8 +356,8 @@ export async function createGateway(options: GatewayOptions) {
           done(null);
         },
         (err: Error) => {
-          if (!(err instanceof VigilError)) log.error({ deviceId, err: err.message }, 'ingest failed');
-          else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err: err.message }, 'not acknowledged: outbox unavailable');
+          if (!(err instanceof VigilError)) log.error({ deviceId, err }, 'ingest failed');
+          else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err }, 'not acknowledged: outbox unavailable');
           // Without a PUBACK the device keeps the message and sends it again after reconnecting.
           done(err);
         },
@@ -390,7 +391,7 @@ export async function createGateway(options: GatewayOptions) {
     noteStatus({ kind: 'disconnected', deviceId, at: Date.now() });
   });
   broker.on('clientError', (client, err) => {
-    log.info({ deviceId: deviceIdOf(client), err: err.message }, 'device connection error');
+    log.info({ deviceId: deviceIdOf(client), err }, 'device connection error');
   });
 
   const clientsByDevice = () => {
@@ -417,7 +418,7 @@ export async function createGateway(options: GatewayOptions) {
         lastSeen.clear();
       }
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'registry sweep failed');
+      log.warn({ err }, 'registry sweep failed');
     }
   }, options.revocationSweepMs ?? 2_000);
   sweep.unref();

@@ -2,20 +2,23 @@ import { join } from 'node:path';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Registry } from '../registry/index.js';
 import type { StateDb } from '../state/index.js';
-import type { Reading } from '../domain/index.js';
+import { VigilError, type Reading } from '../domain/index.js';
 import { DeadLetters } from './dead-letters.js';
 import { Intake, type IntakeTiming } from './intake.js';
-import { createIngestMetrics, registerOutboxGauges } from './metrics.js';
+import { createIngestMetrics, registerClockSkewGauges, registerOutboxGauges } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
 import type { ParseLimits } from './parse-payload.js';
-import { RejectionLog } from './rejection-log.js';
+import { ClockSkew, type ClockSkewEstimate, type ClockSkewOptions } from './clock-skew.js';
+import { RejectionLog, type ReplayResult } from './rejection-log.js';
+import { RejectionReplay } from './rejection-replay.js';
 import { Shipper } from './shipper.js';
 import type { ReadingStore } from './store/index.js';
 
 export { INGEST_MIGRATIONS } from './migrations.js';
 export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits } from './parse-payload.js';
 export type { IngestOutcome, IntakeTiming } from './intake.js';
-export { RejectionLog, type RecordedRejection } from './rejection-log.js';
+export { RejectionLog, type RecordedRejection, type RejectionFilter, type ReplayResult } from './rejection-log.js';
+export type { ClockSkewEstimate } from './clock-skew.js';
 
 /** Rejected readings per device id since a time (epoch ms): what `ingest.rejectionCounts` answers. */
 export type RejectionCounts = (since: number) => Map<string, number>;
@@ -36,6 +39,13 @@ export interface IngestOptions {
   readonly segmentBytes?: number;
   /** Rejected readings are kept this many days (VIGIL_REJECTION_RETENTION_DAYS), then pruned hourly. */
   readonly rejectionRetentionDays?: number;
+  /** Bounds on the rejected payloads kept for replay: per publish, and in all (the oldest go first). */
+  readonly rejectionPayloads?: { readonly maxBytes: number; readonly maxTotalBytes: number };
+  readonly clockSkew?: ClockSkewOptions;
+  /** Records each replay of a rejected publish in the audit log. */
+  readonly auditReplay?: (rejectionId: number, deviceId: string, result: ReplayResult) => void;
+  /** The server clock intake judges reading times by (a test makes it slow). */
+  readonly now?: () => number;
   readonly onStored?: (readings: readonly Reading[]) => void;
   /**
    * Called for each reading found in the outbox at start-up (committed before a stop or crash, not yet stored),
@@ -58,9 +68,25 @@ export interface IngestHealth {
   readonly outboxQuarantineDir: string;
   readonly storeError: string | undefined;
   readonly deadLetters: number;
+  /** Whether devices' readings say the server clock is behind theirs. */
+  readonly clock: ClockSkewEstimate;
 }
 
 export type Ingest = Awaited<ReturnType<typeof createIngest>>;
+
+/**
+ * Damaged records are set aside by the outbox itself; what is left is a directory that cannot be used at all
+ * (a file in its place, a segment that is a directory, no permission): stop with the path, not a stack trace.
+ */
+async function openOutbox(dir: string, open: () => Promise<Outbox>): Promise<Outbox> {
+  try {
+    return await open();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string' || typeof e.syscall !== 'string') throw err;
+    throw new VigilError('VIGIL_ERR_DATA_CORRUPT', `the outbox at ${dir} cannot be used (${e.code} on ${e.syscall}${e.path ? ` ${e.path}` : ''}): move the file in the way aside`, { cause: err });
+  }
+}
 
 /**
  * Builds the ingest component: intake (validate, dedupe, durable outbox), the shipper that drains the outbox
@@ -70,11 +96,16 @@ export type Ingest = Awaited<ReturnType<typeof createIngest>>;
 export async function createIngest(options: IngestOptions) {
   const metrics = createIngestMetrics(options.metrics);
   const rejections = new RejectionLog(options.db, {
+    maxPayloadBytes: options.rejectionPayloads?.maxBytes,
+    maxTotalPayloadBytes: options.rejectionPayloads?.maxTotalBytes,
     onLost: (count, err) => {
       metrics.rejectionsUnrecorded.inc(count);
       options.log.error({ count, err }, 'rejections could not be recorded');
     },
+    onPayloadDropped: (reason, count) => metrics.rejectionPayloadsDropped.inc({ reason }, count),
   });
+  const now = options.now ?? Date.now;
+  const clockSkew = new ClockSkew(options.clockSkew ?? { thresholdMs: 2 * 60_000, minDevices: 3 });
   const retentionMs = (options.rejectionRetentionDays ?? 30) * 86_400_000;
   const pruneRejections = () => {
     try {
@@ -91,12 +122,14 @@ export async function createIngest(options: IngestOptions) {
   const recovered: Reading[] = [];
   let recoveredCount = 0;
   const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
-  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
-    recoveredCount += 1;
-    // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
-    if (recovered.length < 200_000) recovered.push(r);
-    options.onRecovered?.(r);
-  });
+  const outbox = await openOutbox(join(options.dataDir, 'outbox'), () =>
+    Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
+      recoveredCount += 1;
+      // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
+      if (recovered.length < 200_000) recovered.push(r);
+      options.onRecovered?.(r);
+    }),
+  );
   const intake = new Intake({
     registry: options.registry,
     outbox,
@@ -104,6 +137,8 @@ export async function createIngest(options: IngestOptions) {
     metrics,
     limits: options.limits,
     timing: options.timing,
+    now,
+    clockSkew,
   });
   for (const r of recovered) intake.remember(r);
   if (recoveredCount > 0) options.log.info({ readings: recoveredCount }, 'outbox recovered readings not yet stored');
@@ -120,6 +155,14 @@ export async function createIngest(options: IngestOptions) {
     onStored: options.onStored,
   });
   shipper.start();
+  const replay = new RejectionReplay({
+    rejections,
+    intake,
+    isRevoked: (deviceId) => (options.registry.getDevice(deviceId)?.revokedAt ?? null) !== null,
+    audit: options.auditReplay ?? (() => undefined),
+    log: options.log,
+  });
+  replay.start();
 
   function oldestAgeSeconds(): number {
     const head = shipper.headReceivedAt;
@@ -140,6 +183,7 @@ export async function createIngest(options: IngestOptions) {
       deadLetters: deadLetters.pendingCount(),
       outboxQuarantined: outbox.quarantined,
       outboxQuarantineDir: outbox.quarantineDir,
+      clock: clockSkew.estimate(now()),
     };
   }
 
@@ -149,11 +193,14 @@ export async function createIngest(options: IngestOptions) {
     writable: () => outbox.lastError === undefined,
     quarantined: () => outbox.quarantined,
   });
+  registerClockSkewGauges(options.metrics, () => clockSkew.estimate(now()));
 
   return {
     intake,
     store: options.store,
     rejections,
+    /** Carries out requested replays of rejected publishes now (the server also does so every 2 s). */
+    replayRejections: () => replay.runOnce(),
     deadLetters,
     health,
     /** Rejected readings per device id since `since` (epoch ms), current to the moment of the call. */
@@ -161,6 +208,7 @@ export async function createIngest(options: IngestOptions) {
     /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
     async close(drainMs = 5_000): Promise<void> {
       clearInterval(pruning);
+      await replay.stop();
       await outbox.close();
       await shipper.stop(drainMs);
       rejections.close();

@@ -5,6 +5,7 @@ import type { IngestMetrics } from './metrics.js';
 import { DedupeWindow } from './dedupe-window.js';
 import type { Outbox } from './outbox/outbox.js';
 import { parsePayload, type ParseLimits, type Rejection } from './parse-payload.js';
+import type { ClockSkew } from './clock-skew.js';
 import type { RejectionLog } from './rejection-log.js';
 
 export interface IntakeTiming {
@@ -29,6 +30,8 @@ export interface IntakeOptions {
   /** Recent idempotency keys kept for duplicate detection (at least half of them at any moment: dedupe-window.ts). */
   readonly dedupeWindow?: number;
   readonly now?: () => number;
+  /** Told the lead of each publish's newest reading over the server clock (O(1) per publish). */
+  readonly clockSkew?: ClockSkew;
 }
 
 /**
@@ -79,8 +82,9 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
       ];
       readings = [];
     }
+    this.#o.clockSkew?.observePublish(deviceId, receivedAt, readings, rejections);
     if (rejections.length > 0) {
-      this.#o.rejections.record(deviceId, patientId, rejections, receivedAt);
+      this.#o.rejections.record({ deviceId, patientId, receivedAt, rejections, payload, allRejected: readings.length === 0 });
       for (const r of rejections) this.#o.metrics.rejected.inc({ code: r.code });
     }
 

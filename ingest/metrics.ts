@@ -62,6 +62,12 @@ export function createIngestMetrics(registry: Registry) {
       help: 'Rejections that could not be written to the rejection log (counted and logged instead)',
       registers,
     }),
+    rejectionPayloadsDropped: new Counter({
+      name: 'vigil_rejection_payloads_dropped_total',
+      help: 'Rejected publishes whose payload is not kept for replay: too_large, backlog (a storm), evicted (the total bound)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
 }
 
@@ -101,6 +107,27 @@ export function registerOutboxGauges(
     registers,
     collect() {
       this.set(read.quarantined());
+    },
+  });
+}
+
+/** The clock-skew estimate (clock-skew.ts), computed when Prometheus scrapes. */
+export function registerClockSkewGauges(registry: Registry, estimate: () => { skewSeconds: number; devicesAhead: number }): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'vigil_clock_skew_seconds',
+    help: "How far devices' readings are ahead of the server clock (median of recent devices; positive: the server is behind)",
+    registers,
+    collect() {
+      this.set(estimate().skewSeconds);
+    },
+  });
+  new Gauge({
+    name: 'vigil_clock_skew_devices_ahead',
+    help: 'Devices heard from recently whose readings are ahead of the server clock by more than VIGIL_CLOCK_SKEW_MINUTES',
+    registers,
+    collect() {
+      this.set(estimate().devicesAhead);
     },
   });
 }

@@ -33,4 +33,23 @@ export const INGEST_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dead_letters_pending ON dead_letters(replay_requested_at, replayed_at);
     `,
   },
+  {
+    // One row per rejected publish (issue 13, item 6): counts per code, the first rejections as examples, and
+    // the rejected items themselves (bounded) so that they can be replayed (item 9).
+    component: 'ingest',
+    version: 2,
+    sql: `
+      ALTER TABLE rejections ADD COLUMN rejected INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE rejections ADD COLUMN codes TEXT;
+      ALTER TABLE rejections ADD COLUMN examples TEXT;
+      ALTER TABLE rejections ADD COLUMN payload BLOB;
+      ALTER TABLE rejections ADD COLUMN payload_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE rejections ADD COLUMN payload_note TEXT;
+      ALTER TABLE rejections ADD COLUMN replay_requested_at INTEGER;
+      ALTER TABLE rejections ADD COLUMN replayed_at INTEGER;
+      ALTER TABLE rejections ADD COLUMN replay_result TEXT;
+      CREATE INDEX rejections_replay_pending ON rejections(id) WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL;
+      CREATE INDEX rejections_with_payload ON rejections(id) WHERE payload IS NOT NULL;
+    `,
+  },
 ];

@@ -29,7 +29,7 @@ describe('parsePayload', () => {
 
   it('rejects a glucose reading with neither a value nor a HI / LO flag with a coded message naming the field', () => {
     const r = parse({ type: 'glucose', time: '2026-11-22T11:00:00Z', source: 'meter', id: 'g1' });
-    expect(r.rejections).toEqual([
+    expect(r.rejections).toMatchObject([
       { ref: 'g1', code: 'VIGIL_ERR_SCHEMA', readingType: 'glucose', message: 'value: a glucose reading needs a value with its unit, or a flag "HI" or "LO" when the meter shows one' },
     ]);
     expect(parse({ type: 'glucose', time: '2026-11-22T11:00:00Z', source: 'meter', flag: 'HI' }).readings[0]?.fields).toEqual({ hi: 1 });

@@ -13,6 +13,10 @@ export interface Rejection {
   readonly code: RejectionCode;
   readonly message: string;
   readonly readingType?: string | undefined;
+  /** The published item as parsed, kept so the rejection can be replayed (absent when the whole message was refused). */
+  readonly item?: unknown;
+  /** For VIGIL_ERR_FUTURE_TIME: how far ahead of the server clock the reading was (for clock-skew detection). */
+  readonly aheadMs?: number | undefined;
 }
 
 export interface ParsedPayload {
@@ -41,19 +45,19 @@ function describeIssue(issue: { path: PropertyKey[]; message: string }): string 
 function parseItem(item: unknown, index: number, ctx: NormaliseContext): Reading | Rejection {
   const ref = refOf(item, index);
   if (!item || typeof item !== 'object' || Array.isArray(item)) {
-    return { ref, code: 'VIGIL_ERR_NOT_A_READING', message: 'each reading must be a JSON object' };
+    return { ref, code: 'VIGIL_ERR_NOT_A_READING', message: 'each reading must be a JSON object', item };
   }
   const type = (item as { type?: unknown }).type;
   if (!isReadingType(type)) {
-    return { ref, code: 'VIGIL_ERR_UNKNOWN_TYPE', message: `unknown reading type ${JSON.stringify(type ?? null).slice(0, 40)}` };
+    return { ref, code: 'VIGIL_ERR_UNKNOWN_TYPE', message: `unknown reading type ${JSON.stringify(type ?? null).slice(0, 40)}`, item };
   }
   const parsed = WIRE_SCHEMAS[type].safeParse(item);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    return { ref, code: 'VIGIL_ERR_SCHEMA', readingType: type, message: first ? describeIssue(first) : 'invalid reading' };
+    return { ref, code: 'VIGIL_ERR_SCHEMA', readingType: type, message: first ? describeIssue(first) : 'invalid reading', item };
   }
   const result = normaliseReading(parsed.data, ctx);
-  return result.ok ? result.reading : { ref, code: result.code, message: result.message, readingType: type };
+  return result.ok ? result.reading : { ref, code: result.code, message: result.message, readingType: type, item, aheadMs: result.aheadMs };
 }
 
 /**

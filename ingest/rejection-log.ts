@@ -1,45 +1,182 @@
+import { countByCode, listRejections, type ListedRejection } from '../domain/index.js';
 import type { StateDb } from '../state/index.js';
 import type { Rejection } from './parse-payload.js';
 
-export interface RecordedRejection extends Rejection {
+/** Why a rejected publish has no payload to replay. */
+export type PayloadNote = 'too_large' | 'evicted' | 'backlog';
+
+/** What a replay of a kept payload gave (the same outcome a device publish gets), or why it could not run. */
+export interface ReplayResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly error?: string;
+}
+
+/** One rejected publish: what was wrong with it, summarised, and whether its rejected items are kept. */
+export interface RecordedRejection {
   readonly id: number;
   readonly deviceId: string;
   readonly patientId: string | null;
   readonly receivedAt: number;
+  /** The first rejection of the publish (what the errors topic shows at its top level). */
+  readonly ref: string;
+  readonly code: Rejection['code'];
+  readonly message: string;
+  readonly readingType: string | undefined;
+  /** How many readings of the publish were rejected (1 for a message refused whole). */
+  readonly rejected: number;
+  readonly codes: Readonly<Record<string, number>>;
+  /** The first MAX_LISTED_REJECTIONS rejections. */
+  readonly examples: readonly ListedRejection[];
+  /** Bytes of the kept payload (0 when none is kept: see payloadNote). */
+  readonly payloadBytes: number;
+  readonly payloadNote: PayloadNote | null;
+  readonly replayRequestedAt: number | null;
+  readonly replayedAt: number | null;
+  readonly replayResult: ReplayResult | null;
 }
 
-interface PendingRejection extends Rejection {
+/** A publish with rejected readings, as intake hands it over. */
+export interface RejectedPublish {
   readonly deviceId: string;
   readonly patientId: string | null;
   readonly receivedAt: number;
+  readonly rejections: readonly Rejection[];
+  /** The message as published. Kept whole when every item of it was rejected, otherwise only the rejected items. */
+  readonly payload: Buffer;
+  readonly allRejected: boolean;
+}
+
+/** Which rejected publishes: every given criterion must hold (none given: all). */
+export interface RejectionFilter {
+  readonly ids?: readonly number[] | undefined;
+  readonly deviceId?: string | undefined;
+  /** Publishes with at least one rejection of this code. */
+  readonly code?: string | undefined;
+  /** received_at >= since (epoch ms). */
+  readonly since?: number | undefined;
+  /** received_at < until (epoch ms). */
+  readonly until?: number | undefined;
+}
+
+export interface PendingReplay {
+  readonly id: number;
+  readonly deviceId: string;
+  readonly payload: Buffer;
+}
+
+export interface RejectionLogOptions {
+  /** Publishes waiting for the next flush; past it the rejections are counted as lost (onLost). */
+  readonly maxPending?: number;
+  /** Largest payload kept for one publish (VIGIL_REJECTION_PAYLOAD_MAX_BYTES). */
+  readonly maxPayloadBytes?: number;
+  /** Payloads kept in all (VIGIL_REJECTION_PAYLOADS_MAX_MB): past it the oldest are dropped first. */
+  readonly maxTotalPayloadBytes?: number;
+  readonly onLost: (count: number, err?: Error) => void;
+  readonly onPayloadDropped?: (reason: PayloadNote, count: number) => void;
+}
+
+interface Row {
+  id: number;
+  device_id: string;
+  patient_id: string | null;
+  ref: string;
+  code: string;
+  message: string;
+  reading_type: string | null;
+  received_at: number;
+  rejected: number;
+  codes: string | null;
+  examples: string | null;
+  payload_bytes: number;
+  payload_note: string | null;
+  replay_requested_at: number | null;
+  replayed_at: number | null;
+  replay_result: string | null;
+}
+
+const FILTER = `(@ids IS NULL OR id IN (SELECT value FROM json_each(@ids)))
+  AND (@device IS NULL OR device_id = @device)
+  AND (@code IS NULL OR code = @code OR EXISTS (SELECT 1 FROM json_each(codes) WHERE key = @code))
+  AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)`;
+
+function filterParams(filter: RejectionFilter) {
+  return {
+    ids: filter.ids ? JSON.stringify(filter.ids) : null,
+    device: filter.deviceId ?? null,
+    code: filter.code ?? null,
+    since: filter.since ?? null,
+    until: filter.until ?? null,
+  };
+}
+
+function toRecorded(r: Row): RecordedRejection {
+  const first = { ref: r.ref, code: r.code, message: r.message, ...(r.reading_type === null ? {} : { readingType: r.reading_type }) };
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    patientId: r.patient_id,
+    receivedAt: r.received_at,
+    ref: r.ref,
+    code: r.code as Rejection['code'],
+    message: r.message,
+    readingType: r.reading_type ?? undefined,
+    rejected: r.rejected,
+    // Rows from before one row per publish hold one rejection each.
+    codes: r.codes ? (JSON.parse(r.codes) as Record<string, number>) : { [r.code]: 1 },
+    examples: r.examples ? (JSON.parse(r.examples) as ListedRejection[]) : [first],
+    payloadBytes: r.payload_bytes,
+    payloadNote: r.payload_note as PayloadNote | null,
+    replayRequestedAt: r.replay_requested_at,
+    replayedAt: r.replayed_at,
+    replayResult: r.replay_result ? (JSON.parse(r.replay_result) as ReplayResult) : null,
+  };
 }
 
 /**
- * Keeps every rejection (device, reason, reading reference) so that it can be shown and investigated, not only
- * logged. Writes are buffered and committed together a few times a second: a storm of bad readings costs one
- * transaction per flush, not one fsync each.
+ * Keeps every rejected publish as one row (device, counts per code, the first rejections, and the rejected items
+ * themselves so they can be replayed once the cause is fixed), so that it can be shown, investigated and
+ * replayed, not only logged. Writes are buffered and committed together a few times a second: a storm of bad
+ * readings costs one transaction per flush, not one fsync each, and the serialising happens then, off the
+ * device's acknowledgement.
  */
 export class RejectionLog {
   readonly #db: StateDb;
   readonly #insert;
-  readonly #pending: PendingRejection[] = [];
+  readonly #pending: RejectedPublish[] = [];
+  #pendingPayloadBytes = 0;
   readonly #maxPending: number;
-  readonly #onLost: (count: number, err?: Error) => void;
+  readonly #maxPayloadBytes: number;
+  readonly #maxTotalPayloadBytes: number;
+  readonly #onLost: RejectionLogOptions['onLost'];
+  readonly #onPayloadDropped: NonNullable<RejectionLogOptions['onPayloadDropped']>;
+  /** Bytes of payloads kept in the table (counted at this writer's first write, then kept up to date by it). */
+  #payloadBytes: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(db: StateDb, options: { maxPending?: number; onLost: (count: number, err?: Error) => void }) {
+  constructor(db: StateDb, options: RejectionLogOptions) {
     this.#db = db;
-    this.#maxPending = options.maxPending ?? 50_000;
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
+    this.#maxTotalPayloadBytes = options.maxTotalPayloadBytes ?? 256 * 1024 * 1024;
     this.#onLost = options.onLost;
+    this.#onPayloadDropped = options.onPayloadDropped ?? (() => undefined);
     this.#insert = db.prepare(
-      'INSERT INTO rejections (device_id, patient_id, ref, code, message, reading_type, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO rejections (device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload, payload_bytes, payload_note)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
-  record(deviceId: string, patientId: string | null, rejections: readonly Rejection[], receivedAt: number): void {
-    const room = this.#maxPending - this.#pending.length;
-    if (rejections.length > room) this.#onLost(rejections.length - Math.max(room, 0));
-    for (const r of rejections.slice(0, Math.max(room, 0))) this.#pending.push({ ...r, deviceId, patientId, receivedAt });
+  /** Takes one rejected publish; O(1): the summary and the kept items are built at the next flush. */
+  record(publish: RejectedPublish): void {
+    if (publish.rejections.length === 0) return;
+    if (this.#pending.length >= this.#maxPending) {
+      this.#onLost(publish.rejections.length);
+      return;
+    }
+    this.#pending.push(publish);
+    this.#pendingPayloadBytes += publish.payload.length;
     this.#timer ??= setTimeout(() => this.flush(), 200);
   }
 
@@ -48,15 +185,76 @@ export class RejectionLog {
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     const batch = this.#pending.splice(0);
+    this.#payloadBytes ??= this.#countPayloadBytes();
+    // Payloads waiting beyond a few full-size messages per flush are a storm: keep its summaries, not its bytes.
+    const keepBytes = this.#pendingPayloadBytes <= 8 * this.#maxPayloadBytes ? Infinity : 8 * this.#maxPayloadBytes;
+    this.#pendingPayloadBytes = 0;
+    let kept = 0;
+    const dropped: Record<PayloadNote, number> = { too_large: 0, evicted: 0, backlog: 0 };
     try {
       this.#db.transaction(() => {
-        for (const r of batch) {
-          this.#insert.run(r.deviceId, r.patientId, r.ref, r.code, r.message, r.readingType ?? null, r.receivedAt);
+        for (const p of batch) {
+          const first = p.rejections[0]!;
+          let payload: Buffer | null = null;
+          let note: PayloadNote | null = null;
+          if (kept + p.payload.length > keepBytes) note = 'backlog';
+          else {
+            payload = p.allRejected ? p.payload : Buffer.from(JSON.stringify(p.rejections.map((r) => r.item ?? null)));
+            if (payload.length > this.#maxPayloadBytes) [payload, note] = [null, 'too_large'];
+          }
+          if (note) dropped[note] += 1;
+          kept += payload?.length ?? 0;
+          this.#insert.run(
+            p.deviceId,
+            p.patientId,
+            first.ref,
+            first.code,
+            first.message,
+            first.readingType ?? null,
+            p.receivedAt,
+            p.rejections.length,
+            JSON.stringify(countByCode(p.rejections)),
+            JSON.stringify(listRejections(p.rejections)),
+            payload,
+            payload?.length ?? 0,
+            note,
+          );
         }
       })();
+      this.#payloadBytes += kept;
     } catch (err) {
-      this.#onLost(batch.length, err as Error);
+      this.#onLost(batch.reduce((n, p) => n + p.rejections.length, 0), err as Error);
+      return;
     }
+    for (const reason of ['too_large', 'backlog'] as const) if (dropped[reason] > 0) this.#onPayloadDropped(reason, dropped[reason]);
+    if (this.#payloadBytes! > this.#maxTotalPayloadBytes) this.#evictOldestPayloads();
+  }
+
+  /** Drops the oldest kept payloads (the rows stay) until the total is back under the bound. */
+  #evictOldestPayloads(): void {
+    let total = this.#payloadBytes!;
+    const oldest = this.#db.prepare<[], { id: number; bytes: number }>(
+      'SELECT id, payload_bytes AS bytes FROM rejections WHERE payload IS NOT NULL ORDER BY id LIMIT 1000',
+    );
+    const drop = this.#db.prepare("UPDATE rejections SET payload = NULL, payload_bytes = 0, payload_note = 'evicted' WHERE payload IS NOT NULL AND id <= ?");
+    let evicted = 0;
+    while (total > this.#maxTotalPayloadBytes) {
+      const rows = oldest.all();
+      if (rows.length === 0) break;
+      let last = 0;
+      for (const r of rows) {
+        last = r.id;
+        total -= r.bytes;
+        if (total <= this.#maxTotalPayloadBytes) break;
+      }
+      evicted += drop.run(last).changes;
+    }
+    this.#payloadBytes = total;
+    if (evicted > 0) this.#onPayloadDropped('evicted', evicted);
+  }
+
+  #countPayloadBytes(): number {
+    return (this.#db.prepare('SELECT COALESCE(SUM(payload_bytes), 0) AS n FROM rejections WHERE payload IS NOT NULL').get() as { n: number }).n;
   }
 
   /**
@@ -69,17 +267,17 @@ export class RejectionLog {
     this.flush();
     const rows = this.#db
       .prepare<[number], { deviceId: string; count: number }>(
-        'SELECT device_id AS deviceId, COUNT(*) AS count FROM rejections WHERE received_at >= ? GROUP BY device_id',
+        'SELECT device_id AS deviceId, SUM(rejected) AS count FROM rejections WHERE received_at >= ? GROUP BY device_id',
       )
       .all(since);
     return new Map(rows.map((r) => [r.deviceId, r.count]));
   }
 
   /**
-   * Deletes the rejections received before `before` (epoch ms), in chunks so that a large backlog never holds
-   * the state database's write lock for long; returns how many went. Rejections are records to investigate,
-   * not clinical data: kept for a retention period, then dropped, so a device that keeps failing cannot grow
-   * the database without bound.
+   * Deletes the rejections received before `before` (epoch ms), with their payloads, in chunks so that a large
+   * backlog never holds the state database's write lock for long; returns how many went. Rejections are records
+   * to investigate, not clinical data: kept for a retention period, then dropped, so a device that keeps
+   * failing cannot grow the database without bound.
    */
   prune(before: number): number {
     this.flush();
@@ -88,28 +286,66 @@ export class RejectionLog {
     for (;;) {
       const { changes } = chunk.run(before);
       removed += changes;
-      if (changes < 5000) return removed;
+      if (changes < 5000) break;
     }
+    if (removed > 0) this.#payloadBytes = undefined;
+    return removed;
   }
 
-  recent(options: { deviceId?: string | undefined; limit?: number | undefined } = {}): RecordedRejection[] {
+  /** Rejected publishes, newest first, filtered and paged in SQL. */
+  recent(options: RejectionFilter & { limit?: number | undefined } = {}): RecordedRejection[] {
     this.flush();
-    const limit = options.limit ?? 100;
-    const rows = options.deviceId
-      ? this.#db
-          .prepare('SELECT * FROM rejections WHERE device_id = ? ORDER BY id DESC LIMIT ?')
-          .all(options.deviceId, limit)
-      : this.#db.prepare('SELECT * FROM rejections ORDER BY id DESC LIMIT ?').all(limit);
-    return (rows as Record<string, unknown>[]).map((r) => ({
-      id: r.id as number,
-      deviceId: r.device_id as string,
-      patientId: (r.patient_id as string | null) ?? null,
-      ref: r.ref as string,
-      code: r.code as Rejection['code'],
-      message: r.message as string,
-      readingType: (r.reading_type as string | null) ?? undefined,
-      receivedAt: r.received_at as number,
-    }));
+    return this.#db
+      .prepare<Record<string, unknown>, Row>(
+        `SELECT id, device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload_bytes,
+                payload_note, replay_requested_at, replayed_at, replay_result
+         FROM rejections WHERE ${FILTER} ORDER BY id DESC LIMIT @limit`,
+      )
+      .all({ ...filterParams(options), limit: options.limit ?? 100 })
+      .map(toRecorded);
+  }
+
+  /** The kept payload of one rejected publish, as it will be replayed. */
+  payload(id: number): Buffer | undefined {
+    this.flush();
+    const row = this.#db.prepare<[number], { payload: Buffer | null }>('SELECT payload FROM rejections WHERE id = ?').get(id);
+    return row?.payload ?? undefined;
+  }
+
+  /**
+   * Marks the chosen rejected publishes for replay by the running server (again, if they were replayed before:
+   * duplicate detection stores a reading once). Only publishes with a kept payload can be replayed; `skipped`
+   * counts the others that matched.
+   */
+  requestReplay(filter: RejectionFilter, at: number = Date.now()): { ids: number[]; skipped: number } {
+    this.flush();
+    const params = filterParams(filter);
+    return this.#db.transaction(() => {
+      const ids = this.#db
+        .prepare<Record<string, unknown>, { id: number }>(
+          `UPDATE rejections SET replay_requested_at = @at, replayed_at = NULL, replay_result = NULL
+           WHERE payload IS NOT NULL AND ${FILTER} RETURNING id`,
+        )
+        .all({ ...params, at })
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const { n } = this.#db.prepare<Record<string, unknown>, { n: number }>(`SELECT COUNT(*) AS n FROM rejections WHERE payload IS NULL AND ${FILTER}`).get(params)!;
+      return { ids, skipped: n };
+    }).immediate();
+  }
+
+  /** Replays asked for and not yet carried out, oldest first. */
+  pendingReplays(limit = 50): PendingReplay[] {
+    return this.#db
+      .prepare<[number], { id: number; deviceId: string; payload: Buffer }>(
+        `SELECT id, device_id AS deviceId, payload FROM rejections
+         WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL AND payload IS NOT NULL ORDER BY id LIMIT ?`,
+      )
+      .all(limit);
+  }
+
+  markReplayed(id: number, result: ReplayResult, at: number = Date.now()): void {
+    this.#db.prepare('UPDATE rejections SET replayed_at = ?, replay_result = ? WHERE id = ?').run(at, JSON.stringify(result), id);
   }
 
   close(): void {

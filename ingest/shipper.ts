@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Reading } from '../domain/index.js';
+import { backoffDelay, Pause, runWithRetry, type Reading } from '../domain/index.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Outbox } from './outbox/outbox.js';
@@ -35,7 +35,7 @@ export class Shipper {
   readonly #o: Required<Omit<ShipperOptions, 'onStored'>> & Pick<ShipperOptions, 'onStored'>;
   #running = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   #headReceivedAt: number | undefined;
   #lastError: Error | undefined;
   #storeReachable = true;
@@ -84,22 +84,23 @@ export class Shipper {
       await sleep(50);
     }
     this.#running = false;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
   }
 
-  async #run(): Promise<void> {
-    for (let failures = 0; this.#running; failures++) {
-      try {
-        await this.#drain();
-        return;
-      } catch (err) {
-        // A local failure (reading the outbox, writing the checkpoint or a dead letter on a full disk): the
-        // batch was not acknowledged, so it is read again from the checkpoint after a pause. Never give up.
-        this.#o.log.warn({ err }, 'shipper step failed; retrying from the checkpoint');
-        await this.#backoff(failures);
-      }
-    }
+  #run(): Promise<void> {
+    // A local failure (reading the outbox, writing the checkpoint or a dead letter on a full disk): the batch
+    // was not acknowledged, so it is read again from the checkpoint after a pause. Never give up.
+    return runWithRetry(() => this.#drain(), {
+      running: () => this.#running,
+      onFailure: (err) => this.#o.log.warn({ err }, 'shipper step failed; retrying from the checkpoint'),
+      backoff: this.#backoff,
+      pause: this.#pause,
+    });
+  }
+
+  get #backoff() {
+    return { minMs: this.#o.minBackoffMs, maxMs: this.#o.maxBackoffMs };
   }
 
   async #drain(): Promise<void> {
@@ -127,12 +128,10 @@ export class Shipper {
     }
     const listening = new AbortController();
     const committed = once(this.#o.outbox, 'committed', { signal: listening.signal }).catch(() => undefined);
-    const woken = new Promise<void>((resolve) => {
-      this.#wake = resolve;
-    });
-    const reason = await Promise.race([committed.then(() => 'committed'), woken, sleep(Math.min(1000, this.#o.idleCheckMs))]);
+    const pause = this.#pause.sleep(Math.min(1000, this.#o.idleCheckMs));
+    const reason = await Promise.race([committed.then(() => 'committed'), pause]);
     listening.abort();
-    this.#wake = undefined;
+    this.#pause.wake();
     if (reason === 'committed' && this.#running) await sleep(this.#o.lingerMs);
   }
 
@@ -175,7 +174,7 @@ export class Shipper {
         }
         this.#o.metrics.storeWriteFailures.inc({ kind: 'unavailable' });
         this.#markUnavailable(err as Error);
-        await this.#backoff(attempt);
+        await this.#pause.sleep(backoffDelay(attempt, this.#backoff));
       }
     }
     return false;
@@ -207,17 +206,6 @@ export class Shipper {
     }
   }
 
-  async #backoff(attempt: number): Promise<void> {
-    const cap = Math.min(this.#o.maxBackoffMs, this.#o.minBackoffMs * 2 ** Math.min(attempt, 20));
-    const delay = cap / 2 + Math.random() * (cap / 2);
-    await Promise.race([
-      sleep(delay),
-      new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      }),
-    ]);
-    this.#wake = undefined;
-  }
 }
 
 function sleep(ms: number): Promise<void> {

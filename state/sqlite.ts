@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { VigilError } from '../domain/index.js';
 
 /**
  * Every SQLite database Vigil opens, kept reachable for the life of the process, each with its prepared
@@ -13,8 +14,25 @@ import Database from 'better-sqlite3';
  */
 const retained: Database.Database[] = [];
 
+/** SQLite's answers for a file that is not a database, is damaged, or cannot be opened as one. */
+const UNUSABLE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN']);
+
 export function openSqlite(path: string): Database.Database {
-  const db = new Database(path);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    // Opening reads nothing; the schema read does, and says at once whether the file is a sound database.
+    db.exec('SELECT count(*) FROM sqlite_master');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    db?.close();
+    if (!code || !UNUSABLE.has(code)) throw err;
+    throw new VigilError(
+      'VIGIL_ERR_DATA_CORRUPT',
+      `${path} cannot be used (${(err as Error).message}): restore it from a backup or move it aside (docs/operations.md)`,
+      { cause: err },
+    );
+  }
   const cache = new Map<string, Database.Statement>();
   const prepare = db.prepare.bind(db);
   db.prepare = ((source: string) => {

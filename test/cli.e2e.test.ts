@@ -54,7 +54,7 @@ describe('vigil CLI', () => {
   });
 
   it('explains itself with --help on every command', async () => {
-    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['patients', 'add', '--help'], ['devices', 'add', '--help'], ['devices', 'revoke', '--help'], ['patients', 'set-time-zone', '--help'], ['devices', 'assign', '--help'], ['readings', '--help'], ['rejections', '--help'], ['dead-letters', 'replay', '--help']]) {
+    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['patients', 'add', '--help'], ['devices', 'add', '--help'], ['devices', 'revoke', '--help'], ['patients', 'set-time-zone', '--help'], ['devices', 'assign', '--help'], ['readings', '--help'], ['rejections', '--help'], ['rejections', 'replay', '--help'], ['dead-letters', 'replay', '--help']]) {
       const result = await vigil(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/Usage: vigil/);

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert } from '../../alerts/index.js';
 import { openState, patientDirectory } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
-import { AuditLog, type Actor } from '../../state/index.js';
-import { action, configFrom, isoOrDash, parseDuration, printTable } from '../run.js';
+import { AuditLog } from '../../state/index.js';
+import { action, configFrom, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
@@ -43,11 +43,6 @@ function row(a: Alert) {
     updated: isoOrDash(a.updatedAt),
     message: a.message.slice(0, 90),
   };
-}
-
-function requireActor(by: string | undefined): Actor {
-  if (!by || !/^[\w .@-]{1,64}$/.test(by)) throw new VigilError('VIGIL_ERR_CONFIG', '--by <name> is required: the audit log records who acted');
-  return { name: by, origin: 'cli' };
 }
 
 /** `--expires 2026-12-24T00:00:00Z` or `--for 14d`: when an override stops applying. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openState } from '../../app/state.js';
 import { READING_TYPES, VigilError, type ReadingType } from '../../domain/index.js';
-import { DeadLetters, InfluxStore, RejectionLog, SqliteStore, type ReadingStore } from '../../ingest/index.js';
+import { DeadLetters, InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { action, configFrom, isoOrDash, parseDuration, printTable } from '../run.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
@@ -10,7 +10,7 @@ function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-/** `vigil readings`, `vigil rejections`, `vigil dead-letters`: what an operator looks at to check the pipeline. */
+/** `vigil readings`, `vigil dead-letters`: what an operator looks at to check the pipeline (rejections: rejections.ts). */
 export function registerInspect(program: Command): void {
   program
     .command('readings')
@@ -50,27 +50,6 @@ export function registerInspect(program: Command): void {
           }
         } finally {
           await store.close();
-        }
-      }),
-    );
-
-  program
-    .command('rejections')
-    .description('show recently rejected readings and why')
-    .option('--device <id>', 'only this device')
-    .option('--limit <n>', 'how many', '50')
-    .option('--json', 'print JSON')
-    .option('--data-dir <dir>', DATA_DIR_HELP)
-    .action(
-      action(async (opts: { device?: string; limit: string; json?: boolean; dataDir?: string }) => {
-        const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
-        try {
-          const log = new RejectionLog(db, { onLost: () => undefined });
-          const rows = log.recent({ deviceId: opts.device, limit: Number(opts.limit) });
-          if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
-          printTable(rows.map((r) => ({ time: isoOrDash(r.receivedAt), device: r.deviceId, ref: r.ref, code: r.code, reason: r.message })));
-        } finally {
-          db.close();
         }
       }),
     );

@@ -35,7 +35,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const status = (error as FastifyError).statusCode ?? 500;
     if (status >= 500) {
-      request.log.error({ err: error.message }, 'request failed');
+      request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ code: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
     }
     return reply.code(status).send({ code: BY_STATUS[status] ?? 'VIGIL_ERR_BAD_REQUEST', message: error.message });

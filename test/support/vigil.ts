@@ -1,7 +1,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfig } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
-import { startVigil, type Vigil } from '../../app/vigil.js';
+import { startVigil, type Vigil, type VigilHooks } from '../../app/vigil.js';
 import { tempDir } from './temp.js';
 
 export interface TestVigil {
@@ -19,7 +19,7 @@ export interface TestVigil {
 let counter = 0;
 
 /** Vigil in this process on free loopback ports with its own data dir (and InfluxDB when `influxUrl` is given). */
-export async function startTestVigil(env: Record<string, string> = {}, existingDataDir?: string): Promise<TestVigil> {
+export async function startTestVigil(env: Record<string, string> = {}, existingDataDir?: string, hooks: VigilHooks & { readonly log?: NodeJS.WritableStream } = {}): Promise<TestVigil> {
   const dir = existingDataDir ? undefined : await tempDir();
   const dataDir = existingDataDir ?? dir!.path;
   const config = loadConfig({
@@ -30,7 +30,7 @@ export async function startTestVigil(env: Record<string, string> = {}, existingD
     VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent',
     ...env,
   });
-  const vigil = await startVigil(config, createLogger(config.logLevel));
+  const vigil = await startVigil(config, createLogger(config.logLevel, hooks.log), hooks);
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${vigil.mqttPort}`;
   return {
