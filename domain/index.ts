@@ -12,3 +12,4 @@ export * from './normalise.js';
 export * from './topics.js';
 export * from './programmes.js';
 export * from './local-time.js';
+export * from './api/index.js';

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
-import { VigilError } from '../../domain/index.js';
+import { ROLES, VigilError, type Role } from '../../domain/index.js';
 import type { StateDb } from '../../state/index.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
-export const ROLES = ['admin', 'clinician'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export const usernameSchema = z
   .string()
