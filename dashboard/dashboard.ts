@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
 import type { AlertEvent } from '../alerts/index.js';
 import type { AuditLog } from '../state/index.js';
@@ -87,6 +87,8 @@ export function createDashboard(options: DashboardOptions) {
           security: [{ session: [] }, { bearer: [] }],
         },
         transform: jsonSchemaTransform,
+        // The shared entities (domain/api) are components the routes' schemas refer to.
+        transformObject: jsonSchemaTransformObject,
       });
       await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
       await registerSessionRoutes(app, ctx, authenticate);

@@ -10,6 +10,7 @@ export * from './device.js';
 export * from './reading.js';
 export * from './alert.js';
 export * from './rule.js';
+export * from './patient-record.js';
 export * from './worklist.js';
 export * from './user.js';
 export * from './audit.js';
