@@ -5,6 +5,7 @@ export const deviceSchema = z
   .object({
     id: z.string(),
     patientId: z.string().nullable(),
+    createdAt: z.number(),
     revokedAt: z.number().nullable(),
     online: z.boolean(),
     battery: z.number().nullable().describe('percent'),
