@@ -145,4 +145,15 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
     expect(bad).toMatchObject({ status: 400, body: { code: 'VIGIL_ERR_BAD_REQUEST' } });
     expect(Object.keys(bad.body).sort()).toEqual(['code', 'message']);
   });
+
+  it('answers the operations routes as documented: JSON health and readiness, Prometheus text', async () => {
+    expect(await call(t.httpUrl, 'GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const ready = await call<{ status: string; checks: Record<string, { ok: boolean }> }>(t.httpUrl, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ready');
+    expect(Object.values(ready.body.checks).every((c) => c.ok)).toBe(true);
+    const metrics = await call<string>(t.httpUrl, 'GET', '/metrics');
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/^# HELP /m);
+  });
 });
