@@ -34,7 +34,11 @@ export async function registerOpsRoutes(app: FastifyInstance, sources: OpsSource
   const health = { tags: ['operations'], summary: 'The process is alive', response: responses({ 200: z.object({ status: z.literal('ok') }) }) };
   api.get('/healthz', { logLevel: 'warn', schema: health }, async () => ({ status: 'ok' as const }));
 
-  const ready = { tags: ['operations'], summary: 'Whether the instance takes device traffic (503 when it does not)', response: responses({ 200: readiness, 503: readiness }) };
+  const ready = {
+    tags: ['operations'],
+    summary: 'Whether the instance takes device traffic (503 when it does not)',
+    response: responses({ 200: readiness, 503: readiness }),
+  };
   api.get('/readyz', { logLevel: 'warn', schema: ready }, async (_req, reply) => {
     const checks = sources.readiness();
     const ready = Object.values(checks).every((c) => c.ok || c.required === false);

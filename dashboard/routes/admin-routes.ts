@@ -57,7 +57,8 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     async () => ({ users: ctx.users.list() }),
   );
 
-  api.post('/api/users', { schema: { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) } }, async (request, reply) => {
+  const userAdd = { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) };
+  api.post('/api/users', { schema: userAdd }, async (request, reply) => {
     const user = await ctx.users.add(request.body);
     ctx.audit.record(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
     return reply.code(201).send({ user });
@@ -89,7 +90,8 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     until: q.until ? Date.parse(q.until) : undefined,
   });
 
-  api.get('/api/audit', { schema: { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery, response: responses({ 200: auditPage }, 400, 401, 403) } }, async (request) => {
+  const auditList = { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery, response: responses({ 200: auditPage }, 400, 401, 403) };
+  api.get('/api/audit', { schema: auditList }, async (request) => {
     const q = request.query;
     const entries = ctx.audit.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
     return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
@@ -99,7 +101,12 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     tags: ['admin'],
     summary: 'The audit log as CSV or NDJSON (a download)',
     querystring: exportQuery,
-    response: responses({ 200: { description: 'the audit log', content: { 'text/csv': { schema: auditFile }, 'application/x-ndjson': { schema: auditFile } } } }, 400, 401, 403),
+    response: responses(
+      { 200: { description: 'the audit log', content: { 'text/csv': { schema: auditFile }, 'application/x-ndjson': { schema: auditFile } } } },
+      400,
+      401,
+      403,
+    ),
   };
   api.get('/api/audit/export', { schema: exportSchema }, async (request, reply) => {
     const q = request.query;

@@ -72,7 +72,13 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     return found;
   };
 
-  api.get('/api/alerts', { schema: { tags: ['alerts'], summary: 'Alerts, most severe and most recent first', querystring: alertQuery, response: responses({ 200: z.object({ alerts: z.array(alertSchema) }) }, 400, 401, 403, 404) } }, async (request) => {
+  const alertList = {
+    tags: ['alerts'],
+    summary: 'Alerts, most severe and most recent first',
+    querystring: alertQuery,
+    response: responses({ 200: z.object({ alerts: z.array(alertSchema) }) }, 400, 401, 403, 404),
+  };
+  api.get('/api/alerts', { schema: alertList }, async (request) => {
     const q = request.query;
     if (q.patient) visiblePatient(ctx, request, q.patient);
     const principal = request.principal!;
@@ -101,7 +107,8 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     },
   );
 
-  api.get('/api/alerts/:id', { schema: { tags: ['alerts'], summary: 'One alert with its history of transitions', params: idParams, response: responses({ 200: alertWithEvents }, 400, 401, 403, 404) } }, async (request) => {
+  const oneAlert = { tags: ['alerts'], summary: 'One alert with its history of transitions', params: idParams, response: responses({ 200: alertWithEvents }, 400, 401, 403, 404) };
+  api.get('/api/alerts/:id', { schema: oneAlert }, async (request) => {
     const found = alertOf(request, request.params.id);
     ctx.audit.record(actor(request), 'alert.view', found.alert.patientId, `alert:${found.alert.id}`);
     return found;
@@ -112,20 +119,33 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     resolve: 'Resolve an alert, with an optional note',
   } as const;
   for (const [verb, summary] of Object.entries(actions) as [keyof typeof actions, string][]) {
-    api.post(`/api/alerts/:id/${verb}`, { schema: { tags: ['alerts'], summary, params: idParams, body: noteBody, response: responses({ 200: z.object({ alert: alertSchema }) }, 400, 401, 403, 404, 409) } }, async (request) => {
+    const schema = { tags: ['alerts'], summary, params: idParams, body: noteBody, response: responses({ 200: z.object({ alert: alertSchema }) }, 400, 401, 403, 404, 409) };
+    api.post(`/api/alerts/:id/${verb}`, { schema }, async (request) => {
       alertOf(request, request.params.id);
       return { alert: act[verb](request.params.id, actor(request), request.body.note) };
     });
   }
 
-  api.get('/api/alerts/webhook/parked', { schema: { tags: ['alerts'], summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)', response: responses({ 200: z.object({ parked: z.array(parkedDelivery) }) }, 401, 403) } }, async (request) => {
+  const parkedList = {
+    tags: ['alerts'],
+    summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)',
+    response: responses({ 200: z.object({ parked: z.array(parkedDelivery) }) }, 401, 403),
+  };
+  api.get('/api/alerts/webhook/parked', { schema: parkedList }, async (request) => {
     requireAdmin(request);
     return { parked: ctx.alerts.parked.list() };
   });
 
   api.post(
     '/api/alerts/webhook/parked/replay',
-    { schema: { tags: ['alerts'], summary: 'Send parked webhook deliveries again: one (seq) or all (administrators)', body: replayBody, response: responses({ 200: z.object({ requested: z.number().int() }) }, 400, 401, 403) } },
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Send parked webhook deliveries again: one (seq) or all (administrators)',
+        body: replayBody,
+        response: responses({ 200: z.object({ requested: z.number().int() }) }, 400, 401, 403),
+      },
+    },
     async (request) => {
       requireAdmin(request);
       const requested = ctx.alerts.parked.replay(request.body.seq);
@@ -257,7 +277,8 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     },
   );
 
-  api.get('/api/patients', { schema: { tags: ['patients'], summary: 'The patients this user may see', response: responses({ 200: z.object({ patients: z.array(patientSchema) }) }, 401) } }, async (request) => ({
+  const patientList = { tags: ['patients'], summary: 'The patients this user may see', response: responses({ 200: z.object({ patients: z.array(patientSchema) }) }, 401) };
+  api.get('/api/patients', { schema: patientList }, async (request) => ({
     patients: visiblePatients(ctx, request.principal!),
   }));
 }

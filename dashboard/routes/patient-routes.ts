@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, patientRecordSchema, patientSchema, PROGRAMMES, READING_TYPES, seriesSchema, timeZoneSchema, worklistSchema, type ThresholdLine } from '../../domain/index.js';
+import {
+  entityIdSchema,
+  patientRecordSchema,
+  patientSchema,
+  PROGRAMMES,
+  READING_TYPES,
+  seriesSchema,
+  timeZoneSchema,
+  worklistSchema,
+  type ThresholdLine,
+} from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
 import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';

@@ -70,7 +70,8 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     return sessionInfo(principal, principal.csrfToken!);
   });
 
-  api.delete('/api/session', { schema: { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }) } }, async (request, reply) => {
+  const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }) };
+  api.delete('/api/session', { schema: logout }, async (request, reply) => {
     const principal = authenticate(request);
     if (principal?.kind === 'session') {
       request.principal = principal;
