@@ -81,7 +81,7 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
     for (const path of ['/api/worklist', '/api/patients/{patientId}', '/api/alerts/{id}/acknowledge', '/api/session', '/healthz', '/readyz', '/metrics']) {
       expect(Object.keys(spec.paths)).toContain(path);
     }
-    expect(Object.keys(spec.components?.schemas ?? {})).toEqual(expect.arrayContaining(['ApiError', 'Patient', 'Device', 'Alert', 'AlertEvent', 'LatestReading', 'WorklistRow', 'PatientRecord', 'User', 'AuditEntry']));
+    expect(Object.keys(spec.components?.schemas ?? {})).toEqual(expect.arrayContaining(['ApiError', 'Patient', 'Device', 'Alert', 'AlertEvent', 'LatestReading', 'WorklistRow', 'PatientRecord', 'User', 'AuditEntry', 'LiveMessage']));
   });
 
   it('answers the main routes with exactly the fields of their schema, all the server holds, and keeps patient data out of caches', async () => {
