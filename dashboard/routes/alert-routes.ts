@@ -7,6 +7,7 @@ import {
   alertSchema,
   apiRuleSchema,
   entityIdSchema,
+  parkedDeliverySchema,
   patientRulesSchema,
   patientSchema,
   rulePresetSchema,
@@ -39,15 +40,6 @@ const overrideBody = z.object({
 const replayBody = z.object({ seq: z.number().int().positive().optional() }).default({});
 const presetParams = z.object({ patientId: entityIdSchema, presetId: z.string().regex(/^[a-z0-9_.-]+$/) });
 const presetBody = z.object({ reason: reason.optional(), expiresAt: z.iso.datetime({ offset: true }).optional() }).default({});
-/** A webhook delivery the receiver refused (4xx) after every retry. */
-const parkedDelivery = z.object({
-  seq: z.number().int(),
-  status: z.number().int().nullable().describe("the receiver's HTTP status"),
-  error: z.string(),
-  attempts: z.number().int(),
-  parkedAt: z.number(),
-  replayRequested: z.boolean(),
-});
 const alertWithEvents = z.object({ alert: alertSchema, events: z.array(alertEventSchema) });
 const oneRule = z.object({ rule: apiRuleSchema });
 const eventsQuery = z.object({
@@ -129,7 +121,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
   const parkedList = {
     tags: ['alerts'],
     summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)',
-    response: responses({ 200: z.object({ parked: z.array(parkedDelivery) }) }, 401, 403),
+    response: responses({ 200: z.object({ parked: z.array(parkedDeliverySchema) }) }, 401, 403),
   };
   api.get('/api/alerts/webhook/parked', { schema: parkedList }, async (request) => {
     requireAdmin(request);

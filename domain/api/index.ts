@@ -15,3 +15,4 @@ export * from './worklist.js';
 export * from './user.js';
 export * from './audit.js';
 export * from './live.js';
+export * from './webhook.js';

@@ -79,9 +79,10 @@ export type RulePreset = z.output<typeof rulePresetSchema>;
 export const safetyFloorSchema = z
   .object({
     ruleId: z.string(),
-    critical: z.array(ruleConditionSchema).readonly(),
-    maxMinConfidence: z.number().optional(),
-    maxBurstMinutes: z.number().optional(),
+    critical: z.array(ruleConditionSchema).readonly().describe('for threshold rules: each line must stay covered by a critical tier at least as strict'),
+    maxMinConfidence: z.number().optional().describe('for event rules: the confidence at or above which an event must stay critical'),
+    maxBurstMinutes: z.number().optional().describe('for event rules: events further apart than this are separate events, and each one notifies'),
     source: z.string(),
   })
   .meta({ id: 'SafetyFloor' });
+export type SafetyFloor = z.output<typeof safetyFloorSchema>;
