@@ -23,6 +23,7 @@ export interface DirectoryPatient {
 export interface DirectoryDevice {
   readonly id: string;
   readonly patientId: string | null;
+  readonly createdAt: number;
   readonly revokedAt: number | null;
   readonly online: boolean;
   readonly battery: number | null;

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
 import type { AlertEvent } from '../alerts/index.js';
 import type { AuditLog } from '../state/index.js';
@@ -21,6 +21,7 @@ import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
+import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
 import { LatestReadings } from './worklist/latest-readings.js';
@@ -77,7 +78,7 @@ export function createDashboard(options: DashboardOptions) {
     users,
     async register(app: FastifyInstance): Promise<void> {
       app.setValidatorCompiler(validatorCompiler);
-      app.setSerializerCompiler(serializerCompiler);
+      app.setSerializerCompiler(jsonSerializerCompiler);
       await app.register(cookie);
       await app.register(rateLimit, { global: false });
       await app.register(swagger, {
@@ -87,6 +88,8 @@ export function createDashboard(options: DashboardOptions) {
           security: [{ session: [] }, { bearer: [] }],
         },
         transform: jsonSchemaTransform,
+        // The shared entities (domain/api) are components the routes' schemas refer to.
+        transformObject: jsonSchemaTransformObject,
       });
       await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
       await registerSessionRoutes(app, ctx, authenticate);

@@ -60,11 +60,13 @@ export async function createHttpServer(options: HttpServerOptions) {
   // The worklist of a large programme is megabytes of JSON every few seconds: compressed, about a tenth.
   await app.register(compress, { global: true, threshold: 2048, encodings: ['br', 'gzip'] });
   registerErrorHandler(app);
-  await registerOpsRoutes(app, options);
+  // The dashboard sets up the zod compilers and the OpenAPI document first: the operations routes are in it too.
   await options.dashboard.register(app);
+  await registerOpsRoutes(app, options);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
-    app.get('/mqtt', { websocket: true, logLevel: 'warn' }, (socket, req) => mqttWebSocket(socket, req.raw));
+    // MQTT over WebSocket is the device protocol (docs/device-protocol.md), not part of the JSON API's document.
+    app.get('/mqtt', { websocket: true, logLevel: 'warn', schema: { hide: true } }, (socket, req) => mqttWebSocket(socket, req.raw));
   }
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry as MetricsRegistry } from 'prom-client';
+import { z } from 'zod';
+import { responses } from './routes/responses.js';
 
 export interface ReadinessCheck {
   readonly ok: boolean;
@@ -13,15 +16,30 @@ export interface OpsSources {
   readonly readiness: () => Record<string, ReadinessCheck>;
 }
 
+const readiness = z.object({
+  status: z.enum(['ready', 'degraded', 'unready']),
+  checks: z.record(
+    z.string(),
+    z.looseObject({ ok: z.boolean(), degraded: z.boolean().optional().describe('failing, but intake still works') }).describe('one check, with the details it reports'),
+  ),
+});
+
 /**
  * /healthz: the process is alive. /readyz: it can take device traffic (broker listening, outbox writable);
  * a store outage shows as "degraded" with the backlog and its age, because readings are still accepted and
  * kept. /metrics: Prometheus text format, with no patient data in any label.
  */
 export async function registerOpsRoutes(app: FastifyInstance, sources: OpsSources): Promise<void> {
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const health = { tags: ['operations'], summary: 'The process is alive', response: responses({ 200: z.object({ status: z.literal('ok') }) }) };
+  api.get('/healthz', { logLevel: 'warn', schema: health }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
+  const ready = {
+    tags: ['operations'],
+    summary: 'Whether the instance takes device traffic (503 when it does not)',
+    response: responses({ 200: readiness, 503: readiness }),
+  };
+  api.get('/readyz', { logLevel: 'warn', schema: ready }, async (_req, reply) => {
     const checks = sources.readiness();
     const ready = Object.values(checks).every((c) => c.ok || c.required === false);
     const degraded = Object.values(checks).some((c) => !c.ok);
@@ -30,10 +48,11 @@ export async function registerOpsRoutes(app: FastifyInstance, sources: OpsSource
     const shown = Object.fromEntries(
       Object.entries(checks).map(([name, { required, ...check }]) => [name, check.ok || required !== false ? check : { ...check, degraded: true }]),
     );
-    return { status: ready ? (degraded ? 'degraded' : 'ready') : 'unready', checks: shown };
+    return { status: ready ? (degraded ? ('degraded' as const) : ('ready' as const)) : ('unready' as const), checks: shown };
   });
 
-  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+  const text = { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } };
+  api.get('/metrics', { logLevel: 'warn', schema: { tags: ['operations'], summary: 'Prometheus metrics', response: responses({ 200: text }) } }, async (_req, reply) => {
     reply.header('content-type', sources.metrics.contentType);
     return sources.metrics.metrics();
   });

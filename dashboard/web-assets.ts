@@ -17,12 +17,14 @@ function packageRoot(): string {
 }
 
 /**
- * The web client: its page and styles (dashboard/web/public), its compiled scripts (dist/dashboard/web, built
- * by `npm run build` from dashboard/web/src) and uPlot from node_modules. No build step besides tsc.
+ * The web client: its page and styles (dashboard/web/public), its compiled scripts (dist/web/dashboard/web/src,
+ * built by `npm run build` from dashboard/web/src) and uPlot from node_modules. No build step besides tsc. The
+ * web build's root is the repository because the page's types come from domain/api by type-only imports; only
+ * the page's own scripts are served.
  */
 export async function registerWebAssets(app: FastifyInstance): Promise<void> {
   const root = packageRoot();
-  const scripts = join(root, 'dist', 'dashboard', 'web');
+  const scripts = join(root, 'dist', 'web', 'dashboard', 'web', 'src');
   if (!existsSync(join(scripts, 'main.js'))) {
     app.log.warn({ scripts }, 'the dashboard client is not built: run "npm run build"');
   }

@@ -14,3 +14,4 @@ export * from './retry.js';
 export * from './topics.js';
 export * from './programmes.js';
 export * from './local-time.js';
+export * from './api/index.js';

@@ -1,3 +1,4 @@
+import type { AuditEntry as AuditEntryShape } from '../domain/index.js';
 import type { StateDb } from './database.js';
 
 /** Who did something: a name for the audit log ("user:alice", "cli:bob") and where from (an address, "cli"). */
@@ -11,16 +12,8 @@ export function actorOrigin(by: Actor): string | null {
   return typeof by === 'string' ? null : (by.origin ?? null);
 }
 
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: number;
-  readonly actor: string;
-  readonly origin: string | null;
-  readonly action: string;
-  readonly patientId: string | null;
-  readonly target: string | null;
-  readonly details: unknown;
-}
+/** One line of the audit log (its wire shape, domain/api/audit.ts). */
+export type AuditEntry = Readonly<AuditEntryShape>;
 
 export interface AuditFilter {
   readonly limit?: number | undefined;

@@ -1,4 +1,4 @@
-import { VigilError } from '../../domain/index.js';
+import { VigilError, type SafetyFloor as SafetyFloorShape } from '../../domain/index.js';
 import type { Condition } from './parts.js';
 import type { Rule } from './schema.js';
 
@@ -6,16 +6,7 @@ import type { Rule } from './schema.js';
  * A guideline critical limit: readings past any of these lines must raise a critical alert, whatever a
  * patient's overrides say. Overrides may tighten a floor (alert earlier) or add tiers; never loosen or remove it.
  */
-export interface SafetyFloor {
-  readonly ruleId: string;
-  /** For threshold rules: each line must stay covered by a critical tier at least as strict. */
-  readonly critical: readonly Condition[];
-  /** For event rules: the confidence at or above which an event must stay critical. */
-  readonly maxMinConfidence?: number;
-  /** For event rules: events further apart than this are separate events, and each one notifies. */
-  readonly maxBurstMinutes?: number;
-  readonly source: string;
-}
+export type SafetyFloor = Readonly<SafetyFloorShape>;
 
 export const SAFETY_FLOORS: readonly SafetyFloor[] = [
   {

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { PROGRAMMES, READING_TYPES, type Programme } from '../../domain/index.js';
+import { PROGRAMMES, READING_TYPES, SEVERITIES, severitySchema, type Programme, type Severity } from '../../domain/index.js';
 
 /** The building blocks every rule schema shares (severities, conditions, tiers, the common fields). */
 
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export const severitySchema = z.enum(SEVERITIES);
-export type Severity = z.infer<typeof severitySchema>;
+export { SEVERITIES, severitySchema, type Severity };
 
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);

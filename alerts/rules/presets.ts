@@ -1,13 +1,7 @@
-import type { RuleOverride } from './schema.js';
+import type { RulePreset as RulePresetShape } from '../../domain/index.js';
 
-/** A named, sourced per-patient override a clinician applies in one step (CLI, API, patient page). */
-export interface RulePreset {
-  readonly id: string;
-  readonly ruleId: string;
-  readonly title: string;
-  readonly source: string;
-  readonly override: RuleOverride;
-}
+/** A named, sourced per-patient override a clinician applies in one step (CLI, API, patient page; domain/api/rule.ts). */
+export type RulePreset = Readonly<RulePresetShape>;
 
 export const RULE_PRESETS: readonly RulePreset[] = [
   {

@@ -1,28 +1,12 @@
+import type { Snooze, StoredRuleOverride } from '../../domain/index.js';
 import type { StateDb } from '../../state/index.js';
 import type { Severity } from '../rules/schema.js';
 
-/** A per-patient change to a rule, with who made it, why, and until when. */
-export interface StoredOverride {
-  readonly ruleId: string;
-  readonly override: Record<string, unknown>;
-  readonly actor: string;
-  readonly updatedAt: number;
-  readonly reason: string | null;
-  readonly expiresAt: number | null;
-  /** The named preset it came from (e.g. `spo2.copd_target`), if any. */
-  readonly preset: string | null;
-}
+/** A per-patient change to a rule, with who made it, why, and until when (domain/api/rule.ts). */
+export type StoredOverride = Readonly<StoredRuleOverride>;
 
-/** A bounded silence on one rule for one patient, up to a severity tier (never critical). */
-export interface StoredSnooze {
-  readonly ruleId: string;
-  readonly until: number;
-  readonly actor: string;
-  readonly note: string | null;
-  readonly createdAt: number;
-  /** The highest severity it silences; anything worse breaks through. */
-  readonly tier: Severity;
-}
+/** A bounded silence on one rule for one patient, up to a severity tier, never critical (domain/api/rule.ts). */
+export type StoredSnooze = Readonly<Snooze>;
 
 interface OverrideRow {
   rule_id: string;

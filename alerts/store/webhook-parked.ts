@@ -1,15 +1,8 @@
+import type { ParkedDelivery as ParkedDeliveryShape } from '../../domain/index.js';
 import type { StateDb } from '../../state/index.js';
 
-/** A delivery the receiver refused (4xx) after every retry: kept, counted, shown and replayable. */
-export interface ParkedDelivery {
-  readonly seq: number;
-  readonly status: number | null;
-  readonly error: string;
-  readonly attempts: number;
-  readonly parkedAt: number;
-  /** A person asked for it to be sent again: the sender tries it on its next round. */
-  readonly replayRequested: boolean;
-}
+/** A delivery the receiver refused (4xx) after every retry: kept, counted, shown and replayable (domain/api/webhook.ts). */
+export type ParkedDelivery = Readonly<ParkedDeliveryShape>;
 
 interface Row {
   seq: number;

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
-import { VigilError } from '../../domain/index.js';
+import { ROLES, VigilError, type Role, type User as UserShape } from '../../domain/index.js';
 import type { StateDb } from '../../state/index.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
-export const ROLES = ['admin', 'clinician'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export const usernameSchema = z
   .string()
@@ -13,17 +12,8 @@ export const usernameSchema = z
 export const passwordSchema = z.string().min(MIN_PASSWORD_LENGTH, `a password has at least ${MIN_PASSWORD_LENGTH} characters`).max(256);
 export const careTeamsSchema = z.array(z.string().regex(CARE_TEAM, 'a care team is 1-64 letters, digits, spaces, _ . or -')).max(50);
 
-export interface User {
-  readonly id: number;
-  readonly username: string;
-  readonly displayName: string;
-  readonly role: Role;
-  readonly careTeams: readonly string[];
-  readonly createdAt: number;
-  readonly disabledAt: number | null;
-  readonly lockedUntil: number | null;
-  readonly lastLoginAt: number | null;
-}
+/** A dashboard account, never with its password hash (its wire shape, domain/api/user.ts). */
+export type User = Readonly<UserShape>;
 
 interface UserRow {
   id: number;

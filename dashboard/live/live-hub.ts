@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { AlertEvent } from '../../alerts/index.js';
-import type { Reading } from '../../domain/index.js';
+import type { LiveMessage, Reading } from '../../domain/index.js';
 import type { Principal } from '../auth/principal.js';
 
 /** What the hub needs to know about who may see what, and whether a session still stands. */
@@ -107,7 +107,8 @@ export class LiveHub {
     }
   }
 
-  #send(client: Client, message: object): void {
+  /** Every message is one of the live channel's schema (domain/api/live.ts), from which the page takes its types. */
+  #send(client: Client, message: LiveMessage): void {
     const { socket } = client;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.#o.maxBufferedBytes) {

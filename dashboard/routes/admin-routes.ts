@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema } from '../../domain/index.js';
+import { auditEntrySchema, entityIdSchema, userSchema } from '../../domain/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
+import { responses } from './responses.js';
 
 const newUser = z.object({
   username: usernameSchema,
@@ -30,6 +31,12 @@ const auditQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
 });
+const oneUser = z.object({ user: userSchema });
+const auditPage = z.object({
+  entries: z.array(auditEntrySchema),
+  next: z.number().int().optional().describe('pass as `before` for the next page; absent on the last page'),
+});
+const auditFile = z.string().describe('one line per entry, oldest last');
 const exportQuery = auditQuery.omit({ limit: true, before: true }).extend({ format: z.enum(['csv', 'ndjson']).default('csv') });
 
 function csvCell(value: unknown): string {
@@ -44,22 +51,35 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', async (request) => void requireAdmin(request));
 
-  api.get('/api/users', { schema: { tags: ['admin'], summary: 'Dashboard users' } }, async () => ({ users: ctx.users.list() }));
+  api.get(
+    '/api/users',
+    { schema: { tags: ['admin'], summary: 'Dashboard users', response: responses({ 200: z.object({ users: z.array(userSchema) }) }, 401, 403) } },
+    async () => ({ users: ctx.users.list() }),
+  );
 
-  api.post('/api/users', { schema: { tags: ['admin'], summary: 'Create a user', body: newUser } }, async (request, reply) => {
+  const userAdd = { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) };
+  api.post('/api/users', { schema: userAdd }, async (request, reply) => {
     const user = await ctx.users.add(request.body);
     ctx.audit.record(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
     return reply.code(201).send({ user });
   });
 
-  api.patch('/api/users/:username', { schema: { tags: ['admin'], summary: 'Change role, care teams, name or password; disable or enable', params: usernameParams, body: userChange } }, async (request) => {
+  const userChangeSchema = {
+    tags: ['admin'],
+    summary: 'Change role, care teams, name or password; disable or enable',
+    params: usernameParams,
+    body: userChange,
+    response: responses({ 200: oneUser }, 400, 401, 403, 404),
+  };
+  api.patch('/api/users/:username', { schema: userChangeSchema }, async (request) => {
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
     let user = ctx.users.update(username, changes);
     if (password !== undefined) await ctx.users.setPassword(username, password);
     if (disabled !== undefined) user = ctx.users.setDisabled(username, disabled);
     ctx.audit.record(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
-    return { user: ctx.users.get(user.id) };
+    // Read again: a new password also lifts a lockout. Users are never deleted, so the row is there.
+    return { user: ctx.users.get(user.id) ?? user };
   });
 
   const filterOf = (q: z.infer<typeof exportQuery> | z.infer<typeof auditQuery>) => ({
@@ -70,13 +90,25 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     until: q.until ? Date.parse(q.until) : undefined,
   });
 
-  api.get('/api/audit', { schema: { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery } }, async (request) => {
+  const auditList = { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery, response: responses({ 200: auditPage }, 400, 401, 403) };
+  api.get('/api/audit', { schema: auditList }, async (request) => {
     const q = request.query;
     const entries = ctx.audit.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
     return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
   });
 
-  api.get('/api/audit/export', { schema: { tags: ['admin'], summary: 'The audit log as CSV or NDJSON (a download)', querystring: exportQuery } }, async (request, reply) => {
+  const exportSchema = {
+    tags: ['admin'],
+    summary: 'The audit log as CSV or NDJSON (a download)',
+    querystring: exportQuery,
+    response: responses(
+      { 200: { description: 'the audit log', content: { 'text/csv': { schema: auditFile }, 'application/x-ndjson': { schema: auditFile } } } },
+      400,
+      401,
+      403,
+    ),
+  };
+  api.get('/api/audit/export', { schema: exportSchema }, async (request, reply) => {
     const q = request.query;
     ctx.audit.record(actor(request), 'audit.export', q.patient ?? null, null, filterOf(q));
     const lines: string[] = q.format === 'csv' ? ['id,at,actor,origin,action,patient_id,target,details'] : [];

@@ -2,10 +2,23 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, RULE_PRESETS, SAFETY_FLOORS, SEVERITIES } from '../../alerts/index.js';
-import { entityIdSchema, VigilError } from '../../domain/index.js';
+import {
+  alertEventSchema,
+  alertSchema,
+  apiRuleSchema,
+  entityIdSchema,
+  parkedDeliverySchema,
+  patientRulesSchema,
+  patientSchema,
+  rulePresetSchema,
+  safetyFloorSchema,
+  snoozeSchema,
+  VigilError,
+} from '../../domain/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { canSeeTeam, type Principal } from '../auth/principal.js';
 import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { noContent, responses } from './responses.js';
 
 const alertQuery = z.object({
   status: z.enum(['open', 'acknowledged', 'resolved', 'live']).optional(),
@@ -27,6 +40,8 @@ const overrideBody = z.object({
 const replayBody = z.object({ seq: z.number().int().positive().optional() }).default({});
 const presetParams = z.object({ patientId: entityIdSchema, presetId: z.string().regex(/^[a-z0-9_.-]+$/) });
 const presetBody = z.object({ reason: reason.optional(), expiresAt: z.iso.datetime({ offset: true }).optional() }).default({});
+const alertWithEvents = z.object({ alert: alertSchema, events: z.array(alertEventSchema) });
+const oneRule = z.object({ rule: apiRuleSchema });
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
@@ -49,7 +64,13 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     return found;
   };
 
-  api.get('/api/alerts', { schema: { tags: ['alerts'], summary: 'Alerts, most severe and most recent first', querystring: alertQuery } }, async (request) => {
+  const alertList = {
+    tags: ['alerts'],
+    summary: 'Alerts, most severe and most recent first',
+    querystring: alertQuery,
+    response: responses({ 200: z.object({ alerts: z.array(alertSchema) }) }, 400, 401, 403, 404),
+  };
+  api.get('/api/alerts', { schema: alertList }, async (request) => {
     const q = request.query;
     if (q.patient) visiblePatient(ctx, request, q.patient);
     const principal = request.principal!;
@@ -62,7 +83,14 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.get(
     '/api/alerts/events',
-    { schema: { tags: ['alerts'], summary: 'Alert transitions after a sequence number (the live channel replays from these)', querystring: eventsQuery } },
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Alert transitions after a sequence number (the live channel replays from these)',
+        querystring: eventsQuery,
+        response: responses({ 200: z.object({ events: z.array(alertEventSchema), lastSeq: z.number().int() }) }, 400, 401),
+      },
+    },
     async (request) => {
       const { after, limit } = request.query;
       const events = feed.eventsAfter(after, limit);
@@ -71,7 +99,8 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     },
   );
 
-  api.get('/api/alerts/:id', { schema: { tags: ['alerts'], summary: 'One alert with its history of transitions', params: idParams } }, async (request) => {
+  const oneAlert = { tags: ['alerts'], summary: 'One alert with its history of transitions', params: idParams, response: responses({ 200: alertWithEvents }, 400, 401, 403, 404) };
+  api.get('/api/alerts/:id', { schema: oneAlert }, async (request) => {
     const found = alertOf(request, request.params.id);
     ctx.audit.record(actor(request), 'alert.view', found.alert.patientId, `alert:${found.alert.id}`);
     return found;
@@ -82,20 +111,33 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     resolve: 'Resolve an alert, with an optional note',
   } as const;
   for (const [verb, summary] of Object.entries(actions) as [keyof typeof actions, string][]) {
-    api.post(`/api/alerts/:id/${verb}`, { schema: { tags: ['alerts'], summary, params: idParams, body: noteBody } }, async (request) => {
+    const schema = { tags: ['alerts'], summary, params: idParams, body: noteBody, response: responses({ 200: z.object({ alert: alertSchema }) }, 400, 401, 403, 404, 409) };
+    api.post(`/api/alerts/:id/${verb}`, { schema }, async (request) => {
       alertOf(request, request.params.id);
       return { alert: act[verb](request.params.id, actor(request), request.body.note) };
     });
   }
 
-  api.get('/api/alerts/webhook/parked', { schema: { tags: ['alerts'], summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)' } }, async (request) => {
+  const parkedList = {
+    tags: ['alerts'],
+    summary: 'Webhook deliveries the receiver refused (4xx) after every retry, parked (administrators)',
+    response: responses({ 200: z.object({ parked: z.array(parkedDeliverySchema) }) }, 401, 403),
+  };
+  api.get('/api/alerts/webhook/parked', { schema: parkedList }, async (request) => {
     requireAdmin(request);
     return { parked: ctx.alerts.parked.list() };
   });
 
   api.post(
     '/api/alerts/webhook/parked/replay',
-    { schema: { tags: ['alerts'], summary: 'Send parked webhook deliveries again: one (seq) or all (administrators)', body: replayBody } },
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Send parked webhook deliveries again: one (seq) or all (administrators)',
+        body: replayBody,
+        response: responses({ 200: z.object({ requested: z.number().int() }) }, 400, 401, 403),
+      },
+    },
     async (request) => {
       requireAdmin(request);
       const requested = ctx.alerts.parked.replay(request.body.seq);
@@ -104,16 +146,43 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     },
   );
 
-  api.get('/api/rules', { schema: { tags: ['rules'], summary: 'The rule catalogue: defaults, programme sets, safety floors and presets, with their sources' } }, async () => ({
-    defaults: DEFAULT_RULE_SET,
-    programmes: Object.fromEntries(Object.entries(PROGRAMME_RULE_SETS).map(([p, rules]) => [p, { rules }])),
-    floors: SAFETY_FLOORS,
-    presets: RULE_PRESETS,
-  }));
+  api.get(
+    '/api/rules',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'The rule catalogue: defaults, programme sets, safety floors and presets, with their sources',
+        response: responses(
+          {
+            200: z.object({
+              defaults: z.array(apiRuleSchema).readonly(),
+              programmes: z.record(z.string(), z.object({ rules: z.array(apiRuleSchema).readonly() })),
+              floors: z.array(safetyFloorSchema).readonly(),
+              presets: z.array(rulePresetSchema).readonly(),
+            }),
+          },
+          401,
+        ),
+      },
+    },
+    async () => ({
+      defaults: DEFAULT_RULE_SET,
+      programmes: Object.fromEntries(Object.entries(PROGRAMME_RULE_SETS).map(([p, rules]) => [p, { rules }])),
+      floors: SAFETY_FLOORS,
+      presets: RULE_PRESETS,
+    }),
+  );
 
   api.get(
     '/api/patients/:patientId/rules',
-    { schema: { tags: ['rules'], summary: "The rules as they apply to a patient, the patient's overrides and snoozes", params: patientParams } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: "The rules as they apply to a patient, the patient's overrides and snoozes",
+        params: patientParams,
+        response: responses({ 200: patientRulesSchema }, 400, 401, 403, 404),
+      },
+    },
     async (request) => {
       const { patientId } = request.params;
       visiblePatient(ctx, request, patientId);
@@ -129,6 +198,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
         summary: "Override a rule's values for one patient, with a reason and an optional expiry (refused with VIGIL_ERR_SAFETY_FLOOR if it would loosen a guideline critical limit)",
         params: patientRule,
         body: overrideBody,
+        response: responses({ 200: oneRule }, 400, 401, 403, 404, 422),
       },
     },
     async (request) => {
@@ -141,7 +211,15 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.put(
     '/api/patients/:patientId/presets/:presetId',
-    { schema: { tags: ['rules'], summary: 'Apply a named, sourced preset (e.g. spo2.copd_target) as the patient\'s override of its rule', params: presetParams, body: presetBody } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: "Apply a named, sourced preset (e.g. spo2.copd_target) as the patient's override of its rule",
+        params: presetParams,
+        body: presetBody,
+        response: responses({ 200: oneRule }, 400, 401, 403, 404, 422),
+      },
+    },
     async (request) => {
       const { patientId, presetId } = request.params;
       visiblePatient(ctx, request, patientId);
@@ -152,7 +230,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.delete(
     '/api/patients/:patientId/rules/:ruleId',
-    { schema: { tags: ['rules'], summary: "Remove a patient's override of a rule", params: patientRule } },
+    { schema: { tags: ['rules'], summary: "Remove a patient's override of a rule", params: patientRule, response: responses({ 204: noContent }, 400, 401, 403, 404) } },
     async (request, reply) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
@@ -163,7 +241,15 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.put(
     '/api/patients/:patientId/snoozes/:ruleId',
-    { schema: { tags: ['rules'], summary: 'Snooze a rule for a patient until a time (bounded by VIGIL_ALERT_SNOOZE_MAX_HOURS), with a reason; a worse tier and any critical finding break through', params: patientRule, body: snoozeBody } },
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Snooze a rule for a patient until a time (bounded by VIGIL_ALERT_SNOOZE_MAX_HOURS), with a reason; a worse tier and any critical finding break through',
+        params: patientRule,
+        body: snoozeBody,
+        response: responses({ 200: z.object({ snoozes: z.array(snoozeSchema).readonly() }) }, 400, 401, 403, 404, 422),
+      },
+    },
     async (request) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
@@ -174,7 +260,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
 
   api.delete(
     '/api/patients/:patientId/snoozes/:ruleId',
-    { schema: { tags: ['rules'], summary: 'End a snooze', params: patientRule } },
+    { schema: { tags: ['rules'], summary: 'End a snooze', params: patientRule, response: responses({ 204: noContent }, 400, 401, 403, 404) } },
     async (request, reply) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
@@ -183,7 +269,8 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     },
   );
 
-  api.get('/api/patients', { schema: { tags: ['patients'], summary: 'The patients this user may see' } }, async (request) => ({
+  const patientList = { tags: ['patients'], summary: 'The patients this user may see', response: responses({ 200: z.object({ patients: z.array(patientSchema) }) }, 401) };
+  api.get('/api/patients', { schema: patientList }, async (request) => ({
     patients: visiblePatients(ctx, request.principal!),
   }));
 }

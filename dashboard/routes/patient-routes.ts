@@ -1,10 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, PROGRAMMES, READING_TYPES, timeZoneSchema, type ReadingType } from '../../domain/index.js';
+import {
+  entityIdSchema,
+  patientRecordSchema,
+  patientSchema,
+  PROGRAMMES,
+  READING_TYPES,
+  seriesSchema,
+  timeZoneSchema,
+  worklistSchema,
+  type ThresholdLine,
+} from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
 import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';
+import { responses } from './responses.js';
 
 const worklistQuery = z.object({
   programme: z.enum(PROGRAMMES).optional(),
@@ -25,7 +36,7 @@ const RAW_UP_TO_MS = 2 * 86_400_000;
 
 /** Horizontal lines for a chart: where this patient's threshold rules fire, by field. */
 function thresholdLines(ctx: DashboardContext, patientId: string) {
-  const lines: { readingType: ReadingType; field: string; op: string; value: number; severity: string; ruleId: string; title: string }[] = [];
+  const lines: ThresholdLine[] = [];
   for (const rule of ctx.alerts.queries.rulesFor(patientId)) {
     if (rule.kind !== 'threshold' || !rule.enabled) continue;
     for (const tier of rule.tiers) {
@@ -46,7 +57,14 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
 
   api.get(
     '/api/worklist',
-    { schema: { tags: ['patients'], summary: 'Patients ranked by what needs attention, with their latest readings', querystring: worklistQuery } },
+    {
+      schema: {
+        tags: ['patients'],
+        summary: 'Patients ranked by what needs attention, with their latest readings',
+        querystring: worklistQuery,
+        response: responses({ 200: worklistSchema }, 400, 401),
+      },
+    },
     async (request) => {
       const q = request.query;
       const principal = request.principal!;
@@ -73,7 +91,14 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
 
   api.get(
     '/api/patients/:patientId',
-    { schema: { tags: ['patients'], summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history", params: patientParams } },
+    {
+      schema: {
+        tags: ['patients'],
+        summary: "A patient's record: devices, rules and thresholds, overrides, snoozes, alert history",
+        params: patientParams,
+        response: responses({ 200: patientRecordSchema }, 400, 401, 403, 404),
+      },
+    },
     async (request) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
       auditView(ctx, request, 'patient.view', patient.id, null, 'record');
@@ -99,6 +124,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
         summary: "Set the IANA time zone of the patient's home, where their rules' mornings and days are (the patient's care team and administrators)",
         params: patientParams,
         body: timeZoneBody,
+        response: responses({ 200: z.object({ patient: patientSchema }) }, 400, 401, 403, 404),
       },
     },
     async (request) => {
@@ -117,6 +143,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
         summary: 'Readings of one type over a range: raw up to two days, otherwise mean/min/max per time bucket (about 500 points at most)',
         params: patientParams,
         querystring: seriesQuery,
+        response: responses({ 200: seriesSchema }, 400, 401, 403, 404),
       },
     },
     async (request) => {

@@ -2,10 +2,11 @@ import { PasswordGate } from '../auth/password-gate.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { VigilError } from '../../domain/index.js';
+import { sessionInfoSchema, VigilError, type SessionInfo } from '../../domain/index.js';
 import { SESSION_COOKIE, type Authenticator } from '../auth/authenticate.js';
 import { login } from '../auth/login.js';
 import { actor, type DashboardContext } from '../context.js';
+import { noContent, responses } from './responses.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
@@ -18,7 +19,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     sameSite: 'strict' as const,
     secure: ctx.settings.secureCookie,
   };
-  const sessionInfo = (user: { username: string; displayName: string; role: string; careTeams: readonly string[] }, csrfToken: string) => ({
+  const sessionInfo = (user: SessionInfo['user'], csrfToken: string): SessionInfo => ({
     user: { username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams },
     csrfToken,
     idleMinutes: ctx.settings.idleMinutes,
@@ -31,7 +32,12 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
   api.post(
     '/api/session',
     {
-      schema: { tags: ['session'], summary: 'Log in with a user name and password; sets the session cookie', body: loginBody },
+      schema: {
+        tags: ['session'],
+        summary: 'Log in with a user name and password; sets the session cookie',
+        body: loginBody,
+        response: responses({ 200: sessionInfoSchema }, 400, 401, 429, 503),
+      },
       config: { rateLimit: { max: ctx.settings.loginRatePerMinute, timeWindow: '1 minute' } },
     },
     async (request, reply) => {
@@ -49,18 +55,23 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
         request.ip,
       );
       reply.setCookie(SESSION_COOKIE, result.sessionId, cookieOptions);
+      reply.header('cache-control', 'no-store');
       return sessionInfo(result.user, result.csrfToken);
     },
   );
 
-  api.get('/api/session', { schema: { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests' } }, async (request) => {
+  const whoAmI = { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests', response: responses({ 200: sessionInfoSchema }, 401) };
+  api.get('/api/session', { schema: whoAmI }, async (request, reply) => {
     // authenticate() has checked the session (and restarted its idle clock unless this is a background request).
     const principal = authenticate(request);
     if (!principal || principal.kind !== 'session') throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
+    // The CSRF token is a secret of this session: no cache keeps it.
+    reply.header('cache-control', 'no-store');
     return sessionInfo(principal, principal.csrfToken!);
   });
 
-  api.delete('/api/session', { schema: { tags: ['session'], summary: 'Log out: ends the session' } }, async (request, reply) => {
+  const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }) };
+  api.delete('/api/session', { schema: logout }, async (request, reply) => {
     const principal = authenticate(request);
     if (principal?.kind === 'session') {
       request.principal = principal;

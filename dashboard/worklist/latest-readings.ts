@@ -1,13 +1,8 @@
-import type { Reading, ReadingType } from '../../domain/index.js';
+import type { LatestReading as LatestReadingShape, Reading, ReadingType } from '../../domain/index.js';
 import type { StateDb } from '../../state/index.js';
 
-export interface LatestReading {
-  readonly type: ReadingType;
-  readonly time: number;
-  readonly deviceId: string;
-  readonly fields: Readonly<Record<string, number>>;
-  readonly tags: Readonly<Record<string, string>>;
-}
+/** A patient's latest reading of one type (its wire shape, domain/api/reading.ts). */
+export type LatestReading = Readonly<LatestReadingShape>;
 
 /**
  * Each patient's latest reading of each type, for the worklist: kept in memory (the worklist of 5,000

@@ -1,5 +1,5 @@
 import type { Alert, Severity } from '../../alerts/index.js';
-import type { Programme } from '../../domain/index.js';
+import { ATTENTION, type Attention, type Programme } from '../../domain/index.js';
 import type { LatestReading, LatestReadings } from './latest-readings.js';
 
 export interface WorklistPatient {
@@ -9,12 +9,8 @@ export interface WorklistPatient {
   readonly careTeam: string | null;
 }
 
-/** Why a patient is where they are in the list, most urgent first. */
-export const ATTENTION = ['critical', 'warning', 'silent', 'info', 'ok'] as const;
-export type Attention = (typeof ATTENTION)[number];
-
-export interface WorklistEntry {
-  readonly patient: WorklistPatient;
+export interface WorklistEntry<P extends WorklistPatient = WorklistPatient> {
+  readonly patient: P;
   readonly attention: Attention;
   readonly liveAlerts: Readonly<Record<Severity, number>>;
   /** Live alerts nobody has acknowledged yet. */
@@ -33,7 +29,7 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
  * warnings, then patients gone silent (no reading for `silentAfterMs`), then the rest; within a group, the
  * longest-waiting alert or the longest silence first.
  */
-export function buildWorklist(patients: readonly WorklistPatient[], liveAlerts: readonly Alert[], latest: LatestReadings, now: number, silentAfterMs: number): WorklistEntry[] {
+export function buildWorklist<P extends WorklistPatient>(patients: readonly P[], liveAlerts: readonly Alert[], latest: LatestReadings, now: number, silentAfterMs: number): WorklistEntry<P>[] {
   const alertsByPatient = new Map<string, Alert[]>();
   for (const a of liveAlerts) {
     const list = alertsByPatient.get(a.patientId);
@@ -53,7 +49,7 @@ export function buildWorklist(patients: readonly WorklistPatient[], liveAlerts: 
     const lastReadingAt = latest.lastAt(patient.id);
     const silent = lastReadingAt === null ? false : now - lastReadingAt > silentAfterMs;
     const attention: Attention = counts.critical ? 'critical' : counts.warning ? 'warning' : silent ? 'silent' : counts.info ? 'info' : 'ok';
-    const entry: WorklistEntry = {
+    const entry: WorklistEntry<P> = {
       patient,
       attention,
       liveAlerts: counts,

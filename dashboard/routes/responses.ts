@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { apiErrorSchema } from '../../domain/index.js';
+
+/** Statuses an API error can have (routes/error-handler.ts maps each code to one; docs/errors.md lists them). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
+
+type Failures<E extends ErrorStatus> = { [K in E | 500]: typeof apiErrorSchema };
+
+/**
+ * A route's `response` schemas: its success answers, and the one error body for each error status it can give
+ * (500 always). Declared for every route, so the OpenAPI document describes answers as well as requests, and
+ * the serializer sends exactly the declared fields.
+ */
+export function responses<S extends Record<number, unknown>, E extends ErrorStatus>(success: S, ...errors: E[]): S & Failures<E> {
+  const failures = Object.fromEntries([...errors, 500].map((status) => [status, apiErrorSchema])) as Failures<E>;
+  return { ...success, ...failures };
+}
+
+/** The answer of a request that only changes something: 204, no body. */
+export const noContent = z.undefined().describe('no content');
