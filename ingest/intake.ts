@@ -125,7 +125,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
     if (waits.length > 0) {
       await Promise.all(waits).catch((err: unknown) => {
-        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`);
+        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       });
     }
     return { accepted: fresh.length, duplicates, rejections };
