@@ -187,13 +187,13 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('.latest[data-type="blood_pressure"]').textContent()).toMatch(/128\/80 mmHg.*pulse 72 · irregular heartbeat/);
     await rule.getByRole('button', { name: /^Use COPD target saturation 88-92 % \(BTS 2017\)$/ }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.textContent()).toContain('warning if value < 88');
+    expect(await dialog.textContent()).toContain('warning if < 88 %');
     await dialog.getByLabel('Reason (optional)').fill('Chronic hypercapnia; target agreed with the respiratory team');
     await dialog.getByRole('button', { name: 'Apply' }).click();
     const override = rule.locator('.rule-override');
     await override.waitFor({ timeout: 10_000 });
     const text = (await override.textContent())!;
-    expect(text).toContain('critical if value <= 83, warning if value < 88');
+    expect(text).toContain('critical if <= 83 %, warning if < 88 %');
     expect(text).toContain('PresetCOPD target saturation 88-92 % (BTS 2017)');
     expect(text).toContain('Set bynurse');
     expect(text).toContain('Chronic hypercapnia; target agreed with the respiratory team');

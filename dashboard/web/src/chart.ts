@@ -35,8 +35,9 @@ export function thresholdLines(series: Series, thresholds: readonly Threshold[])
   });
 }
 
-const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
-const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
+/** Line colours, in the order of plottedFields(); the figure's key shows the same. */
+export const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
+export const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
 
 /**
  * A glucose meter's HI and LO readings have no value, so the chart cannot draw them; the caption says how many
@@ -112,7 +113,9 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     series: uSeries,
     scales: { x: { time: true, min: range.from / 1000, max: range.to / 1000 } },
     axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: UNITS[series.type] ?? '', size: 56 }],
-    legend: { live: true },
+    // uPlot's own legend lists every series (bands and alert lines too) with "--" until hovered: the figure
+    // draws a key of its own (chart-figure.ts) and says the values in words.
+    legend: { show: false },
     bands,
     cursor: { drag: { x: true, y: false } },
   };

@@ -169,10 +169,10 @@ export class WorklistView {
       h(
         'span',
         { class: 'wl-who' },
-        h('strong', {}, e.patient.name),
+        h('strong', { title: e.patient.name }, e.patient.name),
         h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · ')),
       ),
-      h('span', { class: 'wl-alert' }, e.topAlert ? h('span', {}, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
+      h('span', { class: 'wl-alert' }, e.topAlert ? h('span', { title: e.topAlert.title }, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
       h(
         'span',
         { class: 'wl-latest' },
