@@ -47,11 +47,18 @@ export function unitOf(type: ReadingType, field: string): string {
   return unit ? ` ${unit}` : '';
 }
 
+/** A device's flags (1 = set) as words: "irregular 1 >= 1" says nothing to a nurse. */
+const FLAG_TEXT: Readonly<Record<string, string>> = {
+  irregular: 'irregular heartbeat flagged by the cuff',
+  hi: 'meter reads HI (above its range)',
+  lo: 'meter reads LO (below its range)',
+};
+
 /** "systolic 186 > 180 mmHg", "SpO2 85 < 88 %" for the conditions of a tier that hold, in the reading's units. */
 export function describe(tier: Tier, fields: Readonly<Record<string, number>>, type: ReadingType): string {
   return tier.conditions
     .filter((c) => holds(c, fields[c.field]))
-    .map((c) => `${fieldName(type, c.field)} ${Math.round(fields[c.field]! * 10) / 10} ${SYMBOL[c.op]} ${c.value}${unitOf(type, c.field)}`)
+    .map((c) => FLAG_TEXT[c.field] ?? `${fieldName(type, c.field)} ${Math.round(fields[c.field]! * 10) / 10} ${SYMBOL[c.op]} ${c.value}${unitOf(type, c.field)}`)
     .join(tier.match === 'all' ? ' and ' : ', ');
 }
 

@@ -30,6 +30,13 @@ describe('alert messages carry human units', () => {
     expect(finding!.message).not.toMatch(UCUM_CODES);
   });
 
+  it('says a device flag in words, not "irregular 1 >= 1"', () => {
+    const irregular = thresholdRules.find((r) => r.id === 'pulse.irregular')!;
+    expect(evaluateThreshold(irregular, { time: T, fields: { systolic: 130, diastolic: 80, irregular: 1 }, tags: {}, type: 'blood_pressure' })?.message).toBe(
+      'Irregular heartbeat flagged by the BP monitor: irregular heartbeat flagged by the cuff',
+    );
+  });
+
   it('names an oximeter or thermometer value by what it is, not "value"', () => {
     const spo2 = thresholdRules.find((r) => r.id === 'spo2.low')!;
     const f = evaluateThreshold(spo2, { time: T, fields: { value: 85 }, tags: {}, type: 'spo2' });

@@ -41,12 +41,18 @@ export class AuditView {
       'section',
       { class: 'panel audit', 'aria-labelledby': 'audit-title' },
       h('header', { class: 'panel-header' }, h('h1', { id: 'audit-title', tabindex: '-1' }, 'Audit log'), form),
+      // On a narrow screen the table scrolls inside its panel instead of being cut off at its edge; a scrolled box
+      // must be reachable by keyboard to be scrolled (axe scrollable-region-focusable).
       h(
-        'table',
-        { class: 'data-table' },
-        h('caption', { class: 'sr-only' }, 'Audit log, newest first'),
-        h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'Action', 'Patient', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
-        this.#body,
+        'div',
+        { class: 'table-x', tabindex: '0', role: 'region', 'aria-label': 'Audit entries' },
+        h(
+          'table',
+          { class: 'data-table audit-table' },
+          h('caption', { class: 'sr-only' }, 'Audit log, newest first'),
+          h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'Action', 'Patient', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+          this.#body,
+        ),
       ),
       h('div', { class: 'pad' }, this.#more),
     );

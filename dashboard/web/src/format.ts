@@ -33,6 +33,11 @@ export function typeLabel(type: string): string {
   return LABELS[type] ?? type;
 }
 
+/** "BP" in a worklist chip, where room is short; the full name everywhere else. */
+export function shortTypeLabel(type: string): string {
+  return type === 'blood_pressure' ? 'BP' : typeLabel(type);
+}
+
 function round(value: number | undefined, digits = 0): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
   return value.toFixed(digits);
@@ -141,6 +146,9 @@ export function actorText(actor: string | null | undefined): string {
 /** The reading type an alert's rule reads, from its id (`bp.crisis`, `spo2.low`): for units beside values. */
 const RULE_PREFIX_TYPES: Record<string, string> = { bp: 'blood_pressure', glucose: 'glucose', cgm: 'glucose', spo2: 'spo2', pulse: 'heart_rate', temperature: 'temperature', weight: 'weight' };
 
+/** Units of the other values an alert carries: a CGM's rate of change, a pulse, a battery. */
+const FIELD_UNITS: Record<string, string> = { trend_rate: 'mg/dL/min', pulse: 'bpm', battery: '%', offlineHours: 'h' };
+
 /** "mmHg" for `bp.crisis`, "%" for `spo2.low`: the unit of the values a rule compares, or "" where it has none. */
 export function ruleUnit(ruleId: string): string {
   return UNITS[RULE_PREFIX_TYPES[ruleId.split('.')[0]!] ?? ''] ?? '';
@@ -155,6 +163,6 @@ export function valuesText(ruleId: string, values: Record<string, number>): stri
   else if (systolic !== undefined) parts.push(`systolic ${round(systolic)}`);
   else if (diastolic !== undefined) parts.push(`diastolic ${round(diastolic)}`);
   if (value !== undefined) parts.push(`${Number.isInteger(value) ? value : value.toFixed(1)}${unit ? ` ${unit}` : ''}`);
-  for (const [field, v] of Object.entries(rest)) parts.push(`${field} ${Number.isInteger(v) ? v : v.toFixed(1)}`);
+  for (const [field, v] of Object.entries(rest)) parts.push(`${field.replaceAll('_', ' ')} ${Number.isInteger(v) ? v : v.toFixed(1)}${FIELD_UNITS[field] ? ` ${FIELD_UNITS[field]}` : ''}`);
   return parts.join(', ');
 }
