@@ -117,8 +117,9 @@ describe('dashboard layout at 1,440 and 1,024 px', () => {
     // How far a background is from white: the louder, the more tinted. The critical was not updated.
     const tint = (selector: string) =>
       page.locator(selector).first().evaluate((el) => {
-        const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\d+/g)!.map(Number);
-        return 765 - r! - g! - b!;
+        // "rgba(0, 0, 0, 0)" is no background: the white panel shows through.
+        const [r, g, b, alpha] = getComputedStyle(el).backgroundColor.match(/[\d.]+/g)!.map(Number);
+        return alpha === 0 ? 0 : 765 - r! - g! - b!;
       });
     const warning = await tint('.feed-item.fresh.sev-warning');
     const critical = await tint('.feed-item.sev-critical:not(.fresh)');
