@@ -32,7 +32,8 @@ describe('dashboard accessibility: every view', () => {
     await page.getByLabel('User name').fill('nurse');
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('#login-error').textContent()).toMatch(/wrong user name or password/);
+    // A refusal costs a full scrypt hash: on a busy machine that takes longer than the poll's default 1 s.
+    await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 10_000 }).toMatch(/wrong user name or password/);
     await audit('login refused');
   });
 

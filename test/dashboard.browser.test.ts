@@ -215,7 +215,7 @@ describe('dashboard in a browser', () => {
     await item.waitFor({ timeout: 15_000 });
     // Further past the line: it asks for a person again, and says why.
     await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 74, diastolic: 48, pulse: 84, id: 'low-2' });
-    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 · notified again once, last /);
+    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 bpm · notified again once, last /);
     await item.getByRole('button', { name: 'Snooze' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('Reason (required)');
