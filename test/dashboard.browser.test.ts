@@ -133,9 +133,11 @@ describe('dashboard in a browser', () => {
     await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).click();
     const chart = page.locator('.chart[data-type="blood_pressure"]');
     await chart.locator('canvas').waitFor();
-    const legend = await chart.locator('.u-legend').textContent();
-    expect(legend).toContain('critical systolic > 180');
-    expect(legend).toContain('systolic');
+    // The chart's own key (uPlot's legend of "--" is off): the lines and the alert lines with their unit.
+    const key = await chart.locator('.chart-key').textContent();
+    expect(key).toContain('Critical: systolic > 180, diastolic > 120 mmHg');
+    expect(key).toContain('Systolic');
+    expect(await chart.locator('.u-legend').count()).toBe(0);
     expect(await page.locator('h1').textContent()).toMatch(/^Test Patient/);
     await shot('4-patient-chart');
     await page.emulateMedia({ media: 'print' });
