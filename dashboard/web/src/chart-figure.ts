@@ -1,5 +1,5 @@
 import type UPlot from 'uplot';
-import { drawChart, offScaleNote, plottedFields, thresholdLines } from './chart.js';
+import { drawChart, hasBand, offScaleNote, plottedFields, thresholdLines } from './chart.js';
 import { bucketText, chartSummary, chartTable, fieldLabel, lineText } from './chart-text.js';
 import { typeLabel } from './format.js';
 import { h } from './dom.js';
@@ -23,7 +23,7 @@ function chartKey(s: Series, thresholds: readonly Threshold[]): HTMLElement {
     'ul',
     { class: 'chart-key' },
     plottedFields(s).map((f, i) => h('li', {}, h('span', { class: `key-swatch key-line-${i}` }), fieldLabel(s, f))),
-    s.bucketMs !== null ? h('li', {}, h('span', { class: 'key-swatch key-band' }), 'lowest to highest') : null,
+    hasBand(s) ? h('li', {}, h('span', { class: 'key-swatch key-band' }), 'lowest to highest') : null,
     severities.map((sev) =>
       h('li', {}, h('span', { class: `key-swatch key-${sev}` }), `${sev.charAt(0).toUpperCase()}${sev.slice(1)}: ${lineText(s, lines.filter((t) => t.severity === sev))}`),
     ),

@@ -18,8 +18,9 @@ export function plottedFields(series: Series): string[] {
   return PLOTTED[series.type] ?? series.fields.slice(0, 1);
 }
 
-/** A value as the chart's legend shows it: one decimal for weight and temperature. */
+/** A value as the chart's text shows it: one decimal for weight and temperature, a fall detector's confidence in percent. */
 export function formatValue(type: string, value: number): string {
+  if (type === 'fall') return `${Math.round(value * 100)} %`;
   return value.toFixed(type === 'weight' || type === 'temperature' ? 1 : 0);
 }
 
@@ -54,6 +55,11 @@ export function offScaleNote(series: Series): string | undefined {
   return `${parts} period${hi + lo > 1 ? 's' : ''} with readings outside the meter's range, not drawn`;
 }
 
+/** Whether the chart shades each period's lowest to highest: over long ranges, for measurements (not fall events). */
+export function hasBand(series: Series): boolean {
+  return series.bucketMs !== null && series.type !== 'fall';
+}
+
 /**
  * One chart per reading type with uPlot: the series (means per bucket over long ranges) and this patient's
  * alert thresholds as dashed lines, so a clinician sees at a glance how far a value is from a line.
@@ -70,14 +76,16 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       stroke: COLORS[i % COLORS.length],
       width: 2,
       spanGaps: false,
-      points: { show: series.points.length < 120 || series.type === 'fall', size: 5 },
+      points: { show: series.points.length < 120 || series.type === 'fall', size: series.type === 'fall' ? 8 : 5 },
+      // Falls are events: a line from one to the next would draw a trend of detector confidence that means nothing.
+      ...(series.type === 'fall' ? { paths: () => null } : {}),
       value: (_u, v) => (v === null || v === undefined ? '–' : formatValue(series.type, Number(v))),
     });
   });
   // Over long ranges a bucket's mean hides its extremes (a night's hypo in a day of CGM): draw min and max as a
   // shaded band around the mean.
   const bands: UPlot.Band[] = [];
-  if (series.bucketMs !== null) {
+  if (hasBand(series)) {
     fields.forEach((field, i) => {
       const color = COLORS[i % COLORS.length]!;
       data.push(series.points.map((p) => p.max[field] ?? null));
