@@ -27,3 +27,28 @@ export function weightToKg(value: number, unit: 'kg' | 'lb'): number {
 export function temperatureToCelsius(value: number, unit: 'Cel' | 'degF'): number {
   return unit === 'degF' ? round(((value - 32) * 5) / 9, 2) : value;
 }
+
+/**
+ * A UCUM code as a person reads it beside a number: "mmHg" for `mm[Hg]`, "°C" for `Cel`, "bpm" for `/min`;
+ * "" for a count or a flag (`1`, `{steps}` is said by the words around it). Codes stay in the API and exports.
+ */
+export function displayUnit(ucum: string): string {
+  switch (ucum) {
+    case 'mm[Hg]':
+      return 'mmHg';
+    case 'Cel':
+      return '°C';
+    case '[degF]':
+    case 'degF':
+      return '°F';
+    case '/min':
+      return 'bpm';
+    case 'kg/m2':
+      return 'kg/m²';
+    case '1':
+    case '{steps}':
+      return '';
+    default:
+      return ucum;
+  }
+}

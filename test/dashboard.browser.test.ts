@@ -89,7 +89,7 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('.wl-row').count()).toBe(2);
     expect(await page.locator('.topbar').textContent()).toContain('Nurse Ratched');
     // The readings published in beforeAll may still be on their way on a busy machine.
-    await expect.poll(() => page.locator(`.wl-row[data-patient-id="${device.patientId}"] .chip`).first().textContent(), { timeout: 10_000 }).toMatch(/Blood pressure \d+\/82 mmHg/);
+    await expect.poll(() => page.locator(`.wl-row[data-patient-id="${device.patientId}"] .chip`).first().textContent(), { timeout: 10_000 }).toMatch(/BP \d+\/82 mmHg/);
     await shot('1-worklist');
   });
 
@@ -133,9 +133,11 @@ describe('dashboard in a browser', () => {
     await page.locator(`.wl-row[data-patient-id="${device.patientId}"]`).click();
     const chart = page.locator('.chart[data-type="blood_pressure"]');
     await chart.locator('canvas').waitFor();
-    const legend = await chart.locator('.u-legend').textContent();
-    expect(legend).toContain('critical systolic > 180');
-    expect(legend).toContain('systolic');
+    // The chart's own key (uPlot's legend of "--" is off): the lines and the alert lines with their unit.
+    const key = await chart.locator('.chart-key').textContent();
+    expect(key).toContain('Critical: systolic > 180, diastolic > 120 mmHg');
+    expect(key).toContain('Systolic');
+    expect(await chart.locator('.u-legend').count()).toBe(0);
     expect(await page.locator('h1').textContent()).toMatch(/^Test Patient/);
     await shot('4-patient-chart');
     await page.emulateMedia({ media: 'print' });
@@ -187,13 +189,13 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('.latest[data-type="blood_pressure"]').textContent()).toMatch(/128\/80 mmHg.*pulse 72 · irregular heartbeat/);
     await rule.getByRole('button', { name: /^Use COPD target saturation 88-92 % \(BTS 2017\)$/ }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.textContent()).toContain('warning if value < 88');
+    expect(await dialog.textContent()).toContain('warning if < 88 %');
     await dialog.getByLabel('Reason (optional)').fill('Chronic hypercapnia; target agreed with the respiratory team');
     await dialog.getByRole('button', { name: 'Apply' }).click();
     const override = rule.locator('.rule-override');
     await override.waitFor({ timeout: 10_000 });
     const text = (await override.textContent())!;
-    expect(text).toContain('critical if value <= 83, warning if value < 88');
+    expect(text).toContain('critical if <= 83 %, warning if < 88 %');
     expect(text).toContain('PresetCOPD target saturation 88-92 % (BTS 2017)');
     expect(text).toContain('Set bynurse');
     expect(text).toContain('Chronic hypercapnia; target agreed with the respiratory team');
@@ -215,7 +217,7 @@ describe('dashboard in a browser', () => {
     await item.waitFor({ timeout: 15_000 });
     // Further past the line: it asks for a person again, and says why.
     await publish({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 74, diastolic: 48, pulse: 84, id: 'low-2' });
-    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 · notified again once, last /);
+    await expect.poll(() => item.locator('.note-renotified').textContent(), { timeout: 15_000 }).toMatch(/^Worse: 74\/48 mmHg, pulse 84 bpm · notified again once, last /);
     await item.getByRole('button', { name: 'Snooze' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('Reason (required)');

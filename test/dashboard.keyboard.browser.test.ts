@@ -113,7 +113,7 @@ describe('dashboard with the keyboard and a screen reader', () => {
     const texts = (await announced()).map((a) => a.text);
     expect(texts.filter((t) => t.includes('Hypotension'))).toEqual([
       `New warning alert for ${name}: Hypotension`,
-      `Alert for ${name} notified again: Hypotension. Worse: 74/48 mmHg, pulse 84`,
+      `Alert for ${name} notified again: Hypotension. Worse: 74/48 mmHg, pulse 84 bpm`,
       `Resolved: Hypotension for ${name}`,
     ]);
     // Nothing said twice, and nothing from the feed's list or the worklist's summary being rewritten.

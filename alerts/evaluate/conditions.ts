@@ -1,3 +1,4 @@
+import { displayUnit, READING_CODES, type ReadingType } from '../../domain/index.js';
 import type { Condition, Tier } from '../rules/schema.js';
 
 const SYMBOL = { '<': '<', '<=': '<=', '>': '>', '>=': '>=' } as const;
@@ -22,11 +23,42 @@ export function tierHolds(tier: Tier, fields: Readonly<Record<string, number>>, 
   return tier.match === 'all' ? results.every(Boolean) : results.some(Boolean);
 }
 
-/** "systolic 186 > 180" for the conditions of a tier that hold. */
-export function describe(tier: Tier, fields: Readonly<Record<string, number>>): string {
+/** What a rule's `value` field is, in words: a reading type with one main value. */
+const VALUE_NAMES: Readonly<Record<ReadingType, string>> = {
+  blood_pressure: 'blood pressure',
+  glucose: 'glucose',
+  weight: 'weight',
+  spo2: 'SpO2',
+  heart_rate: 'pulse',
+  temperature: 'temperature',
+  steps: 'steps',
+  fall: 'fall',
+};
+
+/** "systolic" for a cuff's systolic, "SpO2" for an oximeter's `value`: the name of a field in a message. */
+export function fieldName(type: ReadingType, field: string): string {
+  return field === 'value' ? VALUE_NAMES[type] : field.replaceAll('_', ' ');
+}
+
+/** " mmHg", " %", " °C": the unit of a field as a person reads it, with its space, or "" where it has none. */
+export function unitOf(type: ReadingType, field: string): string {
+  const ucum = READING_CODES[type].fields[field]?.ucum;
+  const unit = ucum ? displayUnit(ucum) : '';
+  return unit ? ` ${unit}` : '';
+}
+
+/** A device's flags (1 = set) as words: "irregular 1 >= 1" says nothing to a nurse. */
+const FLAG_TEXT: Readonly<Record<string, string>> = {
+  irregular: 'irregular heartbeat flagged by the cuff',
+  hi: 'meter reads HI (above its range)',
+  lo: 'meter reads LO (below its range)',
+};
+
+/** "systolic 186 > 180 mmHg", "SpO2 85 < 88 %" for the conditions of a tier that hold, in the reading's units. */
+export function describe(tier: Tier, fields: Readonly<Record<string, number>>, type: ReadingType): string {
   return tier.conditions
     .filter((c) => holds(c, fields[c.field]))
-    .map((c) => `${c.field} ${Math.round(fields[c.field]! * 10) / 10} ${SYMBOL[c.op]} ${c.value}`)
+    .map((c) => FLAG_TEXT[c.field] ?? `${fieldName(type, c.field)} ${Math.round(fields[c.field]! * 10) / 10} ${SYMBOL[c.op]} ${c.value}${unitOf(type, c.field)}`)
     .join(tier.match === 'all' ? ' and ' : ', ');
 }
 

@@ -50,7 +50,7 @@ describe('home BP protocol (AHA 2019, ESH 2021)', () => {
   it('reports the mean, days and sessions, at the time of the last reading', () => {
     const f = evaluateHomeBp(rule, days(8, 136, 82), EVENING, TZ);
     expect(f).toMatchObject({ severity: 'warning', observedAt: at(TODAY, 19 + 2 / 60), values: { systolic: 136, diastolic: 82, days: 7, sessions: 14 } });
-    expect(f?.message).toMatch(/systolic 136 >= 135 \(7 days, 14 sessions\)/);
+    expect(f?.message).toMatch(/systolic 136 >= 135 mmHg \(7 days, 14 sessions\)/);
   });
 
   it('splits sessions at local noon and days at local midnight across the October clock change (Europe/London)', () => {

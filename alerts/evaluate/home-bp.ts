@@ -1,6 +1,6 @@
 import { addDays, localDate, localMinuteOfDay, startOfLocalDay } from '../../domain/index.js';
 import type { HomeBpRule } from '../rules/trend-rules.js';
-import { describe, exceedance, tierHolds } from './conditions.js';
+import { describe, exceedance, tierHolds, unitOf } from './conditions.js';
 import type { Finding } from './finding.js';
 import { mean, readingsByLocalDay, round } from './history.js';
 import type { ObservedReading } from './threshold.js';
@@ -52,7 +52,7 @@ export function evaluateHomeBp(rule: HomeBpRule, history: readonly ObservedReadi
   const summary = `${dayCount} days, ${sessions.length} sessions`;
   const base = { ruleId: rule.id, subject: '', observedAt, values: { ...means, days: dayCount, sessions: sessions.length } };
   if (tierHolds(tier, means)) {
-    return { ...base, severity: rule.severity, message: `${rule.title}: ${describe(tier, means)} (${summary})`, score: exceedance(tier, means) };
+    return { ...base, severity: rule.severity, message: `${rule.title}: ${describe(tier, means, rule.readingType)} (${summary})`, score: exceedance(tier, means) };
   }
   if (tierHolds(tier, means, rule.clearMargin)) {
     return { ...base, severity: null, band: true, message: `${rule.title}: ${list(means)}, within ${rule.clearMargin} mmHg of the line (${summary})`, score: 0 };

@@ -53,7 +53,7 @@ export function evaluateThreshold(rule: ThresholdRule, reading: ObservedReading 
   const base = { ruleId: rule.id, subject: '', observedAt: reading.time, values: fields };
   for (const tier of tiers) {
     if (tierHolds(tier, fields)) {
-      return { ...base, severity: tier.severity, message: `${rule.title}: ${describe(tier, fields)}`, score: exceedance(tier, fields) };
+      return { ...base, severity: tier.severity, message: `${rule.title}: ${describe(tier, fields, rule.readingType)}`, score: exceedance(tier, fields) };
     }
   }
   const band = tiers.some((tier) => tierHolds(tier, fields, rule.clearMargin));

@@ -1,5 +1,6 @@
 import type { TimeBelowRule } from '../rules/trend-rules.js';
 import type { Finding } from './finding.js';
+import { unitOf } from './conditions.js';
 import { round } from './history.js';
 import { matchesWhere, type ObservedReading } from './threshold.js';
 
@@ -25,7 +26,7 @@ export function evaluateTimeBelow(rule: TimeBelowRule, history: readonly Observe
   const share = values.filter((v) => v < rule.below).length / values.length;
   const percent = round(share * 100, 1);
   const base = { ruleId: rule.id, subject: '', observedAt: at, values: { share: percent, readings: values.length } };
-  const what = `${percent} % below ${rule.below} over ${rule.windowHours} h`;
+  const what = `${percent} % of readings below ${rule.below}${unitOf(rule.readingType, rule.field)} over ${rule.windowHours} h`;
   if (share > rule.maxShare + EPSILON) {
     return { ...base, severity: rule.severity, message: `${rule.title}: ${what}`, score: share / Math.max(rule.maxShare, 0.001) - 1 };
   }

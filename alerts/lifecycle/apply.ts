@@ -4,8 +4,11 @@ import type { AlertTable } from '../store/alert-table.js';
 import type { Alert } from '../types.js';
 import type { Decision } from './decide.js';
 
+/** "28 Nov 2026, 17:22 UTC": a time in a message people read (webhooks, the CLI), not an ISO timestamp. */
+const MEASURED = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+
 function lateNote(late: boolean, finding: Finding): string {
-  return late ? ` (data arrived late: measured ${new Date(finding.observedAt).toISOString()})` : '';
+  return late ? ` (data arrived late: measured ${MEASURED.format(finding.observedAt)} UTC)` : '';
 }
 
 /**

@@ -123,7 +123,7 @@ const DEFAULT_RULES: RuleInput[] = [
     kind: 'threshold',
     readingType: 'temperature',
     title: 'Fever or hypothermia',
-    source: 'Fever >= 38.0 Cel; NEWS2 (RCP 2017): <= 35.0 Cel scores 3',
+    source: 'Fever >= 38.0 °C; NEWS2 (RCP 2017): <= 35.0 °C scores 3',
     tiers: [
       {
         severity: 'warning',

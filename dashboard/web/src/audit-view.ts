@@ -3,6 +3,16 @@ import { dateTime } from './format.js';
 import { clear, h } from './dom.js';
 import type { AuditEntry } from './types.js';
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** `{"from":"2026-11-21T20:23:40Z","count":8}` as "from: 21 Nov 2026, 20:23 · count: 8": details a person reads. */
+function detailsText(details: unknown): string {
+  if (typeof details !== 'object' || details === null) return String(details);
+  return Object.entries(details)
+    .map(([key, value]) => `${key}: ${typeof value === 'string' && ISO_TIME.test(value) ? dateTime(Date.parse(value)) : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`)
+    .join(' · ');
+}
+
 /** Administrators: who saw or did what, when, from where; filter, page back, export as CSV or NDJSON. */
 export class AuditView {
   readonly element: HTMLElement;
@@ -31,12 +41,18 @@ export class AuditView {
       'section',
       { class: 'panel audit', 'aria-labelledby': 'audit-title' },
       h('header', { class: 'panel-header' }, h('h1', { id: 'audit-title', tabindex: '-1' }, 'Audit log'), form),
+      // On a narrow screen the table scrolls inside its panel instead of being cut off at its edge; a scrolled box
+      // must be reachable by keyboard to be scrolled (axe scrollable-region-focusable).
       h(
-        'table',
-        { class: 'data-table' },
-        h('caption', { class: 'sr-only' }, 'Audit log, newest first'),
-        h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'Action', 'Patient', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
-        this.#body,
+        'div',
+        { class: 'table-x', tabindex: '0', role: 'region', 'aria-label': 'Audit entries' },
+        h(
+          'table',
+          { class: 'data-table audit-table' },
+          h('caption', { class: 'sr-only' }, 'Audit log, newest first'),
+          h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'Action', 'Patient', 'Target', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+          this.#body,
+        ),
       ),
       h('div', { class: 'pad' }, this.#more),
     );
@@ -68,13 +84,13 @@ export class AuditView {
         h(
           'tr',
           {},
-          h('td', {}, dateTime(e.at)),
+          h('td', { class: 'nowrap', 'data-col': 'when' }, dateTime(e.at)),
           h('td', {}, e.actor),
-          h('td', {}, e.origin ?? '–'),
-          h('td', {}, h('code', {}, e.action)),
-          h('td', {}, e.patientId ? h('a', { href: `#/patients/${encodeURIComponent(e.patientId)}` }, e.patientId) : '–'),
+          h('td', { class: 'nowrap' }, e.origin ?? '–'),
+          h('td', { class: 'nowrap' }, h('code', {}, e.action)),
+          h('td', { class: 'nowrap' }, e.patientId ? h('a', { href: `#/patients/${encodeURIComponent(e.patientId)}` }, e.patientId) : '–'),
           h('td', {}, e.target ?? '–'),
-          h('td', { class: 'small muted' }, e.details ? JSON.stringify(e.details) : ''),
+          h('td', { class: 'small audit-details' }, e.details === null || e.details === undefined ? '' : detailsText(e.details)),
         ),
       );
     }

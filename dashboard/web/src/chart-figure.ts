@@ -1,6 +1,6 @@
 import type UPlot from 'uplot';
-import { drawChart, offScaleNote } from './chart.js';
-import { bucketText, chartSummary, chartTable } from './chart-text.js';
+import { drawChart, hasBand, offScaleNote, plottedFields, thresholdLines } from './chart.js';
+import { bucketText, chartSummary, chartTable, fieldLabel, lineText } from './chart-text.js';
 import { typeLabel } from './format.js';
 import { h } from './dom.js';
 import type { Series, Threshold } from './types.js';
@@ -9,6 +9,25 @@ export interface ChartRange {
   readonly label: string;
   readonly from: number;
   readonly to: number;
+}
+
+/**
+ * What each line of the chart is, under it: the plotted fields in their colours, the band of lowest to highest
+ * over long ranges, and the patient's alert lines by severity with their values ("Critical: systolic > 180,
+ * diastolic > 120 mmHg"). The colours are classes (app.css), the same as chart.ts draws.
+ */
+function chartKey(s: Series, thresholds: readonly Threshold[]): HTMLElement {
+  const lines = thresholdLines(s, thresholds);
+  const severities = ['critical', 'warning', 'info'].filter((sev) => lines.some((t) => t.severity === sev));
+  return h(
+    'ul',
+    { class: 'chart-key' },
+    plottedFields(s).map((f, i) => h('li', {}, h('span', { class: `key-swatch key-line-${i}` }), fieldLabel(s, f))),
+    hasBand(s) ? h('li', {}, h('span', { class: 'key-swatch key-band' }), 'lowest to highest') : null,
+    severities.map((sev) =>
+      h('li', {}, h('span', { class: `key-swatch key-${sev}` }), `${sev.charAt(0).toUpperCase()}${sev.slice(1)}: ${lineText(s, lines.filter((t) => t.severity === sev))}`),
+    ),
+  );
 }
 
 export interface ChartFigure {
@@ -52,7 +71,7 @@ export function chartFigure(s: Series, thresholds: readonly Threshold[], range: 
       h('span', { class: 'muted small' }, bucket ? ` · ${bucket}` : ` · ${s.points.length} readings`),
       offScale ? [' · ', h('span', { class: 'flag' }, offScale)] : null,
     ),
-    s.points.length ? [plot, summary, toggle, tableBox] : h('p', { class: 'muted pad' }, 'No readings in this range.'),
+    s.points.length ? [plot, chartKey(s, thresholds), summary, toggle, tableBox] : h('p', { class: 'muted pad' }, 'No readings in this range.'),
   );
   return { element, draw: () => (s.points.length ? drawChart(plot, s, thresholds, range) : undefined) };
 }

@@ -41,6 +41,13 @@ function fieldSummary(series: Series, field: string): string | undefined {
   return `${fieldLabel(series, field)} ${range}, latest ${bucketed ? 'mean ' : ''}${formatValue(series.type, latest)}.`;
 }
 
+/** "systolic > 180, diastolic > 120 mmHg", "value <= 83 %": alert lines with their unit, named when the chart has several fields. */
+export function lineText(series: Series, lines: readonly Threshold[]): string {
+  const unit = UNITS[series.type] ? ` ${UNITS[series.type]}` : '';
+  const named = plottedFields(series).length > 1;
+  return `${lines.map((t) => `${named ? `${fieldLabel(series, t.field).toLowerCase()} ` : ''}${t.op} ${t.value}`).join(', ')}${unit}`;
+}
+
 /** What the chart shows, in a few sentences: how many readings, when, the spread and latest of each line, the alert lines. */
 export function chartSummary(series: Series, thresholds: readonly Threshold[], rangeLabel: string): string {
   const points = series.points;
@@ -52,7 +59,8 @@ export function chartSummary(series: Series, thresholds: readonly Threshold[], r
     ? `Last ${rangeLabel}, ${bucket}: ${readings} reading${readings === 1 ? '' : 's'} in ${points.length} period${points.length === 1 ? '' : 's'}, ${span}.`
     : `Last ${rangeLabel}: ${points.length} reading${points.length === 1 ? '' : 's'}, ${span}.`;
   const fields = plottedFields(series).map((f) => fieldSummary(series, f)).filter(Boolean);
-  const lines = thresholdLines(series, thresholds).map((t) => `${t.severity} if ${fieldLabel(series, t.field).toLowerCase()} ${t.op} ${t.value}`);
+  const unit = UNITS[series.type] ? ` ${UNITS[series.type]}` : '';
+  const lines = thresholdLines(series, thresholds).map((t) => `${t.severity} if ${fieldLabel(series, t.field).toLowerCase()} ${t.op} ${t.value}${unit}`);
   return [head, ...fields, lines.length ? `Alert lines: ${lines.join('; ')}.` : ''].filter(Boolean).join(' ');
 }
 

@@ -18,8 +18,9 @@ export function plottedFields(series: Series): string[] {
   return PLOTTED[series.type] ?? series.fields.slice(0, 1);
 }
 
-/** A value as the chart's legend shows it: one decimal for weight and temperature. */
+/** A value as the chart's text shows it: one decimal for weight and temperature, a fall detector's confidence in percent. */
 export function formatValue(type: string, value: number): string {
+  if (type === 'fall') return `${Math.round(value * 100)} %`;
   return value.toFixed(type === 'weight' || type === 'temperature' ? 1 : 0);
 }
 
@@ -35,8 +36,9 @@ export function thresholdLines(series: Series, thresholds: readonly Threshold[])
   });
 }
 
-const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
-const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
+/** Line colours, in the order of plottedFields(); the figure's key shows the same. */
+export const COLORS = ['#1d4ed8', '#0e7490', '#7c3aed'];
+export const THRESHOLD_COLORS: Record<string, string> = { critical: '#b91c1c', warning: '#b45309', info: '#475569' };
 
 /**
  * A glucose meter's HI and LO readings have no value, so the chart cannot draw them; the caption says how many
@@ -51,6 +53,11 @@ export function offScaleNote(series: Series): string | undefined {
   const parts = [hi ? `${hi} HI` : '', lo ? `${lo} LO` : ''].filter(Boolean).join(' and ');
   if (series.bucketMs === null) return `${parts} reading${hi + lo > 1 ? 's' : ''} outside the meter's range, not drawn`;
   return `${parts} period${hi + lo > 1 ? 's' : ''} with readings outside the meter's range, not drawn`;
+}
+
+/** Whether the chart shades each period's lowest to highest: over long ranges, for measurements (not fall events). */
+export function hasBand(series: Series): boolean {
+  return series.bucketMs !== null && series.type !== 'fall';
 }
 
 /**
@@ -69,14 +76,16 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
       stroke: COLORS[i % COLORS.length],
       width: 2,
       spanGaps: false,
-      points: { show: series.points.length < 120 || series.type === 'fall', size: 5 },
+      points: { show: series.points.length < 120 || series.type === 'fall', size: series.type === 'fall' ? 8 : 5 },
+      // Falls are events: a line from one to the next would draw a trend of detector confidence that means nothing.
+      ...(series.type === 'fall' ? { paths: () => null } : {}),
       value: (_u, v) => (v === null || v === undefined ? '–' : formatValue(series.type, Number(v))),
     });
   });
   // Over long ranges a bucket's mean hides its extremes (a night's hypo in a day of CGM): draw min and max as a
   // shaded band around the mean.
   const bands: UPlot.Band[] = [];
-  if (series.bucketMs !== null) {
+  if (hasBand(series)) {
     fields.forEach((field, i) => {
       const color = COLORS[i % COLORS.length]!;
       data.push(series.points.map((p) => p.max[field] ?? null));
@@ -112,7 +121,9 @@ export function drawChart(container: HTMLElement, series: Series, thresholds: re
     series: uSeries,
     scales: { x: { time: true, min: range.from / 1000, max: range.to / 1000 } },
     axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: UNITS[series.type] ?? '', size: 56 }],
-    legend: { live: true },
+    // uPlot's own legend lists every series (bands and alert lines too) with "--" until hovered: the figure
+    // draws a key of its own (chart-figure.ts) and says the values in words.
+    legend: { show: false },
     bands,
     cursor: { drag: { x: true, y: false } },
   };

@@ -1,7 +1,7 @@
 import { alertActions } from './alert-actions.js';
 import { alertNotes, renotifyText } from './alert-notes.js';
 import { say } from './announcer.js';
-import { ago, dateTime } from './format.js';
+import { ago, alertDetail, dateTime } from './format.js';
 import { clear, h } from './dom.js';
 import { focusKey, refocus } from './focus.js';
 import { setCriticalCount } from './page-title.js';
@@ -195,7 +195,7 @@ export class AlertFeed {
         h('time', { datetime: new Date(a.updatedAt).toISOString(), title: dateTime(a.updatedAt) }, ago(a.updatedAt)),
       ),
       h('div', { class: 'feed-title' }, a.title, a.count > 1 ? h('span', { class: 'muted' }, ` ×${a.count}`) : null, a.escalationLevel > 0 ? h('span', { class: 'tag tag-escalated' }, 'escalated') : null),
-      h('div', { class: 'feed-message' }, a.message),
+      alertDetail(a) ? h('div', { class: 'feed-message' }, alertDetail(a)) : null,
       alertNotes(a),
       alertActions(a),
     );

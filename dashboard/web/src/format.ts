@@ -16,7 +16,7 @@ export const UNITS: Record<string, string> = {
   glucose: 'mg/dL',
   weight: 'kg',
   spo2: '%',
-  heart_rate: '/min',
+  heart_rate: 'bpm',
   temperature: '°C',
   steps: 'steps',
   fall: '',
@@ -31,6 +31,11 @@ export const PROGRAMME_LABELS: Record<string, string> = {
 
 export function typeLabel(type: string): string {
   return LABELS[type] ?? type;
+}
+
+/** "BP" in a worklist chip, where room is short; the full name everywhere else. */
+export function shortTypeLabel(type: string): string {
+  return type === 'blood_pressure' ? 'BP' : typeLabel(type);
 }
 
 function round(value: number | undefined, digits = 0): string {
@@ -113,6 +118,19 @@ export function clock(ms: number): string {
   return today ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : d.toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
 
+/**
+ * What an alert's message adds to its title, shown under it: "systolic 206 > 180 mmHg" for "Severe hypertension
+ * ...: systolic 206 > 180 mmHg", "confidence 88 %" for "Fall detected (confidence 88 %)". The server's note on
+ * late data is left out where the alert shows it in words of its own, in local time (alert-notes.ts).
+ */
+export function alertDetail(a: { readonly title: string; readonly message: string; readonly late?: boolean }): string {
+  let text = a.late ? a.message.replace(/\s*\(data arrived late: measured [^)]*\)/, '') : a.message;
+  if (text.startsWith(`${a.title}: `)) text = text.slice(a.title.length + 2);
+  else if (text.startsWith(`${a.title} (`) && text.endsWith(')')) text = text.slice(a.title.length + 2, -1);
+  else if (text === a.title) text = '';
+  return text;
+}
+
 /** "nurse" for `user:nurse`, "admin (Dr Grey)" for `admin:Dr Grey`, "CLI (root)" for `cli:root`: who acted. */
 export function actorText(actor: string | null | undefined): string {
   if (!actor) return 'someone';
@@ -128,15 +146,23 @@ export function actorText(actor: string | null | undefined): string {
 /** The reading type an alert's rule reads, from its id (`bp.crisis`, `spo2.low`): for units beside values. */
 const RULE_PREFIX_TYPES: Record<string, string> = { bp: 'blood_pressure', glucose: 'glucose', cgm: 'glucose', spo2: 'spo2', pulse: 'heart_rate', temperature: 'temperature', weight: 'weight' };
 
+/** Units of the other values an alert carries: a CGM's rate of change, a pulse, a battery. */
+const FIELD_UNITS: Record<string, string> = { trend_rate: 'mg/dL/min', pulse: 'bpm', battery: '%', offlineHours: 'h' };
+
+/** "mmHg" for `bp.crisis`, "%" for `spo2.low`: the unit of the values a rule compares, or "" where it has none. */
+export function ruleUnit(ruleId: string): string {
+  return UNITS[RULE_PREFIX_TYPES[ruleId.split('.')[0]!] ?? ''] ?? '';
+}
+
 /** "204/118 mmHg", "84 %", "systolic 204": an alert's values as a clinician reads them. */
 export function valuesText(ruleId: string, values: Record<string, number>): string {
-  const unit = UNITS[RULE_PREFIX_TYPES[ruleId.split('.')[0]!] ?? ''] ?? '';
+  const unit = ruleUnit(ruleId);
   const { systolic, diastolic, value, ...rest } = values;
   const parts: string[] = [];
   if (systolic !== undefined && diastolic !== undefined) parts.push(`${round(systolic)}/${round(diastolic)}${unit ? ` ${unit}` : ''}`);
   else if (systolic !== undefined) parts.push(`systolic ${round(systolic)}`);
   else if (diastolic !== undefined) parts.push(`diastolic ${round(diastolic)}`);
   if (value !== undefined) parts.push(`${Number.isInteger(value) ? value : value.toFixed(1)}${unit ? ` ${unit}` : ''}`);
-  for (const [field, v] of Object.entries(rest)) parts.push(`${field} ${Number.isInteger(v) ? v : v.toFixed(1)}`);
+  for (const [field, v] of Object.entries(rest)) parts.push(`${field.replaceAll('_', ' ')} ${Number.isInteger(v) ? v : v.toFixed(1)}${FIELD_UNITS[field] ? ` ${FIELD_UNITS[field]}` : ''}`);
   return parts.join(', ');
 }

@@ -3,7 +3,7 @@ import { alertActions } from './alert-actions.js';
 import { alertNotes } from './alert-notes.js';
 import { api, ApiError } from './api.js';
 import { chartFigure } from './chart-figure.js';
-import { actorText, ago, dateTime } from './format.js';
+import { actorText, ago, alertDetail, dateTime } from './format.js';
 import { clear, h } from './dom.js';
 import { keepFocus } from './focus.js';
 import { setViewTitle } from './page-title.js';
@@ -92,7 +92,7 @@ export class PatientView {
       'li',
       { class: `feed-item sev-${a.severity} status-${a.status}`, 'data-alert-id': a.id, tabindex: '-1' },
       h('div', { class: 'feed-item-head' }, h('span', { class: `sev-badge sev-${a.severity}` }, a.severity), h('strong', {}, a.title), h('time', { title: dateTime(a.updatedAt) }, ago(a.updatedAt))),
-      h('div', { class: 'feed-message' }, a.message),
+      alertDetail(a) ? h('div', { class: 'feed-message' }, alertDetail(a)) : null,
       alertNotes(a),
       alertActions(a, this.#reload),
     );

@@ -1,7 +1,7 @@
 import { api } from './api.js';
 import { actionDialog, field, failureText, onSubmit, reasonField, valueOf } from './dialogs.js';
 import { announce, h } from './dom.js';
-import { actorText, clock, dateTime } from './format.js';
+import { actorText, clock, dateTime, ruleUnit } from './format.js';
 import type { PatientRecord, PatientRule, RuleOverride, RulePreset, Snooze } from './types.js';
 
 /** What an action on a rule needs: the patient, and a way to show the result. */
@@ -12,9 +12,11 @@ interface Ctx {
 
 type Tiers = NonNullable<PatientRule['tiers']>;
 
-/** "critical if value <= 83, warning if value < 88": a threshold rule's tiers, most severe first. */
-function tiersText(tiers: Tiers): string {
-  return tiers.map((t) => `${t.severity} if ${t.conditions.map((c) => `${c.field} ${c.op} ${c.value}`).join(' or ')}`).join(', ');
+/** "critical if <= 83 %, warning if < 88 %", "critical if systolic > 180 mmHg or ...": a threshold rule's tiers, most severe first. */
+function tiersText(ruleId: string, tiers: Tiers): string {
+  const unit = ruleUnit(ruleId);
+  const condition = (c: Tiers[number]['conditions'][number]) => `${c.field === 'value' ? '' : `${c.field} `}${c.op} ${c.value}${unit ? ` ${unit}` : ''}`;
+  return tiers.map((t) => `${t.severity} if ${t.conditions.map(condition).join(' or ')}`).join(', ');
 }
 
 /** "BTS 2017": the guideline and year a preset's source starts with, for a button label. */
@@ -26,7 +28,7 @@ function shortSource(source: string): string {
 function overrideText(o: RuleOverride): string {
   return Object.entries(o.override)
     .map(([key, value]) => {
-      if (key === 'tiers' && Array.isArray(value)) return tiersText(value as Tiers);
+      if (key === 'tiers' && Array.isArray(value)) return tiersText(o.ruleId, value as Tiers);
       if (key === 'dryWeightKg') return `dry weight ${String(value)} kg`;
       if (key === 'enabled') return value ? 'switched on' : 'switched off';
       return `${key}: ${JSON.stringify(value)}`;
@@ -100,7 +102,7 @@ function presetButton(ctx: Ctx, rule: PatientRule, preset: RulePreset, current: 
     void actionDialog({
       title: `Use ${preset.title}`,
       intro: [
-        tiers ? `Alerts for this patient: ${tiersText(tiers)}. ` : '',
+        tiers ? `Alerts for this patient: ${tiersText(preset.ruleId, tiers)}. ` : '',
         current ? "This replaces the patient's current override of the rule. " : '',
         `Source: ${preset.source}.`,
       ],

@@ -1,9 +1,15 @@
 import { reply } from './announcer.js';
 import { api } from './api.js';
-import { ago, PROGRAMME_LABELS, readingText, typeLabel } from './format.js';
+import { ago, PROGRAMME_LABELS, readingText, shortTypeLabel, typeLabel } from './format.js';
 import { clear, h } from './dom.js';
 import { keepFocus } from './focus.js';
 import type { Worklist, WorklistEntry } from './types.js';
+
+/**
+ * Latest readings shown in a row: two chips fit its height (a third was cut off); the rest are counted in a
+ * "+3 more" chip, and all are on the patient's page.
+ */
+const SHOWN_CHIPS = 2;
 
 /** The rows' fixed height, from the style sheet (--wl-row-height): taller on a narrow screen, where a row takes two lines. */
 function rowHeight(el: Element): number {
@@ -169,15 +175,20 @@ export class WorklistView {
       h(
         'span',
         { class: 'wl-who' },
-        h('strong', {}, e.patient.name),
+        h('strong', { title: e.patient.name }, e.patient.name),
         h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · ')),
       ),
-      h('span', { class: 'wl-alert' }, e.topAlert ? h('span', {}, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
+      h('span', { class: 'wl-alert' }, e.topAlert ? h('span', { title: e.topAlert.title }, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
       h(
         'span',
         { class: 'wl-latest' },
         latest.length
-          ? latest.map((r) => h('span', { class: 'chip', title: `${typeLabel(r.type)} ${ago(r.time, now)}` }, h('span', { class: 'chip-label' }, typeLabel(r.type)), ` ${readingText(r)} `, h('span', { class: 'muted' }, ago(r.time, now))))
+          ? [
+              ...latest.slice(0, SHOWN_CHIPS).map((r) => h('span', { class: 'chip', title: `${typeLabel(r.type)} ${readingText(r)} ${ago(r.time, now)}` }, h('span', { class: 'chip-label' }, shortTypeLabel(r.type)), ` ${readingText(r)} `, h('span', { class: 'muted' }, ago(r.time, now)))),
+              latest.length > SHOWN_CHIPS
+                ? h('span', { class: 'chip chip-more', title: latest.slice(SHOWN_CHIPS).map((r) => `${typeLabel(r.type)} ${readingText(r)}`).join(', ') }, `+${latest.length - SHOWN_CHIPS} more`)
+                : null,
+            ]
           : h('span', { class: 'muted' }, 'No readings yet'),
       ),
     );
