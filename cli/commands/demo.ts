@@ -142,7 +142,7 @@ export function registerDemo(program: Command): void {
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
       });
       let stored: Reading[] = [];
-      await runUntilSignal(config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
+      await runUntilSignal('demo', config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
         const specs = await provisionCohort(vigil);
         const accounts = await demoUsers(vigil);
         const yours = vigil.registry.getDevice('demo-your-device')
