@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Programme, Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
+import { ARG, examples } from '../args.js';
 import { action, configFrom } from '../run.js';
 import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
@@ -126,12 +127,16 @@ function countByType(readings: readonly Reading[]): string {
 
 export function registerDemo(program: Command): void {
   addServerOptions(
-    program
-      .command('demo')
-      .description('run Vigil with a small simulated fleet on this machine (embedded broker and storage, no external service)')
-      .option('--interval <seconds>', 'mean seconds between two readings of one device', '5'),
+    examples(
+      program
+        .command('demo')
+        .description('run Vigil with a small simulated fleet on this machine (embedded broker and storage, no external service; data in ./demo-data)')
+        .option('--interval <seconds>', 'mean seconds between two readings of one device', ARG.seconds, 5),
+      'vigil demo',
+      'vigil demo --interval 1 --mqtt-port 1884 --http-port 8081',
+    ),
   ).action(
-    action(async (opts: ServerOptions & { interval: string }) => {
+    action(async (opts: ServerOptions & { interval: number }) => {
       // The demo's API token exists only for this run and is printed below; a real installation sets its own.
       const adminToken = process.env.VIGIL_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
       const config = configFrom({
@@ -151,7 +156,7 @@ export function registerDemo(program: Command): void {
         const fleet = new Fleet(specs, {
           url: `mqtt://127.0.0.1:${vigil.mqttPort}`,
           topicPrefix: config.topicPrefix,
-          intervalMs: Number(opts.interval) * 1000,
+          intervalMs: opts.interval * 1000,
           onError: (deviceId, err) => process.stderr.write(`device ${deviceId}: ${err.message}\n`),
         });
         await fleet.start();

@@ -3,6 +3,7 @@ import { createLogger } from '../../app/logger.js';
 import { startVigil, type Vigil, type VigilHooks } from '../../app/vigil.js';
 import type { VigilConfig } from '../../app/config.js';
 import { INSTANCE_FILE, recordInstance, type RunningInstance } from '../instance-file.js';
+import { examples } from '../args.js';
 import { action, configFrom } from '../run.js';
 
 export interface ServerOptions {
@@ -70,9 +71,11 @@ export async function runUntilSignal(
 
 export function registerStart(program: Command): void {
   addServerOptions(
-    program
-      .command('start')
-      .description('run Vigil: MQTT gateway, ingest, reading store and HTTP endpoints, from the VIGIL_* settings'),
+    examples(
+      program.command('start').description('run Vigil: MQTT gateway, ingest, reading store and HTTP endpoints, from the VIGIL_* settings'),
+      'vigil start',
+      'VIGIL_INFLUX_URL=http://influxdb:8086 vigil start --data-dir /var/lib/vigil --host 0.0.0.0',
+    ),
   ).action(
     action(async (opts: ServerOptions) => {
       await runUntilSignal('start', configFrom(serverOverrides(opts)));
