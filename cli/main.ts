@@ -49,3 +49,6 @@ try {
   if (!(err instanceof CommanderError)) throw err;
   process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
 }
+
+/** The command tree, for the test that checks every command's help has an example. */
+export { program };
