@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { VigilError } from '../domain/index.js';
+import { StoreRejectedError, StoreUnavailableError } from '../ingest/index.js';
 
 /** Exit codes of every command (documented in `vigil --help` and docs/operations.md). */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -57,6 +58,8 @@ export function explain(err: unknown): { message: string; exitCode: number } | u
   if (err instanceof UsageError) return { message: err.message, exitCode: EXIT.usage };
   if (err instanceof CommandFailed) return { message: err.message, exitCode: EXIT.failure };
   if (err instanceof VigilError) return { message: `${err.message} [${err.code}]`, exitCode: err.code === 'VIGIL_ERR_CONFIG' ? EXIT.usage : EXIT.failure };
+  // The reading store (InfluxDB) is down, refuses the credentials, or refused the query: its message says which.
+  if (err instanceof StoreUnavailableError || err instanceof StoreRejectedError) return { message: err.message, exitCode: EXIT.failure };
   if (!(err instanceof Error)) return undefined;
   const e = err as Error & { code?: unknown; address?: string; port?: number; path?: string; hostname?: string };
   if (err.name === 'SqliteError' && typeof e.code === 'string') {
