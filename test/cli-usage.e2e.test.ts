@@ -141,7 +141,11 @@ process.stdout.write('\\nHELP ' + JSON.stringify(out) + '\\n');
       const unreachable = await vigil(['simulate', '--scenario', 'fall', '--verify', '--url', 'mqtt://127.0.0.1:1'], { env });
       expect(unreachable.code).toBe(1);
       expect(unreachable.stderr).toMatch(/127\.0\.0\.1:1: connection refused/);
-      for (const r of [missing, corrupt, unreachable]) expect(r.stderr).not.toMatch(STACK);
+      // The demo never adds its patients and printed-password accounts to a real installation's data dir.
+      const demoInProduction = await vigil(['demo', '--data-dir', dir.path, '--mqtt-port', '0', '--http-port', '0']);
+      expect(demoInProduction.code).toBe(1);
+      expect(demoInProduction.stderr).toMatch(/holds a Vigil that is not a demo/);
+      for (const r of [missing, corrupt, unreachable, demoInProduction]) expect(r.stderr).not.toMatch(STACK);
     } finally {
       await scratch.remove();
     }

@@ -4,6 +4,7 @@ import type { Programme, Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
 import { ARG, examples } from '../args.js';
+import { claimForDemo, DEMO_DATA_DIR } from '../demo-data-dir.js';
 import { action, configFrom } from '../run.js';
 import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
@@ -142,10 +143,11 @@ export function registerDemo(program: Command): void {
       const config = configFrom({
         ...serverOverrides(opts),
         VIGIL_ADMIN_TOKEN: adminToken,
-        VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? './demo-data',
+        VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? DEMO_DATA_DIR,
         VIGIL_BIND_HOST: opts.host ?? process.env.VIGIL_BIND_HOST ?? '127.0.0.1',
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
       });
+      claimForDemo(config.dataDir);
       let stored: Reading[] = [];
       await runUntilSignal('demo', config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
         const specs = await provisionCohort(vigil);
