@@ -5,6 +5,9 @@ import { CommandFailed } from './failure.js';
 import { runningInstance } from './instance-file.js';
 import { configFrom } from './run.js';
 
+/** The --data-dir option of every command that works on a Vigil's data. */
+export const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR, else that of the Vigil running from this directory, else ./data)';
+
 /**
  * The settings of a command that works on a Vigil's data (provisioning, alerts, readings, simulate). The data
  * dir is, in order: --data-dir, $VIGIL_DATA_DIR, the Vigil running from this directory (its .vigil-instance.json:

@@ -8,8 +8,7 @@ import { UsageError } from '../failure.js';
 import { alertText } from '../alert-view.js';
 import { ARG, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable } from '../run.js';
-import { stateConfig } from '../state-config.js';
-import { DATA_DIR_HELP } from './provisioning.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 

@@ -4,8 +4,7 @@ import { READING_TYPES, VigilError, type ReadingType } from '../../domain/index.
 import { DeadLetters, InfluxStore, RejectionLog, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable } from '../run.js';
-import { stateConfig } from '../state-config.js';
-import { DATA_DIR_HELP } from './provisioning.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;

@@ -4,7 +4,7 @@ import { PROGRAMMES } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
-import { stateConfig } from '../state-config.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface DataDirOption {
   dataDir?: string;
@@ -22,7 +22,6 @@ function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openS
   return Promise.resolve(body(state, audit)).finally(() => state.db.close());
 }
 
-export const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR, else that of the Vigil running from this directory, else ./data)';
 
 /** `vigil patients ...` and `vigil devices ...`: provisioning, safe while the server runs on the same data dir. */
 export function registerProvisioning(program: Command): void {

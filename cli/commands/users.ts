@@ -5,8 +5,7 @@ import { ROLES, UserStore, type Role } from '../../dashboard/index.js';
 import { AuditLog } from '../../state/index.js';
 import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
-import { stateConfig } from '../state-config.js';
-import { DATA_DIR_HELP } from './provisioning.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface Common {
   dataDir?: string;
