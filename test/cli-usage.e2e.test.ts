@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../app/state.js';
 import { tempDir } from './support/temp.js';
 import { CLI, startVigilProcess, type VigilProcess } from './support/vigil-process.js';
 
@@ -123,7 +124,7 @@ process.stdout.write('\\nHELP ' + JSON.stringify(out) + '\\n');
     }
   }, 120_000);
 
-  it('explains a missing data dir, a corrupt database and an unreachable gateway, without a stack trace', async () => {
+  it('explains a missing data dir, a corrupt or locked database, an unreachable gateway and a demo in a real data dir, without a stack trace', async () => {
     const scratch = await tempDir();
     try {
       const missing = await vigil(['patients', 'list'], { cwd: scratch.path });
@@ -141,11 +142,21 @@ process.stdout.write('\\nHELP ' + JSON.stringify(out) + '\\n');
       const unreachable = await vigil(['simulate', '--scenario', 'fall', '--verify', '--url', 'mqtt://127.0.0.1:1'], { env });
       expect(unreachable.code).toBe(1);
       expect(unreachable.stderr).toMatch(/127\.0\.0\.1:1: connection refused/);
+      // A state database another process holds locked for longer than the busy timeout (5 s).
+      const locked = openState(join(scratch.path, 'locked'));
+      locked.db.exec('BEGIN EXCLUSIVE');
+      const busy = await vigil(['patients', 'add', '--name', 'Ada Example', '--data-dir', join(scratch.path, 'locked')]).finally(() => {
+        locked.db.exec('ROLLBACK');
+        locked.db.close();
+      });
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toMatch(/the state database is locked by another process .*try again \(SQLITE_BUSY\)/);
+
       // The demo never adds its patients and printed-password accounts to a real installation's data dir.
       const demoInProduction = await vigil(['demo', '--data-dir', dir.path, '--mqtt-port', '0', '--http-port', '0']);
       expect(demoInProduction.code).toBe(1);
       expect(demoInProduction.stderr).toMatch(/holds a Vigil that is not a demo/);
-      for (const r of [missing, corrupt, unreachable, demoInProduction]) expect(r.stderr).not.toMatch(STACK);
+      for (const r of [missing, corrupt, busy, unreachable, demoInProduction]) expect(r.stderr).not.toMatch(STACK);
     } finally {
       await scratch.remove();
     }
