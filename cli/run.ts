@@ -1,4 +1,5 @@
 import { VigilError } from '../domain/index.js';
+import { explain } from './failure.js';
 import { loadConfig, type VigilConfig } from '../app/config.js';
 import type { Actor } from '../state/index.js';
 
@@ -9,25 +10,22 @@ export function configFrom(overrides: Record<string, string | number | undefined
   return loadConfig(env);
 }
 
-/** Runs a command body and turns a failure into a message and an exit code, never a stack trace for users. */
+/**
+ * Runs a command body and turns an expected failure into one line on stderr and an exit code (1 failure,
+ * 2 usage), never a stack trace; only an unexpected error (a bug) keeps its stack, for the report.
+ */
 export function action<A extends unknown[]>(body: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await body(...args);
     } catch (err) {
-      if (err instanceof VigilError) {
-        process.stderr.write(`vigil: ${err.message} [${err.code}]\n`);
-        process.exitCode = err.code === 'VIGIL_ERR_CONFIG' ? 2 : 1;
-        return;
-      }
+      const known = explain(err);
+      if (!known) throw err;
+      process.stderr.write(`vigil: ${known.message}\n`);
+      process.exitCode = known.exitCode;
+      // A server that failed to listen may hold other listeners open: nothing is left to wait for.
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-        const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : 'the address is not available here';
-        process.stderr.write(`vigil: cannot listen on ${e.address}:${e.port}: ${why}\n`);
-        process.exit(1);
-      }
-      throw err;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') process.exit(known.exitCode);
     }
   };
 }

@@ -189,6 +189,13 @@ export async function createGateway(options: GatewayOptions) {
     return new VigilError(code, message);
   }
 
+  /** A connection closed before or instead of authenticating: counted always, logged at most once per reason every few seconds. */
+  function connectionRefused(reason: ConnectionRefusal, address: string, fields: object = {}): void {
+    metrics.connectionsRefused.inc({ reason });
+    // No device data in the line: the reason, the address, and how many were refused since the last line.
+    logLimiter.note(`conn:${reason}`, (count) => log.warn({ reason, remote: address, ...fields, count }, `MQTT connection closed: ${refusalReasons[reason]}`));
+  }
+
   /** A refused login: counted always, logged at most once per reason every few seconds (with the count). */
   function loginRefused(reason: string, fields: object, msg: string): void {
     metrics.authFailures.inc({ reason });
@@ -332,6 +339,13 @@ export async function createGateway(options: GatewayOptions) {
     connectTimeout: protection.connectTimeoutMs,
     // A subscriber that does not read for this long is disconnected (aedes' default is 60 s).
     drainTimeout: 30_000,
+    preConnect(client, packet, done) {
+      // [MQTT-3.1.2-2] aedes 1.x speaks MQTT 3.1 (protocol level 3) and 3.1.1 (4) only: it answers any other
+      // level (MQTT 5 is 5) with CONNACK 1 and closes, before authenticate runs and without a word. Say so here.
+      const level = packet.protocolVersion;
+      if (level !== 3 && level !== 4) connectionRefused('protocol_version', remoteOf(client) ?? 'unknown', { protocolVersion: level });
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
       authenticate(client, username, password).then(
         () => done(null, true),
@@ -432,6 +446,7 @@ export async function createGateway(options: GatewayOptions) {
     max_connections_per_address: 'the limit of connections from one address is reached',
     connect_deadline: 'no successful CONNECT in time',
     origin: 'a WebSocket from an Origin not allowed',
+    protocol_version: 'an MQTT protocol version other than 3.1.1 or 3.1 (MQTT 5 is not supported: see docs/device-protocol.md)',
   };
   const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
   const listeners = await startListeners({
@@ -447,11 +462,7 @@ export async function createGateway(options: GatewayOptions) {
     webSocketOrigins: protection.webSocketOrigins,
     limits: connectionLimits,
     handle: (conn, req) => broker.handle(conn, req),
-    refused(reason, address) {
-      metrics.connectionsRefused.inc({ reason });
-      // No device data in the line: the reason, the address, and how many were refused since the last line.
-      logLimiter.note(`conn:${reason}`, (count) => log.warn({ reason, remote: address, count }, `MQTT connection closed: ${refusalReasons[reason]}`));
-    },
+    refused: (reason, address) => connectionRefused(reason, address),
   });
   const { mqttPort, mqttsPort, servers } = listeners;
   const fds = openFilesLimit();

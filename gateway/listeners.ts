@@ -7,7 +7,9 @@ import type { ConnectionLimits } from './connection-limits.js';
 import { GuardedStream, type GuardViolation, type StreamLimits } from './stream-guard.js';
 
 /** Why a connection was closed before it authenticated (metric label). */
-export type ConnectionRefusal = GuardViolation | 'max_connections' | 'max_connections_per_address' | 'connect_deadline' | 'origin';
+/** Why a connection was closed before or instead of authenticating (a metric label). `protocol_version` is the
+ * gateway's (a CONNECT of a version aedes does not speak); the others are the listeners'. */
+export type ConnectionRefusal = GuardViolation | 'max_connections' | 'max_connections_per_address' | 'connect_deadline' | 'origin' | 'protocol_version';
 
 export interface ListenerOptions {
   readonly host: string;

@@ -201,6 +201,11 @@ export class SimulatedDevice {
     });
   }
 
+  /** Gives up at once, without a last status: for a device that never connected (mqtt.js would keep retrying). */
+  async abort(): Promise<void> {
+    await this.#client?.endAsync(true);
+  }
+
   async stop(): Promise<void> {
     const client = this.#client;
     if (!client) return;

@@ -14,6 +14,7 @@ describe('vigil demo', () => {
     const dir = await tempDir();
     cleanups.push(dir.remove);
     const child = spawn(process.execPath, [CLI, 'demo', '--interval', '0.5'], {
+      cwd: dir.path,
       env: { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_PORT: '0', VIGIL_HTTP_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

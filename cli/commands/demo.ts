@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { Programme, Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
+import { ARG, examples } from '../args.js';
+import { claimForDemo, DEMO_DATA_DIR } from '../demo-data-dir.js';
 import { action, configFrom } from '../run.js';
 import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
@@ -126,23 +128,28 @@ function countByType(readings: readonly Reading[]): string {
 
 export function registerDemo(program: Command): void {
   addServerOptions(
-    program
-      .command('demo')
-      .description('run Vigil with a small simulated fleet on this machine (embedded broker and storage, no external service)')
-      .option('--interval <seconds>', 'mean seconds between two readings of one device', '5'),
+    examples(
+      program
+        .command('demo')
+        .description('run Vigil with a small simulated fleet on this machine (embedded broker and storage, no external service; data in ./demo-data)')
+        .option('--interval <seconds>', 'mean seconds between two readings of one device', ARG.seconds, 5),
+      'vigil demo',
+      'vigil demo --interval 1 --mqtt-port 1884 --http-port 8081',
+    ),
   ).action(
-    action(async (opts: ServerOptions & { interval: string }) => {
+    action(async (opts: ServerOptions & { interval: number }) => {
       // The demo's API token exists only for this run and is printed below; a real installation sets its own.
       const adminToken = process.env.VIGIL_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
       const config = configFrom({
         ...serverOverrides(opts),
         VIGIL_ADMIN_TOKEN: adminToken,
-        VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? './demo-data',
+        VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? DEMO_DATA_DIR,
         VIGIL_BIND_HOST: opts.host ?? process.env.VIGIL_BIND_HOST ?? '127.0.0.1',
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
       });
+      claimForDemo(config.dataDir);
       let stored: Reading[] = [];
-      await runUntilSignal(config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
+      await runUntilSignal('demo', config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
         const specs = await provisionCohort(vigil);
         const accounts = await demoUsers(vigil);
         const yours = vigil.registry.getDevice('demo-your-device')
@@ -151,7 +158,7 @@ export function registerDemo(program: Command): void {
         const fleet = new Fleet(specs, {
           url: `mqtt://127.0.0.1:${vigil.mqttPort}`,
           topicPrefix: config.topicPrefix,
-          intervalMs: Number(opts.interval) * 1000,
+          intervalMs: opts.interval * 1000,
           onError: (deviceId, err) => process.stderr.write(`device ${deviceId}: ${err.message}\n`),
         });
         await fleet.start();

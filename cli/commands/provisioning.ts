@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { openState } from '../../app/state.js';
 import { PROGRAMMES } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
-import { action, configFrom, isoOrDash, printTable } from '../run.js';
+import { ARG, examples } from '../args.js';
+import { action, isoOrDash, printTable } from '../run.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface DataDirOption {
   dataDir?: string;
@@ -12,7 +14,7 @@ type Audit = (action: string, patientId: string | null, target: string | null, d
 
 /** The state database, and the audit log that records each change made from the command line and by whom. */
 function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>, audit: Audit) => Promise<T> | T): Promise<T> {
-  const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+  const config = stateConfig(opts.dataDir);
   const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   const log = new AuditLog(state.db);
   const by = { name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' };
@@ -20,19 +22,18 @@ function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openS
   return Promise.resolve(body(state, audit)).finally(() => state.db.close());
 }
 
-const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
 /** `vigil patients ...` and `vigil devices ...`: provisioning, safe while the server runs on the same data dir. */
 export function registerProvisioning(program: Command): void {
-  const patients = program.command('patients').description('add and list patients');
+  const patients = examples(program.command('patients').description('add and list patients, and set their programmes, care team and time zone'), 'vigil patients add --name "Ada Example" --team community --json', 'vigil patients list');
   patients
     .command('add')
     .description('add a patient')
-    .requiredOption('--name <name>', "the patient's name (stored in the state database, never logged)")
-    .option('--id <id>', 'patient id (default: generated)')
-    .option('--programme <programme...>', `care programmes: ${PROGRAMMES.join(', ')}`)
-    .option('--team <careTeam>', 'the care team that looks after the patient (its clinicians see the patient on the dashboard)')
-    .option('--time-zone <tz>', "IANA time zone of the patient's home, e.g. Europe/London (default: $VIGIL_DEFAULT_TIME_ZONE or UTC)")
+    .requiredOption('--name <name>', "the patient's name (stored in the state database, never logged)", ARG.name)
+    .option('--id <id>', 'patient id (default: generated)', ARG.patientId)
+    .option('--programme <programme...>', `care programmes: ${PROGRAMMES.join(', ')}`, ARG.programmes)
+    .option('--team <careTeam>', 'the care team that looks after the patient (its clinicians see the patient on the dashboard; without one, only administrators do)', ARG.careTeam)
+    .option('--time-zone <tz>', "IANA time zone of the patient's home, e.g. Europe/London (default: $VIGIL_DEFAULT_TIME_ZONE or UTC)", ARG.timeZone)
     .option('--json', 'print {"id": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .addHelpText('after', '\nExample:\n  vigil patients add --name "Ada Example" --programme diabetes --team endocrinology --time-zone Europe/London --json\n')
@@ -46,8 +47,7 @@ export function registerProvisioning(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify({ id: patient.id })}\n` : `patient ${patient.id} added\n`);
       }),
     );
-  patients
-    .command('list')
+  examples(patients.command('list'), 'vigil patients list', 'vigil patients list --json')
     .description('list patients')
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
@@ -60,23 +60,25 @@ export function registerProvisioning(program: Command): void {
           );
       }),
     );
-  patients
-    .command('set-programmes <patientId> [programmes...]')
+  examples(patients.command('set-programmes'), 'vigil patients set-programmes p-1a2b3c4d5e6f hypertension heart_failure', 'vigil patients set-programmes p-1a2b3c4d5e6f   # no programme: the default rules only')
     .description(`enrol a patient in exactly these programmes (${PROGRAMMES.join(', ')}); none leaves the default rules only`)
+    .argument('<patientId>', 'patient id', ARG.patientId)
+    .argument('[programmes...]', PROGRAMMES.join(', '), ARG.programmes)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (patientId: string, programmes: string[], opts: DataDirOption) => {
+      action(async (patientId: string, programmes: string[] | undefined, opts: DataDirOption) => {
         const patient = await withState(opts, ({ registry }, audit) => {
-          const changed = registry.setProgrammes(patientId, programmes);
+          const changed = registry.setProgrammes(patientId, programmes ?? []);
           audit('patient.programmes', changed.id, null, { programmes: changed.programmes });
           return changed;
         });
         process.stdout.write(`patient ${patient.id}: ${patient.programmes.join(', ') || 'no programme'}\n`);
       }),
     );
-  patients
-    .command('set-team <patientId> [careTeam]')
+  examples(patients.command('set-team'), 'vigil patients set-team p-1a2b3c4d5e6f cardiology')
     .description('move a patient to a care team; without a team, only administrators see the patient')
+    .argument('<patientId>', 'patient id', ARG.patientId)
+    .argument('[careTeam]', 'the care team (none: only administrators see the patient)', ARG.careTeam)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, careTeam: string | undefined, opts: DataDirOption) => {
@@ -88,11 +90,11 @@ export function registerProvisioning(program: Command): void {
         process.stdout.write(`patient ${patient.id}: care team ${patient.careTeam ?? '(none)'}\n`);
       }),
     );
-  patients
-    .command('set-time-zone <patientId> <timeZone>')
+  examples(patients.command('set-time-zone'), 'vigil patients set-time-zone p-1a2b3c4d5e6f America/New_York')
     .description("set the IANA time zone of the patient's home (they moved, or it was never set); rules about their day use it")
+    .argument('<patientId>', 'patient id', ARG.patientId)
+    .argument('<timeZone>', 'an IANA time zone, e.g. Europe/London', ARG.timeZone)
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .addHelpText('after', '\nExample:\n  vigil patients set-time-zone p-1a2b3c4d5e6f America/New_York\n')
     .action(
       action(async (patientId: string, timeZone: string, opts: DataDirOption) => {
         const patient = await withState(opts, ({ registry }, audit) => {
@@ -105,12 +107,11 @@ export function registerProvisioning(program: Command): void {
       }),
     );
 
-  const devices = program.command('devices').description('provision, list and revoke devices');
-  devices
-    .command('add')
+  const devices = examples(program.command('devices').description('provision, list, assign, revoke devices and rotate their secrets'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices list');
+  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json')
     .description("provision a device for a patient; prints its secret once (only a hash is kept)")
-    .requiredOption('--patient <id>', 'the patient the device belongs to')
-    .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)')
+    .requiredOption('--patient <id>', 'the patient the device belongs to', ARG.patientId)
+    .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)', ARG.deviceId)
     .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
@@ -130,11 +131,11 @@ export function registerProvisioning(program: Command): void {
         }
       }),
     );
-  devices
-    .command('assign <deviceId> <patientId>')
+  examples(devices.command('assign'), 'vigil devices assign cuff-7 p-1a2b3c4d5e6f')
     .description('hand a device to another patient: its next readings are theirs (its secret stays; rotate it if the device changed hands)')
+    .argument('<deviceId>', 'device id', ARG.deviceId)
+    .argument('<patientId>', 'patient id', ARG.patientId)
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .addHelpText('after', '\nExample:\n  vigil devices assign cuff-7 p-1a2b3c4d5e6f\n')
     .action(
       action(async (deviceId: string, patientId: string, opts: DataDirOption) => {
         await withState(opts, ({ registry }, audit) => {
@@ -145,8 +146,8 @@ export function registerProvisioning(program: Command): void {
         process.stdout.write(`device ${deviceId} assigned to patient ${patientId}\n`);
       }),
     );
-  devices
-    .command('unassign <deviceId>')
+  examples(devices.command('unassign'), 'vigil devices unassign cuff-7')
+    .argument('<deviceId>', 'device id', ARG.deviceId)
     .description('take a device from its patient (returned to stock): its readings are rejected until it is assigned again')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
@@ -159,8 +160,7 @@ export function registerProvisioning(program: Command): void {
         process.stdout.write(`device ${deviceId} unassigned\n`);
       }),
     );
-  devices
-    .command('list')
+  examples(devices.command('list'), 'vigil devices list', 'vigil devices list --json')
     .description('list devices with their status')
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
@@ -182,8 +182,8 @@ export function registerProvisioning(program: Command): void {
         }
       }),
     );
-  devices
-    .command('revoke <deviceId>')
+  examples(devices.command('revoke'), 'vigil devices revoke cuff-7')
+    .argument('<deviceId>', 'device id', ARG.deviceId)
     .description('revoke a device: it can no longer connect, and a live connection is closed within seconds')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
@@ -195,8 +195,8 @@ export function registerProvisioning(program: Command): void {
         process.stdout.write(`device ${deviceId} revoked\n`);
       }),
     );
-  devices
-    .command('rotate-secret <deviceId>')
+  examples(devices.command('rotate-secret'), 'vigil devices rotate-secret cuff-7 --json')
+    .argument('<deviceId>', 'device id', ARG.deviceId)
     .description('issue a new secret (the old one stops working; a revoked device is reinstated)')
     .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)

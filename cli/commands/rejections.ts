@@ -4,9 +4,9 @@ import { openState } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { RejectionLog, type RecordedRejection, type RejectionFilter } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
-import { action, configFrom, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
-
-const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+import { ARG, examples } from '../args.js';
+import { action, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface FilterOptions {
   device?: string;
@@ -60,24 +60,22 @@ function row(r: RecordedRejection) {
  * ask the running server to submit kept payloads again through intake, once the cause is fixed.
  */
 export function registerRejections(program: Command): void {
-  const rejections = program
-    .command('rejections')
+  const rejections = examples(program.command('rejections'), 'vigil rejections --code VIGIL_ERR_FUTURE_TIME --since 24h', 'vigil rejections --device cuff-7 --limit 10 --json')
     .description('show recently rejected publishes and why (one row per publish); see also "rejections replay"')
-    .option('--device <id>', 'only this device')
+    .option('--device <id>', 'only this device', ARG.deviceId)
     .option('--code <code>', 'only publishes with a rejection of this code, e.g. VIGIL_ERR_FUTURE_TIME')
     .option('--since <when>', 'received since: a duration (2h, 7d) or an RFC 3339 time')
     .option('--until <when>', 'received before: a duration ago or an RFC 3339 time')
-    .option('--limit <n>', 'how many', '50')
+    .option('--limit <n>', 'how many', ARG.count, 50)
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .addHelpText('after', '\nExample:\n  vigil rejections --code VIGIL_ERR_FUTURE_TIME --since 24h\n')
     // The list's --device, --code, ... must not take the same options given to "replay" after it.
     .enablePositionalOptions()
     .action(
-      action(async (opts: FilterOptions & { limit: string; json?: boolean; dataDir?: string }) => {
-        const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
+      action(async (opts: FilterOptions & { limit: number; json?: boolean; dataDir?: string }) => {
+        const { db } = openState(stateConfig(opts.dataDir).dataDir);
         try {
-          const rows = new RejectionLog(db, { onLost: () => undefined }).recent({ ...filterOf(opts), limit: Number(opts.limit) });
+          const rows = new RejectionLog(db, { onLost: () => undefined }).recent({ ...filterOf(opts), limit: opts.limit });
           if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
           printTable(rows.map(row));
         } finally {
@@ -89,13 +87,13 @@ export function registerRejections(program: Command): void {
   rejections
     .command('replay [ids...]')
     .description('ask the running server to submit the kept payloads of rejected publishes again (validated again; duplicates stored once)')
-    .option('--device <id>', 'publishes of this device')
+    .option('--device <id>', 'publishes of this device', ARG.deviceId)
     .option('--code <code>', 'publishes with a rejection of this code, e.g. VIGIL_ERR_FUTURE_TIME')
     .option('--since <when>', 'received since: a duration (2h, 7d) or an RFC 3339 time')
     .option('--until <when>', 'received before: a duration ago or an RFC 3339 time')
     .option('--all', 'every rejected publish with a kept payload (when no id or filter is given)')
-    .requiredOption('--by <name>', 'who acts (recorded in the audit log)')
-    .option('--wait <duration>', 'wait this long for the server to replay them, and print the outcome', '0s')
+    .requiredOption('--by <name>', 'who acts (recorded in the audit log)', ARG.actor)
+    .option('--wait <duration>', 'wait this long for the server to replay them, and print the outcome', ARG.duration, '0s')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .addHelpText(
       'after',
@@ -109,7 +107,7 @@ export function registerRejections(program: Command): void {
         const narrowed = Object.values(filter).some((v) => v !== undefined);
         if (narrowed === Boolean(opts.all)) throw new VigilError('VIGIL_ERR_CONFIG', 'give ids or a filter (--device, --code, --since, --until), or --all');
         const waitMs = parseDuration(opts.wait);
-        const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
+        const { db } = openState(stateConfig(opts.dataDir).dataDir);
         try {
           const log = new RejectionLog(db, { onLost: () => undefined });
           const requested = log.requestReplay(filter);

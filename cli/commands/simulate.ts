@@ -7,7 +7,14 @@ import { withAlerts } from './alerts.js';
 import { VigilError, type Programme } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { Fleet, PROFILES, SCENARIOS, SimulatedDevice, findScenario, runFleetLoad, type Condition, type DeviceModel, type Expectation, type SimulatedDeviceSpec } from '../../simulators/index.js';
-import { action, configFrom } from '../run.js';
+import { z } from 'zod';
+import { ARG, examples, oneOf, parsedBy } from '../args.js';
+import { CommandFailed, UsageError } from '../failure.js';
+import { action } from '../run.js';
+import { stateConfig } from '../state-config.js';
+
+const gatewayUrl = parsedBy(z.url({ protocol: /^(mqtts?|wss?)$/ }), 'an mqtt://, mqtts://, ws:// or wss:// URL, e.g. mqtt://127.0.0.1:1883');
+const httpUrl = parsedBy(z.url({ protocol: /^https?$/ }), 'an http:// or https:// URL, e.g. http://127.0.0.1:8080');
 
 const DEVICES_FOR: Record<Condition, DeviceModel[]> = {
   hypertension: ['bp_cuff'],
@@ -28,24 +35,24 @@ const PROGRAMMES_FOR: Record<Condition, Programme[]> = {
 
 interface SimulateOptions {
   load?: boolean;
-  devices: string;
-  rate: string;
-  count?: string;
-  probes: string;
+  devices: number;
+  rate: number;
+  count?: number;
+  probes: number;
   httpUrl?: string;
   scenario?: string;
   list?: boolean;
   verify?: boolean;
-  patients: string;
-  condition: string;
-  interval: string;
-  duration: string;
-  backfillDays: string;
-  speed: string;
+  patients: number;
+  condition: Condition | 'mixed';
+  interval: number;
+  duration: number;
+  backfillDays: number;
+  speed: number;
   hubs?: boolean;
   url?: string;
-  timeout: string;
-  seed: string;
+  timeout: number;
+  seed: number;
   dataDir?: string;
   ca?: string;
 }
@@ -107,31 +114,62 @@ async function verify(dataDir: string, store: ReadingStore, patientId: string, d
   }
 }
 
+/**
+ * Connects a simulated device, or explains why it cannot: the gateway refused it (not provisioned in the data
+ * dir of this Vigil?), or nothing answers at the URL. A device that never connects is stopped, not left retrying.
+ */
+async function connectOrExplain(device: SimulatedDevice, url: string, dataDir: string): Promise<void> {
+  const timeoutMs = 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      device.start(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CommandFailed(`no MQTT answer from ${url} within ${timeoutMs / 1000} s: is Vigil running there? (--url sets the gateway)`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    await device.abort();
+    const code = (err as { code?: unknown }).code;
+    if (code === 4 || code === 5) {
+      throw new CommandFailed(`the gateway at ${url} refused device ${device.spec.deviceId} (CONNACK ${code}): it was provisioned in ${dataDir}, which is not the data dir of the Vigil listening there; give that Vigil's --data-dir, or run this command from the directory where it runs`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function registerSimulate(program: Command): void {
-  program
-    .command('simulate')
+  examples(
+    program.command('simulate'),
+    'vigil simulate --list',
+    'vigil simulate --scenario hypoglycaemia --verify',
+    'vigil simulate --patients 3 --condition heart_failure --duration 120 --backfill-days 7',
+    'vigil simulate --load --devices 2000 --rate 1000 --duration 60',
+  )
     .description('run simulated devices against a Vigil on this machine: a fleet, or a named scenario (--verify checks the outcome)')
     .option('--load', 'load mode: many devices at a target rate; reports throughput, PUBACK and alert latency, memory')
-    .option('--devices <n>', 'load: devices', '1000')
-    .option('--rate <per-second>', 'load: readings per second over the whole fleet', '500')
-    .option('--count <n>', 'load: stop after this many readings (default: at the end of --duration)')
-    .option('--probes <n>', 'load: crisis readings from distinct patients, to time reading-to-alert', '20')
-    .option('--http-url <url>', "load: Vigil's HTTP URL for its memory (default: http://127.0.0.1:$VIGIL_HTTP_PORT)")
-    .option('--scenario <name>', `run one scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+    .option('--devices <n>', 'load: devices', ARG.count, 1000)
+    .option('--rate <per-second>', 'load: readings per second over the whole fleet', ARG.count, 500)
+    .option('--count <n>', 'load: stop after this many readings (default: at the end of --duration)', ARG.count)
+    .option('--probes <n>', 'load: crisis readings from distinct patients, to time reading-to-alert', ARG.countOrZero, 20)
+    .option('--http-url <url>', "load: Vigil's HTTP URL for its memory (default: http://127.0.0.1:$VIGIL_HTTP_PORT)", httpUrl)
+    .option('--scenario <name>', `run one scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`, oneOf(SCENARIOS.map((s) => s.name) as [string, ...string[]]))
     .option('--list', 'list the scenarios with what Vigil should do')
     .option('--verify', 'with --scenario: check that Vigil did what the scenario expects; exit 1 if not')
-    .option('--patients <n>', 'fleet: simulated patients', '5')
-    .option('--condition <condition>', `fleet: ${Object.keys(PROFILES).join(', ')}, or mixed`, 'mixed')
-    .option('--interval <seconds>', 'fleet: mean seconds between two readings of one device', '5')
-    .option('--duration <seconds>', 'fleet: stop after this long', '60')
-    .option('--backfill-days <days>', 'fleet: days of history each device uploads first', '0')
+    .option('--patients <n>', 'fleet: simulated patients', ARG.count, 5)
+    .option('--condition <condition>', `fleet: ${Object.keys(PROFILES).join(', ')}, or mixed`, oneOf(['mixed', ...Object.keys(PROFILES)] as [string, ...string[]]), 'mixed')
+    .option('--interval <seconds>', 'fleet: mean seconds between two readings of one device', ARG.seconds, 5)
+    .option('--duration <seconds>', 'fleet: stop after this long', ARG.seconds, 60)
+    .option('--backfill-days <days>', 'fleet: days of history each device uploads first', ARG.countOrZero, 0)
     .option('--hubs', "fleet: relay each patient's devices through a phone hub that loses its network now and then and uploads backlogs")
-    .option('--speed <factor>', 'fleet: simulated time runs this much faster (e.g. 1000: a week in 10 minutes), ending at the present', '1')
-    .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: mqtt://127.0.0.1:$VIGIL_MQTT_PORT)')
+    .option('--speed <factor>', 'fleet: simulated time runs this much faster (e.g. 1000: a week in 10 minutes), ending at the present', ARG.factor, 1)
+    .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: the Vigil running from this directory, else mqtt://127.0.0.1:$VIGIL_MQTT_PORT)', gatewayUrl)
     .option('--ca <file>', 'PEM certificate to trust for mqtts:// (a self-signed test certificate)')
-    .option('--timeout <seconds>', 'with --verify: how long to wait for the outcome', '45')
-    .option('--seed <n>', 'random seed (same seed, same fleet)', '1')
-    .option('--data-dir <dir>', 'data directory of the Vigil under test, where simulated devices are provisioned (VIGIL_DATA_DIR)')
+    .option('--timeout <seconds>', 'with --verify: how long to wait for the outcome', ARG.seconds, 45)
+    .option('--seed <n>', 'random seed (same seed, same fleet)', ARG.seed, 1)
+    .option('--data-dir <dir>', 'data directory of the Vigil under test, where simulated devices are provisioned (default: $VIGIL_DATA_DIR, else that of the Vigil running from this directory, else ./data)')
     .action(
       action(async (opts: SimulateOptions) => {
         if (opts.list) {
@@ -140,13 +178,14 @@ export function registerSimulate(program: Command): void {
           }
           return;
         }
-        const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+        if (opts.verify && !opts.scenario) throw new UsageError('--verify checks a scenario: give --scenario <name> too (see vigil simulate --list)');
+        const config = stateConfig(opts.dataDir);
         const url = opts.url ?? `mqtt://127.0.0.1:${config.mqttPort}`;
         const conn = { url, topicPrefix: config.topicPrefix, ca: opts.ca ? readFileSync(opts.ca) : undefined };
-        const seed = Number(opts.seed);
+        const seed = opts.seed;
         if (opts.scenario) {
           const scenario = findScenario(opts.scenario);
-          if (!scenario) throw new VigilError('VIGIL_ERR_CONFIG', `unknown scenario "${opts.scenario}" (see vigil simulate --list)`);
+          if (!scenario) throw new UsageError(`unknown scenario "${opts.scenario}" (see vigil simulate --list)`);
           const { patientId, specs } = await provision(config.dataDir, scenario.patient.condition, scenario.patient.programmes, [scenario.model], `sim-${scenario.name}`, seed);
           const overrides = Object.entries(scenario.overrides ?? {});
           const presets = scenario.presets ?? [];
@@ -161,12 +200,12 @@ export function registerSimulate(program: Command): void {
           const device = new SimulatedDevice(specs[0]!, conn);
           const refusals: string[] = [];
           process.stdout.write(`scenario ${scenario.name}: ${scenario.summary}\n  patient ${patientId}, device ${specs[0]!.deviceId}\n`);
-          await device.start();
+          await connectOrExplain(device, url, config.dataDir);
           try {
             await scenario.run(device, { conn, observe: (what) => refusals.push(what) });
             if (!opts.verify) return;
             const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
-            const ok = await verify(config.dataDir, store, patientId, device, refusals, scenario.expects, Number(opts.timeout) * 1000).finally(() => store.close());
+            const ok = await verify(config.dataDir, store, patientId, device, refusals, scenario.expects, opts.timeout * 1000).finally(() => store.close());
             process.stdout.write(ok ? 'PASS\n' : 'FAIL\n');
             if (!ok) process.exitCode = 1;
           } finally {
@@ -178,24 +217,23 @@ export function registerSimulate(program: Command): void {
           await runLoadMode(opts, config, conn);
           return;
         }
-        const conditions = opts.condition === 'mixed' ? (Object.keys(PROFILES) as Condition[]) : [opts.condition as Condition];
-        if (!conditions.every((c) => c in PROFILES)) throw new VigilError('VIGIL_ERR_CONFIG', `--condition must be one of ${Object.keys(PROFILES).join(', ')} or mixed`);
+        const conditions = opts.condition === 'mixed' ? (Object.keys(PROFILES) as Condition[]) : [opts.condition];
         const specs: SimulatedDeviceSpec[] = [];
-        for (let i = 0; i < Number(opts.patients); i++) {
+        for (let i = 0; i < opts.patients; i++) {
           const condition = conditions[i % conditions.length]!;
           const { patientId, specs: patientDevices } = await provision(config.dataDir, condition, PROGRAMMES_FOR[condition], DEVICES_FOR[condition], 'sim', seed + i * 10);
           specs.push(...patientDevices.map((d) => (opts.hubs ? { ...d, hub: `hub-${patientId}` } : d)));
         }
-        const fleet = new Fleet(specs, { ...conn, intervalMs: Number(opts.interval) * 1000, speed: Number(opts.speed), durationMs: Number(opts.duration) * 1000, hubOfflineChance: 0.15, onError: (id, err) => process.stderr.write(`device ${id}: ${err.message}\n`) });
+        const fleet = new Fleet(specs, { ...conn, intervalMs: opts.interval * 1000, speed: opts.speed, durationMs: opts.duration * 1000, hubOfflineChance: 0.15, onError: (id, err) => process.stderr.write(`device ${id}: ${err.message}\n`) });
         await fleet.start();
-        const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(Number(opts.backfillDays))));
+        const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(opts.backfillDays)));
         process.stdout.write(`fleet: ${specs.length} devices for ${opts.patients} patients on ${url}; ${backfilled.reduce((a, b) => a + b, 0)} readings of history uploaded\n`);
         const started = Date.now();
         const progress = setInterval(() => {
           const s = fleet.stats();
           process.stdout.write(`${Math.round((Date.now() - started) / 1000)} s: ${s.acknowledged} acknowledged, ${s.rejected} rejected\n`);
         }, 5000);
-        await new Promise((resolve) => setTimeout(resolve, Number(opts.duration) * 1000));
+        await new Promise((resolve) => setTimeout(resolve, opts.duration * 1000));
         clearInterval(progress);
         await fleet.stop();
         const s = fleet.stats();
@@ -241,22 +279,21 @@ async function residentMiB(httpUrl: string): Promise<number | undefined> {
 
 const ms = (v: number) => (Number.isNaN(v) ? '-' : `${v.toFixed(1)} ms`);
 
-async function runLoadMode(opts: SimulateOptions, config: ReturnType<typeof configFrom>, conn: { url: string; topicPrefix: string; ca?: Buffer | undefined }): Promise<void> {
-  const devices = Number(opts.devices);
-  const rate = Number(opts.rate);
-  if (!(devices > 0) || !(rate > 0)) throw new VigilError('VIGIL_ERR_CONFIG', '--devices and --rate must be positive');
+async function runLoadMode(opts: SimulateOptions, config: ReturnType<typeof stateConfig>, conn: { url: string; topicPrefix: string; ca?: Buffer | undefined }): Promise<void> {
+  const devices = opts.devices;
+  const rate = opts.rate;
   const httpUrl = opts.httpUrl ?? `http://127.0.0.1:${config.httpPort}`;
   process.stdout.write(`load: provisioning ${devices} devices and ${opts.probes} alert probes in ${config.dataDir}\n`);
   const fleet = await provisionLoadDevices(config.dataDir, 'load', devices);
   const run = randomBytes(3).toString('hex');
-  const probes = await provisionLoadDevices(config.dataDir, `probe-${run}`, Number(opts.probes));
+  const probes = await provisionLoadDevices(config.dataDir, `probe-${run}`, opts.probes);
   const result = await runFleetLoad({
     ...conn,
     devices: fleet,
     probes,
     rate,
-    durationMs: Number(opts.duration) * 1000,
-    maxCount: opts.count ? Number(opts.count) : undefined,
+    durationMs: opts.duration * 1000,
+    maxCount: opts.count,
     onProgress: (s) =>
       void residentMiB(httpUrl).then((rss) =>
         process.stdout.write(

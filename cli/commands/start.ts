@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createLogger } from '../../app/logger.js';
 import { startVigil, type Vigil, type VigilHooks } from '../../app/vigil.js';
 import type { VigilConfig } from '../../app/config.js';
+import { INSTANCE_FILE, recordInstance, type RunningInstance } from '../instance-file.js';
+import { examples } from '../args.js';
 import { action, configFrom } from '../run.js';
 
 export interface ServerOptions {
@@ -33,12 +35,15 @@ export function addServerOptions(command: Command): Command {
  * drained to the store for a few seconds, and whatever is left stays in the outbox for the next start.
  */
 export async function runUntilSignal(
+  mode: RunningInstance['mode'],
   config: Readonly<VigilConfig>,
   hooks: VigilHooks = {},
   onStarted?: (vigil: Vigil) => Promise<(() => Promise<void>) | void>,
 ): Promise<void> {
   const log = createLogger(config.logLevel);
   const vigil = await startVigil(config, log, hooks);
+  const record = recordInstance({ mode, dataDir: config.dataDir, mqttPort: vigil.mqttPort, httpPort: vigil.httpPort, topicPrefix: config.topicPrefix });
+  if (record instanceof Error) log.warn({ err: record, file: INSTANCE_FILE }, 'cannot record this instance in the working directory: commands run here need --data-dir');
   const beforeClose = await onStarted?.(vigil);
   let stopping = false;
   const stop = (signal: string) => {
@@ -49,6 +54,7 @@ export async function runUntilSignal(
     stopping = true;
     log.info({ signal }, 'stopping');
     (async () => {
+      if (!(record instanceof Error)) record.forget();
       await beforeClose?.();
       await vigil.close();
     })().then(
@@ -65,12 +71,14 @@ export async function runUntilSignal(
 
 export function registerStart(program: Command): void {
   addServerOptions(
-    program
-      .command('start')
-      .description('run Vigil: MQTT gateway, ingest, reading store and HTTP endpoints, from the VIGIL_* settings'),
+    examples(
+      program.command('start').description('run Vigil: MQTT gateway, ingest, reading store and HTTP endpoints, from the VIGIL_* settings'),
+      'vigil start',
+      'VIGIL_INFLUX_URL=http://influxdb:8086 vigil start --data-dir /var/lib/vigil --host 0.0.0.0',
+    ),
   ).action(
     action(async (opts: ServerOptions) => {
-      await runUntilSignal(configFrom(serverOverrides(opts)));
+      await runUntilSignal('start', configFrom(serverOverrides(opts)));
     }),
   );
 }

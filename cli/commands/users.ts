@@ -2,18 +2,17 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { openState } from '../../app/state.js';
 import { ROLES, UserStore, type Role } from '../../dashboard/index.js';
-import { VigilError } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
-import { action, configFrom, isoOrDash, printTable } from '../run.js';
+import { ARG, examples, oneOf } from '../args.js';
+import { action, isoOrDash, printTable } from '../run.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface Common {
   dataDir?: string;
 }
 
-const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
-
 async function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
-  const { db } = openState(configFrom({ VIGIL_DATA_DIR: opts.dataDir }).dataDir);
+  const { db } = openState(stateConfig(opts.dataDir).dataDir);
   const by = `cli:${process.env.USER ?? 'unknown'}`;
   const log = new AuditLog(db);
   const audit = (action: string, target: string, details?: unknown) => log.record({ name: by, origin: 'cli' }, action, null, target, details);
@@ -34,36 +33,31 @@ function newPassword(): { password: string; generated: boolean } {
   return { password: randomBytes(15).toString('base64url'), generated: true };
 }
 
-function checkRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role)) throw new VigilError('VIGIL_ERR_CONFIG', `--role must be one of ${ROLES.join(', ')}`);
-  return role as Role;
-}
+const role = oneOf(ROLES as unknown as readonly [Role, ...Role[]]);
 
 /** `vigil users ...`: dashboard accounts, safe while the server runs on the same data dir. */
 export function registerUsers(program: Command): void {
-  const users = program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords');
-  users
-    .command('add <username>')
+  const users = examples(program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords'), 'vigil users add alice --role clinician --team cardiology --name "Dr Alice Jones"', 'vigil users list');
+  examples(users.command('add'), 'vigil users add alice --role clinician --team cardiology community --name "Dr Alice Jones"', 'VIGIL_NEW_PASSWORD="$(cat alice.pw)" vigil users add admin2 --role admin')
     .description('create a dashboard user; the password comes from $VIGIL_NEW_PASSWORD or is generated and printed once')
-    .requiredOption('--role <role>', `${ROLES.join(' or ')}`)
-    .option('--team <careTeam...>', 'care teams whose patients the user sees (clinicians)')
-    .option('--name <displayName>', 'the name shown in the dashboard and on alert actions')
+    .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
+    .requiredOption('--role <role>', `${ROLES.join(' or ')}`, role)
+    .option('--team <careTeam...>', 'care teams whose patients the user sees (clinicians)', ARG.careTeams)
+    .option('--name <displayName>', 'the name shown in the dashboard and on alert actions', ARG.name)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (username: string, opts: { role: string; team?: string[]; name?: string } & Common) => {
-        const role = checkRole(opts.role);
+      action(async (username: string, opts: { role: Role; team?: string[]; name?: string } & Common) => {
         const { password, generated } = newPassword();
         const user = await withUsers(opts, async (store, audit) => {
-          const added = await store.add({ username, role, careTeams: opts.team, displayName: opts.name, password });
-          audit('user.add', `user:${added.username}`, { role, careTeams: added.careTeams });
+          const added = await store.add({ username, role: opts.role, careTeams: opts.team, displayName: opts.name, password });
+          audit('user.add', `user:${added.username}`, { role: opts.role, careTeams: added.careTeams });
           return added;
         });
         process.stdout.write(`user ${user.username} added (${user.role}${user.careTeams.length ? `, care teams: ${user.careTeams.join(', ')}` : ''})\n`);
         if (generated) process.stdout.write(`password: ${password}\nGive it to the user now: it is not shown again (change it with "vigil users set-password").\n`);
       }),
     );
-  users
-    .command('list')
+  examples(users.command('list'), 'vigil users list', 'vigil users list --json')
     .description('list dashboard users')
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
@@ -84,17 +78,17 @@ export function registerUsers(program: Command): void {
           );
       }),
     );
-  users
-    .command('set <username>')
+  examples(users.command('set'), 'vigil users set alice --team cardiology heart-failure', 'vigil users set bob --role admin --no-team')
     .description("change a user's role, care teams or name")
-    .option('--role <role>', `${ROLES.join(' or ')}`)
-    .option('--team <careTeam...>', 'the care teams (replaces the current ones)')
+    .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
+    .option('--role <role>', `${ROLES.join(' or ')}`, role)
+    .option('--team <careTeam...>', 'the care teams (replaces the current ones)', ARG.careTeams)
     .option('--no-team', 'no care team')
-    .option('--name <displayName>', 'the name shown in the dashboard')
+    .option('--name <displayName>', 'the name shown in the dashboard', ARG.name)
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (username: string, opts: { role?: string; team?: string[] | false; name?: string } & Common) => {
-        const changes = { role: opts.role ? checkRole(opts.role) : undefined, careTeams: opts.team === false ? [] : opts.team, displayName: opts.name };
+      action(async (username: string, opts: { role?: Role; team?: string[] | false; name?: string } & Common) => {
+        const changes = { role: opts.role, careTeams: opts.team === false ? [] : opts.team, displayName: opts.name };
         const user = await withUsers(opts, (store, audit) => {
           const changed = store.update(username, changes);
           audit('user.change', `user:${changed.username}`, changes);
@@ -103,8 +97,8 @@ export function registerUsers(program: Command): void {
         process.stdout.write(`user ${user.username}: ${user.role}, care teams: ${user.careTeams.join(', ') || '(none)'}\n`);
       }),
     );
-  users
-    .command('set-password <username>')
+  examples(users.command('set-password'), 'vigil users set-password alice', 'VIGIL_NEW_PASSWORD="$(cat alice.pw)" vigil users set-password alice')
+    .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
     .description('set a new password ($VIGIL_NEW_PASSWORD or generated and printed once); ends the user\'s sessions and lifts a lockout')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
@@ -119,8 +113,8 @@ export function registerUsers(program: Command): void {
       }),
     );
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    users
-      .command(`${verb} <username>`)
+    examples(users.command(verb), `vigil users ${verb} alice`)
+      .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
       .description(disabled ? 'disable a user: they cannot log in, and their sessions end at once' : 'enable a disabled user again')
       .option('--data-dir <dir>', DATA_DIR_HELP)
       .action(
@@ -133,8 +127,8 @@ export function registerUsers(program: Command): void {
         }),
       );
   }
-  users
-    .command('unlock <username>')
+  examples(users.command('unlock'), 'vigil users unlock alice')
+    .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
     .description('lift a lockout after too many failed logins')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(

@@ -19,6 +19,9 @@ export interface VigilProcess {
  */
 export async function startVigilProcess(env: Record<string, string>): Promise<VigilProcess> {
   const child = spawn(process.execPath, [CLI, 'start'], {
+    // Its working directory is its data dir: the instance record it writes there (.vigil-instance.json) stays
+    // out of the checkout, where a developer's own `npm run demo` keeps its record.
+    cwd: env.VIGIL_DATA_DIR,
     env: { ...process.env, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: '0', VIGIL_HTTP_PORT: '0', ...env, VIGIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
