@@ -137,7 +137,7 @@ process.stdout.write('\\nHELP ' + JSON.stringify(out) + '\\n');
       writeFileSync(join(scratch.path, 'bad', 'vigil.db'), 'this is not a database, just text that is long enough for sqlite to look at it '.repeat(20));
       const corrupt = await vigil(['devices', 'list', '--data-dir', join(scratch.path, 'bad')]);
       expect(corrupt.code).toBe(1);
-      expect(corrupt.stderr).toMatch(/the state database is not a Vigil state database .*\(SQLITE_NOTADB\)/);
+      expect(corrupt.stderr).toMatch(/vigil\.db cannot be used \(file is not a database\).*\[VIGIL_ERR_DATA_CORRUPT\]/);
 
       const unreachable = await vigil(['simulate', '--scenario', 'fall', '--verify', '--url', 'mqtt://127.0.0.1:1'], { env });
       expect(unreachable.code).toBe(1);

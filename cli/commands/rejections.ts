@@ -38,6 +38,11 @@ function filterOf(opts: FilterOptions, ids: readonly string[] = []): RejectionFi
   };
 }
 
+/** A device named on the command line must exist: an empty answer would read as "nothing was rejected". */
+function requireDevice(registry: { getDevice(id: string): unknown }, deviceId: string | undefined): void {
+  if (deviceId !== undefined && !registry.getDevice(deviceId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${deviceId} does not exist (see vigil devices list)`);
+}
+
 function payloadOf(r: RecordedRejection): string {
   return r.payloadNote ? `not kept (${r.payloadNote.replace('_', ' ')})` : `${r.payloadBytes} B`;
 }
@@ -73,8 +78,9 @@ export function registerRejections(program: Command): void {
     .enablePositionalOptions()
     .action(
       action(async (opts: FilterOptions & { limit: number; json?: boolean; dataDir?: string }) => {
-        const { db } = openState(stateConfig(opts.dataDir).dataDir);
+        const { db, registry } = openState(stateConfig(opts.dataDir).dataDir);
         try {
+          requireDevice(registry, opts.device);
           const rows = new RejectionLog(db, { onLost: () => undefined }).recent({ ...filterOf(opts), limit: opts.limit });
           if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
           printTable(rows.map(row));
@@ -84,8 +90,11 @@ export function registerRejections(program: Command): void {
       }),
     );
 
-  rejections
-    .command('replay [ids...]')
+  examples(
+    rejections.command('replay [ids...]'),
+    'vigil rejections replay --code VIGIL_ERR_FUTURE_TIME --since 24h --by "Ops on call" --wait 30s   # the server clock was slow; it is right again',
+    'vigil rejections replay 41 42 --by "Ops on call"',
+  )
     .description('ask the running server to submit the kept payloads of rejected publishes again (validated again; duplicates stored once)')
     .option('--device <id>', 'publishes of this device', ARG.deviceId)
     .option('--code <code>', 'publishes with a rejection of this code, e.g. VIGIL_ERR_FUTURE_TIME')
@@ -95,11 +104,6 @@ export function registerRejections(program: Command): void {
     .requiredOption('--by <name>', 'who acts (recorded in the audit log)', ARG.actor)
     .option('--wait <duration>', 'wait this long for the server to replay them, and print the outcome', ARG.duration, '0s')
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .addHelpText(
-      'after',
-      '\nExample (the server clock was slow; it is right again):\n' +
-        '  vigil rejections replay --code VIGIL_ERR_FUTURE_TIME --since 24h --by "Ops on call" --wait 30s\n',
-    )
     .action(
       action(async (ids: string[], opts: FilterOptions & { all?: boolean; by: string; wait: string; dataDir?: string }) => {
         const by = requireActor(opts.by);
@@ -107,8 +111,9 @@ export function registerRejections(program: Command): void {
         const narrowed = Object.values(filter).some((v) => v !== undefined);
         if (narrowed === Boolean(opts.all)) throw new VigilError('VIGIL_ERR_CONFIG', 'give ids or a filter (--device, --code, --since, --until), or --all');
         const waitMs = parseDuration(opts.wait);
-        const { db } = openState(stateConfig(opts.dataDir).dataDir);
+        const { db, registry } = openState(stateConfig(opts.dataDir).dataDir);
         try {
+          requireDevice(registry, opts.device);
           const log = new RejectionLog(db, { onLost: () => undefined });
           const requested = log.requestReplay(filter);
           new AuditLog(db).record(by, 'rejections.replay', null, ids.length > 0 ? `rejections:${ids.join(',')}` : 'filter', {
