@@ -252,7 +252,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const variable = String(i.path[0] ?? 'configuration');
-      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${vigilEnv[variable]}")` : '';
+      // A URL's user:password part is never echoed either.
+      const shown = vigilEnv[variable]?.replace(/\/\/[^/@\s]*@/, '//***@');
+      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${shown}")` : '';
       return `${variable}: ${i.message}${value}`;
     });
     throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
