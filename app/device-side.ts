@@ -26,7 +26,7 @@ export async function startDeviceSide(
   deps: { readonly registry: Registry; readonly sink: ReadingSink; readonly metrics: MetricsRegistry; readonly log: Logger },
 ): Promise<DeviceSide> {
   if (config.broker) {
-    return startBrokerWorker({ broker: config.broker, topicPrefix: config.topicPrefix, ...deps });
+    return startBrokerWorker({ broker: config.broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...deps });
   }
   const gateway = await createGateway({
     host: config.host,

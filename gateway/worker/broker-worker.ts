@@ -3,12 +3,16 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { deviceTopic, parseDeviceTopic, VigilError, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
 import type { DeviceStatusChange, Registry } from '../../registry/index.js';
+import { Admission } from '../admission.js';
 import { countByCode, summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, ReadingSink } from '../gateway.js';
 import { LogLimiter } from '../log-limiter.js';
 import { connectToBroker, redact, type BrokerConnectionOptions } from './broker-connection.js';
 import { createBrokerWorkerMetrics } from './metrics.js';
+import { ackWhenDurable } from './ordered-acks.js';
+
+const payloadOf = (packet: IPublishPacket): Buffer => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
 
 export interface BrokerWorkerOptions {
   readonly broker: BrokerConnectionOptions & {
@@ -20,6 +24,8 @@ export interface BrokerWorkerOptions {
   readonly sink: ReadingSink;
   readonly metrics: MetricsRegistry;
   readonly log: GatewayLogger;
+  /** Payload bytes between arrival and PUBACK before the worker stops reading from the broker (VIGIL_MAX_INFLIGHT_BYTES). */
+  readonly maxInFlightBytes: number;
   /** How often last-seen times are written to the registry. */
   readonly seenFlushMs?: number;
 }
@@ -35,6 +41,7 @@ export interface BrokerWorkerOptions {
 export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const { registry, log, topicPrefix } = options;
   const logLimiter = new LogLimiter();
+  const admission = new Admission(options.maxInFlightBytes);
   const lastSeen = new Map<string, number>();
   let client: MqttClient | undefined;
   let closing = false;
@@ -98,7 +105,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
 
   async function handle(packet: IPublishPacket): Promise<void> {
     const topic = parseDeviceTopic(topicPrefix, packet.topic);
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const payload = payloadOf(packet);
     if (!topic || topic.kind === 'errors') {
       metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
       logLimiter.note('foreign-topic', (count) => log.warn({ topic: packet.topic, count }, 'message on a topic the worker does not read: acknowledged and dropped'));
@@ -116,19 +123,24 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   }
 
   function prepare(c: MqttClient): void {
-    // mqtt.js sends the PUBACK when this callback is called, not before: durable first, then acknowledged.
+    const acknowledge = ackWhenDurable(c);
     c.handleMessage = (packet, done) => {
-      handle(packet).then(
-        () => done(),
-        (err: Error) => {
+      const stream = c.stream;
+      // Back-pressure: past the in-flight bound, the next message is not read (nor acknowledged) until earlier ones are durable.
+      void admission.enter(payloadOf(packet).length).then((release) => {
+        const work = handle(packet).finally(release);
+        work.catch((err: Error) => {
           metrics.messages.inc({ kind: 'readings', outcome: 'not_acknowledged' });
           const outboxDown = err instanceof VigilError && err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE';
           log.error({ err }, outboxDown ? 'not acknowledged: outbox unavailable; reconnecting so the broker sends it again' : 'ingest failed; reconnecting so the broker sends it again');
-          // No PUBACK, ever, for this delivery: brokers resend unacknowledged messages only on a new connection
+          // No PUBACK for this delivery: brokers send unacknowledged messages again only on a new connection
           // [MQTT-4.4.0-1], so the worker drops this one and mqtt.js reconnects a second later.
-          c.stream?.destroy();
-        },
-      );
+          if (c.stream === stream) stream.destroy();
+        });
+        // The PUBACK leaves only once the readings are durable (ordered-acks.ts); a QoS 0 message has none.
+        if (packet.qos > 0) acknowledge(work, done);
+        else work.then(() => done(), () => undefined);
+      });
     };
     c.on('connect', (connack) => {
       if (connectedOnce) metrics.reconnects.inc();
