@@ -14,6 +14,7 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
 import { countByCode, summariseRejections } from './device-errors.js';
 import { parseDeviceStatus } from './device-status.js';
+import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -166,18 +167,8 @@ export async function createGateway(options: GatewayOptions) {
   }
 
   // Online/offline and status reports, written in batches (see Registry.recordStatusChanges).
-  let statusChanges: DeviceStatusChange[] = [];
-  let statusTimer: NodeJS.Timeout | undefined;
-  function flushStatusChanges(): void {
-    statusTimer = undefined;
-    const batch = statusChanges;
-    statusChanges = [];
-    if (batch.length > 0) recordState('*', 'status', () => registry.recordStatusChanges(batch));
-  }
-  function noteStatus(change: DeviceStatusChange): void {
-    statusChanges.push(change);
-    statusTimer ??= setTimeout(flushStatusChanges, 100);
-  }
+  const statuses = new StatusBatch(registry, (err) => log.warn({ deviceId: '*', err: err.message }, 'could not record device status'));
+  const noteStatus = (change: DeviceStatusChange) => statuses.note(change);
 
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
@@ -463,8 +454,7 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
-      if (statusTimer) clearTimeout(statusTimer);
-      flushStatusChanges();
+      statuses.flush();
       if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },
   };

@@ -2,12 +2,13 @@ import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { deviceTopic, parseDeviceTopic, VigilError, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
-import type { DeviceStatusChange, Registry } from '../../registry/index.js';
+import type { Registry } from '../../registry/index.js';
 import { Admission } from '../admission.js';
 import { countByCode, summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, ReadingSink } from '../gateway.js';
 import { LogLimiter } from '../log-limiter.js';
+import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, redact, type BrokerConnectionOptions } from './broker-connection.js';
 import { createBrokerWorkerMetrics } from './metrics.js';
 import { ackWhenDurable } from './ordered-acks.js';
@@ -62,20 +63,15 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     publishError(deviceId, { ref, code, message });
   }
 
-  // Status reports, written in batches like the embedded gateway's (Registry.recordStatusChanges).
-  let statusChanges: DeviceStatusChange[] = [];
-  let statusTimer: NodeJS.Timeout | undefined;
-  function flushState(): void {
-    statusTimer = undefined;
-    const batch = statusChanges;
-    statusChanges = [];
+  // Status reports, written in batches like the embedded gateway's; last-seen times every few seconds.
+  const statuses = new StatusBatch(registry, (err) => log.warn({ err }, 'could not record device status'));
+  function flushLastSeen(): void {
+    if (lastSeen.size === 0) return;
     try {
-      if (batch.length > 0) registry.recordStatusChanges(batch);
-      if (lastSeen.size > 0) registry.markSeen([...lastSeen]);
+      registry.markSeen([...lastSeen]);
       lastSeen.clear();
     } catch (err) {
-      // Bookkeeping: a state database that cannot be written (disk full) is logged, intake goes on.
-      log.warn({ err }, 'could not record device status');
+      log.warn({ err }, 'could not record last-seen times');
     }
   }
 
@@ -83,8 +79,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     const at = Date.now();
     const checked = parseDeviceStatus(payload, at);
     if ('problem' in checked) return refuse(deviceId, 'VIGIL_ERR_BAD_STATUS', 'status', checked.problem);
-    statusChanges.push({ kind: 'status', deviceId, status: checked.status, at });
-    statusTimer ??= setTimeout(flushState, 100);
+    statuses.note({ kind: 'status', deviceId, status: checked.status, at });
   }
 
   /** Resolves when the message may be acknowledged; rejects when it must not be (the broker sends it again). */
@@ -179,7 +174,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   }
   log.info({ broker: redact(options.broker.url), protocolVersion: connected.protocolVersion, filters }, 'worker mode: consuming from the external broker');
 
-  const seenTimer = setInterval(flushState, options.seenFlushMs ?? 2_000);
+  const seenTimer = setInterval(flushLastSeen, options.seenFlushMs ?? 2_000);
   seenTimer.unref();
   const active = client;
 
@@ -195,10 +190,10 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     async close(): Promise<void> {
       closing = true;
       clearInterval(seenTimer);
-      if (statusTimer) clearTimeout(statusTimer);
       // Forced: a message being committed is not acknowledged now and is sent again on the next connection.
       await active.endAsync(true);
-      flushState();
+      statuses.flush();
+      flushLastSeen();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PUBACK_BUCKETS } from '../metrics.js';
 
 export type BrokerWorkerMetrics = ReturnType<typeof createBrokerWorkerMetrics>;
 
@@ -28,7 +29,7 @@ export function createBrokerWorkerMetrics(registry: Registry, connected: () => b
     ackSeconds: new Histogram({
       name: 'vigil_broker_ack_duration_seconds',
       help: 'Time from a readings message reaching the worker to its PUBACK being released (validation, durable commit)',
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: PUBACK_BUCKETS,
       registers,
     }),
     refused: new Counter({
