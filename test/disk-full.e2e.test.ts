@@ -1,29 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillDisk } from './support/fill-disk.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 import { CLI } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
-
-/** Fills the file system at `dir` with one file until it reports ENOSPC. */
-async function fill(dir: string): Promise<string> {
-  const path = join(dir, 'filler');
-  const handle = await open(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (let i = 0; i < 10_000; i++) await handle.write(chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-  return path;
-}
 
 /**
  * A data dir on a small tmpfs that is then filled: the outbox cannot be written, so Vigil must stop
@@ -59,7 +45,7 @@ describe('disk full', () => {
     const topic = `rpm/v1/devices/${dev.deviceId}/readings`;
     await client.publishAsync(topic, JSON.stringify({ type: 'weight', time: new Date().toISOString(), value: 80, unit: 'kg', id: 'w0' }), { qos: 1 });
 
-    const filler = await fill(mountPoint);
+    const filler = await fillDisk(mountPoint);
     // The last page of the outbox segment may still have room: keep publishing until a commit fails.
     const acked = new Set<string>();
     const published: string[] = [];
