@@ -1,19 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { unlink } from 'node:fs/promises';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
 import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
-import { fillDisk } from './support/fill-disk.js';
+import { fillDisk, smallTmpfs } from './support/fill-disk.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { waitFor } from './support/temp.js';
-
-const exec = promisify(execFile);
 
 /**
  * A worker whose outbox cannot be written must not acknowledge to the broker: Mosquitto keeps the messages and
@@ -26,21 +20,18 @@ describe('worker mode with a full disk', () => {
   let broker: MosquittoInstance | undefined;
   let worker: Vigil | undefined;
 
+  let disk: Awaited<ReturnType<typeof smallTmpfs>> | undefined;
+
   beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'vigil-worker-tmpfs-'));
-    try {
-      await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]);
-      mounted = true;
-    } catch (err) {
-      process.stderr.write(`worker disk-full test skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})\n`);
-    }
+    disk = await smallTmpfs('worker disk-full test');
+    mountPoint = disk.path;
+    mounted = disk.mounted;
   });
 
   afterAll(async () => {
     await worker?.close(1_000).catch(() => undefined);
     await broker?.stop();
-    if (mounted) await exec('umount', ['-l', mountPoint]).catch(() => undefined);
-    await rm(mountPoint, { recursive: true, force: true });
+    await disk?.remove();
   });
 
   it('leaves unacknowledged what it could not make durable; the broker sends it again once space is back', async (ctx) => {

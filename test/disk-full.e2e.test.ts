@@ -1,10 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fillDisk } from './support/fill-disk.js';
+import { fillDisk, smallTmpfs } from './support/fill-disk.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 import { CLI } from './support/vigil-process.js';
@@ -21,19 +19,16 @@ describe('disk full', () => {
   let mounted = false;
   let t: TestVigil | undefined;
 
+  let disk: Awaited<ReturnType<typeof smallTmpfs>> | undefined;
+
   beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'vigil-tmpfs-'));
-    try {
-      await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]);
-      mounted = true;
-    } catch (err) {
-      process.stderr.write(`disk-full test skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})\n`);
-    }
+    disk = await smallTmpfs('disk-full test');
+    mountPoint = disk.path;
+    mounted = disk.mounted;
   });
   afterAll(async () => {
     await t?.stop().catch(() => undefined);
-    if (mounted) await exec('umount', ['-l', mountPoint]).catch(() => undefined);
-    await rm(mountPoint, { recursive: true, force: true });
+    await disk?.remove();
   });
 
   it('stops acknowledging while the outbox cannot be written, reports why, and recovers by itself', async (ctx) => {
