@@ -118,6 +118,8 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   }
 
   function prepare(c: MqttClient): void {
+    // Before the first CONNACK: a kept session's messages arrive at once, and their errors go out on this client.
+    client = c;
     const acknowledge = ackWhenDurable(c);
     c.handleMessage = (packet, done) => {
       const stream = c.stream;
