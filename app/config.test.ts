@@ -104,4 +104,32 @@ describe('loadConfig', () => {
       await dir.remove();
     }
   });
+
+  it('reads worker mode from VIGIL_BROKER_*: a fixed client id, credentials outside the URL, the password from a file', async () => {
+    expect(loadConfig({}).broker).toBeUndefined();
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://broker:1883' })).toThrow(/VIGIL_BROKER_CLIENT_ID: is required with VIGIL_BROKER_URL/);
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'http://broker', VIGIL_BROKER_CLIENT_ID: 'w1' })).toThrow(/VIGIL_BROKER_URL: /);
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://u:hunter2@broker', VIGIL_BROKER_CLIENT_ID: 'w1' })).toThrow(/VIGIL_BROKER_URL: must not carry credentials/);
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://u:hunter2@broker', VIGIL_BROKER_CLIENT_ID: 'w1' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
+    expect(() => loadConfig({ VIGIL_BROKER_CLIENT_ID: 'w1' })).toThrow(/VIGIL_BROKER_CLIENT_ID: has no effect without VIGIL_BROKER_URL/);
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://broker', VIGIL_BROKER_CLIENT_ID: 'w/1' })).toThrow(/VIGIL_BROKER_CLIENT_ID: must be 1-128/);
+    const dir = await tempDir();
+    try {
+      const secret = join(dir.path, 'broker_password');
+      await writeFile(secret, 's3cret\n');
+      const c = loadConfig({ VIGIL_BROKER_URL: 'mqtts://broker:8883', VIGIL_BROKER_CLIENT_ID: 'vigil-worker-1', VIGIL_BROKER_USERNAME: 'vigil', VIGIL_BROKER_PASSWORD_FILE: secret });
+      expect(c.broker).toEqual({
+        url: 'mqtts://broker:8883',
+        clientId: 'vigil-worker-1',
+        username: 'vigil',
+        password: 's3cret',
+        tls: undefined,
+        shareGroup: 'vigil',
+        sessionExpirySeconds: 604_800,
+        connectTimeoutMs: 30_000,
+      });
+    } finally {
+      await dir.remove();
+    }
+  });
 });

@@ -121,6 +121,23 @@ export const configSchema = z
     VIGIL_DEFAULT_TIME_ZONE: timeZoneSchema.default('UTC'),
     // Set by the container image build (docker build --build-arg VIGIL_COMMIT=...): vigil_build_info's commit.
     VIGIL_BUILD_COMMIT: optionalText.pipe(z.string().regex(/^[0-9a-f]{7,40}$/, 'must be a git commit hash').optional()),
+    // Worker mode (docs/operations.md "Scale-out"): an external broker instead of the embedded one.
+    VIGIL_BROKER_URL: optionalText.pipe(
+      z
+        .url({ protocol: /^mqtts?$/ })
+        .refine((v) => !new URL(v).username && !new URL(v).password, 'must not carry credentials: use VIGIL_BROKER_USERNAME and VIGIL_BROKER_PASSWORD(_FILE)')
+        .optional(),
+    ),
+    VIGIL_BROKER_CLIENT_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-", fixed per worker').optional()),
+    VIGIL_BROKER_USERNAME: optionalText,
+    VIGIL_BROKER_PASSWORD: optionalText,
+    VIGIL_BROKER_CA: optionalText,
+    VIGIL_BROKER_CERT: optionalText,
+    VIGIL_BROKER_KEY: optionalText,
+    VIGIL_BROKER_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"').default('vigil'),
+    // MQTT 5 session expiry: how long the broker keeps a stopped worker's unacknowledged messages (default 7 days).
+    VIGIL_BROKER_SESSION_EXPIRY_SECONDS: positiveInt.max(4_294_967_295).default(7 * 24 * 3600),
+    VIGIL_BROKER_CONNECT_TIMEOUT_MS: positiveInt.min(1_000).max(600_000).default(30_000),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -132,6 +149,16 @@ export const configSchema = z
     }
     if (c.VIGIL_ALERT_WEBHOOK_URL && !c.VIGIL_ALERT_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_ALERT_WEBHOOK_SECRET'], message: 'is required with VIGIL_ALERT_WEBHOOK_URL (deliveries are signed)' });
+    }
+    if (c.VIGIL_BROKER_URL && !c.VIGIL_BROKER_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_BROKER_CLIENT_ID'], message: "is required with VIGIL_BROKER_URL: a fixed id per worker keeps its session (and what it has not acknowledged) across restarts" });
+    }
+    if (Boolean(c.VIGIL_BROKER_CERT) !== Boolean(c.VIGIL_BROKER_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_BROKER_KEY'], message: 'VIGIL_BROKER_CERT and VIGIL_BROKER_KEY go together' });
+    }
+    const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT'] as const;
+    for (const name of brokerOnly) {
+      if (c[name] && !c.VIGIL_BROKER_URL) ctx.addIssue({ code: 'custom', path: [name], message: 'has no effect without VIGIL_BROKER_URL' });
     }
     if (c.VIGIL_INFLUX_TOKEN && c.VIGIL_INFLUX_USER) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_INFLUX_TOKEN'], message: 'set a token or a user and password, not both' });
@@ -181,9 +208,38 @@ export interface VigilConfig {
   readonly dashboard: SessionSettings & { readonly trustProxy: false | readonly string[] };
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
   readonly defaultTimeZone: string;
+  /** Worker mode: the external broker the devices connect to; undefined runs the embedded broker. */
+  readonly broker: BrokerSettings | undefined;
   readonly logLevel: RawConfig['VIGIL_LOG_LEVEL'];
   /** The source commit the running build was made from, when the build recorded it. */
   readonly buildCommit: string | undefined;
+}
+
+export interface BrokerSettings {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: { readonly ca: Buffer | undefined; readonly cert: Buffer | undefined; readonly key: Buffer | undefined } | undefined;
+  readonly shareGroup: string;
+  readonly sessionExpirySeconds: number;
+  readonly connectTimeoutMs: number;
+}
+
+function brokerSettings(c: RawConfig): BrokerSettings | undefined {
+  if (!c.VIGIL_BROKER_URL || !c.VIGIL_BROKER_CLIENT_ID) return undefined;
+  const pem = (variable: 'VIGIL_BROKER_CA' | 'VIGIL_BROKER_CERT' | 'VIGIL_BROKER_KEY') => (c[variable] ? readPem(variable, c[variable]) : undefined);
+  const tls = c.VIGIL_BROKER_CA || c.VIGIL_BROKER_CERT ? { ca: pem('VIGIL_BROKER_CA'), cert: pem('VIGIL_BROKER_CERT'), key: pem('VIGIL_BROKER_KEY') } : undefined;
+  return {
+    url: c.VIGIL_BROKER_URL,
+    clientId: c.VIGIL_BROKER_CLIENT_ID,
+    username: c.VIGIL_BROKER_USERNAME,
+    password: c.VIGIL_BROKER_PASSWORD,
+    tls,
+    shareGroup: c.VIGIL_BROKER_SHARE_GROUP,
+    sessionExpirySeconds: c.VIGIL_BROKER_SESSION_EXPIRY_SECONDS,
+    connectTimeoutMs: c.VIGIL_BROKER_CONNECT_TIMEOUT_MS,
+  };
 }
 
 function readPem(variable: string, path: string): Buffer {
@@ -205,7 +261,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const variable = String(i.path[0] ?? 'configuration');
-      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${vigilEnv[variable]}")` : '';
+      // A URL's user:password part is never echoed either.
+      const shown = vigilEnv[variable]?.replace(/\/\/[^/@\s]*@/, '//***@');
+      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${shown}")` : '';
       return `${variable}: ${i.message}${value}`;
     });
     throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
@@ -284,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxy: c.VIGIL_TRUST_PROXY,
     },
     defaultTimeZone: c.VIGIL_DEFAULT_TIME_ZONE,
+    broker: brokerSettings(c),
     logLevel: c.VIGIL_LOG_LEVEL,
     buildCommit: c.VIGIL_BUILD_COMMIT,
   });

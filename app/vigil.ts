@@ -3,9 +3,9 @@ import { createAlerts } from '../alerts/index.js';
 import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
-import { createGateway } from '../gateway/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
+import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry } from './metrics.js';
 import { dashboardDirectory, openState, patientDirectory } from './state.js';
 
@@ -112,20 +112,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await createGateway({
-    host: config.host,
-    port: config.mqttPort,
-    tls: config.tls,
-    topicPrefix: config.topicPrefix,
-    registry,
-    sink: ingest.intake,
-    metrics,
-    log: log.child({ component: 'gateway' }),
-    rate: config.rate,
-    maxInFlightBytes: config.limits.maxInFlightBytes,
-    maxPayloadBytes: config.limits.maxPayloadBytes,
-    protection: config.mqtt,
-  });
+  const gateway = await startDeviceSide(config, { registry, sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
   const http = await createHttpServer({
     host: config.host,
@@ -140,7 +127,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     readiness: () => {
       const h = ingest.health();
       return {
-        broker: { ok: gateway.listening(), connectedDevices: gateway.connectedDevices() },
+        broker: gateway.readiness(),
         outbox: {
           ok: h.outboxWritable,
           writable: h.outboxWritable,

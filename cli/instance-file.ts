@@ -13,7 +13,8 @@ const instanceSchema = z.object({
   pid: z.number().int().positive(),
   mode: z.enum(['start', 'demo']),
   dataDir: z.string().min(1),
-  mqttPort: z.number().int().min(0),
+  // Absent in worker mode (VIGIL_BROKER_URL): devices connect to the external broker, not to this process.
+  mqttPort: z.number().int().min(0).optional(),
   httpPort: z.number().int().min(0),
   topicPrefix: z.string().min(1),
   startedAt: z.string(),

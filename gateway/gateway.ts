@@ -1,11 +1,8 @@
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import {
-  deviceStatusSchema,
   deviceTopic,
-  MAX_STATUS_BYTES,
   countByCode,
-  MAX_WARM_UP_AHEAD_MS,
   parseDeviceTopic,
   VigilError,
   type DeviceErrorMessage,
@@ -17,6 +14,8 @@ import { Admission } from './admission.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
 import { summariseRejections } from './device-errors.js';
+import { parseDeviceStatus } from './device-status.js';
+import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -169,18 +168,8 @@ export async function createGateway(options: GatewayOptions) {
   }
 
   // Online/offline and status reports, written in batches (see Registry.recordStatusChanges).
-  let statusChanges: DeviceStatusChange[] = [];
-  let statusTimer: NodeJS.Timeout | undefined;
-  function flushStatusChanges(): void {
-    statusTimer = undefined;
-    const batch = statusChanges;
-    statusChanges = [];
-    if (batch.length > 0) recordState('*', 'status', () => registry.recordStatusChanges(batch));
-  }
-  function noteStatus(change: DeviceStatusChange): void {
-    statusChanges.push(change);
-    statusTimer ??= setTimeout(flushStatusChanges, 100);
-  }
+  const statuses = new StatusBatch(registry, (err) => log.warn({ deviceId: '*', err: err.message }, 'could not record device status'));
+  const noteStatus = (change: DeviceStatusChange) => statuses.note(change);
 
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
@@ -252,28 +241,10 @@ export async function createGateway(options: GatewayOptions) {
     // Never retained, valid or not: the registry keeps the status, and a retained message would stay in the
     // broker's memory (four 100 MB statuses did). The same holds for the last will, which comes through here.
     packet.retain = false;
-    const payload = packet.payload as Buffer;
-    if (payload.length > MAX_STATUS_BYTES) {
-      return refuseStatus(deviceId, `status is ${payload.length} bytes; at most ${MAX_STATUS_BYTES}`);
-    }
-    let status;
-    try {
-      status = deviceStatusSchema.safeParse(JSON.parse(payload.toString('utf8')));
-    } catch {
-      status = undefined;
-    }
-    if (!status?.success) {
-      return refuseStatus(
-        deviceId,
-        'status must be {"online": boolean, "battery"?: 0-100, "firmware"?: string, "warmUpUntil"?: RFC 3339 time with offset}',
-      );
-    }
     const at = Date.now();
-    const warmUpUntil = status.data.warmUpUntil === undefined ? undefined : Date.parse(status.data.warmUpUntil);
-    if (warmUpUntil !== undefined && warmUpUntil - at > MAX_WARM_UP_AHEAD_MS) {
-      return refuseStatus(deviceId, `warmUpUntil is more than ${MAX_WARM_UP_AHEAD_MS / 3_600_000} h ahead (check the device clock)`);
-    }
-    noteStatus({ kind: 'status', deviceId, status: status.data, at });
+    const checked = parseDeviceStatus(packet.payload as Buffer, at);
+    if ('problem' in checked) return refuseStatus(deviceId, checked.problem);
+    noteStatus({ kind: 'status', deviceId, status: checked.status, at });
   }
 
   /** Readings messages of each device still being made durable. */
@@ -495,8 +466,7 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
-      if (statusTimer) clearTimeout(statusTimer);
-      flushStatusChanges();
+      statuses.flush();
       if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },
   };

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** Seconds from a readings message's arrival to its PUBACK: the durable commit dominates. */
+export const PUBACK_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 export function createGatewayMetrics(
@@ -62,7 +65,7 @@ export function createGatewayMetrics(
     pubackSeconds: new Histogram({
       name: 'vigil_mqtt_puback_duration_seconds',
       help: 'Time from a readings publish reaching Vigil to its PUBACK being released (validation, rate limit, back-pressure, durable commit)',
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: PUBACK_BUCKETS,
       registers,
     }),
     refused: new Counter({

@@ -1,29 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillDisk, smallTmpfs } from './support/fill-disk.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 import { CLI } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
-
-/** Fills the file system at `dir` with one file until it reports ENOSPC. */
-async function fill(dir: string): Promise<string> {
-  const path = join(dir, 'filler');
-  const handle = await open(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (let i = 0; i < 10_000; i++) await handle.write(chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await handle.close();
-  }
-  return path;
-}
 
 /**
  * A data dir on a small tmpfs that is then filled: the outbox cannot be written, so Vigil must stop
@@ -35,19 +19,16 @@ describe('disk full', () => {
   let mounted = false;
   let t: TestVigil | undefined;
 
+  let disk: Awaited<ReturnType<typeof smallTmpfs>> | undefined;
+
   beforeAll(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'vigil-tmpfs-'));
-    try {
-      await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]);
-      mounted = true;
-    } catch (err) {
-      process.stderr.write(`disk-full test skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})\n`);
-    }
+    disk = await smallTmpfs('disk-full test');
+    mountPoint = disk.path;
+    mounted = disk.mounted;
   });
   afterAll(async () => {
     await t?.stop().catch(() => undefined);
-    if (mounted) await exec('umount', ['-l', mountPoint]).catch(() => undefined);
-    await rm(mountPoint, { recursive: true, force: true });
+    await disk?.remove();
   });
 
   it('stops acknowledging while the outbox cannot be written, reports why, and recovers by itself', async (ctx) => {
@@ -59,7 +40,7 @@ describe('disk full', () => {
     const topic = `rpm/v1/devices/${dev.deviceId}/readings`;
     await client.publishAsync(topic, JSON.stringify({ type: 'weight', time: new Date().toISOString(), value: 80, unit: 'kg', id: 'w0' }), { qos: 1 });
 
-    const filler = await fill(mountPoint);
+    const filler = await fillDisk(mountPoint);
     // The last page of the outbox segment may still have room: keep publishing until a commit fails.
     const acked = new Set<string>();
     const published: string[] = [];

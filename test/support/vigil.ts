@@ -4,8 +4,11 @@ import { createLogger } from '../../app/logger.js';
 import { startVigil, type Vigil, type VigilHooks } from '../../app/vigil.js';
 import { tempDir } from './temp.js';
 
+/** Vigil with its embedded broker, whose MQTT port is known (worker mode has none). */
+export type EmbeddedVigil = Vigil & { readonly mqttPort: number };
+
 export interface TestVigil {
-  readonly vigil: Vigil;
+  readonly vigil: EmbeddedVigil;
   readonly dataDir: string;
   readonly mqttUrl: string;
   readonly httpUrl: string;
@@ -30,7 +33,12 @@ export async function startTestVigil(env: Record<string, string> = {}, existingD
     VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent',
     ...env,
   });
-  const vigil = await startVigil(config, createLogger(config.logLevel, hooks.log), hooks);
+  const started = await startVigil(config, createLogger(config.logLevel, hooks.log), hooks);
+  if (started.mqttPort === undefined) {
+    await started.close(0);
+    throw new Error('startTestVigil runs the embedded broker: start worker mode with startVigil');
+  }
+  const vigil = started as EmbeddedVigil;
   const clients: MqttClient[] = [];
   const mqttUrl = `mqtt://127.0.0.1:${vigil.mqttPort}`;
   return {

@@ -1,0 +1,49 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { WebSocket } from 'ws';
+import { createGateway, startBrokerWorker, type ReadingSink } from '../gateway/index.js';
+import type { Registry } from '../registry/index.js';
+import type { VigilConfig } from './config.js';
+
+/** Where devices' messages come from, as the rest of the application sees it: one shape for both modes. */
+export interface DeviceSide {
+  /** The embedded broker's ports; undefined in worker mode (devices connect to the external broker). */
+  readonly mqttPort: number | undefined;
+  readonly mqttsPort: number | undefined;
+  readonly handleWebSocket: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
+  /** The /readyz "broker" check. */
+  readiness(): { readonly ok: boolean; readonly [detail: string]: unknown };
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded aedes gateway by default; with VIGIL_BROKER_URL, a worker consuming from the external broker
+ * (docs/operations.md "Scale-out"). Both hand readings to the same ingest intake.
+ */
+export async function startDeviceSide(
+  config: VigilConfig,
+  deps: { readonly registry: Registry; readonly sink: ReadingSink; readonly metrics: MetricsRegistry; readonly log: Logger },
+): Promise<DeviceSide> {
+  if (config.broker) {
+    return startBrokerWorker({ broker: config.broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...deps });
+  }
+  const gateway = await createGateway({
+    host: config.host,
+    port: config.mqttPort,
+    tls: config.tls,
+    topicPrefix: config.topicPrefix,
+    ...deps,
+    rate: config.rate,
+    maxInFlightBytes: config.limits.maxInFlightBytes,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    protection: config.mqtt,
+  });
+  return {
+    mqttPort: gateway.mqttPort,
+    mqttsPort: gateway.mqttsPort,
+    handleWebSocket: gateway.handleWebSocket,
+    readiness: () => ({ ok: gateway.listening(), connectedDevices: gateway.connectedDevices() }),
+    close: () => gateway.close(),
+  };
+}

@@ -1,0 +1,203 @@
+import type { MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt-packet';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import { countByCode, deviceTopic, parseDeviceTopic, VigilError, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
+import type { Registry } from '../../registry/index.js';
+import { Admission } from '../admission.js';
+import { summariseRejections } from '../device-errors.js';
+import { parseDeviceStatus } from '../device-status.js';
+import type { GatewayLogger, ReadingSink } from '../gateway.js';
+import { LogLimiter } from '../log-limiter.js';
+import { StatusBatch } from '../status-batch.js';
+import { connectToBroker, redact, type BrokerConnectionOptions } from './broker-connection.js';
+import { createBrokerWorkerMetrics } from './metrics.js';
+import { ackWhenDurable } from './ordered-acks.js';
+
+const payloadOf = (packet: IPublishPacket): Buffer => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+
+export interface BrokerWorkerOptions {
+  readonly broker: BrokerConnectionOptions & {
+    /** Workers in one group share the devices' messages: each message goes to one of them. */
+    readonly shareGroup: string;
+  };
+  readonly topicPrefix: string;
+  readonly registry: Registry;
+  readonly sink: ReadingSink;
+  readonly metrics: MetricsRegistry;
+  readonly log: GatewayLogger;
+  /** Payload bytes between arrival and PUBACK before the worker stops reading from the broker (VIGIL_MAX_INFLIGHT_BYTES). */
+  readonly maxInFlightBytes: number;
+  /** How often last-seen times are written to the registry. */
+  readonly seenFlushMs?: number;
+}
+
+/**
+ * Worker mode: Vigil runs no broker of its own and consumes the devices' readings and status from an external
+ * MQTT broker (Mosquitto, EMQX, HiveMQ, VerneMQ) through a shared subscription, so several workers split the
+ * stream. The broker has authenticated each device and enforced its topic ACL (a device publishes only under its
+ * own id): the worker trusts the device id in the topic. A readings message is acknowledged to the broker only
+ * once ingest made its readings durable; until then the broker keeps it in this worker's persistent session and
+ * sends it again after a reconnect or a restart (at-least-once; ingest drops the duplicates).
+ */
+export async function startBrokerWorker(options: BrokerWorkerOptions) {
+  const { registry, log, topicPrefix } = options;
+  const logLimiter = new LogLimiter();
+  const admission = new Admission(options.maxInFlightBytes);
+  const lastSeen = new Map<string, number>();
+  let client: MqttClient | undefined;
+  let closing = false;
+  let connectedOnce = false;
+  const metrics = createBrokerWorkerMetrics(options.metrics, () => client?.connected ?? false);
+  const filters = (['readings', 'status'] as const).map((kind) => `$share/${options.broker.shareGroup}/${deviceTopic(topicPrefix, '+', kind)}`);
+
+  /** Same payload and QoS 0 as the embedded gateway's (gateway.ts publishError): advice, never queued. */
+  function publishError(deviceId: string, error: DeviceErrorMessage): void {
+    client?.publish(deviceTopic(topicPrefix, deviceId, 'errors'), JSON.stringify(error), { qos: 0, retain: false }, (err) => {
+      if (err) logLimiter.note('errors-topic', (count) => log.warn({ err, count }, 'could not publish to a device errors topic'));
+    });
+  }
+
+  function refuse(deviceId: string, code: ErrorCode, ref: string, message: string): void {
+    metrics.refused.inc({ code });
+    logLimiter.note(`refused:${code}`, (count) => log.warn({ deviceId, code, count }, 'message from the broker refused'));
+    publishError(deviceId, { ref, code, message });
+  }
+
+  // Status reports, written in batches like the embedded gateway's; last-seen times every few seconds.
+  const statuses = new StatusBatch(registry, (err) => log.warn({ err }, 'could not record device status'));
+  function flushLastSeen(): void {
+    if (lastSeen.size === 0) return;
+    try {
+      registry.markSeen([...lastSeen]);
+      lastSeen.clear();
+    } catch (err) {
+      log.warn({ err }, 'could not record last-seen times');
+    }
+  }
+
+  function handleStatus(deviceId: string, payload: Buffer): void {
+    const at = Date.now();
+    const checked = parseDeviceStatus(payload, at);
+    if ('problem' in checked) return refuse(deviceId, 'VIGIL_ERR_BAD_STATUS', 'status', checked.problem);
+    statuses.note({ kind: 'status', deviceId, status: checked.status, at });
+  }
+
+  /** Resolves when the message may be acknowledged; rejects when it must not be (the broker sends it again). */
+  async function handleReadings(deviceId: string, payload: Buffer): Promise<void> {
+    const device = registry.getDevice(deviceId);
+    if (!device || device.revokedAt !== null) {
+      // Acknowledged: sending it again would not make the device known. The broker should have refused it.
+      return refuse(deviceId, 'VIGIL_ERR_NOT_FOUND', '*', 'device unknown to Vigil or revoked');
+    }
+    const outcome = await options.sink.handleReadings(deviceId, payload);
+    lastSeen.set(deviceId, Date.now());
+    const summary = summariseRejections(outcome.rejections);
+    if (summary) {
+      log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
+      publishError(deviceId, summary);
+    }
+  }
+
+  async function handle(packet: IPublishPacket): Promise<void> {
+    const topic = parseDeviceTopic(topicPrefix, packet.topic);
+    const payload = payloadOf(packet);
+    if (!topic || topic.kind === 'errors') {
+      metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
+      logLimiter.note('foreign-topic', (count) => log.warn({ topic: packet.topic, count }, 'message on a topic the worker does not read: acknowledged and dropped'));
+      return;
+    }
+    if (topic.kind === 'status') {
+      handleStatus(topic.deviceId, payload);
+      metrics.messages.inc({ kind: 'status', outcome: 'acknowledged' });
+      return;
+    }
+    const arrived = performance.now();
+    await handleReadings(topic.deviceId, payload);
+    metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
+    metrics.messages.inc({ kind: 'readings', outcome: 'acknowledged' });
+  }
+
+  function prepare(c: MqttClient): void {
+    // Before the first CONNACK: a kept session's messages arrive at once, and their errors go out on this client.
+    client = c;
+    const acknowledge = ackWhenDurable(c);
+    c.handleMessage = (packet, done) => {
+      const stream = c.stream;
+      // Back-pressure: past the in-flight bound, the next message is not read (nor acknowledged) until earlier ones are durable.
+      void admission.enter(payloadOf(packet).length).then((release) => {
+        const work = handle(packet).finally(release);
+        work.catch((err: Error) => {
+          metrics.messages.inc({ kind: 'readings', outcome: 'not_acknowledged' });
+          const outboxDown = err instanceof VigilError && err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE';
+          log.error({ err }, outboxDown ? 'not acknowledged: outbox unavailable; reconnecting so the broker sends it again' : 'ingest failed; reconnecting so the broker sends it again');
+          // No PUBACK for this delivery: brokers send unacknowledged messages again only on a new connection
+          // [MQTT-4.4.0-1], so the worker drops this one and mqtt.js reconnects a second later.
+          if (c.stream === stream) stream.destroy();
+        });
+        // The PUBACK leaves only once the readings are durable (ordered-acks.ts); a QoS 0 message has none.
+        if (packet.qos > 0) acknowledge(work, done);
+        else work.then(() => done(), () => undefined);
+      });
+    };
+    c.on('connect', (connack) => {
+      if (connectedOnce) metrics.reconnects.inc();
+      connectedOnce = true;
+      log.info({ broker: redact(options.broker.url), sessionPresent: connack.sessionPresent }, 'connected to the external broker');
+      // A kept session still holds the subscriptions; a new one (first start, expired session) needs them.
+      if (!connack.sessionPresent) subscribe(c);
+    });
+    c.on('close', () => {
+      if (!closing && connectedOnce) logLimiter.note('broker-closed', (count) => log.warn({ count }, 'connection to the external broker lost; reconnecting'));
+    });
+    c.on('error', (err) => logLimiter.note(`broker-error:${err.message}`, (count) => log.warn({ err, count }, 'external broker connection error')));
+  }
+
+  let subscribed: Promise<void> | undefined;
+  function subscribe(c: MqttClient): void {
+    subscribed = c.subscribeAsync(filters, { qos: 1 }).then((granted) => {
+      const refused = granted.filter((g) => g.qos !== 1);
+      if (refused.length > 0) {
+        throw new VigilError('VIGIL_ERR_CONFIG', `the broker refused the subscriptions ${refused.map((g) => g.topic).join(', ')} at QoS 1 (check its ACL for the worker's user)`);
+      }
+    });
+    subscribed.catch((err: Error) => log.error({ err }, 'subscription failed'));
+  }
+
+  const connected = await connectToBroker(options.broker, prepare);
+  client = connected.client;
+  // Start-up fails on a refused subscription (ACL, broker without shared subscriptions): nothing would arrive.
+  if (subscribed) {
+    try {
+      await subscribed;
+    } catch (err) {
+      await client.endAsync(true);
+      throw err;
+    }
+  }
+  log.info({ broker: redact(options.broker.url), protocolVersion: connected.protocolVersion, filters }, 'worker mode: consuming from the external broker');
+
+  const seenTimer = setInterval(flushLastSeen, options.seenFlushMs ?? 2_000);
+  seenTimer.unref();
+  const active = client;
+
+  return {
+    /** No MQTT listener of its own: devices connect to the external broker. */
+    mqttPort: undefined,
+    mqttsPort: undefined,
+    handleWebSocket: undefined,
+    readiness() {
+      return { ok: active.connected, mode: 'external', broker: redact(options.broker.url), protocolVersion: connected.protocolVersion, connected: active.connected };
+    },
+    /** Stops taking messages; what was not acknowledged stays with the broker for this worker's session. */
+    async close(): Promise<void> {
+      closing = true;
+      clearInterval(seenTimer);
+      // Forced: a message being committed is not acknowledged now and is sent again on the next connection.
+      await active.endAsync(true);
+      statuses.flush();
+      flushLastSeen();
+    },
+  };
+}
+
+export type BrokerWorker = Awaited<ReturnType<typeof startBrokerWorker>>;

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PUBACK_BUCKETS } from '../metrics.js';
+
+export type BrokerWorkerMetrics = ReturnType<typeof createBrokerWorkerMetrics>;
+
+/** Worker mode's own series: the embedded gateway's (connections, logins) do not exist when a broker serves devices. */
+export function createBrokerWorkerMetrics(registry: Registry, connected: () => boolean) {
+  const registers = [registry];
+  return {
+    connected: new Gauge({
+      name: 'vigil_broker_connected',
+      help: 'Whether this worker is connected to the external broker (1) or not (0)',
+      registers,
+      collect() {
+        this.set(connected() ? 1 : 0);
+      },
+    }),
+    reconnects: new Counter({
+      name: 'vigil_broker_reconnects_total',
+      help: 'Connections to the external broker made again after a loss',
+      registers,
+    }),
+    messages: new Counter({
+      name: 'vigil_broker_messages_total',
+      help: 'Messages received from the external broker, by topic kind and outcome (acknowledged, or left for the broker to send again)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }),
+    ackSeconds: new Histogram({
+      name: 'vigil_broker_ack_duration_seconds',
+      help: 'Time from a readings message reaching the worker to its PUBACK being released (validation, durable commit)',
+      buckets: PUBACK_BUCKETS,
+      registers,
+    }),
+    refused: new Counter({
+      name: 'vigil_broker_refused_total',
+      help: 'Messages refused whole (unknown or revoked device, bad status), by error code; acknowledged and reported on the errors topic',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+  };
+}
