@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
+import { claimInstance } from '../lifecycle/index.js';
 import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
@@ -39,6 +40,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   collectDefaultMetrics({ register: metrics, prefix: 'vigil_' });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
+  // `vigil restore` refuses to write under a running server: this file tells it one runs.
+  const releaseInstance = claimInstance(config.dataDir);
+  built.push(releaseInstance);
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
@@ -173,6 +177,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         await alerts.close();
         await store.close();
         db.close();
+        releaseInstance();
         log.info({}, 'Vigil stopped');
       })();
       return closing;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAlerts } from './commands/alerts.js';
+import { registerBackup } from './commands/backup.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
@@ -34,5 +35,6 @@ registerInspect(program);
 registerAlerts(program);
 registerUsers(program);
 registerSimulate(program);
+registerBackup(program, version);
 
 await program.parseAsync(process.argv);

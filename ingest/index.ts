@@ -21,6 +21,10 @@ export { RejectionLog, type RecordedRejection } from './rejection-log.js';
 export type RejectionCounts = (since: number) => Map<string, number>;
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export * from './store/index.js';
+/** The outbox's place in the data dir and its files, for backups (the position and the segments after it). */
+export const OUTBOX_DIR = 'outbox';
+export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
+export { listSegments, segmentPath, type Position } from './outbox/segments.js';
 
 export interface IngestOptions {
   readonly dataDir: string;
@@ -91,7 +95,7 @@ export async function createIngest(options: IngestOptions) {
   const recovered: Reading[] = [];
   let recoveredCount = 0;
   const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
-  const outbox = await Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
+  const outbox = await Outbox.open({ dir: join(options.dataDir, OUTBOX_DIR), segmentBytes: options.segmentBytes, onDamage }, (r) => {
     recoveredCount += 1;
     // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
     if (recovered.length < 200_000) recovered.push(r);
