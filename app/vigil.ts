@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
-import { claimInstance } from '../lifecycle/index.js';
+import { claimInstance, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
@@ -80,7 +80,6 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'ingest' }),
     shipBatchSize: config.shipBatchSize,
     storeRetryMaxMs: config.storeRetryMaxMs,
-    rejectionRetentionDays: config.rejectionRetentionDays,
     onStored: (readings) => {
       guarded('trend rules', () => alerts.evaluation.onStored(readings));
       hooks.onStored?.(readings);
@@ -91,6 +90,21 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(recovered));
   recovered.length = 0;
   built.push(() => ingest.close(0));
+  // Retention runs on its schedule; what it deletes and why: docs/operations.md, "Backups and retention".
+  const retention = scheduleRetention(
+    config.retention.cron,
+    new RetentionSweep({
+      policy: config.retention.policy,
+      purges: statePurges(db),
+      pruneRejections: (before) => ingest.rejections.prune(before),
+      readings: store instanceof SqliteStore ? store : undefined,
+      patientIds: () => registry.listPatients().map((p) => p.id),
+      audit,
+      batchSize: config.retention.batchSize,
+    }),
+    log.child({ component: 'retention' }),
+  );
+  built.push(() => retention.close());
   const dashboard = createDashboard({
     db,
     alerts,
@@ -172,6 +186,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       closing ??= (async () => {
         await gateway.close();
         await http.close();
+        await retention.close();
         await ingest.close(drainMs);
         dashboard.close();
         await alerts.close();

@@ -38,8 +38,6 @@ export interface IngestOptions {
   readonly shipBatchSize?: number;
   readonly storeRetryMaxMs?: number;
   readonly segmentBytes?: number;
-  /** Rejected readings are kept this many days (VIGIL_REJECTION_RETENTION_DAYS), then pruned hourly. */
-  readonly rejectionRetentionDays?: number;
   readonly onStored?: (readings: readonly Reading[]) => void;
   /**
    * Called for each reading found in the outbox at start-up (committed before a stop or crash, not yet stored),
@@ -79,18 +77,6 @@ export async function createIngest(options: IngestOptions) {
       options.log.error({ count, err }, 'rejections could not be recorded');
     },
   });
-  const retentionMs = (options.rejectionRetentionDays ?? 30) * 86_400_000;
-  const pruneRejections = () => {
-    try {
-      const removed = rejections.prune(Date.now() - retentionMs);
-      if (removed > 0) options.log.info({ removed }, 'old rejections pruned');
-    } catch (err) {
-      options.log.warn({ err }, 'old rejections not pruned; will retry');
-    }
-  };
-  pruneRejections();
-  const pruning = setInterval(pruneRejections, 3_600_000);
-  pruning.unref();
   const deadLetters = new DeadLetters(options.db);
   const recovered: Reading[] = [];
   let recoveredCount = 0;
@@ -164,7 +150,6 @@ export async function createIngest(options: IngestOptions) {
     rejectionCounts: ((since) => rejections.countsSince(since)) satisfies RejectionCounts,
     /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
     async close(drainMs = 5_000): Promise<void> {
-      clearInterval(pruning);
       await outbox.close();
       await shipper.stop(drainMs);
       rejections.close();

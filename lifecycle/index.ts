@@ -3,3 +3,4 @@ export { claimInstance, liveInstancePid, INSTANCE_FILE } from './instance-file.j
 export { takeBackup, type BackupOptions } from './backup/take-backup.js';
 export { restoreBackup, readManifest, verifyBackup, type RestoreOptions, type RestoreResult } from './backup/restore-backup.js';
 export { MANIFEST_FILE, BACKUP_FORMAT, type BackupManifest } from './backup/manifest.js';
+export * from './retention/index.js';
