@@ -23,8 +23,8 @@ export interface RestoreResult {
   readonly movedAside: string | undefined;
 }
 
-function refuse(message: string): never {
-  throw new VigilError('VIGIL_ERR_CONFIG', message);
+function refuse(message: string, code: 'VIGIL_ERR_BACKUP_INVALID' | 'VIGIL_ERR_CONFLICT' = 'VIGIL_ERR_BACKUP_INVALID'): never {
+  throw new VigilError(code, message);
 }
 
 export async function readManifest(source: string): Promise<BackupManifest> {
@@ -73,7 +73,7 @@ const RESTORED = [STATE_DB_FILE, READINGS_DB_FILE, OUTBOX_DIR];
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const pid = liveInstancePid(options.dataDir);
-  if (pid !== undefined) refuse(`a Vigil process (pid ${pid}) is running on ${options.dataDir}: stop it before restoring`);
+  if (pid !== undefined) refuse(`a Vigil process (pid ${pid}) is running on ${options.dataDir}: stop it before restoring`, 'VIGIL_ERR_CONFLICT');
   const manifest = await readManifest(options.source);
   await verifyBackup(options.source, manifest);
   checkSchema(manifest, options.migrations);
@@ -82,7 +82,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const present = RESTORED.filter((name) => existsSync(join(options.dataDir, name)));
   let movedAside: string | undefined;
   if (present.length > 0) {
-    if (!options.replace) refuse(`${options.dataDir} already holds Vigil data (${present.join(', ')}): restore into a new directory, or pass --replace to move it aside`);
+    if (!options.replace) refuse(`${options.dataDir} already holds Vigil data (${present.join(', ')}): restore into a new directory, or pass --replace to move it aside`, 'VIGIL_ERR_CONFLICT');
     movedAside = join(options.dataDir, `replaced-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`);
     await mkdir(movedAside, { mode: 0o700 });
     const siblings = await readdir(options.dataDir);
