@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAlerts } from './commands/alerts.js';
 import { registerBackup } from './commands/backup.js';
+import { registerPatientData } from './commands/patient-data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
@@ -36,5 +37,6 @@ registerAlerts(program);
 registerUsers(program);
 registerSimulate(program);
 registerBackup(program, version);
+registerPatientData(program, version);
 
 await program.parseAsync(process.argv);
