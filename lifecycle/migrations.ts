@@ -27,6 +27,15 @@ export const LIFECYCLE_MIGRATIONS: readonly Migration[] = [
         key BLOB NOT NULL
       );
       INSERT INTO erasure_key (id, key) VALUES (1, randomblob(32));
+
+      -- A running server keeps a patient's latest reading times in memory and writes them back later: after an
+      -- erasure those writes are dropped, and an alert for a patient that no longer exists is refused.
+      CREATE TRIGGER last_readings_patient_exists BEFORE INSERT ON last_readings
+        WHEN NOT EXISTS (SELECT 1 FROM patients WHERE id = NEW.patient_id) BEGIN SELECT RAISE(IGNORE); END;
+      CREATE TRIGGER latest_readings_patient_exists BEFORE INSERT ON latest_readings
+        WHEN NOT EXISTS (SELECT 1 FROM patients WHERE id = NEW.patient_id) BEGIN SELECT RAISE(IGNORE); END;
+      CREATE TRIGGER alerts_patient_exists BEFORE INSERT ON alerts
+        WHEN NOT EXISTS (SELECT 1 FROM patients WHERE id = NEW.patient_id) BEGIN SELECT RAISE(ABORT, 'no such patient (erased?)'); END;
     `,
   },
 ];
