@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
-import { claimInstance, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
+import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
@@ -115,6 +115,10 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     adminToken: config.adminToken,
     metrics,
     log: log.child({ component: 'dashboard' }),
+    patientData: {
+      export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
+      erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by }),
+    },
   });
   built.push(() => dashboard.close());
   alerts.feed.on('event', (event) => guarded('live push', () => dashboard.onAlertEvent(event)));

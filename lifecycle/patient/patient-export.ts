@@ -6,22 +6,31 @@ import type { ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditLog, StateDb } from '../../state/index.js';
 import { toCsv } from './csv.js';
 
-export interface PatientExportOptions {
+export interface PatientExportSource {
   readonly db: StateDb;
   readonly audit: AuditLog;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'kind'>;
   readonly patientId: string;
+  readonly by: Actor;
+  readonly vigilVersion?: string | undefined;
+  readonly now?: () => number;
+}
+
+export interface PatientExportOptions extends PatientExportSource {
   /** A new or empty directory. */
   readonly out: string;
-  readonly by: Actor;
-  readonly vigilVersion: string;
-  readonly now?: () => number;
+}
+
+/** The export in memory: the manifest and each CSV file's text (the dashboard's download). */
+export interface PatientExport {
+  readonly manifest: PatientExportManifest;
+  readonly files: readonly { readonly path: string; readonly text: string }[];
 }
 
 export interface PatientExportManifest {
   readonly patientId: string;
   readonly exportedAt: string;
-  readonly vigilVersion: string;
+  readonly vigilVersion: string | undefined;
   readonly readingStore: ReadingStore['kind'];
   readonly files: { readonly path: string; readonly rows: number; readonly sha256: string; readonly content: string }[];
 }
@@ -50,17 +59,14 @@ function stateFiles(db: StateDb, id: string): [string, string, readonly string[]
 }
 
 /**
- * `vigil patients export`: everything Vigil holds about one patient (GDPR articles 15 and 20; HIPAA 164.524
- * right of access) as CSV files in one directory, with a manifest naming each file, its rows and its SHA-256.
- * Readings come from the reading store, one file per type with a column per field. Audited.
+ * Everything Vigil holds about one patient (GDPR articles 15 and 20; HIPAA 164.524 right of access) as CSV
+ * texts with a manifest naming each file, its rows and its SHA-256. Readings come from the reading store, one
+ * file per type with a column per field. Audited as `patient.export`, with where it went as the target.
  */
-export async function exportPatient(o: PatientExportOptions): Promise<PatientExportManifest> {
+export async function collectPatientExport(o: PatientExportSource, target: string): Promise<PatientExport> {
   const now = (o.now ?? Date.now)();
   if (!o.db.prepare('SELECT 1 FROM patients WHERE id = ?').get(o.patientId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `no patient ${o.patientId}`);
-  await mkdir(o.out, { recursive: true, mode: 0o700 });
-  if ((await readdir(o.out)).length > 0) throw new VigilError('VIGIL_ERR_CONFLICT', `${o.out} is not empty: export into a new or empty directory`);
-
-  const files: [string, string, readonly string[], Row[]][] = stateFiles(o.db, o.patientId);
+  const tables: [string, string, readonly string[], Row[]][] = stateFiles(o.db, o.patientId);
   for (const type of READING_TYPES) {
     // Up to a year ahead: a device clock may run ahead within the accepted skew.
     const points = await o.readings.queryRaw({ patientId: o.patientId, type, from: 0, to: now + 366 * 86_400_000 });
@@ -68,22 +74,26 @@ export async function exportPatient(o: PatientExportOptions): Promise<PatientExp
     const fieldNames = [...new Set(points.flatMap((p) => Object.keys(p.fields)))].sort();
     const tagNames = [...new Set(points.flatMap((p) => Object.keys(p.tags)))].sort();
     const rows = points.map((p) => ({ time: iso(p.time), device_id: p.deviceId, ...p.fields, ...p.tags }));
-    files.push([`readings-${type}.csv`, `${type} readings`, ['time', 'device_id', ...fieldNames, ...tagNames], rows]);
+    tables.push([`readings-${type}.csv`, `${type} readings`, ['time', 'device_id', ...fieldNames, ...tagNames], rows]);
   }
-  const written: PatientExportManifest['files'][number][] = [];
-  for (const [path, content, columns, rows] of files) {
-    const text = toCsv(columns, rows);
-    await writeFile(join(o.out, path), text, { mode: 0o600 });
-    written.push({ path, rows: rows.length, sha256: createHash('sha256').update(text).digest('hex'), content });
-  }
+  const files = tables.map(([path, content, columns, rows]) => ({ path, content, rows: rows.length, text: toCsv(columns, rows) }));
   const manifest: PatientExportManifest = {
     patientId: o.patientId,
     exportedAt: new Date(now).toISOString(),
     vigilVersion: o.vigilVersion,
     readingStore: o.readings.kind,
-    files: written,
+    files: files.map(({ path, content, rows, text }) => ({ path, rows, sha256: createHash('sha256').update(text).digest('hex'), content })),
   };
+  o.audit.record(o.by, 'patient.export', o.patientId, target, { files: files.length, rows: files.reduce((n, f) => n + f.rows, 0) }, now);
+  return { manifest, files: files.map(({ path, text }) => ({ path, text })) };
+}
+
+/** `vigil patients export`: the export as files in a new or empty directory (0700, files 0600), manifest.json last. */
+export async function exportPatient(o: PatientExportOptions): Promise<PatientExportManifest> {
+  await mkdir(o.out, { recursive: true, mode: 0o700 });
+  if ((await readdir(o.out)).length > 0) throw new VigilError('VIGIL_ERR_CONFLICT', `${o.out} is not empty: export into a new or empty directory`);
+  const { manifest, files } = await collectPatientExport(o, o.out);
+  for (const file of files) await writeFile(join(o.out, file.path), file.text, { mode: 0o600 });
   await writeFile(join(o.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  o.audit.record(o.by, 'patient.export', o.patientId, null, { files: written.length, rows: written.reduce((n, f) => n + f.rows, 0) }, now);
   return manifest;
 }
