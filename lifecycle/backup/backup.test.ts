@@ -66,6 +66,41 @@ describe('backup and restore of a data dir', () => {
     expect(unshipped).toEqual(['m6', 'm7', 'm8', 'm9']);
   });
 
+  it('loses no reading while a shipper stores, acknowledges and deletes segments during the backup', async () => {
+    const path = await dir();
+    openState(path).db.close();
+    // Small segments: shipping deletes whole segments while the backup lists and copies them.
+    const outbox = await Outbox.open({ dir: join(path, 'outbox'), segmentBytes: 8 * 1024 });
+    const all = many(3000);
+    await outbox.append(all);
+    const store = new SqliteStore(path);
+    let shipping = true;
+    const shipper = (async () => {
+      while (shipping) {
+        const batch = await outbox.read(outbox.checkpoint, 5);
+        if (batch.records.length === 0) break;
+        await store.write(batch.records);
+        await outbox.ack(batch.next, batch.records.length);
+      }
+    })();
+    const { target } = await backupOf(path);
+    shipping = false;
+    await shipper;
+    await store.close();
+    await outbox.close();
+    expect(outbox.depth).toBeGreaterThan(0);
+
+    const restored = await dir();
+    await restoreBackup({ source: target, dataDir: restored, migrations: STATE_MIGRATIONS });
+    const found = new Set<string>();
+    const restoredStore = new SqliteStore(restored);
+    for (const p of await restoredStore.queryRaw({ patientId: 'pat-1', type: 'blood_pressure', from: 0, to: 2_000_000 })) found.add(String(p.time));
+    await restoredStore.close();
+    const reopened = await Outbox.open({ dir: join(restored, 'outbox') }, (r) => found.add(String(r.time)));
+    await reopened.close();
+    expect(all.filter((r) => !found.has(String(r.time))).length).toBe(0);
+  });
+
   it('refuses a damaged file, a newer schema, a data dir with data and a running instance', async () => {
     const source = await dataDir();
     const { target } = await backupOf(source);
