@@ -65,7 +65,7 @@ describe("a patient's data on the patient page", () => {
     expect(t.vigil.registry.getPatient(patientId)).toBeDefined();
     await dialog.getByLabel(/Type the patient id/).fill(patientId);
     await dialog.getByRole('button', { name: 'Erase patient' }).click();
-    await expect.poll(() => page.evaluate(() => location.hash), { timeout: 15_000 }).toBe('#/');
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toBe('#/');
     expect(t.vigil.registry.getPatient(patientId)).toBeUndefined();
     expect(await t.vigil.ingest.store.queryRaw({ patientId, type: 'weight', from: 0, to: Date.now() + 60_000 })).toEqual([]);
     await context.close();
