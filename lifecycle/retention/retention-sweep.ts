@@ -30,6 +30,7 @@ export class RetentionSweep {
   readonly #o: RetentionSweepOptions;
   readonly #batch: number;
   readonly #maxBatches: number;
+  #stopped = false;
 
   constructor(options: RetentionSweepOptions) {
     this.#o = options;
@@ -37,9 +38,14 @@ export class RetentionSweep {
     this.#maxBatches = options.maxBatches ?? 2_000;
   }
 
+  /** Shutting down: the run in progress ends after its current batch (and still records what it did). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
   async #drain(purge: (limit: number) => number): Promise<number> {
     let removed = 0;
-    for (let i = 0; i < this.#maxBatches; i++) {
+    for (let i = 0; i < this.#maxBatches && !this.#stopped; i++) {
       const n = purge(this.#batch);
       removed += n;
       if (n < this.#batch) break;

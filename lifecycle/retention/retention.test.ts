@@ -102,6 +102,19 @@ describe('retention sweep (fake clock)', () => {
     expect(() => state.db.prepare('DELETE FROM audit_log WHERE at = ?').run(T0 + 999 * DAY_MS)).toThrow(/append-only/);
   });
 
+  it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {
+    const audit = new AuditLog(state.db);
+    for (let i = 0; i < 50; i++) audit.record('user:a', 'patient.view', null, null, undefined, T0 + i);
+    const run = sweep({ t: T0 + 1000 * DAY_MS }, 1);
+    const running = run.run();
+    // After the first batch: the run yields to the event loop between batches, which is when a stop is seen.
+    setImmediate(() => run.stop());
+    const removed = await running;
+    expect(removed.audit).toBeGreaterThan(0);
+    expect(removed.audit).toBeLessThan(50);
+    expect(audit.list({ action: 'retention.run' })).toHaveLength(1);
+  });
+
   it('keeps a kind whose period is 0 for ever', async () => {
     const patient = state.registry.addPatient({ name: 'Forever' });
     addAlert(state.db, patient.id, T0, 'old');

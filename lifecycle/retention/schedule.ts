@@ -23,6 +23,7 @@ export function scheduleRetention(
   );
   return {
     async close() {
+      sweep.stop();
       await task.stop();
       await task.destroy();
       await running;
