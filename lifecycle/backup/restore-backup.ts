@@ -5,6 +5,7 @@ import { OUTBOX_DIR, READINGS_DB_FILE } from '../../ingest/index.js';
 import { VigilError } from '../../domain/index.js';
 import { STATE_DB_FILE, type Migration } from '../../state/index.js';
 import { liveInstancePid } from '../instance-file.js';
+import { fsyncPath } from './fsync-path.js';
 import { MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
 
 export interface RestoreOptions {
@@ -95,6 +96,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const to = join(options.dataDir, file.path);
     await mkdir(dirname(to), { recursive: true, mode: 0o700 });
     await copyFile(join(options.source, file.path), to);
+    await fsyncPath(to);
   }
+  // On disk before Vigil starts on it: a crash right after the restore must not leave half-copied files.
+  await fsyncPath(join(options.dataDir, OUTBOX_DIR));
+  await fsyncPath(options.dataDir);
   return { manifest, movedAside };
 }

@@ -1,9 +1,10 @@
-import { copyFile, mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { listSegments, OUTBOX_DIR, readCheckpoint, READINGS_DB_FILE, segmentPath, writeCheckpoint, type Position } from '../../ingest/index.js';
 import { VigilError } from '../../domain/index.js';
 import { openSqlite, STATE_DB_FILE } from '../../state/index.js';
+import { fsyncPath } from './fsync-path.js';
 import { BACKUP_FORMAT, MANIFEST_FILE, sha256File, type BackupManifest } from './manifest.js';
 
 export interface BackupOptions {
@@ -13,15 +14,6 @@ export interface BackupOptions {
   readonly readingStore: 'sqlite' | 'influxdb';
   readonly vigilVersion: string;
   readonly now?: () => number;
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** SQLite's online backup: a consistent snapshot while the server goes on writing (WAL readers never block it). */
