@@ -7,9 +7,11 @@ import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/inde
 import type { InfluxConnection } from '../ingest/index.js';
 import type { SessionSettings } from '../dashboard/index.js';
 import { isSecretVariable, resolveSecretFiles } from './secret-files.js';
+import type { RetentionPolicy } from '../lifecycle/index.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().min(1);
+const retentionDays = z.coerce.number().int().min(0).max(36_500);
 const optionalText = z
   .string()
   .optional()
@@ -56,6 +58,9 @@ export const configSchema = z
     VIGIL_INFLUX_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     VIGIL_INFLUX_DB: z.string().min(1).default('vigil'),
     VIGIL_INFLUX_RETENTION_POLICY: optionalText,
+    VIGIL_INFLUX_RETENTION_DURATION: optionalText.pipe(
+      z.string().regex(/^(INF|[1-9]\d*[hdw])$/, 'must be INF or a duration like 8760h, 3653d or 522w').optional(),
+    ),
     VIGIL_INFLUX_USER: optionalText,
     VIGIL_INFLUX_PASSWORD: optionalText,
     VIGIL_INFLUX_TOKEN: optionalText,
@@ -110,6 +115,13 @@ export const configSchema = z
     VIGIL_REJECTION_PAYLOADS_MAX_MB: z.coerce.number().min(0).max(100_000).default(256),
     VIGIL_CLOCK_SKEW_MINUTES: z.coerce.number().positive().max(24 * 60).default(2),
     VIGIL_CLOCK_SKEW_MIN_DEVICES: positiveInt.max(10_000).default(3),
+    // Retention in days, 0 = kept for ever (docs/operations.md, "Backups and retention", gives the reasons).
+    VIGIL_RETENTION_AUDIT_DAYS: retentionDays.default(2192),
+    VIGIL_RETENTION_DEAD_LETTER_DAYS: retentionDays.default(365),
+    VIGIL_RETENTION_RESOLVED_ALERT_DAYS: retentionDays.default(3653),
+    VIGIL_RETENTION_READING_DAYS: retentionDays.default(0),
+    VIGIL_RETENTION_CRON: z.string().min(1).default('0 17 3 * * *'),
+    VIGIL_RETENTION_BATCH: positiveInt.max(100_000).default(500),
     VIGIL_SESSION_IDLE_MINUTES: z.coerce.number().positive().max(24 * 60).default(15),
     VIGIL_SESSION_MAX_HOURS: z.coerce.number().positive().max(24 * 7).default(12),
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
@@ -191,11 +203,12 @@ export interface VigilConfig {
   readonly shipBatchSize: number;
   /** Cap of the shipper's exponential backoff while the reading store is unavailable. */
   readonly storeRetryMaxMs: number;
-  readonly rejectionRetentionDays: number;
   /** Rejected payloads kept for replay: largest per publish, and in all. */
   readonly rejectionPayloads: { readonly maxBytes: number; readonly maxTotalBytes: number };
   /** When several devices' readings are this far ahead of the server clock, /readyz reports the clock degraded. */
   readonly clockSkew: { readonly thresholdMs: number; readonly minDevices: number };
+  /** What the scheduled retention run deletes, when, and in batches of how many rows. */
+  readonly retention: { readonly policy: RetentionPolicy; readonly cron: string; readonly batchSize: number };
   readonly adminToken: string | undefined;
   readonly alerts: {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
@@ -289,7 +302,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? {
           url: c.VIGIL_INFLUX_URL,
           database: c.VIGIL_INFLUX_DB,
-          retentionPolicy: c.VIGIL_INFLUX_RETENTION_POLICY,
+          // A duration without a policy name creates (and writes to) a policy named "vigil".
+          retentionPolicy: c.VIGIL_INFLUX_RETENTION_POLICY ?? (c.VIGIL_INFLUX_RETENTION_DURATION ? 'vigil' : undefined),
+          retentionDuration: c.VIGIL_INFLUX_RETENTION_DURATION,
           username: c.VIGIL_INFLUX_USER,
           password: c.VIGIL_INFLUX_PASSWORD,
           token: c.VIGIL_INFLUX_TOKEN,
@@ -315,9 +330,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shipBatchSize: c.VIGIL_SHIP_BATCH,
     storeRetryMaxMs: c.VIGIL_STORE_RETRY_MAX_MS,
-    rejectionRetentionDays: c.VIGIL_REJECTION_RETENTION_DAYS,
     rejectionPayloads: { maxBytes: c.VIGIL_REJECTION_PAYLOAD_MAX_BYTES, maxTotalBytes: Math.round(c.VIGIL_REJECTION_PAYLOADS_MAX_MB * 1024 * 1024) },
     clockSkew: { thresholdMs: c.VIGIL_CLOCK_SKEW_MINUTES * 60_000, minDevices: c.VIGIL_CLOCK_SKEW_MIN_DEVICES },
+    retention: {
+      policy: {
+        auditDays: c.VIGIL_RETENTION_AUDIT_DAYS,
+        deadLetterDays: c.VIGIL_RETENTION_DEAD_LETTER_DAYS,
+        resolvedAlertDays: c.VIGIL_RETENTION_RESOLVED_ALERT_DAYS,
+        readingDays: c.VIGIL_RETENTION_READING_DAYS,
+        rejectionDays: c.VIGIL_REJECTION_RETENTION_DAYS,
+      },
+      cron: c.VIGIL_RETENTION_CRON,
+      batchSize: c.VIGIL_RETENTION_BATCH,
+    },
     adminToken: c.VIGIL_ADMIN_TOKEN,
     alerts: {
       webhook:

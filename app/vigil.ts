@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
+import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
@@ -40,6 +41,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const metrics = createMetricsRegistry({ commit: config.buildCommit });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
+  // `vigil restore` refuses to write under a running server: this file tells it one runs.
+  const releaseInstance = claimInstance(config.dataDir);
+  built.push(releaseInstance);
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
@@ -77,7 +81,6 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'ingest' }),
     shipBatchSize: config.shipBatchSize,
     storeRetryMaxMs: config.storeRetryMaxMs,
-    rejectionRetentionDays: config.rejectionRetentionDays,
     rejectionPayloads: config.rejectionPayloads,
     clockSkew: config.clockSkew,
     now: hooks.now,
@@ -92,6 +95,21 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(recovered));
   recovered.length = 0;
   built.push(() => ingest.close(0));
+  // Retention runs on its schedule; what it deletes and why: docs/operations.md, "Backups and retention".
+  const retention = scheduleRetention(
+    config.retention.cron,
+    new RetentionSweep({
+      policy: config.retention.policy,
+      purges: statePurges(db),
+      pruneRejections: (before) => ingest.rejections.prune(before),
+      readings: store instanceof SqliteStore ? store : undefined,
+      patientIds: () => registry.listPatients().map((p) => p.id),
+      audit,
+      batchSize: config.retention.batchSize,
+    }),
+    log.child({ component: 'retention' }),
+  );
+  built.push(() => retention.close());
   const dashboard = createDashboard({
     db,
     alerts,
@@ -102,6 +120,10 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     adminToken: config.adminToken,
     metrics,
     log: log.child({ component: 'dashboard' }),
+    patientData: {
+      export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
+      erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by }),
+    },
   });
   built.push(() => dashboard.close());
   alerts.feed.on('event', (event) => guarded('live push', () => dashboard.onAlertEvent(event)));
@@ -170,11 +192,13 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       closing ??= (async () => {
         await gateway.close();
         await http.close();
+        await retention.close();
         await ingest.close(drainMs);
         dashboard.close();
         await alerts.close();
         await store.close();
         db.close();
+        releaseInstance();
         log.info({}, 'Vigil stopped');
       })();
       return closing;

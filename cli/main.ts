@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAlerts } from './commands/alerts.js';
+import { registerBackup } from './commands/backup.js';
+import { registerPatientData } from './commands/patient-data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
@@ -45,6 +47,8 @@ registerRejections(program);
 registerAlerts(program);
 registerUsers(program);
 registerSimulate(program);
+registerBackup(program, version);
+registerPatientData(program, version);
 
 try {
   await program.parseAsync(process.argv);

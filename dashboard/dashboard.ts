@@ -19,6 +19,7 @@ import type { DashboardAlerts, DashboardContext, PatientDirectory, SessionSettin
 import { LiveHub } from './live/live-hub.js';
 import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
@@ -38,6 +39,8 @@ export interface DashboardOptions {
   readonly log: { warn(obj: object, msg: string): void };
   /** Bytes a live client may fall behind before it is dropped (it reconnects and replays). */
   readonly liveMaxBufferedBytes?: number;
+  /** A patient's export and erasure (administrators); absent, those routes are not offered. */
+  readonly patientData?: PatientDataActions | undefined;
 }
 
 export type Dashboard = ReturnType<typeof createDashboard>;
@@ -103,6 +106,8 @@ export function createDashboard(options: DashboardOptions) {
         await registerPatientRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
+        const patientData = options.patientData;
+        if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
       });
       await registerLiveRoute(app, hub, authenticate);
       await registerWebAssets(app);

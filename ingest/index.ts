@@ -24,6 +24,10 @@ export type { ClockSkewEstimate } from './clock-skew.js';
 export type RejectionCounts = (since: number) => Map<string, number>;
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export * from './store/index.js';
+/** The outbox's place in the data dir and its files, for backups (the position and the segments after it). */
+export const OUTBOX_DIR = 'outbox';
+export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
+export { listSegments, segmentPath, type Position } from './outbox/segments.js';
 
 export interface IngestOptions {
   readonly dataDir: string;
@@ -37,8 +41,6 @@ export interface IngestOptions {
   readonly shipBatchSize?: number;
   readonly storeRetryMaxMs?: number;
   readonly segmentBytes?: number;
-  /** Rejected readings are kept this many days (VIGIL_REJECTION_RETENTION_DAYS), then pruned hourly. */
-  readonly rejectionRetentionDays?: number;
   /** Bounds on the rejected payloads kept for replay: per publish, and in all (the oldest go first). */
   readonly rejectionPayloads?: { readonly maxBytes: number; readonly maxTotalBytes: number };
   readonly clockSkew?: ClockSkewOptions;
@@ -106,24 +108,12 @@ export async function createIngest(options: IngestOptions) {
   });
   const now = options.now ?? Date.now;
   const clockSkew = new ClockSkew(options.clockSkew ?? { thresholdMs: 2 * 60_000, minDevices: 3 });
-  const retentionMs = (options.rejectionRetentionDays ?? 30) * 86_400_000;
-  const pruneRejections = () => {
-    try {
-      const removed = rejections.prune(Date.now() - retentionMs);
-      if (removed > 0) options.log.info({ removed }, 'old rejections pruned');
-    } catch (err) {
-      options.log.warn({ err }, 'old rejections not pruned; will retry');
-    }
-  };
-  pruneRejections();
-  const pruning = setInterval(pruneRejections, 3_600_000);
-  pruning.unref();
   const deadLetters = new DeadLetters(options.db);
   const recovered: Reading[] = [];
   let recoveredCount = 0;
   const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
-  const outbox = await openOutbox(join(options.dataDir, 'outbox'), () =>
-    Outbox.open({ dir: join(options.dataDir, 'outbox'), segmentBytes: options.segmentBytes, onDamage }, (r) => {
+  const outbox = await openOutbox(join(options.dataDir, OUTBOX_DIR), () =>
+    Outbox.open({ dir: join(options.dataDir, OUTBOX_DIR), segmentBytes: options.segmentBytes, onDamage }, (r) => {
       recoveredCount += 1;
       // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
       if (recovered.length < 200_000) recovered.push(r);
@@ -207,7 +197,6 @@ export async function createIngest(options: IngestOptions) {
     rejectionCounts: ((since) => rejections.countsSince(since)) satisfies RejectionCounts,
     /** Commits what was handed over, drains to the store for up to drainMs, and closes. */
     async close(drainMs = 5_000): Promise<void> {
-      clearInterval(pruning);
       await replay.stop();
       await outbox.close();
       await shipper.stop(drainMs);

@@ -93,6 +93,17 @@ function contract(name: string, open: () => Promise<{ store: ReadingStore; clean
       expect(await store.queryAggregate({ patientId, type: 'weight', from: T0, to: T0 + HOUR, bucketMs: HOUR })).toEqual([]);
     });
 
+    it("erases every reading of one patient (any type, any time) and keeps the others'", async () => {
+      const other = `${patientId}-other`;
+      await store.write([bp(1, 130), reading({ patientId, type: 'glucose', time: T0 - 400 * 24 * HOUR, fields: { value: 99 }, tags: { source: 'meter' } })]);
+      await store.write([reading({ patientId: other, time: T0 + HOUR, fields: { systolic: 120, diastolic: 80, pulse: 60 } })]);
+      await store.erasePatient(patientId);
+      const range = { from: 0, to: T0 + 48 * HOUR };
+      expect(await store.queryRaw({ patientId, type: 'blood_pressure', ...range })).toEqual([]);
+      expect(await store.queryRaw({ patientId, type: 'glucose', ...range })).toEqual([]);
+      expect(await store.queryRaw({ patientId: other, type: 'blood_pressure', ...range })).toHaveLength(1);
+    });
+
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
@@ -109,6 +120,25 @@ contract('influxdb', async () => {
   influx = await startInfluxd();
   const store = await InfluxStore.open({ url: influx.url, database: 'vigil' });
   return { store, cleanup: () => influx!.destroy() };
+});
+
+describe('InfluxDB retention policy (VIGIL_INFLUX_RETENTION_DURATION)', () => {
+  it('creates the policy Vigil writes to, alters its duration at the next start, and leaves no series of an erased patient', async () => {
+    const server = await startInfluxd();
+    try {
+      const policies = async () => (await server.query('SHOW RETENTION POLICIES ON vigil')).map((row) => [row[0], row[1]]);
+      const first = await InfluxStore.open({ url: server.url, database: 'vigil', retentionPolicy: 'vigil', retentionDuration: '3653d' });
+      expect(await policies()).toContainEqual(['vigil', '87672h0m0s']);
+      await first.write([reading({ patientId: 'erased', time: Date.now() - HOUR }), reading({ patientId: 'kept', time: Date.now() - HOUR })]);
+      expect(await server.query('SELECT count(*) FROM "vigil"."blood_pressure"')).not.toEqual([]);
+      await InfluxStore.open({ url: server.url, database: 'vigil', retentionPolicy: 'vigil', retentionDuration: '520w' });
+      expect(await policies()).toContainEqual(['vigil', '87360h0m0s']);
+      await first.erasePatient('erased');
+      expect(await server.query(`SHOW TAG VALUES ON vigil WITH KEY = "patient_id"`)).toEqual([['patient_id', 'kept']]);
+    } finally {
+      await server.destroy();
+    }
+  });
 });
 
 describe('InfluxStore error classes', () => {

@@ -8,6 +8,8 @@ export interface InfluxConnection {
   readonly url: string;
   readonly database: string;
   readonly retentionPolicy?: string | undefined;
+  /** InfluxDB 1.x: create the retention policy with this duration (INF, 8760h, 3653d, 522w), or alter it to it. */
+  readonly retentionDuration?: string | undefined;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   /** InfluxDB 2.x/3.x: an API token, sent as `Authorization: Token ...` to their v1-compatible endpoints. */

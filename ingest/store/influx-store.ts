@@ -23,6 +23,24 @@ function whereClause(q: RangeQuery): string {
   return `WHERE "patient_id" = ${quoteString(q.patientId)} AND time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms`;
 }
 
+/**
+ * Creates the retention policy Vigil writes to, or alters its duration to the configured one (CREATE answers an
+ * error when a policy of that name exists with other settings). InfluxDB then drops shards older than the
+ * duration by itself. A server that refuses (2.x/3.x manage retention on the bucket) is logged, not fatal.
+ */
+async function applyRetentionPolicy(http: InfluxHttp, database: string, policy: string, duration: string, log?: (message: string) => void): Promise<void> {
+  const on = `${quoteIdent(policy)} ON ${quoteIdent(database)} DURATION ${duration}`;
+  try {
+    await http.query(`CREATE RETENTION POLICY ${on} REPLICATION 1`, 'POST');
+  } catch {
+    try {
+      await http.query(`ALTER RETENTION POLICY ${on}`, 'POST');
+    } catch (err) {
+      log?.(`could not create or alter InfluxDB retention policy ${policy} (on 2.x/3.x set the bucket's retention instead): ${(err as Error).message}`);
+    }
+  }
+}
+
 const AGGREGATES = ['mean', 'min', 'max', 'sum', 'count'] as const;
 
 function rowsOf(series: InfluxSeries[]): Record<string, unknown>[] {
@@ -46,6 +64,7 @@ export class InfluxStore implements ReadingStore {
     } catch (err) {
       log?.(`could not create InfluxDB database (it may already exist or be a 2.x/3.x bucket): ${(err as Error).message}`);
     }
+    if (conn.retentionPolicy && conn.retentionDuration) await applyRetentionPolicy(http, conn.database, conn.retentionPolicy, conn.retentionDuration, log);
     return new InfluxStore(http);
   }
 
@@ -92,6 +111,16 @@ export class InfluxStore implements ReadingStore {
       }
       return { time: row.time as number, fields: out };
     });
+  }
+
+  /**
+   * Drops every series tagged with the patient's id, in every measurement and retention policy of the
+   * database: InfluxQL's DROP SERIES removes the points and the index entries, so the id no longer shows in
+   * SHOW TAG VALUES either. Returns undefined: the server does not say how many points went.
+   */
+  async erasePatient(patientId: string): Promise<undefined> {
+    await this.#http.query(`DROP SERIES WHERE "patient_id" = ${quoteString(patientId)}`, 'POST');
+    return undefined;
   }
 
   /** Reachable, and taking Vigil's writes (credentials, permission and database checked with an empty write). */

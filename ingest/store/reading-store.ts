@@ -45,6 +45,8 @@ export interface ReadingStore {
   write(readings: readonly Reading[]): Promise<void>;
   queryRaw(query: RangeQuery): Promise<RawPoint[]>;
   queryAggregate(query: RangeQuery & { bucketMs: number }): Promise<AggregatePoint[]>;
+  /** Deletes every reading of a patient (the right to erasure); returns how many went where the store can tell. */
+  erasePatient(patientId: string): Promise<number | undefined>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

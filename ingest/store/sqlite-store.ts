@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Reading } from '../../domain/index.js';
+import { READING_TYPES, type Reading } from '../../domain/index.js';
 import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
 import {
@@ -138,6 +138,28 @@ export class SqliteStore implements ReadingStore {
       });
       return { time: row.bucket!, fields: out };
     });
+  }
+
+  /**
+   * Deletes up to `limit` of a patient's readings measured before `before` (retention); returns how many went.
+   * Goes type by type so that each delete walks the (patient, type, time) index.
+   */
+  purgeBefore(patientId: string, before: number, limit: number): number {
+    const drop = this.#db.prepare(
+      `DELETE FROM readings WHERE (type, patient_id, device_id, series_tags, time, tiebreak) IN
+         (SELECT type, patient_id, device_id, series_tags, time, tiebreak FROM readings WHERE patient_id = ? AND type = ? AND time < ? LIMIT ?)`,
+    );
+    let removed = 0;
+    for (const type of READING_TYPES) {
+      if (removed >= limit) break;
+      removed += drop.run(patientId, type, before, limit - removed).changes;
+    }
+    return removed;
+  }
+
+  /** Every reading of a patient (erasure); returns how many went. */
+  async erasePatient(patientId: string): Promise<number> {
+    return this.#db.prepare('DELETE FROM readings WHERE patient_id = ?').run(patientId).changes;
   }
 
   async ping(): Promise<void> {

@@ -123,7 +123,7 @@ class Shell {
     const patient = /^#\/patients\/([^/]+)$/.exec(hash);
     if (patient) {
       setViewTitle('Patient');
-      this.#patient = new PatientView(decodeURIComponent(patient[1]!));
+      this.#patient = new PatientView(decodeURIComponent(patient[1]!), this.#session.user.role === 'admin');
       this.#main.append(this.#patient.element);
       void this.#patient.load();
     } else if (hash === '#/audit' && this.#session.user.role === 'admin') {

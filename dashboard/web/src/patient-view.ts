@@ -7,6 +7,7 @@ import { actorText, ago, alertDetail, dateTime } from './format.js';
 import { clear, h } from './dom.js';
 import { keepFocus } from './focus.js';
 import { setViewTitle } from './page-title.js';
+import { patientDataPanel } from './patient-data-panel.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
@@ -47,8 +48,12 @@ export class PatientView {
   #refreshTimer: number | undefined;
   #refresh = false;
 
-  constructor(patientId: string) {
+  /** The page also offers the patient's export and erasure (administrators). */
+  readonly #admin: boolean;
+
+  constructor(patientId: string, admin = false) {
     this.patientId = patientId;
+    this.#admin = admin;
   }
 
   #title(): HTMLElement | null {
@@ -179,6 +184,7 @@ export class PatientView {
         ),
       ),
       rulesPanel(r, this.#reload),
+      ...(this.#admin ? [patientDataPanel(r.patient.id, r.patient.name)] : []),
     );
   }
 

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { openState, STATE_MIGRATIONS } from '../../app/state.js';
+import { restoreBackup, takeBackup } from '../../lifecycle/index.js';
+import { AuditLog } from '../../state/index.js';
+import { action, configFrom } from '../run.js';
+
+const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+const cliActor = () => ({ name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' });
+
+/** `vigil backup <dir>` and `vigil restore <dir>`: see docs/operations.md, "Backups and retention". */
+export function registerBackup(program: Command, version: string): void {
+  program
+    .command('backup')
+    .description('copy the state database, the embedded reading store and the outbox of a running (or stopped) Vigil into a new directory, with a manifest of checksums')
+    .argument('<dir>', 'a new or empty directory')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .addHelpText('after', '\nEvery reading acknowledged before the backup started is in it (stored, or in the outbox copy).\n\nExample:\n  vigil backup /var/backups/vigil/$(date +%F) --data-dir /var/lib/vigil\n')
+    .action(
+      action(async (dir: string, opts: { dataDir?: string }) => {
+        const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+        const manifest = await takeBackup({ dataDir: config.dataDir, target: resolve(dir), readingStore: config.influx ? 'influxdb' : 'sqlite', vigilVersion: version });
+        const { db } = openState(config.dataDir);
+        try {
+          new AuditLog(db).record(cliActor(), 'backup.create', null, resolve(dir), { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.bytes, 0) });
+        } finally {
+          db.close();
+        }
+        const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
+        process.stdout.write(`backup written to ${resolve(dir)}: ${manifest.files.length} files, ${bytes} bytes, started ${new Date(manifest.startedAt).toISOString()}\n`);
+        if (manifest.readingStore === 'influxdb') process.stdout.write('readings are in InfluxDB: back them up now with `influxd backup -portable` (see docs/operations.md)\n');
+      }),
+    );
+  program
+    .command('restore')
+    .description('restore a backup into a data directory (refused while Vigil runs on it); checks every checksum and migrates the schema forward')
+    .argument('<dir>', 'a directory written by vigil backup')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--replace', 'move the data already in the data directory aside (into replaced-<time>/) instead of refusing')
+    .addHelpText('after', '\nExample:\n  vigil restore /var/backups/vigil/2026-11-28 --data-dir /var/lib/vigil\n')
+    .action(
+      action(async (dir: string, opts: { dataDir?: string; replace?: boolean }) => {
+        const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+        const { manifest, movedAside } = await restoreBackup({ source: resolve(dir), dataDir: config.dataDir, migrations: STATE_MIGRATIONS, replace: opts.replace });
+        // Opening the state database applies the migrations this version has and the backup had not.
+        const { db } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
+        try {
+          new AuditLog(db).record(cliActor(), 'backup.restore', null, resolve(dir), { backupStartedAt: new Date(manifest.startedAt).toISOString(), backupVersion: manifest.vigilVersion, movedAside: movedAside ?? null });
+        } finally {
+          db.close();
+        }
+        process.stdout.write(`restored the backup of ${new Date(manifest.startedAt).toISOString()} (Vigil ${manifest.vigilVersion}) into ${config.dataDir}\n`);
+        if (movedAside) process.stdout.write(`the data that was there is in ${movedAside}\n`);
+        process.stdout.write('start Vigil: it ships the restored outbox; readings acknowledged after the backup started come back only if devices send them again\n');
+      }),
+    );
+}

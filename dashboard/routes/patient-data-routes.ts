@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { entityIdSchema, VigilError } from '../../domain/index.js';
+import type { Actor } from '../../state/index.js';
+import { requireAdmin } from '../auth/authenticate.js';
+import { actor } from '../context.js';
+
+/**
+ * A patient's right of access and right to erasure, as the composition root provides them (the dashboard does
+ * not know where all of a patient's data lives). Both record themselves in the audit log.
+ */
+export interface PatientDataActions {
+  export(patientId: string, by: Actor): Promise<{ readonly manifest: unknown; readonly files: readonly { readonly path: string; readonly text: string }[] }>;
+  erase(patientId: string, by: Actor): Promise<{ readonly pseudonym: string; readonly removed: Record<string, number>; readonly readings: number | null }>;
+}
+
+const params = z.object({ id: entityIdSchema });
+const eraseBody = z.object({ confirm: entityIdSchema.describe('the patient id again: an erasure cannot be undone') });
+
+/** Administrators only (clinicians get 403): export a patient's data as one download, erase a patient. */
+export async function registerPatientDataRoutes(app: FastifyInstance, actions: PatientDataActions): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.addHook('onRequest', async (request) => void requireAdmin(request));
+
+  api.get(
+    '/api/admin/patients/:id/export',
+    { schema: { tags: ['admin'], summary: "Everything held about a patient: a JSON document with the manifest and each CSV file's text", params } },
+    async (request, reply) => {
+      const data = await actions.export(request.params.id, actor(request));
+      reply.header('content-disposition', `attachment; filename="patient-${request.params.id}-export.json"`);
+      return data;
+    },
+  );
+
+  api.post(
+    '/api/admin/patients/:id/erase',
+    { schema: { tags: ['admin'], summary: 'Erase a patient: registry entry, alerts, readings; devices unassigned; audited under a pseudonym', params, body: eraseBody } },
+    async (request) => {
+      if (request.body.confirm !== request.params.id) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'confirm must repeat the patient id');
+      return actions.erase(request.params.id, actor(request));
+    },
+  );
+}

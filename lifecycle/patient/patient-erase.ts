@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { VigilError } from '../../domain/index.js';
+import type { ReadingStore } from '../../ingest/index.js';
+import type { Actor, AuditLog, StateDb } from '../../state/index.js';
+import { outboxHoldsPatient } from './outbox-pending.js';
+import { PATIENT_TABLES } from './patient-tables.js';
+import { erasurePseudonym } from './pseudonym.js';
+
+export interface PatientEraseOptions {
+  readonly db: StateDb;
+  readonly audit: AuditLog;
+  readonly readings: Pick<ReadingStore, 'erasePatient'>;
+  readonly dataDir: string;
+  readonly patientId: string;
+  readonly by: Actor;
+  /** How long to wait for the patient's readings still in the outbox to be stored before erasing the store. */
+  readonly outboxWaitMs?: number;
+  /**
+   * A running server sees the unassignment within its device cache's refresh (200 ms) and flushes the
+   * dashboard's latest readings every second: wait this long before looking at the outbox and erasing again.
+   */
+  readonly settleMs?: number;
+  readonly now?: () => number;
+}
+
+export interface ErasureResult {
+  /** What the audit log keeps instead of the id. */
+  readonly pseudonym: string;
+  /** Rows deleted per table (devices: unassigned, not deleted). */
+  readonly removed: Record<string, number>;
+  /** Readings deleted from the store; null when the store cannot count (InfluxDB). */
+  readonly readings: number | null;
+}
+
+/** Deletes the patient's rows from the state database (devices are unassigned: they are hardware); one transaction. */
+function eraseState(db: StateDb, id: string): Record<string, number> {
+  const removed: Record<string, number> = {};
+  db.transaction(() => {
+    const alertIds = 'SELECT id FROM alerts WHERE patient_id = ?';
+    removed.webhook_parked = db.prepare(`DELETE FROM webhook_parked WHERE seq IN (SELECT seq FROM alert_events WHERE alert_id IN (${alertIds}))`).run(id).changes;
+    removed.alert_events = db.prepare(`DELETE FROM alert_events WHERE alert_id IN (${alertIds})`).run(id).changes;
+    // Unassigned first: the device's next readings are refused (VIGIL_ERR_DEVICE_UNASSIGNED) instead of stored.
+    removed.devices = db.prepare('UPDATE devices SET patient_id = NULL, assigned_at = NULL WHERE patient_id = ?').run(id).changes;
+    for (const [table, column] of Object.entries(PATIENT_TABLES)) {
+      if (table === 'devices' || table === 'patients') continue;
+      removed[table] = db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).run(id).changes;
+    }
+    removed.patients = db.prepare('DELETE FROM patients WHERE id = ?').run(id).changes;
+  }).immediate();
+  return removed;
+}
+
+/**
+ * `vigil patients erase` (GDPR article 17): the registry entry, programmes, alerts with their events and notes,
+ * rule changes, rejections, dead letters and every stored reading go; the devices are unassigned. The audit
+ * log is kept (HIPAA), and records the erasure under an HMAC of the id, never the id itself.
+ *
+ * Order: the state database first, so that the patient's devices stop being accepted at once; then the
+ * readings still in the outbox are given time to reach the store; then the store is erased, so that no reading
+ * lands there after it. Running it again for the same id is safe (and needed if the store was unreachable).
+ */
+export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResult> {
+  const now = o.now ?? Date.now;
+  const pseudonym = erasurePseudonym(o.db, o.patientId);
+  const removed = eraseState(o.db, o.patientId);
+  await sleep(o.settleMs ?? 1_500);
+  const deadline = now() + (o.outboxWaitMs ?? 30_000);
+  while ((await outboxHoldsPatient(o.dataDir, o.patientId)) && now() < deadline) await sleep(250);
+  const stillQueued = await outboxHoldsPatient(o.dataDir, o.patientId);
+  let readings: number | null;
+  try {
+    readings = (await o.readings.erasePatient(o.patientId)) ?? null;
+    // Whatever a running server wrote for the patient while the first pass ran (an alert on a reading in flight).
+    for (const [table, n] of Object.entries(eraseState(o.db, o.patientId))) removed[table] = (removed[table] ?? 0) + n;
+  } catch (err) {
+    o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings: 'not erased: the reading store failed; run the erasure again' });
+    throw err;
+  }
+  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings, readingsStillQueued: stillQueued });
+  if (stillQueued) {
+    throw new VigilError('VIGIL_ERR_CONFLICT', 'readings of this patient still wait in the outbox (is the reading store down?): run the erasure again once it has drained');
+  }
+  return { pseudonym, removed, readings };
+}

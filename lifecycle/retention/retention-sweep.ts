@@ -1,0 +1,89 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { AuditLog } from '../../state/index.js';
+import { cutoff, type RetentionKind, type RetentionPolicy } from './policy.js';
+import type { StatePurges } from './state-purges.js';
+
+export interface RetentionSweepOptions {
+  readonly policy: RetentionPolicy;
+  readonly purges: StatePurges;
+  /** Ingest's rejection log purge (it deletes in its own chunks): called, not re-implemented. */
+  readonly pruneRejections: (before: number) => number;
+  /** The embedded reading store's purge, one batch of one patient; absent with InfluxDB (its retention policy applies). */
+  readonly readings?: { purgeBefore(patientId: string, before: number, limit: number): number } | undefined;
+  readonly patientIds: () => readonly string[];
+  readonly audit: AuditLog;
+  /** Rows per batch: small, so that no batch holds a database lock or the event loop for long. */
+  readonly batchSize?: number;
+  /** A run stops a kind after this many batches; what is left goes at the next run. */
+  readonly maxBatches?: number;
+  readonly now?: () => number;
+}
+
+export type RetentionCounts = Record<RetentionKind, number>;
+
+/**
+ * The scheduled retention run: for each kind with a period, deletes what is older in small batches, yielding
+ * to the event loop between batches so that MQTT acknowledgements and the dashboard go on, then records one
+ * audit entry with what went.
+ */
+export class RetentionSweep {
+  readonly #o: RetentionSweepOptions;
+  readonly #batch: number;
+  readonly #maxBatches: number;
+  #stopped = false;
+
+  constructor(options: RetentionSweepOptions) {
+    this.#o = options;
+    this.#batch = options.batchSize ?? 500;
+    this.#maxBatches = options.maxBatches ?? 2_000;
+  }
+
+  /** Shutting down: the run in progress ends after its current batch (and still records what it did). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  async #drain(purge: (limit: number) => number): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < this.#maxBatches && !this.#stopped; i++) {
+      const n = purge(this.#batch);
+      removed += n;
+      if (n < this.#batch) break;
+      await yieldToEventLoop();
+    }
+    return removed;
+  }
+
+  async run(): Promise<RetentionCounts> {
+    const now = (this.#o.now ?? Date.now)();
+    const { policy, purges } = this.#o;
+    const counts: RetentionCounts = { audit: 0, deadLetters: 0, resolvedAlerts: 0, readings: 0, rejections: 0 };
+    const before = {
+      audit: cutoff(policy.auditDays, now),
+      deadLetters: cutoff(policy.deadLetterDays, now),
+      resolvedAlerts: cutoff(policy.resolvedAlertDays, now),
+      readings: this.#o.readings ? cutoff(policy.readingDays, now) : undefined,
+      rejections: cutoff(policy.rejectionDays, now),
+    } satisfies Record<RetentionKind, number | undefined>;
+    const purge = async (t: number | undefined, one: (before: number, limit: number) => number) => {
+      await yieldToEventLoop();
+      return t === undefined ? 0 : this.#drain((limit) => one(t, limit));
+    };
+    counts.audit = await purge(before.audit, purges.audit);
+    counts.deadLetters = await purge(before.deadLetters, purges.deadLetters);
+    counts.resolvedAlerts = await purge(before.resolvedAlerts, purges.resolvedAlerts);
+    if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
+    const readings = this.#o.readings;
+    if (readings) {
+      for (const patientId of this.#o.patientIds()) {
+        counts.readings += await purge(before.readings, (t, limit) => readings.purgeBefore(patientId, t, limit));
+      }
+    }
+    const iso = (t: number | undefined) => (t === undefined ? 'kept' : new Date(t).toISOString());
+    this.#o.audit.record('vigil:retention', 'retention.run', null, null, {
+      removed: counts,
+      before: Object.fromEntries(Object.entries(before).map(([k, t]) => [k, iso(t)])),
+    }, now);
+    return counts;
+  }
+}

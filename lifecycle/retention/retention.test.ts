@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openState } from '../../app/state.js';
+import { RejectionLog, SqliteStore } from '../../ingest/index.js';
+import { AuditLog, type StateDb } from '../../state/index.js';
+import { reading } from '../../test/support/readings.js';
+import { tempDir } from '../../test/support/temp.js';
+import { DAY_MS, type RetentionPolicy } from './policy.js';
+import { RetentionSweep } from './retention-sweep.js';
+import { statePurges } from './state-purges.js';
+
+const POLICY: RetentionPolicy = { auditDays: 30, deadLetterDays: 10, resolvedAlertDays: 20, readingDays: 40, rejectionDays: 5 };
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function addAlert(db: StateDb, patientId: string, resolvedAt: number | null, subject: string): number {
+  const { lastInsertRowid } = db
+    .prepare(
+      `INSERT INTO alerts (patient_id, rule_id, subject, status, severity, title, message, opened_at, updated_at, first_observed_at, last_observed_at, latest_values, worst_values, worst_score, resolved_at)
+       VALUES (?, 'pulse.extreme', ?, ?, 'warning', 't', 'm', ?, ?, ?, ?, '{}', '{}', 1, ?)`,
+    )
+    .run(patientId, subject, resolvedAt === null ? 'open' : 'resolved', T0, T0, T0, T0, resolvedAt);
+  const alertId = Number(lastInsertRowid);
+  db.prepare("INSERT INTO alert_events (alert_id, type, at, actor, alert) VALUES (?, 'opened', ?, NULL, '{}')").run(alertId, T0);
+  return alertId;
+}
+
+const count = (db: StateDb, table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+describe('retention sweep (fake clock)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let state: ReturnType<typeof openState>;
+  let store: SqliteStore;
+  beforeEach(async () => {
+    dir = await tempDir();
+    state = openState(dir.path);
+    store = new SqliteStore(dir.path);
+  });
+  afterEach(async () => {
+    await store.close();
+    state.db.close();
+    await dir.remove();
+  });
+
+  function sweep(now: { t: number }, batchSize = 7) {
+    const rejections = new RejectionLog(state.db, { onLost: () => undefined });
+    return new RetentionSweep({
+      policy: POLICY,
+      purges: statePurges(state.db),
+      pruneRejections: (before) => rejections.prune(before),
+      readings: store,
+      patientIds: () => state.registry.listPatients().map((p) => p.id),
+      audit: new AuditLog(state.db, () => now.t),
+      batchSize,
+      now: () => now.t,
+    });
+  }
+
+  it('keeps each growing table bounded over 60 days of daily runs, and audits each run with its counts', async () => {
+    const patient = state.registry.addPatient({ name: 'Retention Test' });
+    const audit = new AuditLog(state.db);
+    const rejections = new RejectionLog(state.db, { onLost: () => undefined });
+    const now = { t: T0 };
+    const run = sweep(now);
+    for (let day = 0; day < 60; day++) {
+      now.t = T0 + day * DAY_MS;
+      for (let i = 0; i < 10; i++) audit.record('user:a', 'patient.view', patient.id, null, undefined, now.t + i);
+      addAlert(state.db, patient.id, now.t, `d${day}`);
+      state.db
+        .prepare("INSERT INTO dead_letters (reading_key, device_id, patient_id, reading_type, reading, status, error, created_at, replayed_at) VALUES ('k', 'dev-1', ?, 'weight', '{}', 400, 'e', ?, ?)")
+        .run(patient.id, now.t, now.t);
+      rejections.record('dev-1', patient.id, [{ ref: '0', code: 'VIGIL_ERR_SCHEMA', message: 'bad' }], now.t);
+      await store.write(Array.from({ length: 10 }, (_, i) => reading({ patientId: patient.id, type: 'weight', time: now.t + i, msgId: `${day}-${i}` })));
+      await run.run();
+      // Bounded: what a period holds (plus today's rows and the run's own audit entries), never more.
+      expect(count(state.db, 'audit_log')).toBeLessThanOrEqual((POLICY.auditDays + 1) * 11);
+      expect(count(state.db, 'alerts')).toBeLessThanOrEqual(POLICY.resolvedAlertDays + 1);
+      expect(count(state.db, 'alert_events')).toBeLessThanOrEqual(POLICY.resolvedAlertDays + 1);
+      expect(count(state.db, 'dead_letters')).toBeLessThanOrEqual(POLICY.deadLetterDays + 1);
+      expect(count(state.db, 'rejections')).toBeLessThanOrEqual(POLICY.rejectionDays + 1);
+    }
+    const stored = await store.queryRaw({ patientId: patient.id, type: 'weight', from: 0, to: now.t + DAY_MS });
+    expect(stored.length).toBe((POLICY.readingDays + 1) * 10);
+    expect(Math.min(...stored.map((r) => r.time))).toBeGreaterThanOrEqual(now.t - POLICY.readingDays * DAY_MS);
+
+    const runs = audit.list({ action: 'retention.run', limit: 1000 });
+    expect(runs.length).toBe(POLICY.auditDays + 1);
+    const last = runs[0]!.details as { removed: Record<string, number> };
+    expect(last.removed).toEqual({ audit: 11, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1 });
+  });
+
+  it('never deletes an open alert, a dead letter not yet replayed, or audit rows inside the period', async () => {
+    const patient = state.registry.addPatient({ name: 'Kept' });
+    const open = addAlert(state.db, patient.id, null, 'open');
+    state.db
+      .prepare("INSERT INTO dead_letters (reading_key, device_id, patient_id, reading_type, reading, status, error, created_at) VALUES ('k', 'dev-1', ?, 'weight', '{}', 400, 'e', ?)")
+      .run(patient.id, T0);
+    await sweep({ t: T0 + 1000 * DAY_MS }).run();
+    expect(state.db.prepare('SELECT id FROM alerts').all()).toEqual([{ id: open }]);
+    expect(count(state.db, 'dead_letters')).toBe(1);
+    // The audit log stays append-only inside the period: the trigger refuses a delete the horizon does not cover.
+    const audit = new AuditLog(state.db);
+    audit.record('user:a', 'patient.view', patient.id, null, undefined, T0 + 999 * DAY_MS);
+    expect(() => state.db.prepare('DELETE FROM audit_log WHERE at = ?').run(T0 + 999 * DAY_MS)).toThrow(/append-only/);
+  });
+
+  it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {
+    const audit = new AuditLog(state.db);
+    for (let i = 0; i < 50; i++) audit.record('user:a', 'patient.view', null, null, undefined, T0 + i);
+    const run = sweep({ t: T0 + 1000 * DAY_MS }, 1);
+    const running = run.run();
+    // After the first batch: the run yields to the event loop between batches, which is when a stop is seen.
+    setImmediate(() => run.stop());
+    const removed = await running;
+    expect(removed.audit).toBeGreaterThan(0);
+    expect(removed.audit).toBeLessThan(50);
+    expect(audit.list({ action: 'retention.run' })).toHaveLength(1);
+  });
+
+  it('keeps a kind whose period is 0 for ever', async () => {
+    const patient = state.registry.addPatient({ name: 'Forever' });
+    addAlert(state.db, patient.id, T0, 'old');
+    const rejections = new RejectionLog(state.db, { onLost: () => undefined });
+    const run = new RetentionSweep({
+      policy: { ...POLICY, resolvedAlertDays: 0, auditDays: 0 },
+      purges: statePurges(state.db),
+      pruneRejections: (before) => rejections.prune(before),
+      patientIds: () => [],
+      audit: new AuditLog(state.db),
+      now: () => T0 + 5000 * DAY_MS,
+    });
+    const removed = await run.run();
+    expect(removed.resolvedAlerts).toBe(0);
+    expect(count(state.db, 'alerts')).toBe(1);
+  });
+});

@@ -1,0 +1,41 @@
+import type { StateDb } from '../../state/index.js';
+
+/**
+ * One batch of deletions in the state database per call, each returning how many records went. Each batch is
+ * its own short transaction, so the server's writers (alerts, sessions, the audit log) wait at most for one.
+ */
+export interface StatePurges {
+  audit(before: number, limit: number): number;
+  deadLetters(before: number, limit: number): number;
+  resolvedAlerts(before: number, limit: number): number;
+}
+
+export function statePurges(db: StateDb): StatePurges {
+  const horizon = db.prepare("INSERT INTO retention_horizon (kind, before, set_at) VALUES ('audit', ?, ?) ON CONFLICT (kind) DO UPDATE SET before = max(before, excluded.before), set_at = excluded.set_at");
+  const audit = db.prepare('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)');
+  const deadLetters = db.prepare('DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE replayed_at IS NOT NULL AND replayed_at < ? LIMIT ?)');
+  const resolved = db.prepare<[number, number], { id: number }>("SELECT id FROM alerts WHERE status = 'resolved' AND resolved_at < ? ORDER BY resolved_at LIMIT ?");
+  const parked = db.prepare('DELETE FROM webhook_parked WHERE seq IN (SELECT seq FROM alert_events WHERE alert_id = ?)');
+  const events = db.prepare('DELETE FROM alert_events WHERE alert_id = ?');
+  const alert = db.prepare('DELETE FROM alerts WHERE id = ?');
+  const dropAlerts = db.transaction((ids: number[]) => {
+    for (const id of ids) {
+      parked.run(id);
+      events.run(id);
+      alert.run(id);
+    }
+  });
+  return {
+    audit: db.transaction((before: number, limit: number) => {
+      // The audit log's trigger lets rows go only past this recorded horizon (lifecycle migration 1).
+      horizon.run(before, Date.now());
+      return audit.run(before, limit).changes;
+    }),
+    deadLetters: (before, limit) => deadLetters.run(before, limit).changes,
+    resolvedAlerts: (before, limit) => {
+      const ids = resolved.all(before, limit).map((r) => r.id);
+      dropAlerts(ids);
+      return ids.length;
+    },
+  };
+}
