@@ -67,7 +67,8 @@ describe('retention sweep (fake clock)', () => {
       state.db
         .prepare("INSERT INTO dead_letters (reading_key, device_id, patient_id, reading_type, reading, status, error, created_at, replayed_at) VALUES ('k', 'dev-1', ?, 'weight', '{}', 400, 'e', ?, ?)")
         .run(patient.id, now.t, now.t);
-      rejections.record('dev-1', patient.id, [{ ref: '0', code: 'VIGIL_ERR_SCHEMA', message: 'bad' }], now.t);
+      rejections.record({ deviceId: 'dev-1', patientId: patient.id, receivedAt: now.t, rejections: [{ ref: '0', code: 'VIGIL_ERR_SCHEMA', message: 'bad' }], payload: Buffer.from('{}'), allRejected: true });
+      rejections.flush();
       await store.write(Array.from({ length: 10 }, (_, i) => reading({ patientId: patient.id, type: 'weight', time: now.t + i, msgId: `${day}-${i}` })));
       await run.run();
       // Bounded: what a period holds (plus today's rows and the run's own audit entries), never more.
