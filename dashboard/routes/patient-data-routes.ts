@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, VigilError } from '../../domain/index.js';
+import { entityIdSchema, patientErasureSchema, patientExportSchema, VigilError } from '../../domain/index.js';
 import type { Actor } from '../../state/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { actor } from '../context.js';
+import { responses } from './responses.js';
 
 /**
  * A patient's right of access and right to erasure, as the composition root provides them (the dashboard does
@@ -25,17 +26,32 @@ export async function registerPatientDataRoutes(app: FastifyInstance, actions: P
 
   api.get(
     '/api/admin/patients/:id/export',
-    { schema: { tags: ['admin'], summary: "Everything held about a patient: a JSON document with the manifest and each CSV file's text", params } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "Everything held about a patient: a JSON document with the manifest and each CSV file's text",
+        params,
+        response: responses({ 200: patientExportSchema }, 400, 401, 403, 404),
+      },
+    },
     async (request, reply) => {
       const data = await actions.export(request.params.id, actor(request));
       reply.header('content-disposition', `attachment; filename="patient-${request.params.id}-export.json"`);
-      return data;
+      return { manifest: data.manifest, files: [...data.files] };
     },
   );
 
   api.post(
     '/api/admin/patients/:id/erase',
-    { schema: { tags: ['admin'], summary: 'Erase a patient: registry entry, alerts, readings; devices unassigned; audited under a pseudonym', params, body: eraseBody } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Erase a patient: registry entry, alerts, readings; devices unassigned; audited under a pseudonym',
+        params,
+        body: eraseBody,
+        response: responses({ 200: patientErasureSchema }, 400, 401, 403, 404),
+      },
+    },
     async (request) => {
       if (request.body.confirm !== request.params.id) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'confirm must repeat the patient id');
       return actions.erase(request.params.id, actor(request));
