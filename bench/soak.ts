@@ -4,7 +4,7 @@
  * process over 40,000 messages cannot see that; a programme runs Vigil for months.
  */
 import { connect, type MqttClient } from 'mqtt';
-import { currentRssMiB, percentile, processUsage } from './stats.js';
+import { currentRssMiB, metricValue, percentile, processUsage } from './stats.js';
 import { startVigil } from './targets.js';
 
 export interface SoakOptions {
@@ -21,6 +21,8 @@ export interface SoakSample {
   /** Readings acknowledged so far. */
   readonly acknowledged: number;
   readonly rssMiB: number;
+  /** V8 heap in use (all Vigil's JavaScript objects), MiB: what a leak would grow, whatever RSS does. */
+  readonly heapMiB: number;
   /** Vigil's CPU seconds (user + system) so far. */
   readonly cpuSeconds: number;
 }
@@ -31,6 +33,7 @@ export interface SoakTenth {
   readonly perSecond: number;
   readonly pubackP99: number;
   readonly rssMiB: number;
+  readonly heapMiB: number;
   /** Vigil's CPU per reading over the tenth, µs: unlike the rate, it does not depend on what else the machine runs. */
   readonly cpuMicros: number;
 }
@@ -84,8 +87,17 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       }),
     );
     const startedAt = performance.now();
-    const sample = (): SoakSample => ({ at: (performance.now() - startedAt) / 1000, acknowledged, rssMiB: currentRssMiB(target.pid), cpuSeconds: processUsage(target.pid).cpuSeconds });
-    const sampler = setInterval(() => samples.push(sample()), sampleMs);
+    let heapMiB = Number.NaN;
+    const sample = (): SoakSample => ({ at: (performance.now() - startedAt) / 1000, acknowledged, rssMiB: currentRssMiB(target.pid), heapMiB, cpuSeconds: processUsage(target.pid).cpuSeconds });
+    // The heap comes from Vigil's /metrics (prom-client's process metrics), read between samples.
+    const readHeap = async () => {
+      heapMiB = (await metricValue(target.httpUrl!, 'nodejs_heap_size_used_bytes').catch(() => Number.NaN)) / 2 ** 20;
+    };
+    await readHeap();
+    const sampler = setInterval(() => {
+      samples.push(sample());
+      void readHeap();
+    }, sampleMs);
     samples.push(sample());
     await Promise.all(
       clients.map(async (client, i) => {
@@ -119,7 +131,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       const first = samples.findLast((s) => s.at <= start) ?? samples[0]!;
       const last = samples.findLast((s) => s.at <= end) ?? samples.at(-1)!;
       const cpuMicros = last.acknowledged > first.acknowledged ? ((last.cpuSeconds - first.cpuSeconds) / (last.acknowledged - first.acknowledged)) * 1e6 : Number.NaN;
-      return { from: k * tenthSize, to: Math.min(total, (k + 1) * tenthSize), perSecond: tenthSize / (end - start), pubackP99: percentile(sorted, 99), rssMiB: last.rssMiB, cpuMicros };
+      return { from: k * tenthSize, to: Math.min(total, (k + 1) * tenthSize), perSecond: tenthSize / (end - start), pubackP99: percentile(sorted, 99), rssMiB: last.rssMiB, heapMiB: last.heapMiB, cpuMicros };
     });
     return { readings: acknowledged, devices: o.devices, seconds, samples, tenths, lastOverFirst: tenths.at(-1)!.perSecond / tenths[0]!.perSecond };
   } finally {
@@ -130,11 +142,11 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
 export function soakTable(r: SoakResult): string {
   const rows = r.tenths.map(
     (t, k) =>
-      `| ${k + 1} | ${t.from.toLocaleString('en')}-${t.to.toLocaleString('en')} | ${Math.round(t.perSecond).toLocaleString('en')} | ${Math.round((t.perSecond / r.tenths[0]!.perSecond) * 100)} % | ${t.cpuMicros.toFixed(1)} | ${t.pubackP99.toFixed(1)} | ${Math.round(t.rssMiB)} |`,
+      `| ${k + 1} | ${t.from.toLocaleString('en')}-${t.to.toLocaleString('en')} | ${Math.round(t.perSecond).toLocaleString('en')} | ${Math.round((t.perSecond / r.tenths[0]!.perSecond) * 100)} % | ${t.cpuMicros.toFixed(1)} | ${t.pubackP99.toFixed(1)} | ${Math.round(t.rssMiB)} | ${Math.round(t.heapMiB)} |`,
   );
   return [
-    '| tenth | readings | acknowledged/s | vs first tenth | Vigil CPU per reading (µs) | PUBACK p99 (ms) | RSS at its end (MiB) |',
-    '|---|---|---|---|---|---|---|',
+    '| tenth | readings | acknowledged/s | vs first tenth | Vigil CPU per reading (µs) | PUBACK p99 (ms) | RSS at its end (MiB) | V8 heap in use (MiB) |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `${r.readings.toLocaleString('en')} readings from ${r.devices} devices in ${Math.round(r.seconds)} s: the last tenth ran at **${Math.round(r.lastOverFirst * 100)} %** of the first's rate.`,
