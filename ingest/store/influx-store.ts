@@ -1,10 +1,13 @@
 import type { Reading } from '../../domain/index.js';
+import { influxDistribution } from './influx-distribution.js';
 import { InfluxHttp, type InfluxConnection, type InfluxSeries } from './influx-http.js';
 import { toLine } from './line-protocol.js';
 import {
   STORED_FIELDS,
   STORED_TAGS,
   type AggregatePoint,
+  type Distribution,
+  type DistributionQuery,
   type FieldAggregate,
   type RangeQuery,
   type RawPoint,
@@ -92,6 +95,10 @@ export class InfluxStore implements ReadingStore {
       }
       return { time: row.time as number, fields: out };
     });
+  }
+
+  queryDistribution(q: DistributionQuery): Promise<Distribution> {
+    return influxDistribution(this.#http, q, whereClause(q), quoteIdent, quoteString);
   }
 
   /** Reachable, and taking Vigil's writes (credentials, permission and database checked with an empty write). */

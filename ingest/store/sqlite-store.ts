@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Reading } from '../../domain/index.js';
+import { sqliteDistribution } from './sqlite-distribution.js';
 import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
 import {
@@ -11,6 +12,8 @@ import {
   STORED_TAGS,
   StoreUnavailableError,
   type AggregatePoint,
+  type Distribution,
+  type DistributionQuery,
   type FieldAggregate,
   type RangeQuery,
   type RawPoint,
@@ -138,6 +141,10 @@ export class SqliteStore implements ReadingStore {
       });
       return { time: row.bucket!, fields: out };
     });
+  }
+
+  async queryDistribution(q: DistributionQuery): Promise<Distribution> {
+    return sqliteDistribution(this.#db, q);
   }
 
   async ping(): Promise<void> {
