@@ -16,3 +16,4 @@ export * from './user.js';
 export * from './audit.js';
 export * from './live.js';
 export * from './webhook.js';
+export * from './report.js';
