@@ -3,7 +3,8 @@ import type { GlucoseReport, HomeBpReport } from '../domain/index.js';
 /** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
 function field(value: string | number | boolean | null): string {
   if (value === null) return '';
-  const text = String(value);
+  // A leading = + - @ would make a spreadsheet run the cell as a formula (CSV injection).
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
