@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
 import { registerRejections } from './commands/rejections.js';
+import { registerReports } from './commands/reports.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
@@ -38,5 +39,6 @@ registerRejections(program);
 registerAlerts(program);
 registerUsers(program);
 registerSimulate(program);
+registerReports(program);
 
 await program.parseAsync(process.argv);
