@@ -8,6 +8,7 @@ import { clear, h } from './dom.js';
 import { keepFocus } from './focus.js';
 import { setViewTitle } from './page-title.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
+import { ReportView } from './report-view.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
 
@@ -46,9 +47,12 @@ export class PatientView {
   readonly #openTables = new Set<string>();
   #refreshTimer: number | undefined;
   #refresh = false;
+  /** Kept across rebuilds like the charts: its own request, reloaded in the background on live refreshes. */
+  readonly #reports: ReportView;
 
   constructor(patientId: string) {
     this.patientId = patientId;
+    this.#reports = new ReportView(patientId);
   }
 
   #title(): HTMLElement | null {
@@ -72,7 +76,7 @@ export class PatientView {
     setViewTitle(this.#record.patient.name);
     // A live refresh or an action rebuilds the page: focus stays on the control (or the alert, rule or panel) it was on.
     keepFocus(this.element, () => this.#render(), () => this.#title());
-    await this.#loadCharts();
+    await Promise.all([this.#loadCharts(), this.#reports.load(refresh)]);
   }
 
   /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
@@ -178,6 +182,7 @@ export class PatientView {
           'Alert history',
         ),
       ),
+      this.#reports.element,
       rulesPanel(r, this.#reload),
     );
   }
