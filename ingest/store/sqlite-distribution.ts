@@ -23,7 +23,7 @@ function rangeCondition(range: ValueRange, i: number, params: Record<string, num
 /**
  * The distribution of one field in SQL: a pass for the count and mean, a second for the squared deviations
  * from that mean and the range counts (two passes keep the SD exact where sum-of-squares minus square-of-sum
- * would cancel), both over the patient's slice of the key.
+ * would cancel), both range scans of the patient's slice of the key.
  */
 export function sqliteDistribution(db: Database.Database, q: DistributionQuery): Distribution {
   checkDistributionQuery(q);
@@ -35,21 +35,20 @@ export function sqliteDistribution(db: Database.Database, q: DistributionQuery):
     })
     .join('');
   const counts = q.ranges.map((r, i) => `, coalesce(sum(${rangeCondition(r, i, params)}), 0) AS r${i}`).join('');
-  const row = db
-    .prepare(
-      `WITH present AS (
-         SELECT fields ->> '$.${q.field}' AS v FROM readings
-         WHERE patient_id = @patient AND type = @type AND time >= @from AND time < @to${tagFilter} AND v IS NOT NULL),
-       stats AS (SELECT count(v) AS n, avg(v) AS m FROM present)
-       SELECT n, m, sum((v - m) * (v - m)) AS ss${counts} FROM present, stats`,
-    )
-    .get(params) as Record<string, number | null> | undefined;
-  const n = row?.n ?? 0;
-  if (!row || n === 0) return { count: 0, mean: null, stddev: null, inRanges: q.ranges.map(() => 0) };
-  return {
-    count: n,
-    mean: row.m ?? null,
-    stddev: n >= 2 ? Math.sqrt((row.ss ?? 0) / (n - 1)) : null,
-    inRanges: q.ranges.map((_, i) => row[`r${i}`] ?? 0),
-  };
+  // Two statements, not one with the mean as a joined subquery: SQLite evaluated that once per row (quadratic).
+  const present = `FROM (SELECT fields ->> '$.${q.field}' AS v FROM readings
+         WHERE patient_id = @patient AND type = @type AND time >= @from AND time < @to${tagFilter}) WHERE v IS NOT NULL`;
+  // One read transaction: both passes see the same snapshot (WAL), whatever the writer thread commits meanwhile.
+  return db.transaction((): Distribution => {
+    const stats = db.prepare(`SELECT count(v) AS n, avg(v) AS m ${present}`).get(params) as { n: number; m: number | null };
+    const n = stats.n;
+    if (n === 0 || stats.m === null) return { count: 0, mean: null, stddev: null, inRanges: q.ranges.map(() => 0) };
+    const row = db.prepare(`SELECT sum((v - @mean) * (v - @mean)) AS ss${counts} ${present}`).get({ ...params, mean: stats.m }) as Record<string, number | null>;
+    return {
+      count: n,
+      mean: stats.m,
+      stddev: n >= 2 ? Math.sqrt((row.ss ?? 0) / (n - 1)) : null,
+      inRanges: q.ranges.map((_, i) => row[`r${i}`] ?? 0),
+    };
+  })();
 }
