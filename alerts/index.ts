@@ -27,6 +27,9 @@ export type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, Alert
 export type { StoredOverride, StoredSnooze } from './store/rule-settings.js';
 export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, findRule } from './rules/catalogue.js';
 export { effectiveRules } from './rules/effective.js';
+/** The home BP protocol, for the home BP report (reports/): the alert and the report average alike. */
+export { evaluateHomeBp, homeBpHistoryFrom } from './evaluate/home-bp.js';
+export type { HomeBpRule } from './rules/trend-rules.js';
 export { SAFETY_FLOORS } from './rules/floors.js';
 export { RULE_PRESETS, type RulePreset } from './rules/presets.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
+import { benchReports, reportsTable } from './reports.js';
 import { runLoad, type LoadResult } from './load.js';
 import { soak, soakChart, soakTable } from './soak.js';
 import { metricValue, processUsage, summarise, type Summary } from './stats.js';
@@ -219,6 +220,10 @@ process.stderr.write('bench: idle devices and a reconnect storm\n');
 const idleSection = idleTable(await benchIdle());
 process.stderr.write(`${idleSection}\n`);
 
+process.stderr.write('bench: reports over a year of CGM\n');
+const reportsSection = reportsTable(await benchReports());
+process.stderr.write(`${reportsSection}\n`);
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let dashboardSection = 'The dashboard measurement needs Debian\'s `chromium` (`.ci/run` installs it); it was not found.';
 if (existsSync(chromiumPath)) {
@@ -300,10 +305,19 @@ is when the alert's patient link exists in the feed's DOM; long tasks are the br
 
 ${dashboardSection}
 
+## Reports over a year of CGM
+
+One patient with 365 days of 5-minute CGM readings (105,120 points), in the embedded store and in InfluxDB 1.x.
+The glucose report's time in ranges, mean and SD are aggregated by the store; its wear interval and profile read
+the period's raw points. Median of 7 runs, and the worst. The last column is what the report does not do: load
+the year's raw points into JavaScript.
+
+${reportsSection}
+
 Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process;
-\`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:soak\`, \`npm run bench:idle\`
-and \`npm run bench:dashboard\` print their tables alone.
+\`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:soak\`, \`npm run bench:idle\`,
+\`npm run bench:dashboard\` and \`npm run bench:reports\` print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them).
 `;
 await writeFile(join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md'), report);

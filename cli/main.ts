@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerProvisioning } from './commands/provisioning.js';
 import { registerRejections } from './commands/rejections.js';
+import { registerReports } from './commands/reports.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
@@ -49,6 +50,7 @@ registerUsers(program);
 registerSimulate(program);
 registerBackup(program, version);
 registerPatientData(program, version);
+registerReports(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,6 +22,7 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
+import { registerReportRoutes } from './routes/report-routes.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
@@ -31,7 +32,7 @@ export interface DashboardOptions {
   readonly db: StateDb;
   readonly alerts: DashboardAlerts;
   readonly audit: AuditLog;
-  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate'>;
+  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate' | 'queryDistribution'>;
   readonly directory: PatientDirectory;
   readonly settings: SessionSettings;
   readonly adminToken: string | undefined;
@@ -104,6 +105,7 @@ export function createDashboard(options: DashboardOptions) {
           return payload;
         });
         await registerPatientRoutes(api, ctx);
+        await registerReportRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
         const patientData = options.patientData;

@@ -88,6 +88,29 @@ function contract(name: string, open: () => Promise<{ store: ReadingStore; clean
       });
     });
 
+    it('computes one field\'s count, mean, sample SD and counts in value ranges in the store', async () => {
+      const glucose = (minute: number, value: number, source = 'cgm') =>
+        reading({ patientId, type: 'glucose', time: T0 + minute * 60_000, fields: { value }, tags: { source }, msgId: `g${minute}` });
+      // 50, 60, 70, 180, 180.5, 250, 300 (cgm) and a meter 400 that the tag filter leaves out. Mean of the seven:
+      // 1090.5 / 7 = 155.7857...; squared deviations sum to 58,595.93 (to 2 dp), / 6 = 9765.99, SD 98.82.
+      await store.write([glucose(0, 50), glucose(5, 60), glucose(10, 70), glucose(15, 180), glucose(20, 180.5), glucose(25, 250), glucose(30, 300), glucose(35, 400, 'meter')]);
+      await store.write([reading({ patientId, type: 'glucose', time: T0 + 40 * 60_000, fields: { hi: 1 }, tags: { source: 'cgm' }, msgId: 'hi' })]);
+      const d = await store.queryDistribution({
+        patientId, type: 'glucose', from: T0, to: T0 + HOUR, field: 'value', tags: { source: 'cgm' },
+        ranges: [{ lt: 54 }, { gte: 54, lt: 70 }, { gte: 70, lte: 180 }, { gt: 180, lte: 250 }, { gt: 250 }, {}],
+      });
+      expect(d.count).toBe(7);
+      expect(d.mean).toBeCloseTo(1090.5 / 7, 6);
+      expect(d.stddev).toBeCloseTo(98.823, 2);
+      expect(d.inRanges).toEqual([1, 1, 2, 2, 1, 7]);
+      const all = await store.queryDistribution({ patientId, type: 'glucose', from: T0, to: T0 + HOUR, field: 'value', ranges: [{ gt: 250 }] });
+      expect(all.count).toBe(8);
+      expect(all.inRanges).toEqual([2]);
+      const none = await store.queryDistribution({ patientId, type: 'glucose', from: T0 + HOUR, to: T0 + 2 * HOUR, field: 'value', ranges: [{ lt: 54 }] });
+      expect(none).toEqual({ count: 0, mean: null, stddev: null, inRanges: [0] });
+      await expect(store.queryDistribution({ patientId, type: 'glucose', from: T0, to: T0 + HOUR, field: 'x" OR 1=1', ranges: [] })).rejects.toThrow(/no field/);
+    });
+
     it('answers an empty range with nothing', async () => {
       expect(await store.queryRaw({ patientId, type: 'weight', from: T0, to: T0 + HOUR })).toEqual([]);
       expect(await store.queryAggregate({ patientId, type: 'weight', from: T0, to: T0 + HOUR, bucketMs: HOUR })).toEqual([]);

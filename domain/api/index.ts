@@ -17,3 +17,4 @@ export * from './audit.js';
 export * from './live.js';
 export * from './webhook.js';
 export * from './patient-data.js';
+export * from './report.js';

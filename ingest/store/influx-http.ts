@@ -94,13 +94,19 @@ export class InfluxHttp {
 
   /** Runs InfluxQL; returns the series of the first statement. */
   async query(q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxSeries[]> {
-    const params: Record<string, string> = { db: this.#conn.database, q, epoch: 'ms' };
+    const [first] = await this.queryMany([q], method);
+    return first ?? [];
+  }
+
+  /** Runs several InfluxQL statements in one request (one round trip); returns the series of each, in order. */
+  async queryMany(statements: readonly string[], method: 'GET' | 'POST' = 'GET'): Promise<InfluxSeries[][]> {
+    const params: Record<string, string> = { db: this.#conn.database, q: statements.join('; '), epoch: 'ms' };
     if (this.#conn.retentionPolicy) params.rp = this.#conn.retentionPolicy;
     const response = await this.#request('query', params, { method });
-    const body = (await response.json()) as { error?: string; results?: { error?: string; series?: InfluxSeries[] }[] };
-    const error = body.error ?? body.results?.[0]?.error;
+    const body = (await response.json()) as { error?: string; results?: { statement_id?: number; error?: string; series?: InfluxSeries[] }[] };
+    const error = body.error ?? body.results?.find((r) => r.error)?.error;
     if (error) throw new StoreRejectedError(400, `InfluxDB query failed: ${error}`);
-    return body.results?.[0]?.series ?? [];
+    return statements.map((_, i) => body.results?.find((r) => (r.statement_id ?? 0) === i)?.series ?? []);
   }
 
   /**

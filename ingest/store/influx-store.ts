@@ -1,10 +1,13 @@
 import type { Reading } from '../../domain/index.js';
+import { influxDistribution } from './influx-distribution.js';
 import { InfluxHttp, type InfluxConnection, type InfluxSeries } from './influx-http.js';
 import { toLine } from './line-protocol.js';
 import {
   STORED_FIELDS,
   STORED_TAGS,
   type AggregatePoint,
+  type Distribution,
+  type DistributionQuery,
   type FieldAggregate,
   type RangeQuery,
   type RawPoint,
@@ -121,6 +124,10 @@ export class InfluxStore implements ReadingStore {
   async erasePatient(patientId: string): Promise<undefined> {
     await this.#http.query(`DROP SERIES WHERE "patient_id" = ${quoteString(patientId)}`, 'POST');
     return undefined;
+  }
+
+  queryDistribution(q: DistributionQuery): Promise<Distribution> {
+    return influxDistribution(this.#http, q, whereClause(q), quoteIdent, quoteString);
   }
 
   /** Reachable, and taking Vigil's writes (credentials, permission and database checked with an empty write). */

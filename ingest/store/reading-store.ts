@@ -35,6 +35,45 @@ export interface AggregatePoint {
   readonly fields: Readonly<Record<string, FieldAggregate>>;
 }
 
+/** A range of one field's values; each bound inclusive (gte, lte) or exclusive (gt, lt), any of them absent. */
+export interface ValueRange {
+  readonly gt?: number | undefined;
+  readonly gte?: number | undefined;
+  readonly lt?: number | undefined;
+  readonly lte?: number | undefined;
+}
+
+/** The distribution of one field over a time range, computed in the store (a year of CGM is 105,000 points). */
+export interface DistributionQuery extends RangeQuery {
+  /** One of STORED_FIELDS[type]. */
+  readonly field: string;
+  /** Count the values in each of these ranges. */
+  readonly ranges: readonly ValueRange[];
+  /** Only points with these tag values (keys from STORED_TAGS[type]), e.g. { source: 'cgm' }. */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface Distribution {
+  /** Points that have the field. */
+  readonly count: number;
+  readonly mean: number | null;
+  /** Sample standard deviation (n - 1), as InfluxQL's STDDEV; null below two values. */
+  readonly stddev: number | null;
+  /** Values in each requested range, in the order asked. */
+  readonly inRanges: readonly number[];
+}
+
+/** Throws on a field or tag the type does not store: names go into query text, so only known ones may. */
+export function checkDistributionQuery(q: DistributionQuery): void {
+  if (!STORED_FIELDS[q.type].includes(q.field)) throw new RangeError(`${q.type} stores no field "${q.field}"`);
+  for (const key of Object.keys(q.tags ?? {})) {
+    if (!STORED_TAGS[q.type].includes(key)) throw new RangeError(`${q.type} has no tag "${key}"`);
+  }
+  for (const r of q.ranges) {
+    for (const bound of [r.gt, r.gte, r.lt, r.lte]) if (bound !== undefined && !Number.isFinite(bound)) throw new RangeError('a range bound must be a finite number');
+  }
+}
+
 /**
  * Where readings end up. Writes are idempotent: a reading written twice (a replay after a crash) is stored once,
  * because the same (device, type, time, message id) maps to the same point.
@@ -47,6 +86,8 @@ export interface ReadingStore {
   queryAggregate(query: RangeQuery & { bucketMs: number }): Promise<AggregatePoint[]>;
   /** Deletes every reading of a patient (the right to erasure); returns how many went where the store can tell. */
   erasePatient(patientId: string): Promise<number | undefined>;
+  /** Count, mean, SD and counts in value ranges of one field, aggregated by the store. */
+  queryDistribution(query: DistributionQuery): Promise<Distribution>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

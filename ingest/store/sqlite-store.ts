@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { READING_TYPES, type Reading } from '../../domain/index.js';
+import { sqliteDistribution } from './sqlite-distribution.js';
 import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
 import {
@@ -11,6 +12,8 @@ import {
   STORED_TAGS,
   StoreUnavailableError,
   type AggregatePoint,
+  type Distribution,
+  type DistributionQuery,
   type FieldAggregate,
   type RangeQuery,
   type RawPoint,
@@ -160,6 +163,10 @@ export class SqliteStore implements ReadingStore {
   /** Every reading of a patient (erasure); returns how many went. */
   async erasePatient(patientId: string): Promise<number> {
     return this.#db.prepare('DELETE FROM readings WHERE patient_id = ?').run(patientId).changes;
+  }
+
+  async queryDistribution(q: DistributionQuery): Promise<Distribution> {
+    return sqliteDistribution(this.#db, q);
   }
 
   async ping(): Promise<void> {

@@ -9,6 +9,7 @@ import { keepFocus } from './focus.js';
 import { setViewTitle } from './page-title.js';
 import { patientDataPanel } from './patient-data-panel.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
+import { ReportView } from './report-view.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
 
@@ -47,6 +48,8 @@ export class PatientView {
   readonly #openTables = new Set<string>();
   #refreshTimer: number | undefined;
   #refresh = false;
+  /** Kept across rebuilds like the charts: its own request, reloaded in the background on live refreshes. */
+  readonly #reports: ReportView;
 
   /** The page also offers the patient's export and erasure (administrators). */
   readonly #admin: boolean;
@@ -54,6 +57,7 @@ export class PatientView {
   constructor(patientId: string, admin = false) {
     this.patientId = patientId;
     this.#admin = admin;
+    this.#reports = new ReportView(patientId);
   }
 
   #title(): HTMLElement | null {
@@ -77,7 +81,7 @@ export class PatientView {
     setViewTitle(this.#record.patient.name);
     // A live refresh or an action rebuilds the page: focus stays on the control (or the alert, rule or panel) it was on.
     keepFocus(this.element, () => this.#render(), () => this.#title());
-    await this.#loadCharts();
+    await Promise.all([this.#loadCharts(), this.#reports.load(refresh)]);
   }
 
   /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
@@ -183,6 +187,7 @@ export class PatientView {
           'Alert history',
         ),
       ),
+      this.#reports.element,
       rulesPanel(r, this.#reload),
       ...(this.#admin ? [patientDataPanel(r.patient.id, r.patient.name)] : []),
     );

@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { entityIdSchema, glucoseReportSchema, homeBpReportSchema } from '../../domain/index.js';
+import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, MAX_REPORT_DAYS } from '../../reports/index.js';
+import { auditView, visiblePatient, type DashboardContext } from '../context.js';
+import { responses } from './responses.js';
+
+const patientParams = z.object({ patientId: entityIdSchema });
+const reportQuery = (defaultDays: number) =>
+  z.object({
+    days: z.coerce.number().int().min(1).max(MAX_REPORT_DAYS).default(defaultDays).describe(`local days before now (1-${MAX_REPORT_DAYS})`),
+    format: z.enum(['json', 'csv']).default('json').describe('csv: a download'),
+  });
+const csvFile = z.string().describe('the report as CSV (section, figure, value, ...)');
+const jsonOrCsv = (schema: z.ZodType, description: string) => ({
+  200: { description, content: { 'application/json': { schema }, 'text/csv': { schema: csvFile } } },
+});
+
+/** A CSV answer the browser saves as a file named after the report, the patient and the day. */
+function download(reply: FastifyReply, name: string, patientId: string, csv: string): string {
+  reply.header('content-type', 'text/csv; charset=utf-8');
+  reply.header('content-disposition', `attachment; filename="vigil-${name}-${patientId}-${new Date().toISOString().slice(0, 10)}.csv"`);
+  return csv;
+}
+
+/**
+ * Reports on a patient (docs/reports.md): the same care-team scoping and audit as the patient routes, and, as
+ * every /api answer, `Cache-Control: no-store` (dashboard.ts).
+ */
+export async function registerReportRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/patients/:patientId/reports/glucose',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Glucose report: time in ranges, mean, GMI, CV, CGM wear and the ambulatory glucose profile (default 14 days)',
+        params: patientParams,
+        querystring: reportQuery(14),
+        response: responses(jsonOrCsv(glucoseReportSchema, 'the glucose report'), 400, 401, 403, 404),
+      },
+    },
+    async (request, reply) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      const { days, format } = request.query;
+      auditView(ctx, request, 'patient.report.view', patient.id, 'glucose', `glucose|${days}|${format}`, { days, format });
+      const report = await glucoseReport(ctx.readings, patient, days, Date.now());
+      return format === 'csv' ? download(reply, 'glucose', patient.id, glucoseReportCsv(report)) : report;
+    },
+  );
+
+  api.get(
+    '/api/patients/:patientId/reports/home-bp',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Home blood pressure report: the 7-day morning/evening protocol average (day 1 discarded), its category, readings above the line, weekly means',
+        params: patientParams,
+        querystring: reportQuery(7),
+        response: responses(jsonOrCsv(homeBpReportSchema, 'the home BP report'), 400, 401, 403, 404),
+      },
+    },
+    async (request, reply) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      const { days, format } = request.query;
+      auditView(ctx, request, 'patient.report.view', patient.id, 'home_bp', `home_bp|${days}|${format}`, { days, format });
+      const report = await homeBpReport(ctx.readings, patient, days, Date.now());
+      return format === 'csv' ? download(reply, 'home-bp', patient.id, homeBpReportCsv(report)) : report;
+    },
+  );
+}

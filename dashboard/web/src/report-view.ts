@@ -1,0 +1,161 @@
+import type UPlot from 'uplot';
+import type { GlucoseReport, HomeBpReport, ReportTarget } from '../../../domain/api/index.js';
+import { api } from './api.js';
+import { clear, h } from './dom.js';
+
+const GLUCOSE_DAYS = 14;
+const HOME_BP_DAYS = 28;
+const AGP_LINES = [
+  { key: 'p5', label: '5th percentile', color: '#64748b' },
+  { key: 'p25', label: '25th percentile', color: '#0e7490' },
+  { key: 'p50', label: 'median', color: '#1d4ed8' },
+  { key: 'p75', label: '75th percentile', color: '#0e7490' },
+  { key: 'p95', label: '95th percentile', color: '#64748b' },
+] as const;
+
+const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+const num = (v: number | null, unit = '') => (v === null ? '–' : `${v}${unit}`);
+const verdict = (met: boolean | null) => (met === null ? '–' : met ? 'Met' : 'Not met');
+
+function table(caption: string, headers: string[], rows: (string | Node)[][], className = ''): HTMLTableElement {
+  return h(
+    'table',
+    { class: `data-table ${className}`.trim() },
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))),
+  );
+}
+
+function download(path: string, label: string): HTMLAnchorElement {
+  return h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=csv`, class: 'btn btn-small no-print', download: '' }, label);
+}
+
+function targetRow(t: ReportTarget): string[] {
+  return [t.label, num(t.value, t.value === null ? '' : ` ${t.unit}`), `${t.op} ${t.limit} ${t.unit}`, verdict(t.met)];
+}
+
+/** The AGP in words, for screen readers: where the median is lowest and highest over the day. */
+function agpSummary(r: GlucoseReport): string {
+  const bins = r.agp!.bins.filter((b) => b.p50 !== null);
+  if (bins.length === 0) return 'No readings to profile.';
+  const low = bins.reduce((a, b) => (b.p50! < a.p50! ? b : a));
+  const high = bins.reduce((a, b) => (b.p50! > a.p50! ? b : a));
+  return `Median glucose by local time of day over ${r.days} days: lowest ${low.p50} mg/dL at ${hhmm(low.minute)}, highest ${high.p50} mg/dL at ${hhmm(high.minute)}; the table of the profile lists every hour.`;
+}
+
+/** The ambulatory glucose profile with uPlot: the median, and the 25-75 and 5-95 percentile bands shaded. */
+function drawAgp(container: HTMLElement, r: GlucoseReport): UPlot {
+  const bins = r.agp!.bins;
+  const data: (number | null)[][] = [bins.map((b) => b.minute / 60), ...AGP_LINES.map((l) => bins.map((b) => b[l.key]))];
+  const series: UPlot.Series[] = [{ label: 'hour' }, ...AGP_LINES.map((l) => ({ label: l.label, stroke: l.color, width: l.key === 'p50' ? 2.5 : 1, points: { show: false }, spanGaps: false }))];
+  const options: UPlot.Options = {
+    width: Math.max(240, container.clientWidth - 8),
+    height: 220,
+    series,
+    scales: { x: { time: false, min: 0, max: 23 } },
+    axes: [
+      { stroke: '#475569', grid: { stroke: '#e2e8f0' }, values: (_u, ticks) => ticks.map((t) => hhmm(t * 60)), label: 'local time' },
+      { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: 'mg/dL', size: 56 },
+    ],
+    bands: [
+      { series: [5, 1], fill: '#64748b1f' },
+      { series: [4, 2], fill: '#0e749033' },
+    ],
+    legend: { live: true },
+  };
+  const chart = new uPlot(options, data as UPlot.AlignedData, container);
+  new ResizeObserver(() => chart.setSize({ width: Math.max(240, container.clientWidth - 8), height: 220 })).observe(container);
+  return chart;
+}
+
+/**
+ * The patient page's "Reports" panel: the glucose report (last 14 days) and the home BP report (last 4 weeks)
+ * with each figure against its target, the AGP as a chart with a text alternative and a table, and CSV
+ * downloads (docs/reports.md). Loaded with the page; a live refresh reloads it in the background.
+ */
+export class ReportView {
+  readonly #patientId: string;
+  readonly #body = h('div', { class: 'reports-body' }, h('p', { class: 'muted pad' }, 'Loading reports…'));
+  readonly element: HTMLElement;
+  #chart: UPlot | undefined;
+
+  constructor(patientId: string) {
+    this.#patientId = patientId;
+    this.element = h(
+      'section',
+      { class: 'panel reports', 'aria-labelledby': 'reports-title', 'data-panel': 'reports' },
+      h('header', { class: 'panel-header' }, h('h2', { id: 'reports-title', tabindex: '-1' }, 'Reports')),
+      this.#body,
+    );
+  }
+
+  async load(background = false): Promise<void> {
+    const base = `/api/patients/${encodeURIComponent(this.#patientId)}/reports`;
+    try {
+      const [glucose, bp] = await Promise.all([
+        api<GlucoseReport>('GET', `${base}/glucose?days=${GLUCOSE_DAYS}`, undefined, { background }),
+        api<HomeBpReport>('GET', `${base}/home-bp?days=${HOME_BP_DAYS}`, undefined, { background }),
+      ]);
+      this.#chart?.destroy();
+      this.#chart = undefined;
+      clear(this.#body);
+      const plot = this.#glucose(glucose, `${base}/glucose?days=${GLUCOSE_DAYS}`);
+      this.#body.append(this.#homeBp(bp, `${base}/home-bp?days=${HOME_BP_DAYS}`));
+      if (plot) this.#chart = drawAgp(plot, glucose);
+    } catch {
+      clear(this.#body);
+      this.#body.append(h('p', { class: 'muted pad', role: 'status' }, 'The reports could not be loaded.'));
+    }
+  }
+
+  /** Appends the glucose report; returns the AGP's plot box, to draw once it is in the page. */
+  #glucose(r: GlucoseReport, path: string): HTMLElement | undefined {
+    const title = h('h3', {}, `Glucose, last ${r.days} days`);
+    if (r.source === 'none') {
+      this.#body.append(h('div', { class: 'report pad', 'data-report': 'glucose' }, title, h('p', { class: 'muted' }, `No glucose readings in the last ${r.days} days.`)));
+      return undefined;
+    }
+    const what = r.source === 'cgm' ? `${r.readings} CGM readings` : `${r.readings} meter readings (shares of readings, not of time; no wear or profile)`;
+    const summary = h('p', {}, `${what}. Mean ${num(r.meanMgdl, ' mg/dL')}, SD ${num(r.sdMgdl, ' mg/dL')}${r.gmiPercent === null ? '' : `, GMI ${r.gmiPercent} %`}.`);
+    const targets = table('Glucose figures against the consensus targets', ['Figure', 'Value', 'Target', 'Verdict'], r.targets.map(targetRow), 'report-targets');
+    const ranges = table('Readings in each glucose range', ['Range', 'Readings', 'Share'], r.ranges.map((x) => [x.label, String(x.count), num(x.percent, ' %')]));
+    let plot: HTMLElement | undefined;
+    const parts: Node[] = [title, summary, targets, ranges];
+    if (r.agp) {
+      const text = h('p', { class: 'chart-summary', id: 'agp-summary' }, agpSummary(r));
+      plot = h('div', { class: 'chart-plot', role: 'img', 'aria-label': 'Ambulatory glucose profile chart', 'aria-describedby': text.id });
+      const rows = r.agp.bins.map((b) => [hhmm(b.minute), String(b.count), num(b.p5), num(b.p25), num(b.p50), num(b.p75), num(b.p95)]);
+      const details = h(
+        'details',
+        { class: 'no-print' },
+        h('summary', {}, 'Table of the profile'),
+        h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Ambulatory glucose profile values' }, table('Ambulatory glucose profile, mg/dL by local hour', ['Hour', 'Readings', '5th', '25th', 'Median', '75th', '95th'], rows, 'agp-table')),
+      );
+      parts.push(h('figure', { class: 'chart', 'data-type': 'agp' }, h('figcaption', {}, 'Ambulatory glucose profile (5th-95th percentiles, local time)'), plot, text, details));
+    }
+    parts.push(h('p', {}, download(path, 'Download glucose report (CSV)')));
+    this.#body.append(h('div', { class: 'report pad', 'data-report': 'glucose' }, parts));
+    return plot;
+  }
+
+  #homeBp(r: HomeBpReport, path: string): HTMLElement {
+    const p = r.protocol;
+    const average = p.systolic === null ? 'no average yet' : `${p.systolic}/${p.diastolic} mmHg over ${p.days} days, ${p.sessions} sessions`;
+    const rows = [
+      ['7-day protocol average', average],
+      ['Category', r.categoryLabel],
+      ['Day 1 of monitoring, discarded', p.discardedDay ?? '–'],
+      [`Readings at or above ${r.aboveTarget.systolic}/${r.aboveTarget.diastolic}`, `${r.aboveTarget.count} of ${r.readings} (${num(r.aboveTarget.percent, ' %')})`],
+    ];
+    const weeks = r.weeks.map((w) => [new Date(w.from).toLocaleDateString(), String(w.readings), num(w.systolic), num(w.diastolic)]);
+    return h(
+      'div',
+      { class: 'report pad', 'data-report': 'home-bp' },
+      h('h3', {}, `Home blood pressure, last ${r.days} days`),
+      table('Home blood pressure figures', ['Figure', 'Value'], rows, 'report-targets'),
+      table('Weekly means of home readings', ['Week from', 'Readings', 'Systolic', 'Diastolic'], weeks),
+      h('p', {}, download(path, 'Download home BP report (CSV)')),
+    );
+  }
+}

@@ -1,0 +1,66 @@
+import type { GlucoseReport, HomeBpReport } from '../domain/index.js';
+
+/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
+function field(value: string | number | boolean | null): string {
+  if (value === null) return '';
+  // A leading = + - @ would make a spreadsheet run the cell as a formula (CSV injection).
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function lines(rows: readonly (readonly (string | number | boolean | null)[])[]): string {
+  return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The glucose report as one CSV table of sections: figure, value, unit, target, met; then the AGP by hour. */
+export function glucoseReportCsv(r: GlucoseReport): string {
+  const rows: (string | number | boolean | null)[][] = [
+    ['section', 'figure', 'value', 'unit', 'target', 'met'],
+    ['period', 'patient', r.patientId, '', '', ''],
+    ['period', 'from', iso(r.from), '', '', ''],
+    ['period', 'to', iso(r.to), '', '', ''],
+    ['period', 'time zone', r.timeZone, '', '', ''],
+    ['period', 'source', r.source, '', '', ''],
+    ['period', 'readings', r.readings, '', '', ''],
+    ...r.ranges.map((x) => ['range', x.label, x.percent, '%', '', null]),
+    ['summary', 'mean glucose', r.meanMgdl, 'mg/dL', '', null],
+    ['summary', 'standard deviation', r.sdMgdl, 'mg/dL', '', null],
+    ['summary', 'GMI', r.gmiPercent, '%', '', null],
+    ...r.targets.map((t) => ['target', t.label, t.value, t.unit, `${t.op} ${t.limit}`, t.met]),
+  ];
+  if (r.agp) {
+    rows.push([]);
+    rows.push(['agp', 'local time', 'readings', 'p5', 'p25', 'p50', 'p75', 'p95']);
+    for (const b of r.agp.bins) {
+      const time = `${String(Math.floor(b.minute / 60)).padStart(2, '0')}:${String(b.minute % 60).padStart(2, '0')}`;
+      rows.push(['agp', time, b.count, b.p5, b.p25, b.p50, b.p75, b.p95]);
+    }
+  }
+  return lines(rows);
+}
+
+/** The home BP report as CSV: the protocol average and category, readings above the line, weekly means. */
+export function homeBpReportCsv(r: HomeBpReport): string {
+  const p = r.protocol;
+  const rows: (string | number | boolean | null)[][] = [
+    ['section', 'figure', 'value', 'unit'],
+    ['period', 'patient', r.patientId, ''],
+    ['period', 'from', iso(r.from), ''],
+    ['period', 'to', iso(r.to), ''],
+    ['period', 'time zone', r.timeZone, ''],
+    ['period', 'readings', r.readings, ''],
+    ['protocol', 'systolic average', p.systolic, 'mmHg'],
+    ['protocol', 'diastolic average', p.diastolic, 'mmHg'],
+    ['protocol', 'days counted', p.days, 'days'],
+    ['protocol', 'sessions', p.sessions, ''],
+    ['protocol', 'discarded day 1', p.discardedDay, ''],
+    ['protocol', 'category', r.categoryLabel, ''],
+    ['target', `readings at or above ${r.aboveTarget.systolic}/${r.aboveTarget.diastolic}`, r.aboveTarget.percent, '%'],
+    [],
+    ['week', 'from', 'readings', 'systolic mean', 'diastolic mean'],
+    ...r.weeks.map((w) => ['week', iso(w.from), w.readings, w.systolic, w.diastolic]),
+  ];
+  return lines(rows);
+}

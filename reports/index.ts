@@ -1,0 +1,11 @@
+/**
+ * Reports: the figures a diabetologist or a hypertension clinic reads over weeks (docs/reports.md), computed
+ * from the reading store. Each number comes from a tested function worked by hand from its published definition.
+ */
+export { glucoseReport, type ReportPatient, type ReportReadings } from './glucose-report.js';
+export { homeBpReport, HOME_BP_SOURCE } from './home-bp-report.js';
+export { glucoseReportCsv, homeBpReportCsv } from './csv.js';
+export { GMI_SOURCE, TIME_IN_RANGE_SOURCE } from './glucose-definitions.js';
+
+/** The longest period a report covers (a quarter: the span of an HbA1c). */
+export const MAX_REPORT_DAYS = 90;

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { glucoseReportSchema, homeBpReportSchema } from '../domain/index.js';
+import { login, type DashboardSession } from './support/dashboard-client.js';
+import { waitFor } from './support/temp.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** The answer has exactly its schema's fields. */
+function exactly<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.parse(body);
+  expect(parsed).toEqual(body);
+  return parsed;
+}
+
+describe('report routes: the glucose and home BP reports of a patient, as JSON and CSV, scoped and audited', () => {
+  let t: TestVigil;
+  let diab: DashboardSession;
+  let card: DashboardSession;
+  let patientId: string;
+
+  beforeAll(async () => {
+    t = await startTestVigil();
+    const dev = await t.provision();
+    patientId = dev.patientId;
+    t.vigil.registry.setCareTeam(patientId, 'diabetes-clinic');
+    await t.vigil.users.add({ username: 'diab', role: 'clinician', careTeams: ['diabetes-clinic'], password: PASSWORD });
+    await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    diab = await login(t.httpUrl, 'diab', PASSWORD);
+    card = await login(t.httpUrl, 'card', PASSWORD);
+    const client = await t.connectDevice(dev);
+    // Ten CGM readings 5 minutes apart over the last hour: 60, 8 x 120, 260 -> TBR < 70 10 %, TIR 80 %, > 250 10 %.
+    const now = Date.now();
+    const values = [60, 120, 120, 120, 120, 120, 120, 120, 120, 260];
+    await client.publishAsync(
+      `rpm/v1/devices/${dev.deviceId}/readings`,
+      JSON.stringify(values.map((value, i) => ({ type: 'glucose', time: new Date(now - (i + 1) * 5 * 60_000).toISOString(), value, unit: 'mg/dL', source: 'cgm', id: `g${i}` }))),
+      { qos: 1 },
+    );
+    await client.publishAsync(
+      `rpm/v1/devices/${dev.deviceId}/readings`,
+      JSON.stringify([{ type: 'blood_pressure', time: new Date(now - 60_000).toISOString(), systolic: 142, diastolic: 88, pulse: 70, id: 'b1' }]),
+      { qos: 1 },
+    );
+    await waitFor(async () => (await diab.request('GET', `/api/patients/${patientId}/reports/glucose`)).body.readings === 10, { what: 'the readings in the store' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers the glucose report with exactly its schema, no-store, and audits the view', async () => {
+    const res = await diab.request('GET', `/api/patients/${patientId}/reports/glucose?days=14`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const report = exactly(glucoseReportSchema, res.body);
+    expect(report.source).toBe('cgm');
+    expect(report.ranges.map((r) => r.percent)).toEqual([0, 10, 80, 0, 10]);
+    expect(report.meanMgdl).toBe(128);
+    expect(report.agp!.bins.reduce((s, b) => s + b.count, 0)).toBe(10);
+    const audited = t.vigil.audit.list({ patientId, limit: 50 }).filter((e) => e.action === 'patient.report.view');
+    expect(audited.map((e) => e.target)).toContain('glucose');
+  });
+
+  it('answers the home BP report, and both reports as CSV downloads', async () => {
+    const res = await diab.request('GET', `/api/patients/${patientId}/reports/home-bp?days=7`);
+    const report = exactly(homeBpReportSchema, res.body);
+    expect(report.readings).toBe(1);
+    expect(report.aboveTarget).toMatchObject({ count: 1, percent: 100 });
+    // One day, and it is day 1 of monitoring: discarded, so no average yet.
+    expect(report.category).toBe('unknown');
+
+    const csv = await diab.request<string>('GET', `/api/patients/${patientId}/reports/glucose?format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toMatch(new RegExp(`attachment; filename="vigil-glucose-${patientId}-`));
+    expect(csv.headers.get('cache-control')).toBe('no-store');
+    expect(csv.body).toContain('target,Time in range 70-180 mg/dL,80,%,> 70,true');
+    const bpCsv = await diab.request<string>('GET', `/api/patients/${patientId}/reports/home-bp?format=csv`);
+    expect(bpCsv.body).toContain('target,readings at or above 135/85,100,%');
+  });
+
+  it('refuses a patient outside the care team (403, audited), an unknown one (404) and a bad period (400)', async () => {
+    expect((await card.request('GET', `/api/patients/${patientId}/reports/glucose`)).status).toBe(403);
+    expect(t.vigil.audit.list({ patientId, limit: 50 }).some((e) => e.action === 'access.denied' && e.target?.endsWith('/reports/glucose'))).toBe(true);
+    expect((await diab.request('GET', '/api/patients/nobody/reports/home-bp')).status).toBe(404);
+    expect((await diab.request('GET', `/api/patients/${patientId}/reports/glucose?days=0`)).status).toBe(400);
+    expect((await diab.request('GET', `/api/patients/${patientId}/reports/glucose?days=91`)).status).toBe(400);
+  });
+});
