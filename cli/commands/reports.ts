@@ -3,7 +3,9 @@ import { openState } from '../../app/state.js';
 import { VigilError, type GlucoseReport, type HomeBpReport } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { glucoseReport, homeBpReport, MAX_REPORT_DAYS, type ReportPatient } from '../../reports/index.js';
-import { action, configFrom, isoOrDash, printTable } from '../run.js';
+import { ARG, examples } from '../args.js';
+import { action, isoOrDash, printTable } from '../run.js';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 interface ReportOptions {
   patient: string;
@@ -21,7 +23,7 @@ function daysOf(text: string | undefined, fallback: number): number {
 
 /** Opens the patient and the reading store as `vigil start` would, runs the report, closes both. */
 async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, patient: ReportPatient) => Promise<T>): Promise<T> {
-  const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+  const config = stateConfig(opts.dataDir);
   const { db, registry } = openState(config.dataDir);
   try {
     const patient = registry.getPatient(opts.patient);
@@ -62,15 +64,18 @@ function printHomeBp(r: HomeBpReport): void {
 
 /** `vigil reports glucose|home-bp`: a patient's report from the reading store (docs/reports.md). */
 export function registerReports(program: Command): void {
-  const reports = program.command('reports').description("a patient's glucose or home blood pressure report (docs/reports.md)");
+  const reports = examples(
+    program.command('reports').description("a patient's glucose or home blood pressure report (docs/reports.md)"),
+    'vigil reports glucose --patient pat-1a2b3c --days 14',
+    'vigil reports home-bp --patient pat-1a2b3c --days 28 --json',
+  );
   const common = (cmd: Command, days: number) =>
     cmd
-      .requiredOption('--patient <id>', 'patient id')
+      .requiredOption('--patient <id>', 'patient id', ARG.patientId)
       .option('--days <n>', `local days before now, 1-${MAX_REPORT_DAYS} (default ${days})`)
       .option('--json', 'print the report as JSON (the API answer)')
-      .option('--data-dir <dir>', 'data directory (default: $VIGIL_DATA_DIR or ./data)');
-  common(reports.command('glucose').description('time in ranges, mean, GMI, CV, CGM wear and the ambulatory glucose profile'), 14)
-    .addHelpText('after', '\nExample:\n  vigil reports glucose --patient pat-1a2b3c --days 14\n')
+      .option('--data-dir <dir>', DATA_DIR_HELP);
+  examples(common(reports.command('glucose').description('time in ranges, mean, GMI, CV, CGM wear and the ambulatory glucose profile'), 14), 'vigil reports glucose --patient pat-1a2b3c --days 14')
     .action(
       action(async (opts: ReportOptions) => {
         const days = daysOf(opts.days, 14);
@@ -79,8 +84,10 @@ export function registerReports(program: Command): void {
         else printGlucose(report);
       }),
     );
-  common(reports.command('home-bp').description('7-day home BP protocol average (day 1 discarded), category, readings above the line, weekly means'), 7)
-    .addHelpText('after', '\nExample:\n  vigil reports home-bp --patient pat-1a2b3c --days 28 --json\n')
+  examples(
+    common(reports.command('home-bp').description('7-day home BP protocol average (day 1 discarded), category, readings above the line, weekly means'), 7),
+    'vigil reports home-bp --patient pat-1a2b3c --days 28 --json',
+  )
     .action(
       action(async (opts: ReportOptions) => {
         const days = daysOf(opts.days, 7);
