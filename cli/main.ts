@@ -1,4 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
+// First: an unsupported Node.js stops here with one clear line.
+import './node-version.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAlerts } from './commands/alerts.js';
