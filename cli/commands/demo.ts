@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import type { Programme, Reading } from '../../domain/index.js';
+import { VigilError, type Programme, type Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
 import { ARG, examples } from '../args.js';
@@ -138,15 +138,22 @@ export function registerDemo(program: Command): void {
     ),
   ).action(
     action(async (opts: ServerOptions & { interval: number }) => {
-      // The demo's API token exists only for this run and is printed below; a real installation sets its own.
-      const adminToken = process.env.VIGIL_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
+      // The demo's API token exists only for this run and is printed below, unless one is given (directly or
+      // as VIGIL_ADMIN_TOKEN_FILE, which then reaches the configuration alone).
+      const given = process.env.VIGIL_ADMIN_TOKEN !== undefined || process.env.VIGIL_ADMIN_TOKEN_FILE !== undefined;
       const config = configFrom({
         ...serverOverrides(opts),
-        VIGIL_ADMIN_TOKEN: adminToken,
+        VIGIL_ADMIN_TOKEN: given ? undefined : randomBytes(24).toString('hex'),
         VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? DEMO_DATA_DIR,
         VIGIL_BIND_HOST: opts.host ?? process.env.VIGIL_BIND_HOST ?? '127.0.0.1',
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
       });
+      if (config.broker) {
+        // The demo's fleet and stories connect to the embedded broker; an external one would need their
+        // credentials provisioned there first.
+        throw new VigilError('VIGIL_ERR_CONFIG', 'VIGIL_BROKER_URL: the demo runs its embedded broker; unset it (for worker mode, run `vigil start` with it and `vigil simulate --url <your broker>`)');
+      }
+      const adminToken = config.adminToken ?? '';
       claimForDemo(config.dataDir);
       let stored: Reading[] = [];
       await runUntilSignal('demo', config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
