@@ -5,7 +5,8 @@ import type { Reading } from '../../domain/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { CommittedTail } from './committed-tail.js';
 import { decodeRecords, encodeRecord, type DamagedLine } from './record-codec.js';
-import { listSegments, segmentPath, syncDir, type Position } from './segments.js';
+import { fsyncPath } from '../../domain/index.js';
+import { listSegments, segmentPath, type Position } from './segments.js';
 
 export interface OutboxOptions {
   readonly dir: string;
@@ -180,7 +181,7 @@ export class Outbox extends EventEmitter {
       if (err.code === 'EEXIST') return open(path, 'r+');
       throw err;
     });
-    await syncDir(this.#dir);
+    await fsyncPath(this.#dir);
     this.#active = { segment, handle, committed: (await handle.stat()).size };
   }
 
