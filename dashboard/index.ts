@@ -4,5 +4,5 @@ export { createDashboard, type Dashboard, type DashboardOptions } from './dashbo
 export type { PatientDirectory as DashboardDirectory, SessionSettings } from './context.js';
 export { DASHBOARD_MIGRATIONS } from './auth/migrations.js';
 export { ApiTokenStore, API_TOKEN_MIGRATIONS } from './auth/api-token-store.js';
-export { UserStore, ROLES, type Role, type User } from './auth/user-store.js';
+export { UserStore, ROLES, usernameSchema, type Role, type User } from './auth/user-store.js';
 export { LatestReadings } from './worklist/latest-readings.js';

@@ -22,7 +22,7 @@ export interface FhirExportSource {
 /**
  * A patient's readings and alerts for a period as one FHIR R4 `collection` Bundle: the Patient, the Devices that
  * measured the readings or are assigned to the patient now, one Observation per reading (oldest first, every
- * type), and a Flag per alert whose life overlaps the period. Audited as `patient.export` before it is returned.
+ * type), and a Flag per alert whose findings or life overlap the period. Audited as `patient.export` before it is returned.
  */
 export async function fhirPatientExport(o: FhirExportSource): Promise<Bundle> {
   const now = (o.now ?? Date.now)();
@@ -41,7 +41,8 @@ export async function fhirPatientExport(o: FhirExportSource): Promise<Bundle> {
   const devices = o.sources.directory.devices().filter((d) => d.patientId === patient.id || deviceIds.has(d.id));
   const flags = o.sources.alerts
     .list({ patientId: patient.id, limit: 100_000 })
-    .filter((a) => a.openedAt < o.to && (a.resolvedAt === null || a.resolvedAt >= o.from))
+    // An alert belongs to the period when its findings do: late data opens alerts about readings measured earlier.
+    .filter((a) => Math.min(a.firstObservedAt, a.openedAt) < o.to && (a.resolvedAt === null || a.resolvedAt >= o.from))
     .sort((a, b) => a.openedAt - b.openedAt || a.id - b.id)
     .map(toFlag);
   const resources = [toPatient(patient), ...devices.sort((a, b) => a.id.localeCompare(b.id)).map(toDevice), ...observations.map((x) => x.resource), ...flags];
