@@ -182,6 +182,10 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     await check(`/Observation?patient=${patientId}&date=ne2026-01-01`, token, 400, 'invalid');
     await check('/Patient/nobody', token, 404, 'not-found');
     await check('/Encounter', token, 404, 'not-found');
+    const xml = await call<Json>(t.httpUrl, 'GET', `/fhir/Patient/${patientId}`, undefined, { authorization: `Bearer ${token}`, accept: 'application/fhir+xml' });
+    expect(xml.status).toBe(406);
+    expect(xml.body.issue[0].code).toBe('not-supported');
+    expect((await call<Json>(t.httpUrl, 'GET', `/fhir/Patient/${patientId}`, undefined, { authorization: `Bearer ${token}`, accept: 'application/fhir+json' })).status).toBe(200);
     const onco = await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'other team', expiresInDays: 30 });
     await check(`/Observation?patient=${patientId}`, onco.body.token, 403, 'forbidden');
     await check(`/Patient/${patientId}`, onco.body.token, 403, 'forbidden');

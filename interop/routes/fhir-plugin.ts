@@ -14,6 +14,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_BUSY: 503,
 };
 
+/** A request for a format Vigil does not produce (HTTP 406). */
+class NotAcceptable extends Error {}
+
 /** The base URL of this FHIR endpoint as the client reached it (behind VIGIL_TRUST_PROXY, the proxy's). */
 export function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}/fhir`;
@@ -25,17 +28,23 @@ export function baseUrl(request: FastifyRequest): string {
  * bearer scheme. Registered with the /fhir prefix; `requireCaller` adds the caller check to a child context.
  */
 export function fhirPlugin(app: FastifyInstance): void {
+  // Vigil speaks FHIR JSON only: a client that accepts nothing else (application/fhir+xml) is told so, not sent JSON.
+  app.addHook('onRequest', async (request) => {
+    const accept = request.headers.accept;
+    if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) throw new NotAcceptable(`Vigil answers application/fhir+json only, not ${accept}`);
+  });
   app.addHook('onSend', async (_request, reply: FastifyReply, payload) => {
     reply.header('content-type', FHIR_JSON);
     reply.header('cache-control', 'no-store');
     return payload;
   });
-  app.setErrorHandler((error: FastifyError | VigilError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | VigilError | NotAcceptable, request, reply) => {
     if (error instanceof VigilError) {
       const status = STATUS[error.code] ?? 500;
       if (status === 401) reply.header('www-authenticate', 'Bearer realm="vigil"');
       return reply.code(status).send(operationOutcome(status, error.code, error.message));
     }
+    if (error instanceof NotAcceptable) return reply.code(406).send(operationOutcome(406, 'VIGIL_ERR_BAD_REQUEST', error.message));
     const status = (error as FastifyError).statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'FHIR request failed');
