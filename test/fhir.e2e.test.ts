@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, type DashboardSession } from './support/dashboard-client.js';
+import { everyReadingType } from './support/fhir-readings.js';
 import { fhirErrors } from './support/fhir-validator.js';
 import { tempDir, waitFor } from './support/temp.js';
 import { CLI } from './support/vigil-process.js';
@@ -48,19 +49,7 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     admin = await login(t.httpUrl, 'chief', PASSWORD);
     card = await login(t.httpUrl, 'card', PASSWORD);
     const client = await t.connectDevice(dev);
-    const readings = [
-      { type: 'blood_pressure', time: at(0), systolic: 128, diastolic: 82, pulse: 70, id: 'b0' },
-      { type: 'blood_pressure', time: at(10), systolic: 205, diastolic: 124, pulse: 96, irregularHeartbeat: true, id: 'b1' },
-      { type: 'glucose', time: at(20), value: 6.2, unit: 'mmol/L', source: 'meter', mealContext: 'fasting', id: 'g0' },
-      { type: 'glucose', time: at(25), value: 140, unit: 'mg/dL', source: 'cgm', trendRate: 1.2, id: 'g1' },
-      { type: 'glucose', time: at(26), flag: 'HI', source: 'meter', id: 'g2' },
-      { type: 'weight', time: at(30), value: 181.5, unit: 'lb', id: 'w0' },
-      { type: 'spo2', time: at(40), value: 95, pulse: 80, id: 's0' },
-      { type: 'heart_rate', time: at(50), value: 66, id: 'h0' },
-      { type: 'temperature', time: at(60), value: 99.1, unit: 'degF', id: 't0' },
-      { type: 'steps', time: at(70), count: 4200, periodSeconds: 3600, id: 'st0' },
-      { type: 'fall', time: at(80), confidence: 0.9, id: 'f0' },
-    ];
+    const readings = everyReadingType(t0);
     await client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 });
     const created = await admin.request<{ token: string; apiToken: { id: number } }>('POST', '/api/users/card/tokens', { label: 'EHR interface' });
     expect(created.status).toBe(201);
