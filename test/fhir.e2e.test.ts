@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiTokenSchema, newApiTokenSchema } from '../domain/index.js';
 import { call, login, type DashboardSession } from './support/dashboard-client.js';
 import { everyReadingType } from './support/fhir-readings.js';
 import { fhirErrors } from './support/fhir-validator.js';
@@ -198,7 +199,10 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     expect(bySession.status).toBe(200);
     const extra = await admin.request<{ token: string; apiToken: { id: number } }>('POST', '/api/users/card/tokens', { label: 'to revoke' });
     expect((await fhir(`/Patient/${patientId}`, extra.body.token)).status).toBe(200);
+    // The answers carry exactly their declared fields (as test/api-contract.e2e.test.ts checks for the other routes).
+    expect(newApiTokenSchema.parse(extra.body)).toEqual(extra.body);
     const listed = await admin.request<{ tokens: Json[] }>('GET', '/api/users/card/tokens');
+    for (const listedToken of listed.body.tokens) expect(apiTokenSchema.parse(listedToken)).toEqual(listedToken);
     expect(listed.body.tokens.map((x) => x.label)).toEqual(['to revoke', 'EHR interface']);
     expect(JSON.stringify(listed.body)).not.toContain(extra.body.token);
     expect((await admin.request('DELETE', `/api/users/card/tokens/${extra.body.apiToken.id}`)).status).toBe(204);
