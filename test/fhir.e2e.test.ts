@@ -224,6 +224,10 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     const audit = await admin.request<{ entries: Json[] }>('GET', `/api/audit?action=patient.export&patient=${patientId}`);
     expect(audit.body.entries[0]).toMatchObject({ actor: 'user:card', target: 'fhir', details: { format: 'fhir', entries: res.body.entry!.length } });
     expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/fhir`, undefined, { authorization: 'Bearer vigil_pat_nope' })).status).toBe(401);
+    const backwards = await card.request('GET', `/api/patients/${patientId}/export/fhir?from=${encodeURIComponent(at(60))}&to=${encodeURIComponent(at(0))}`);
+    expect(backwards.body).toMatchObject({ code: 'VIGIL_ERR_BAD_REQUEST' });
+    expect(backwards.status).toBe(400);
+    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/fhir`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'x' })).body.token}` })).status).toBe(403);
   });
 
   it('creates a token and exports a FHIR Bundle file from the command line, both audited', async () => {

@@ -14,16 +14,14 @@ export interface FhirExportOptions {
   readonly dataDir?: string | undefined;
 }
 
-const OPEN_END_MS = 366 * 86_400_000;
-
 /**
  * `vigil patients export <id> --format fhir`: the patient's readings and alerts for a period as one FHIR R4
  * collection Bundle in a new file (0600: it holds health data), audited as `patient.export`.
  */
 export async function exportFhirFile(patientId: string, o: FhirExportOptions): Promise<{ entries: number }> {
-  const from = o.from === undefined ? 0 : Date.parse(o.from);
-  const to = o.to === undefined ? Date.now() + OPEN_END_MS : Date.parse(o.to);
-  if (to <= from) throw new VigilError('VIGIL_ERR_CONFIG', '--to must be after --from');
+  const from = o.from === undefined ? undefined : Date.parse(o.from);
+  const to = o.to === undefined ? undefined : Date.parse(o.to);
+  if (from !== undefined && to !== undefined && to <= from) throw new VigilError('VIGIL_ERR_CONFIG', '--to must be after --from');
   const config = stateConfig(o.dataDir);
   return withAlerts(config.dataDir, async ({ queries, audit, registry }) => {
     const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);

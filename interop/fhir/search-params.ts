@@ -68,6 +68,14 @@ export function tokens(text: string): Token[] {
   });
 }
 
+/**
+ * The end of a period the client left open: a year from now, since readings may be stamped a little ahead of the
+ * server clock (VIGIL_FUTURE_TOLERANCE_SECONDS) and must not be cut off.
+ */
+export function openEnd(now: number): number {
+  return now + 366 * 86_400_000;
+}
+
 /** A half-open range of epoch ms [from, to). */
 export interface TimeRange {
   readonly from: number;

@@ -8,7 +8,6 @@ import type { InteropSources, RequestAccess } from '../ports.js';
 import { baseUrl } from './fhir-plugin.js';
 import { visiblePatient } from './patient-scope.js';
 
-const OPEN_END_MS = 366 * 86_400_000;
 const failures = Object.fromEntries([400, 401, 403, 404, 500].map((s) => [s, apiErrorSchema]));
 
 /**
@@ -40,13 +39,12 @@ export async function registerFhirExportRoute(app: FastifyInstance, sources: Int
       async (request, reply) => {
         const patient = visiblePatient(sources, access, request, request.params.patientId, request.params.patientId);
         const now = Date.now();
-        const from = request.query.from ? Date.parse(request.query.from) : 0;
-        const to = request.query.to ? Date.parse(request.query.to) : now + OPEN_END_MS;
+        const { from, to } = request.query;
         const bundle = await fhirPatientExport({
           sources,
           patientId: patient.id,
-          from,
-          to,
+          from: from === undefined ? undefined : Date.parse(from),
+          to: to === undefined ? undefined : Date.parse(to),
           base: baseUrl(request),
           audit: (details) => access.record(request, 'patient.export', patient.id, 'fhir', details),
         });

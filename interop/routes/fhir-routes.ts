@@ -6,7 +6,7 @@ import { toFlag } from '../fhir/flag.js';
 import { fromFhirId, toFhirId } from '../fhir/ids.js';
 import { searchObservations } from '../fhir/observation-search.js';
 import { toDevice, toPatient } from '../fhir/registry-resources.js';
-import { dateFilter, onlyKnown, paging, patientReference, single, tokens, values, type Query } from '../fhir/search-params.js';
+import { dateFilter, onlyKnown, openEnd, paging, patientReference, single, tokens, values, type Query } from '../fhir/search-params.js';
 import { VIGIL_PATIENT_ID, type Resource } from '../fhir/types.js';
 import type { InteropSources, RequestAccess } from '../ports.js';
 import { fhirPlugin, baseUrl, requireCaller } from './fhir-plugin.js';
@@ -18,9 +18,6 @@ export interface FhirRoutesOptions {
   readonly version: string;
   readonly now?: () => number;
 }
-
-// Readings may be stamped a little ahead of the server clock (VIGIL_MAX_CLOCK_SKEW): an open end reaches a year on.
-const OPEN_END_MS = 366 * 86_400_000;
 
 // Hidden from the OpenAPI document of /api: the FHIR endpoint describes itself (/fhir/metadata), and its errors are
 // OperationOutcome resources, not the JSON API's error body.
@@ -83,7 +80,7 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
           onlyKnown(q, ['patient', 'date', 'code', 'category']);
           const patient = requiredPatient(sources, access, request, q);
           const { count, offset } = paging(q);
-          const period = dateFilter(values(q, 'date'), { from: 0, to: now() + OPEN_END_MS });
+          const period = dateFilter(values(q, 'date'), { from: 0, to: openEnd(now()) });
           const code = single(q, 'code');
           const category = single(q, 'category');
           access.auditView(request, 'fhir.search', patient.id, 'Observation', auditQuery(q), { query: auditQuery(q) });
