@@ -1,12 +1,12 @@
 import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
-import { DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
+import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
 import { Registry, REGISTRY_MIGRATIONS, type RegistryOptions } from '../registry/index.js';
 import { openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
-export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
+export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...API_TOKEN_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
 
 /**
  * Opens the state database with every component's migrations; the server and the CLI both start here.

@@ -7,7 +7,8 @@ import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
 import { startDeviceSide } from './device-side.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, packageVersion } from './metrics.js';
+import { interopRoutes } from './interop.js';
 import { dashboardDirectory, openState, patientDirectory } from './state.js';
 
 export interface VigilHooks {
@@ -144,6 +145,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
+    routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
     trustProxy: config.dashboard.trustProxy,
     metrics,
     readiness: () => {

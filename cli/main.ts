@@ -14,6 +14,7 @@ import { registerReports } from './commands/reports.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
+import { registerApiTokens } from './commands/api-tokens.js';
 import { EXIT } from './failure.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
@@ -49,6 +50,7 @@ registerInspect(program);
 registerRejections(program);
 registerAlerts(program);
 registerUsers(program);
+registerApiTokens(program);
 registerSimulate(program);
 registerBackup(program, version);
 registerPatientData(program, version);

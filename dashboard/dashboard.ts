@@ -10,6 +10,7 @@ import type { AuditLog } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
 import type { StateDb } from '../state/index.js';
+import { ApiTokenStore } from './auth/api-token-store.js';
 import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
 import { canSeeTeam } from './auth/principal.js';
 import { SessionStore } from './auth/session-store.js';
@@ -23,6 +24,8 @@ import { registerPatientDataRoutes, type PatientDataActions } from './routes/pat
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
+import { requestAccess } from './request-access.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
@@ -55,7 +58,8 @@ export function createDashboard(options: DashboardOptions) {
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
-  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
+  const tokens = new ApiTokenStore(options.db);
+  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
     maxBufferedBytes: options.liveMaxBufferedBytes ?? 4 * 1024 * 1024,
@@ -64,7 +68,8 @@ export function createDashboard(options: DashboardOptions) {
     access: {
       canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
       patientName: (patientId) => options.directory.patient(patientId)?.name,
-      sessionValid: (principal) => principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
+      sessionValid: (principal) =>
+        principal.tokenId !== undefined ? tokens.active(principal.tokenId) && users.get(principal.userId!)?.disabledAt === null : principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
       eventsAfter: (seq, limit) => options.alerts.feed.eventsAfter(seq, limit),
     },
   });
@@ -80,6 +85,9 @@ export function createDashboard(options: DashboardOptions) {
 
   return {
     users,
+    tokens,
+    /** Who asks and what they may see, for the routes of other components on this server (interop). */
+    access: requestAccess(ctx, authenticate),
     async register(app: FastifyInstance): Promise<void> {
       app.setValidatorCompiler(validatorCompiler);
       app.setSerializerCompiler(jsonSerializerCompiler);
@@ -108,6 +116,7 @@ export function createDashboard(options: DashboardOptions) {
         await registerReportRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
+        await api.register(async (admin) => registerTokenRoutes(admin, ctx, tokens));
         const patientData = options.patientData;
         if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
       });

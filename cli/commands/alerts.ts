@@ -4,6 +4,7 @@ import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, ty
 import { openState, patientDirectory } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
+import type { Registry } from '../../registry/index.js';
 import { UsageError } from '../failure.js';
 import { alertText } from '../alert-view.js';
 import { ARG, examples, oneOf, parsedBy } from '../args.js';
@@ -13,7 +14,7 @@ import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
 /** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
-export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory }) => T | Promise<T>): Promise<T> {
+export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory; registry: Registry }) => T | Promise<T>): Promise<T> {
   const config = stateConfig(dataDir);
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {
@@ -30,7 +31,7 @@ export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: 
     ...config.alerts,
   });
   try {
-    return await body({ ...core, audit, directory });
+    return await body({ ...core, audit, directory, registry });
   } finally {
     db.close();
   }
