@@ -10,6 +10,7 @@ import { alertText } from '../alert-view.js';
 import { ARG, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
 
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
@@ -88,7 +89,9 @@ export function registerAlerts(program: Command): void {
       action(async (opts: { status: 'open' | 'acknowledged' | 'resolved' | 'live'; patient?: string; json?: boolean; dataDir?: string }) => {
         const list = await withAlerts(opts.dataDir, (a) => {
           requirePatient(a.directory, opts.patient);
-          return a.queries.list({ status: opts.status, patientId: opts.patient });
+          const found = a.queries.list({ status: opts.status, patientId: opts.patient });
+          a.audit.record(cliActor(), 'alerts.view', opts.patient ?? null, null, { status: opts.status, alerts: found.length });
+          return found;
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(list.map(row));
@@ -101,7 +104,11 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (id: number, opts: { json?: boolean; dataDir?: string }) => {
-        const found = await withAlerts(opts.dataDir, (a) => a.queries.get(id));
+        const found = await withAlerts(opts.dataDir, (a) => {
+          const one = a.queries.get(id);
+          if (one) a.audit.record(cliActor(), 'alert.view', one.alert.patientId, `alert:${id}`);
+          return one;
+        });
         if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist (see vigil alerts list --status resolved for older ones)`);
         process.stdout.write(opts.json ? `${JSON.stringify(found)}\n` : alertText(found));
       }),

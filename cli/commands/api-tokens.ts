@@ -7,6 +7,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, examples, parsedBy } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
 
 const days = parsedBy(z.coerce.number().int().min(1).max(3650), 'a whole number of days from 1 to 3650');
 const tokenId = parsedBy(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), 'a token id from "vigil users token list", e.g. 3');
@@ -14,10 +15,10 @@ const username = parsedBy(usernameSchema, '2-64 letters, digits, ".", "_", "@" o
 
 async function withTokens<T>(dataDir: string | undefined, body: (o: { users: UserStore; tokens: ApiTokenStore; audit: (action: string, target: string, details: unknown) => void; by: string }) => T): Promise<T> {
   const { db } = openState(stateConfig(dataDir).dataDir);
-  const by = `cli:${process.env.USER ?? 'unknown'}`;
+  const by = cliActor();
   const log = new AuditLog(db);
   try {
-    return body({ users: new UserStore(db), tokens: new ApiTokenStore(db), audit: (a, target, details) => log.record({ name: by, origin: 'cli' }, a, null, target, details), by });
+    return body({ users: new UserStore(db), tokens: new ApiTokenStore(db), audit: (a, target, details) => log.record(by, a, null, target, details), by: by.name });
   } finally {
     db.close();
   }

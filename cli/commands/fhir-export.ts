@@ -5,6 +5,7 @@ import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.
 import { fhirPatientExport } from '../../interop/index.js';
 import { stateConfig } from '../state-config.js';
 import { withAlerts } from './alerts.js';
+import { cliActor } from '../cli-actor.js';
 
 export interface FhirExportOptions {
   readonly out: string;
@@ -37,7 +38,7 @@ export async function exportFhirFile(patientId: string, o: FhirExportOptions): P
         from,
         to,
         base: o.fhirBase ?? `http://${host}:${config.httpPort}/fhir`,
-        audit: (details) => audit.record({ name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' }, 'patient.export', patientId, o.out, details),
+        audit: (details) => audit.record(cliActor(), 'patient.export', patientId, o.out, details),
       });
       await file.writeFile(`${JSON.stringify(bundle, null, 2)}\n`);
       return { entries: bundle.entry.length };

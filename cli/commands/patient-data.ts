@@ -8,6 +8,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, oneOf } from '../args.js';
 import { action, configFrom } from '../run.js';
 import { exportFhirFile } from './fhir-export.js';
+import { cliActor } from '../cli-actor.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
@@ -24,7 +25,6 @@ async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnTy
   }
 }
 
-const operator = () => ({ name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' });
 
 /** `vigil patients export` and `vigil patients erase`: a patient's right of access and right to erasure. */
 export function registerPatientData(program: Command, version: string): void {
@@ -54,7 +54,7 @@ export function registerPatientData(program: Command, version: string): void {
         }
         if (opts.from !== undefined || opts.to !== undefined || opts.fhirBase !== undefined) throw new VigilError('VIGIL_ERR_CONFIG', '--from, --to and --fhir-base go with --format fhir (the CSV export holds everything)');
         const manifest = await withData(opts.dataDir, ({ db, store, audit }) =>
-          exportPatient({ db, audit, readings: store, patientId: id, out: resolve(opts.out), by: operator(), vigilVersion: version }),
+          exportPatient({ db, audit, readings: store, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
         );
         const rows = manifest.files.reduce((n, f) => n + f.rows, 0);
         process.stdout.write(`exported ${rows} rows in ${manifest.files.length} files to ${resolve(opts.out)} (manifest.json lists them with their SHA-256)\n`);
@@ -70,7 +70,7 @@ export function registerPatientData(program: Command, version: string): void {
     .action(
       action(async (id: string, opts: { yes?: boolean; dataDir?: string }) => {
         if (!opts.yes) throw new VigilError('VIGIL_ERR_CONFIG', '--yes is required: erasing a patient cannot be undone');
-        const result = await withData(opts.dataDir, ({ db, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: operator() }));
+        const result = await withData(opts.dataDir, ({ db, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor() }));
         const rows = Object.values(result.removed).reduce((n, c) => n + c, 0);
         process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings; the audit log records it as erased:${result.pseudonym}\n`);
       }),

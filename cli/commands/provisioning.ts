@@ -5,6 +5,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
 
 interface DataDirOption {
   dataDir?: string;
@@ -17,7 +18,7 @@ function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openS
   const config = stateConfig(opts.dataDir);
   const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   const log = new AuditLog(state.db);
-  const by = { name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' };
+  const by = cliActor();
   const audit: Audit = (action, patientId, target, details) => log.record(by, action, patientId, target, details);
   return Promise.resolve(body(state, audit)).finally(() => state.db.close());
 }
@@ -53,7 +54,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }) => registry.listPatients());
+        const list = await withState(opts, ({ registry }, audit) => {
+          const patients = registry.listPatients();
+          audit('patients.list', null, null, { patients: patients.length });
+          return patients;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(
             list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', team: p.careTeam, 'time zone': p.timeZone, created: isoOrDash(p.createdAt) })),
@@ -166,7 +171,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }) => registry.listDevices());
+        const list = await withState(opts, ({ registry }, audit) => {
+          const devices = registry.listDevices();
+          audit('devices.list', null, null, { devices: devices.length });
+          return devices;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else {
           printTable(
