@@ -127,9 +127,19 @@ describe('loadConfig', () => {
         shareGroup: 'vigil',
         sessionExpirySeconds: 604_800,
         connectTimeoutMs: 30_000,
+        dynsec: undefined,
       });
     } finally {
       await dir.remove();
     }
+  });
+
+  it('reads the dynamic-security administrator with VIGIL_BROKER_DYNSEC, and requires it', () => {
+    const worker = { VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w1' };
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true' })).toThrow(/VIGIL_BROKER_DYNSEC_USERNAME: is required with VIGIL_BROKER_DYNSEC/);
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin' })).toThrow(/VIGIL_BROKER_DYNSEC_PASSWORD: is required/);
+    expect(() => loadConfig({ VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'x' })).toThrow(/VIGIL_BROKER_DYNSEC: has no effect without VIGIL_BROKER_URL/);
+    const c = loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'pw' });
+    expect(c.broker?.dynsec).toEqual({ username: 'admin', password: 'pw' });
   });
 });

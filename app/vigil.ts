@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
-import { AuditLog } from '../state/index.js';
+import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
@@ -134,7 +134,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
+  const gateway = await startDeviceSide(config, { registry, registryChanged: changedElsewhere(db, 2_000), sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
   const http = await createHttpServer({
     host: config.host,
