@@ -154,6 +154,8 @@ export const configSchema = z
     VIGIL_BROKER_DYNSEC: bool.default(false),
     VIGIL_BROKER_DYNSEC_USERNAME: optionalText,
     VIGIL_BROKER_DYNSEC_PASSWORD: optionalText,
+    // EMQX / VerneMQ: the secret the broker sends when it calls Vigil's authentication and authorisation hooks.
+    VIGIL_BROKER_HOOK_SECRET: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -177,7 +179,7 @@ export const configSchema = z
         if (!c[name]) ctx.addIssue({ code: 'custom', path: [name], message: "is required with VIGIL_BROKER_DYNSEC (the dynamic-security plugin's administrator, e.g. from `mosquitto_ctrl dynsec init`)" });
       }
     }
-    const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT', 'VIGIL_BROKER_DYNSEC'] as const;
+    const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT', 'VIGIL_BROKER_DYNSEC', 'VIGIL_BROKER_HOOK_SECRET'] as const;
     for (const name of brokerOnly) {
       if (c[name] && !c.VIGIL_BROKER_URL) ctx.addIssue({ code: 'custom', path: [name], message: 'has no effect without VIGIL_BROKER_URL' });
     }
@@ -248,6 +250,8 @@ export interface BrokerSettings {
   readonly connectTimeoutMs: number;
   /** Mosquitto's dynamic-security administrator: set when Vigil provisions device logins at the broker. */
   readonly dynsec: { readonly username: string; readonly password: string } | undefined;
+  /** EMQX / VerneMQ: the shared secret of the HTTP hooks Vigil serves them; undefined serves none. */
+  readonly hookSecret: string | undefined;
 }
 
 function brokerSettings(c: RawConfig): BrokerSettings | undefined {
@@ -267,6 +271,7 @@ function brokerSettings(c: RawConfig): BrokerSettings | undefined {
       c.VIGIL_BROKER_DYNSEC && c.VIGIL_BROKER_DYNSEC_USERNAME && c.VIGIL_BROKER_DYNSEC_PASSWORD
         ? { username: c.VIGIL_BROKER_DYNSEC_USERNAME, password: c.VIGIL_BROKER_DYNSEC_PASSWORD }
         : undefined,
+    hookSecret: c.VIGIL_BROKER_HOOK_SECRET,
   };
 }
 

@@ -6,6 +6,7 @@ import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
+import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry } from './metrics.js';
 import { dashboardDirectory, openState, patientDirectory } from './state.js';
@@ -145,6 +146,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
     trustProxy: config.dashboard.trustProxy,
+    extraRoutes: brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) }),
     metrics,
     readiness: () => {
       const h = ingest.health();

@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Dashboard } from './dashboard.js';
@@ -20,6 +20,8 @@ export interface HttpServerOptions extends OpsSources {
   /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
+  /** Routes another component serves on this server (the brokers' authentication hooks in worker mode). */
+  readonly extraRoutes?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
@@ -63,6 +65,7 @@ export async function createHttpServer(options: HttpServerOptions) {
   // The dashboard sets up the zod compilers and the OpenAPI document first: the operations routes are in it too.
   await options.dashboard.register(app);
   await registerOpsRoutes(app, options);
+  await options.extraRoutes?.(app);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     // MQTT over WebSocket is the device protocol (docs/device-protocol.md), not part of the JSON API's document.
