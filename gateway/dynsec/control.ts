@@ -43,6 +43,9 @@ export class DynsecControl {
   private constructor(client: MqttClient, timeoutMs: number) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
+    // mqtt.js reconnects by itself; while it cannot, requests time out with VIGIL_ERR_BROKER, which says so.
+    // Without a listener an 'error' event (a refused reconnect) would end the process.
+    client.on('error', () => undefined);
     client.on('message', (_topic, payload) => {
       const waiting = this.#waiting;
       if (!waiting) return;
@@ -83,10 +86,12 @@ export class DynsecControl {
         });
       });
       // A new connection (clean session) subscribes again: mqtt.js resubscribes by default.
-      const granted = await client.subscribeAsync(`${TOPIC}/response`, { qos: 1 });
-      if (granted[0] && granted[0].qos > 2) {
-        throw new VigilError('VIGIL_ERR_BROKER', `${login.username} may not read ${TOPIC}/response: is the dynamic-security plugin loaded, and is this its administrator?`);
-      }
+      const refused = (why: string) =>
+        new VigilError('VIGIL_ERR_BROKER', `${login.username} may not read ${TOPIC}/response (${why}): is the dynamic-security plugin loaded, and is this its administrator?`);
+      const granted = await client.subscribeAsync(`${TOPIC}/response`, { qos: 1 }).catch((err: Error) => {
+        throw refused(err.message);
+      });
+      if (granted[0] && granted[0].qos > 2) throw refused(`SUBACK ${granted[0].qos}`);
     } catch (err) {
       await client.endAsync(true);
       throw err;
