@@ -173,4 +173,15 @@ describe('device logins at Mosquitto (dynamic security)', () => {
       await control.close();
     }
   }, 180_000);
+
+  it('a device added while the broker is unreachable is added in Vigil, its secret shown, and the command fails saying how to finish', async () => {
+    const unreachable = { ...env, VIGIL_BROKER_URL: 'mqtt://127.0.0.1:1', VIGIL_BROKER_CONNECT_TIMEOUT_MS: '1000' };
+    const added = await cli(['devices', 'add', '--patient', patients.get('new-1')!, '--id', 'late-1', '--json'], undefined, unreachable);
+    expect(added.code).toBe(1);
+    const { secret } = JSON.parse(added.stdout) as { secret: string };
+    expect(added.stderr).toMatch(/device late-1 is changed in Vigil but not at the broker .*vigil devices broker-password late-1/);
+    const pushed = await cli(['devices', 'broker-password', 'late-1'], `${secret}\n`);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(await refusal('late-1', secret)).toBeUndefined();
+  }, 180_000);
 });
