@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { WebSocket } from 'ws';
-import { createGateway, startBrokerWorker, type ReadingSink } from '../gateway/index.js';
+import { createGateway, startBrokerWorker, startDynsecSync, type ReadingSink } from '../gateway/index.js';
 import type { Registry } from '../registry/index.js';
 import type { VigilConfig } from './config.js';
 
@@ -23,11 +23,16 @@ export interface DeviceSide {
  */
 export async function startDeviceSide(
   config: VigilConfig,
-  deps: { readonly registry: Registry; readonly sink: ReadingSink; readonly metrics: MetricsRegistry; readonly log: Logger },
+  deps: {
+    readonly registry: Registry;
+    /** True when another process (the CLI) changed the registry since the last call. */
+    readonly registryChanged: () => boolean;
+    readonly sink: ReadingSink;
+    readonly metrics: MetricsRegistry;
+    readonly log: Logger;
+  },
 ): Promise<DeviceSide> {
-  if (config.broker) {
-    return startBrokerWorker({ broker: config.broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...deps });
-  }
+  if (config.broker) return startWorkerSide(config, config.broker, deps);
   const gateway = await createGateway({
     host: config.host,
     port: config.mqttPort,
@@ -46,4 +51,35 @@ export async function startDeviceSide(
     readiness: () => ({ ok: gateway.listening(), connectedDevices: gateway.connectedDevices() }),
     close: () => gateway.close(),
   };
+}
+
+/**
+ * Worker mode. With VIGIL_BROKER_DYNSEC the broker's device logins are reconciled with the registry first (and
+ * the worker's own login made sure of), so the worker connects to a broker that lets in exactly Vigil's devices.
+ */
+async function startWorkerSide(config: VigilConfig, broker: NonNullable<VigilConfig['broker']>, deps: Parameters<typeof startDeviceSide>[1]): Promise<DeviceSide> {
+  const { registryChanged, ...workerDeps } = deps;
+  const dynsec = broker.dynsec
+    ? await startDynsecSync({
+        login: { url: broker.url, ...broker.dynsec, tls: broker.tls, timeoutMs: broker.connectTimeoutMs },
+        topicPrefix: config.topicPrefix,
+        worker: broker.username ? { username: broker.username, password: broker.password, shareGroup: broker.shareGroup } : undefined,
+        devices: deps.registry,
+        registryChanged,
+        log: deps.log.child({ component: 'dynsec' }),
+      })
+    : undefined;
+  try {
+    const worker = await startBrokerWorker({ broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...workerDeps });
+    return {
+      ...worker,
+      async close() {
+        await worker.close();
+        await dynsec?.close();
+      },
+    };
+  } catch (err) {
+    await dynsec?.close();
+    throw err;
+  }
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
-import { AuditLog } from '../state/index.js';
+import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import type { VigilConfig } from './config.js';
+import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { interopRoutes } from './interop.js';
@@ -135,7 +136,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
+  const gateway = await startDeviceSide(config, { registry, registryChanged: changedElsewhere(db, 2_000), sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
   const http = await createHttpServer({
     host: config.host,
@@ -147,6 +148,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     dashboard,
     routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
     trustProxy: config.dashboard.trustProxy,
+    extraRoutes: brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) }),
     metrics,
     readiness: () => {
       const h = ingest.health();

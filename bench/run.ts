@@ -12,9 +12,18 @@ import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
 import { benchReports, reportsTable } from './reports.js';
 import { soak, soakChart, soakTable } from './soak.js';
+import { benchPayload } from './payload.js';
+import { benchWorkers, workersTable } from './workers.js';
 import { ALERT_SAMPLES, MESSAGES, WINDOW, benchThroughput, table } from './throughput.js';
 
 const rows = await benchThroughput();
+
+const WORKER_DEVICES = Number(process.env.BENCH_WORKER_DEVICES ?? 10);
+process.stderr.write(`bench: workers on an external Mosquitto beside the embedded broker, ${WORKER_DEVICES} devices\n`);
+const workersSection = workersTable(
+  await benchWorkers({ messages: MESSAGES, devices: WORKER_DEVICES, window: WINDOW, workerCounts: (process.env.BENCH_WORKERS ?? '1,2,3').split(',').map(Number), payload: benchPayload }),
+);
+process.stderr.write(`${workersSection}\n`);
 
 const SOAK_READINGS = Number(process.env.BENCH_SOAK_READINGS ?? 1_000_000);
 process.stderr.write(`bench: soak, ${SOAK_READINGS} readings\n`);
@@ -59,6 +68,19 @@ bench process. CPU seconds and peak RSS are the server process's (for InfluxDB r
 authenticating every device at connect (a SHA-256 digest of its secret).
 
 ${table(rows)}
+
+## Workers on an external Mosquitto
+
+The same load (${MESSAGES.toLocaleString('en')} messages, ${WORKER_DEVICES} devices, window ${WINDOW}) through one Mosquitto (tuned not to drop)
+consumed by 1, 2 and 3 Vigil workers (\`vigil start\` with \`VIGIL_BROKER_URL\`, each its own process, data dir and
+embedded store, one shared-subscription group), beside one Vigil with its embedded broker, in the same run
+([deployment](deployment.md#workers-on-your-broker)). Through a broker, the device's PUBACK comes from Mosquitto
+when it has the message; Vigil's guarantee starts when a worker has committed it to its outbox and sent its own
+PUBACK to the broker. "Durable in Vigil" is that rate: from the first publish to the last worker PUBACK (read from
+the workers' \`vigil_broker_ack_duration_seconds_count\`); "stored" to the last reading in the workers' stores.
+With the embedded broker the device's PUBACK is the durable one. All processes share the machine's cores.
+
+${workersSection}
 
 ## The soak: a long stream into one process
 
@@ -123,8 +145,9 @@ ${reportsSection}
 
 Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process;
-\`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:soak\`, \`npm run bench:idle\`,
-\`npm run bench:dashboard\` and \`npm run bench:reports\` print their tables alone.
+\`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
+\`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`
+print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them).
 `;
 await writeFile(join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md'), report);

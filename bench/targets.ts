@@ -27,7 +27,8 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function stopper(child: ChildProcess, cleanup?: () => Promise<void>): () => Promise<void> {
+/** Stops a server process (SIGTERM, then SIGKILL after 15 s), then cleans up after it. */
+export function stopper(child: ChildProcess, cleanup?: () => Promise<void>): () => Promise<void> {
   return async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));

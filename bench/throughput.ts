@@ -10,6 +10,7 @@ import { connect } from 'mqtt';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runLoad, type LoadResult } from './load.js';
+import { benchPayload } from './payload.js';
 import { metricValue, processUsage, summarise, type Summary } from './stats.js';
 import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
 
@@ -33,11 +34,7 @@ export interface Row {
   readonly peakRssMiB: number;
 }
 
-const base = Date.now() - 3_600_000;
-function payload(deviceId: string, n: number): string {
-  // About 150 bytes, as a real reading with its id.
-  return JSON.stringify({ type: 'heart_rate', time: new Date(base + n * 50).toISOString(), value: 60 + (n % 40), id: `${deviceId}-${n}-padding-to-150b` });
-}
+const payload = benchPayload;
 
 /** One QoS 1 subscriber, so that a bare broker delivers what it acknowledges, like Vigil stores it. */
 async function subscribe(url: string): Promise<() => Promise<void>> {

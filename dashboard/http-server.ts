@@ -22,6 +22,8 @@ export interface HttpServerOptions extends OpsSources {
   /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
+  /** Routes another component serves on this server (the brokers' authentication hooks in worker mode). */
+  readonly extraRoutes?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
@@ -66,6 +68,7 @@ export async function createHttpServer(options: HttpServerOptions) {
   await options.dashboard.register(app);
   for (const register of options.routes ?? []) await register(app);
   await registerOpsRoutes(app, options);
+  await options.extraRoutes?.(app);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     // MQTT over WebSocket is the device protocol (docs/device-protocol.md), not part of the JSON API's document.

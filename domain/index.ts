@@ -12,6 +12,7 @@ export * from './normalise.js';
 export * from './rejection-summary.js';
 export * from './retry.js';
 export * from './topics.js';
+export * from './device-acl.js';
 export * from './programmes.js';
 export * from './local-time.js';
 export * from './api/index.js';

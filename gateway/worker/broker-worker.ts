@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import { countByCode, deviceTopic, parseDeviceTopic, VigilError, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
+import { countByCode, deviceTopic, parseDeviceTopic, VigilError, workerAcl, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 import { Admission } from '../admission.js';
 import { summariseRejections } from '../device-errors.js';
@@ -48,7 +48,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   let closing = false;
   let connectedOnce = false;
   const metrics = createBrokerWorkerMetrics(options.metrics, () => client?.connected ?? false);
-  const filters = (['readings', 'status'] as const).map((kind) => `$share/${options.broker.shareGroup}/${deviceTopic(topicPrefix, '+', kind)}`);
+  const filters = [...workerAcl(topicPrefix, options.broker.shareGroup).subscribe];
 
   /** Same payload and QoS 0 as the embedded gateway's (gateway.ts publishError): advice, never queued. */
   function publishError(deviceId: string, error: DeviceErrorMessage): void {

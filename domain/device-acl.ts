@@ -1,0 +1,36 @@
+import { deviceTopic, type DeviceTopicKind } from './topics.js';
+
+/**
+ * The one list of what a device may do on its topics, and what a worker consumes and sends. Every place that
+ * enforces a device's topics reads it: the Mosquitto dynamic-security roles Vigil provisions, and the HTTP
+ * authorisation hook EMQX and VerneMQ call. A new device topic is added here and nowhere else.
+ */
+export const DEVICE_PUBLISHES = ['readings', 'status'] as const satisfies readonly DeviceTopicKind[];
+export const DEVICE_SUBSCRIBES = ['errors'] as const satisfies readonly DeviceTopicKind[];
+/** The kinds workers take from the devices through the shared subscription (DEVICE_PUBLISHES, every one). */
+export const WORKER_CONSUMES: readonly DeviceTopicKind[] = DEVICE_PUBLISHES;
+/** The kinds workers publish to a device. */
+export const WORKER_SENDS: readonly DeviceTopicKind[] = DEVICE_SUBSCRIBES;
+
+export interface TopicAcl {
+  /** Exact topics the client may publish to. */
+  readonly publish: readonly string[];
+  /** Exact topic filters the client may subscribe to (no wildcards for a device). */
+  readonly subscribe: readonly string[];
+}
+
+/** A device's own topics: it publishes its readings and status and reads its errors, under its own id only. */
+export function deviceAcl(prefix: string, deviceId: string): TopicAcl {
+  return {
+    publish: DEVICE_PUBLISHES.map((kind) => deviceTopic(prefix, deviceId, kind)),
+    subscribe: DEVICE_SUBSCRIBES.map((kind) => deviceTopic(prefix, deviceId, kind)),
+  };
+}
+
+/** A worker's filters: the shared subscriptions it consumes, and the per-device topics it publishes to. */
+export function workerAcl(prefix: string, shareGroup: string): TopicAcl {
+  return {
+    publish: WORKER_SENDS.map((kind) => deviceTopic(prefix, '+', kind)),
+    subscribe: WORKER_CONSUMES.map((kind) => `$share/${shareGroup}/${deviceTopic(prefix, '+', kind)}`),
+  };
+}
