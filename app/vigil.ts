@@ -5,6 +5,8 @@ import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
+import { DeviceRateLimiter } from '../gateway/index.js';
+import { createNightscout } from '../nightscout/index.js';
 import type { VigilConfig } from './config.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -136,6 +138,16 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   );
   const gateway = await startDeviceSide(config, { registry, sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
+  // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.
+  const nightscout = createNightscout({
+    credentials: registry,
+    intake: ingest.intake,
+    readings: store,
+    limits: config.limits,
+    rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
+    metrics,
+    log: log.child({ component: 'nightscout' }),
+  });
   const http = await createHttpServer({
     host: config.host,
     port: config.httpPort,
@@ -144,6 +156,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
+    routes: [nightscout],
     trustProxy: config.dashboard.trustProxy,
     metrics,
     readiness: () => {

@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Dashboard } from './dashboard.js';
@@ -17,6 +17,8 @@ export interface HttpServerOptions extends OpsSources {
   readonly mqttWebSocket?: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   readonly maxPayloadBytes: number;
   readonly dashboard: Dashboard;
+  /** Other HTTP APIs on the same server and port (the Nightscout upload API), added after the dashboard. */
+  readonly routes?: readonly { register(app: FastifyInstance): Promise<void> }[] | undefined;
   /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
@@ -63,6 +65,7 @@ export async function createHttpServer(options: HttpServerOptions) {
   // The dashboard sets up the zod compilers and the OpenAPI document first: the operations routes are in it too.
   await options.dashboard.register(app);
   await registerOpsRoutes(app, options);
+  for (const routes of options.routes ?? []) await routes.register(app);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     // MQTT over WebSocket is the device protocol (docs/device-protocol.md), not part of the JSON API's document.

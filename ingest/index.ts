@@ -15,7 +15,7 @@ import { Shipper } from './shipper.js';
 import type { ReadingStore } from './store/index.js';
 
 export { INGEST_MIGRATIONS } from './migrations.js';
-export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits, type PayloadItem } from './parse-payload.js';
+export { parseJsonPayload, parsePayload, type Rejection, type ParsedPayload, type ParseLimits, type PayloadItem } from './parse-payload.js';
 export type { IngestOutcome, IntakeTiming, PayloadFormat, TranslatedItems } from './intake.js';
 export { RejectionLog, type RecordedRejection, type RejectionFilter, type ReplayResult } from './rejection-log.js';
 export type { ClockSkewEstimate } from './clock-skew.js';

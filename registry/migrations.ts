@@ -79,4 +79,13 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN warm_up_until INTEGER;
     `,
   },
+  {
+    component: 'registry',
+    version: 7,
+    // The verifier of the Nightscout API secret (registry/secrets.ts nightscoutVerifier). It cannot be derived from
+    // the stored hash of the secret: devices provisioned before this version get it when their secret is rotated.
+    sql: `
+      ALTER TABLE devices ADD COLUMN ns_verifier TEXT;
+    `,
+  },
 ];
