@@ -24,7 +24,9 @@ export interface NightscoutRouteOptions {
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
 const document = z.looseObject({ _id: z.string().describe('24 hex digits, the same for a re-upload of the same reading') });
-const documents = z.array(document).describe('the documents kept (stored, already stored, or not used by Vigil), each with its _id');
+const documents = z
+  .array(document)
+  .describe('one answer per uploaded document, in order, with its _id; `vigilRejected` {code, message} on a rejected one, `vigilIgnored` (its kind) on one Vigil does not use');
 const tags = ['nightscout'];
 const upload = (summary: string) => ({
   tags,
@@ -79,16 +81,21 @@ export async function registerNightscoutRoutes(app: FastifyInstance, o: Nightsco
         }
         const docs = Array.isArray(body) ? body : [body];
         // An unassigned device's readings are all rejected (their refs are message ids, not indexes).
-        const noneKept = outcome.rejections.some((r) => r.code === 'VIGIL_ERR_DEVICE_UNASSIGNED');
-        const rejected = new Set(outcome.rejections.map((r) => r.ref));
+        const unassigned = outcome.rejections.find((r) => r.code === 'VIGIL_ERR_DEVICE_UNASSIGNED');
+        const rejected = new Map(outcome.rejections.map((r) => [r.ref, r]));
         const ignored = new Map<string, IgnoredKind>(t.ignored.map((i) => [i.ref, i.kind]));
         for (const kind of ignored.values()) o.metrics.ignored.inc({ kind });
-        const kept: z.output<typeof document>[] = [];
-        docs.forEach((doc, index) => {
+        // One answer per uploaded document, in order: Loop (NightscoutKit postToNS) fails an upload whose answer
+        // has another length. Each says what became of its document, for whoever reads the answer.
+        const answered = docs.map((doc, index): z.output<typeof document> => {
           const ref = String(index);
-          const stored = t.documents.get(ref);
-          if (stored && !noneKept && !rejected.has(ref)) kept.push(stored as z.output<typeof document>);
-          else if (ignored.has(ref) && isDocument(doc)) kept.push({ ...doc, _id: typeof doc._id === 'string' ? doc._id : documentId(deviceId, `ignored:${JSON.stringify(doc)}`, 0) });
+          const translated = t.documents.get(ref);
+          const base: Record<string, unknown> = translated ?? (isDocument(doc) ? doc : {});
+          const _id: string = typeof base._id === 'string' ? base._id : documentId(deviceId, `doc:${JSON.stringify(doc) ?? ''}`, 0);
+          const refusal = rejected.get(ref) ?? (translated ? unassigned : undefined);
+          if (refusal) return { ...base, _id, vigilRejected: { code: refusal.code, message: refusal.message } };
+          const kind = ignored.get(ref);
+          return kind ? { ...base, _id, vigilIgnored: kind } : { ...base, _id };
         });
         const first = outcome.rejections[0];
         reply.header('x-vigil-accepted', String(outcome.accepted));
@@ -100,7 +107,7 @@ export async function registerNightscoutRoutes(app: FastifyInstance, o: Nightsco
           reply.header('x-vigil-error', `${first.code} ${first.ref}: ${first.message}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 200));
           o.log.info({ deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections) }, 'Nightscout upload: readings rejected');
         }
-        return kept;
+        return answered;
       }
 
       api.post('/entries', { schema: upload('Upload CGM (sgv) and meter (mbg) entries') }, (request, reply) => take(request.params.deviceId, request.body, reply, translateEntries));

@@ -158,7 +158,10 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(judged.headers.get('x-vigil-accepted')).toBe('1');
     expect(judged.headers.get('x-vigil-rejected')).toBe('5');
     expect(judged.headers.get('x-vigil-error')).toMatch(/^VIGIL_ERR_OUT_OF_RANGE 0: sgv 5 is a CGM sensor status code/);
-    expect((judged.body as { sgv: number }[]).map((e) => e.sgv)).toEqual([99]);
+    // One answer per document, in order (Loop checks the length), each saying what became of it.
+    const answers = judged.body as { _id: string; sgv?: number; vigilRejected?: { code: string } }[];
+    expect(answers.map((a) => a.vigilRejected?.code ?? 'stored')).toEqual(['VIGIL_ERR_OUT_OF_RANGE', 'VIGIL_ERR_SCHEMA', 'VIGIL_ERR_UNKNOWN_TYPE', 'VIGIL_ERR_NOT_A_READING', 'VIGIL_ERR_OUT_OF_RANGE', 'stored']);
+    for (const a of answers) expect(a._id).toMatch(/^[0-9a-f]{24}$/);
     const recorded = await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 2 && t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }), { what: 'both refusals in the rejection log' });
     const codes = recorded.map((r) => r.codes);
     expect(codes).toContainEqual({ VIGIL_ERR_NOT_JSON: 1 });
@@ -181,7 +184,12 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(answer.headers.get('x-vigil-accepted')).toBe('2');
     expect(answer.headers.get('x-vigil-ignored')).toBe('1');
     expect(answer.headers.get('x-vigil-error')).toMatch(/^VIGIL_ERR_SCHEMA 3: units/);
-    expect((answer.body as { eventType: string }[]).map((d) => d.eventType)).toEqual(['BG Check', 'Meal Bolus', 'Temp Basal']);
+    expect((answer.body as { eventType: string; vigilIgnored?: string; vigilRejected?: { code: string } }[]).map((d) => [d.eventType, d.vigilIgnored ?? d.vigilRejected?.code ?? 'stored'])).toEqual([
+      ['BG Check', 'stored'],
+      ['Meal Bolus', 'stored'],
+      ['Temp Basal', 'treatment'],
+      ['BG Check', 'VIGIL_ERR_SCHEMA'],
+    ]);
     const points = await waitFor(async () => {
       const p = await glucose(t, dev.patientId);
       return p.length === 2 && p;
