@@ -5,7 +5,11 @@ import type { NightscoutMetrics } from './metrics.js';
 
 export interface NightscoutCredentials {
   authenticateNightscout(deviceId: string, apiSecret: string): NightscoutAuthResult;
+  deviceIdForNightscoutSecret(apiSecret: string): string | undefined;
 }
+
+/** How a mount of the API knows the device: from the path (/ns/{deviceId}/api/v1), or from the secret (/api/v1). */
+export type DeviceFrom = 'path' | 'secret';
 
 export interface DeviceRate {
   /** Milliseconds to wait for a token, or undefined when none is left within maxWaitMs. */
@@ -22,22 +26,23 @@ const REFUSALS: Record<Exclude<NightscoutAuthResult, 'ok'> | 'missing', { status
 };
 
 /**
- * Every Nightscout route: the device in the path, its secret in `api-secret` (as Nightscout's own API v1 takes
- * it), then the device's share of VIGIL_DEVICE_RATE. The rate is taken only after the secret matched, so that
+ * Every Nightscout route: the device (named in the path, or found by its secret), its secret in `api-secret` (as
+ * Nightscout's own API v1 takes it), then the device's share of VIGIL_DEVICE_RATE. The rate is taken only after the secret matched, so that
  * nobody can use up a device's budget with wrong secrets (a wrong one costs one SHA-256).
  */
-export function nightscoutGuard(credentials: NightscoutCredentials, rate: DeviceRate, metrics: NightscoutMetrics) {
+export function nightscoutGuard(from: DeviceFrom, devices: WeakMap<FastifyRequest, string>, credentials: NightscoutCredentials, rate: DeviceRate, metrics: NightscoutMetrics) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const deviceId = (request.params as { deviceId: string }).deviceId;
     const header = request.headers['api-secret'];
     const secret = typeof header === 'string' && header.length > 0 && header.length <= 256 ? header : undefined;
-    const result = secret === undefined ? 'missing' : credentials.authenticateNightscout(deviceId, secret);
+    const deviceId = from === 'path' ? (request.params as { deviceId: string }).deviceId : secret && credentials.deviceIdForNightscoutSecret(secret);
+    const result = secret === undefined ? 'missing' : deviceId ? credentials.authenticateNightscout(deviceId, secret) : 'unknown';
     if (result !== 'ok') {
       const refusal = REFUSALS[result];
       metrics.refused.inc({ code: refusal.code });
       return void (await reply.code(refusal.status).send({ code: refusal.code, message: refusal.message }));
     }
-    if (rate.take(deviceId, 0) === undefined) {
+    devices.set(request, deviceId!);
+    if (rate.take(deviceId!, 0) === undefined) {
       metrics.refused.inc({ code: 'VIGIL_ERR_RATE_LIMITED' });
       reply.header('retry-after', '1');
       return void (await reply.code(429).send({ code: 'VIGIL_ERR_RATE_LIMITED', message: 'over the device rate limit (VIGIL_DEVICE_RATE); retry later' }));

@@ -4,7 +4,7 @@ import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
-import { generateSecret, hashDeviceSecret, nightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
+import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
 export type { Device, DeviceAuthResult, DeviceStatusChange, NightscoutAuthResult } from './device.js';
@@ -61,6 +61,7 @@ export class Registry {
       seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
       offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
+      byNightscoutVerifier: db.prepare<[string], { id: string }>('SELECT id FROM devices WHERE ns_verifier = ?'),
     };
   }
 
@@ -239,6 +240,15 @@ export class Registry {
     if (row.ns_verifier === null) return 'no-verifier';
     if (!verifyNightscoutSecret(apiSecret, row.ns_verifier)) return 'bad-secret';
     return row.revoked_at === null ? 'ok' : 'revoked';
+  }
+
+  /**
+   * The device whose Nightscout API secret a request presents, for apps that cannot name the device in the URL
+   * (Loop keeps only the host of its site URL). The lookup is by the verifier, a SHA-256 of 160 bits derived
+   * from a 256-bit random secret: an index lookup on it tells an attacker nothing a guess could use.
+   */
+  deviceIdForNightscoutSecret(apiSecret: string): string | undefined {
+    return this.#stmts.byNightscoutVerifier.get(presentedNightscoutVerifier(apiSecret))?.id;
   }
 
   /**

@@ -40,14 +40,19 @@ function sha1Hex(text: string): string {
 }
 
 /**
- * Constant-time check of a presented `api-secret` header: the SHA-1 hex of the secret (what the apps send; any
- * letter case), or the secret itself (what a person with curl sends), against a nightscoutVerifier.
+ * The verifier a presented `api-secret` header would have: the header is the SHA-1 hex of the secret (what the
+ * apps send; any letter case), or the secret itself (what a person with curl sends).
  */
+export function presentedNightscoutVerifier(presented: string): string {
+  const hex = /^[0-9a-fA-F]{40}$/.test(presented) ? presented.toLowerCase() : sha1Hex(presented);
+  return `ns-sha256$${createHash('sha256').update(hex, 'utf8').digest('base64url')}`;
+}
+
+/** Constant-time check of a presented `api-secret` header against a nightscoutVerifier. */
 export function verifyNightscoutSecret(presented: string, stored: string): boolean {
   if (!stored.startsWith('ns-sha256$')) return false;
-  const hex = /^[0-9a-fA-F]{40}$/.test(presented) ? presented.toLowerCase() : sha1Hex(presented);
-  const digest = createHash('sha256').update(hex, 'utf8').digest();
-  const expected = Buffer.from(stored.slice(10), 'base64url');
+  const digest = Buffer.from(presentedNightscoutVerifier(presented));
+  const expected = Buffer.from(stored);
   return digest.length === expected.length && timingSafeEqual(digest, expected);
 }
 

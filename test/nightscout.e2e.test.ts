@@ -105,6 +105,32 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     ]);
   });
 
+  it('serves Loop, which keeps only the host of its site URL, at /api/v1 for the device whose secret it presents', async () => {
+    const dev = await t.provision();
+    const other = await t.provision();
+    const hostLevel = (secret: string | undefined, method: string, path: string, body?: unknown) =>
+      fetch(`${t.httpUrl}/api/v1/${path}`, {
+        method,
+        headers: { ...(secret === undefined ? {} : { 'api-secret': sha1(secret) }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // Loop checks its credentials first (NightscoutKit NightscoutClient.swift, Endpoint.authTest).
+    expect((await hostLevel(dev.secret, 'GET', 'experiments/test')).status).toBe(200);
+    expect((await hostLevel('not the secret', 'GET', 'experiments/test')).status).toBe(401);
+    expect((await hostLevel(undefined, 'GET', 'experiments/test')).status).toBe(401);
+    // A sensor entry as NightscoutKit GlucoseEntry.dictionaryRepresentation writes it (date in fractional ms).
+    const date = Date.now() - 120_000.25;
+    const response = await hostLevel(dev.secret, 'POST', 'entries', [{ date, dateString: new Date(date).toISOString(), device: 'loop://iPhone', type: 'sgv', sgv: 104, trend: 4, direction: 'Flat', trendRate: 0.1, isCalibration: false }]);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { _id: string }[]).map((d) => d._id)).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/)]);
+    const points = await waitFor(async () => {
+      const p = await glucose(t, dev.patientId);
+      return p.length === 1 && p;
+    });
+    expect(points[0]).toMatchObject({ time: Math.round(date), deviceId: dev.deviceId, fields: { value: 104 } });
+    expect(await glucose(t, other.patientId)).toEqual([]);
+  });
+
   it('refuses a wrong or missing api-secret and an unknown device alike with 401, and a revoked device with 403', async () => {
     const dev = await t.provision();
     const other = await t.provision();
