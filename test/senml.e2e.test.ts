@@ -87,3 +87,50 @@ describe('SenML (RFC 8428) on rpm/v1/devices/{id}/senml, over real MQTT on the e
     expect(await metric(t, 'vigil_readings_rejected_total{code="VIGIL_ERR_SENML"}')).toBe(2);
   });
 });
+
+describe('SenML and Nightscout rejections replay as wire format readings', () => {
+  let t: TestVigil;
+  // The clock intake judges times by: 10 minutes slow until the test sets it right.
+  let slowBy = 600_000;
+  beforeAll(async () => {
+    t = await startTestVigil({}, undefined, { now: () => Date.now() - slowBy });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('keeps what a slow clock refused as FUTURE_TIME from a pack and an upload, and stores it once replayed', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    const now = Date.now();
+    await client.publishAsync(senml(dev.deviceId), JSON.stringify([{ bt: now / 1000, n: 'cgm-glucose', u: 'mg/dL', v: 140 }, { n: 'thermostat', u: 'Cel', v: 21 }]), { qos: 1 });
+    const upload = await fetch(`${t.httpUrl}/ns/${dev.deviceId}/api/v1/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-secret': dev.secret },
+      body: JSON.stringify([{ type: 'sgv', sgv: 150, date: now - 1_000 }]),
+    });
+    expect(upload.status).toBe(200);
+    expect(upload.headers.get('x-vigil-error')).toMatch(/^VIGIL_ERR_FUTURE_TIME/);
+    const rows = t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId });
+    expect(rows.map((r) => r.codes)).toEqual([{ VIGIL_ERR_FUTURE_TIME: 1 }, { VIGIL_ERR_FUTURE_TIME: 1, VIGIL_ERR_UNKNOWN_TYPE: 1 }]);
+
+    slowBy = 0;
+    t.vigil.ingest.rejections.requestReplay({ deviceId: dev.deviceId });
+    await t.vigil.ingest.replayRejections();
+    const points = await waitFor(async () => {
+      const p = await t.vigil.ingest.store.queryRaw({ patientId: dev.patientId, type: 'glucose', from: 0, to: Date.now() + 60_000 });
+      return p.length === 2 && p;
+    }, { what: 'both replayed readings stored' });
+    expect(points.map((p) => [p.fields.value, p.tags.source])).toEqual([
+      [150, 'cgm'],
+      [140, 'cgm'],
+    ]);
+    // The Nightscout reading keeps its identity through the replay: uploaded again, it is a duplicate.
+    const again = await fetch(`${t.httpUrl}/ns/${dev.deviceId}/api/v1/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-secret': dev.secret },
+      body: JSON.stringify([{ type: 'sgv', sgv: 150, date: now - 1_000 }]),
+    });
+    expect(again.headers.get('x-vigil-duplicates')).toBe('1');
+  });
+});
