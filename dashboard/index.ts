@@ -5,3 +5,4 @@ export type { PatientDirectory as DashboardDirectory, SessionSettings } from './
 export { DASHBOARD_MIGRATIONS } from './auth/migrations.js';
 export { UserStore, ROLES, type Role, type User } from './auth/user-store.js';
 export { LatestReadings } from './worklist/latest-readings.js';
+export { responses } from './routes/responses.js';

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { countByCode } from '../domain/index.js';
 import { parseJsonPayload, type IngestOutcome, type ParseLimits, type ReadingStore, type TranslatedItems } from '../ingest/index.js';
-import { responses } from '../dashboard/routes/responses.js';
+import { responses } from '../dashboard/index.js';
 import { nightscoutGuard, type DeviceFrom, type DeviceRate, type NightscoutCredentials } from './auth.js';
 import { translateEntries } from './entries.js';
 import type { NightscoutMetrics } from './metrics.js';
