@@ -59,7 +59,8 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
   // parse is a coded rejection (VIGIL_ERR_NOT_JSON), whatever content type the app declared.
   ns.removeAllContentTypeParsers();
   ns.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.limits.maxPayloadBytes }, (_request, body, done) => done(null, body));
-  ns.addHook('preHandler', nightscoutGuard(from, devices, o.credentials, o.rate, o.metrics));
+  // Before the body is read: a request without the device's secret costs no parsing.
+  ns.addHook('onRequest', nightscoutGuard(from, devices, o.credentials, o.rate, o.metrics));
   ns.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', 'no-store');
     return payload;
