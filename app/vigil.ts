@@ -147,7 +147,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
     metrics,
     log: log.child({ component: 'nightscout' }),
+    markSeen: (entries) => registry.markSeen(entries),
   });
+  built.push(() => nightscout.close());
   const http = await createHttpServer({
     host: config.host,
     port: config.httpPort,
@@ -205,6 +207,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       closing ??= (async () => {
         await gateway.close();
         await http.close();
+        nightscout.close();
         await retention.close();
         await ingest.close(drainMs);
         dashboard.close();

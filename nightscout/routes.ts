@@ -20,6 +20,8 @@ export interface NightscoutRouteOptions {
   readonly rate: DeviceRate;
   readonly metrics: NightscoutMetrics;
   readonly log: { info(obj: object, msg: string): void };
+  /** Told of each device whose upload was taken (its readings durable): the device's last-seen time. */
+  readonly seen: (deviceId: string, at: number) => void;
 }
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
@@ -84,6 +86,7 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
 
   async function answer(deviceId: string, payload: Buffer, body: unknown, t: Translation, reply: FastifyReply) {
     const outcome = await o.intake.handleItems(deviceId, payload, t);
+    o.seen(deviceId, Date.now());
     const wholeRefused = outcome.rejections.find((r) => r.ref === '*');
     if (wholeRefused) {
       o.metrics.refused.inc({ code: wholeRefused.code });

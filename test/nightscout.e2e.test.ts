@@ -76,6 +76,8 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
       const p = await glucose(t, dev.patientId);
       return p.length === 4 && p;
     }, { what: 'four glucose readings stored' });
+    // The patient page's "last seen" covers uploads as it covers MQTT (written in batches every 2 s).
+    await waitFor(() => (t.vigil.registry.getDevice(dev.deviceId)?.lastSeenAt ?? 0) >= now, { what: 'the device recorded as seen' });
     const bySource = (a: { tags: Record<string, string> }, b: { tags: Record<string, string> }) => a.tags.source!.localeCompare(b.tags.source!);
     expect([...points].sort((a, b) => a.time - b.time || bySource(a, b)).map((p) => [p.time, p.fields.value, p.tags.source, p.deviceId])).toEqual([
       [now - 600_000, 142, 'cgm', dev.deviceId],
