@@ -89,7 +89,7 @@ function resolve(pack: readonly unknown[], now: number): { records: ResolvedReco
   pack.forEach((record, index) => {
     const ref = String(index);
     if (!isObject(record)) return rejections.push(refuse(ref, 'each SenML record must be a JSON object', record));
-    for (const [label, kind] of [['bn', 'string'], ['bt', 'number'], ['bu', 'string'], ['bv', 'number'], ['n', 'string'], ['u', 'string'], ['v', 'number'], ['t', 'number']] as const) {
+    for (const [label, kind] of [['bn', 'string'], ['bt', 'number'], ['bu', 'string'], ['bv', 'number'], ['bver', 'number'], ['n', 'string'], ['u', 'string'], ['v', 'number'], ['t', 'number']] as const) {
       if (record[label] !== undefined && typeof record[label] !== kind) return rejections.push(refuse(ref, `${label} must be a ${kind}`, record));
     }
     // Base fields apply to this record and those after it, until set again (§4.1).

@@ -30,6 +30,8 @@ const documents = z
   .array(document)
   .describe('one answer per uploaded document, in order, with its _id; `vigilRejected` {code, message} on a rejected one, `vigilIgnored` (its kind) on one Vigil does not use');
 const tags = ['nightscout'];
+/** Devices, not dashboard users: the OpenAPI document's apiSecret scheme (dashboard/dashboard.ts). */
+const security = [{ apiSecret: [] }];
 
 /**
  * Nightscout API v1 twice: under /ns/{deviceId}/api/v1, one base URL per device (xDrip+), and under /api/v1, where
@@ -52,6 +54,7 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
   const where = from === 'path' ? 'one base URL per device' : 'the device whose api-secret this is';
   const upload = (summary: string) => ({
     tags,
+    security,
     summary: `${summary} (${where})`,
     description: 'Nightscout API v1 for uploaders (docs/device-protocol.md "Nightscout"). `api-secret` header: SHA-1 hex of the device secret. Headers X-Vigil-Accepted, -Duplicates, -Rejected, -Ignored count what happened to the upload; X-Vigil-Error names the first rejection.',
     ...withParams,
@@ -138,6 +141,7 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
   const entriesQuery = z.object({ count: z.coerce.number().int().min(1).max(1000).default(10).describe('how many entries, newest first (Nightscout default 10)') });
   const readSchema = {
     tags,
+    security,
     summary: `The device's glucose readings of the last 7 days as Nightscout entries, newest first (${where})`,
     ...withParams,
     querystring: entriesQuery,
@@ -147,9 +151,9 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
   api.get('/entries', { schema: readSchema }, (request) => read(deviceOf(request), request.query.count));
   api.get('/entries.json', { schema: { ...readSchema, hide: true } }, (request) => read(deviceOf(request), request.query.count));
 
-  const statusSchema = { tags, summary: `Nightscout status: what uploaders probe first (${where})`, ...withParams, response: responses({ 200: nightscoutStatusSchema }, 401, 403, 429) };
+  const statusSchema = { tags, security, summary: `Nightscout status: what uploaders probe first (${where})`, ...withParams, response: responses({ 200: nightscoutStatusSchema }, 401, 403, 429) };
   api.get('/status', { schema: statusSchema }, async () => nightscoutStatus());
   api.get('/status.json', { schema: { ...statusSchema, hide: true } }, async () => nightscoutStatus());
   // Loop checks its URL and secret with this request before it uploads.
-  api.get('/experiments/test', { schema: { tags, summary: `Credentials check (Loop; ${where})`, ...withParams, response: responses({ 200: z.object({ status: z.literal('ok') }) }, 401, 403, 429) } }, async () => ({ status: 'ok' as const }));
+  api.get('/experiments/test', { schema: { tags, security, summary: `Credentials check (Loop; ${where})`, ...withParams, response: responses({ 200: z.object({ status: z.literal('ok') }) }, 401, 403, 429) } }, async () => ({ status: 'ok' as const }));
 }
