@@ -5,6 +5,8 @@ import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
+import { DeviceRateLimiter } from '../gateway/index.js';
+import { createNightscout } from '../nightscout/index.js';
 import type { VigilConfig } from './config.js';
 import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
@@ -138,6 +140,18 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   );
   const gateway = await startDeviceSide(config, { registry, registryChanged: changedElsewhere(db, 2_000), sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
+  // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.
+  const nightscout = createNightscout({
+    credentials: registry,
+    intake: ingest.intake,
+    readings: store,
+    limits: config.limits,
+    rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
+    metrics,
+    log: log.child({ component: 'nightscout' }),
+    markSeen: (entries) => registry.markSeen(entries),
+  });
+  built.push(() => nightscout.close());
   const http = await createHttpServer({
     host: config.host,
     port: config.httpPort,
@@ -146,9 +160,14 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
-    routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
+    // Other HTTP APIs on the same server and port: FHIR (docs/interop.md), Nightscout uploads
+    // (docs/device-protocol.md) and, in worker mode, the broker's auth hooks (docs/deployment.md).
+    routes: [
+      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
+      (app) => nightscout.register(app),
+      ...[brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) })].filter((r) => r !== undefined),
+    ],
     trustProxy: config.dashboard.trustProxy,
-    extraRoutes: brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) }),
     metrics,
     readiness: () => {
       const h = ingest.health();
@@ -196,6 +215,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       closing ??= (async () => {
         await gateway.close();
         await http.close();
+        nightscout.close();
         await retention.close();
         await ingest.close(drainMs);
         dashboard.close();

@@ -96,7 +96,14 @@ export function createDashboard(options: DashboardOptions) {
       await app.register(swagger, {
         openapi: {
           info: { title: 'Vigil API', version: '1', description: 'Remote patient monitoring: patients, readings, alerts, audit. Log in with POST /api/session (cookie + X-CSRF-Token) or send Authorization: Bearer <VIGIL_ADMIN_TOKEN>.' },
-          components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' } } },
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer' },
+              session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' },
+              // The Nightscout upload API (nightscout/): a device's API secret, SHA-1 hex of its secret.
+              apiSecret: { type: 'apiKey', in: 'header', name: 'api-secret' },
+            },
+          },
           security: [{ session: [] }, { bearer: [] }],
         },
         transform: jsonSchemaTransform,

@@ -17,13 +17,10 @@ export interface HttpServerOptions extends OpsSources {
   readonly mqttWebSocket?: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   readonly maxPayloadBytes: number;
   readonly dashboard: Dashboard;
-  /** Routes other components serve on this server (FHIR), registered after the dashboard's. */
+  /** Routes other components serve on this server (FHIR, Nightscout, broker hooks), registered after the dashboard's. */
   readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[] | undefined;
-  /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
-  /** Routes another component serves on this server (the brokers' authentication hooks in worker mode). */
-  readonly extraRoutes?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
 /** The one HTTP server of Vigil: operations endpoints, MQTT over WebSocket, the dashboard and its API. */
@@ -68,7 +65,6 @@ export async function createHttpServer(options: HttpServerOptions) {
   await options.dashboard.register(app);
   for (const register of options.routes ?? []) await register(app);
   await registerOpsRoutes(app, options);
-  await options.extraRoutes?.(app);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {
     // MQTT over WebSocket is the device protocol (docs/device-protocol.md), not part of the JSON API's document.

@@ -6,3 +6,4 @@ export { DASHBOARD_MIGRATIONS } from './auth/migrations.js';
 export { ApiTokenStore, API_TOKEN_MIGRATIONS } from './auth/api-token-store.js';
 export { UserStore, ROLES, usernameSchema, type Role, type User } from './auth/user-store.js';
 export { LatestReadings } from './worklist/latest-readings.js';
+export { responses } from './routes/responses.js';

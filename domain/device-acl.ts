@@ -5,7 +5,7 @@ import { deviceTopic, type DeviceTopicKind } from './topics.js';
  * enforces a device's topics reads it: the Mosquitto dynamic-security roles Vigil provisions, and the HTTP
  * authorisation hook EMQX and VerneMQ call. A new device topic is added here and nowhere else.
  */
-export const DEVICE_PUBLISHES = ['readings', 'status'] as const satisfies readonly DeviceTopicKind[];
+export const DEVICE_PUBLISHES = ['readings', 'senml', 'status'] as const satisfies readonly DeviceTopicKind[];
 export const DEVICE_SUBSCRIBES = ['errors'] as const satisfies readonly DeviceTopicKind[];
 /** The kinds workers take from the devices through the shared subscription (DEVICE_PUBLISHES, every one). */
 export const WORKER_CONSUMES: readonly DeviceTopicKind[] = DEVICE_PUBLISHES;
@@ -19,7 +19,7 @@ export interface TopicAcl {
   readonly subscribe: readonly string[];
 }
 
-/** A device's own topics: it publishes its readings and status and reads its errors, under its own id only. */
+/** A device's own topics: it publishes its readings (also as SenML) and status and reads its errors, under its own id only. */
 export function deviceAcl(prefix: string, deviceId: string): TopicAcl {
   return {
     publish: DEVICE_PUBLISHES.map((kind) => deviceTopic(prefix, deviceId, kind)),

@@ -28,6 +28,8 @@ export interface ReadingSink {
   handleReadings(
     deviceId: string,
     payload: Buffer,
+    /** Wire format v1 (the readings topic) or a SenML pack (the senml topic). */
+    format?: 'v1' | 'senml',
   ): Promise<{ readonly rejections: readonly { ref: string; code: string; message: string }[] }>;
 }
 
@@ -262,28 +264,28 @@ export async function createGateway(options: GatewayOptions) {
     return work;
   }
 
-  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client): Promise<void> {
+  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml'): Promise<void> {
     const wait = limiter.take(deviceId, options.rate.maxWaitMs);
     if (wait === undefined) {
       // Refusing closes the connection; let the messages already accepted get their PUBACK first.
       await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
       throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
     }
-    return track(deviceId, admitAndAccept(deviceId, packet, wait));
+    return track(deviceId, admitAndAccept(deviceId, packet, wait, format));
   }
 
-  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number): Promise<void> {
+  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
     const release = await admission.enter((packet.payload as Buffer).length);
     try {
-      await acceptReadings(deviceId, packet);
+      await acceptReadings(deviceId, packet, format);
     } finally {
       release();
     }
   }
 
-  async function acceptReadings(deviceId: string, packet: PublishPacket): Promise<void> {
+  async function acceptReadings(deviceId: string, packet: PublishPacket, format: 'v1' | 'senml'): Promise<void> {
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
       log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
@@ -291,7 +293,7 @@ export async function createGateway(options: GatewayOptions) {
     }
     // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
     packet.retain = false;
-    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer);
+    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer, format);
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
@@ -328,14 +330,14 @@ export async function createGateway(options: GatewayOptions) {
       const deviceId = deviceIdOf(client);
       const topic = parseDeviceTopic(topicPrefix, packet.topic);
       if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors') {
-        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings and status topics', client, packet.topic));
+        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings, senml and status topics', client, packet.topic));
       }
       if (topic.kind === 'status') {
         handleStatus(deviceId, packet);
         return done(null);
       }
       const arrived = performance.now();
-      handleReadingsPublish(deviceId, packet, client).then(
+      handleReadingsPublish(deviceId, packet, client, topic.kind === 'senml' ? 'senml' : 'v1').then(
         () => {
           metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
           done(null);

@@ -3,3 +3,4 @@ export { startBrokerWorker, type BrokerWorker, type BrokerWorkerOptions } from '
 export type { BrokerConnectionOptions } from './worker/broker-connection.js';
 export { DynsecControl, DynsecProvisioner, startDynsecSync, type DynsecLogin, type DynsecSync, type ReconcileReport } from './dynsec/index.js';
 export { BrokerAccess, registerBrokerHooks, type BrokerHookOptions } from './broker-hooks/index.js';
+export { DeviceRateLimiter } from './rate-limit.js';

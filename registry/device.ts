@@ -26,6 +26,9 @@ export type DeviceStatusChange =
 
 export type DeviceAuthResult = 'ok' | 'unknown' | 'bad-secret' | 'revoked';
 
+/** A Nightscout API secret check: as a device login, or the device has no verifier yet (provisioned before it existed). */
+export type NightscoutAuthResult = DeviceAuthResult | 'no-verifier';
+
 export interface DeviceRow {
   id: string;
   patient_id: string | null;
@@ -39,6 +42,7 @@ export interface DeviceRow {
   status_at: number | null;
   assigned_at: number | null;
   warm_up_until: number | null;
+  ns_verifier: string | null;
 }
 
 export function toDevice(row: DeviceRow): Device {

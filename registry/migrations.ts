@@ -79,4 +79,15 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN warm_up_until INTEGER;
     `,
   },
+  {
+    component: 'registry',
+    version: 7,
+    // The verifier of the Nightscout API secret (registry/secrets.ts nightscoutVerifier). It cannot be derived from
+    // the stored hash of the secret: devices provisioned before this version get it when their secret is rotated.
+    // Indexed: apps that cannot put the device in the URL (Loop) are told apart by their secret alone.
+    sql: `
+      ALTER TABLE devices ADD COLUMN ns_verifier TEXT;
+      CREATE UNIQUE INDEX devices_ns_verifier ON devices(ns_verifier);
+    `,
+  },
 ];

@@ -83,13 +83,13 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   }
 
   /** Resolves when the message may be acknowledged; rejects when it must not be (the broker sends it again). */
-  async function handleReadings(deviceId: string, payload: Buffer): Promise<void> {
+  async function handleReadings(deviceId: string, payload: Buffer, format: 'v1' | 'senml'): Promise<void> {
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
       // Acknowledged: sending it again would not make the device known. The broker should have refused it.
       return refuse(deviceId, 'VIGIL_ERR_NOT_FOUND', '*', 'device unknown to Vigil or revoked');
     }
-    const outcome = await options.sink.handleReadings(deviceId, payload);
+    const outcome = await options.sink.handleReadings(deviceId, payload, format);
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
@@ -112,7 +112,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       return;
     }
     const arrived = performance.now();
-    await handleReadings(topic.deviceId, payload);
+    await handleReadings(topic.deviceId, payload, topic.kind === 'senml' ? 'senml' : 'v1');
     metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
     metrics.messages.inc({ kind: 'readings', outcome: 'acknowledged' });
   }
