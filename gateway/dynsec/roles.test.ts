@@ -5,6 +5,7 @@ describe('dynamic-security roles', () => {
   it("allows a device exactly its own topics, from the one topic list", () => {
     expect(deviceAcls('rpm/v1', 'cuff-7')).toEqual([
       { acltype: 'publishClientSend', topic: 'rpm/v1/devices/cuff-7/readings', allow: true },
+      { acltype: 'publishClientSend', topic: 'rpm/v1/devices/cuff-7/senml', allow: true },
       { acltype: 'publishClientSend', topic: 'rpm/v1/devices/cuff-7/status', allow: true },
       { acltype: 'subscribeLiteral', topic: 'rpm/v1/devices/cuff-7/errors', allow: true },
     ]);
@@ -13,6 +14,7 @@ describe('dynamic-security roles', () => {
   it("names the worker's group in its shared subscriptions, as Mosquitto 2.0 checks them", () => {
     expect(workerAcls('rpm/v1', 'g1')).toEqual([
       { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/readings', allow: true },
+      { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/senml', allow: true },
       { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/status', allow: true },
       { acltype: 'publishClientSend', topic: 'rpm/v1/devices/+/errors', allow: true },
     ]);
@@ -28,6 +30,7 @@ describe('dynamic-security roles', () => {
       { command: 'removeRoleACL', rolename: 'r', acltype: 'publishClientSend', topic: 'rpm/v1/devices/d1/old' },
       { command: 'addRoleACL', rolename: 'r', ...want[1], priority: 0 },
       { command: 'addRoleACL', rolename: 'r', ...want[2], priority: 0 },
+      { command: 'addRoleACL', rolename: 'r', ...want[3], priority: 0 },
     ]);
   });
 });
