@@ -17,3 +17,4 @@ export * from './programmes.js';
 export * from './local-time.js';
 export * from './api/index.js';
 export * from './fsync-path.js';
+export * from './csv.js';

@@ -230,6 +230,30 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/fhir`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'x' })).body.token}` })).status).toBe(403);
   });
 
+  it('exports the same period as CSV tables (readings with units and codes, alerts), audited, for the care team only', async () => {
+    const q = `from=${encodeURIComponent(at(0))}&to=${encodeURIComponent(at(60))}`;
+    const readings = await card.request<string>('GET', `/api/patients/${patientId}/export/csv?${q}`);
+    expect(readings.status).toBe(200);
+    expect(readings.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(readings.headers.get('content-disposition')).toMatch(/^attachment; filename="patient-.+-readings-/);
+    const lines = readings.body.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('time,type,device,field,value,unit,loinc,tags');
+    // A blood pressure is a line per measured value, each with its UCUM unit and LOINC code.
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/,blood_pressure,[^,]+,systolic,\d+,mm\[Hg\],8480-6,$/), expect.stringMatching(/,blood_pressure,[^,]+,diastolic,\d+,mm\[Hg\],8462-4,$/)]));
+    const times = lines.slice(1).map((l) => l.split(',')[0]!);
+    expect([...times].sort()).toEqual(times);
+    const alerts = await card.request<string>('GET', `/api/patients/${patientId}/export/csv?${q}&table=alerts`);
+    expect(alerts.body.split('\r\n')[0]).toMatch(/^id,opened_at,severity,status,rule,title,message,/);
+    expect(alerts.body.trimEnd().split('\r\n').length).toBeGreaterThan(1);
+    const audit = await admin.request<{ entries: Json[] }>('GET', `/api/audit?action=patient.export&patient=${patientId}`);
+    expect(audit.body.entries.slice(0, 2)).toEqual([
+      expect.objectContaining({ actor: 'user:card', target: 'csv:alerts', details: expect.objectContaining({ format: 'csv', table: 'alerts' }) }),
+      expect.objectContaining({ actor: 'user:card', target: 'csv:readings', details: expect.objectContaining({ format: 'csv', rows: 8 }) }), // readings, as the FHIR export's Observations
+    ]);
+    expect((await card.request('GET', `/api/patients/${patientId}/export/csv?table=everything`)).status).toBe(400);
+    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/csv`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'y' })).body.token}` })).status).toBe(403);
+  });
+
   it('creates a token and exports a FHIR Bundle file from the command line, both audited', async () => {
     const out = await tempDir();
     try {

@@ -1,11 +1,10 @@
-import { READING_TYPES, VigilError } from '../../domain/index.js';
 import { collection } from '../fhir/bundle.js';
 import { toFlag } from '../fhir/flag.js';
 import { toObservation } from '../fhir/observation.js';
 import { toDevice, toPatient } from '../fhir/registry-resources.js';
-import { openEnd } from '../fhir/search-params.js';
-import type { Bundle, Resource } from '../fhir/types.js';
+import type { Bundle } from '../fhir/types.js';
 import type { InteropSources } from '../ports.js';
+import { patientPeriod } from './patient-period.js';
 
 export interface FhirExportSource {
   readonly sources: InteropSources;
@@ -27,29 +26,12 @@ export interface FhirExportSource {
  */
 export async function fhirPatientExport(o: FhirExportSource): Promise<Bundle> {
   const now = (o.now ?? Date.now)();
-  const from = o.from ?? 0;
-  const to = o.to ?? openEnd(now);
-  if (to <= from) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the end of the period must be after its start');
-  const patient = o.sources.directory.patient(o.patientId);
-  if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${o.patientId} does not exist`);
-  const observations: { time: number; resource: Resource }[] = [];
-  const deviceIds = new Set<string>();
-  for (const type of READING_TYPES) {
-    const points = await o.sources.readings.queryRaw({ patientId: patient.id, type, from, to });
-    for (const p of points) {
-      deviceIds.add(p.deviceId);
-      observations.push({ time: p.time, resource: toObservation({ patientId: patient.id, type, ...p }) });
-    }
-  }
-  observations.sort((a, b) => a.time - b.time);
+  const period = await patientPeriod(o.sources, o.patientId, o, now);
+  const { patient } = period;
+  const deviceIds = new Set(period.readings.map((r) => r.deviceId));
+  const observations = period.readings.map((r) => toObservation({ patientId: patient.id, ...r }));
   const devices = o.sources.directory.devices().filter((d) => d.patientId === patient.id || deviceIds.has(d.id));
-  const flags = o.sources.alerts
-    .list({ patientId: patient.id, limit: 100_000 })
-    // An alert belongs to the period when its findings do: late data opens alerts about readings measured earlier.
-    .filter((a) => Math.min(a.firstObservedAt, a.openedAt) < to && (a.resolvedAt === null || a.resolvedAt >= from))
-    .sort((a, b) => a.openedAt - b.openedAt || a.id - b.id)
-    .map(toFlag);
-  const resources = [toPatient(patient), ...devices.sort((a, b) => a.id.localeCompare(b.id)).map(toDevice), ...observations.map((x) => x.resource), ...flags];
-  o.audit({ format: 'fhir', from: new Date(from).toISOString(), to: new Date(to).toISOString(), entries: resources.length });
+  const resources = [toPatient(patient), ...devices.sort((a, b) => a.id.localeCompare(b.id)).map(toDevice), ...observations, ...period.alerts.map(toFlag)];
+  o.audit({ format: 'fhir', from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString(), entries: resources.length });
   return collection(o.base, resources, now);
 }

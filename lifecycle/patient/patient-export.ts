@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { READING_TYPES, VigilError } from '../../domain/index.js';
+import { READING_TYPES, toCsv, VigilError } from '../../domain/index.js';
 import type { ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditLog, StateDb } from '../../state/index.js';
-import { toCsv } from './csv.js';
 
 export interface PatientExportSource {
   readonly db: StateDb;
