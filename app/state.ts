@@ -1,4 +1,5 @@
 import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
+import { CARELOOP_MIGRATIONS, type CareDirectory } from '../careloop/index.js';
 import { DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
@@ -6,7 +7,7 @@ import { Registry, REGISTRY_MIGRATIONS, type RegistryOptions } from '../registry
 import { openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
-export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
+export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...CARELOOP_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
 
 /**
  * Opens the state database with every component's migrations; the server and the CLI both start here.
@@ -34,5 +35,13 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
     patients: () => registry.listPatients(),
     devices: () => registry.listDevices(),
     setTimeZone: (id, timeZone) => registry.setTimeZone(id, timeZone),
+  };
+}
+
+/** The care loop's view of the registry: patients' time zones and their hubs. */
+export function careDirectory(registry: Registry): CareDirectory {
+  return {
+    patient: (id) => registry.getPatient(id),
+    hubOf: (patientId) => registry.listDevices().find((d) => d.patientId === patientId && d.kind === 'hub' && d.revokedAt === null)?.id,
   };
 }

@@ -15,3 +15,4 @@ export * from './topics.js';
 export * from './programmes.js';
 export * from './local-time.js';
 export * from './api/index.js';
+export * from './hub-wire.js';

@@ -79,4 +79,13 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN warm_up_until INTEGER;
     `,
   },
+  {
+    component: 'registry',
+    version: 7,
+    // A hub (the patient's phone app or home hub, docs/hub-protocol.md) is a device that may also read its inbox
+    // and publish replies; every device provisioned before hubs existed is an ordinary device.
+    sql: `
+      ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'hub'));
+    `,
+  },
 ];

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { openState } from '../../app/state.js';
 import { PROGRAMMES } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
-import { ARG, examples } from '../args.js';
+import { DEVICE_KINDS, type DeviceKind } from '../../registry/index.js';
+import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
@@ -108,17 +109,18 @@ export function registerProvisioning(program: Command): void {
     );
 
   const devices = examples(program.command('devices').description('provision, list, assign, revoke devices and rotate their secrets'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices list');
-  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json')
+  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices add --patient p-1a2b3c4d5e6f --id phone-7 --kind hub   # the patient\'s hub app (docs/hub-protocol.md)')
     .description("provision a device for a patient; prints its secret once (only a hash is kept)")
     .requiredOption('--patient <id>', 'the patient the device belongs to', ARG.patientId)
     .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)', ARG.deviceId)
+    .option('--kind <kind>', `${DEVICE_KINDS.join(' or ')}: a hub also receives reminders and messages in its inbox`, oneOf(DEVICE_KINDS), 'device')
     .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (opts: { patient: string; id?: string; json?: boolean } & DataDirOption) => {
+      action(async (opts: { patient: string; id?: string; kind: DeviceKind; json?: boolean } & DataDirOption) => {
         const { device, secret } = await withState(opts, async ({ registry }, audit) => {
-          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id });
-          audit('device.add', opts.patient, `device:${added.device.id}`);
+          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id, kind: opts.kind });
+          audit('device.add', opts.patient, `device:${added.device.id}`, { kind: opts.kind });
           return added;
         });
         if (opts.json) process.stdout.write(`${JSON.stringify({ deviceId: device.id, secret })}\n`);
