@@ -125,6 +125,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     adminToken: config.adminToken,
     metrics,
     log: log.child({ component: 'dashboard' }),
+    care: care.loop,
     patientData: {
       export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
       erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by }),

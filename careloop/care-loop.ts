@@ -1,7 +1,7 @@
 import { hubReplySchema, localDate, VigilError, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
 import type { ReplyProblem } from '../gateway/index.js';
 import type { RangeQuery, RawPoint } from '../ingest/index.js';
-import type { Actor, AuditLog, StateDb } from '../state/index.js';
+import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
 import { Inbox, newInboxId, type InboxEntry } from './inbox.js';
 import { Medications, type Medication } from './medications.js';
 import { MessageLog } from './messages.js';
@@ -98,6 +98,11 @@ export class CareLoop {
     this.#send = send;
   }
 
+  /** The patient's hub, if one is provisioned. */
+  hubOf(patientId: string): string | undefined {
+    return this.#o.directory.hubOf(patientId);
+  }
+
   /** One scheduler round at `now`: doses past their window become missed, reminders due go out, unsent ones retry. */
   tick(now: number = this.#now()): Promise<{ reminders: number; missed: number }> {
     const run = this.#ticking.then(() => this.#tick(now));
@@ -181,7 +186,7 @@ export class CareLoop {
   }
 
   /** A clinician's message to the patient's hub (from the patient view or an alert); audited. */
-  async sendMessage(patientId: string, input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined }, by: Actor & { name: string }, from: string): Promise<InboxEntry> {
+  async sendMessage(patientId: string, input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined }, by: Actor, from: string): Promise<InboxEntry> {
     const hubId = this.#o.directory.hubOf(patientId);
     if (!hubId) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${patientId} has no hub to send messages to (provision one: vigil devices add --kind hub)`);
     const now = this.#now();
@@ -189,7 +194,7 @@ export class CareLoop {
     const message: InboxMessage = { v: 1, id, kind: 'message', created: iso(now), expiresAt: iso(now + MESSAGE_TTL_MS), text: input.text, from, ...(input.measure ? { measure: input.measure } : {}) };
     this.#o.db.transaction(() => {
       this.inbox.add({ id, patientId, hubId, message, subject: '', dueAt: null, windowEndsAt: null, createdAt: now, expiresAt: now + MESSAGE_TTL_MS });
-      this.messages.add({ id, patientId, direction: 'to_patient', text: input.text, at: now, author: by.name, replyTo: null, alertId: input.alertId ?? null, measure: input.measure ?? null });
+      this.messages.add({ id, patientId, direction: 'to_patient', text: input.text, at: now, author: actorName(by), replyTo: null, alertId: input.alertId ?? null, measure: input.measure ?? null });
       this.#o.audit.record(by, 'care.message.send', patientId, `message:${id}`, { alertId: input.alertId ?? null, measure: input.measure ?? null }, now);
     })();
     await this.#flush(now);

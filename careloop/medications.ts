@@ -19,7 +19,7 @@ export interface Medication {
   readonly patientId: string;
   readonly name: string;
   readonly dose: string;
-  readonly times: readonly string[];
+  readonly times: string[];
   readonly windowMinutes: number;
   readonly startedAt: number;
   readonly stoppedAt: number | null;

@@ -38,7 +38,7 @@ const at = (type: ReadingType, times: string[], windowMinutes = 60): PlannedMeas
  * failure: HFSA/AHA self-care (weight every morning, after voiding, before breakfast) and BP. Diabetes: CGM worn
  * continuously (International Consensus on CGM, Danne 2017). COPD: a daily oximetry check (Vigil default).
  */
-export const TEMPLATE_MEASUREMENTS: Readonly<Record<Programme, readonly PlannedMeasurement[]>> = {
+export const TEMPLATE_MEASUREMENTS: Readonly<Record<Programme, PlannedMeasurement[]>> = {
   hypertension: [at('blood_pressure', ['08:00', '20:00'])],
   diabetes: [{ type: 'glucose', times: [], continuous: true, windowMinutes: 60, alertAfterMissed: 2 }],
   heart_failure: [at('weight', ['07:30'], 90), at('blood_pressure', ['08:00', '20:00'])],
@@ -48,7 +48,7 @@ export const TEMPLATE_MEASUREMENTS: Readonly<Record<Programme, readonly PlannedM
 export interface CarePlan {
   readonly patientId: string;
   readonly template: PlanTemplate;
-  readonly measurements: readonly PlannedMeasurement[];
+  readonly measurements: PlannedMeasurement[];
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly updatedBy: string;

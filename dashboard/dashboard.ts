@@ -21,6 +21,8 @@ import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerCareRoutes } from './routes/care-routes.js';
+import type { CareLoop } from '../careloop/index.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
@@ -42,6 +44,8 @@ export interface DashboardOptions {
   readonly liveMaxBufferedBytes?: number;
   /** A patient's export and erasure (administrators); absent, those routes are not offered. */
   readonly patientData?: PatientDataActions | undefined;
+  /** Plans, medications, adherence and messages (the care loop); absent, those routes are not offered. */
+  readonly care?: CareLoop | undefined;
 }
 
 export type Dashboard = ReturnType<typeof createDashboard>;
@@ -107,6 +111,7 @@ export function createDashboard(options: DashboardOptions) {
         await registerPatientRoutes(api, ctx);
         await registerReportRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
+        if (options.care) await registerCareRoutes(api, ctx, options.care);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
         const patientData = options.patientData;
         if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
