@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { VigilError } from '../domain/index.js';
 import type { Actor, AuditLog, StateDb } from '../state/index.js';
 import { timeOfDaySchema } from './plan.js';
+import { requirePatient } from './plan-store.js';
 
 /** A medication as the care team enters it; the hub shows name and dose with each reminder. */
 export const medicationInputSchema = z.object({
@@ -69,6 +70,7 @@ export class Medications {
     const parsed = medicationInputSchema.safeParse(input);
     if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `medication: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const m = parsed.data;
+    requirePatient(this.#db, patientId);
     const id = `m-${randomBytes(6).toString('hex')}`;
     this.#db.transaction(() => {
       this.#stmts.insert.run(id, patientId, m.name, m.dose, JSON.stringify([...new Set(m.times)].sort()), m.windowMinutes, now);

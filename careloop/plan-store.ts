@@ -2,6 +2,11 @@ import { VigilError } from '../domain/index.js';
 import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
 import { measurementsSchema, PLAN_TEMPLATES, type CarePlan, type PlannedMeasurement, type PlanTemplate } from './plan.js';
 
+/** Plans and medications belong to a registered patient: a coded error rather than a foreign-key failure. */
+export function requirePatient(db: StateDb, patientId: string): void {
+  if (!db.prepare('SELECT 1 FROM patients WHERE id = ?').get(patientId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
+}
+
 interface PlanRow {
   patient_id: string;
   template: string;
@@ -45,6 +50,7 @@ export class PlanStore {
   set(patientId: string, template: PlanTemplate, measurements: readonly unknown[], by: Actor, now: number): CarePlan {
     const parsed = measurementsSchema.safeParse(measurements);
     if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `plan: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'measurements'}: ${i.message}`).join('; ')}`);
+    requirePatient(this.#db, patientId);
     this.#db.transaction(() => {
       const before = this.get(patientId);
       this.#upsert.run(patientId, template, JSON.stringify(parsed.data), now, now, actorName(by));
