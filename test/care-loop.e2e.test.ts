@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../app/state.js';
 import type { InboxMessage } from '../domain/index.js';
 import { waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
@@ -158,5 +159,22 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
     await waitFor(() => errors.length >= 2, { what: 'the foreign-reference rejection' });
     expect(errors[1]).toMatchObject({ ref: theirs.id, code: 'VIGIL_ERR_BAD_REPLY' });
     expect(t.vigil.care.inbox.get(theirs.id)?.readAt).toBeNull();
+  });
+
+  it('drives the missing-data rule by the plan: two planned BP measurements missed raise missing.blood_pressure before 48 h', async () => {
+    const patient = t.vigil.registry.addPatient({ name: 'Jo', timeZone: 'UTC', programmes: ['hypertension', 'copd'] });
+    await t.vigil.registry.addDevice({ patientId: patient.id, id: 'cuff-jo' });
+    // Enrolled and equipped a day ago (written as the CLI would, through its own connection).
+    const dayAgo = Date.now() - 24 * 60 * MINUTE;
+    const state = openState(t.dataDir);
+    state.db.prepare('UPDATE patient_programmes SET enrolled_at = ? WHERE patient_id = ?').run(dayAgo, patient.id);
+    state.db.prepare('UPDATE devices SET assigned_at = ? WHERE patient_id = ?').run(dayAgo, patient.id);
+    state.db.close();
+    // Planned every 4 hours: several slots have closed since the enrolment, with no reading. SpO2 is not planned.
+    t.vigil.care.plans.set(patient.id, 'hypertension', [{ type: 'blood_pressure', times: ['00:00', '04:00', '08:00', '12:00', '16:00', '20:00'], windowMinutes: 30 }], 'user:dr', dayAgo);
+    t.vigil.alerts.evaluation.sweep();
+    const alerts = t.vigil.alerts.queries.list({ patientId: patient.id });
+    expect(alerts.map((a) => a.ruleId)).toEqual(['missing.blood_pressure']);
+    expect(alerts[0]?.message).toMatch(/planned measurements missed in a row/);
   });
 });
