@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CareLoop } from '../../careloop/index.js';
 import { measurementsSchema, medicationInputSchema, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS } from '../../careloop/index.js';
-import { carePlanSchema, careMessageSchema, entityIdSchema, isProgramme, medicationSchema, patientCareSchema, READING_TYPES, VigilError, type CareMessageView } from '../../domain/index.js';
+import { carePlanSchema, careMessageSchema, entityIdSchema, isProgramme, medicationSchema, patientCareSchema, READING_TYPES, VigilError, type CareMessage } from '../../domain/index.js';
 import { actor, auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -20,7 +20,7 @@ const messageBody = z.object({
 });
 
 /** The thread as the patient page shows it: each message with its hub receipts. */
-function thread(care: CareLoop, patientId: string): CareMessageView[] {
+function thread(care: CareLoop, patientId: string): CareMessage[] {
   return care.messages.thread(patientId).map((m) => {
     const sent = m.direction === 'to_patient' ? care.inbox.get(m.id) : undefined;
     return { ...m, deliveredAt: sent?.deliveredAt ?? null, readAt: sent?.readAt ?? null };

@@ -79,4 +79,6 @@ export const patientCareSchema = z
   })
   .meta({ id: 'PatientCare' });
 export type PatientCare = z.output<typeof patientCareSchema>;
-export type CareMessageView = z.output<typeof careMessageSchema>;
+export type CareMessage = z.output<typeof careMessageSchema>;
+export type CarePlan = z.output<typeof carePlanSchema>;
+export type PlannedMeasurement = z.output<typeof plannedMeasurementApiSchema>;
