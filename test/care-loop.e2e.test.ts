@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
-import type { InboxMessage } from '../domain/index.js';
+import type { InboxMessage, ReadingType } from '../domain/index.js';
+import { SimulatedHubApp } from '../simulators/index.js';
 import { waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -176,5 +177,29 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
     const alerts = t.vigil.alerts.queries.list({ patientId: patient.id });
     expect(alerts.map((a) => a.ruleId)).toEqual(['missing.blood_pressure']);
     expect(alerts[0]?.message).toMatch(/planned measurements missed in a row/);
+  });
+
+  it('simulated hub app: acknowledges, answers reminders with its adherence, reads messages and re-measures when asked', async () => {
+    const patient = t.vigil.registry.addPatient({ name: 'Kim', timeZone: 'UTC' });
+    const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: 'hub-kim', kind: 'hub' });
+    const measured: ReadingType[] = [];
+    const app = new SimulatedHubApp({ hubId: 'hub-kim', secret: hub.secret, seed: 1, measureAdherence: 1, medicationAdherence: 1, replies: ['Done.'] }, { url: t.mqttUrl, topicPrefix: 'rpm/v1' }, async (type) => void measured.push(type));
+    await app.start();
+    try {
+      const now = Date.now();
+      const due = minuteStart(now);
+      t.vigil.care.plans.set(patient.id, 'custom', [{ type: 'weight', times: [hhmm(due)] }], 'user:dr', due - 1);
+      const med = t.vigil.care.medications.add(patient.id, { name: 'Furosemide', dose: '40 mg', times: [hhmm(due)] }, 'user:dr', due - 1);
+      await t.vigil.care.tick(now);
+      await waitFor(async () => (await t.vigil.care.adherence(patient.id, 1)).medications[0]?.taken === 1, { what: 'the dose taken' });
+      expect(measured).toEqual(['weight']);
+      const sent = await t.vigil.care.sendMessage(patient.id, { text: 'Please re-measure your blood pressure', measure: 'blood_pressure' }, 'user:dr', 'Dr Example');
+      await waitFor(() => t.vigil.care.inbox.get(sent.id)?.readAt, { what: 'the read receipt' });
+      await waitFor(() => measured.includes('blood_pressure'), { what: 'the re-measurement' });
+      expect(app.stats).toMatchObject({ taken: 1, measured: 2, read: 1 });
+      expect(t.vigil.care.medications.get(med.id)?.name).toBe('Furosemide');
+    } finally {
+      await app.stop();
+    }
   });
 });
