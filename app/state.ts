@@ -42,6 +42,16 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
 export function careDirectory(registry: Registry): CareDirectory {
   return {
     patient: (id) => registry.getPatient(id),
-    hubOf: (patientId) => registry.listDevices().find((d) => d.patientId === patientId && d.kind === 'hub' && d.revokedAt === null)?.id,
+    hubOf: (patientId) => hubsOf(registry).get(patientId),
+    hubs: () => hubsOf(registry),
   };
+}
+
+/** Each patient's hub: the first provisioned assigned, unrevoked device of kind hub. */
+function hubsOf(registry: Registry): Map<string, string> {
+  const hubs = new Map<string, string>();
+  for (const d of registry.listDevices()) {
+    if (d.kind === 'hub' && d.revokedAt === null && d.patientId !== null && !hubs.has(d.patientId)) hubs.set(d.patientId, d.id);
+  }
+  return hubs;
 }

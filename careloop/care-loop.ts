@@ -1,4 +1,4 @@
-import { hubReplySchema, localDate, VigilError, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
+import { addDays, hubReplySchema, localDate, VigilError, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
 import type { ReplyProblem } from '../gateway/index.js';
 import type { RangeQuery, RawPoint } from '../ingest/index.js';
 import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
@@ -7,7 +7,6 @@ import { Medications, type Medication } from './medications.js';
 import { MessageLog } from './messages.js';
 import { localInstant, missedSince, slotsBetween, type PlannedMeasurement } from './plan.js';
 import { PlanStore } from './plan-store.js';
-import { addDays } from '../domain/index.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -19,6 +18,8 @@ export interface CareDirectory {
   patient(id: string): { readonly id: string; readonly timeZone: string } | undefined;
   /** The patient's hub: an assigned, unrevoked device of kind hub (the first provisioned, if several). */
   hubOf(patientId: string): string | undefined;
+  /** Every patient's hub at once (one read per scheduler tick, not one per patient). */
+  hubs(): ReadonlyMap<string, string>;
 }
 
 export interface CareReadings {
@@ -113,9 +114,10 @@ export class CareLoop {
   async #tick(now: number): Promise<{ reminders: number; missed: number }> {
     const missed = this.inbox.markMissed(now);
     let reminders = 0;
+    const hubs = this.#o.directory.hubs();
     for (const plan of this.plans.all()) {
-      const patient = this.#o.directory.patient(plan.patientId);
-      const hubId = patient && this.#o.directory.hubOf(patient.id);
+      const hubId = hubs.get(plan.patientId);
+      const patient = hubId === undefined ? undefined : this.#o.directory.patient(plan.patientId);
       if (!patient || !hubId) continue;
       for (const m of plan.measurements) {
         // A continuous sensor sends by itself; its gaps are the missing-data rule's to report.
@@ -135,15 +137,14 @@ export class CareLoop {
         }
       }
     }
-    for (const med of this.medications.active()) reminders += this.#doseReminders(med, now);
+    for (const med of this.medications.active()) reminders += this.#doseReminders(med, hubs.get(med.patientId), now);
     if (this.#measured.size > 100_000) this.#measured.clear();
     await this.#flush(now);
     return { reminders, missed };
   }
 
-  #doseReminders(med: Medication, now: number): number {
-    const patient = this.#o.directory.patient(med.patientId);
-    const hubId = patient && this.#o.directory.hubOf(patient.id);
+  #doseReminders(med: Medication, hubId: string | undefined, now: number): number {
+    const patient = hubId === undefined ? undefined : this.#o.directory.patient(med.patientId);
     if (!patient || !hubId) return 0;
     let added = 0;
     const today = localDate(now, patient.timeZone);

@@ -274,6 +274,8 @@ export async function createGateway(options: GatewayOptions) {
       const problem = hub.handleReply(deviceId, packet.payload as Buffer);
       if (problem) {
         metrics.refused.inc({ code: problem.code });
+        // The code and the reference only: a reply's text is the patient's words.
+        log.info({ deviceId, code: problem.code, ref: problem.ref }, 'hub reply refused');
         publishError(deviceId, problem);
       }
       return undefined;
