@@ -26,11 +26,15 @@ describe('care panel on the patient page', () => {
     expect(await seriousViolations(page, 'care panel', '[data-panel="care"]')).toEqual([]);
 
     await panel.getByLabel('Message to the patient').fill('How are you feeling today?');
+    // From the patient view, about the open crisis alert.
+    await panel.getByLabel('About an open alert').selectOption({ index: 1 });
     await panel.getByRole('button', { name: 'Send message' }).click();
     await panel.getByText('How are you feeling today?').waitFor();
     const care = clinic.t.vigil.care;
     const sent = care.messages.thread(clinic.crisis.patientId).find((m) => m.text === 'How are you feeling today?')!;
     expect(sent.author).toBe('user:nurse');
+    expect(sent.alertId).toBe(clinic.t.vigil.alerts.queries.list({ patientId: clinic.crisis.patientId }).find((a) => a.ruleId === 'bp.crisis')?.id);
+    expect(await panel.locator('.care-to_patient').last().textContent()).toMatch(/about alert #\d+/);
     // The hub's read receipt (recorded as a reply would be) shows after the next load.
     care.inbox.read(sent.id, Date.now());
     await page.reload();

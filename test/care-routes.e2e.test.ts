@@ -60,5 +60,7 @@ describe('care routes: plan, medications, messages and adherence of a patient, s
     expect((await other.request('GET', `/api/patients/${patientId}/care`)).status).toBe(403);
     const lonely = t.vigil.registry.addPatient({ name: 'No Hub', careTeam: 'cardiology' });
     expect((await card.request('POST', `/api/patients/${lonely.id}/care/messages`, { text: 'hello' })).status).toBe(409);
+    // A message about an alert must be about one of this patient's alerts.
+    expect((await card.request('POST', `/api/patients/${patientId}/care/messages`, { text: 'about that', alertId: 999_999 })).status).toBe(404);
   });
 });

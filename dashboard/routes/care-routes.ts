@@ -133,6 +133,8 @@ export async function registerCareRoutes(app: FastifyInstance, ctx: DashboardCon
     },
     async (request, reply) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
+      const alertId = request.body.alertId;
+      if (alertId !== undefined && ctx.alerts.queries.get(alertId)?.alert.patientId !== patient.id) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} is not an alert of patient ${patient.id}`);
       const sent = await care.sendMessage(patient.id, request.body, actor(request), request.principal!.username);
       return reply.code(201).send(thread(care, patient.id).find((m) => m.id === sent.id)!);
     },

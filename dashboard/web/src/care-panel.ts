@@ -45,11 +45,14 @@ function receipt(m: CareMessage): string {
  */
 export class CarePanel {
   readonly #patientId: string;
+  /** The patient's open alerts, which a message can be about (from the page's record). */
+  readonly #openAlerts: () => readonly { id: number; title: string }[];
   readonly #body = h('div', { class: 'care-body pad' }, h('p', { class: 'muted' }, 'Loading the care plan…'));
   readonly element: HTMLElement;
 
-  constructor(patientId: string) {
+  constructor(patientId: string, openAlerts: () => readonly { id: number; title: string }[] = () => []) {
     this.#patientId = patientId;
+    this.#openAlerts = openAlerts;
     this.element = h(
       'section',
       { class: 'panel care', 'aria-labelledby': 'care-title', 'data-panel': 'care' },
@@ -175,8 +178,15 @@ export class CarePanel {
   #messages(care: PatientCare): HTMLElement {
     const text = h('textarea', { rows: 2, maxlength: 2000, required: true });
     const measure = h('select', {}, h('option', { value: '' }, 'no'), MEASURE_TYPES.map((t) => h('option', { value: t }, typeLabel(t))));
+    const alerts = this.#openAlerts();
+    const about = h('select', {}, h('option', { value: '' }, 'no alert'), alerts.map((a) => h('option', { value: String(a.id) }, `#${a.id} ${a.title}`)));
     const thread = care.messages.map((m) =>
-      h('li', { class: `care-message care-${m.direction}` }, h('p', {}, m.text), h('p', { class: 'muted' }, `${m.direction === 'to_patient' ? m.author : 'Patient'}, ${dateTime(m.at)} · ${receipt(m)}`)),
+      h(
+        'li',
+        { class: `care-message care-${m.direction}` },
+        h('p', {}, m.text),
+        h('p', { class: 'muted' }, `${m.direction === 'to_patient' ? m.author : 'Patient'}, ${dateTime(m.at)}${m.alertId ? ` · about alert #${m.alertId}` : ''} · ${receipt(m)}`),
+      ),
     );
     return h(
       'div',
@@ -190,12 +200,13 @@ export class CarePanel {
               class: 'care-form',
               onsubmit: (e: Event) => {
                 e.preventDefault();
-                const body = { text: text.value, ...(measure.value ? { measure: measure.value } : {}) };
+                const body = { text: text.value, ...(measure.value ? { measure: measure.value } : {}), ...(about.value ? { alertId: Number(about.value) } : {}) };
                 void this.#act('Message sent', () => api('POST', `${this.#base}/messages`, body));
               },
             },
             labelled('Message to the patient', text),
             labelled('Ask to measure now', measure),
+            alerts.length ? labelled('About an open alert', about) : null,
             h('button', { type: 'submit', class: 'btn btn-small' }, 'Send message'),
           )
         : null,

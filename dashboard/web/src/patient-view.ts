@@ -60,7 +60,7 @@ export class PatientView {
     this.patientId = patientId;
     this.#admin = admin;
     this.#reports = new ReportView(patientId);
-    this.#care = new CarePanel(patientId);
+    this.#care = new CarePanel(patientId, () => (this.#record?.alerts ?? []).filter((a) => a.status !== 'resolved'));
   }
 
   #title(): HTMLElement | null {
