@@ -32,7 +32,8 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
         id TEXT PRIMARY KEY,
         patient_id TEXT NOT NULL,
         hub_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('measure_reminder', 'medication_reminder', 'message')),
+        -- No CHECK on kind: new inbox kinds (check-ins, education) are added without rebuilding the table.
+        kind TEXT NOT NULL,
         subject TEXT NOT NULL DEFAULT '',
         due_at INTEGER,
         window_ends_at INTEGER,
