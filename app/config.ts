@@ -104,6 +104,7 @@ export const configSchema = z
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
+    VIGIL_CARE_CRON: z.string().min(1).default('0 * * * * *'),
     // Vigil defaults (docs/alerts.md): a persisting acknowledged condition is brought back to a person.
     VIGIL_ALERT_REALERT_CRITICAL_HOURS: z.coerce.number().min(0).default(4),
     VIGIL_ALERT_REALERT_WARNING_HOURS: z.coerce.number().min(0).default(24),
@@ -229,6 +230,8 @@ export interface VigilConfig {
     readonly snoozeMaxHours: number;
     readonly lateAfterMinutes: number;
   };
+  /** node-cron schedule (with seconds) of the care loop's tick: reminders to measure and take medication. */
+  readonly careCron: string;
   readonly dashboard: SessionSettings & { readonly trustProxy: false | readonly string[] };
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
   readonly defaultTimeZone: string;
@@ -364,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: c.VIGIL_RETENTION_BATCH,
     },
     adminToken: c.VIGIL_ADMIN_TOKEN,
+    careCron: c.VIGIL_CARE_CRON,
     alerts: {
       webhook:
         c.VIGIL_ALERT_WEBHOOK_URL && c.VIGIL_ALERT_WEBHOOK_SECRET

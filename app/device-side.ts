@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { WebSocket } from 'ws';
-import { createGateway, startBrokerWorker, startDynsecSync, type ReadingSink } from '../gateway/index.js';
+import { createGateway, startBrokerWorker, startDynsecSync, type HubSink, type ReadingSink } from '../gateway/index.js';
 import type { Registry } from '../registry/index.js';
 import type { VigilConfig } from './config.js';
 
@@ -14,6 +14,8 @@ export interface DeviceSide {
   readonly handleWebSocket: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   /** The /readyz "broker" check. */
   readiness(): { readonly ok: boolean; readonly [detail: string]: unknown };
+  /** A message for a hub's inbox (QoS 1; kept for an offline hub's session; never delivered after expiresAt). */
+  publishToInbox(hubId: string, payload: Buffer, expiresAt: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startDeviceSide(
     /** True when another process (the CLI) changed the registry since the last call. */
     readonly registryChanged: () => boolean;
     readonly sink: ReadingSink;
+    readonly hub?: HubSink | undefined;
     readonly metrics: MetricsRegistry;
     readonly log: Logger;
   },
@@ -49,6 +52,7 @@ export async function startDeviceSide(
     mqttsPort: gateway.mqttsPort,
     handleWebSocket: gateway.handleWebSocket,
     readiness: () => ({ ok: gateway.listening(), connectedDevices: gateway.connectedDevices() }),
+    publishToInbox: (hubId, payload) => gateway.publishToInbox(hubId, payload),
     close: () => gateway.close(),
   };
 }

@@ -8,6 +8,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerPatientData } from './commands/patient-data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPlans } from './commands/plans.js';
 import { registerProvisioning } from './commands/provisioning.js';
 import { registerRejections } from './commands/rejections.js';
 import { registerReports } from './commands/reports.js';
@@ -55,6 +56,7 @@ registerSimulate(program);
 registerBackup(program, version);
 registerPatientData(program, version);
 registerReports(program);
+registerPlans(program);
 
 try {
   await program.parseAsync(process.argv);

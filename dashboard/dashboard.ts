@@ -22,6 +22,8 @@ import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerCareRoutes } from './routes/care-routes.js';
+import type { CareLoop } from '../careloop/index.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
@@ -45,6 +47,8 @@ export interface DashboardOptions {
   readonly liveMaxBufferedBytes?: number;
   /** A patient's export and erasure (administrators); absent, those routes are not offered. */
   readonly patientData?: PatientDataActions | undefined;
+  /** Plans, medications, adherence and messages (the care loop); absent, those routes are not offered. */
+  readonly care?: CareLoop | undefined;
 }
 
 export type Dashboard = ReturnType<typeof createDashboard>;
@@ -122,6 +126,7 @@ export function createDashboard(options: DashboardOptions) {
         await registerPatientRoutes(api, ctx);
         await registerReportRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
+        if (options.care) await registerCareRoutes(api, ctx, options.care);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
         await api.register(async (admin) => registerTokenRoutes(admin, ctx, tokens));
         const patientData = options.patientData;

@@ -7,10 +7,16 @@ import { deviceTopic, type DeviceTopicKind } from './topics.js';
  */
 export const DEVICE_PUBLISHES = ['readings', 'senml', 'status'] as const satisfies readonly DeviceTopicKind[];
 export const DEVICE_SUBSCRIBES = ['errors'] as const satisfies readonly DeviceTopicKind[];
-/** The kinds workers take from the devices through the shared subscription (DEVICE_PUBLISHES, every one). */
-export const WORKER_CONSUMES: readonly DeviceTopicKind[] = DEVICE_PUBLISHES;
-/** The kinds workers publish to a device. */
-export const WORKER_SENDS: readonly DeviceTopicKind[] = DEVICE_SUBSCRIBES;
+/** A hub (the care loop's phone app or home hub, docs/hub-protocol.md) also reads its inbox and publishes replies. */
+export const HUB_PUBLISHES = [...DEVICE_PUBLISHES, 'replies'] as const satisfies readonly DeviceTopicKind[];
+export const HUB_SUBSCRIBES = [...DEVICE_SUBSCRIBES, 'inbox'] as const satisfies readonly DeviceTopicKind[];
+/** The kinds workers take from the devices through the shared subscription (everything a hub publishes). */
+export const WORKER_CONSUMES: readonly DeviceTopicKind[] = HUB_PUBLISHES;
+/** The kinds workers publish to a device (errors, and a hub's inbox). */
+export const WORKER_SENDS: readonly DeviceTopicKind[] = HUB_SUBSCRIBES;
+
+/** What a device is: an ordinary measuring device, or a hub of the care loop. */
+export type DeviceAclKind = 'device' | 'hub';
 
 export interface TopicAcl {
   /** Exact topics the client may publish to. */
@@ -19,11 +25,14 @@ export interface TopicAcl {
   readonly subscribe: readonly string[];
 }
 
-/** A device's own topics: it publishes its readings (also as SenML) and status and reads its errors, under its own id only. */
-export function deviceAcl(prefix: string, deviceId: string): TopicAcl {
+/**
+ * A device's own topics: it publishes its readings (also as SenML) and status and reads its errors, under its own
+ * id only; a hub also reads its inbox and publishes its replies.
+ */
+export function deviceAcl(prefix: string, deviceId: string, kind: DeviceAclKind = 'device'): TopicAcl {
   return {
-    publish: DEVICE_PUBLISHES.map((kind) => deviceTopic(prefix, deviceId, kind)),
-    subscribe: DEVICE_SUBSCRIBES.map((kind) => deviceTopic(prefix, deviceId, kind)),
+    publish: (kind === 'hub' ? HUB_PUBLISHES : DEVICE_PUBLISHES).map((k) => deviceTopic(prefix, deviceId, k)),
+    subscribe: (kind === 'hub' ? HUB_SUBSCRIBES : DEVICE_SUBSCRIBES).map((k) => deviceTopic(prefix, deviceId, k)),
   };
 }
 

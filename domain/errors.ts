@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_BUSY: 'too many logins at this moment; try again in a few seconds',
   VIGIL_ERR_BACKUP_INVALID: 'the backup is incomplete, damaged (a checksum does not match) or made by a newer Vigil',
   VIGIL_ERR_BROKER: 'the external broker refused or did not answer an administrative command (device provisioning)',
+  VIGIL_ERR_BAD_REPLY: 'a hub reply does not match the reply schema, or refers to no inbox message of this hub',
   VIGIL_ERR_SAFETY_FLOOR: 'a rule override or snooze would loosen or silence a guideline critical limit',
 } as const;
 

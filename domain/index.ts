@@ -18,3 +18,4 @@ export * from './local-time.js';
 export * from './api/index.js';
 export * from './fsync-path.js';
 export * from './csv.js';
+export * from './hub-wire.js';

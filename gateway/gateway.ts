@@ -3,6 +3,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceTopic,
   countByCode,
+  inboxExpiresAt,
   parseDeviceTopic,
   VigilError,
   type DeviceErrorMessage,
@@ -33,6 +34,18 @@ export interface ReadingSink {
   ): Promise<{ readonly rejections: readonly { ref: string; code: string; message: string }[] }>;
 }
 
+/** A hub reply refused: reported on the hub's errors topic (docs/hub-protocol.md "Errors"). */
+export interface ReplyProblem {
+  readonly ref: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** How the gateway hands a hub's reply to the care loop: recorded when it returns (then acknowledged). */
+export interface HubSink {
+  handleReply(hubId: string, payload: Buffer): ReplyProblem | undefined;
+}
+
 export interface GatewayLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -47,6 +60,8 @@ export interface GatewayOptions {
   readonly topicPrefix: string;
   readonly registry: Registry;
   readonly sink: ReadingSink;
+  /** Hubs' replies (the care loop); without it, replies are refused as a foreign topic. */
+  readonly hub?: HubSink | undefined;
   readonly metrics: MetricsRegistry;
   readonly log: GatewayLogger;
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
@@ -249,6 +264,30 @@ export async function createGateway(options: GatewayOptions) {
     noteStatus({ kind: 'status', deviceId, status: checked.status, at });
   }
 
+  /** A hub's reply, recorded before the PUBACK; a refused one is acknowledged and reported (like a rejected reading). */
+  function handleReply(deviceId: string, packet: PublishPacket, client: Client): Error | undefined {
+    const hub = options.hub;
+    if (!hub || registry.getDevice(deviceId)?.kind !== 'hub') {
+      return refuse(deviceId, 'VIGIL_ERR_FOREIGN_TOPIC', 'only a hub may publish replies', client, packet.topic);
+    }
+    if (limiter.take(deviceId, 0) === undefined) return refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
+    packet.retain = false;
+    try {
+      const problem = hub.handleReply(deviceId, packet.payload as Buffer);
+      if (problem) {
+        metrics.refused.inc({ code: problem.code });
+        // The code and the reference only: a reply's text is the patient's words.
+        log.info({ deviceId, code: problem.code, ref: problem.ref }, 'hub reply refused');
+        publishError(deviceId, problem);
+      }
+      return undefined;
+    } catch (err) {
+      // Not acknowledged: the hub sends the reply again after reconnecting.
+      log.error({ deviceId, err }, 'hub reply not recorded');
+      return err as Error;
+    }
+  }
+
   /** Readings messages of each device still being made durable. */
   const inflight = new Map<string, Set<Promise<void>>>();
 
@@ -329,9 +368,10 @@ export async function createGateway(options: GatewayOptions) {
       if (!client) return done(null); // the broker's own messages (device errors)
       const deviceId = deviceIdOf(client);
       const topic = parseDeviceTopic(topicPrefix, packet.topic);
-      if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors') {
-        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings, senml and status topics', client, packet.topic));
+      if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors' || topic.kind === 'inbox') {
+        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings, senml and status topics (and hubs to their replies)', client, packet.topic));
       }
+      if (topic.kind === 'replies') return done(handleReply(deviceId, packet, client) ?? null);
       if (topic.kind === 'status') {
         handleStatus(deviceId, packet);
         return done(null);
@@ -355,10 +395,25 @@ export async function createGateway(options: GatewayOptions) {
       if (deviceId && subscription.topic === deviceTopic(topicPrefix, deviceId, 'errors')) {
         return done(null, subscription);
       }
+      // A hub reads its own inbox, and no other (docs/hub-protocol.md): reminders and messages are patient data.
+      if (deviceId && subscription.topic === deviceTopic(topicPrefix, deviceId, 'inbox') && registry.getDevice(deviceId)?.kind === 'hub') {
+        return done(null, subscription);
+      }
       metrics.refused.inc({ code: 'VIGIL_ERR_FOREIGN_TOPIC' });
       log.warn({ deviceId, topic: subscription.topic }, 'subscription refused');
       // A null subscription is answered with SUBACK 0x80 (failure) and the connection stays up.
       done(null, null);
+    },
+    authorizeForward(_client, packet) {
+      // aedes asks before every delivery, including an offline session's queue on reconnect: an expired inbox
+      // message (an 08:00 reminder at 15:00) is dropped here rather than delivered late.
+      if (!packet.topic.endsWith('/inbox') || parseDeviceTopic(topicPrefix, packet.topic)?.kind !== 'inbox') return packet;
+      const expiresAt = inboxExpiresAt(packet.payload as Buffer);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        metrics.inboxExpired.inc();
+        return null;
+      }
+      return packet;
     },
   });
 
@@ -454,6 +509,15 @@ export async function createGateway(options: GatewayOptions) {
     },
     connectedDevices(): number {
       return broker.connectedClients;
+    },
+    /**
+     * Puts a message in a hub's inbox at QoS 1: delivered now if the hub is connected, else kept for its persistent
+     * session until it reconnects (and dropped then if it has expired: authorizeForward).
+     */
+    publishToInbox(hubId: string, payload: Buffer): Promise<void> {
+      return new Promise((resolve, reject) =>
+        broker.publish({ cmd: 'publish', topic: deviceTopic(topicPrefix, hubId, 'inbox'), payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+      );
     },
     /** Retained messages the broker holds: none, ever (statuses are recorded in the registry instead). */
     async retainedMessages(): Promise<number> {

@@ -90,4 +90,13 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX devices_ns_verifier ON devices(ns_verifier);
     `,
   },
+  {
+    component: 'registry',
+    version: 8,
+    // A hub (the patient's phone app or home hub, docs/hub-protocol.md) is a device that may also read its inbox
+    // and publish replies; every device provisioned before hubs existed is an ordinary device.
+    sql: `
+      ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'hub'));
+    `,
+  },
 ];

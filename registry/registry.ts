@@ -1,13 +1,14 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
 import { changedElsewhere, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
-import { toDevice, type Device, type DeviceAuthResult, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
+import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
 import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
-export type { Device, DeviceAuthResult, DeviceStatusChange, NightscoutAuthResult } from './device.js';
+export { DEVICE_KINDS } from './device.js';
+export type { Device, DeviceAuthResult, DeviceKind, DeviceStatusChange, NightscoutAuthResult } from './device.js';
 export type { Patient } from './patient.js';
 
 export interface RegistryOptions {
@@ -45,7 +46,7 @@ export class Registry {
       patients: db.prepare<[], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients ORDER BY created_at, id`),
       setCareTeam: db.prepare('UPDATE patients SET care_team = ? WHERE id = ?'),
       setTimeZone: db.prepare('UPDATE patients SET time_zone = ? WHERE id = ?'),
-      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at, ns_verifier) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at, ns_verifier, kind) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
       assign: db.prepare('UPDATE devices SET patient_id = ?, assigned_at = ? WHERE id = ?'),
@@ -137,7 +138,7 @@ export class Registry {
   }
 
   /** Provisions a device for a patient; returns its secret, which is never shown again. */
-  async addDevice(input: { patientId: string; id?: string | undefined }): Promise<{ device: Device; secret: string }> {
+  async addDevice(input: { patientId: string; id?: string | undefined; kind?: DeviceKind | undefined }): Promise<{ device: Device; secret: string }> {
     if (!this.getPatient(input.patientId)) {
       throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${input.patientId} does not exist`);
     }
@@ -147,7 +148,7 @@ export class Registry {
     const hash = hashDeviceSecret(secret);
     const now = Date.now();
     try {
-      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now, nightscoutVerifier(secret));
+      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now, nightscoutVerifier(secret), input.kind ?? 'device');
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);

@@ -1,3 +1,4 @@
+import type { PatientCare } from '../domain/index.js';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,14 @@ describe('vigil demo', () => {
     const worklist = (await (await fetch(`http://127.0.0.1:${httpPort}/api/worklist`, { headers: { cookie } })).json()) as { entries: { attention: string }[] };
     expect(worklist.entries).toHaveLength(5);
     expect(['critical', 'warning']).toContain(worklist.entries[0]!.attention);
+    // The care loop: demo patients follow plans with different adherence, shown with the message thread.
+    const care = async (id: string) => (await (await fetch(`http://127.0.0.1:${httpPort}/api/patients/${id}/care`, { headers: { authorization: `Bearer ${token}` } })).json()) as PatientCare;
+    const [hypertension, copd] = [await care('demo-hypertension'), await care('demo-copd')];
+    expect(hypertension.hub).toMatchObject({ id: 'demo-hypertension-hub' });
+    expect(hypertension.adherence.measurements[0]!.planned).toBeGreaterThan(0);
+    const share = (c: PatientCare) => c.adherence.medications[0]!.share!;
+    expect(share(hypertension)).toBeGreaterThan(share(copd));
+    expect(hypertension.adherence.measurements[0]!.share!).toBeGreaterThan(copd.adherence.measurements[0]!.share!);
     await waitFor(() => /stored \d+ readings/.test(out), { what: 'a progress line', timeoutMs: 30_000 });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

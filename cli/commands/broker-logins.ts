@@ -107,7 +107,7 @@ export function registerBrokerLogins(devices: Command): void {
           if (checked === 'unknown') throw new CommandFailed(`device ${deviceId} does not exist`);
           if (checked === 'revoked') throw new CommandFailed(`device ${deviceId} is revoked: "vigil devices rotate-secret ${deviceId}" reinstates it with a new secret`);
           if (checked !== 'ok') throw new CommandFailed(`that is not the secret Vigil holds for device ${deviceId} (nothing was changed)`);
-          await withProvisioner(config, broker, (p) => p.provision(deviceId, secret));
+          await withProvisioner(config, broker, (p) => p.provision(deviceId, secret, registry.getDevice(deviceId)?.kind));
           audit('device.broker_password', registry.getDevice(deviceId)?.patientId ?? null, `device:${deviceId}`);
         });
         process.stdout.write(`device ${deviceId} can log in at the broker with its secret\n`);

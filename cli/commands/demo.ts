@@ -6,6 +6,7 @@ import type { Vigil } from '../../app/vigil.js';
 import { ARG, examples } from '../args.js';
 import { claimForDemo, DEMO_DATA_DIR } from '../demo-data-dir.js';
 import { action, configFrom } from '../run.js';
+import { demoMeasureAdherence, startDemoCare } from './demo-care.js';
 import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
 
@@ -88,7 +89,7 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
         ? await registry.rotateSecret(deviceId)
         : (await registry.addDevice({ patientId: patient.id, id: deviceId })).secret;
       // One device in the cohort is faulty now and then, to show rejections with their reasons.
-      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0, episode, trend });
+      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0, episode, trend, adherence: demoMeasureAdherence(patient.programmes[0], model) });
       backfill.set(deviceId, backfillDays ?? 0);
     }
   }
@@ -179,6 +180,7 @@ export function registerDemo(program: Command): void {
           process.stdout.write(`${time}  ${what.padEnd(13)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}${since}\n`);
         });
         const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
+        const hubApps = await startDemoCare(vigil, fleet, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix }, COHORT);
         const storyDevices = await playDemoStories(vigil, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;
         const store = config.influx ? `InfluxDB ${config.influx.url} (database ${config.influx.database})` : `embedded SQLite in ${config.dataDir}`;
@@ -197,6 +199,10 @@ export function registerDemo(program: Command): void {
             `  mosquitto_pub -h 127.0.0.1 -p ${vigil.mqttPort} -i ${yours.device.id} -u ${yours.device.id} -P '${yours.secret}' -q 1 -t '${topic}/readings' \\`,
             `    -m '{"type":"blood_pressure","time":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","systolic":128,"diastolic":82,"pulse":70}'`,
             `  npx vigil readings --data-dir ${config.dataDir} --patient demo-healthy --type blood_pressure --since 1h`,
+            '',
+            'Care loop: each programme patient has a hub app (<patient>-hub) following a plan and medications with its own',
+            "adherence; the patient page's care panel shows the figures and the message thread:",
+            `  npx vigil plans show demo-heart-failure --data-dir ${config.dataDir}`,
             '',
             'Alerts are printed below as they open, notify AGAIN (a new fall, a worse value, a reminder), escalate, come',
             'BACK_IN_RANGE (a critical alert then waits for a person) and resolve; through the API:',
@@ -222,6 +228,7 @@ export function registerDemo(program: Command): void {
           clearInterval(progress);
           await fleet.stop();
           await Promise.all(storyDevices.map((d) => d.stop()));
+          await Promise.all(hubApps.map((a) => a.stop()));
         };
       });
     }),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { PROGRAMMES } from '../../domain/index.js';
-import { ARG, examples } from '../args.js';
+import { DEVICE_KINDS, type DeviceKind } from '../../registry/index.js';
+import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP } from '../state-config.js';
 import { withState, type DataDirOption } from '../with-state.js';
@@ -95,17 +96,18 @@ export function registerProvisioning(program: Command): void {
     );
 
   const devices = examples(program.command('devices').description('provision, list, assign, revoke devices and rotate their secrets'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices list');
-  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json')
+  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices add --patient p-1a2b3c4d5e6f --id phone-7 --kind hub   # the patient\'s hub app (docs/hub-protocol.md)')
     .description("provision a device for a patient; prints its secret once (only a hash is kept)")
     .requiredOption('--patient <id>', 'the patient the device belongs to', ARG.patientId)
     .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)', ARG.deviceId)
+    .option('--kind <kind>', `${DEVICE_KINDS.join(' or ')}: a hub also receives reminders and messages in its inbox`, oneOf(DEVICE_KINDS), 'device')
     .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (opts: { patient: string; id?: string; json?: boolean } & DataDirOption) => {
+      action(async (opts: { patient: string; id?: string; kind: DeviceKind; json?: boolean } & DataDirOption) => {
         const { device, secret, config } = await withState(opts, async ({ registry }, audit, config) => {
-          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id });
-          audit('device.add', opts.patient, `device:${added.device.id}`);
+          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id, kind: opts.kind });
+          audit('device.add', opts.patient, `device:${added.device.id}`, { kind: opts.kind });
           return { ...added, config };
         });
         if (opts.json) process.stdout.write(`${JSON.stringify({ deviceId: device.id, secret })}\n`);
@@ -117,7 +119,7 @@ export function registerProvisioning(program: Command): void {
           );
         }
         // After the secret is shown: if the broker cannot take it now, the operator still holds it to push later.
-        await atBroker(config, device.id, (broker) => broker.provision(device.id, secret));
+        await atBroker(config, device.id, (broker) => broker.provision(device.id, secret, device.kind));
       }),
     );
   examples(devices.command('assign'), 'vigil devices assign cuff-7 p-1a2b3c4d5e6f')
@@ -197,13 +199,14 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: { json?: boolean } & DataDirOption) => {
-        const { secret, config } = await withState(opts, async ({ registry }, audit, config) => {
+        const { secret, kind, config } = await withState(opts, async ({ registry }, audit, config) => {
           const rotated = await registry.rotateSecret(deviceId);
-          audit('device.rotate_secret', registry.getDevice(deviceId)?.patientId ?? null, `device:${deviceId}`);
-          return { secret: rotated, config };
+          const device = registry.getDevice(deviceId);
+          audit('device.rotate_secret', device?.patientId ?? null, `device:${deviceId}`);
+          return { secret: rotated, kind: device?.kind ?? 'device', config };
         });
         process.stdout.write(opts.json ? `${JSON.stringify({ deviceId, secret })}\n` : `secret: ${secret}\n`);
-        await atBroker(config, deviceId, (broker) => broker.provision(deviceId, secret));
+        await atBroker(config, deviceId, (broker) => broker.provision(deviceId, secret, kind));
       }),
     );
   registerBrokerLogins(devices);

@@ -19,3 +19,4 @@ export * from './webhook.js';
 export * from './patient-data.js';
 export * from './report.js';
 export * from './api-token.js';
+export * from './care.js';

@@ -1,12 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { deviceAcl, parseDeviceTopic, WORKER_SENDS, workerAcl, type DeviceTopicKind } from '../../domain/index.js';
+import { deviceAcl, parseDeviceTopic, WORKER_SENDS, workerAcl, type DeviceAclKind, type DeviceTopicKind } from '../../domain/index.js';
 import { AuthThrottle } from '../auth-throttle.js';
 import { clientIdMatches } from '../client-identity.js';
 
 /** What the hooks need of the registry: a device's secret check and whether it is revoked. */
 export interface DeviceDirectory {
   authenticateDevice(id: string, secret: Buffer): Promise<'ok' | 'unknown' | 'bad-secret' | 'revoked'>;
-  getDevice(id: string): { readonly revokedAt: number | null } | undefined;
+  getDevice(id: string): { readonly revokedAt: number | null; readonly kind: DeviceAclKind } | undefined;
 }
 
 export interface BrokerAccessOptions {
@@ -85,7 +85,8 @@ export class BrokerAccess {
       const parsed = parseDeviceTopic(this.#o.topicPrefix, topic);
       return parsed !== undefined && WORKER_SENDS.includes(parsed.kind as DeviceTopicKind);
     }
-    return this.#activeDevice(username) && deviceAcl(this.#o.topicPrefix, username).publish.includes(topic);
+    const device = this.#activeDevice(username);
+    return device !== undefined && deviceAcl(this.#o.topicPrefix, username, device.kind).publish.includes(topic);
   }
 
   /** May this logged-in client subscribe to `filter`? */
@@ -97,7 +98,8 @@ export class BrokerAccess {
       const group = `$share/${this.#o.worker!.shareGroup}/`;
       return subscribe.includes(filter) || subscribe.includes(`${group}${filter}`);
     }
-    return this.#activeDevice(username) && deviceAcl(this.#o.topicPrefix, username).subscribe.includes(filter);
+    const device = this.#activeDevice(username);
+    return device !== undefined && deviceAcl(this.#o.topicPrefix, username, device.kind).subscribe.includes(filter);
   }
 
   #isWorker(username: string): boolean {
@@ -105,8 +107,8 @@ export class BrokerAccess {
   }
 
   /** A revoked device keeps no rights, even on a connection the broker has not closed yet. */
-  #activeDevice(deviceId: string): boolean {
+  #activeDevice(deviceId: string): { readonly kind: DeviceAclKind } | undefined {
     const device = this.#o.devices.getDevice(deviceId);
-    return device !== undefined && device.revokedAt === null;
+    return device !== undefined && device.revokedAt === null ? device : undefined;
   }
 }

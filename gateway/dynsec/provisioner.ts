@@ -1,6 +1,6 @@
 import type { DynsecCommand, DynsecControl, DynsecResponse } from './control.js';
 import { DEVICE_ROLE_PREFIX, deviceAcls, deviceRole, roleCommands, WORKER_ROLE, workerAcls, type DynsecRole } from './roles.js';
-import { VigilError } from '../../domain/index.js';
+import { VigilError, type DeviceAclKind } from '../../domain/index.js';
 
 /** The client names Vigil gives the devices it provisions, so an operator sees which ones still need a secret. */
 export const PROVISIONED = 'Vigil device';
@@ -56,10 +56,10 @@ export class DynsecProvisioner {
   }
 
   /** Creates or updates the device's client with this secret and its role, and enables it. */
-  async provision(deviceId: string, secret: string): Promise<void> {
+  async provision(deviceId: string, secret: string, kind: DeviceAclKind = 'device'): Promise<void> {
     const rolename = deviceRole(deviceId);
     const role = await this.#control.one({ command: 'getRole', rolename }, ['Role not found']);
-    await this.#runAll(roleCommands(rolename, deviceAcls(this.#prefix, deviceId), (role.data as { role?: DynsecRole } | undefined)?.role));
+    await this.#runAll(roleCommands(rolename, deviceAcls(this.#prefix, deviceId, kind), (role.data as { role?: DynsecRole } | undefined)?.role));
     const created = await this.#control.one(
       { command: 'createClient', username: deviceId, password: secret, textname: PROVISIONED, roles: [{ rolename, priority: 0 }] },
       ['Client already exists'],
@@ -86,7 +86,7 @@ export class DynsecProvisioner {
    * and one that lags behind must not delete devices another has just provisioned. Never enables a client: only
    * a secret pushed in clear does that.
    */
-  async reconcile(devices: readonly { readonly id: string; readonly revokedAt: number | null }[], worker?: WorkerLogin, { prune = false } = {}): Promise<ReconcileReport> {
+  async reconcile(devices: readonly { readonly id: string; readonly revokedAt: number | null; readonly kind: DeviceAclKind }[], worker?: WorkerLogin, { prune = false } = {}): Promise<ReconcileReport> {
     const [clientList, roleList] = await this.#control.run([
       { command: 'listClients', verbose: true, count: -1, offset: 0 },
       { command: 'listRoles', verbose: true, count: -1, offset: 0 },
@@ -125,7 +125,7 @@ export class DynsecProvisioner {
         }
         continue;
       }
-      rolesChanged += roleFixes(rolename, deviceAcls(this.#prefix, device.id));
+      rolesChanged += roleFixes(rolename, deviceAcls(this.#prefix, device.id, device.kind));
       if (!client) {
         commands.push({ command: 'createClient', username: device.id, textname: NO_PASSWORD, roles: [{ rolename, priority: 0 }] });
         created += 1;

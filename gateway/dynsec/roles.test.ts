@@ -11,12 +11,24 @@ describe('dynamic-security roles', () => {
     ]);
   });
 
+  it('lets a hub also read its inbox and publish its replies', () => {
+    expect(deviceAcls('rpm/v1', 'hub-1', 'hub')).toEqual(
+      expect.arrayContaining([
+        { acltype: 'publishClientSend', topic: 'rpm/v1/devices/hub-1/replies', allow: true },
+        { acltype: 'subscribeLiteral', topic: 'rpm/v1/devices/hub-1/inbox', allow: true },
+      ]),
+    );
+    expect(deviceAcls('rpm/v1', 'cuff-7').map((a) => a.topic)).not.toContain('rpm/v1/devices/cuff-7/inbox');
+  });
+
   it("names the worker's group in its shared subscriptions, as Mosquitto 2.0 checks them", () => {
     expect(workerAcls('rpm/v1', 'g1')).toEqual([
       { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/readings', allow: true },
       { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/senml', allow: true },
       { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/status', allow: true },
+      { acltype: 'subscribePattern', topic: '$share/g1/rpm/v1/devices/+/replies', allow: true },
       { acltype: 'publishClientSend', topic: 'rpm/v1/devices/+/errors', allow: true },
+      { acltype: 'publishClientSend', topic: 'rpm/v1/devices/+/inbox', allow: true },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { deviceAcl, workerAcl } from '../../domain/index.js';
+import { deviceAcl, workerAcl, type DeviceAclKind } from '../../domain/index.js';
 import type { DynsecCommand } from './control.js';
 
 /** Vigil owns the broker's roles (and their clients) whose names start so; it leaves every other alone. */
@@ -24,8 +24,8 @@ export interface DynsecRole {
  * to its own errors topic (a literal subscription: `subscribeLiteral` refuses wildcards such as `.../+/errors`).
  * Anything else is refused by the plugin's defaults (`publishClientSend` and `subscribe` denied).
  */
-export function deviceAcls(prefix: string, deviceId: string): DynsecAcl[] {
-  const acl = deviceAcl(prefix, deviceId);
+export function deviceAcls(prefix: string, deviceId: string, kind: DeviceAclKind = 'device'): DynsecAcl[] {
+  const acl = deviceAcl(prefix, deviceId, kind);
   return [
     ...acl.publish.map((topic) => ({ acltype: 'publishClientSend', topic, allow: true })),
     ...acl.subscribe.map((topic) => ({ acltype: 'subscribeLiteral', topic, allow: true })),

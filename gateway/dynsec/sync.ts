@@ -1,3 +1,4 @@
+import type { DeviceAclKind } from '../../domain/index.js';
 import type { GatewayLogger } from '../gateway.js';
 import { DynsecControl, type DynsecLogin } from './control.js';
 import { DynsecProvisioner, type ReconcileReport, type WorkerLogin } from './provisioner.js';
@@ -7,7 +8,7 @@ export interface DynsecSyncOptions {
   readonly topicPrefix: string;
   /** The worker's own login, created at the broker when missing (a fresh broker needs only its administrator). */
   readonly worker: WorkerLogin | undefined;
-  readonly devices: { listDevices(): readonly { readonly id: string; readonly revokedAt: number | null }[] };
+  readonly devices: { listDevices(): readonly { readonly id: string; readonly revokedAt: number | null; readonly kind: DeviceAclKind }[] };
   /** True when another process (the CLI) committed to the registry since the last call. */
   readonly registryChanged: () => boolean;
   readonly log: GatewayLogger;
