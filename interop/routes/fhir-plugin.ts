@@ -1,18 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { VigilError, type ErrorCode } from '../../domain/index.js';
+import { errorCodeOfStatus, httpStatusOf, VigilError } from '../../domain/index.js';
 import { operationOutcome } from '../fhir/operation-outcome.js';
 import { FHIR_JSON } from '../fhir/types.js';
 import type { RequestAccess } from '../ports.js';
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  VIGIL_ERR_UNAUTHORIZED: 401,
-  VIGIL_ERR_FORBIDDEN: 403,
-  VIGIL_ERR_NOT_FOUND: 404,
-  VIGIL_ERR_BAD_REQUEST: 400,
-  VIGIL_ERR_CONFIG: 400,
-  VIGIL_ERR_RATE_LIMITED: 429,
-  VIGIL_ERR_BUSY: 503,
-};
 
 /** A request for a format Vigil does not produce (HTTP 406). */
 class NotAcceptable extends Error {}
@@ -40,8 +30,14 @@ export function fhirPlugin(app: FastifyInstance): void {
   });
   app.setErrorHandler((error: FastifyError | VigilError | NotAcceptable, request, reply) => {
     if (error instanceof VigilError) {
-      const status = STATUS[error.code] ?? 500;
+      const status = httpStatusOf(error.code);
       if (status === 401) reply.header('www-authenticate', 'Bearer realm="vigil"');
+      // A coded failure of the server itself (a damaged or unreachable store) is logged; its message, which may
+      // name files or internal ids, is not the client's to read.
+      if (status === 500) {
+        request.log.error({ err: error }, 'FHIR request failed');
+        return reply.code(status).send(operationOutcome(status, 'VIGIL_ERR_INTERNAL', 'internal error'));
+      }
       return reply.code(status).send(operationOutcome(status, error.code, error.message));
     }
     if (error instanceof NotAcceptable) return reply.code(406).send(operationOutcome(406, 'VIGIL_ERR_BAD_REQUEST', error.message));
@@ -50,7 +46,7 @@ export function fhirPlugin(app: FastifyInstance): void {
       request.log.error({ err: error }, 'FHIR request failed');
       return reply.code(status).send(operationOutcome(status, 'VIGIL_ERR_INTERNAL', 'internal error'));
     }
-    return reply.code(status).send(operationOutcome(status, status === 404 ? 'VIGIL_ERR_NOT_FOUND' : 'VIGIL_ERR_BAD_REQUEST', error.message));
+    return reply.code(status).send(operationOutcome(status, errorCodeOfStatus(status), error.message));
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(operationOutcome(404, 'VIGIL_ERR_NOT_FOUND', `${request.method} ${request.url.split('?')[0]} is not served: see /fhir/metadata`));
