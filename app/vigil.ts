@@ -145,7 +145,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
-    routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
+    routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
     trustProxy: config.dashboard.trustProxy,
     metrics,
     readiness: () => {

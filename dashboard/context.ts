@@ -50,6 +50,8 @@ export interface SessionSettings {
   readonly loginLockoutMinutes: number;
   /** Login attempts per client address per minute (a ward behind one NAT address shares it). */
   readonly loginRatePerMinute: number;
+  /** Requests per client address per minute to /fhir, and to the JSON API with a bearer token (not the page's). */
+  readonly apiRatePerMinute: number;
   /** Set the Secure attribute on the session cookie (the server or its proxy speaks HTTPS). */
   readonly secureCookie: boolean;
   readonly silentAfterHours: number;

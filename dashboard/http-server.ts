@@ -33,6 +33,10 @@ export async function createHttpServer(options: HttpServerOptions) {
       { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }) } },
     ),
     trustProxy: options.trustProxy ? [...options.trustProxy] : false,
+    // Every route validates its own path parameters and answers in its own error format (an OperationOutcome on
+    // /fhir); Fastify's default of 100 answered a longer one itself, with a body in neither format. Node's 16 KiB
+    // header limit bounds a URL anyway.
+    maxParamLength: 16_384,
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
   await app.register(websocket, {

@@ -20,11 +20,16 @@ const newToken = z.object({
 
 /**
  * Administrators: a user's personal API tokens (docs/interop.md). Creating one answers the token once; the list
- * never shows it; revoking applies to the next request. Each change is audited (`token.create`, `token.revoke`).
+ * never shows it; revoking applies to the next request. Not with a personal API token, even an administrator's. Each change is audited (`token.create`, `token.revoke`).
  */
 export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardContext, tokens: ApiTokenStore): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => void requireAdmin(request));
+  api.addHook('onRequest', async (request) => {
+    const principal = requireAdmin(request);
+    // A personal token that could mint tokens would turn one leak into access that outlives its revocation: tokens
+    // are managed from an administrator's session, the integration token or the CLI.
+    if (principal.tokenId !== undefined) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'API tokens are managed from a logged-in session, VIGIL_ADMIN_TOKEN or the CLI, not with a personal API token');
+  });
   const userOf = (username: string) => {
     const user = ctx.users.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);

@@ -15,9 +15,13 @@ export function baseUrl(request: FastifyRequest): string {
 /**
  * What every /fhir route shares: answers as `application/fhir+json`, never cached, errors as OperationOutcome
  * (R4 http.html: a failed interaction SHOULD return one) with the status the JSON API would use; a 401 names the
- * bearer scheme. Registered with the /fhir prefix; `requireCaller` adds the caller check to a child context.
+ * bearer scheme; at most `ratePerMinute` requests per client address. Registered with the /fhir prefix; `requireCaller` adds the caller check to a child context.
  */
-export function fhirPlugin(app: FastifyInstance): void {
+export function fhirPlugin(app: FastifyInstance, ratePerMinute: number): void {
+  // First, before credentials are checked: a client guessing tokens or paging without pause is slowed as much as
+  // one that holds a valid token (the 429 is an OperationOutcome through the handler below, with Retry-After).
+  // The limiter is the one the dashboard registers on this server (@fastify/rate-limit), keyed by client address.
+  app.addHook('onRequest', app.rateLimit({ max: ratePerMinute, timeWindow: '1 minute' }));
   // Vigil speaks FHIR JSON only: a client that accepts nothing else (application/fhir+xml) is told so, not sent JSON.
   app.addHook('onRequest', async (request) => {
     const accept = request.headers.accept;

@@ -16,6 +16,8 @@ export interface FhirRoutesOptions {
   readonly sources: InteropSources;
   readonly access: RequestAccess;
   readonly version: string;
+  /** Requests per client address per minute (VIGIL_API_RATE_PER_MINUTE). */
+  readonly ratePerMinute: number;
   readonly now?: () => number;
 }
 
@@ -45,7 +47,7 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
   const now = options.now ?? Date.now;
   await app.register(
     async (fhir) => {
-      fhirPlugin(fhir);
+      fhirPlugin(fhir, options.ratePerMinute);
       // Public, as FHIR clients discover a server before they log in: it holds no patient data.
       fhir.get('/metadata', hidden, async (request) => capabilityStatement(baseUrl(request), options.version, now()));
       await fhir.register(async (api) => {
