@@ -7,6 +7,13 @@ import { openEnd } from '../fhir/search-params.js';
 import type { Bundle, Resource } from '../fhir/types.js';
 import type { InteropSources } from '../ports.js';
 
+/**
+ * The most readings one export holds: about two years of 5-minute CGM. The Bundle is built in memory and sent
+ * whole, so an export of everything a patient ever sent (ten years of CGM is a million readings, over a gigabyte
+ * of JSON) would take the server's memory with it: a longer history is exported period by period.
+ */
+export const MAX_EXPORT_READINGS = 250_000;
+
 export interface FhirExportSource {
   readonly sources: InteropSources;
   readonly patientId: string;
@@ -18,6 +25,8 @@ export interface FhirExportSource {
   /** Appends the `patient.export` audit entry (the API and the CLI know who asks, and from where). */
   readonly audit: (details: { format: 'fhir'; from: string; to: string; entries: number }) => void;
   readonly now?: () => number;
+  /** At most this many readings (default MAX_EXPORT_READINGS); more is refused (400) before any is built. */
+  readonly maxReadings?: number;
 }
 
 /**
@@ -34,8 +43,13 @@ export async function fhirPatientExport(o: FhirExportSource): Promise<Bundle> {
   if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${o.patientId} does not exist`);
   const observations: { time: number; resource: Resource }[] = [];
   const deviceIds = new Set<string>();
+  const max = o.maxReadings ?? MAX_EXPORT_READINGS;
   for (const type of READING_TYPES) {
-    const points = await o.sources.readings.queryRaw({ patientId: patient.id, type, from, to });
+    // One more than the room left tells that the period holds too many, without reading all of them.
+    const points = await o.sources.readings.queryRaw({ patientId: patient.id, type, from, to, limit: max - observations.length + 1 });
+    if (observations.length + points.length > max) {
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', `the period holds more than ${max} readings: export it in shorter periods (from, to)`);
+    }
     for (const p of points) {
       deviceIds.add(p.deviceId);
       observations.push({ time: p.time, resource: toObservation({ patientId: patient.id, type, ...p }) });
