@@ -125,9 +125,11 @@ describe('FHIR and API tokens under attack', () => {
     const many = Array.from({ length: 200 }, (_, i) => `date=ge20${String(i % 90).padStart(2, '0')}`).join('&');
     const repeated = await fhir(`/Observation?patient=${patientId}&${many}`, card);
     expect(repeated.status).toBe(200);
+    // Paging is by offset, and a deep page builds every resource before it: the depth is bounded.
+    expect((await fhir(`/Observation?patient=${patientId}&_offset=100000`, card)).status).toBe(200);
     const offsetFar = await fhir(`/Observation?patient=${patientId}&_offset=999999999`, card);
-    expect(offsetFar.status).toBe(200);
-    expect(offsetFar.body.entry ?? []).toEqual([]);
+    expect(offsetFar.status).toBe(400);
+    expect(offsetFar.body.issue[0].details.text).toMatch(/narrow the search with date/);
   });
 
   it('takes credentials only where they belong: no token as a cookie, no session id as a bearer, no other schemes', async () => {
@@ -151,6 +153,17 @@ describe('FHIR and API tokens under attack', () => {
       expect(JSON.stringify(entry)).not.toContain('mallory');
       expect(JSON.stringify(entry)).not.toContain('203.0.113.9');
     }
+  });
+
+  it('audits each of a user\'s tokens on its own: a second token\'s read is not hidden as the first one\'s repeat', async () => {
+    await t.vigil.users.add({ username: 'twin', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    const first = await newToken('twin');
+    const second = await newToken('twin');
+    expect((await fhir(`/Flag?patient=${patientId}`, first.token)).status).toBe(200);
+    expect((await fhir(`/Flag?patient=${patientId}`, second.token)).status).toBe(200);
+    const audit = await admin.request<{ entries: Json[] }>('GET', `/api/audit?action=fhir.search&patient=${patientId}`);
+    const actors = audit.body.entries.filter((e) => e.target === 'Flag').map((e) => e.actor);
+    expect(actors).toEqual(expect.arrayContaining([`user:twin/token:${first.apiToken.id}`, `user:twin/token:${second.apiToken.id}`]));
   });
 
   it('does not let a personal API token manage API tokens, even an administrator\'s: a leaked token cannot mint another', async () => {
