@@ -243,6 +243,10 @@ describe('FHIR and bearer-token rate limits', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await call(t.httpUrl, 'GET', '/api/patients', undefined, { authorization: 'Bearer vigil_pat_guess' })).status);
     expect(statuses.slice(5)).toEqual([429, 429]);
+    // The FHIR export is on the JSON API, served by the interop component: limited the same way.
+    const exports: number[] = [];
+    for (let i = 0; i < 7; i++) exports.push((await call(t.httpUrl, 'GET', '/api/patients/p-1/export/fhir', undefined, { authorization: 'Bearer vigil_pat_guess' })).status);
+    expect(exports.slice(5)).toEqual([429, 429]);
     await t.vigil.users.add({ username: 'nurse', role: 'clinician', careTeams: ['ward'], password: PASSWORD });
     const nurse = await login(t.httpUrl, 'nurse', PASSWORD);
     for (let i = 0; i < 7; i++) expect((await nurse.request('GET', '/api/patients')).status).toBe(200);
