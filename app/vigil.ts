@@ -5,6 +5,7 @@ import { AuditLog } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
+import { fhirFrameworkError } from '../interop/index.js';
 import type { VigilConfig } from './config.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
@@ -145,6 +146,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
+    frameworkErrors: [fhirFrameworkError],
     routes: interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
     trustProxy: config.dashboard.trustProxy,
     metrics,

@@ -116,11 +116,15 @@ describe('FHIR and API tokens under attack', () => {
       expect(fhirErrors(res.body as Json & { resourceType: string }), path).toEqual([]);
       expect(JSON.stringify(res.body), path).not.toMatch(/\bat .+\.(ts|js):\d+/);
     }
-    for (const path of [`/Patient/${'a'.repeat(5000)}`, '/Patient/%00', '/Patient/..%2F..%2Fmetadata', '/Flag/alert-99999999999999999999', '/Flag/1', '/Device/%E2%80%AE']) {
+    for (const path of [`/Patient/${'a'.repeat(5000)}`, '/Patient/%E0%A4%A', '/Patient/%00', '/Patient/..%2F..%2Fmetadata', '/Flag/alert-99999999999999999999', '/Flag/1', '/Device/%E2%80%AE']) {
       const res = await fhir(path, card);
       expect([400, 404], path).toContain(res.status);
       expect(res.body.resourceType, path).toBe('OperationOutcome');
     }
+    // The JSON API answers a URL Fastify cannot decode in its own error body too.
+    const api = await call<Json>(t.httpUrl, 'GET', '/api/patients/%E0%A4%A', undefined, { authorization: `Bearer ${card}` });
+    expect(api.status).toBe(400);
+    expect(api.body).toMatchObject({ code: 'VIGIL_ERR_BAD_REQUEST' });
     // Many repeated date bounds are cheap (intersected one by one), and a period that ends before it starts is empty.
     const many = Array.from({ length: 200 }, (_, i) => `date=ge20${String(i % 90).padStart(2, '0')}`).join('&');
     const repeated = await fhir(`/Observation?patient=${patientId}&${many}`, card);

@@ -57,6 +57,17 @@ export function fhirPlugin(app: FastifyInstance, ratePerMinute: number): void {
   });
 }
 
+/**
+ * A request under /fhir that Fastify refused before routing (a malformed percent-encoding): an OperationOutcome
+ * like every other /fhir error, for the HTTP server's `frameworkErrors`.
+ */
+export function fhirFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!/^\/fhir(\/|\?|$)/.test(request.url)) return false;
+  const status = error.statusCode ?? 400;
+  void reply.code(status).header('content-type', FHIR_JSON).header('cache-control', 'no-store').send(operationOutcome(status, errorCodeOfStatus(status), 'the URL is not valid (a malformed percent-encoding?)'));
+  return true;
+}
+
 /** Every route of this context needs a caller (the session cookie or a bearer token). */
 export function requireCaller(app: FastifyInstance, access: RequestAccess): void {
   app.addHook('onRequest', async (request) => void access.identify(request));
