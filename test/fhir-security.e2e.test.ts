@@ -170,7 +170,7 @@ describe('FHIR and API tokens under attack', () => {
     expect(actors).toEqual(expect.arrayContaining([`user:twin/token:${first.apiToken.id}`, `user:twin/token:${second.apiToken.id}`]));
   });
 
-  it('does not let a personal API token manage API tokens, even an administrator\'s: a leaked token cannot mint another', async () => {
+  it('does not let a personal API token manage API tokens or users, even an administrator\'s: a leaked token cannot mint another credential', async () => {
     const made = await call<Json>(t.httpUrl, 'POST', '/api/users/chief/tokens', { label: 'persistence' }, { authorization: `Bearer ${chiefToken}` });
     expect(made.status).toBe(403);
     expect(made.body.code).toBe('VIGIL_ERR_FORBIDDEN');
@@ -178,6 +178,12 @@ describe('FHIR and API tokens under attack', () => {
     expect(list.status).toBe(403);
     const revoke = await call<Json>(t.httpUrl, 'DELETE', '/api/users/card/tokens/1', undefined, { authorization: `Bearer ${chiefToken}` });
     expect(revoke.status).toBe(403);
+    // Nor another credential: a new user with a password, or a new password for an existing one.
+    const user = await call<Json>(t.httpUrl, 'POST', '/api/users', { username: 'backdoor', role: 'admin', password: PASSWORD }, { authorization: `Bearer ${chiefToken}` });
+    expect(user.status).toBe(403);
+    const password = await call<Json>(t.httpUrl, 'PATCH', '/api/users/chief', { password: 'a brand new passphrase here' }, { authorization: `Bearer ${chiefToken}` });
+    expect(password.status).toBe(403);
+    expect(t.vigil.users.byUsername('backdoor')).toBeUndefined();
     // Its other administrator rights are the user's, as documented.
     expect((await fhir(`/Patient/${otherPatient}`, chiefToken)).status).toBe(200);
   });

@@ -123,6 +123,17 @@ export function requireAdmin(request: FastifyRequest): Principal {
   return principal;
 }
 
+/**
+ * An administrator, but not through a personal API token: creating credentials (users, passwords, tokens) with one
+ * would turn a leaked token into access that outlives its revocation. A logged-in session, VIGIL_ADMIN_TOKEN or
+ * the CLI does these.
+ */
+export function requireAdminInPerson(request: FastifyRequest): Principal {
+  const principal = requireAdmin(request);
+  if (principal.tokenId !== undefined) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'users and API tokens are managed from a logged-in session, VIGIL_ADMIN_TOKEN or the CLI, not with a personal API token');
+  return principal;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;

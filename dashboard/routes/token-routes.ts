@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiTokenSchema, newApiTokenSchema, VigilError } from '../../domain/index.js';
 import type { ApiTokenStore } from '../auth/api-token-store.js';
-import { requireAdmin } from '../auth/authenticate.js';
+import { requireAdminInPerson } from '../auth/authenticate.js';
 import { usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
 import { noContent, responses } from './responses.js';
@@ -24,12 +24,7 @@ const newToken = z.object({
  */
 export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardContext, tokens: ApiTokenStore): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => {
-    const principal = requireAdmin(request);
-    // A personal token that could mint tokens would turn one leak into access that outlives its revocation: tokens
-    // are managed from an administrator's session, the integration token or the CLI.
-    if (principal.tokenId !== undefined) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'API tokens are managed from a logged-in session, VIGIL_ADMIN_TOKEN or the CLI, not with a personal API token');
-  });
+  api.addHook('onRequest', async (request) => void requireAdminInPerson(request));
   const userOf = (username: string) => {
     const user = ctx.users.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);
