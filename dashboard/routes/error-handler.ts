@@ -6,7 +6,14 @@ import { errorCodeOfStatus, httpStatusOf, VigilError } from '../../domain/index.
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | VigilError | ZodError, request, reply) => {
     if (error instanceof VigilError) {
-      return reply.code(httpStatusOf(error.code)).send({ code: error.code, message: error.message });
+      const status = httpStatusOf(error.code);
+      // A coded failure of the server itself (a damaged file, an outbox that cannot be written) is logged; its
+      // message names files and internals that are not the client's to read.
+      if (status === 500) {
+        request.log.error({ err: error }, 'request failed');
+        return reply.code(500).send({ code: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+      }
+      return reply.code(status).send({ code: error.code, message: error.message });
     }
     if (error instanceof ZodError) {
       const issue = error.issues[0];
