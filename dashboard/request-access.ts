@@ -32,7 +32,7 @@ export function requestAccess(ctx: DashboardContext, authenticate: Authenticator
     canSee: (request: FastifyRequest, careTeam: string | null) => canSeeTeam(request.principal!, careTeam),
     auditView: (request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown) =>
       auditView(ctx, request, action, patientId, target, view, details),
-    denied: (request: FastifyRequest, patientId: string, target: string) => ctx.audit.record(actor(request), 'access.denied', patientId, target),
+    denied: (request: FastifyRequest, patientId: string | null, target: string) => ctx.audit.record(actor(request), 'access.denied', patientId, target),
     record: (request: FastifyRequest, action: string, patientId: string | null, target: string | null, details?: unknown) => ctx.audit.record(actor(request), action, patientId, target, details),
   };
 }

@@ -85,6 +85,12 @@ describe('FHIR and API tokens under attack', () => {
     expect(devices.body.entry.map((e: Json) => e.resource.id)).toEqual(['cuff.1']);
     const exported = await call<Json>(t.httpUrl, 'GET', `/api/patients/${otherPatient}/export/fhir`, undefined, { authorization: `Bearer ${card}` });
     expect(exported.status).toBe(403);
+    // A device assigned to nobody is for administrators; a clinician's attempt is refused and audited like a patient's.
+    await t.vigil.registry.addDevice({ patientId, id: 'spare_1' });
+    t.vigil.registry.assignDevice('spare_1', null);
+    expect((await fhir('/Device/spare.1', card)).status).toBe(403);
+    const denied = await admin.request<{ entries: Json[] }>('GET', '/api/audit?action=access.denied');
+    expect(denied.body.entries.some((e) => e.target === 'fhir:/fhir/Device/spare.1' && String(e.actor).startsWith('user:card/token:'))).toBe(true);
   });
 
   it('answers malformed and extreme parameters with a 400 OperationOutcome, never a 500 or a stack', async () => {
