@@ -128,6 +128,7 @@ export const configSchema = z
     VIGIL_LOGIN_MAX_FAILURES: positiveInt.max(100).default(5),
     VIGIL_LOGIN_LOCKOUT_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_LOGIN_RATE_PER_MINUTE: positiveInt.max(10_000).default(30),
+    VIGIL_API_RATE_PER_MINUTE: positiveInt.max(1_000_000).default(600),
     VIGIL_SECURE_COOKIE: bool.optional(),
     VIGIL_TRUST_PROXY: trustProxy.default(false),
     VIGIL_SILENT_AFTER_HOURS: z.coerce.number().positive().default(24),
@@ -385,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginMaxFailures: c.VIGIL_LOGIN_MAX_FAILURES,
       loginLockoutMinutes: c.VIGIL_LOGIN_LOCKOUT_MINUTES,
       loginRatePerMinute: c.VIGIL_LOGIN_RATE_PER_MINUTE,
+      apiRatePerMinute: c.VIGIL_API_RATE_PER_MINUTE,
       // Secure cookies by default when Vigil itself speaks HTTPS; behind a TLS proxy set it to true.
       secureCookie: c.VIGIL_SECURE_COOKIE ?? Boolean(tls?.http),
       silentAfterHours: c.VIGIL_SILENT_AFTER_HOURS,

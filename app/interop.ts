@@ -10,7 +10,7 @@ export function interopDirectory(registry: Pick<Registry, 'getPatient' | 'listPa
 }
 
 /** The FHIR routes (/fhir) and the FHIR export (/api/patients/{id}/export/fhir), on the dashboard's HTTP server. */
-export function interopRoutes(o: { registry: Registry; readings: Pick<ReadingStore, 'queryRaw'>; alerts: Pick<AlertQueries, 'list' | 'get'>; access: RequestAccess; version: string }): ((app: FastifyInstance) => Promise<void>)[] {
+export function interopRoutes(o: { registry: Registry; readings: Pick<ReadingStore, 'queryRaw'>; alerts: Pick<AlertQueries, 'list' | 'get'>; access: RequestAccess; version: string; ratePerMinute: number }): ((app: FastifyInstance) => Promise<void>)[] {
   const sources: InteropSources = { directory: interopDirectory(o.registry), readings: o.readings, alerts: o.alerts };
-  return [(app) => registerFhirRoutes(app, { sources, access: o.access, version: o.version }), (app) => registerFhirExportRoute(app, sources, o.access)];
+  return [(app) => registerFhirRoutes(app, { sources, access: o.access, version: o.version, ratePerMinute: o.ratePerMinute }), (app) => registerFhirExportRoute(app, sources, o.access, o.ratePerMinute)];
 }

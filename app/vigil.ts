@@ -8,6 +8,7 @@ import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import { DeviceRateLimiter } from '../gateway/index.js';
 import { createNightscout } from '../nightscout/index.js';
+import { fhirFrameworkError } from '../interop/index.js';
 import type { VigilConfig } from './config.js';
 import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
@@ -167,10 +168,11 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
+    frameworkErrors: [fhirFrameworkError],
     // Other HTTP APIs on the same server and port: FHIR (docs/interop.md), Nightscout uploads
     // (docs/device-protocol.md) and, in worker mode, the broker's auth hooks (docs/deployment.md).
     routes: [
-      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
+      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
       (app) => nightscout.register(app),
       ...[brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) })].filter((r) => r !== undefined),
     ],

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { AlertActions, AlertFeed, AlertQueries, ParkedDelivery } from '../alerts/index.js';
-import type { Actor, AuditLog } from '../state/index.js';
+import { actorName, type Actor, type AuditLog } from '../state/index.js';
 import type { RepeatViews } from './audit/repeat-views.js';
 import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
@@ -51,6 +51,8 @@ export interface SessionSettings {
   readonly loginLockoutMinutes: number;
   /** Login attempts per client address per minute (a ward behind one NAT address shares it). */
   readonly loginRatePerMinute: number;
+  /** Requests per client address per minute to /fhir, and to the JSON API with a bearer token (not the page's). */
+  readonly apiRatePerMinute: number;
   /** Set the Secure attribute on the session cookie (the server or its proxy speaks HTTPS). */
   readonly secureCookie: boolean;
   readonly silentAfterHours: number;
@@ -85,11 +87,13 @@ export function actor(request: FastifyRequest): Actor {
 
 /**
  * Audits a view of patient data unless the same session saw the same thing within the repeat window. The key
- * names the session (or, for the API token, the actor and address), so one person's repeat never hides another's.
+ * names the session (or, for a bearer token, the actor and address), so one person's repeat never hides another's.
+ * The actor, not the user name: two personal tokens of one user (an EHR interface and a leaked copy of another)
+ * are two callers, each audited.
  */
 export function auditView(ctx: DashboardContext, request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown): void {
   const p = request.principal!;
-  const who = p.sessionId ?? `${p.username}|${request.ip}`;
+  const who = p.sessionId ?? `${actorName(actorOf(p, request.ip))}|${request.ip}`;
   if (ctx.views.audit(`${who}|${action}|${patientId ?? ''}|${view}`, Date.now())) ctx.audit.record(actor(request), action, patientId, target, details);
 }
 

@@ -27,7 +27,7 @@ import type { CareLoop } from '../careloop/index.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
-import { requestAccess } from './request-access.js';
+import { auditRefusal, requestAccess } from './request-access.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
@@ -63,7 +63,7 @@ export function createDashboard(options: DashboardOptions) {
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const tokens = new ApiTokenStore(options.db);
-  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens });
+  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal) });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
     maxBufferedBytes: options.liveMaxBufferedBytes ?? 4 * 1024 * 1024,
@@ -74,6 +74,11 @@ export function createDashboard(options: DashboardOptions) {
       patientName: (patientId) => options.directory.patient(patientId)?.name,
       sessionValid: (principal) =>
         principal.tokenId !== undefined ? tokens.active(principal.tokenId) && users.get(principal.userId!)?.disabledAt === null : principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
+      accessChanged: (principal) => {
+        if (principal.userId === null) return false;
+        const user = users.get(principal.userId);
+        return !user || user.role !== principal.role || [...user.careTeams].sort().join('\n') !== [...principal.careTeams].sort().join('\n');
+      },
       eventsAfter: (seq, limit) => options.alerts.feed.eventsAfter(seq, limit),
     },
   });
@@ -117,6 +122,9 @@ export function createDashboard(options: DashboardOptions) {
       await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
       await registerSessionRoutes(app, ctx, authenticate);
       await app.register(async (api) => {
+        // Integrations (a bearer token, valid or not) are limited per address before their credentials are checked;
+        // the page's own session requests are not (a clinician's busy morning must never meet a 429).
+        api.addHook('onRequest', app.rateLimit({ max: options.settings.apiRatePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined }));
         api.addHook('onRequest', requirePrincipal(authenticate));
         // Patient data never lands in a browser's or a proxy's cache (HIPAA 164.312(a): access control).
         api.addHook('onSend', async (_request, reply, payload) => {

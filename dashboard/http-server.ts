@@ -1,7 +1,8 @@
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorCodeOfStatus } from '../domain/index.js';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Dashboard } from './dashboard.js';
@@ -19,6 +20,11 @@ export interface HttpServerOptions extends OpsSources {
   readonly dashboard: Dashboard;
   /** Routes other components serve on this server (FHIR, Nightscout, broker hooks), registered after the dashboard's. */
   readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[] | undefined;
+  /**
+   * Answers, in their own format, the requests Fastify refuses before any route runs (a malformed percent-encoding)
+   * for the paths of those routes; true when it answered. Others get the JSON API's error body.
+   */
+  readonly frameworkErrors?: readonly ((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => boolean)[] | undefined;
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
 }
@@ -32,6 +38,16 @@ export async function createHttpServer(options: HttpServerOptions) {
       { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip }) } },
     ),
     trustProxy: options.trustProxy ? [...options.trustProxy] : false,
+    // Every route validates its own path parameters and answers in its own error format (an OperationOutcome on
+    // /fhir); Fastify's default of 100 answered a longer one itself, with a body in neither format. Node's 16 KiB
+    // header limit bounds a URL anyway.
+    maxParamLength: 16_384,
+    frameworkErrors: (error, request, res) => {
+      const reply = res as FastifyReply;
+      for (const answer of options.frameworkErrors ?? []) if (answer(error, request, reply)) return;
+      const status = error.statusCode ?? 400;
+      void reply.code(status).send({ code: errorCodeOfStatus(status), message: error.message });
+    },
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
   await app.register(websocket, {

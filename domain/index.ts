@@ -3,6 +3,7 @@ export * from './ids.js';
 export * from './reading-types.js';
 export * from './time-zone.js';
 export * from './errors.js';
+export * from './http-status.js';
 export * from './codes.js';
 export * from './units.js';
 export * from './plausibility.js';

@@ -7,3 +7,4 @@ export { fhirPatientExport, type FhirExportSource } from './export/patient-bundl
 export type { InteropSources, InteropPatient, InteropDevice, RequestAccess } from './ports.js';
 export type { Bundle, Resource } from './fhir/types.js';
 export { registerFhirExportRoute } from './routes/export-route.js';
+export { fhirFrameworkError } from './routes/fhir-plugin.js';

@@ -41,8 +41,8 @@ export interface RequestAccess {
   canSee(request: FastifyRequest, careTeam: string | null): boolean;
   /** Audits a view of patient data unless the same caller saw the same view within the repeat window. */
   auditView(request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown): void;
-  /** Audits an access to a patient outside the caller's care teams. */
-  denied(request: FastifyRequest, patientId: string, target: string): void;
+  /** Audits an access to a patient outside the caller's care teams (null: a device assigned to nobody). */
+  denied(request: FastifyRequest, patientId: string | null, target: string): void;
   /** Appends an entry every time (an export). */
   record(request: FastifyRequest, action: string, patientId: string | null, target: string | null, details?: unknown): void;
 }

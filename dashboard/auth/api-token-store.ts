@@ -119,6 +119,19 @@ export class ApiTokenStore {
     return { id: row.id, userId: row.user_id };
   }
 
+  /**
+   * Why a bearer value `verify` refused was refused, for the audit log: the token it names, revoked or expired.
+   * Undefined for a value that names no token (a guess, a typo, a token of another server).
+   */
+  refusal(presented: string, now = Date.now()): { id: number; username: string; reason: 'revoked' | 'expired' } | undefined {
+    if (!presented.startsWith(PREFIX)) return undefined;
+    const row = this.#db.prepare(`${SELECT} WHERE t.token_hash = ?`).get(hash(presented)) as Row | undefined;
+    if (!row) return undefined;
+    if (row.revoked_at !== null) return { id: row.id, username: row.username, reason: 'revoked' };
+    if (row.expires_at !== null && row.expires_at <= now) return { id: row.id, username: row.username, reason: 'expired' };
+    return undefined;
+  }
+
   /** Whether the token is still live (the live channel re-checks an open socket with it). */
   active(id: number, now = Date.now()): boolean {
     const token = this.get(id);

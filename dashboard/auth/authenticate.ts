@@ -37,6 +37,13 @@ export function isBackground(request: FastifyRequest): boolean {
   return request.headers['x-vigil-background'] === '1';
 }
 
+/** A bearer credential refused (HTTP 401): which token it named, if any, and why; never the credential itself. */
+export interface BearerRefusal {
+  readonly reason: 'unknown' | 'revoked' | 'expired' | 'user-disabled';
+  readonly tokenId?: number | undefined;
+  readonly username?: string | undefined;
+}
+
 export interface Authenticator {
   /** The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods. */
   (request: FastifyRequest): Principal | undefined;
@@ -50,7 +57,7 @@ export interface Authenticator {
  * requests restart the session's idle clock; the page's background refreshes (`X-Vigil-Background: 1`) do not,
  * so that a screen left open still logs off.
  */
-export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number }): Authenticator {
+export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number; onRefused?: (request: FastifyRequest, refusal: BearerRefusal) => void }): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
   return (request) => {
@@ -60,10 +67,15 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
       const personal = presented ? options.tokens.verify(presented, now()) : undefined;
       if (personal) {
         const user = options.users.get(personal.userId);
-        if (!user || user.disabledAt !== null) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API token belongs to a disabled user');
+        if (!user || user.disabledAt !== null) {
+          options.onRefused?.(request, { reason: 'user-disabled', tokenId: personal.id, username: user?.username });
+          throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API token belongs to a disabled user');
+        }
         return { kind: 'token', userId: user.id, username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams, tokenId: personal.id };
       }
       if (!expected || !presented || !timingSafeEqual(digest(presented), expected)) {
+        const named = presented ? options.tokens.refusal(presented, now()) : undefined;
+        options.onRefused?.(request, named ? { reason: named.reason, tokenId: named.id, username: named.username } : { reason: 'unknown' });
         throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing, wrong, revoked or expired bearer token' : 'unknown, revoked or expired API token (and VIGIL_ADMIN_TOKEN is not set)');
       }
       const actor = request.headers['x-vigil-actor'];
@@ -108,6 +120,17 @@ export function requirePrincipal(authenticate: Authenticator) {
 export function requireAdmin(request: FastifyRequest): Principal {
   const principal = request.principal!;
   if (principal.role !== 'admin') throw new VigilError('VIGIL_ERR_FORBIDDEN', 'this needs the admin role');
+  return principal;
+}
+
+/**
+ * An administrator, but not through a personal API token: creating credentials (users, passwords, tokens) with one
+ * would turn a leaked token into access that outlives its revocation. A logged-in session, VIGIL_ADMIN_TOKEN or
+ * the CLI does these.
+ */
+export function requireAdminInPerson(request: FastifyRequest): Principal {
+  const principal = requireAdmin(request);
+  if (principal.tokenId !== undefined) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'users and API tokens are managed from a logged-in session, VIGIL_ADMIN_TOKEN or the CLI, not with a personal API token');
   return principal;
 }
 

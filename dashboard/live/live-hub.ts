@@ -8,6 +8,8 @@ export interface LiveAccess {
   canSeePatient(principal: Principal, patientId: string): boolean;
   patientName(patientId: string): string | undefined;
   sessionValid(principal: Principal): boolean;
+  /** Whether the user's role or care teams are no longer those the socket was opened with. */
+  accessChanged(principal: Principal): boolean;
   eventsAfter(seq: number, limit: number): AlertEvent[];
 }
 
@@ -26,9 +28,13 @@ interface Client {
   lastSeq: number;
 }
 
-/** Close codes the page understands: 4401 log in again; 4008 too slow, reconnect and replay. */
+/**
+ * Close codes the page understands: 4401 log in again; 4008 too slow, reconnect and replay; 4009 the user's role or
+ * care teams changed, reconnect (and see what the user may see now).
+ */
 export const CLOSE_SESSION_ENDED = 4401;
 export const CLOSE_TOO_SLOW = 4008;
+export const CLOSE_ACCESS_CHANGED = 4009;
 
 /**
  * The live channel (`/api/live`): alert transitions with their sequence number, replayed from the last one the
@@ -125,14 +131,18 @@ export class LiveHub {
   #checkSessions(): void {
     for (const client of this.#clients) {
       let valid = true;
+      let changed = false;
       try {
         valid = this.#o.access.sessionValid(client.principal);
+        // A socket keeps the principal it was opened with: narrowing a user's teams must reach it too.
+        changed = valid && this.#o.access.accessChanged(client.principal);
       } catch {
         // The state database is busy or failing: check again in five seconds rather than crash or log everyone off.
       }
-      if (!valid) {
+      if (!valid || changed) {
         this.#clients.delete(client);
-        client.socket.close(CLOSE_SESSION_ENDED, 'session ended');
+        if (valid) client.socket.close(CLOSE_ACCESS_CHANGED, 'access changed: reconnect');
+        else client.socket.close(CLOSE_SESSION_ENDED, 'session ended');
       }
     }
   }

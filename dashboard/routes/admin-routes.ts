@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { auditEntrySchema, csvCell, entityIdSchema, userSchema } from '../../domain/index.js';
-import { requireAdmin } from '../auth/authenticate.js';
+import { requireAdmin, requireAdminInPerson } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
@@ -52,6 +52,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
 
   const userAdd = { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) };
   api.post('/api/users', { schema: userAdd }, async (request, reply) => {
+    requireAdminInPerson(request);
     const user = await ctx.users.add(request.body);
     ctx.audit.record(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
     return reply.code(201).send({ user });
@@ -65,6 +66,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     response: responses({ 200: oneUser }, 400, 401, 403, 404),
   };
   api.patch('/api/users/:username', { schema: userChangeSchema }, async (request) => {
+    requireAdminInPerson(request);
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
     let user = ctx.users.update(username, changes);

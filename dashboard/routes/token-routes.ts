@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiTokenSchema, newApiTokenSchema, VigilError } from '../../domain/index.js';
 import type { ApiTokenStore } from '../auth/api-token-store.js';
-import { requireAdmin } from '../auth/authenticate.js';
+import { requireAdminInPerson } from '../auth/authenticate.js';
 import { usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
 import { noContent, responses } from './responses.js';
@@ -20,11 +20,11 @@ const newToken = z.object({
 
 /**
  * Administrators: a user's personal API tokens (docs/interop.md). Creating one answers the token once; the list
- * never shows it; revoking applies to the next request. Each change is audited (`token.create`, `token.revoke`).
+ * never shows it; revoking applies to the next request. Not with a personal API token, even an administrator's. Each change is audited (`token.create`, `token.revoke`).
  */
 export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardContext, tokens: ApiTokenStore): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => void requireAdmin(request));
+  api.addHook('onRequest', async (request) => void requireAdminInPerson(request));
   const userOf = (username: string) => {
     const user = ctx.users.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);

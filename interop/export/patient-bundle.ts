@@ -6,6 +6,8 @@ import type { Bundle } from '../fhir/types.js';
 import type { InteropSources } from '../ports.js';
 import { patientPeriod } from './patient-period.js';
 
+export { MAX_EXPORT_READINGS } from './patient-period.js';
+
 export interface FhirExportSource {
   readonly sources: InteropSources;
   readonly patientId: string;
@@ -17,6 +19,8 @@ export interface FhirExportSource {
   /** Appends the `patient.export` audit entry (the API and the CLI know who asks, and from where). */
   readonly audit: (details: { format: 'fhir'; from: string; to: string; entries: number }) => void;
   readonly now?: () => number;
+  /** At most this many readings (default MAX_EXPORT_READINGS); more is refused (400) before any is built. */
+  readonly maxReadings?: number;
 }
 
 /**
@@ -26,7 +30,7 @@ export interface FhirExportSource {
  */
 export async function fhirPatientExport(o: FhirExportSource): Promise<Bundle> {
   const now = (o.now ?? Date.now)();
-  const period = await patientPeriod(o.sources, o.patientId, o, now);
+  const period = await patientPeriod(o.sources, o.patientId, o, now, o.maxReadings);
   const { patient } = period;
   const deviceIds = new Set(period.readings.map((r) => r.deviceId));
   const observations = period.readings.map((r) => toObservation({ patientId: patient.id, ...r }));

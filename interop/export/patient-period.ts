@@ -3,6 +3,13 @@ import type { RawPoint } from '../../ingest/index.js';
 import { openEnd } from '../fhir/search-params.js';
 import type { InteropPatient, InteropSources } from '../ports.js';
 
+/**
+ * The most readings one export holds: about two years of 5-minute CGM. An export is built in memory and sent
+ * whole, so an export of everything a patient ever sent (ten years of CGM is a million readings, over a gigabyte
+ * of JSON) would take the server's memory with it: a longer history is exported period by period.
+ */
+export const MAX_EXPORT_READINGS = 250_000;
+
 /** What a patient's export of a period holds, whatever its format. */
 export interface PatientPeriod {
   readonly patient: InteropPatient;
@@ -16,10 +23,17 @@ export interface PatientPeriod {
 }
 
 /**
- * Gathers a patient's readings and alerts for a period (absent bounds: from the first reading, up to now). An
- * alert belongs to the period when its findings do: late data opens alerts about readings measured earlier.
+ * Gathers a patient's readings and alerts for a period (absent bounds: from the first reading, up to now), at
+ * most `max` readings (more is refused, 400, before any is built). An alert belongs to the period when its
+ * findings do: late data opens alerts about readings measured earlier.
  */
-export async function patientPeriod(sources: InteropSources, patientId: string, bounds: { from?: number | undefined; to?: number | undefined }, now: number): Promise<PatientPeriod> {
+export async function patientPeriod(
+  sources: InteropSources,
+  patientId: string,
+  bounds: { from?: number | undefined; to?: number | undefined },
+  now: number,
+  max = MAX_EXPORT_READINGS,
+): Promise<PatientPeriod> {
   const from = bounds.from ?? 0;
   const to = bounds.to ?? openEnd(now);
   if (to <= from) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'the end of the period must be after its start');
@@ -27,7 +41,12 @@ export async function patientPeriod(sources: InteropSources, patientId: string, 
   if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
   const readings: (RawPoint & { type: ReadingType })[] = [];
   for (const type of READING_TYPES) {
-    for (const p of await sources.readings.queryRaw({ patientId: patient.id, type, from, to })) readings.push({ ...p, type });
+    // One more than the room left tells that the period holds too many, without reading all of them.
+    const points = await sources.readings.queryRaw({ patientId: patient.id, type, from, to, limit: max - readings.length + 1 });
+    if (readings.length + points.length > max) {
+      throw new VigilError('VIGIL_ERR_BAD_REQUEST', `the period holds more than ${max} readings: export it in shorter periods (from, to)`);
+    }
+    for (const p of points) readings.push({ ...p, type });
   }
   readings.sort((a, b) => a.time - b.time);
   const alerts = sources.alerts

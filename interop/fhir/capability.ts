@@ -61,7 +61,7 @@ export function capabilityStatement(base: string, version: string, now: number):
     rest: [
       {
         mode: 'server',
-        documentation: 'Read-only. Searches are paged with _count (default 100, at most 1000) and the next/previous links; unknown parameters are refused with 400.',
+        documentation: 'Read-only. Searches are paged with _count (default 100, at most 1000) and the next/previous links (_offset at most 100000: narrow long histories with date); unknown parameters are refused with 400; requests per client address are rate limited (429 with Retry-After).',
         security: {
           cors: false,
           description:

@@ -36,6 +36,8 @@ describe('FHIR search parameters (R4 search, 3.1.1.5)', () => {
     expect(() => paging({ _count: '0' })).toThrow(/_count/);
     expect(() => paging({ _count: '1001' })).toThrow(/_count/);
     expect(() => paging({ _offset: '-1' })).toThrow(/_offset/);
+    expect(paging({ _offset: '100000' }).offset).toBe(100_000);
+    expect(() => paging({ _offset: '100001' })).toThrow(/narrow the search with date/);
     expect(() => onlyKnown({ patient: 'x', _sort: 'date' }, ['patient'])).toThrow(/unsupported search parameter _sort/);
     expect(() => onlyKnown({ patient: 'x', _format: 'xml' }, ['patient'])).toThrow(/JSON only/);
     expect(() => onlyKnown({ patient: 'x', _format: 'json', _count: '3' }, ['patient'])).not.toThrow();

@@ -6,6 +6,12 @@ export type Query = Readonly<Record<string, string | string[] | undefined>>;
 
 export const DEFAULT_COUNT = 100;
 export const MAX_COUNT = 1000;
+/**
+ * The deepest page: an Observation page reads and builds every reading before it (paging is by offset), so
+ * `_offset=999999999` on a patient with years of CGM would build millions of resources in one request. A year
+ * of 5-minute CGM (105,000 readings) is paged with `date` bounds (a month at a time), as long histories should be.
+ */
+export const MAX_OFFSET = 100_000;
 
 const bad = (message: string) => new VigilError('VIGIL_ERR_BAD_REQUEST', message);
 
@@ -38,6 +44,7 @@ export function paging(query: Query): { count: number; offset: number } {
   const count = wholeNumber(single(query, '_count'), '_count', DEFAULT_COUNT);
   const offset = wholeNumber(single(query, '_offset'), '_offset', 0);
   if (count < 1 || count > MAX_COUNT) throw bad(`_count must be from 1 to ${MAX_COUNT}`);
+  if (offset > MAX_OFFSET) throw bad(`_offset must be at most ${MAX_OFFSET}: narrow the search with date (e.g. date=ge2026-11-01&date=lt2026-12-01)`);
   return { count, offset };
 }
 

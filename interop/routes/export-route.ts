@@ -22,10 +22,12 @@ const epoch = (iso: string | undefined) => (iso === undefined ? undefined : Date
  * `GET /api/patients/{id}/export/fhir`: the patient's readings and alerts for a period as a FHIR collection Bundle,
  * a download; `GET /api/patients/{id}/export/csv`: the same period as CSV tables (readings, or alerts). The
  * patient's care team and administrators, like the reports; part of the JSON API (its errors are the API's error
- * body), audited as `patient.export` every time.
+ * body), audited as `patient.export` every time. Bearer requests count against the integrations' rate limit
+ * (`ratePerMinute` per address), as on the rest of the JSON API; the page's session requests do not.
  */
-export async function registerFhirExportRoute(app: FastifyInstance, sources: InteropSources, access: RequestAccess): Promise<void> {
+export async function registerFhirExportRoute(app: FastifyInstance, sources: InteropSources, access: RequestAccess, ratePerMinute: number): Promise<void> {
   await app.register(async (scope) => {
+    scope.addHook('onRequest', scope.rateLimit({ max: ratePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined }));
     scope.addHook('onRequest', async (request) => void access.identify(request));
     const api = scope.withTypeProvider<ZodTypeProvider>();
     api.get(

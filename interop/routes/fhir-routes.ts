@@ -16,6 +16,8 @@ export interface FhirRoutesOptions {
   readonly sources: InteropSources;
   readonly access: RequestAccess;
   readonly version: string;
+  /** Requests per client address per minute (VIGIL_API_RATE_PER_MINUTE). */
+  readonly ratePerMinute: number;
   readonly now?: () => number;
 }
 
@@ -45,7 +47,7 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
   const now = options.now ?? Date.now;
   await app.register(
     async (fhir) => {
-      fhirPlugin(fhir);
+      fhirPlugin(fhir, options.ratePerMinute);
       // Public, as FHIR clients discover a server before they log in: it holds no patient data.
       fhir.get('/metadata', hidden, async (request) => capabilityStatement(baseUrl(request), options.version, now()));
       await fhir.register(async (api) => {
@@ -101,7 +103,10 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
           if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `Device/${request.params.id} does not exist`);
           // A device is seen through its patient; one assigned to nobody, by administrators only.
           if (device.patientId) visiblePatient(sources, access, request, device.patientId, toFhirId(device.patientId));
-          else if (!access.canSee(request, null)) throw new VigilError('VIGIL_ERR_FORBIDDEN', `Device/${request.params.id} is assigned to no patient: administrators only`);
+          else if (!access.canSee(request, null)) {
+            access.denied(request, null, `fhir:${request.url.split('?')[0]}`);
+            throw new VigilError('VIGIL_ERR_FORBIDDEN', `Device/${request.params.id} is assigned to no patient: administrators only`);
+          }
           access.auditView(request, 'fhir.read', device.patientId, `Device/${request.params.id}`, 'Device');
           return toDevice(device);
         });
