@@ -27,6 +27,8 @@ export type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, Alert
 export type { StoredOverride, StoredSnooze } from './store/rule-settings.js';
 export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, findRule } from './rules/catalogue.js';
 export { effectiveRules } from './rules/effective.js';
+/** One rule with a patient's override applied (reports read the lines the alert uses for that patient). */
+export { patientRule } from './rules/patient-rule.js';
 /** The home BP protocol, for the home BP report (reports/): the alert and the report average alike. */
 export { evaluateHomeBp, homeBpHistoryFrom } from './evaluate/home-bp.js';
 export type { HomeBpRule } from './rules/trend-rules.js';
@@ -67,6 +69,11 @@ export interface AlertQueries {
   liveCounts(): Record<Severity, number>;
   /** Bounds a client should offer within (the server enforces them in any case). */
   limits(): { snoozeMaxHours: number };
+}
+
+/** A patient's rule overrides in force at `now`, read from the state database (the CLI's reports). */
+export function patientOverrides(db: StateDb, patientId: string, now: number): ReturnType<RuleSettings['overrides']> {
+  return new RuleSettings(db).overrides(patientId, now);
 }
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;

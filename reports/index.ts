@@ -3,7 +3,7 @@
  * from the reading store. Each number comes from a tested function worked by hand from its published definition.
  */
 export { glucoseReport, type ReportPatient, type ReportReadings } from './glucose-report.js';
-export { homeBpReport, HOME_BP_SOURCE } from './home-bp-report.js';
+export { homeBpReport, homeBpRuleFor, HOME_BP_SOURCE } from './home-bp-report.js';
 export { glucoseReportCsv, homeBpReportCsv } from './csv.js';
 export { GMI_SOURCE, TIME_IN_RANGE_SOURCE } from './glucose-definitions.js';
 

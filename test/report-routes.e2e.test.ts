@@ -80,6 +80,25 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
     expect(bpCsv.body).toContain('target,readings at or above 135/85,100,%');
   });
 
+  it("judges home BP against the patient's own line: their bp.home_average override in force", async () => {
+    t.vigil.alerts.actions.setOverride(
+      patientId,
+      'bp.home_average',
+      { conditions: [{ field: 'systolic', op: '>=', value: 145 }, { field: 'diastolic', op: '>=', value: 90 }] },
+      { name: 'diab', origin: 'cli' },
+      { reason: 'older patient: a home line of 145/90 agreed with the team' },
+    );
+    try {
+      const report = exactly(homeBpReportSchema, (await diab.request('GET', `/api/patients/${patientId}/reports/home-bp`)).body);
+      // 142/88 is below the patient's 145/90, while the default 135/85 counted it above.
+      expect(report.aboveTarget).toEqual({ count: 0, percent: 0, systolic: 145, diastolic: 90 });
+      const csv = await diab.request<string>('GET', `/api/patients/${patientId}/reports/home-bp?format=csv`);
+      expect(csv.body).toContain('target,readings at or above 145/90,0,%');
+    } finally {
+      t.vigil.alerts.actions.clearOverride(patientId, 'bp.home_average', { name: 'diab', origin: 'cli' });
+    }
+  });
+
   it('refuses a patient outside the care team (403, audited), an unknown one (404) and a bad period (400)', async () => {
     expect((await card.request('GET', `/api/patients/${patientId}/reports/glucose`)).status).toBe(403);
     expect(t.vigil.audit.list({ patientId, limit: 50 }).some((e) => e.action === 'access.denied' && e.target?.endsWith('/reports/glucose'))).toBe(true);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { patientOverrides, type StoredOverride } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
 import { VigilError, type GlucoseReport, type HomeBpReport } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
-import { glucoseReport, homeBpReport, MAX_REPORT_DAYS, type ReportPatient } from '../../reports/index.js';
+import { glucoseReport, homeBpReport, homeBpRuleFor, MAX_REPORT_DAYS, type ReportPatient } from '../../reports/index.js';
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
@@ -22,7 +23,7 @@ function daysOf(text: string | undefined, fallback: number): number {
 }
 
 /** Opens the patient and the reading store as `vigil start` would, runs the report, closes both. */
-async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, patient: ReportPatient) => Promise<T>): Promise<T> {
+async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, patient: ReportPatient, overrides: StoredOverride[]) => Promise<T>): Promise<T> {
   const config = stateConfig(opts.dataDir);
   const { db, registry } = openState(config.dataDir);
   try {
@@ -30,7 +31,7 @@ async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, pa
     if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${opts.patient} does not exist`);
     const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
     try {
-      return await run(store, patient);
+      return await run(store, patient, patientOverrides(db, patient.id, Date.now()));
     } finally {
       await store.close();
     }
@@ -91,7 +92,7 @@ export function registerReports(program: Command): void {
     .action(
       action(async (opts: ReportOptions) => {
         const days = daysOf(opts.days, 7);
-        const report = await withPatient(opts, (store, patient) => homeBpReport(store, patient, days, Date.now()));
+        const report = await withPatient(opts, (store, patient, overrides) => homeBpReport(store, patient, days, Date.now(), homeBpRuleFor(overrides)));
         if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
         else printHomeBp(report);
       }),

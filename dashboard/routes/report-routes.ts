@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, glucoseReportSchema, homeBpReportSchema } from '../../domain/index.js';
-import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, MAX_REPORT_DAYS } from '../../reports/index.js';
+import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS } from '../../reports/index.js';
 import { auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -66,7 +66,9 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: DashboardC
       const patient = visiblePatient(ctx, request, request.params.patientId);
       const { days, format } = request.query;
       auditView(ctx, request, 'patient.report.view', patient.id, 'home_bp', `home_bp|${days}|${format}`, { days, format });
-      const report = await homeBpReport(ctx.readings, patient, days, Date.now());
+      // The patient's own line (their override in force), as the bp.home_average alert judges them.
+      const rule = homeBpRuleFor(ctx.alerts.queries.overridesOf(patient.id));
+      const report = await homeBpReport(ctx.readings, patient, days, Date.now(), rule);
       return format === 'csv' ? download(reply, 'home-bp', patient.id, homeBpReportCsv(report)) : report;
     },
   );
