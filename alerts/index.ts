@@ -31,7 +31,9 @@ export { effectiveRules } from './rules/effective.js';
 export { patientRule } from './rules/patient-rule.js';
 /** The home BP protocol, for the home BP report (reports/): the alert and the report average alike. */
 export { evaluateHomeBp, homeBpHistoryFrom } from './evaluate/home-bp.js';
-export type { HomeBpRule } from './rules/trend-rules.js';
+export type { HomeBpRule, WeightGainRule } from './rules/trend-rules.js';
+/** Heart-failure weight gain, for the weight report (reports/): the same mornings, baseline and windows. */
+export { evaluateWeightGain, morningWeights, MORNING_FROM, MORNING_TO, weightBaseline, weightGainHistoryFrom, type WeightBaselineSource } from './evaluate/weight-gain.js';
 export { SAFETY_FLOORS } from './rules/floors.js';
 export { RULE_PRESETS, type RulePreset } from './rules/presets.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';

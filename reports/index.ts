@@ -4,7 +4,8 @@
  */
 export { glucoseReport, type ReportPatient, type ReportReadings } from './glucose-report.js';
 export { homeBpReport, homeBpRuleFor, HOME_BP_SOURCE } from './home-bp-report.js';
-export { glucoseReportCsv, homeBpReportCsv } from './csv.js';
+export { glucoseReportCsv, homeBpReportCsv, weightReportCsv } from './csv.js';
+export { weightReport, weightRuleFor, WEIGHT_SOURCE } from './weight-report.js';
 export { GMI_SOURCE, TIME_IN_RANGE_SOURCE } from './glucose-definitions.js';
 
 /** The longest period a report covers (a quarter: the span of an HbA1c). */

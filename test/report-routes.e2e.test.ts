@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { glucoseReportSchema, homeBpReportSchema } from '../domain/index.js';
+import { glucoseReportSchema, homeBpReportSchema, weightReportSchema } from '../domain/index.js';
 import { login, type DashboardSession } from './support/dashboard-client.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
@@ -96,6 +96,22 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
       expect(csv.body).toContain('target,readings at or above 145/90,0,%');
     } finally {
       t.vigil.alerts.actions.clearOverride(patientId, 'bp.home_average', { name: 'diab', origin: 'cli' });
+    }
+  });
+
+  it("answers the weight report with the patient's dry weight, as JSON and CSV", async () => {
+    t.vigil.alerts.actions.setOverride(patientId, 'weight.gain', { dryWeightKg: 70.5 }, { name: 'diab', origin: 'cli' }, { reason: 'dry weight at discharge' });
+    try {
+      const report = exactly(weightReportSchema, (await diab.request('GET', `/api/patients/${patientId}/reports/weight`)).body);
+      expect(report.days).toBe(30);
+      expect(report.daily).toHaveLength(30);
+      expect(report.baseline).toMatchObject({ kg: 70.5, source: 'dry_weight' });
+      const csv = await diab.request<string>('GET', `/api/patients/${patientId}/reports/weight?days=7&format=csv`);
+      expect(csv.headers.get('content-disposition')).toMatch(new RegExp(`attachment; filename="vigil-weight-${patientId}-`));
+      expect(csv.body).toContain("baseline,the care team's dry weight,70.5,kg");
+      expect(t.vigil.audit.list({ patientId, limit: 50 }).some((e) => e.action === 'patient.report.view' && e.target === 'weight')).toBe(true);
+    } finally {
+      t.vigil.alerts.actions.clearOverride(patientId, 'weight.gain', { name: 'diab', origin: 'cli' });
     }
   });
 

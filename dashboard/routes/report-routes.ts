@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, glucoseReportSchema, homeBpReportSchema } from '../../domain/index.js';
-import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS } from '../../reports/index.js';
+import { entityIdSchema, glucoseReportSchema, homeBpReportSchema, weightReportSchema } from '../../domain/index.js';
+import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS, weightReport, weightReportCsv, weightRuleFor } from '../../reports/index.js';
 import { auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -70,6 +70,28 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: DashboardC
       const rule = homeBpRuleFor(ctx.alerts.queries.overridesOf(patient.id));
       const report = await homeBpReport(ctx.readings, patient, days, Date.now(), rule);
       return format === 'csv' ? download(reply, 'home-bp', patient.id, homeBpReportCsv(report)) : report;
+    },
+  );
+
+  api.get(
+    '/api/patients/:patientId/reports/weight',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: "Heart-failure weight report: each local day's morning weight against the baseline or dry weight, with the weight-gain alert windows marked (default 30 days)",
+        params: patientParams,
+        querystring: reportQuery(30),
+        response: responses(jsonOrCsv(weightReportSchema, 'the weight report'), 400, 401, 403, 404),
+      },
+    },
+    async (request, reply) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      const { days, format } = request.query;
+      auditView(ctx, request, 'patient.report.view', patient.id, 'weight', `weight|${days}|${format}`, { days, format });
+      // The patient's own windows and dry weight (their weight.gain override in force).
+      const rule = weightRuleFor(ctx.alerts.queries.overridesOf(patient.id));
+      const report = await weightReport(ctx.readings, patient, days, Date.now(), rule);
+      return format === 'csv' ? download(reply, 'weight', patient.id, weightReportCsv(report)) : report;
     },
   );
 }

@@ -18,3 +18,4 @@ export * from './live.js';
 export * from './webhook.js';
 export * from './patient-data.js';
 export * from './report.js';
+export * from './weight-report.js';

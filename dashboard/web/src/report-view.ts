@@ -1,10 +1,11 @@
 import type UPlot from 'uplot';
-import type { GlucoseReport, HomeBpReport, ReportTarget } from '../../../domain/api/index.js';
+import type { GlucoseReport, HomeBpReport, ReportTarget, WeightReport } from '../../../domain/api/index.js';
 import { api } from './api.js';
 import { clear, h } from './dom.js';
 
 const GLUCOSE_DAYS = 14;
 const HOME_BP_DAYS = 28;
+const WEIGHT_DAYS = 30;
 const AGP_LINES = [
   { key: 'p5', label: '5th percentile', color: '#64748b' },
   { key: 'p25', label: '25th percentile', color: '#0e7490' },
@@ -69,6 +70,61 @@ function drawAgp(container: HTMLElement, r: GlucoseReport): UPlot {
   return chart;
 }
 
+const kg = (v: number | null) => (v === null ? '–' : `${v} kg`);
+const signedKg = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v} kg`);
+
+/** A day's alert in words: "+1 kg in 1 day since 2026-11-19 (limit 0.9 kg)". */
+function weightAlert(a: WeightReport['daily'][number]['alert']): string {
+  if (!a) return '';
+  if (a.windowDays === null) return `+${a.riseKg} kg over the dry weight (limit ${a.limitKg} kg)`;
+  return `+${a.riseKg} kg in ${a.windowDays} day${a.windowDays === 1 ? '' : 's'} since ${a.windowFrom} (limit ${a.limitKg} kg)`;
+}
+
+/**
+ * The heart-failure weight report: each local morning weight against the baseline, the days past a weight-gain
+ * window marked with the window, and the days inside an alert window (from its first day to the alert) marked
+ * as such, so a clinician sees the run-up to each alert.
+ */
+function weightSection(r: WeightReport, path: string): HTMLElement {
+  const title = h('h3', {}, `Heart-failure weight, last ${r.days} days`);
+  if (r.weighedDays === 0) {
+    return h('div', { class: 'report pad', 'data-report': 'weight' }, title, h('p', { class: 'muted' }, `No morning weights in the last ${r.days} days.`));
+  }
+  const inWindow = new Set<string>();
+  for (const d of r.daily) {
+    if (!d.alert) continue;
+    for (const x of r.daily) if (x.date >= d.alert.windowFrom && x.date <= d.date) inWindow.add(x.date);
+  }
+  const windows = r.windows.map((w) => `> ${w.riseKg} kg in ${w.days} day${w.days === 1 ? '' : 's'}`).join(', ');
+  const figures = [
+    ['Baseline', `${kg(r.baseline.kg)} (${r.baseline.label})`],
+    ['Latest morning weight', r.latest ? `${r.latest.kg} kg on ${r.latest.date} (${signedKg(r.latest.aboveBaselineKg)} on the baseline)` : '–'],
+    ['Alert windows', `${windows}${r.dryWeightKg === null ? '' : `, > ${Math.max(...r.windows.map((w) => w.riseKg))} kg above the dry weight`}${r.ruleEnabled ? '' : ' (the alert is off for this patient)'}`],
+    ['Days past a window', `${r.alertDays} of ${r.weighedDays} days with a morning weight`],
+  ];
+  const rows = [...r.daily].reverse().map((d) => {
+    const mark = d.alert ? 'Alert' : inWindow.has(d.date) ? 'In alert window' : '';
+    const cls = d.alert ? 'weight-alert' : inWindow.has(d.date) ? 'weight-window' : '';
+    const cells = [kg(d.kg), kg(d.baselineKg), signedKg(d.aboveBaselineKg), mark, weightAlert(d.alert)].map((c) => h('td', {}, c));
+    return h('tr', { 'data-date': d.date, class: cls }, h('th', { scope: 'row' }, d.date), cells);
+  });
+  const daily = h(
+    'table',
+    { class: 'data-table weight-days' },
+    h('caption', {}, 'Morning weights by local day (03:00-11:59), newest first'),
+    h('thead', {}, h('tr', {}, ['Day', 'Morning weight', 'Baseline', 'On baseline', 'Window', 'Gain past a window'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows),
+  );
+  return h(
+    'div',
+    { class: 'report pad', 'data-report': 'weight' },
+    title,
+    table('Heart-failure weight figures', ['Figure', 'Value'], figures, 'report-targets'),
+    h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Morning weights by day' }, daily),
+    h('p', {}, download(path, 'Download weight report (CSV)')),
+  );
+}
+
 /**
  * The patient page's "Reports" panel: the glucose report (last 14 days) and the home BP report (last 4 weeks)
  * with each figure against its target, the AGP as a chart with a text alternative and a table, and CSV
@@ -93,15 +149,17 @@ export class ReportView {
   async load(background = false): Promise<void> {
     const base = `/api/patients/${encodeURIComponent(this.#patientId)}/reports`;
     try {
-      const [glucose, bp] = await Promise.all([
+      const [glucose, bp, weight] = await Promise.all([
         api<GlucoseReport>('GET', `${base}/glucose?days=${GLUCOSE_DAYS}`, undefined, { background }),
         api<HomeBpReport>('GET', `${base}/home-bp?days=${HOME_BP_DAYS}`, undefined, { background }),
+        api<WeightReport>('GET', `${base}/weight?days=${WEIGHT_DAYS}`, undefined, { background }),
       ]);
       this.#chart?.destroy();
       this.#chart = undefined;
       clear(this.#body);
       const plot = this.#glucose(glucose, `${base}/glucose?days=${GLUCOSE_DAYS}`);
       this.#body.append(this.#homeBp(bp, `${base}/home-bp?days=${HOME_BP_DAYS}`));
+      this.#body.append(weightSection(weight, `${base}/weight?days=${WEIGHT_DAYS}`));
       if (plot) this.#chart = drawAgp(plot, glucose);
     } catch {
       clear(this.#body);
