@@ -8,7 +8,7 @@ function field(value: string | number | boolean | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function lines(rows: readonly (readonly (string | number | boolean | null)[])[]): string {
+export function csvLines(rows: readonly (readonly (string | number | boolean | null)[])[]): string {
   return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
 }
 
@@ -38,7 +38,7 @@ export function glucoseReportCsv(r: GlucoseReport): string {
       rows.push(['agp', time, b.count, b.p5, b.p25, b.p50, b.p75, b.p95]);
     }
   }
-  return lines(rows);
+  return csvLines(rows);
 }
 
 /** The home BP report as CSV: the protocol average and category, readings above the line, weekly means. */
@@ -62,7 +62,7 @@ export function homeBpReportCsv(r: HomeBpReport): string {
     ['week', 'from', 'readings', 'systolic mean', 'diastolic mean'],
     ...r.weeks.map((w) => ['week', iso(w.from), w.readings, w.systolic, w.diastolic]),
   ];
-  return lines(rows);
+  return csvLines(rows);
 }
 
 /** The weight report as CSV: the baseline and windows, then each local day's morning weight and alert. */
@@ -82,5 +82,5 @@ export function weightReportCsv(r: WeightReport): string {
     ['day', 'date', 'morning weight kg', 'baseline kg', 'above baseline kg', 'alert window days', 'window from', 'rise kg', 'limit kg'],
     ...r.daily.map((d) => ['day', d.date, d.kg, d.baselineKg, d.aboveBaselineKg, d.alert ? (d.alert.windowDays ?? 'dry weight') : null, d.alert?.windowFrom ?? null, d.alert?.riseKg ?? null, d.alert?.limitKg ?? null]),
   ];
-  return lines(rows);
+  return csvLines(rows);
 }

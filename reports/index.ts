@@ -10,3 +10,6 @@ export { GMI_SOURCE, TIME_IN_RANGE_SOURCE } from './glucose-definitions.js';
 
 /** The longest period a report covers (a quarter: the span of an HbA1c). */
 export const MAX_REPORT_DAYS = 90;
+export { programmeRow, type ProgrammeAlert, type ProgrammePatient } from './programme-report.js';
+export { programmeReport, programmeReportCsv, PROGRAMME_SORTS, type ProgrammeSort } from './programme-table.js';
+export { CMS_2026_SOURCE, PROGRAMME_PERIOD_DAYS } from './programme-definitions.js';

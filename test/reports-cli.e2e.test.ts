@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
-import { addDays, homeBpReportSchema, startOfLocalDay, weightReportSchema } from '../domain/index.js';
+import { addDays, homeBpReportSchema, programmeReportSchema, startOfLocalDay, weightReportSchema } from '../domain/index.js';
 import { SqliteStore } from '../ingest/index.js';
 import { reading } from './support/readings.js';
 import { tempDir } from './support/temp.js';
@@ -77,6 +77,19 @@ describe('vigil reports', () => {
     const text = await vigil(['reports', 'weight', '--patient', patientId, '--data-dir', dir.path]);
     expect(text.stdout).toContain('Weight report');
     expect(text.stdout).toContain('windows: > 0.9 kg in 1 day, > 2 kg in 3 days, > 2.3 kg in 7 days');
+  });
+
+  it('prints the programme report as JSON, CSV and a table', async () => {
+    // Registered today, so today is day 1 of the first period; the readings of the last minutes are today's.
+    const r = await vigil(['reports', 'programme', '--json', '--data-dir', dir.path]);
+    expect(r.stderr).toBe('');
+    const report = programmeReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.rows.map((x) => [x.patientId, x.period.index, x.daysWithReadings, x.code])).toEqual([[patientId, 1, 1, null]]);
+    const csv = await vigil(['reports', 'programme', '--patient', patientId, '--csv', '--data-dir', dir.path]);
+    expect(csv.stdout.split('\r\n')[1]).toMatch(new RegExp(`^${patientId},Report Patient,,Europe/Paris,`));
+    const text = await vigil(['reports', 'programme', '--sort', 'name', '--order', 'desc', '--data-dir', dir.path]);
+    expect(text.stdout).toContain('Programme report: 1 patients');
+    expect((await vigil(['reports', 'programme', '--sort', 'age', '--data-dir', dir.path])).code).toBe(2);
   });
 
   it('has help with an example, and refuses a bad period (2) or an unknown patient (1)', async () => {

@@ -5,6 +5,7 @@ import { VigilError, type GlucoseReport, type HomeBpReport, type WeightReport } 
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { glucoseReport, homeBpReport, homeBpRuleFor, MAX_REPORT_DAYS, weightReport, weightRuleFor, type ReportPatient } from '../../reports/index.js';
 import { ARG, examples } from '../args.js';
+import { registerProgrammeReport } from './programme-report.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
@@ -75,10 +76,11 @@ function printWeight(r: WeightReport): void {
 /** `vigil reports glucose|home-bp|weight`: a patient's report from the reading store (docs/reports.md). */
 export function registerReports(program: Command): void {
   const reports = examples(
-    program.command('reports').description("a patient's glucose, home blood pressure or heart-failure weight report (docs/reports.md)"),
+    program.command('reports').description("a patient's glucose, home blood pressure or heart-failure weight report, and the programme report (docs/reports.md)"),
     'vigil reports glucose --patient pat-1a2b3c --days 14',
     'vigil reports home-bp --patient pat-1a2b3c --days 28 --json',
   );
+  registerProgrammeReport(reports);
   const common = (cmd: Command, days: number) =>
     cmd
       .requiredOption('--patient <id>', 'patient id', ARG.patientId)

@@ -19,3 +19,4 @@ export * from './webhook.js';
 export * from './patient-data.js';
 export * from './report.js';
 export * from './weight-report.js';
+export * from './programme-report.js';
