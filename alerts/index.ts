@@ -32,6 +32,7 @@ export { patientRule } from './rules/patient-rule.js';
 /** The home BP protocol, for the home BP report (reports/): the alert and the report average alike. */
 export { evaluateHomeBp, homeBpHistoryFrom } from './evaluate/home-bp.js';
 export type { HomeBpRule, WeightGainRule } from './rules/trend-rules.js';
+export { isTrendRule } from './rules/trend-kind.js';
 /** Heart-failure weight gain, for the weight report (reports/): the same mornings, baseline and windows. */
 export { evaluateWeightGain, morningWeights, MORNING_FROM, MORNING_TO, weightBaseline, weightGainHistoryFrom, type WeightBaselineSource } from './evaluate/weight-gain.js';
 export { SAFETY_FLOORS } from './rules/floors.js';

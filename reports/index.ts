@@ -13,3 +13,5 @@ export const MAX_REPORT_DAYS = 90;
 export { programmeRow, type ProgrammeAlert, type ProgrammePatient } from './programme-report.js';
 export { programmeReport, programmeReportCsv, PROGRAMME_SORTS, type ProgrammeSort } from './programme-table.js';
 export { CMS_2026_SOURCE, PROGRAMME_PERIOD_DAYS } from './programme-definitions.js';
+export { riskScore, type LatestVital, type TrendAlert } from './risk-score.js';
+export { NEWS2_SOURCE, RISK_MAX_AGE_HOURS } from './risk-definitions.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { glucoseReportSchema, homeBpReportSchema, weightReportSchema } from '../domain/index.js';
+import { glucoseReportSchema, homeBpReportSchema, riskScoreSchema, weightReportSchema } from '../domain/index.js';
 import { login, type DashboardSession } from './support/dashboard-client.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
@@ -113,6 +113,16 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
     } finally {
       t.vigil.alerts.actions.clearOverride(patientId, 'weight.gain', { name: 'diab', origin: 'cli' });
     }
+  });
+
+  it('answers the risk score from the latest vitals: 142/88 with pulse 70 scores 0 and 0', async () => {
+    const risk = exactly(riskScoreSchema, (await diab.request('GET', `/api/patients/${patientId}/reports/risk`)).body);
+    expect(risk.parts.map((p) => [p.parameter, p.value, p.points])).toEqual([
+      ['pulse', 70, 0],
+      ['systolic', 142, 0],
+    ]);
+    expect(risk.text).toBe('pulse 70 /min: 0, systolic BP 142 mmHg: 0');
+    expect((await card.request('GET', `/api/patients/${patientId}/reports/risk`)).status).toBe(403);
   });
 
   it('refuses a patient outside the care team (403, audited), an unknown one (404) and a bad period (400)', async () => {

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { entityIdSchema, glucoseReportSchema, homeBpReportSchema, weightReportSchema } from '../../domain/index.js';
-import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS, weightReport, weightReportCsv, weightRuleFor } from '../../reports/index.js';
+import { isTrendRule } from '../../alerts/index.js';
+import { entityIdSchema, glucoseReportSchema, homeBpReportSchema, riskScoreSchema, weightReportSchema } from '../../domain/index.js';
+import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS, riskScore, weightReport, weightReportCsv, weightRuleFor } from '../../reports/index.js';
 import { auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -92,6 +93,24 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: DashboardC
       const rule = weightRuleFor(ctx.alerts.queries.overridesOf(patient.id));
       const report = await weightReport(ctx.readings, patient, days, Date.now(), rule);
       return format === 'csv' ? download(reply, 'weight', patient.id, weightReportCsv(report)) : report;
+    },
+  );
+
+  api.get(
+    '/api/patients/:patientId/reports/risk',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Risk score: the latest home vitals (last 24 h) on the NEWS2 chart, plus live trend alerts, part by part; it ranks, it raises nothing',
+        params: patientParams,
+        response: responses({ 200: { description: 'the risk score', content: { 'application/json': { schema: riskScoreSchema } } } }, 400, 401, 403, 404),
+      },
+    },
+    async (request) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      auditView(ctx, request, 'patient.report.view', patient.id, 'risk', 'risk');
+      const trends = ctx.alerts.queries.list({ patientId: patient.id, status: 'live' }).filter((a) => isTrendRule(a.ruleId));
+      return riskScore(ctx.latest.of(patient.id), trends, Date.now());
     },
   );
 }

@@ -20,3 +20,4 @@ export * from './patient-data.js';
 export * from './report.js';
 export * from './weight-report.js';
 export * from './programme-report.js';
+export * from './risk.js';

@@ -1,5 +1,5 @@
 import type UPlot from 'uplot';
-import type { GlucoseReport, HomeBpReport, ReportTarget, WeightReport } from '../../../domain/api/index.js';
+import type { GlucoseReport, HomeBpReport, ReportTarget, RiskScore, WeightReport } from '../../../domain/api/index.js';
 import { api } from './api.js';
 import { clear, h } from './dom.js';
 
@@ -68,6 +68,28 @@ function drawAgp(container: HTMLElement, r: GlucoseReport): UPlot {
   const chart = new uPlot(options, data as UPlot.AlignedData, container);
   new ResizeObserver(() => chart.setSize({ width: Math.max(240, container.clientWidth - 8), height: 220 })).observe(container);
   return chart;
+}
+
+const BAND_LABEL: Record<RiskScore['band'], string> = { low: 'low', low_medium: 'low-medium (a single parameter scores 3)', medium: 'medium', high: 'high' };
+
+/**
+ * The risk score part by part: each vital with its NEWS2 points, each live trend alert with its point, the
+ * vitals too old to score. A ranking aid, said so: the alerts are what call for action.
+ */
+function riskSection(r: RiskScore): HTMLElement {
+  const rows = [
+    ...r.parts.map((p) => [`${p.label} ${p.value} ${p.unit}`, String(p.points), new Date(p.measuredAt).toLocaleString()]),
+    ...r.trends.map((t) => [`Trend alert: ${t.title}`, String(t.points), 'live']),
+    ...r.stale.map((s) => [`${s.label} (older than ${r.maxAgeHours} h: not scored)`, '–', new Date(s.measuredAt).toLocaleString()]),
+  ];
+  return h(
+    'div',
+    { class: 'report pad', 'data-report': 'risk' },
+    h('h3', {}, 'Risk score'),
+    h('p', {}, h('strong', { 'data-risk-score': String(r.score) }, `Score ${r.score}`), ` (vitals ${r.vitalsScore}, NEWS2 band of the home vitals: ${BAND_LABEL[r.band]}): ${r.text}.`),
+    rows.length > 0 ? table('Risk score parts', ['Part', 'Points', 'Measured'], rows, 'risk-parts') : h('p', { class: 'muted' }, `No vitals in the last ${r.maxAgeHours} h and no trend alerts.`),
+    h('p', { class: 'muted' }, `In the style of NEWS2 (RCP 2017), from the home vitals of the last ${r.maxAgeHours} h only (no respiration rate, consciousness or oxygen): it ranks the worklist, it raises no alert and replaces no rule.`),
+  );
 }
 
 const kg = (v: number | null) => (v === null ? '–' : `${v} kg`);
@@ -149,7 +171,8 @@ export class ReportView {
   async load(background = false): Promise<void> {
     const base = `/api/patients/${encodeURIComponent(this.#patientId)}/reports`;
     try {
-      const [glucose, bp, weight] = await Promise.all([
+      const [risk, glucose, bp, weight] = await Promise.all([
+        api<RiskScore>('GET', `${base}/risk`, undefined, { background }),
         api<GlucoseReport>('GET', `${base}/glucose?days=${GLUCOSE_DAYS}`, undefined, { background }),
         api<HomeBpReport>('GET', `${base}/home-bp?days=${HOME_BP_DAYS}`, undefined, { background }),
         api<WeightReport>('GET', `${base}/weight?days=${WEIGHT_DAYS}`, undefined, { background }),
@@ -157,6 +180,7 @@ export class ReportView {
       this.#chart?.destroy();
       this.#chart = undefined;
       clear(this.#body);
+      this.#body.append(riskSection(risk));
       const plot = this.#glucose(glucose, `${base}/glucose?days=${GLUCOSE_DAYS}`);
       this.#body.append(this.#homeBp(bp, `${base}/home-bp?days=${HOME_BP_DAYS}`));
       this.#body.append(weightSection(weight, `${base}/weight?days=${WEIGHT_DAYS}`));

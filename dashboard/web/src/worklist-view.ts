@@ -182,6 +182,7 @@ export class WorklistView {
       h(
         'span',
         { class: 'wl-latest' },
+        riskChip(e),
         latest.length
           ? [
               ...latest.slice(0, SHOWN_CHIPS).map((r) => h('span', { class: 'chip', title: `${typeLabel(r.type)} ${readingText(r)} ${ago(r.time, now)}` }, h('span', { class: 'chip-label' }, shortTypeLabel(r.type)), ` ${readingText(r)} `, h('span', { class: 'muted' }, ago(r.time, now)))),
@@ -198,4 +199,11 @@ export class WorklistView {
   stop(): void {
     window.clearInterval(this.#timer);
   }
+}
+
+/** The risk score (docs/reports.md) as a chip: the score, its parts in words for the pointer and screen readers. */
+function riskChip(e: WorklistEntry): HTMLElement | null {
+  const r = e.risk;
+  if (r.parts.length + r.trends.length === 0) return null;
+  return h('span', { class: `chip chip-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, `Risk ${r.score}`, h('span', { class: 'sr-only' }, ` (${r.text})`));
 }
