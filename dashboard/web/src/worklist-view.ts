@@ -176,13 +176,12 @@ export class WorklistView {
         'span',
         { class: 'wl-who' },
         h('strong', { title: e.patient.name }, e.patient.name),
-        h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · ')),
+        h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · '), riskChip(e)),
       ),
       h('span', { class: 'wl-alert' }, e.topAlert ? h('span', { title: e.topAlert.title }, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
       h(
         'span',
         { class: 'wl-latest' },
-        riskChip(e),
         latest.length
           ? [
               ...latest.slice(0, SHOWN_CHIPS).map((r) => h('span', { class: 'chip', title: `${typeLabel(r.type)} ${readingText(r)} ${ago(r.time, now)}` }, h('span', { class: 'chip-label' }, shortTypeLabel(r.type)), ` ${readingText(r)} `, h('span', { class: 'muted' }, ago(r.time, now)))),
@@ -201,9 +200,9 @@ export class WorklistView {
   }
 }
 
-/** The risk score (docs/reports.md) as a chip: the score, its parts in words for the pointer and screen readers. */
+/** The risk score (docs/reports.md) after the programmes: the score, its parts in words for the pointer and screen readers. */
 function riskChip(e: WorklistEntry): HTMLElement | null {
   const r = e.risk;
   if (r.parts.length + r.trends.length === 0) return null;
-  return h('span', { class: `chip chip-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, `Risk ${r.score}`, h('span', { class: 'sr-only' }, ` (${r.text})`));
+  return h('span', { class: `wl-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, ` · Risk ${r.score}`, h('span', { class: 'sr-only' }, ` (${r.text})`));
 }
