@@ -15,3 +15,5 @@ export { programmeReport, programmeReportCsv, PROGRAMME_SORTS, type ProgrammeSor
 export { CMS_2026_SOURCE, PROGRAMME_PERIOD_DAYS } from './programme-definitions.js';
 export { riskScore, type LatestVital, type TrendAlert } from './risk-score.js';
 export { NEWS2_SOURCE, RISK_MAX_AGE_HOURS } from './risk-definitions.js';
+export { renderPdf, type PdfReport } from './pdf/render.js';
+export { glucosePdf, homeBpPdf, programmePdf, riskPdf, weightPdf, type PdfPatient } from './pdf/report-pdfs.js';

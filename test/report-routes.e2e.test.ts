@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { glucoseReportSchema, homeBpReportSchema, riskScoreSchema, weightReportSchema } from '../domain/index.js';
 import { login, type DashboardSession } from './support/dashboard-client.js';
+import { lookAtPdf } from './support/pdf.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -123,6 +124,26 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
     ]);
     expect(risk.text).toBe('pulse 70 /min: 0, systolic BP 142 mmHg: 0');
     expect((await card.request('GET', `/api/patients/${patientId}/reports/risk`)).status).toBe(403);
+  });
+
+  it('downloads each report as a one-page PDF with its figures', async () => {
+    for (const [path, name, figure] of [
+      ['glucose?days=14', 'glucose', /Mean glucose\s+128 mg\/dL/],
+      ['home-bp?days=7', 'home-bp', /Readings at or above 135\/85\s+1 of 1 \(100 %\)/],
+      ['weight?days=30', 'weight', /Days past a window\s+0 of 0 days/],
+      ['risk', 'risk', /pulse 70 \/min: 0, systolic BP 142 mmHg: 0/],
+      ['programme', 'programme', /Days with readings\s+1 of 1 days so far/],
+    ] as const) {
+      const res = await fetch(`${t.httpUrl}/api/patients/${patientId}/reports/${path}${path.includes('?') ? '&' : '?'}format=pdf`, { headers: { cookie: diab.cookie } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/pdf');
+      expect(res.headers.get('content-disposition')).toMatch(new RegExp(`attachment; filename="vigil-${name}-${patientId}-\\d{4}-\\d{2}-\\d{2}\\.pdf"`));
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const look = await lookAtPdf(Buffer.from(await res.arrayBuffer()));
+      expect(look.pages).toBe(1);
+      expect(look.text).toMatch(figure);
+      expect(look.inkShare).toBeGreaterThan(0.005);
+    }
   });
 
   it('refuses a patient outside the care team (403, audited), an unknown one (404) and a bad period (400)', async () => {

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, programmeReportSchema, programmeRowSchema } from '../../domain/index.js';
-import { programmeReport, programmeReportCsv, programmeRow, PROGRAMME_SORTS } from '../../reports/index.js';
+import { programmePdf, programmeReport, programmeReportCsv, programmeRow, PROGRAMME_SORTS, renderPdf } from '../../reports/index.js';
 import { auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { pdfDownload } from './report-routes.js';
 import { responses } from './responses.js';
 
 /** A patient's alerts the programme report reads: a period's worth (the alert list is newest-updated first). */
@@ -27,13 +28,22 @@ export async function registerProgrammeRoutes(app: FastifyInstance, ctx: Dashboa
         tags: ['reports'],
         summary: 'Programme report of one patient: days with readings in the current 30-day period (CMS 99454 / 99445) and alert work',
         params: z.object({ patientId: entityIdSchema }),
-        response: responses({ 200: { description: "the patient's programme row", content: { 'application/json': { schema: programmeRowSchema } } } }, 400, 401, 403, 404),
+        querystring: z.object({ format: z.enum(['json', 'pdf']).default('json').describe('pdf: a one-page download') }),
+        response: responses(
+          { 200: { description: "the patient's programme row", content: { 'application/json': { schema: programmeRowSchema }, 'application/pdf': { schema: z.string().describe('a one-page PDF') } } } },
+          400,
+          401,
+          403,
+          404,
+        ),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
-      auditView(ctx, request, 'patient.report.view', patient.id, 'programme', 'programme');
-      return programmeRow(ctx.readings, patient, alertsOf(patient.id), Date.now());
+      const { format } = request.query;
+      auditView(ctx, request, 'patient.report.view', patient.id, 'programme', `programme|${format}`, { format });
+      const row = await programmeRow(ctx.readings, patient, alertsOf(patient.id), Date.now());
+      return format === 'pdf' ? pdfDownload(reply, 'programme', patient.id, await renderPdf(programmePdf(row, Date.now()))) : row;
     },
   );
 

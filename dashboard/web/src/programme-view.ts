@@ -15,6 +15,7 @@ const COLUMNS: readonly { label: string; sort?: Sort }[] = [
   { label: 'Resolved by a person' },
   { label: 'Notes' },
   { label: 'Minutes, acknowledged to resolved', sort: 'minutes' },
+  { label: 'PDF' },
 ];
 
 function row(r: ProgrammeRow): HTMLTableRowElement {
@@ -33,6 +34,7 @@ function row(r: ProgrammeRow): HTMLTableRowElement {
     { 'data-patient': r.patientId },
     h('th', { scope: 'row' }, h('a', { href: `#/patients/${encodeURIComponent(r.patientId)}` }, r.name), h('span', { class: 'muted' }, ` ${r.patientId}`)),
     cells.map((c) => h('td', {}, c)),
+    h('td', {}, h('a', { href: `/api/patients/${encodeURIComponent(r.patientId)}/reports/programme?format=pdf`, download: '', 'aria-label': `Programme report of ${r.name} (PDF)` }, 'PDF')),
   );
 }
 

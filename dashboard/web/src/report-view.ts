@@ -28,8 +28,13 @@ function table(caption: string, headers: string[], rows: (string | Node)[][], cl
   );
 }
 
-function download(path: string, label: string): HTMLAnchorElement {
-  return h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=csv`, class: 'btn btn-small no-print', download: '' }, label);
+function download(path: string, label: string, format: 'csv' | 'pdf' = 'csv'): HTMLAnchorElement {
+  return h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=${format}`, class: 'btn btn-small no-print', download: '' }, label);
+}
+
+/** The CSV and the one-page PDF of a report, side by side. */
+function downloads(path: string, name: string): HTMLElement {
+  return h('p', { class: 'report-downloads' }, download(path, `Download ${name} (CSV)`), ' ', download(path, `Download ${name} (PDF)`, 'pdf'));
 }
 
 function targetRow(t: ReportTarget): string[] {
@@ -76,7 +81,7 @@ const BAND_LABEL: Record<RiskScore['band'], string> = { low: 'low', low_medium: 
  * The risk score part by part: each vital with its NEWS2 points, each live trend alert with its point, the
  * vitals too old to score. A ranking aid, said so: the alerts are what call for action.
  */
-function riskSection(r: RiskScore): HTMLElement {
+function riskSection(r: RiskScore, path: string): HTMLElement {
   const rows = [
     ...r.parts.map((p) => [`${p.label} ${p.value} ${p.unit}`, String(p.points), new Date(p.measuredAt).toLocaleString()]),
     ...r.trends.map((t) => [`Trend alert: ${t.title}`, String(t.points), 'live']),
@@ -89,6 +94,7 @@ function riskSection(r: RiskScore): HTMLElement {
     h('p', {}, h('strong', { 'data-risk-score': String(r.score) }, `Score ${r.score}`), ` (vitals ${r.vitalsScore}, NEWS2 band of the home vitals: ${BAND_LABEL[r.band]}): ${r.text}.`),
     rows.length > 0 ? table('Risk score parts', ['Part', 'Points', 'Measured'], rows, 'risk-parts') : h('p', { class: 'muted' }, `No vitals in the last ${r.maxAgeHours} h and no trend alerts.`),
     h('p', { class: 'muted' }, `In the style of NEWS2 (RCP 2017), from the home vitals of the last ${r.maxAgeHours} h only (no respiration rate, consciousness or oxygen): it ranks the worklist, it raises no alert and replaces no rule.`),
+    h('p', {}, download(path, 'Download risk score (PDF)', 'pdf')),
   );
 }
 
@@ -143,7 +149,7 @@ function weightSection(r: WeightReport, path: string): HTMLElement {
     title,
     table('Heart-failure weight figures', ['Figure', 'Value'], figures, 'report-targets'),
     h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Morning weights by day' }, daily),
-    h('p', {}, download(path, 'Download weight report (CSV)')),
+    downloads(path, 'weight report'),
   );
 }
 
@@ -180,7 +186,7 @@ export class ReportView {
       this.#chart?.destroy();
       this.#chart = undefined;
       clear(this.#body);
-      this.#body.append(riskSection(risk));
+      this.#body.append(riskSection(risk, `${base}/risk`));
       const plot = this.#glucose(glucose, `${base}/glucose?days=${GLUCOSE_DAYS}`);
       this.#body.append(this.#homeBp(bp, `${base}/home-bp?days=${HOME_BP_DAYS}`));
       this.#body.append(weightSection(weight, `${base}/weight?days=${WEIGHT_DAYS}`));
@@ -216,7 +222,7 @@ export class ReportView {
       );
       parts.push(h('figure', { class: 'chart', 'data-type': 'agp' }, h('figcaption', {}, 'Ambulatory glucose profile (5th-95th percentiles, local time)'), plot, text, details));
     }
-    parts.push(h('p', {}, download(path, 'Download glucose report (CSV)')));
+    parts.push(downloads(path, 'glucose report'));
     this.#body.append(h('div', { class: 'report pad', 'data-report': 'glucose' }, parts));
     return plot;
   }
@@ -237,7 +243,7 @@ export class ReportView {
       h('h3', {}, `Home blood pressure, last ${r.days} days`),
       table('Home blood pressure figures', ['Figure', 'Value'], rows, 'report-targets'),
       table('Weekly means of home readings', ['Week from', 'Readings', 'Systolic', 'Diastolic'], weeks),
-      h('p', {}, download(path, 'Download home BP report (CSV)')),
+      downloads(path, 'home BP report'),
     );
   }
 }
