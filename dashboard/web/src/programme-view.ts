@@ -34,7 +34,7 @@ function row(r: ProgrammeRow): HTMLTableRowElement {
     { 'data-patient': r.patientId },
     h('th', { scope: 'row' }, h('a', { href: `#/patients/${encodeURIComponent(r.patientId)}` }, r.name), h('span', { class: 'muted' }, ` ${r.patientId}`)),
     cells.map((c) => h('td', {}, c)),
-    h('td', {}, h('a', { href: `/api/patients/${encodeURIComponent(r.patientId)}/reports/programme?format=pdf`, download: '', 'aria-label': `Programme report of ${r.name} (PDF)` }, 'PDF')),
+    h('td', {}, h('a', { href: `/api/patients/${encodeURIComponent(r.patientId)}/reports/programme?format=pdf`, download: '', 'aria-label': `PDF: programme report of ${r.name}` }, 'PDF')),
   );
 }
 
