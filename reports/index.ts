@@ -16,4 +16,4 @@ export { CMS_2026_SOURCE, PROGRAMME_PERIOD_DAYS } from './programme-definitions.
 export { riskScore, type LatestVital, type TrendAlert } from './risk-score.js';
 export { NEWS2_SOURCE, RISK_MAX_AGE_HOURS } from './risk-definitions.js';
 export { renderPdf, type PdfReport } from './pdf/render.js';
-export { glucosePdf, homeBpPdf, programmePdf, riskPdf, weightPdf, type PdfPatient } from './pdf/report-pdfs.js';
+export { glucosePdf, homeBpPdf, programmePdf, programmeTablePdf, riskPdf, weightPdf, type PdfPatient } from './pdf/report-pdfs.js';

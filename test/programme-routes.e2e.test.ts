@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programmeReportSchema, programmeRowSchema } from '../domain/index.js';
 import { login, type DashboardSession } from './support/dashboard-client.js';
+import { lookAtPdf } from './support/pdf.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -64,6 +65,12 @@ describe('programme routes: days with readings per 30-day period and alert work,
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="vigil-programme-/);
     expect(csv.body.split('\r\n')[1]).toMatch(new RegExp(`^${patientId},`));
     expect(t.vigil.audit.list({ limit: 50 }).some((e) => e.action === 'report.programme.view')).toBe(true);
+    const pdf = await fetch(`${t.httpUrl}/api/reports/programme?format=pdf`, { headers: { cookie: nurse.cookie } });
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const look = await lookAtPdf(Buffer.from(await pdf.arrayBuffer()));
+    expect(look.pages).toBe(1);
+    expect(look.text).toContain('Care teams: rpm; 1 patients');
+    expect(look.text).toContain(`(${patientId})`);
     expect((await nurse.request('GET', '/api/reports/programme?sort=nonsense')).status).toBe(400);
     expect((await nurse.request('GET', `/api/patients/${otherId}/reports/programme`)).status).toBe(403);
   });

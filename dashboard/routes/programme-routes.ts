@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, programmeReportSchema, programmeRowSchema } from '../../domain/index.js';
-import { programmePdf, programmeReport, programmeReportCsv, programmeRow, PROGRAMME_SORTS, renderPdf } from '../../reports/index.js';
+import { programmePdf, programmeReport, programmeTablePdf, programmeReportCsv, programmeRow, PROGRAMME_SORTS, renderPdf } from '../../reports/index.js';
 import { auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { pdfDownload } from './report-routes.js';
 import { responses } from './responses.js';
@@ -56,10 +56,15 @@ export async function registerProgrammeRoutes(app: FastifyInstance, ctx: Dashboa
         querystring: z.object({
           sort: z.enum(PROGRAMME_SORTS).default('days').describe('days (default: fewest first), name, patient, code, acknowledged, minutes'),
           order: z.enum(['asc', 'desc']).default('asc'),
-          format: z.enum(['json', 'csv']).default('json').describe('csv: a download'),
+          format: z.enum(['json', 'csv', 'pdf']).default('json').describe('csv: a download; pdf: the first page of patients, the rest counted'),
         }),
         response: responses(
-          { 200: { description: 'the care-team table', content: { 'application/json': { schema: programmeReportSchema }, 'text/csv': { schema: csvFile } } } },
+          {
+            200: {
+              description: 'the care-team table',
+              content: { 'application/json': { schema: programmeReportSchema }, 'text/csv': { schema: csvFile }, 'application/pdf': { schema: z.string().describe('a one-page PDF') } },
+            },
+          },
           400,
           401,
         ),
@@ -71,6 +76,10 @@ export async function registerProgrammeRoutes(app: FastifyInstance, ctx: Dashboa
       auditView(ctx, request, 'report.programme.view', null, null, `programme|${format}`, { patients: patients.length, format });
       const report = await programmeReport(ctx.readings, patients, alertsOf, Date.now(), sort, order === 'desc');
       if (format === 'json') return report;
+      if (format === 'pdf') {
+        const scope = request.principal!.role === 'admin' ? 'All patients' : `Care teams: ${request.principal!.careTeams.join(', ') || 'none'}`;
+        return pdfDownload(reply, 'programme', 'team', await renderPdf(programmeTablePdf(report, scope)));
+      }
       reply.header('content-type', 'text/csv; charset=utf-8');
       reply.header('content-disposition', `attachment; filename="vigil-programme-${new Date().toISOString().slice(0, 10)}.csv"`);
       return programmeReportCsv(report);

@@ -13,6 +13,8 @@ export interface PdfTable {
   readonly heading: string;
   readonly columns: readonly string[];
   readonly rows: readonly (readonly string[])[];
+  /** Relative column widths (equal without). */
+  readonly widths?: readonly number[];
   /** Where the rest is when the page is full ("the CSV download"). */
   readonly overflow: string;
 }
@@ -100,12 +102,15 @@ function figures(doc: Doc, block: PdfFigures, width: number, bottom: number): vo
 }
 
 function table(doc: Doc, block: PdfTable, width: number, bottom: number): void {
-  const colWidth = width / block.columns.length;
+  const weights = block.widths ?? block.columns.map(() => 1);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const widths = weights.map((w) => (w / total) * width);
+  const lefts = widths.map((_, i) => MARGIN + widths.slice(0, i).reduce((a, b) => a + b, 0));
   const rowHeight = 11;
   const line = (cells: readonly string[], bold: boolean) => {
     const y = doc.y;
     doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(8).fillColor(bold ? MUTED : INK);
-    cells.forEach((c, i) => doc.text(c, MARGIN + i * colWidth, y, { width: colWidth - 4, height: rowHeight, lineBreak: false, ellipsis: true }));
+    cells.forEach((c, i) => doc.text(c, lefts[i]!, y, { width: widths[i]! - 4, height: rowHeight, lineBreak: false, ellipsis: true }));
     doc.y = y + rowHeight;
   };
   line(block.columns, true);

@@ -10,7 +10,7 @@ import { programmeRow } from '../programme-report.js';
 import { riskScore } from '../risk-score.js';
 import { weightReport } from '../weight-report.js';
 import { renderPdf } from './render.js';
-import { glucosePdf, homeBpPdf, programmePdf, riskPdf, weightPdf } from './report-pdfs.js';
+import { glucosePdf, homeBpPdf, programmePdf, programmeTablePdf, riskPdf, weightPdf } from './report-pdfs.js';
 
 const TZ = 'Europe/Paris';
 const NOW = Date.parse('2026-11-22T18:00:00Z');
@@ -88,5 +88,16 @@ describe('report PDFs (PDFKit), looked at with poppler (pdfinfo, pdftotext, pdft
     expect(prog.text).toMatch(/Days with readings\s+30 of 30 days so far/);
     expect(prog.text).toMatch(/Device-supply code reached\s+99454/);
     for (const look of [bp, riskLook, prog]) expect(look.inkShare).toBeGreaterThan(0.005);
+  });
+
+  it("the care team's table of 120 patients: one page, the patients that fit, the rest counted", async () => {
+    const row = await programmeRow(store, { ...patient, careTeam: 'hf', createdAt: NOW - 95 * 86_400_000, enrolledAt: { heart_failure: Date.parse('2026-10-24T08:00:00Z') } }, [], NOW);
+    const rows = Array.from({ length: 120 }, (_, i) => ({ ...row, patientId: `p-${String(i).padStart(3, '0')}`, name: `Patient ${i}` }));
+    const look = await lookAtPdf(await renderPdf(programmeTablePdf({ generatedAt: NOW, sort: 'days asc', rows, source: '' }, 'Care teams: hf')));
+    expect(look.pages).toBe(1);
+    expect(look.text).toMatch(/Patients reaching 99454 \(16-30 days\)\s+120/);
+    const shown = (look.text.match(/Patient \d+ \(p-\d{3}\)/g) ?? []).length;
+    expect(shown).toBeGreaterThan(20);
+    expect(look.text).toContain(`${120 - shown} more rows: see the CSV download.`);
   });
 });

@@ -1,4 +1,4 @@
-import type { GlucoseReport, HomeBpReport, ProgrammeRow, RiskScore, WeightReport } from '../../domain/index.js';
+import type { GlucoseReport, HomeBpReport, ProgrammeReport, ProgrammeRow, RiskScore, WeightReport } from '../../domain/index.js';
 import { GMI_SOURCE, TIME_IN_RANGE_SOURCE } from '../glucose-definitions.js';
 import { HOME_BP_SOURCE } from '../home-bp-report.js';
 import { CMS_2026_SOURCE } from '../programme-definitions.js';
@@ -186,6 +186,46 @@ export function programmePdf(r: ProgrammeRow, now: number): PdfReport {
     ],
     source: CMS_2026_SOURCE,
     generatedAt: now,
+  };
+}
+
+/** The care team's table on one page: as many patients as fit, in the order asked, the rest counted. */
+export function programmeTablePdf(r: ProgrammeReport, scope: string): PdfReport {
+  const reached = (code: string) => r.rows.filter((x) => x.code === code).length;
+  return {
+    title: 'Remote monitoring programme report: care team',
+    subtitle: [`${scope}; ${r.rows.length} patients, each over their current 30-day period; sorted by ${r.sort}`],
+    blocks: [
+      {
+        kind: 'figures',
+        heading: 'Summary',
+        rows: [
+          ['Patients reaching 99454 (16-30 days)', String(reached('99454'))],
+          ['Patients reaching 99445 (2-15 days)', String(reached('99445'))],
+          ['Patients under 2 days', String(r.rows.filter((x) => x.code === null).length)],
+          ['Patients who can no longer reach 16 days', String(r.rows.filter((x) => !x.can16).length)],
+        ],
+      },
+      {
+        kind: 'table',
+        heading: 'Patients',
+        columns: ['Patient', 'Period', 'Days', 'Code', '16 reachable', 'Acked', 'Notes', 'Min. ack-resolve'],
+        widths: [3.2, 1.5, 0.6, 0.8, 1, 0.7, 0.7, 1.2],
+        rows: r.rows.map((x) => [
+          `${x.name} (${x.patientId})`,
+          `${x.period.from.slice(5)} to ${x.period.to.slice(5)}`,
+          String(x.daysWithReadings),
+          x.code ?? '-',
+          x.can16 ? 'yes' : 'no',
+          String(x.alerts.acknowledged),
+          String(x.alerts.notes),
+          String(x.alerts.elapsedMinutes),
+        ]),
+        overflow: 'see the CSV download',
+      },
+    ],
+    source: `${CMS_2026_SOURCE}. Minutes are elapsed time from acknowledgement to resolution, not time spent`,
+    generatedAt: r.generatedAt,
   };
 }
 

@@ -49,6 +49,7 @@ export class ProgrammeView {
   readonly #head = h('tr');
   readonly #status = h('p', { class: 'muted pad', role: 'status' });
   readonly #csv = h('a', { class: 'btn btn-small', download: '' }, 'Download CSV');
+  readonly #pdf = h('a', { class: 'btn btn-small', download: '' }, 'Download PDF');
   #sort: Sort = 'days';
   #descending = false;
 
@@ -56,7 +57,7 @@ export class ProgrammeView {
     this.element = h(
       'section',
       { class: 'panel programme', 'aria-labelledby': 'programme-title' },
-      h('header', { class: 'panel-header' }, h('h1', { id: 'programme-title', tabindex: '-1' }, 'Programme report'), this.#csv),
+      h('header', { class: 'panel-header' }, h('h1', { id: 'programme-title', tabindex: '-1' }, 'Programme report'), h('span', {}, this.#csv, ' ', this.#pdf)),
       h(
         'p',
         { class: 'pad muted' },
@@ -75,6 +76,7 @@ export class ProgrammeView {
   async load(): Promise<void> {
     const params = new URLSearchParams({ sort: this.#sort, order: this.#descending ? 'desc' : 'asc' });
     this.#csv.href = `/api/reports/programme?${params}&format=csv`;
+    this.#pdf.href = `/api/reports/programme?${params}&format=pdf`;
     this.#renderHead();
     try {
       const report = await api<ProgrammeReport>('GET', `/api/reports/programme?${params}`);
