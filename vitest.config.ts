@@ -19,7 +19,7 @@ export default defineConfig({
     ],
     coverage: {
       provider: 'v8',
-      include: ['domain/**', 'state/**', 'registry/**', 'gateway/**', 'ingest/**', 'reports/**', 'dashboard/**', 'simulators/**', 'lifecycle/**', 'app/**', 'cli/**'],
+      include: ['domain/**', 'state/**', 'registry/**', 'gateway/**', 'ingest/**', 'nightscout/**', 'reports/**', 'careloop/**', 'interop/**', 'dashboard/**', 'simulators/**', 'lifecycle/**', 'app/**', 'cli/**'],
       exclude: ['**/*.test.ts'],
       reporter: ['text-summary'],
     },

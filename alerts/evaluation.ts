@@ -2,7 +2,7 @@ import type { Programme, Reading } from '../domain/index.js';
 import type { AggregatePoint, RangeQuery, RawPoint } from '../ingest/index.js';
 import type { AlertFeed } from './feed.js';
 import type { Finding } from './evaluate/finding.js';
-import { evaluateDevice, evaluateEvent, evaluateMissing, type DeviceState } from './evaluate/sweep-rules.js';
+import { evaluateDevice, evaluateEvent, evaluateMissing, evaluatePlannedMissing, type DeviceState, type PlannedExpectation } from './evaluate/sweep-rules.js';
 import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate/threshold.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { applyDecision } from './lifecycle/apply.js';
@@ -70,6 +70,8 @@ export interface EvaluationDeps {
   readonly policy: TimerPolicy;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly now: () => number;
+  /** The patient's monitoring plan, when there is one: it sets what the missing-data rules expect. */
+  readonly plan?: ((patientId: string, readingType: string, where: Readonly<Record<string, string>>) => PlannedExpectation | undefined) | undefined;
 }
 
 function liveKey(patientId: string, ruleId: string, subject: string): string {
@@ -216,7 +218,9 @@ export class AlertEvaluation {
       for (const rule of this.#d.resolver.rulesFor(patient.id)) {
         if (rule.kind !== 'missing') continue;
         const last = this.#lastReadings.get(`${patient.id}\u0000${seriesOf(rule)}`);
-        const finding = evaluateMissing(rule, last, countFrom(patient, rule, own), now);
+        const planned = this.#d.plan?.(patient.id, rule.readingType, rule.where);
+        const from = countFrom(patient, rule, own);
+        const finding = planned === undefined ? evaluateMissing(rule, last, from, now) : evaluatePlannedMissing(rule, planned, last, from, now);
         if (finding) this.#apply(patient.id, rule, finding, false, now, true);
       }
     }

@@ -3,7 +3,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import { VigilError } from '../domain/index.js';
 import { changedElsewhere, type AuditLog, type StateDb } from '../state/index.js';
 import { AlertActions } from './actions.js';
-import { AlertEvaluation, type PatientDirectory, type ReadingHistory } from './evaluation.js';
+import { AlertEvaluation, type EvaluationDeps, type PatientDirectory, type ReadingHistory } from './evaluation.js';
 import { AlertFeed } from './feed.js';
 import { createAlertMetrics } from './metrics.js';
 import { RULE_PRESETS } from './rules/presets.js';
@@ -59,6 +59,8 @@ export interface AlertsOptions {
   readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number } | undefined;
   /** The clock (tests drive a fake one). */
   readonly now?: () => number;
+  /** Patients' monitoring plans (the care loop): what the missing-data rules expect of each patient. */
+  readonly plan?: EvaluationDeps['plan'];
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -83,7 +85,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan'
 >;
 
 /**
@@ -117,6 +119,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     log: options.log,
     lateAfterMs: options.lateAfterMinutes * 60_000,
     now,
+    plan: options.plan,
   });
   const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {

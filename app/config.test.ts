@@ -127,9 +127,28 @@ describe('loadConfig', () => {
         shareGroup: 'vigil',
         sessionExpirySeconds: 604_800,
         connectTimeoutMs: 30_000,
+        dynsec: undefined,
+        hookSecret: undefined,
       });
     } finally {
       await dir.remove();
     }
+  });
+
+  it('reads the dynamic-security administrator with VIGIL_BROKER_DYNSEC, and requires it', () => {
+    const worker = { VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w1' };
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true' })).toThrow(/VIGIL_BROKER_DYNSEC_USERNAME: is required with VIGIL_BROKER_DYNSEC/);
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin' })).toThrow(/VIGIL_BROKER_DYNSEC_PASSWORD: is required/);
+    expect(() => loadConfig({ VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'x' })).toThrow(/VIGIL_BROKER_DYNSEC: has no effect without VIGIL_BROKER_URL/);
+    const c = loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'pw' });
+    expect(c.broker?.dynsec).toEqual({ username: 'admin', password: 'pw' });
+  });
+
+  it('reads the broker hook secret, at least 24 characters, in worker mode only', () => {
+    const worker = { VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w1' };
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_HOOK_SECRET: 'short' })).toThrow(/VIGIL_BROKER_HOOK_SECRET: must be at least 24 characters/);
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_HOOK_SECRET: 'short' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('"short"') }));
+    expect(() => loadConfig({ VIGIL_BROKER_HOOK_SECRET: 'x'.repeat(24) })).toThrow(/VIGIL_BROKER_HOOK_SECRET: has no effect without VIGIL_BROKER_URL/);
+    expect(loadConfig({ ...worker, VIGIL_BROKER_HOOK_SECRET: 'x'.repeat(24) }).broker?.hookSecret).toBe('x'.repeat(24));
   });
 });

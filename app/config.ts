@@ -104,6 +104,7 @@ export const configSchema = z
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
+    VIGIL_CARE_CRON: z.string().min(1).default('0 * * * * *'),
     // Vigil defaults (docs/alerts.md): a persisting acknowledged condition is brought back to a person.
     VIGIL_ALERT_REALERT_CRITICAL_HOURS: z.coerce.number().min(0).default(4),
     VIGIL_ALERT_REALERT_WARNING_HOURS: z.coerce.number().min(0).default(24),
@@ -150,6 +151,12 @@ export const configSchema = z
     // MQTT 5 session expiry: how long the broker keeps a stopped worker's unacknowledged messages (default 7 days).
     VIGIL_BROKER_SESSION_EXPIRY_SECONDS: positiveInt.max(4_294_967_295).default(7 * 24 * 3600),
     VIGIL_BROKER_CONNECT_TIMEOUT_MS: positiveInt.min(1_000).max(600_000).default(30_000),
+    // Mosquitto's dynamic-security plugin: Vigil provisions device logins and topic roles at the broker.
+    VIGIL_BROKER_DYNSEC: bool.default(false),
+    VIGIL_BROKER_DYNSEC_USERNAME: optionalText,
+    VIGIL_BROKER_DYNSEC_PASSWORD: optionalText,
+    // EMQX / VerneMQ: the secret the broker sends when it calls Vigil's authentication and authorisation hooks.
+    VIGIL_BROKER_HOOK_SECRET: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -168,7 +175,12 @@ export const configSchema = z
     if (Boolean(c.VIGIL_BROKER_CERT) !== Boolean(c.VIGIL_BROKER_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_BROKER_KEY'], message: 'VIGIL_BROKER_CERT and VIGIL_BROKER_KEY go together' });
     }
-    const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT'] as const;
+    if (c.VIGIL_BROKER_DYNSEC) {
+      for (const name of ['VIGIL_BROKER_DYNSEC_USERNAME', 'VIGIL_BROKER_DYNSEC_PASSWORD'] as const) {
+        if (!c[name]) ctx.addIssue({ code: 'custom', path: [name], message: "is required with VIGIL_BROKER_DYNSEC (the dynamic-security plugin's administrator, e.g. from `mosquitto_ctrl dynsec init`)" });
+      }
+    }
+    const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT', 'VIGIL_BROKER_DYNSEC', 'VIGIL_BROKER_HOOK_SECRET'] as const;
     for (const name of brokerOnly) {
       if (c[name] && !c.VIGIL_BROKER_URL) ctx.addIssue({ code: 'custom', path: [name], message: 'has no effect without VIGIL_BROKER_URL' });
     }
@@ -218,6 +230,8 @@ export interface VigilConfig {
     readonly snoozeMaxHours: number;
     readonly lateAfterMinutes: number;
   };
+  /** node-cron schedule (with seconds) of the care loop's tick: reminders to measure and take medication. */
+  readonly careCron: string;
   readonly dashboard: SessionSettings & { readonly trustProxy: false | readonly string[] };
   /** IANA zone of a patient added without one (their rules' "morning" and "day" are in it). */
   readonly defaultTimeZone: string;
@@ -237,6 +251,10 @@ export interface BrokerSettings {
   readonly shareGroup: string;
   readonly sessionExpirySeconds: number;
   readonly connectTimeoutMs: number;
+  /** Mosquitto's dynamic-security administrator: set when Vigil provisions device logins at the broker. */
+  readonly dynsec: { readonly username: string; readonly password: string } | undefined;
+  /** EMQX / VerneMQ: the shared secret of the HTTP hooks Vigil serves them; undefined serves none. */
+  readonly hookSecret: string | undefined;
 }
 
 function brokerSettings(c: RawConfig): BrokerSettings | undefined {
@@ -252,6 +270,11 @@ function brokerSettings(c: RawConfig): BrokerSettings | undefined {
     shareGroup: c.VIGIL_BROKER_SHARE_GROUP,
     sessionExpirySeconds: c.VIGIL_BROKER_SESSION_EXPIRY_SECONDS,
     connectTimeoutMs: c.VIGIL_BROKER_CONNECT_TIMEOUT_MS,
+    dynsec:
+      c.VIGIL_BROKER_DYNSEC && c.VIGIL_BROKER_DYNSEC_USERNAME && c.VIGIL_BROKER_DYNSEC_PASSWORD
+        ? { username: c.VIGIL_BROKER_DYNSEC_USERNAME, password: c.VIGIL_BROKER_DYNSEC_PASSWORD }
+        : undefined,
+    hookSecret: c.VIGIL_BROKER_HOOK_SECRET,
   };
 }
 
@@ -344,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: c.VIGIL_RETENTION_BATCH,
     },
     adminToken: c.VIGIL_ADMIN_TOKEN,
+    careCron: c.VIGIL_CARE_CRON,
     alerts: {
       webhook:
         c.VIGIL_ALERT_WEBHOOK_URL && c.VIGIL_ALERT_WEBHOOK_SECRET

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { WebSocket } from 'ws';
-import { createGateway, startBrokerWorker, type ReadingSink } from '../gateway/index.js';
+import { createGateway, startBrokerWorker, startDynsecSync, type HubSink, type ReadingSink } from '../gateway/index.js';
 import type { Registry } from '../registry/index.js';
 import type { VigilConfig } from './config.js';
 
@@ -14,6 +14,8 @@ export interface DeviceSide {
   readonly handleWebSocket: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   /** The /readyz "broker" check. */
   readiness(): { readonly ok: boolean; readonly [detail: string]: unknown };
+  /** A message for a hub's inbox (QoS 1; kept for an offline hub's session; never delivered after expiresAt). */
+  publishToInbox(hubId: string, payload: Buffer, expiresAt: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,11 +25,17 @@ export interface DeviceSide {
  */
 export async function startDeviceSide(
   config: VigilConfig,
-  deps: { readonly registry: Registry; readonly sink: ReadingSink; readonly metrics: MetricsRegistry; readonly log: Logger },
+  deps: {
+    readonly registry: Registry;
+    /** True when another process (the CLI) changed the registry since the last call. */
+    readonly registryChanged: () => boolean;
+    readonly sink: ReadingSink;
+    readonly hub?: HubSink | undefined;
+    readonly metrics: MetricsRegistry;
+    readonly log: Logger;
+  },
 ): Promise<DeviceSide> {
-  if (config.broker) {
-    return startBrokerWorker({ broker: config.broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...deps });
-  }
+  if (config.broker) return startWorkerSide(config, config.broker, deps);
   const gateway = await createGateway({
     host: config.host,
     port: config.mqttPort,
@@ -44,6 +52,38 @@ export async function startDeviceSide(
     mqttsPort: gateway.mqttsPort,
     handleWebSocket: gateway.handleWebSocket,
     readiness: () => ({ ok: gateway.listening(), connectedDevices: gateway.connectedDevices() }),
+    publishToInbox: (hubId, payload) => gateway.publishToInbox(hubId, payload),
     close: () => gateway.close(),
   };
+}
+
+/**
+ * Worker mode. With VIGIL_BROKER_DYNSEC the broker's device logins are reconciled with the registry first (and
+ * the worker's own login made sure of), so the worker connects to a broker that lets in exactly Vigil's devices.
+ */
+async function startWorkerSide(config: VigilConfig, broker: NonNullable<VigilConfig['broker']>, deps: Parameters<typeof startDeviceSide>[1]): Promise<DeviceSide> {
+  const { registryChanged, ...workerDeps } = deps;
+  const dynsec = broker.dynsec
+    ? await startDynsecSync({
+        login: { url: broker.url, ...broker.dynsec, tls: broker.tls, timeoutMs: broker.connectTimeoutMs },
+        topicPrefix: config.topicPrefix,
+        worker: broker.username ? { username: broker.username, password: broker.password, shareGroup: broker.shareGroup } : undefined,
+        devices: deps.registry,
+        registryChanged,
+        log: deps.log.child({ component: 'dynsec' }),
+      })
+    : undefined;
+  try {
+    const worker = await startBrokerWorker({ broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...workerDeps });
+    return {
+      ...worker,
+      async close() {
+        await worker.close();
+        await dynsec?.close();
+      },
+    };
+  } catch (err) {
+    await dynsec?.close();
+    throw err;
+  }
 }

@@ -1,12 +1,13 @@
 import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
-import { DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
+import { CARELOOP_MIGRATIONS, type CareDirectory } from '../careloop/index.js';
+import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
 import { Registry, REGISTRY_MIGRATIONS, type RegistryOptions } from '../registry/index.js';
 import { openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
-export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
+export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...API_TOKEN_MIGRATIONS, ...CARELOOP_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
 
 /**
  * Opens the state database with every component's migrations; the server and the CLI both start here.
@@ -35,4 +36,22 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
     devices: () => registry.listDevices(),
     setTimeZone: (id, timeZone) => registry.setTimeZone(id, timeZone),
   };
+}
+
+/** The care loop's view of the registry: patients' time zones and their hubs. */
+export function careDirectory(registry: Registry): CareDirectory {
+  return {
+    patient: (id) => registry.getPatient(id),
+    hubOf: (patientId) => hubsOf(registry).get(patientId),
+    hubs: () => hubsOf(registry),
+  };
+}
+
+/** Each patient's hub: the first provisioned assigned, unrevoked device of kind hub. */
+function hubsOf(registry: Registry): Map<string, string> {
+  const hubs = new Map<string, string>();
+  for (const d of registry.listDevices()) {
+    if (d.kind === 'hub' && d.revokedAt === null && d.patientId !== null && !hubs.has(d.patientId)) hubs.set(d.patientId, d.id);
+  }
+  return hubs;
 }

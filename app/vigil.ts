@@ -1,14 +1,19 @@
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
+import { createCareLoop } from '../careloop/index.js';
 import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
-import { AuditLog } from '../state/index.js';
+import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
+import { DeviceRateLimiter } from '../gateway/index.js';
+import { createNightscout } from '../nightscout/index.js';
 import type { VigilConfig } from './config.js';
+import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
-import { createMetricsRegistry } from './metrics.js';
-import { dashboardDirectory, openState, patientDirectory } from './state.js';
+import { createMetricsRegistry, packageVersion } from './metrics.js';
+import { interopRoutes } from './interop.js';
+import { careDirectory, dashboardDirectory, openState, patientDirectory } from './state.js';
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -47,6 +52,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
+  // Plans, reminders, medication and messages (docs/hub-protocol.md); its plans set what missing-data rules expect.
+  const care = createCareLoop({ db, audit, readings: store, directory: careDirectory(registry), log: log.child({ component: 'careloop' }), cron: config.careCron, now: hooks.now });
+  built.push(() => care.close());
   const alertLog = log.child({ component: 'alerts' });
   // Ingest is built after alerts (its callbacks feed them); the sweep asks it for rejections once it exists.
   let ingestRef: { rejectionCounts(since: number): ReadonlyMap<string, number> } | undefined;
@@ -58,6 +66,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     metrics,
     log: alertLog,
     ...config.alerts,
+    plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -120,6 +129,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     adminToken: config.adminToken,
     metrics,
     log: log.child({ component: 'dashboard' }),
+    care: care.loop,
     patientData: {
       export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
       erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by }),
@@ -134,8 +144,21 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, sink: ingest.intake, metrics, log: log.child({ component: 'gateway' }) });
+  const gateway = await startDeviceSide(config, { registry, registryChanged: changedElsewhere(db, 2_000), sink: ingest.intake, hub: care.loop, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
+  care.loop.attachSender((hubId, payload, expiresAt) => gateway.publishToInbox(hubId, payload, expiresAt));
+  // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.
+  const nightscout = createNightscout({
+    credentials: registry,
+    intake: ingest.intake,
+    readings: store,
+    limits: config.limits,
+    rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
+    metrics,
+    log: log.child({ component: 'nightscout' }),
+    markSeen: (entries) => registry.markSeen(entries),
+  });
+  built.push(() => nightscout.close());
   const http = await createHttpServer({
     host: config.host,
     port: config.httpPort,
@@ -144,6 +167,13 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     mqttWebSocket: gateway.handleWebSocket,
     maxPayloadBytes: config.limits.maxPayloadBytes,
     dashboard,
+    // Other HTTP APIs on the same server and port: FHIR (docs/interop.md), Nightscout uploads
+    // (docs/device-protocol.md) and, in worker mode, the broker's auth hooks (docs/deployment.md).
+    routes: [
+      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion() }),
+      (app) => nightscout.register(app),
+      ...[brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) })].filter((r) => r !== undefined),
+    ],
     trustProxy: config.dashboard.trustProxy,
     metrics,
     readiness: () => {
@@ -187,11 +217,14 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     alerts,
     audit,
     users: dashboard.users,
+    care: care.loop,
     /** Stops intake first, then commits and drains what was accepted, then closes storage. */
     close(drainMs = 5_000): Promise<void> {
       closing ??= (async () => {
+        await care.close();
         await gateway.close();
         await http.close();
+        nightscout.close();
         await retention.close();
         await ingest.close(drainMs);
         dashboard.close();

@@ -16,6 +16,10 @@ export interface LoadOptions {
   readonly payload: (deviceId: string, n: number) => string;
   /** Paced load: messages per second across all devices (each device sends on its own schedule); unset: as fast as acknowledged. */
   readonly ratePerSecond?: number | undefined;
+  /** Messages each device sends first, as fast as acknowledged and not measured (payload numbers -1, -2, ...). */
+  readonly warmUpPerDevice?: number | undefined;
+  /** Called once the warm-up is acknowledged, just before the measured load starts (e.g. to read CPU counters). */
+  readonly afterWarmUp?: (() => void) | undefined;
 }
 
 export interface LoadResult {
@@ -50,6 +54,18 @@ async function connectDevice(url: string, creds: Credentials): Promise<MqttClien
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const clients = await Promise.all(o.devices.map((d) => connectDevice(o.url, d)));
+  const warmUp = o.warmUpPerDevice ?? 0;
+  await Promise.all(
+    clients.map(async (client, i) => {
+      const deviceId = o.devices[i]!.deviceId;
+      let next = 0;
+      const worker = async () => {
+        while (next < warmUp) await client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, o.payload(deviceId, -1 - next++), { qos: 1 });
+      };
+      await Promise.all(Array.from({ length: o.window }, worker));
+    }),
+  );
+  o.afterWarmUp?.();
   const pubackMs: number[] = [];
   const timeline: { publishedAt: number; ackedAt: number }[] = [];
   const startedAt = performance.now();

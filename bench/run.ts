@@ -4,9 +4,6 @@
  * InfluxDB, side by side in one run, so that results compare as ratios on a shared, noisy machine.
  * Writes docs/benchmarks.md.
  */
-import { connect } from 'mqtt';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,200 +11,19 @@ import { existsSync } from 'node:fs';
 import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
 import { benchReports, reportsTable } from './reports.js';
-import { runLoad, type LoadResult } from './load.js';
 import { soak, soakChart, soakTable } from './soak.js';
-import { metricValue, processUsage, summarise, type Summary } from './stats.js';
-import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
+import { benchPayload } from './payload.js';
+import { benchWorkers, workersTable } from './workers.js';
+import { ALERT_SAMPLES, MESSAGES, WARM_UP, WINDOW, benchThroughput, table } from './throughput.js';
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 20);
-const DEVICE_COUNTS = (process.env.BENCH_DEVICES ?? '10,100').split(',').map(Number);
-const ALERT_SAMPLES = 50;
-const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+const rows = await benchThroughput();
 
-interface Row {
-  readonly target: string;
-  readonly devices: number;
-  readonly perSecond: number;
-  readonly ratio: number;
-  readonly puback: Summary;
-  readonly storedLag?: Summary | undefined;
-  readonly alert?: Summary | undefined;
-  readonly cpuSeconds: number;
-  readonly peakRssMiB: number;
-}
-
-const base = Date.now() - 3_600_000;
-function payload(deviceId: string, n: number): string {
-  // About 150 bytes, as a real reading with its id.
-  return JSON.stringify({ type: 'heart_rate', time: new Date(base + n * 50).toISOString(), value: 60 + (n % 40), id: `${deviceId}-${n}-padding-to-150b` });
-}
-
-/** One QoS 1 subscriber, so that a bare broker delivers what it acknowledges, like Vigil stores it. */
-async function subscribe(url: string): Promise<() => Promise<void>> {
-  const sub = connect(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
-  await new Promise((resolve) => sub.once('connect', resolve));
-  await sub.subscribeAsync('rpm/v1/devices/+/readings', { qos: 1 });
-  return () => sub.endAsync(true);
-}
-
-/** Polls Vigil's stored counter to estimate when each acknowledged reading reached the store. */
-function watchStored(httpUrl: string) {
-  const samples: { at: number; stored: number }[] = [];
-  let running = true;
-  let failedPolls = 0;
-  const loop = (async () => {
-    while (running) {
-      try {
-        const stored = await metricValue(httpUrl, 'vigil_readings_stored_total');
-        samples.push({ at: performance.now(), stored });
-      } catch (err) {
-        // A kept-alive connection the server closed as it was reused (likelier while 10,000 devices connect):
-        // a sample is skipped, the next one comes 50 ms later.
-        failedPolls++;
-        if (failedPolls > 100) throw err;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  return {
-    samples,
-    async waitFor(count: number, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      while ((samples.at(-1)?.stored ?? 0) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      running = false;
-      await loop;
-    },
-  };
-}
-
-function storedLags(load: LoadResult, samples: { at: number; stored: number }[]): number[] {
-  const byAck = [...load.timeline].sort((a, b) => a.ackedAt - b.ackedAt);
-  const lags: number[] = [];
-  let s = 0;
-  byAck.forEach((m, k) => {
-    while (s < samples.length && samples[s]!.stored < k + 1) s++;
-    const sample = samples[s];
-    if (sample) lags.push(sample.at - load.startedAt - m.publishedAt);
-  });
-  return lags;
-}
-
-/** A webhook receiver: the time an alert's opening reaches it, per patient. */
-async function startReceiver(): Promise<{ url: string; openedAt: Map<string, number>; server: Server }> {
-  const openedAt = new Map<string, number>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const event = JSON.parse(body) as { type: string; alert: { patientId: string } };
-      if (event.type === 'alert.opened') openedAt.set(event.alert.patientId, performance.now());
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, server };
-}
-
-async function measureBroker(target: Target, devices: number, ceiling: number | undefined): Promise<Row> {
-  const unsubscribe = await subscribe(target.url);
-  const before = processUsage(target.pid);
-  const load = await runLoad({
-    url: target.url,
-    devices: Array.from({ length: devices }, (_, i) => ({ deviceId: `bench-${i}` })),
-    perDevice: Math.ceil(MESSAGES / devices),
-    window: WINDOW,
-    payload,
-  });
-  const after = processUsage(target.pid);
-  await unsubscribe();
-  const perSecond = load.acknowledged / load.seconds;
-  return { target: target.name, devices, perSecond, ratio: ceiling ? perSecond / ceiling : 1, puback: summarise(load.pubackMs), cpuSeconds: after.cpuSeconds - before.cpuSeconds, peakRssMiB: after.peakRssMiB };
-}
-
-async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined, pace?: number): Promise<Row> {
-  const receiver = await startReceiver();
-  const label = `${influxUrl ? 'Vigil, InfluxDB store' : 'Vigil, embedded SQLite store'}${pace ? `, paced at ${Math.round(pace).toLocaleString('en')}/s (half its rate above)` : ''}`;
-  const env: Record<string, string> = { VIGIL_ALERT_WEBHOOK_URL: receiver.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET };
-  if (influxUrl) Object.assign(env, { VIGIL_INFLUX_URL: influxUrl, VIGIL_INFLUX_DB: `bench${devices}` });
-  const target = await startVigil(devices + ALERT_SAMPLES, env, label);
-  try {
-    const loadDevices = target.devices.slice(0, devices);
-    const alertDevices = target.devices.slice(devices);
-    const watcher = watchStored(target.httpUrl!);
-    const before = processUsage(target.pid);
-    // Alert probes: one crisis reading per probe patient, spread over the run; PUBACK time is recorded.
-    const acked = new Map<string, number>();
-    const probes = (async () => {
-      const clients = await Promise.all(alertDevices.map((d) => connect(target.url, { clientId: d.deviceId, username: d.deviceId, password: d.secret, reconnectPeriod: 0 })));
-      await Promise.all(clients.map((c) => new Promise((resolve) => c.once('connect', resolve))));
-      for (const [i, client] of clients.entries()) {
-        await new Promise((resolve) => setTimeout(resolve, 40));
-        const d = alertDevices[i]!;
-        await client.publishAsync(`rpm/v1/devices/${d.deviceId}/readings`, JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 195, diastolic: 110, id: 'probe' }), { qos: 1 });
-        acked.set(d.patientId, performance.now());
-      }
-      await Promise.all(clients.map((c) => c.endAsync(true)));
-    })();
-    // Paced runs send fewer messages (the same number of seconds as the full-speed run, roughly).
-    const perDevice = Math.ceil((pace ? MESSAGES / 2 : MESSAGES) / devices);
-    const load = await runLoad({ url: target.url, devices: loadDevices, perDevice, window: WINDOW, payload, ratePerSecond: pace });
-    await probes;
-    await watcher.waitFor(load.acknowledged + ALERT_SAMPLES);
-    const deadline = Date.now() + 30_000;
-    while (receiver.openedAt.size < ALERT_SAMPLES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const after = processUsage(target.pid);
-    const alertLatencies = [...acked].flatMap(([patient, at]) => (receiver.openedAt.has(patient) ? [receiver.openedAt.get(patient)! - at] : []));
-    const perSecond = load.acknowledged / load.seconds;
-    return {
-      target: label,
-      devices,
-      perSecond,
-      ratio: perSecond / ceiling,
-      puback: summarise(load.pubackMs),
-      storedLag: summarise(storedLags(load, watcher.samples)),
-      alert: summarise(alertLatencies),
-      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-      peakRssMiB: after.peakRssMiB,
-    };
-  } finally {
-    await target.stop();
-    receiver.server.close();
-  }
-}
-
-const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
-
-function table(rows: Row[]): string {
-  const head = '| target | devices | acknowledged/s | vs bare aedes | publish to PUBACK p50 / p99 (ms) | publish to stored p50 / p99 (ms) | PUBACK to alert at webhook p50 / p99 (ms, n) | CPU s | peak RSS MiB |';
-  const sep = '|---|---|---|---|---|---|---|---|---|';
-  const lines = rows.map((r) =>
-    `| ${r.target} | ${r.devices} | ${Math.round(r.perSecond).toLocaleString('en')} | ${Math.round(r.ratio * 100)} % | ${fmt(r.puback.p50)} / ${fmt(r.puback.p99)} | ${r.storedLag ? `${fmt(r.storedLag.p50, 0)} / ${fmt(r.storedLag.p99, 0)}` : '-'} | ${r.alert ? `${fmt(r.alert.p50)} / ${fmt(r.alert.p99)} (${r.alert.n})` : '-'} | ${fmt(r.cpuSeconds)} | ${fmt(r.peakRssMiB, 0)} |`,
-  );
-  return [head, sep, ...lines].join('\n');
-}
-
-const rows: Row[] = [];
-const influx = await startInfluxd();
-try {
-  for (const devices of DEVICE_COUNTS) {
-    process.stderr.write(`bench: ${devices} devices, ${MESSAGES} messages, window ${WINDOW}\n`);
-    const aedes = await startBareAedes();
-    const bare = await measureBroker(aedes, devices, undefined).finally(() => aedes.stop());
-    rows.push(bare);
-    const mosquitto = await startMosquitto();
-    if (mosquitto) rows.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
-    rows.push(await measureVigil(devices, bare.perSecond, undefined));
-    if (influx) {
-      const full = await measureVigil(devices, bare.perSecond, influx.url);
-      rows.push(full);
-      rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
-    }
-    process.stderr.write(`${table(rows)}\n`);
-  }
-} finally {
-  await influx?.stop();
-}
+const WORKER_DEVICES = Number(process.env.BENCH_WORKER_DEVICES ?? 10);
+process.stderr.write(`bench: workers on an external Mosquitto beside the embedded broker, ${WORKER_DEVICES} devices\n`);
+const workersSection = workersTable(
+  await benchWorkers({ messages: MESSAGES, devices: WORKER_DEVICES, window: WINDOW, workerCounts: (process.env.BENCH_WORKERS ?? '1,2,3').split(',').map(Number), payload: benchPayload }),
+);
+process.stderr.write(`${workersSection}\n`);
 
 const SOAK_READINGS = Number(process.env.BENCH_SOAK_READINGS ?? 1_000_000);
 process.stderr.write(`bench: soak, ${SOAK_READINGS} readings\n`);
@@ -241,7 +57,10 @@ Node ${process.version}. The load generator runs on the same cores as the server
 figures are conservative; compare the ratios, which come from one run.
 
 Load: ${MESSAGES.toLocaleString('en')} QoS 1 messages of about 150 bytes (a heart-rate reading with its id), devices
-publishing over TCP with at most ${WINDOW} messages in flight each. The bare brokers have one QoS 1 subscriber
+publishing over TCP with at most ${WINDOW} messages in flight each, after a warm-up of ${WARM_UP.toLocaleString('en')} messages that
+is not measured, for every target alike (bare brokers too): a programme runs Vigil for months, so the figure
+that matters is the process once V8 has compiled its hot path, not its first seconds (until this run, the
+rows measured fresh processes, which halved Vigil's rate against the soak's below). The bare brokers have one QoS 1 subscriber
 (Mosquitto with \`max_queued_messages 0\` and \`max_inflight_messages 0\`: its defaults drop QoS 1 messages to a
 slow subscriber). Vigil validates, normalises, deduplicates and fsyncs every reading before its PUBACK,
 evaluates the rules and stores it. "Publish to stored" is estimated from Vigil's stored counter sampled
@@ -252,6 +71,19 @@ bench process. CPU seconds and peak RSS are the server process's (for InfluxDB r
 authenticating every device at connect (a SHA-256 digest of its secret).
 
 ${table(rows)}
+
+## Workers on an external Mosquitto
+
+The same load (${MESSAGES.toLocaleString('en')} messages, ${WORKER_DEVICES} devices, window ${WINDOW}) through one Mosquitto (tuned not to drop)
+consumed by 1, 2 and 3 Vigil workers (\`vigil start\` with \`VIGIL_BROKER_URL\`, each its own process, data dir and
+embedded store, one shared-subscription group), beside one Vigil with its embedded broker, in the same run
+([deployment](deployment.md#workers-on-your-broker)). Through a broker, the device's PUBACK comes from Mosquitto
+when it has the message; Vigil's guarantee starts when a worker has committed it to its outbox and sent its own
+PUBACK to the broker. "Durable in Vigil" is that rate: from the first publish to the last worker PUBACK (read from
+the workers' \`vigil_broker_ack_duration_seconds_count\`); "stored" to the last reading in the workers' stores.
+With the embedded broker the device's PUBACK is the durable one. All processes share the machine's cores.
+
+${workersSection}
 
 ## The soak: a long stream into one process
 
@@ -281,6 +113,10 @@ Vigil's main thread: socket writes of single PUBACKs 16 %, the embedded store's 
   segments on disk stay the truth after a restart or when it falls behind.
 - A 32 MiB semi-space (\`app/runtime-flags.ts\`, set by every launcher) halves garbage collection.
 - One \`Map.get\` per generation in the duplicate window, one buffer per outbox record.
+- The outbox checkpoint file (a write, two fsyncs and a rename, awaited by the shipper) is rewritten at most
+  once a second instead of after every shipped batch (about 4 % of the main thread); a crash ships that second
+  again and the stores overwrite it.
+- Retention purges and patient erasure delete in the store's writer thread, not on the main connection.
 
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
@@ -314,10 +150,11 @@ the year's raw points into JavaScript.
 
 ${reportsSection}
 
-Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
-\`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process;
-\`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`); \`npm run bench:soak\`, \`npm run bench:idle\`,
-\`npm run bench:dashboard\` and \`npm run bench:reports\` print their tables alone.
+Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
+\`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process, \`BENCH_VIGIL_STDOUT\` to keep what it prints;
+\`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
+\`npm run bench:throughput\`, \`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`
+print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them).
 `;
 await writeFile(join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md'), report);

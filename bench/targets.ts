@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function stopper(child: ChildProcess, cleanup?: () => Promise<void>): () => Promise<void> {
+/** Stops a server process (SIGTERM, then SIGKILL after 15 s), then cleans up after it. */
+export function stopper(child: ChildProcess, cleanup?: () => Promise<void>): () => Promise<void> {
   return async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -96,6 +97,8 @@ export async function startVigil(deviceCount: number, env: Record<string, string
   const httpPort = await freePort();
   // BENCH_VIGIL_NODE_ARGS profiles the server alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = process.env.BENCH_VIGIL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // BENCH_VIGIL_STDOUT keeps what such flags print (e.g. `--trace-gc-nvp`), appended to one file for all runs.
+  const stdout = process.env.BENCH_VIGIL_STDOUT ? openSync(process.env.BENCH_VIGIL_STDOUT, 'a') : 'ignore';
   // As its launchers run it (app/runtime-flags.ts).
   const child = spawn(process.execPath, [...RUNTIME_FLAGS, ...nodeArgs, join(DIST, 'cli', 'main.js'), 'start'], {
     env: {
@@ -109,7 +112,7 @@ export async function startVigil(deviceCount: number, env: Record<string, string
       VIGIL_DEVICE_BURST: '1000000',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   await until(async () => (await fetch(`${httpUrl}/readyz`)).ok, 'vigil');

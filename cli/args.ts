@@ -49,6 +49,7 @@ export const ARG = {
   readingType: parsedBy(z.enum(READING_TYPES), READING_TYPES.join(', ')),
   timeZone: parsedBy(timeZoneSchema, 'an IANA time zone such as Europe/London, America/New_York or UTC'),
   time: parsedBy(z.iso.datetime({ offset: true }), 'an RFC 3339 time such as 2026-12-24T00:00:00Z'),
+  url: parsedBy(z.url({ protocol: /^https?$/ }), 'an http or https URL such as https://vigil.example.org/fhir'),
   name: parsedBy(z.string().trim().min(1).max(200), 'a non-empty text of at most 200 characters'),
   actor: parsedBy(z.string().regex(/^[\w .@-]{1,64}$/), '1-64 letters, digits, spaces, "_", ".", "@" or "-" (the audit log records who acted)'),
 } as const;

@@ -1,4 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
+// First: an unsupported Node.js stops here with one clear line.
+import './node-version.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAlerts } from './commands/alerts.js';
@@ -6,12 +8,14 @@ import { registerBackup } from './commands/backup.js';
 import { registerPatientData } from './commands/patient-data.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPlans } from './commands/plans.js';
 import { registerProvisioning } from './commands/provisioning.js';
 import { registerRejections } from './commands/rejections.js';
 import { registerReports } from './commands/reports.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
+import { registerApiTokens } from './commands/api-tokens.js';
 import { EXIT } from './failure.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
@@ -47,10 +51,12 @@ registerInspect(program);
 registerRejections(program);
 registerAlerts(program);
 registerUsers(program);
+registerApiTokens(program);
 registerSimulate(program);
 registerBackup(program, version);
 registerPatientData(program, version);
 registerReports(program);
+registerPlans(program);
 
 try {
   await program.parseAsync(process.argv);

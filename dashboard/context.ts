@@ -22,6 +22,7 @@ export interface DirectoryPatient {
 
 export interface DirectoryDevice {
   readonly id: string;
+  readonly kind: 'device' | 'hub';
   readonly patientId: string | null;
   readonly createdAt: number;
   readonly revokedAt: number | null;

@@ -9,6 +9,7 @@ import type { AlertEvent } from '../alerts/index.js';
 import type { AuditLog } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
 import type { StateDb } from '../state/index.js';
+import { ApiTokenStore } from './auth/api-token-store.js';
 import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
 import { canSeeTeam } from './auth/principal.js';
 import { SessionStore } from './auth/session-store.js';
@@ -20,9 +21,13 @@ import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
+import { registerCareRoutes } from './routes/care-routes.js';
+import type { CareLoop } from '../careloop/index.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerProgrammeRoutes } from './routes/programme-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
+import { requestAccess } from './request-access.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
@@ -42,6 +47,8 @@ export interface DashboardOptions {
   readonly liveMaxBufferedBytes?: number;
   /** A patient's export and erasure (administrators); absent, those routes are not offered. */
   readonly patientData?: PatientDataActions | undefined;
+  /** Plans, medications, adherence and messages (the care loop); absent, those routes are not offered. */
+  readonly care?: CareLoop | undefined;
 }
 
 export type Dashboard = ReturnType<typeof createDashboard>;
@@ -55,7 +62,8 @@ export function createDashboard(options: DashboardOptions) {
   const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
-  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions });
+  const tokens = new ApiTokenStore(options.db);
+  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
     maxBufferedBytes: options.liveMaxBufferedBytes ?? 4 * 1024 * 1024,
@@ -64,7 +72,8 @@ export function createDashboard(options: DashboardOptions) {
     access: {
       canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
       patientName: (patientId) => options.directory.patient(patientId)?.name,
-      sessionValid: (principal) => principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
+      sessionValid: (principal) =>
+        principal.tokenId !== undefined ? tokens.active(principal.tokenId) && users.get(principal.userId!)?.disabledAt === null : principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
       eventsAfter: (seq, limit) => options.alerts.feed.eventsAfter(seq, limit),
     },
   });
@@ -80,6 +89,9 @@ export function createDashboard(options: DashboardOptions) {
 
   return {
     users,
+    tokens,
+    /** Who asks and what they may see, for the routes of other components on this server (interop). */
+    access: requestAccess(ctx, authenticate),
     async register(app: FastifyInstance): Promise<void> {
       app.setValidatorCompiler(validatorCompiler);
       app.setSerializerCompiler(jsonSerializerCompiler);
@@ -88,7 +100,14 @@ export function createDashboard(options: DashboardOptions) {
       await app.register(swagger, {
         openapi: {
           info: { title: 'Vigil API', version: '1', description: 'Remote patient monitoring: patients, readings, alerts, audit. Log in with POST /api/session (cookie + X-CSRF-Token) or send Authorization: Bearer <VIGIL_ADMIN_TOKEN>.' },
-          components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' } } },
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer' },
+              session: { type: 'apiKey', in: 'cookie', name: 'vigil_session' },
+              // The Nightscout upload API (nightscout/): a device's API secret, SHA-1 hex of its secret.
+              apiSecret: { type: 'apiKey', in: 'header', name: 'api-secret' },
+            },
+          },
           security: [{ session: [] }, { bearer: [] }],
         },
         transform: jsonSchemaTransform,
@@ -108,7 +127,9 @@ export function createDashboard(options: DashboardOptions) {
         await registerReportRoutes(api, ctx);
         await registerProgrammeRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
+        if (options.care) await registerCareRoutes(api, ctx, options.care);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
+        await api.register(async (admin) => registerTokenRoutes(admin, ctx, tokens));
         const patientData = options.patientData;
         if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
       });

@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Dashboard } from './dashboard.js';
@@ -17,7 +17,8 @@ export interface HttpServerOptions extends OpsSources {
   readonly mqttWebSocket?: ((socket: WebSocket, req: IncomingMessage) => void) | undefined;
   readonly maxPayloadBytes: number;
   readonly dashboard: Dashboard;
-  /** Behind a reverse proxy: trust X-Forwarded-For for the client address written to the audit log. */
+  /** Routes other components serve on this server (FHIR, Nightscout, broker hooks), registered after the dashboard's. */
+  readonly routes?: readonly ((app: FastifyInstance) => Promise<void>)[] | undefined;
   /** Proxies allowed to name the client address: none (false), or their addresses and CIDR ranges. */
   readonly trustProxy?: false | readonly string[] | undefined;
 }
@@ -62,6 +63,7 @@ export async function createHttpServer(options: HttpServerOptions) {
   registerErrorHandler(app);
   // The dashboard sets up the zod compilers and the OpenAPI document first: the operations routes are in it too.
   await options.dashboard.register(app);
+  for (const register of options.routes ?? []) await register(app);
   await registerOpsRoutes(app, options);
   const mqttWebSocket = options.mqttWebSocket;
   if (mqttWebSocket) {

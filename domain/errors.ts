@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_CONTROL_SOLUTION: 'a control-solution test is a meter check, not patient data',
   VIGIL_ERR_DEVICE_UNASSIGNED: 'the device is not assigned to a patient',
   VIGIL_ERR_BAD_STATUS: 'the status message does not match the status schema',
+  VIGIL_ERR_SENML: 'the SenML pack or record does not follow RFC 8428, or holds no numeric value Vigil can map',
   VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit (the message was not acknowledged), or too many logins from one address',
   VIGIL_ERR_FOREIGN_TOPIC: 'the device published or subscribed outside its own topics',
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
@@ -29,6 +30,8 @@ export const ERROR_CODES = {
   VIGIL_ERR_BAD_REQUEST: 'the API request does not match its schema',
   VIGIL_ERR_BUSY: 'too many logins at this moment; try again in a few seconds',
   VIGIL_ERR_BACKUP_INVALID: 'the backup is incomplete, damaged (a checksum does not match) or made by a newer Vigil',
+  VIGIL_ERR_BROKER: 'the external broker refused or did not answer an administrative command (device provisioning)',
+  VIGIL_ERR_BAD_REPLY: 'a hub reply does not match the reply schema, or refers to no inbox message of this hub',
   VIGIL_ERR_SAFETY_FLOOR: 'a rule override or snooze would loosen or silence a guideline critical limit',
 } as const;
 
@@ -50,6 +53,7 @@ export type RejectionCode = Extract<
   | 'VIGIL_ERR_CONTROL_SOLUTION'
   | 'VIGIL_ERR_DEVICE_UNASSIGNED'
   | 'VIGIL_ERR_BAD_STATUS'
+  | 'VIGIL_ERR_SENML'
 >;
 
 /** An error that carries a stable code; thrown across component boundaries and mapped to responses in one place. */

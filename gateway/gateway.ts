@@ -3,6 +3,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceTopic,
   countByCode,
+  inboxExpiresAt,
   parseDeviceTopic,
   VigilError,
   type DeviceErrorMessage,
@@ -28,7 +29,21 @@ export interface ReadingSink {
   handleReadings(
     deviceId: string,
     payload: Buffer,
+    /** Wire format v1 (the readings topic) or a SenML pack (the senml topic). */
+    format?: 'v1' | 'senml',
   ): Promise<{ readonly rejections: readonly { ref: string; code: string; message: string }[] }>;
+}
+
+/** A hub reply refused: reported on the hub's errors topic (docs/hub-protocol.md "Errors"). */
+export interface ReplyProblem {
+  readonly ref: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** How the gateway hands a hub's reply to the care loop: recorded when it returns (then acknowledged). */
+export interface HubSink {
+  handleReply(hubId: string, payload: Buffer): ReplyProblem | undefined;
 }
 
 export interface GatewayLogger {
@@ -45,6 +60,8 @@ export interface GatewayOptions {
   readonly topicPrefix: string;
   readonly registry: Registry;
   readonly sink: ReadingSink;
+  /** Hubs' replies (the care loop); without it, replies are refused as a foreign topic. */
+  readonly hub?: HubSink | undefined;
   readonly metrics: MetricsRegistry;
   readonly log: GatewayLogger;
   readonly rate: { readonly perSecond: number; readonly burst: number; readonly maxWaitMs: number };
@@ -247,6 +264,30 @@ export async function createGateway(options: GatewayOptions) {
     noteStatus({ kind: 'status', deviceId, status: checked.status, at });
   }
 
+  /** A hub's reply, recorded before the PUBACK; a refused one is acknowledged and reported (like a rejected reading). */
+  function handleReply(deviceId: string, packet: PublishPacket, client: Client): Error | undefined {
+    const hub = options.hub;
+    if (!hub || registry.getDevice(deviceId)?.kind !== 'hub') {
+      return refuse(deviceId, 'VIGIL_ERR_FOREIGN_TOPIC', 'only a hub may publish replies', client, packet.topic);
+    }
+    if (limiter.take(deviceId, 0) === undefined) return refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
+    packet.retain = false;
+    try {
+      const problem = hub.handleReply(deviceId, packet.payload as Buffer);
+      if (problem) {
+        metrics.refused.inc({ code: problem.code });
+        // The code and the reference only: a reply's text is the patient's words.
+        log.info({ deviceId, code: problem.code, ref: problem.ref }, 'hub reply refused');
+        publishError(deviceId, problem);
+      }
+      return undefined;
+    } catch (err) {
+      // Not acknowledged: the hub sends the reply again after reconnecting.
+      log.error({ deviceId, err }, 'hub reply not recorded');
+      return err as Error;
+    }
+  }
+
   /** Readings messages of each device still being made durable. */
   const inflight = new Map<string, Set<Promise<void>>>();
 
@@ -262,28 +303,28 @@ export async function createGateway(options: GatewayOptions) {
     return work;
   }
 
-  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client): Promise<void> {
+  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml'): Promise<void> {
     const wait = limiter.take(deviceId, options.rate.maxWaitMs);
     if (wait === undefined) {
       // Refusing closes the connection; let the messages already accepted get their PUBACK first.
       await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
       throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
     }
-    return track(deviceId, admitAndAccept(deviceId, packet, wait));
+    return track(deviceId, admitAndAccept(deviceId, packet, wait, format));
   }
 
-  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number): Promise<void> {
+  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
     const release = await admission.enter((packet.payload as Buffer).length);
     try {
-      await acceptReadings(deviceId, packet);
+      await acceptReadings(deviceId, packet, format);
     } finally {
       release();
     }
   }
 
-  async function acceptReadings(deviceId: string, packet: PublishPacket): Promise<void> {
+  async function acceptReadings(deviceId: string, packet: PublishPacket, format: 'v1' | 'senml'): Promise<void> {
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
       log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
@@ -291,7 +332,7 @@ export async function createGateway(options: GatewayOptions) {
     }
     // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
     packet.retain = false;
-    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer);
+    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer, format);
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
@@ -327,15 +368,16 @@ export async function createGateway(options: GatewayOptions) {
       if (!client) return done(null); // the broker's own messages (device errors)
       const deviceId = deviceIdOf(client);
       const topic = parseDeviceTopic(topicPrefix, packet.topic);
-      if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors') {
-        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings and status topics', client, packet.topic));
+      if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors' || topic.kind === 'inbox') {
+        return done(refuse(deviceId ?? 'unknown', 'VIGIL_ERR_FOREIGN_TOPIC', 'devices may publish only to their own readings, senml and status topics (and hubs to their replies)', client, packet.topic));
       }
+      if (topic.kind === 'replies') return done(handleReply(deviceId, packet, client) ?? null);
       if (topic.kind === 'status') {
         handleStatus(deviceId, packet);
         return done(null);
       }
       const arrived = performance.now();
-      handleReadingsPublish(deviceId, packet, client).then(
+      handleReadingsPublish(deviceId, packet, client, topic.kind === 'senml' ? 'senml' : 'v1').then(
         () => {
           metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
           done(null);
@@ -353,10 +395,25 @@ export async function createGateway(options: GatewayOptions) {
       if (deviceId && subscription.topic === deviceTopic(topicPrefix, deviceId, 'errors')) {
         return done(null, subscription);
       }
+      // A hub reads its own inbox, and no other (docs/hub-protocol.md): reminders and messages are patient data.
+      if (deviceId && subscription.topic === deviceTopic(topicPrefix, deviceId, 'inbox') && registry.getDevice(deviceId)?.kind === 'hub') {
+        return done(null, subscription);
+      }
       metrics.refused.inc({ code: 'VIGIL_ERR_FOREIGN_TOPIC' });
       log.warn({ deviceId, topic: subscription.topic }, 'subscription refused');
       // A null subscription is answered with SUBACK 0x80 (failure) and the connection stays up.
       done(null, null);
+    },
+    authorizeForward(_client, packet) {
+      // aedes asks before every delivery, including an offline session's queue on reconnect: an expired inbox
+      // message (an 08:00 reminder at 15:00) is dropped here rather than delivered late.
+      if (!packet.topic.endsWith('/inbox') || parseDeviceTopic(topicPrefix, packet.topic)?.kind !== 'inbox') return packet;
+      const expiresAt = inboxExpiresAt(packet.payload as Buffer);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        metrics.inboxExpired.inc();
+        return null;
+      }
+      return packet;
     },
   });
 
@@ -452,6 +509,15 @@ export async function createGateway(options: GatewayOptions) {
     },
     connectedDevices(): number {
       return broker.connectedClients;
+    },
+    /**
+     * Puts a message in a hub's inbox at QoS 1: delivered now if the hub is connected, else kept for its persistent
+     * session until it reconnects (and dropped then if it has expired: authorizeForward).
+     */
+    publishToInbox(hubId: string, payload: Buffer): Promise<void> {
+      return new Promise((resolve, reject) =>
+        broker.publish({ cmd: 'publish', topic: deviceTopic(topicPrefix, hubId, 'inbox'), payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+      );
     },
     /** Retained messages the broker holds: none, ever (statuses are recorded in the registry instead). */
     async retainedMessages(): Promise<number> {

@@ -13,6 +13,11 @@ export function createGatewayMetrics(
 ) {
   const registers = [registry];
   return {
+    inboxExpired: new Counter({
+      name: 'vigil_hub_inbox_expired_total',
+      help: 'Inbox messages the broker dropped instead of delivering because they had expired (an offline hub\'s reminder)',
+      registers,
+    }),
     inFlightBytes: new Gauge({
       name: 'vigil_ingest_inflight_bytes',
       help: 'Readings payload bytes between arrival and PUBACK, across all devices',

@@ -15,8 +15,8 @@ import { Shipper } from './shipper.js';
 import type { ReadingStore } from './store/index.js';
 
 export { INGEST_MIGRATIONS } from './migrations.js';
-export { parsePayload, type Rejection, type ParsedPayload, type ParseLimits } from './parse-payload.js';
-export type { IngestOutcome, IntakeTiming } from './intake.js';
+export { parseJsonPayload, parsePayload, type Rejection, type ParsedPayload, type ParseLimits, type PayloadItem } from './parse-payload.js';
+export type { IngestOutcome, IntakeTiming, PayloadFormat, TranslatedItems } from './intake.js';
 export { RejectionLog, type RecordedRejection, type RejectionFilter, type ReplayResult } from './rejection-log.js';
 export type { ClockSkewEstimate } from './clock-skew.js';
 

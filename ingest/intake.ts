@@ -4,7 +4,8 @@ import type { Registry } from '../registry/index.js';
 import type { IngestMetrics } from './metrics.js';
 import { DedupeWindow } from './dedupe-window.js';
 import type { Outbox } from './outbox/outbox.js';
-import { parsePayload, type ParseLimits, type Rejection } from './parse-payload.js';
+import { batchTooLarge, parseItems, parseJsonPayload, parsePayload, type ParsedPayload, type ParseLimits, type PayloadItem, type Rejection } from './parse-payload.js';
+import { translateSenml } from './senml.js';
 import type { ClockSkew } from './clock-skew.js';
 import type { RejectionLog } from './rejection-log.js';
 
@@ -17,6 +18,15 @@ export interface IntakeTiming {
 export interface IngestOutcome {
   readonly accepted: number;
   readonly duplicates: number;
+  readonly rejections: readonly Rejection[];
+}
+
+/** How a readings message is written: wire format v1 (the readings topic) or a SenML pack (the senml topic). */
+export type PayloadFormat = 'v1' | 'senml';
+
+/** Items another protocol (a Nightscout upload) was translated to, with what could not be translated. */
+export interface TranslatedItems {
+  readonly items: readonly PayloadItem[];
   readonly rejections: readonly Rejection[];
 }
 
@@ -61,13 +71,34 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     if (this.#recent.get(reading.key) === undefined) this.#recent.add(reading.key, null);
   }
 
-  async handleReadings(deviceId: string, payload: Buffer): Promise<IngestOutcome> {
+  async handleReadings(deviceId: string, payload: Buffer, format: PayloadFormat = 'v1'): Promise<IngestOutcome> {
+    return this.#judge(deviceId, payload, format, (ctx) => (format === 'senml' ? this.#parseSenml(payload, ctx) : parsePayload(payload, ctx, this.#o.limits)));
+  }
+
+  /**
+   * Readings another protocol delivered (a Nightscout upload), already translated to wire format v1 items: judged,
+   * deduplicated and made durable exactly as a published message. `payload` is the request as received.
+   */
+  async handleItems(deviceId: string, payload: Buffer, translated: TranslatedItems): Promise<IngestOutcome> {
+    const tooMany = batchTooLarge(translated.items.length + translated.rejections.length, this.#o.limits);
+    return this.#judge(deviceId, payload, 'translated', (ctx) => (tooMany ? { readings: [], rejections: [tooMany] } : parseItems(translated.items, ctx, translated.rejections)));
+  }
+
+  #parseSenml(payload: Buffer, ctx: NormaliseContext): ParsedPayload {
+    const json = parseJsonPayload(payload, this.#o.limits);
+    if ('rejection' in json) return { readings: [], rejections: [json.rejection] };
+    const pack = translateSenml(json.body, ctx.receivedAt);
+    const tooMany = batchTooLarge(pack.items.length + pack.rejections.length, this.#o.limits);
+    return tooMany ? { readings: [], rejections: [tooMany] } : parseItems(pack.items, ctx, pack.rejections);
+  }
+
+  async #judge(deviceId: string, payload: Buffer, format: PayloadFormat | 'translated', parse: (ctx: NormaliseContext) => ParsedPayload): Promise<IngestOutcome> {
     const receivedAt = this.#now();
     const device = this.#o.registry.getDevice(deviceId);
     if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device not found');
     const patientId = device.patientId;
     const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, ...this.#o.timing };
-    const parsed = parsePayload(payload, ctx, this.#o.limits);
+    const parsed = parse(ctx);
     let rejections = parsed.rejections;
     let readings = parsed.readings;
     if (patientId === null && readings.length > 0) {
@@ -84,7 +115,9 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     }
     this.#o.clockSkew?.observePublish(deviceId, receivedAt, readings, rejections);
     if (rejections.length > 0) {
-      this.#o.rejections.record({ deviceId, patientId, receivedAt, rejections, payload, allRejected: readings.length === 0 });
+      // A replay sends the kept payload through intake as wire format v1: a message in another format keeps its
+      // rejected items as translated (wire items; the raw record where translation failed), never itself whole.
+      this.#o.rejections.record({ deviceId, patientId, receivedAt, rejections, payload, allRejected: format === 'v1' && readings.length === 0 });
       for (const r of rejections) this.#o.metrics.rejected.inc({ code: r.code });
     }
 

@@ -42,8 +42,7 @@ function describeIssue(issue: { path: PropertyKey[]; message: string }): string 
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
-function parseItem(item: unknown, index: number, ctx: NormaliseContext): Reading | Rejection {
-  const ref = refOf(item, index);
+function parseItem(item: unknown, ref: string, ctx: NormaliseContext): Reading | Rejection {
   if (!item || typeof item !== 'object' || Array.isArray(item)) {
     return { ref, code: 'VIGIL_ERR_NOT_A_READING', message: 'each reading must be a JSON object', item };
   }
@@ -60,48 +59,64 @@ function parseItem(item: unknown, index: number, ctx: NormaliseContext): Reading
   return result.ok ? result.reading : { ref, code: result.code, message: result.message, readingType: type, item, aheadMs: result.aheadMs };
 }
 
+/** One item to judge, with the reference a rejection of it names (its `id`, its index, or a record index). */
+export interface PayloadItem {
+  readonly ref: string;
+  readonly item: unknown;
+}
+
+/**
+ * Judges items already taken out of their message (wire format v1 objects, or what a SenML pack or a Nightscout
+ * upload was translated to). Each item is judged on its own, so one bad reading never costs the rest.
+ */
+export function parseItems(items: readonly PayloadItem[], ctx: NormaliseContext, earlier: readonly Rejection[] = []): ParsedPayload {
+  const readings: Reading[] = [];
+  const rejections: Rejection[] = [...earlier];
+  for (const { ref, item } of items) {
+    const outcome = parseItem(item, ref, ctx);
+    if ('key' in outcome) readings.push(outcome);
+    else rejections.push(outcome);
+  }
+  // Rejections from the translation and from judging, in the order of the items sent (refs are their indexes).
+  if (earlier.length > 0) rejections.sort((a, b) => orderOf(a.ref) - orderOf(b.ref));
+  return { readings, rejections };
+}
+
+function orderOf(ref: string): number {
+  const index = Number(ref);
+  return Number.isInteger(index) ? index : -1;
+}
+
+/** The checks every JSON payload gets before its items are looked at: size, then UTF-8 JSON. */
+export function parseJsonPayload(payload: Buffer, limits: ParseLimits): { body: unknown } | { rejection: Rejection } {
+  if (payload.length > limits.maxPayloadBytes) {
+    return { rejection: { ref: '*', code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE', message: `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}` } };
+  }
+  try {
+    return { body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) };
+  } catch {
+    return { rejection: { ref: '*', code: 'VIGIL_ERR_NOT_JSON', message: 'payload is not valid UTF-8 JSON' } };
+  }
+}
+
+/** The refusal of a message with more items than VIGIL_MAX_BATCH, or undefined. */
+export function batchTooLarge(count: number, limits: ParseLimits): Rejection | undefined {
+  if (count <= limits.maxBatch) return undefined;
+  return { ref: '*', code: 'VIGIL_ERR_BATCH_TOO_LARGE', message: `${count} readings in one message; the limit is ${limits.maxBatch}` };
+}
+
 /**
  * Parses one published payload: a reading or an array of readings (a backlog). Each item is judged on its own,
  * so one bad reading never costs the rest of the batch.
  */
 export function parsePayload(payload: Buffer, ctx: NormaliseContext, limits: ParseLimits): ParsedPayload {
-  if (payload.length > limits.maxPayloadBytes) {
-    return {
-      readings: [],
-      rejections: [
-        {
-          ref: '*',
-          code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-          message: `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
-        },
-      ],
-    };
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch {
-    return { readings: [], rejections: [{ ref: '*', code: 'VIGIL_ERR_NOT_JSON', message: 'payload is not valid UTF-8 JSON' }] };
-  }
-  const items = Array.isArray(body) ? body : [body];
-  if (items.length > limits.maxBatch) {
-    return {
-      readings: [],
-      rejections: [
-        {
-          ref: '*',
-          code: 'VIGIL_ERR_BATCH_TOO_LARGE',
-          message: `${items.length} readings in one message; the limit is ${limits.maxBatch}`,
-        },
-      ],
-    };
-  }
-  const readings: Reading[] = [];
-  const rejections: Rejection[] = [];
-  items.forEach((item, index) => {
-    const outcome = parseItem(item, index, ctx);
-    if ('key' in outcome) readings.push(outcome);
-    else rejections.push(outcome);
-  });
-  return { readings, rejections };
+  const json = parseJsonPayload(payload, limits);
+  if ('rejection' in json) return { readings: [], rejections: [json.rejection] };
+  const items = Array.isArray(json.body) ? json.body : [json.body];
+  const tooMany = batchTooLarge(items.length, limits);
+  if (tooMany) return { readings: [], rejections: [tooMany] };
+  return parseItems(
+    items.map((item, index) => ({ ref: refOf(item, index), item })),
+    ctx,
+  );
 }

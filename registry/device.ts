@@ -1,7 +1,12 @@
 import type { DeviceStatus } from '../domain/index.js';
 
+/** An ordinary device sends readings; a hub also reads its inbox and replies (docs/hub-protocol.md). */
+export const DEVICE_KINDS = ['device', 'hub'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
 export interface Device {
   readonly id: string;
+  readonly kind: DeviceKind;
   readonly patientId: string | null;
   readonly createdAt: number;
   readonly revokedAt: number | null;
@@ -26,8 +31,12 @@ export type DeviceStatusChange =
 
 export type DeviceAuthResult = 'ok' | 'unknown' | 'bad-secret' | 'revoked';
 
+/** A Nightscout API secret check: as a device login, or the device has no verifier yet (provisioned before it existed). */
+export type NightscoutAuthResult = DeviceAuthResult | 'no-verifier';
+
 export interface DeviceRow {
   id: string;
+  kind: DeviceKind;
   patient_id: string | null;
   secret_hash: string;
   created_at: number;
@@ -39,11 +48,13 @@ export interface DeviceRow {
   status_at: number | null;
   assigned_at: number | null;
   warm_up_until: number | null;
+  ns_verifier: string | null;
 }
 
 export function toDevice(row: DeviceRow): Device {
   return {
     id: row.id,
+    kind: row.kind,
     patientId: row.patient_id,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,

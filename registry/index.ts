@@ -1,3 +1,3 @@
-export { CARE_TEAM, Registry, type Device, type DeviceAuthResult, type DeviceStatusChange, type Patient, type RegistryOptions } from './registry.js';
+export { CARE_TEAM, DEVICE_KINDS, Registry, type Device, type DeviceAuthResult, type DeviceKind, type DeviceStatusChange, type NightscoutAuthResult, type Patient, type RegistryOptions } from './registry.js';
 export { REGISTRY_MIGRATIONS } from './migrations.js';
 export { hashSecret, verifySecret } from './secrets.js';

@@ -79,4 +79,24 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN warm_up_until INTEGER;
     `,
   },
+  {
+    component: 'registry',
+    version: 7,
+    // The verifier of the Nightscout API secret (registry/secrets.ts nightscoutVerifier). It cannot be derived from
+    // the stored hash of the secret: devices provisioned before this version get it when their secret is rotated.
+    // Indexed: apps that cannot put the device in the URL (Loop) are told apart by their secret alone.
+    sql: `
+      ALTER TABLE devices ADD COLUMN ns_verifier TEXT;
+      CREATE UNIQUE INDEX devices_ns_verifier ON devices(ns_verifier);
+    `,
+  },
+  {
+    component: 'registry',
+    version: 8,
+    // A hub (the patient's phone app or home hub, docs/hub-protocol.md) is a device that may also read its inbox
+    // and publish replies; every device provisioned before hubs existed is an ordinary device.
+    sql: `
+      ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'hub'));
+    `,
+  },
 ];

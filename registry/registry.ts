@@ -1,13 +1,14 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
 import { changedElsewhere, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
-import { toDevice, type Device, type DeviceAuthResult, type DeviceRow, type DeviceStatusChange } from './device.js';
+import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
-import { generateSecret, hashDeviceSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
+import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
-export type { Device, DeviceAuthResult, DeviceStatusChange } from './device.js';
+export { DEVICE_KINDS } from './device.js';
+export type { Device, DeviceAuthResult, DeviceKind, DeviceStatusChange, NightscoutAuthResult } from './device.js';
 export type { Patient } from './patient.js';
 
 export interface RegistryOptions {
@@ -45,12 +46,12 @@ export class Registry {
       patients: db.prepare<[], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients ORDER BY created_at, id`),
       setCareTeam: db.prepare('UPDATE patients SET care_team = ? WHERE id = ?'),
       setTimeZone: db.prepare('UPDATE patients SET time_zone = ? WHERE id = ?'),
-      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at) VALUES (?, ?, ?, ?, ?)'),
+      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at, ns_verifier, kind) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
       assign: db.prepare('UPDATE devices SET patient_id = ?, assigned_at = ? WHERE id = ?'),
       revoke: db.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL'),
-      setSecret: db.prepare('UPDATE devices SET secret_hash = ?, revoked_at = NULL WHERE id = ?'),
+      setSecret: db.prepare('UPDATE devices SET secret_hash = ?, ns_verifier = ?, revoked_at = NULL WHERE id = ?'),
       // Battery and firmware keep their last known value when a status leaves them out; the warm-up is replaced
       // (or kept, when the first parameter says so: see recordStatus).
       status: db.prepare(
@@ -61,6 +62,7 @@ export class Registry {
       seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
       offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
+      byNightscoutVerifier: db.prepare<[string], { id: string }>('SELECT id FROM devices WHERE ns_verifier = ?'),
     };
   }
 
@@ -136,7 +138,7 @@ export class Registry {
   }
 
   /** Provisions a device for a patient; returns its secret, which is never shown again. */
-  async addDevice(input: { patientId: string; id?: string | undefined }): Promise<{ device: Device; secret: string }> {
+  async addDevice(input: { patientId: string; id?: string | undefined; kind?: DeviceKind | undefined }): Promise<{ device: Device; secret: string }> {
     if (!this.getPatient(input.patientId)) {
       throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${input.patientId} does not exist`);
     }
@@ -146,7 +148,7 @@ export class Registry {
     const hash = hashDeviceSecret(secret);
     const now = Date.now();
     try {
-      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now);
+      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now, nightscoutVerifier(secret), input.kind ?? 'device');
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
@@ -160,7 +162,7 @@ export class Registry {
   async rotateSecret(id: string): Promise<string> {
     if (!this.getDevice(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
     const secret = generateSecret();
-    this.#stmts.setSecret.run(hashDeviceSecret(secret), id);
+    this.#stmts.setSecret.run(hashDeviceSecret(secret), nightscoutVerifier(secret), id);
     this.#devices.delete(id);
     return secret;
   }
@@ -227,6 +229,30 @@ export class Registry {
   }
 
   /**
+   * A Nightscout upload's `api-secret` header (docs/device-protocol.md "Nightscout"): synchronous, one digest. An
+   * unknown device costs the same digest as a known one.
+   */
+  authenticateNightscout(id: string, apiSecret: string): NightscoutAuthResult {
+    const row = this.#stmts.device.get(id);
+    if (!row) {
+      verifyNightscoutSecret(apiSecret, DUMMY_NS_VERIFIER);
+      return 'unknown';
+    }
+    if (row.ns_verifier === null) return 'no-verifier';
+    if (!verifyNightscoutSecret(apiSecret, row.ns_verifier)) return 'bad-secret';
+    return row.revoked_at === null ? 'ok' : 'revoked';
+  }
+
+  /**
+   * The device whose Nightscout API secret a request presents, for apps that cannot name the device in the URL
+   * (Loop keeps only the host of its site URL). The lookup is by the verifier, a SHA-256 of 160 bits derived
+   * from a 256-bit random secret: an index lookup on it tells an attacker nothing a guess could use.
+   */
+  deviceIdForNightscoutSecret(apiSecret: string): string | undefined {
+    return this.#stmts.byNightscoutVerifier.get(presentedNightscoutVerifier(apiSecret))?.id;
+  }
+
+  /**
    * Connection and status changes of many devices in one transaction (one fsync): a fleet of 10,000 devices
    * reconnecting must not cost 10,000 synchronous disk flushes on the broker's thread. Applied in order.
    */
@@ -289,6 +315,7 @@ export class Registry {
 
 // A valid hash of a random secret nobody knows: verifying against it costs what a real verification costs.
 const DUMMY_HASH = hashDeviceSecret(generateSecret());
+const DUMMY_NS_VERIFIER = nightscoutVerifier(generateSecret());
 function dummyHash(): Promise<string> {
   return Promise.resolve(DUMMY_HASH);
 }

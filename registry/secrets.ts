@@ -25,6 +25,37 @@ export function hashDeviceSecret(secret: string): string {
   return `sha256$${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
 }
 
+/**
+ * The verifier of a device's Nightscout API secret. Nightscout uploaders (xDrip+, Loop) send
+ * `api-secret: <SHA-1 hex of the secret>` on every request; that hex string is itself a bearer credential, so it
+ * is not stored either: the verifier is `ns-sha256$` + SHA-256 of it, kept beside the secret's own hash and made
+ * when the secret is issued (a fast digest, for the same reason as hashDeviceSecret: 160 bits of a random secret).
+ */
+export function nightscoutVerifier(secret: string): string {
+  return `ns-sha256$${createHash('sha256').update(sha1Hex(secret), 'utf8').digest('base64url')}`;
+}
+
+function sha1Hex(text: string): string {
+  return createHash('sha1').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The verifier a presented `api-secret` header would have: the header is the SHA-1 hex of the secret (what the
+ * apps send; any letter case), or the secret itself (what a person with curl sends).
+ */
+export function presentedNightscoutVerifier(presented: string): string {
+  const hex = /^[0-9a-fA-F]{40}$/.test(presented) ? presented.toLowerCase() : sha1Hex(presented);
+  return `ns-sha256$${createHash('sha256').update(hex, 'utf8').digest('base64url')}`;
+}
+
+/** Constant-time check of a presented `api-secret` header against a nightscoutVerifier. */
+export function verifyNightscoutSecret(presented: string, stored: string): boolean {
+  if (!stored.startsWith('ns-sha256$')) return false;
+  const digest = Buffer.from(presentedNightscoutVerifier(presented));
+  const expected = Buffer.from(stored);
+  return digest.length === expected.length && timingSafeEqual(digest, expected);
+}
+
 /** A self-describing hash: `scrypt$N$r$p$salt$key`; `cost` raises scrypt's parameters (for human passwords). */
 export async function hashSecret(secret: string, cost: { N: number; r: number; p: number } = { N: SCRYPT.N!, r: SCRYPT.r!, p: SCRYPT.p! }): Promise<string> {
   const salt = randomBytes(16);

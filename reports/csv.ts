@@ -1,16 +1,4 @@
-import type { GlucoseReport, HomeBpReport, WeightReport } from '../domain/index.js';
-
-/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
-function field(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  // A leading = + - @ would make a spreadsheet run the cell as a formula (CSV injection).
-  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function csvLines(rows: readonly (readonly (string | number | boolean | null)[])[]): string {
-  return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
-}
+import { csvLines, type GlucoseReport, type HomeBpReport, type WeightReport } from '../domain/index.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,7 +1,6 @@
-import type { ProgrammeReport, ProgrammeRow } from '../domain/index.js';
+import { csvLines, type ProgrammeReport, type ProgrammeRow } from '../domain/index.js';
 import { CMS_2026_SOURCE } from './programme-definitions.js';
 import { programmeRow, type ProgrammeAlert, type ProgrammePatient, type ProgrammeReadings } from './programme-report.js';
-import { csvLines } from './csv.js';
 
 export const PROGRAMME_SORTS = ['days', 'name', 'patient', 'code', 'acknowledged', 'minutes'] as const;
 export type ProgrammeSort = (typeof PROGRAMME_SORTS)[number];

@@ -24,6 +24,8 @@ export interface SimulatedDeviceSpec {
   readonly trend?: HistoryTrend | undefined;
   /** Devices with the same hub are relayed by one phone hub (store-and-forward when it is offline). */
   readonly hub?: string | undefined;
+  /** Share of the past measurements (backfill) the patient actually took (0-1, default 1): plan adherence. */
+  readonly adherence?: number | undefined;
 }
 
 export interface DeviceConnection {
@@ -140,7 +142,11 @@ export class SimulatedDevice {
    * measurement, so a second backfill of the same period is recognised as duplicates.
    */
   async backfill(days: number, now = Date.now()): Promise<number> {
-    const readings = historyTimes(this.spec.model, days, now).map((at) => {
+    // A patient who measures on 70 % of the planned occasions leaves the other 30 % empty (a separate stream,
+    // so that the readings taken stay the same whatever the adherence).
+    const skips = new Rng(this.spec.seed + 104_729);
+    const taken = historyTimes(this.spec.model, days, now).filter(() => !skips.chance(1 - (this.spec.adherence ?? 1)));
+    const readings = taken.map((at) => {
       const reading = measure(this.spec.model, { body: PROFILES[this.spec.condition], at, rng: this.#rng, seq: 0 });
       return { ...applyTrend(reading, this.spec.trend, (now - at.getTime()) / 86_400_000), id: `h${at.getTime()}` };
     });

@@ -118,7 +118,11 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
     expect(exactly(worklistSchema, worklist.body).entries[0]).toMatchObject({ attention: 'critical', patient: { id: patient.patientId, timeZone: expect.any(String) } });
     expect(worklist.headers.get('cache-control')).toBe('no-store');
 
-    const series = await admin.request('GET', `/api/patients/${patient.patientId}/readings?type=blood_pressure&from=${new Date(now - 3_600_000).toISOString()}`);
+    // Alerts and the live channel follow the outbox commit; the store has the reading once the shipper has been by.
+    const series = await waitFor(async () => {
+      const r = await admin.request('GET', `/api/patients/${patient.patientId}/readings?type=blood_pressure&from=${new Date(now - 3_600_000).toISOString()}`);
+      return (r.body as { points?: unknown[] }).points?.length ? r : undefined;
+    }, { what: 'the reading stored' });
     expect(exactly(seriesSchema, series.body).points[0]?.mean).toMatchObject({ systolic: 186, diastolic: 124 });
     expect(series.headers.get('cache-control')).toBe('no-store');
 

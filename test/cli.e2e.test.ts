@@ -174,6 +174,24 @@ describe('vigil CLI', () => {
     expect(await device()).toMatchObject({ patientId: null, assignedAt: null });
   });
 
+  it('audits what the command line reads: patient and device lists, a patient\'s readings, alerts', async () => {
+    const patient = JSON.parse((await vigil(['patients', 'add', '--name', 'Read Audit', '--json'], env)).stdout) as { id: string };
+    for (const args of [['patients', 'list'], ['devices', 'list', '--json'], ['readings', '--patient', patient.id, '--type', 'weight'], ['alerts', 'list', '--patient', patient.id]]) {
+      expect((await vigil(args, env)).code, args.join(' ')).toBe(0);
+    }
+    const state = openState(env.VIGIL_DATA_DIR!);
+    try {
+      const log = new AuditLog(state.db);
+      const latest = (action: string) => log.list({ action, limit: 1 })[0];
+      expect(latest('patients.list')).toMatchObject({ origin: 'cli', actor: expect.stringMatching(/^cli:/) });
+      expect(latest('devices.list')).toMatchObject({ origin: 'cli' });
+      expect(latest('patient.readings.view')).toMatchObject({ patientId: patient.id, target: 'weight', origin: 'cli' });
+      expect(latest('alerts.view')).toMatchObject({ patientId: patient.id, origin: 'cli' });
+    } finally {
+      state.db.close();
+    }
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');

@@ -39,3 +39,34 @@ describe('docker-compose.yml', () => {
     expect(compose).not.toMatch(/PASSWORD: \$\{|TOKEN: \$\{/);
   });
 });
+
+describe('deploy/compose.cluster.yml', () => {
+  const file = join(root, 'deploy', 'compose.cluster.yml');
+
+  it.skipIf(!hasCompose)('is valid for docker-compose config', async () => {
+    await expect(exec('docker-compose', ['-f', file, 'config', '-q'], { cwd: root })).resolves.toBeDefined();
+  });
+
+  it.skipIf(!hasCompose)('runs two workers with their own client ids and data volumes on Mosquitto with dynamic security, every secret from a file', async () => {
+    const { stdout } = await exec('docker-compose', ['-f', file, 'config'], { cwd: root });
+    const workers = [...stdout.matchAll(/VIGIL_BROKER_CLIENT_ID: (\S+)/g)].map((m) => m[1]);
+    expect(workers).toEqual(['vigil-worker-1', 'vigil-worker-2']);
+    expect(stdout.match(/VIGIL_BROKER_DYNSEC: 'true'|VIGIL_BROKER_DYNSEC: "true"/g)?.length).toBe(2);
+    expect(stdout).toMatch(/- vigil-1-data:\/data/);
+    expect(stdout).toMatch(/- vigil-2-data:\/data/);
+    expect(stdout).toMatch(/image: eclipse-mosquitto:/);
+    expect(stdout).not.toMatch(/(PASSWORD|TOKEN|SECRET): (?!\/run\/secrets)/);
+    expect(stdout.match(/condition: service_healthy/g)?.length).toBe(4);
+  });
+
+  it('mounts only files that exist in deploy/, and every secret file it reads is one the deployment guide creates', async () => {
+    const compose = await readFile(file, 'utf8');
+    const mounted = [...compose.matchAll(/^\s*- \.\/([^:]+):/gm)].map((m) => m[1]!);
+    expect(mounted.length).toBeGreaterThanOrEqual(3);
+    for (const path of mounted) expect(existsSync(join(root, 'deploy', path)), path).toBe(true);
+    const guide = await readFile(join(root, 'docs', 'deployment.md'), 'utf8');
+    const secretFiles = [...compose.matchAll(/^\s{4}file: \.\.\/(secrets\/\S+)$/gm)].map((m) => m[1]!);
+    expect(secretFiles.length).toBeGreaterThanOrEqual(6);
+    for (const secret of secretFiles) expect(guide, secret).toContain(secret);
+  });
+});

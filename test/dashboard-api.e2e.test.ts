@@ -135,7 +135,11 @@ describe('dashboard API and live channel', () => {
 
   it('serves readings for charts: raw over two days, aggregated beyond', async () => {
     const from = new Date(Date.now() - 86_400_000).toISOString();
-    const raw = await cardiologist.request<{ bucketMs: number | null; points: { mean: Record<string, number> }[] }>('GET', `/api/patients/${cardio.patientId}/readings?type=blood_pressure&from=${from}`);
+    // Alerts open at the outbox commit; the store has the readings once the shipper has been by.
+    const raw = await waitFor(async () => {
+      const r = await cardiologist.request<{ bucketMs: number | null; points: { mean: Record<string, number> }[] }>('GET', `/api/patients/${cardio.patientId}/readings?type=blood_pressure&from=${from}`);
+      return r.body.points.some((p) => p.mean.systolic === 210) ? r : undefined;
+    }, { what: 'both crisis readings stored' });
     expect(raw.body.bucketMs).toBeNull();
     expect(raw.body.points.map((p) => p.mean.systolic)).toEqual(expect.arrayContaining([195, 210]));
     const year = new Date(Date.now() - 365 * 86_400_000).toISOString();

@@ -1,4 +1,6 @@
+import type { PatientCare } from '../domain/index.js';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from './support/temp.js';
 import { CLI } from './support/vigil-process.js';
@@ -54,10 +56,55 @@ describe('vigil demo', () => {
     const worklist = (await (await fetch(`http://127.0.0.1:${httpPort}/api/worklist`, { headers: { cookie } })).json()) as { entries: { attention: string }[] };
     expect(worklist.entries).toHaveLength(5);
     expect(['critical', 'warning']).toContain(worklist.entries[0]!.attention);
+    // The care loop: demo patients follow plans with different adherence, shown with the message thread.
+    const care = async (id: string) => (await (await fetch(`http://127.0.0.1:${httpPort}/api/patients/${id}/care`, { headers: { authorization: `Bearer ${token}` } })).json()) as PatientCare;
+    const [hypertension, copd] = [await care('demo-hypertension'), await care('demo-copd')];
+    expect(hypertension.hub).toMatchObject({ id: 'demo-hypertension-hub' });
+    expect(hypertension.adherence.measurements[0]!.planned).toBeGreaterThan(0);
+    const share = (c: PatientCare) => c.adherence.medications[0]!.share!;
+    expect(share(hypertension)).toBeGreaterThan(share(copd));
+    expect(hypertension.adherence.measurements[0]!.share!).toBeGreaterThan(copd.adherence.measurements[0]!.share!);
     await waitFor(() => /stored \d+ readings/.test(out), { what: 'a progress line', timeoutMs: 30_000 });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+  });
+
+  /** Runs the demo until its banner (or its exit) and stops it; answers what it printed and its exit code. */
+  async function demoOutput(env: Record<string, string>): Promise<{ out: string; code: number | null }> {
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const child = spawn(process.execPath, [CLI, 'demo'], {
+      cwd: dir.path,
+      env: { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_MQTT_PORT: '0', VIGIL_HTTP_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let done = false;
+    void exited.then(() => (done = true));
+    await waitFor(() => done || out.includes('Press Ctrl+C'), { what: 'the demo banner or its exit', timeoutMs: 60_000 });
+    if (!done) child.kill('SIGINT');
+    return { out, code: await exited };
+  }
+
+  it('takes its API token from VIGIL_ADMIN_TOKEN_FILE when one is given, and prints that one', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const file = `${dir.path}/admin-token`;
+    await writeFile(file, 'demo-token-from-a-file-0123456789\n');
+    const { out, code } = await demoOutput({ VIGIL_ADMIN_TOKEN_FILE: file });
+    expect(out).toContain("Authorization: Bearer demo-token-from-a-file-0123456789'");
+    expect(code).toBe(0);
+  });
+
+  it('refuses an external broker with one line saying what to do instead', async () => {
+    const { out, code } = await demoOutput({ VIGIL_BROKER_URL: 'mqtt://127.0.0.1:1', VIGIL_BROKER_CLIENT_ID: 'worker-1' });
+    expect(code).toBe(2);
+    expect(out.trim()).toBe('vigil: VIGIL_BROKER_URL: the demo runs its embedded broker; unset it (for worker mode, run `vigil start` with it and `vigil simulate --url <your broker>`) [VIGIL_ERR_CONFIG]');
   });
 });

@@ -30,7 +30,7 @@ describe('a patient erased while the server runs', () => {
     for (const args of [['backup', '--help'], ['restore', '--help'], ['patients', 'export', '--help'], ['patients', 'erase', '--help']]) {
       const help = await vigil(args);
       expect(help.code).toBe(0);
-      expect(help.out).toMatch(/Example:\n {2}vigil /);
+      expect(help.out).toMatch(/Examples?:\n {2}vigil /);
     }
   });
 

@@ -21,6 +21,24 @@ export function evaluateMissing(rule: MissingRule, lastReadingAt: number | undef
   return { ...base, severity: null, message: `${rule.title}: readings arriving again`, score: 0 };
 }
 
+/** A patient's plan, as the missing-data rule sees it (careloop/ fulfils it; docs/hub-protocol.md "Plans"). */
+export type PlannedExpectation = 'not_planned' | { readonly alertAfterMissed: number; missedSince(since: number, now: number): number };
+
+/**
+ * Missing data against the patient's plan: the alert comes after `alertAfterMissed` planned measurements in a row
+ * were missed (counted as the adherence figure counts them); a measurement the plan leaves out is not expected.
+ */
+export function evaluatePlannedMissing(rule: MissingRule, planned: PlannedExpectation, lastReadingAt: number | undefined, countFrom: number, now: number): Finding | undefined {
+  if (planned === 'not_planned') return { ruleId: rule.id, subject: '', observedAt: now, values: { missed: 0 }, severity: null, message: `${rule.title}: not in the patient's plan`, score: 0 };
+  if (lastReadingAt === undefined && rule.requireHistory) return undefined;
+  const missed = planned.missedSince(Math.max(lastReadingAt ?? Number.NEGATIVE_INFINITY, countFrom), now);
+  const base = { ruleId: rule.id, subject: '', observedAt: now, values: { missed } };
+  if (missed >= planned.alertAfterMissed) {
+    return { ...base, severity: rule.severity, message: `${rule.title}: ${missed} planned measurements missed in a row`, score: missed / planned.alertAfterMissed - 1 };
+  }
+  return { ...base, severity: null, message: `${rule.title}: readings arriving again`, score: 0 };
+}
+
 export function evaluateEvent(rule: EventRule, reading: ObservedReading): Finding | undefined {
   const confidence = reading.fields.confidence ?? 1;
   if (confidence < rule.minConfidence) return undefined;

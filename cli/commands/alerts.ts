@@ -4,16 +4,18 @@ import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, ty
 import { openState, patientDirectory } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
+import type { Registry } from '../../registry/index.js';
 import { UsageError } from '../failure.js';
 import { alertText } from '../alert-view.js';
 import { ARG, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
 
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
 /** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
-export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory }) => T | Promise<T>): Promise<T> {
+export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory; registry: Registry }) => T | Promise<T>): Promise<T> {
   const config = stateConfig(dataDir);
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {
@@ -30,7 +32,7 @@ export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: 
     ...config.alerts,
   });
   try {
-    return await body({ ...core, audit, directory });
+    return await body({ ...core, audit, directory, registry });
   } finally {
     db.close();
   }
@@ -87,7 +89,9 @@ export function registerAlerts(program: Command): void {
       action(async (opts: { status: 'open' | 'acknowledged' | 'resolved' | 'live'; patient?: string; json?: boolean; dataDir?: string }) => {
         const list = await withAlerts(opts.dataDir, (a) => {
           requirePatient(a.directory, opts.patient);
-          return a.queries.list({ status: opts.status, patientId: opts.patient });
+          const found = a.queries.list({ status: opts.status, patientId: opts.patient });
+          a.audit.record(cliActor(), 'alerts.view', opts.patient ?? null, null, { status: opts.status, alerts: found.length });
+          return found;
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(list.map(row));
@@ -100,7 +104,11 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (id: number, opts: { json?: boolean; dataDir?: string }) => {
-        const found = await withAlerts(opts.dataDir, (a) => a.queries.get(id));
+        const found = await withAlerts(opts.dataDir, (a) => {
+          const one = a.queries.get(id);
+          if (one) a.audit.record(cliActor(), 'alert.view', one.alert.patientId, `alert:${id}`);
+          return one;
+        });
         if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist (see vigil alerts list --status resolved for older ones)`);
         process.stdout.write(opts.json ? `${JSON.stringify(found)}\n` : alertText(found));
       }),

@@ -4,9 +4,9 @@ import { openState, STATE_MIGRATIONS } from '../../app/state.js';
 import { restoreBackup, takeBackup } from '../../lifecycle/index.js';
 import { AuditLog } from '../../state/index.js';
 import { action, configFrom } from '../run.js';
+import { cliActor } from '../cli-actor.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
-const cliActor = () => ({ name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' });
 
 /** `vigil backup <dir>` and `vigil restore <dir>`: see docs/operations.md, "Backups and retention". */
 export function registerBackup(program: Command, version: string): void {

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import type { Programme, Reading } from '../../domain/index.js';
+import { VigilError, type Programme, type Reading } from '../../domain/index.js';
 import { Fleet, type Condition, type DeviceModel, type Episode, type HistoryTrend, type SimulatedDeviceSpec } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
 import { ARG, examples } from '../args.js';
 import { claimForDemo, DEMO_DATA_DIR } from '../demo-data-dir.js';
 import { action, configFrom } from '../run.js';
+import { demoMeasureAdherence, startDemoCare } from './demo-care.js';
 import { playDemoStories } from './demo-stories.js';
 import { addServerOptions, runUntilSignal, serverOverrides, type ServerOptions } from './start.js';
 
@@ -88,7 +89,7 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
         ? await registry.rotateSecret(deviceId)
         : (await registry.addDevice({ patientId: patient.id, id: deviceId })).secret;
       // One device in the cohort is faulty now and then, to show rejections with their reasons.
-      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0, episode, trend });
+      specs.push({ deviceId, secret, model, condition: patient.condition, seed: seed++, badReadingRate: model === 'thermometer' ? 0.15 : 0, episode, trend, adherence: demoMeasureAdherence(patient.programmes[0], model) });
       backfill.set(deviceId, backfillDays ?? 0);
     }
   }
@@ -138,15 +139,22 @@ export function registerDemo(program: Command): void {
     ),
   ).action(
     action(async (opts: ServerOptions & { interval: number }) => {
-      // The demo's API token exists only for this run and is printed below; a real installation sets its own.
-      const adminToken = process.env.VIGIL_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
+      // The demo's API token exists only for this run and is printed below, unless one is given (directly or
+      // as VIGIL_ADMIN_TOKEN_FILE, which then reaches the configuration alone).
+      const given = process.env.VIGIL_ADMIN_TOKEN !== undefined || process.env.VIGIL_ADMIN_TOKEN_FILE !== undefined;
       const config = configFrom({
         ...serverOverrides(opts),
-        VIGIL_ADMIN_TOKEN: adminToken,
+        VIGIL_ADMIN_TOKEN: given ? undefined : randomBytes(24).toString('hex'),
         VIGIL_DATA_DIR: opts.dataDir ?? process.env.VIGIL_DATA_DIR ?? DEMO_DATA_DIR,
         VIGIL_BIND_HOST: opts.host ?? process.env.VIGIL_BIND_HOST ?? '127.0.0.1',
         VIGIL_LOG_LEVEL: process.env.VIGIL_LOG_LEVEL ?? 'warn',
       });
+      if (config.broker) {
+        // The demo's fleet and stories connect to the embedded broker; an external one would need their
+        // credentials provisioned there first.
+        throw new VigilError('VIGIL_ERR_CONFIG', 'VIGIL_BROKER_URL: the demo runs its embedded broker; unset it (for worker mode, run `vigil start` with it and `vigil simulate --url <your broker>`)');
+      }
+      const adminToken = config.adminToken ?? '';
       claimForDemo(config.dataDir);
       let stored: Reading[] = [];
       await runUntilSignal('demo', config, { onStored: (readings) => void stored.push(...readings) }, async (vigil) => {
@@ -172,6 +180,7 @@ export function registerDemo(program: Command): void {
           process.stdout.write(`${time}  ${what.padEnd(13)} ${a.severity.padEnd(8)} ${a.patientId}  ${a.message}${since}\n`);
         });
         const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(backfill.get(d.spec.deviceId) ?? 0)));
+        const hubApps = await startDemoCare(vigil, fleet, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix }, COHORT);
         const storyDevices = await playDemoStories(vigil, { url: `mqtt://127.0.0.1:${vigil.mqttPort}`, topicPrefix: config.topicPrefix });
         const topic = `${config.topicPrefix}/devices/${yours.device.id}`;
         const store = config.influx ? `InfluxDB ${config.influx.url} (database ${config.influx.database})` : `embedded SQLite in ${config.dataDir}`;
@@ -190,6 +199,10 @@ export function registerDemo(program: Command): void {
             `  mosquitto_pub -h 127.0.0.1 -p ${vigil.mqttPort} -i ${yours.device.id} -u ${yours.device.id} -P '${yours.secret}' -q 1 -t '${topic}/readings' \\`,
             `    -m '{"type":"blood_pressure","time":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'","systolic":128,"diastolic":82,"pulse":70}'`,
             `  npx vigil readings --data-dir ${config.dataDir} --patient demo-healthy --type blood_pressure --since 1h`,
+            '',
+            'Care loop: each programme patient has a hub app (<patient>-hub) following a plan and medications with its own',
+            "adherence; the patient page's care panel shows the figures and the message thread:",
+            `  npx vigil plans show demo-heart-failure --data-dir ${config.dataDir}`,
             '',
             'Alerts are printed below as they open, notify AGAIN (a new fall, a worse value, a reminder), escalate, come',
             'BACK_IN_RANGE (a critical alert then waits for a person) and resolve; through the API:',
@@ -215,6 +228,7 @@ export function registerDemo(program: Command): void {
           clearInterval(progress);
           await fleet.stop();
           await Promise.all(storyDevices.map((d) => d.stop()));
+          await Promise.all(hubApps.map((a) => a.stop()));
         };
       });
     }),

@@ -5,6 +5,8 @@ import { DeadLetters, InfluxStore, SqliteStore, type ReadingStore } from '../../
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
+import { AuditLog } from '../../state/index.js';
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
@@ -28,6 +30,7 @@ export function registerInspect(program: Command): void {
         const { db, registry } = openState(config.dataDir);
         try {
           if (!registry.getPatient(opts.patient)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${opts.patient} does not exist (see vigil patients list)`);
+          new AuditLog(db).record(cliActor(), 'patient.readings.view', opts.patient, opts.type, { since: opts.since, bucket: opts.bucket ?? null });
         } finally {
           db.close();
         }

@@ -5,7 +5,10 @@ import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { erasePatient, exportPatient } from '../../lifecycle/index.js';
 import { AuditLog } from '../../state/index.js';
+import { ARG, oneOf } from '../args.js';
 import { action, configFrom } from '../run.js';
+import { exportFhirFile } from './fhir-export.js';
+import { cliActor } from '../cli-actor.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
@@ -22,22 +25,36 @@ async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnTy
   }
 }
 
-const operator = () => ({ name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' });
 
 /** `vigil patients export` and `vigil patients erase`: a patient's right of access and right to erasure. */
 export function registerPatientData(program: Command, version: string): void {
   const patients = program.commands.find((c) => c.name() === 'patients') ?? program.command('patients');
   patients
     .command('export')
-    .description("write everything Vigil holds about a patient (registry entry, devices, readings, alerts with events and notes, rule changes, rejections, audit entries) as CSV files with a JSON manifest (audited)")
+    .description(
+      "write everything Vigil holds about a patient (registry entry, devices, readings, alerts with events and notes, rule changes, rejections, audit entries) as CSV files with a JSON manifest; or, with --format fhir, the patient's readings and alerts for a period as one FHIR R4 Bundle (audited)",
+    )
     .argument('<id>', 'patient id')
-    .requiredOption('--out <dir>', 'a new or empty directory')
+    .requiredOption('--out <path>', 'csv: a new or empty directory; fhir: a new file')
+    .option('--format <format>', 'csv (everything, default) or fhir (readings, devices and alerts as a FHIR R4 collection Bundle)', oneOf(['csv', 'fhir'] as const), 'csv')
+    .option('--from <time>', 'fhir: start of the period (default: the first reading)', ARG.time)
+    .option('--to <time>', 'fhir: end of the period, exclusive (default: now)', ARG.time)
+    .option('--fhir-base <url>', "fhir: the base URL in the entries' fullUrl (default: this server's http://host:port/fhir)", ARG.url)
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .addHelpText('after', '\nExample:\n  vigil patients export pat-7f3a --out ./export-pat-7f3a\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vigil patients export pat-7f3a --out ./export-pat-7f3a\n  vigil patients export pat-7f3a --format fhir --from 2026-11-01T00:00:00Z --to 2026-12-01T00:00:00Z --out pat-7f3a-november.json\n',
+    )
     .action(
-      action(async (id: string, opts: { out: string; dataDir?: string }) => {
+      action(async (id: string, opts: { out: string; format: 'csv' | 'fhir'; from?: string; to?: string; fhirBase?: string; dataDir?: string }) => {
+        if (opts.format === 'fhir') {
+          const { entries } = await exportFhirFile(id, { ...opts, out: resolve(opts.out) });
+          process.stdout.write(`exported a FHIR R4 Bundle of ${entries} resources to ${resolve(opts.out)}\n`);
+          return;
+        }
+        if (opts.from !== undefined || opts.to !== undefined || opts.fhirBase !== undefined) throw new VigilError('VIGIL_ERR_CONFIG', '--from, --to and --fhir-base go with --format fhir (the CSV export holds everything)');
         const manifest = await withData(opts.dataDir, ({ db, store, audit }) =>
-          exportPatient({ db, audit, readings: store, patientId: id, out: resolve(opts.out), by: operator(), vigilVersion: version }),
+          exportPatient({ db, audit, readings: store, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
         );
         const rows = manifest.files.reduce((n, f) => n + f.rows, 0);
         process.stdout.write(`exported ${rows} rows in ${manifest.files.length} files to ${resolve(opts.out)} (manifest.json lists them with their SHA-256)\n`);
@@ -53,7 +70,7 @@ export function registerPatientData(program: Command, version: string): void {
     .action(
       action(async (id: string, opts: { yes?: boolean; dataDir?: string }) => {
         if (!opts.yes) throw new VigilError('VIGIL_ERR_CONFIG', '--yes is required: erasing a patient cannot be undone');
-        const result = await withData(opts.dataDir, ({ db, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: operator() }));
+        const result = await withData(opts.dataDir, ({ db, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor() }));
         const rows = Object.values(result.removed).reduce((n, c) => n + c, 0);
         process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings; the audit log records it as erased:${result.pseudonym}\n`);
       }),

@@ -1,27 +1,11 @@
 import type { Command } from 'commander';
-import { openState } from '../../app/state.js';
 import { PROGRAMMES } from '../../domain/index.js';
-import { AuditLog } from '../../state/index.js';
-import { ARG, examples } from '../args.js';
+import { DEVICE_KINDS, type DeviceKind } from '../../registry/index.js';
+import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
-import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
-
-interface DataDirOption {
-  dataDir?: string;
-}
-
-type Audit = (action: string, patientId: string | null, target: string | null, details?: unknown) => void;
-
-/** The state database, and the audit log that records each change made from the command line and by whom. */
-function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>, audit: Audit) => Promise<T> | T): Promise<T> {
-  const config = stateConfig(opts.dataDir);
-  const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
-  const log = new AuditLog(state.db);
-  const by = { name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' };
-  const audit: Audit = (action, patientId, target, details) => log.record(by, action, patientId, target, details);
-  return Promise.resolve(body(state, audit)).finally(() => state.db.close());
-}
-
+import { DATA_DIR_HELP } from '../state-config.js';
+import { withState, type DataDirOption } from '../with-state.js';
+import { atBroker, registerBrokerLogins } from './broker-logins.js';
 
 /** `vigil patients ...` and `vigil devices ...`: provisioning, safe while the server runs on the same data dir. */
 export function registerProvisioning(program: Command): void {
@@ -53,7 +37,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }) => registry.listPatients());
+        const list = await withState(opts, ({ registry }, audit) => {
+          const patients = registry.listPatients();
+          audit('patients.list', null, null, { patients: patients.length });
+          return patients;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else printTable(
             list.map((p) => ({ id: p.id, name: p.name, programmes: p.programmes.join(', ') || '-', team: p.careTeam, 'time zone': p.timeZone, created: isoOrDash(p.createdAt) })),
@@ -108,18 +96,19 @@ export function registerProvisioning(program: Command): void {
     );
 
   const devices = examples(program.command('devices').description('provision, list, assign, revoke devices and rotate their secrets'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices list');
-  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json')
+  examples(devices.command('add'), 'vigil devices add --patient p-1a2b3c4d5e6f --id cuff-7 --json', 'vigil devices add --patient p-1a2b3c4d5e6f --id phone-7 --kind hub   # the patient\'s hub app (docs/hub-protocol.md)')
     .description("provision a device for a patient; prints its secret once (only a hash is kept)")
     .requiredOption('--patient <id>', 'the patient the device belongs to', ARG.patientId)
     .option('--id <deviceId>', 'device id, used as MQTT username and client id (default: generated)', ARG.deviceId)
+    .option('--kind <kind>', `${DEVICE_KINDS.join(' or ')}: a hub also receives reminders and messages in its inbox`, oneOf(DEVICE_KINDS), 'device')
     .option('--json', 'print {"deviceId": ..., "secret": ...} as JSON')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (opts: { patient: string; id?: string; json?: boolean } & DataDirOption) => {
-        const { device, secret } = await withState(opts, async ({ registry }, audit) => {
-          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id });
-          audit('device.add', opts.patient, `device:${added.device.id}`);
-          return added;
+      action(async (opts: { patient: string; id?: string; kind: DeviceKind; json?: boolean } & DataDirOption) => {
+        const { device, secret, config } = await withState(opts, async ({ registry }, audit, config) => {
+          const added = await registry.addDevice({ patientId: opts.patient, id: opts.id, kind: opts.kind });
+          audit('device.add', opts.patient, `device:${added.device.id}`, { kind: opts.kind });
+          return { ...added, config };
         });
         if (opts.json) process.stdout.write(`${JSON.stringify({ deviceId: device.id, secret })}\n`);
         else {
@@ -129,6 +118,8 @@ export function registerProvisioning(program: Command): void {
               'Store the secret on the device now: it is not shown again (rotate it with "vigil devices rotate-secret").\n',
           );
         }
+        // After the secret is shown: if the broker cannot take it now, the operator still holds it to push later.
+        await atBroker(config, device.id, (broker) => broker.provision(device.id, secret, device.kind));
       }),
     );
   examples(devices.command('assign'), 'vigil devices assign cuff-7 p-1a2b3c4d5e6f')
@@ -166,7 +157,11 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }) => registry.listDevices());
+        const list = await withState(opts, ({ registry }, audit) => {
+          const devices = registry.listDevices();
+          audit('devices.list', null, null, { devices: devices.length });
+          return devices;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else {
           printTable(
@@ -184,15 +179,17 @@ export function registerProvisioning(program: Command): void {
     );
   examples(devices.command('revoke'), 'vigil devices revoke cuff-7')
     .argument('<deviceId>', 'device id', ARG.deviceId)
-    .description('revoke a device: it can no longer connect, and a live connection is closed within seconds')
+    .description('revoke a device: it can no longer connect, and a live connection is closed within seconds (at the broker too, with VIGIL_BROKER_DYNSEC)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }, audit) => {
+        const config = await withState(opts, ({ registry }, audit, config) => {
           const device = registry.revokeDevice(deviceId);
           audit('device.revoke', device.patientId, `device:${deviceId}`);
+          return config;
         });
         process.stdout.write(`device ${deviceId} revoked\n`);
+        await atBroker(config, deviceId, (broker) => broker.revoke(deviceId), 'revoke');
       }),
     );
   examples(devices.command('rotate-secret'), 'vigil devices rotate-secret cuff-7 --json')
@@ -202,12 +199,15 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: { json?: boolean } & DataDirOption) => {
-        const secret = await withState(opts, async ({ registry }, audit) => {
+        const { secret, kind, config } = await withState(opts, async ({ registry }, audit, config) => {
           const rotated = await registry.rotateSecret(deviceId);
-          audit('device.rotate_secret', registry.getDevice(deviceId)?.patientId ?? null, `device:${deviceId}`);
-          return rotated;
+          const device = registry.getDevice(deviceId);
+          audit('device.rotate_secret', device?.patientId ?? null, `device:${deviceId}`);
+          return { secret: rotated, kind: device?.kind ?? 'device', config };
         });
         process.stdout.write(opts.json ? `${JSON.stringify({ deviceId, secret })}\n` : `secret: ${secret}\n`);
+        await atBroker(config, deviceId, (broker) => broker.provision(deviceId, secret, kind));
       }),
     );
+  registerBrokerLogins(devices);
 }

@@ -6,6 +6,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { cliActor } from '../cli-actor.js';
 
 interface Common {
   dataDir?: string;
@@ -13,9 +14,9 @@ interface Common {
 
 async function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
   const { db } = openState(stateConfig(opts.dataDir).dataDir);
-  const by = `cli:${process.env.USER ?? 'unknown'}`;
+  const by = cliActor();
   const log = new AuditLog(db);
-  const audit = (action: string, target: string, details?: unknown) => log.record({ name: by, origin: 'cli' }, action, null, target, details);
+  const audit = (action: string, target: string, details?: unknown) => log.record(by, action, null, target, details);
   try {
     return await body(new UserStore(db), audit);
   } finally {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VigilError } from '../../domain/index.js';
+import type { ApiTokenStore } from './api-token-store.js';
 import type { Principal } from './principal.js';
 import type { SessionStore } from './session-store.js';
 import type { UserStore } from './user-store.js';
@@ -42,21 +43,28 @@ export interface Authenticator {
 }
 
 /**
- * Two ways in. `Authorization: Bearer <VIGIL_ADMIN_TOKEN>` for integrations (an admin; `X-Vigil-Actor` names the
- * person it acts for). A session cookie for people, whose state-changing requests must also carry the session's
+ * Three ways in. `Authorization: Bearer <VIGIL_ADMIN_TOKEN>` for integrations (an admin; `X-Vigil-Actor` names the
+ * person it acts for). `Authorization: Bearer vigil_pat_...`, a user's personal API token: the user, with their
+ * role and care teams as they are now (a disabled user's tokens stop). A session cookie for people, whose state-changing requests must also carry the session's
  * CSRF token in `X-CSRF-Token` (the cookie is SameSite=Strict as well: two independent defences). A person's
  * requests restart the session's idle clock; the page's background refreshes (`X-Vigil-Background: 1`) do not,
  * so that a screen left open still logs off.
  */
-export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; now?: () => number }): Authenticator {
+export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number }): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
   return (request) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+      const personal = presented ? options.tokens.verify(presented, now()) : undefined;
+      if (personal) {
+        const user = options.users.get(personal.userId);
+        if (!user || user.disabledAt !== null) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API token belongs to a disabled user');
+        return { kind: 'token', userId: user.id, username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams, tokenId: personal.id };
+      }
       if (!expected || !presented || !timingSafeEqual(digest(presented), expected)) {
-        throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing or wrong bearer token' : 'bearer tokens are disabled: set VIGIL_ADMIN_TOKEN');
+        throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing, wrong, revoked or expired bearer token' : 'unknown, revoked or expired API token (and VIGIL_ADMIN_TOKEN is not set)');
       }
       const actor = request.headers['x-vigil-actor'];
       const name = typeof actor === 'string' && ACTOR.test(actor) ? `admin:${actor}` : 'admin';

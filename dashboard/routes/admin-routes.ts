@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { auditEntrySchema, entityIdSchema, userSchema } from '../../domain/index.js';
+import { auditEntrySchema, csvCell, entityIdSchema, userSchema } from '../../domain/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
@@ -38,13 +38,6 @@ const auditPage = z.object({
 });
 const auditFile = z.string().describe('one line per entry, oldest last');
 const exportQuery = auditQuery.omit({ limit: true, before: true }).extend({ format: z.enum(['csv', 'ndjson']).default('csv') });
-
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-  // A leading = + - @ would be a formula in a spreadsheet (CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 /** Administrators: user accounts and the audit log (view, page, filter, export). */
 export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {

@@ -13,12 +13,18 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_BAD_REQUEST: 400,
   VIGIL_ERR_SAFETY_FLOOR: 422,
   VIGIL_ERR_BUSY: 503,
+  // Not stored, so not acknowledged: the uploader (a Nightscout client) sends it again later.
+  VIGIL_ERR_OUTBOX_UNAVAILABLE: 503,
+  VIGIL_ERR_PAYLOAD_TOO_LARGE: 413,
+  VIGIL_ERR_BATCH_TOO_LARGE: 413,
+  VIGIL_ERR_NOT_JSON: 400,
 };
 
 const BY_STATUS: Partial<Record<number, ErrorCode>> = {
   401: 'VIGIL_ERR_UNAUTHORIZED',
   403: 'VIGIL_ERR_FORBIDDEN',
   404: 'VIGIL_ERR_NOT_FOUND',
+  413: 'VIGIL_ERR_PAYLOAD_TOO_LARGE',
   429: 'VIGIL_ERR_RATE_LIMITED',
 };
 

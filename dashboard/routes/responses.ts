@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { apiErrorSchema } from '../../domain/index.js';
 
 /** Statuses an API error can have (routes/error-handler.ts maps each code to one; docs/errors.md lists them). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503;
 
 type Failures<E extends ErrorStatus> = { [K in E | 500]: typeof apiErrorSchema };
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const deviceSchema = z
   .object({
     id: z.string(),
+    kind: z.enum(['device', 'hub']).describe('a hub also receives reminders and messages (docs/hub-protocol.md)'),
     patientId: z.string().nullable(),
     createdAt: z.number(),
     revokedAt: z.number().nullable(),

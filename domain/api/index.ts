@@ -21,3 +21,5 @@ export * from './report.js';
 export * from './weight-report.js';
 export * from './programme-report.js';
 export * from './risk.js';
+export * from './api-token.js';
+export * from './care.js';

@@ -1,12 +1,12 @@
 import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import { countByCode, deviceTopic, parseDeviceTopic, VigilError, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
+import { countByCode, deviceTopic, parseDeviceTopic, VigilError, workerAcl, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 import { Admission } from '../admission.js';
 import { summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
-import type { GatewayLogger, ReadingSink } from '../gateway.js';
+import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
 import { LogLimiter } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, redact, type BrokerConnectionOptions } from './broker-connection.js';
@@ -23,6 +23,8 @@ export interface BrokerWorkerOptions {
   readonly topicPrefix: string;
   readonly registry: Registry;
   readonly sink: ReadingSink;
+  /** Hubs' replies (the care loop); without it, replies are acknowledged and dropped with a warning. */
+  readonly hub?: HubSink | undefined;
   readonly metrics: MetricsRegistry;
   readonly log: GatewayLogger;
   /** Payload bytes between arrival and PUBACK before the worker stops reading from the broker (VIGIL_MAX_INFLIGHT_BYTES). */
@@ -48,7 +50,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   let closing = false;
   let connectedOnce = false;
   const metrics = createBrokerWorkerMetrics(options.metrics, () => client?.connected ?? false);
-  const filters = (['readings', 'status'] as const).map((kind) => `$share/${options.broker.shareGroup}/${deviceTopic(topicPrefix, '+', kind)}`);
+  const filters = [...workerAcl(topicPrefix, options.broker.shareGroup).subscribe];
 
   /** Same payload and QoS 0 as the embedded gateway's (gateway.ts publishError): advice, never queued. */
   function publishError(deviceId: string, error: DeviceErrorMessage): void {
@@ -83,13 +85,13 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   }
 
   /** Resolves when the message may be acknowledged; rejects when it must not be (the broker sends it again). */
-  async function handleReadings(deviceId: string, payload: Buffer): Promise<void> {
+  async function handleReadings(deviceId: string, payload: Buffer, format: 'v1' | 'senml'): Promise<void> {
     const device = registry.getDevice(deviceId);
     if (!device || device.revokedAt !== null) {
       // Acknowledged: sending it again would not make the device known. The broker should have refused it.
       return refuse(deviceId, 'VIGIL_ERR_NOT_FOUND', '*', 'device unknown to Vigil or revoked');
     }
-    const outcome = await options.sink.handleReadings(deviceId, payload);
+    const outcome = await options.sink.handleReadings(deviceId, payload, format);
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
@@ -101,7 +103,14 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   async function handle(packet: IPublishPacket): Promise<void> {
     const topic = parseDeviceTopic(topicPrefix, packet.topic);
     const payload = payloadOf(packet);
-    if (!topic || topic.kind === 'errors') {
+    if (topic?.kind === 'replies' && options.hub) {
+      // The broker's ACL let only this hub publish here; the care loop checks the device is a hub of Vigil's.
+      const problem = registry.getDevice(topic.deviceId)?.kind === 'hub' ? options.hub.handleReply(topic.deviceId, payload) : { ref: 'reply', code: 'VIGIL_ERR_FOREIGN_TOPIC' as const, message: 'only a hub may publish replies' };
+      if (problem) refuse(topic.deviceId, problem.code, problem.ref, problem.message);
+      metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
+      return;
+    }
+    if (!topic || topic.kind === 'errors' || topic.kind === 'inbox' || topic.kind === 'replies') {
       metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
       logLimiter.note('foreign-topic', (count) => log.warn({ topic: packet.topic, count }, 'message on a topic the worker does not read: acknowledged and dropped'));
       return;
@@ -112,7 +121,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       return;
     }
     const arrived = performance.now();
-    await handleReadings(topic.deviceId, payload);
+    await handleReadings(topic.deviceId, payload, topic.kind === 'senml' ? 'senml' : 'v1');
     metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
     metrics.messages.inc({ kind: 'readings', outcome: 'acknowledged' });
   }
@@ -187,6 +196,15 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     handleWebSocket: undefined,
     readiness() {
       return { ok: active.connected, mode: 'external', broker: redact(options.broker.url), protocolVersion: connected.protocolVersion, connected: active.connected };
+    },
+    /**
+     * Puts a message in a hub's inbox through the external broker at QoS 1. On MQTT 5 the message-expiry property
+     * makes the broker drop it unsent once it has expired [MQTT-3.3.2.3.3]; on 3.1.1 the hub reads `expiresAt`.
+     */
+    async publishToInbox(hubId: string, payload: Buffer, expiresAt: number): Promise<void> {
+      const seconds = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000));
+      const properties = connected.protocolVersion === 5 ? { properties: { messageExpiryInterval: seconds } } : {};
+      await active.publishAsync(deviceTopic(topicPrefix, hubId, 'inbox'), payload, { qos: 1, retain: false, ...properties });
     },
     /** Stops taking messages; what was not acknowledged stays with the broker for this worker's session. */
     async close(): Promise<void> {

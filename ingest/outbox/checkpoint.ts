@@ -1,7 +1,8 @@
-import { readFile, rename, writeFile, open } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { syncDir, type Position } from './segments.js';
+import { fsyncPath } from '../../domain/index.js';
+import type { Position } from './segments.js';
 
 const FILE = 'checkpoint.json';
 const checkpointSchema = z.object({ segment: z.number().int().min(0), offset: z.number().int().min(0) });
@@ -29,12 +30,7 @@ export async function readCheckpoint(dir: string): Promise<Position | undefined 
 export async function writeCheckpoint(dir: string, position: Position): Promise<void> {
   const tmp = join(dir, `${FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(position));
-  const handle = await open(tmp, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+  await fsyncPath(tmp);
   await rename(tmp, join(dir, FILE));
-  await syncDir(dir);
+  await fsyncPath(dir);
 }

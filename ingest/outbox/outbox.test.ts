@@ -104,6 +104,28 @@ describe('Outbox', () => {
     await third.close();
   });
 
+  it('writes the checkpoint at most every checkpointEveryMs: a crash ships again what came after it, close persists all', async () => {
+    const first = await Outbox.open({ dir: dir.path, checkpointEveryMs: 60_000 });
+    await first.append(many(10));
+    let position = first.checkpoint;
+    for (let i = 0; i < 3; i++) {
+      const batch = await first.read(position, 2);
+      await first.ack(batch.next, batch.records.length);
+      position = batch.next;
+    }
+    expect(first.depth).toBe(4);
+    // Only the first ack reached the file: a process killed now resumes from m2, and the stores overwrite m2-m5.
+    const afterCrash: string[] = [];
+    const crashed = await Outbox.open({ dir: dir.path }, (r) => afterCrash.push(r.msgId!));
+    expect(afterCrash).toEqual(['m2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    await crashed.close();
+    await first.close();
+    const recovered: string[] = [];
+    const reopened = await Outbox.open({ dir: dir.path }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toEqual(['m6', 'm7', 'm8', 'm9']);
+    await reopened.close();
+  });
+
   it('sets aside a record with a valid checksum but no JSON, and recovers from a damaged checkpoint', async () => {
     const first = await Outbox.open({ dir: dir.path });
     await first.append(many(4));

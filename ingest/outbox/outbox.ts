@@ -5,7 +5,8 @@ import type { Reading } from '../../domain/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { CommittedTail } from './committed-tail.js';
 import { decodeRecords, encodeRecord, type DamagedLine } from './record-codec.js';
-import { listSegments, segmentPath, syncDir, type Position } from './segments.js';
+import { fsyncPath } from '../../domain/index.js';
+import { listSegments, segmentPath, type Position } from './segments.js';
 
 export interface OutboxOptions {
   readonly dir: string;
@@ -13,6 +14,12 @@ export interface OutboxOptions {
   readonly segmentBytes?: number;
   /** Damage found (a record that cannot be read, a checkpoint that cannot be parsed): to be reported loudly. */
   readonly onDamage?: (what: string, details: Record<string, unknown>) => void;
+  /**
+   * The checkpoint file is rewritten at most this often (and always before a segment is deleted, and at close).
+   * A crash loses at most this much progress: the shipper stores those readings again, which the stores
+   * overwrite (same identity), so nothing is duplicated; every write costs two fsyncs and a rename.
+   */
+  readonly checkpointEveryMs?: number;
 }
 
 export interface OutboxBatch {
@@ -46,6 +53,12 @@ export class Outbox extends EventEmitter {
   #flushing: Promise<void> | undefined;
   #reopen = false;
   #checkpoint!: Position;
+  /** The position in checkpoint.json on disk (behind #checkpoint by at most checkpointEveryMs of shipping). */
+  #persisted!: Position;
+  #persistedAt = Number.NEGATIVE_INFINITY;
+  #persisting: Promise<void> = Promise.resolve();
+  #persistTimer: NodeJS.Timeout | undefined;
+  readonly #checkpointEveryMs: number;
   #depth = 0;
   #lastError: Error | undefined;
   #closed = false;
@@ -60,6 +73,7 @@ export class Outbox extends EventEmitter {
     this.#dir = options.dir;
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#onDamage = options.onDamage ?? (() => undefined);
+    this.#checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
   }
 
   /** Records found damaged and set aside in `outbox/quarantine/`; an operator clears them after a look. */
@@ -110,6 +124,7 @@ export class Outbox extends EventEmitter {
     for (const s of segments.filter((s) => s < checkpoint.segment)) await unlink(segmentPath(this.#dir, s));
     segments = segments.filter((s) => s >= checkpoint.segment);
     this.#checkpoint = checkpoint;
+    this.#persisted = checkpoint;
 
     for (const segment of segments) {
       const from = segment === checkpoint.segment ? checkpoint.offset : 0;
@@ -166,7 +181,7 @@ export class Outbox extends EventEmitter {
       if (err.code === 'EEXIST') return open(path, 'r+');
       throw err;
     });
-    await syncDir(this.#dir);
+    await fsyncPath(this.#dir);
     this.#active = { segment, handle, committed: (await handle.stat()).size };
   }
 
@@ -279,14 +294,36 @@ export class Outbox extends EventEmitter {
     }
   }
 
-  /** The records up to `next` are stored: persist the checkpoint and delete segments left wholly behind. */
+  /**
+   * The records up to `next` are stored. The position moves at once; the checkpoint file follows within
+   * `checkpointEveryMs`, at once when segments fall wholly behind (they are deleted only after it is on disk).
+   */
   async ack(next: Position, count: number): Promise<void> {
-    await writeCheckpoint(this.#dir, next);
-    for (let s = this.#checkpoint.segment; s < next.segment; s++) {
-      await unlink(segmentPath(this.#dir, s)).catch(() => undefined);
-    }
     this.#checkpoint = next;
     this.#depth = Math.max(0, this.#depth - count);
+    const due = next.segment > this.#persisted.segment || performance.now() - this.#persistedAt >= this.#checkpointEveryMs;
+    if (due) return this.#persist();
+    // A failure here is not lost: the position stays unpersisted, so the next ack is due and awaits the retry,
+    // which reaches the shipper.
+    this.#persistTimer ??= setTimeout(() => void this.#persist().catch(() => undefined), this.#checkpointEveryMs).unref();
+  }
+
+  /** Writes the current position and deletes the segments behind it; one at a time, in order. */
+  #persist(): Promise<void> {
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    const run = this.#persisting.catch(() => undefined).then(async () => {
+      const target = this.#checkpoint;
+      if (target.segment === this.#persisted.segment && target.offset === this.#persisted.offset) return;
+      this.#persistedAt = performance.now();
+      await writeCheckpoint(this.#dir, target);
+      for (let s = this.#persisted.segment; s < target.segment; s++) {
+        await unlink(segmentPath(this.#dir, s)).catch(() => undefined);
+      }
+      this.#persisted = target;
+    });
+    this.#persisting = run;
+    return run;
   }
 
   get checkpoint(): Position {
@@ -297,6 +334,7 @@ export class Outbox extends EventEmitter {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#flushing) await this.#flushing;
+    await this.#persist();
     await this.#active.handle.close();
   }
 }

@@ -1,4 +1,4 @@
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A place in the outbox: a segment file and a byte offset in it. */
@@ -19,16 +19,6 @@ export async function listSegments(dir: string): Promise<number[]> {
     .filter((n) => n.endsWith(SUFFIX) && /^\d{16}$/.test(n.slice(0, -SUFFIX.length)))
     .map((n) => Number(n.slice(0, -SUFFIX.length)))
     .sort((a, b) => a - b);
-}
-
-/** A new or renamed file is durable only once its directory entry is: fsync the directory too. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export function comparePositions(a: Position, b: Position): number {

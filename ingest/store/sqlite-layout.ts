@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Reading } from '../../domain/index.js';
+import { READING_TYPES, type Reading } from '../../domain/index.js';
 import { openSqlite } from '../../state/index.js';
 import { tiebreakNanos } from './line-protocol.js';
 
@@ -67,4 +67,33 @@ export function readingsWriter(db: Database.Database): (readings: readonly Readi
       insert.run(r.type, r.patientId, r.deviceId, tags, r.time, tiebreakNanos(r.msgId), JSON.stringify(r.fields), tags);
     }
   });
+}
+
+/**
+ * The deletes of retention and erasure, run by the writer thread beside its inserts: on the main connection they
+ * would block the event loop for as long as they take (a year of CGM is 100,000 rows) and wait there for the
+ * writer's lock.
+ */
+export function readingsDeleter(db: Database.Database) {
+  // Type by type, so that each delete walks the (patient, type, time) index.
+  const drop = db.prepare(
+    `DELETE FROM readings WHERE (type, patient_id, device_id, series_tags, time, tiebreak) IN
+       (SELECT type, patient_id, device_id, series_tags, time, tiebreak FROM readings WHERE patient_id = ? AND type = ? AND time < ? LIMIT ?)`,
+  );
+  const erase = db.prepare('DELETE FROM readings WHERE patient_id = ?');
+  return {
+    /** Up to `limit` of a patient's readings measured before `before`; answers how many went. */
+    purgeBefore(patientId: string, before: number, limit: number): number {
+      let removed = 0;
+      for (const type of READING_TYPES) {
+        if (removed >= limit) break;
+        removed += drop.run(patientId, type, before, limit - removed).changes;
+      }
+      return removed;
+    },
+    /** Every reading of a patient; answers how many went. */
+    erase(patientId: string): number {
+      return erase.run(patientId).changes;
+    },
+  };
 }

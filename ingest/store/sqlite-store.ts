@@ -42,7 +42,7 @@ export class SqliteStore implements ReadingStore {
   readonly #db: Database.Database;
   #writer: Worker | undefined;
   #nextId = 0;
-  readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (changes: number) => void; reject: (err: Error) => void }>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -60,12 +60,13 @@ export class SqliteStore implements ReadingStore {
     }
   }
 
-  #send(request: WriterRequest): Promise<void> {
+  /** Answers the rows a delete removed (0 for other requests). */
+  #send(request: WriterRequest): Promise<number> {
     const writer = this.#startWriter();
     const id = ++this.#nextId;
     // The thread keeps the process alive only while a write waits for it.
     if (this.#pending.size === 0) writer.ref();
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       writer.postMessage({ ...request, id });
     });
@@ -79,7 +80,7 @@ export class SqliteStore implements ReadingStore {
       const waiting = this.#pending.get(answer.id);
       this.#pending.delete(answer.id);
       if (this.#pending.size === 0) writer.unref();
-      if (answer.error === undefined) waiting?.resolve();
+      if (answer.error === undefined) waiting?.resolve(answer.changes ?? 0);
       else waiting?.reject(new Error(answer.error));
     });
     const fail = (err: Error) => {
@@ -145,26 +146,14 @@ export class SqliteStore implements ReadingStore {
     });
   }
 
-  /**
-   * Deletes up to `limit` of a patient's readings measured before `before` (retention); returns how many went.
-   * Goes type by type so that each delete walks the (patient, type, time) index.
-   */
-  purgeBefore(patientId: string, before: number, limit: number): number {
-    const drop = this.#db.prepare(
-      `DELETE FROM readings WHERE (type, patient_id, device_id, series_tags, time, tiebreak) IN
-         (SELECT type, patient_id, device_id, series_tags, time, tiebreak FROM readings WHERE patient_id = ? AND type = ? AND time < ? LIMIT ?)`,
-    );
-    let removed = 0;
-    for (const type of READING_TYPES) {
-      if (removed >= limit) break;
-      removed += drop.run(patientId, type, before, limit - removed).changes;
-    }
-    return removed;
+  /** Deletes up to `limit` of a patient's readings measured before `before` (retention); answers how many went. */
+  purgeBefore(patientId: string, before: number, limit: number): Promise<number> {
+    return this.#send({ id: 0, purge: { patientId, before, limit } });
   }
 
-  /** Every reading of a patient (erasure); returns how many went. */
-  async erasePatient(patientId: string): Promise<number> {
-    return this.#db.prepare('DELETE FROM readings WHERE patient_id = ?').run(patientId).changes;
+  /** Every reading of a patient (erasure); answers how many went. */
+  erasePatient(patientId: string): Promise<number> {
+    return this.#send({ id: 0, erase: patientId });
   }
 
   async queryDistribution(q: DistributionQuery): Promise<Distribution> {

@@ -1,18 +1,33 @@
 /**
  * The embedded store's writer, in a worker thread: inserting a batch and the fsync of its commit take tens of
  * milliseconds, during which the main thread would answer no device (no PUBACK, no socket read). Here they run
- * beside it. One message in, one answer out, in order.
+ * beside it, and so do the deletes of retention and erasure. One message in, one answer out, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Reading } from '../../domain/index.js';
-import { openReadingsDb, readingsWriter } from './sqlite-layout.js';
+import { openReadingsDb, readingsDeleter, readingsWriter } from './sqlite-layout.js';
 
-export type WriterRequest = { readonly id: number; readonly readings: readonly Reading[] } | { readonly id: number; readonly close: true };
-export type WriterAnswer = { readonly id: number; readonly error?: string };
+export type WriterRequest =
+  | { readonly id: number; readonly readings: readonly Reading[] }
+  | { readonly id: number; readonly purge: { readonly patientId: string; readonly before: number; readonly limit: number } }
+  | { readonly id: number; readonly erase: string }
+  | { readonly id: number; readonly close: true };
+/** `changes`: rows a delete removed. */
+export type WriterAnswer = { readonly id: number; readonly changes?: number; readonly error?: string };
 
 const port = parentPort!;
 const db = openReadingsDb((workerData as { file: string }).file);
 const write = readingsWriter(db);
+const deleter = readingsDeleter(db);
+
+function perform(request: Exclude<WriterRequest, { close: true }>): number | undefined {
+  if ('readings' in request) {
+    write(request.readings);
+    return undefined;
+  }
+  if ('purge' in request) return deleter.purgeBefore(request.purge.patientId, request.purge.before, request.purge.limit);
+  return deleter.erase(request.erase);
+}
 
 port.on('message', (request: WriterRequest) => {
   if ('close' in request) {
@@ -22,8 +37,7 @@ port.on('message', (request: WriterRequest) => {
     return;
   }
   try {
-    write(request.readings);
-    port.postMessage({ id: request.id } satisfies WriterAnswer);
+    port.postMessage({ id: request.id, changes: perform(request) } satisfies WriterAnswer);
   } catch (err) {
     port.postMessage({ id: request.id, error: (err as Error).message } satisfies WriterAnswer);
   }

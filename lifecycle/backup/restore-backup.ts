@@ -2,10 +2,9 @@ import { copyFile, mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OUTBOX_DIR, READINGS_DB_FILE } from '../../ingest/index.js';
-import { VigilError } from '../../domain/index.js';
+import { fsyncPath, VigilError } from '../../domain/index.js';
 import { STATE_DB_FILE, type Migration } from '../../state/index.js';
 import { liveInstancePid } from '../instance-file.js';
-import { fsyncPath } from './fsync-path.js';
 import { MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
 
 export interface RestoreOptions {

@@ -2,9 +2,8 @@ import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { listSegments, OUTBOX_DIR, readCheckpoint, READINGS_DB_FILE, segmentPath, writeCheckpoint, type Position } from '../../ingest/index.js';
-import { VigilError } from '../../domain/index.js';
+import { fsyncPath, VigilError } from '../../domain/index.js';
 import { openSqlite, STATE_DB_FILE } from '../../state/index.js';
-import { fsyncPath } from './fsync-path.js';
 import { BACKUP_FORMAT, MANIFEST_FILE, sha256File, type BackupManifest } from './manifest.js';
 
 export interface BackupOptions {

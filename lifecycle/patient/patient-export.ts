@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { READING_TYPES, VigilError } from '../../domain/index.js';
+import { READING_TYPES, toCsv, VigilError } from '../../domain/index.js';
 import type { ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditLog, StateDb } from '../../state/index.js';
-import { toCsv } from './csv.js';
 
 export interface PatientExportSource {
   readonly db: StateDb;
@@ -54,6 +53,10 @@ function stateFiles(db: StateDb, id: string): [string, string, readonly string[]
     ['snoozes.csv', 'silenced rules', ['rule_id', 'until', 'tier', 'actor', 'note', 'created_at'], times(all('SELECT rule_id, until, tier, actor, note, created_at FROM alert_snoozes WHERE patient_id = ?'), 'until', 'created_at')],
     ['rejections.csv', "readings from the patient's devices that were refused, and why", ['device_id', 'ref', 'code', 'message', 'reading_type', 'received_at'], times(all('SELECT device_id, ref, code, message, reading_type, received_at FROM rejections WHERE patient_id = ? ORDER BY id'), 'received_at')],
     ['dead-letters.csv', 'readings the reading store refused', ['reading_type', 'reading', 'status', 'error', 'created_at', 'replayed_at'], times(all('SELECT reading_type, reading, status, error, created_at, replayed_at FROM dead_letters WHERE patient_id = ? ORDER BY id'), 'created_at', 'replayed_at')],
+    ['care-plan.csv', 'the monitoring plan: measurements and their local times', ['template', 'measurements', 'created_at', 'updated_at', 'updated_by'], times(all('SELECT template, measurements, created_at, updated_at, updated_by FROM care_plans WHERE patient_id = ?'), 'created_at', 'updated_at')],
+    ['medications.csv', 'medication schedules', ['id', 'name', 'dose', 'times', 'window_minutes', 'started_at', 'stopped_at'], times(all('SELECT id, name, dose, times, window_minutes, started_at, stopped_at FROM care_medications WHERE patient_id = ? ORDER BY started_at'), 'started_at', 'stopped_at')],
+    ['hub-inbox.csv', "reminders and messages sent to the patient's hub, with receipts and dose answers", ['id', 'hub_id', 'kind', 'subject', 'due_at', 'created_at', 'expires_at', 'sent_at', 'delivered_at', 'read_at', 'answer', 'answered_at'], times(all('SELECT id, hub_id, kind, subject, due_at, created_at, expires_at, sent_at, delivered_at, read_at, answer, answered_at FROM care_inbox WHERE patient_id = ? ORDER BY created_at'), 'due_at', 'created_at', 'expires_at', 'sent_at', 'delivered_at', 'read_at', 'answered_at')],
+    ['messages.csv', 'messages between the care team and the patient', ['id', 'direction', 'text', 'at', 'author', 'reply_to', 'alert_id', 'measure'], times(all('SELECT id, direction, text, at, author, reply_to, alert_id, measure FROM care_messages WHERE patient_id = ? ORDER BY at'), 'at')],
     ['audit.csv', 'who viewed or changed the patient\'s data, when and from where', ['at', 'actor', 'origin', 'action', 'target', 'details'], times(all('SELECT at, actor, origin, action, target, details FROM audit_log WHERE patient_id = ? ORDER BY id'), 'at')],
   ];
 }

@@ -14,6 +14,10 @@ export const PATIENT_TABLES = {
   latest_readings: 'patient_id',
   rejections: 'patient_id',
   dead_letters: 'patient_id',
+  care_plans: 'patient_id',
+  care_medications: 'patient_id',
+  care_inbox: 'patient_id',
+  care_messages: 'patient_id',
 } as const;
 
 /** Tables reached through a patient's alerts. */

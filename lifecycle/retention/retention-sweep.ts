@@ -9,7 +9,7 @@ export interface RetentionSweepOptions {
   /** Ingest's rejection log purge (it deletes in its own chunks): called, not re-implemented. */
   readonly pruneRejections: (before: number) => number;
   /** The embedded reading store's purge, one batch of one patient; absent with InfluxDB (its retention policy applies). */
-  readonly readings?: { purgeBefore(patientId: string, before: number, limit: number): number } | undefined;
+  readonly readings?: { purgeBefore(patientId: string, before: number, limit: number): Promise<number> } | undefined;
   readonly patientIds: () => readonly string[];
   readonly audit: AuditLog;
   /** Rows per batch: small, so that no batch holds a database lock or the event loop for long. */
@@ -43,10 +43,10 @@ export class RetentionSweep {
     this.#stopped = true;
   }
 
-  async #drain(purge: (limit: number) => number): Promise<number> {
+  async #drain(purge: (limit: number) => number | Promise<number>): Promise<number> {
     let removed = 0;
     for (let i = 0; i < this.#maxBatches && !this.#stopped; i++) {
-      const n = purge(this.#batch);
+      const n = await purge(this.#batch);
       removed += n;
       if (n < this.#batch) break;
       await yieldToEventLoop();
@@ -65,7 +65,7 @@ export class RetentionSweep {
       readings: this.#o.readings ? cutoff(policy.readingDays, now) : undefined,
       rejections: cutoff(policy.rejectionDays, now),
     } satisfies Record<RetentionKind, number | undefined>;
-    const purge = async (t: number | undefined, one: (before: number, limit: number) => number) => {
+    const purge = async (t: number | undefined, one: (before: number, limit: number) => number | Promise<number>) => {
       await yieldToEventLoop();
       return t === undefined ? 0 : this.#drain((limit) => one(t, limit));
     };

@@ -77,6 +77,11 @@ export async function startA11yClinic(): Promise<A11yClinic> {
   await waitFor(() => live(crisis.patientId, 'bp.crisis') && live(late.patientId, 'bp.crisis')?.backInRangeAt, { what: 'critical alerts' });
   alerts.actions.applyPreset(crisis.patientId, 'spo2.copd_target', 'user:colleague', { reason: 'Chronic hypercapnia' });
   alerts.actions.snooze(crisis.patientId, 'bp.hypotension', Date.now() + 4 * HOUR, 'user:colleague', 'Post-operative, reviewed');
+  // The care panel with content: a hub, a plan dated back (adherence figures), a medication, a message.
+  await registry.addDevice({ patientId: crisis.patientId, id: `${crisis.patientId}-hub`, kind: 'hub' });
+  t.vigil.care.plans.set(crisis.patientId, 'hypertension', [{ type: 'blood_pressure', times: ['08:00', '20:00'] }], 'user:colleague', Date.now() - 7 * 24 * HOUR);
+  t.vigil.care.medications.add(crisis.patientId, { name: 'Amlodipine', dose: '5 mg', times: ['08:00'] }, 'user:colleague', Date.now());
+  await t.vigil.care.sendMessage(crisis.patientId, { text: 'Please re-measure in 15 minutes', measure: 'blood_pressure' }, 'user:colleague', 'Nurse');
 
   await users.add({ username: 'nurse', displayName: 'Nurse Ratched', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
   await users.add({ username: 'chief', displayName: 'Chief Admin', role: 'admin', password: PASSWORD });

@@ -1,16 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { freePort } from './ports.js';
 import { tempDir, waitFor } from './temp.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
+/** Debian's mosquitto 2.0 package ships the dynamic-security plugin here. */
+export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+
+export interface MosquittoOptions {
+  /**
+   * Load the dynamic-security plugin with an administrator made by `mosquitto_ctrl dynsec init` (as
+   * docs/operations.md tells users to): no anonymous logins, every other client and role made at run time.
+   */
+  readonly dynsec?: { readonly adminPassword: string } | undefined;
+}
 
 export interface MosquittoInstance {
   readonly url: string;
   readonly port: number;
+  /** The dynamic-security administrator, when the plugin is loaded. */
+  readonly admin: { readonly username: string; readonly password: string } | undefined;
   /** Stops the broker and deletes its temp dir. */
   stop(): Promise<void>;
 }
@@ -18,14 +32,23 @@ export interface MosquittoInstance {
 /**
  * Debian's Mosquitto 2.0 on a free loopback port, configured as docs/operations.md tells users to for worker
  * mode: no queue or in-flight limits (with the defaults it silently drops QoS 1 messages to a subscriber that
- * falls behind, field-notes.md). Anonymous: device authentication at the broker is not what these tests check.
+ * falls behind, field-notes.md). Anonymous, unless the dynamic-security plugin is asked for.
  */
-export async function startMosquitto(): Promise<MosquittoInstance> {
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoInstance> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found: install Debian's mosquitto package (see .ci/run)`);
   const dir = await tempDir('vigil-mosquitto-');
   const port = await freePort();
   const config = join(dir.path, 'mosquitto.conf');
-  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\npersistence false\n`);
+  const admin = options.dynsec ? { username: 'admin', password: options.dynsec.adminPassword } : undefined;
+  let auth = 'allow_anonymous true\n';
+  if (admin) {
+    const dynsecFile = join(dir.path, 'dynamic-security.json');
+    await promisify(execFile)('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, admin.username, admin.password], { timeout: 15_000 });
+    // Run as root, Mosquitto switches to the user `mosquitto`, who may not read (or save) the file in this
+    // private temp dir: it stays the user running the tests.
+    auth = `user ${userInfo().username}\nallow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${dynsecFile}\n`;
+  }
+  await writeFile(config, `listener ${port} 127.0.0.1\n${auth}max_queued_messages 0\nmax_inflight_messages 0\npersistence false\n`);
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -33,7 +56,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-      const probe = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1_000 });
+      const probe = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1_000, ...admin });
       await probe.endAsync();
       return true;
     },
@@ -42,6 +65,7 @@ export async function startMosquitto(): Promise<MosquittoInstance> {
   return {
     url,
     port,
+    admin,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -10,6 +10,7 @@ import { setViewTitle } from './page-title.js';
 import { patientDataPanel } from './patient-data-panel.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
 import { ReportView } from './report-view.js';
+import { CarePanel } from './care-panel.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
 
@@ -50,6 +51,7 @@ export class PatientView {
   #refresh = false;
   /** Kept across rebuilds like the charts: its own request, reloaded in the background on live refreshes. */
   readonly #reports: ReportView;
+  readonly #care: CarePanel;
 
   /** The page also offers the patient's export and erasure (administrators). */
   readonly #admin: boolean;
@@ -58,6 +60,7 @@ export class PatientView {
     this.patientId = patientId;
     this.#admin = admin;
     this.#reports = new ReportView(patientId);
+    this.#care = new CarePanel(patientId, () => (this.#record?.alerts ?? []).filter((a) => a.status !== 'resolved'));
   }
 
   #title(): HTMLElement | null {
@@ -81,7 +84,7 @@ export class PatientView {
     setViewTitle(this.#record.patient.name);
     // A live refresh or an action rebuilds the page: focus stays on the control (or the alert, rule or panel) it was on.
     keepFocus(this.element, () => this.#render(), () => this.#title());
-    await Promise.all([this.#loadCharts(), this.#reports.load(refresh)]);
+    await Promise.all([this.#loadCharts(), this.#reports.load(refresh), this.#care.load(refresh)]);
   }
 
   /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
@@ -188,6 +191,7 @@ export class PatientView {
         ),
       ),
       this.#reports.element,
+      this.#care.element,
       rulesPanel(r, this.#reload),
       ...(this.#admin ? [patientDataPanel(r.patient.id, r.patient.name)] : []),
     );

@@ -200,9 +200,12 @@ export class WorklistView {
   }
 }
 
-/** The risk score (docs/reports.md) after the programmes: the score, its parts in words for the pointer and screen readers. */
+/**
+ * The risk score (docs/reports.md) after the programmes, its parts in words in the tooltip. The row's link name
+ * keeps only "Risk N": every row read out with all its parts would bury the alert; the patient page lists them.
+ */
 function riskChip(e: WorklistEntry): HTMLElement | null {
   const r = e.risk;
   if (r.parts.length + r.trends.length === 0) return null;
-  return h('span', { class: `wl-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, ` · Risk ${r.score}`, h('span', { class: 'sr-only' }, ` (${r.text})`));
+  return h('span', { class: `wl-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, ` · Risk ${r.score}`);
 }

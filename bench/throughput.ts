@@ -1,0 +1,226 @@
+/**
+ * The side-by-side throughput rows of `npm run bench`: the same MQTT load (same clients, same 150-byte QoS 1
+ * payloads, the same window in flight per device) against a bare aedes broker, Mosquitto, Vigil with its embedded
+ * store and Vigil with InfluxDB, in one run, so that results compare as ratios on a shared, noisy machine.
+ * Every target first takes a warm-up that is not measured: a programme runs Vigil for months, so the figure that
+ * matters is the process after V8 has compiled its hot path, not its first seconds (and the bare brokers get the
+ * same warm-up, so the ratio stays fair).
+ */
+import { connect } from 'mqtt';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runLoad, type LoadResult } from './load.js';
+import { benchPayload } from './payload.js';
+import { metricValue, processUsage, summarise, type Summary } from './stats.js';
+import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
+
+export const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
+export const WINDOW = Number(process.env.BENCH_WINDOW ?? 20);
+const DEVICE_COUNTS = (process.env.BENCH_DEVICES ?? '10,100').split(',').map(Number);
+export const ALERT_SAMPLES = 50;
+/** Messages in every target's warm-up (not measured), spread over its devices. */
+export const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 20_000);
+const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+
+export interface Row {
+  readonly target: string;
+  readonly devices: number;
+  readonly perSecond: number;
+  readonly ratio: number;
+  readonly puback: Summary;
+  readonly storedLag?: Summary | undefined;
+  readonly alert?: Summary | undefined;
+  readonly cpuSeconds: number;
+  readonly peakRssMiB: number;
+}
+
+const payload = benchPayload;
+
+/** One QoS 1 subscriber, so that a bare broker delivers what it acknowledges, like Vigil stores it. */
+async function subscribe(url: string): Promise<() => Promise<void>> {
+  const sub = connect(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
+  await new Promise((resolve) => sub.once('connect', resolve));
+  await sub.subscribeAsync('rpm/v1/devices/+/readings', { qos: 1 });
+  return () => sub.endAsync(true);
+}
+
+/** Polls Vigil's stored counter to estimate when each acknowledged reading reached the store. */
+function watchStored(httpUrl: string) {
+  const samples: { at: number; stored: number }[] = [];
+  let running = true;
+  let failedPolls = 0;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const stored = await metricValue(httpUrl, 'vigil_readings_stored_total');
+        samples.push({ at: performance.now(), stored });
+      } catch (err) {
+        // A kept-alive connection the server closed as it was reused (likelier while 10,000 devices connect):
+        // a sample is skipped, the next one comes 50 ms later.
+        failedPolls++;
+        if (failedPolls > 100) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return {
+    samples,
+    async waitFor(count: number, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((samples.at(-1)?.stored ?? 0) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** `before`: readings stored ahead of the measured ones (the warm-up's), which the counter includes. */
+function storedLags(load: LoadResult, samples: { at: number; stored: number }[], before: number): number[] {
+  const byAck = [...load.timeline].sort((a, b) => a.ackedAt - b.ackedAt);
+  const lags: number[] = [];
+  let s = 0;
+  byAck.forEach((m, k) => {
+    while (s < samples.length && samples[s]!.stored < before + k + 1) s++;
+    const sample = samples[s];
+    if (sample) lags.push(sample.at - load.startedAt - m.publishedAt);
+  });
+  return lags;
+}
+
+/** A webhook receiver: the time an alert's opening reaches it, per patient. */
+async function startReceiver(): Promise<{ url: string; openedAt: Map<string, number>; server: Server }> {
+  const openedAt = new Map<string, number>();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const event = JSON.parse(body) as { type: string; alert: { patientId: string } };
+      if (event.type === 'alert.opened') openedAt.set(event.alert.patientId, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, server };
+}
+
+async function measureBroker(target: Target, devices: number, ceiling: number | undefined): Promise<Row> {
+  const unsubscribe = await subscribe(target.url);
+  let before = processUsage(target.pid);
+  const load = await runLoad({
+    url: target.url,
+    devices: Array.from({ length: devices }, (_, i) => ({ deviceId: `bench-${i}` })),
+    perDevice: Math.ceil(MESSAGES / devices),
+    window: WINDOW,
+    payload,
+    warmUpPerDevice: Math.ceil(WARM_UP / devices),
+    afterWarmUp: () => (before = processUsage(target.pid)),
+  });
+  const after = processUsage(target.pid);
+  await unsubscribe();
+  const perSecond = load.acknowledged / load.seconds;
+  return { target: target.name, devices, perSecond, ratio: ceiling ? perSecond / ceiling : 1, puback: summarise(load.pubackMs), cpuSeconds: after.cpuSeconds - before.cpuSeconds, peakRssMiB: after.peakRssMiB };
+}
+
+async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined, pace?: number): Promise<Row> {
+  const receiver = await startReceiver();
+  const label = `${influxUrl ? 'Vigil, InfluxDB store' : 'Vigil, embedded SQLite store'}${pace ? `, paced at ${Math.round(pace).toLocaleString('en')}/s (half its rate above)` : ''}`;
+  const env: Record<string, string> = { VIGIL_ALERT_WEBHOOK_URL: receiver.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  if (influxUrl) Object.assign(env, { VIGIL_INFLUX_URL: influxUrl, VIGIL_INFLUX_DB: `bench${devices}` });
+  const target = await startVigil(devices + ALERT_SAMPLES, env, label);
+  try {
+    const loadDevices = target.devices.slice(0, devices);
+    const alertDevices = target.devices.slice(devices);
+    const watcher = watchStored(target.httpUrl!);
+    let before = processUsage(target.pid);
+    // Alert probes: one crisis reading per probe patient, spread over the measured run; PUBACK time is recorded.
+    // Their clients connect before the warm-up ends, so that their authentication is not in the measured CPU.
+    const acked = new Map<string, number>();
+    const probeClients = await Promise.all(alertDevices.map((d) => connect(target.url, { clientId: d.deviceId, username: d.deviceId, password: d.secret, reconnectPeriod: 0 })));
+    await Promise.all(probeClients.map((c) => new Promise((resolve) => c.once('connect', resolve))));
+    let probes: Promise<void> = Promise.resolve();
+    const sendProbes = async () => {
+      for (const [i, client] of probeClients.entries()) {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        const d = alertDevices[i]!;
+        await client.publishAsync(`rpm/v1/devices/${d.deviceId}/readings`, JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 195, diastolic: 110, id: 'probe' }), { qos: 1 });
+        acked.set(d.patientId, performance.now());
+      }
+      await Promise.all(probeClients.map((c) => c.endAsync(true)));
+    };
+    // Paced runs send fewer messages (the same number of seconds as the full-speed run, roughly).
+    const perDevice = Math.ceil((pace ? MESSAGES / 2 : MESSAGES) / devices);
+    const warmUpPerDevice = Math.ceil(WARM_UP / devices);
+    const load = await runLoad({
+      url: target.url,
+      devices: loadDevices,
+      perDevice,
+      window: WINDOW,
+      payload,
+      ratePerSecond: pace,
+      warmUpPerDevice,
+      afterWarmUp: () => {
+        before = processUsage(target.pid);
+        probes = sendProbes();
+      },
+    });
+    await probes;
+    await watcher.waitFor(warmUpPerDevice * devices + load.acknowledged + ALERT_SAMPLES);
+    const deadline = Date.now() + 30_000;
+    while (receiver.openedAt.size < ALERT_SAMPLES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = processUsage(target.pid);
+    const alertLatencies = [...acked].flatMap(([patient, at]) => (receiver.openedAt.has(patient) ? [receiver.openedAt.get(patient)! - at] : []));
+    const perSecond = load.acknowledged / load.seconds;
+    return {
+      target: label,
+      devices,
+      perSecond,
+      ratio: perSecond / ceiling,
+      puback: summarise(load.pubackMs),
+      storedLag: summarise(storedLags(load, watcher.samples, warmUpPerDevice * devices)),
+      alert: summarise(alertLatencies),
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      peakRssMiB: after.peakRssMiB,
+    };
+  } finally {
+    await target.stop();
+    receiver.server.close();
+  }
+}
+
+const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
+
+export function table(rows: Row[]): string {
+  const head = '| target | devices | acknowledged/s | vs bare aedes | publish to PUBACK p50 / p99 (ms) | publish to stored p50 / p99 (ms) | PUBACK to alert at webhook p50 / p99 (ms, n) | CPU s | peak RSS MiB |';
+  const sep = '|---|---|---|---|---|---|---|---|---|';
+  const lines = rows.map((r) =>
+    `| ${r.target} | ${r.devices} | ${Math.round(r.perSecond).toLocaleString('en')} | ${Math.round(r.ratio * 100)} % | ${fmt(r.puback.p50)} / ${fmt(r.puback.p99)} | ${r.storedLag ? `${fmt(r.storedLag.p50, 0)} / ${fmt(r.storedLag.p99, 0)}` : '-'} | ${r.alert ? `${fmt(r.alert.p50)} / ${fmt(r.alert.p99)} (${r.alert.n})` : '-'} | ${fmt(r.cpuSeconds)} | ${fmt(r.peakRssMiB, 0)} |`,
+  );
+  return [head, sep, ...lines].join('\n');
+}
+
+/** Every device count: bare aedes, Mosquitto, then Vigil with each store (and InfluxDB paced at half its rate). */
+export async function benchThroughput(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const influx = await startInfluxd();
+  try {
+    for (const devices of DEVICE_COUNTS) {
+      process.stderr.write(`bench: ${devices} devices, ${MESSAGES} messages, window ${WINDOW}\n`);
+      const aedes = await startBareAedes();
+      const bare = await measureBroker(aedes, devices, undefined).finally(() => aedes.stop());
+      rows.push(bare);
+      const mosquitto = await startMosquitto();
+      if (mosquitto) rows.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
+      rows.push(await measureVigil(devices, bare.perSecond, undefined));
+      if (influx) {
+        const full = await measureVigil(devices, bare.perSecond, influx.url);
+        rows.push(full);
+        rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
+      }
+      process.stderr.write(`${table(rows)}\n`);
+    }
+  } finally {
+    await influx?.stop();
+  }
+
+  return rows;
+}

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { InboxKind, InboxMessage } from '../domain/index.js';
+import type { StateDb } from '../state/index.js';
+
+export type DoseAnswer = 'taken' | 'skipped' | 'snoozed' | 'missed';
+
+export interface InboxEntry {
+  readonly id: string;
+  readonly patientId: string;
+  readonly hubId: string;
+  readonly kind: InboxKind;
+  /** The measurement type or the medication id of a reminder; '' for a message. */
+  readonly subject: string;
+  readonly dueAt: number | null;
+  readonly windowEndsAt: number | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly payload: string;
+  readonly sentAt: number | null;
+  readonly deliveredAt: number | null;
+  readonly readAt: number | null;
+  readonly answer: DoseAnswer | null;
+  readonly answeredAt: number | null;
+}
+
+interface InboxRow {
+  id: string;
+  patient_id: string;
+  hub_id: string;
+  kind: InboxKind;
+  subject: string;
+  due_at: number | null;
+  window_ends_at: number | null;
+  created_at: number;
+  expires_at: number;
+  payload: string;
+  sent_at: number | null;
+  delivered_at: number | null;
+  read_at: number | null;
+  answer: DoseAnswer | null;
+  answered_at: number | null;
+}
+
+const toEntry = (r: InboxRow): InboxEntry => ({
+  id: r.id,
+  patientId: r.patient_id,
+  hubId: r.hub_id,
+  kind: r.kind,
+  subject: r.subject,
+  dueAt: r.due_at,
+  windowEndsAt: r.window_ends_at,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  payload: r.payload,
+  sentAt: r.sent_at,
+  deliveredAt: r.delivered_at,
+  readAt: r.read_at,
+  answer: r.answer,
+  answeredAt: r.answered_at,
+});
+
+export const newInboxId = (prefix: 'r' | 'd' | 'msg') => `${prefix}-${randomBytes(8).toString('hex')}`;
+
+/**
+ * Everything put in a hub's inbox, with what became of it: sent to the broker, delivered and read on the hub
+ * (receipts), and for a dose its answer. A reminder's slot (patient, kind, subject, due time) is unique: a
+ * scheduler tick that runs twice, or a restart, does not remind twice.
+ */
+export class Inbox {
+  readonly #stmts;
+
+  constructor(db: StateDb) {
+    this.#stmts = {
+      insert: db.prepare(
+        `INSERT OR IGNORE INTO care_inbox (id, patient_id, hub_id, kind, subject, due_at, window_ends_at, created_at, expires_at, payload)
+         VALUES (@id, @patientId, @hubId, @kind, @subject, @dueAt, @windowEndsAt, @createdAt, @expiresAt, @payload)`,
+      ),
+      get: db.prepare<[string], InboxRow>('SELECT * FROM care_inbox WHERE id = ?'),
+      slot: db.prepare<[string, string, string, number], { id: string }>('SELECT id FROM care_inbox WHERE patient_id = ? AND kind = ? AND subject = ? AND due_at = ?'),
+      sent: db.prepare('UPDATE care_inbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
+      unsent: db.prepare<[number], InboxRow>('SELECT * FROM care_inbox WHERE sent_at IS NULL AND expires_at > ? ORDER BY created_at LIMIT 500'),
+      delivered: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
+      read: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?), read_at = COALESCE(read_at, ?) WHERE id = ?'),
+      answer: db.prepare('UPDATE care_inbox SET answer = ?, answered_at = ?, delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
+      missed: db.prepare(
+        "UPDATE care_inbox SET answer = 'missed', answered_at = window_ends_at WHERE kind = 'medication_reminder' AND (answer IS NULL OR answer = 'snoozed') AND window_ends_at <= ?",
+      ),
+      doses: db.prepare<[string, number, number], InboxRow>(
+        "SELECT * FROM care_inbox WHERE patient_id = ? AND kind = 'medication_reminder' AND due_at >= ? AND due_at < ? ORDER BY due_at",
+      ),
+      recent: db.prepare<[string, number], InboxRow>('SELECT * FROM care_inbox WHERE patient_id = ? ORDER BY created_at DESC LIMIT ?'),
+    };
+  }
+
+  /** Adds an entry; false when its reminder slot already has one. */
+  add(entry: { id: string; patientId: string; hubId: string; message: InboxMessage; subject: string; dueAt: number | null; windowEndsAt: number | null; createdAt: number; expiresAt: number }): boolean {
+    const { message, ...row } = entry;
+    return this.#stmts.insert.run({ ...row, kind: message.kind, payload: JSON.stringify(message) }).changes > 0;
+  }
+
+  get(id: string): InboxEntry | undefined {
+    const row = this.#stmts.get.get(id);
+    return row ? toEntry(row) : undefined;
+  }
+
+  hasSlot(patientId: string, kind: InboxKind, subject: string, dueAt: number): boolean {
+    return this.#stmts.slot.get(patientId, kind, subject, dueAt) !== undefined;
+  }
+
+  markSent(id: string, at: number): void {
+    this.#stmts.sent.run(at, id);
+  }
+
+  /** Entries not yet handed to the broker (it was unreachable) and not expired: sent on the next tick. */
+  unsent(now: number): InboxEntry[] {
+    return this.#stmts.unsent.all(now).map(toEntry);
+  }
+
+  delivered(id: string, at: number): void {
+    this.#stmts.delivered.run(at, id);
+  }
+
+  read(id: string, at: number): void {
+    this.#stmts.read.run(at, at, id);
+  }
+
+  answer(id: string, answer: DoseAnswer, at: number): void {
+    this.#stmts.answer.run(answer, at, at, id);
+  }
+
+  /** Doses with no answer (or only a snooze) by the end of their window count as missed; returns how many. */
+  markMissed(now: number): number {
+    return this.#stmts.missed.run(now).changes;
+  }
+
+  doses(patientId: string, from: number, to: number): InboxEntry[] {
+    return this.#stmts.doses.all(patientId, from, to).map(toEntry);
+  }
+
+  recent(patientId: string, limit: number): InboxEntry[] {
+    return this.#stmts.recent.all(patientId, limit).map(toEntry);
+  }
+}

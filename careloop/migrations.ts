@@ -1,0 +1,66 @@
+import type { Migration } from '../state/index.js';
+
+export const CARELOOP_MIGRATIONS: readonly Migration[] = [
+  {
+    component: 'careloop',
+    version: 1,
+    // The plan's measurements are one JSON document (validated with zod on every read and write): a plan is edited
+    // and audited whole. Medications are rows, since doses and adherence refer to each one by id. Every message
+    // put in a hub's inbox is a row of care_inbox, with its receipts and (medication reminders) its answer; the
+    // conversation is care_messages, both directions. Reminder slots are unique, so a reminder is sent once.
+    sql: `
+      CREATE TABLE care_plans (
+        patient_id TEXT PRIMARY KEY REFERENCES patients(id),
+        template TEXT NOT NULL,
+        measurements TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE TABLE care_medications (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        name TEXT NOT NULL,
+        dose TEXT NOT NULL,
+        times TEXT NOT NULL,
+        window_minutes INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        stopped_at INTEGER
+      );
+      CREATE INDEX care_medications_patient ON care_medications(patient_id);
+      CREATE TABLE care_inbox (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        hub_id TEXT NOT NULL,
+        -- No CHECK on kind: new inbox kinds (check-ins, education) are added without rebuilding the table.
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        due_at INTEGER,
+        window_ends_at INTEGER,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at INTEGER,
+        delivered_at INTEGER,
+        read_at INTEGER,
+        answer TEXT CHECK (answer IN ('taken', 'skipped', 'snoozed', 'missed')),
+        answered_at INTEGER
+      );
+      CREATE UNIQUE INDEX care_inbox_slot ON care_inbox(patient_id, kind, subject, due_at) WHERE due_at IS NOT NULL;
+      CREATE INDEX care_inbox_patient ON care_inbox(patient_id, created_at);
+      CREATE INDEX care_inbox_unsent ON care_inbox(sent_at) WHERE sent_at IS NULL;
+      CREATE TABLE care_messages (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('to_patient', 'from_patient')),
+        text TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        reply_to TEXT,
+        alert_id INTEGER,
+        measure TEXT
+      );
+      CREATE INDEX care_messages_patient ON care_messages(patient_id, at);
+    `,
+  },
+];

@@ -1,0 +1,24 @@
+import { openState } from '../app/state.js';
+import type { VigilConfig } from '../app/config.js';
+import { AuditLog } from '../state/index.js';
+import { cliActor } from './cli-actor.js';
+import { stateConfig } from './state-config.js';
+
+export interface DataDirOption {
+  dataDir?: string;
+}
+
+export type Audit = (action: string, patientId: string | null, target: string | null, details?: unknown) => void;
+
+/**
+ * The state database, the audit log that records each change made from the command line and by whom, and the
+ * settings (a change may have to reach the external broker too).
+ */
+export function withState<T>(opts: DataDirOption, body: (state: ReturnType<typeof openState>, audit: Audit, config: Readonly<VigilConfig>) => Promise<T> | T): Promise<T> {
+  const config = stateConfig(opts.dataDir);
+  const state = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
+  const log = new AuditLog(state.db);
+  const by = cliActor();
+  const audit: Audit = (action, patientId, target, details) => log.record(by, action, patientId, target, details);
+  return Promise.resolve(body(state, audit, config)).finally(() => state.db.close());
+}

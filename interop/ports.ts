@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify';
+import type { Alert } from '../domain/index.js';
+import type { ReadingStore } from '../ingest/index.js';
+
+/** A patient of the registry, as the FHIR side needs it. */
+export interface InteropPatient {
+  readonly id: string;
+  readonly name: string;
+  readonly careTeam: string | null;
+  readonly createdAt: number;
+}
+
+export interface InteropDevice {
+  readonly id: string;
+  readonly patientId: string | null;
+  readonly revokedAt: number | null;
+  readonly firmware: string | null;
+}
+
+/** Where the FHIR resources come from: the registry, the reading store, the alerts. */
+export interface InteropSources {
+  readonly directory: {
+    patient(id: string): InteropPatient | undefined;
+    patients(): readonly InteropPatient[];
+    devices(): readonly InteropDevice[];
+  };
+  readonly readings: Pick<ReadingStore, 'queryRaw'>;
+  readonly alerts: {
+    list(filter: { readonly patientId: string; readonly limit: number }): Alert[];
+    get(alertId: number): { readonly alert: Alert } | undefined;
+  };
+}
+
+/**
+ * Who asks, and the audit log, as the dashboard decides them (the same session cookie, bearer tokens, care-team
+ * scoping and repeat-view rule as the JSON API): the FHIR routes never make these decisions on their own.
+ */
+export interface RequestAccess {
+  /** The caller, or VIGIL_ERR_UNAUTHORIZED; remembered on the request for the calls below. */
+  identify(request: FastifyRequest): { readonly role: string };
+  canSee(request: FastifyRequest, careTeam: string | null): boolean;
+  /** Audits a view of patient data unless the same caller saw the same view within the repeat window. */
+  auditView(request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown): void;
+  /** Audits an access to a patient outside the caller's care teams. */
+  denied(request: FastifyRequest, patientId: string, target: string): void;
+  /** Appends an entry every time (an export). */
+  record(request: FastifyRequest, action: string, patientId: string | null, target: string | null, details?: unknown): void;
+}

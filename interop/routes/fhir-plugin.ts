@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { VigilError, type ErrorCode } from '../../domain/index.js';
+import { operationOutcome } from '../fhir/operation-outcome.js';
+import { FHIR_JSON } from '../fhir/types.js';
+import type { RequestAccess } from '../ports.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  VIGIL_ERR_UNAUTHORIZED: 401,
+  VIGIL_ERR_FORBIDDEN: 403,
+  VIGIL_ERR_NOT_FOUND: 404,
+  VIGIL_ERR_BAD_REQUEST: 400,
+  VIGIL_ERR_CONFIG: 400,
+  VIGIL_ERR_RATE_LIMITED: 429,
+  VIGIL_ERR_BUSY: 503,
+};
+
+/** A request for a format Vigil does not produce (HTTP 406). */
+class NotAcceptable extends Error {}
+
+/** The base URL of this FHIR endpoint as the client reached it (behind VIGIL_TRUST_PROXY, the proxy's). */
+export function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/fhir`;
+}
+
+/**
+ * What every /fhir route shares: answers as `application/fhir+json`, never cached, errors as OperationOutcome
+ * (R4 http.html: a failed interaction SHOULD return one) with the status the JSON API would use; a 401 names the
+ * bearer scheme. Registered with the /fhir prefix; `requireCaller` adds the caller check to a child context.
+ */
+export function fhirPlugin(app: FastifyInstance): void {
+  // Vigil speaks FHIR JSON only: a client that accepts nothing else (application/fhir+xml) is told so, not sent JSON.
+  app.addHook('onRequest', async (request) => {
+    const accept = request.headers.accept;
+    if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) throw new NotAcceptable(`Vigil answers application/fhir+json only, not ${accept}`);
+  });
+  app.addHook('onSend', async (_request, reply: FastifyReply, payload) => {
+    reply.header('content-type', FHIR_JSON);
+    reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  app.setErrorHandler((error: FastifyError | VigilError | NotAcceptable, request, reply) => {
+    if (error instanceof VigilError) {
+      const status = STATUS[error.code] ?? 500;
+      if (status === 401) reply.header('www-authenticate', 'Bearer realm="vigil"');
+      return reply.code(status).send(operationOutcome(status, error.code, error.message));
+    }
+    if (error instanceof NotAcceptable) return reply.code(406).send(operationOutcome(406, 'VIGIL_ERR_BAD_REQUEST', error.message));
+    const status = (error as FastifyError).statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'FHIR request failed');
+      return reply.code(status).send(operationOutcome(status, 'VIGIL_ERR_INTERNAL', 'internal error'));
+    }
+    return reply.code(status).send(operationOutcome(status, status === 404 ? 'VIGIL_ERR_NOT_FOUND' : 'VIGIL_ERR_BAD_REQUEST', error.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(operationOutcome(404, 'VIGIL_ERR_NOT_FOUND', `${request.method} ${request.url.split('?')[0]} is not served: see /fhir/metadata`));
+  });
+}
+
+/** Every route of this context needs a caller (the session cookie or a bearer token). */
+export function requireCaller(app: FastifyInstance, access: RequestAccess): void {
+  app.addHook('onRequest', async (request) => void access.identify(request));
+}
