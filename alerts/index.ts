@@ -27,9 +27,14 @@ export type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, Alert
 export type { StoredOverride, StoredSnooze } from './store/rule-settings.js';
 export { DEFAULT_RULE_SET, PROGRAMME_RULE_SETS, findRule } from './rules/catalogue.js';
 export { effectiveRules } from './rules/effective.js';
+/** One rule with a patient's override applied (reports read the lines the alert uses for that patient). */
+export { patientRule } from './rules/patient-rule.js';
 /** The home BP protocol, for the home BP report (reports/): the alert and the report average alike. */
 export { evaluateHomeBp, homeBpHistoryFrom } from './evaluate/home-bp.js';
-export type { HomeBpRule } from './rules/trend-rules.js';
+export type { HomeBpRule, WeightGainRule } from './rules/trend-rules.js';
+export { isTrendRule } from './rules/trend-kind.js';
+/** Heart-failure weight gain, for the weight report (reports/): the same mornings, baseline and windows. */
+export { evaluateWeightGain, morningWeights, MORNING_FROM, MORNING_TO, weightBaseline, weightGainHistoryFrom, type WeightBaselineSource } from './evaluate/weight-gain.js';
 export { SAFETY_FLOORS } from './rules/floors.js';
 export { RULE_PRESETS, type RulePreset } from './rules/presets.js';
 export { SEVERITIES, ruleSchema, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
@@ -69,6 +74,11 @@ export interface AlertQueries {
   liveCounts(): Record<Severity, number>;
   /** Bounds a client should offer within (the server enforces them in any case). */
   limits(): { snoozeMaxHours: number };
+}
+
+/** A patient's rule overrides in force at `now`, read from the state database (the CLI's reports). */
+export function patientOverrides(db: StateDb, patientId: string, now: number): ReturnType<RuleSettings['overrides']> {
+  return new RuleSettings(db).overrides(patientId, now);
 }
 
 export type Alerts = Awaited<ReturnType<typeof createAlerts>>;

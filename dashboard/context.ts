@@ -73,7 +73,7 @@ export interface DashboardContext {
   readonly audit: Pick<AuditLog, 'record' | 'list'>;
   /** Whether a view of patient data is new (audited) or the same session's repeat (the server decides). */
   readonly views: RepeatViews;
-  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate' | 'queryDistribution'>;
+  readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate' | 'queryDistribution' | 'querySpansWithReadings'>;
   readonly directory: PatientDirectory;
   readonly users: UserStore;
   readonly sessions: SessionStore;

@@ -1,16 +1,4 @@
-import type { GlucoseReport, HomeBpReport } from '../domain/index.js';
-
-/** A CSV field: quoted when it holds a separator, a quote or a line break (RFC 4180). */
-function field(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  // A leading = + - @ would make a spreadsheet run the cell as a formula (CSV injection).
-  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function lines(rows: readonly (readonly (string | number | boolean | null)[])[]): string {
-  return rows.map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
-}
+import { csvLines, type GlucoseReport, type HomeBpReport, type WeightReport } from '../domain/index.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -38,7 +26,7 @@ export function glucoseReportCsv(r: GlucoseReport): string {
       rows.push(['agp', time, b.count, b.p5, b.p25, b.p50, b.p75, b.p95]);
     }
   }
-  return lines(rows);
+  return csvLines(rows);
 }
 
 /** The home BP report as CSV: the protocol average and category, readings above the line, weekly means. */
@@ -62,5 +50,25 @@ export function homeBpReportCsv(r: HomeBpReport): string {
     ['week', 'from', 'readings', 'systolic mean', 'diastolic mean'],
     ...r.weeks.map((w) => ['week', iso(w.from), w.readings, w.systolic, w.diastolic]),
   ];
-  return lines(rows);
+  return csvLines(rows);
+}
+
+/** The weight report as CSV: the baseline and windows, then each local day's morning weight and alert. */
+export function weightReportCsv(r: WeightReport): string {
+  const rows: (string | number | boolean | null)[][] = [
+    ['section', 'figure', 'value', 'unit'],
+    ['period', 'patient', r.patientId, ''],
+    ['period', 'from', iso(r.from), ''],
+    ['period', 'to', iso(r.to), ''],
+    ['period', 'time zone', r.timeZone, ''],
+    ['baseline', r.baseline.label, r.baseline.kg, 'kg'],
+    ['baseline', 'dry weight', r.dryWeightKg, 'kg'],
+    ...r.windows.map((w) => ['window', `rise over ${w.days} day${w.days === 1 ? '' : 's'}`, w.riseKg, 'kg']),
+    ['summary', 'days with a morning weight', r.weighedDays, 'days'],
+    ['summary', 'days past a window', r.alertDays, 'days'],
+    [],
+    ['day', 'date', 'morning weight kg', 'baseline kg', 'above baseline kg', 'alert window days', 'window from', 'rise kg', 'limit kg'],
+    ...r.daily.map((d) => ['day', d.date, d.kg, d.baselineKg, d.aboveBaselineKg, d.alert ? (d.alert.windowDays ?? 'dry weight') : null, d.alert?.windowFrom ?? null, d.alert?.riseKg ?? null, d.alert?.limitKg ?? null]),
+  ];
+  return csvLines(rows);
 }

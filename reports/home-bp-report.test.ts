@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../ingest/index.js';
 import { reading } from '../test/support/readings.js';
 import { tempDir } from '../test/support/temp.js';
-import { homeBpCategory, homeBpLine, homeBpReport } from './home-bp-report.js';
+import { homeBpCategory, homeBpLine, homeBpReport, homeBpRuleFor } from './home-bp-report.js';
 
 let store: SqliteStore;
 let remove: () => Promise<void>;
@@ -61,5 +61,27 @@ describe('home BP report (ESH 2021 protocol), worked by hand', () => {
     const r = await homeBpReport(store, { id: 'p-none', timeZone: 'UTC' }, 28, Date.parse('2026-11-22T19:00:00Z'));
     expect(r.weeks.map((w) => new Date(w.from).toISOString().slice(0, 10))).toEqual(['2026-10-26', '2026-11-02', '2026-11-09', '2026-11-16']);
     expect(r.aboveTarget.percent).toBeNull();
+  });
+
+  it("measures against the patient's own line: an override of 130/80 makes the 133/83.5 average home hypertension", async () => {
+    // The same six days as the first case (p-bp): session means 138/88 and 128/79, average 133/83.5. Against a
+    // care team's 130/80 line (margin 5 -> 125/75) that is at or above the line. Readings at or above 130/80:
+    // day 1's two, and each day's 140/90, 136/86 and 130/80 (126/78 is below): 2 + 6 x 3 = 20 of 26 = 76.9 %.
+    const rule = homeBpRuleFor([{ ruleId: 'bp.home_average', override: { conditions: [{ field: 'systolic', op: '>=', value: 130 }, { field: 'diastolic', op: '>=', value: 80 }] } }]);
+    expect(homeBpLine(rule)).toEqual({ systolic: 130, diastolic: 80 });
+    const r = await homeBpReport(store, { id: 'p-bp', timeZone: 'Europe/Paris' }, 7, Date.parse('2026-11-22T19:00:00Z'), rule);
+    expect(r.category).toBe('hypertension');
+    expect(r.categoryLabel).toContain('130/80');
+    expect(r.aboveTarget).toEqual({ count: 20, percent: 76.9, systolic: 130, diastolic: 80 });
+  });
+
+  it('keeps the default line when the stored override is one the rule schema refuses, and for other rules', () => {
+    expect(homeBpLine(homeBpRuleFor([{ ruleId: 'bp.home_average', override: { conditions: [] } }]))).toEqual({ systolic: 135, diastolic: 85 });
+    expect(homeBpLine(homeBpRuleFor([{ ruleId: 'bp.crisis', override: { enabled: true } }]))).toEqual({ systolic: 135, diastolic: 85 });
+    // A line the report cannot state as "at or above S/D" (systolic only) keeps the default.
+    expect(homeBpLine(homeBpRuleFor([{ ruleId: 'bp.home_average', override: { conditions: [{ field: 'systolic', op: '>=', value: 125 }] } }]))).toEqual({ systolic: 135, diastolic: 85 });
+    // A disabled alert keeps its line for the report.
+    const both = [{ field: 'systolic', op: '>=', value: 125 }, { field: 'diastolic', op: '>=', value: 75 }];
+    expect(homeBpLine(homeBpRuleFor([{ ruleId: 'bp.home_average', override: { enabled: false, conditions: both } }]))).toEqual({ systolic: 125, diastolic: 75 });
   });
 });

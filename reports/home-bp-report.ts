@@ -1,4 +1,4 @@
-import { evaluateHomeBp, homeBpHistoryFrom, PROGRAMME_RULE_SETS, type HomeBpRule } from '../alerts/index.js';
+import { evaluateHomeBp, homeBpHistoryFrom, patientRule, PROGRAMME_RULE_SETS, type HomeBpRule, type RuleOverride } from '../alerts/index.js';
 import { addDays, localDate, startOfLocalDay, type HomeBpReport } from '../domain/index.js';
 import type { RawPoint } from '../ingest/index.js';
 import type { ReportPatient, ReportReadings } from './glucose-report.js';
@@ -14,6 +14,24 @@ export const HOME_BP_RULE = PROGRAMME_RULE_SETS.hypertension.find((r): r is Home
 export const HOME_BP_SOURCE =
   'ESH 2021 practice guidelines for office and out-of-office BP measurement (Stergiou GS et al., J Hypertens 2021;39(7):1293-1302); ' +
   'AHA 2019 scientific statement on BP measurement (Muntner P et al., Hypertension 2019;73:e35-e66)';
+
+/**
+ * The patient's own `bp.home_average`: the care team's override in force (a tighter line for a patient with
+ * diabetes or kidney disease, a longer window), validated and floored as the alert applies it; the default
+ * without one.
+ */
+export function homeBpRuleFor(overrides: readonly { readonly ruleId: string; readonly override: RuleOverride }[]): HomeBpRule {
+  const rule = patientRule(HOME_BP_RULE.id, overrides);
+  return rule?.kind === 'home_bp' && statesLine(rule) ? rule : HOME_BP_RULE;
+}
+
+/**
+ * The report states its line as "at or above S/D mmHg": a rule it can read so has one `>=` condition on each of
+ * systolic and diastolic (every shipped rule and preset). Any other shape keeps the default line.
+ */
+function statesLine(rule: HomeBpRule): boolean {
+  return ['systolic', 'diastolic'].every((f) => rule.conditions.filter((c) => c.field === f).length === 1 && rule.conditions.some((c) => c.field === f && c.op === '>='));
+}
 
 /** The rule's line by field: { systolic: 135, diastolic: 85 }. */
 export function homeBpLine(rule: HomeBpRule = HOME_BP_RULE): { systolic: number; diastolic: number } {

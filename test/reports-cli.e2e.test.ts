@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
-import { homeBpReportSchema } from '../domain/index.js';
+import { addDays, homeBpReportSchema, programmeReportSchema, startOfLocalDay, weightReportSchema } from '../domain/index.js';
 import { SqliteStore } from '../ingest/index.js';
 import { reading } from './support/readings.js';
 import { tempDir } from './support/temp.js';
@@ -20,6 +20,14 @@ async function vigil(args: string[]) {
   }
 }
 
+/** 09:00 in Paris `daysBack` days before `now`'s Paris day, moved a day back when that is after `now`. */
+function parisNine(now: number, daysBack: number): number {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(now);
+  let t = startOfLocalDay(addDays(day, -daysBack), 'Europe/Paris') + 9 * 3_600_000;
+  if (t > now) t -= 86_400_000;
+  return t;
+}
+
 /** The built `vigil reports` command over a data directory with a patient and readings. */
 describe('vigil reports', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -35,6 +43,8 @@ describe('vigil reports', () => {
     await store.write([
       reading({ patientId, time: now - 60_000, fields: { systolic: 150, diastolic: 95 }, msgId: 'a' }),
       reading({ patientId, time: now - 120_000, fields: { systolic: 120, diastolic: 75 }, msgId: 'b' }),
+      // Morning weights (09:00 Paris) three days ago, 80 kg, and today (yesterday before 09:00), 81 kg.
+      ...[3, 0].map((daysBack) => reading({ patientId, type: 'weight', time: parisNine(now, daysBack), fields: { value: daysBack === 0 ? 81 : 80 }, msgId: `w${daysBack}` })),
     ]);
     await store.close();
   });
@@ -55,6 +65,31 @@ describe('vigil reports', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Glucose report');
     expect(r.stdout).toMatch(/Time in range 70-180 mg\/dL\s+-\s+> 70 %/);
+  });
+
+  it('prints the weight report, as JSON and as a day-by-day table', async () => {
+    const r = await vigil(['reports', 'weight', '--patient', patientId, '--days', '7', '--json', '--data-dir', dir.path]);
+    expect(r.stderr).toBe('');
+    const report = weightReportSchema.parse(JSON.parse(r.stdout));
+    // 80.0 then 81.0 two or three mornings later: +1.0 kg, past no window (no weight the day before; 3 days: 2 kg).
+    expect(report.daily.filter((d) => d.kg !== null).map((d) => d.kg)).toEqual([80, 81]);
+    expect(report.alertDays).toBe(0);
+    const text = await vigil(['reports', 'weight', '--patient', patientId, '--data-dir', dir.path]);
+    expect(text.stdout).toContain('Weight report');
+    expect(text.stdout).toContain('windows: > 0.9 kg in 1 day, > 2 kg in 3 days, > 2.3 kg in 7 days');
+  });
+
+  it('prints the programme report as JSON, CSV and a table', async () => {
+    // Registered today, so today is day 1 of the first period; the readings of the last minutes are today's.
+    const r = await vigil(['reports', 'programme', '--json', '--data-dir', dir.path]);
+    expect(r.stderr).toBe('');
+    const report = programmeReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.rows.map((x) => [x.patientId, x.period.index, x.daysWithReadings, x.code])).toEqual([[patientId, 1, 1, null]]);
+    const csv = await vigil(['reports', 'programme', '--patient', patientId, '--csv', '--data-dir', dir.path]);
+    expect(csv.stdout.split('\r\n')[1]).toMatch(new RegExp(`^${patientId},Report Patient,,Europe/Paris,`));
+    const text = await vigil(['reports', 'programme', '--sort', 'name', '--order', 'desc', '--data-dir', dir.path]);
+    expect(text.stdout).toContain('Programme report: 1 patients');
+    expect((await vigil(['reports', 'programme', '--sort', 'age', '--data-dir', dir.path])).code).toBe(2);
   });
 
   it('has help with an example, and refuses a bad period (2) or an unknown patient (1)', async () => {

@@ -127,6 +127,16 @@ function contract(name: string, open: () => Promise<{ store: ReadingStore; clean
       expect(await store.queryRaw({ patientId: other, type: 'blood_pressure', ...range })).toHaveLength(1);
     });
 
+    it('tells which spans hold a reading of any type, by existence, with half-open bounds', async () => {
+      // Hours 1 (BP), 5 (weight at exactly the span's start) and 9 (another patient's): spans of 2 hours.
+      await store.write([bp(1, 130), reading({ patientId, type: 'weight', time: T0 + 4 * HOUR, fields: { value: 80 } }), reading({ patientId: `${patientId}-x`, time: T0 + 9 * HOUR })]);
+      const spans = [0, 2, 4, 8].map((h) => ({ from: T0 + h * HOUR, to: T0 + (h + 2) * HOUR }));
+      expect(await store.querySpansWithReadings({ patientId, spans })).toEqual([true, false, true, false]);
+      // The end is exclusive: [T0 + 2 h, T0 + 4 h) does not hold the weight at T0 + 4 h.
+      expect(await store.querySpansWithReadings({ patientId, spans: [{ from: T0 + 2 * HOUR, to: T0 + 4 * HOUR }] })).toEqual([false]);
+      expect(await store.querySpansWithReadings({ patientId, spans: [] })).toEqual([]);
+    });
+
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

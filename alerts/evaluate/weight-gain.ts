@@ -8,8 +8,8 @@ import type { ObservedReading } from './threshold.js';
  * HFSA/AHA: weigh each morning, after voiding and before breakfast. A weight from 03:00 to 11:59 local time is
  * a morning weight (from 03:00 so that a weight taken after midnight, before bed, is not one).
  */
-const MORNING_FROM = 3 * 60;
-const MORNING_TO = 12 * 60;
+export const MORNING_FROM = 3 * 60;
+export const MORNING_TO = 12 * 60;
 
 function longestWindow(rule: WeightGainRule): { days: number; riseKg: number } {
   return rule.windows.reduce((a, b) => (b.days > a.days ? b : a));
@@ -63,8 +63,7 @@ export function evaluateWeightGain(rule: WeightGainRule, history: readonly Obser
   if (rule.dryWeightKg !== undefined) gains.push({ days: undefined, rise: round(weight - rule.dryWeightKg, 2), limit: longest.riseKg });
   if (gains.length === 0) return undefined;
 
-  const before = weightsBetween(mornings, today, longest.days + 1, longest.days + rule.baselineDays);
-  const baseline = round(rule.dryWeightKg ?? (before.length > 0 ? median(before) : lowest(1, longest.days)!), 2);
+  const baseline = weightBaseline(rule, mornings, today).kg!;
   const worst = gains.filter((g) => g.rise > g.limit).sort((a, b) => b.rise / b.limit - a.rise / a.limit)[0];
   const base = { ruleId: rule.id, subject: '', observedAt: todays.time, values: { weight, baseline } };
   if (worst) {
@@ -82,6 +81,21 @@ export function evaluateWeightGain(rule: WeightGainRule, history: readonly Obser
     return { ...base, severity: null, band: true, message: `${rule.title}: no new gain, still +${aboveBaseline} kg over the baseline ${baseline} kg`, score: 0 };
   }
   return { ...base, severity: null, message: `${rule.title}: back within ${rule.clearMarginKg} kg of the baseline ${baseline} kg`, score: 0 };
+}
+
+export type WeightBaselineSource = 'dry_weight' | 'median' | 'lowest_in_window' | 'none';
+
+/**
+ * The weight a gain is judged against on `today`: the care team's dry weight; else the median morning weight of
+ * the `baselineDays` before the longest window; else (a new patient) the lowest morning weight of that window.
+ */
+export function weightBaseline(rule: WeightGainRule, mornings: ReadonlyMap<LocalDate, ObservedReading>, today: LocalDate): { kg: number | null; source: WeightBaselineSource } {
+  if (rule.dryWeightKg !== undefined) return { kg: rule.dryWeightKg, source: 'dry_weight' };
+  const longest = longestWindow(rule);
+  const before = weightsBetween(mornings, today, longest.days + 1, longest.days + rule.baselineDays);
+  if (before.length > 0) return { kg: round(median(before), 2), source: 'median' };
+  const window = weightsBetween(mornings, today, 1, longest.days);
+  return window.length > 0 ? { kg: round(Math.min(...window), 2), source: 'lowest_in_window' } : { kg: null, source: 'none' };
 }
 
 /** The morning weights from `fromDaysBack` to `toDaysBack` local days before today. */

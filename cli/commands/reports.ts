@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { patientOverrides, type StoredOverride } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
-import { VigilError, type GlucoseReport, type HomeBpReport } from '../../domain/index.js';
+import { VigilError, type GlucoseReport, type HomeBpReport, type WeightReport } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
-import { glucoseReport, homeBpReport, MAX_REPORT_DAYS, type ReportPatient } from '../../reports/index.js';
+import { glucoseReport, homeBpReport, homeBpRuleFor, MAX_REPORT_DAYS, weightReport, weightRuleFor, type ReportPatient } from '../../reports/index.js';
 import { ARG, examples } from '../args.js';
+import { registerProgrammeReport } from './programme-report.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
@@ -22,7 +24,7 @@ function daysOf(text: string | undefined, fallback: number): number {
 }
 
 /** Opens the patient and the reading store as `vigil start` would, runs the report, closes both. */
-async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, patient: ReportPatient) => Promise<T>): Promise<T> {
+async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, patient: ReportPatient, overrides: StoredOverride[]) => Promise<T>): Promise<T> {
   const config = stateConfig(opts.dataDir);
   const { db, registry } = openState(config.dataDir);
   try {
@@ -30,7 +32,7 @@ async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, pa
     if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${opts.patient} does not exist`);
     const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
     try {
-      return await run(store, patient);
+      return await run(store, patient, patientOverrides(db, patient.id, Date.now()));
     } finally {
       await store.close();
     }
@@ -62,13 +64,23 @@ function printHomeBp(r: HomeBpReport): void {
   printTable(r.weeks.map((w) => ({ week: isoOrDash(w.from).slice(0, 10), readings: w.readings, systolic: w.systolic, diastolic: w.diastolic })));
 }
 
-/** `vigil reports glucose|home-bp`: a patient's report from the reading store (docs/reports.md). */
+function printWeight(r: WeightReport): void {
+  process.stdout.write(`Weight report, ${r.patientId}, ${isoOrDash(r.from)} to ${isoOrDash(r.to)} (${r.days} days, ${r.timeZone}): ${r.weighedDays} days with a morning weight\n`);
+  process.stdout.write(`baseline: ${r.baseline.kg ?? '-'} kg (${r.baseline.label})${r.ruleEnabled ? '' : '; the weight-gain alert is off for this patient'}\n`);
+  process.stdout.write(`windows: ${r.windows.map((w) => `> ${w.riseKg} kg in ${w.days} day${w.days === 1 ? '' : 's'}`).join(', ')}; ${r.alertDays} days past one\n\n`);
+  const alert = (d: WeightReport['daily'][number]) =>
+    d.alert ? `+${d.alert.riseKg} kg ${d.alert.windowDays === null ? 'over the dry weight' : `since ${d.alert.windowFrom}`} (limit ${d.alert.limitKg})` : null;
+  printTable(r.daily.map((d) => ({ day: d.date, kg: d.kg, baseline: d.baselineKg, above: d.aboveBaselineKg, alert: alert(d) })));
+}
+
+/** `vigil reports glucose|home-bp|weight`: a patient's report from the reading store (docs/reports.md). */
 export function registerReports(program: Command): void {
   const reports = examples(
-    program.command('reports').description("a patient's glucose or home blood pressure report (docs/reports.md)"),
+    program.command('reports').description("a patient's glucose, home blood pressure or heart-failure weight report, and the programme report (docs/reports.md)"),
     'vigil reports glucose --patient pat-1a2b3c --days 14',
     'vigil reports home-bp --patient pat-1a2b3c --days 28 --json',
   );
+  registerProgrammeReport(reports);
   const common = (cmd: Command, days: number) =>
     cmd
       .requiredOption('--patient <id>', 'patient id', ARG.patientId)
@@ -91,9 +103,20 @@ export function registerReports(program: Command): void {
     .action(
       action(async (opts: ReportOptions) => {
         const days = daysOf(opts.days, 7);
-        const report = await withPatient(opts, (store, patient) => homeBpReport(store, patient, days, Date.now()));
+        const report = await withPatient(opts, (store, patient, overrides) => homeBpReport(store, patient, days, Date.now(), homeBpRuleFor(overrides)));
         if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
         else printHomeBp(report);
       }),
     );
+  examples(
+    common(reports.command('weight').description("daily morning weight against the baseline or dry weight, with the weight-gain alert windows marked"), 30),
+    'vigil reports weight --patient pat-1a2b3c --days 30',
+  ).action(
+    action(async (opts: ReportOptions) => {
+      const days = daysOf(opts.days, 30);
+      const report = await withPatient(opts, (store, patient, overrides) => weightReport(store, patient, days, Date.now(), weightRuleFor(overrides)));
+      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else printWeight(report);
+    }),
+  );
 }

@@ -55,6 +55,23 @@ describe('worklist ranking', () => {
     expect(top.latest[0]?.fields.systolic).toBe(120);
   });
 
+  it('ranks by the risk score within a group, never across groups, and explains it per row', async () => {
+    const dir = await tempDir();
+    const { db } = openState(dir.path);
+    const latest = new LatestReadings(db, 60_000);
+    cleanups.push(() => latest.close(), () => db.close(), dir.remove);
+    const patients = ['calm', 'low-bp', 'gaining', 'warn'].map((id) => ({ id, name: id, programmes: [], careTeam: null }));
+    // All measured an hour ago. low-bp: systolic 95 scores 2 (NEWS2); calm: 120 scores 0; warn: 85 scores 3.
+    // gaining: 120 (0) and a live weight-gain alert: +1, but the alert makes it a warning, a group of its own.
+    latest.note([reading('calm', NOW - H, 120), reading('low-bp', NOW - H, 95), reading('gaining', NOW - H, 120), reading('warn', NOW - H, 85)]);
+    const gain = { ...alert(7, 'gaining', 'warning', 'open', NOW - 2 * H), ruleId: 'weight.gain', title: 'Weight gain (fluid retention)' } as Alert;
+    const warn = alert(8, 'warn', 'warning', 'open', NOW - 2 * H);
+    const list = buildWorklist(patients, [gain, warn], latest, NOW, 24 * H);
+    // Warnings: warn (3) before gaining (1), though both alerts waited as long; then ok: low-bp (2) before calm (0).
+    expect(list.map((e) => `${e.patient.id}:${e.risk.score}`)).toEqual(['warn:3', 'gaining:1', 'low-bp:2', 'calm:0']);
+    expect(list.find((e) => e.patient.id === 'gaining')!.risk.text).toBe('systolic BP 120 mmHg: 0, Weight gain (fluid retention): 1');
+  });
+
   it('keeps the latest reading per type, ignores an older backlog, and survives a restart', async () => {
     const dir = await tempDir();
     cleanups.push(dir.remove);

@@ -1,5 +1,6 @@
-import type { Alert, Severity } from '../../alerts/index.js';
-import { ATTENTION, type Attention, type Programme } from '../../domain/index.js';
+import { isTrendRule, type Alert, type Severity } from '../../alerts/index.js';
+import { ATTENTION, type Attention, type Programme, type RiskScore } from '../../domain/index.js';
+import { riskScore } from '../../reports/index.js';
 import type { LatestReading, LatestReadings } from './latest-readings.js';
 
 export interface WorklistPatient {
@@ -20,6 +21,8 @@ export interface WorklistEntry<P extends WorklistPatient = WorklistPatient> {
   readonly lastReadingAt: number | null;
   /** The three most recent types' latest readings: what a row has room for (the patient page has them all). */
   readonly latest: readonly Pick<LatestReading, 'type' | 'time' | 'fields'>[];
+  /** The home-vitals risk score (reports/risk-score.ts): ranks within a group, never moves a patient out of it. */
+  readonly risk: RiskScore;
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
@@ -27,7 +30,7 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
 /**
  * Ranks patients by what needs attention: open critical alerts first (unacknowledged before acknowledged), then
  * warnings, then patients gone silent (no reading for `silentAfterMs`), then the rest; within a group, the
- * longest-waiting alert or the longest silence first.
+ * higher risk score (home vitals, trend alerts), then the longest-waiting alert or the longest silence first.
  */
 export function buildWorklist<P extends WorklistPatient>(patients: readonly P[], liveAlerts: readonly Alert[], latest: LatestReadings, now: number, silentAfterMs: number): WorklistEntry<P>[] {
   const alertsByPatient = new Map<string, Alert[]>();
@@ -60,6 +63,7 @@ export function buildWorklist<P extends WorklistPatient>(patients: readonly P[],
         .sort((a, b) => b.time - a.time)
         .slice(0, 3)
         .map((r) => ({ type: r.type, time: r.time, fields: r.fields })),
+      risk: riskScore(latest.of(patient.id), alerts.filter((a) => isTrendRule(a.ruleId)), now),
     };
     return { entry, waitingSince: alerts.length ? Math.min(...alerts.map((a) => a.openedAt)) : (lastReadingAt ?? Number.MAX_SAFE_INTEGER) };
   });
@@ -68,6 +72,8 @@ export function buildWorklist<P extends WorklistPatient>(patients: readonly P[],
       ATTENTION.indexOf(a.entry.attention) - ATTENTION.indexOf(b.entry.attention) ||
       // Within critical and warning: someone still has to look at it before those already acknowledged.
       Math.sign(b.entry.unacknowledged) - Math.sign(a.entry.unacknowledged) ||
+      // The risk score ranks within the group: the sicker-looking patient of two with the same alerts first.
+      b.entry.risk.score - a.entry.risk.score ||
       a.waitingSince - b.waitingSince ||
       a.entry.patient.name.localeCompare(b.entry.patient.name),
   );

@@ -18,5 +18,8 @@ export * from './live.js';
 export * from './webhook.js';
 export * from './patient-data.js';
 export * from './report.js';
+export * from './weight-report.js';
+export * from './programme-report.js';
+export * from './risk.js';
 export * from './api-token.js';
 export * from './care.js';

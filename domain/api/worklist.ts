@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALERT_STATUSES } from './alert.js';
 import { patientSchema } from './patient.js';
 import { latestReadingSchema } from './reading.js';
+import { riskScoreSchema } from './risk.js';
 import { severitySchema } from './severity.js';
 
 /** Why a patient is where they are in the worklist, most urgent first. */
@@ -24,6 +25,7 @@ export const worklistRowSchema = z
       .array(latestReadingSchema.pick({ type: true, time: true, fields: true }))
       .readonly()
       .describe("the three most recent types' latest readings"),
+    risk: riskScoreSchema.describe('the home-vitals risk score: ranks patients within an attention group, never replaces an alert'),
   })
   .meta({ id: 'WorklistRow' });
 export type WorklistRow = z.output<typeof worklistRowSchema>;

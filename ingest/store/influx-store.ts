@@ -1,4 +1,4 @@
-import type { Reading } from '../../domain/index.js';
+import { READING_TYPES, type Reading } from '../../domain/index.js';
 import { influxDistribution } from './influx-distribution.js';
 import { InfluxHttp, type InfluxConnection, type InfluxSeries } from './influx-http.js';
 import { toLine } from './line-protocol.js';
@@ -12,6 +12,8 @@ import {
   type RangeQuery,
   type RawPoint,
   type ReadingStore,
+  type SpansQuery,
+  MAX_SPANS,
 } from './reading-store.js';
 
 function quoteIdent(name: string): string {
@@ -22,7 +24,7 @@ function quoteString(value: string): string {
   return `'${value.replace(/['\\]/g, (c) => `\\${c}`)}'`;
 }
 
-function whereClause(q: RangeQuery): string {
+function whereClause(q: Pick<RangeQuery, 'patientId' | 'from' | 'to'>): string {
   return `WHERE "patient_id" = ${quoteString(q.patientId)} AND time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms`;
 }
 
@@ -128,6 +130,15 @@ export class InfluxStore implements ReadingStore {
 
   queryDistribution(q: DistributionQuery): Promise<Distribution> {
     return influxDistribution(this.#http, q, whereClause(q), quoteIdent, quoteString);
+  }
+
+  /** One COUNT statement per span over every reading measurement, all in one request. */
+  async querySpansWithReadings(q: SpansQuery): Promise<boolean[]> {
+    if (q.spans.length > MAX_SPANS) throw new RangeError(`at most ${MAX_SPANS} spans in one query`);
+    if (q.spans.length === 0) return [];
+    const from = READING_TYPES.map(quoteIdent).join(', ');
+    const answers = await this.#http.queryMany(q.spans.map((s) => `SELECT COUNT(*) FROM ${from} ${whereClause({ patientId: q.patientId, from: s.from, to: s.to })}`));
+    return answers.map((series) => rowsOf(series).some((row) => Object.entries(row).some(([k, v]) => k !== 'time' && typeof v === 'number' && v > 0)));
   }
 
   /** Reachable, and taking Vigil's writes (credentials, permission and database checked with an empty write). */

@@ -74,6 +74,16 @@ export function checkDistributionQuery(q: DistributionQuery): void {
   }
 }
 
+/** Which of a patient's time spans (local days, say) hold at least one reading of any type. */
+export interface SpansQuery {
+  readonly patientId: string;
+  /** Half-open spans [from, to), epoch ms, in any order; at most MAX_SPANS. */
+  readonly spans: readonly { readonly from: number; readonly to: number }[];
+}
+
+/** A query covers at most a quarter of days (the longest report period, with room for clock-change days). */
+export const MAX_SPANS = 100;
+
 /**
  * Where readings end up. Writes are idempotent: a reading written twice (a replay after a crash) is stored once,
  * because the same (device, type, time, message id) maps to the same point.
@@ -88,6 +98,11 @@ export interface ReadingStore {
   erasePatient(patientId: string): Promise<number | undefined>;
   /** Count, mean, SD and counts in value ranges of one field, aggregated by the store. */
   queryDistribution(query: DistributionQuery): Promise<Distribution>;
+  /**
+   * For each span, whether the patient has a reading of any type in it: an existence probe per span, so a
+   * month of CGM (8,600 points) costs a handful of index seeks, not a scan (the programme report's days).
+   */
+  querySpansWithReadings(query: SpansQuery): Promise<boolean[]>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

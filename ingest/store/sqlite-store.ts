@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Reading } from '../../domain/index.js';
+import { READING_TYPES, type Reading } from '../../domain/index.js';
 import { sqliteDistribution } from './sqlite-distribution.js';
 import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
@@ -18,6 +18,8 @@ import {
   type RangeQuery,
   type RawPoint,
   type ReadingStore,
+  type SpansQuery,
+  MAX_SPANS,
 } from './reading-store.js';
 
 interface RawRow {
@@ -157,6 +159,20 @@ export class SqliteStore implements ReadingStore {
   async queryDistribution(q: DistributionQuery): Promise<Distribution> {
     return sqliteDistribution(this.#db, q);
   }
+
+  async querySpansWithReadings(q: SpansQuery): Promise<boolean[]> {
+    if (q.spans.length > MAX_SPANS) throw new RangeError(`at most ${MAX_SPANS} spans in one query`);
+    // `type IN (...)` keeps each probe on the (patient, type, time) key: one seek per type, no scan.
+    this.#spanProbe ??= this.#db
+      .prepare<[string, number, number], { found: number }>(
+        `SELECT EXISTS (SELECT 1 FROM readings WHERE patient_id = ? AND type IN (${READING_TYPES.map((t) => `'${t}'`).join(', ')}) AND time >= ? AND time < ?) AS found`,
+      );
+    const probe = this.#spanProbe;
+    return q.spans.map((s) => probe.get(q.patientId, s.from, s.to)!.found === 1);
+  }
+
+  /** Kept, not re-prepared per call (better-sqlite3 12.x with Node 24 aborts when a collected statement is freed). */
+  #spanProbe: Database.Statement<[string, number, number], { found: number }> | undefined;
 
   async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();

@@ -7,6 +7,7 @@ import { LiveChannel, type LiveState } from './live.js';
 import { loginView } from './login-view.js';
 import { setCriticalCount, setViewTitle } from './page-title.js';
 import { PatientView } from './patient-view.js';
+import { ProgrammeView } from './programme-view.js';
 import { UsersView } from './users-view.js';
 import type { Alert, LiveMessage, SessionInfo } from './types.js';
 import { WorklistView } from './worklist-view.js';
@@ -47,6 +48,7 @@ class Shell {
       'nav',
       { 'aria-label': 'Main' },
       h('a', { href: '#/', class: 'nav-link', 'data-nav': 'worklist' }, 'Worklist'),
+      h('a', { href: '#/programme', class: 'nav-link', 'data-nav': 'programme' }, 'Programme'),
       user.role === 'admin' ? h('a', { href: '#/users', class: 'nav-link', 'data-nav': 'users' }, 'Users') : null,
       user.role === 'admin' ? h('a', { href: '#/audit', class: 'nav-link', 'data-nav': 'audit' }, 'Audit log') : null,
       h('a', { href: '/api/docs', class: 'nav-link', target: '_blank', rel: 'noopener' }, 'API'),
@@ -126,6 +128,12 @@ class Shell {
       this.#patient = new PatientView(decodeURIComponent(patient[1]!), this.#session.user.role === 'admin');
       this.#main.append(this.#patient.element);
       void this.#patient.load();
+    } else if (hash === '#/programme') {
+      setViewTitle('Programme report');
+      document.querySelector('[data-nav="programme"]')?.setAttribute('aria-current', 'page');
+      const view = new ProgrammeView();
+      this.#main.append(view.element);
+      void view.load();
     } else if (hash === '#/audit' && this.#session.user.role === 'admin') {
       setViewTitle('Audit log');
       document.querySelector('[data-nav="audit"]')?.setAttribute('aria-current', 'page');

@@ -1,10 +1,11 @@
 import type UPlot from 'uplot';
-import type { GlucoseReport, HomeBpReport, ReportTarget } from '../../../domain/api/index.js';
+import type { GlucoseReport, HomeBpReport, ReportTarget, RiskScore, WeightReport } from '../../../domain/api/index.js';
 import { api } from './api.js';
 import { clear, h } from './dom.js';
 
 const GLUCOSE_DAYS = 14;
 const HOME_BP_DAYS = 28;
+const WEIGHT_DAYS = 30;
 const AGP_LINES = [
   { key: 'p5', label: '5th percentile', color: '#64748b' },
   { key: 'p25', label: '25th percentile', color: '#0e7490' },
@@ -27,8 +28,13 @@ function table(caption: string, headers: string[], rows: (string | Node)[][], cl
   );
 }
 
-function download(path: string, label: string): HTMLAnchorElement {
-  return h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=csv`, class: 'btn btn-small no-print', download: '' }, label);
+function download(path: string, label: string, format: 'csv' | 'pdf' = 'csv'): HTMLAnchorElement {
+  return h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=${format}`, class: 'btn btn-small no-print', download: '' }, label);
+}
+
+/** The CSV and the one-page PDF of a report, side by side. */
+function downloads(path: string, name: string): HTMLElement {
+  return h('p', { class: 'report-downloads' }, download(path, `Download ${name} (CSV)`), ' ', download(path, `Download ${name} (PDF)`, 'pdf'));
 }
 
 function targetRow(t: ReportTarget): string[] {
@@ -69,6 +75,84 @@ function drawAgp(container: HTMLElement, r: GlucoseReport): UPlot {
   return chart;
 }
 
+const BAND_LABEL: Record<RiskScore['band'], string> = { low: 'low', low_medium: 'low-medium (a single parameter scores 3)', medium: 'medium', high: 'high' };
+
+/**
+ * The risk score part by part: each vital with its NEWS2 points, each live trend alert with its point, the
+ * vitals too old to score. A ranking aid, said so: the alerts are what call for action.
+ */
+function riskSection(r: RiskScore, path: string): HTMLElement {
+  const rows = [
+    ...r.parts.map((p) => [`${p.label} ${p.value} ${p.unit}`, String(p.points), new Date(p.measuredAt).toLocaleString()]),
+    ...r.trends.map((t) => [`Trend alert: ${t.title}`, String(t.points), 'live']),
+    ...r.stale.map((s) => [`${s.label} (older than ${r.maxAgeHours} h: not scored)`, '–', new Date(s.measuredAt).toLocaleString()]),
+  ];
+  return h(
+    'div',
+    { class: 'report pad', 'data-report': 'risk' },
+    h('h3', {}, 'Risk score'),
+    h('p', {}, h('strong', { 'data-risk-score': String(r.score) }, `Score ${r.score}`), ` (vitals ${r.vitalsScore}, NEWS2 band of the home vitals: ${BAND_LABEL[r.band]}): ${r.text}.`),
+    rows.length > 0 ? table('Risk score parts', ['Part', 'Points', 'Measured'], rows, 'risk-parts') : h('p', { class: 'muted' }, `No vitals in the last ${r.maxAgeHours} h and no trend alerts.`),
+    h('p', { class: 'muted' }, `In the style of NEWS2 (RCP 2017), from the home vitals of the last ${r.maxAgeHours} h only (no respiration rate, consciousness or oxygen): it ranks the worklist, it raises no alert and replaces no rule.`),
+    h('p', {}, download(path, 'Download risk score (PDF)', 'pdf')),
+  );
+}
+
+const kg = (v: number | null) => (v === null ? '–' : `${v} kg`);
+const signedKg = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v} kg`);
+
+/** A day's alert in words: "+1 kg in 1 day since 2026-11-19 (limit 0.9 kg)". */
+function weightAlert(a: WeightReport['daily'][number]['alert']): string {
+  if (!a) return '';
+  if (a.windowDays === null) return `+${a.riseKg} kg over the dry weight (limit ${a.limitKg} kg)`;
+  return `+${a.riseKg} kg in ${a.windowDays} day${a.windowDays === 1 ? '' : 's'} since ${a.windowFrom} (limit ${a.limitKg} kg)`;
+}
+
+/**
+ * The heart-failure weight report: each local morning weight against the baseline, the days past a weight-gain
+ * window marked with the window, and the days inside an alert window (from its first day to the alert) marked
+ * as such, so a clinician sees the run-up to each alert.
+ */
+function weightSection(r: WeightReport, path: string): HTMLElement {
+  const title = h('h3', {}, `Heart-failure weight, last ${r.days} days`);
+  if (r.weighedDays === 0) {
+    return h('div', { class: 'report pad', 'data-report': 'weight' }, title, h('p', { class: 'muted' }, `No morning weights in the last ${r.days} days.`));
+  }
+  const inWindow = new Set<string>();
+  for (const d of r.daily) {
+    if (!d.alert) continue;
+    for (const x of r.daily) if (x.date >= d.alert.windowFrom && x.date <= d.date) inWindow.add(x.date);
+  }
+  const windows = r.windows.map((w) => `> ${w.riseKg} kg in ${w.days} day${w.days === 1 ? '' : 's'}`).join(', ');
+  const figures = [
+    ['Baseline', `${kg(r.baseline.kg)} (${r.baseline.label})`],
+    ['Latest morning weight', r.latest ? `${r.latest.kg} kg on ${r.latest.date} (${signedKg(r.latest.aboveBaselineKg)} on the baseline)` : '–'],
+    ['Alert windows', `${windows}${r.dryWeightKg === null ? '' : `, > ${Math.max(...r.windows.map((w) => w.riseKg))} kg above the dry weight`}${r.ruleEnabled ? '' : ' (the alert is off for this patient)'}`],
+    ['Days past a window', `${r.alertDays} of ${r.weighedDays} days with a morning weight`],
+  ];
+  const rows = [...r.daily].reverse().map((d) => {
+    const mark = d.alert ? 'Alert' : inWindow.has(d.date) ? 'In alert window' : '';
+    const cls = d.alert ? 'weight-alert' : inWindow.has(d.date) ? 'weight-window' : '';
+    const cells = [kg(d.kg), kg(d.baselineKg), signedKg(d.aboveBaselineKg), mark, weightAlert(d.alert)].map((c) => h('td', {}, c));
+    return h('tr', { 'data-date': d.date, class: cls }, h('th', { scope: 'row' }, d.date), cells);
+  });
+  const daily = h(
+    'table',
+    { class: 'data-table weight-days' },
+    h('caption', {}, 'Morning weights by local day (03:00-11:59), newest first'),
+    h('thead', {}, h('tr', {}, ['Day', 'Morning weight', 'Baseline', 'On baseline', 'Window', 'Gain past a window'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows),
+  );
+  return h(
+    'div',
+    { class: 'report pad', 'data-report': 'weight' },
+    title,
+    table('Heart-failure weight figures', ['Figure', 'Value'], figures, 'report-targets'),
+    h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Morning weights by day' }, daily),
+    downloads(path, 'weight report'),
+  );
+}
+
 /**
  * The patient page's "Reports" panel: the glucose report (last 14 days) and the home BP report (last 4 weeks)
  * with each figure against its target, the AGP as a chart with a text alternative and a table, and CSV
@@ -93,15 +177,19 @@ export class ReportView {
   async load(background = false): Promise<void> {
     const base = `/api/patients/${encodeURIComponent(this.#patientId)}/reports`;
     try {
-      const [glucose, bp] = await Promise.all([
+      const [risk, glucose, bp, weight] = await Promise.all([
+        api<RiskScore>('GET', `${base}/risk`, undefined, { background }),
         api<GlucoseReport>('GET', `${base}/glucose?days=${GLUCOSE_DAYS}`, undefined, { background }),
         api<HomeBpReport>('GET', `${base}/home-bp?days=${HOME_BP_DAYS}`, undefined, { background }),
+        api<WeightReport>('GET', `${base}/weight?days=${WEIGHT_DAYS}`, undefined, { background }),
       ]);
       this.#chart?.destroy();
       this.#chart = undefined;
       clear(this.#body);
+      this.#body.append(riskSection(risk, `${base}/risk`));
       const plot = this.#glucose(glucose, `${base}/glucose?days=${GLUCOSE_DAYS}`);
       this.#body.append(this.#homeBp(bp, `${base}/home-bp?days=${HOME_BP_DAYS}`));
+      this.#body.append(weightSection(weight, `${base}/weight?days=${WEIGHT_DAYS}`));
       if (plot) this.#chart = drawAgp(plot, glucose);
     } catch {
       clear(this.#body);
@@ -134,7 +222,7 @@ export class ReportView {
       );
       parts.push(h('figure', { class: 'chart', 'data-type': 'agp' }, h('figcaption', {}, 'Ambulatory glucose profile (5th-95th percentiles, local time)'), plot, text, details));
     }
-    parts.push(h('p', {}, download(path, 'Download glucose report (CSV)')));
+    parts.push(downloads(path, 'glucose report'));
     this.#body.append(h('div', { class: 'report pad', 'data-report': 'glucose' }, parts));
     return plot;
   }
@@ -155,7 +243,7 @@ export class ReportView {
       h('h3', {}, `Home blood pressure, last ${r.days} days`),
       table('Home blood pressure figures', ['Figure', 'Value'], rows, 'report-targets'),
       table('Weekly means of home readings', ['Week from', 'Readings', 'Systolic', 'Diastolic'], weeks),
-      h('p', {}, download(path, 'Download home BP report (CSV)')),
+      downloads(path, 'home BP report'),
     );
   }
 }

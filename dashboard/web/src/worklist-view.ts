@@ -176,7 +176,7 @@ export class WorklistView {
         'span',
         { class: 'wl-who' },
         h('strong', { title: e.patient.name }, e.patient.name),
-        h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · ')),
+        h('span', { class: 'muted' }, [e.patient.programmes.map((p) => PROGRAMME_LABELS[p] ?? p).join(', ') || 'No programme', e.patient.careTeam].filter(Boolean).join(' · '), riskChip(e)),
       ),
       h('span', { class: 'wl-alert' }, e.topAlert ? h('span', { title: e.topAlert.title }, e.topAlert.title) : h('span', { class: 'muted' }, e.attention === 'silent' ? `No readings since ${ago(e.lastReadingAt, now)}` : 'No open alerts')),
       h(
@@ -198,4 +198,14 @@ export class WorklistView {
   stop(): void {
     window.clearInterval(this.#timer);
   }
+}
+
+/**
+ * The risk score (docs/reports.md) after the programmes, its parts in words in the tooltip. The row's link name
+ * keeps only "Risk N": every row read out with all its parts would bury the alert; the patient page lists them.
+ */
+function riskChip(e: WorklistEntry): HTMLElement | null {
+  const r = e.risk;
+  if (r.parts.length + r.trends.length === 0) return null;
+  return h('span', { class: `wl-risk risk-${r.band}`, title: `Risk score ${r.score}: ${r.text}`, 'data-risk': String(r.score) }, ` · Risk ${r.score}`);
 }
