@@ -33,6 +33,7 @@ export function currentRssMiB(pid: number): number {
 
 /** One unlabelled value from a Vigil's /metrics (Prometheus text), 0 when absent. */
 export async function metricValue(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  // The one family: the whole exposition costs Vigil's main thread milliseconds per poll.
+  const text = await (await fetch(`${httpUrl}/metrics?name=${name}`)).text();
   return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }

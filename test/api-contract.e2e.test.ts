@@ -159,5 +159,11 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
     const metrics = await call<string>(t.httpUrl, 'GET', '/metrics');
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^# HELP /m);
+    // One family (or a few) for a poller that follows a counter; an unknown name is left out, a malformed one refused.
+    const one = await call<string>(t.httpUrl, 'GET', '/metrics?name=vigil_readings_stored_total&name=no_such_metric');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatch(/^# TYPE vigil_readings_stored_total counter$/m);
+    expect(one.body.match(/^# TYPE /gm)).toHaveLength(1);
+    expect((await call(t.httpUrl, 'GET', '/metrics?name=bad%20name')).status).toBe(400);
   });
 });
