@@ -91,7 +91,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const sample = (): SoakSample => ({ at: (performance.now() - startedAt) / 1000, acknowledged, rssMiB: currentRssMiB(target.pid), heapMiB, cpuSeconds: processUsage(target.pid).cpuSeconds });
     // The heap comes from Vigil's /metrics (prom-client's process metrics), read between samples.
     const readHeap = async () => {
-      heapMiB = (await metricValue(target.httpUrl!, 'nodejs_heap_size_used_bytes').catch(() => Number.NaN)) / 2 ** 20;
+      heapMiB = (await metricValue(target.httpUrl!, 'nodejs_heap_size_used_bytes', ['nodejs_heap_size_total_bytes']).catch(() => Number.NaN)) / 2 ** 20;
     };
     await readHeap();
     const sampler = setInterval(() => {

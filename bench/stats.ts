@@ -32,8 +32,13 @@ export function currentRssMiB(pid: number): number {
 }
 
 /** One unlabelled value from a Vigil's /metrics (Prometheus text), 0 when absent. */
-export async function metricValue(httpUrl: string, name: string): Promise<number> {
-  // The one family: the whole exposition costs Vigil's main thread milliseconds per poll.
-  const text = await (await fetch(`${httpUrl}/metrics?name=${name}`)).text();
+/**
+ * One value from Vigil's /metrics, asking for its family alone (the whole exposition costs Vigil's main thread
+ * milliseconds per poll). `alongWith`: families to ask for first, in order, where one collects the value of
+ * another (prom-client's nodejs_heap_size_total_bytes sets nodejs_heap_size_used_bytes).
+ */
+export async function metricValue(httpUrl: string, name: string, alongWith: readonly string[] = []): Promise<number> {
+  const query = [...alongWith, name].map((n) => `name=${n}`).join('&');
+  const text = await (await fetch(`${httpUrl}/metrics?${query}`)).text();
   return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }

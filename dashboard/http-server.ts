@@ -41,7 +41,7 @@ export async function createHttpServer(options: HttpServerOptions) {
     // Every route validates its own path parameters and answers in its own error format (an OperationOutcome on
     // /fhir); Fastify's default of 100 answered a longer one itself, with a body in neither format. Node's 16 KiB
     // header limit bounds a URL anyway.
-    maxParamLength: 16_384,
+    routerOptions: { maxParamLength: 16_384 },
     frameworkErrors: (error, request, res) => {
       const reply = res as FastifyReply;
       for (const answer of options.frameworkErrors ?? []) if (answer(error, request, reply)) return;
