@@ -99,5 +99,6 @@ describe('crash safety', () => {
     const rows = await store.queryRaw({ patientId: patient.id, type: 'heart_rate', from: 0, to: Date.now() });
     expect(rows.length).toBe(acked.size);
     expect(new Set(rows.map((r) => `${r.deviceId}|${r.time}`)).size).toBe(rows.length);
-  });
+    // Several restarts of a real process: about a minute on a busy machine, which the 60 s default cut short.
+  }, 180_000);
 });
