@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../ingest/index.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../ingest/index.js';
 import { reading } from '../test/support/readings.js';
-import { tempDir } from '../test/support/temp.js';
+import { useTempSqliteStore } from '../test/support/temp-store.js';
 import { ambulatoryGlucoseProfile } from './agp.js';
 import { glucoseReport } from './glucose-report.js';
 import { cgmWear, sensorIntervalMinutes } from './wear.js';
@@ -11,16 +11,7 @@ const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 
 let store: SqliteStore;
-let remove: () => Promise<void>;
-beforeAll(async () => {
-  const dir = await tempDir();
-  remove = dir.remove;
-  store = new SqliteStore(dir.path);
-});
-afterAll(async () => {
-  await store.close();
-  await remove();
-});
+useTempSqliteStore((opened) => void (store = opened));
 
 const glucose = (patientId: string, time: number, value: number, source: 'cgm' | 'meter' = 'cgm') =>
   reading({ patientId, type: 'glucose', time, fields: { value }, tags: { source }, msgId: `${source}-${time}` });

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../ingest/index.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../ingest/index.js';
 import { reading } from '../test/support/readings.js';
-import { tempDir } from '../test/support/temp.js';
+import { useTempSqliteStore } from '../test/support/temp-store.js';
 import { homeBpCategory, homeBpLine, homeBpReport, homeBpRuleFor } from './home-bp-report.js';
 
 let store: SqliteStore;
-let remove: () => Promise<void>;
-beforeAll(async () => {
-  const dir = await tempDir();
-  remove = dir.remove;
-  store = new SqliteStore(dir.path);
-});
-afterAll(async () => {
-  await store.close();
-  await remove();
-});
+useTempSqliteStore((opened) => void (store = opened));
 
 const bp = (patientId: string, iso: string, systolic: number, diastolic: number) =>
   reading({ patientId, time: Date.parse(iso), fields: { systolic, diastolic, pulse: 70 }, msgId: iso });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../ingest/index.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../ingest/index.js';
 import { reading } from '../test/support/readings.js';
-import { tempDir } from '../test/support/temp.js';
+import { useTempSqliteStore } from '../test/support/temp-store.js';
 import { deviceSupplyCode } from './programme-definitions.js';
 import { alertWork, currentPeriod, programmeRow, type ProgrammeAlert, type ProgrammePatient } from './programme-report.js';
 import { programmeReport, programmeReportCsv, sortProgrammeRows } from './programme-table.js';
@@ -20,16 +20,7 @@ const patient = (id: string, name: string, enrolled: string): ProgrammePatient =
 });
 
 let store: SqliteStore;
-let remove: () => Promise<void>;
-beforeAll(async () => {
-  const dir = await tempDir();
-  remove = dir.remove;
-  store = new SqliteStore(dir.path);
-});
-afterAll(async () => {
-  await store.close();
-  await remove();
-});
+useTempSqliteStore((opened) => void (store = opened));
 
 describe('programme report (CMS CY 2026 PFS: 99454 at 16-30 days, 99445 at 2-15), worked by hand', () => {
   it('runs 30-day periods back to back from the first day of monitoring', () => {

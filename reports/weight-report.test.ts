@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDays, startOfLocalDay } from '../domain/index.js';
-import { SqliteStore } from '../ingest/index.js';
+import type { SqliteStore } from '../ingest/index.js';
 import { reading } from '../test/support/readings.js';
-import { tempDir } from '../test/support/temp.js';
+import { useTempSqliteStore } from '../test/support/temp-store.js';
 import { weightReport, weightRuleFor } from './weight-report.js';
 
 const HOUR = 3_600_000;
@@ -11,11 +11,8 @@ const at = (date: string, hours: number) => startOfLocalDay(date, TZ) + hours * 
 const NOW = at('2026-11-22', 20);
 
 let store: SqliteStore;
-let remove: () => Promise<void>;
-beforeAll(async () => {
-  const dir = await tempDir();
-  remove = dir.remove;
-  store = new SqliteStore(dir.path);
+useTempSqliteStore(async (opened) => {
+  store = opened;
   const kg = (time: number, value: number) => reading({ patientId: 'p-hf', type: 'weight', time, fields: { value }, msgId: `w-${time}` });
   const readings = [];
   // 1-15 Nov: 80.0 kg every morning at 07:00 (the baseline weeks).
@@ -32,10 +29,6 @@ beforeAll(async () => {
     kg(at('2026-11-22', 7), 81),
   );
   await store.write(readings);
-});
-afterAll(async () => {
-  await store.close();
-  await remove();
 });
 
 describe('heart-failure weight report (HFSA/AHA, ESC 2021), worked by hand', () => {

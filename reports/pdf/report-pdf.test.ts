@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDays, startOfLocalDay } from '../../domain/index.js';
-import { SqliteStore } from '../../ingest/index.js';
+import type { SqliteStore } from '../../ingest/index.js';
 import { lookAtPdf } from '../../test/support/pdf.js';
 import { reading } from '../../test/support/readings.js';
-import { tempDir } from '../../test/support/temp.js';
+import { useTempSqliteStore } from '../../test/support/temp-store.js';
 import { glucoseReport } from '../glucose-report.js';
 import { homeBpReport } from '../home-bp-report.js';
 import { programmeRow } from '../programme-report.js';
@@ -18,11 +18,8 @@ const MIN = 60_000;
 const patient = { id: 'p-pdf', name: 'Jeanne Martin', timeZone: TZ };
 
 let store: SqliteStore;
-let remove: () => Promise<void>;
-beforeAll(async () => {
-  const dir = await tempDir();
-  remove = dir.remove;
-  store = new SqliteStore(dir.path);
+useTempSqliteStore(async (opened) => {
+  store = opened;
   const readings = [];
   // The CGM trace of glucose-report.test.ts: 50, 60, 14 x 100, 3 x 200, 300 -> TIR 70 %, mean 120.5, GMI 6.2 %.
   const values = [50, 60, ...Array<number>(14).fill(100), 200, 200, 200, 300];
@@ -34,10 +31,6 @@ beforeAll(async () => {
   }
   readings.push(reading({ patientId: patient.id, time: NOW - 60 * MIN, fields: { systolic: 138, diastolic: 86, pulse: 72 }, msgId: 'bp' }));
   await store.write(readings);
-});
-afterAll(async () => {
-  await store.close();
-  await remove();
 });
 
 /** Every report PDF is one A4 page with ink on it, and its text carries the report's own numbers. */
