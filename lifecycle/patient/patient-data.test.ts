@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../../app/state.js';
-import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
+import { InfluxStore, type ReadingStore, type SqliteStore } from '../../ingest/index.js';
 import { Outbox } from '../../ingest/outbox/outbox.js';
 import { AuditLog, type StateDb } from '../../state/index.js';
 import { startInfluxd, type InfluxInstance } from '../../test/support/influxd.js';
 import { reading } from '../../test/support/readings.js';
 import { tempDir } from '../../test/support/temp.js';
+import { useTempDataDirPerTest, type TempDataDir } from '../../test/support/temp-store.js';
 import { erasePatient } from './patient-erase.js';
 import { exportPatient, type PatientExportManifest } from './patient-export.js';
 import { ALERT_CHILD_TABLES, KEPT_AFTER_ERASURE, PATIENT_TABLES } from './patient-tables.js';
@@ -48,19 +49,10 @@ async function clinic(db: StateDb, registry: ReturnType<typeof openState>['regis
 }
 
 describe("a patient's data: export and erasure", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let dir: TempDataDir['dir'];
+  let state: TempDataDir['state'];
   let store: SqliteStore;
-  beforeEach(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    store = new SqliteStore(dir.path);
-  });
-  afterEach(async () => {
-    await store.close();
-    state.db.close();
-    await dir.remove();
-  });
+  useTempDataDirPerTest((data) => void ({ dir, state, store } = data));
 
   it('knows every table that names a patient (a table added later must join the export and the erasure)', () => {
     const known = new Set<string>([...Object.keys(PATIENT_TABLES), ...Object.keys(KEPT_AFTER_ERASURE)]);

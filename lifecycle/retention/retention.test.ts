@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openState } from '../../app/state.js';
-import { RejectionLog, SqliteStore } from '../../ingest/index.js';
+import { describe, expect, it } from 'vitest';
+import { RejectionLog, type SqliteStore } from '../../ingest/index.js';
 import { AuditLog, type StateDb } from '../../state/index.js';
 import { reading } from '../../test/support/readings.js';
-import { tempDir } from '../../test/support/temp.js';
+import { useTempDataDirPerTest, type TempDataDir } from '../../test/support/temp-store.js';
 import { DAY_MS, type RetentionPolicy } from './policy.js';
 import { RetentionSweep } from './retention-sweep.js';
 import { statePurges } from './state-purges.js';
@@ -26,19 +25,10 @@ function addAlert(db: StateDb, patientId: string, resolvedAt: number | null, sub
 const count = (db: StateDb, table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('retention sweep (fake clock)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let dir: TempDataDir['dir'];
+  let state: TempDataDir['state'];
   let store: SqliteStore;
-  beforeEach(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    store = new SqliteStore(dir.path);
-  });
-  afterEach(async () => {
-    await store.close();
-    state.db.close();
-    await dir.remove();
-  });
+  useTempDataDirPerTest((data) => void ({ dir, state, store } = data));
 
   function sweep(now: { t: number }, batchSize = 7) {
     const rejections = new RejectionLog(state.db, { onLost: () => undefined });

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { openState } from '../../app/state.js';
 import { SqliteStore } from '../../ingest/index.js';
 import { tempDir } from './temp.js';
 
@@ -18,5 +19,27 @@ export function useTempSqliteStore(opened: (store: SqliteStore) => void | Promis
   afterAll(async () => {
     await store?.close();
     await remove?.();
+  });
+}
+
+/** A data dir of its own for each test: the state database and the embedded reading store in a temporary dir. */
+export interface TempDataDir {
+  readonly dir: Awaited<ReturnType<typeof tempDir>>;
+  readonly state: ReturnType<typeof openState>;
+  readonly store: SqliteStore;
+}
+
+/** Opens a fresh TempDataDir before each test and hands it to `opened`; closes and removes it after the test. */
+export function useTempDataDirPerTest(opened: (data: TempDataDir) => void): void {
+  let data: TempDataDir | undefined;
+  beforeEach(async () => {
+    const dir = await tempDir();
+    data = { dir, state: openState(dir.path), store: new SqliteStore(dir.path) };
+    opened(data);
+  });
+  afterEach(async () => {
+    await data?.store.close();
+    data?.state.db.close();
+    await data?.dir.remove();
   });
 }
