@@ -151,7 +151,7 @@ the year's raw points into JavaScript.
 
 ${reportsSection}
 
-Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`;
+Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced);
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process, \`BENCH_VIGIL_STDOUT\` to keep what it prints;
 \`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
 \`npm run bench:throughput\`, \`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`

@@ -18,6 +18,8 @@ import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target }
 export const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
 export const WINDOW = Number(process.env.BENCH_WINDOW ?? 20);
 const DEVICE_COUNTS = (process.env.BENCH_DEVICES ?? '10,100').split(',').map(Number);
+/** Which rows to run (all by default): a profile or an experiment often needs only bare aedes and one Vigil row. */
+const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'aedes,mosquitto,sqlite,influx,paced').split(','));
 export const ALERT_SAMPLES = 50;
 /** Messages in every target's warm-up (not measured), spread over its devices. */
 export const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 20_000);
@@ -202,20 +204,20 @@ export function table(rows: Row[]): string {
 /** Every device count: bare aedes, Mosquitto, then Vigil with each store (and InfluxDB paced at half its rate). */
 export async function benchThroughput(): Promise<Row[]> {
   const rows: Row[] = [];
-  const influx = await startInfluxd();
+  const influx = TARGETS.has('influx') || TARGETS.has('paced') ? await startInfluxd() : undefined;
   try {
     for (const devices of DEVICE_COUNTS) {
       process.stderr.write(`bench: ${devices} devices, ${MESSAGES} messages, window ${WINDOW}\n`);
       const aedes = await startBareAedes();
       const bare = await measureBroker(aedes, devices, undefined).finally(() => aedes.stop());
       rows.push(bare);
-      const mosquitto = await startMosquitto();
+      const mosquitto = TARGETS.has('mosquitto') ? await startMosquitto() : undefined;
       if (mosquitto) rows.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
-      rows.push(await measureVigil(devices, bare.perSecond, undefined));
-      if (influx) {
+      if (TARGETS.has('sqlite')) rows.push(await measureVigil(devices, bare.perSecond, undefined));
+      if (influx && (TARGETS.has('influx') || TARGETS.has('paced'))) {
         const full = await measureVigil(devices, bare.perSecond, influx.url);
-        rows.push(full);
-        rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
+        if (TARGETS.has('influx')) rows.push(full);
+        if (TARGETS.has('paced')) rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
       }
       process.stderr.write(`${table(rows)}\n`);
     }
