@@ -30,6 +30,35 @@ describe('Outbox', () => {
     await outbox.close();
   });
 
+  it('answers appends in order while commits overlap, also across segment rolls, and recovers every record', async () => {
+    const outbox = await Outbox.open({ dir: dir.path, segmentBytes: 2048 });
+    const answered: number[] = [];
+    const appends: Promise<void>[] = [];
+    // Spread over timer turns so that later appends arrive while earlier commits are syncing.
+    for (let i = 0; i < 60; i++) {
+      appends.push(outbox.append(many(3, i * 3)).then(() => void answered.push(i)));
+      if (i % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(appends);
+    expect(answered).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(outbox.depth).toBe(180);
+    const read: string[] = [];
+    let position = outbox.checkpoint;
+    for (let guard = 0; guard < 1000 && read.length < 180; guard++) {
+      const batch = await outbox.read(position, 1000);
+      read.push(...batch.records.map((r) => r.msgId!));
+      position = batch.next;
+    }
+    expect(read).toEqual(many(180).map((r) => r.msgId));
+    await outbox.close();
+    expect((await readdir(dir.path)).filter((f) => f.endsWith('.log')).length).toBeGreaterThan(2);
+
+    const recovered: string[] = [];
+    const reopened = await Outbox.open({ dir: dir.path, segmentBytes: 2048 }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toEqual(many(180).map((r) => r.msgId));
+    await reopened.close();
+  });
+
   it('keeps what was not acknowledged across a reopen and forgets what was', async () => {
     const first = await Outbox.open({ dir: dir.path });
     await first.append(many(10));
