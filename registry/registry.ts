@@ -1,5 +1,5 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
-import { changedElsewhere, type StateDb } from '../state/index.js';
+import { bookkeeping, changedElsewhere, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { Enrolments } from './enrolments.js';
@@ -257,7 +257,7 @@ export class Registry {
    * reconnecting must not cost 10,000 synchronous disk flushes on the broker's thread. Applied in order.
    */
   recordStatusChanges(changes: readonly DeviceStatusChange[]): void {
-    this.#db.transaction(() => {
+    bookkeeping(this.#db, () => {
       for (const c of changes) {
         switch (c.kind) {
           case 'status':
@@ -275,7 +275,7 @@ export class Registry {
           }
         }
       }
-    })();
+    });
   }
 
   /**
@@ -299,12 +299,12 @@ export class Registry {
 
   /** Last-seen times are batched by the caller: one transaction (one fsync) for many devices. */
   markSeen(entries: Iterable<[deviceId: string, at: number]>): void {
-    this.#db.transaction(() => {
+    bookkeeping(this.#db, () => {
       for (const [id, at] of entries) {
         this.#stmts.seen.run(at, id);
         this.#devices.delete(id);
       }
-    })();
+    });
   }
 
   markOffline(id: string, at: number): void {

@@ -2,3 +2,4 @@ export { openStateDb, STATE_DB_FILE, type Migration, type StateDb } from './data
 export { openSqlite } from './sqlite.js';
 export { AuditLog, actorName, actorOrigin, type Actor, type AuditEntry, type AuditFilter } from './audit-log.js';
 export { changedElsewhere } from './changed-elsewhere.js';
+export { bookkeeping } from './bookkeeping.js';

@@ -1,4 +1,4 @@
-import type { StateDb } from '../../state/index.js';
+import { bookkeeping, type StateDb } from '../../state/index.js';
 
 /**
  * What the sweep and the webhook must remember across restarts: the newest measurement time per patient and
@@ -26,14 +26,12 @@ export class SweepState {
   }
 
   saveLastReadings(entries: Iterable<[string, number]>): void {
-    this.#db
-      .transaction(() => {
-        for (const [key, time] of entries) {
-          const [patientId, series] = key.split('\u0000') as [string, string];
-          this.#s.saveLastReading.run(patientId, series, time);
-        }
-      })
-      .immediate();
+    bookkeeping(this.#db, () => {
+      for (const [key, time] of entries) {
+        const [patientId, series] = key.split('\u0000') as [string, string];
+        this.#s.saveLastReading.run(patientId, series, time);
+      }
+    });
   }
 
   webhookCursor(): number | undefined {
@@ -41,6 +39,6 @@ export class SweepState {
   }
 
   setWebhookCursor(seq: number): void {
-    this.#s.setWebhookCursor.run(seq);
+    bookkeeping(this.#db, () => this.#s.setWebhookCursor.run(seq));
   }
 }

@@ -1,5 +1,5 @@
 import type { LatestReading as LatestReadingShape, Reading, ReadingType } from '../../domain/index.js';
-import type { StateDb } from '../../state/index.js';
+import { bookkeeping, type StateDb } from '../../state/index.js';
 
 /** A patient's latest reading of one type (its wire shape, domain/api/reading.ts). */
 export type LatestReading = Readonly<LatestReadingShape>;
@@ -75,9 +75,9 @@ export class LatestReadings {
       `INSERT INTO latest_readings (patient_id, type, time, reading) VALUES (?, ?, ?, ?)
        ON CONFLICT (patient_id, type) DO UPDATE SET time = excluded.time, reading = excluded.reading WHERE excluded.time > latest_readings.time`,
     );
-    this.#db.transaction(() => {
+    bookkeeping(this.#db, () => {
       for (const { patientId, ...reading } of entries) upsert.run(patientId, reading.type, reading.time, JSON.stringify(reading));
-    })();
+    });
     // Only now: a failed write leaves them to be written next time (newer readings may have replaced some).
     for (const e of entries) {
       const key = `${e.patientId}\u0000${e.type}`;
