@@ -61,7 +61,7 @@ export interface EvaluationDeps {
   readonly lateAfterMs: number;
   readonly table: AlertTable;
   readonly settings: RuleSettings;
-  readonly resolver: RuleResolver;
+  readonly resolver: RuleResolver<DirectoryPatient>;
   readonly sweepState: SweepState;
   readonly feed: AlertFeed;
   readonly audit: AuditLog;
@@ -169,7 +169,7 @@ export class AlertEvaluation {
   }
 
   async #evaluateTrends(patientId: string, type: Reading['type'], at: number): Promise<void> {
-    const patient = this.#d.directory.patient(patientId);
+    const patient = this.#d.resolver.patient(patientId);
     if (!patient) return;
     const timeZone = this.#zoneOf(patient);
     for (const rule of this.#d.resolver.rulesFor(patientId)) {

@@ -12,18 +12,18 @@ export interface RulePatient {
  * The rules of each patient (defaults, programmes, the patient's overrides in force), cached for a second: the
  * CLI changes overrides from another process, and an override's expiry must take effect without a restart.
  */
-export class RuleResolver {
-  readonly #patient: (id: string) => RulePatient | undefined;
+export class RuleResolver<P extends RulePatient = RulePatient> {
+  readonly #patient: (id: string) => P | undefined;
   readonly #settings: RuleSettings;
   readonly #now: () => number;
   /** Resolved rule lists by programmes and overrides: most patients share a handful of combinations. */
   readonly #byShape = new Map<string, Rule[]>();
-  readonly #byPatient = new Map<string, { at: number; rules: Rule[] }>();
+  readonly #byPatient = new Map<string, { at: number; patient: P | undefined; rules: Rule[] }>();
 
   /** `changedElsewhere`: another process (the CLI) committed, so cached rules may be stale. */
   readonly #changedElsewhere: (now: number) => boolean;
 
-  constructor(patient: (id: string) => RulePatient | undefined, settings: RuleSettings, now: () => number, changedElsewhere: (now: number) => boolean) {
+  constructor(patient: (id: string) => P | undefined, settings: RuleSettings, now: () => number, changedElsewhere: (now: number) => boolean) {
     this.#patient = patient;
     this.#settings = settings;
     this.#now = now;
@@ -31,16 +31,25 @@ export class RuleResolver {
   }
 
   rulesFor(patientId: string): Rule[] {
+    return this.#entry(patientId).rules;
+  }
+
+  /** The patient the rules were resolved for, from the same cache: trend rules need the time zone per batch. */
+  patient(patientId: string): P | undefined {
+    return this.#entry(patientId).patient;
+  }
+
+  #entry(patientId: string): { patient: P | undefined; rules: Rule[] } {
     const now = this.#now();
     // An override made by another process (the CLI) applies from the next reading, not a second later.
     if (this.#changedElsewhere(now)) this.#byPatient.clear();
     const cached = this.#byPatient.get(patientId);
-    if (cached && now - cached.at < 1000 && now >= cached.at) return cached.rules;
+    if (cached && now - cached.at < 1000 && now >= cached.at) return cached;
     const patient = this.#patient(patientId);
-    const rules = patient ? this.#resolve(patient, now) : [];
+    const entry = { at: now, patient, rules: patient ? this.#resolve(patient, now) : [] };
     if (this.#byPatient.size > 100_000) this.#byPatient.clear();
-    this.#byPatient.set(patientId, { at: now, rules });
-    return rules;
+    this.#byPatient.set(patientId, entry);
+    return entry;
   }
 
   /** Forget a patient's cached rules (their overrides just changed in this process). */
