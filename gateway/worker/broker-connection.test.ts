@@ -26,7 +26,7 @@ describe('connectToBroker', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const options = (password: string) => ({ url, clientId: 'w-test', username: 'worker', password, sessionExpirySeconds: 60, connectTimeoutMs: 10_000 });
+  const options = (password: string) => ({ url, clientId: 'w-test', username: 'worker', password, sessionExpirySeconds: 60, connectTimeoutMs: 10_000, receiveMaximum: 100 });
 
   it('falls back to MQTT 3.1.1 when the broker refuses MQTT 5, with a persistent session', async () => {
     const prepared: number[] = [];
