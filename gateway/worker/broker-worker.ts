@@ -47,7 +47,8 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const admission = new Admission(options.maxInFlightBytes);
   // The same first-come gate, counting messages instead of bytes: a 150-byte reading costs the worker far more
   // than its payload while it waits for its commit (its packet, its promises, its held PUBACK), so a byte bound
-  // alone let an MQTT 3.1.1 broker's backlog pile up by the tens of thousands (docs/benchmarks.md, workers).
+  // alone let a broker's backlog pile up here by the tens of thousands (docs/benchmarks.md, workers). Mosquitto
+  // 2.0 does not hold a returning session to the Receive Maximum sent with the CONNECT: this gate is what holds.
   const slots = new Admission(options.broker.receiveMaximum);
   let peakInFlight = 0;
   const lastSeen = new Map<string, number>();
