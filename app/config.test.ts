@@ -127,6 +127,8 @@ describe('loadConfig', () => {
         shareGroup: 'vigil',
         sessionExpirySeconds: 604_800,
         connectTimeoutMs: 30_000,
+        receiveMaximum: 1_000,
+        protocol: 'auto',
         dynsec: undefined,
         hookSecret: undefined,
       });
@@ -141,7 +143,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin' })).toThrow(/VIGIL_BROKER_DYNSEC_PASSWORD: is required/);
     expect(() => loadConfig({ VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'x' })).toThrow(/VIGIL_BROKER_DYNSEC: has no effect without VIGIL_BROKER_URL/);
     const c = loadConfig({ ...worker, VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'pw' });
-    expect(c.broker?.dynsec).toEqual({ username: 'admin', password: 'pw' });
+    expect(c.broker?.dynsec).toEqual({ username: 'admin', password: 'pw', sync: true });
+  });
+
+  it('reads which worker syncs the broker logins (VIGIL_BROKER_DYNSEC_SYNC), on unless turned off', () => {
+    const dynsec = { VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w2', VIGIL_BROKER_DYNSEC: 'true', VIGIL_BROKER_DYNSEC_USERNAME: 'admin', VIGIL_BROKER_DYNSEC_PASSWORD: 'pw' };
+    expect(loadConfig({ ...dynsec, VIGIL_BROKER_DYNSEC_SYNC: 'off' }).broker?.dynsec?.sync).toBe(false);
+    expect(loadConfig({ ...dynsec, VIGIL_BROKER_DYNSEC_SYNC: 'on' }).broker?.dynsec?.sync).toBe(true);
+    expect(() => loadConfig({ ...dynsec, VIGIL_BROKER_DYNSEC_SYNC: 'maybe' })).toThrow(/VIGIL_BROKER_DYNSEC_SYNC: must be on or off/);
+    expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w2', VIGIL_BROKER_DYNSEC_SYNC: 'off' })).toThrow(/VIGIL_BROKER_DYNSEC_SYNC: has no effect without VIGIL_BROKER_DYNSEC/);
+  });
+
+  it('bounds what a worker holds in flight (VIGIL_WORKER_MAX_INFLIGHT, an MQTT 5 Receive Maximum) and picks its protocol', () => {
+    const worker = { VIGIL_BROKER_URL: 'mqtt://broker:1883', VIGIL_BROKER_CLIENT_ID: 'w1' };
+    expect(loadConfig({ ...worker, VIGIL_WORKER_MAX_INFLIGHT: '200', VIGIL_BROKER_PROTOCOL: '3.1.1' }).broker).toMatchObject({ receiveMaximum: 200, protocol: 4 });
+    expect(() => loadConfig({ ...worker, VIGIL_WORKER_MAX_INFLIGHT: '70000' })).toThrow(/VIGIL_WORKER_MAX_INFLIGHT: /);
+    expect(() => loadConfig({ ...worker, VIGIL_BROKER_PROTOCOL: '4' })).toThrow(/VIGIL_BROKER_PROTOCOL: must be auto, 5 or 3.1.1/);
   });
 
   it('reads the broker hook secret, at least 24 characters, in worker mode only', () => {

@@ -152,10 +152,16 @@ export const configSchema = z
     // MQTT 5 session expiry: how long the broker keeps a stopped worker's unacknowledged messages (default 7 days).
     VIGIL_BROKER_SESSION_EXPIRY_SECONDS: positiveInt.max(4_294_967_295).default(7 * 24 * 3600),
     VIGIL_BROKER_CONNECT_TIMEOUT_MS: positiveInt.min(1_000).max(600_000).default(30_000),
+    // Which MQTT version a worker speaks to its broker: 5, falling back to 3.1.1 when refused (auto), or one only.
+    VIGIL_BROKER_PROTOCOL: z.enum(['auto', '5', '3.1.1'], { error: 'must be auto, 5 or 3.1.1' }).default('auto'),
+    // Messages a worker holds between arrival and PUBACK; the MQTT 5 Receive Maximum is a 16-bit count.
+    VIGIL_WORKER_MAX_INFLIGHT: positiveInt.max(65_535).default(1_000),
     // Mosquitto's dynamic-security plugin: Vigil provisions device logins and topic roles at the broker.
     VIGIL_BROKER_DYNSEC: bool.default(false),
     VIGIL_BROKER_DYNSEC_USERNAME: optionalText,
     VIGIL_BROKER_DYNSEC_PASSWORD: optionalText,
+    // Whether this worker (and the CLI on its data dir) pushes device logins to the broker: on in exactly one.
+    VIGIL_BROKER_DYNSEC_SYNC: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
     // EMQX / VerneMQ: the secret the broker sends when it calls Vigil's authentication and authorisation hooks.
     VIGIL_BROKER_HOOK_SECRET: optionalText.pipe(z.string().min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)').optional()),
     VIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -180,6 +186,9 @@ export const configSchema = z
       for (const name of ['VIGIL_BROKER_DYNSEC_USERNAME', 'VIGIL_BROKER_DYNSEC_PASSWORD'] as const) {
         if (!c[name]) ctx.addIssue({ code: 'custom', path: [name], message: "is required with VIGIL_BROKER_DYNSEC (the dynamic-security plugin's administrator, e.g. from `mosquitto_ctrl dynsec init`)" });
       }
+    }
+    if (c.VIGIL_BROKER_DYNSEC_SYNC && !c.VIGIL_BROKER_DYNSEC) {
+      ctx.addIssue({ code: 'custom', path: ['VIGIL_BROKER_DYNSEC_SYNC'], message: 'has no effect without VIGIL_BROKER_DYNSEC' });
     }
     const brokerOnly = ['VIGIL_BROKER_CLIENT_ID', 'VIGIL_BROKER_USERNAME', 'VIGIL_BROKER_PASSWORD', 'VIGIL_BROKER_CA', 'VIGIL_BROKER_CERT', 'VIGIL_BROKER_DYNSEC', 'VIGIL_BROKER_HOOK_SECRET'] as const;
     for (const name of brokerOnly) {
@@ -252,8 +261,15 @@ export interface BrokerSettings {
   readonly shareGroup: string;
   readonly sessionExpirySeconds: number;
   readonly connectTimeoutMs: number;
-  /** Mosquitto's dynamic-security administrator: set when Vigil provisions device logins at the broker. */
-  readonly dynsec: { readonly username: string; readonly password: string } | undefined;
+  /** VIGIL_BROKER_PROTOCOL: 'auto' (MQTT 5, else 3.1.1), 5 or 4 (3.1.1). */
+  readonly protocol: 'auto' | 5 | 4;
+  /** VIGIL_WORKER_MAX_INFLIGHT: messages held between arrival and PUBACK, and the MQTT 5 Receive Maximum. */
+  readonly receiveMaximum: number;
+  /**
+   * Mosquitto's dynamic-security administrator: set when Vigil provisions device logins at the broker. `sync`
+   * false (VIGIL_BROKER_DYNSEC_SYNC=off): another worker's data dir is the one that pushes them.
+   */
+  readonly dynsec: { readonly username: string; readonly password: string; readonly sync: boolean } | undefined;
   /** EMQX / VerneMQ: the shared secret of the HTTP hooks Vigil serves them; undefined serves none. */
   readonly hookSecret: string | undefined;
 }
@@ -271,9 +287,11 @@ function brokerSettings(c: RawConfig): BrokerSettings | undefined {
     shareGroup: c.VIGIL_BROKER_SHARE_GROUP,
     sessionExpirySeconds: c.VIGIL_BROKER_SESSION_EXPIRY_SECONDS,
     connectTimeoutMs: c.VIGIL_BROKER_CONNECT_TIMEOUT_MS,
+    receiveMaximum: c.VIGIL_WORKER_MAX_INFLIGHT,
+    protocol: c.VIGIL_BROKER_PROTOCOL === 'auto' ? 'auto' : c.VIGIL_BROKER_PROTOCOL === '5' ? 5 : 4,
     dynsec:
       c.VIGIL_BROKER_DYNSEC && c.VIGIL_BROKER_DYNSEC_USERNAME && c.VIGIL_BROKER_DYNSEC_PASSWORD
-        ? { username: c.VIGIL_BROKER_DYNSEC_USERNAME, password: c.VIGIL_BROKER_DYNSEC_PASSWORD }
+        ? { username: c.VIGIL_BROKER_DYNSEC_USERNAME, password: c.VIGIL_BROKER_DYNSEC_PASSWORD, sync: c.VIGIL_BROKER_DYNSEC_SYNC !== 'off' }
         : undefined,
     hookSecret: c.VIGIL_BROKER_HOOK_SECRET,
   };

@@ -60,10 +60,12 @@ export async function startDeviceSide(
 /**
  * Worker mode. With VIGIL_BROKER_DYNSEC the broker's device logins are reconciled with the registry first (and
  * the worker's own login made sure of), so the worker connects to a broker that lets in exactly Vigil's devices.
+ * Only the worker with VIGIL_BROKER_DYNSEC_SYNC on does so: until state is shared, each worker's registry is its
+ * own, and several reconciling one broker from different registries would race (docs/deployment.md).
  */
 async function startWorkerSide(config: VigilConfig, broker: NonNullable<VigilConfig['broker']>, deps: Parameters<typeof startDeviceSide>[1]): Promise<DeviceSide> {
   const { registryChanged, ...workerDeps } = deps;
-  const dynsec = broker.dynsec
+  const dynsec = broker.dynsec?.sync
     ? await startDynsecSync({
         login: { url: broker.url, ...broker.dynsec, tls: broker.tls, timeoutMs: broker.connectTimeoutMs },
         topicPrefix: config.topicPrefix,
@@ -75,6 +77,7 @@ async function startWorkerSide(config: VigilConfig, broker: NonNullable<VigilCon
     : undefined;
   try {
     const worker = await startBrokerWorker({ broker, topicPrefix: config.topicPrefix, maxInFlightBytes: config.limits.maxInFlightBytes, ...workerDeps });
+    if (broker.dynsec && !broker.dynsec.sync) deps.log.info('device logins at the broker are left to the worker with VIGIL_BROKER_DYNSEC_SYNC on');
     return {
       ...worker,
       async close() {

@@ -52,6 +52,8 @@ describe('deploy/compose.cluster.yml', () => {
     const workers = [...stdout.matchAll(/VIGIL_BROKER_CLIENT_ID: (\S+)/g)].map((m) => m[1]);
     expect(workers).toEqual(['vigil-worker-1', 'vigil-worker-2']);
     expect(stdout.match(/VIGIL_BROKER_DYNSEC: 'true'|VIGIL_BROKER_DYNSEC: "true"/g)?.length).toBe(2);
+    // Exactly one worker pushes device logins to the broker.
+    expect(stdout.match(/VIGIL_BROKER_DYNSEC_SYNC: 'off'|VIGIL_BROKER_DYNSEC_SYNC: "off"|VIGIL_BROKER_DYNSEC_SYNC: off/g)?.length).toBe(1);
     expect(stdout).toMatch(/- vigil-1-data:\/data/);
     expect(stdout).toMatch(/- vigil-2-data:\/data/);
     expect(stdout).toMatch(/image: eclipse-mosquitto:/);

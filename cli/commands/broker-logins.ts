@@ -25,12 +25,17 @@ async function withProvisioner<T>(config: Readonly<VigilConfig>, broker: Broker,
 
 /**
  * With VIGIL_BROKER_DYNSEC, applies a device change just made in the registry to the broker's logins; without
- * it, does nothing. The registry change stands either way: when the broker cannot take it, the message says
+ * it, does nothing, and with VIGIL_BROKER_DYNSEC_SYNC=off it applies revocations only. The registry change stands either way: when the broker cannot take it, the message says
  * how to bring the broker in line (a running worker also applies revocations within seconds).
  */
 export async function atBroker(config: Readonly<VigilConfig>, deviceId: string, change: (p: DynsecProvisioner) => Promise<void>, kind: 'secret' | 'revoke' = 'secret'): Promise<void> {
   const broker = dynsecBroker(config);
   if (!broker) return;
+  // A revocation only takes access away, so any worker's CLI applies it at once; secrets come from one place.
+  if (!broker.dynsec.sync && kind === 'secret') {
+    process.stderr.write(`vigil: device ${deviceId} changed in this registry only (VIGIL_BROKER_DYNSEC_SYNC=off): its login at the broker comes from the worker that syncs them\n`);
+    return;
+  }
   try {
     await withProvisioner(config, broker, change);
   } catch (err) {
@@ -46,6 +51,7 @@ export async function atBroker(config: Readonly<VigilConfig>, deviceId: string, 
 function requireDynsec(config: Readonly<VigilConfig>): Broker {
   const broker = dynsecBroker(config);
   if (!broker) throw new CommandFailed('Vigil provisions device logins at the broker only in worker mode with VIGIL_BROKER_DYNSEC=true (see docs/configuration.md)');
+  if (!broker.dynsec.sync) throw new CommandFailed("VIGIL_BROKER_DYNSEC_SYNC=off: the broker's device logins are pushed from the data dir of the worker that syncs them, not from this one (see docs/deployment.md)");
   return broker;
 }
 
@@ -113,4 +119,26 @@ export function registerBrokerLogins(devices: Command): void {
         process.stdout.write(`device ${deviceId} can log in at the broker with its secret\n`);
       }),
     );
+}
+
+/**
+ * `vigil simulate` in worker mode with VIGIL_BROKER_DYNSEC: the simulated devices it just provisioned in the
+ * registry get their logins at the broker through the same provisioner as `vigil devices add`, or they could not
+ * connect there. Refused where this data dir does not sync the broker (VIGIL_BROKER_DYNSEC_SYNC=off).
+ */
+export async function provisionSimulatedAtBroker(config: Readonly<VigilConfig>, devices: readonly { readonly deviceId: string; readonly secret: string }[]): Promise<void> {
+  const broker = dynsecBroker(config);
+  if (!broker || devices.length === 0) return;
+  if (!broker.dynsec.sync) {
+    throw new CommandFailed("VIGIL_BROKER_DYNSEC_SYNC=off: simulated devices would have no login at the broker; run vigil simulate on the data dir of the worker that syncs the broker's logins");
+  }
+  try {
+    await withProvisioner(config, broker, async (p) => {
+      for (const d of devices) await p.provision(d.deviceId, d.secret);
+    });
+  } catch (err) {
+    if (err instanceof CommandFailed) throw err;
+    throw new CommandFailed(`the simulated devices are in the registry but not at the broker (${(err as Error).message}): run "vigil simulate" again once the broker answers`);
+  }
+  process.stderr.write(`vigil: ${devices.length} simulated device login(s) pushed to the broker\n`);
 }

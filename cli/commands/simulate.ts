@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AlertTable } from '../../alerts/index.js';
 import { openState } from '../../app/state.js';
 import { withAlerts } from './alerts.js';
+import { provisionSimulatedAtBroker } from './broker-logins.js';
 import { VigilError, type Programme } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { Fleet, PROFILES, SCENARIOS, SimulatedDevice, findScenario, runFleetLoad, type Condition, type DeviceModel, type Expectation, type SimulatedDeviceSpec } from '../../simulators/index.js';
@@ -165,7 +166,7 @@ export function registerSimulate(program: Command): void {
     .option('--backfill-days <days>', 'fleet: days of history each device uploads first', ARG.countOrZero, 0)
     .option('--hubs', "fleet: relay each patient's devices through a phone hub that loses its network now and then and uploads backlogs")
     .option('--speed <factor>', 'fleet: simulated time runs this much faster (e.g. 1000: a week in 10 minutes), ending at the present', ARG.factor, 1)
-    .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: the Vigil running from this directory, else mqtt://127.0.0.1:$VIGIL_MQTT_PORT)', gatewayUrl)
+    .option('--url <url>', 'gateway URL: mqtt://, mqtts:// or ws://host:port/mqtt (default: $VIGIL_BROKER_URL in worker mode, else the Vigil running from this directory, else mqtt://127.0.0.1:$VIGIL_MQTT_PORT)', gatewayUrl)
     .option('--ca <file>', 'PEM certificate to trust for mqtts:// (a self-signed test certificate)')
     .option('--timeout <seconds>', 'with --verify: how long to wait for the outcome', ARG.seconds, 45)
     .option('--seed <n>', 'random seed (same seed, same fleet)', ARG.seed, 1)
@@ -180,13 +181,15 @@ export function registerSimulate(program: Command): void {
         }
         if (opts.verify && !opts.scenario) throw new UsageError('--verify checks a scenario: give --scenario <name> too (see vigil simulate --list)');
         const config = stateConfig(opts.dataDir);
-        const url = opts.url ?? `mqtt://127.0.0.1:${config.mqttPort}`;
+        // Worker mode: the devices talk to the external broker, as real ones do.
+        const url = opts.url ?? config.broker?.url ?? `mqtt://127.0.0.1:${config.mqttPort}`;
         const conn = { url, topicPrefix: config.topicPrefix, ca: opts.ca ? readFileSync(opts.ca) : undefined };
         const seed = opts.seed;
         if (opts.scenario) {
           const scenario = findScenario(opts.scenario);
           if (!scenario) throw new UsageError(`unknown scenario "${opts.scenario}" (see vigil simulate --list)`);
           const { patientId, specs } = await provision(config.dataDir, scenario.patient.condition, scenario.patient.programmes, [scenario.model], `sim-${scenario.name}`, seed);
+          await provisionSimulatedAtBroker(config, specs);
           const overrides = Object.entries(scenario.overrides ?? {});
           const presets = scenario.presets ?? [];
           if (overrides.length > 0 || presets.length > 0) {
@@ -224,6 +227,7 @@ export function registerSimulate(program: Command): void {
           const { patientId, specs: patientDevices } = await provision(config.dataDir, condition, PROGRAMMES_FOR[condition], DEVICES_FOR[condition], 'sim', seed + i * 10);
           specs.push(...patientDevices.map((d) => (opts.hubs ? { ...d, hub: `hub-${patientId}` } : d)));
         }
+        await provisionSimulatedAtBroker(config, specs);
         const fleet = new Fleet(specs, { ...conn, intervalMs: opts.interval * 1000, speed: opts.speed, durationMs: opts.duration * 1000, hubOfflineChance: 0.15, onError: (id, err) => process.stderr.write(`device ${id}: ${err.message}\n`) });
         await fleet.start();
         const backfilled = await Promise.all(fleet.devices.map((d) => d.backfill(opts.backfillDays)));
@@ -287,6 +291,7 @@ async function runLoadMode(opts: SimulateOptions, config: ReturnType<typeof stat
   const fleet = await provisionLoadDevices(config.dataDir, 'load', devices);
   const run = randomBytes(3).toString('hex');
   const probes = await provisionLoadDevices(config.dataDir, `probe-${run}`, opts.probes);
+  await provisionSimulatedAtBroker(config, [...fleet, ...probes]);
   const result = await runFleetLoad({
     ...conn,
     devices: fleet,

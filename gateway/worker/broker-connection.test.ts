@@ -26,14 +26,20 @@ describe('connectToBroker', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const options = (password: string) => ({ url, clientId: 'w-test', username: 'worker', password, sessionExpirySeconds: 60, connectTimeoutMs: 10_000 });
+  const options = (password: string) => ({ url, clientId: 'w-test', username: 'worker', password, sessionExpirySeconds: 60, connectTimeoutMs: 10_000, receiveMaximum: 100 });
 
   it('falls back to MQTT 3.1.1 when the broker refuses MQTT 5, with a persistent session', async () => {
     const prepared: number[] = [];
-    const { client, protocolVersion } = await connectToBroker(options('right'), (c) => prepared.push(c.options.protocolVersion ?? 0));
+    const receiveMaximum: (number | undefined)[] = [];
+    const { client, protocolVersion } = await connectToBroker(options('right'), (c) => {
+      prepared.push(c.options.protocolVersion ?? 0);
+      receiveMaximum.push(c.options.properties?.receiveMaximum);
+    });
     try {
       expect(protocolVersion).toBe(4);
       expect(prepared).toEqual([5, 4]);
+      // The MQTT 5 CONNECT asks the broker for at most VIGIL_WORKER_MAX_INFLIGHT unacknowledged messages.
+      expect(receiveMaximum).toEqual([100, undefined]);
       expect(client.connected).toBe(true);
       expect(client.options.clean).toBe(false);
     } finally {
@@ -45,6 +51,14 @@ describe('connectToBroker', () => {
     const started = Date.now();
     await expect(connectToBroker(options('wrong'), () => undefined)).rejects.toThrow(/Bad username or password|Not authorized/i);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('speaks only MQTT 3.1.1 when told to (VIGIL_BROKER_PROTOCOL=3.1.1), without trying 5 first', async () => {
+    const prepared: number[] = [];
+    const { client, protocolVersion } = await connectToBroker({ ...options('right'), protocol: 4 }, (c) => prepared.push(c.options.protocolVersion ?? 0));
+    await client.endAsync(true);
+    expect(protocolVersion).toBe(4);
+    expect(prepared).toEqual([4]);
   });
 
   it('never shows the credentials of a URL', () => {

@@ -14,6 +14,13 @@ export interface BrokerConnectionOptions {
   readonly sessionExpirySeconds: number;
   /** How long start-up waits for the first CONNACK before it gives up. */
   readonly connectTimeoutMs: number;
+  /**
+   * Messages the worker holds between arrival and PUBACK (VIGIL_WORKER_MAX_INFLIGHT): sent as the MQTT 5 Receive
+   * Maximum, so the broker itself sends no more unacknowledged QoS 1 messages than this [MQTT-3.3.4-9].
+   */
+  readonly receiveMaximum: number;
+  /** VIGIL_BROKER_PROTOCOL: MQTT 5 with a fall-back to 3.1.1 (auto), or one of them only. */
+  readonly protocol?: 'auto' | 5 | 4 | undefined;
 }
 
 /**
@@ -33,7 +40,10 @@ function clientOptions(o: BrokerConnectionOptions, protocolVersion: 4 | 5): ICli
     // A persistent session: what the broker sent and this worker has not acknowledged is sent again after a
     // reconnect or a restart under the same client id, and messages arriving meanwhile are kept for it.
     clean: false,
-    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } } : {}),
+    // MQTT 5: the broker keeps at most `receiveMaximum` QoS 1 messages unacknowledged at this worker and queues the
+    // rest [MQTT-3.1.2.11.3]; an MQTT 3.1.1 broker has only its own setting (Mosquitto's max_inflight_messages),
+    // and the worker's own gate (broker-worker.ts) stops reading from it at the same bound.
+    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds, receiveMaximum: o.receiveMaximum } } : {}),
     reconnectPeriod: 1_000,
     connectTimeout: o.connectTimeoutMs,
     // The worker subscribes itself on each connection the broker did not keep a session for.
@@ -60,6 +70,7 @@ function codeOf(err: unknown): number | undefined {
  * reconnects by itself every second.
  */
 export async function connectToBroker(o: BrokerConnectionOptions, prepare: (client: MqttClient) => void): Promise<{ client: MqttClient; protocolVersion: 4 | 5 }> {
+  if (o.protocol === 4 || o.protocol === 5) return { client: await attempt(o, o.protocol, prepare), protocolVersion: o.protocol };
   try {
     return { client: await attempt(o, 5, prepare), protocolVersion: 5 };
   } catch (err) {

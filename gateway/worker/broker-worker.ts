@@ -45,11 +45,22 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const { registry, log, topicPrefix } = options;
   const logLimiter = new LogLimiter();
   const admission = new Admission(options.maxInFlightBytes);
+  // The same first-come gate, counting messages instead of bytes: a 150-byte reading costs the worker far more
+  // than its payload while it waits for its commit (its packet, its promises, its held PUBACK), so a byte bound
+  // alone let a broker's backlog pile up here by the tens of thousands (docs/benchmarks.md, workers). Mosquitto
+  // 2.0 does not hold a returning session to the Receive Maximum sent with the CONNECT: this gate is what holds.
+  const slots = new Admission(options.broker.receiveMaximum);
+  let peakInFlight = 0;
   const lastSeen = new Map<string, number>();
   let client: MqttClient | undefined;
   let closing = false;
   let connectedOnce = false;
-  const metrics = createBrokerWorkerMetrics(options.metrics, () => client?.connected ?? false);
+  const metrics = createBrokerWorkerMetrics(options.metrics, {
+    connected: () => client?.connected ?? false,
+    inFlight: () => slots.inFlightBytes,
+    peakInFlight: () => peakInFlight,
+    bound: options.broker.receiveMaximum,
+  });
   const filters = [...workerAcl(topicPrefix, options.broker.shareGroup).subscribe];
 
   /** Same payload and QoS 0 as the embedded gateway's (gateway.ts publishError): advice, never queued. */
@@ -100,6 +111,15 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     }
   }
 
+  async function enterBoth(bytes: number): Promise<() => void> {
+    const leaveSlot = await slots.enter(1);
+    const leaveBytes = await admission.enter(bytes);
+    return () => {
+      leaveBytes();
+      leaveSlot();
+    };
+  }
+
   async function handle(packet: IPublishPacket): Promise<void> {
     const topic = parseDeviceTopic(topicPrefix, packet.topic);
     const payload = payloadOf(packet);
@@ -132,9 +152,12 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     const acknowledge = ackWhenDurable(c);
     c.handleMessage = (packet, done) => {
       const stream = c.stream;
-      // Back-pressure: past the in-flight bound, the next message is not read (nor acknowledged) until earlier ones are durable.
-      void admission.enter(payloadOf(packet).length).then((release) => {
-        const work = handle(packet).finally(release);
+      // Back-pressure: past either in-flight bound (messages, payload bytes), the next message is not read (nor
+      // acknowledged) until earlier ones are acknowledged: mqtt.js reads on only once `done` is called, so the
+      // rest stays queued at the broker, not in this process.
+      void enterBoth(payloadOf(packet).length).then((release) => {
+        peakInFlight = Math.max(peakInFlight, slots.inFlightBytes);
+        const work = handle(packet);
         work.catch((err: Error) => {
           metrics.messages.inc({ kind: 'readings', outcome: 'not_acknowledged' });
           const outboxDown = err instanceof VigilError && err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE';
@@ -143,9 +166,10 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
           // [MQTT-4.4.0-1], so the worker drops this one and mqtt.js reconnects a second later.
           if (c.stream === stream) stream.destroy();
         });
-        // The PUBACK leaves only once the readings are durable (ordered-acks.ts); a QoS 0 message has none.
-        if (packet.qos > 0) acknowledge(work, done);
-        else work.then(() => done(), () => undefined);
+        // The PUBACK leaves only once the readings are durable (ordered-acks.ts); a QoS 0 message has none. The
+        // message keeps its place in the bound until its PUBACK has left, as the broker counts it.
+        const settled = packet.qos > 0 ? acknowledge(work, done) : work.then(() => done(), () => undefined);
+        void settled.finally(release);
       });
     };
     c.on('connect', (connack) => {

@@ -4,9 +4,37 @@ import { PUBACK_BUCKETS } from '../metrics.js';
 export type BrokerWorkerMetrics = ReturnType<typeof createBrokerWorkerMetrics>;
 
 /** Worker mode's own series: the embedded gateway's (connections, logins) do not exist when a broker serves devices. */
-export function createBrokerWorkerMetrics(registry: Registry, connected: () => boolean) {
+export function createBrokerWorkerMetrics(
+  registry: Registry,
+  observe: { readonly connected: () => boolean; readonly inFlight: () => number; readonly peakInFlight: () => number; readonly bound: number },
+) {
   const registers = [registry];
+  const { connected } = observe;
   return {
+    inFlight: new Gauge({
+      name: 'vigil_worker_inflight',
+      help: 'Messages from the external broker between arrival and PUBACK (bounded by VIGIL_WORKER_MAX_INFLIGHT)',
+      registers,
+      collect() {
+        this.set(observe.inFlight());
+      },
+    }),
+    peakInFlight: new Gauge({
+      name: 'vigil_worker_inflight_peak',
+      help: 'The most messages from the external broker held between arrival and PUBACK at once since start',
+      registers,
+      collect() {
+        this.set(observe.peakInFlight());
+      },
+    }),
+    inFlightBound: new Gauge({
+      name: 'vigil_worker_inflight_max',
+      help: 'VIGIL_WORKER_MAX_INFLIGHT: the bound on vigil_worker_inflight, also sent to MQTT 5 brokers as the Receive Maximum',
+      registers,
+      collect() {
+        this.set(observe.bound);
+      },
+    }),
     connected: new Gauge({
       name: 'vigil_broker_connected',
       help: 'Whether this worker is connected to the external broker (1) or not (0)',

@@ -13,11 +13,12 @@ type Send = (this: MqttClient, packet: Packet, cb?: (err?: Error) => void, ...re
  * sends it again. `_sendPacket` is mqtt.js 5's internal send; start-up refuses a client without it, and the
  * SIGKILL test (test/broker-worker.e2e.test.ts) fails if PUBACKs ever leave before the commit.
  */
-export function ackWhenDurable(client: MqttClient): (work: Promise<void>, done: () => void) => void {
+export function ackWhenDurable(client: MqttClient): (work: Promise<void>, done: () => void) => Promise<void> {
   const target = client as unknown as { _sendPacket: Send };
   const send = target._sendPacket;
   if (typeof send !== 'function') throw new Error('this mqtt.js has no _sendPacket: worker mode needs the mqtt 5.x that package.json names');
   let held: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
   let order: Promise<void> = Promise.resolve();
   target._sendPacket = function (this: MqttClient, packet, cb, ...rest) {
     const work = held;
@@ -33,15 +34,24 @@ export function ackWhenDurable(client: MqttClient): (work: Promise<void>, done: 
         () => undefined,
       ),
     );
+    queued = order;
     cb?.();
   };
+  /**
+   * Resolves once this message's PUBACK has left (or was given up with its connection or its failed work): until
+   * then the broker counts the message as in flight at this worker, and so does the worker's bound.
+   */
   return (work, done) => {
     // mqtt.js calls _sendPacket for the PUBACK synchronously inside `done`: that call takes `work`.
     held = work;
+    queued = undefined;
     try {
       done();
     } finally {
       held = undefined;
     }
+    const settled = queued ?? work.catch(() => undefined);
+    queued = undefined;
+    return settled;
   };
 }

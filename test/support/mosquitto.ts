@@ -30,9 +30,11 @@ export interface MosquittoInstance {
 }
 
 /**
- * Debian's Mosquitto 2.0 on a free loopback port, configured as docs/operations.md tells users to for worker
- * mode: no queue or in-flight limits (with the defaults it silently drops QoS 1 messages to a subscriber that
- * falls behind, field-notes.md). Anonymous, unless the dynamic-security plugin is asked for.
+ * Debian's Mosquitto 2.0 on a free loopback port, configured for worker mode: no queue limit (with the default
+ * it silently drops QoS 1 messages to a subscriber that falls behind, field-notes.md), and no in-flight limit
+ * either, the worst case for a worker's memory (test/worker-inflight.e2e.test.ts); docs/operations.md advises
+ * `max_inflight_messages` equal to VIGIL_WORKER_MAX_INFLIGHT. Anonymous, unless the dynamic-security plugin is
+ * asked for.
  */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoInstance> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found: install Debian's mosquitto package (see .ci/run)`);
