@@ -57,27 +57,33 @@ export async function openPostgres(url: string, migrations: readonly Migration[]
       const result = await pool.query(numbered(sql), params as SqlValue[]);
       return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
     },
-    async transaction(statements) {
-      const connection = await pool.connect();
-      try {
-        await connection.query('BEGIN');
+    transaction: (statements) =>
+      inTransaction(pool, async (connection) => {
         for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
-        await connection.query('COMMIT');
-      } catch (err) {
-        await connection.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        connection.release();
-      }
-    },
+      }),
   };
   return { client, close: () => pool.end() };
 }
 
-async function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise<void> {
+/** `work` on one pooled connection between BEGIN and COMMIT; rolled back if it throws. */
+async function inTransaction(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<void>): Promise<void> {
   const connection = await pool.connect();
+  // A connection that cannot even roll back is broken: the pool discards it rather than lend it again.
+  let broken: Error | undefined;
   try {
     await connection.query('BEGIN');
+    await work(connection);
+    await connection.query('COMMIT');
+  } catch (err) {
+    await connection.query('ROLLBACK').catch((e: Error) => (broken = e));
+    throw err;
+  } finally {
+    connection.release(broken);
+  }
+}
+
+function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise<void> {
+  return inTransaction(pool, async (connection) => {
     await connection.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
@@ -88,11 +94,5 @@ async function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise
       await connection.query(m.postgres ?? m.sql);
       await connection.query('INSERT INTO schema_migrations (component, version, applied_at) VALUES ($1, $2, $3)', [m.component, m.version, Date.now()]);
     }
-    await connection.query('COMMIT');
-  } catch (err) {
-    await connection.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    connection.release();
-  }
+  });
 }

@@ -24,7 +24,8 @@ describe('identity shared in PostgreSQL by two instances', () => {
     postgres = await startPostgres();
     databaseUrl = await postgres.createDatabase('vigil');
     // Both at once: the migration lock lets one create the tables and the other find them.
-    [a, b] = await Promise.all([0, 1].map(() => startTestVigil({ VIGIL_DATABASE_URL: databaseUrl, VIGIL_LOGIN_MAX_FAILURES: '3' })));
+    const start = () => startTestVigil({ VIGIL_DATABASE_URL: databaseUrl, VIGIL_LOGIN_MAX_FAILURES: '3' });
+    [a, b] = await Promise.all([start(), start()]);
     await a.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
     await b.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
   }, 120_000);
