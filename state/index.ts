@@ -5,3 +5,4 @@ export { changedElsewhere } from './changed-elsewhere.js';
 export { isUniqueViolation, type SqlClient, type SqlDialect, type SqlResult, type SqlStatement, type SqlValue } from './sql.js';
 export { sqliteClient } from './sqlite-client.js';
 export { openPostgres, redactedUrl, type PostgresState } from './postgres.js';
+export { watchDatabase, type DatabaseHealth } from './database-watch.js';

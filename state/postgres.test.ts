@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresInstance } from '../test/support/postgres.js';
+import { waitFor } from '../test/support/temp.js';
+import { watchDatabase } from './database-watch.js';
 import type { Migration } from './database.js';
 import { openPostgres, redactedUrl } from './postgres.js';
 
@@ -47,6 +49,19 @@ describe('PostgreSQL state: migrations and the SQL port', () => {
       expect((await client.query('UPDATE things SET at = ? WHERE at = ?', [1, at])).changes).toBe(1);
     } finally {
       await close();
+    }
+  });
+
+  it('reports for /readyz whether the database answers, without waiting on it', async () => {
+    const { client, close } = await openPostgres(await server.createDatabase('watched'), MIGRATIONS, fail);
+    const watch = watchDatabase(client, 50);
+    try {
+      await waitFor(() => watch.health().ok, { what: 'the first answer' });
+      await close();
+      const down = await waitFor(() => (watch.health().ok ? undefined : watch.health()), { what: 'the failure to show' });
+      expect(down.error).toMatch(/^the shared database does not answer: /);
+    } finally {
+      watch.close();
     }
   });
 

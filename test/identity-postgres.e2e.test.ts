@@ -36,6 +36,7 @@ describe('identity shared in PostgreSQL by two instances', () => {
 
   it('sees the users either instance added, and a session opened on one holds on the other until logout there', async () => {
     expect((await a.vigil.users.list()).map((u) => u.username)).toEqual(['card', 'chief']);
+    expect((await call<{ checks: Record<string, { ok: boolean }> }>(b.httpUrl, 'GET', '/readyz')).body.checks.database).toMatchObject({ ok: true });
     const onA = await login(a.httpUrl, 'card', PASSWORD);
     const onB = (method: string, path: string) => call(b.httpUrl, method, path, undefined, { cookie: onA.cookie, ...(method === 'GET' ? {} : { 'x-csrf-token': onA.csrfToken }) });
     expect(await onB('GET', '/api/session')).toMatchObject({ status: 200, body: { user: { username: 'card' }, csrfToken: onA.csrfToken } });

@@ -28,7 +28,7 @@ const role = oneOf(ROLES as unknown as readonly [Role, ...Role[]]);
 
 /** `vigil users ...`: dashboard accounts, safe while the server runs on the same data dir. */
 export function registerUsers(program: Command): void {
-  const users = examples(program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords'), 'vigil users add alice --role clinician --team cardiology --name "Dr Alice Jones"', 'vigil users list');
+  const users = examples(program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords (in the PostgreSQL of $VIGIL_DATABASE_URL when it is set, else in the data dir)'), 'vigil users add alice --role clinician --team cardiology --name "Dr Alice Jones"', 'vigil users list');
   examples(users.command('add'), 'vigil users add alice --role clinician --team cardiology community --name "Dr Alice Jones"', 'VIGIL_NEW_PASSWORD="$(cat alice.pw)" vigil users add admin2 --role admin')
     .description('create a dashboard user; the password comes from $VIGIL_NEW_PASSWORD or is generated and printed once')
     .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
