@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identityBackends } from '../../test/support/identity-backends.js';
+import { AuditLog } from '../../state/index.js';
 import { createAuthenticator } from './authenticate.js';
 import { identityStores } from './identity-database.js';
+import { login } from './login.js';
+import { PasswordGate } from './password-gate.js';
 
 const PASSWORD = 'a long enough password';
 const POLICY = { idleMs: 15 * 60_000, maxAgeMs: 12 * 3_600_000 };
@@ -18,13 +21,13 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
   });
 
   async function setup() {
-    const { sql, close } = await backend.open();
+    const { sql, db, close } = await backend.open();
     cleanups.push(close);
     const stores = identityStores(sql, POLICY);
     const user = await stores.users.add({ username: 'nurse', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     const authenticate = createAuthenticator({ adminToken: undefined, ...stores });
     const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, cookies: {}, method: 'GET' }) as unknown as Parameters<typeof authenticate>[0];
-    return { sql, ...stores, user, authenticate, bearer };
+    return { sql, db, ...stores, user, authenticate, bearer };
   }
 
   describe('users', () => {
@@ -63,9 +66,35 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       await users.unlock('nurse');
       expect((await users.get(user.id))?.lockedUntil).toBeNull();
       expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
-      await users.recordLogin(user.id, now + 1);
+      expect(await users.recordLogin(user.id, now + 1)).toBe(true);
       expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
       expect(await users.get(user.id)).toMatchObject({ lockedUntil: null, lastLoginAt: now + 1 });
+      // Locked (or disabled) by now: the login is not recorded and the lock stays.
+      expect(await users.recordFailure(user.id, 2, 60_000, now)).toBe(now + 60_000);
+      expect(await users.recordLogin(user.id, now + 2)).toBe(false);
+      expect(await users.get(user.id)).toMatchObject({ lockedUntil: now + 60_000, lastLoginAt: now + 1 });
+    });
+
+    it('refuses the right password when another instance locked the account during the password check', async () => {
+      const { db, users, sessions } = await setup();
+      const audit = new AuditLog(db);
+      const policy = { maxFailures: 3, lockoutMs: 60_000 };
+      // The check itself is real; as it ends, another instance counts the third failure of a guessing run.
+      const gate = new PasswordGate();
+      const racing = {
+        run: async <T>(work: () => Promise<T>) => {
+          const answer = await gate.run(work);
+          const other = (await users.byUsername('nurse'))!;
+          for (let i = 0; i < policy.maxFailures; i++) await users.recordFailure(other.id, policy.maxFailures, policy.lockoutMs, Date.now());
+          return answer;
+        },
+      } as PasswordGate;
+      await expect(login({ users, sessions, audit, policy, gate: racing }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
+      expect((await users.byUsername('nurse'))?.lockedUntil).toBeGreaterThan(Date.now());
+      expect(audit.list({ action: 'login.refused' })).toEqual([expect.objectContaining({ actor: 'user:nurse', details: { reason: 'locked' } })]);
+      // Without the race, the same password logs in.
+      await users.unlock('nurse');
+      expect((await login({ users, sessions, audit, policy, gate }, 'nurse', PASSWORD, '10.0.0.9')).user.username).toBe('nurse');
     });
 
     it('ends the sessions of a user whose password changes, whose teams narrow or who is disabled, and not of a widened one', async () => {

@@ -22,7 +22,8 @@ export interface UserStore {
   unlock(username: string): Promise<void>;
   /** Counts a failed login atomically (whichever instance saw it); past `maxFailures` in a row, locks until the answer. */
   recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): Promise<number | null>;
-  recordLogin(userId: number, now: number): Promise<void>;
+  /** Records a login; false (and nothing recorded) when the account is locked or disabled by now. */
+  recordLogin(userId: number, now: number): Promise<boolean>;
 }
 
 export interface Session {

@@ -49,7 +49,12 @@ export async function login(
     deps.audit.record(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
     throw refused();
   }
-  await deps.users.recordLogin(user.id, now());
+  // Checked again in the same statement that records the login: another instance may have locked the account
+  // (or an administrator disabled it) while this one checked the password.
+  if (!(await deps.users.recordLogin(user.id, now()))) {
+    deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
+    throw refused();
+  }
   const session = await deps.sessions.create(user.id, origin, now());
   deps.audit.record(actor, 'login', null, null);
   return { user, sessionId: session.id, csrfToken: session.csrfToken };

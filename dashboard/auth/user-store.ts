@@ -175,7 +175,17 @@ export class SqlUserStore implements UserStore {
     return rows[0]?.locked_until ?? null;
   }
 
-  async recordLogin(userId: number, now: number): Promise<void> {
-    await this.#sql.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?', [now, userId]);
+  /**
+   * Records a login and resets the failure count, unless the account was locked or disabled since it was read:
+   * another instance may have counted the failure that locks it while this one checked the password. False then,
+   * and nothing changes.
+   */
+  async recordLogin(userId: number, now: number): Promise<boolean> {
+    const { rows } = await this.#sql.query(
+      `UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?
+       WHERE id = ? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?) RETURNING id`,
+      [now, userId, now],
+    );
+    return rows.length === 1;
   }
 }

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
 import { openState } from '../../app/state.js';
 import { IDENTITY_POSTGRES_MIGRATIONS } from '../../dashboard/index.js';
-import { openPostgres, sqliteClient, type SqlClient } from '../../state/index.js';
+import { openPostgres, sqliteClient, type SqlClient, type StateDb } from '../../state/index.js';
 import { startPostgres, type PostgresInstance } from './postgres.js';
 import { tempDir } from './temp.js';
 
 export interface IdentityBackend {
   readonly name: 'SQLite' | 'PostgreSQL';
-  /** A fresh, migrated identity database. */
-  open(): Promise<{ sql: SqlClient; close(): Promise<void> }>;
+  /** A fresh, migrated identity database, and the instance's own state database (where the audit log is). */
+  open(): Promise<{ sql: SqlClient; db: StateDb; close(): Promise<void> }>;
 }
 
 /**
@@ -32,6 +32,7 @@ export function identityBackends(): IdentityBackend[] {
         const { db } = openState(dir.path);
         return {
           sql: sqliteClient(db),
+          db,
           async close() {
             db.close();
             await dir.remove();
@@ -47,7 +48,17 @@ export function identityBackends(): IdentityBackend[] {
         const postgres = await openPostgres(url, IDENTITY_POSTGRES_MIGRATIONS, (err) => {
           throw err;
         });
-        return { sql: postgres.client, close: () => postgres.close() };
+        const dir = await tempDir();
+        const { db } = openState(dir.path);
+        return {
+          sql: postgres.client,
+          db,
+          async close() {
+            await postgres.close();
+            db.close();
+            await dir.remove();
+          },
+        };
       },
     },
   ];
