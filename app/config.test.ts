@@ -105,6 +105,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes VIGIL_DATABASE_URL (or _FILE) for PostgreSQL, never echoing it, and refuses a TLS mode that does not verify', async () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil:pw@db:5432/vigil?sslmode=verify-full' }).databaseUrl).toBe('postgres://vigil:pw@db:5432/vigil?sslmode=verify-full');
+    expect(() => loadConfig({ VIGIL_DATABASE_URL: 'mysql://vigil:hunter2@db/vigil' })).toThrow(/VIGIL_DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => loadConfig({ VIGIL_DATABASE_URL: 'mysql://vigil:hunter2@db/vigil' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
+    expect(() => loadConfig({ VIGIL_DATABASE_URL: 'postgresql://vigil:pw@db/vigil?sslmode=no-verify' })).toThrow(/VIGIL_DATABASE_URL: sslmode must be verify-full, verify-ca, require or disable/);
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, 'database_url');
+      await writeFile(file, 'postgresql://vigil:s3cret@db/vigil\n');
+      expect(loadConfig({ VIGIL_DATABASE_URL_FILE: file }).databaseUrl).toBe('postgresql://vigil:s3cret@db/vigil');
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('reads worker mode from VIGIL_BROKER_*: a fixed client id, credentials outside the URL, the password from a file', async () => {
     expect(loadConfig({}).broker).toBeUndefined();
     expect(() => loadConfig({ VIGIL_BROKER_URL: 'mqtt://broker:1883' })).toThrow(/VIGIL_BROKER_CLIENT_ID: is required with VIGIL_BROKER_URL/);

@@ -43,6 +43,14 @@ const trustProxy = z
     return list;
   });
 
+/**
+ * postgres://user:password@host:5432/db?sslmode=verify-full. `no-verify` and `prefer` are refused: the first
+ * accepts any server certificate, the second falls back to no encryption; `disable` says so plainly.
+ */
+const databaseUrl = z
+  .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, e.g. postgres://vigil:secret@db:5432/vigil?sslmode=verify-full' })
+  .refine((v) => !['no-verify', 'prefer', 'allow'].includes(new URL(v).searchParams.get('sslmode') ?? ''), 'sslmode must be verify-full, verify-ca, require or disable');
+
 /** Every setting, its variable and default. docs/configuration.md is the reference for operators. */
 export const configSchema = z
   .object({
@@ -65,6 +73,8 @@ export const configSchema = z
     VIGIL_INFLUX_PASSWORD: optionalText,
     VIGIL_INFLUX_TOKEN: optionalText,
     VIGIL_INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
+    // Shared state in PostgreSQL (docs/deployment.md); unset, the embedded SQLite database in the data dir.
+    VIGIL_DATABASE_URL: optionalText.pipe(databaseUrl.optional()),
     VIGIL_TOPIC_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'must be topic levels without wildcards, e.g. rpm/v1')
@@ -232,6 +242,8 @@ export interface VigilConfig {
   /** What the scheduled retention run deletes, when, and in batches of how many rows. */
   readonly retention: { readonly policy: RetentionPolicy; readonly cron: string; readonly batchSize: number };
   readonly adminToken: string | undefined;
+  /** PostgreSQL for the shared state (identity, in this stage); undefined keeps it in the SQLite state database. */
+  readonly databaseUrl: string | undefined;
   readonly alerts: {
     readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
     readonly escalateAfterMinutes: number;
@@ -386,6 +398,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: c.VIGIL_RETENTION_BATCH,
     },
     adminToken: c.VIGIL_ADMIN_TOKEN,
+    databaseUrl: c.VIGIL_DATABASE_URL,
     careCron: c.VIGIL_CARE_CRON,
     alerts: {
       webhook:

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { VigilError } from '../domain/index.js';
 
-/** Variables whose value is a secret: their values are never echoed in errors, and each can come from a file. */
-export const isSecretVariable = (name: string): boolean => /PASSWORD|TOKEN|SECRET/.test(name);
+/**
+ * Variables whose value is a secret: their values are never echoed in errors, and each can come from a file. The
+ * database URL carries the database password.
+ */
+export const isSecretVariable = (name: string): boolean => /PASSWORD|TOKEN|SECRET|DATABASE_URL/.test(name);
 
 const FILE_SUFFIX = '_FILE';
 

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
 import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
-import { AuditLog, changedElsewhere } from '../state/index.js';
-import { createDashboard, createHttpServer } from '../dashboard/index.js';
+import { AuditLog, changedElsewhere, watchDatabase } from '../state/index.js';
+import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import { DeviceRateLimiter } from '../gateway/index.js';
@@ -50,6 +50,11 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   // `vigil restore` refuses to write under a running server: this file tells it one runs.
   const releaseInstance = claimInstance(config.dataDir);
   built.push(releaseInstance);
+  // Users, sessions and API tokens: in PostgreSQL when VIGIL_DATABASE_URL is set, shared by every instance.
+  const identity = await openIdentityDatabase(db, config.databaseUrl, (err) => log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'));
+  built.push(() => identity.close());
+  const database = config.databaseUrl ? watchDatabase(identity.sql, 10_000) : undefined;
+  if (database) built.push(() => database.close());
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
@@ -122,6 +127,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   built.push(() => retention.close());
   const dashboard = createDashboard({
     db,
+    identity: identity.sql,
     alerts,
     audit,
     readings: store,
@@ -194,6 +200,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         // Damaged records were set aside: Vigil runs on, but an operator must look (degraded until they do).
         outboxIntegrity: { ok: h.outboxQuarantined === 0, required: false, quarantinedRecords: h.outboxQuarantined, quarantine: h.outboxQuarantineDir },
         store: { ok: h.storeReachable, required: h.storeMisconfigured, kind: h.storeKind, error: h.storeError, deadLetters: h.deadLetters },
+        // PostgreSQL down: readings still flow, but logins and API requests fail until it is back (degraded).
+        ...(database ? { database: { ...database.health(), required: false } } : {}),
         // Most devices ahead by the same minutes: the server clock is slow and their readings may be refused as
         // FUTURE_TIME (kept, replayable once the clock is right: docs/operations.md).
         clock: {
@@ -207,7 +215,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       };
     },
   });
-  log.info({ httpPort: http.port, store: store.kind, dataDir: config.dataDir }, 'Vigil started');
+  log.info({ httpPort: http.port, store: store.kind, identity: identity.sql.dialect, dataDir: config.dataDir }, 'Vigil started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -232,6 +240,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         dashboard.close();
         await alerts.close();
         await store.close();
+        database?.close();
+        await identity.close();
         db.close();
         releaseInstance();
         log.info({}, 'Vigil stopped');

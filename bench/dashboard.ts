@@ -11,10 +11,10 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { chromium } from 'playwright-core';
 import { createAlerts } from '../alerts/index.js';
 import { openState, patientDirectory } from '../app/state.js';
-import { LatestReadings, UserStore } from '../dashboard/index.js';
+import { LatestReadings, SqlUserStore } from '../dashboard/index.js';
 import type { Programme, Reading, ReadingType } from '../domain/index.js';
 import { SqliteStore } from '../ingest/index.js';
-import { AuditLog } from '../state/index.js';
+import { AuditLog, sqliteClient } from '../state/index.js';
 import { processUsage, summarise, type Summary } from './stats.js';
 import { startVigil } from './targets.js';
 
@@ -80,7 +80,7 @@ async function seed(dataDir: string): Promise<void> {
   alerts.evaluation.onCommitted(readings);
   await alerts.close();
   await store.close();
-  await new UserStore(db).add({ username: 'bench', role: 'admin', password: PASSWORD });
+  await new SqlUserStore(sqliteClient(db)).add({ username: 'bench', role: 'admin', password: PASSWORD });
   db.close();
 }
 

@@ -6,8 +6,7 @@ import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
 import { actorOf, canSeeTeam, type Principal } from './auth/principal.js';
-import type { SessionStore } from './auth/session-store.js';
-import type { UserStore } from './auth/user-store.js';
+import type { SessionStore, UserStore } from './auth/identity.js';
 import type { LatestReadings } from './worklist/latest-readings.js';
 
 export interface DirectoryPatient {

@@ -8,12 +8,10 @@ import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
 import type { AlertEvent } from '../alerts/index.js';
 import type { AuditLog } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
-import type { StateDb } from '../state/index.js';
-import { ApiTokenStore } from './auth/api-token-store.js';
+import { sqliteClient, type SqlClient, type StateDb } from '../state/index.js';
 import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
+import { identityStores } from './auth/identity-database.js';
 import { canSeeTeam } from './auth/principal.js';
-import { SessionStore } from './auth/session-store.js';
-import { UserStore } from './auth/user-store.js';
 import { RepeatViews } from './audit/repeat-views.js';
 import type { DashboardAlerts, DashboardContext, PatientDirectory, SessionSettings } from './context.js';
 import { LiveHub } from './live/live-hub.js';
@@ -35,6 +33,8 @@ import { LatestReadings } from './worklist/latest-readings.js';
 
 export interface DashboardOptions {
   readonly db: StateDb;
+  /** Where users, sessions and API tokens live (openIdentityDatabase); absent, the state database `db`. */
+  readonly identity?: SqlClient | undefined;
   readonly alerts: DashboardAlerts;
   readonly audit: AuditLog;
   readonly readings: DashboardContext['readings'];
@@ -58,11 +58,12 @@ export type Dashboard = ReturnType<typeof createDashboard>;
  * web client. `register` adds it to the one HTTP server; `onCommitted` and `onAlertEvent` feed it.
  */
 export function createDashboard(options: DashboardOptions) {
-  const users = new UserStore(options.db);
-  const sessions = new SessionStore(options.db, { idleMs: options.settings.idleMinutes * 60_000, maxAgeMs: options.settings.maxHours * 3_600_000 });
+  const { users, sessions, tokens } = identityStores(options.identity ?? sqliteClient(options.db), {
+    idleMs: options.settings.idleMinutes * 60_000,
+    maxAgeMs: options.settings.maxHours * 3_600_000,
+  });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
-  const tokens = new ApiTokenStore(options.db);
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal) });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
@@ -72,11 +73,13 @@ export function createDashboard(options: DashboardOptions) {
     access: {
       canSeePatient: (principal, patientId) => principal.role === 'admin' || canSeeTeam(principal, options.directory.patient(patientId)?.careTeam ?? null),
       patientName: (patientId) => options.directory.patient(patientId)?.name,
-      sessionValid: (principal) =>
-        principal.tokenId !== undefined ? tokens.active(principal.tokenId) && users.get(principal.userId!)?.disabledAt === null : principal.kind === 'token' || sessions.peek(principal.sessionId!, Date.now()) !== undefined,
-      accessChanged: (principal) => {
+      sessionValid: async (principal) =>
+        principal.tokenId !== undefined
+          ? (await tokens.active(principal.tokenId)) && (await users.get(principal.userId!))?.disabledAt === null
+          : principal.kind === 'token' || (await sessions.peek(principal.sessionId!, Date.now())) !== undefined,
+      accessChanged: async (principal) => {
         if (principal.userId === null) return false;
-        const user = users.get(principal.userId);
+        const user = await users.get(principal.userId);
         return !user || user.role !== principal.role || [...user.careTeams].sort().join('\n') !== [...principal.careTeams].sort().join('\n');
       },
       eventsAfter: (seq, limit) => options.alerts.feed.eventsAfter(seq, limit),
@@ -84,11 +87,7 @@ export function createDashboard(options: DashboardOptions) {
   });
   new Gauge({ name: 'vigil_live_clients', help: 'Open live dashboard connections', registers: [options.metrics], collect() { this.set(hub.clients); } });
   const purge = setInterval(() => {
-    try {
-      sessions.purgeExpired(Date.now());
-    } catch (err) {
-      options.log.warn({ err }, 'expired sessions not purged; will retry');
-    }
+    sessions.purgeExpired(Date.now()).catch((err: unknown) => options.log.warn({ err }, 'expired sessions not purged; will retry'));
   }, 60_000);
   purge.unref();
 

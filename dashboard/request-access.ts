@@ -23,8 +23,8 @@ export function auditRefusal(ctx: DashboardContext, request: FastifyRequest, ref
  */
 export function requestAccess(ctx: DashboardContext, authenticate: Authenticator) {
   return {
-    identify(request: FastifyRequest): Principal {
-      const principal = authenticate(request);
+    async identify(request: FastifyRequest): Promise<Principal> {
+      const principal = await authenticate(request);
       if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'send Authorization: Bearer <API token>, or log in first');
       request.principal = principal;
       return principal;

@@ -37,7 +37,7 @@ export interface InteropSources {
  */
 export interface RequestAccess {
   /** The caller, or VIGIL_ERR_UNAUTHORIZED; remembered on the request for the calls below. */
-  identify(request: FastifyRequest): { readonly role: string };
+  identify(request: FastifyRequest): Promise<{ readonly role: string }>;
   canSee(request: FastifyRequest, careTeam: string | null): boolean;
   /** Audits a view of patient data unless the same caller saw the same view within the repeat window. */
   auditView(request: FastifyRequest, action: string, patientId: string | null, target: string | null, view: string, details?: unknown): void;

@@ -6,11 +6,16 @@ import { openSqlite } from './sqlite.js';
 
 export type StateDb = Database.Database;
 
-/** A component's schema change: applied once, in order, recorded in schema_migrations. */
+/**
+ * A component's schema change: applied once, in order, recorded in schema_migrations, in SQLite and (for the
+ * components that can live there, state/postgres.ts) in PostgreSQL. `sql` serves both dialects unless `postgres`
+ * gives PostgreSQL its own text (identity columns, BIGINT times, an expression index instead of COLLATE NOCASE).
+ */
 export interface Migration {
   readonly component: string;
   readonly version: number;
   readonly sql: string;
+  readonly postgres?: string;
 }
 
 export const STATE_DB_FILE = 'vigil.db';

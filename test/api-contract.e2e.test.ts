@@ -132,7 +132,7 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
 
     const users = await admin.request<{ users: unknown[] }>('GET', '/api/users');
     expect(exactly(z.object({ users: z.array(userSchema) }), users.body).users.map((u) => u.username)).toContain('chief');
-    expect(users.body.users).toEqual(asJson(t.vigil.users.list()));
+    expect(users.body.users).toEqual(asJson(await t.vigil.users.list()));
 
     const audit = await admin.request<{ entries: unknown[] }>('GET', '/api/audit?limit=5');
     expect(exactly(z.object({ entries: z.array(auditEntrySchema), next: z.number().optional() }), audit.body).entries).toHaveLength(5);

@@ -171,7 +171,7 @@ describe('dashboard API and live channel', () => {
     const unknown = await call(t.httpUrl, 'POST', '/api/session', { username: 'nobody', password: 'whatever it is' });
     for (const answer of [locking, locked]) expect({ status: answer.status, body: answer.body }).toEqual({ status: unknown.status, body: unknown.body });
     expect(unknown.status).toBe(401);
-    t.vigil.users.unlock('victim');
+    await t.vigil.users.unlock('victim');
     expect((await call(t.httpUrl, 'POST', '/api/session', { username: 'victim', password: PASSWORD })).status).toBe(200);
     const audit = await admin.request<{ entries: { action: string }[] }>('GET', '/api/audit?actor=user:victim');
     expect(audit.body.entries.map((e) => e.action)).toEqual(['login', 'login.refused', 'login.locked', 'login.failed', 'login.failed']);

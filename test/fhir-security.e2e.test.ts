@@ -189,7 +189,7 @@ describe('FHIR and API tokens under attack', () => {
     expect(user.status).toBe(403);
     const password = await call<Json>(t.httpUrl, 'PATCH', '/api/users/chief', { password: 'a brand new passphrase here' }, { authorization: `Bearer ${chiefToken}` });
     expect(password.status).toBe(403);
-    expect(t.vigil.users.byUsername('backdoor')).toBeUndefined();
+    expect(await t.vigil.users.byUsername('backdoor')).toBeUndefined();
     // Its other administrator rights are the user's, as documented.
     expect((await fhir(`/Patient/${otherPatient}`, chiefToken)).status).toBe(200);
   });
@@ -211,7 +211,7 @@ describe('FHIR and API tokens under attack', () => {
     await t.vigil.users.add({ username: 'float', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     const float = await newToken('float');
     const live = await openLive(t.httpUrl, { authorization: `Bearer ${float.token}` });
-    t.vigil.users.update('float', { careTeams: ['oncology'] });
+    await t.vigil.users.update('float', { careTeams: ['oncology'] });
     const closed = await Promise.race([live.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
     expect(closed?.code).toBe(4009);
     // Reconnected, it sees what the user may see now; revoked, it is closed for good.

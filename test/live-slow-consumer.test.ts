@@ -45,7 +45,7 @@ describe('live channel with a stalled client', () => {
       maxBufferedBytes: 256 * 1024,
       readingBatchMs: 100,
       onDropped: () => dropped++,
-      access: { canSeePatient: () => true, patientName: () => 'P', sessionValid: () => true, accessChanged: () => false, eventsAfter: () => [] },
+      access: { canSeePatient: () => true, patientName: () => 'P', sessionValid: async () => true, accessChanged: async () => false, eventsAfter: () => [] },
     });
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

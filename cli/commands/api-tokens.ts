@@ -1,31 +1,18 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { openState } from '../../app/state.js';
-import { ApiTokenStore, UserStore, usernameSchema } from '../../dashboard/index.js';
+import { usernameSchema, type UserStore } from '../../dashboard/index.js';
 import { VigilError } from '../../domain/index.js';
-import { AuditLog } from '../../state/index.js';
 import { ARG, examples, parsedBy } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
-import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
-import { cliActor } from '../cli-actor.js';
+import { DATA_DIR_HELP } from '../state-config.js';
+import { withIdentity } from '../with-identity.js';
 
 const days = parsedBy(z.coerce.number().int().min(1).max(3650), 'a whole number of days from 1 to 3650');
 const tokenId = parsedBy(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), 'a token id from "vigil users token list", e.g. 3');
 const username = parsedBy(usernameSchema, '2-64 letters, digits, ".", "_", "@" or "-"');
 
-async function withTokens<T>(dataDir: string | undefined, body: (o: { users: UserStore; tokens: ApiTokenStore; audit: (action: string, target: string, details: unknown) => void; by: string }) => T): Promise<T> {
-  const { db } = openState(stateConfig(dataDir).dataDir);
-  const by = cliActor();
-  const log = new AuditLog(db);
-  try {
-    return body({ users: new UserStore(db), tokens: new ApiTokenStore(db), audit: (a, target, details) => log.record(by, a, null, target, details), by: by.name });
-  } finally {
-    db.close();
-  }
-}
-
-function userId(users: UserStore, name: string): number {
-  const user = users.byUsername(name);
+async function userId(users: UserStore, name: string): Promise<number> {
+  const user = await users.byUsername(name);
   if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${name} does not exist (see vigil users list)`);
   return user.id;
 }
@@ -46,8 +33,8 @@ export function registerApiTokens(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (name: string, opts: { label: string; expiresInDays?: number; dataDir?: string }) => {
-        const created = await withTokens(opts.dataDir, ({ users, tokens, audit, by }) => {
-          const made = tokens.create(userId(users, name), { label: opts.label, expiresAt: opts.expiresInDays === undefined ? null : Date.now() + opts.expiresInDays * 86_400_000, createdBy: by });
+        const created = await withIdentity(opts, async ({ users, tokens, audit, by }) => {
+          const made = await tokens.create(await userId(users, name), { label: opts.label, expiresAt: opts.expiresInDays === undefined ? null : Date.now() + opts.expiresInDays * 86_400_000, createdBy: by });
           audit('token.create', `user:${made.apiToken.username}`, { tokenId: made.apiToken.id, label: opts.label, expiresAt: made.apiToken.expiresAt });
           return made;
         });
@@ -62,7 +49,7 @@ export function registerApiTokens(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (name: string | undefined, opts: { json?: boolean; dataDir?: string }) => {
-        const list = await withTokens(opts.dataDir, ({ users, tokens }) => tokens.list(name === undefined ? undefined : userId(users, name)));
+        const list = await withIdentity(opts, async ({ users, tokens }) => tokens.list(name === undefined ? undefined : await userId(users, name)));
         if (opts.json) process.stdout.write(`${JSON.stringify(list)}\n`);
         else
           printTable(
@@ -84,8 +71,8 @@ export function registerApiTokens(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (id: number, opts: { dataDir?: string }) => {
-        const revoked = await withTokens(opts.dataDir, ({ tokens, audit }) => {
-          const t = tokens.revoke(id);
+        const revoked = await withIdentity(opts, async ({ tokens, audit }) => {
+          const t = await tokens.revoke(id);
           audit('token.revoke', `user:${t.username}`, { tokenId: t.id, label: t.label });
           return t;
         });

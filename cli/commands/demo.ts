@@ -109,9 +109,9 @@ async function demoUsers(vigil: Vigil): Promise<{ username: string; password: st
   const result = [];
   for (const account of accounts) {
     const password = randomBytes(12).toString('base64url');
-    if (vigil.users.byUsername(account.username)) {
-      vigil.users.update(account.username, { role: account.role, careTeams: account.careTeams });
-      vigil.users.setDisabled(account.username, false);
+    if (await vigil.users.byUsername(account.username)) {
+      await vigil.users.update(account.username, { role: account.role, careTeams: account.careTeams });
+      await vigil.users.setDisabled(account.username, false);
       await vigil.users.setPassword(account.username, password);
     } else {
       await vigil.users.add({ ...account, password });

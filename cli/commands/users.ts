@@ -1,27 +1,17 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { openState } from '../../app/state.js';
-import { ROLES, UserStore, type Role } from '../../dashboard/index.js';
-import { AuditLog } from '../../state/index.js';
+import { ROLES, type Role, type UserStore } from '../../dashboard/index.js';
 import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
-import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
-import { cliActor } from '../cli-actor.js';
+import { DATA_DIR_HELP } from '../state-config.js';
+import { withIdentity } from '../with-identity.js';
 
 interface Common {
   dataDir?: string;
 }
 
-async function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
-  const { db } = openState(stateConfig(opts.dataDir).dataDir);
-  const by = cliActor();
-  const log = new AuditLog(db);
-  const audit = (action: string, target: string, details?: unknown) => log.record(by, action, null, target, details);
-  try {
-    return await body(new UserStore(db), audit);
-  } finally {
-    db.close();
-  }
+function withUsers<T>(opts: Common, body: (users: UserStore, audit: (action: string, target: string, details?: unknown) => void) => Promise<T> | T): Promise<T> {
+  return withIdentity(opts, ({ users, audit }) => body(users, audit));
 }
 
 /**
@@ -38,7 +28,7 @@ const role = oneOf(ROLES as unknown as readonly [Role, ...Role[]]);
 
 /** `vigil users ...`: dashboard accounts, safe while the server runs on the same data dir. */
 export function registerUsers(program: Command): void {
-  const users = examples(program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords'), 'vigil users add alice --role clinician --team cardiology --name "Dr Alice Jones"', 'vigil users list');
+  const users = examples(program.command('users').description('dashboard accounts: add, list, change, disable, unlock, reset passwords (in the PostgreSQL of $VIGIL_DATABASE_URL when it is set, else in the data dir)'), 'vigil users add alice --role clinician --team cardiology --name "Dr Alice Jones"', 'vigil users list');
   examples(users.command('add'), 'vigil users add alice --role clinician --team cardiology community --name "Dr Alice Jones"', 'VIGIL_NEW_PASSWORD="$(cat alice.pw)" vigil users add admin2 --role admin')
     .description('create a dashboard user; the password comes from $VIGIL_NEW_PASSWORD or is generated and printed once')
     .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
@@ -90,8 +80,8 @@ export function registerUsers(program: Command): void {
     .action(
       action(async (username: string, opts: { role?: Role; team?: string[] | false; name?: string } & Common) => {
         const changes = { role: opts.role, careTeams: opts.team === false ? [] : opts.team, displayName: opts.name };
-        const user = await withUsers(opts, (store, audit) => {
-          const changed = store.update(username, changes);
+        const user = await withUsers(opts, async (store, audit) => {
+          const changed = await store.update(username, changes);
           audit('user.change', `user:${changed.username}`, changes);
           return changed;
         });
@@ -120,8 +110,8 @@ export function registerUsers(program: Command): void {
       .option('--data-dir <dir>', DATA_DIR_HELP)
       .action(
         action(async (username: string, opts: Common) => {
-          await withUsers(opts, (store, audit) => {
-            store.setDisabled(username, disabled);
+          await withUsers(opts, async (store, audit) => {
+            await store.setDisabled(username, disabled);
             audit(disabled ? 'user.disable' : 'user.enable', `user:${username}`);
           });
           process.stdout.write(`user ${username} ${disabled ? 'disabled' : 'enabled'}\n`);
@@ -134,8 +124,8 @@ export function registerUsers(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (username: string, opts: Common) => {
-        await withUsers(opts, (store, audit) => {
-          store.unlock(username);
+        await withUsers(opts, async (store, audit) => {
+          await store.unlock(username);
           audit('user.unlock', `user:${username}`);
         });
         process.stdout.write(`user ${username} unlocked\n`);

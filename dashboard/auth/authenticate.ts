@@ -1,10 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VigilError } from '../../domain/index.js';
-import type { ApiTokenStore } from './api-token-store.js';
+import type { ApiTokenStore, SessionStore, UserStore } from './identity.js';
 import type { Principal } from './principal.js';
-import type { SessionStore } from './session-store.js';
-import type { UserStore } from './user-store.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 const ACTOR = /^[\w .@-]{1,64}$/;
@@ -46,7 +44,7 @@ export interface BearerRefusal {
 
 export interface Authenticator {
   /** The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods. */
-  (request: FastifyRequest): Principal | undefined;
+  (request: FastifyRequest): Promise<Principal | undefined>;
 }
 
 /**
@@ -60,13 +58,13 @@ export interface Authenticator {
 export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number; onRefused?: (request: FastifyRequest, refusal: BearerRefusal) => void }): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
-  return (request) => {
+  return async (request) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
-      const personal = presented ? options.tokens.verify(presented, now()) : undefined;
+      const personal = presented ? await options.tokens.verify(presented, now()) : undefined;
       if (personal) {
-        const user = options.users.get(personal.userId);
+        const user = await options.users.get(personal.userId);
         if (!user || user.disabledAt !== null) {
           options.onRefused?.(request, { reason: 'user-disabled', tokenId: personal.id, username: user?.username });
           throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'the API token belongs to a disabled user');
@@ -74,7 +72,7 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
         return { kind: 'token', userId: user.id, username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams, tokenId: personal.id };
       }
       if (!expected || !presented || !timingSafeEqual(digest(presented), expected)) {
-        const named = presented ? options.tokens.refusal(presented, now()) : undefined;
+        const named = presented ? await options.tokens.refusal(presented, now()) : undefined;
         options.onRefused?.(request, named ? { reason: named.reason, tokenId: named.id, username: named.username } : { reason: 'unknown' });
         throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing, wrong, revoked or expired bearer token' : 'unknown, revoked or expired API token (and VIGIL_ADMIN_TOKEN is not set)');
       }
@@ -85,9 +83,9 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
     const sessionId = request.cookies[SESSION_COOKIE];
     if (!sessionId) return undefined;
     // The page's own refreshes say so: they must not keep a session alive that nobody is using.
-    const session = isBackground(request) ? options.sessions.peek(sessionId, now()) : options.sessions.touch(sessionId, now());
+    const session = await (isBackground(request) ? options.sessions.peek(sessionId, now()) : options.sessions.touch(sessionId, now()));
     if (!session) return undefined;
-    const user = options.users.get(session.userId);
+    const user = await options.users.get(session.userId);
     if (!user || user.disabledAt !== null) return undefined;
     if (UNSAFE.has(request.method)) {
       const token = request.headers['x-csrf-token'];
@@ -111,7 +109,7 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
 /** onRequest hook for the protected API: 401 without a principal. */
 export function requirePrincipal(authenticate: Authenticator) {
   return async function (request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const principal = authenticate(request);
+    const principal = await authenticate(request);
     if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first (or the session ended after inactivity)');
     request.principal = principal;
   };

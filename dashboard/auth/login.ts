@@ -2,8 +2,8 @@ import type { PasswordGate } from './password-gate.js';
 import { VigilError } from '../../domain/index.js';
 import type { AuditLog } from '../../state/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { SessionStore } from './session-store.js';
-import type { User, UserStore } from './user-store.js';
+import type { SessionStore, UserStore } from './identity.js';
+import type { User } from './user-store.js';
 
 export interface LoginPolicy {
   readonly maxFailures: number;
@@ -28,7 +28,7 @@ export async function login(
   origin: string,
 ): Promise<{ user: User; sessionId: string; csrfToken: string }> {
   const now = deps.now ?? Date.now;
-  const found = deps.users.passwordHash(username);
+  const found = await deps.users.passwordHash(username);
   const actor = { name: `user:${found?.user.username ?? username.slice(0, 64)}`, origin };
   if (!found) {
     await deps.gate.run(async () => verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone'))));
@@ -44,13 +44,18 @@ export async function login(
     throw refused();
   }
   if (!ok || user.disabledAt !== null) {
-    const lockedUntil = ok ? null : deps.users.recordFailure(user.id, deps.policy.maxFailures, deps.policy.lockoutMs, now());
+    const lockedUntil = ok ? null : await deps.users.recordFailure(user.id, deps.policy.maxFailures, deps.policy.lockoutMs, now());
     const locked = lockedUntil !== null && lockedUntil > now();
     deps.audit.record(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
     throw refused();
   }
-  deps.users.recordLogin(user.id, now());
-  const session = deps.sessions.create(user.id, origin, now());
+  // Checked again in the same statement that records the login: another instance may have locked the account
+  // (or an administrator disabled it) while this one checked the password.
+  if (!(await deps.users.recordLogin(user.id, now()))) {
+    deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
+    throw refused();
+  }
+  const session = await deps.sessions.create(user.id, origin, now());
   deps.audit.record(actor, 'login', null, null);
   return { user, sessionId: session.id, csrfToken: session.csrfToken };
 }

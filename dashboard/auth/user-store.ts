@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
 import { ROLES, VigilError, type Role, type User as UserShape } from '../../domain/index.js';
-import type { StateDb } from '../../state/index.js';
+import { isUniqueViolation, type SqlClient } from '../../state/index.js';
+import type { UserStore } from './identity.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
 export { ROLES, type Role };
@@ -49,12 +50,24 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return parsed.data;
 }
 
-/** Dashboard accounts. Passwords are kept only as scrypt hashes; nothing here is ever created by default. */
-export class UserStore {
-  readonly #db: StateDb;
+/** The session rows of a user, which a new password, a narrowing or disabling ends. */
+const END_SESSIONS = 'DELETE FROM sessions WHERE user_id = ?';
 
-  constructor(db: StateDb) {
-    this.#db = db;
+/**
+ * A user name matches whatever its case (one account per name). `lower()` rather than SQLite's COLLATE NOCASE,
+ * which PostgreSQL lacks; its index there is on lower(username). Names are ASCII, which both fold alike.
+ */
+const BY_NAME = 'SELECT * FROM users WHERE lower(username) = lower(?)';
+
+/**
+ * Dashboard accounts, in SQLite or PostgreSQL (the SQL port). Passwords are kept only as scrypt hashes; nothing
+ * here is ever created by default.
+ */
+export class SqlUserStore implements UserStore {
+  readonly #sql: SqlClient;
+
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   async add(input: { username: string; displayName?: string | undefined; role: Role; careTeams?: readonly string[] | undefined; password: string }): Promise<User> {
@@ -65,58 +78,54 @@ export class UserStore {
     const hash = await hashPassword(password);
     const now = Date.now();
     try {
-      this.#db
-        .prepare(
-          'INSERT INTO users (username, display_name, role, care_teams, password_hash, password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(username, input.displayName?.trim() || username, role, JSON.stringify(careTeams), hash, now, now);
+      const { rows } = await this.#sql.query<UserRow>(
+        'INSERT INTO users (username, display_name, role, care_teams, password_hash, password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+        [username, input.displayName?.trim() || username, role, JSON.stringify(careTeams), hash, now, now],
+      );
+      return toUser(rows[0]!);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new VigilError('VIGIL_ERR_CONFLICT', `user ${username} already exists`);
+      if (isUniqueViolation(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `user ${username} already exists`);
       throw err;
     }
-    return this.byUsername(username)!;
   }
 
-  list(): User[] {
-    return (this.#db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(toUser);
+  async list(): Promise<User[]> {
+    return (await this.#sql.query<UserRow>('SELECT * FROM users ORDER BY lower(username)')).rows.map(toUser);
   }
 
-  get(id: number): User | undefined {
-    const row = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  async get(id: number): Promise<User | undefined> {
+    const row = (await this.#sql.query<UserRow>('SELECT * FROM users WHERE id = ?', [id])).rows[0];
     return row ? toUser(row) : undefined;
   }
 
-  byUsername(username: string): User | undefined {
-    const row = this.#row(username);
+  async byUsername(username: string): Promise<User | undefined> {
+    const row = await this.#row(username);
     return row ? toUser(row) : undefined;
   }
 
-  /** The stored hash, for the login check only. */
-  passwordHash(username: string): { user: User; hash: string } | undefined {
-    const row = this.#row(username);
+  async passwordHash(username: string): Promise<{ user: User; hash: string } | undefined> {
+    const row = await this.#row(username);
     return row ? { user: toUser(row), hash: row.password_hash } : undefined;
   }
 
-  #row(username: string): UserRow | undefined {
-    return this.#db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+  async #row(username: string): Promise<UserRow | undefined> {
+    return (await this.#sql.query<UserRow>(BY_NAME, [username])).rows[0];
   }
 
-  #require(username: string): User {
-    const user = this.byUsername(username);
+  async #require(username: string): Promise<User> {
+    const user = await this.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);
     return user;
   }
 
   /** A new password also ends every session of the user and lifts a lockout. */
   async setPassword(username: string, password: string): Promise<void> {
-    const user = this.#require(username);
+    const user = await this.#require(username);
     const hash = await hashPassword(check(passwordSchema, password, 'password'));
-    this.#db.transaction(() => {
-      this.#db
-        .prepare('UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?')
-        .run(hash, Date.now(), user.id);
-      this.#db.prepare('DELETE FROM sessions WHERE user_id = ?').run(user.id);
-    })();
+    await this.#sql.transaction([
+      { sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, Date.now(), user.id] },
+      { sql: END_SESSIONS, params: [user.id] },
+    ]);
   }
 
   /**
@@ -124,47 +133,59 @@ export class UserStore {
    * began, and an open live connection must not go on receiving patients the user may no longer see (it closes
    * at its next check, within seconds; the next login has the new permissions).
    */
-  update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): User {
-    const user = this.#require(username);
+  async update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): Promise<User> {
+    const user = await this.#require(username);
     const role = changes.role === undefined ? user.role : check(z.enum(ROLES), changes.role, 'role');
     const teams = changes.careTeams === undefined ? user.careTeams : check(careTeamsSchema, [...new Set(changes.careTeams)], 'care teams');
     const displayName = changes.displayName?.trim() || user.displayName;
     const narrowed = (user.role === 'admin' && role !== 'admin') || user.careTeams.some((t) => !teams.includes(t));
-    this.#db.transaction(() => {
-      this.#db.prepare('UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?').run(role, JSON.stringify(teams), displayName, user.id);
-      if (narrowed) this.#db.prepare('DELETE FROM sessions WHERE user_id = ?').run(user.id);
-    })();
-    return this.get(user.id)!;
+    await this.#sql.transaction([
+      { sql: 'UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?', params: [role, JSON.stringify(teams), displayName, user.id] },
+      ...(narrowed ? [{ sql: END_SESSIONS, params: [user.id] }] : []),
+    ]);
+    return (await this.get(user.id))!;
   }
 
   /** Disabling ends the user's sessions at once (their live connection closes at its next check). */
-  setDisabled(username: string, disabled: boolean): User {
-    const user = this.#require(username);
-    this.#db.transaction(() => {
-      this.#db.prepare('UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?').run(disabled ? Date.now() : null, user.id);
-      if (disabled) this.#db.prepare('DELETE FROM sessions WHERE user_id = ?').run(user.id);
-    })();
-    return this.get(user.id)!;
+  async setDisabled(username: string, disabled: boolean): Promise<User> {
+    const user = await this.#require(username);
+    await this.#sql.transaction([
+      { sql: 'UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [disabled ? Date.now() : null, user.id] },
+      ...(disabled ? [{ sql: END_SESSIONS, params: [user.id] }] : []),
+    ]);
+    return (await this.get(user.id))!;
   }
 
-  unlock(username: string): void {
-    const user = this.#require(username);
-    this.#db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?').run(user.id);
+  async unlock(username: string): Promise<void> {
+    const user = await this.#require(username);
+    await this.#sql.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?', [user.id]);
   }
 
-  /** Counts a failed login; past `maxFailures` in a row the account is locked for `lockoutMs`. */
-  recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): number | null {
-    const row = this.#db
-      .prepare(
-        `UPDATE users SET failed_logins = failed_logins + 1,
-           locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
-         WHERE id = ? RETURNING locked_until`,
-      )
-      .get(maxFailures, now + lockoutMs, userId) as { locked_until: number | null } | undefined;
-    return row?.locked_until ?? null;
+  /**
+   * Counts a failed login; past `maxFailures` in a row the account is locked for `lockoutMs`. One statement that
+   * reads and writes the counter, so that failures on several instances at once are all counted.
+   */
+  async recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): Promise<number | null> {
+    const { rows } = await this.#sql.query<{ locked_until: number | null }>(
+      `UPDATE users SET failed_logins = failed_logins + 1,
+         locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
+       WHERE id = ? RETURNING locked_until`,
+      [maxFailures, now + lockoutMs, userId],
+    );
+    return rows[0]?.locked_until ?? null;
   }
 
-  recordLogin(userId: number, now: number): void {
-    this.#db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?').run(now, userId);
+  /**
+   * Records a login and resets the failure count, unless the account was locked or disabled since it was read:
+   * another instance may have counted the failure that locks it while this one checked the password. False then,
+   * and nothing changes.
+   */
+  async recordLogin(userId: number, now: number): Promise<boolean> {
+    const { rows } = await this.#sql.query(
+      `UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?
+       WHERE id = ? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?) RETURNING id`,
+      [now, userId, now],
+    );
+    return rows.length === 1;
   }
 }

@@ -7,9 +7,9 @@ import type { Principal } from '../auth/principal.js';
 export interface LiveAccess {
   canSeePatient(principal: Principal, patientId: string): boolean;
   patientName(patientId: string): string | undefined;
-  sessionValid(principal: Principal): boolean;
+  sessionValid(principal: Principal): Promise<boolean>;
   /** Whether the user's role or care teams are no longer those the socket was opened with. */
-  accessChanged(principal: Principal): boolean;
+  accessChanged(principal: Principal): Promise<boolean>;
   eventsAfter(seq: number, limit: number): AlertEvent[];
 }
 
@@ -47,10 +47,16 @@ export class LiveHub {
   #pendingReadings: Reading[] = [];
   #readingTimer: NodeJS.Timeout | undefined;
   readonly #sessionTimer: NodeJS.Timeout;
+  #checking = false;
 
   constructor(options: LiveHubOptions) {
     this.#o = options;
-    this.#sessionTimer = setInterval(() => this.#checkSessions(), 5_000);
+    this.#sessionTimer = setInterval(() => {
+      // One check at a time: a slow database must not pile checks up.
+      if (this.#checking) return;
+      this.#checking = true;
+      void this.#checkSessions().finally(() => (this.#checking = false));
+    }, 5_000);
     this.#sessionTimer.unref();
   }
 
@@ -128,17 +134,19 @@ export class LiveHub {
     socket.send(JSON.stringify(message));
   }
 
-  #checkSessions(): void {
+  async #checkSessions(): Promise<void> {
     for (const client of this.#clients) {
       let valid = true;
       let changed = false;
       try {
-        valid = this.#o.access.sessionValid(client.principal);
+        valid = await this.#o.access.sessionValid(client.principal);
         // A socket keeps the principal it was opened with: narrowing a user's teams must reach it too.
-        changed = valid && this.#o.access.accessChanged(client.principal);
+        changed = valid && (await this.#o.access.accessChanged(client.principal));
       } catch {
         // The state database is busy or failing: check again in five seconds rather than crash or log everyone off.
       }
+      // Closed (or dropped as too slow) while the database answered.
+      if (!this.#clients.has(client)) continue;
       if (!valid || changed) {
         this.#clients.delete(client);
         if (valid) client.socket.close(CLOSE_ACCESS_CHANGED, 'access changed: reconnect');

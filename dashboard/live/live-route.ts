@@ -19,7 +19,7 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
       schema: { hide: true },
       preValidation: async (request) => {
         if (!sameOrigin(request)) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'the live channel accepts connections from this origin only');
-        const principal = authenticate(request);
+        const principal = await authenticate(request);
         if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first');
         request.principal = principal;
       },

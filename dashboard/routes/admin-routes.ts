@@ -47,7 +47,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
   api.get(
     '/api/users',
     { schema: { tags: ['admin'], summary: 'Dashboard users', response: responses({ 200: z.object({ users: z.array(userSchema) }) }, 401, 403) } },
-    async () => ({ users: ctx.users.list() }),
+    async () => ({ users: await ctx.users.list() }),
   );
 
   const userAdd = { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) };
@@ -69,12 +69,12 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     requireAdminInPerson(request);
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
-    let user = ctx.users.update(username, changes);
+    let user = await ctx.users.update(username, changes);
     if (password !== undefined) await ctx.users.setPassword(username, password);
-    if (disabled !== undefined) user = ctx.users.setDisabled(username, disabled);
+    if (disabled !== undefined) user = await ctx.users.setDisabled(username, disabled);
     ctx.audit.record(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
     // Read again: a new password also lifts a lockout. Users are never deleted, so the row is there.
-    return { user: ctx.users.get(user.id) ?? user };
+    return { user: (await ctx.users.get(user.id)) ?? user };
   });
 
   const filterOf = (q: z.infer<typeof exportQuery> | z.infer<typeof auditQuery>) => ({

@@ -63,7 +63,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
   const whoAmI = { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests', response: responses({ 200: sessionInfoSchema }, 401) };
   api.get('/api/session', { schema: whoAmI }, async (request, reply) => {
     // authenticate() has checked the session (and restarted its idle clock unless this is a background request).
-    const principal = authenticate(request);
+    const principal = await authenticate(request);
     if (!principal || principal.kind !== 'session') throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
     // The CSRF token is a secret of this session: no cache keeps it.
     reply.header('cache-control', 'no-store');
@@ -72,10 +72,10 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
 
   const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }) };
   api.delete('/api/session', { schema: logout }, async (request, reply) => {
-    const principal = authenticate(request);
+    const principal = await authenticate(request);
     if (principal?.kind === 'session') {
       request.principal = principal;
-      ctx.sessions.destroy(principal.sessionId!);
+      await ctx.sessions.destroy(principal.sessionId!);
       ctx.audit.record(actor(request), 'logout', null, null);
     }
     reply.clearCookie(SESSION_COOKIE, cookieOptions);

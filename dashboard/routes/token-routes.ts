@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiTokenSchema, newApiTokenSchema, VigilError } from '../../domain/index.js';
-import type { ApiTokenStore } from '../auth/api-token-store.js';
+import type { ApiTokenStore } from '../auth/identity.js';
 import { requireAdminInPerson } from '../auth/authenticate.js';
 import { usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
@@ -25,8 +25,8 @@ const newToken = z.object({
 export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardContext, tokens: ApiTokenStore): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', async (request) => void requireAdminInPerson(request));
-  const userOf = (username: string) => {
-    const user = ctx.users.byUsername(username);
+  const userOf = async (username: string) => {
+    const user = await ctx.users.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);
     return user;
   };
@@ -34,7 +34,7 @@ export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardCo
   api.get(
     '/api/users/:username/tokens',
     { schema: { tags: ['admin'], summary: "A user's API tokens, newest first (never the tokens themselves)", params: usernameParams, response: responses({ 200: z.object({ tokens: z.array(apiTokenSchema) }) }, 400, 401, 403, 404) } },
-    async (request) => ({ tokens: tokens.list(userOf(request.params.username).id) }),
+    async (request) => ({ tokens: await tokens.list((await userOf(request.params.username)).id) }),
   );
 
   api.post(
@@ -49,10 +49,10 @@ export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardCo
       },
     },
     async (request, reply) => {
-      const user = userOf(request.params.username);
+      const user = await userOf(request.params.username);
       const { label, expiresInDays } = request.body;
       const by = actor(request);
-      const created = tokens.create(user.id, { label, expiresAt: expiresInDays === undefined ? null : Date.now() + expiresInDays * 86_400_000, createdBy: typeof by === 'string' ? by : by.name });
+      const created = await tokens.create(user.id, { label, expiresAt: expiresInDays === undefined ? null : Date.now() + expiresInDays * 86_400_000, createdBy: typeof by === 'string' ? by : by.name });
       ctx.audit.record(by, 'token.create', null, `user:${user.username}`, { tokenId: created.apiToken.id, label, expiresAt: created.apiToken.expiresAt });
       return reply.code(201).send(created);
     },
@@ -62,10 +62,10 @@ export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardCo
     '/api/users/:username/tokens/:id',
     { schema: { tags: ['admin'], summary: 'Revoke an API token: the next request with it is refused (401)', params: tokenParams, response: responses({ 204: noContent }, 400, 401, 403, 404, 409) } },
     async (request, reply) => {
-      const user = userOf(request.params.username);
-      const token = tokens.get(request.params.id);
+      const user = await userOf(request.params.username);
+      const token = await tokens.get(request.params.id);
       if (!token || token.username !== user.username) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${user.username} has no API token ${request.params.id}`);
-      tokens.revoke(token.id);
+      await tokens.revoke(token.id);
       ctx.audit.record(actor(request), 'token.revoke', null, `user:${user.username}`, { tokenId: token.id, label: token.label });
       return reply.code(204).send();
     },

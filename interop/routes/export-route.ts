@@ -28,7 +28,7 @@ const epoch = (iso: string | undefined) => (iso === undefined ? undefined : Date
 export async function registerFhirExportRoute(app: FastifyInstance, sources: InteropSources, access: RequestAccess, ratePerMinute: number): Promise<void> {
   await app.register(async (scope) => {
     scope.addHook('onRequest', scope.rateLimit({ max: ratePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined }));
-    scope.addHook('onRequest', async (request) => void access.identify(request));
+    scope.addHook('onRequest', async (request) => void (await access.identify(request)));
     const api = scope.withTypeProvider<ZodTypeProvider>();
     api.get(
       '/api/patients/:patientId/export/fhir',

@@ -70,5 +70,5 @@ export function fhirFrameworkError(error: FastifyError, request: FastifyRequest,
 
 /** Every route of this context needs a caller (the session cookie or a bearer token). */
 export function requireCaller(app: FastifyInstance, access: RequestAccess): void {
-  app.addHook('onRequest', async (request) => void access.identify(request));
+  app.addHook('onRequest', async (request) => void (await access.identify(request)));
 }

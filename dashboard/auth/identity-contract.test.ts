@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { identityBackends } from '../../test/support/identity-backends.js';
+import { AuditLog } from '../../state/index.js';
+import { createAuthenticator } from './authenticate.js';
+import { identityStores } from './identity-database.js';
+import { login } from './login.js';
+import { PasswordGate } from './password-gate.js';
+
+const PASSWORD = 'a long enough password';
+const POLICY = { idleMs: 15 * 60_000, maxAgeMs: 12 * 3_600_000 };
+
+/**
+ * One contract for the identity stores, run on the embedded SQLite database and on a real PostgreSQL: users,
+ * lockouts, sessions and API tokens answer alike on both.
+ */
+describe.each(identityBackends())('identity stores on $name', (backend) => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  async function setup() {
+    const { sql, db, close } = await backend.open();
+    cleanups.push(close);
+    const stores = identityStores(sql, POLICY);
+    const user = await stores.users.add({ username: 'nurse', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    const authenticate = createAuthenticator({ adminToken: undefined, ...stores });
+    const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, cookies: {}, method: 'GET' }) as unknown as Parameters<typeof authenticate>[0];
+    return { sql, db, ...stores, user, authenticate, bearer };
+  }
+
+  describe('users', () => {
+    it('adds a user, finds it whatever the case of its name, and refuses a second account of that name', async () => {
+      const { users, user } = await setup();
+      expect(user).toMatchObject({ username: 'nurse', displayName: 'nurse', role: 'clinician', careTeams: ['cardiology'], disabledAt: null, lockedUntil: null, lastLoginAt: null });
+      expect(await users.byUsername('NURSE')).toEqual(user);
+      expect(await users.get(user.id)).toEqual(user);
+      await expect(users.add({ username: 'Nurse', role: 'admin', password: PASSWORD })).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFLICT' });
+      await users.add({ username: 'Admin', role: 'admin', password: PASSWORD });
+      expect((await users.list()).map((u) => u.username)).toEqual(['Admin', 'nurse']);
+      expect(await users.byUsername('ghost')).toBeUndefined();
+      await expect(users.unlock('ghost')).rejects.toMatchObject({ code: 'VIGIL_ERR_NOT_FOUND' });
+    });
+
+    it('rejects weak passwords and bad names with a reason, and keeps only an scrypt hash', async () => {
+      const { sql, users } = await setup();
+      await expect(users.add({ username: 'x', role: 'clinician', password: PASSWORD })).rejects.toThrow(/user name/);
+      await expect(users.add({ username: 'short', role: 'clinician', password: 'short' })).rejects.toThrow(/at least 12/);
+      const { rows } = await sql.query<{ password_hash: string }>('SELECT password_hash FROM users');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.password_hash).toMatch(/^scrypt\$32768\$8\$3\$/);
+      expect(rows[0]!.password_hash).not.toContain(PASSWORD);
+      expect((await users.passwordHash('nurse'))?.hash).toBe(rows[0]!.password_hash);
+    });
+
+    it('locks after the limit of failures in a row, counting every one of many at once, and a login or unlock resets it', async () => {
+      const { users, user } = await setup();
+      const now = Date.parse('2026-11-29T08:00:00Z');
+      expect(await users.recordFailure(user.id, 5, 60_000, now)).toBeNull();
+      await users.recordLogin(user.id, now);
+      // Ten failures at the same moment (on PostgreSQL, over several pooled connections): none is lost.
+      const answers = await Promise.all(Array.from({ length: 10 }, () => users.recordFailure(user.id, 10, 60_000, now)));
+      expect(answers.filter((a) => a === now + 60_000)).toHaveLength(1);
+      expect((await users.get(user.id))?.lockedUntil).toBe(now + 60_000);
+      await users.unlock('nurse');
+      expect((await users.get(user.id))?.lockedUntil).toBeNull();
+      expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
+      expect(await users.recordLogin(user.id, now + 1)).toBe(true);
+      expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
+      expect(await users.get(user.id)).toMatchObject({ lockedUntil: null, lastLoginAt: now + 1 });
+      // Locked (or disabled) by now: the login is not recorded and the lock stays.
+      expect(await users.recordFailure(user.id, 2, 60_000, now)).toBe(now + 60_000);
+      expect(await users.recordLogin(user.id, now + 2)).toBe(false);
+      expect(await users.get(user.id)).toMatchObject({ lockedUntil: now + 60_000, lastLoginAt: now + 1 });
+    });
+
+    it('refuses the right password when another instance locked the account during the password check', async () => {
+      const { db, users, sessions } = await setup();
+      const audit = new AuditLog(db);
+      const policy = { maxFailures: 3, lockoutMs: 60_000 };
+      // The check itself is real; as it ends, another instance counts the third failure of a guessing run.
+      const gate = new PasswordGate();
+      const racing = {
+        run: async <T>(work: () => Promise<T>) => {
+          const answer = await gate.run(work);
+          const other = (await users.byUsername('nurse'))!;
+          for (let i = 0; i < policy.maxFailures; i++) await users.recordFailure(other.id, policy.maxFailures, policy.lockoutMs, Date.now());
+          return answer;
+        },
+      } as PasswordGate;
+      await expect(login({ users, sessions, audit, policy, gate: racing }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
+      expect((await users.byUsername('nurse'))?.lockedUntil).toBeGreaterThan(Date.now());
+      expect(audit.list({ action: 'login.refused' })).toEqual([expect.objectContaining({ actor: 'user:nurse', details: { reason: 'locked' } })]);
+      // Without the race, the same password logs in.
+      await users.unlock('nurse');
+      expect((await login({ users, sessions, audit, policy, gate }, 'nurse', PASSWORD, '10.0.0.9')).user.username).toBe('nurse');
+    });
+
+    it('ends the sessions of a user whose password changes, whose teams narrow or who is disabled, and not of a widened one', async () => {
+      const { users, sessions, user } = await setup();
+      const now = Date.now();
+      const first = await sessions.create(user.id, null, now);
+      await users.update('nurse', { careTeams: ['cardiology', 'oncology'], displayName: 'Nurse Jones' });
+      expect(await sessions.peek(first.id, now)).toBeDefined();
+      expect(await users.byUsername('nurse')).toMatchObject({ displayName: 'Nurse Jones', careTeams: ['cardiology', 'oncology'] });
+      await users.update('nurse', { careTeams: ['oncology'] });
+      expect(await sessions.peek(first.id, now)).toBeUndefined();
+      const second = await sessions.create(user.id, null, now);
+      await users.setPassword('nurse', 'another long password');
+      expect(await sessions.peek(second.id, now)).toBeUndefined();
+      const third = await sessions.create(user.id, null, now);
+      expect((await users.setDisabled('nurse', true)).disabledAt).not.toBeNull();
+      expect(await sessions.peek(third.id, now)).toBeUndefined();
+      expect((await users.setDisabled('nurse', false)).disabledAt).toBeNull();
+    });
+  });
+
+  describe('sessions', () => {
+    it('ends after the idle time without requests, and activity keeps it alive up to the absolute limit', async () => {
+      const { sessions, user } = await setup();
+      const t0 = Date.parse('2026-11-23T08:00:00Z');
+      const { id } = await sessions.create(user.id, '10.0.0.5', t0);
+      expect(await sessions.touch(id, t0 + 14 * 60_000)).toMatchObject({ userId: user.id, createdAt: t0 });
+      expect(await sessions.touch(id, t0 + 28 * 60_000)).toBeDefined();
+      // A background refresh sees the session without keeping it alive.
+      expect(await sessions.peek(id, t0 + 40 * 60_000)).toBeDefined();
+      expect(await sessions.touch(id, t0 + 44 * 60_000)).toBeUndefined();
+      expect(await sessions.touch(id, t0 + 45 * 60_000)).toBeUndefined();
+
+      const second = await sessions.create(user.id, null, t0);
+      for (let m = 10; m < 12 * 60; m += 10) expect(await sessions.touch(second.id, t0 + m * 60_000)).toBeDefined();
+      expect(await sessions.touch(second.id, t0 + 12 * 60 * 60_000 + 1)).toBeUndefined();
+    });
+
+    it('keeps only a hash of the session id, destroys on logout and purges expired ones', async () => {
+      const { sql, sessions, user } = await setup();
+      const t0 = Date.now();
+      const { id, csrfToken } = await sessions.create(user.id, null, t0);
+      const { rows } = await sql.query<{ id_hash: string }>('SELECT id_hash FROM sessions');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.id_hash).not.toContain(id);
+      expect((await sessions.peek(id, t0))?.csrfToken).toBe(csrfToken);
+      await sessions.destroy(id);
+      expect(await sessions.peek(id, t0)).toBeUndefined();
+      await sessions.create(user.id, null, t0 - 20 * 60_000);
+      await sessions.create(user.id, null, t0);
+      expect(await sessions.purgeExpired(t0)).toBe(1);
+      expect((await sql.query('SELECT id_hash FROM sessions')).rows).toHaveLength(1);
+    });
+  });
+
+  describe('API tokens', () => {
+    it('keeps only a digest, and lets the token in as its user with the care teams they have now', async () => {
+      const { sql, users, user, tokens, authenticate, bearer } = await setup();
+      const { token, apiToken } = await tokens.create(user.id, { label: 'EHR', expiresAt: null, createdBy: 'user:chief' });
+      expect(token).toMatch(/^vigil_pat_[\w-]{43}$/);
+      expect(apiToken).toMatchObject({ username: 'nurse', label: 'EHR', createdBy: 'user:chief', expiresAt: null, lastUsedAt: null, revokedAt: null });
+      const { rows } = await sql.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens WHERE id = ?', [apiToken.id]);
+      expect(rows[0]!.token_hash).toBe(createHash('sha256').update(token).digest('base64url'));
+      expect(JSON.stringify((await sql.query('SELECT * FROM api_tokens')).rows)).not.toContain(token.slice(10));
+      expect(await authenticate(bearer(token))).toMatchObject({ kind: 'token', username: 'nurse', role: 'clinician', careTeams: ['cardiology'], tokenId: apiToken.id });
+      await users.update('nurse', { careTeams: ['oncology'] });
+      expect((await authenticate(bearer(token)))?.careTeams).toEqual(['oncology']);
+      await users.setDisabled('nurse', true);
+      await expect(authenticate(bearer(token))).rejects.toThrow(/disabled user/);
+    });
+
+    it('refuses a revoked, an expired or an unknown token, records the last use, and revokes once when asked twice at once', async () => {
+      const { user, tokens, authenticate, bearer } = await setup();
+      const t0 = Date.parse('2026-11-28T08:00:00Z');
+      const short = await tokens.create(user.id, { label: 'a week', expiresAt: t0 + 7 * 86_400_000, createdBy: 'cli:root' }, t0);
+      expect(await tokens.verify(short.token, t0 + 86_400_000)).toEqual({ id: short.apiToken.id, userId: user.id });
+      expect((await tokens.get(short.apiToken.id))?.lastUsedAt).toBe(t0 + 86_400_000);
+      expect(await tokens.verify(short.token, t0 + 7 * 86_400_000)).toBeUndefined();
+      expect(await tokens.refusal(short.token, t0 + 7 * 86_400_000)).toEqual({ id: short.apiToken.id, username: 'nurse', reason: 'expired' });
+      const revoked = await tokens.create(user.id, { label: 'gone', expiresAt: null, createdBy: 'cli:root' });
+      const both = await Promise.allSettled([tokens.revoke(revoked.apiToken.id), tokens.revoke(revoked.apiToken.id)]);
+      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: expect.objectContaining({ code: 'VIGIL_ERR_CONFLICT' }) });
+      expect(await tokens.active(revoked.apiToken.id)).toBe(false);
+      await expect(authenticate(bearer(revoked.token))).rejects.toThrow(/revoked/);
+      await expect(authenticate(bearer(`${revoked.token}x`))).rejects.toThrow(/revoked or expired/);
+      await expect(tokens.revoke(9_999)).rejects.toMatchObject({ code: 'VIGIL_ERR_NOT_FOUND' });
+      expect((await tokens.list(user.id)).map((t) => t.label)).toEqual(['gone', 'a week']);
+      expect((await tokens.list()).map((t) => t.id)).toEqual([revoked.apiToken.id, short.apiToken.id]);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll } from 'vitest';
+import { openState } from '../../app/state.js';
+import { IDENTITY_POSTGRES_MIGRATIONS } from '../../dashboard/index.js';
+import { openPostgres, sqliteClient, type SqlClient, type StateDb } from '../../state/index.js';
+import { startPostgres, type PostgresInstance } from './postgres.js';
+import { tempDir } from './temp.js';
+
+export interface IdentityBackend {
+  readonly name: 'SQLite' | 'PostgreSQL';
+  /** A fresh, migrated identity database, and the instance's own state database (where the audit log is). */
+  open(): Promise<{ sql: SqlClient; db: StateDb; close(): Promise<void> }>;
+}
+
+/**
+ * The two databases the identity stores run on, for `describe.each`: the embedded state database in a temp dir,
+ * and a new database on a real PostgreSQL that the calling test file starts once (beforeAll) and removes.
+ */
+export function identityBackends(): IdentityBackend[] {
+  let server: PostgresInstance | undefined;
+  let databases = 0;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.destroy();
+  });
+  return [
+    {
+      name: 'SQLite',
+      async open() {
+        const dir = await tempDir();
+        const { db } = openState(dir.path);
+        return {
+          sql: sqliteClient(db),
+          db,
+          async close() {
+            db.close();
+            await dir.remove();
+          },
+        };
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      async open() {
+        if (!server) throw new Error('PostgreSQL did not start');
+        const url = await server.createDatabase(`identity_${++databases}`);
+        const postgres = await openPostgres(url, IDENTITY_POSTGRES_MIGRATIONS, (err) => {
+          throw err;
+        });
+        const dir = await tempDir();
+        const { db } = openState(dir.path);
+        return {
+          sql: postgres.client,
+          db,
+          async close() {
+            await postgres.close();
+            db.close();
+            await dir.remove();
+          },
+        };
+      },
+    },
+  ];
+}
