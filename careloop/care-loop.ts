@@ -81,6 +81,7 @@ export class CareLoop {
   readonly #o: CareLoopOptions;
   readonly #now: () => number;
   #send: InboxSender | undefined;
+  #onDosesMissed: ((patientIds: string[]) => void) | undefined;
   /** Reminder slots already found measured (not asked again every tick of their window). */
   readonly #measured = new Set<string>();
   #ticking: Promise<unknown> = Promise.resolve();
@@ -99,6 +100,16 @@ export class CareLoop {
     this.#send = send;
   }
 
+  /** Told which patients had doses counted missed on a tick (the adherence rules judge them then). */
+  onDosesMissed(listener: (patientIds: string[]) => void): void {
+    this.#onDosesMissed = listener;
+  }
+
+  /** Missed doses of a medication class in [from, to) (the adherence rules' port). */
+  missedDoses(patientId: string, medicationClass: string, from: number, to: number): number {
+    return this.inbox.missedOfClass(patientId, medicationClass, from, to);
+  }
+
   /** The patient's hub, if one is provisioned. */
   hubOf(patientId: string): string | undefined {
     return this.#o.directory.hubOf(patientId);
@@ -112,7 +123,8 @@ export class CareLoop {
   }
 
   async #tick(now: number): Promise<{ reminders: number; missed: number }> {
-    const missed = this.inbox.markMissed(now);
+    const missedOf = this.inbox.markMissed(now);
+    if (missedOf.length > 0) this.#onDosesMissed?.(missedOf);
     let reminders = 0;
     const hubs = this.#o.directory.hubs();
     for (const plan of this.plans.all()) {
@@ -140,7 +152,7 @@ export class CareLoop {
     for (const med of this.medications.active()) reminders += this.#doseReminders(med, hubs.get(med.patientId), now);
     if (this.#measured.size > 100_000) this.#measured.clear();
     await this.#flush(now);
-    return { reminders, missed };
+    return { reminders, missed: missedOf.length };
   }
 
   #doseReminders(med: Medication, hubId: string | undefined, now: number): number {

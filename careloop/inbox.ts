@@ -82,8 +82,14 @@ export class Inbox {
       delivered: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
       read: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?), read_at = COALESCE(read_at, ?) WHERE id = ?'),
       answer: db.prepare('UPDATE care_inbox SET answer = ?, answered_at = ?, delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
-      missed: db.prepare(
-        "UPDATE care_inbox SET answer = 'missed', answered_at = window_ends_at WHERE kind = 'medication_reminder' AND (answer IS NULL OR answer = 'snoozed') AND window_ends_at <= ?",
+      missed: db.prepare<[number], { patient_id: string }>(
+        "UPDATE care_inbox SET answer = 'missed', answered_at = window_ends_at WHERE kind = 'medication_reminder' AND (answer IS NULL OR answer = 'snoozed') AND window_ends_at <= ? RETURNING patient_id",
+      ),
+      // A dose whose window closed since the last tick is missed already, though not yet marked.
+      missedOfClass: db.prepare<[string, string, number, number, number], { n: number }>(
+        `SELECT COUNT(*) AS n FROM care_inbox i JOIN care_medications m ON m.id = i.subject
+         WHERE i.patient_id = ? AND i.kind = 'medication_reminder' AND m.class = ? AND i.due_at >= ? AND i.due_at < ?
+           AND (i.answer = 'missed' OR ((i.answer IS NULL OR i.answer = 'snoozed') AND i.window_ends_at <= ?))`,
       ),
       doses: db.prepare<[string, number, number], InboxRow>(
         "SELECT * FROM care_inbox WHERE patient_id = ? AND kind = 'medication_reminder' AND due_at >= ? AND due_at < ? ORDER BY due_at",
@@ -128,9 +134,14 @@ export class Inbox {
     this.#stmts.answer.run(answer, at, at, id);
   }
 
-  /** Doses with no answer (or only a snooze) by the end of their window count as missed; returns how many. */
-  markMissed(now: number): number {
-    return this.#stmts.missed.run(now).changes;
+  /** Doses with no answer (or only a snooze) by the end of their window count as missed; returns each one's patient. */
+  markMissed(now: number): string[] {
+    return this.#stmts.missed.all(now).map((r) => r.patient_id);
+  }
+
+  /** Missed doses of medications of a class due in [from, to), as of `to`. */
+  missedOfClass(patientId: string, medicationClass: string, from: number, to: number): number {
+    return this.#stmts.missedOfClass.get(patientId, medicationClass, from, to, to)?.n ?? 0;
   }
 
   doses(patientId: string, from: number, to: number): InboxEntry[] {

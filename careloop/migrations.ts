@@ -63,4 +63,11 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX care_messages_patient ON care_messages(patient_id, at);
     `,
   },
+  {
+    component: 'careloop',
+    version: 3,
+    // A medication's class, for rules that read adherence (alerts: adherence.antihypertensive_bp). Existing rows
+    // are 'other' (no rule reads them) until the care team says what they are. Version 2 belongs to check-ins.
+    sql: `ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';`,
+  },
 ];

@@ -10,17 +10,17 @@ const BY = { name: 'demo', origin: 'cli' };
 
 /** What each demo patient is prescribed, and how faithfully they measure and take it (varied on purpose). */
 const CARE: Readonly<Partial<Record<Programme, { measure: number; medication: number; medications: MedicationInput[] }>>> = {
-  hypertension: { measure: 0.9, medication: 0.85, medications: [{ name: 'Amlodipine', dose: '5 mg', times: ['08:00'] }] },
-  diabetes: { measure: 0.6, medication: 0.55, medications: [{ name: 'Metformin', dose: '500 mg', times: ['08:00', '20:00'] }] },
+  hypertension: { measure: 0.9, medication: 0.85, medications: [{ name: 'Amlodipine', dose: '5 mg', times: ['08:00'], class: 'antihypertensive' }] },
+  diabetes: { measure: 0.6, medication: 0.55, medications: [{ name: 'Metformin', dose: '500 mg', times: ['08:00', '20:00'], class: 'oral_antidiabetic' }] },
   heart_failure: {
     measure: 0.75,
     medication: 0.7,
     medications: [
-      { name: 'Furosemide', dose: '40 mg', times: ['08:00'] },
-      { name: 'Bisoprolol', dose: '2.5 mg', times: ['08:00'] },
+      { name: 'Furosemide', dose: '40 mg', times: ['08:00'], class: 'diuretic' },
+      { name: 'Bisoprolol', dose: '2.5 mg', times: ['08:00'], class: 'antihypertensive' },
     ],
   },
-  copd: { measure: 0.45, medication: 0.4, medications: [{ name: 'Tiotropium inhaler', dose: '2 puffs', times: ['09:00'] }] },
+  copd: { measure: 0.45, medication: 0.4, medications: [{ name: 'Tiotropium inhaler', dose: '2 puffs', times: ['09:00'], class: 'bronchodilator' }] },
 };
 
 /**

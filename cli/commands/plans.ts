@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { careDirectory, openState } from '../../app/state.js';
 import { CareLoop, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, timeOfDaySchema, type PlannedMeasurement, type PlanTemplate } from '../../careloop/index.js';
-import { isProgramme, READING_TYPES, VigilError } from '../../domain/index.js';
+import { isProgramme, MEDICATION_CLASSES, READING_TYPES, VigilError, type MedicationClass } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
 import { ARG, eachParsedBy, examples, oneOf, parsedBy } from '../args.js';
@@ -104,17 +104,19 @@ export function registerPlans(program: Command): void {
       }),
     );
 
-  examples(plans.command('add-medication'), 'vigil plans add-medication p-1a2b3c4d5e6f --name Ramipril --dose "5 mg" --times 08:00', 'vigil plans add-medication p-1a2b3c4d5e6f --name Metformin --dose "500 mg" --times 08:00,20:00 --window 90')
+  examples(plans.command('add-medication'), 'vigil plans add-medication p-1a2b3c4d5e6f --name Ramipril --dose "5 mg" --times 08:00 --class antihypertensive', 'vigil plans add-medication p-1a2b3c4d5e6f --name Metformin --dose "500 mg" --times 08:00,20:00 --window 90')
     .description('add a medication with its times of day: the hub reminds the patient, who answers taken, skipped or snoozed; no answer in the window is a missed dose')
     .argument('<patientId>', 'the patient', ARG.patientId)
     .requiredOption('--name <name>', 'the medication', ARG.name)
     .requiredOption('--dose <dose>', 'the dose as the patient sees it, e.g. "5 mg"', ARG.name)
     .requiredOption('--times <HH:MM,...>', "local times of day in the patient's time zone", timesList)
     .option('--window <minutes>', 'minutes after each time before the dose counts as missed (default 120)', minutes)
+    .option('--class <class>', `what it treats, for the adherence rules: ${MEDICATION_CLASSES.join(', ')} (default other)`, oneOf(MEDICATION_CLASSES))
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (patientId: string, opts: { name: string; dose: string; times: string[]; window?: number } & DataDirOption) => {
-        const med = await withCare(opts, (care, by) => care.medications.add(patientId, { name: opts.name, dose: opts.dose, times: opts.times, ...(opts.window ? { windowMinutes: opts.window } : {}) }, by, Date.now()));
+      action(async (patientId: string, opts: { name: string; dose: string; times: string[]; window?: number; class?: MedicationClass } & DataDirOption) => {
+        const input = { name: opts.name, dose: opts.dose, times: opts.times, ...(opts.window ? { windowMinutes: opts.window } : {}), ...(opts.class ? { class: opts.class } : {}) };
+        const med = await withCare(opts, (care, by) => care.medications.add(patientId, input, by, Date.now()));
         process.stdout.write(`medication ${med.id} added: ${med.name} ${med.dose} at ${med.times.join(', ')}\n`);
       }),
     );

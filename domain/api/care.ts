@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEDICATION_CLASSES } from '../medication-classes.js';
 import { READING_TYPES } from '../reading-types.js';
 
 /** The care loop's wire shapes (docs/hub-protocol.md; the patient page's care panel reads them). */
@@ -29,6 +30,7 @@ export const medicationSchema = z
     dose: z.string(),
     times: z.array(z.string()),
     windowMinutes: z.number(),
+    class: z.enum(MEDICATION_CLASSES).describe('what it treats, for rules that read adherence (docs/alerts.md)'),
     startedAt: z.number(),
     stoppedAt: z.number().nullable(),
   })

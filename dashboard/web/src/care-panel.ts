@@ -7,6 +7,8 @@ import { dateTime, typeLabel } from './format.js';
 const DAYS = 7;
 const TEMPLATES = ['hypertension', 'diabetes', 'heart_failure', 'copd'] as const;
 const MEASURE_TYPES = ['blood_pressure', 'glucose', 'weight', 'spo2'] as const;
+/** domain/medication-classes.ts, checked against the API type (the web bundle imports types only). */
+const MEDICATION_CLASSES: readonly PatientCare['medications'][number]['class'][] = ['antihypertensive', 'diuretic', 'insulin', 'oral_antidiabetic', 'anticoagulant', 'bronchodilator', 'other'];
 
 const pct = (share: number | null) => (share === null ? '–' : `${Math.round(share * 100)} %`);
 let ids = 0;
@@ -152,6 +154,7 @@ export class CarePanel {
     const name = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
     const dose = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
     const times = h('input', { type: 'text', required: true, placeholder: '08:00, 20:00', autocomplete: 'off' });
+    const kind = h('select', {}, MEDICATION_CLASSES.map((c) => h('option', { value: c, selected: c === 'other' }, c.replace('_', ' '))));
     return h(
       'div',
       { class: 'care-medications', 'data-care': 'medications' },
@@ -163,13 +166,14 @@ export class CarePanel {
           class: 'care-form',
           onsubmit: (e: Event) => {
             e.preventDefault();
-            const body = { name: name.value, dose: dose.value, times: times.value.split(',').map((t) => t.trim()).filter(Boolean) };
+            const body = { name: name.value, dose: dose.value, times: times.value.split(',').map((t) => t.trim()).filter(Boolean), class: kind.value };
             void this.#act(`${body.name} added`, () => api('POST', `${this.#base}/medications`, body));
           },
         },
         labelled('Medication', name),
         labelled('Dose', dose),
         labelled('Times (HH:MM, comma-separated)', times),
+        labelled('Class (for adherence rules)', kind),
         h('button', { type: 'submit', class: 'btn btn-small' }, 'Add medication'),
       ),
     );
