@@ -65,6 +65,16 @@ export interface MedicationAdherence {
   readonly share: number | null;
 }
 
+/** The id of an inbox message Vigil wrote (its own JSON), or undefined. */
+function inboxIdOf(payload: Buffer): string | undefined {
+  try {
+    const id: unknown = (JSON.parse(payload.toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const problem = (ref: string, code: ReplyProblem['code'], message: string): ReplyProblem => ({ ref, code, message });
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -196,6 +206,25 @@ export class CareLoop {
         return;
       }
     }
+  }
+
+  /** The hub's PUBACK of an inbox message (gateway, embedded broker). */
+  inboxAcked(hubId: string, payload: Buffer): void {
+    const id = inboxIdOf(payload);
+    if (id !== undefined) this.inbox.acked(id, hubId, this.#now());
+  }
+
+  /**
+   * A hub subscribed to its inbox on a session the broker did not keep (after a restart of the embedded
+   * broker): what was sent to it and not acknowledged is sent again; the hub deduplicates by id.
+   */
+  inboxSubscribed(hubId: string): void {
+    const send = this.#send;
+    if (!send) return;
+    const entries = this.inbox.unacked(hubId, this.#now());
+    void (async () => {
+      for (const entry of entries) await send(entry.hubId, Buffer.from(entry.payload), entry.expiresAt);
+    })().catch((err: Error) => this.#o.log.warn({ err, hubId }, 'inbox messages not resent to a returning hub; they go when it subscribes again'));
   }
 
   /** A clinician's message to the patient's hub (from the patient view or an alert); audited. */

@@ -68,6 +68,12 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
     version: 3,
     // A medication's class, for rules that read adherence (alerts: adherence.antihypertensive_bp). Existing rows
     // are 'other' (no rule reads them) until the care team says what they are. Version 2 belongs to check-ins.
-    sql: `ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';`,
+    // acked_at: the hub's PUBACK of an inbox message on the embedded broker, whose queue for an offline hub is in
+    // memory: what is sent and not acknowledged is sent again when the hub comes back on a new session.
+    sql: `
+      ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';
+      ALTER TABLE care_inbox ADD COLUMN acked_at INTEGER;
+      CREATE INDEX care_inbox_unacked ON care_inbox(hub_id, expires_at) WHERE acked_at IS NULL AND sent_at IS NOT NULL;
+    `,
   },
 ];
