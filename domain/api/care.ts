@@ -7,7 +7,7 @@ export const plannedMeasurementApiSchema = z
   .object({
     type: z.enum(READING_TYPES),
     times: z.array(z.string()).describe('local times of day in the patient\'s time zone, "08:00"'),
-    continuous: z.boolean().describe('a continuous sensor (CGM): each hour is a slot'),
+    continuous: z.boolean().describe('a continuous sensor (CGM): each hour of the patient\'s local clock is a slot'),
     windowMinutes: z.number().describe('a reading this many minutes either side of a planned time meets it'),
     alertAfterMissed: z.number().describe('planned measurements missed in a row before the missing-data alert'),
   })
