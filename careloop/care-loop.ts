@@ -5,6 +5,7 @@ import { actorName, type Actor, type AuditLog, type StateDb } from '../state/ind
 import { Inbox, newInboxId, type InboxEntry } from './inbox.js';
 import { Medications, type Medication } from './medications.js';
 import { MessageLog } from './messages.js';
+import { Education, PLAN_TARGET } from './education.js';
 import { localInstant, missedSince, slotsBetween, type PlannedMeasurement } from './plan.js';
 import { PlanStore } from './plan-store.js';
 
@@ -88,6 +89,7 @@ export class CareLoop {
   readonly medications: Medications;
   readonly inbox: Inbox;
   readonly messages: MessageLog;
+  readonly education: Education;
   readonly #o: CareLoopOptions;
   readonly #now: () => number;
   #send: InboxSender | undefined;
@@ -103,6 +105,7 @@ export class CareLoop {
     this.medications = new Medications(options.db, options.audit);
     this.inbox = new Inbox(options.db);
     this.messages = new MessageLog(options.db);
+    this.education = new Education(options.db, options.audit);
   }
 
   /** The device side, once it exists (it is built after the care loop, which handles its hubs' replies). */
@@ -154,7 +157,7 @@ export class CareLoop {
             continue;
           }
           const id = newInboxId('r');
-          const message: InboxMessage = { v: 1, id, kind: 'measure_reminder', created: iso(now), expiresAt: iso(slot.to), measurement: m.type, dueAt: iso(slot.dueAt) };
+          const message: InboxMessage = { v: 1, id, kind: 'measure_reminder', created: iso(now), expiresAt: iso(slot.to), measurement: m.type, dueAt: iso(slot.dueAt), ...this.education.wire(patient.id, PLAN_TARGET) };
           if (this.inbox.add({ id, patientId: patient.id, hubId, message, subject: m.type, dueAt: slot.dueAt, windowEndsAt: slot.to, createdAt: now, expiresAt: slot.to })) reminders += 1;
         }
       }
@@ -186,6 +189,7 @@ export class CareLoop {
           medication: { id: med.id, name: med.name, dose: med.dose },
           dueAt: iso(dueAt),
           windowEndsAt: iso(windowEndsAt),
+          ...this.education.wire(patient.id, PLAN_TARGET),
         };
         if (this.inbox.add({ id, patientId: patient.id, hubId, message, subject: med.id, dueAt, windowEndsAt, createdAt: now, expiresAt: windowEndsAt })) added += 1;
       }
@@ -228,12 +232,18 @@ export class CareLoop {
   }
 
   /** A clinician's message to the patient's hub (from the patient view or an alert); audited. */
-  async sendMessage(patientId: string, input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined }, by: Actor, from: string): Promise<InboxEntry> {
+  async sendMessage(
+    patientId: string,
+    // alertRuleId: the rule of the alert the message is about, whose education items go with it.
+    input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined; alertRuleId?: string | undefined },
+    by: Actor,
+    from: string,
+  ): Promise<InboxEntry> {
     const hubId = this.#o.directory.hubOf(patientId);
     if (!hubId) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${patientId} has no hub to send messages to (provision one: vigil devices add --kind hub)`);
     const now = this.#now();
     const id = newInboxId('msg');
-    const message: InboxMessage = { v: 1, id, kind: 'message', created: iso(now), expiresAt: iso(now + MESSAGE_TTL_MS), text: input.text, from, ...(input.measure ? { measure: input.measure } : {}) };
+    const message: InboxMessage = { v: 1, id, kind: 'message', created: iso(now), expiresAt: iso(now + MESSAGE_TTL_MS), text: input.text, from, ...(input.measure ? { measure: input.measure } : {}), ...this.education.wire(patientId, input.alertRuleId) };
     this.#o.db.transaction(() => {
       this.inbox.add({ id, patientId, hubId, message, subject: '', dueAt: null, windowEndsAt: null, createdAt: now, expiresAt: now + MESSAGE_TTL_MS });
       this.messages.add({ id, patientId, direction: 'to_patient', text: input.text, at: now, author: actorName(by), replyTo: null, alertId: input.alertId ?? null, measure: input.measure ?? null });

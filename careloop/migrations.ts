@@ -74,6 +74,18 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';
       ALTER TABLE care_inbox ADD COLUMN acked_at INTEGER;
       CREATE INDEX care_inbox_unacked ON care_inbox(hub_id, expires_at) WHERE acked_at IS NULL AND sent_at IS NOT NULL;
+      -- Education items for one patient, attached to the plan ('plan') or to an alert rule id (e.g. bp.crisis).
+      CREATE TABLE care_education (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        attach_to TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE INDEX care_education_patient ON care_education(patient_id, attach_to);
     `,
   },
 ];

@@ -68,6 +68,19 @@ export const careMessageSchema = z
   })
   .meta({ id: 'CareMessage' });
 
+export const educationItemSchema = z
+  .object({
+    id: z.string(),
+    attachTo: z.string().describe('"plan" (sent with every reminder) or an alert rule id (sent with a message about one of its alerts)'),
+    title: z.string(),
+    body: z.string(),
+    link: z.string().nullable(),
+    createdAt: z.number(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'EducationItem' });
+export type EducationItem = z.output<typeof educationItemSchema>;
+
 export const patientCareSchema = z
   .object({
     patientId: z.string(),
@@ -78,6 +91,7 @@ export const patientCareSchema = z
     medications: z.array(medicationSchema),
     adherence: z.object({ days: z.number(), measurements: z.array(measurementAdherenceSchema), medications: z.array(medicationAdherenceSchema) }),
     messages: z.array(careMessageSchema),
+    education: z.array(educationItemSchema).describe('education items for the hub, attached to the plan or to alert rules'),
   })
   .meta({ id: 'PatientCare' });
 export type PatientCare = z.output<typeof patientCareSchema>;

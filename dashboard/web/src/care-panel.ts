@@ -96,8 +96,45 @@ export class CarePanel {
       h('p', {}, `${hub} Times are the patient's local times (${care.timeZone}).`),
       this.#plan(care),
       this.#medications(care),
+      this.#education(care),
       this.#messages(care),
     ];
+  }
+
+  /** Education items: attached to the plan (sent with every reminder) or to an alert rule (with a message about one of its alerts). */
+  #education(care: PatientCare): HTMLElement {
+    const rows = care.education.map((e) => [
+      e.attachTo === 'plan' ? 'the plan (every reminder)' : `alert rule ${e.attachTo}`,
+      e.title,
+      e.link ?? '–',
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => void this.#act(`${e.title} removed`, () => api('DELETE', `${this.#base}/education/${encodeURIComponent(e.id)}`)) }, `Remove ${e.title}`),
+    ]);
+    const attachTo = h('input', { type: 'text', required: true, value: 'plan', maxlength: 80, autocomplete: 'off' });
+    const title = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
+    const body = h('textarea', { rows: 2, maxlength: 1000, required: true });
+    const link = h('input', { type: 'url', maxlength: 500, placeholder: 'https://', autocomplete: 'off' });
+    return h(
+      'div',
+      { class: 'care-education', 'data-care': 'education' },
+      h('h3', {}, 'Education for the patient'),
+      rows.length ? table('Education items sent to the hub with reminders, or with a message about an alert of their rule', ['Attached to', 'Title', 'Link', 'Action'], rows) : h('p', { class: 'muted' }, 'No education items.'),
+      h(
+        'form',
+        {
+          class: 'care-form',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const item = { attachTo: attachTo.value.trim(), title: title.value, body: body.value, ...(link.value ? { link: link.value } : {}) };
+            void this.#act(`${item.title} attached`, () => api('POST', `${this.#base}/education`, item));
+          },
+        },
+        labelled('Attach to ("plan" or an alert rule id, e.g. bp.crisis)', attachTo),
+        labelled('Title', title),
+        labelled('Text', body),
+        labelled('Link (https, optional)', link),
+        h('button', { type: 'submit', class: 'btn btn-small' }, 'Add education item'),
+      ),
+    );
   }
 
   #plan(care: PatientCare): HTMLElement {
