@@ -74,6 +74,9 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';
       ALTER TABLE care_inbox ADD COLUMN acked_at INTEGER;
       CREATE INDEX care_inbox_unacked ON care_inbox(hub_id, expires_at) WHERE acked_at IS NULL AND sent_at IS NOT NULL;
+      -- The retention run deletes the oldest rows of all patients in batches: by time, not by patient.
+      CREATE INDEX care_inbox_created ON care_inbox(created_at);
+      CREATE INDEX care_messages_at ON care_messages(at);
       -- Education items for one patient, attached to the plan ('plan') or to an alert rule id (e.g. bp.crisis).
       CREATE TABLE care_education (
         id TEXT PRIMARY KEY,
