@@ -5,6 +5,7 @@ import type { Finding } from './evaluate/finding.js';
 import { evaluateDevice, evaluateEvent, evaluateMissing, evaluatePlannedMissing, type DeviceState, type PlannedExpectation } from './evaluate/sweep-rules.js';
 import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate/threshold.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
+import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from './evaluate/adherence-bp.js';
 import { applyDecision } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
@@ -72,6 +73,13 @@ export interface EvaluationDeps {
   readonly now: () => number;
   /** The patient's monitoring plan, when there is one: it sets what the missing-data rules expect. */
   readonly plan?: ((patientId: string, readingType: string, where: Readonly<Record<string, string>>) => PlannedExpectation | undefined) | undefined;
+  /** Missed doses from the care loop, for the adherence rules; without it they have nothing to judge. */
+  readonly adherence?: AdherencePort | undefined;
+}
+
+/** What the adherence rules ask of the care loop: missed doses of a medication class in [from, to). */
+export interface AdherencePort {
+  missedDoses(patientId: string, medicationClass: string, from: number, to: number): number;
 }
 
 function liveKey(patientId: string, ruleId: string, subject: string): string {
@@ -180,6 +188,38 @@ export class AlertEvaluation {
           ? await this.#d.history.queryRaw({ patientId, type, from: q.from, to: q.to, limit: 20_000 })
           : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
       const finding = evaluateTrend(rule, data, at, timeZone);
+      const now = this.#d.now();
+      if (finding) this.#apply(patientId, rule, finding, now - at > this.#d.lateAfterMs, now);
+    }
+    await this.#evaluateAdherence(patientId, type, at);
+  }
+
+  /** Adherence rules, when the care loop counted doses missed (at the current time, on the patient's history). */
+  onDosesMissed(patientIds: readonly string[]): Promise<void> {
+    const at = this.#d.now();
+    this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
+      for (const patientId of new Set(patientIds)) {
+        try {
+          await this.#evaluateAdherence(patientId, 'blood_pressure', at);
+        } catch (err) {
+          this.#d.log.warn({ err }, 'adherence rules could not be evaluated');
+        }
+      }
+      this.#drainIfNeeded();
+    });
+    return this.#trendQueue;
+  }
+
+  async #evaluateAdherence(patientId: string, type: Reading['type'], at: number): Promise<void> {
+    const port = this.#d.adherence;
+    const patient = port && this.#d.directory.patient(patientId);
+    if (!port || !patient) return;
+    const timeZone = this.#zoneOf(patient);
+    for (const rule of this.#d.resolver.rulesFor(patientId)) {
+      if (rule.kind !== 'adherence_bp' || rule.readingType !== type) continue;
+      const missed = port.missedDoses(patientId, rule.medicationClass, adherenceWindowFrom(rule, at, timeZone), at + 1);
+      const history = missed < rule.missedDoses ? [] : await this.#d.history.queryRaw({ patientId, type, from: adherenceBpHistoryFrom(rule, at, timeZone), to: at + 1, limit: 20_000 });
+      const finding = evaluateAdherenceBp(rule, missed, history, at, timeZone);
       const now = this.#d.now();
       if (finding) this.#apply(patientId, rule, finding, now - at > this.#d.lateAfterMs, now);
     }

@@ -61,6 +61,8 @@ export interface AlertsOptions {
   readonly now?: () => number;
   /** Patients' monitoring plans (the care loop): what the missing-data rules expect of each patient. */
   readonly plan?: EvaluationDeps['plan'];
+  /** Missed doses (the care loop): what the medication-adherence rules read. */
+  readonly adherence?: EvaluationDeps['adherence'];
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -85,7 +87,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence'
 >;
 
 /**
@@ -120,6 +122,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     lateAfterMs: options.lateAfterMinutes * 60_000,
     now,
     plan: options.plan,
+    adherence: options.adherence,
   });
   const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {
@@ -196,6 +199,7 @@ export async function createAlerts(options: AlertsOptions) {
     evaluation: {
       onCommitted: (readings: Parameters<AlertEvaluation['onCommitted']>[0]) => evaluation.onCommitted(readings),
       onStored: (readings: Parameters<AlertEvaluation['onStored']>[0]) => evaluation.onStored(readings),
+      onDosesMissed: (patientIds: readonly string[]) => evaluation.onDosesMissed(patientIds),
       sweep: runSweep,
     },
     actions,

@@ -73,6 +73,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: alertLog,
     ...config.alerts,
     plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
+    adherence: care.loop,
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -84,6 +85,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       alertLog.error({ err }, `${what} failed`);
     }
   };
+  // Doses counted missed on a care tick are judged with the BP history then (docs/alerts.md, adherence).
+  care.loop.onDosesMissed((patientIds) => guarded('adherence rules', () => alerts.evaluation.onDosesMissed(patientIds)));
   const recovered: Reading[] = [];
   const ingest = await createIngest({
     dataDir: config.dataDir,

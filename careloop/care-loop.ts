@@ -5,6 +5,7 @@ import { actorName, type Actor, type AuditLog, type StateDb } from '../state/ind
 import { Inbox, newInboxId, type InboxEntry } from './inbox.js';
 import { Medications, type Medication } from './medications.js';
 import { MessageLog } from './messages.js';
+import { Education, PLAN_TARGET } from './education.js';
 import { localInstant, missedSince, slotsBetween, type PlannedMeasurement } from './plan.js';
 import { PlanStore } from './plan-store.js';
 
@@ -65,6 +66,16 @@ export interface MedicationAdherence {
   readonly share: number | null;
 }
 
+/** The id of an inbox message Vigil wrote (its own JSON), or undefined. */
+function inboxIdOf(payload: Buffer): string | undefined {
+  try {
+    const id: unknown = (JSON.parse(payload.toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const problem = (ref: string, code: ReplyProblem['code'], message: string): ReplyProblem => ({ ref, code, message });
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -78,9 +89,11 @@ export class CareLoop {
   readonly medications: Medications;
   readonly inbox: Inbox;
   readonly messages: MessageLog;
+  readonly education: Education;
   readonly #o: CareLoopOptions;
   readonly #now: () => number;
   #send: InboxSender | undefined;
+  #onDosesMissed: ((patientIds: string[]) => void) | undefined;
   /** Reminder slots already found measured (not asked again every tick of their window). */
   readonly #measured = new Set<string>();
   #ticking: Promise<unknown> = Promise.resolve();
@@ -92,11 +105,22 @@ export class CareLoop {
     this.medications = new Medications(options.db, options.audit);
     this.inbox = new Inbox(options.db);
     this.messages = new MessageLog(options.db);
+    this.education = new Education(options.db, options.audit);
   }
 
   /** The device side, once it exists (it is built after the care loop, which handles its hubs' replies). */
   attachSender(send: InboxSender): void {
     this.#send = send;
+  }
+
+  /** Told which patients had doses counted missed on a tick (the adherence rules judge them then). */
+  onDosesMissed(listener: (patientIds: string[]) => void): void {
+    this.#onDosesMissed = listener;
+  }
+
+  /** Missed doses of a medication class in [from, to) (the adherence rules' port). */
+  missedDoses(patientId: string, medicationClass: string, from: number, to: number): number {
+    return this.inbox.missedOfClass(patientId, medicationClass, from, to);
   }
 
   /** The patient's hub, if one is provisioned. */
@@ -112,7 +136,8 @@ export class CareLoop {
   }
 
   async #tick(now: number): Promise<{ reminders: number; missed: number }> {
-    const missed = this.inbox.markMissed(now);
+    const missedOf = this.inbox.markMissed(now);
+    if (missedOf.length > 0) this.#onDosesMissed?.(missedOf);
     let reminders = 0;
     const hubs = this.#o.directory.hubs();
     for (const plan of this.plans.all()) {
@@ -132,7 +157,7 @@ export class CareLoop {
             continue;
           }
           const id = newInboxId('r');
-          const message: InboxMessage = { v: 1, id, kind: 'measure_reminder', created: iso(now), expiresAt: iso(slot.to), measurement: m.type, dueAt: iso(slot.dueAt) };
+          const message: InboxMessage = { v: 1, id, kind: 'measure_reminder', created: iso(now), expiresAt: iso(slot.to), measurement: m.type, dueAt: iso(slot.dueAt), ...this.education.wire(patient.id, PLAN_TARGET) };
           if (this.inbox.add({ id, patientId: patient.id, hubId, message, subject: m.type, dueAt: slot.dueAt, windowEndsAt: slot.to, createdAt: now, expiresAt: slot.to })) reminders += 1;
         }
       }
@@ -140,7 +165,7 @@ export class CareLoop {
     for (const med of this.medications.active()) reminders += this.#doseReminders(med, hubs.get(med.patientId), now);
     if (this.#measured.size > 100_000) this.#measured.clear();
     await this.#flush(now);
-    return { reminders, missed };
+    return { reminders, missed: missedOf.length };
   }
 
   #doseReminders(med: Medication, hubId: string | undefined, now: number): number {
@@ -164,6 +189,7 @@ export class CareLoop {
           medication: { id: med.id, name: med.name, dose: med.dose },
           dueAt: iso(dueAt),
           windowEndsAt: iso(windowEndsAt),
+          ...this.education.wire(patient.id, PLAN_TARGET),
         };
         if (this.inbox.add({ id, patientId: patient.id, hubId, message, subject: med.id, dueAt, windowEndsAt, createdAt: now, expiresAt: windowEndsAt })) added += 1;
       }
@@ -186,13 +212,38 @@ export class CareLoop {
     }
   }
 
+  /** The hub's PUBACK of an inbox message (gateway, embedded broker). */
+  inboxAcked(hubId: string, payload: Buffer): void {
+    const id = inboxIdOf(payload);
+    if (id !== undefined) this.inbox.acked(id, hubId, this.#now());
+  }
+
+  /**
+   * A hub subscribed to its inbox on a session the broker did not keep (after a restart of the embedded
+   * broker): what was sent to it and not acknowledged is sent again; the hub deduplicates by id.
+   */
+  inboxSubscribed(hubId: string): void {
+    const send = this.#send;
+    if (!send) return;
+    const entries = this.inbox.unacked(hubId, this.#now());
+    void (async () => {
+      for (const entry of entries) await send(entry.hubId, Buffer.from(entry.payload), entry.expiresAt);
+    })().catch((err: Error) => this.#o.log.warn({ err, hubId }, 'inbox messages not resent to a returning hub; they go when it subscribes again'));
+  }
+
   /** A clinician's message to the patient's hub (from the patient view or an alert); audited. */
-  async sendMessage(patientId: string, input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined }, by: Actor, from: string): Promise<InboxEntry> {
+  async sendMessage(
+    patientId: string,
+    // alertRuleId: the rule of the alert the message is about, whose education items go with it.
+    input: { text: string; measure?: ReadingType | undefined; alertId?: number | undefined; alertRuleId?: string | undefined },
+    by: Actor,
+    from: string,
+  ): Promise<InboxEntry> {
     const hubId = this.#o.directory.hubOf(patientId);
     if (!hubId) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${patientId} has no hub to send messages to (provision one: vigil devices add --kind hub)`);
     const now = this.#now();
     const id = newInboxId('msg');
-    const message: InboxMessage = { v: 1, id, kind: 'message', created: iso(now), expiresAt: iso(now + MESSAGE_TTL_MS), text: input.text, from, ...(input.measure ? { measure: input.measure } : {}) };
+    const message: InboxMessage = { v: 1, id, kind: 'message', created: iso(now), expiresAt: iso(now + MESSAGE_TTL_MS), text: input.text, from, ...(input.measure ? { measure: input.measure } : {}), ...this.education.wire(patientId, input.alertRuleId) };
     this.#o.db.transaction(() => {
       this.inbox.add({ id, patientId, hubId, message, subject: '', dueAt: null, windowEndsAt: null, createdAt: now, expiresAt: now + MESSAGE_TTL_MS });
       this.messages.add({ id, patientId, direction: 'to_patient', text: input.text, at: now, author: actorName(by), replyTo: null, alertId: input.alertId ?? null, measure: input.measure ?? null });

@@ -17,6 +17,8 @@ export interface InboxEntry {
   readonly expiresAt: number;
   readonly payload: string;
   readonly sentAt: number | null;
+  /** The hub's MQTT acknowledgement (embedded broker only). */
+  readonly ackedAt: number | null;
   readonly deliveredAt: number | null;
   readonly readAt: number | null;
   readonly answer: DoseAnswer | null;
@@ -35,6 +37,7 @@ interface InboxRow {
   expires_at: number;
   payload: string;
   sent_at: number | null;
+  acked_at: number | null;
   delivered_at: number | null;
   read_at: number | null;
   answer: DoseAnswer | null;
@@ -53,6 +56,7 @@ const toEntry = (r: InboxRow): InboxEntry => ({
   expiresAt: r.expires_at,
   payload: r.payload,
   sentAt: r.sent_at,
+  ackedAt: r.acked_at,
   deliveredAt: r.delivered_at,
   readAt: r.read_at,
   answer: r.answer,
@@ -80,10 +84,22 @@ export class Inbox {
       sent: db.prepare('UPDATE care_inbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
       unsent: db.prepare<[number], InboxRow>('SELECT * FROM care_inbox WHERE sent_at IS NULL AND expires_at > ? ORDER BY created_at LIMIT 500'),
       delivered: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
+      acked: db.prepare('UPDATE care_inbox SET acked_at = COALESCE(acked_at, ?) WHERE id = ? AND hub_id = ?'),
+      // Sent, not acknowledged, no receipt or answer from the hub either, and still worth delivering.
+      unacked: db.prepare<[string, number], InboxRow>(
+        `SELECT * FROM care_inbox WHERE hub_id = ? AND sent_at IS NOT NULL AND acked_at IS NULL AND expires_at > ?
+           AND delivered_at IS NULL AND read_at IS NULL AND answer IS NULL ORDER BY created_at LIMIT 500`,
+      ),
       read: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?), read_at = COALESCE(read_at, ?) WHERE id = ?'),
       answer: db.prepare('UPDATE care_inbox SET answer = ?, answered_at = ?, delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
-      missed: db.prepare(
-        "UPDATE care_inbox SET answer = 'missed', answered_at = window_ends_at WHERE kind = 'medication_reminder' AND (answer IS NULL OR answer = 'snoozed') AND window_ends_at <= ?",
+      missed: db.prepare<[number], { patient_id: string }>(
+        "UPDATE care_inbox SET answer = 'missed', answered_at = window_ends_at WHERE kind = 'medication_reminder' AND (answer IS NULL OR answer = 'snoozed') AND window_ends_at <= ? RETURNING patient_id",
+      ),
+      // A dose whose window closed since the last tick is missed already, though not yet marked.
+      missedOfClass: db.prepare<[string, string, number, number, number], { n: number }>(
+        `SELECT COUNT(*) AS n FROM care_inbox i JOIN care_medications m ON m.id = i.subject
+         WHERE i.patient_id = ? AND i.kind = 'medication_reminder' AND m.class = ? AND i.due_at >= ? AND i.due_at < ?
+           AND (i.answer = 'missed' OR ((i.answer IS NULL OR i.answer = 'snoozed') AND i.window_ends_at <= ?))`,
       ),
       doses: db.prepare<[string, number, number], InboxRow>(
         "SELECT * FROM care_inbox WHERE patient_id = ? AND kind = 'medication_reminder' AND due_at >= ? AND due_at < ? ORDER BY due_at",
@@ -116,6 +132,16 @@ export class Inbox {
     return this.#stmts.unsent.all(now).map(toEntry);
   }
 
+  /** The hub's MQTT client acknowledged the message (a PUBACK): it need not be sent again. */
+  acked(id: string, hubId: string, at: number): void {
+    this.#stmts.acked.run(at, id, hubId);
+  }
+
+  /** What a hub back on a new session lacks: sent, unexpired, neither acknowledged nor answered. */
+  unacked(hubId: string, now: number): InboxEntry[] {
+    return this.#stmts.unacked.all(hubId, now).map(toEntry);
+  }
+
   delivered(id: string, at: number): void {
     this.#stmts.delivered.run(at, id);
   }
@@ -128,9 +154,14 @@ export class Inbox {
     this.#stmts.answer.run(answer, at, at, id);
   }
 
-  /** Doses with no answer (or only a snooze) by the end of their window count as missed; returns how many. */
-  markMissed(now: number): number {
-    return this.#stmts.missed.run(now).changes;
+  /** Doses with no answer (or only a snooze) by the end of their window count as missed; returns each one's patient. */
+  markMissed(now: number): string[] {
+    return this.#stmts.missed.all(now).map((r) => r.patient_id);
+  }
+
+  /** Missed doses of medications of a class due in [from, to), as of `to`. */
+  missedOfClass(patientId: string, medicationClass: string, from: number, to: number): number {
+    return this.#stmts.missedOfClass.get(patientId, medicationClass, from, to, to)?.n ?? 0;
   }
 
   doses(patientId: string, from: number, to: number): InboxEntry[] {

@@ -8,6 +8,7 @@ export type { CarePlan, PlannedMeasurement, PlanTemplate } from './plan.js';
 export { PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, measurementsSchema, plannedMeasurementSchema, timeOfDaySchema } from './plan.js';
 export { medicationInputSchema, type Medication, type MedicationInput } from './medications.js';
 export type { CareMessage } from './messages.js';
+export { educationInputSchema, MAX_ITEMS_PER_TARGET, type EducationInput, type EducationItem } from './education.js';
 export type { InboxEntry, DoseAnswer } from './inbox.js';
 
 /**

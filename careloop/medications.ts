@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { VigilError } from '../domain/index.js';
+import { MEDICATION_CLASSES, VigilError, type MedicationClass } from '../domain/index.js';
 import type { Actor, AuditLog, StateDb } from '../state/index.js';
 import { timeOfDaySchema } from './plan.js';
 import { requirePatient } from './plan-store.js';
@@ -12,6 +12,8 @@ export const medicationInputSchema = z.object({
   times: z.array(timeOfDaySchema).min(1).max(8),
   /** After the planned time, how long the patient has to answer before the dose counts as missed. */
   windowMinutes: z.number().int().min(15).max(720).default(120),
+  /** What it treats, for rules that read adherence (docs/alerts.md, medication adherence). */
+  class: z.enum(MEDICATION_CLASSES).default('other'),
 });
 export type MedicationInput = z.input<typeof medicationInputSchema>;
 
@@ -22,6 +24,7 @@ export interface Medication {
   readonly dose: string;
   readonly times: string[];
   readonly windowMinutes: number;
+  readonly class: MedicationClass;
   readonly startedAt: number;
   readonly stoppedAt: number | null;
 }
@@ -33,6 +36,7 @@ interface MedicationRow {
   dose: string;
   times: string;
   window_minutes: number;
+  class: string;
   started_at: number;
   stopped_at: number | null;
 }
@@ -44,6 +48,8 @@ const toMedication = (r: MedicationRow): Medication => ({
   dose: r.dose,
   times: z.array(z.string()).parse(JSON.parse(r.times)),
   windowMinutes: r.window_minutes,
+  // A class written by a newer version reads as 'other': no rule counts it rather than the wrong one.
+  class: (MEDICATION_CLASSES as readonly string[]).includes(r.class) ? (r.class as MedicationClass) : 'other',
   startedAt: r.started_at,
   stoppedAt: r.stopped_at,
 });
@@ -58,7 +64,7 @@ export class Medications {
     this.#db = db;
     this.#audit = audit;
     this.#stmts = {
-      insert: db.prepare('INSERT INTO care_medications (id, patient_id, name, dose, times, window_minutes, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO care_medications (id, patient_id, name, dose, times, window_minutes, class, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       of: db.prepare<[string], MedicationRow>('SELECT * FROM care_medications WHERE patient_id = ? ORDER BY started_at, id'),
       active: db.prepare<[], MedicationRow>('SELECT * FROM care_medications WHERE stopped_at IS NULL ORDER BY patient_id, id'),
       get: db.prepare<[string], MedicationRow>('SELECT * FROM care_medications WHERE id = ?'),
@@ -73,7 +79,7 @@ export class Medications {
     requirePatient(this.#db, patientId);
     const id = `m-${randomBytes(6).toString('hex')}`;
     this.#db.transaction(() => {
-      this.#stmts.insert.run(id, patientId, m.name, m.dose, JSON.stringify([...new Set(m.times)].sort()), m.windowMinutes, now);
+      this.#stmts.insert.run(id, patientId, m.name, m.dose, JSON.stringify([...new Set(m.times)].sort()), m.windowMinutes, m.class, now);
       this.#audit.record(by, 'care.medication.add', patientId, `medication:${id}`, m, now);
     })();
     return this.get(id)!;

@@ -63,4 +63,32 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX care_messages_patient ON care_messages(patient_id, at);
     `,
   },
+  {
+    component: 'careloop',
+    version: 3,
+    // A medication's class, for rules that read adherence (alerts: adherence.antihypertensive_bp). Existing rows
+    // are 'other' (no rule reads them) until the care team says what they are. Version 2 belongs to check-ins.
+    // acked_at: the hub's PUBACK of an inbox message on the embedded broker, whose queue for an offline hub is in
+    // memory: what is sent and not acknowledged is sent again when the hub comes back on a new session.
+    sql: `
+      ALTER TABLE care_medications ADD COLUMN class TEXT NOT NULL DEFAULT 'other';
+      ALTER TABLE care_inbox ADD COLUMN acked_at INTEGER;
+      CREATE INDEX care_inbox_unacked ON care_inbox(hub_id, expires_at) WHERE acked_at IS NULL AND sent_at IS NOT NULL;
+      -- The retention run deletes the oldest rows of all patients in batches: by time, not by patient.
+      CREATE INDEX care_inbox_created ON care_inbox(created_at);
+      CREATE INDEX care_messages_at ON care_messages(at);
+      -- Education items for one patient, attached to the plan ('plan') or to an alert rule id (e.g. bp.crisis).
+      CREATE TABLE care_education (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        attach_to TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE INDEX care_education_patient ON care_education(patient_id, attach_to);
+    `,
+  },
 ];

@@ -29,6 +29,24 @@ describe('plan slots in the patient\'s time zone', () => {
     expect(missedSince(cgm, 'UTC', day, day + 3 * HOUR + 1)).toBe(2);
   });
 
+  it("puts a CGM's hourly slots on the patient's local clock hours, in a half-hour-offset zone too", () => {
+    const cgm = plannedMeasurementSchema.parse({ type: 'glucose', continuous: true });
+    const day = Date.parse('2026-11-28T00:00:00Z');
+    // 00:00 UTC is 05:30 in Kolkata: the local hours start at 06:00, 07:00 and 08:00 (00:30, 01:30, 02:30 UTC).
+    expect(slotsBetween(cgm, 'Asia/Kolkata', day, day + 3 * HOUR).map((s) => new Date(s.dueAt).toISOString())).toEqual([
+      '2026-11-28T00:30:00.000Z',
+      '2026-11-28T01:30:00.000Z',
+      '2026-11-28T02:30:00.000Z',
+    ]);
+    // A reading at 01:10 UTC (06:40 local) meets the 06:00 local hour; the 07:00 hour closes at 02:30 UTC, missed.
+    expect(missedSince(cgm, 'Asia/Kolkata', day + 70 * MINUTE, day + 3 * HOUR)).toBe(1);
+    // On a whole-hour zone the slots stay on the hour; on the day Europe/London leaves summer time as well.
+    expect(slotsBetween(cgm, 'Europe/London', Date.parse('2026-10-25T00:10:00Z'), Date.parse('2026-10-25T03:00:00Z')).map((s) => new Date(s.dueAt).toISOString())).toEqual([
+      '2026-10-25T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+    ]);
+  });
+
   it('refuses a measurement with both times and continuous, or with a bad time', () => {
     expect(plannedMeasurementSchema.safeParse({ type: 'glucose', continuous: true, times: ['08:00'] }).success).toBe(false);
     expect(plannedMeasurementSchema.safeParse({ type: 'weight', times: ['7:30'] }).success).toBe(false);

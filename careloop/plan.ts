@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addDays, localDate, localMinuteOfDay, READING_TYPES, startOfLocalDay, type Programme, type ReadingType } from '../domain/index.js';
+import { localHourStarts } from './local-hours.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -9,7 +10,7 @@ export const timeOfDaySchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a 
 
 /**
  * One planned measurement. Either at local times of day (each a slot: a reading within `windowMinutes` either
- * side of it meets it) or continuous (a CGM: each clock hour is a slot, met by any reading in it).
+ * side of it meets it) or continuous (a CGM: each local clock hour is a slot, met by any reading in it).
  */
 export const plannedMeasurementSchema = z
   .object({
@@ -75,9 +76,8 @@ export interface Slot {
 export function slotsBetween(m: PlannedMeasurement, timeZone: string, from: number, to: number): Slot[] {
   if (to <= from) return [];
   if (m.continuous) {
-    const slots: Slot[] = [];
-    for (let t = Math.ceil(from / HOUR) * HOUR; t < to; t += HOUR) slots.push({ dueAt: t, from: t, to: t + HOUR });
-    return slots;
+    // The patient's local clock hours (a half-hour-offset zone's hours are not UTC's).
+    return localHourStarts(from, to, timeZone).map((t) => ({ dueAt: t, from: t, to: t + HOUR }));
   }
   const w = m.windowMinutes * MINUTE;
   const slots: Slot[] = [];

@@ -18,6 +18,17 @@ const inboxCommon = {
   expiresAt: instant,
 };
 
+/** An education item the care team attached to the plan or to an alert rule (docs/hub-protocol.md). */
+export const educationWireSchema = z.object({
+  id: z.string().min(1).max(64),
+  title: z.string().min(1).max(120),
+  body: z.string().min(1).max(1000),
+  link: z.url().max(500).optional(),
+});
+export type EducationWire = z.output<typeof educationWireSchema>;
+/** Sent with reminders (the plan's items) and with a message about an alert (its rule's items). */
+const education = z.array(educationWireSchema).max(5).optional();
+
 export const inboxMessageSchema = z.discriminatedUnion('kind', [
   z.object({
     ...inboxCommon,
@@ -26,6 +37,7 @@ export const inboxMessageSchema = z.discriminatedUnion('kind', [
     dueAt: instant,
     /** Reading tags the plan asks for (e.g. glucose: {"mealContext": "fasting"}). */
     note: z.string().max(200).optional(),
+    education,
   }),
   z.object({
     ...inboxCommon,
@@ -34,6 +46,7 @@ export const inboxMessageSchema = z.discriminatedUnion('kind', [
     dueAt: instant,
     /** After this the dose counts as missed unless the hub answered. */
     windowEndsAt: instant,
+    education,
   }),
   z.object({
     ...inboxCommon,
@@ -42,6 +55,7 @@ export const inboxMessageSchema = z.discriminatedUnion('kind', [
     from: z.string().max(200),
     /** A clinician's request to measure again now (the hub offers to). */
     measure: z.enum(READING_TYPES).optional(),
+    education,
   }),
 ]);
 export type InboxMessage = z.output<typeof inboxMessageSchema>;

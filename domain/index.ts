@@ -15,6 +15,7 @@ export * from './retry.js';
 export * from './topics.js';
 export * from './device-acl.js';
 export * from './programmes.js';
+export * from './medication-classes.js';
 export * from './local-time.js';
 export * from './api/index.js';
 export * from './fsync-path.js';

@@ -24,6 +24,7 @@ import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
 import { markAuthenticated } from './stream-guard.js';
 import { enableReadAhead, readAheadFor, type ReadAhead } from './read-ahead.js';
+import { watchInboxDelivery, type InboxDelivery } from './inbox-delivery.js';
 
 /** How the gateway hands a readings message to ingest: resolves once the readings are durable. */
 export interface ReadingSink {
@@ -43,7 +44,7 @@ export interface ReplyProblem {
 }
 
 /** How the gateway hands a hub's reply to the care loop: recorded when it returns (then acknowledged). */
-export interface HubSink {
+export interface HubSink extends InboxDelivery {
   handleReply(hubId: string, payload: Buffer): ReplyProblem | undefined;
 }
 
@@ -421,6 +422,8 @@ export async function createGateway(options: GatewayOptions) {
       return packet;
     },
   });
+
+  if (options.hub) watchInboxDelivery(broker, topicPrefix, options.hub, log);
 
   broker.on('clientReady', (client) => {
     const deviceId = deviceIdOf(client);

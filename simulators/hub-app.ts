@@ -1,5 +1,5 @@
 import { connect, type MqttClient } from 'mqtt';
-import { deviceTopic, inboxMessageSchema, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
+import { deviceTopic, inboxMessageSchema, type EducationWire, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
 import type { DeviceConnection } from './device.js';
 import { Rng } from './rng.js';
 
@@ -34,6 +34,8 @@ export interface HubAppStats {
 export class SimulatedHubApp {
   readonly spec: HubAppSpec;
   readonly stats: HubAppStats = { received: 0, measured: 0, taken: 0, skipped: 0, unanswered: 0, read: 0 };
+  /** Education items kept by id (docs/hub-protocol.md): the same item comes with many reminders, shown once. */
+  readonly education = new Map<string, EducationWire>();
   readonly #conn: DeviceConnection;
   readonly #measure: (type: ReadingType) => Promise<void>;
   readonly #rng: Rng;
@@ -79,6 +81,7 @@ export class SimulatedHubApp {
     if (this.#seen.has(message.id) || Date.parse(message.expiresAt) <= Date.now()) return;
     this.#seen.add(message.id);
     this.stats.received += 1;
+    for (const item of message.education ?? []) this.education.set(item.id, item);
     await this.#reply({ type: 'delivered', ref: message.id });
     switch (message.kind) {
       case 'measure_reminder':

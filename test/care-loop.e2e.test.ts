@@ -190,9 +190,12 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
       const due = minuteStart(now);
       t.vigil.care.plans.set(patient.id, 'custom', [{ type: 'weight', times: [hhmm(due)] }], 'user:dr', due - 1);
       const med = t.vigil.care.medications.add(patient.id, { name: 'Furosemide', dose: '40 mg', times: [hhmm(due)] }, 'user:dr', due - 1);
+      const item = t.vigil.care.education.add(patient.id, { attachTo: 'plan', title: 'Weighing yourself', body: 'Each morning, after the toilet, before breakfast.' }, 'user:dr', due - 1);
       await t.vigil.care.tick(now);
       await waitFor(async () => (await t.vigil.care.adherence(patient.id, 1)).medications[0]?.taken === 1, { what: 'the dose taken' });
       expect(measured).toEqual(['weight']);
+      // The plan's item came with both reminders; the app keeps it once, by id.
+      expect([...app.education.keys()]).toEqual([item.id]);
       const sent = await t.vigil.care.sendMessage(patient.id, { text: 'Please re-measure your blood pressure', measure: 'blood_pressure' }, 'user:dr', 'Dr Example');
       await waitFor(() => t.vigil.care.inbox.get(sent.id)?.readAt, { what: 'the read receipt' });
       await waitFor(() => measured.includes('blood_pressure'), { what: 'the re-measurement' });

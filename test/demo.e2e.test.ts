@@ -60,6 +60,8 @@ describe('vigil demo', () => {
     const care = async (id: string) => (await (await fetch(`http://127.0.0.1:${httpPort}/api/patients/${id}/care`, { headers: { authorization: `Bearer ${token}` } })).json()) as PatientCare;
     const [hypertension, copd] = [await care('demo-hypertension'), await care('demo-copd')];
     expect(hypertension.hub).toMatchObject({ id: 'demo-hypertension-hub' });
+    // Education for the hub: on the plan (with every reminder) and on the crisis rule (with a message about one).
+    expect(hypertension.education.map((e) => e.attachTo)).toEqual(['bp.crisis', 'plan']);
     expect(hypertension.adherence.measurements[0]!.planned).toBeGreaterThan(0);
     const share = (c: PatientCare) => c.adherence.medications[0]!.share!;
     expect(share(hypertension)).toBeGreaterThan(share(copd));

@@ -228,6 +228,26 @@ const PROGRAMME_RULES: Record<Programme, RuleInput[]> = {
       clearMargin: 5,
     },
     {
+      id: 'adherence.antihypertensive_bp',
+      kind: 'adherence_bp',
+      readingType: 'blood_pressure',
+      medicationClass: 'antihypertensive',
+      title: 'Missed antihypertensive doses with a rising home BP',
+      source:
+        'ESH 2023 hypertension guideline (Mancia et al., J Hypertens 2023): poor adherence is a leading cause of uncontrolled ' +
+        'hypertension, to be checked before treatment is intensified (also Burnier & Egan, Circ Res 2019); adherence below 80 % ' +
+        'is the conventional line (Osterberg & Blaschke, NEJM 2005): 3 missed of 14 twice-daily doses in 7 days is 79 %. ' +
+        'Vigil defaults: the mean of daily home systolic means over 7 local days at least 5 mmHg above the 7 days before, ' +
+        'each week with at least 3 days of readings (the AHA 2019 / ESH 2021 minimum for a home mean); clears 2 mmHg below the rise',
+      missedDoses: 3,
+      windowDays: 7,
+      field: 'systolic',
+      riseMmHg: 5,
+      minDays: 3,
+      severity: 'warning',
+      clearMarginMmHg: 2,
+    },
+    {
       id: 'missing.blood_pressure',
       kind: 'missing',
       readingType: 'blood_pressure',

@@ -66,7 +66,9 @@ export const deviceRuleSchema = z.object({
 });
 
 import { dropRuleSchema, homeBpRuleSchema, timeBelowRuleSchema, weightGainRuleSchema } from './trend-rules.js';
+import { adherenceBpRuleSchema } from './adherence-rule.js';
 export type { DropRule, HomeBpRule, TimeBelowRule, WeightGainRule } from './trend-rules.js';
+export type { AdherenceBpRule } from './adherence-rule.js';
 
 export const ruleSchema = z.discriminatedUnion('kind', [
   thresholdRuleSchema,
@@ -74,6 +76,7 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   weightGainRuleSchema,
   timeBelowRuleSchema,
   dropRuleSchema,
+  adherenceBpRuleSchema,
   missingRuleSchema,
   eventRuleSchema,
   deviceRuleSchema,
@@ -86,7 +89,7 @@ export type EventRule = z.output<typeof eventRuleSchema>;
 export type DeviceRule = z.output<typeof deviceRuleSchema>;
 
 /** What a rule reads is part of what it is: an override changes its values, never what it applies to. */
-export const FIXED_RULE_KEYS = ['id', 'kind', 'readingType', 'where', 'alsoReads', 'check', 'source'] as const;
+export const FIXED_RULE_KEYS = ['id', 'kind', 'readingType', 'where', 'alsoReads', 'check', 'medicationClass', 'source'] as const;
 
 /** A per-patient change to a rule: any of its values, never its identity or what it reads. */
 export const ruleOverrideSchema = z

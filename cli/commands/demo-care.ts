@@ -1,4 +1,4 @@
-import { TEMPLATE_MEASUREMENTS, type MedicationInput } from '../../careloop/index.js';
+import { TEMPLATE_MEASUREMENTS, type EducationInput, type MedicationInput } from '../../careloop/index.js';
 import type { Programme, ReadingType } from '../../domain/index.js';
 import { Rng, SimulatedHubApp, type DeviceConnection, type Fleet, type DeviceModel } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
@@ -8,19 +8,28 @@ const MINUTE = 60_000;
 const HISTORY_DAYS = 7;
 const BY = { name: 'demo', origin: 'cli' };
 
+/** Demo education items, attached to the plan or to an alert rule (docs/hub-protocol.md, education items). */
+const EDUCATION: Readonly<Partial<Record<Programme, EducationInput[]>>> = {
+  hypertension: [
+    { attachTo: 'plan', title: 'Measuring your blood pressure', body: 'Sit quietly for 5 minutes first, back supported, arm at heart level; take two readings a minute apart.' },
+    { attachTo: 'bp.crisis', title: 'Very high blood pressure', body: 'Sit quietly for 5 minutes and measure again. If it is still very high, or you have chest pain, breathlessness or a severe headache, call your emergency number.' },
+  ],
+  heart_failure: [{ attachTo: 'weight.gain', title: 'Weight going up', body: 'A quick gain can be fluid. Weigh yourself each morning after the toilet, before breakfast, and tell your team if it keeps rising.' }],
+};
+
 /** What each demo patient is prescribed, and how faithfully they measure and take it (varied on purpose). */
 const CARE: Readonly<Partial<Record<Programme, { measure: number; medication: number; medications: MedicationInput[] }>>> = {
-  hypertension: { measure: 0.9, medication: 0.85, medications: [{ name: 'Amlodipine', dose: '5 mg', times: ['08:00'] }] },
-  diabetes: { measure: 0.6, medication: 0.55, medications: [{ name: 'Metformin', dose: '500 mg', times: ['08:00', '20:00'] }] },
+  hypertension: { measure: 0.9, medication: 0.85, medications: [{ name: 'Amlodipine', dose: '5 mg', times: ['08:00'], class: 'antihypertensive' }] },
+  diabetes: { measure: 0.6, medication: 0.55, medications: [{ name: 'Metformin', dose: '500 mg', times: ['08:00', '20:00'], class: 'oral_antidiabetic' }] },
   heart_failure: {
     measure: 0.75,
     medication: 0.7,
     medications: [
-      { name: 'Furosemide', dose: '40 mg', times: ['08:00'] },
-      { name: 'Bisoprolol', dose: '2.5 mg', times: ['08:00'] },
+      { name: 'Furosemide', dose: '40 mg', times: ['08:00'], class: 'diuretic' },
+      { name: 'Bisoprolol', dose: '2.5 mg', times: ['08:00'], class: 'antihypertensive' },
     ],
   },
-  copd: { measure: 0.45, medication: 0.4, medications: [{ name: 'Tiotropium inhaler', dose: '2 puffs', times: ['09:00'] }] },
+  copd: { measure: 0.45, medication: 0.4, medications: [{ name: 'Tiotropium inhaler', dose: '2 puffs', times: ['09:00'], class: 'bronchodilator' }] },
 };
 
 /**
@@ -51,6 +60,7 @@ export async function startDemoCare(vigil: Vigil, fleet: Fleet, conn: DeviceConn
     const secret = vigil.registry.getDevice(hubId) ? await vigil.registry.rotateSecret(hubId) : (await vigil.registry.addDevice({ patientId: patient.id, id: hubId, kind: 'hub' })).secret;
     if (!vigil.care.plans.get(patient.id)) vigil.care.plans.set(patient.id, programme, TEMPLATE_MEASUREMENTS[programme], BY, now - HISTORY_DAYS * DAY);
     if (vigil.care.medications.of(patient.id).length === 0) for (const m of care.medications) vigil.care.medications.add(patient.id, m, BY, now - HISTORY_DAYS * DAY);
+    if (vigil.care.education.of(patient.id).length === 0) for (const item of EDUCATION[programme] ?? []) vigil.care.education.add(patient.id, item, BY, now);
     seedDoseHistory(vigil, patient.id, hubId, care.medication, new Rng(seed), now);
     const measure = async (type: ReadingType) => {
       const device = fleet.devices.find((d) => d.spec.deviceId.startsWith(`${patient.id}-`) && d.spec.model === DEVICE_FOR[type]);

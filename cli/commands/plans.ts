@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { careDirectory, openState } from '../../app/state.js';
 import { CareLoop, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, timeOfDaySchema, type PlannedMeasurement, type PlanTemplate } from '../../careloop/index.js';
-import { isProgramme, READING_TYPES, VigilError } from '../../domain/index.js';
+import { isProgramme, MEDICATION_CLASSES, READING_TYPES, VigilError, type MedicationClass } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
 import { ARG, eachParsedBy, examples, oneOf, parsedBy } from '../args.js';
@@ -68,7 +68,8 @@ export function registerPlans(program: Command): void {
           const adherence = await care.adherence(patientId, opts.days);
           const plan = care.plans.get(patientId) ?? null;
           const medications = care.medications.of(patientId);
-          if (opts.json) return void process.stdout.write(`${JSON.stringify({ plan, medications, hub: care.hubOf(patientId) ?? null, adherence: { days: opts.days, ...adherence } })}\n`);
+          const education = care.education.of(patientId);
+          if (opts.json) return void process.stdout.write(`${JSON.stringify({ plan, medications, education, hub: care.hubOf(patientId) ?? null, adherence: { days: opts.days, ...adherence } })}\n`);
           process.stdout.write(plan ? `plan (${plan.template}), updated ${isoOrDash(plan.updatedAt)} by ${plan.updatedBy}; hub: ${care.hubOf(patientId) ?? 'none'}\n` : 'no plan (set one with "vigil plans set")\n');
           printTable(adherence.measurements.map((m) => ({ measurement: m.type, when: m.continuous ? 'continuous' : (plan?.measurements.find((p) => p.type === m.type && !p.continuous)?.times.join(' ') ?? ''), planned: m.planned, arrived: m.arrived, adherence: pct(m.share) })));
           process.stdout.write(`\nmedications (last ${opts.days} days)\n`);
@@ -76,6 +77,8 @@ export function registerPlans(program: Command): void {
             const a = adherence.medications.find((x) => x.medicationId === m.id);
             return { id: m.id, name: m.name, dose: m.dose, times: m.times.join(' '), stopped: isoOrDash(m.stoppedAt), taken: a?.taken, skipped: a?.skipped, missed: a?.missed, adherence: pct(a?.share ?? null) };
           }));
+          process.stdout.write('\neducation items\n');
+          printTable(education.map((e) => ({ id: e.id, 'attached to': e.attachTo, title: e.title, link: e.link ?? '-' })));
         });
       }),
     );
@@ -104,18 +107,52 @@ export function registerPlans(program: Command): void {
       }),
     );
 
-  examples(plans.command('add-medication'), 'vigil plans add-medication p-1a2b3c4d5e6f --name Ramipril --dose "5 mg" --times 08:00', 'vigil plans add-medication p-1a2b3c4d5e6f --name Metformin --dose "500 mg" --times 08:00,20:00 --window 90')
+  examples(plans.command('add-medication'), 'vigil plans add-medication p-1a2b3c4d5e6f --name Ramipril --dose "5 mg" --times 08:00 --class antihypertensive', 'vigil plans add-medication p-1a2b3c4d5e6f --name Metformin --dose "500 mg" --times 08:00,20:00 --window 90')
     .description('add a medication with its times of day: the hub reminds the patient, who answers taken, skipped or snoozed; no answer in the window is a missed dose')
     .argument('<patientId>', 'the patient', ARG.patientId)
     .requiredOption('--name <name>', 'the medication', ARG.name)
     .requiredOption('--dose <dose>', 'the dose as the patient sees it, e.g. "5 mg"', ARG.name)
     .requiredOption('--times <HH:MM,...>', "local times of day in the patient's time zone", timesList)
     .option('--window <minutes>', 'minutes after each time before the dose counts as missed (default 120)', minutes)
+    .option('--class <class>', `what it treats, for the adherence rules: ${MEDICATION_CLASSES.join(', ')} (default other)`, oneOf(MEDICATION_CLASSES))
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
-      action(async (patientId: string, opts: { name: string; dose: string; times: string[]; window?: number } & DataDirOption) => {
-        const med = await withCare(opts, (care, by) => care.medications.add(patientId, { name: opts.name, dose: opts.dose, times: opts.times, ...(opts.window ? { windowMinutes: opts.window } : {}) }, by, Date.now()));
+      action(async (patientId: string, opts: { name: string; dose: string; times: string[]; window?: number; class?: MedicationClass } & DataDirOption) => {
+        const input = { name: opts.name, dose: opts.dose, times: opts.times, ...(opts.window ? { windowMinutes: opts.window } : {}), ...(opts.class ? { class: opts.class } : {}) };
+        const med = await withCare(opts, (care, by) => care.medications.add(patientId, input, by, Date.now()));
         process.stdout.write(`medication ${med.id} added: ${med.name} ${med.dose} at ${med.times.join(', ')}\n`);
+      }),
+    );
+
+  examples(
+    plans.command('add-education'),
+    'vigil plans add-education p-1a2b3c4d5e6f --attach-to bp.crisis --title "Very high blood pressure" --body "Sit quietly for 5 minutes and measure again. If it is still above 180/120, call 999."',
+    'vigil plans add-education p-1a2b3c4d5e6f --attach-to plan --title "Measuring your blood pressure" --body "Sit for 5 minutes first, arm supported at heart level." --link https://www.bhf.org.uk/',
+  )
+    .description('attach a short education item to the plan (sent with every reminder) or to an alert rule (sent with a message about one of its alerts); audited')
+    .argument('<patientId>', 'the patient', ARG.patientId)
+    .requiredOption('--attach-to <plan|ruleId>', '"plan", or an alert rule id from "vigil rules list" (e.g. bp.crisis)', parsedBy(z.string().regex(/^[a-z0-9_.-]{1,80}$/), '"plan" or a rule id such as bp.crisis'))
+    .requiredOption('--title <text>', 'the title the hub shows (at most 120 characters)', parsedBy(z.string().trim().min(1).max(120), 'a non-empty text of at most 120 characters'))
+    .requiredOption('--body <text>', 'the text (at most 1000 characters)', parsedBy(z.string().trim().min(1).max(1000), 'a non-empty text of at most 1000 characters'))
+    .option('--link <url>', 'further reading (https)', parsedBy(z.url({ protocol: /^https$/ }), 'an https URL such as https://www.bhf.org.uk/'))
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (patientId: string, opts: { attachTo: string; title: string; body: string; link?: string } & DataDirOption) => {
+        const input = { attachTo: opts.attachTo, title: opts.title, body: opts.body, ...(opts.link ? { link: opts.link } : {}) };
+        const item = await withCare(opts, (care, by) => care.education.add(patientId, input, by, Date.now()));
+        process.stdout.write(`education item ${item.id} attached to ${item.attachTo}: ${item.title}\n`);
+      }),
+    );
+
+  examples(plans.command('remove-education'), 'vigil plans remove-education p-1a2b3c4d5e6f e-0a1b2c3d4e5f')
+    .description('remove an education item: later reminders and messages go without it; audited')
+    .argument('<patientId>', 'the patient', ARG.patientId)
+    .argument('<itemId>', 'the item (from "vigil plans show")', parsedBy(z.string().regex(/^e-[0-9a-f]{12}$/), 'an education item id such as e-0a1b2c3d4e5f'))
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(
+      action(async (patientId: string, itemId: string, opts: DataDirOption) => {
+        await withCare(opts, (care, by) => care.education.remove(patientId, itemId, by, Date.now()));
+        process.stdout.write(`education item ${itemId} removed\n`);
       }),
     );
 

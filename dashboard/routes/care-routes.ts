@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CareLoop } from '../../careloop/index.js';
-import { measurementsSchema, medicationInputSchema, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS } from '../../careloop/index.js';
-import { carePlanSchema, careMessageSchema, entityIdSchema, isProgramme, medicationSchema, patientCareSchema, READING_TYPES, VigilError, type CareMessage } from '../../domain/index.js';
+import { educationInputSchema, measurementsSchema, medicationInputSchema, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS } from '../../careloop/index.js';
+import { carePlanSchema, careMessageSchema, educationItemSchema, entityIdSchema, isProgramme, medicationSchema, patientCareSchema, READING_TYPES, VigilError, type CareMessage } from '../../domain/index.js';
 import { actor, auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -61,6 +61,7 @@ export async function registerCareRoutes(app: FastifyInstance, ctx: DashboardCon
         medications: care.medications.of(patient.id),
         adherence: { days, ...adherence },
         messages: thread(care, patient.id),
+        education: care.education.of(patient.id),
       };
     },
   );
@@ -134,9 +135,44 @@ export async function registerCareRoutes(app: FastifyInstance, ctx: DashboardCon
     async (request, reply) => {
       const patient = visiblePatient(ctx, request, request.params.patientId);
       const alertId = request.body.alertId;
-      if (alertId !== undefined && ctx.alerts.queries.get(alertId)?.alert.patientId !== patient.id) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} is not an alert of patient ${patient.id}`);
-      const sent = await care.sendMessage(patient.id, request.body, actor(request), request.principal!.username);
+      const alert = alertId === undefined ? undefined : ctx.alerts.queries.get(alertId)?.alert;
+      if (alertId !== undefined && alert?.patientId !== patient.id) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} is not an alert of patient ${patient.id}`);
+      // The education items attached to the alert's rule go with the message.
+      const sent = await care.sendMessage(patient.id, { ...request.body, alertRuleId: alert?.ruleId }, actor(request), request.principal!.username);
       return reply.code(201).send(thread(care, patient.id).find((m) => m.id === sent.id)!);
+    },
+  );
+
+  api.post(
+    '/api/patients/:patientId/care/education',
+    {
+      schema: {
+        tags: ['care'],
+        summary: 'Attach an education item (title, body, optional https link) to the plan (sent with every reminder) or to an alert rule (sent with a message about one of its alerts)',
+        params: patientParams,
+        body: educationInputSchema,
+        response: responses({ 201: educationItemSchema }, 400, 401, 403, 404, 409),
+      },
+    },
+    async (request, reply) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      return reply.code(201).send(care.education.add(patient.id, request.body, actor(request), Date.now()));
+    },
+  );
+
+  api.delete(
+    '/api/patients/:patientId/care/education/:itemId',
+    {
+      schema: {
+        tags: ['care'],
+        summary: 'Remove an education item: not sent with later reminders or messages (those already sent keep it)',
+        params: patientParams.extend({ itemId: z.string().min(1).max(64) }),
+        response: responses({ 200: educationItemSchema }, 400, 401, 403, 404),
+      },
+    },
+    async (request) => {
+      const patient = visiblePatient(ctx, request, request.params.patientId);
+      return care.education.remove(patient.id, request.params.itemId, actor(request), Date.now());
     },
   );
 }

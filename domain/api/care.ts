@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEDICATION_CLASSES } from '../medication-classes.js';
 import { READING_TYPES } from '../reading-types.js';
 
 /** The care loop's wire shapes (docs/hub-protocol.md; the patient page's care panel reads them). */
@@ -6,7 +7,7 @@ export const plannedMeasurementApiSchema = z
   .object({
     type: z.enum(READING_TYPES),
     times: z.array(z.string()).describe('local times of day in the patient\'s time zone, "08:00"'),
-    continuous: z.boolean().describe('a continuous sensor (CGM): each hour is a slot'),
+    continuous: z.boolean().describe('a continuous sensor (CGM): each hour of the patient\'s local clock is a slot'),
     windowMinutes: z.number().describe('a reading this many minutes either side of a planned time meets it'),
     alertAfterMissed: z.number().describe('planned measurements missed in a row before the missing-data alert'),
   })
@@ -29,6 +30,7 @@ export const medicationSchema = z
     dose: z.string(),
     times: z.array(z.string()),
     windowMinutes: z.number(),
+    class: z.enum(MEDICATION_CLASSES).describe('what it treats, for rules that read adherence (docs/alerts.md)'),
     startedAt: z.number(),
     stoppedAt: z.number().nullable(),
   })
@@ -66,6 +68,19 @@ export const careMessageSchema = z
   })
   .meta({ id: 'CareMessage' });
 
+export const educationItemSchema = z
+  .object({
+    id: z.string(),
+    attachTo: z.string().describe('"plan" (sent with every reminder) or an alert rule id (sent with a message about one of its alerts)'),
+    title: z.string(),
+    body: z.string(),
+    link: z.string().nullable(),
+    createdAt: z.number(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'EducationItem' });
+export type EducationItem = z.output<typeof educationItemSchema>;
+
 export const patientCareSchema = z
   .object({
     patientId: z.string(),
@@ -76,6 +91,7 @@ export const patientCareSchema = z
     medications: z.array(medicationSchema),
     adherence: z.object({ days: z.number(), measurements: z.array(measurementAdherenceSchema), medications: z.array(medicationAdherenceSchema) }),
     messages: z.array(careMessageSchema),
+    education: z.array(educationItemSchema).describe('education items for the hub, attached to the plan or to alert rules'),
   })
   .meta({ id: 'PatientCare' });
 export type PatientCare = z.output<typeof patientCareSchema>;

@@ -13,7 +13,7 @@ export const apiRuleSchema = z
   .looseObject({
     id: z.string(),
     title: z.string(),
-    kind: z.string().describe('threshold, home_bp, weight_gain, time_below, drop, missing, event or device'),
+    kind: z.string().describe('threshold, home_bp, weight_gain, time_below, drop, adherence_bp, missing, event or device'),
     enabled: z.boolean(),
     source: z.string().describe('the published source of the default values'),
     severity: severitySchema.optional(),

@@ -42,6 +42,12 @@ async function clinic(db: StateDb, registry: ReturnType<typeof openState>['regis
   db.prepare("INSERT INTO rule_overrides (patient_id, rule_id, override, actor, updated_at, note) VALUES (?, 'bp.high', '{}', 'user:dr', ?, 'white coat')").run(patient.id, T);
   db.prepare("INSERT INTO rejections (device_id, patient_id, ref, code, message, received_at) VALUES ('cuff-erin', ?, '0', 'VIGIL_ERR_SCHEMA', 'bad', ?)").run(patient.id, T);
   audit.record('user:dr', 'patient.view', patient.id, null);
+  // The care loop's record: a medication, a dose reminder in the hub's inbox, the message thread both ways.
+  db.prepare("INSERT INTO care_medications (id, patient_id, name, dose, times, window_minutes, started_at) VALUES ('m-erin', ?, 'Ramipril', '5 mg', '[\"08:00\"]', 120, ?)").run(patient.id, T);
+  db.prepare("INSERT INTO care_inbox (id, patient_id, hub_id, kind, subject, due_at, created_at, expires_at, payload, answer) VALUES ('d-erin', ?, 'hub-erin', 'medication_reminder', 'm-erin', ?, ?, ?, '{}', 'taken')").run(patient.id, T, T, T + 3_600_000);
+  for (const [id, direction] of [['msg-to-erin', 'to_patient'], ['msg-from-erin', 'from_patient']] as const) {
+    db.prepare("INSERT INTO care_messages (id, patient_id, direction, text, at, author) VALUES (?, ?, ?, 'How are you, Erin Erasable?', ?, 'user:dr')").run(id, patient.id, direction, T);
+  }
   const bp = (patientId: string, deviceId: string, i: number) => reading({ patientId, deviceId, time: T + i * 60_000, msgId: `${deviceId}-${i}` });
   await store.write([bp(patient.id, 'cuff-erin', 0), bp(patient.id, 'cuff-erin', 1), bp(other.id, 'cuff-otto', 0)]);
   await store.write([reading({ patientId: patient.id, deviceId: 'cuff-erin', type: 'glucose', time: T, fields: { value: 110 }, tags: { source: 'meter' } })]);
@@ -91,6 +97,7 @@ describe("a patient's data: export and erasure", () => {
       expect(text, t.name).not.toContain(patient.id);
     }
     expect(state.db.prepare("SELECT patient_id FROM devices WHERE id = 'cuff-erin'").get()).toEqual({ patient_id: null });
+    expect(result.removed).toMatchObject({ care_medications: 1, care_inbox: 1, care_messages: 2 });
     const range = { patientId: patient.id, from: 0, to: T + 86_400_000 };
     expect(await store.queryRaw({ ...range, type: 'blood_pressure' })).toEqual([]);
     expect(await store.queryRaw({ ...range, type: 'glucose' })).toEqual([]);

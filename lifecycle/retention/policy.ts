@@ -13,9 +13,14 @@ export interface RetentionPolicy {
   readonly readingDays: number;
   /** Rejected readings (VIGIL_REJECTION_RETENTION_DAYS, purged by ingest's own rejection log). */
   readonly rejectionDays: number;
+  /**
+   * The care loop's record with the patient's hub: inbox entries (reminders, doses and their answers, messages
+   * with their receipts) past their expiry, and the message thread both ways, by when they were created.
+   */
+  readonly careDays: number;
 }
 
-export const RETENTION_KINDS = ['audit', 'deadLetters', 'resolvedAlerts', 'readings', 'rejections'] as const;
+export const RETENTION_KINDS = ['audit', 'deadLetters', 'resolvedAlerts', 'readings', 'rejections', 'care'] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 export const DAY_MS = 86_400_000;

@@ -57,13 +57,14 @@ export class RetentionSweep {
   async run(): Promise<RetentionCounts> {
     const now = (this.#o.now ?? Date.now)();
     const { policy, purges } = this.#o;
-    const counts: RetentionCounts = { audit: 0, deadLetters: 0, resolvedAlerts: 0, readings: 0, rejections: 0 };
+    const counts: RetentionCounts = { audit: 0, deadLetters: 0, resolvedAlerts: 0, readings: 0, rejections: 0, care: 0 };
     const before = {
       audit: cutoff(policy.auditDays, now),
       deadLetters: cutoff(policy.deadLetterDays, now),
       resolvedAlerts: cutoff(policy.resolvedAlertDays, now),
       readings: this.#o.readings ? cutoff(policy.readingDays, now) : undefined,
       rejections: cutoff(policy.rejectionDays, now),
+      care: cutoff(policy.careDays, now),
     } satisfies Record<RetentionKind, number | undefined>;
     const purge = async (t: number | undefined, one: (before: number, limit: number) => number | Promise<number>) => {
       await yieldToEventLoop();
@@ -72,6 +73,7 @@ export class RetentionSweep {
     counts.audit = await purge(before.audit, purges.audit);
     counts.deadLetters = await purge(before.deadLetters, purges.deadLetters);
     counts.resolvedAlerts = await purge(before.resolvedAlerts, purges.resolvedAlerts);
+    counts.care = (await purge(before.care, purges.careInbox)) + (await purge(before.care, purges.careMessages));
     if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
     const readings = this.#o.readings;
     if (readings) {

@@ -7,7 +7,7 @@ import { DAY_MS, type RetentionPolicy } from './policy.js';
 import { RetentionSweep } from './retention-sweep.js';
 import { statePurges } from './state-purges.js';
 
-const POLICY: RetentionPolicy = { auditDays: 30, deadLetterDays: 10, resolvedAlertDays: 20, readingDays: 40, rejectionDays: 5 };
+const POLICY: RetentionPolicy = { auditDays: 30, deadLetterDays: 10, resolvedAlertDays: 20, readingDays: 40, rejectionDays: 5, careDays: 15 };
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function addAlert(db: StateDb, patientId: string, resolvedAt: number | null, subject: string): number {
@@ -20,6 +20,12 @@ function addAlert(db: StateDb, patientId: string, resolvedAt: number | null, sub
   const alertId = Number(lastInsertRowid);
   db.prepare("INSERT INTO alert_events (alert_id, type, at, actor, alert) VALUES (?, 'opened', ?, NULL, '{}')").run(alertId, T0);
   return alertId;
+}
+
+/** A hub inbox entry (a message) created at `createdAt`, expiring at `expiresAt`, and its line in the thread. */
+function addCare(db: StateDb, patientId: string, id: string, createdAt: number, expiresAt = createdAt + DAY_MS): void {
+  db.prepare("INSERT INTO care_inbox (id, patient_id, hub_id, kind, created_at, expires_at, payload) VALUES (?, ?, 'hub-1', 'message', ?, ?, '{}')").run(id, patientId, createdAt, expiresAt);
+  db.prepare("INSERT INTO care_messages (id, patient_id, direction, text, at, author) VALUES (?, ?, 'to_patient', 'hello', ?, 'user:dr')").run(id, patientId, createdAt);
 }
 
 const count = (db: StateDb, table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -59,6 +65,7 @@ describe('retention sweep (fake clock)', () => {
         .run(patient.id, now.t, now.t);
       rejections.record({ deviceId: 'dev-1', patientId: patient.id, receivedAt: now.t, rejections: [{ ref: '0', code: 'VIGIL_ERR_SCHEMA', message: 'bad' }], payload: Buffer.from('{}'), allRejected: true });
       rejections.flush();
+      addCare(state.db, patient.id, `msg-${day}`, now.t);
       await store.write(Array.from({ length: 10 }, (_, i) => reading({ patientId: patient.id, type: 'weight', time: now.t + i, msgId: `${day}-${i}` })));
       await run.run();
       // Bounded: what a period holds (plus today's rows and the run's own audit entries), never more.
@@ -67,6 +74,9 @@ describe('retention sweep (fake clock)', () => {
       expect(count(state.db, 'alert_events')).toBeLessThanOrEqual(POLICY.resolvedAlertDays + 1);
       expect(count(state.db, 'dead_letters')).toBeLessThanOrEqual(POLICY.deadLetterDays + 1);
       expect(count(state.db, 'rejections')).toBeLessThanOrEqual(POLICY.rejectionDays + 1);
+      // An inbox entry also waits for its expiry (a day here) to be past the cut-off.
+      expect(count(state.db, 'care_inbox')).toBeLessThanOrEqual(POLICY.careDays + 2);
+      expect(count(state.db, 'care_messages')).toBeLessThanOrEqual(POLICY.careDays + 1);
     }
     const stored = await store.queryRaw({ patientId: patient.id, type: 'weight', from: 0, to: now.t + DAY_MS });
     expect(stored.length).toBe((POLICY.readingDays + 1) * 10);
@@ -75,7 +85,7 @@ describe('retention sweep (fake clock)', () => {
     const runs = audit.list({ action: 'retention.run', limit: 1000 });
     expect(runs.length).toBe(POLICY.auditDays + 1);
     const last = runs[0]!.details as { removed: Record<string, number> };
-    expect(last.removed).toEqual({ audit: 11, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1 });
+    expect(last.removed).toEqual({ audit: 11, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1, care: 2 });
   });
 
   it('never deletes an open alert, a dead letter not yet replayed, or audit rows inside the period', async () => {
@@ -91,6 +101,21 @@ describe('retention sweep (fake clock)', () => {
     const audit = new AuditLog(state.db);
     audit.record('user:a', 'patient.view', patient.id, null, undefined, T0 + 999 * DAY_MS);
     expect(() => state.db.prepare('DELETE FROM audit_log WHERE at = ?').run(T0 + 999 * DAY_MS)).toThrow(/append-only/);
+  });
+
+  it('purges the care record at its boundary: older than the period and expired goes, still waiting for its hub stays', async () => {
+    const patient = state.registry.addPatient({ name: 'Care Boundary' });
+    const now = T0 + 100 * DAY_MS;
+    const cut = now - POLICY.careDays * DAY_MS;
+    addCare(state.db, patient.id, 'msg-older', cut - 1, cut - 1);
+    addCare(state.db, patient.id, 'msg-at-cutoff', cut, cut);
+    // Created before the cut-off, still unexpired (an inbox entry waiting for an offline hub): the inbox keeps it.
+    addCare(state.db, patient.id, 'msg-waiting', cut - 1, now + DAY_MS);
+    const removed = await sweep({ t: now }).run();
+    expect(removed.care).toBe(3);
+    const ids = (table: string) => (state.db.prepare(`SELECT id FROM ${table} ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
+    expect(ids('care_inbox')).toEqual(['msg-at-cutoff', 'msg-waiting']);
+    expect(ids('care_messages')).toEqual(['msg-at-cutoff']);
   });
 
   it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {

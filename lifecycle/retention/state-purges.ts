@@ -8,6 +8,10 @@ export interface StatePurges {
   audit(before: number, limit: number): number;
   deadLetters(before: number, limit: number): number;
   resolvedAlerts(before: number, limit: number): number;
+  /** Hub inbox entries created before `before` and expired by then (one waiting for its hub is never purged). */
+  careInbox(before: number, limit: number): number;
+  /** Messages between the care team and the patient sent before `before`. */
+  careMessages(before: number, limit: number): number;
 }
 
 export function statePurges(db: StateDb): StatePurges {
@@ -18,6 +22,8 @@ export function statePurges(db: StateDb): StatePurges {
   const parked = db.prepare('DELETE FROM webhook_parked WHERE seq IN (SELECT seq FROM alert_events WHERE alert_id = ?)');
   const events = db.prepare('DELETE FROM alert_events WHERE alert_id = ?');
   const alert = db.prepare('DELETE FROM alerts WHERE id = ?');
+  const careInbox = db.prepare('DELETE FROM care_inbox WHERE id IN (SELECT id FROM care_inbox WHERE created_at < ? AND expires_at < ? ORDER BY created_at LIMIT ?)');
+  const careMessages = db.prepare('DELETE FROM care_messages WHERE rowid IN (SELECT rowid FROM care_messages WHERE at < ? ORDER BY at LIMIT ?)');
   const dropAlerts = db.transaction((ids: number[]) => {
     for (const id of ids) {
       parked.run(id);
@@ -32,6 +38,8 @@ export function statePurges(db: StateDb): StatePurges {
       return audit.run(before, limit).changes;
     }),
     deadLetters: (before, limit) => deadLetters.run(before, limit).changes,
+    careInbox: (before, limit) => careInbox.run(before, before, limit).changes,
+    careMessages: (before, limit) => careMessages.run(before, limit).changes,
     resolvedAlerts: (before, limit) => {
       const ids = resolved.all(before, limit).map((r) => r.id);
       dropAlerts(ids);

@@ -7,6 +7,8 @@ import { dateTime, typeLabel } from './format.js';
 const DAYS = 7;
 const TEMPLATES = ['hypertension', 'diabetes', 'heart_failure', 'copd'] as const;
 const MEASURE_TYPES = ['blood_pressure', 'glucose', 'weight', 'spo2'] as const;
+/** domain/medication-classes.ts, checked against the API type (the web bundle imports types only). */
+const MEDICATION_CLASSES: readonly PatientCare['medications'][number]['class'][] = ['antihypertensive', 'diuretic', 'insulin', 'oral_antidiabetic', 'anticoagulant', 'bronchodilator', 'other'];
 
 const pct = (share: number | null) => (share === null ? '–' : `${Math.round(share * 100)} %`);
 let ids = 0;
@@ -94,8 +96,45 @@ export class CarePanel {
       h('p', {}, `${hub} Times are the patient's local times (${care.timeZone}).`),
       this.#plan(care),
       this.#medications(care),
+      this.#education(care),
       this.#messages(care),
     ];
+  }
+
+  /** Education items: attached to the plan (sent with every reminder) or to an alert rule (with a message about one of its alerts). */
+  #education(care: PatientCare): HTMLElement {
+    const rows = care.education.map((e) => [
+      e.attachTo === 'plan' ? 'the plan (every reminder)' : `alert rule ${e.attachTo}`,
+      e.title,
+      e.link ?? '–',
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => void this.#act(`${e.title} removed`, () => api('DELETE', `${this.#base}/education/${encodeURIComponent(e.id)}`)) }, `Remove ${e.title}`),
+    ]);
+    const attachTo = h('input', { type: 'text', required: true, value: 'plan', maxlength: 80, autocomplete: 'off' });
+    const title = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
+    const body = h('textarea', { rows: 2, maxlength: 1000, required: true });
+    const link = h('input', { type: 'url', maxlength: 500, placeholder: 'https://', autocomplete: 'off' });
+    return h(
+      'div',
+      { class: 'care-education', 'data-care': 'education' },
+      h('h3', {}, 'Education for the patient'),
+      rows.length ? table('Education items sent to the hub with reminders, or with a message about an alert of their rule', ['Attached to', 'Title', 'Link', 'Action'], rows) : h('p', { class: 'muted' }, 'No education items.'),
+      h(
+        'form',
+        {
+          class: 'care-form',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const item = { attachTo: attachTo.value.trim(), title: title.value, body: body.value, ...(link.value ? { link: link.value } : {}) };
+            void this.#act(`${item.title} attached`, () => api('POST', `${this.#base}/education`, item));
+          },
+        },
+        labelled('Attach to ("plan" or an alert rule id, e.g. bp.crisis)', attachTo),
+        labelled('Title', title),
+        labelled('Text', body),
+        labelled('Link (https, optional)', link),
+        h('button', { type: 'submit', class: 'btn btn-small' }, 'Add education item'),
+      ),
+    );
   }
 
   #plan(care: PatientCare): HTMLElement {
@@ -152,6 +191,7 @@ export class CarePanel {
     const name = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
     const dose = h('input', { type: 'text', required: true, maxlength: 120, autocomplete: 'off' });
     const times = h('input', { type: 'text', required: true, placeholder: '08:00, 20:00', autocomplete: 'off' });
+    const kind = h('select', {}, MEDICATION_CLASSES.map((c) => h('option', { value: c, selected: c === 'other' }, c.replace('_', ' '))));
     return h(
       'div',
       { class: 'care-medications', 'data-care': 'medications' },
@@ -163,13 +203,14 @@ export class CarePanel {
           class: 'care-form',
           onsubmit: (e: Event) => {
             e.preventDefault();
-            const body = { name: name.value, dose: dose.value, times: times.value.split(',').map((t) => t.trim()).filter(Boolean) };
+            const body = { name: name.value, dose: dose.value, times: times.value.split(',').map((t) => t.trim()).filter(Boolean), class: kind.value };
             void this.#act(`${body.name} added`, () => api('POST', `${this.#base}/medications`, body));
           },
         },
         labelled('Medication', name),
         labelled('Dose', dose),
         labelled('Times (HH:MM, comma-separated)', times),
+        labelled('Class (for adherence rules)', kind),
         h('button', { type: 'submit', class: 'btn btn-small' }, 'Add medication'),
       ),
     );
