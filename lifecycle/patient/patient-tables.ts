@@ -18,6 +18,8 @@ export const PATIENT_TABLES = {
   care_medications: 'patient_id',
   care_inbox: 'patient_id',
   care_messages: 'patient_id',
+  care_checkin_plans: 'patient_id',
+  care_checkin_answers: 'patient_id',
 } as const;
 
 /** Tables reached through a patient's alerts. */
