@@ -4,6 +4,7 @@ import type { AlertFeed } from './feed.js';
 import type { Finding } from './evaluate/finding.js';
 import { evaluateDevice, evaluateEvent, evaluateMissing, evaluatePlannedMissing, type DeviceState, type PlannedExpectation } from './evaluate/sweep-rules.js';
 import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate/threshold.js';
+import { raiseBySymptoms, SYMPTOM_RAISE, symptomWindowFrom, type SymptomReports } from './evaluate/symptom-raise.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { applyDecision } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
@@ -72,6 +73,8 @@ export interface EvaluationDeps {
   readonly now: () => number;
   /** The patient's monitoring plan, when there is one: it sets what the missing-data rules expect. */
   readonly plan?: ((patientId: string, readingType: string, where: Readonly<Record<string, string>>) => PlannedExpectation | undefined) | undefined;
+  /** Symptoms the patient reported in check-ins (the care loop): they can raise a weight-gain alert, never lower one. */
+  readonly symptoms?: SymptomReports | undefined;
 }
 
 function liveKey(patientId: string, ruleId: string, subject: string): string {
@@ -168,7 +171,27 @@ export class AlertEvaluation {
     return this.#trendQueue;
   }
 
-  async #evaluateTrends(patientId: string, type: Reading['type'], at: number): Promise<void> {
+  /**
+   * A check-in answer arrived: the weight-gain rules look again at the patient's latest weight (if it is recent
+   * enough to be "together" with the answer), so that breathlessness reported after the morning weight raises an
+   * open weight-gain alert now rather than the next morning. The news is the answer: not late.
+   */
+  onSymptoms(patientId: string): Promise<void> {
+    const at = this.#lastReadings.get(`${patientId}\u0000weight`);
+    const now = this.#d.now();
+    if (at === undefined || now - at > SYMPTOM_RAISE.beforeWeightHours * HOUR) return this.#trendQueue;
+    this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
+      try {
+        await this.#evaluateTrends(patientId, 'weight', at, true);
+      } catch (err) {
+        this.#d.log.warn({ err }, 'trend rules could not be evaluated on a check-in');
+      }
+      this.#drainIfNeeded();
+    });
+    return this.#trendQueue;
+  }
+
+  async #evaluateTrends(patientId: string, type: Reading['type'], at: number, current = false): Promise<void> {
     const patient = this.#d.directory.patient(patientId);
     if (!patient) return;
     const timeZone = this.#zoneOf(patient);
@@ -179,9 +202,10 @@ export class AlertEvaluation {
         q.kind === 'raw'
           ? await this.#d.history.queryRaw({ patientId, type, from: q.from, to: q.to, limit: 20_000 })
           : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
-      const finding = evaluateTrend(rule, data, at, timeZone);
       const now = this.#d.now();
-      if (finding) this.#apply(patientId, rule, finding, now - at > this.#d.lateAfterMs, now);
+      const found = evaluateTrend(rule, data, at, timeZone);
+      const finding = found && this.#d.symptoms ? raiseBySymptoms(rule, found, this.#d.symptoms(patientId, symptomWindowFrom(found), now + 1)) : found;
+      if (finding) this.#apply(patientId, rule, finding, !current && now - at > this.#d.lateAfterMs, now);
     }
   }
 

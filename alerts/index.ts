@@ -61,6 +61,8 @@ export interface AlertsOptions {
   readonly now?: () => number;
   /** Patients' monitoring plans (the care loop): what the missing-data rules expect of each patient. */
   readonly plan?: EvaluationDeps['plan'];
+  /** Symptoms reported in check-ins (the care loop): they raise a heart-failure weight-gain alert. */
+  readonly symptoms?: EvaluationDeps['symptoms'];
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -85,7 +87,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'symptoms'
 >;
 
 /**
@@ -120,6 +122,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     lateAfterMs: options.lateAfterMinutes * 60_000,
     now,
     plan: options.plan,
+    symptoms: options.symptoms,
   });
   const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {
@@ -196,6 +199,8 @@ export async function createAlerts(options: AlertsOptions) {
     evaluation: {
       onCommitted: (readings: Parameters<AlertEvaluation['onCommitted']>[0]) => evaluation.onCommitted(readings),
       onStored: (readings: Parameters<AlertEvaluation['onStored']>[0]) => evaluation.onStored(readings),
+      /** A check-in answered: weight-gain rules look again at the latest weight (a symptom may raise them). */
+      onSymptoms: (patientId: string) => evaluation.onSymptoms(patientId),
       sweep: runSweep,
     },
     actions,

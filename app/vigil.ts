@@ -68,6 +68,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: alertLog,
     ...config.alerts,
     plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
+    symptoms: (patientId, from, to) => care.loop.checkins.worseBreathingAt(patientId, from, to),
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -79,6 +80,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       alertLog.error({ err }, `${what} failed`);
     }
   };
+  // A check-in answer can raise a heart-failure weight-gain alert (docs/alerts.md "Check-in symptoms").
+  care.loop.checkins.onAnswered((patientId) => guarded('check-in rules', () => alerts.evaluation.onSymptoms(patientId)));
   const recovered: Reading[] = [];
   const ingest = await createIngest({
     dataDir: config.dataDir,
