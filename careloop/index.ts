@@ -11,7 +11,7 @@ export type { CareMessage } from './messages.js';
 export type { InboxEntry, DoseAnswer } from './inbox.js';
 export { Checkins, type CheckinObservation } from './checkins.js';
 export { CheckinPlans, plannedCheckinSchema, plannedCheckinsSchema, templateCheckins, WEEKDAYS, type CheckinPlan, type PlannedCheckin, type Weekday } from './checkin-plan.js';
-export { CHECKIN_ITEM_SYSTEM, QUESTIONNAIRE_IDS, QUESTIONNAIRES, TEMPLATE_CHECKINS, type CheckinItem, type Questionnaire, type QuestionnaireId } from './checkin-questionnaires.js';
+export { CHECKIN_ITEM_SYSTEM, QUESTIONNAIRE_IDS, QUESTIONNAIRES, questionnaireWire, TEMPLATE_CHECKINS, type CheckinItem, type Questionnaire, type QuestionnaireId } from './checkin-questionnaires.js';
 
 /**
  * The care loop with its schedule: a node-cron task runs a tick (reminders due, doses missed, unsent retried).

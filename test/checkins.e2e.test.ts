@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxMessage } from '../domain/index.js';
+import { SimulatedHubApp } from '../simulators/index.js';
 import { waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -148,5 +149,27 @@ describe('symptom check-ins over real MQTT: plan, inbox, answers', () => {
     await p.client.publishAsync(topic(p.hubId, 'replies'), JSON.stringify({ v: 1, type: 'checkin', ref: msg.id, at: new Date().toISOString(), answers: [{ question: 'orthopnoea', answer: 'no' }] }), { qos: 1 });
     await waitFor(() => errors.length >= 4, { what: 'the wrong-kind rejection' });
     expect(errors[3]).toMatchObject({ ref: msg.id, code: 'VIGIL_ERR_BAD_REPLY' });
+  });
+
+  it('simulated hub app: answers a check-in with codes of the questionnaire, with its adherence', async () => {
+    const patient = t.vigil.registry.addPatient({ name: 'Flo', timeZone: 'UTC', programmes: ['copd'] });
+    const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: 'hub-flo', kind: 'hub' });
+    const app = new SimulatedHubApp({ hubId: 'hub-flo', secret: hub.secret, seed: 3, measureAdherence: 0, medicationAdherence: 0, checkinAdherence: 1 }, { url: t.mqttUrl, topicPrefix: 'rpm/v1' }, async () => undefined);
+    await app.start();
+    try {
+      const now = Date.now();
+      const due = minuteStart(now);
+      t.vigil.care.checkins.plans.set(patient.id, [{ questionnaire: 'copd_daily', times: [hhmm(due)] }], 'user:dr', due - 1);
+      await t.vigil.care.tick(now);
+      const answers = await waitFor(() => {
+        const stored = t.vigil.care.checkins.answers(patient.id, 0, Date.now() + DAY);
+        return stored.length === 2 ? stored : undefined;
+      }, { what: 'the simulated answers' });
+      expect(answers.map((a) => a.question).sort()).toEqual(['breathlessness_exertion', 'sputum_colour']);
+      expect(answers.find((a) => a.question === 'breathlessness_exertion')).toMatchObject({ codeSystem: 'http://snomed.info/sct', code: '870179002' });
+      expect(app.stats.checkins).toBe(1);
+    } finally {
+      await app.stop();
+    }
   });
 });
