@@ -8,7 +8,7 @@ export type { CarePlan, PlannedMeasurement, PlanTemplate } from './plan.js';
 export { PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, measurementsSchema, plannedMeasurementSchema, timeOfDaySchema } from './plan.js';
 export { medicationInputSchema, type Medication, type MedicationInput } from './medications.js';
 export type { CareMessage } from './messages.js';
-export type { InboxEntry, DoseAnswer } from './inbox.js';
+export { Inbox, type InboxEntry, type DoseAnswer } from './inbox.js';
 export { Checkins, type CheckinObservation } from './checkins.js';
 export { CheckinPlans, plannedCheckinSchema, plannedCheckinsSchema, templateCheckins, WEEKDAYS, type CheckinPlan, type PlannedCheckin, type Weekday } from './checkin-plan.js';
 export { CHECKIN_ITEM_SYSTEM, QUESTIONNAIRE_IDS, QUESTIONNAIRES, questionnaireWire, TEMPLATE_CHECKINS, type CheckinItem, type Questionnaire, type QuestionnaireId } from './checkin-questionnaires.js';
