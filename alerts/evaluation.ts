@@ -204,7 +204,7 @@ export class AlertEvaluation {
           : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
       const now = this.#d.now();
       const found = evaluateTrend(rule, data, at, timeZone);
-      const finding = found && this.#d.symptoms ? raiseBySymptoms(rule, found, this.#d.symptoms(patientId, symptomWindowFrom(found), now + 1)) : found;
+      const finding = found && this.#d.symptoms ? raiseBySymptoms(rule, found, () => this.#d.symptoms!(patientId, symptomWindowFrom(found), now + 1)) : found;
       if (finding) this.#apply(patientId, rule, finding, !current && now - at > this.#d.lateAfterMs, now);
     }
   }

@@ -10,20 +10,20 @@ const finding = (severity: Finding['severity'], band = false): Finding => ({ rul
 
 describe('check-in symptoms and the weight-gain rule', () => {
   it('raises a weight-gain warning to critical when worse breathing was reported, saying why', () => {
-    const raised = raiseBySymptoms(weightGain, finding('warning'), 900);
+    const raised = raiseBySymptoms(weightGain, finding('warning'), () => 900);
     expect(raised).toMatchObject({ severity: 'critical', values: { weight: 82, worseBreathingAt: 900 } });
     expect(raised?.message).toContain('with breathing worse than usual reported in a check-in');
   });
 
   it('leaves it alone without a report, and never lowers, clears or creates anything', () => {
-    expect(raiseBySymptoms(weightGain, finding('warning'), undefined)?.severity).toBe('warning');
+    expect(raiseBySymptoms(weightGain, finding('warning'), () => undefined)?.severity).toBe('warning');
     // A critical stays critical; a clear finding and a band finding stay as they are (the answer cannot silence).
-    expect(raiseBySymptoms(weightGain, finding('critical'), 900)?.severity).toBe('critical');
-    expect(raiseBySymptoms(weightGain, finding(null), 900)).toEqual(finding(null));
-    expect(raiseBySymptoms(weightGain, finding(null, true), 900)).toEqual(finding(null, true));
+    expect(raiseBySymptoms(weightGain, finding('critical'), () => 900)?.severity).toBe('critical');
+    expect(raiseBySymptoms(weightGain, finding(null), () => 900)).toEqual(finding(null));
+    expect(raiseBySymptoms(weightGain, finding(null, true), () => 900)).toEqual(finding(null, true));
     // No weight finding: an answer alone raises nothing.
-    expect(raiseBySymptoms(weightGain, undefined, 900)).toBeUndefined();
+    expect(raiseBySymptoms(weightGain, undefined, () => 900)).toBeUndefined();
     // Other trend rules are not raised by breathlessness.
-    expect(raiseBySymptoms(homeBp, finding('warning'), 900)?.severity).toBe('warning');
+    expect(raiseBySymptoms(homeBp, finding('warning'), () => 900)?.severity).toBe('warning');
   });
 });

@@ -27,12 +27,15 @@ export function symptomWindowFrom(finding: Finding): number {
 }
 
 /**
- * The finding raised by a reported symptom, or unchanged. Only ever raises: a finding that is not the warning
+ * The finding raised by a reported symptom (`worseBreathing`: when it was last reported, if it was), or unchanged. Only ever raises: a finding that is not the warning
  * tier (clear, in the band, or critical already) is returned as it is, so an answer can never silence, lower or
  * resolve an alert, and with no weight finding there is nothing for an answer to raise.
  */
-export function raiseBySymptoms(rule: TrendRule, finding: Finding | undefined, worseBreathingAt: number | undefined): Finding | undefined {
-  if (!finding || rule.kind !== SYMPTOM_RAISE.ruleKind || finding.severity !== SYMPTOM_RAISE.from || worseBreathingAt === undefined) return finding;
+export function raiseBySymptoms(rule: TrendRule, finding: Finding | undefined, worseBreathing: () => number | undefined): Finding | undefined {
+  if (!finding || rule.kind !== SYMPTOM_RAISE.ruleKind || finding.severity !== SYMPTOM_RAISE.from) return finding;
+  // Asked only here: one look at the answers per weight-gain warning, not per trend finding.
+  const worseBreathingAt = worseBreathing();
+  if (worseBreathingAt === undefined) return finding;
   return {
     ...finding,
     severity: SYMPTOM_RAISE.to,
