@@ -4,6 +4,7 @@ import type { AlertFeed } from './feed.js';
 import type { Finding } from './evaluate/finding.js';
 import { evaluateDevice, evaluateEvent, evaluateMissing, evaluatePlannedMissing, type DeviceState, type PlannedExpectation } from './evaluate/sweep-rules.js';
 import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate/threshold.js';
+import { raiseBySymptoms, SYMPTOM_RAISE, symptomWindowFrom, type SymptomReports } from './evaluate/symptom-raise.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from './evaluate/adherence-bp.js';
 import { applyDecision } from './lifecycle/apply.js';
@@ -75,6 +76,8 @@ export interface EvaluationDeps {
   readonly plan?: ((patientId: string, readingType: string, where: Readonly<Record<string, string>>) => PlannedExpectation | undefined) | undefined;
   /** Missed doses from the care loop, for the adherence rules; without it they have nothing to judge. */
   readonly adherence?: AdherencePort | undefined;
+  /** Symptoms the patient reported in check-ins (the care loop): they can raise a weight-gain alert, never lower one. */
+  readonly symptoms?: SymptomReports | undefined;
 }
 
 /** What the adherence rules ask of the care loop: missed doses of a medication class in [from, to). */
@@ -176,7 +179,27 @@ export class AlertEvaluation {
     return this.#trendQueue;
   }
 
-  async #evaluateTrends(patientId: string, type: Reading['type'], at: number): Promise<void> {
+  /**
+   * A check-in answer arrived: the weight-gain rules look again at the patient's latest weight (if it is recent
+   * enough to be "together" with the answer), so that breathlessness reported after the morning weight raises an
+   * open weight-gain alert now rather than the next morning. The news is the answer: not late.
+   */
+  onSymptoms(patientId: string): Promise<void> {
+    const at = this.#lastReadings.get(`${patientId}\u0000weight`);
+    const now = this.#d.now();
+    if (at === undefined || now - at > SYMPTOM_RAISE.beforeWeightHours * HOUR) return this.#trendQueue;
+    this.#trendQueue = this.#trendQueue.catch(() => undefined).then(async () => {
+      try {
+        await this.#evaluateTrends(patientId, 'weight', at, true);
+      } catch (err) {
+        this.#d.log.warn({ err }, 'trend rules could not be evaluated on a check-in');
+      }
+      this.#drainIfNeeded();
+    });
+    return this.#trendQueue;
+  }
+
+  async #evaluateTrends(patientId: string, type: Reading['type'], at: number, current = false): Promise<void> {
     const patient = this.#d.resolver.patient(patientId);
     if (!patient) return;
     const timeZone = this.#zoneOf(patient);
@@ -187,9 +210,10 @@ export class AlertEvaluation {
         q.kind === 'raw'
           ? await this.#d.history.queryRaw({ patientId, type, from: q.from, to: q.to, limit: 20_000 })
           : await this.#d.history.queryAggregate({ patientId, type, from: q.from, to: q.to, bucketMs: q.bucketMs });
-      const finding = evaluateTrend(rule, data, at, timeZone);
       const now = this.#d.now();
-      if (finding) this.#apply(patientId, rule, finding, now - at > this.#d.lateAfterMs, now);
+      const found = evaluateTrend(rule, data, at, timeZone);
+      const finding = found && this.#d.symptoms ? raiseBySymptoms(rule, found, () => this.#d.symptoms!(patientId, symptomWindowFrom(found), now + 1)) : found;
+      if (finding) this.#apply(patientId, rule, finding, !current && now - at > this.#d.lateAfterMs, now);
     }
     await this.#evaluateAdherence(patientId, type, at);
   }

@@ -63,6 +63,8 @@ export interface AlertsOptions {
   readonly plan?: EvaluationDeps['plan'];
   /** Missed doses (the care loop): what the medication-adherence rules read. */
   readonly adherence?: EvaluationDeps['adherence'];
+  /** Symptoms reported in check-ins (the care loop): they raise a heart-failure weight-gain alert. */
+  readonly symptoms?: EvaluationDeps['symptoms'];
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -87,7 +89,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms'
 >;
 
 /**
@@ -123,6 +125,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     now,
     plan: options.plan,
     adherence: options.adherence,
+    symptoms: options.symptoms,
   });
   const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {
@@ -200,6 +203,8 @@ export async function createAlerts(options: AlertsOptions) {
       onCommitted: (readings: Parameters<AlertEvaluation['onCommitted']>[0]) => evaluation.onCommitted(readings),
       onStored: (readings: Parameters<AlertEvaluation['onStored']>[0]) => evaluation.onStored(readings),
       onDosesMissed: (patientIds: readonly string[]) => evaluation.onDosesMissed(patientIds),
+      /** A check-in answered: weight-gain rules look again at the latest weight (a symptom may raise them). */
+      onSymptoms: (patientId: string) => evaluation.onSymptoms(patientId),
       sweep: runSweep,
     },
     actions,

@@ -74,6 +74,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     ...config.alerts,
     plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
     adherence: care.loop,
+    symptoms: (patientId, from, to) => care.loop.checkins.worseBreathingAt(patientId, from, to),
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -87,6 +88,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   };
   // Doses counted missed on a care tick are judged with the BP history then (docs/alerts.md, adherence).
   care.loop.onDosesMissed((patientIds) => guarded('adherence rules', () => alerts.evaluation.onDosesMissed(patientIds)));
+  // A check-in answer can raise a heart-failure weight-gain alert (docs/alerts.md "Check-in symptoms").
+  care.loop.checkins.onAnswered((patientId) => guarded('check-in rules', () => alerts.evaluation.onSymptoms(patientId)));
   const recovered: Reading[] = [];
   const ingest = await createIngest({
     dataDir: config.dataDir,
@@ -181,7 +184,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     // Other HTTP APIs on the same server and port: FHIR (docs/interop.md), Nightscout uploads
     // (docs/device-protocol.md) and, in worker mode, the broker's auth hooks (docs/deployment.md).
     routes: [
-      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
+      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, checkins: care.loop.checkins, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
       (app) => nightscout.register(app),
       ...[brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) })].filter((r) => r !== undefined),
     ],

@@ -2,6 +2,7 @@ import { addDays, hubReplySchema, localDate, VigilError, type HubReply, type Inb
 import type { ReplyProblem } from '../gateway/index.js';
 import type { RangeQuery, RawPoint } from '../ingest/index.js';
 import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
+import { Checkins } from './checkins.js';
 import { Inbox, newInboxId, type InboxEntry } from './inbox.js';
 import { Medications, type Medication } from './medications.js';
 import { MessageLog } from './messages.js';
@@ -90,6 +91,8 @@ export class CareLoop {
   readonly inbox: Inbox;
   readonly messages: MessageLog;
   readonly education: Education;
+  /** Symptom check-ins of the plan, and their answers (checkins.ts). */
+  readonly checkins: Checkins;
   readonly #o: CareLoopOptions;
   readonly #now: () => number;
   #send: InboxSender | undefined;
@@ -106,6 +109,7 @@ export class CareLoop {
     this.inbox = new Inbox(options.db);
     this.messages = new MessageLog(options.db);
     this.education = new Education(options.db, options.audit);
+    this.checkins = new Checkins(options.db, options.audit, this.inbox);
   }
 
   /** The device side, once it exists (it is built after the care loop, which handles its hubs' replies). */
@@ -163,6 +167,7 @@ export class CareLoop {
       }
     }
     for (const med of this.medications.active()) reminders += this.#doseReminders(med, hubs.get(med.patientId), now);
+    reminders += this.checkins.schedule(hubs, (id) => this.#o.directory.patient(id)?.timeZone, now);
     if (this.#measured.size > 100_000) this.#measured.clear();
     await this.#flush(now);
     return { reminders, missed: missedOf.length };
@@ -290,6 +295,9 @@ export class CareLoop {
         this.inbox.answer(entry!.id, reply.type, at);
         return undefined;
       }
+      case 'checkin':
+        if (at > entry!.windowEndsAt!) return problem(entry!.id, 'VIGIL_ERR_BAD_REPLY', `the check-in closed at ${iso(entry!.windowEndsAt!)}`);
+        return this.checkins.record(entry!, reply, at, now);
       case 'message': {
         const patientId = entry?.patientId ?? this.#patientOfHub(hubId);
         if (!patientId) return problem('reply', 'VIGIL_ERR_DEVICE_UNASSIGNED', 'the hub is not assigned to a patient');

@@ -63,7 +63,7 @@ const toEntry = (r: InboxRow): InboxEntry => ({
   answeredAt: r.answered_at,
 });
 
-export const newInboxId = (prefix: 'r' | 'd' | 'msg') => `${prefix}-${randomBytes(8).toString('hex')}`;
+export const newInboxId = (prefix: 'r' | 'd' | 'msg' | 'c') => `${prefix}-${randomBytes(8).toString('hex')}`;
 
 /**
  * Everything put in a hub's inbox, with what became of it: sent to the broker, delivered and read on the hub

@@ -9,7 +9,10 @@ export { PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, measurementsSchema, plannedMeasu
 export { medicationInputSchema, type Medication, type MedicationInput } from './medications.js';
 export type { CareMessage } from './messages.js';
 export { educationInputSchema, MAX_ITEMS_PER_TARGET, type EducationInput, type EducationItem } from './education.js';
-export type { InboxEntry, DoseAnswer } from './inbox.js';
+export { Inbox, type InboxEntry, type DoseAnswer } from './inbox.js';
+export { Checkins, type CheckinObservation } from './checkins.js';
+export { CheckinPlans, plannedCheckinSchema, plannedCheckinsSchema, templateCheckins, WEEKDAYS, type CheckinPlan, type PlannedCheckin, type Weekday } from './checkin-plan.js';
+export { CHECKIN_ITEM_SYSTEM, QUESTIONNAIRE_IDS, QUESTIONNAIRES, questionnaireWire, TEMPLATE_CHECKINS, type CheckinItem, type Questionnaire, type QuestionnaireId } from './checkin-questionnaires.js';
 
 /**
  * The care loop with its schedule: a node-cron task runs a tick (reminders due, doses missed, unsent retried).

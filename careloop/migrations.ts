@@ -65,6 +65,36 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
   },
   {
     component: 'careloop',
+    version: 2,
+    // Symptom check-ins (docs/checkins.md): the planned questionnaires per patient as one JSON document (edited
+    // and audited whole, like the plan's measurements), and each answer as a coded patient-reported observation.
+    // One row per check-in and question: a hub that resends its answers changes nothing.
+    sql: `
+      CREATE TABLE care_checkin_plans (
+        patient_id TEXT PRIMARY KEY REFERENCES patients(id),
+        checkins TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE TABLE care_checkin_answers (
+        inbox_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        questionnaire TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        code_system TEXT NOT NULL,
+        code TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (inbox_id, question)
+      );
+      CREATE INDEX care_checkin_answers_patient ON care_checkin_answers(patient_id, at);
+    `,
+  },
+  {
+    component: 'careloop',
     version: 3,
     // A medication's class, for rules that read adherence (alerts: adherence.antihypertensive_bp). Existing rows
     // are 'other' (no rule reads them) until the care team says what they are. Version 2 belongs to check-ins.
@@ -90,5 +120,11 @@ export const CARELOOP_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX care_education_patient ON care_education(patient_id, attach_to);
     `,
+  },
+  {
+    component: 'careloop',
+    version: 4,
+    // The retention run deletes the oldest check-in answers of all patients in batches: by time, not by patient.
+    sql: `CREATE INDEX care_checkin_answers_at ON care_checkin_answers(at);`,
   },
 ];

@@ -20,6 +20,7 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerCareRoutes } from './routes/care-routes.js';
+import { registerCheckinRoutes } from './routes/checkin-routes.js';
 import type { CareLoop } from '../careloop/index.js';
 import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerProgrammeRoutes } from './routes/programme-routes.js';
@@ -135,6 +136,7 @@ export function createDashboard(options: DashboardOptions) {
         await registerProgrammeRoutes(api, ctx);
         await registerAlertRoutes(api, ctx);
         if (options.care) await registerCareRoutes(api, ctx, options.care);
+        if (options.care) await registerCheckinRoutes(api, ctx, options.care);
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
         await api.register(async (admin) => registerTokenRoutes(admin, ctx, tokens));
         const patientData = options.patientData;

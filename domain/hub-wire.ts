@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkinAnswersSchema, checkinQuestionnaireWireSchema } from './checkin-wire.js';
 import { READING_TYPES } from './reading-types.js';
 
 /**
@@ -57,12 +58,18 @@ export const inboxMessageSchema = z.discriminatedUnion('kind', [
     measure: z.enum(READING_TYPES).optional(),
     education,
   }),
+  z.object({
+    ...inboxCommon,
+    kind: z.literal('checkin'),
+    questionnaire: checkinQuestionnaireWireSchema,
+    dueAt: instant,
+  }),
 ]);
 export type InboxMessage = z.output<typeof inboxMessageSchema>;
 export type InboxKind = InboxMessage['kind'];
 
-/** Receipts for any inbox message; answers for medication reminders; a text from the patient. */
-export const REPLY_TYPES = ['delivered', 'read', 'taken', 'skipped', 'snoozed', 'message'] as const;
+/** Receipts for any inbox message; answers for medication reminders and check-ins; a text from the patient. */
+export const REPLY_TYPES = ['delivered', 'read', 'taken', 'skipped', 'snoozed', 'message', 'checkin'] as const;
 export type ReplyType = (typeof REPLY_TYPES)[number];
 
 const replyCommon = {
@@ -75,6 +82,7 @@ export const hubReplySchema = z.discriminatedUnion('type', [
   z.object({ ...replyCommon, type: z.enum(['delivered', 'read', 'taken', 'skipped']), ref: z.string().min(1).max(64) }),
   z.object({ ...replyCommon, type: z.literal('snoozed'), ref: z.string().min(1).max(64), minutes: z.number().int().min(1).max(240).default(10) }),
   z.object({ ...replyCommon, type: z.literal('message'), ref: z.string().min(1).max(64).optional(), text: shortText(2000) }),
+  z.object({ ...replyCommon, type: z.literal('checkin'), ref: z.string().min(1).max(64), answers: checkinAnswersSchema }),
 ]);
 export type HubReply = z.output<typeof hubReplySchema>;
 

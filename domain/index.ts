@@ -21,3 +21,4 @@ export * from './api/index.js';
 export * from './fsync-path.js';
 export * from './csv.js';
 export * from './hub-wire.js';
+export * from './checkin-wire.js';

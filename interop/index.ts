@@ -8,3 +8,4 @@ export type { InteropSources, InteropPatient, InteropDevice, RequestAccess } fro
 export type { Bundle, Resource } from './fhir/types.js';
 export { registerFhirExportRoute } from './routes/export-route.js';
 export { fhirFrameworkError } from './routes/fhir-plugin.js';
+export { answerSystem, toSurveyObservation, type ReportedSymptom } from './fhir/survey-observation.js';

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Alert } from '../domain/index.js';
 import type { ReadingStore } from '../ingest/index.js';
+import type { ReportedSymptom } from './fhir/survey-observation.js';
 
 /** A patient of the registry, as the FHIR side needs it. */
 export interface InteropPatient {
@@ -29,6 +30,8 @@ export interface InteropSources {
     list(filter: { readonly patientId: string; readonly limit: number }): Alert[];
     get(alertId: number): { readonly alert: Alert } | undefined;
   };
+  /** Answers to symptom check-ins in [from, to) (the care loop); absent, the export has none. */
+  readonly symptoms?: { reported(patientId: string, from: number, to: number): readonly ReportedSymptom[] } | undefined;
 }
 
 /**

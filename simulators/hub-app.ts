@@ -1,5 +1,6 @@
 import { connect, type MqttClient } from 'mqtt';
 import { deviceTopic, inboxMessageSchema, type EducationWire, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
+import { simulatedCheckinAnswers } from './checkin-answers.js';
 import type { DeviceConnection } from './device.js';
 import { Rng } from './rng.js';
 
@@ -11,6 +12,10 @@ export interface HubAppSpec {
   readonly measureAdherence: number;
   /** Chance that the patient takes a dose when reminded; the rest is skipped or left unanswered (missed). */
   readonly medicationAdherence: number;
+  /** Chance that the patient answers a symptom check-in (0-1); the measurement adherence when left out. */
+  readonly checkinAdherence?: number;
+  /** Chance, per question, of an answer worse than the patient's usual (default 0.15). */
+  readonly worseSymptomChance?: number;
   /** Answers the patient writes back to a message now and then. */
   readonly replies?: readonly string[];
 }
@@ -22,18 +27,19 @@ export interface HubAppStats {
   skipped: number;
   unanswered: number;
   read: number;
+  checkins: number;
 }
 
 /**
  * The patient's hub app, simulated as a real MQTT client (docs/hub-protocol.md): a persistent session
  * subscribed to its inbox at QoS 1, a `delivered` receipt for each message, and a patient who follows the plan
  * with the configured adherence: measures when reminded (`measure` is how the app asks a device to measure),
- * takes, skips or ignores doses, reads messages (a `read` receipt), re-measures when asked and sometimes replies.
+ * takes, skips or ignores doses, answers symptom check-ins (mostly as usual), reads messages (a `read` receipt), re-measures when asked and sometimes replies.
  * An expired message is never shown (MQTT 3.1.1 brokers do not drop it for us).
  */
 export class SimulatedHubApp {
   readonly spec: HubAppSpec;
-  readonly stats: HubAppStats = { received: 0, measured: 0, taken: 0, skipped: 0, unanswered: 0, read: 0 };
+  readonly stats: HubAppStats = { received: 0, measured: 0, taken: 0, skipped: 0, unanswered: 0, read: 0, checkins: 0 };
   /** Education items kept by id (docs/hub-protocol.md): the same item comes with many reminders, shown once. */
   readonly education = new Map<string, EducationWire>();
   readonly #conn: DeviceConnection;
@@ -69,7 +75,7 @@ export class SimulatedHubApp {
     if (!connack.sessionPresent) await client.subscribeAsync(deviceTopic(this.#conn.topicPrefix, this.spec.hubId, 'inbox'), { qos: 1 });
   }
 
-  async #reply(reply: { type: HubReply['type']; ref?: string; text?: string }): Promise<void> {
+  async #reply(reply: { type: HubReply['type']; ref?: string; text?: string; answers?: object[] }): Promise<void> {
     await this.#client?.publishAsync(deviceTopic(this.#conn.topicPrefix, this.spec.hubId, 'replies'), JSON.stringify({ v: 1, at: new Date().toISOString(), ...reply }), { qos: 1 });
   }
 
@@ -81,7 +87,8 @@ export class SimulatedHubApp {
     if (this.#seen.has(message.id) || Date.parse(message.expiresAt) <= Date.now()) return;
     this.#seen.add(message.id);
     this.stats.received += 1;
-    for (const item of message.education ?? []) this.education.set(item.id, item);
+    // A check-in carries no education items; reminders and messages may.
+    if ('education' in message) for (const item of message.education ?? []) this.education.set(item.id, item);
     await this.#reply({ type: 'delivered', ref: message.id });
     switch (message.kind) {
       case 'measure_reminder':
@@ -109,6 +116,12 @@ export class SimulatedHubApp {
           await this.#measure(message.measure);
         }
         if (this.spec.replies?.length && this.#rng.chance(0.5)) await this.#reply({ type: 'message', ref: message.id, text: this.#rng.pick(this.spec.replies) });
+        return;
+      case 'checkin':
+        if (this.#rng.chance(this.spec.checkinAdherence ?? this.spec.measureAdherence)) {
+          this.stats.checkins += 1;
+          await this.#reply({ type: 'checkin', ref: message.id, answers: simulatedCheckinAnswers(message.questionnaire, this.#rng, this.spec.worseSymptomChance) });
+        }
         return;
     }
   }

@@ -10,4 +10,5 @@ export { type HistoryTrend, CADENCE } from './history.js';
 export { SCENARIOS, findScenario, type Scenario, type Expectation, type ScenarioContext } from './scenarios.js';
 export { runFleetLoad, type LoadOptions, type LoadResult, type LoadSnapshot, type LoadDevice } from './load.js';
 export { PhoneHub } from './hub.js';
+export { simulatedCheckinAnswers } from './checkin-answers.js';
 export { SimulatedHubApp, type HubAppSpec, type HubAppStats } from './hub-app.js';

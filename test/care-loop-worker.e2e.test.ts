@@ -4,6 +4,7 @@ import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
 import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
+import { questionnaireWire, QUESTIONNAIRES } from '../careloop/index.js';
 import type { InboxMessage } from '../domain/index.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { tempDir, waitFor } from './support/temp.js';
@@ -83,5 +84,26 @@ describe('care loop in worker mode on an external Mosquitto', () => {
     expect(received.map((m) => m.id)).toEqual([fresh.id]);
     await again.publishAsync('rpm/v1/devices/hub-w/replies', JSON.stringify({ v: 1, type: 'read', ref: fresh.id, at: new Date().toISOString() }), { qos: 1 });
     await waitFor(() => vigil.care.inbox.get(fresh.id)?.readAt, { what: 'the read receipt through the shared subscription' });
+  });
+
+  it('keeps a check-in for an offline hub, drops an expired one, and records the answers through the shared subscription', async () => {
+    const received: InboxMessage[] = [];
+    const first = await hub(received);
+    await first.subscribeAsync(inbox('hub-w'), { qos: 1 });
+    await first.endAsync();
+    // Offline: a check-in that expires in a second (queued by hand), then one from the plan, due now.
+    const created = Date.now();
+    const stale: InboxMessage = { v: 1, id: 'c-worker-expiring', kind: 'checkin', created: new Date(created).toISOString(), expiresAt: new Date(created + 1000).toISOString(), questionnaire: questionnaireWire(QUESTIONNAIRES.hf_daily!), dueAt: new Date(created).toISOString() };
+    vigil.care.inbox.add({ id: stale.id, patientId, hubId: 'hub-w', message: stale, subject: 'hf_daily', dueAt: created - 86_400_000, windowEndsAt: created + 1000, createdAt: created, expiresAt: created + 1000 });
+    const due = Math.floor(created / 60_000) * 60_000;
+    vigil.care.checkins.plans.set(patientId, [{ questionnaire: 'hf_daily', times: [new Date(due).toISOString().slice(11, 16)] }], 'user:dr', due - 1);
+    await vigil.care.tick();
+    await sleep(2_500);
+    const again = await hub(received);
+    const checkin = await waitFor(() => received.find((m) => m.kind === 'checkin'), { what: 'the kept check-in after reconnecting' });
+    expect(received.filter((m) => m.kind === 'checkin').map((m) => m.id)).toEqual([checkin.id]);
+    expect(checkin.id).not.toBe(stale.id);
+    await again.publishAsync('rpm/v1/devices/hub-w/replies', JSON.stringify({ v: 1, type: 'checkin', ref: checkin.id, at: new Date().toISOString(), answers: [{ question: 'breathlessness', answer: 'same' }] }), { qos: 1 });
+    await waitFor(() => vigil.care.checkins.answersTo(checkin.id).length === 1, { what: 'the answer through the shared subscription' });
   });
 });

@@ -1,4 +1,4 @@
-import type { PatientCare } from '../domain/index.js';
+import type { PatientCare, PatientCheckins } from '../domain/index.js';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,14 @@ describe('vigil demo', () => {
     const share = (c: PatientCare) => c.adherence.medications[0]!.share!;
     expect(share(hypertension)).toBeGreaterThan(share(copd));
     expect(hypertension.adherence.measurements[0]!.share!).toBeGreaterThan(copd.adherence.measurements[0]!.share!);
+    // Heart failure and COPD patients have symptom check-ins, with a week of answers for the timeline.
+    const checkins = async (id: string) => (await (await fetch(`http://127.0.0.1:${httpPort}/api/patients/${id}/care/checkins`, { headers: { authorization: `Bearer ${token}` } })).json()) as PatientCheckins;
+    const [hf, lung, bp] = [await checkins('demo-heart-failure'), await checkins('demo-copd'), await checkins('demo-hypertension')];
+    expect(hf.plan?.checkins.map((c) => c.questionnaire)).toEqual(['hf_daily']);
+    expect(lung.plan?.checkins.map((c) => c.questionnaire)).toEqual(['copd_daily']);
+    expect(bp.plan).toBeNull();
+    expect(new Set(hf.answers.map((a) => a.question))).toEqual(new Set(['breathlessness', 'ankle_swelling', 'orthopnoea']));
+    expect(lung.answers.length).toBeGreaterThan(0);
     await waitFor(() => /stored \d+ readings/.test(out), { what: 'a progress line', timeoutMs: 30_000 });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
 import { openState, patientDirectory } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
-import { AuditLog } from '../../state/index.js';
+import { AuditLog, type StateDb } from '../../state/index.js';
 import type { Registry } from '../../registry/index.js';
 import { UsageError } from '../failure.js';
 import { alertText } from '../alert-view.js';
@@ -15,7 +15,7 @@ import { cliActor } from '../cli-actor.js';
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
 /** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
-export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory; registry: Registry }) => T | Promise<T>): Promise<T> {
+export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory; registry: Registry; db: StateDb }) => T | Promise<T>): Promise<T> {
   const config = stateConfig(dataDir);
   const { db, registry } = openState(config.dataDir);
   const noHistory = async (): Promise<never> => {
@@ -32,7 +32,7 @@ export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: 
     ...config.alerts,
   });
   try {
-    return await body({ ...core, audit, directory, registry });
+    return await body({ ...core, audit, directory, registry, db });
   } finally {
     db.close();
   }

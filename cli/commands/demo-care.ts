@@ -2,6 +2,7 @@ import { TEMPLATE_MEASUREMENTS, type EducationInput, type MedicationInput } from
 import type { Programme, ReadingType } from '../../domain/index.js';
 import { Rng, SimulatedHubApp, type DeviceConnection, type Fleet, type DeviceModel } from '../../simulators/index.js';
 import type { Vigil } from '../../app/vigil.js';
+import { seedDemoCheckins } from './demo-checkins.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -62,6 +63,8 @@ export async function startDemoCare(vigil: Vigil, fleet: Fleet, conn: DeviceConn
     if (vigil.care.medications.of(patient.id).length === 0) for (const m of care.medications) vigil.care.medications.add(patient.id, m, BY, now - HISTORY_DAYS * DAY);
     if (vigil.care.education.of(patient.id).length === 0) for (const item of EDUCATION[programme] ?? []) vigil.care.education.add(patient.id, item, BY, now);
     seedDoseHistory(vigil, patient.id, hubId, care.medication, new Rng(seed), now);
+    // Heart failure and COPD: symptom check-ins, answered about as faithfully as the patient measures.
+    seedDemoCheckins(vigil, patient.id, hubId, programme, care.measure, new Rng(seed + 1000), now, HISTORY_DAYS);
     const measure = async (type: ReadingType) => {
       const device = fleet.devices.find((d) => d.spec.deviceId.startsWith(`${patient.id}-`) && d.spec.model === DEVICE_FOR[type]);
       if (device) await device.publish(device.nextReading());

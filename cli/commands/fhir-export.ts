@@ -1,5 +1,6 @@
 import { open, unlink } from 'node:fs/promises';
-import { interopDirectory } from '../../app/interop.js';
+import { interopDirectory, reportedSymptoms } from '../../app/interop.js';
+import { Checkins, Inbox } from '../../careloop/index.js';
 import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { fhirPatientExport } from '../../interop/index.js';
@@ -24,7 +25,7 @@ export async function exportFhirFile(patientId: string, o: FhirExportOptions): P
   const to = o.to === undefined ? undefined : Date.parse(o.to);
   if (from !== undefined && to !== undefined && to <= from) throw new VigilError('VIGIL_ERR_CONFIG', '--to must be after --from');
   const config = stateConfig(o.dataDir);
-  return withAlerts(config.dataDir, async ({ queries, audit, registry }) => {
+  return withAlerts(config.dataDir, async ({ queries, audit, registry, db }) => {
     const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
     // `wx`: never over an existing file (an earlier export, or anything else); taken before anything is read.
     const file = await open(o.out, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
@@ -33,7 +34,7 @@ export async function exportFhirFile(patientId: string, o: FhirExportOptions): P
     try {
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const bundle = await fhirPatientExport({
-        sources: { directory: interopDirectory(registry), readings: store, alerts: queries },
+        sources: { directory: interopDirectory(registry), readings: store, alerts: queries, symptoms: reportedSymptoms(new Checkins(db, audit, new Inbox(db))) },
         patientId,
         from,
         to,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { careDirectory, openState } from '../../app/state.js';
 import { CareLoop, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS, timeOfDaySchema, type PlannedMeasurement, type PlanTemplate } from '../../careloop/index.js';
+import { registerCheckinCommand } from './plans-checkins.js';
 import { isProgramme, MEDICATION_CLASSES, READING_TYPES, VigilError, type MedicationClass } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
@@ -69,7 +70,7 @@ export function registerPlans(program: Command): void {
           const plan = care.plans.get(patientId) ?? null;
           const medications = care.medications.of(patientId);
           const education = care.education.of(patientId);
-          if (opts.json) return void process.stdout.write(`${JSON.stringify({ plan, medications, education, hub: care.hubOf(patientId) ?? null, adherence: { days: opts.days, ...adherence } })}\n`);
+          if (opts.json) return void process.stdout.write(`${JSON.stringify({ plan, medications, education, checkins: care.checkins.plans.get(patientId) ?? null, hub: care.hubOf(patientId) ?? null, adherence: { days: opts.days, ...adherence } })}\n`);
           process.stdout.write(plan ? `plan (${plan.template}), updated ${isoOrDash(plan.updatedAt)} by ${plan.updatedBy}; hub: ${care.hubOf(patientId) ?? 'none'}\n` : 'no plan (set one with "vigil plans set")\n');
           printTable(adherence.measurements.map((m) => ({ measurement: m.type, when: m.continuous ? 'continuous' : (plan?.measurements.find((p) => p.type === m.type && !p.continuous)?.times.join(' ') ?? ''), planned: m.planned, arrived: m.arrived, adherence: pct(m.share) })));
           process.stdout.write(`\nmedications (last ${opts.days} days)\n`);
@@ -79,6 +80,8 @@ export function registerPlans(program: Command): void {
           }));
           process.stdout.write('\neducation items\n');
           printTable(education.map((e) => ({ id: e.id, 'attached to': e.attachTo, title: e.title, link: e.link ?? '-' })));
+          process.stdout.write('\ncheck-ins\n');
+          printTable((care.checkins.plans.get(patientId)?.checkins ?? []).map((c) => ({ questionnaire: c.questionnaire, times: c.times.join(' '), days: c.days.length === 7 ? 'every day' : c.days.join(' '), window: `${c.windowMinutes} min` })));
         });
       }),
     );
@@ -106,6 +109,8 @@ export function registerPlans(program: Command): void {
         process.stdout.write(`plan of ${patientId} set: ${plan.measurements.map((m) => `${m.type} ${m.continuous ? 'continuous' : m.times.join(',')}`).join('; ')}\n`);
       }),
     );
+
+  registerCheckinCommand(plans, withCare);
 
   examples(plans.command('add-medication'), 'vigil plans add-medication p-1a2b3c4d5e6f --name Ramipril --dose "5 mg" --times 08:00 --class antihypertensive', 'vigil plans add-medication p-1a2b3c4d5e6f --name Metformin --dose "500 mg" --times 08:00,20:00 --window 90')
     .description('add a medication with its times of day: the hub reminds the patient, who answers taken, skipped or snoozed; no answer in the window is a missed dose')

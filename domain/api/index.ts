@@ -23,3 +23,4 @@ export * from './programme-report.js';
 export * from './risk.js';
 export * from './api-token.js';
 export * from './care.js';
+export * from './checkins.js';

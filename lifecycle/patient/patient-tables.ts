@@ -19,6 +19,8 @@ export const PATIENT_TABLES = {
   care_inbox: 'patient_id',
   care_messages: 'patient_id',
   care_education: 'patient_id',
+  care_checkin_plans: 'patient_id',
+  care_checkin_answers: 'patient_id',
 } as const;
 
 /** Tables reached through a patient's alerts. */

@@ -73,7 +73,7 @@ export class RetentionSweep {
     counts.audit = await purge(before.audit, purges.audit);
     counts.deadLetters = await purge(before.deadLetters, purges.deadLetters);
     counts.resolvedAlerts = await purge(before.resolvedAlerts, purges.resolvedAlerts);
-    counts.care = (await purge(before.care, purges.careInbox)) + (await purge(before.care, purges.careMessages));
+    counts.care = (await purge(before.care, purges.careInbox)) + (await purge(before.care, purges.careMessages)) + (await purge(before.care, purges.careCheckinAnswers));
     if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
     const readings = this.#o.readings;
     if (readings) {

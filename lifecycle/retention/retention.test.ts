@@ -28,6 +28,11 @@ function addCare(db: StateDb, patientId: string, id: string, createdAt: number, 
   db.prepare("INSERT INTO care_messages (id, patient_id, direction, text, at, author) VALUES (?, ?, 'to_patient', 'hello', ?, 'user:dr')").run(id, patientId, createdAt);
 }
 
+/** One check-in answer (a patient-reported observation) given at `at`. */
+function addAnswer(db: StateDb, patientId: string, inboxId: string, at: number): void {
+  db.prepare("INSERT INTO care_checkin_answers (inbox_id, patient_id, questionnaire, question, answer, score, code_system, code, at, recorded_at) VALUES (?, ?, 'hf_daily', 'breathlessness', 'same', 1, 'urn:test', 'same', ?, ?)").run(inboxId, patientId, at, at);
+}
+
 const count = (db: StateDb, table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('retention sweep (fake clock)', () => {
@@ -111,11 +116,14 @@ describe('retention sweep (fake clock)', () => {
     addCare(state.db, patient.id, 'msg-at-cutoff', cut, cut);
     // Created before the cut-off, still unexpired (an inbox entry waiting for an offline hub): the inbox keeps it.
     addCare(state.db, patient.id, 'msg-waiting', cut - 1, now + DAY_MS);
+    addAnswer(state.db, patient.id, 'c-older', cut - 1);
+    addAnswer(state.db, patient.id, 'c-at-cutoff', cut);
     const removed = await sweep({ t: now }).run();
-    expect(removed.care).toBe(3);
+    expect(removed.care).toBe(4);
     const ids = (table: string) => (state.db.prepare(`SELECT id FROM ${table} ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
     expect(ids('care_inbox')).toEqual(['msg-at-cutoff', 'msg-waiting']);
     expect(ids('care_messages')).toEqual(['msg-at-cutoff']);
+    expect(state.db.prepare('SELECT inbox_id FROM care_checkin_answers').pluck().all()).toEqual(['c-at-cutoff']);
   });
 
   it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {

@@ -12,6 +12,8 @@ export interface StatePurges {
   careInbox(before: number, limit: number): number;
   /** Messages between the care team and the patient sent before `before`. */
   careMessages(before: number, limit: number): number;
+  /** Check-in answers (patient-reported observations) given before `before`. */
+  careCheckinAnswers(before: number, limit: number): number;
 }
 
 export function statePurges(db: StateDb): StatePurges {
@@ -24,6 +26,7 @@ export function statePurges(db: StateDb): StatePurges {
   const alert = db.prepare('DELETE FROM alerts WHERE id = ?');
   const careInbox = db.prepare('DELETE FROM care_inbox WHERE id IN (SELECT id FROM care_inbox WHERE created_at < ? AND expires_at < ? ORDER BY created_at LIMIT ?)');
   const careMessages = db.prepare('DELETE FROM care_messages WHERE rowid IN (SELECT rowid FROM care_messages WHERE at < ? ORDER BY at LIMIT ?)');
+  const careCheckinAnswers = db.prepare('DELETE FROM care_checkin_answers WHERE rowid IN (SELECT rowid FROM care_checkin_answers WHERE at < ? ORDER BY at LIMIT ?)');
   const dropAlerts = db.transaction((ids: number[]) => {
     for (const id of ids) {
       parked.run(id);
@@ -40,6 +43,7 @@ export function statePurges(db: StateDb): StatePurges {
     deadLetters: (before, limit) => deadLetters.run(before, limit).changes,
     careInbox: (before, limit) => careInbox.run(before, before, limit).changes,
     careMessages: (before, limit) => careMessages.run(before, limit).changes,
+    careCheckinAnswers: (before, limit) => careCheckinAnswers.run(before, limit).changes,
     resolvedAlerts: (before, limit) => {
       const ids = resolved.all(before, limit).map((r) => r.id);
       dropAlerts(ids);

@@ -14,7 +14,7 @@ const pct = (share: number | null) => (share === null ? '–' : `${Math.round(sh
 let ids = 0;
 const uid = (name: string) => `care-${name}-${++ids}`;
 
-function table(caption: string, headers: string[], rows: (string | Node)[][]): HTMLTableElement {
+export function table(caption: string, headers: string[], rows: (string | Node)[][]): HTMLTableElement {
   return h(
     'table',
     { class: 'data-table' },
@@ -24,7 +24,7 @@ function table(caption: string, headers: string[], rows: (string | Node)[][]): H
   );
 }
 
-function labelled(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): HTMLElement {
+export function labelled(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): HTMLElement {
   control.id ||= uid('field');
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control);
 }

@@ -11,6 +11,7 @@ import { patientDataPanel } from './patient-data-panel.js';
 import { patientHeader, TYPE_ORDER } from './patient-header.js';
 import { ReportView } from './report-view.js';
 import { CarePanel } from './care-panel.js';
+import { CheckinPanel } from './checkin-panel.js';
 import { rulesPanel } from './rules-panel.js';
 import type { Alert, PatientRecord, Series } from './types.js';
 
@@ -52,6 +53,7 @@ export class PatientView {
   /** Kept across rebuilds like the charts: its own request, reloaded in the background on live refreshes. */
   readonly #reports: ReportView;
   readonly #care: CarePanel;
+  readonly #checkins: CheckinPanel;
 
   /** The page also offers the patient's export and erasure (administrators). */
   readonly #admin: boolean;
@@ -60,6 +62,7 @@ export class PatientView {
     this.patientId = patientId;
     this.#admin = admin;
     this.#reports = new ReportView(patientId);
+    this.#checkins = new CheckinPanel(patientId);
     this.#care = new CarePanel(patientId, () => (this.#record?.alerts ?? []).filter((a) => a.status !== 'resolved'));
   }
 
@@ -84,7 +87,7 @@ export class PatientView {
     setViewTitle(this.#record.patient.name);
     // A live refresh or an action rebuilds the page: focus stays on the control (or the alert, rule or panel) it was on.
     keepFocus(this.element, () => this.#render(), () => this.#title());
-    await Promise.all([this.#loadCharts(), this.#reports.load(refresh), this.#care.load(refresh)]);
+    await Promise.all([this.#loadCharts(), this.#reports.load(refresh), this.#care.load(refresh), this.#checkins.load(refresh)]);
   }
 
   /** A reading or alert of this patient arrived: refresh in a moment (several events make one refresh). */
@@ -192,6 +195,7 @@ export class PatientView {
       ),
       this.#reports.element,
       this.#care.element,
+      this.#checkins.element,
       rulesPanel(r, this.#reload),
       ...(this.#admin ? [patientDataPanel(r.patient.id, r.patient.name)] : []),
     );
