@@ -86,6 +86,20 @@ With the embedded broker the device's PUBACK is the durable one. All processes s
 
 ${workersSection}
 
+### A worker's memory, before and after the in-flight bound
+
+Until 2026-11-29 a worker held every message the broker sent it until its PUBACK, bounded only by
+\`VIGIL_MAX_INFLIGHT_BYTES\` (16 MiB of payload: about 70,000 readings of 150 bytes, each with its packet,
+promises and held PUBACK): one worker peaked at 1,125 MiB RSS in this table, and at 841 MiB in a rerun, where
+the same run with 64 KiB peaked at 368 MiB. A heap snapshot of a worker at 450 MiB RSS, with the message bound
+lifted to 65,535, held 31,285 MQTT \`Packet\` objects (the messages in flight) and, for them, 267,000 promises,
+544,000 closures and 95,000 suspended async functions (the ingest call, the outbox commit and the held PUBACK of
+each): about 7 KiB of heap per held message, 217 MiB in all, besides their payload buffers. Mosquitto does not
+stop this by itself: with the worker's gate off, a returning worker was sent 47,400 of a 50,000-message backlog
+at once over MQTT 5 despite a Receive Maximum of 50 and \`max_inflight_messages 50\`
+(\`test/worker-inflight.e2e.test.ts\` with the gate removed). Since then \`VIGIL_WORKER_MAX_INFLIGHT\` (1,000 by
+default) bounds the messages a worker holds, whatever the broker sends; the table above is measured with it.
+
 ## The soak: a long stream into one process
 
 \`vigil start\` (embedded store) takes ${SOAK_READINGS.toLocaleString('en')} readings from 10 devices (window ${WINDOW}) in one run, after a
