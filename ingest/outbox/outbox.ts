@@ -285,6 +285,12 @@ export class Outbox extends EventEmitter {
       // rewrite from the last committed offset, which positional writes make safe.
       await this.#active.handle.close().catch(() => undefined);
       this.#active.handle = await open(segmentPath(this.#dir, this.#active.segment), 'r+');
+      // Cut off what the failed commits left past the committed offset (a short write before ENOSPC, or a whole
+      // later commit): a shorter rewrite would leave their records after it, and a restart or a sealed segment
+      // would ship those refused readings, with a torn one at the seam reported as damage. Shrinking needs no
+      // space, and the sync makes the cut last before anything is written after it.
+      await this.#active.handle.truncate(this.#active.committed);
+      await this.#active.handle.datasync();
       this.#active.written = this.#active.committed;
       this.#reopen = false;
     }
