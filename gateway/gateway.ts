@@ -20,6 +20,7 @@ import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
+import { inArrivalOrder } from './puback-order.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
 import { markAuthenticated } from './stream-guard.js';
@@ -369,8 +370,10 @@ export async function createGateway(options: GatewayOptions) {
         (err: AuthenticateError) => done(err.returnCode ? err : authError('server error', 4), false),
       );
     },
-    authorizePublish(client, packet, done) {
-      if (!client) return done(null); // the broker's own messages (device errors)
+    authorizePublish(client, packet, answer) {
+      if (!client) return answer(null); // the broker's own messages (device errors)
+      // Answered in the order the client published, whichever finishes first (puback-order.ts).
+      const done = inArrivalOrder(client, answer);
       const deviceId = deviceIdOf(client);
       const topic = parseDeviceTopic(topicPrefix, packet.topic);
       if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors' || topic.kind === 'inbox') {
