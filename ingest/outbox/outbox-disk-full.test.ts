@@ -43,4 +43,24 @@ describe('Outbox on a full disk', () => {
     expect(damage).toEqual([]);
     await second.close();
   });
+
+  it('keeps no record of a refused commit when it is closed right after it', async (ctx) => {
+    if (!disk.mounted) return ctx.skip();
+    const dir = join(disk.path, 'outbox');
+    const damage: string[] = [];
+    const first = await Outbox.open({ dir, onDamage: (what) => damage.push(what) });
+    await first.append(many(1, 0));
+    const filler = await fillDisk(disk.path);
+    await expect(first.append(many(400, 1000))).rejects.toThrow(/ENOSPC/);
+    await unlink(filler);
+    // An operator restarts Vigil once the disk has room: nothing was appended after the refused batch.
+    await first.close();
+
+    const recovered: string[] = [];
+    const second = await Outbox.open({ dir, onDamage: (what) => damage.push(what) }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toEqual(['m0']);
+    expect(second.quarantined).toBe(0);
+    expect(damage).toEqual([]);
+    await second.close();
+  });
 });
