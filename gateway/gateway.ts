@@ -20,6 +20,7 @@ import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
+import { inArrivalOrder } from './puback-order.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
 import { markAuthenticated } from './stream-guard.js';
@@ -370,8 +371,16 @@ export async function createGateway(options: GatewayOptions) {
         (err: AuthenticateError) => done(err.returnCode ? err : authError('server error', 4), false),
       );
     },
-    authorizePublish(client, packet, done) {
-      if (!client) return done(null); // the broker's own messages (device errors)
+    authorizePublish(client, packet, answer) {
+      if (!client) return answer(null); // the broker's own messages (device errors)
+      let readings = false;
+      const arrived = performance.now();
+      // Answered in the order the client published, whichever finishes first (puback-order.ts).
+      const done = inArrivalOrder(client, (err) => {
+        // Measured when the PUBACK goes out, after the ones ahead of it, not when this message alone was durable.
+        if (!err && readings) metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
+        answer(err);
+      });
       const deviceId = deviceIdOf(client);
       const topic = parseDeviceTopic(topicPrefix, packet.topic);
       if (!deviceId || !topic || topic.deviceId !== deviceId || topic.kind === 'errors' || topic.kind === 'inbox') {
@@ -382,12 +391,9 @@ export async function createGateway(options: GatewayOptions) {
         handleStatus(deviceId, packet);
         return done(null);
       }
-      const arrived = performance.now();
+      readings = true;
       handleReadingsPublish(deviceId, packet, client, topic.kind === 'senml' ? 'senml' : 'v1').then(
-        () => {
-          metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
-          done(null);
-        },
+        () => done(null),
         (err: Error) => {
           if (!(err instanceof VigilError)) log.error({ deviceId, err }, 'ingest failed');
           else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err }, 'not acknowledged: outbox unavailable');

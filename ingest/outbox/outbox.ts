@@ -280,18 +280,27 @@ export class Outbox extends EventEmitter {
   }
 
   async #freshHandle(): Promise<void> {
-    if (this.#reopen) {
-      // After a failed write or fsync the kernel may have dropped the dirty pages; start from a fresh handle and
-      // rewrite from the last committed offset, which positional writes make safe.
-      await this.#active.handle.close().catch(() => undefined);
-      this.#active.handle = await open(segmentPath(this.#dir, this.#active.segment), 'r+');
-      this.#active.written = this.#active.committed;
-      this.#reopen = false;
-    }
+    if (this.#reopen) await this.#reopenAtCommitted();
     if (this.#active.written >= this.#segmentBytes) {
       await this.#active.handle.close();
       await this.#startSegment(this.#active.segment + 1);
     }
+  }
+
+  /**
+   * After a failed write or fsync the kernel may have dropped the dirty pages: a fresh handle, from which commits
+   * rewrite at the last committed offset (positional writes make that safe). First the segment is cut back to
+   * that offset: the failed commits left bytes past it (a short write before ENOSPC, or a whole later commit), a
+   * shorter rewrite or a shutdown would leave their records behind, and a restart would ship those refused
+   * readings, with a torn one at the seam reported as damage. Shrinking needs no space; the sync makes the cut last.
+   */
+  async #reopenAtCommitted(): Promise<void> {
+    await this.#active.handle.close().catch(() => undefined);
+    this.#active.handle = await open(segmentPath(this.#dir, this.#active.segment), 'r+');
+    await this.#active.handle.truncate(this.#active.committed);
+    await this.#active.handle.datasync();
+    this.#active.written = this.#active.committed;
+    this.#reopen = false;
   }
 
   /**
@@ -429,6 +438,9 @@ export class Outbox extends EventEmitter {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#flushing) await this.#flushing;
+    // A failed last commit leaves its bytes until the next append cuts them: cut them now (best effort: a crash
+    // before either still leaves them, as a crash mid-write leaves a torn record).
+    if (this.#reopen) await this.#reopenAtCommitted().catch(() => undefined);
     await this.#persist();
     await this.#active.handle.close();
   }

@@ -1,0 +1,124 @@
+import { generate, parser as parser_, type Packet } from 'mqtt-packet';
+import { createConnection } from 'node:net';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../app/state.js';
+import { createGateway, type Gateway } from '../gateway/index.js';
+import { tempDir, waitFor } from './support/temp.js';
+
+/**
+ * [MQTT-4.6.0-2] PUBACKs go out in the order the PUBLISHes were received. With read-ahead a device's next packets
+ * are handled while its earlier readings still commit: a status, or a readings message answered at once (all
+ * rejected, a duplicate), must still wait for the PUBACKs before it. The sink holds a message until the test
+ * lets it commit; a payload "fast" it answers at once, as ingest answers a message whose readings are all refused.
+ */
+
+const topic = (deviceId: string, kind: string) => `rpm/v1/devices/${deviceId}/${kind}`;
+
+describe('PUBACK order with read-ahead', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let state: ReturnType<typeof openState>;
+  let gateway: Gateway;
+  const held: { payload: string; commit: () => void }[] = [];
+  const answered: string[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    state = openState(dir.path);
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      topicPrefix: 'rpm/v1',
+      registry: state.registry,
+      sink: {
+        handleReadings: (_deviceId, payload) => {
+          if (payload.toString() === 'fast') {
+            answered.push('fast');
+            return Promise.resolve({ rejections: [] });
+          }
+          return new Promise((resolve) => held.push({ payload: payload.toString(), commit: () => resolve({ rejections: [] }) }));
+        },
+      },
+      metrics: new MetricsRegistry(),
+      log: quiet,
+      rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },
+      maxInFlightBytes: 1 << 20,
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    state?.db.close();
+    await dir?.remove();
+  });
+
+  it('acknowledges a status and an at-once answered reading only after the reading published before them', async () => {
+    const patient = state.registry.addPatient({ name: 'Puback Order' });
+    const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
+    const socket = createConnection({ host: '127.0.0.1', port: gateway.mqttPort });
+    const parser = parser_();
+    const acks: number[] = [];
+    let connected = false;
+    parser.on('packet', (p: Packet) => {
+      if (p.cmd === 'connack') connected = p.returnCode === 0;
+      if (p.cmd === 'puback') acks.push(p.messageId!);
+    });
+    socket.on('data', (b) => parser.parse(b));
+    try {
+      socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
+      await waitFor(() => connected);
+      const publish = (messageId: number, kind: string, payload: string) =>
+        generate({ cmd: 'publish', topic: topic(device.id, kind), payload: Buffer.from(payload), qos: 1, messageId, retain: false, dup: false });
+      socket.write(publish(1, 'readings', 'slow'));
+      await waitFor(() => held.length === 1);
+      // Separate chunks, read while the first reading commits.
+      socket.write(publish(2, 'status', JSON.stringify({ battery: 80 })));
+      socket.write(publish(3, 'readings', 'fast'));
+      await waitFor(() => answered.length === 1, { timeoutMs: 5_000, what: 'the later reading handed to ingest' });
+      // Both later packets are handled; a ping round trip shows whether their PUBACKs were sent already.
+      let pongs = 0;
+      parser.on('packet', (p: Packet) => {
+        if (p.cmd === 'pingresp') pongs++;
+      });
+      socket.write(generate({ cmd: 'pingreq' }));
+      await waitFor(() => pongs === 1);
+      expect(acks).toEqual([]);
+      held[0]!.commit();
+      await waitFor(() => acks.length === 3);
+      expect(acks).toEqual([1, 2, 3]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('answers a reading committed before an earlier one after it', async () => {
+    const patient = state.registry.addPatient({ name: 'Puback Order Two' });
+    const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
+    const socket = createConnection({ host: '127.0.0.1', port: gateway.mqttPort });
+    const parser = parser_();
+    const acks: number[] = [];
+    let connected = false;
+    parser.on('packet', (p: Packet) => {
+      if (p.cmd === 'connack') connected = p.returnCode === 0;
+      if (p.cmd === 'puback') acks.push(p.messageId!);
+    });
+    socket.on('data', (b) => parser.parse(b));
+    held.length = 0;
+    try {
+      socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
+      await waitFor(() => connected);
+      const publish = (messageId: number) =>
+        generate({ cmd: 'publish', topic: topic(device.id, 'readings'), payload: Buffer.from(`m${messageId}`), qos: 1, messageId, retain: false, dup: false });
+      socket.write(publish(1));
+      await waitFor(() => held.length === 1);
+      socket.write(publish(2));
+      await waitFor(() => held.length === 2);
+      held[1]!.commit();
+      held[0]!.commit();
+      await waitFor(() => acks.length === 2);
+      expect(acks).toEqual([1, 2]);
+    } finally {
+      socket.destroy();
+    }
+  });
+});
