@@ -24,7 +24,6 @@ import { inArrivalOrder } from './puback-order.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
 import { markAuthenticated } from './stream-guard.js';
-import { enableReadAhead, readAheadFor, type ReadAhead } from './read-ahead.js';
 import { watchInboxDelivery, type InboxDelivery } from './inbox-delivery.js';
 
 /** How the gateway hands a readings message to ingest: resolves once the readings are durable. */
@@ -249,7 +248,6 @@ export async function createGateway(options: GatewayOptions) {
     sessions.connected(username, client.id, !client.clean);
     client.conn.once('close', () => sessions.disconnected(username, client.id));
     setDeviceId(client, username);
-    enableReadAhead(client);
     markAuthenticated(client.conn);
   }
 
@@ -314,18 +312,15 @@ export async function createGateway(options: GatewayOptions) {
       await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
       throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
     }
-    return track(deviceId, admitAndAccept(deviceId, packet, wait, format, readAheadFor(client)));
+    return track(deviceId, admitAndAccept(deviceId, packet, wait, format));
   }
 
-  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml', readAhead: ReadAhead): Promise<void> {
+  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
     const release = await admission.enter((packet.payload as Buffer).length);
     try {
-      const accepted = acceptReadings(deviceId, packet, format);
-      // Its readings are queued for the outbox (or refused): the device's next packets may be read meanwhile.
-      readAhead();
-      await accepted;
+      await acceptReadings(deviceId, packet, format);
     } finally {
       release();
     }

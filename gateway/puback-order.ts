@@ -13,7 +13,7 @@ const queues = new WeakMap<Client, Slot[]>();
 
 /**
  * [MQTT-4.6.0-2] A client's PUBACKs must follow the order of its PUBLISHes. aedes handles every packet of a read
- * chunk at once, and read-ahead (read-ahead.ts) lets later chunks in while earlier readings still commit, so a
+ * chunk at once, and reads the next chunk as new data arrives while earlier readings may still commit, so a
  * status, a reply, or a readings message answered at once (all refused, a duplicate) would otherwise be
  * acknowledged before the readings published ahead of it. Each publish takes a place in its client's line when it
  * arrives; its answer is held until every earlier one has been given, and then given in that order.

@@ -7,15 +7,15 @@ import { createGateway, type Gateway } from '../gateway/index.js';
 import { tempDir, waitFor } from './support/temp.js';
 
 /**
- * [MQTT-4.6.0-2] PUBACKs go out in the order the PUBLISHes were received. With read-ahead a device's next packets
- * are handled while its earlier readings still commit: a status, or a readings message answered at once (all
+ * [MQTT-4.6.0-2] PUBACKs go out in the order the PUBLISHes were received. aedes handles a device's packets at once
+ * as they are read, while its earlier readings still commit: a status, or a readings message answered at once (all
  * rejected, a duplicate), must still wait for the PUBACKs before it. The sink holds a message until the test
  * lets it commit; a payload "fast" it answers at once, as ingest answers a message whose readings are all refused.
  */
 
 const topic = (deviceId: string, kind: string) => `rpm/v1/devices/${deviceId}/${kind}`;
 
-describe('PUBACK order with read-ahead', () => {
+describe('PUBACK order while readings commit', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let state: ReturnType<typeof openState>;
   let gateway: Gateway;
@@ -75,13 +75,8 @@ describe('PUBACK order with read-ahead', () => {
       socket.write(publish(2, 'status', JSON.stringify({ battery: 80 })));
       socket.write(publish(3, 'readings', 'fast'));
       await waitFor(() => answered.length === 1, { timeoutMs: 5_000, what: 'the later reading handed to ingest' });
-      // Both later packets are handled; a ping round trip shows whether their PUBACKs were sent already.
-      let pongs = 0;
-      parser.on('packet', (p: Packet) => {
-        if (p.cmd === 'pingresp') pongs++;
-      });
-      socket.write(generate({ cmd: 'pingreq' }));
-      await waitFor(() => pongs === 1);
+      // Both later packets are handled: without the ordering their PUBACKs ([2, 3]) arrive within milliseconds.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       expect(acks).toEqual([]);
       held[0]!.commit();
       await waitFor(() => acks.length === 3);

@@ -30,14 +30,16 @@ describe('Outbox', () => {
     await outbox.close();
   });
 
-  it('answers appends in order while commits overlap, also across segment rolls, and recovers every record', async () => {
+  it('answers appends in order across many commits and segment rolls, and recovers every record', async () => {
     const outbox = await Outbox.open({ dir: dir.path, segmentBytes: 2048 });
     const answered: number[] = [];
     const appends: Promise<void>[] = [];
-    // Spread over timer turns so that later appends arrive while earlier commits are syncing.
+    // Spread over timer turns so that later appends arrive while earlier commits are in flight, and every tenth
+    // waited for, so that the segment (2 KB) fills and rolls between commits several times.
     for (let i = 0; i < 60; i++) {
       appends.push(outbox.append(many(3, i * 3)).then(() => void answered.push(i)));
       if (i % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+      if (i % 10 === 9) await appends[i];
     }
     await Promise.all(appends);
     expect(answered).toEqual(Array.from({ length: 60 }, (_, i) => i));
