@@ -132,6 +132,17 @@ Vigil's main thread: socket writes of single PUBACKs 16 %, the embedded store's 
   once a second instead of after every shipped batch (about 4 % of the main thread); a crash ships that second
   again and the stores overwrite it.
 - Retention purges and patient erasure delete in the store's writer thread, not on the main connection.
+- Bookkeeping writes of the state database (last-seen times, online status, the worklist's latest readings, the
+  sweep's last-reading times, the webhook cursor) commit without an fsync (\`state/bookkeeping.ts\`); each was
+  an fsync on the main thread every 100 ms to a few seconds, 2-40 ms on a busy disk, with every PUBACK behind it.
+  Trend rules take the patient from the rule resolver's per-second cache, not two queries per stored batch.
+
+Tried on 2026-11-29 and taken out again, measured with alternating \`npm run bench:throughput\` runs on the idle
+machine: letting aedes read a device's next packets while its readings commit ("read-ahead"), and two outbox
+commits syncing at once. Together they cost about 2.3 s of Vigil CPU per 220,000 readings at 10 devices (11.5 s
+against 9.3 s) and moved neither the rate at 10 devices nor the PUBACK p99 at 100 devices: on this machine the
+main thread is busy, not waiting for the disk. PUBACKs are now answered in the order of their publishes
+(\`gateway/puback-order.ts\`, which MQTT 3.1.1 requires and aedes did not keep within one read chunk).
 
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
