@@ -15,6 +15,20 @@ import { tempDir, waitFor } from './support/temp.js';
 
 const topic = (deviceId: string, kind: string) => `rpm/v1/devices/${deviceId}/${kind}`;
 
+/** A device on a raw MQTT socket, so that the test decides what goes in one TCP write; its PUBACKs in order. */
+function rawDevice(port: number) {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  const parser = parser_();
+  const acks: number[] = [];
+  let accepted = false;
+  parser.on('packet', (p: Packet) => {
+    if (p.cmd === 'connack') accepted = p.returnCode === 0;
+    if (p.cmd === 'puback') acks.push(p.messageId!);
+  });
+  socket.on('data', (b) => parser.parse(b));
+  return { socket, acks, connected: () => accepted };
+}
+
 describe('PUBACK order while readings commit', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let state: ReturnType<typeof openState>;
@@ -55,18 +69,10 @@ describe('PUBACK order while readings commit', () => {
   it('acknowledges a status and an at-once answered reading only after the reading published before them', async () => {
     const patient = state.registry.addPatient({ name: 'Puback Order' });
     const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
-    const socket = createConnection({ host: '127.0.0.1', port: gateway.mqttPort });
-    const parser = parser_();
-    const acks: number[] = [];
-    let connected = false;
-    parser.on('packet', (p: Packet) => {
-      if (p.cmd === 'connack') connected = p.returnCode === 0;
-      if (p.cmd === 'puback') acks.push(p.messageId!);
-    });
-    socket.on('data', (b) => parser.parse(b));
+    const { socket, acks, connected } = rawDevice(gateway.mqttPort);
     try {
       socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
-      await waitFor(() => connected);
+      await waitFor(connected);
       const publish = (messageId: number, kind: string, payload: string) =>
         generate({ cmd: 'publish', topic: topic(device.id, kind), payload: Buffer.from(payload), qos: 1, messageId, retain: false, dup: false });
       socket.write(publish(1, 'readings', 'slow'));
@@ -89,19 +95,11 @@ describe('PUBACK order while readings commit', () => {
   it('answers a reading committed before an earlier one after it', async () => {
     const patient = state.registry.addPatient({ name: 'Puback Order Two' });
     const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
-    const socket = createConnection({ host: '127.0.0.1', port: gateway.mqttPort });
-    const parser = parser_();
-    const acks: number[] = [];
-    let connected = false;
-    parser.on('packet', (p: Packet) => {
-      if (p.cmd === 'connack') connected = p.returnCode === 0;
-      if (p.cmd === 'puback') acks.push(p.messageId!);
-    });
-    socket.on('data', (b) => parser.parse(b));
+    const { socket, acks, connected } = rawDevice(gateway.mqttPort);
     held.length = 0;
     try {
       socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
-      await waitFor(() => connected);
+      await waitFor(connected);
       const publish = (messageId: number) =>
         generate({ cmd: 'publish', topic: topic(device.id, 'readings'), payload: Buffer.from(`m${messageId}`), qos: 1, messageId, retain: false, dup: false });
       socket.write(publish(1));
