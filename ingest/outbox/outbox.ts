@@ -63,8 +63,8 @@ const SYNCS_IN_FLIGHT = 1;
  *
  * Appends are group-committed: while a commit is in flight, new appends queue up and share the next one, so
  * many readings cost one fsync and a device's PUBACK waits only for the commit that holds its readings
- * (SYNCS_IN_FLIGHT commits sync at once, answered in order). The shipper reads committed records from the checkpoint on and acknowledges what the store took;
- * segments wholly behind the checkpoint are deleted.
+ * (SYNCS_IN_FLIGHT commits sync at once, answered in order). The shipper reads committed records from the
+ * checkpoint on and acknowledges what the store took; segments wholly behind the checkpoint are deleted.
  */
 export class Outbox extends EventEmitter {
   readonly #dir: string;
