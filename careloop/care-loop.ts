@@ -9,6 +9,7 @@ import { MessageLog } from './messages.js';
 import { Education, PLAN_TARGET } from './education.js';
 import { localInstant, missedSince, slotsBetween, type PlannedMeasurement } from './plan.js';
 import { PlanStore } from './plan-store.js';
+import { describeIssues } from './describe-issues.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -269,7 +270,7 @@ export class CareLoop {
     const parsed = hubReplySchema.safeParse(json);
     if (!parsed.success) {
       const ref = typeof (json as { ref?: unknown })?.ref === 'string' ? String((json as { ref: string }).ref).slice(0, 64) : 'reply';
-      return problem(ref, 'VIGIL_ERR_BAD_REPLY', parsed.error.issues.map((i) => `${i.path.join('.') || 'reply'}: ${i.message}`).join('; ').slice(0, 300));
+      return problem(ref, 'VIGIL_ERR_BAD_REPLY', describeIssues(parsed.error, 'reply').slice(0, 300));
     }
     return this.#record(hubId, parsed.data, this.#now());
   }

@@ -4,6 +4,7 @@ import { actorName, type Actor, type AuditLog, type StateDb } from '../state/ind
 import { QUESTIONNAIRE_IDS, TEMPLATE_CHECKINS } from './checkin-questionnaires.js';
 import { timeOfDaySchema, type PlanTemplate } from './plan.js';
 import { requirePatient } from './plan-store.js';
+import { describeIssues } from './describe-issues.js';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -81,7 +82,7 @@ export class CheckinPlans {
   /** Replaces the patient's check-ins (validated: VIGIL_ERR_BAD_REQUEST naming the problem); audited. */
   set(patientId: string, checkins: readonly unknown[], by: Actor, now: number): CheckinPlan {
     const parsed = plannedCheckinsSchema.safeParse(checkins);
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `check-ins: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'checkins'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `check-ins: ${describeIssues(parsed.error, 'checkins')}`);
     requirePatient(this.#db, patientId);
     const data = parsed.data.map((c) => ({ ...c, times: [...new Set(c.times)].sort() }));
     this.#db.transaction(() => {

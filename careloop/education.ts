@@ -4,6 +4,7 @@ import { findRule } from '../alerts/index.js';
 import { VigilError, type EducationWire } from '../domain/index.js';
 import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
 import { requirePatient } from './plan-store.js';
+import { describeIssues } from './describe-issues.js';
 
 /** What an item is attached to: the plan (sent with every reminder) or an alert rule (sent with a message about one of its alerts). */
 export const PLAN_TARGET = 'plan';
@@ -76,7 +77,7 @@ export class Education {
 
   add(patientId: string, input: unknown, by: Actor, now: number): EducationItem {
     const parsed = educationInputSchema.safeParse(input);
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `education item: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'item'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `education item: ${describeIssues(parsed.error, 'item')}`);
     const item = parsed.data;
     // An item on a misspelt rule would never reach the patient: refused, not kept silently.
     if (item.attachTo !== PLAN_TARGET && !findRule(item.attachTo)) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `education item: attachTo: "${item.attachTo}" is neither "plan" nor an alert rule (vigil rules list)`);

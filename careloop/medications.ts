@@ -4,6 +4,7 @@ import { MEDICATION_CLASSES, VigilError, type MedicationClass } from '../domain/
 import type { Actor, AuditLog, StateDb } from '../state/index.js';
 import { timeOfDaySchema } from './plan.js';
 import { requirePatient } from './plan-store.js';
+import { describeIssues } from './describe-issues.js';
 
 /** A medication as the care team enters it; the hub shows name and dose with each reminder. */
 export const medicationInputSchema = z.object({
@@ -74,7 +75,7 @@ export class Medications {
 
   add(patientId: string, input: unknown, by: Actor, now: number): Medication {
     const parsed = medicationInputSchema.safeParse(input);
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `medication: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `medication: ${describeIssues(parsed.error)}`);
     const m = parsed.data;
     requirePatient(this.#db, patientId);
     const id = `m-${randomBytes(6).toString('hex')}`;

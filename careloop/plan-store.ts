@@ -1,6 +1,7 @@
 import { VigilError } from '../domain/index.js';
 import { actorName, type Actor, type AuditLog, type StateDb } from '../state/index.js';
 import { measurementsSchema, PLAN_TEMPLATES, type CarePlan, type PlannedMeasurement, type PlanTemplate } from './plan.js';
+import { describeIssues } from './describe-issues.js';
 
 /** Plans and medications belong to a registered patient: a coded error rather than a foreign-key failure. */
 export function requirePatient(db: StateDb, patientId: string): void {
@@ -49,7 +50,7 @@ export class PlanStore {
   /** Replaces the patient's plan (validated: VIGIL_ERR_BAD_REQUEST naming the problem). */
   set(patientId: string, template: PlanTemplate, measurements: readonly unknown[], by: Actor, now: number): CarePlan {
     const parsed = measurementsSchema.safeParse(measurements);
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `plan: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'measurements'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new VigilError('VIGIL_ERR_BAD_REQUEST', `plan: ${describeIssues(parsed.error, 'measurements')}`);
     requirePatient(this.#db, patientId);
     this.#db.transaction(() => {
       const before = this.get(patientId);

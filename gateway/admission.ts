@@ -1,7 +1,8 @@
 /**
  * Global back-pressure for readings: at most `maxBytes` of payload between arrival and PUBACK, across all
  * devices. Past it, a publish waits its turn (first come, first served) before it is parsed. aedes reads a
- * connection's next packets only once the current ones are handled, so a waiting publish also stops its connection from being read: the excess stays in the devices and the kernel's socket buffers, not in Vigil's
+ * connection's next packets only once the current ones are handled, so a waiting publish also stops its
+ * connection from being read: the excess stays in the devices and the kernel's socket buffers, not in Vigil's
  * heap, and devices see slower PUBACKs instead of the server running out of memory.
  */
 export class Admission {
