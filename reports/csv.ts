@@ -2,14 +2,23 @@ import { csvLines, type GlucoseReport, type HomeBpReport, type WeightReport } fr
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+type Row = (string | number | boolean | null)[];
+
+/** The header and period rows every report CSV starts with; `extra` empty cells pad them to wider tables. */
+function periodRows(r: { patientId: string; from: number; to: number; timeZone: string }, extra: string[] = []): Row[] {
+  return [
+    ['section', 'figure', 'value', 'unit', ...extra],
+    ['period', 'patient', r.patientId, '', ...extra.map(() => '')],
+    ['period', 'from', iso(r.from), '', ...extra.map(() => '')],
+    ['period', 'to', iso(r.to), '', ...extra.map(() => '')],
+    ['period', 'time zone', r.timeZone, '', ...extra.map(() => '')],
+  ];
+}
+
 /** The glucose report as one CSV table of sections: figure, value, unit, target, met; then the AGP by hour. */
 export function glucoseReportCsv(r: GlucoseReport): string {
-  const rows: (string | number | boolean | null)[][] = [
-    ['section', 'figure', 'value', 'unit', 'target', 'met'],
-    ['period', 'patient', r.patientId, '', '', ''],
-    ['period', 'from', iso(r.from), '', '', ''],
-    ['period', 'to', iso(r.to), '', '', ''],
-    ['period', 'time zone', r.timeZone, '', '', ''],
+  const rows: Row[] = [
+    ...periodRows(r, ['target', 'met']),
     ['period', 'source', r.source, '', '', ''],
     ['period', 'readings', r.readings, '', '', ''],
     ...r.ranges.map((x) => ['range', x.label, x.percent, '%', '', null]),
@@ -32,12 +41,8 @@ export function glucoseReportCsv(r: GlucoseReport): string {
 /** The home BP report as CSV: the protocol average and category, readings above the line, weekly means. */
 export function homeBpReportCsv(r: HomeBpReport): string {
   const p = r.protocol;
-  const rows: (string | number | boolean | null)[][] = [
-    ['section', 'figure', 'value', 'unit'],
-    ['period', 'patient', r.patientId, ''],
-    ['period', 'from', iso(r.from), ''],
-    ['period', 'to', iso(r.to), ''],
-    ['period', 'time zone', r.timeZone, ''],
+  const rows: Row[] = [
+    ...periodRows(r),
     ['period', 'readings', r.readings, ''],
     ['protocol', 'systolic average', p.systolic, 'mmHg'],
     ['protocol', 'diastolic average', p.diastolic, 'mmHg'],
@@ -55,12 +60,8 @@ export function homeBpReportCsv(r: HomeBpReport): string {
 
 /** The weight report as CSV: the baseline and windows, then each local day's morning weight and alert. */
 export function weightReportCsv(r: WeightReport): string {
-  const rows: (string | number | boolean | null)[][] = [
-    ['section', 'figure', 'value', 'unit'],
-    ['period', 'patient', r.patientId, ''],
-    ['period', 'from', iso(r.from), ''],
-    ['period', 'to', iso(r.to), ''],
-    ['period', 'time zone', r.timeZone, ''],
+  const rows: Row[] = [
+    ...periodRows(r),
     ['baseline', r.baseline.label, r.baseline.kg, 'kg'],
     ['baseline', 'dry weight', r.dryWeightKg, 'kg'],
     ...r.windows.map((w) => ['window', `rise over ${w.days} day${w.days === 1 ? '' : 's'}`, w.riseKg, 'kg']),
