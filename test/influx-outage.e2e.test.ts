@@ -87,6 +87,8 @@ describe('InfluxDB outage', () => {
       what: 'the replayed reading in InfluxDB',
       timeoutMs: 20_000,
     });
+    // The dead letter is removed once the store has answered, which can come just after the point is queryable.
+    await waitFor(() => t.vigil.ingest.deadLetters.list().length === 0, { what: 'the dead letter removed after its replay' });
     expect(t.vigil.ingest.deadLetters.list()).toEqual([]);
   });
 
