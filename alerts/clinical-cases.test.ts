@@ -252,7 +252,7 @@ describe('alerts a clinician can trust', () => {
       // The patient has been in the registry for a month before joining the heart-failure programme.
       c.state.db.prepare('UPDATE patients SET created_at = ? WHERE id = ?').run(c.clock - 30 * DAY, p.patientId);
       c.state.db.prepare('UPDATE devices SET assigned_at = ? WHERE id = ?').run(c.clock - 30 * DAY, p.deviceId);
-      c.state.registry.setProgrammes(p.patientId, ['heart_failure']);
+      await c.state.registry.setProgrammes(p.patientId, ['heart_failure']);
       c.sweep();
       expect(c.live(p.patientId, 'missing.weight')).toBeUndefined();
       c.advance(37 * HOUR);

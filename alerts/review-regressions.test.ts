@@ -83,7 +83,7 @@ describe('alert safety regressions', () => {
     c.advance(37 * HOUR);
     c.sweep();
     const missing = c.live(p.patientId, 'missing.weight')!;
-    c.state.registry.assignDevice(p.deviceId, null);
+    await c.state.registry.assignDevice(p.deviceId, null);
     c.advance(MIN);
     c.sweep();
     expect(c.alerts.queries.get(missing.id)!.alert).toMatchObject({ status: 'resolved', resolvedBy: 'vigil', resolveNote: 'the patient has no device' });

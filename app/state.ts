@@ -2,9 +2,9 @@ import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
 import { CARELOOP_MIGRATIONS, type CareDirectory } from '../careloop/index.js';
 import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
-import { LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
-import { Registry, REGISTRY_MIGRATIONS, type RegistryOptions } from '../registry/index.js';
-import { openStateDb, type Migration, type StateDb } from '../state/index.js';
+import { eraseReplicatedPatient, LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
+import { Registry, REGISTRY_MIGRATIONS, shareRegistry, type RegistryOptions, type SharedRegistry } from '../registry/index.js';
+import { AuditLog, openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
 export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...API_TOKEN_MIGRATIONS, ...CARELOOP_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
@@ -16,6 +16,22 @@ export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, .
 export function openState(dataDir: string, registry: RegistryOptions = {}): { db: StateDb; registry: Registry } {
   const db = openStateDb(dataDir, STATE_MIGRATIONS);
   return { db, registry: new Registry(db, registry) };
+}
+
+/**
+ * With VIGIL_DATABASE_URL, the registry is the shared one in PostgreSQL and the state database mirrors it
+ * (registry/shared.ts); resolves once the mirror is in step. `erasePatient` handles a patient erased elsewhere:
+ * by default this state database's rows about them go (the server erases its own reading store too).
+ */
+export async function shareStateRegistry(
+  state: { db: StateDb; registry: Registry },
+  databaseUrl: string | undefined,
+  onError: (err: Error) => void,
+  erasePatient?: (patientId: string) => void,
+): Promise<SharedRegistry | undefined> {
+  if (databaseUrl === undefined) return undefined;
+  const audit = new AuditLog(state.db);
+  return shareRegistry(state.registry, { url: databaseUrl, onError, erasePatient: erasePatient ?? ((id) => eraseReplicatedPatient(state.db, audit, id)) });
 }
 
 /** The alerts component's view of the registry and of ingest's rejected readings. */

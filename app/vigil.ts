@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
-import { claimInstance, collectPatientExport, erasePatient, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
+import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog, changedElsewhere, watchDatabase } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
@@ -14,7 +14,7 @@ import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { interopRoutes } from './interop.js';
-import { careDirectory, dashboardDirectory, openState, patientDirectory } from './state.js';
+import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateRegistry } from './state.js';
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -26,6 +26,12 @@ export interface VigilHooks {
 async function openStore(config: VigilConfig, log: Logger): Promise<ReadingStore> {
   if (!config.influx) return new SqliteStore(config.dataDir);
   return InfluxStore.open(config.influx, (message) => log.warn(message));
+}
+
+/** Whether the registry changed: in another process (the CLI), or on another instance (through the shared registry). */
+function registryChanges(elsewhere: () => boolean, inShared: () => boolean): () => boolean {
+  // Both asked every time: each remembers what it last answered.
+  return () => [elsewhere(), inShared()].includes(true);
 }
 
 /**
@@ -58,6 +64,19 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
+  // Patients and devices: in PostgreSQL too when VIGIL_DATABASE_URL is set, mirrored here (docs/architecture.md).
+  const registryLog = log.child({ component: 'registry' });
+  const sharedRegistry = await shareStateRegistry(
+    { db, registry },
+    config.databaseUrl,
+    (err) => registryLog.warn({ err }, 'shared registry: a write or the change feed failed; it retries, and resyncs on reconnection'),
+    // Erased on another instance: this one's rows and readings go too.
+    (patientId) =>
+      void erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by: REPLICA_ACTOR }).catch((err: Error) =>
+        registryLog.error({ err }, 'could not erase locally a patient erased from the shared registry; run `vigil patients erase` on this instance'),
+      ),
+  );
+  if (sharedRegistry) built.push(() => sharedRegistry.close());
   // Plans, reminders, medication and messages (docs/hub-protocol.md); its plans set what missing-data rules expect.
   const care = createCareLoop({ db, audit, readings: store, directory: careDirectory(registry), log: log.child({ component: 'careloop' }), cron: config.careCron, now: hooks.now });
   built.push(() => care.close());
@@ -145,7 +164,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     care: care.loop,
     patientData: {
       export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
-      erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by }),
+      erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by, shared: registry }),
     },
   });
   built.push(() => dashboard.close());
@@ -157,7 +176,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, registryChanged: changedElsewhere(db, 2_000), sink: ingest.intake, hub: care.loop, metrics, log: log.child({ component: 'gateway' }) });
+  const gateway = await startDeviceSide(config, { registry, registryChanged: registryChanges(changedElsewhere(db, 2_000), registry.changedInShared()), sink: ingest.intake, hub: care.loop, metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
   care.loop.attachSender((hubId, payload, expiresAt) => gateway.publishToInbox(hubId, payload, expiresAt));
   // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.
@@ -246,6 +265,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         dashboard.close();
         await alerts.close();
         await store.close();
+        await sharedRegistry?.close();
         database?.close();
         await identity.close();
         db.close();

@@ -51,7 +51,7 @@ async function seed(dataDir: string): Promise<void> {
   const readings: Reading[] = [];
   for (let i = 0; i < PATIENTS; i++) {
     const programme = PROGRAMMES[i % PROGRAMMES.length]!;
-    const patient = registry.addPatient({ id: `pt-${String(i).padStart(5, '0')}`, name: `Patient ${String(i).padStart(5, '0')}`, programmes: [programme], careTeam: `ward-${i % 10}` });
+    const patient = await registry.addPatient({ id: `pt-${String(i).padStart(5, '0')}`, name: `Patient ${String(i).padStart(5, '0')}`, programmes: [programme], careTeam: `ward-${i % 10}` });
     const t = now - ((i * 7919) % (36 * 3_600_000));
     const crisis = i % 10 === 0;
     readings.push(reading(patient.id, 'blood_pressure', t, { systolic: crisis ? 190 : 120 + (i % 25), diastolic: crisis ? 112 : 78, pulse: 70 }));

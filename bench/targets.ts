@@ -88,7 +88,7 @@ export async function startVigil(deviceCount: number, env: Record<string, string
   const { db, registry } = openState(dataDir);
   const devices: VigilTarget['devices'] = [];
   for (let i = 0; i < deviceCount; i++) {
-    const patient = registry.addPatient({ name: `Bench ${i}` });
+    const patient = await registry.addPatient({ name: `Bench ${i}` });
     const { device, secret } = await registry.addDevice({ patientId: patient.id, id: `bench-${i}` });
     devices.push({ deviceId: device.id, secret, patientId: patient.id });
   }

@@ -65,7 +65,7 @@ async function provisionTemplate(devices: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-workers-template-'));
   const { db, registry } = openState(dir);
   for (let i = 0; i < devices; i++) {
-    const patient = registry.addPatient({ name: `Bench ${i}` });
+    const patient = await registry.addPatient({ name: `Bench ${i}` });
     await registry.addDevice({ patientId: patient.id, id: `bench-${i}` });
   }
   db.close();

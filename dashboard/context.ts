@@ -40,7 +40,7 @@ export interface PatientDirectory {
   patients(): DirectoryPatient[];
   devices(): DirectoryDevice[];
   /** Validates the IANA zone (VIGIL_ERR_CONFIG naming it otherwise) and returns the patient as changed. */
-  setTimeZone(patientId: string, timeZone: string): DirectoryPatient;
+  setTimeZone(patientId: string, timeZone: string): Promise<DirectoryPatient>;
 }
 
 export interface SessionSettings {

@@ -1,5 +1,5 @@
 import { isProgramme, type Programme } from '../domain/index.js';
-import type { StateDb } from '../state/index.js';
+import type { SqlStatement, StateDb } from '../state/index.js';
 
 /** A patient's programmes in the order they were enrolled, each with the time its enrolment began (epoch ms). */
 export type Enrolment = ReadonlyMap<Programme, number>;
@@ -15,11 +15,7 @@ function add(into: Map<Programme, number>, row: Row): void {
   if (isProgramme(row.programme)) into.set(row.programme, row.enrolledAt);
 }
 
-/**
- * Enrolments (table patient_programmes). A programme kept across a change keeps its enrolment time; one left
- * and joined again starts afresh, since its rules must then wait for new history. Callers run `enrol` inside
- * the transaction that changes the patient.
- */
+/** Enrolments (table patient_programmes), read from the state database (changed by enrolStatements). */
 export class Enrolments {
   readonly #stmts;
 
@@ -29,8 +25,6 @@ export class Enrolments {
         'SELECT patient_id AS patientId, programme, enrolled_at AS enrolledAt FROM patient_programmes WHERE patient_id = ? ORDER BY rowid',
       ),
       all: db.prepare<[], Row>('SELECT patient_id AS patientId, programme, enrolled_at AS enrolledAt FROM patient_programmes ORDER BY rowid'),
-      insert: db.prepare('INSERT OR IGNORE INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?)'),
-      remove: db.prepare('DELETE FROM patient_programmes WHERE patient_id = ? AND programme = ?'),
     };
   }
 
@@ -50,11 +44,23 @@ export class Enrolments {
     }
     return byPatient;
   }
+}
 
-  /** Makes the patient's programmes exactly these: new ones are enrolled at `at`, kept ones keep their time. */
-  enrol(patientId: string, programmes: readonly Programme[], at: number): void {
-    const wanted = new Set(programmes);
-    for (const current of this.of(patientId).keys()) if (!wanted.has(current)) this.#stmts.remove.run(patientId, current);
-    for (const programme of programmes) this.#stmts.insert.run(patientId, programme, at);
-  }
+/**
+ * The statements that make the patient's programmes exactly these, for the transaction that changes the patient.
+ * A programme kept across a change keeps its enrolment time; a new one, or one left and joined again, is enrolled
+ * at `at`, since its rules must then wait for new history. The same text in both dialects.
+ */
+export function enrolStatements(patientId: string, programmes: readonly Programme[], at: number): SqlStatement[] {
+  const left: SqlStatement =
+    programmes.length === 0
+      ? { sql: 'DELETE FROM patient_programmes WHERE patient_id = ?', params: [patientId] }
+      : { sql: `DELETE FROM patient_programmes WHERE patient_id = ? AND programme NOT IN (${programmes.map(() => '?').join(', ')})`, params: [patientId, ...programmes] };
+  return [
+    left,
+    ...programmes.map((programme) => ({
+      sql: 'INSERT INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      params: [patientId, programme, at],
+    })),
+  ];
 }

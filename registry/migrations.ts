@@ -24,6 +24,62 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX devices_patient ON devices(patient_id);
     `,
+    // PostgreSQL starts at today's schema (versions 2-8 are SQLite's history). Every change to a row notifies
+    // channel vigil_registry with "p:<patient id>" or "d:<device id>", inside the writing transaction, so each
+    // instance's replica hears of it after the commit, whoever wrote it (docs/architecture.md, "The registry,
+    // shared"). registry_identity tells a replica which shared registry it mirrors.
+    postgres: `
+      CREATE TABLE patients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        care_team TEXT,
+        time_zone TEXT NOT NULL DEFAULT 'UTC'
+      );
+      CREATE INDEX patients_care_team ON patients(care_team);
+      CREATE TABLE patient_programmes (
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        programme TEXT NOT NULL,
+        enrolled_at BIGINT NOT NULL,
+        -- the order of enrolment (SQLite's rowid)
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        PRIMARY KEY (patient_id, programme)
+      );
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT REFERENCES patients(id),
+        secret_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        online INTEGER NOT NULL DEFAULT 0,
+        battery DOUBLE PRECISION,
+        firmware TEXT,
+        last_seen_at BIGINT,
+        status_at BIGINT,
+        assigned_at BIGINT,
+        warm_up_until BIGINT,
+        ns_verifier TEXT,
+        kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'hub'))
+      );
+      CREATE INDEX devices_patient ON devices(patient_id);
+      CREATE UNIQUE INDEX devices_ns_verifier ON devices(ns_verifier);
+      CREATE TABLE registry_identity (id TEXT PRIMARY KEY);
+      INSERT INTO registry_identity (id) VALUES (gen_random_uuid()::text);
+
+      -- TG_ARGV: the key's prefix and the column holding the id.
+      CREATE FUNCTION vigil_registry_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('vigil_registry', TG_ARGV[0] || ':' ||
+          ((CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END) ->> TG_ARGV[1]));
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER patients_changed AFTER INSERT OR UPDATE OR DELETE ON patients
+        FOR EACH ROW EXECUTE FUNCTION vigil_registry_changed('p', 'id');
+      CREATE TRIGGER patient_programmes_changed AFTER INSERT OR UPDATE OR DELETE ON patient_programmes
+        FOR EACH ROW EXECUTE FUNCTION vigil_registry_changed('p', 'patient_id');
+      CREATE TRIGGER devices_changed AFTER INSERT OR UPDATE OR DELETE ON devices
+        FOR EACH ROW EXECUTE FUNCTION vigil_registry_changed('d', 'id');
+    `,
   },
   {
     component: 'registry',
@@ -97,6 +153,18 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
     // and publish replies; every device provisioned before hubs existed is an ordinary device.
     sql: `
       ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'hub'));
+    `,
+  },
+  {
+    component: 'registry',
+    version: 9,
+    // With a shared registry (PostgreSQL) this database holds a replica of it: which shared registry, so that a
+    // data dir pointed at another database is adopted again rather than taken for its copy. SQLite only.
+    sql: `
+      CREATE TABLE registry_replica (
+        registry_id TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+      );
     `,
   },
 ];

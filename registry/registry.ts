@@ -1,9 +1,10 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
-import { bookkeeping, changedElsewhere, type StateDb } from '../state/index.js';
+import { bookkeeping, changedElsewhere, isUniqueViolation, sqliteClient, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
-import { Enrolments } from './enrolments.js';
+import { enrolStatements, Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
+import { RegistryReplica, type ReplicaHooks } from './replica.js';
 import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
@@ -17,9 +18,11 @@ export interface RegistryOptions {
 }
 
 /**
- * Patients, devices and their assignment, in the state database. The server and the CLI each open their own
- * Registry on the same file, so every read goes to the database: a revocation or reassignment made by the CLI
- * takes effect at the device's next message.
+ * Patients, devices and their assignment. Reads are synchronous, from the state database. Changes are made where
+ * the registry lives: the state database itself (embedded), or the shared registry in PostgreSQL
+ * (VIGIL_DATABASE_URL, after `share`), whose rows the state database then mirrors (registry/replica.ts); so
+ * changes are async. The server and the CLI each open their own Registry on the same file: a revocation or
+ * reassignment made by the CLI, or by another instance, takes effect at the device's next message.
  */
 export class Registry {
   readonly #db: StateDb;
@@ -34,46 +37,73 @@ export class Registry {
    */
   readonly #devices = new Map<string, Device>();
   readonly #changedElsewhere: () => boolean;
+  /** Where changes are made: the state database, or the shared registry once shared. */
+  #source: SqlClient;
+  #replica: RegistryReplica | undefined;
+  /** Liveness written to the shared registry after the state database, in order (bookkeeping, never awaited). */
+  #mirror: Promise<void> = Promise.resolve();
+  #onMirrorError: (err: Error) => void = () => undefined;
+  /** Rows the replica has written: its writes are this connection's, which SQLite's data_version does not count. */
+  #replicated = 0;
 
   constructor(db: StateDb, options: RegistryOptions = {}) {
     this.#db = db;
+    this.#source = sqliteClient(db);
     this.#changedElsewhere = changedElsewhere(db, 200);
     this.#enrolments = new Enrolments(db);
     this.#defaultTimeZone = checkTimeZone(options.defaultTimeZone ?? 'UTC');
     this.#stmts = {
-      insertPatient: db.prepare('INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)'),
       patient: db.prepare<[string], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients WHERE id = ?`),
       patients: db.prepare<[], PatientRow>(`SELECT ${PATIENT_COLUMNS} FROM patients ORDER BY created_at, id`),
-      setCareTeam: db.prepare('UPDATE patients SET care_team = ? WHERE id = ?'),
-      setTimeZone: db.prepare('UPDATE patients SET time_zone = ? WHERE id = ?'),
-      insertDevice: db.prepare('INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at, ns_verifier, kind) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       device: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       devices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY created_at, id'),
-      assign: db.prepare('UPDATE devices SET patient_id = ?, assigned_at = ? WHERE id = ?'),
-      revoke: db.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL'),
-      setSecret: db.prepare('UPDATE devices SET secret_hash = ?, ns_verifier = ?, revoked_at = NULL WHERE id = ?'),
-      // Battery and firmware keep their last known value when a status leaves them out; the warm-up is replaced
-      // (or kept, when the first parameter says so: see recordStatus).
-      status: db.prepare(
-        `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ?,
-         warm_up_until = CASE ? WHEN 1 THEN warm_up_until ELSE ? END WHERE id = ?`,
-      ),
-      online: db.prepare('UPDATE devices SET online = 1, status_at = ?, last_seen_at = ? WHERE id = ?'),
-      seen: db.prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?'),
-      offline: db.prepare('UPDATE devices SET online = 0, status_at = ? WHERE id = ?'),
+      status: db.prepare(LIVENESS.status),
+      online: db.prepare(LIVENESS.online),
+      seen: db.prepare(LIVENESS.seen),
+      offline: db.prepare(LIVENESS.offline),
       revokedIds: db.prepare<[], { id: string }>('SELECT id FROM devices WHERE revoked_at IS NOT NULL'),
       byNightscoutVerifier: db.prepare<[string], { id: string }>('SELECT id FROM devices WHERE ns_verifier = ?'),
     };
   }
 
-  addPatient(input: {
+  /**
+   * Makes the shared registry (PostgreSQL, with REGISTRY_MIGRATIONS applied) the place where this registry makes
+   * its changes, and returns the replica that mirrors it here: the caller feeds it the shared registry's
+   * notifications and calls `syncAll` when it starts listening (app/shared-registry.ts). Called once, before use.
+   */
+  share(shared: SqlClient, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
+    this.#source = shared;
+    this.#onMirrorError = hooks.onError;
+    this.#replica = new RegistryReplica(this.#db, shared, {
+      ...hooks,
+      forgetDevice: (id) => this.#devices.delete(id),
+      applied: (rows) => (this.#replicated += rows),
+    });
+    return this.#replica;
+  }
+
+  /**
+   * Whether the replica brought changes from the shared registry since the last call (the first call answers
+   * true): what another instance changed, for those that act on changes (the broker's logins, gateway/dynsec).
+   */
+  changedInShared(): () => boolean {
+    let seen = -1;
+    return () => {
+      const now = this.#replicated;
+      if (now === seen) return false;
+      seen = now;
+      return true;
+    };
+  }
+
+  async addPatient(input: {
     name: string;
     id?: string | undefined;
     programmes?: readonly string[] | undefined;
     careTeam?: string | null | undefined;
     /** IANA zone; the registry's default (VIGIL_DEFAULT_TIME_ZONE) when not given. */
     timeZone?: string | undefined;
-  }): Patient {
+  }): Promise<Patient> {
     const name = input.name.trim();
     if (!name) throw new VigilError('VIGIL_ERR_CONFIG', 'a patient needs a name');
     const id = input.id ? checkId(input.id, 'patient') : newId('p');
@@ -82,17 +112,15 @@ export class Registry {
     const timeZone = input.timeZone === undefined ? this.#defaultTimeZone : checkTimeZone(input.timeZone);
     const createdAt = Date.now();
     try {
-      this.#db.transaction(() => {
-        this.#stmts.insertPatient.run(id, name, createdAt, careTeam, timeZone);
-        this.#enrolments.enrol(id, programmes, createdAt);
-      })();
+      await this.#change([
+        { sql: 'INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)', params: [id, name, createdAt, careTeam, timeZone] },
+        ...enrolStatements(id, programmes, createdAt),
+      ]);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
-      }
+      if (isDuplicateKey(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
       throw err;
     }
-    return this.getPatient(id)!;
+    return this.#patientChanged(id);
   }
 
   getPatient(id: string): Patient | undefined {
@@ -109,61 +137,70 @@ export class Registry {
    * Enrols a patient in exactly these programmes; their rules apply from the next reading. A programme the
    * patient stays in keeps its enrolment time; a new one (or one rejoined) is enrolled now.
    */
-  setProgrammes(id: string, programmes: readonly string[]): Patient {
+  async setProgrammes(id: string, programmes: readonly string[]): Promise<Patient> {
     const checked = checkProgrammes(programmes);
-    this.#db.transaction(() => {
-      this.#requirePatient(id);
-      this.#enrolments.enrol(id, checked, Date.now());
-    })();
-    return this.getPatient(id)!;
+    await this.#requirePatient(id);
+    await this.#change(enrolStatements(id, checked, Date.now()));
+    return this.#patientChanged(id);
   }
 
   /** Moves a patient to a care team (or none: then only administrators see the patient). */
-  setCareTeam(id: string, team: string | null): Patient {
-    this.#requirePatient(id);
-    this.#stmts.setCareTeam.run(checkCareTeam(team), id);
-    return this.getPatient(id)!;
+  async setCareTeam(id: string, team: string | null): Promise<Patient> {
+    await this.#changeOne('UPDATE patients SET care_team = ? WHERE id = ?', [checkCareTeam(team), id], `patient ${id}`);
+    return this.#patientChanged(id);
   }
 
   /** Sets the patient's IANA time zone (they moved, or it was never set); rules use it from their next evaluation. */
-  setTimeZone(id: string, timeZone: string): Patient {
-    const zone = checkTimeZone(timeZone);
-    this.#requirePatient(id);
-    this.#stmts.setTimeZone.run(zone, id);
-    return this.getPatient(id)!;
+  async setTimeZone(id: string, timeZone: string): Promise<Patient> {
+    await this.#changeOne('UPDATE patients SET time_zone = ? WHERE id = ?', [checkTimeZone(timeZone), id], `patient ${id}`);
+    return this.#patientChanged(id);
   }
 
-  #requirePatient(id: string): void {
-    if (!this.#stmts.patient.get(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
+  /**
+   * The erasure of a patient (lifecycle/patient): from the shared registry, so that every instance's replica
+   * erases them too; its devices are unassigned (they are hardware). Nothing to do on an embedded registry, whose
+   * rows the erasure deletes with the rest of the state database's.
+   */
+  async erasePatientShared(id: string): Promise<void> {
+    if (!this.#replica) return;
+    await this.#source.transaction([
+      { sql: 'UPDATE devices SET patient_id = NULL, assigned_at = NULL WHERE patient_id = ?', params: [id] },
+      { sql: 'DELETE FROM patient_programmes WHERE patient_id = ?', params: [id] },
+      { sql: 'DELETE FROM patients WHERE id = ?', params: [id] },
+    ]);
+  }
+
+  async #requirePatient(id: string): Promise<void> {
+    this.#refuseUnsharedReplica();
+    const found = await this.#source.query('SELECT 1 FROM patients WHERE id = ?', [id]);
+    if (found.rows.length === 0) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${id} does not exist`);
   }
 
   /** Provisions a device for a patient; returns its secret, which is never shown again. */
   async addDevice(input: { patientId: string; id?: string | undefined; kind?: DeviceKind | undefined }): Promise<{ device: Device; secret: string }> {
-    if (!this.getPatient(input.patientId)) {
-      throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${input.patientId} does not exist`);
-    }
+    await this.#requirePatient(input.patientId);
     const id = input.id ? checkId(input.id, 'device') : newId('d');
-    if (this.#stmts.device.get(id)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
     const secret = generateSecret();
-    const hash = hashDeviceSecret(secret);
     const now = Date.now();
     try {
-      this.#stmts.insertDevice.run(id, input.patientId, hash, now, now, nightscoutVerifier(secret), input.kind ?? 'device');
+      await this.#change([
+        {
+          sql: 'INSERT INTO devices (id, patient_id, secret_hash, created_at, assigned_at, ns_verifier, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          params: [id, input.patientId, hashDeviceSecret(secret), now, now, nightscoutVerifier(secret), input.kind ?? 'device'],
+        },
+      ]);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
-      }
+      if (isDuplicateKey(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
       throw err;
     }
-    return { device: this.getDevice(id)!, secret };
+    return { device: await this.#deviceChanged(id), secret };
   }
 
   /** Issues a new secret (and lifts a revocation): the old secret stops working at once. */
   async rotateSecret(id: string): Promise<string> {
-    if (!this.getDevice(id)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
     const secret = generateSecret();
-    this.#stmts.setSecret.run(hashDeviceSecret(secret), nightscoutVerifier(secret), id);
-    this.#devices.delete(id);
+    await this.#changeOne('UPDATE devices SET secret_hash = ?, ns_verifier = ?, revoked_at = NULL WHERE id = ?', [hashDeviceSecret(secret), nightscoutVerifier(secret), id], `device ${id}`);
+    await this.#deviceChanged(id);
     return secret;
   }
 
@@ -172,14 +209,15 @@ export class Registry {
    * are attributed by the assignment at arrival, so the new patient gets the next one. Assigning a device to the
    * patient it already serves changes nothing, so its assignment time stays.
    */
-  assignDevice(id: string, patientId: string | null): Device {
-    const device = this.getDevice(id);
-    if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
-    if (patientId !== null) this.#requirePatient(patientId);
-    if (device.patientId === patientId) return device;
-    this.#stmts.assign.run(patientId, patientId === null ? null : Date.now(), id);
-    this.#devices.delete(id);
-    return this.getDevice(id)!;
+  async assignDevice(id: string, patientId: string | null): Promise<Device> {
+    if (patientId !== null) await this.#requirePatient(patientId);
+    // One statement: the assignment time moves only when the patient changes (also from or to none).
+    await this.#changeOne(
+      'UPDATE devices SET assigned_at = CASE WHEN patient_id IS DISTINCT FROM ? THEN ? ELSE assigned_at END, patient_id = ? WHERE id = ?',
+      [patientId, patientId === null ? null : Date.now(), patientId, id],
+      `device ${id}`,
+    );
+    return this.#deviceChanged(id);
   }
 
   getDevice(id: string): Device | undefined {
@@ -202,12 +240,44 @@ export class Registry {
     return this.#stmts.devices.all().map(toDevice);
   }
 
-  revokeDevice(id: string): Device {
-    const device = this.getDevice(id);
-    if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `device ${id} does not exist`);
-    this.#stmts.revoke.run(Date.now(), id);
+  async revokeDevice(id: string): Promise<Device> {
+    // A device already revoked keeps its revocation time.
+    await this.#changeOne('UPDATE devices SET revoked_at = COALESCE(revoked_at, ?), online = 0 WHERE id = ?', [Date.now(), id], `device ${id}`);
+    return this.#deviceChanged(id);
+  }
+
+  /** Runs a change where the registry lives (all or nothing). */
+  async #change(statements: readonly SqlStatement[]): Promise<void> {
+    this.#refuseUnsharedReplica();
+    await this.#source.transaction(statements);
+  }
+
+  /** One UPDATE of one row, refused with VIGIL_ERR_NOT_FOUND when there is no such row. */
+  async #changeOne(sql: string, params: readonly (string | number | null)[], what: string): Promise<void> {
+    this.#refuseUnsharedReplica();
+    if ((await this.#source.query(sql, params)).changes === 0) throw new VigilError('VIGIL_ERR_NOT_FOUND', `${what} does not exist`);
+  }
+
+  /** The patient as this instance now sees it, once the replica (when shared) has fetched the change. */
+  async #patientChanged(id: string): Promise<Patient> {
+    await this.#replica?.refresh([`p:${id}`]);
+    return this.getPatient(id)!;
+  }
+
+  async #deviceChanged(id: string): Promise<Device> {
+    await this.#replica?.refresh([`d:${id}`]);
     this.#devices.delete(id);
     return this.getDevice(id)!;
+  }
+
+  /**
+   * A state database that mirrors a shared registry changes only through it: a change made here alone (a CLI
+   * without VIGIL_DATABASE_URL) would be erased at the next resync, and seen by no other instance.
+   */
+  #refuseUnsharedReplica(): void {
+    if (!this.#replica && RegistryReplica.isReplica(this.#db)) {
+      throw new VigilError('VIGIL_ERR_CONFIG', 'this data dir mirrors a shared registry: set VIGIL_DATABASE_URL (or VIGIL_DATABASE_URL_FILE) to change patients or devices');
+    }
   }
 
   revokedDeviceIds(): Set<string> {
@@ -254,20 +324,22 @@ export class Registry {
 
   /**
    * Connection and status changes of many devices in one transaction (one fsync): a fleet of 10,000 devices
-   * reconnecting must not cost 10,000 synchronous disk flushes on the broker's thread. Applied in order.
+   * reconnecting must not cost 10,000 synchronous disk flushes on the broker's thread. Applied in order, and
+   * written to the shared registry after, when there is one.
    */
   recordStatusChanges(changes: readonly DeviceStatusChange[]): void {
+    const mirrored: SqlStatement[] = [];
     bookkeeping(this.#db, () => {
       for (const c of changes) {
         switch (c.kind) {
           case 'status':
-            this.recordStatus(c.deviceId, c.status, c.at);
+            this.#liveness(statusStatement(c.deviceId, c.status, c.at), c.deviceId, mirrored);
             break;
           case 'connected':
-            this.markOnline(c.deviceId, c.at);
+            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.deviceId] }, c.deviceId, mirrored);
             break;
           case 'disconnected':
-            this.markOffline(c.deviceId, c.at);
+            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId] }, c.deviceId, mirrored);
             break;
           default: {
             const unreachable: never = c;
@@ -276,41 +348,69 @@ export class Registry {
         }
       }
     });
+    this.#mirrorLiveness(mirrored);
   }
 
-  /**
-   * The device's own status message. Its `warmUpUntil` replaces the stored warm-up, and a status that is online
-   * without one ends it (the sensor is ready). An offline status without one leaves it: that is usually the last
-   * will, which the device registered when it connected and which knows nothing of the sensor, and a link lost
-   * during a warm-up does not end the warm-up.
-   */
+  /** One device's own status message (see statusStatement); usually batched by recordStatusChanges. */
   recordStatus(id: string, status: DeviceStatus, at: number): void {
-    const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
-    const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
-    this.#stmts.status.run(status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, keepWarmUp, warmUpUntil, id);
-    this.#devices.delete(id);
-  }
-
-  /** A connection opened: online, seen now; the last status reported stays as it was. */
-  markOnline(id: string, at: number): void {
-    this.#stmts.online.run(at, at, id);
-    this.#devices.delete(id);
+    this.recordStatusChanges([{ kind: 'status', deviceId: id, status, at }]);
   }
 
   /** Last-seen times are batched by the caller: one transaction (one fsync) for many devices. */
   markSeen(entries: Iterable<[deviceId: string, at: number]>): void {
+    const mirrored: SqlStatement[] = [];
     bookkeeping(this.#db, () => {
-      for (const [id, at] of entries) {
-        this.#stmts.seen.run(at, id);
-        this.#devices.delete(id);
-      }
+      for (const [id, at] of entries) this.#liveness({ sql: LIVENESS.seen, params: [at, at, id] }, id, mirrored);
     });
+    this.#mirrorLiveness(mirrored);
   }
 
-  markOffline(id: string, at: number): void {
-    this.#stmts.offline.run(at, id);
-    this.#devices.delete(id);
+  #liveness(statement: SqlStatement, deviceId: string, mirrored: SqlStatement[]): void {
+    this.#stmts[LIVENESS_NAMES.get(statement.sql)!].run(...(statement.params ?? []));
+    this.#devices.delete(deviceId);
+    if (this.#replica) mirrored.push(statement);
   }
+
+  /**
+   * Liveness is bookkeeping: written here first (the ingest path reads it at once), then to the shared registry
+   * in the same order, without anyone waiting; a failure is reported, and the next batch writes newer values.
+   */
+  #mirrorLiveness(statements: readonly SqlStatement[]): void {
+    if (statements.length === 0) return;
+    const source = this.#source;
+    this.#mirror = this.#mirror.then(() => source.transaction(statements)).catch((err: Error) => this.#onMirrorError(err));
+  }
+}
+
+/**
+ * Liveness statements, the same text in both dialects. Battery and firmware keep their last known value when a
+ * status leaves them out; the warm-up is replaced, or kept when the sixth parameter is 1 (statusStatement).
+ */
+const LIVENESS = {
+  status: `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ?,
+    warm_up_until = CASE WHEN ? = 1 THEN warm_up_until ELSE ? END WHERE id = ?`,
+  online: 'UPDATE devices SET online = 1, status_at = ?, last_seen_at = ? WHERE id = ?',
+  offline: 'UPDATE devices SET online = 0, status_at = ? WHERE id = ?',
+  // Never backwards: batches from several instances (or a late one) may arrive in any order.
+  seen: 'UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END WHERE id = ?',
+} as const;
+const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIVENESS).map(([name, sql]) => [sql, name as keyof typeof LIVENESS]));
+
+/**
+ * The device's own status message. Its `warmUpUntil` replaces the stored warm-up, and a status that is online
+ * without one ends it (the sensor is ready). An offline status without one leaves it: that is usually the last
+ * will, which the device registered when it connected and which knows nothing of the sensor, and a link lost
+ * during a warm-up does not end the warm-up.
+ */
+function statusStatement(id: string, status: DeviceStatus, at: number): SqlStatement {
+  const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
+  const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
+  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, keepWarmUp, warmUpUntil, id] };
+}
+
+/** A primary key or UNIQUE constraint refused the row, in either dialect. */
+function isDuplicateKey(err: unknown): boolean {
+  return isUniqueViolation(err) || (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 // A valid hash of a random secret nobody knows: verifying against it costs what a real verification costs.

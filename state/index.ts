@@ -6,4 +6,5 @@ export { bookkeeping } from './bookkeeping.js';
 export { isUniqueViolation, type SqlClient, type SqlDialect, type SqlResult, type SqlStatement, type SqlValue } from './sql.js';
 export { sqliteClient } from './sqlite-client.js';
 export { openPostgres, redactedUrl, type PostgresState } from './postgres.js';
+export { listenPostgres, type Listener, type ListenHandlers } from './postgres-listen.js';
 export { watchDatabase, type DatabaseHealth } from './database-watch.js';

@@ -22,7 +22,7 @@ describe('missed antihypertensive doses with a rising home BP raise an alert (re
 
   /** A hypertension patient (UTC) with a hub and a cuff, and home BP stored for the days before today. */
   async function patient(name: string, prior: number, recent: number, recentDays = 6) {
-    const p = t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['hypertension'] });
+    const p = await t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['hypertension'] });
     await t.vigil.registry.addDevice({ patientId: p.id, id: `hub-${name}`, kind: 'hub' });
     const cuff = await t.vigil.registry.addDevice({ patientId: p.id, id: `cuff-${name}` });
     const today = Math.floor(Date.now() / DAY) * DAY;

@@ -28,7 +28,7 @@ describe('alert safety end to end', () => {
   const hooksOf = (alertId: number) => receiver.received.filter((d) => d.alert.id === alertId).map((d) => (d.change ? `${d.type}:${d.change}` : d.type));
   async function patient(programmes: string[] = []) {
     const dev = await t.provision();
-    if (programmes.length) t.vigil.registry.setProgrammes(dev.patientId, programmes);
+    if (programmes.length) await t.vigil.registry.setProgrammes(dev.patientId, programmes);
     const client = await t.connectDevice(dev);
     return { ...dev, send: (readings: unknown) => client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify(readings), { qos: 1 }) };
   }

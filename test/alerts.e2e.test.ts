@@ -26,7 +26,7 @@ describe('alerts end to end', () => {
     client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(readings), { qos: 1 });
   async function provision(programmes: string[]) {
     const dev = await t.provision();
-    t.vigil.registry.setProgrammes(dev.patientId, programmes);
+    await t.vigil.registry.setProgrammes(dev.patientId, programmes);
     return { ...dev, client: await t.connectDevice(dev) };
   }
 

@@ -38,8 +38,8 @@ describe('the API contract: response schemas in the OpenAPI document, and answer
   beforeAll(async () => {
     t = await startTestVigil();
     const dev = await t.provision();
-    t.vigil.registry.setCareTeam(dev.patientId, 'cardiology');
-    t.vigil.registry.setProgrammes(dev.patientId, ['hypertension', 'heart_failure']);
+    await t.vigil.registry.setCareTeam(dev.patientId, 'cardiology');
+    await t.vigil.registry.setProgrammes(dev.patientId, ['hypertension', 'heart_failure']);
     patient = { ...dev, client: await t.connectDevice(dev) };
     await t.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD, displayName: 'Chief' });
     admin = await login(t.httpUrl, 'chief', PASSWORD);

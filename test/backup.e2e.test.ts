@@ -76,7 +76,7 @@ describe('backup and restore under load', () => {
     const backupDir = join(backupRoot.path, 'b1');
 
     const { db, registry } = openState(live.path);
-    const patient = registry.addPatient({ name: 'Backup Test' });
+    const patient = await registry.addPatient({ name: 'Backup Test' });
     const devices = [];
     for (let i = 0; i < DEVICES; i++) {
       const { device, secret } = await registry.addDevice({ patientId: patient.id, id: `bk-${i}` });

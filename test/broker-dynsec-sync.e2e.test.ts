@@ -31,7 +31,7 @@ describe('one place pushes device logins to Mosquitto', () => {
   async function worker(name: string, deviceId: string, extra: Record<string, string>): Promise<Worker> {
     const dir = await tempDir(`vigil-dynsec-${name}-`);
     const { db, registry } = openState(dir.path);
-    await registry.addDevice({ patientId: registry.addPatient({ name: `Sync ${name}` }).id, id: deviceId });
+    await registry.addDevice({ patientId: (await registry.addPatient({ name: `Sync ${name}` })).id, id: deviceId });
     db.close();
     const adminFile = join(dir.path, 'dynsec-admin-password');
     await writeFile(adminFile, 'admin-secret-2\n');

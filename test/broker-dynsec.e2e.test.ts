@@ -38,7 +38,7 @@ describe('device logins at Mosquitto (dynamic security)', () => {
     dir = await tempDir('vigil-dynsec-');
     // A device provisioned before dynamic security was on: the broker has never seen its secret.
     const { db, registry } = openState(dir.path);
-    for (const id of ['old-1', 'new-1']) patients.set(id, registry.addPatient({ name: `Dynsec ${id}` }).id);
+    for (const id of ['old-1', 'new-1']) patients.set(id, (await registry.addPatient({ name: `Dynsec ${id}` })).id);
     oldSecret = (await registry.addDevice({ patientId: patients.get('old-1')!, id: 'old-1' })).secret;
     db.close();
     const adminFile = join(dir.path, 'dynsec-admin-password');

@@ -25,9 +25,9 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
     broker = await startMosquitto();
     dir = await tempDir('vigil-hooks-');
     const { db, registry } = openState(dir.path);
-    const patient = registry.addPatient({ name: 'Hooks' });
+    const patient = await registry.addPatient({ name: 'Hooks' });
     for (const id of ['cuff-1', 'cuff-2', 'gone-1', 'slow-1']) secrets.set(id, (await registry.addDevice({ patientId: patient.id, id })).secret);
-    registry.revokeDevice('gone-1');
+    await registry.revokeDevice('gone-1');
     db.close();
     const config = loadConfig({
       VIGIL_BIND_HOST: '127.0.0.1',

@@ -38,7 +38,7 @@ describe('worker mode with a full disk', () => {
     if (!mounted) return ctx.skip();
     broker = await startMosquitto();
     const { db, registry } = openState(mountPoint);
-    const patient = registry.addPatient({ name: 'Full Disk' });
+    const patient = await registry.addPatient({ name: 'Full Disk' });
     await registry.addDevice({ patientId: patient.id, id: 'scale-1' });
     db.close();
     const config = loadConfig({

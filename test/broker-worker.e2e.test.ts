@@ -34,7 +34,7 @@ describe('worker mode on an external Mosquitto', () => {
     template = await tempDir('vigil-worker-template-');
     const { db, registry } = openState(template.path);
     for (const id of [...DEVICES, 'v5-dev', 'v5-cli', 'bad-dev']) {
-      const patient = registry.addPatient({ name: `Worker ${id}` });
+      const patient = await registry.addPatient({ name: `Worker ${id}` });
       await registry.addDevice({ patientId: patient.id, id });
       patients.set(id, patient.id);
     }

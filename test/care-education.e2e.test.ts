@@ -22,7 +22,7 @@ describe('education items: attached to the plan or to an alert rule, delivered t
   beforeAll(async () => {
     // The care loop is driven by the test's ticks; the cron never fires during it.
     t = await startTestVigil({ VIGIL_CARE_CRON: '0 0 0 1 1 *' });
-    const patient = t.vigil.registry.addPatient({ name: 'Edu Example', careTeam: 'cardiology', timeZone: 'UTC', programmes: ['hypertension'] });
+    const patient = await t.vigil.registry.addPatient({ name: 'Edu Example', careTeam: 'cardiology', timeZone: 'UTC', programmes: ['hypertension'] });
     patientId = patient.id;
     const device = await t.vigil.registry.addDevice({ patientId, id: 'hub-edu', kind: 'hub' });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });

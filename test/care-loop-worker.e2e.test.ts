@@ -28,7 +28,7 @@ describe('care loop in worker mode on an external Mosquitto', () => {
     broker = await startMosquitto();
     dir = await tempDir('vigil-care-worker-');
     const { db, registry } = openState(dir.path);
-    patientId = registry.addPatient({ name: 'Worker Hub Patient', timeZone: 'UTC' }).id;
+    patientId = (await registry.addPatient({ name: 'Worker Hub Patient', timeZone: 'UTC' })).id;
     await registry.addDevice({ patientId, id: 'hub-w', kind: 'hub' });
     db.close();
     const config = loadConfig({

@@ -25,7 +25,7 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
 
   /** A patient with a hub (and a cuff), the hub connected with a persistent session and subscribed to its inbox. */
   async function patientWithHub(name: string) {
-    const patient = t.vigil.registry.addPatient({ name, timeZone: 'UTC' });
+    const patient = await t.vigil.registry.addPatient({ name, timeZone: 'UTC' });
     const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: `hub-${name}`, kind: 'hub' });
     const cuff = await t.vigil.registry.addDevice({ patientId: patient.id, id: `cuff-${name}` });
     const creds = { deviceId: hub.device.id, secret: hub.secret };
@@ -163,7 +163,7 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
   });
 
   it('drives the missing-data rule by the plan: two planned BP measurements missed raise missing.blood_pressure before 48 h', async () => {
-    const patient = t.vigil.registry.addPatient({ name: 'Jo', timeZone: 'UTC', programmes: ['hypertension', 'copd'] });
+    const patient = await t.vigil.registry.addPatient({ name: 'Jo', timeZone: 'UTC', programmes: ['hypertension', 'copd'] });
     await t.vigil.registry.addDevice({ patientId: patient.id, id: 'cuff-jo' });
     // Enrolled and equipped a day ago (written as the CLI would, through its own connection).
     const dayAgo = Date.now() - 24 * 60 * MINUTE;
@@ -180,7 +180,7 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
   });
 
   it('simulated hub app: acknowledges, answers reminders with its adherence, reads messages and re-measures when asked', async () => {
-    const patient = t.vigil.registry.addPatient({ name: 'Kim', timeZone: 'UTC' });
+    const patient = await t.vigil.registry.addPatient({ name: 'Kim', timeZone: 'UTC' });
     const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: 'hub-kim', kind: 'hub' });
     const measured: ReadingType[] = [];
     const app = new SimulatedHubApp({ hubId: 'hub-kim', secret: hub.secret, seed: 1, measureAdherence: 1, medicationAdherence: 1, replies: ['Done.'] }, { url: t.mqttUrl, topicPrefix: 'rpm/v1' }, async (type) => void measured.push(type));

@@ -13,7 +13,7 @@ describe('care routes: plan, medications, messages and adherence of a patient, s
 
   beforeAll(async () => {
     t = await startTestVigil({ VIGIL_CARE_CRON: '0 0 0 1 1 *' });
-    const patient = t.vigil.registry.addPatient({ name: 'Ada Example', careTeam: 'cardiology', timeZone: 'Europe/London', programmes: ['hypertension'] });
+    const patient = await t.vigil.registry.addPatient({ name: 'Ada Example', careTeam: 'cardiology', timeZone: 'Europe/London', programmes: ['hypertension'] });
     patientId = patient.id;
     await t.vigil.registry.addDevice({ patientId, id: 'hub-ada', kind: 'hub' });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
@@ -58,7 +58,7 @@ describe('care routes: plan, medications, messages and adherence of a patient, s
 
   it('refuses another care team (403) and a message to a patient without a hub (409)', async () => {
     expect((await other.request('GET', `/api/patients/${patientId}/care`)).status).toBe(403);
-    const lonely = t.vigil.registry.addPatient({ name: 'No Hub', careTeam: 'cardiology' });
+    const lonely = await t.vigil.registry.addPatient({ name: 'No Hub', careTeam: 'cardiology' });
     expect((await card.request('POST', `/api/patients/${lonely.id}/care/messages`, { text: 'hello' })).status).toBe(409);
     // A message about an alert must be about one of this patient's alerts.
     expect((await card.request('POST', `/api/patients/${patientId}/care/messages`, { text: 'about that', alertId: 999_999 })).status).toBe(404);

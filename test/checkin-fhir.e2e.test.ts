@@ -17,7 +17,7 @@ describe('check-in answers in the FHIR export', () => {
 
   beforeAll(async () => {
     t = await startTestVigil({ VIGIL_CARE_CRON: '0 0 0 1 1 *' });
-    patientId = t.vigil.registry.addPatient({ name: 'Copd Example', programmes: ['copd'] }).id;
+    patientId = (await t.vigil.registry.addPatient({ name: 'Copd Example', programmes: ['copd'] })).id;
     await t.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
     admin = await login(t.httpUrl, 'chief', PASSWORD);
     const { care } = t.vigil;

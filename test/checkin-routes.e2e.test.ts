@@ -13,7 +13,7 @@ describe('check-in routes: the planned questionnaires and the answers of a patie
 
   beforeAll(async () => {
     t = await startTestVigil({ VIGIL_CARE_CRON: '0 0 0 1 1 *' });
-    patientId = t.vigil.registry.addPatient({ name: 'Hal Example', careTeam: 'cardiology', timeZone: 'Europe/London', programmes: ['heart_failure'] }).id;
+    patientId = (await t.vigil.registry.addPatient({ name: 'Hal Example', careTeam: 'cardiology', timeZone: 'Europe/London', programmes: ['heart_failure'] })).id;
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     await t.vigil.users.add({ username: 'diab', role: 'clinician', careTeams: ['diabetes'], password: PASSWORD });
     card = await login(t.httpUrl, 'card', PASSWORD);

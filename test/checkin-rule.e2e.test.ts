@@ -22,7 +22,7 @@ describe('the heart-failure rule with check-in symptoms (docs/alerts.md "Check-i
 
   /** A heart-failure patient with a scale and a hub subscribed to its inbox; a daily check-in due now. */
   async function patient(name: string) {
-    const p = t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['heart_failure'] });
+    const p = await t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['heart_failure'] });
     const scale = await t.vigil.registry.addDevice({ patientId: p.id, id: `scale-${name}` });
     const hub = await t.vigil.registry.addDevice({ patientId: p.id, id: `hub-${name}`, kind: 'hub' });
     const scaleClient = await t.connectDevice({ deviceId: scale.device.id, secret: scale.secret });

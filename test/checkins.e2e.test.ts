@@ -23,7 +23,7 @@ describe('symptom check-ins over real MQTT: plan, inbox, answers', () => {
   });
 
   async function patientWithHub(name: string) {
-    const patient = t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['heart_failure'] });
+    const patient = await t.vigil.registry.addPatient({ name, timeZone: 'UTC', programmes: ['heart_failure'] });
     const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: `hub-${name}`, kind: 'hub' });
     const creds = { deviceId: hub.device.id, secret: hub.secret };
     const inbox: InboxMessage[] = [];
@@ -39,8 +39,8 @@ describe('symptom check-ins over real MQTT: plan, inbox, answers', () => {
     return { patientId: patient.id, hubId: creds.deviceId, client, inbox, connectHub };
   }
 
-  it('audits every change to the check-ins of a plan, and refuses a bad one with the problem named', () => {
-    const patient = t.vigil.registry.addPatient({ name: 'Audra', timeZone: 'UTC' });
+  it('audits every change to the check-ins of a plan, and refuses a bad one with the problem named', async () => {
+    const patient = await t.vigil.registry.addPatient({ name: 'Audra', timeZone: 'UTC' });
     t.vigil.care.checkins.plans.set(patient.id, [{ questionnaire: 'hf_daily', times: ['08:30'] }], 'user:dr', 1_000);
     t.vigil.care.checkins.plans.set(patient.id, [{ questionnaire: 'hf_daily', times: ['09:00', '18:00'], days: ['mon', 'thu'] }], 'user:nurse', 2_000);
     const audit = t.vigil.audit.list({ patientId: patient.id }).filter((e) => e.action.startsWith('care.checkins'));
@@ -152,7 +152,7 @@ describe('symptom check-ins over real MQTT: plan, inbox, answers', () => {
   });
 
   it('simulated hub app: answers a check-in with codes of the questionnaire, with its adherence', async () => {
-    const patient = t.vigil.registry.addPatient({ name: 'Flo', timeZone: 'UTC', programmes: ['copd'] });
+    const patient = await t.vigil.registry.addPatient({ name: 'Flo', timeZone: 'UTC', programmes: ['copd'] });
     const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: 'hub-flo', kind: 'hub' });
     const app = new SimulatedHubApp({ hubId: 'hub-flo', secret: hub.secret, seed: 3, measureAdherence: 0, medicationAdherence: 0, checkinAdherence: 1 }, { url: t.mqttUrl, topicPrefix: 'rpm/v1' }, async () => undefined);
     await app.start();

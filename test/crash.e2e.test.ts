@@ -25,7 +25,7 @@ describe('crash safety', () => {
     const env: Record<string, string> = { VIGIL_DATA_DIR: dir.path, VIGIL_DEVICE_RATE: '1000', VIGIL_DEVICE_BURST: '1000' };
 
     const { db, registry } = openState(dir.path);
-    const patient = registry.addPatient({ name: 'Crash Test' });
+    const patient = await registry.addPatient({ name: 'Crash Test' });
     const creds = [];
     for (let i = 0; i < DEVICES; i++) creds.push({ ...(await registry.addDevice({ patientId: patient.id, id: `crash-${i}` })), patientId: patient.id });
     db.close();

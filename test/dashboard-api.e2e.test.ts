@@ -23,8 +23,8 @@ describe('dashboard API and live channel', () => {
     const { registry, users } = t.vigil;
     for (const [team, name] of [['cardiology', 'cardio'], ['diabetes-clinic', 'diabetes']] as const) {
       const dev = await t.provision();
-      registry.setCareTeam(dev.patientId, team);
-      registry.setProgrammes(dev.patientId, ['hypertension']);
+      await registry.setCareTeam(dev.patientId, team);
+      await registry.setProgrammes(dev.patientId, ['hypertension']);
       const entry = { ...dev, client: await t.connectDevice(dev) };
       if (name === 'cardio') cardio = entry;
       else diabetes = entry;
@@ -150,7 +150,7 @@ describe('dashboard API and live channel', () => {
     expect(agg.headers.get('cache-control')).toBe('no-store');
     const views = async (patientId: string) => (await admin.request<{ entries: unknown[] }>('GET', `/api/audit?patient=${patientId}&action=patient.view&actor=user:card`)).body.entries.length;
     // A client header cannot hide an access: a first view sent as if it were a background refresh is audited.
-    const unseen = t.vigil.registry.addPatient({ name: 'Never Opened', careTeam: 'cardiology' });
+    const unseen = await t.vigil.registry.addPatient({ name: 'Never Opened', careTeam: 'cardiology' });
     expect((await cardiologist.request('GET', `/api/patients/${unseen.id}`, undefined, { 'x-vigil-background': '1' })).status).toBe(200);
     expect(await views(unseen.id)).toBe(1);
     // The server decides what is a repeat: the same session viewing the same record again soon is one view.

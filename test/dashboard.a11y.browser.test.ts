@@ -122,7 +122,7 @@ describe('dashboard accessibility: every view', () => {
     await rule.getByLabel('Dry weight (kg)').fill('78.5');
     await rule.getByRole('button', { name: 'Set dry weight' }).click();
     await audit('dry weight form, reason missing');
-    const other = clinic.t.vigil.registry.addPatient({ name: 'Elsewhere' });
+    const other = await clinic.t.vigil.registry.addPatient({ name: 'Elsewhere' });
     await page.goto(`${clinic.t.httpUrl}/#/patients/${other.id}`);
     await page.locator('.empty-state').waitFor();
     await orientation('Patient not available', /Patient not available · Vigil$/);

@@ -43,19 +43,19 @@ describe('dashboard in a browser', () => {
     t = await startTestVigil({ VIGIL_ALERT_SNOOZE_MAX_HOURS: '8' });
     const { registry, users } = t.vigil;
     const dev = await t.provision();
-    registry.setCareTeam(dev.patientId, 'ward-a');
-    registry.setProgrammes(dev.patientId, ['hypertension']);
+    await registry.setCareTeam(dev.patientId, 'ward-a');
+    await registry.setProgrammes(dev.patientId, ['hypertension']);
     device = { ...dev, client: await t.connectDevice(dev) };
     const hour = 3_600_000;
     await publish(
       Array.from({ length: 12 }, (_, i) => ({ type: 'blood_pressure', time: new Date(Date.now() - (12 - i) * 4 * hour).toISOString(), systolic: 128 + (i % 4) * 4, diastolic: 82, pulse: 70, id: `h${i}` })),
     );
     const quiet = await t.provision();
-    registry.setCareTeam(quiet.patientId, 'ward-a');
-    registry.setProgrammes(quiet.patientId, ['heart_failure']);
+    await registry.setCareTeam(quiet.patientId, 'ward-a');
+    await registry.setProgrammes(quiet.patientId, ['heart_failure']);
     quietPatientId = quiet.patientId;
     const elsewhere = await t.provision();
-    registry.setCareTeam(elsewhere.patientId, 'ward-b');
+    await registry.setCareTeam(elsewhere.patientId, 'ward-b');
     await users.add({ username: 'nurse', displayName: 'Nurse Ratched', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
     await users.add({ username: 'chief', displayName: 'Chief Admin', role: 'admin', password: PASSWORD });
     browser = await launchBrowser();

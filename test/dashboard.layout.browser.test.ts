@@ -27,7 +27,7 @@ describe('dashboard layout at 1,440 and 1,024 px', () => {
 
   const member = async (name: string, programmes: string[]) => {
     const { registry } = t.vigil;
-    const patient = registry.addPatient({ name, programmes: programmes as never, careTeam: 'ward-a' });
+    const patient = await registry.addPatient({ name, programmes: programmes as never, careTeam: 'ward-a' });
     const { device, secret } = await registry.addDevice({ patientId: patient.id });
     const client = await t.connectDevice({ deviceId: device.id, secret });
     clients.push(client);

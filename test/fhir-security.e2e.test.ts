@@ -34,9 +34,9 @@ describe('FHIR and API tokens under attack', () => {
     t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info', VIGIL_API_RATE_PER_MINUTE: '10000' }, undefined, { log });
     const dev = await t.provision('cuff_1');
     patientId = dev.patientId;
-    t.vigil.registry.setCareTeam(patientId, 'cardiology');
+    await t.vigil.registry.setCareTeam(patientId, 'cardiology');
     otherPatient = (await t.provision('cuff_2')).patientId;
-    t.vigil.registry.setCareTeam(otherPatient, 'oncology');
+    await t.vigil.registry.setCareTeam(otherPatient, 'oncology');
     await t.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     await t.vigil.users.add({ username: 'onco', role: 'clinician', careTeams: ['oncology'], password: PASSWORD });
@@ -87,7 +87,7 @@ describe('FHIR and API tokens under attack', () => {
     expect(exported.status).toBe(403);
     // A device assigned to nobody is for administrators; a clinician's attempt is refused and audited like a patient's.
     await t.vigil.registry.addDevice({ patientId, id: 'spare_1' });
-    t.vigil.registry.assignDevice('spare_1', null);
+    await t.vigil.registry.assignDevice('spare_1', null);
     expect((await fhir('/Device/spare.1', card)).status).toBe(403);
     const denied = await admin.request<{ entries: Json[] }>('GET', '/api/audit?action=access.denied');
     expect(denied.body.entries.some((e) => e.target === 'fhir:/fhir/Device/spare.1' && String(e.actor).startsWith('user:card/token:'))).toBe(true);

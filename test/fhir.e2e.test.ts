@@ -43,7 +43,7 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     t = await startTestVigil();
     const dev = await t.provision('cuff_1');
     ({ patientId, deviceId } = dev);
-    t.vigil.registry.setCareTeam(patientId, 'cardiology');
+    await t.vigil.registry.setCareTeam(patientId, 'cardiology');
     await t.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     await t.vigil.users.add({ username: 'onco', role: 'clinician', careTeams: ['oncology'], password: PASSWORD });

@@ -350,7 +350,7 @@ describe('item 5: a status is small and never retained', () => {
   });
 
   it('refuses a status over 1 KB, records a small one, and the broker retains neither, nor the last will', async () => {
-    const patient = state.registry.addPatient({ name: 'Status Patient' });
+    const patient = await state.registry.addPatient({ name: 'Status Patient' });
     const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
     const creds = { deviceId: device.id, secret };
     const will = { topic: topic(device.id, 'status'), payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true };

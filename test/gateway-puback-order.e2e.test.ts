@@ -67,7 +67,7 @@ describe('PUBACK order while readings commit', () => {
   });
 
   it('acknowledges a status and an at-once answered reading only after the reading published before them', async () => {
-    const patient = state.registry.addPatient({ name: 'Puback Order' });
+    const patient = await state.registry.addPatient({ name: 'Puback Order' });
     const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
     const { socket, acks, connected } = rawDevice(gateway.mqttPort);
     try {
@@ -93,7 +93,7 @@ describe('PUBACK order while readings commit', () => {
   });
 
   it('answers a reading committed before an earlier one after it', async () => {
-    const patient = state.registry.addPatient({ name: 'Puback Order Two' });
+    const patient = await state.registry.addPatient({ name: 'Puback Order Two' });
     const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
     const { socket, acks, connected } = rawDevice(gateway.mqttPort);
     held.length = 0;

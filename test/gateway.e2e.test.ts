@@ -112,7 +112,7 @@ describe('gateway and ingest, end to end over real MQTT', () => {
     expect(await refusal(t.connectDevice({ deviceId: dev.deviceId, secret: `${dev.secret}x` }))).toBe(4);
     expect(await refusal(t.connectDevice(dev, { clientId: 'someone-else' }))).toBe(5);
     expect(await refusal(t.connectDevice(dev, { clientId: `${dev.deviceId}.listener` }))).toBe('connected');
-    t.vigil.registry.revokeDevice(dev.deviceId);
+    await t.vigil.registry.revokeDevice(dev.deviceId);
     expect(await refusal(t.connectDevice(dev, { clientId: `${dev.deviceId}.again` }))).toBe(5);
     expect(await metric(t, 'vigil_mqtt_auth_failures_total{reason="bad-secret"}')).toBeGreaterThanOrEqual(1);
   });
@@ -142,7 +142,7 @@ describe('gateway and ingest, end to end over real MQTT', () => {
     const dev = await t.provision();
     const client = await t.connectDevice(dev);
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-    t.vigil.registry.revokeDevice(dev.deviceId);
+    await t.vigil.registry.revokeDevice(dev.deviceId);
     await closed;
     expect(t.vigil.registry.getDevice(dev.deviceId)?.revokedAt).not.toBeNull();
   });

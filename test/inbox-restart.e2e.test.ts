@@ -35,7 +35,7 @@ describe("an offline hub's inbox survives a restart of the embedded broker", () 
 
   it('sends the unexpired reminder again when the hub comes back after the restart, not the expired message nor what it had', async () => {
     t = await startTestVigil(ENV, dataDir.path);
-    const patient = t.vigil.registry.addPatient({ name: 'Rosa', timeZone: 'UTC' });
+    const patient = await t.vigil.registry.addPatient({ name: 'Rosa', timeZone: 'UTC' });
     const hub = await t.vigil.registry.addDevice({ patientId: patient.id, id: 'hub-rosa', kind: 'hub' });
     const creds = { deviceId: hub.device.id, secret: hub.secret };
     const before: InboxMessage[] = [];

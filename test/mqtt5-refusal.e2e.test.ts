@@ -27,7 +27,7 @@ describe('an MQTT 5 client', () => {
   beforeAll(async () => {
     dir = await tempDir();
     const { db, registry } = openState(dir.path);
-    const patient = registry.addPatient({ name: 'MQTT 5 Patient' });
+    const patient = await registry.addPatient({ name: 'MQTT 5 Patient' });
     device.secret = (await registry.addDevice({ patientId: patient.id, id: device.id })).secret;
     db.close();
     server = await startVigilProcess({ VIGIL_DATA_DIR: dir.path });

@@ -153,7 +153,7 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(await metric(t, 'vigil_nightscout_refused_total{code="VIGIL_ERR_UNAUTHORIZED"}')).toBe(before + 3);
     expect(await glucose(t, dev.patientId)).toEqual([]);
 
-    t.vigil.registry.revokeDevice(other.deviceId);
+    await t.vigil.registry.revokeDevice(other.deviceId);
     expect((await ns(t, other.deviceId, other.secret, 'GET', 'status')).status).toBe(403);
   });
 

@@ -16,7 +16,7 @@ describe("a patient's data on the dashboard API", () => {
     t = await startTestVigil();
     const dev = await t.provision();
     patientId = dev.patientId;
-    t.vigil.registry.setCareTeam(patientId, 'cardiology');
+    await t.vigil.registry.setCareTeam(patientId, 'cardiology');
     const client = await t.connectDevice(dev);
     for (let i = 0; i < 5; i++) {
       await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify({ type: 'heart_rate', time: new Date(Date.now() - i * 60_000).toISOString(), value: 70 + i, id: `r${i}` }), { qos: 1 });

@@ -17,7 +17,7 @@ describe("a patient's data on the patient page", () => {
     t = await startTestVigil();
     const dev = await t.provision();
     patientId = dev.patientId;
-    t.vigil.registry.setCareTeam(patientId, 'ward-a');
+    await t.vigil.registry.setCareTeam(patientId, 'ward-a');
     const client = await t.connectDevice(dev);
     await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify({ type: 'weight', time: new Date().toISOString(), value: 81.5, unit: 'kg', id: 'w1' }), { qos: 1 });
     await waitFor(async () => (await t.vigil.ingest.store.queryRaw({ patientId, type: 'weight', from: 0, to: Date.now() + 60_000 })).length === 1, { what: 'the reading stored' });

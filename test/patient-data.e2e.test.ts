@@ -38,7 +38,7 @@ describe('a patient erased while the server runs', () => {
     const dir = await tempDir();
     cleanups.push(dir.remove);
     const { db, registry } = openState(dir.path);
-    const patient = registry.addPatient({ name: 'Nadia Nameless' });
+    const patient = await registry.addPatient({ name: 'Nadia Nameless' });
     const { device, secret } = await registry.addDevice({ patientId: patient.id, id: 'hr-nadia' });
     db.close();
     const server = await startVigilProcess({ VIGIL_DATA_DIR: dir.path, VIGIL_DEVICE_RATE: '1000', VIGIL_DEVICE_BURST: '1000' });

@@ -18,9 +18,9 @@ describe('patient time zone over the API', () => {
     const { registry, users } = t.vigil;
     mine = (await t.provision()).patientId;
     theirs = (await t.provision()).patientId;
-    registry.setCareTeam(mine, 'cardiology');
-    registry.setCareTeam(theirs, 'renal');
-    registry.setProgrammes(mine, ['hypertension']);
+    await registry.setCareTeam(mine, 'cardiology');
+    await registry.setCareTeam(theirs, 'renal');
+    await registry.setProgrammes(mine, ['hypertension']);
     await users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     await users.add({ username: 'boss', role: 'admin', password: PASSWORD });
     cardiologist = await login(t.httpUrl, 'card', PASSWORD);

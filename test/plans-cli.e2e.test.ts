@@ -26,7 +26,7 @@ describe('vigil plans', () => {
   beforeAll(async () => {
     dir = await tempDir();
     const { db, registry } = openState(dir.path);
-    patientId = registry.addPatient({ name: 'Ada Example', timeZone: 'Europe/London' }).id;
+    patientId = (await registry.addPatient({ name: 'Ada Example', timeZone: 'Europe/London' })).id;
     await registry.addDevice({ patientId, id: 'hub-ada', kind: 'hub' });
     db.close();
   });

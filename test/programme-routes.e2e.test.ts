@@ -18,8 +18,8 @@ describe('programme routes: days with readings per 30-day period and alert work,
     const dev = await t.provision();
     patientId = dev.patientId;
     otherId = (await t.provision()).patientId;
-    t.vigil.registry.setCareTeam(patientId, 'rpm');
-    t.vigil.registry.setCareTeam(otherId, 'elsewhere');
+    await t.vigil.registry.setCareTeam(patientId, 'rpm');
+    await t.vigil.registry.setCareTeam(otherId, 'elsewhere');
     await t.vigil.users.add({ username: 'nurse', role: 'clinician', careTeams: ['rpm'], password: PASSWORD });
     nurse = await login(t.httpUrl, 'nurse', PASSWORD);
     const client = await t.connectDevice(dev);

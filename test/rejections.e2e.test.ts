@@ -126,7 +126,7 @@ describe('issue 13, item 9: a slow server clock', () => {
     await client.publishAsync(topic(dev.deviceId, 'readings'), JSON.stringify({ type: 'spo2', time: new Date().toISOString(), value: 97, id: 'r1' }), { qos: 1 });
     await client.endAsync();
     slowBy = 0;
-    t.vigil.registry.revokeDevice(dev.deviceId);
+    await t.vigil.registry.revokeDevice(dev.deviceId);
     expect(t.vigil.ingest.rejections.requestReplay({ deviceId: dev.deviceId }).ids).toHaveLength(1);
     await t.vigil.ingest.replayRejections();
     expect(t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId })[0]!.replayResult).toEqual({ accepted: 0, duplicates: 0, rejected: 0, error: 'VIGIL_ERR_NOT_FOUND' });

@@ -25,7 +25,7 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
     t = await startTestVigil();
     const dev = await t.provision();
     patientId = dev.patientId;
-    t.vigil.registry.setCareTeam(patientId, 'diabetes-clinic');
+    await t.vigil.registry.setCareTeam(patientId, 'diabetes-clinic');
     await t.vigil.users.add({ username: 'diab', role: 'clinician', careTeams: ['diabetes-clinic'], password: PASSWORD });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     diab = await login(t.httpUrl, 'diab', PASSWORD);

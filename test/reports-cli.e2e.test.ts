@@ -36,7 +36,7 @@ describe('vigil reports', () => {
   beforeAll(async () => {
     dir = await tempDir();
     const { db, registry } = openState(dir.path);
-    patientId = registry.addPatient({ name: 'Report Patient', timeZone: 'Europe/Paris' }).id;
+    patientId = (await registry.addPatient({ name: 'Report Patient', timeZone: 'Europe/Paris' })).id;
     db.close();
     const store = new SqliteStore(dir.path);
     const now = Date.now();

@@ -28,10 +28,10 @@ describe('dashboard: reports over a simulated history', () => {
 
   beforeAll(async () => {
     t = await startTestVigil();
-    const patient = t.vigil.registry.addPatient({ name: 'Demo Heart Failure', timeZone: 'Europe/Paris' });
+    const patient = await t.vigil.registry.addPatient({ name: 'Demo Heart Failure', timeZone: 'Europe/Paris' });
     patientId = patient.id;
-    t.vigil.registry.setProgrammes(patientId, ['heart_failure', 'hypertension']);
-    t.vigil.registry.setCareTeam(patientId, 'ward-a');
+    await t.vigil.registry.setProgrammes(patientId, ['heart_failure', 'hypertension']);
+    await t.vigil.registry.setCareTeam(patientId, 'ward-a');
     const conn = { url: t.mqttUrl, topicPrefix: 'rpm/v1' };
     const history: [DeviceModel, number][] = [
       ['scale', 30],

@@ -22,7 +22,7 @@ describe('dashboard: the Reports panel', () => {
     t = await startTestVigil();
     const dev = await t.provision();
     patientId = dev.patientId;
-    t.vigil.registry.setCareTeam(patientId, 'ward-a');
+    await t.vigil.registry.setCareTeam(patientId, 'ward-a');
     await t.vigil.users.add({ username: 'nurse', role: 'clinician', careTeams: ['ward-a'], password: PASSWORD });
     const client = await t.connectDevice(dev);
     const now = Date.now();

@@ -18,7 +18,7 @@ describe('SenML in worker mode, through a real Mosquitto', () => {
     broker = await startMosquitto();
     dir = await tempDir('vigil-senml-worker-');
     const { db, registry } = openState(dir.path);
-    patientId = registry.addPatient({ name: 'SenML worker patient' }).id;
+    patientId = (await registry.addPatient({ name: 'SenML worker patient' })).id;
     await registry.addDevice({ patientId, id: 'senml-dev' });
     db.close();
     const config = loadConfig({

@@ -42,7 +42,7 @@ describe.each([
     dir = await tempDir('vigil-worker-inflight-');
     const { db, registry } = openState(dir.path);
     for (const id of DEVICES) {
-      const patient = registry.addPatient({ name: `Backlog ${id}` });
+      const patient = await registry.addPatient({ name: `Backlog ${id}` });
       await registry.addDevice({ patientId: patient.id, id });
       patients.set(id, patient.id);
     }

@@ -76,8 +76,8 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
   const specs: SimulatedDeviceSpec[] = [];
   let seed = 1;
   for (const patient of COHORT) {
-    if (!registry.getPatient(patient.id)) registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes, careTeam: patient.careTeam });
-    else registry.setCareTeam(patient.id, patient.careTeam);
+    if (!registry.getPatient(patient.id)) await registry.addPatient({ id: patient.id, name: patient.name, programmes: patient.programmes, careTeam: patient.careTeam });
+    else await registry.setCareTeam(patient.id, patient.careTeam);
     // The care team's per-patient choices (a COPD patient's 88-92 % target is set by a clinician, not the programme).
     for (const preset of patient.presets ?? []) {
       if (!vigil.alerts.queries.overridesOf(patient.id).some((o) => o.preset === preset)) vigil.alerts.actions.applyPreset(patient.id, preset, { name: 'demo', origin: 'cli' });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { openState } from '../../app/state.js';
+import { openState, shareStateRegistry } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { erasePatient, exportPatient } from '../../lifecycle/index.js';
+import type { Registry } from '../../registry/index.js';
 import { AuditLog } from '../../state/index.js';
 import { ARG, oneOf } from '../args.js';
 import { action, configFrom } from '../run.js';
@@ -13,14 +14,19 @@ import { cliActor } from '../cli-actor.js';
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
 /** The state database, the reading store this configuration uses, the audit log, and the operator acting. */
-async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnType<typeof openState>['db']; store: ReadingStore; audit: AuditLog; dataDir: string }) => Promise<T>): Promise<T> {
+async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnType<typeof openState>['db']; registry: Registry; store: ReadingStore; audit: AuditLog; dataDir: string }) => Promise<T>): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: dataDir });
-  const { db } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
-  const store = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
+  const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   try {
-    return await body({ db, store, audit: new AuditLog(db), dataDir: config.dataDir });
+    const shared = await shareStateRegistry({ db, registry }, config.databaseUrl, (err) => process.stderr.write(`shared registry: ${err.message}\n`));
+    const store = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
+    try {
+      return await body({ db, registry, store, audit: new AuditLog(db), dataDir: config.dataDir });
+    } finally {
+      await store.close();
+      await shared?.close();
+    }
   } finally {
-    await store.close();
     db.close();
   }
 }
@@ -70,7 +76,7 @@ export function registerPatientData(program: Command, version: string): void {
     .action(
       action(async (id: string, opts: { yes?: boolean; dataDir?: string }) => {
         if (!opts.yes) throw new VigilError('VIGIL_ERR_CONFIG', '--yes is required: erasing a patient cannot be undone');
-        const result = await withData(opts.dataDir, ({ db, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor() }));
+        const result = await withData(opts.dataDir, ({ db, registry, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor(), shared: registry }));
         const rows = Object.values(result.removed).reduce((n, c) => n + c, 0);
         process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings; the audit log records it as erased:${result.pseudonym}\n`);
       }),

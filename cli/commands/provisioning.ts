@@ -23,8 +23,8 @@ export function registerProvisioning(program: Command): void {
     .addHelpText('after', '\nExample:\n  vigil patients add --name "Ada Example" --programme diabetes --team endocrinology --time-zone Europe/London --json\n')
     .action(
       action(async (opts: { name: string; id?: string; programme?: string[]; team?: string; timeZone?: string; json?: boolean } & DataDirOption) => {
-        const patient = await withState(opts, ({ registry }, audit) => {
-          const added = registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team, timeZone: opts.timeZone });
+        const patient = await withState(opts, async ({ registry }, audit) => {
+          const added = await registry.addPatient({ name: opts.name, id: opts.id, programmes: opts.programme, careTeam: opts.team, timeZone: opts.timeZone });
           audit('patient.add', added.id, null, { programmes: added.programmes, careTeam: added.careTeam, timeZone: added.timeZone });
           return added;
         });
@@ -37,7 +37,7 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }, audit) => {
+        const list = await withState(opts, async ({ registry }, audit) => {
           const patients = registry.listPatients();
           audit('patients.list', null, null, { patients: patients.length });
           return patients;
@@ -55,8 +55,8 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, programmes: string[] | undefined, opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }, audit) => {
-          const changed = registry.setProgrammes(patientId, programmes ?? []);
+        const patient = await withState(opts, async ({ registry }, audit) => {
+          const changed = await registry.setProgrammes(patientId, programmes ?? []);
           audit('patient.programmes', changed.id, null, { programmes: changed.programmes });
           return changed;
         });
@@ -70,8 +70,8 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, careTeam: string | undefined, opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }, audit) => {
-          const changed = registry.setCareTeam(patientId, careTeam ?? null);
+        const patient = await withState(opts, async ({ registry }, audit) => {
+          const changed = await registry.setCareTeam(patientId, careTeam ?? null);
           audit('patient.care_team', changed.id, null, { careTeam: changed.careTeam });
           return changed;
         });
@@ -85,9 +85,9 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, timeZone: string, opts: DataDirOption) => {
-        const patient = await withState(opts, ({ registry }, audit) => {
+        const patient = await withState(opts, async ({ registry }, audit) => {
           const from = registry.getPatient(patientId)?.timeZone;
-          const changed = registry.setTimeZone(patientId, timeZone);
+          const changed = await registry.setTimeZone(patientId, timeZone);
           audit('patient.time_zone', changed.id, null, { from, to: changed.timeZone });
           return changed;
         });
@@ -129,9 +129,9 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, patientId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }, audit) => {
+        await withState(opts, async ({ registry }, audit) => {
           const from = registry.getDevice(deviceId)?.patientId ?? null;
-          registry.assignDevice(deviceId, patientId);
+          await registry.assignDevice(deviceId, patientId);
           audit('device.assign', patientId, `device:${deviceId}`, { from });
         });
         process.stdout.write(`device ${deviceId} assigned to patient ${patientId}\n`);
@@ -143,9 +143,9 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: DataDirOption) => {
-        await withState(opts, ({ registry }, audit) => {
+        await withState(opts, async ({ registry }, audit) => {
           const from = registry.getDevice(deviceId)?.patientId ?? null;
-          registry.assignDevice(deviceId, null);
+          await registry.assignDevice(deviceId, null);
           audit('device.unassign', from, `device:${deviceId}`);
         });
         process.stdout.write(`device ${deviceId} unassigned\n`);
@@ -157,7 +157,7 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (opts: { json?: boolean } & DataDirOption) => {
-        const list = await withState(opts, ({ registry }, audit) => {
+        const list = await withState(opts, async ({ registry }, audit) => {
           const devices = registry.listDevices();
           audit('devices.list', null, null, { devices: devices.length });
           return devices;
@@ -183,8 +183,8 @@ export function registerProvisioning(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (deviceId: string, opts: DataDirOption) => {
-        const config = await withState(opts, ({ registry }, audit, config) => {
-          const device = registry.revokeDevice(deviceId);
+        const config = await withState(opts, async ({ registry }, audit, config) => {
+          const device = await registry.revokeDevice(deviceId);
           audit('device.revoke', device.patientId, `device:${deviceId}`);
           return config;
         });

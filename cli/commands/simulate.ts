@@ -13,6 +13,7 @@ import { ARG, examples, oneOf, parsedBy } from '../args.js';
 import { CommandFailed, UsageError } from '../failure.js';
 import { action } from '../run.js';
 import { stateConfig } from '../state-config.js';
+import { withState } from '../with-state.js';
 
 const gatewayUrl = parsedBy(z.url({ protocol: /^(mqtts?|wss?)$/ }), 'an mqtt://, mqtts://, ws:// or wss:// URL, e.g. mqtt://127.0.0.1:1883');
 const httpUrl = parsedBy(z.url({ protocol: /^https?$/ }), 'an http:// or https:// URL, e.g. http://127.0.0.1:8080');
@@ -63,18 +64,16 @@ interface SimulateOptions {
  * it runs beside the server), then speaks to it only over MQTT, as real devices do.
  */
 async function provision(dataDir: string, condition: Condition, programmes: readonly Programme[], models: DeviceModel[], prefix: string, seed: number) {
-  const { db, registry } = openState(dataDir);
-  try {
-    const patient = registry.addPatient({ id: `${prefix}-${randomBytes(3).toString('hex')}`, name: `Simulated ${condition} patient`, programmes });
+  // withState: with VIGIL_DATABASE_URL the simulated fleet goes into the shared registry.
+  return withState({ dataDir }, async ({ registry }) => {
+    const patient = await registry.addPatient({ id: `${prefix}-${randomBytes(3).toString('hex')}`, name: `Simulated ${condition} patient`, programmes });
     const specs: SimulatedDeviceSpec[] = [];
     for (const [i, model] of models.entries()) {
       const { device, secret } = await registry.addDevice({ patientId: patient.id, id: `${patient.id}-${model.replace(/_/g, '-')}` });
       specs.push({ deviceId: device.id, secret, model, condition, seed: seed + i });
     }
     return { patientId: patient.id, specs };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 async function verify(dataDir: string, store: ReadingStore, patientId: string, device: SimulatedDevice, refusals: string[], expects: readonly Expectation[], timeoutMs: number): Promise<boolean> {
@@ -247,8 +246,7 @@ export function registerSimulate(program: Command): void {
 }
 
 async function provisionLoadDevices(dataDir: string, prefix: string, count: number): Promise<{ deviceId: string; secret: string; patientId: string }[]> {
-  const { db, registry } = openState(dataDir);
-  try {
+  return withState({ dataDir }, async ({ registry }) => {
     const out: { deviceId: string; secret: string; patientId: string }[] = [];
     // Secrets are hashed with scrypt on the libuv thread pool: a few at a time keeps every core busy.
     for (let i = 0; i < count; i += 16) {
@@ -258,7 +256,7 @@ async function provisionLoadDevices(dataDir: string, prefix: string, count: numb
           batch.map(async (n) => {
             const patientId = `${prefix}-p${n}`;
             const deviceId = `${prefix}-d${n}`;
-            if (!registry.getPatient(patientId)) registry.addPatient({ id: patientId, name: `Load patient ${n}` });
+            if (!registry.getPatient(patientId)) await registry.addPatient({ id: patientId, name: `Load patient ${n}` });
             const secret = registry.getDevice(deviceId) ? await registry.rotateSecret(deviceId) : (await registry.addDevice({ patientId, id: deviceId })).secret;
             return { deviceId, secret, patientId };
           }),
@@ -266,9 +264,7 @@ async function provisionLoadDevices(dataDir: string, prefix: string, count: numb
       );
     }
     return out;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 async function residentMiB(httpUrl: string): Promise<number | undefined> {

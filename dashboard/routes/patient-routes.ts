@@ -129,7 +129,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
     },
     async (request) => {
       const before = visiblePatient(ctx, request, request.params.patientId);
-      const patient = ctx.directory.setTimeZone(before.id, request.body.timeZone);
+      const patient = await ctx.directory.setTimeZone(before.id, request.body.timeZone);
       ctx.audit.record(actor(request), 'patient.time_zone', patient.id, null, { from: before.timeZone, to: patient.timeZone });
       return { patient };
     },

@@ -77,7 +77,7 @@ describe('worklist ranking', () => {
     cleanups.push(dir.remove);
     const first = openState(dir.path);
     // Latest readings are kept only for patients in the registry (an erased patient's are not written back).
-    first.registry.addPatient({ id: 'p', name: 'P' });
+    await first.registry.addPatient({ id: 'p', name: 'P' });
     const latest = new LatestReadings(first.db, 60_000);
     expect(latest.note([reading('p', NOW, 150)])).toHaveLength(1);
     expect(latest.note([reading('p', NOW - H, 110)])).toHaveLength(0);

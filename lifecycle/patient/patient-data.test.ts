@@ -28,8 +28,8 @@ function tables(db: StateDb): { name: string; columns: string[] }[] {
 /** A patient with a device, readings, an alert with an event and a note, a rule override, a rejection and audit entries. */
 async function clinic(db: StateDb, registry: ReturnType<typeof openState>['registry'], store: ReadingStore) {
   const audit = new AuditLog(db);
-  const patient = registry.addPatient({ name: NAME, programmes: ['hypertension'] });
-  const other = registry.addPatient({ name: 'Otto Other' });
+  const patient = await registry.addPatient({ name: NAME, programmes: ['hypertension'] });
+  const other = await registry.addPatient({ name: 'Otto Other' });
   await registry.addDevice({ patientId: patient.id, id: 'cuff-erin' });
   await registry.addDevice({ patientId: other.id, id: 'cuff-otto' });
   const { lastInsertRowid } = db

@@ -21,6 +21,11 @@ export interface PatientEraseOptions {
    */
   readonly settleMs?: number;
   readonly now?: () => number;
+  /**
+   * The shared registry (VIGIL_DATABASE_URL), erased first so that every instance's replica of it erases the
+   * patient too (Registry.erasePatientShared); absent on an embedded registry.
+   */
+  readonly shared?: { erasePatientShared(patientId: string): Promise<void> };
 }
 
 export interface ErasureResult {
@@ -62,6 +67,7 @@ function eraseState(db: StateDb, id: string): Record<string, number> {
 export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResult> {
   const now = o.now ?? Date.now;
   const pseudonym = erasurePseudonym(o.db, o.patientId);
+  await o.shared?.erasePatientShared(o.patientId);
   const removed = eraseState(o.db, o.patientId);
   await sleep(o.settleMs ?? 1_500);
   const deadline = now() + (o.outboxWaitMs ?? 30_000);
@@ -82,3 +88,18 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   }
   return { pseudonym, removed, readings };
 }
+
+/**
+ * A patient erased from the shared registry by another instance (or its CLI), as this instance's replica learns
+ * of it: this state database's rows about them go at once, in one transaction, and the audit log records it as
+ * the erasure does. The reading store is the erasing instance's task (a shared InfluxDB), or `erasePatient`'s
+ * when the caller has this instance's own store at hand.
+ */
+export function eraseReplicatedPatient(db: StateDb, audit: AuditLog, patientId: string): void {
+  const pseudonym = erasurePseudonym(db, patientId);
+  const removed = eraseState(db, patientId);
+  audit.record(REPLICA_ACTOR, 'patient.erase', null, `erased:${pseudonym}`, { removed, replicated: true });
+}
+
+/** Who erased, in the audit log, when the erasure came from the shared registry. */
+export const REPLICA_ACTOR = 'system:shared-registry';

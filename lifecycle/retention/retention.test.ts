@@ -56,7 +56,7 @@ describe('retention sweep (fake clock)', () => {
   }
 
   it('keeps each growing table bounded over 60 days of daily runs, and audits each run with its counts', async () => {
-    const patient = state.registry.addPatient({ name: 'Retention Test' });
+    const patient = await state.registry.addPatient({ name: 'Retention Test' });
     const audit = new AuditLog(state.db);
     const rejections = new RejectionLog(state.db, { onLost: () => undefined });
     const now = { t: T0 };
@@ -94,7 +94,7 @@ describe('retention sweep (fake clock)', () => {
   });
 
   it('never deletes an open alert, a dead letter not yet replayed, or audit rows inside the period', async () => {
-    const patient = state.registry.addPatient({ name: 'Kept' });
+    const patient = await state.registry.addPatient({ name: 'Kept' });
     const open = addAlert(state.db, patient.id, null, 'open');
     state.db
       .prepare("INSERT INTO dead_letters (reading_key, device_id, patient_id, reading_type, reading, status, error, created_at) VALUES ('k', 'dev-1', ?, 'weight', '{}', 400, 'e', ?)")
@@ -109,7 +109,7 @@ describe('retention sweep (fake clock)', () => {
   });
 
   it('purges the care record at its boundary: older than the period and expired goes, still waiting for its hub stays', async () => {
-    const patient = state.registry.addPatient({ name: 'Care Boundary' });
+    const patient = await state.registry.addPatient({ name: 'Care Boundary' });
     const now = T0 + 100 * DAY_MS;
     const cut = now - POLICY.careDays * DAY_MS;
     addCare(state.db, patient.id, 'msg-older', cut - 1, cut - 1);
@@ -140,7 +140,7 @@ describe('retention sweep (fake clock)', () => {
   });
 
   it('keeps a kind whose period is 0 for ever', async () => {
-    const patient = state.registry.addPatient({ name: 'Forever' });
+    const patient = await state.registry.addPatient({ name: 'Forever' });
     addAlert(state.db, patient.id, T0, 'old');
     const rejections = new RejectionLog(state.db, { onLost: () => undefined });
     const run = new RetentionSweep({

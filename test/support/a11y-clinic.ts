@@ -46,8 +46,8 @@ export async function startA11yClinic(): Promise<A11yClinic> {
   const clients: MqttClient[] = [];
   const member = async (programmes: string[]): Promise<Member> => {
     const dev = await t.provision();
-    registry.setCareTeam(dev.patientId, 'ward-a');
-    registry.setProgrammes(dev.patientId, programmes);
+    await registry.setCareTeam(dev.patientId, 'ward-a');
+    await registry.setProgrammes(dev.patientId, programmes);
     const client = await t.connectDevice(dev);
     clients.push(client);
     let n = 0;

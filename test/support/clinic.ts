@@ -62,7 +62,7 @@ export class Clinic {
   }
 
   async patient(programmes: string[] = [], timeZone?: string): Promise<{ patientId: string; deviceId: string }> {
-    const patient = this.state.registry.addPatient({ name: `Patient ${++this.#seq}`, programmes, timeZone });
+    const patient = await this.state.registry.addPatient({ name: `Patient ${++this.#seq}`, programmes, timeZone });
     const { device } = await this.state.registry.addDevice({ patientId: patient.id });
     return { patientId: patient.id, deviceId: device.id };
   }

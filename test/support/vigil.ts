@@ -47,7 +47,7 @@ export async function startTestVigil(env: Record<string, string> = {}, existingD
     mqttUrl,
     httpUrl: `http://127.0.0.1:${vigil.httpPort}`,
     async provision(deviceId) {
-      const patient = vigil.registry.addPatient({ name: `Test Patient ${++counter}` });
+      const patient = await vigil.registry.addPatient({ name: `Test Patient ${++counter}` });
       const { device, secret } = await vigil.registry.addDevice({ patientId: patient.id, id: deviceId });
       return { patientId: patient.id, deviceId: device.id, secret };
     },

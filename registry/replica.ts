@@ -1,0 +1,179 @@
+import { bookkeeping, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
+import type { DeviceRow } from './device.js';
+import type { PatientRow } from './patient.js';
+
+/** What a replica needs from its owner: forget cached devices, erase a patient the shared registry no longer has. */
+export interface ReplicaHooks {
+  /** A device row changed here: drop what is cached of it. */
+  readonly forgetDevice: (deviceId: string) => void;
+  /**
+   * The patient was erased from the shared registry (on another instance): delete everything this instance holds
+   * about them (alerts, care plans, ...), the patient row last, in one transaction. Called after the replica's own
+   * transaction.
+   */
+  readonly erasePatient: (patientId: string) => void;
+  /** Rows were written here (a change another instance made, or this one's own, fetched back). */
+  readonly applied: (rows: number) => void;
+  /** A notified change could not be fetched or applied; the next change or resync brings it. */
+  readonly onError: (err: Error) => void;
+}
+
+interface EnrolmentRow {
+  patientId: string;
+  programme: string;
+  enrolledAt: number;
+}
+
+const PATIENTS = 'SELECT id, name, created_at AS "createdAt", care_team AS "careTeam", time_zone AS "timeZone" FROM patients';
+const ENROLMENTS = 'SELECT patient_id AS "patientId", programme, enrolled_at AS "enrolledAt" FROM patient_programmes';
+const DEVICES = 'SELECT id, kind, patient_id, secret_hash, created_at, revoked_at, online, battery, firmware, last_seen_at, status_at, assigned_at, warm_up_until, ns_verifier FROM devices';
+const DEVICE_COLUMNS = ['id', 'kind', 'patient_id', 'secret_hash', 'created_at', 'revoked_at', 'online', 'battery', 'firmware', 'last_seen_at', 'status_at', 'assigned_at', 'warm_up_until', 'ns_verifier'] as const;
+/** Placeholders per IN list: far below both databases' limits on bound parameters. */
+const CHUNK = 500;
+
+/**
+ * This instance's copy of the shared registry (PostgreSQL) in its own state database, so that every read stays
+ * synchronous and local (the ingest path looks devices up per message) and the tables that refer to patients
+ * (care plans, alerts) keep their foreign keys. The shared registry notifies each changed row (its triggers);
+ * the replica fetches those rows and writes them here. Work is serialised: a fetch that started later is always
+ * applied later, so an older answer never overwrites a newer one.
+ *
+ * Replica writes are bookkeeping commits (not fsync'd): the copy can always be fetched again.
+ */
+export class RegistryReplica {
+  readonly #db: StateDb;
+  readonly #shared: SqlClient;
+  readonly #hooks: ReplicaHooks;
+  #queue: Promise<void> = Promise.resolve();
+  #pending = new Set<string>();
+  #flushing = false;
+
+  constructor(db: StateDb, shared: SqlClient, hooks: ReplicaHooks) {
+    this.#db = db;
+    this.#shared = shared;
+    this.#hooks = hooks;
+  }
+
+  /** A notification ("p:<id>" or "d:<id>"): fetched with the others that arrive meanwhile. */
+  notified(key: string): void {
+    this.#pending.add(key);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    void this.#serial(async () => {
+      this.#flushing = false;
+      const keys = this.#pending;
+      this.#pending = new Set();
+      await this.#refresh(keys);
+    }).catch((err: Error) => this.#hooks.onError(err));
+  }
+
+  /** Fetches these rows now (after this instance's own write), after anything already under way. */
+  refresh(keys: Iterable<string>): Promise<void> {
+    const wanted = new Set(keys);
+    return this.#serial(() => this.#refresh(wanted));
+  }
+
+  /**
+   * Mirrors the whole shared registry: at start and after every reconnection (notifications sent meanwhile are
+   * lost). A database that does not yet mirror this shared registry (first start with VIGIL_DATABASE_URL, or
+   * pointed at another one) is adopted: its patients and devices are added to the shared registry where their
+   * ids are free (existing rows win), so that moving to shared state loses nothing, and workers that were each
+   * provisioned with the same ids merge. From then on, what the shared registry does not have is erased here.
+   */
+  syncAll(): Promise<void> {
+    return this.#serial(async () => {
+      const registryId = (await this.#shared.query<{ id: string }>('SELECT id FROM registry_identity')).rows[0]?.id;
+      if (registryId === undefined) throw new Error('the shared registry has no registry_identity row');
+      const mirrored = this.#db.prepare<[], { registry_id: string }>('SELECT registry_id FROM registry_replica').get()?.registry_id;
+      if (mirrored !== registryId) await this.#adopt();
+      const patients = (await this.#shared.query<PatientRow>(`${PATIENTS} ORDER BY created_at, id`)).rows;
+      const enrolments = (await this.#shared.query<EnrolmentRow>(`${ENROLMENTS} ORDER BY seq`)).rows;
+      const devices = (await this.#shared.query<DeviceRow>(`${DEVICES} ORDER BY created_at, id`)).rows;
+      const present = new Set(patients.map((p) => p.id));
+      const gone = this.#db.prepare<[], { id: string }>('SELECT id FROM patients').all().map((r) => r.id).filter((id) => !present.has(id));
+      this.#apply(patients, enrolments, devices, () => {
+        this.#db.prepare('DELETE FROM registry_replica').run();
+        this.#db.prepare('INSERT INTO registry_replica (registry_id, synced_at) VALUES (?, ?)').run(registryId, Date.now());
+      });
+      for (const id of gone) this.#hooks.erasePatient(id);
+    });
+  }
+
+  /** Whether this database mirrors a shared registry: then a registry opened without it must not write here. */
+  static isReplica(db: StateDb): boolean {
+    return db.prepare('SELECT 1 FROM registry_replica').get() !== undefined;
+  }
+
+  #serial(work: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #refresh(keys: ReadonlySet<string>): Promise<void> {
+    const patientIds = [...keys].filter((k) => k.startsWith('p:')).map((k) => k.slice(2));
+    const deviceIds = [...keys].filter((k) => k.startsWith('d:')).map((k) => k.slice(2));
+    const devices = await this.#fetch<DeviceRow>(DEVICES, 'id', deviceIds);
+    // A device may name a patient this replica has not fetched yet: fetch it first (foreign key).
+    const known = this.#db.prepare<[string], { id: string }>('SELECT id FROM patients WHERE id = ?');
+    for (const d of devices) if (d.patient_id !== null && !patientIds.includes(d.patient_id) && !known.get(d.patient_id)) patientIds.push(d.patient_id);
+    const patients = await this.#fetch<PatientRow>(PATIENTS, 'id', patientIds);
+    const enrolments = await this.#fetch<EnrolmentRow>(ENROLMENTS, 'patient_id', patientIds, ' ORDER BY seq');
+    const present = new Set(patients.map((p) => p.id));
+    const gone = patientIds.filter((id) => !present.has(id) && known.get(id));
+    this.#apply(patients, enrolments, devices);
+    for (const id of gone) this.#hooks.erasePatient(id);
+  }
+
+  async #fetch<Row>(select: string, column: string, ids: readonly string[], order = ''): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      rows.push(...(await this.#shared.query<Row>(`${select} WHERE ${column} IN (${chunk.map(() => '?').join(', ')})${order}`, chunk)).rows);
+    }
+    return rows;
+  }
+
+  /** Writes fetched rows here in one transaction: patients, then their enrolments in order, then devices. */
+  #apply(patients: readonly PatientRow[], enrolments: readonly EnrolmentRow[], devices: readonly DeviceRow[], also?: () => void): void {
+    const upsertPatient = this.#db.prepare(
+      `INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at, care_team = excluded.care_team, time_zone = excluded.time_zone`,
+    );
+    const clearEnrolments = this.#db.prepare('DELETE FROM patient_programmes WHERE patient_id = ?');
+    const enrol = this.#db.prepare('INSERT INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?)');
+    const upsertDevice = this.#db.prepare(
+      `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    );
+    bookkeeping(this.#db, () => {
+      for (const p of patients) {
+        upsertPatient.run(p.id, p.name, p.createdAt, p.careTeam, p.timeZone);
+        clearEnrolments.run(p.id);
+      }
+      for (const e of enrolments) enrol.run(e.patientId, e.programme, e.enrolledAt);
+      for (const d of devices) upsertDevice.run(...DEVICE_COLUMNS.map((c) => d[c]));
+      also?.();
+    });
+    for (const d of devices) this.#hooks.forgetDevice(d.id);
+    this.#hooks.applied(patients.length + devices.length);
+  }
+
+  /** Adds this database's patients, enrolments and devices to the shared registry where their ids are free. */
+  async #adopt(): Promise<void> {
+    const statements: SqlStatement[] = [];
+    for (const p of this.#db.prepare<[], PatientRow>(`${PATIENTS} ORDER BY created_at, id`).all()) {
+      statements.push({ sql: 'INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', params: [p.id, p.name, p.createdAt, p.careTeam, p.timeZone] });
+    }
+    for (const e of this.#db.prepare<[], EnrolmentRow>(`${ENROLMENTS} ORDER BY rowid`).all()) {
+      statements.push({ sql: 'INSERT INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', params: [e.patientId, e.programme, e.enrolledAt] });
+    }
+    for (const d of this.#db.prepare<[], DeviceRow>(`${DEVICES} ORDER BY created_at, id`).all()) {
+      statements.push({
+        sql: `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
+        params: DEVICE_COLUMNS.map((c) => d[c]),
+      });
+    }
+    if (statements.length > 0) await this.#shared.transaction(statements);
+  }
+}

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login } from './support/dashboard-client.js';
+import { startPostgres, type PostgresInstance } from './support/postgres.js';
+import { CLI } from './support/vigil-process.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const exec = promisify(execFile);
+const PASSWORD = 'correct horse battery staple';
+const topic = (deviceId: string, kind: string) => `rpm/v1/devices/${deviceId}/${kind}`;
+
+async function waitFor<T>(check: () => T | Promise<T>, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Two Vigil instances with their own data dirs and embedded brokers on one PostgreSQL registry: a device
+ * provisioned through one (or the CLI) is accepted by the other, a revocation made on one closes the device's
+ * live connection on the other, and a patient erased through one is gone from the other's worklist.
+ */
+describe('the registry shared in PostgreSQL by two instances', () => {
+  let postgres: PostgresInstance;
+  let a: TestVigil;
+  let b: TestVigil;
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    databaseUrl = await postgres.createDatabase('vigil');
+    const start = () => startTestVigil({ VIGIL_DATABASE_URL: databaseUrl });
+    [a, b] = await Promise.all([start(), start()]);
+    await a.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await postgres?.destroy();
+  });
+
+  it('accepts on one instance a device provisioned through the other, and cuts it off there when revoked on the first', async () => {
+    const dev = await a.provision();
+    await waitFor(() => b.vigil.registry.getDevice(dev.deviceId), 'the device on B');
+    const client = await b.connectDevice(dev);
+    await client.publishAsync(topic(dev.deviceId, 'readings'), JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 64 }), { qos: 1 });
+    const admin = await login(b.httpUrl, 'chief', PASSWORD);
+    await waitFor(async () => {
+      const worklist = await admin.request<{ entries: { patient: { id: string }; latest: { type: string }[] }[] }>('GET', '/api/worklist');
+      return worklist.body.entries.find((e) => e.patient.id === dev.patientId && e.latest.some((r) => r.type === 'heart_rate'));
+    }, 'the patient on B\'s worklist');
+
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    await a.vigil.registry.revokeDevice(dev.deviceId);
+    await closed;
+    await expect(b.connectDevice(dev, { clientId: `${dev.deviceId}.again` })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('provisions from the command line on one data dir what the other instance then accepts', async () => {
+    const env = { ...process.env, VIGIL_DATA_DIR: a.dataDir, VIGIL_DATABASE_URL: databaseUrl };
+    await exec(process.execPath, [CLI, 'patients', 'add', '--id', 'p-cli', '--name', 'From the CLI', '--programme', 'hypertension'], { env });
+    const added = await exec(process.execPath, [CLI, 'devices', 'add', '--patient', 'p-cli', '--id', 'cuff-cli', '--json'], { env });
+    const secret = (JSON.parse(added.stdout) as { secret: string }).secret;
+    await waitFor(() => b.vigil.registry.getDevice('cuff-cli'), 'the CLI device on B');
+    expect(b.vigil.registry.getPatient('p-cli')?.programmes).toEqual(['hypertension']);
+    const client = await b.connectDevice({ deviceId: 'cuff-cli', secret });
+    await client.publishAsync(topic('cuff-cli', 'readings'), JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 128, diastolic: 82, unit: 'mm[Hg]' }), { qos: 1 });
+    await client.endAsync();
+  });
+
+  it('erases through one instance a patient the other then no longer holds', async () => {
+    const dev = await a.provision();
+    await waitFor(() => b.vigil.registry.getPatient(dev.patientId), 'the patient on B');
+    const admin = await login(a.httpUrl, 'chief', PASSWORD);
+    const erased = await admin.request('POST', `/api/admin/patients/${dev.patientId}/erase`, { confirm: dev.patientId });
+    expect(erased.status).toBe(200);
+    await waitFor(() => !b.vigil.registry.getPatient(dev.patientId), 'the patient gone from B');
+    expect(b.vigil.registry.getDevice(dev.deviceId)?.patientId).toBeNull();
+    expect((await call(b.httpUrl, 'GET', `/api/patients/${dev.patientId}`, undefined, { cookie: (await login(b.httpUrl, 'chief', PASSWORD)).cookie })).status).toBe(404);
+  });
+});
