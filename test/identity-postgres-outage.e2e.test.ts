@@ -59,6 +59,14 @@ describe('a PostgreSQL outage under a running Vigil', () => {
     expect(response.headers.get('set-cookie')).toBeNull();
   };
 
+  it('documents the 503 on every route that checks credentials', async () => {
+    const { body: spec } = await call<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(t.httpUrl, 'GET', '/api/docs/json');
+    for (const [path, method] of [['/api/session', 'get'], ['/api/session', 'post'], ['/api/session', 'delete'], ['/api/worklist', 'get'], ['/api/users', 'get']] as const) {
+      expect(Object.keys(spec.paths[path]?.[method]?.responses ?? {}), `${method} ${path}`).toContain('503');
+    }
+    expect(Object.keys(spec.paths['/healthz']?.get?.responses ?? {})).not.toContain('503');
+  });
+
   it('answers 503 with the code while it is down, reports it, and works again with the same session once it is back', async () => {
     expect((await clinician.request('GET', '/api/worklist')).status).toBe(200);
     expect((await call(t.httpUrl, 'GET', '/api/worklist', undefined, bearer)).status).toBe(200);
