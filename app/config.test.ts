@@ -111,11 +111,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VIGIL_DATABASE_URL: 'mysql://vigil:hunter2@db/vigil' })).toThrow(/VIGIL_DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
     expect(() => loadConfig({ VIGIL_DATABASE_URL: 'mysql://vigil:hunter2@db/vigil' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
     expect(() => loadConfig({ VIGIL_DATABASE_URL: 'postgresql://vigil:pw@db/vigil?sslmode=no-verify' })).toThrow(/VIGIL_DATABASE_URL: sslmode must be verify-full, verify-ca, require or disable/);
+    // Without sslmode node-postgres connects in clear: the choice must be written down.
+    expect(() => loadConfig({ VIGIL_DATABASE_URL: 'postgresql://vigil:pw@db/vigil' })).toThrow(/VIGIL_DATABASE_URL: sslmode must be verify-full, verify-ca, require or disable/);
+    // What the cluster compose file's secret holds (docs/deployment.md).
+    expect(loadConfig({ VIGIL_DATABASE_URL: 'postgres://vigil:0123abcd@postgres:5432/vigil?sslmode=disable' }).databaseUrl).toContain('@postgres:5432/vigil');
     const dir = await tempDir();
     try {
       const file = join(dir.path, 'database_url');
-      await writeFile(file, 'postgresql://vigil:s3cret@db/vigil\n');
-      expect(loadConfig({ VIGIL_DATABASE_URL_FILE: file }).databaseUrl).toBe('postgresql://vigil:s3cret@db/vigil');
+      await writeFile(file, 'postgresql://vigil:s3cret@db/vigil?sslmode=require\n');
+      expect(loadConfig({ VIGIL_DATABASE_URL_FILE: file }).databaseUrl).toBe('postgresql://vigil:s3cret@db/vigil?sslmode=require');
     } finally {
       await dir.remove();
     }

@@ -45,11 +45,15 @@ const trustProxy = z
 
 /**
  * postgres://user:password@host:5432/db?sslmode=verify-full. `no-verify` and `prefer` are refused: the first
- * accepts any server certificate, the second falls back to no encryption; `disable` says so plainly.
+ * accepts any server certificate, the second falls back to no encryption; `disable` says so plainly. So is a URL
+ * without sslmode: node-postgres then connects in clear, where libpq users expect it to try TLS first.
  */
 const databaseUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, e.g. postgres://vigil:secret@db:5432/vigil?sslmode=verify-full' })
-  .refine((v) => !['no-verify', 'prefer', 'allow'].includes(new URL(v).searchParams.get('sslmode') ?? ''), 'sslmode must be verify-full, verify-ca, require or disable');
+  .refine(
+    (v) => ['verify-full', 'verify-ca', 'require', 'disable'].includes(new URL(v).searchParams.get('sslmode') ?? ''),
+    'sslmode must be verify-full, verify-ca, require or disable (disable only for a database on this host or a private network)',
+  );
 
 /** Every setting, its variable and default. docs/configuration.md is the reference for operators. */
 export const configSchema = z

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { createAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
 import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
-import { AuditLog, changedElsewhere, watchDatabase } from '../state/index.js';
+import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import type { Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
@@ -13,6 +13,7 @@ import type { VigilConfig } from './config.js';
 import { brokerHookRoutes } from './broker-hooks.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
+import { monitorStateDatabase } from './state-database-monitor.js';
 import { interopRoutes } from './interop.js';
 import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateRegistry } from './state.js';
 
@@ -59,7 +60,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   // Users, sessions and API tokens: in PostgreSQL when VIGIL_DATABASE_URL is set, shared by every instance.
   const identity = await openIdentityDatabase(db, config.databaseUrl, (err) => log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'));
   built.push(() => identity.close());
-  const database = config.databaseUrl ? watchDatabase(identity.sql, 10_000) : undefined;
+  // PostgreSQL's outages in /readyz, /metrics and the log; the dashboard's statements go through its client.
+  const database = config.databaseUrl ? monitorStateDatabase(identity.sql, metrics, log.child({ component: 'state' })) : undefined;
   if (database) built.push(() => database.close());
   const store = await openStore(config, log);
   built.push(() => store.close());
@@ -152,7 +154,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   built.push(() => retention.close());
   const dashboard = createDashboard({
     db,
-    identity: identity.sql,
+    identity: database?.client ?? identity.sql,
     alerts,
     audit,
     readings: store,

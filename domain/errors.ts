@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit (the message was not acknowledged), or too many logins from one address',
   VIGIL_ERR_FOREIGN_TOPIC: 'the device published or subscribed outside its own topics',
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
+  VIGIL_ERR_STATE_UNAVAILABLE: 'the shared state database (PostgreSQL) does not answer: logins and credential checks wait until it is back',
   VIGIL_ERR_CONFIG: 'a configuration variable is missing or invalid',
   VIGIL_ERR_DATA_CORRUPT: 'a file in the data directory is damaged, or is not what Vigil keeps there',
   VIGIL_ERR_NOT_FOUND: 'the patient or device does not exist',

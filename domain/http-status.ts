@@ -17,6 +17,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_BUSY: 503,
   // Not stored, so not acknowledged: the uploader (a Nightscout client) sends it again later.
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 503,
+  // Nobody is let in (or refused) while the accounts cannot be read: the client tries again (Retry-After).
+  VIGIL_ERR_STATE_UNAVAILABLE: 503,
   VIGIL_ERR_PAYLOAD_TOO_LARGE: 413,
   VIGIL_ERR_BATCH_TOO_LARGE: 413,
   VIGIL_ERR_NOT_JSON: 400,
@@ -33,6 +35,18 @@ const BY_STATUS: Partial<Record<number, ErrorCode>> = {
 
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
+}
+
+/**
+ * The Retry-After (seconds, RFC 9110 10.2.3) of a temporary condition: a client, or a load balancer, tries again
+ * then rather than at once. The pool reconnects on the first request after the database is back.
+ */
+const RETRY_AFTER: Partial<Record<ErrorCode, number>> = {
+  VIGIL_ERR_STATE_UNAVAILABLE: 5,
+};
+
+export function retryAfterOf(code: ErrorCode): number | undefined {
+  return RETRY_AFTER[code];
 }
 
 /** The code of a client error (4xx) that did not come with one; a status without its own code is a bad request. */

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresInstance } from '../test/support/postgres.js';
 import { waitFor } from '../test/support/temp.js';
@@ -59,9 +60,37 @@ describe('PostgreSQL state: migrations and the SQL port', () => {
       await waitFor(() => watch.health().ok, { what: 'the first answer' });
       await close();
       const down = await waitFor(() => (watch.health().ok ? undefined : watch.health()), { what: 'the failure to show' });
-      expect(down.error).toMatch(/^the shared database does not answer: /);
+      expect(down.error).toBe('the shared state database does not answer');
     } finally {
       watch.close();
+    }
+  });
+
+  it('gives up on a statement that runs too long, or an answer that does not come, with the outage code; the pool carries on', async () => {
+    const url = await server.createDatabase('timeouts');
+    // Short limits for the test; the product's are POSTGRES_TIMEOUTS (10 s, 15 s).
+    const statementCut = await openPostgres(url, MIGRATIONS, fail, { connectMs: 5_000, statementMs: 200, answerMs: 60_000 });
+    const answerCut = await openPostgres(url, MIGRATIONS, fail, { connectMs: 5_000, statementMs: 60_000, answerMs: 300 });
+    // Another session holds the table: a statement on it waits, as on a database that hangs.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      // statement_timeout: the server cancels (SQLSTATE 57014).
+      const cancelled = await statementCut.client.query('SELECT pg_sleep(5)').catch((e: unknown) => e);
+      expect(cancelled).toMatchObject({ code: 'VIGIL_ERR_STATE_UNAVAILABLE', cause: { code: '57014' } });
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE things IN ACCESS EXCLUSIVE MODE');
+      // query_timeout: no answer at all, so the client gives up and the pool discards that connection.
+      const unanswered = await answerCut.client.query('SELECT count(*) FROM things').catch((e: unknown) => e);
+      expect(unanswered).toMatchObject({ code: 'VIGIL_ERR_STATE_UNAVAILABLE', cause: { message: 'Query read timeout' } });
+      await holder.query('ROLLBACK');
+      expect((await answerCut.client.query('SELECT count(*) AS n FROM things')).rows).toEqual([{ n: 0 }]);
+      expect((await statementCut.client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      // A faulty statement is not an outage: it keeps its own error (a 500, and a bug to fix).
+      expect(await statementCut.client.query('SELECT * FROM no_such_table').catch((e: unknown) => e)).toMatchObject({ code: '42P01' });
+    } finally {
+      await holder.end();
+      await Promise.all([statementCut.close(), answerCut.close()]);
     }
   });
 

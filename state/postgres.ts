@@ -18,6 +18,20 @@ const types = {
 /** Any constant: the key of the transaction-level advisory lock that serialises instances' migrations. */
 const MIGRATION_LOCK = 4_711_015;
 
+/**
+ * How long a request may wait on the database (docs/deployment.md, "PostgreSQL"): a statement the server has not
+ * finished in 10 s is cancelled there (statement_timeout), and one whose answer has not arrived 15 s after it was
+ * sent (a server or network that hangs, so the server cannot even cancel) is given up here. Identity statements
+ * take milliseconds; these bound what a clinician waits before the 503 (VIGIL_ERR_STATE_UNAVAILABLE).
+ */
+export const POSTGRES_TIMEOUTS = { connectMs: 10_000, statementMs: 10_000, answerMs: 15_000 } as const;
+
+export interface PostgresTimeouts {
+  readonly connectMs: number;
+  readonly statementMs: number;
+  readonly answerMs: number;
+}
+
 export interface PostgresState {
   readonly client: SqlClient;
   close(): Promise<void>;
@@ -40,8 +54,20 @@ export function redactedUrl(url: string): string {
  * transaction-level advisory lock first, so one applies the migrations and the others then find them recorded.
  * DDL is transactional in PostgreSQL, so a failed migration leaves nothing half done.
  */
-export async function openPostgres(url: string, migrations: readonly Migration[], onIdleError: (err: Error) => void): Promise<PostgresState> {
-  const pool = new pg.Pool({ connectionString: url, types, max: 10, connectionTimeoutMillis: 10_000 });
+export async function openPostgres(
+  url: string,
+  migrations: readonly Migration[],
+  onIdleError: (err: Error) => void,
+  timeouts: PostgresTimeouts = POSTGRES_TIMEOUTS,
+): Promise<PostgresState> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: 10,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    query_timeout: timeouts.answerMs,
+  });
   // A pooled connection that drops while idle is replaced on next use; without a listener it would end the process.
   pool.on('error', onIdleError);
   try {
@@ -54,15 +80,39 @@ export async function openPostgres(url: string, migrations: readonly Migration[]
   const client: SqlClient = {
     dialect: 'postgres',
     async query<Row>(sql: string, params: readonly SqlValue[] = []): Promise<SqlResult<Row>> {
-      const result = await pool.query(numbered(sql), params as SqlValue[]);
+      const result = await pool.query(numbered(sql), params as SqlValue[]).catch(coded);
       return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
     },
     transaction: (statements) =>
       inTransaction(pool, async (connection) => {
         for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
-      }),
+      }).catch(coded),
   };
   return { client, close: () => pool.end() };
+}
+
+/**
+ * SQLSTATE classes that say the database cannot serve now rather than that the statement is wrong: connection
+ * exceptions (08), insufficient resources such as too many connections (53), operator intervention: a shutdown,
+ * or a statement cancelled by statement_timeout (57). PostgreSQL 15, Appendix A "PostgreSQL Error Codes".
+ */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
+
+/** Whether a failure means the database is out of reach (a retry later may succeed), not a faulty statement. */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.has(err.code?.slice(0, 2) ?? '');
+  // Not an answer of the server: connection refused or reset, no connection within the pool's timeout, no answer
+  // within query_timeout, a connection ended under the query. A TypeError or RangeError is a bug, not an outage.
+  return err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError);
+}
+
+/**
+ * An outage as VIGIL_ERR_STATE_UNAVAILABLE (503 with Retry-After for HTTP callers, fail closed): its message says
+ * nothing of the server (the driver's, which names the host, stays in `cause` for the log). Anything else as is.
+ */
+function coded(err: unknown): never {
+  if (isUnavailable(err)) throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds', { cause: err });
+  throw err;
 }
 
 /** `work` on one pooled connection between BEGIN and COMMIT; rolled back if it throws. */
@@ -84,14 +134,18 @@ async function inTransaction(pool: pg.Pool, work: (connection: pg.PoolClient) =>
 
 function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise<void> {
   return inTransaction(pool, async (connection) => {
-    await connection.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // A migration may rewrite a large table, and another instance may hold the lock while it does: neither the
+    // server's statement_timeout nor the client's query_timeout (which 0 does not lift: the longest timer instead).
+    const unbounded = (text: string, values: unknown[] = []) => connection.query({ text, values, query_timeout: 2_147_483_647 } as pg.QueryConfig);
+    await unbounded('SET LOCAL statement_timeout = 0');
+    await unbounded('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL,
       PRIMARY KEY (component, version))`);
     for (const m of migrations) {
       const applied = await connection.query('SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2', [m.component, m.version]);
       if (applied.rowCount) continue;
-      await connection.query(m.postgres ?? m.sql);
+      await unbounded(m.postgres ?? m.sql);
       await connection.query('INSERT INTO schema_migrations (component, version, applied_at) VALUES ($1, $2, $3)', [m.component, m.version, Date.now()]);
     }
   });

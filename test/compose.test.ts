@@ -58,7 +58,27 @@ describe('deploy/compose.cluster.yml', () => {
     expect(stdout).toMatch(/- vigil-2-data:\/data/);
     expect(stdout).toMatch(/image: eclipse-mosquitto:/);
     expect(stdout).not.toMatch(/(PASSWORD|TOKEN|SECRET): (?!\/run\/secrets)/);
-    expect(stdout.match(/condition: service_healthy/g)?.length).toBe(4);
+    expect(stdout.match(/condition: service_healthy/g)?.length).toBe(6);
+  });
+
+  it.skipIf(!hasCompose)('runs PostgreSQL with its password from a file, a volume and a TCP health check, and gives every worker its URL', async () => {
+    const { stdout } = await exec('docker-compose', ['-f', file, 'config'], { cwd: root });
+    const postgres = serviceBlock(stdout, 'postgres');
+    expect(postgres).toMatch(/image: postgres:15$/m);
+    expect(postgres).toMatch(/POSTGRES_PASSWORD_FILE: \/run\/secrets\/postgres_password$/m);
+    expect(postgres).toMatch(/- source: postgres_password$/m);
+    expect(postgres).toMatch(/- postgres-data:\/var\/lib\/postgresql\/data/);
+    // Over TCP, not the socket the image's temporary set-up server listens on.
+    expect(postgres).toMatch(/pg_isready -h 127\.0\.0\.1 /);
+    expect(postgres).not.toMatch(/ports:/);
+    const workers = [...stdout.matchAll(/^ {2}(vigil-\d+):$/gm)].map((m) => m[1]!);
+    expect(workers).toEqual(['vigil-1', 'vigil-2']);
+    for (const worker of workers) {
+      const block = serviceBlock(stdout, worker);
+      expect(block, worker).toMatch(/VIGIL_DATABASE_URL_FILE: \/run\/secrets\/vigil_database_url$/m);
+      expect(block, worker).toMatch(/- source: vigil_database_url$/m);
+      expect(block, worker).toMatch(/^ {6}postgres:\n {8}condition: service_healthy$/m);
+    }
   });
 
   it('mounts only files that exist in deploy/, and every secret file it reads is one the deployment guide creates', async () => {
@@ -70,5 +90,17 @@ describe('deploy/compose.cluster.yml', () => {
     const secretFiles = [...compose.matchAll(/^\s{4}file: \.\.\/(secrets\/\S+)$/gm)].map((m) => m[1]!);
     expect(secretFiles.length).toBeGreaterThanOrEqual(6);
     for (const secret of secretFiles) expect(guide, secret).toContain(secret);
+    // How to write the database URL secret: the compose network's host name and a TLS mode Vigil accepts.
+    expect(guide).toContain("printf 'postgres://vigil:%s@postgres:5432/vigil?sslmode=disable\\n' \"$(cat secrets/postgres_password)\" > secrets/vigil_database_url");
   });
 });
+
+/** One service of a `docker-compose config` answer: its lines up to the next service (two-space indent). */
+function serviceBlock(config: string, name: string): string {
+  const services = config.slice(config.indexOf('\nservices:\n'));
+  const start = services.indexOf(`\n  ${name}:\n`);
+  if (start < 0) throw new Error(`no service ${name}`);
+  const rest = services.slice(start + 1);
+  const end = rest.slice(1).search(/\n {0,2}\S/);
+  return end < 0 ? rest : rest.slice(0, end + 2);
+}

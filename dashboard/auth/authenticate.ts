@@ -47,6 +47,13 @@ export interface Authenticator {
   (request: FastifyRequest): Promise<Principal | undefined>;
 }
 
+/** The holder of VIGIL_ADMIN_TOKEN; `X-Vigil-Actor` names the person it acts for. */
+function admin(request: FastifyRequest): Principal {
+  const actor = request.headers['x-vigil-actor'];
+  const name = typeof actor === 'string' && ACTOR.test(actor) ? `admin:${actor}` : 'admin';
+  return { kind: 'token', userId: null, username: name, displayName: name, role: 'admin', careTeams: [] };
+}
+
 /**
  * Three ways in. `Authorization: Bearer <VIGIL_ADMIN_TOKEN>` for integrations (an admin; `X-Vigil-Actor` names the
  * person it acts for). `Authorization: Bearer vigil_pat_...`, a user's personal API token: the user, with their
@@ -62,6 +69,8 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
     const header = request.headers.authorization;
     if (header !== undefined) {
       const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // The admin token first: it needs no database, so integrations holding it work through a PostgreSQL outage.
+      if (expected && presented && timingSafeEqual(digest(presented), expected)) return admin(request);
       const personal = presented ? await options.tokens.verify(presented, now()) : undefined;
       if (personal) {
         const user = await options.users.get(personal.userId);
@@ -71,14 +80,9 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
         }
         return { kind: 'token', userId: user.id, username: user.username, displayName: user.displayName, role: user.role, careTeams: user.careTeams, tokenId: personal.id };
       }
-      if (!expected || !presented || !timingSafeEqual(digest(presented), expected)) {
-        const named = presented ? await options.tokens.refusal(presented, now()) : undefined;
-        options.onRefused?.(request, named ? { reason: named.reason, tokenId: named.id, username: named.username } : { reason: 'unknown' });
-        throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing, wrong, revoked or expired bearer token' : 'unknown, revoked or expired API token (and VIGIL_ADMIN_TOKEN is not set)');
-      }
-      const actor = request.headers['x-vigil-actor'];
-      const name = typeof actor === 'string' && ACTOR.test(actor) ? `admin:${actor}` : 'admin';
-      return { kind: 'token', userId: null, username: name, displayName: name, role: 'admin', careTeams: [] };
+      const named = presented ? await options.tokens.refusal(presented, now()) : undefined;
+      options.onRefused?.(request, named ? { reason: named.reason, tokenId: named.id, username: named.username } : { reason: 'unknown' });
+      throw new VigilError('VIGIL_ERR_UNAUTHORIZED', expected ? 'missing, wrong, revoked or expired bearer token' : 'unknown, revoked or expired API token (and VIGIL_ADMIN_TOKEN is not set)');
     }
     const sessionId = request.cookies[SESSION_COOKIE];
     if (!sessionId) return undefined;

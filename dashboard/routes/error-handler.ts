@@ -1,12 +1,14 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
-import { errorCodeOfStatus, httpStatusOf, VigilError } from '../../domain/index.js';
+import { errorCodeOfStatus, httpStatusOf, retryAfterOf, VigilError } from '../../domain/index.js';
 
 /** One place where errors become responses: `{ code, message }` with a status that fits the code. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | VigilError | ZodError, request, reply) => {
     if (error instanceof VigilError) {
       const status = httpStatusOf(error.code);
+      const retryAfter = retryAfterOf(error.code);
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       // A coded failure of the server itself (a damaged file, an outbox that cannot be written) is logged; its
       // message names files and internals that are not the client's to read.
       if (status === 500) {

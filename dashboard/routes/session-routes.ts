@@ -70,7 +70,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
     return sessionInfo(principal, principal.csrfToken!);
   });
 
-  const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }) };
+  const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }, 503) };
   api.delete('/api/session', { schema: logout }, async (request, reply) => {
     const principal = await authenticate(request);
     if (principal?.kind === 'session') {

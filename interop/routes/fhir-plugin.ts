@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorCodeOfStatus, httpStatusOf, VigilError } from '../../domain/index.js';
+import { errorCodeOfStatus, httpStatusOf, retryAfterOf, VigilError } from '../../domain/index.js';
 import { operationOutcome } from '../fhir/operation-outcome.js';
 import { FHIR_JSON } from '../fhir/types.js';
 import type { RequestAccess } from '../ports.js';
@@ -36,6 +36,8 @@ export function fhirPlugin(app: FastifyInstance, ratePerMinute: number): void {
     if (error instanceof VigilError) {
       const status = httpStatusOf(error.code);
       if (status === 401) reply.header('www-authenticate', 'Bearer realm="vigil"');
+      const retryAfter = retryAfterOf(error.code);
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       // A coded failure of the server itself (a damaged or unreachable store) is logged; its message, which may
       // name files or internal ids, is not the client's to read.
       if (status === 500) {

@@ -17,6 +17,10 @@ export interface PostgresInstance {
   readonly port: number;
   /** A new, empty database on this server, as a VIGIL_DATABASE_URL (with the password). */
   createDatabase(name: string): Promise<string>;
+  /** An outage: a fast shutdown (clients' sessions are ended, as an administrator's restart ends them). */
+  stop(): Promise<void>;
+  /** The same server again, on the same port and data dir. */
+  start(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -39,11 +43,12 @@ export async function startPostgres(): Promise<PostgresInstance> {
   }
   await chmod(dir.path, 0o700);
   const port = await freePort();
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir.path} -c fsync=off -c full_page_writes=off`;
+  const start = () => as('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir.path, 'log'), '-o', options]);
   let started = false;
   try {
     await as('initdb', ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
-    const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir.path} -c fsync=off -c full_page_writes=off`;
-    await as('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir.path, 'log'), '-o', options]);
+    await start();
     started = true;
   } catch (err) {
     await dir.remove();
@@ -62,6 +67,14 @@ export async function startPostgres(): Promise<PostgresInstance> {
         await admin.end();
       }
       return url(name);
+    },
+    async stop() {
+      await as('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60']);
+      started = false;
+    },
+    async start() {
+      await start();
+      started = true;
     },
     async destroy() {
       if (started) await as('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => undefined);
