@@ -82,6 +82,11 @@ export class Registry {
     return this.#replica;
   }
 
+  /** Resolves once the liveness written so far has reached the shared registry (or failed): before closing it. */
+  settled(): Promise<void> {
+    return this.#mirror;
+  }
+
   /**
    * Whether the replica brought changes from the shared registry since the last call (the first call answers
    * true): what another instance changed, for those that act on changes (the broker's logins, gateway/dynsec).

@@ -37,6 +37,7 @@ export async function shareRegistry(registry: Registry, o: SharedRegistryOptions
   });
   const close = async () => {
     await listener.close();
+    await registry.settled();
     await postgres.close();
   };
   try {
