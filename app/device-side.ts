@@ -16,6 +16,8 @@ export interface DeviceSide {
   readiness(): { readonly ok: boolean; readonly [detail: string]: unknown };
   /** A message for a hub's inbox (QoS 1; kept for an offline hub's session; never delivered after expiresAt). */
   publishToInbox(hubId: string, payload: Buffer, expiresAt: number): Promise<void>;
+  /** Worker mode: leave the share group for good once the session's backlog is in (BrokerWorker.retire). */
+  readonly retire?: ((o: { quietMs: number; timeoutMs: number }) => Promise<{ messages: number }>) | undefined;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@ import { createCareLoop } from '../careloop/index.js';
 import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
-import type { Reading } from '../domain/index.js';
+import { VigilError, type Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import { DeviceRateLimiter } from '../gateway/index.js';
 import { createNightscout } from '../nightscout/index.js';
@@ -255,6 +255,14 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     audit,
     users: dashboard.users,
     care: care.loop,
+    /**
+     * Worker mode, scaling down (`vigil worker retire`): takes the backlog the broker kept for this worker, leaves
+     * the share group and ends the session; then close() drains the outbox to the store.
+     */
+    async retireFromBroker(o: { quietMs: number; timeoutMs: number }): Promise<{ messages: number }> {
+      if (!gateway.retire) throw new VigilError('VIGIL_ERR_CONFIG', 'only a worker (VIGIL_BROKER_URL set) can be retired from a broker');
+      return gateway.retire(o);
+    },
     /** Stops intake first, then commits and drains what was accepted, then closes storage. */
     close(drainMs = 5_000): Promise<void> {
       closing ??= (async () => {

@@ -16,6 +16,7 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
 import { registerApiTokens } from './commands/api-tokens.js';
+import { registerWorker } from './commands/worker.js';
 import { EXIT } from './failure.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
@@ -57,6 +58,7 @@ registerBackup(program, version);
 registerPatientData(program, version);
 registerReports(program);
 registerPlans(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

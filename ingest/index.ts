@@ -200,6 +200,7 @@ export async function createIngest(options: IngestOptions) {
       await replay.stop();
       await outbox.close();
       await shipper.stop(drainMs);
+      await outbox.persistCheckpoint();
       rejections.close();
     },
   };

@@ -112,6 +112,24 @@ function attempt(o: BrokerConnectionOptions, protocolVersion: 4 | 5, prepare: (c
   });
 }
 
+/**
+ * Ends this worker's session at the broker for good (MQTT 3.1.1, which has no session expiry to set on
+ * DISCONNECT): one connection under its client id with a clean session makes the broker discard the session,
+ * its subscriptions included [MQTT-3.1.2-6]. Only once nothing is queued for it: what is queued goes too.
+ */
+export async function endSession(o: BrokerConnectionOptions): Promise<void> {
+  const client = connect(o.url, { ...clientOptions(o, 4), clean: true, reconnectPeriod: 0 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+      client.once('close', () => reject(new VigilError('VIGIL_ERR_BROKER', `${redact(o.url)} closed the connection that was to end the worker's session`)));
+    });
+  } finally {
+    await client.endAsync();
+  }
+}
+
 /** The broker URL without any user:password it may carry, for logs and /readyz. */
 export function redact(url: string): string {
   try {

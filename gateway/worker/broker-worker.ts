@@ -9,7 +9,7 @@ import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
 import { LogLimiter } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
-import { connectToBroker, redact, type BrokerConnectionOptions } from './broker-connection.js';
+import { connectToBroker, endSession, redact, type BrokerConnectionOptions } from './broker-connection.js';
 import { createBrokerWorkerMetrics } from './metrics.js';
 import { ackWhenDurable } from './ordered-acks.js';
 
@@ -51,6 +51,9 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
   // 2.0 does not hold a returning session to the Receive Maximum sent with the CONNECT: this gate is what holds.
   const slots = new Admission(options.broker.receiveMaximum);
   let peakInFlight = 0;
+  /** When the last message arrived (performance.now()), and how many have: a retiring worker waits for quiet. */
+  let lastArrival = performance.now();
+  let arrivals = 0;
   const lastSeen = new Map<string, number>();
   let client: MqttClient | undefined;
   let closing = false;
@@ -152,6 +155,8 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     const acknowledge = ackWhenDurable(c);
     c.handleMessage = (packet, done) => {
       const stream = c.stream;
+      lastArrival = performance.now();
+      arrivals++;
       // Back-pressure: past either in-flight bound (messages, payload bytes), the next message is not read (nor
       // acknowledged) until earlier ones are acknowledged: mqtt.js reads on only once `done` is called, so the
       // rest stays queued at the broker, not in this process.
@@ -230,12 +235,46 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       const properties = connected.protocolVersion === 5 ? { properties: { messageExpiryInterval: seconds } } : {};
       await active.publishAsync(deviceTopic(topicPrefix, hubId, 'inbox'), payload, { qos: 1, retain: false, ...properties });
     },
+    /**
+     * Takes this worker out of the share group for good without losing a message (scaling down; docs/operations.md
+     * "Retiring a worker"): waits until the backlog the broker kept for its session has arrived and been
+     * acknowledged (no message for `quietMs`, none in flight), unsubscribes, waits the same way for what the broker
+     * assigned before its UNSUBACK, then ends the session (MQTT 5: session expiry 0 on DISCONNECT; 3.1.1: one clean
+     * connection), so that the broker assigns this worker nothing more. The worker is closed afterwards.
+     */
+    async retire(o: { quietMs: number; timeoutMs: number }): Promise<{ /** Messages received since this worker connected. */ messages: number }> {
+      const deadline = performance.now() + o.timeoutMs;
+      const quiet = async (what: string) => {
+        while (slots.inFlightBytes > 0 || performance.now() - lastArrival < o.quietMs || !active.connected) {
+          if (performance.now() > deadline) {
+            throw new VigilError('VIGIL_ERR_BROKER', `the worker was still receiving (${what}) after ${Math.round(o.timeoutMs / 1000)} s: its session is kept; run the retirement again`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      await quiet('its backlog');
+      await active.unsubscribeAsync(filters);
+      await quiet('after unsubscribing');
+      closing = true;
+      clearInterval(seenTimer);
+      if (connected.protocolVersion === 5) {
+        await active.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+      } else {
+        await active.endAsync(false);
+        await endSession(options.broker);
+      }
+      statuses.flush();
+      flushLastSeen();
+      // Since this worker connected: a retirement starts a stopped worker, which the backlog reaches at once.
+      log.info({ broker: redact(options.broker.url), messages: arrivals }, 'worker retired: its session at the broker is ended');
+      return { messages: arrivals };
+    },
     /** Stops taking messages; what was not acknowledged stays with the broker for this worker's session. */
     async close(): Promise<void> {
       closing = true;
       clearInterval(seenTimer);
       // Forced: a message being committed is not acknowledged now and is sent again on the next connection.
-      await active.endAsync(true);
+      if (!active.disconnected) await active.endAsync(true);
       statuses.flush();
       flushLastSeen();
     },

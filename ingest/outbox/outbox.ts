@@ -436,6 +436,14 @@ export class Outbox extends EventEmitter {
     return this.#checkpoint;
   }
 
+  /**
+   * Writes the position the shipper has reached, now: at shutdown the shipper drains after the outbox has
+   * closed, and a position left in memory would make the next start ship those readings again.
+   */
+  persistCheckpoint(): Promise<void> {
+    return this.#persist();
+  }
+
   /** Waits for queued appends to commit, then closes the file. */
   async close(): Promise<void> {
     this.#closed = true;
