@@ -58,7 +58,12 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const releaseInstance = claimInstance(config.dataDir);
   built.push(releaseInstance);
   // Users, sessions and API tokens: in PostgreSQL when VIGIL_DATABASE_URL is set, shared by every instance.
-  const identity = await openIdentityDatabase(db, config.databaseUrl, (err) => log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'));
+  const identity = await openIdentityDatabase(
+    db,
+    config.databaseUrl,
+    (err) => log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+    (copied) => log.info(copied, "the shared database had no accounts: this data dir's users and API tokens were copied into it"),
+  );
   built.push(() => identity.close());
   // PostgreSQL's outages in /readyz, /metrics and the log; the dashboard's statements go through its client.
   const database = config.databaseUrl ? monitorStateDatabase(identity.sql, metrics, log.child({ component: 'state' })) : undefined;

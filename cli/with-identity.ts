@@ -17,7 +17,9 @@ export interface IdentityCommand {
 export function withIdentity<T>(opts: DataDirOption, body: (identity: IdentityCommand) => Promise<T> | T): Promise<T> {
   return withState(opts, async ({ db }, audit, config) => {
     // A connection lost while idle: the command's next query fails with its own error, which the command reports.
-    const identity = await openIdentityDatabase(db, config.databaseUrl, () => undefined);
+    const identity = await openIdentityDatabase(db, config.databaseUrl, () => undefined, (copied) =>
+      process.stderr.write(`vigil: the shared database had no accounts: ${copied.users} users and ${copied.tokens} API tokens of this data dir were copied into it\n`),
+    );
     try {
       return await body({
         users: new SqlUserStore(identity.sql),

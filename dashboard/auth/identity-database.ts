@@ -1,6 +1,7 @@
 import { openPostgres, sqliteClient, type Migration, type SqlClient, type StateDb } from '../../state/index.js';
 import { SqlApiTokenStore, API_TOKEN_MIGRATIONS } from './api-token-store.js';
 import type { ApiTokenStore, SessionPolicy, SessionStore, UserStore } from './identity.js';
+import { adoptLocalIdentity } from './identity-adoption.js';
 import { DASHBOARD_MIGRATIONS } from './migrations.js';
 import { SqlSessionStore } from './session-store.js';
 import { SqlUserStore } from './user-store.js';
@@ -20,9 +21,21 @@ export interface IdentityDatabase {
  * Where users, sessions and API tokens live: PostgreSQL when VIGIL_DATABASE_URL is set (shared by every instance
  * behind a load balancer, and by the CLI), else the embedded state database, as before.
  */
-export async function openIdentityDatabase(db: StateDb, databaseUrl: string | undefined, onIdleError: (err: Error) => void): Promise<IdentityDatabase> {
+export async function openIdentityDatabase(
+  db: StateDb,
+  databaseUrl: string | undefined,
+  onIdleError: (err: Error) => void,
+  onAdopted: (copied: { users: number; tokens: number }) => void = () => undefined,
+): Promise<IdentityDatabase> {
   if (databaseUrl === undefined) return { sql: sqliteClient(db), close: async () => undefined };
   const postgres = await openPostgres(databaseUrl, IDENTITY_POSTGRES_MIGRATIONS, onIdleError);
+  try {
+    const adopted = await adoptLocalIdentity(db, postgres.client);
+    if (adopted) onAdopted(adopted);
+  } catch (err) {
+    await postgres.close();
+    throw err;
+  }
   return { sql: postgres.client, close: () => postgres.close() };
 }
 
