@@ -11,6 +11,7 @@ import { createNightscout } from '../nightscout/index.js';
 import { fhirFrameworkError } from '../interop/index.js';
 import type { VigilConfig } from './config.js';
 import { brokerHookRoutes } from './broker-hooks.js';
+import { hubSinkKeepingRefusals } from './hub-sink.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
@@ -183,7 +184,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, registryChanged: registryChanges(changedElsewhere(db, 2_000), registry.changedInShared()), sink: ingest.intake, hub: care.loop, metrics, log: log.child({ component: 'gateway' }) });
+  const gateway = await startDeviceSide(config, { registry, registryChanged: registryChanges(changedElsewhere(db, 2_000), registry.changedInShared()), sink: ingest.intake, hub: hubSinkKeepingRefusals(care.loop, ingest.rejections, (hubId) => registry.getDevice(hubId)?.patientId ?? null), metrics, log: log.child({ component: 'gateway' }) });
   built.push(() => gateway.close());
   care.loop.attachSender((hubId, payload, expiresAt) => gateway.publishToInbox(hubId, payload, expiresAt));
   // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.

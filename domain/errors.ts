@@ -38,9 +38,10 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Codes a single reading can be rejected with (a subset of the catalogue). */
+/** Codes a single reading, or a hub's reply, can be rejected with (a subset of the catalogue). */
 export type RejectionCode = Extract<
   ErrorCode,
+  | 'VIGIL_ERR_BAD_REPLY'
   | 'VIGIL_ERR_NOT_JSON'
   | 'VIGIL_ERR_PAYLOAD_TOO_LARGE'
   | 'VIGIL_ERR_BATCH_TOO_LARGE'

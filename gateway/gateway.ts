@@ -8,6 +8,7 @@ import {
   VigilError,
   type DeviceErrorMessage,
   type ErrorCode,
+  type RejectionCode,
 } from '../domain/index.js';
 import type { DeviceStatusChange, Registry } from '../registry/index.js';
 import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
@@ -39,7 +40,7 @@ export interface ReadingSink {
 /** A hub reply refused: reported on the hub's errors topic (docs/hub-protocol.md "Errors"). */
 export interface ReplyProblem {
   readonly ref: string;
-  readonly code: ErrorCode;
+  readonly code: RejectionCode;
   readonly message: string;
 }
 

@@ -17,7 +17,7 @@ import type { ReadingStore } from './store/index.js';
 export { INGEST_MIGRATIONS } from './migrations.js';
 export { parseJsonPayload, parsePayload, type Rejection, type ParsedPayload, type ParseLimits, type PayloadItem } from './parse-payload.js';
 export type { IngestOutcome, IntakeTiming, PayloadFormat, TranslatedItems } from './intake.js';
-export { RejectionLog, type RecordedRejection, type RejectionFilter, type ReplayResult } from './rejection-log.js';
+export { RejectionLog, type RecordedRejection, type RejectedPublish, type RejectedTopic, type RejectionFilter, type ReplayResult } from './rejection-log.js';
 export type { ClockSkewEstimate } from './clock-skew.js';
 
 /** Rejected readings per device id since a time (epoch ms): what `ingest.rejectionCounts` answers. */

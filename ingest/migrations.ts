@@ -52,4 +52,13 @@ export const INGEST_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rejections_with_payload ON rejections(id) WHERE payload IS NOT NULL;
     `,
   },
+  {
+    // A hub's refused reply is kept in the same log as a refused reading (listed, exported, erased with the
+    // patient, pruned by retention); it is never replayed into the readings intake.
+    component: 'ingest',
+    version: 3,
+    sql: `
+      ALTER TABLE rejections ADD COLUMN topic TEXT NOT NULL DEFAULT 'readings' CHECK (topic IN ('readings', 'replies'));
+    `,
+  },
 ];

@@ -16,6 +16,8 @@ export interface ReplayResult {
 /** One rejected publish: what was wrong with it, summarised, and whether its rejected items are kept. */
 export interface RecordedRejection {
   readonly id: number;
+  /** What was refused: a readings message, or a hub's reply (never replayed). */
+  readonly topic: RejectedTopic;
   readonly deviceId: string;
   readonly patientId: string | null;
   readonly receivedAt: number;
@@ -37,8 +39,12 @@ export interface RecordedRejection {
   readonly replayResult: ReplayResult | null;
 }
 
-/** A publish with rejected readings, as intake hands it over. */
+export type RejectedTopic = 'readings' | 'replies';
+
+/** A publish with rejected readings, as intake hands it over (or a hub's refused reply). */
 export interface RejectedPublish {
+  /** Readings unless said otherwise. */
+  readonly topic?: RejectedTopic | undefined;
   readonly deviceId: string;
   readonly patientId: string | null;
   readonly receivedAt: number;
@@ -79,6 +85,7 @@ export interface RejectionLogOptions {
 
 interface Row {
   id: number;
+  topic: RejectedTopic;
   device_id: string;
   patient_id: string | null;
   ref: string;
@@ -115,6 +122,7 @@ function toRecorded(r: Row): RecordedRejection {
   const first = { ref: r.ref, code: r.code, message: r.message, ...(r.reading_type === null ? {} : { readingType: r.reading_type }) };
   return {
     id: r.id,
+    topic: r.topic,
     deviceId: r.device_id,
     patientId: r.patient_id,
     receivedAt: r.received_at,
@@ -163,8 +171,8 @@ export class RejectionLog {
     this.#onLost = options.onLost;
     this.#onPayloadDropped = options.onPayloadDropped ?? (() => undefined);
     this.#insert = db.prepare(
-      `INSERT INTO rejections (device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload, payload_bytes, payload_note)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rejections (device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload, payload_bytes, payload_note, topic)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -218,6 +226,7 @@ export class RejectionLog {
             payload,
             payload?.length ?? 0,
             note,
+            p.topic ?? 'readings',
           );
         }
       })();
@@ -297,7 +306,7 @@ export class RejectionLog {
     this.flush();
     return this.#db
       .prepare<Record<string, unknown>, Row>(
-        `SELECT id, device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload_bytes,
+        `SELECT id, topic, device_id, patient_id, ref, code, message, reading_type, received_at, rejected, codes, examples, payload_bytes,
                 payload_note, replay_requested_at, replayed_at, replay_result
          FROM rejections WHERE ${FILTER} ORDER BY id DESC LIMIT @limit`,
       )
@@ -314,8 +323,8 @@ export class RejectionLog {
 
   /**
    * Marks the chosen rejected publishes for replay by the running server (again, if they were replayed before:
-   * duplicate detection stores a reading once). Only publishes with a kept payload can be replayed; `skipped`
-   * counts the others that matched.
+   * duplicate detection stores a reading once). Only readings publishes with a kept payload can be replayed;
+   * `skipped` counts the others that matched (a hub's reply is never replayed into the readings intake).
    */
   requestReplay(filter: RejectionFilter, at: number = Date.now()): { ids: number[]; skipped: number } {
     this.flush();
@@ -324,12 +333,14 @@ export class RejectionLog {
       const ids = this.#db
         .prepare<Record<string, unknown>, { id: number }>(
           `UPDATE rejections SET replay_requested_at = @at, replayed_at = NULL, replay_result = NULL
-           WHERE payload IS NOT NULL AND ${FILTER} RETURNING id`,
+           WHERE payload IS NOT NULL AND topic = 'readings' AND ${FILTER} RETURNING id`,
         )
         .all({ ...params, at })
         .map((r) => r.id)
         .sort((a, b) => a - b);
-      const { n } = this.#db.prepare<Record<string, unknown>, { n: number }>(`SELECT COUNT(*) AS n FROM rejections WHERE payload IS NULL AND ${FILTER}`).get(params)!;
+      const { n } = this.#db
+        .prepare<Record<string, unknown>, { n: number }>(`SELECT COUNT(*) AS n FROM rejections WHERE (payload IS NULL OR topic <> 'readings') AND ${FILTER}`)
+        .get(params)!;
       return { ids, skipped: n };
     }).immediate();
   }
@@ -339,7 +350,7 @@ export class RejectionLog {
     return this.#db
       .prepare<[number], { id: number; deviceId: string; payload: Buffer }>(
         `SELECT id, device_id AS deviceId, payload FROM rejections
-         WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL AND payload IS NOT NULL ORDER BY id LIMIT ?`,
+         WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL AND payload IS NOT NULL AND topic = 'readings' ORDER BY id LIMIT ?`,
       )
       .all(limit);
   }

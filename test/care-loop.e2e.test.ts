@@ -160,6 +160,13 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
     await waitFor(() => errors.length >= 2, { what: 'the foreign-reference rejection' });
     expect(errors[1]).toMatchObject({ ref: theirs.id, code: 'VIGIL_ERR_BAD_REPLY' });
     expect(t.vigil.care.inbox.get(theirs.id)?.readAt).toBeNull();
+    // Kept in the rejection log like a refused reading, for the hub's patient, and never replayed as readings.
+    const kept = t.vigil.ingest.rejections.recent({ deviceId: p.hubId });
+    expect(kept.map((r) => ({ topic: r.topic, patientId: r.patientId, ref: r.ref, code: r.code }))).toEqual([
+      { topic: 'replies', patientId: p.patientId, ref: theirs.id, code: 'VIGIL_ERR_BAD_REPLY' },
+      { topic: 'replies', patientId: p.patientId, ref: 'x', code: 'VIGIL_ERR_BAD_REPLY' },
+    ]);
+    expect(t.vigil.ingest.rejections.requestReplay({ deviceId: p.hubId })).toEqual({ ids: [], skipped: 2 });
   });
 
   it('drives the missing-data rule by the plan: two planned BP measurements missed raise missing.blood_pressure before 48 h', async () => {

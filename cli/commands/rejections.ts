@@ -57,7 +57,7 @@ function replayOf(r: RecordedRejection): string {
 
 function row(r: RecordedRejection) {
   const codes = Object.entries(r.codes).map(([code, n]) => `${code}=${n}`).join(' ');
-  return { id: r.id, time: isoOrDash(r.receivedAt), device: r.deviceId, rejected: r.rejected, codes, first: `${r.ref}: ${r.message}`.slice(0, 80), payload: payloadOf(r), replay: replayOf(r) };
+  return { id: r.id, time: isoOrDash(r.receivedAt), topic: r.topic, device: r.deviceId, rejected: r.rejected, codes, first: `${r.ref}: ${r.message}`.slice(0, 80), payload: payloadOf(r), replay: replayOf(r) };
 }
 
 /**
