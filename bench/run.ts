@@ -14,7 +14,7 @@ import { benchReports, reportsTable } from './reports.js';
 import { soak, soakChart, soakTable } from './soak.js';
 import { benchPayload } from './payload.js';
 import { benchWorkers, workersTable } from './workers.js';
-import { ALERT_SAMPLES, MESSAGES, WARM_UP, WINDOW, benchThroughput, table } from './throughput.js';
+import { ALERT_SAMPLES, MESSAGES, ROUNDS, WARM_UP, WINDOW, benchThroughput, table } from './throughput.js';
 
 const rows = await benchThroughput();
 
@@ -70,6 +70,11 @@ device (open loop): the latency a programme sees when Vigil runs at half its cap
 per run, one per patient, spread over the load) to the \`alert.opened\` webhook reaching a receiver in the
 bench process. CPU seconds and peak RSS are the server process's (for InfluxDB runs, Vigil's alone); Vigil's CPU includes
 authenticating every device at connect (a SHA-256 digest of its secret).
+
+Each device count runs in ${ROUNDS} rounds: bare aedes, then every other row against that round's aedes. A row is
+the round with the median ratio; the brackets give the lowest and highest ratio of the rounds (one run's ratio
+swung by about 8 points between runs on this machine, and neighbouring runs drift together). The paced row is
+measured once, at half the median full rate.
 
 ${table(rows)}
 
@@ -176,7 +181,7 @@ the year's raw points into JavaScript.
 
 ${reportsSection}
 
-Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced);
+Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced); \`BENCH_ROUNDS\` (3);
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process, \`BENCH_VIGIL_STDOUT\` to keep what it prints;
 \`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
 \`npm run bench:throughput\`, \`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`

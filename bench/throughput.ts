@@ -23,6 +23,13 @@ const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'aedes,mosquitto,sqlite,in
 export const ALERT_SAMPLES = 50;
 /** Messages in every target's warm-up (not measured), spread over its devices. */
 export const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 20_000);
+/**
+ * Rounds per device count: each round measures bare aedes and then every Vigil row against that round's aedes,
+ * and a row shows the round with the median ratio and the range over all rounds. One round's ratio swung by
+ * +-8 points between runs on this shared 2-core machine; neighbouring runs drift together, so pairing each
+ * Vigil run with the aedes run just before it, and taking the median of rounds, is what steadies the figure.
+ */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
 export interface Row {
@@ -35,6 +42,16 @@ export interface Row {
   readonly alert?: Summary | undefined;
   readonly cpuSeconds: number;
   readonly peakRssMiB: number;
+  /** Rounds measured, and the lowest and highest ratio among them (this row is the median round). */
+  readonly rounds?: number | undefined;
+  readonly ratioRange?: readonly [number, number] | undefined;
+}
+
+/** The round with the median ratio (the lower one of an even count), with the spread of all rounds. */
+export function medianRound(rounds: readonly Row[], by: (r: Row) => number = (r) => r.ratio): Row {
+  const sorted = [...rounds].sort((a, b) => by(a) - by(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { ...median, rounds: sorted.length, ratioRange: [sorted[0]!.ratio, sorted.at(-1)!.ratio] };
 }
 
 const payload = benchPayload;
@@ -192,30 +209,46 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
 
 const fmt = (v: number | undefined, d = 1) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
 
+function percentWithRange(r: Row): string {
+  const pct = (v: number) => Math.round(v * 100);
+  const spread = r.ratioRange && (r.rounds ?? 1) > 1 && r.ratioRange[0] !== r.ratioRange[1] ? ` (${pct(r.ratioRange[0])}-${pct(r.ratioRange[1])}, ${r.rounds} rounds)` : '';
+  return `${pct(r.ratio)} %${spread}`;
+}
+
 export function table(rows: Row[]): string {
-  const head = '| target | devices | acknowledged/s | vs bare aedes | publish to PUBACK p50 / p99 (ms) | publish to stored p50 / p99 (ms) | PUBACK to alert at webhook p50 / p99 (ms, n) | CPU s | peak RSS MiB |';
+  const head = '| target | devices | acknowledged/s | vs bare aedes (median; range of rounds) | publish to PUBACK p50 / p99 (ms) | publish to stored p50 / p99 (ms) | PUBACK to alert at webhook p50 / p99 (ms, n) | CPU s | peak RSS MiB |';
   const sep = '|---|---|---|---|---|---|---|---|---|';
   const lines = rows.map((r) =>
-    `| ${r.target} | ${r.devices} | ${Math.round(r.perSecond).toLocaleString('en')} | ${Math.round(r.ratio * 100)} % | ${fmt(r.puback.p50)} / ${fmt(r.puback.p99)} | ${r.storedLag ? `${fmt(r.storedLag.p50, 0)} / ${fmt(r.storedLag.p99, 0)}` : '-'} | ${r.alert ? `${fmt(r.alert.p50)} / ${fmt(r.alert.p99)} (${r.alert.n})` : '-'} | ${fmt(r.cpuSeconds)} | ${fmt(r.peakRssMiB, 0)} |`,
+    `| ${r.target} | ${r.devices} | ${Math.round(r.perSecond).toLocaleString('en')} | ${percentWithRange(r)} | ${fmt(r.puback.p50)} / ${fmt(r.puback.p99)} | ${r.storedLag ? `${fmt(r.storedLag.p50, 0)} / ${fmt(r.storedLag.p99, 0)}` : '-'} | ${r.alert ? `${fmt(r.alert.p50)} / ${fmt(r.alert.p99)} (${r.alert.n})` : '-'} | ${fmt(r.cpuSeconds)} | ${fmt(r.peakRssMiB, 0)} |`,
   );
   return [head, sep, ...lines].join('\n');
 }
 
-/** Every device count: bare aedes, Mosquitto, then Vigil with each store (and InfluxDB paced at half its rate). */
+/**
+ * Every device count, in ROUNDS rounds: bare aedes, Mosquitto, then Vigil with each store, each against the
+ * round's aedes; then InfluxDB paced once at half the median full rate.
+ */
 export async function benchThroughput(): Promise<Row[]> {
   const rows: Row[] = [];
   const influx = TARGETS.has('influx') || TARGETS.has('paced') ? await startInfluxd() : undefined;
   try {
     for (const devices of DEVICE_COUNTS) {
-      process.stderr.write(`bench: ${devices} devices, ${MESSAGES} messages, window ${WINDOW}\n`);
-      const aedes = await startBareAedes();
-      const bare = await measureBroker(aedes, devices, undefined).finally(() => aedes.stop());
+      process.stderr.write(`bench: ${devices} devices, ${MESSAGES} messages, window ${WINDOW}, ${ROUNDS} rounds\n`);
+      const rounds = { bare: [] as Row[], mosquitto: [] as Row[], sqlite: [] as Row[], influx: [] as Row[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const aedes = await startBareAedes();
+        const bare = await measureBroker(aedes, devices, undefined).finally(() => aedes.stop());
+        rounds.bare.push(bare);
+        const mosquitto = TARGETS.has('mosquitto') ? await startMosquitto() : undefined;
+        if (mosquitto) rounds.mosquitto.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
+        if (TARGETS.has('sqlite')) rounds.sqlite.push(await measureVigil(devices, bare.perSecond, undefined));
+        if (influx) rounds.influx.push(await measureVigil(devices, bare.perSecond, influx.url));
+      }
+      const bare = medianRound(rounds.bare, (r) => r.perSecond);
       rows.push(bare);
-      const mosquitto = TARGETS.has('mosquitto') ? await startMosquitto() : undefined;
-      if (mosquitto) rows.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
-      if (TARGETS.has('sqlite')) rows.push(await measureVigil(devices, bare.perSecond, undefined));
-      if (influx && (TARGETS.has('influx') || TARGETS.has('paced'))) {
-        const full = await measureVigil(devices, bare.perSecond, influx.url);
+      for (const measured of [rounds.mosquitto, rounds.sqlite]) if (measured.length > 0) rows.push(medianRound(measured));
+      if (influx) {
+        const full = medianRound(rounds.influx);
         if (TARGETS.has('influx')) rows.push(full);
         if (TARGETS.has('paced')) rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
       }
