@@ -62,13 +62,16 @@ function admin(request: FastifyRequest): Principal {
  * requests restart the session's idle clock; the page's background refreshes (`X-Vigil-Background: 1`) do not,
  * so that a screen left open still logs off.
  */
+const BEARER = /^bearer +(\S+) *$/i;
+
 export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number; onRefused?: (request: FastifyRequest, refusal: BearerRefusal) => void }): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
   return async (request) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
-      const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // The scheme name is case-insensitive (RFC 7235 2.1): some HTTP clients send "bearer".
+      const presented = BEARER.exec(header)?.[1] ?? '';
       // The admin token first: it needs no database, so integrations holding it work through a PostgreSQL outage.
       if (expected && presented && timingSafeEqual(digest(presented), expected)) return admin(request);
       const personal = presented ? await options.tokens.verify(presented, now()) : undefined;

@@ -160,6 +160,11 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       expect(rows[0]!.token_hash).toBe(createHash('sha256').update(token).digest('base64url'));
       expect(JSON.stringify((await sql.query('SELECT * FROM api_tokens')).rows)).not.toContain(token.slice(10));
       expect(await authenticate(bearer(token))).toMatchObject({ kind: 'token', username: 'nurse', role: 'clinician', careTeams: ['cardiology'], tokenId: apiToken.id });
+      // The scheme is case-insensitive (RFC 7235): "bearer" and "BEARER" are the same credential.
+      const scheme = (header: string) => ({ headers: { authorization: header }, cookies: {}, method: 'GET' }) as unknown as Parameters<typeof authenticate>[0];
+      expect(await authenticate(scheme(`bearer ${token}`))).toMatchObject({ kind: 'token', tokenId: apiToken.id });
+      expect(await authenticate(scheme(`BEARER  ${token}`))).toMatchObject({ kind: 'token', tokenId: apiToken.id });
+      await expect(authenticate(scheme(`Basic ${token}`))).rejects.toThrow();
       await users.update('nurse', { careTeams: ['oncology'] });
       expect((await authenticate(bearer(token)))?.careTeams).toEqual(['oncology']);
       await users.setDisabled('nurse', true);
