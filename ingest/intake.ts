@@ -99,7 +99,8 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const device = this.#o.registry.getDevice(deviceId);
     if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device not found');
     const patientId = device.patientId;
-    const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, ...this.#o.timing };
+    const { futureToleranceMs, maxAgeMs, lateAfterMs } = this.#o.timing;
+    const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, futureToleranceMs, maxAgeMs, lateAfterMs };
     const parsed = parse(ctx);
     let rejections = parsed.rejections;
     let readings = parsed.readings;
