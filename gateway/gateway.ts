@@ -152,6 +152,8 @@ export async function createGateway(options: GatewayOptions) {
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
   const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission, () => connectionLimits.open);
+  // Bound once: the histogram's own observe(value) allocates its (empty) labels on every call.
+  const observePuback = metrics.pubackSeconds.labels().observe;
 
   /**
    * Errors go to the device's connected subscribers only, at QoS 0: nothing is queued for offline sessions
@@ -387,7 +389,7 @@ export async function createGateway(options: GatewayOptions) {
       // Answered in the order the client published, whichever finishes first (puback-order.ts).
       const done = inArrivalOrder(client, (err) => {
         // Measured when the PUBACK goes out, after the ones ahead of it, not when this message alone was durable.
-        if (!err && readings) metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
+        if (!err && readings) observePuback((performance.now() - arrived) / 1000);
         answer(err);
       });
       const deviceId = deviceIdOf(client);

@@ -151,9 +151,9 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
         this.#o.metrics.outboxCommitFailures.inc();
         throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       }
-      this.#o.metrics.outboxCommitSeconds.observe((performance.now() - started) / 1000);
+      this.#o.metrics.observeOutboxCommit((performance.now() - started) / 1000);
       for (const r of fresh) {
-        this.#o.metrics.accepted.inc({ type: r.type });
+        this.#o.metrics.countAccepted(r.type);
         if (r.late) this.#o.metrics.late.inc();
       }
       this.emit('committed', fresh);
