@@ -19,6 +19,7 @@ import type { AlertTable } from './store/alert-table.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { SweepState } from './store/sweep-state.js';
 import type { AuditLog } from '../state/index.js';
+import { LiveKeys } from './live-keys.js';
 
 const HOUR = 3_600_000;
 
@@ -85,14 +86,6 @@ export interface AdherencePort {
   missedDoses(patientId: string, medicationClass: string, from: number, to: number): number;
 }
 
-function liveKey(patientId: string, ruleId: string, subject: string): string {
-  return `${patientId}\u0000${ruleId}\u0000${subject}`;
-}
-
-function seriesKeys(reading: Reading): string[] {
-  return [reading.type, ...Object.entries(reading.tags).map(([k, v]) => `${reading.type}|${k}=${v}`)];
-}
-
 function seriesOf(rule: MissingRule): string {
   const [entry] = Object.entries(rule.where);
   return entry ? `${rule.readingType}|${entry[0]}=${entry[1]}` : rule.readingType;
@@ -107,7 +100,7 @@ function seriesOf(rule: MissingRule): string {
 export class AlertEvaluation {
   readonly #d: EvaluationDeps;
   /** Live alerts by patient, rule and subject: a clear finding with no live alert needs no database work. */
-  readonly #liveKeys: Set<string>;
+  readonly #liveKeys = new LiveKeys();
   readonly #lastReadings: Map<string, number>;
   readonly #dirtyLastReadings = new Map<string, number>();
   #trendQueue: Promise<void> = Promise.resolve();
@@ -116,7 +109,7 @@ export class AlertEvaluation {
 
   constructor(deps: EvaluationDeps) {
     this.#d = deps;
-    this.#liveKeys = new Set(deps.table.liveKeys().map((k) => liveKey(k.patientId, k.ruleId, k.subject)));
+    for (const k of deps.table.liveKeys()) this.#liveKeys.add(k.patientId, k.ruleId, k.subject);
     this.#lastReadings = deps.sweepState.lastReadings();
   }
 
@@ -125,7 +118,7 @@ export class AlertEvaluation {
    * the same patient, rule and subject since (the resolution may be drained after the new alert opened).
    */
   forget(patientId: string, ruleId: string, subject: string): void {
-    if (!this.#d.table.live(patientId, ruleId, subject)) this.#liveKeys.delete(liveKey(patientId, ruleId, subject));
+    if (!this.#d.table.live(patientId, ruleId, subject)) this.#liveKeys.delete(patientId, ruleId, subject);
   }
 
   /** Threshold and event rules, on readings just made durable: in order of measurement, not of arrival. */
@@ -133,7 +126,9 @@ export class AlertEvaluation {
     const now = this.#d.now();
     const ordered = readings.length > 1 && !isSorted(readings) ? [...readings].sort((a, b) => a.time - b.time) : readings;
     for (const reading of ordered) {
-      for (const key of seriesKeys(reading)) this.#noteLastReading(reading.patientId, key, reading.time);
+      // The reading's series: its type, and its type with each tag (glucose|source=cgm).
+      this.#noteLastReading(reading.patientId, reading.type, reading.time);
+      for (const k of Object.keys(reading.tags)) this.#noteLastReading(reading.patientId, `${reading.type}|${k}=${reading.tags[k]}`, reading.time);
       // One reading that cannot be evaluated (a database busy past its timeout) must not skip the rest.
       try {
         this.#evaluateReading(reading, now);
@@ -150,7 +145,7 @@ export class AlertEvaluation {
       let finding: Finding | undefined;
       if (rule.kind === 'threshold' && thresholdReads(rule, reading.type)) {
         // The common case on a busy gateway: a normal reading and no live alert to clear.
-        if (!this.#liveKeys.has(liveKey(reading.patientId, rule.id, '')) && !thresholdAbnormal(rule, reading)) continue;
+        if (!this.#liveKeys.has(reading.patientId, rule.id, '') && !thresholdAbnormal(rule, reading)) continue;
         finding = evaluateThreshold(rule, reading);
       } else if (rule.kind === 'event' && rule.readingType === reading.type) finding = evaluateEvent(rule, reading);
       if (finding) this.#apply(reading.patientId, rule, finding, late, now);
@@ -356,7 +351,7 @@ export class AlertEvaluation {
       const resolved = table.update(alert.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: why, updatedAt: now });
       table.addEvent('alert.resolved', resolved, now, 'vigil');
     });
-    this.#liveKeys.delete(liveKey(alert.patientId, alert.ruleId, alert.subject));
+    this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject);
     return true;
   }
 
@@ -372,9 +367,8 @@ export class AlertEvaluation {
   }
 
   #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false): void {
-    const key = liveKey(patientId, rule.id, finding.subject);
     // The common case on a busy gateway: a normal reading and nothing to resolve.
-    if (finding.severity === null && !this.#liveKeys.has(key)) return;
+    if (finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return;
     const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
     const { table } = this.#d;
     table.transaction(() => {
@@ -383,8 +377,8 @@ export class AlertEvaluation {
       const decision = decide(live, finding, { rule, late, snoozedUpTo, alreadyResolved });
       if (!applyDecision(table, { patientId, rule, live, finding, decision, late, now, fromSweep })) return;
       this.#undrained = true;
-      if (decision.kind === 'open') this.#liveKeys.add(key);
-      if (decision.kind === 'resolve') this.#liveKeys.delete(key);
+      if (decision.kind === 'open') this.#liveKeys.add(patientId, rule.id, finding.subject);
+      if (decision.kind === 'resolve') this.#liveKeys.delete(patientId, rule.id, finding.subject);
     });
   }
 

@@ -15,13 +15,22 @@ export function deviceTopic(prefix: string, deviceId: string, kind: DeviceTopicK
   return `${prefix}/devices/${deviceId}/${kind}`;
 }
 
-/** Splits `{prefix}/devices/{deviceId}/{kind}`; anything else is not a device topic. */
+/** The last prefix asked about and its head: there is one prefix per process, and one topic per publish. */
+let known = { prefix: DEFAULT_TOPIC_PREFIX, head: `${DEFAULT_TOPIC_PREFIX}/devices/` };
+
+/**
+ * Splits `{prefix}/devices/{deviceId}/{kind}`; anything else is not a device topic. Asked of every publish, so
+ * it cuts at the slashes rather than splitting into an array (domain/topics.test.ts checks it against split).
+ */
 export function parseDeviceTopic(prefix: string, topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
-  const head = `${prefix}/devices/`;
+  if (known.prefix !== prefix) known = { prefix, head: `${prefix}/devices/` };
+  const { head } = known;
   if (!topic.startsWith(head)) return undefined;
-  const rest = topic.slice(head.length).split('/');
-  if (rest.length !== 2) return undefined;
-  const [deviceId, kind] = rest as [string, string];
+  const slash = topic.indexOf('/', head.length);
+  // Exactly two parts after the head: a device id, then a kind.
+  if (slash < 0 || topic.includes('/', slash + 1)) return undefined;
+  const deviceId = topic.slice(head.length, slash);
+  const kind = topic.slice(slash + 1);
   if (!deviceId || !KINDS.includes(kind)) return undefined;
   return { deviceId, kind: kind as DeviceTopicKind };
 }

@@ -35,4 +35,25 @@ describe('admission (global back-pressure)', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(small).toBe(true);
   });
+
+  it('takes bytes at once without a promise while there is room, and never ahead of a publish already waiting', async () => {
+    const gate = new Admission(100);
+    expect(gate.tryEnter(500)).toBe(true); // alone, an oversized message passes
+    expect(gate.tryEnter(1)).toBe(false);
+    let waited = false;
+    const waiting = gate.wait(10).then(() => (waited = true));
+    gate.release(500);
+    await waiting;
+    expect(waited).toBe(true);
+    expect(gate.tryEnter(90)).toBe(true);
+    // Full again: the next publish waits, and a small one after it may not overtake it.
+    const big = gate.wait(50);
+    expect(gate.tryEnter(0)).toBe(false);
+    gate.release(90);
+    await big;
+    expect(gate.inFlightBytes).toBe(60);
+    gate.release(10);
+    gate.release(50);
+    expect(gate.inFlightBytes).toBe(0);
+  });
 });

@@ -22,20 +22,37 @@ export class Admission {
     return this.#waiting.length;
   }
 
+  /**
+   * Takes `bytes` at once when they may proceed now (nothing waiting, room left or nothing in flight); the caller
+   * then owes one `release(bytes)`. The gateway's path for every publish: no promise or closure when not waiting.
+   */
+  tryEnter(bytes: number): boolean {
+    // Alone, even an oversized message passes: otherwise it could never be admitted.
+    if (this.#waiting.length > 0 || (this.#inFlight + bytes > this.#maxBytes && this.#inFlight > 0)) return false;
+    this.#inFlight += bytes;
+    return true;
+  }
+
+  /** Resolves when `bytes` have been taken, in arrival order behind the publishes already waiting; then `release(bytes)`. */
+  async wait(bytes: number): Promise<void> {
+    if (this.tryEnter(bytes)) return;
+    await new Promise<void>((admit) => this.#waiting.push({ bytes, admit }));
+  }
+
+  /** Gives back `bytes` taken by `tryEnter` or `wait` (once per admission), and admits the publishes now fitting. */
+  release(bytes: number): void {
+    this.#inFlight -= bytes;
+    this.#admitWaiting();
+  }
+
   /** Resolves when `bytes` may proceed; call the returned function when they are done (acknowledged or refused). */
   async enter(bytes: number): Promise<() => void> {
-    // Alone, even an oversized message passes: otherwise it could never be admitted.
-    if (this.#waiting.length === 0 && (this.#inFlight + bytes <= this.#maxBytes || this.#inFlight === 0)) {
-      this.#inFlight += bytes;
-    } else {
-      await new Promise<void>((admit) => this.#waiting.push({ bytes, admit }));
-    }
+    await this.wait(bytes);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#inFlight -= bytes;
-      this.#admitWaiting();
+      this.release(bytes);
     };
   }
 

@@ -153,6 +153,8 @@ export async function createGateway(options: GatewayOptions) {
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
   const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission, () => connectionLimits.open);
+  // Bound once: the histogram's own observe(value) allocates its (empty) labels on every call.
+  const observePuback = metrics.pubackSeconds.labels().observe;
 
   /**
    * Errors go to the device's connected subscribers only, at QoS 0: nothing is queued for offline sessions
@@ -291,57 +293,71 @@ export async function createGateway(options: GatewayOptions) {
     }
   }
 
-  /** Readings messages of each device still being made durable. */
-  const inflight = new Map<string, Set<Promise<void>>>();
+  /**
+   * Readings messages of each device still being made durable, and who waits for the device to have none (a
+   * refusal, so that the messages accepted before it are answered first). A count, not a set of promises: one
+   * increment per publish instead of a set entry and two promise reactions.
+   */
+  const inflight = new Map<string, { count: number; drained: (() => void)[] }>();
 
-  function track(deviceId: string, work: Promise<void>): Promise<void> {
-    const set = inflight.get(deviceId) ?? new Set();
-    inflight.set(deviceId, set);
-    set.add(work);
-    const settled = () => {
-      set.delete(work);
-      if (set.size === 0) inflight.delete(deviceId);
-    };
-    work.then(settled, settled);
-    return work;
+  function enterFlight(deviceId: string): void {
+    const entry = inflight.get(deviceId);
+    if (entry) entry.count += 1;
+    else inflight.set(deviceId, { count: 1, drained: [] });
   }
 
-  async function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml'): Promise<void> {
+  function leaveFlight(deviceId: string): void {
+    const entry = inflight.get(deviceId)!;
+    if (--entry.count > 0) return;
+    inflight.delete(deviceId);
+    for (const resolve of entry.drained) resolve();
+  }
+
+  function flightDrained(deviceId: string): Promise<void> {
+    const entry = inflight.get(deviceId);
+    return entry ? new Promise((resolve) => entry.drained.push(resolve)) : Promise.resolve();
+  }
+
+  /** Resolves once the message's readings are durable (or rejects with why not); one async frame per publish. */
+  function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml'): Promise<void> {
     const wait = limiter.take(deviceId, options.rate.maxWaitMs);
-    if (wait === undefined) {
-      // Refusing closes the connection; let the messages already accepted get their PUBACK first.
-      await Promise.allSettled([...(inflight.get(deviceId) ?? [])]);
-      throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
-    }
-    return track(deviceId, admitAndAccept(deviceId, packet, wait, format));
+    if (wait === undefined) return refuseOverRate(deviceId, client);
+    enterFlight(deviceId);
+    return acceptReadings(deviceId, packet, wait, format);
   }
 
-  async function admitAndAccept(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
-    const release = await admission.enter((packet.payload as Buffer).length);
+  async function refuseOverRate(deviceId: string, client: Client): Promise<never> {
+    // Refusing closes the connection; let the messages already accepted get their PUBACK first.
+    await flightDrained(deviceId);
+    throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
+  }
+
+  async function acceptReadings(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
+    const bytes = (packet.payload as Buffer).length;
+    let admitted = false;
     try {
-      await acceptReadings(deviceId, packet, format);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
+      if (!admission.tryEnter(bytes)) await admission.wait(bytes);
+      admitted = true;
+      const device = registry.getDevice(deviceId);
+      if (!device || device.revokedAt !== null) {
+        log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
+        throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked');
+      }
+      // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
+      packet.retain = false;
+      const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer, format);
+      lastSeen.set(deviceId, Date.now());
+      const summary = summariseRejections(outcome.rejections);
+      if (summary) {
+        // One log line and one errors message per publish, however many readings it rejected.
+        log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
+        publishError(deviceId, summary);
+      }
     } finally {
-      release();
-    }
-  }
-
-  async function acceptReadings(deviceId: string, packet: PublishPacket, format: 'v1' | 'senml'): Promise<void> {
-    const device = registry.getDevice(deviceId);
-    if (!device || device.revokedAt !== null) {
-      log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
-      throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked');
-    }
-    // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
-    packet.retain = false;
-    const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer, format);
-    lastSeen.set(deviceId, Date.now());
-    const summary = summariseRejections(outcome.rejections);
-    if (summary) {
-      // One log line and one errors message per publish, however many readings it rejected.
-      log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
-      publishError(deviceId, summary);
+      if (admitted) admission.release(bytes);
+      leaveFlight(deviceId);
     }
   }
 
@@ -374,7 +390,7 @@ export async function createGateway(options: GatewayOptions) {
       // Answered in the order the client published, whichever finishes first (puback-order.ts).
       const done = inArrivalOrder(client, (err) => {
         // Measured when the PUBACK goes out, after the ones ahead of it, not when this message alone was durable.
-        if (!err && readings) metrics.pubackSeconds.observe((performance.now() - arrived) / 1000);
+        if (!err && readings) observePuback((performance.now() - arrived) / 1000);
         answer(err);
       });
       const deviceId = deviceIdOf(client);

@@ -71,7 +71,9 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     if (this.#recent.get(reading.key) === undefined) this.#recent.add(reading.key, null);
   }
 
-  async handleReadings(deviceId: string, payload: Buffer, format: PayloadFormat = 'v1'): Promise<IngestOutcome> {
+  // Not async: it hands back #judge's promise as it is (an async wrapper returning it cost two more microtask
+  // jobs and a promise per publish).
+  handleReadings(deviceId: string, payload: Buffer, format: PayloadFormat = 'v1'): Promise<IngestOutcome> {
     return this.#judge(deviceId, payload, format, (ctx) => (format === 'senml' ? this.#parseSenml(payload, ctx) : parsePayload(payload, ctx, this.#o.limits)));
   }
 
@@ -79,7 +81,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
    * Readings another protocol delivered (a Nightscout upload), already translated to wire format v1 items: judged,
    * deduplicated and made durable exactly as a published message. `payload` is the request as received.
    */
-  async handleItems(deviceId: string, payload: Buffer, translated: TranslatedItems): Promise<IngestOutcome> {
+  handleItems(deviceId: string, payload: Buffer, translated: TranslatedItems): Promise<IngestOutcome> {
     const tooMany = batchTooLarge(translated.items.length + translated.rejections.length, this.#o.limits);
     return this.#judge(deviceId, payload, 'translated', (ctx) => (tooMany ? { readings: [], rejections: [tooMany] } : parseItems(translated.items, ctx, translated.rejections)));
   }
@@ -97,7 +99,8 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const device = this.#o.registry.getDevice(deviceId);
     if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device not found');
     const patientId = device.patientId;
-    const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, ...this.#o.timing };
+    const { futureToleranceMs, maxAgeMs, lateAfterMs } = this.#o.timing;
+    const ctx: NormaliseContext = { deviceId, patientId: patientId ?? '', receivedAt, futureToleranceMs, maxAgeMs, lateAfterMs };
     const parsed = parse(ctx);
     let rejections = parsed.rejections;
     let readings = parsed.readings;
@@ -124,11 +127,11 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const fresh: Reading[] = [];
     // Repeats inside one message: only a message of several readings needs the set.
     const freshKeys = readings.length > 1 ? new Set<string>() : undefined;
-    const waits: Promise<void>[] = [];
+    let waits: Promise<void>[] | undefined;
     for (const reading of readings) {
       const earlier = this.#recent.get(reading.key);
       if (earlier !== undefined || freshKeys?.has(reading.key)) {
-        if (earlier) waits.push(earlier);
+        if (earlier) (waits ??= []).push(earlier);
         continue;
       }
       fresh.push(reading);
@@ -148,15 +151,15 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
         this.#o.metrics.outboxCommitFailures.inc();
         throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       }
-      this.#o.metrics.outboxCommitSeconds.observe((performance.now() - started) / 1000);
+      this.#o.metrics.observeOutboxCommit((performance.now() - started) / 1000);
       for (const r of fresh) {
-        this.#o.metrics.accepted.inc({ type: r.type });
+        this.#o.metrics.countAccepted(r.type);
         if (r.late) this.#o.metrics.late.inc();
       }
       this.emit('committed', fresh);
     }
     // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
-    if (waits.length > 0) {
+    if (waits) {
       await Promise.all(waits).catch((err: unknown) => {
         throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
       });

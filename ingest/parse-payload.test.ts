@@ -27,6 +27,17 @@ describe('parsePayload', () => {
     expect(parse('42').rejections[0]?.code).toBe('VIGIL_ERR_NOT_A_READING');
   });
 
+  it('judges the UTF-8 of each payload on its own: a cut-off sequence is refused, never completed by the next payload', () => {
+    const json = Buffer.from(JSON.stringify({ ...hr('é'), value: 70 }));
+    const cut = json.indexOf(0xc3) + 1; // the first byte of é
+    expect(parsePayload(json.subarray(0, cut), ctx, limits).rejections[0]?.code).toBe('VIGIL_ERR_NOT_JSON');
+    expect(parsePayload(json.subarray(cut), ctx, limits).rejections[0]?.code).toBe('VIGIL_ERR_NOT_JSON');
+    expect(parsePayload(Buffer.from([0xff]), ctx, limits).rejections[0]?.code).toBe('VIGIL_ERR_NOT_JSON');
+    expect(parsePayload(json, ctx, limits).readings[0]?.msgId).toBe('é');
+    // A byte-order mark is dropped, as before.
+    expect(parsePayload(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]), ctx, limits).readings).toHaveLength(1);
+  });
+
   it('rejects a glucose reading with neither a value nor a HI / LO flag with a coded message naming the field', () => {
     const r = parse({ type: 'glucose', time: '2026-11-22T11:00:00Z', source: 'meter', id: 'g1' });
     expect(r.rejections).toMatchObject([

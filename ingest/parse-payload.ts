@@ -87,13 +87,19 @@ function orderOf(ref: string): number {
   return Number.isInteger(index) ? index : -1;
 }
 
+/**
+ * One decoder for every payload, not one per message: a decode without `stream` starts afresh (a sequence cut
+ * off at the end of one payload is refused, never completed by the next: parse-payload.test.ts).
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The checks every JSON payload gets before its items are looked at: size, then UTF-8 JSON. */
 export function parseJsonPayload(payload: Buffer, limits: ParseLimits): { body: unknown } | { rejection: Rejection } {
   if (payload.length > limits.maxPayloadBytes) {
     return { rejection: { ref: '*', code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE', message: `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}` } };
   }
   try {
-    return { body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) };
+    return { body: JSON.parse(UTF8.decode(payload)) };
   } catch {
     return { rejection: { ref: '*', code: 'VIGIL_ERR_NOT_JSON', message: 'payload is not valid UTF-8 JSON' } };
   }

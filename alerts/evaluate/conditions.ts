@@ -19,8 +19,12 @@ export function holds(c: Condition, value: number | undefined, shift = 0): boole
 }
 
 export function tierHolds(tier: Tier, fields: Readonly<Record<string, number>>, shift = 0): boolean {
-  const results = tier.conditions.map((c) => holds(c, fields[c.field], shift));
-  return tier.match === 'all' ? results.every(Boolean) : results.some(Boolean);
+  // Loops rather than map/every: asked of every reading, and `holds` has no side effects to wait for.
+  const all = tier.match === 'all';
+  for (const c of tier.conditions) {
+    if (holds(c, fields[c.field], shift) !== all) return !all;
+  }
+  return all;
 }
 
 /** What a rule's `value` field is, in words: a reading type with one main value. */

@@ -10,7 +10,9 @@ export interface ObservedReading {
 }
 
 export function matchesWhere(where: Readonly<Record<string, string>>, tags: Readonly<Record<string, string>>): boolean {
-  return Object.entries(where).every(([k, v]) => tags[k] === v);
+  // No entries array per call: asked of every reading for every threshold rule that reads its type.
+  for (const k of Object.keys(where)) if (tags[k] !== where[k]) return false;
+  return true;
 }
 
 /** Whether a threshold rule reads readings of this type (its own, or one it also reads, such as a cuff's pulse). */
@@ -37,7 +39,8 @@ function fieldsFor(rule: ThresholdRule, type: ReadingType, fields: Readonly<Reco
 export function thresholdAbnormal(rule: ThresholdRule, reading: ObservedReading & { readonly type?: ReadingType }): boolean {
   if (!matchesWhere(rule.where, reading.tags)) return false;
   const fields = fieldsFor(rule, reading.type ?? rule.readingType, reading.fields);
-  return rule.tiers.some((tier) => tierHolds(tier, fields));
+  for (const tier of rule.tiers) if (tierHolds(tier, fields)) return true;
+  return false;
 }
 
 /**

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { READING_TYPES, type Reading } from '../../domain/index.js';
 import { sqliteDistribution } from './sqlite-distribution.js';
-import { openReadingsDb, READINGS_DB_FILE } from './sqlite-layout.js';
+import { openReadingsDb, READINGS_DB_FILE, storedRow } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
 import {
   STORED_FIELDS,
@@ -52,7 +52,7 @@ export class SqliteStore implements ReadingStore {
 
   async write(readings: readonly Reading[]): Promise<void> {
     try {
-      await this.#send({ id: 0, readings });
+      await this.#send({ id: 0, rows: readings.map(storedRow) });
     } catch (err) {
       // SQLITE_BUSY, SQLITE_FULL, SQLITE_IOERR, a writer thread that died: all conditions that pass; the shipper
       // keeps the readings and retries.

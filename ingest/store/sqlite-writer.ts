@@ -4,11 +4,10 @@
  * beside it, and so do the deletes of retention and erasure. One message in, one answer out, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Reading } from '../../domain/index.js';
-import { openReadingsDb, readingsDeleter, readingsWriter } from './sqlite-layout.js';
+import { openReadingsDb, readingsDeleter, readingsWriter, type StoredRow } from './sqlite-layout.js';
 
 export type WriterRequest =
-  | { readonly id: number; readonly readings: readonly Reading[] }
+  | { readonly id: number; readonly rows: readonly StoredRow[] }
   | { readonly id: number; readonly purge: { readonly patientId: string; readonly before: number; readonly limit: number } }
   | { readonly id: number; readonly erase: string }
   | { readonly id: number; readonly close: true };
@@ -21,8 +20,8 @@ const write = readingsWriter(db);
 const deleter = readingsDeleter(db);
 
 function perform(request: Exclude<WriterRequest, { close: true }>): number | undefined {
-  if ('readings' in request) {
-    write(request.readings);
+  if ('rows' in request) {
+    write(request.rows);
     return undefined;
   }
   if ('purge' in request) return deleter.purgeBefore(request.purge.patientId, request.purge.before, request.purge.limit);
