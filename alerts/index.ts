@@ -75,6 +75,8 @@ export interface AlertQueries {
   overridesOf(patientId: string): ReturnType<RuleSettings['overrides']>;
   snoozesOf(patientId: string): ReturnType<RuleSettings['snoozes']>;
   presets(): typeof RULE_PRESETS;
+  /** The patients with a preset's override in force now (the risk score scores SpO2 on scale 2 for one). */
+  patientsWithPreset(presetId: string): ReadonlySet<string>;
   liveCounts(): Record<Severity, number>;
   /** Bounds a client should offer within (the server enforces them in any case). */
   limits(): { snoozeMaxHours: number };
@@ -143,6 +145,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     overridesOf: (patientId) => settings.overrides(patientId, now()),
     snoozesOf: (patientId) => settings.snoozes(patientId, now()),
     presets: () => RULE_PRESETS,
+    patientsWithPreset: (presetId) => settings.patientsWithPreset(presetId, now()),
     liveCounts,
     limits: () => ({ snoozeMaxHours: options.snoozeMaxHours }),
   };

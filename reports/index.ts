@@ -14,6 +14,6 @@ export { programmeRow, type ProgrammeAlert, type ProgrammePatient } from './prog
 export { programmeReport, programmeReportCsv, PROGRAMME_SORTS, type ProgrammeSort } from './programme-table.js';
 export { CMS_2026_SOURCE, PROGRAMME_PERIOD_DAYS } from './programme-definitions.js';
 export { riskScore, type LatestVital, type TrendAlert } from './risk-score.js';
-export { NEWS2_SOURCE, RISK_MAX_AGE_HOURS } from './risk-definitions.js';
+export { NEWS2_SOURCE, RISK_MAX_AGE_HOURS, SCALE_2_PRESET } from './risk-definitions.js';
 export { renderPdf, type PdfReport } from './pdf/render.js';
 export { glucosePdf, homeBpPdf, programmePdf, programmeTablePdf, riskPdf, weightPdf, type PdfPatient } from './pdf/report-pdfs.js';

@@ -22,7 +22,7 @@ export interface RiskBands {
 
 /** NEWS2 chart 1. Respiration rate, consciousness and supplemental oxygen have no home reading in Vigil. */
 export const RISK_BANDS: readonly RiskBands[] = [
-  // SpO2 scale 1: <= 91: 3; 92-93: 2; 94-95: 1; >= 96: 0. (Scale 2, for a prescribed 88-92 % target, is not used.)
+  // SpO2 scale 1: <= 91: 3; 92-93: 2; 94-95: 1; >= 96: 0. (Scale 2 below, for a prescribed 88-92 % target.)
   { parameter: 'spo2', label: 'SpO2', unit: '%', low: [{ max: 91, points: 3 }, { max: 93, points: 2 }, { max: 95, points: 1 }], high: [] },
   // Pulse: <= 40: 3; 41-50: 1; 51-90: 0; 91-110: 1; 111-130: 2; >= 131: 3.
   { parameter: 'pulse', label: 'pulse', unit: '/min', low: [{ max: 40, points: 3 }, { max: 50, points: 1 }], high: [{ min: 131, points: 3 }, { min: 111, points: 2 }, { min: 91, points: 1 }] },
@@ -31,6 +31,23 @@ export const RISK_BANDS: readonly RiskBands[] = [
   // Temperature: <= 35.0: 3; 35.1-36.0: 1; 36.1-38.0: 0; 38.1-39.0: 1; >= 39.1: 2.
   { parameter: 'temperature', label: 'temperature', unit: '°C', low: [{ max: 35, points: 3 }, { max: 36, points: 1 }], high: [{ min: 39.1, points: 2 }, { min: 38.1, points: 1 }] },
 ];
+
+/**
+ * NEWS2 SpO2 scale 2, for a patient whose clinician set a target of 88-92 % (hypercapnic respiratory failure, the
+ * `spo2.copd_target` preset): <= 83: 3; 84-85: 2; 86-87: 1; 88-92: 0; >= 93 on air: 0. Above 92 the chart scores
+ * 1-3 only on oxygen (93-94: 1, 95-96: 2, >= 97: 3), which a home reading does not say: it is scored as on air,
+ * so a patient on home oxygen above target is not scored for it (the SpO2 rules still apply).
+ */
+export const SPO2_SCALE_2: RiskBands = {
+  parameter: 'spo2',
+  label: 'SpO2 (scale 2)',
+  unit: '%',
+  low: [{ max: 83, points: 3 }, { max: 85, points: 2 }, { max: 87, points: 1 }],
+  high: [],
+};
+
+/** The preset that sets a patient's SpO2 target to 88-92 %: their SpO2 is scored on scale 2. */
+export const SCALE_2_PRESET = 'spo2.copd_target';
 
 /**
  * A vital older than this is not scored: NEWS2 scores a set of observations taken together, and home readings

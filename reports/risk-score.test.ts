@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReadingType } from '../domain/index.js';
-import { bandPoints, RISK_BANDS, type RiskParameter } from './risk-definitions.js';
+import { bandPoints, RISK_BANDS, SPO2_SCALE_2, type RiskParameter } from './risk-definitions.js';
 import { riskScore, type LatestVital } from './risk-score.js';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -20,6 +20,18 @@ describe('risk score in the style of NEWS2 (RCP 2017, chart 1), worked by hand',
     ['temperature', [[35, 3], [35.1, 1], [36, 1], [36.1, 0], [38, 0], [38.1, 1], [39, 1], [39.1, 2], [40.2, 2], [36.04, 1]]],
   ])('scores %s on the chart bands, at every boundary', (parameter, cases) => {
     expect(cases.map(([v]) => bandPoints(bands(parameter), v))).toEqual(cases.map(([, points]) => points));
+  });
+
+  it('scores SpO2 on scale 2 for a clinician-set 88-92 % target, at every boundary (on air above it)', () => {
+    // Scale 2: <= 83: 3, 84-85: 2, 86-87: 1, 88-92: 0, >= 93 on air: 0.
+    const cases: [number, number][] = [[80, 3], [83, 3], [84, 2], [85, 2], [86, 1], [87, 1], [88, 0], [90, 0], [92, 0], [93, 0], [98, 0], [87.4, 1], [87.5, 0]];
+    expect(cases.map(([v]) => bandPoints(SPO2_SCALE_2, v))).toEqual(cases.map(([, points]) => points));
+    // The same 89 % is 3 points on scale 1 (a COPD patient at their usual level would outrank a deteriorating one).
+    const usual = latest({ type: 'spo2', time: NOW - 30 * MIN, fields: { value: 89 } });
+    expect(riskScore(usual, [], NOW).parts[0]).toMatchObject({ label: 'SpO2', points: 3 });
+    const onTarget = riskScore(usual, [], NOW, 2);
+    expect(onTarget.parts[0]).toMatchObject({ label: 'SpO2 (scale 2)', points: 0 });
+    expect([onTarget.spo2Scale, onTarget.band, onTarget.text]).toEqual([2, 'low', 'SpO2 (scale 2) 89 %: 0']);
   });
 
   it('adds the parts and explains them: SpO2 91 %: 3, pulse 118: 2, systolic 105: 1, temperature 38.5: 1 = 7, high', () => {

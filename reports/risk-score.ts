@@ -1,5 +1,5 @@
 import type { ReadingType, RiskScore } from '../domain/index.js';
-import { bandPoints, RISK_BANDS, RISK_BANDS_AGGREGATE, RISK_MAX_AGE_HOURS, TREND_POINTS, type RiskParameter } from './risk-definitions.js';
+import { bandPoints, RISK_BANDS, RISK_BANDS_AGGREGATE, RISK_MAX_AGE_HOURS, SPO2_SCALE_2, TREND_POINTS, type RiskParameter } from './risk-definitions.js';
 
 /** A patient's latest reading of one type (the worklist's latest readings). */
 export interface LatestVital {
@@ -46,13 +46,16 @@ function band(vitalsScore: number, parts: RiskScore['parts']): RiskScore['band']
 /**
  * The risk score: each home vital measured in the last RISK_MAX_AGE_HOURS scored on the NEWS2 chart, their sum,
  * plus TREND_POINTS for each live trend alert. It ranks patients within the worklist's groups and explains
- * itself part by part; it raises nothing and replaces no rule (the alerts do that).
+ * itself part by part; it raises nothing and replaces no rule (the alerts do that). `spo2Scale` 2 for a patient
+ * with a clinician-set 88-92 % target: scale 1 would score their usual 88-91 % as 3 points and rank them above
+ * patients who are deteriorating.
  */
-export function riskScore(latest: ReadonlyMap<ReadingType, LatestVital>, trendAlerts: readonly TrendAlert[], now: number): RiskScore {
+export function riskScore(latest: ReadonlyMap<ReadingType, LatestVital>, trendAlerts: readonly TrendAlert[], now: number, spo2Scale: 1 | 2 = 1): RiskScore {
   const parts: RiskScore['parts'] = [];
   const stale: RiskScore['stale'] = [];
   const oldest = now - RISK_MAX_AGE_HOURS * 3_600_000;
-  for (const bands of RISK_BANDS) {
+  for (const chart of RISK_BANDS) {
+    const bands = chart.parameter === 'spo2' && spo2Scale === 2 ? SPO2_SCALE_2 : chart;
     const v = latestOf(latest, bands.parameter);
     if (!v) continue;
     if (v.time < oldest) stale.push({ parameter: bands.parameter, label: bands.label, measuredAt: v.time });
@@ -70,5 +73,6 @@ export function riskScore(latest: ReadonlyMap<ReadingType, LatestVital>, trendAl
     trends,
     text: words.length > 0 ? words.join(', ') : `no vitals in the last ${RISK_MAX_AGE_HOURS} h`,
     maxAgeHours: RISK_MAX_AGE_HOURS,
+    spo2Scale,
   };
 }

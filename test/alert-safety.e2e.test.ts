@@ -128,6 +128,10 @@ describe('alert safety end to end', () => {
     ]);
     await waitFor(() => alertOf(target.patientId, 'fall.detected'), { what: 'a later alert for the same patient' });
     expect(await alertOf(target.patientId, 'spo2.low')).toBeUndefined();
+    // The risk score follows the target: NEWS2 SpO2 scale 2 scores 90 % as 0, scale 1 as 3.
+    const risk = async (patientId: string) => (await api(`/api/patients/${patientId}/reports/risk`)).body;
+    expect(await risk(target.patientId)).toMatchObject({ spo2Scale: 2, parts: [{ parameter: 'spo2', points: 0 }] });
+    expect(await risk(general.patientId)).toMatchObject({ spo2Scale: 1, parts: [{ parameter: 'spo2', points: 3 }] });
   });
 
   it('10. a device whose readings keep being rejected becomes a data-quality alert', async () => {

@@ -34,6 +34,9 @@ export class RuleSettings {
         'INSERT OR REPLACE INTO rule_overrides (patient_id, rule_id, override, actor, updated_at, note, expires_at, preset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       clearOverride: db.prepare('DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ?'),
+      withPreset: db.prepare<[string, number], { patient_id: string }>(
+        'SELECT DISTINCT patient_id FROM rule_overrides WHERE preset = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ),
       snoozed: db.prepare<[string, string], { until: number; tier: Severity }>('SELECT until, tier FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?'),
       snooze: db.prepare(
         'INSERT OR REPLACE INTO alert_snoozes (patient_id, rule_id, until, actor, note, created_at, tier) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -48,6 +51,11 @@ export class RuleSettings {
   /** The patient's overrides in force at `now` (expired ones no longer apply). */
   overrides(patientId: string, now: number): StoredOverride[] {
     return this.#s.overrides.all(patientId, now).flatMap(parseOverride);
+  }
+
+  /** The patients with an override from this preset in force at `now`. */
+  patientsWithPreset(presetId: string, now: number): Set<string> {
+    return new Set(this.#s.withPreset.all(presetId, now).map((r) => r.patient_id));
   }
 
   /** Overrides whose expiry has passed, to be removed (and audited) by the sweep. */

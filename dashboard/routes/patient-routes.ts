@@ -13,6 +13,7 @@ import {
   type ThresholdLine,
 } from '../../domain/index.js';
 import { STORED_FIELDS } from '../../ingest/index.js';
+import { SCALE_2_PRESET } from '../../reports/index.js';
 import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { buildWorklist } from '../worklist/worklist.js';
 import { responses } from './responses.js';
@@ -78,7 +79,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
           (!needle || p.name.toLowerCase().includes(needle) || p.id.toLowerCase().includes(needle)),
       );
       const live = ctx.alerts.queries.list({ status: 'live', patientIds: patients.map((p) => p.id), limit: 100_000 });
-      const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000);
+      const entries = buildWorklist(patients, live, ctx.latest, now, ctx.settings.silentAfterHours * 3_600_000, ctx.alerts.queries.patientsWithPreset(SCALE_2_PRESET));
       auditView(ctx, request, 'worklist.view', null, null, `${q.programme ?? ''}|${q.team ?? ''}|${q.q ?? ''}`, { patients: entries.length, programme: q.programme, team: q.team });
       return {
         generatedAt: now,

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isTrendRule } from '../../alerts/index.js';
 import { entityIdSchema, glucoseReportSchema, homeBpReportSchema, riskScoreSchema, weightReportSchema } from '../../domain/index.js';
-import { glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS, renderPdf, riskPdf, riskScore, weightPdf, weightReport, weightReportCsv, weightRuleFor, glucosePdf, homeBpPdf } from '../../reports/index.js';
+import { SCALE_2_PRESET, glucoseReport, glucoseReportCsv, homeBpReport, homeBpReportCsv, homeBpRuleFor, MAX_REPORT_DAYS, renderPdf, riskPdf, riskScore, weightPdf, weightReport, weightReportCsv, weightRuleFor, glucosePdf, homeBpPdf } from '../../reports/index.js';
 import { auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -124,7 +124,7 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: DashboardC
       const { format } = request.query;
       auditView(ctx, request, 'patient.report.view', patient.id, 'risk', `risk|${format}`, { format });
       const trends = ctx.alerts.queries.list({ patientId: patient.id, status: 'live' }).filter((a) => isTrendRule(a.ruleId));
-      const risk = riskScore(ctx.latest.of(patient.id), trends, Date.now());
+      const risk = riskScore(ctx.latest.of(patient.id), trends, Date.now(), ctx.alerts.queries.patientsWithPreset(SCALE_2_PRESET).has(patient.id) ? 2 : 1);
       return format === 'pdf' ? pdfDownload(reply, 'risk', patient.id, await renderPdf(riskPdf(risk, patient, Date.now(), patient.timeZone))) : risk;
     },
   );

@@ -32,7 +32,15 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
  * warnings, then patients gone silent (no reading for `silentAfterMs`), then the rest; within a group, the
  * higher risk score (home vitals, trend alerts), then the longest-waiting alert or the longest silence first.
  */
-export function buildWorklist<P extends WorklistPatient>(patients: readonly P[], liveAlerts: readonly Alert[], latest: LatestReadings, now: number, silentAfterMs: number): WorklistEntry<P>[] {
+export function buildWorklist<P extends WorklistPatient>(
+  patients: readonly P[],
+  liveAlerts: readonly Alert[],
+  latest: LatestReadings,
+  now: number,
+  silentAfterMs: number,
+  /** Patients whose SpO2 is scored on NEWS2 scale 2 (a clinician-set 88-92 % target). */
+  spo2Scale2: ReadonlySet<string> = new Set(),
+): WorklistEntry<P>[] {
   const alertsByPatient = new Map<string, Alert[]>();
   for (const a of liveAlerts) {
     const list = alertsByPatient.get(a.patientId);
@@ -63,7 +71,7 @@ export function buildWorklist<P extends WorklistPatient>(patients: readonly P[],
         .sort((a, b) => b.time - a.time)
         .slice(0, 3)
         .map((r) => ({ type: r.type, time: r.time, fields: r.fields })),
-      risk: riskScore(latest.of(patient.id), alerts.filter((a) => isTrendRule(a.ruleId)), now),
+      risk: riskScore(latest.of(patient.id), alerts.filter((a) => isTrendRule(a.ruleId)), now, spo2Scale2.has(patient.id) ? 2 : 1),
     };
     return { entry, waitingSince: alerts.length ? Math.min(...alerts.map((a) => a.openedAt)) : (lastReadingAt ?? Number.MAX_SAFE_INTEGER) };
   });

@@ -20,6 +20,7 @@ export const riskScoreSchema = z
     trends: z.array(z.object({ alertId: z.number().int(), ruleId: z.string(), title: z.string(), points: z.number().int() })).describe('live trend alerts, each adding its points'),
     text: z.string().describe('the parts in words: "SpO2 91 %: 3, pulse 118 /min: 2, ..."'),
     maxAgeHours: z.number(),
+    spo2Scale: z.union([z.literal(1), z.literal(2)]).describe('the NEWS2 SpO2 scale used: 2 for a patient with a clinician-set 88-92 % target (preset spo2.copd_target)'),
   })
   .meta({ id: 'RiskScore' });
 export type RiskScore = z.output<typeof riskScoreSchema>;
