@@ -10,6 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/support/require-build.ts'],
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'node', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', BROWSER_TESTS] } },

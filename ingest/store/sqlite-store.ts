@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { READING_TYPES, type Reading } from '../../domain/index.js';
+import { READING_TYPES, VigilError, type Reading } from '../../domain/index.js';
 import { sqliteDistribution } from './sqlite-distribution.js';
 import { openReadingsDb, READINGS_DB_FILE, storedRow } from './sqlite-layout.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.js';
@@ -195,5 +195,7 @@ export class SqliteStore implements ReadingStore {
 function writerScript(): URL {
   const beside = new URL('./sqlite-writer.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/ingest/store/sqlite-writer.js', import.meta.url);
+  const built = new URL('../../dist/ingest/store/sqlite-writer.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new VigilError('VIGIL_ERR_CONFIG', `the embedded store's writer thread needs ${fileURLToPath(built)}: run \`npm run build\``);
 }
