@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
-import { cp } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
-import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
 import { SqliteStore } from '../ingest/index.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
-import { tempDir, waitFor } from './support/temp.js';
+import { provisionedTemplate, type ProvisionedTemplate } from './support/provisioned.js';
+import { waitFor } from './support/temp.js';
 import { startVigilWorkerProcess } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
@@ -23,22 +22,16 @@ const topic = (deviceId: string, kind: 'readings' | 'status' | 'errors') => `rpm
  */
 describe('worker mode on an external Mosquitto', () => {
   let broker: MosquittoInstance;
-  let template: { path: string; remove: () => Promise<void> };
-  const patients = new Map<string, string>();
+  let template: ProvisionedTemplate;
+  let patients: ReadonlyMap<string, string>;
   const cleanups: (() => Promise<unknown>)[] = [];
   const base = Date.now() - 3_600_000;
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    // One provisioned registry, copied into each worker's data dir: state is per data dir until the PostgreSQL slice.
-    template = await tempDir('vigil-worker-template-');
-    const { db, registry } = openState(template.path);
-    for (const id of [...DEVICES, 'v5-dev', 'v5-cli', 'bad-dev']) {
-      const patient = await registry.addPatient({ name: `Worker ${id}` });
-      await registry.addDevice({ patientId: patient.id, id });
-      patients.set(id, patient.id);
-    }
-    db.close();
+    // One provisioned registry, copied into each worker's data dir: each worker has its own registry here.
+    template = await provisionedTemplate([...DEVICES, 'v5-dev', 'v5-cli', 'bad-dev'], 'worker');
+    patients = template.patients;
   }, 30_000);
 
   afterEach(async () => {
@@ -51,8 +44,7 @@ describe('worker mode on an external Mosquitto', () => {
   });
 
   async function dataDir(): Promise<string> {
-    const dir = await tempDir('vigil-worker-');
-    await cp(template.path, dir.path, { recursive: true });
+    const dir = await template.copy();
     cleanups.push(() => dir.remove());
     return dir.path;
   }

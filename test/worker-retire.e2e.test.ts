@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
-import { cp } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
-import { openState } from '../app/state.js';
 import { startVigil } from '../app/vigil.js';
 import { SqliteStore } from '../ingest/index.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
-import { tempDir, waitFor } from './support/temp.js';
+import { provisionedTemplate, type ProvisionedTemplate } from './support/provisioned.js';
+import { waitFor } from './support/temp.js';
 import { CLI } from './support/vigil-process.js';
 
 const exec = promisify(execFile);
@@ -27,21 +26,13 @@ describe.each([
   { protocol: '3.1.1', name: 'MQTT 3.1.1', group: 'g-retire-311' },
 ])('vigil worker retire ($name)', ({ protocol, group }) => {
   let broker: MosquittoInstance;
-  let template: { path: string; remove: () => Promise<void> };
-  const patients = new Map<string, string>();
+  let template: ProvisionedTemplate;
   const cleanups: (() => Promise<unknown>)[] = [];
   const base = Date.now() - 3_600_000;
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    template = await tempDir('vigil-retire-template-');
-    const { db, registry } = openState(template.path);
-    for (const id of DEVICES) {
-      const patient = await registry.addPatient({ name: `Retire ${id}` });
-      await registry.addDevice({ patientId: patient.id, id });
-      patients.set(id, patient.id);
-    }
-    db.close();
+    template = await provisionedTemplate(DEVICES, 'retire');
   }, 30_000);
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -52,8 +43,7 @@ describe.each([
   });
 
   async function dataDir(): Promise<string> {
-    const dir = await tempDir('vigil-retire-');
-    await cp(template.path, dir.path, { recursive: true });
+    const dir = await template.copy();
     cleanups.push(() => dir.remove());
     return dir.path;
   }
@@ -77,7 +67,7 @@ describe.each([
     const store = new SqliteStore(dir);
     try {
       let n = 0;
-      for (const patientId of patients.values()) n += (await store.queryRaw({ patientId, type: 'blood_pressure', from: 0, to: Date.now() + 86_400_000 })).length;
+      for (const patientId of template.patients.values()) n += (await store.queryRaw({ patientId, type: 'blood_pressure', from: 0, to: Date.now() + 86_400_000 })).length;
       return n;
     } finally {
       await store.close();

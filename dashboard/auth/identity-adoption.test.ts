@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openState } from '../../app/state.js';
 import { sqliteClient, type StateDb } from '../../state/index.js';
-import { startPostgres, type PostgresInstance } from '../../test/support/postgres.js';
+import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir } from '../../test/support/temp.js';
 import { createAuthenticator } from './authenticate.js';
 import { identityStores, openIdentityDatabase } from './identity-database.js';
@@ -15,18 +15,10 @@ const POLICY = { idleMs: 15 * 60_000, maxAgeMs: 12 * 3_600_000 };
  * are copied into a shared database that has none, once, whichever of several instances gets there first.
  */
 describe('adopting a data dir\'s accounts into an empty shared database', () => {
-  let server: PostgresInstance;
-  let databases = 0;
+  const postgres = postgresForFile('adopt');
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   /** A data dir with accounts made through the embedded stores; `names` become clinicians, with a token each. */
@@ -54,7 +46,7 @@ describe('adopting a data dir\'s accounts into an empty shared database', () => 
   }
 
   it('copies users and tokens with their passwords and ids, and numbers new ones on from them', async () => {
-    const url = await server.createDatabase(`adopt_${++databases}`);
+    const url = await postgres.database();
     const { db, tokens } = await dataDir(['nurse', 'doctor']);
     // A lockout in progress travels with the account.
     const local = identityStores(sqliteClient(db), POLICY);
@@ -75,7 +67,7 @@ describe('adopting a data dir\'s accounts into an empty shared database', () => 
   });
 
   it('copies nothing into a shared database that has accounts, and only one of two data dirs starting at once', async () => {
-    const url = await server.createDatabase(`adopt_${++databases}`);
+    const url = await postgres.database();
     const [a, b] = [await dataDir(['alice']), await dataDir(['bob', 'carol'])];
     const [onA, onB] = await Promise.all([open(a.db, url), open(b.db, url)]);
     expect([...onA.adopted, ...onB.adopted]).toHaveLength(1);
@@ -89,7 +81,7 @@ describe('adopting a data dir\'s accounts into an empty shared database', () => 
   });
 
   it('leaves an empty shared database empty when the data dir has no account', async () => {
-    const url = await server.createDatabase(`adopt_${++databases}`);
+    const url = await postgres.database();
     const { db } = await dataDir([]);
     const { adopted, stores } = await open(db, url);
     expect(adopted).toEqual([]);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
 import { openState } from '../../app/state.js';
 import { IDENTITY_POSTGRES_MIGRATIONS } from '../../dashboard/index.js';
 import { openPostgres, sqliteClient, type SqlClient, type StateDb } from '../../state/index.js';
-import { startPostgres, type PostgresInstance } from './postgres.js';
+import { postgresForFile } from './postgres.js';
 import { tempDir } from './temp.js';
 
 export interface IdentityBackend {
@@ -16,14 +15,7 @@ export interface IdentityBackend {
  * and a new database on a real PostgreSQL that the calling test file starts once (beforeAll) and removes.
  */
 export function identityBackends(): IdentityBackend[] {
-  let server: PostgresInstance | undefined;
-  let databases = 0;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const postgres = postgresForFile('identity');
   return [
     {
       name: 'SQLite',
@@ -43,18 +35,16 @@ export function identityBackends(): IdentityBackend[] {
     {
       name: 'PostgreSQL',
       async open() {
-        if (!server) throw new Error('PostgreSQL did not start');
-        const url = await server.createDatabase(`identity_${++databases}`);
-        const postgres = await openPostgres(url, IDENTITY_POSTGRES_MIGRATIONS, (err) => {
+        const shared = await openPostgres(await postgres.database(), IDENTITY_POSTGRES_MIGRATIONS, (err) => {
           throw err;
         });
         const dir = await tempDir();
         const { db } = openState(dir.path);
         return {
-          sql: postgres.client,
+          sql: shared.client,
           db,
           async close() {
-            await postgres.close();
+            await shared.close();
             db.close();
             await dir.remove();
           },

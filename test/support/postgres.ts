@@ -4,6 +4,7 @@ import { chmod, chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 import { tempDir } from './temp.js';
 
@@ -81,4 +82,24 @@ export async function startPostgres(): Promise<PostgresInstance> {
       await dir.remove();
     },
   };
+}
+
+/**
+ * One throwaway PostgreSQL for the calling test file, started before its tests and removed after them;
+ * `database()` gives each caller a new, empty database on it (`<prefix>_1`, `<prefix>_2`, ...).
+ */
+export function postgresForFile(prefix: string): { database(): Promise<string>; server(): PostgresInstance } {
+  let server: PostgresInstance | undefined;
+  let databases = 0;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.destroy();
+  });
+  const started = () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    return server;
+  };
+  return { database: () => started().createDatabase(`${prefix}_${++databases}`), server: started };
 }

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll } from 'vitest';
 import { REGISTRY_MIGRATIONS, Registry, shareRegistry, type RegistryOptions, type SharedRegistry } from '../../registry/index.js';
 import { openStateDb, type StateDb } from '../../state/index.js';
-import { startPostgres, type PostgresInstance } from './postgres.js';
+import { postgresForFile } from './postgres.js';
 import { tempDir } from './temp.js';
 
 export interface RegistryInstance {
@@ -75,22 +74,9 @@ export async function openRegistryInstance(url: string | undefined, options: Reg
  * shared (a new database on a real PostgreSQL that the calling file starts once, this instance mirroring it).
  */
 export function registryBackends(): RegistryBackend[] {
-  let server: PostgresInstance | undefined;
-  let databases = 0;
-  beforeAll(async () => {
-    server = await startPostgres();
-  }, 120_000);
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const postgres = postgresForFile('registry');
   return [
     { name: 'embedded', open: (options) => openRegistryInstance(undefined, options) },
-    {
-      name: 'shared',
-      async open(options) {
-        if (!server) throw new Error('PostgreSQL did not start');
-        return openRegistryInstance(await server.createDatabase(`registry_${++databases}`), options);
-      },
-    },
+    { name: 'shared', open: async (options) => openRegistryInstance(await postgres.database(), options) },
   ];
 }
