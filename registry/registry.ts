@@ -164,10 +164,15 @@ export class Registry {
   /**
    * The erasure of a patient (lifecycle/patient): from the shared registry, so that every instance's replica
    * erases them too; its devices are unassigned (they are hardware). Nothing to do on an embedded registry, whose
-   * rows the erasure deletes with the rest of the state database's.
+   * rows the erasure deletes with the rest of the state database's. Refused on a replica opened without the
+   * shared registry: the patient would stay in PostgreSQL, on every other instance, and come back here at the
+   * next resync.
    */
   async erasePatientShared(id: string): Promise<void> {
-    if (!this.#replica) return;
+    if (!this.#replica) {
+      this.#refuseUnsharedReplica();
+      return;
+    }
     await this.#source.transaction([
       { sql: 'UPDATE devices SET patient_id = NULL, assigned_at = NULL WHERE patient_id = ?', params: [id] },
       { sql: 'DELETE FROM patient_programmes WHERE patient_id = ?', params: [id] },
