@@ -346,10 +346,10 @@ export class Registry {
             this.#liveness(statusStatement(c.deviceId, c.status, c.at), c.deviceId, mirrored);
             break;
           case 'connected':
-            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.deviceId] }, c.deviceId, mirrored);
+            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
             break;
           case 'disconnected':
-            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId] }, c.deviceId, mirrored);
+            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
             break;
           default: {
             const unreachable: never = c;
@@ -394,15 +394,18 @@ export class Registry {
 
 /**
  * Liveness statements, the same text in both dialects. Battery and firmware keep their last known value when a
- * status leaves them out; the warm-up is replaced, or kept when the sixth parameter is 1 (statusStatement).
+ * status leaves them out; the warm-up is replaced, or kept when the seventh parameter is 1 (statusStatement).
+ * Never backwards: batches from several instances (or a late one) reach the shared registry in any order, so a
+ * status older than the one stored (status_at) changes nothing, and the last-seen time only grows.
  */
+const LAST_SEEN = 'last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END';
+const NOT_OLDER = '(status_at IS NULL OR status_at <= ?)';
 const LIVENESS = {
-  status: `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ?,
-    warm_up_until = CASE WHEN ? = 1 THEN warm_up_until ELSE ? END WHERE id = ?`,
-  online: 'UPDATE devices SET online = 1, status_at = ?, last_seen_at = ? WHERE id = ?',
-  offline: 'UPDATE devices SET online = 0, status_at = ? WHERE id = ?',
-  // Never backwards: batches from several instances (or a late one) may arrive in any order.
-  seen: 'UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END WHERE id = ?',
+  status: `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, ${LAST_SEEN},
+    warm_up_until = CASE WHEN ? = 1 THEN warm_up_until ELSE ? END WHERE id = ? AND ${NOT_OLDER}`,
+  online: `UPDATE devices SET online = 1, status_at = ?, ${LAST_SEEN} WHERE id = ? AND ${NOT_OLDER}`,
+  offline: `UPDATE devices SET online = 0, status_at = ? WHERE id = ? AND ${NOT_OLDER}`,
+  seen: `UPDATE devices SET ${LAST_SEEN} WHERE id = ?`,
 } as const;
 const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIVENESS).map(([name, sql]) => [sql, name as keyof typeof LIVENESS]));
 
@@ -415,7 +418,7 @@ const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIV
 function statusStatement(id: string, status: DeviceStatus, at: number): SqlStatement {
   const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
   const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
-  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, keepWarmUp, warmUpUntil, id] };
+  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, at, keepWarmUp, warmUpUntil, id, at] };
 }
 
 /** A primary key or UNIQUE constraint refused the row, in either dialect. */

@@ -72,6 +72,26 @@ describe('the shared registry under faults', () => {
     await server?.destroy();
   });
 
+  it('keeps the latest status of a device whose liveness reaches PostgreSQL out of order from two instances', async () => {
+    const url = await database();
+    const [a, b] = [await instance(url), await instance(url)];
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    await a.registry.addDevice({ patientId: 'p-1', id: 'cgm-1' });
+    await eventually(() => b.registry.getDevice('cgm-1'));
+    // The device left B at 10_000 and reached A at 11_000; B's mirror of the older event lands last.
+    a.registry.recordStatusChanges([{ kind: 'connected', deviceId: 'cgm-1', at: 11_000 }]);
+    a.registry.recordStatus('cgm-1', { online: true, battery: 80 }, 11_000);
+    await a.registry.settled();
+    b.registry.recordStatusChanges([{ kind: 'disconnected', deviceId: 'cgm-1', at: 10_000 }]);
+    b.registry.recordStatus('cgm-1', { online: false, battery: 20 }, 10_000);
+    await b.registry.settled();
+    const check = await admin(url);
+    const row = (await check.query<{ online: number; battery: number; status_at: string }>("SELECT online, battery, status_at FROM devices WHERE id = 'cgm-1'")).rows[0];
+    expect(row).toEqual({ online: 1, battery: 80, status_at: '11000' });
+    await eventually(() => b.registry.getDevice('cgm-1')?.online === true && b.registry.getDevice('cgm-1')?.battery === 80);
+    expect(a.registry.getDevice('cgm-1')).toMatchObject({ online: true, battery: 80 });
+  });
+
   it('refuses to erase a patient from a replica without the shared registry, which would bring them back', async () => {
     const url = await database();
     const a = await instance(url);
