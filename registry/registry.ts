@@ -4,7 +4,7 @@ import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { enrolStatements, Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
-import { RegistryReplica, type ReplicaHooks } from './replica.js';
+import { RegistryReplica, type ReplicaHooks, type SharedSource } from './replica.js';
 import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
@@ -71,8 +71,8 @@ export class Registry {
    * its changes, and returns the replica that mirrors it here: the caller feeds it the shared registry's
    * notifications and calls `syncAll` when it starts listening (app/shared-registry.ts). Called once, before use.
    */
-  share(shared: SqlClient, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
-    this.#source = shared;
+  share(shared: SharedSource, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
+    this.#source = shared.client;
     this.#onMirrorError = hooks.onError;
     this.#replica = new RegistryReplica(this.#db, shared, {
       ...hooks,

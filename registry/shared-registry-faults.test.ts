@@ -72,6 +72,27 @@ describe('the shared registry under faults', () => {
     await server?.destroy();
   });
 
+  it('fetches again a notified revocation whose fetch failed, while the change feed stayed connected', async () => {
+    const url = await database();
+    const a = await instance(url);
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    const { secret } = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-1' });
+    const [writer, locker, killer] = [await admin(url), await admin(url), await admin(url)];
+    // The revocation commits (and notifies) while another session queues for an exclusive lock on devices, so
+    // the replica's fetch of the row waits behind that lock; cancelled there, it fails as a timeout would.
+    await writer.query('BEGIN');
+    await writer.query("UPDATE devices SET revoked_at = 1 WHERE id = 'cuff-1'");
+    const locked = locker.query('BEGIN').then(() => locker.query('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE'));
+    await blockedOn(killer, 'LOCK TABLE devices');
+    await writer.query('COMMIT');
+    await locked;
+    const fetching = await blockedOn(killer, 'SELECT id, kind');
+    await killer.query('SELECT pg_cancel_backend($1)', [fetching]);
+    await locker.query('ROLLBACK');
+    // The listening connection never dropped, so no resync comes: the replica must try the fetch again itself.
+    await eventually(async () => (await a.registry.authenticateDevice('cuff-1', Buffer.from(secret))) === 'revoked', 15_000);
+  });
+
   it('keeps the latest status of a device whose liveness reaches PostgreSQL out of order from two instances', async () => {
     const url = await database();
     const [a, b] = [await instance(url), await instance(url)];
@@ -98,5 +119,25 @@ describe('the shared registry under faults', () => {
     await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
     const alone = new Registry(a.db);
     await expect(alone.erasePatientShared('p-1')).rejects.toThrow(expect.objectContaining({ code: 'VIGIL_ERR_CONFIG', message: expect.stringContaining('VIGIL_DATABASE_URL') }));
+  });
+
+  it('starts while another instance provisions a patient and a device between its reads of the shared registry', async () => {
+    const url = await database();
+    const first = await instance(url);
+    await first.registry.addPatient({ id: 'p-old', name: 'Old' });
+    const [locker, watcher] = [await admin(url), await admin(url)];
+    // Hold the devices table so that the new instance's full sync reads patients, then waits to read devices.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE devices IN ACCESS EXCLUSIVE MODE');
+    const starting = openRegistryInstance(url);
+    await blockedOn(watcher, 'SELECT id, kind');
+    // Meanwhile a patient and their device are provisioned and committed.
+    await locker.query("INSERT INTO patients (id, name, created_at, time_zone) VALUES ('p-new', 'New', 2, 'UTC')");
+    await locker.query("INSERT INTO devices (id, patient_id, secret_hash, created_at) VALUES ('d-new', 'p-new', 'x', 2)");
+    await locker.query('COMMIT');
+    const started = await starting;
+    open.push(started);
+    await eventually(() => started.registry.getDevice('d-new')?.patientId === 'p-new' && started.registry.getPatient('p-new'));
+    expect(started.registry.getPatient('p-old')?.name).toBe('Old');
   });
 });

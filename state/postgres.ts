@@ -34,6 +34,11 @@ export interface PostgresTimeouts {
 
 export interface PostgresState {
   readonly client: SqlClient;
+  /**
+   * Queries that must see one moment of the database (a replica's full sync reads three tables that refer to each
+   * other): one REPEATABLE READ, READ ONLY transaction, whose snapshot every query in `work` reads.
+   */
+  snapshot<T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -88,7 +93,17 @@ export async function openPostgres(
         for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
       }).catch(coded),
   };
-  return { client, close: () => pool.end() };
+  const snapshot = <T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
+    inTransaction(
+      pool,
+      (connection) =>
+        work(async <Row>(sql: string, params: readonly SqlValue[] = []) => {
+          const result = await connection.query(numbered(sql), params as SqlValue[]);
+          return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
+        }),
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ).catch(coded);
+  return { client, snapshot, close: () => pool.end() };
 }
 
 /**
@@ -115,15 +130,16 @@ function coded(err: unknown): never {
   throw err;
 }
 
-/** `work` on one pooled connection between BEGIN and COMMIT; rolled back if it throws. */
-async function inTransaction(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<void>): Promise<void> {
+/** `work` on one pooled connection between `begin` and COMMIT; rolled back if it throws. */
+async function inTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const connection = await pool.connect();
   // A connection that cannot even roll back is broken: the pool discards it rather than lend it again.
   let broken: Error | undefined;
   try {
-    await connection.query('BEGIN');
-    await work(connection);
+    await connection.query(begin);
+    const result = await work(connection);
     await connection.query('COMMIT');
+    return result;
   } catch (err) {
     await connection.query('ROLLBACK').catch((e: Error) => (broken = e));
     throw err;
