@@ -4,6 +4,7 @@ import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { enrolStatements, Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
+import { LivenessMirror } from './liveness-mirror.js';
 import { RegistryReplica, type ReplicaHooks, type SharedSource } from './replica.js';
 import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
@@ -41,8 +42,7 @@ export class Registry {
   #source: SqlClient;
   #replica: RegistryReplica | undefined;
   /** Liveness written to the shared registry after the state database, in order (bookkeeping, never awaited). */
-  #mirror: Promise<void> = Promise.resolve();
-  #onMirrorError: (err: Error) => void = () => undefined;
+  #mirror: LivenessMirror | undefined;
   /** Rows the replica has written: its writes are this connection's, which SQLite's data_version does not count. */
   #replicated = 0;
 
@@ -73,7 +73,7 @@ export class Registry {
    */
   share(shared: SharedSource, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
     this.#source = shared.client;
-    this.#onMirrorError = hooks.onError;
+    this.#mirror = new LivenessMirror(shared.client, hooks.onError);
     this.#replica = new RegistryReplica(this.#db, shared, {
       ...hooks,
       forgetDevice: (id) => this.#devices.delete(id),
@@ -82,9 +82,14 @@ export class Registry {
     return this.#replica;
   }
 
-  /** Resolves once the liveness written so far has reached the shared registry (or failed): before closing it. */
-  settled(): Promise<void> {
-    return this.#mirror;
+  /** Resolves once the liveness written so far has reached the shared registry (or failed, to be written again). */
+  async settled(): Promise<void> {
+    await this.#mirror?.settled();
+  }
+
+  /** Stops mirroring liveness, once the write under way is done: before the shared registry closes. */
+  async unshare(): Promise<void> {
+    await this.#mirror?.close();
   }
 
   /**
@@ -383,12 +388,10 @@ export class Registry {
 
   /**
    * Liveness is bookkeeping: written here first (the ingest path reads it at once), then to the shared registry
-   * in the same order, without anyone waiting; a failure is reported, and the next batch writes newer values.
+   * in the same order, without anyone waiting (registry/liveness-mirror.ts: a failure is reported and retried).
    */
   #mirrorLiveness(statements: readonly SqlStatement[]): void {
-    if (statements.length === 0) return;
-    const source = this.#source;
-    this.#mirror = this.#mirror.then(() => source.transaction(statements)).catch((err: Error) => this.#onMirrorError(err));
+    if (statements.length > 0) this.#mirror?.write(statements);
   }
 }
 

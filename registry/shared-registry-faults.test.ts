@@ -140,4 +140,26 @@ describe('the shared registry under faults', () => {
     await eventually(() => started.registry.getDevice('d-new')?.patientId === 'p-new' && started.registry.getPatient('p-new'));
     expect(started.registry.getPatient('p-old')?.name).toBe('Old');
   });
+
+  it('writes after a PostgreSQL restart the liveness recorded while it was down, and keeps it in its replica', async () => {
+    const url = await database();
+    const [a, b] = [await instance(url), await instance(url)];
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    await a.registry.addDevice({ patientId: 'p-1', id: 'cgm-1' });
+    await eventually(() => b.registry.getDevice('cgm-1'));
+    await server.stop();
+    // The device connects to A during the outage and then stays connected, sending nothing more.
+    a.registry.recordStatusChanges([{ kind: 'connected', deviceId: 'cgm-1', at: 20_000 }]);
+    a.registry.recordStatus('cgm-1', { online: true, battery: 64 }, 20_000);
+    await a.registry.settled();
+    expect(a.registry.getDevice('cgm-1')).toMatchObject({ online: true, battery: 64 });
+    await server.start();
+    // Both listeners reconnect and resync; A's liveness must reach PostgreSQL, so B and A itself keep it.
+    await eventually(() => b.registry.getDevice('cgm-1')?.online === true && b.registry.getDevice('cgm-1')?.battery === 64, 20_000);
+    // A change made after the restart still reaches both replicas (the change feed is back).
+    const check = await admin(url);
+    await check.query("UPDATE patients SET name = 'Ada L.' WHERE id = 'p-1'");
+    await eventually(() => a.registry.getPatient('p-1')?.name === 'Ada L.' && b.registry.getPatient('p-1')?.name === 'Ada L.');
+    expect(a.registry.getDevice('cgm-1')).toMatchObject({ online: true, battery: 64, statusAt: 20_000 });
+  });
 });

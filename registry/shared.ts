@@ -38,7 +38,7 @@ export async function shareRegistry(registry: Registry, o: SharedRegistryOptions
   const close = async () => {
     await listener.close();
     await replica.close();
-    await registry.settled();
+    await registry.unshare();
     await postgres.close();
   };
   try {
