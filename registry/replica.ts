@@ -143,7 +143,9 @@ export class RegistryReplica {
       }));
       const present = new Set(patients.map((p) => p.id));
       const gone = this.#db.prepare<[], { id: string }>('SELECT id FROM patients').all().map((r) => r.id).filter((id) => !present.has(id));
-      this.#apply(patients, enrolments, devices, () => {
+      const shared = new Set(devices.map((d) => d.id));
+      const removedDevices = this.#db.prepare<[], { id: string }>('SELECT id FROM devices').all().map((r) => r.id).filter((id) => !shared.has(id));
+      this.#apply({ patients, enrolments, devices, removedDevices }, () => {
         this.#db.prepare('DELETE FROM registry_replica').run();
         this.#db.prepare('INSERT INTO registry_replica (registry_id, synced_at) VALUES (?, ?)').run(registryId, Date.now());
       });
@@ -177,12 +179,18 @@ export class RegistryReplica {
     });
     const present = new Set(patients.map((p) => p.id));
     const gone = patientIds.filter((id) => !present.has(id) && known.get(id));
-    this.#apply(patients, enrolments, devices);
+    const fetched = new Set(devices.map((d) => d.id));
+    this.#apply({ patients, enrolments, devices, removedDevices: deviceIds.filter((id) => !fetched.has(id)) });
     for (const id of gone) this.#hooks.erasePatient(id);
   }
 
-  /** Writes fetched rows here in one transaction: patients, then their enrolments in order, then devices. */
-  #apply(patients: readonly PatientRow[], enrolments: readonly EnrolmentRow[], devices: readonly DeviceRow[], also?: () => void): void {
+  /**
+   * Writes fetched rows here in one transaction: patients, then their enrolments in order, then devices; and
+   * deletes the devices the shared registry no longer has (deleted there by hand, or a database restored from
+   * an older dump), which would otherwise still be let in by this instance alone.
+   */
+  #apply(rows: { patients: readonly PatientRow[]; enrolments: readonly EnrolmentRow[]; devices: readonly DeviceRow[]; removedDevices: readonly string[] }, also?: () => void): void {
+    const { patients, enrolments, devices, removedDevices } = rows;
     const upsertPatient = this.#db.prepare(
       `INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at, care_team = excluded.care_team, time_zone = excluded.time_zone`,
@@ -193,6 +201,7 @@ export class RegistryReplica {
       `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')})
        ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
     );
+    const removeDevice = this.#db.prepare('DELETE FROM devices WHERE id = ?');
     bookkeeping(this.#db, () => {
       for (const p of patients) {
         upsertPatient.run(p.id, p.name, p.createdAt, p.careTeam, p.timeZone);
@@ -200,10 +209,12 @@ export class RegistryReplica {
       }
       for (const e of enrolments) enrol.run(e.patientId, e.programme, e.enrolledAt);
       for (const d of devices) upsertDevice.run(...DEVICE_COLUMNS.map((c) => d[c]));
+      for (const id of removedDevices) removeDevice.run(id);
       also?.();
     });
     for (const d of devices) this.#hooks.forgetDevice(d.id);
-    this.#hooks.applied(patients.length + devices.length);
+    for (const id of removedDevices) this.#hooks.forgetDevice(id);
+    this.#hooks.applied(patients.length + devices.length + removedDevices.length);
   }
 
   /** Adds this database's patients, enrolments and devices to the shared registry where their ids are free. */

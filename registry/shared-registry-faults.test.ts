@@ -162,4 +162,24 @@ describe('the shared registry under faults', () => {
     await eventually(() => a.registry.getPatient('p-1')?.name === 'Ada L.' && b.registry.getPatient('p-1')?.name === 'Ada L.');
     expect(a.registry.getDevice('cgm-1')).toMatchObject({ online: true, battery: 64, statusAt: 20_000 });
   });
+
+  it('stops accepting a device deleted from the shared registry, when notified and at a resync', async () => {
+    const url = await database();
+    const a = await instance(url);
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    const first = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-1' });
+    const second = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-2' });
+    const check = await admin(url);
+    await check.query("DELETE FROM devices WHERE id = 'cuff-1'");
+    await eventually(async () => (await a.registry.authenticateDevice('cuff-1', Buffer.from(first.secret))) === 'unknown');
+    expect(a.registry.getDevice('cuff-1')).toBeUndefined();
+    // Deleted without a notification (as a database restored from an older dump is): the resync finds it gone.
+    await check.query('ALTER TABLE devices DISABLE TRIGGER devices_changed');
+    await check.query("DELETE FROM devices WHERE id = 'cuff-2'");
+    await check.query('ALTER TABLE devices ENABLE TRIGGER devices_changed');
+    expect(await a.registry.authenticateDevice('cuff-2', Buffer.from(second.secret))).toBe('ok');
+    await check.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+    await eventually(async () => (await a.registry.authenticateDevice('cuff-2', Buffer.from(second.secret))) === 'unknown');
+    expect(a.registry.listDevices()).toEqual([]);
+  });
 });
