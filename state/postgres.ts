@@ -48,9 +48,17 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** The URL without its password, for messages. */
+/**
+ * The URL without its passwords, for messages: the user info's (which may hold an unencoded `@`: node-postgres,
+ * as WHATWG URLs, splits at the last one), and the `password` and `sslpassword` query parameters node-postgres
+ * also reads. A URL that does not parse loses everything from the user info's colon to its last `@`.
+ */
 export function redactedUrl(url: string): string {
-  return url.replace(/\/\/([^/@:\s]*):[^/@\s]*@/, '//$1:***@');
+  if (!URL.canParse(url)) return url.replace(/\/\/([^/:@\s]*):\S*@/, '//$1:***@').replace(/(password=)[^&\s]*/gi, '$1***');
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  for (const key of ['password', 'sslpassword']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
+  return parsed.toString();
 }
 
 /**
