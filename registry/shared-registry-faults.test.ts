@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistryInstance, type RegistryInstance } from '../test/support/registry-backends.js';
 import { startPostgres, type PostgresInstance } from '../test/support/postgres.js';
+import { startTcpProxy } from '../test/support/tcp-proxy.js';
 import { Registry } from './registry.js';
 
 /** Polls `check` every 25 ms for up to `ms`. */
@@ -178,8 +179,42 @@ describe('the shared registry under faults', () => {
     await check.query("DELETE FROM devices WHERE id = 'cuff-2'");
     await check.query('ALTER TABLE devices ENABLE TRIGGER devices_changed');
     expect(await a.registry.authenticateDevice('cuff-2', Buffer.from(second.secret))).toBe('ok');
-    await check.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+    await check.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'vigil-listen'");
     await eventually(async () => (await a.registry.authenticateDevice('cuff-2', Buffer.from(second.secret))) === 'unknown');
     expect(a.registry.listDevices()).toEqual([]);
   });
+
+  it('replaces a listening connection that went silent without closing, and catches up on what it missed', async () => {
+    const url = await database();
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const a = await instance(url.replace(`:${server.port}/`, `:${proxy.port}/`));
+      await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+      const { secret } = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-1' });
+      // A NAT forgets the flows: the listening connection (and the pooled ones) hear nothing more, and are not told.
+      expect(proxy.silence()).toBeGreaterThanOrEqual(2);
+      const check = await admin(url);
+      await check.query("UPDATE devices SET revoked_at = 1 WHERE id = 'cuff-1'");
+      await eventually(async () => (await a.registry.authenticateDevice('cuff-1', Buffer.from(secret))) === 'revoked', 75_000);
+    } finally {
+      for (const i of open.splice(0)) await i.close();
+      await proxy.close();
+    }
+  }, 100_000);
+
+  it('closes without waiting on a listening connection that went silent', async () => {
+    const url = await database();
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const a = await openRegistryInstance(url.replace(`:${server.port}/`, `:${proxy.port}/`));
+      await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+      expect(proxy.silence()).toBeGreaterThanOrEqual(2);
+      // The goodbye is never answered; closing must not wait for the kernel to give up on the flow (minutes). A
+      // fetch under way on a silent pooled connection still runs to its timeouts (query and rollback, 15 s each).
+      const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref());
+      expect(await Promise.race([a.close().then(() => 'closed' as const), hung])).toBe('closed');
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
 });
