@@ -61,6 +61,14 @@ describe('the shared registry under faults', () => {
     return a;
   };
   const database = () => server.createDatabase(`faults_${++databases}`);
+  const proxies: Awaited<ReturnType<typeof startTcpProxy>>[] = [];
+  /** A new database, and its URL through a TCP proxy that can silence the connections open through it. */
+  const databaseBehindProxy = async () => {
+    const url = await database();
+    const proxy = await startTcpProxy(server.port);
+    proxies.push(proxy);
+    return { url, proxied: url.replace(`:${server.port}/`, `:${proxy.port}/`), proxy };
+  };
 
   beforeAll(async () => {
     server = await startPostgres();
@@ -68,6 +76,7 @@ describe('the shared registry under faults', () => {
   afterEach(async () => {
     for (const a of admins.splice(0)) await a.end().catch(() => undefined);
     for (const i of open.splice(0)) await i.close();
+    for (const p of proxies.splice(0)) await p.close();
   });
   afterAll(async () => {
     await server?.destroy();
@@ -185,36 +194,25 @@ describe('the shared registry under faults', () => {
   });
 
   it('replaces a listening connection that went silent without closing, and catches up on what it missed', async () => {
-    const url = await database();
-    const proxy = await startTcpProxy(server.port);
-    try {
-      const a = await instance(url.replace(`:${server.port}/`, `:${proxy.port}/`));
-      await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
-      const { secret } = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-1' });
-      // A NAT forgets the flows: the listening connection (and the pooled ones) hear nothing more, and are not told.
-      expect(proxy.silence()).toBeGreaterThanOrEqual(2);
-      const check = await admin(url);
-      await check.query("UPDATE devices SET revoked_at = 1 WHERE id = 'cuff-1'");
-      await eventually(async () => (await a.registry.authenticateDevice('cuff-1', Buffer.from(secret))) === 'revoked', 75_000);
-    } finally {
-      for (const i of open.splice(0)) await i.close();
-      await proxy.close();
-    }
-  }, 100_000);
+    const { url, proxied, proxy } = await databaseBehindProxy();
+    const a = await instance(proxied);
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    const { secret } = await a.registry.addDevice({ patientId: 'p-1', id: 'cuff-1' });
+    // A NAT forgets the flows: the listening connection (and the pooled ones) hear nothing more, and are not told.
+    expect(proxy.silence()).toBeGreaterThanOrEqual(2);
+    const check = await admin(url);
+    await check.query("UPDATE devices SET revoked_at = 1 WHERE id = 'cuff-1'");
+    await eventually(async () => (await a.registry.authenticateDevice('cuff-1', Buffer.from(secret))) === 'revoked', 75_000);
+  }, 120_000);
 
   it('closes without waiting on a listening connection that went silent', async () => {
-    const url = await database();
-    const proxy = await startTcpProxy(server.port);
-    try {
-      const a = await openRegistryInstance(url.replace(`:${server.port}/`, `:${proxy.port}/`));
-      await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
-      expect(proxy.silence()).toBeGreaterThanOrEqual(2);
-      // The goodbye is never answered; closing must not wait for the kernel to give up on the flow (minutes). A
-      // fetch under way on a silent pooled connection still runs to its timeouts (query and rollback, 15 s each).
-      const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref());
-      expect(await Promise.race([a.close().then(() => 'closed' as const), hung])).toBe('closed');
-    } finally {
-      await proxy.close();
-    }
+    const { proxied, proxy } = await databaseBehindProxy();
+    const a = await openRegistryInstance(proxied);
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    expect(proxy.silence()).toBeGreaterThanOrEqual(2);
+    // The goodbye is never answered; closing must not wait for the kernel to give up on the flow (minutes). A
+    // fetch under way on a silent pooled connection still runs to its timeouts (query and rollback, 15 s each).
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref());
+    expect(await Promise.race([a.close().then(() => 'closed' as const), hung])).toBe('closed');
   }, 90_000);
 });
