@@ -1,3 +1,4 @@
+import { VigilError } from '../domain/index.js';
 import type { SqlClient, SqlStatement } from '../state/index.js';
 
 /** Waits before writing again liveness whose write failed, one more step per failure in a row. */
@@ -14,12 +15,15 @@ const BACKLOG_LIMIT = 100_000;
  * with backoff, ahead of newer batches: a device that stays connected sends no new status, and the resync after
  * the outage would otherwise put PostgreSQL's older liveness back into every replica, this one's included. The
  * statements never move a status or a last-seen time backwards (registry.ts LIVENESS), so writing them late is
- * safe whatever other instances wrote meanwhile.
+ * safe whatever other instances wrote meanwhile. A batch PostgreSQL refuses (not an outage) is reported and
+ * dropped, as it would be refused again and hold back every later one.
  */
 export class LivenessMirror {
   readonly #source: SqlClient;
   readonly #onError: (err: Error) => void;
-  #backlog: SqlStatement[] = [];
+  /** The batches not yet written, oldest first, each written in one transaction as it was recorded. */
+  #batches: SqlStatement[][] = [];
+  #waiting = 0;
   #chain: Promise<void> = Promise.resolve();
   #failures = 0;
   #retry: NodeJS.Timeout | undefined;
@@ -31,9 +35,13 @@ export class LivenessMirror {
   }
 
   write(statements: readonly SqlStatement[]): void {
-    for (const s of statements) this.#backlog.push(s);
-    if (this.#backlog.length > BACKLOG_LIMIT) this.#backlog.splice(0, this.#backlog.length - BACKLOG_LIMIT);
-    if (this.#backlog.length === 0 || this.#closed) return;
+    if (statements.length > 0) {
+      this.#batches.push([...statements]);
+      this.#waiting += statements.length;
+      while (this.#waiting > BACKLOG_LIMIT && this.#batches.length > 1) this.#waiting -= this.#batches.shift()!.length;
+    }
+    // While PostgreSQL is out of reach the retry's timer writes next, rather than one attempt per batch.
+    if (this.#batches.length === 0 || this.#closed || this.#retry) return;
     this.#chain = this.#chain.then(() => this.#flush());
   }
 
@@ -51,17 +59,18 @@ export class LivenessMirror {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#backlog;
-    this.#backlog = [];
-    if (batch.length === 0) return;
-    try {
-      await this.#source.transaction(batch);
-      this.#failures = 0;
-    } catch (err) {
-      // Back in front of what came meanwhile, so that the order of writes stays the order of events.
-      this.#backlog = batch.concat(this.#backlog);
-      this.#retryLater();
-      this.#onError(err as Error);
+    while (this.#batches.length > 0 && !this.#closed) {
+      const batch = this.#batches[0]!;
+      try {
+        await this.#source.transaction(batch);
+        this.#failures = 0;
+      } catch (err) {
+        this.#onError(err as Error);
+        // Out of reach: the batch stays first, so that the order of writes stays the order of events.
+        if (err instanceof VigilError && err.code === 'VIGIL_ERR_STATE_UNAVAILABLE') return this.#retryLater();
+      }
+      this.#batches.shift();
+      this.#waiting -= batch.length;
     }
   }
 

@@ -173,6 +173,21 @@ describe('the shared registry under faults', () => {
     expect(a.registry.getDevice('cgm-1')).toMatchObject({ online: true, battery: 64, statusAt: 20_000 });
   });
 
+  it('drops liveness PostgreSQL refuses, so that it does not hold back the liveness written after it', async () => {
+    const url = await database();
+    const [a, b] = [await instance(url), await instance(url)];
+    await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
+    await a.registry.addDevice({ patientId: 'p-1', id: 'bad-1' });
+    await a.registry.addDevice({ patientId: 'p-1', id: 'cgm-1' });
+    const check = await admin(url);
+    // A statement the database refuses every time (here a trigger; in life, a bug): not an outage to wait out.
+    await check.query("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$");
+    await check.query("CREATE TRIGGER refuse BEFORE UPDATE ON devices FOR EACH ROW WHEN (NEW.id = 'bad-1') EXECUTE FUNCTION refuse()");
+    a.registry.markSeen([['bad-1', 1_000]]);
+    a.registry.markSeen([['cgm-1', 2_000]]);
+    await eventually(() => b.registry.getDevice('cgm-1')?.lastSeenAt === 2_000);
+  });
+
   it('stops accepting a device deleted from the shared registry, when notified and at a resync', async () => {
     const url = await database();
     const a = await instance(url);
