@@ -4,7 +4,8 @@ import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { enrolStatements, Enrolments } from './enrolments.js';
 import { PATIENT_COLUMNS, toPatient, type Patient, type PatientRow } from './patient.js';
-import { RegistryReplica, type ReplicaHooks } from './replica.js';
+import { LivenessMirror } from './liveness-mirror.js';
+import { RegistryReplica, type ReplicaHooks, type SharedSource } from './replica.js';
 import { generateSecret, hashDeviceSecret, nightscoutVerifier, presentedNightscoutVerifier, verifyNightscoutSecret, verifySecret, VerifiedSecretCache } from './secrets.js';
 
 export { CARE_TEAM } from './checks.js';
@@ -41,8 +42,7 @@ export class Registry {
   #source: SqlClient;
   #replica: RegistryReplica | undefined;
   /** Liveness written to the shared registry after the state database, in order (bookkeeping, never awaited). */
-  #mirror: Promise<void> = Promise.resolve();
-  #onMirrorError: (err: Error) => void = () => undefined;
+  #mirror: LivenessMirror | undefined;
   /** Rows the replica has written: its writes are this connection's, which SQLite's data_version does not count. */
   #replicated = 0;
 
@@ -71,9 +71,9 @@ export class Registry {
    * its changes, and returns the replica that mirrors it here: the caller feeds it the shared registry's
    * notifications and calls `syncAll` when it starts listening (app/shared-registry.ts). Called once, before use.
    */
-  share(shared: SqlClient, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
-    this.#source = shared;
-    this.#onMirrorError = hooks.onError;
+  share(shared: SharedSource, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
+    this.#source = shared.client;
+    this.#mirror = new LivenessMirror(shared.client, hooks.onError);
     this.#replica = new RegistryReplica(this.#db, shared, {
       ...hooks,
       forgetDevice: (id) => this.#devices.delete(id),
@@ -82,9 +82,14 @@ export class Registry {
     return this.#replica;
   }
 
-  /** Resolves once the liveness written so far has reached the shared registry (or failed): before closing it. */
-  settled(): Promise<void> {
-    return this.#mirror;
+  /** Resolves once the liveness written so far has reached the shared registry (or failed, to be written again). */
+  async settled(): Promise<void> {
+    await this.#mirror?.settled();
+  }
+
+  /** Stops mirroring liveness, once the write under way is done: before the shared registry closes. */
+  async unshare(): Promise<void> {
+    await this.#mirror?.close();
   }
 
   /**
@@ -164,10 +169,15 @@ export class Registry {
   /**
    * The erasure of a patient (lifecycle/patient): from the shared registry, so that every instance's replica
    * erases them too; its devices are unassigned (they are hardware). Nothing to do on an embedded registry, whose
-   * rows the erasure deletes with the rest of the state database's.
+   * rows the erasure deletes with the rest of the state database's. Refused on a replica opened without the
+   * shared registry: the patient would stay in PostgreSQL, on every other instance, and come back here at the
+   * next resync.
    */
   async erasePatientShared(id: string): Promise<void> {
-    if (!this.#replica) return;
+    if (!this.#replica) {
+      this.#refuseUnsharedReplica();
+      return;
+    }
     await this.#source.transaction([
       { sql: 'UPDATE devices SET patient_id = NULL, assigned_at = NULL WHERE patient_id = ?', params: [id] },
       { sql: 'DELETE FROM patient_programmes WHERE patient_id = ?', params: [id] },
@@ -341,10 +351,10 @@ export class Registry {
             this.#liveness(statusStatement(c.deviceId, c.status, c.at), c.deviceId, mirrored);
             break;
           case 'connected':
-            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.deviceId] }, c.deviceId, mirrored);
+            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
             break;
           case 'disconnected':
-            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId] }, c.deviceId, mirrored);
+            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
             break;
           default: {
             const unreachable: never = c;
@@ -378,26 +388,27 @@ export class Registry {
 
   /**
    * Liveness is bookkeeping: written here first (the ingest path reads it at once), then to the shared registry
-   * in the same order, without anyone waiting; a failure is reported, and the next batch writes newer values.
+   * in the same order, without anyone waiting (registry/liveness-mirror.ts: a failure is reported and retried).
    */
   #mirrorLiveness(statements: readonly SqlStatement[]): void {
-    if (statements.length === 0) return;
-    const source = this.#source;
-    this.#mirror = this.#mirror.then(() => source.transaction(statements)).catch((err: Error) => this.#onMirrorError(err));
+    if (statements.length > 0) this.#mirror?.write(statements);
   }
 }
 
 /**
  * Liveness statements, the same text in both dialects. Battery and firmware keep their last known value when a
- * status leaves them out; the warm-up is replaced, or kept when the sixth parameter is 1 (statusStatement).
+ * status leaves them out; the warm-up is replaced, or kept when the seventh parameter is 1 (statusStatement).
+ * Never backwards: batches from several instances (or a late one) reach the shared registry in any order, so a
+ * status older than the one stored (status_at) changes nothing, and the last-seen time only grows.
  */
+const LAST_SEEN = 'last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END';
+const NOT_OLDER = '(status_at IS NULL OR status_at <= ?)';
 const LIVENESS = {
-  status: `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, last_seen_at = ?,
-    warm_up_until = CASE WHEN ? = 1 THEN warm_up_until ELSE ? END WHERE id = ?`,
-  online: 'UPDATE devices SET online = 1, status_at = ?, last_seen_at = ? WHERE id = ?',
-  offline: 'UPDATE devices SET online = 0, status_at = ? WHERE id = ?',
-  // Never backwards: batches from several instances (or a late one) may arrive in any order.
-  seen: 'UPDATE devices SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END WHERE id = ?',
+  status: `UPDATE devices SET online = ?, battery = COALESCE(?, battery), firmware = COALESCE(?, firmware), status_at = ?, ${LAST_SEEN},
+    warm_up_until = CASE WHEN ? = 1 THEN warm_up_until ELSE ? END WHERE id = ? AND ${NOT_OLDER}`,
+  online: `UPDATE devices SET online = 1, status_at = ?, ${LAST_SEEN} WHERE id = ? AND ${NOT_OLDER}`,
+  offline: `UPDATE devices SET online = 0, status_at = ? WHERE id = ? AND ${NOT_OLDER}`,
+  seen: `UPDATE devices SET ${LAST_SEEN} WHERE id = ?`,
 } as const;
 const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIVENESS).map(([name, sql]) => [sql, name as keyof typeof LIVENESS]));
 
@@ -410,7 +421,7 @@ const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIV
 function statusStatement(id: string, status: DeviceStatus, at: number): SqlStatement {
   const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
   const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
-  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, keepWarmUp, warmUpUntil, id] };
+  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, at, keepWarmUp, warmUpUntil, id, at] };
 }
 
 /** A primary key or UNIQUE constraint refused the row, in either dialect. */

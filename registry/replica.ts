@@ -1,4 +1,4 @@
-import { bookkeeping, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
+import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
 import type { DeviceRow } from './device.js';
 import type { PatientRow } from './patient.js';
 
@@ -14,9 +14,12 @@ export interface ReplicaHooks {
   readonly erasePatient: (patientId: string) => void;
   /** Rows were written here (a change another instance made, or this one's own, fetched back). */
   readonly applied: (rows: number) => void;
-  /** A notified change could not be fetched or applied; the next change or resync brings it. */
+  /** A change could not be fetched or applied; it is fetched again, with backoff, until it is. */
   readonly onError: (err: Error) => void;
 }
+
+/** Where the replica reads and writes the shared registry: its client, and reads that see one snapshot. */
+export type SharedSource = Pick<PostgresState, 'client' | 'snapshot'>;
 
 interface EnrolmentRow {
   patientId: string;
@@ -30,47 +33,93 @@ const DEVICES = 'SELECT id, kind, patient_id, secret_hash, created_at, revoked_a
 const DEVICE_COLUMNS = ['id', 'kind', 'patient_id', 'secret_hash', 'created_at', 'revoked_at', 'online', 'battery', 'firmware', 'last_seen_at', 'status_at', 'assigned_at', 'warm_up_until', 'ns_verifier'] as const;
 /** Placeholders per IN list: far below both databases' limits on bound parameters. */
 const CHUNK = 500;
+/** Waits before fetching again changes whose fetch failed, one more step per failure in a row. */
+const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
 
 /**
  * This instance's copy of the shared registry (PostgreSQL) in its own state database, so that every read stays
  * synchronous and local (the ingest path looks devices up per message) and the tables that refer to patients
  * (care plans, alerts) keep their foreign keys. The shared registry notifies each changed row (its triggers);
  * the replica fetches those rows and writes them here. Work is serialised: a fetch that started later is always
- * applied later, so an older answer never overwrites a newer one.
+ * applied later, so an older answer never overwrites a newer one. A fetch that fails (a statement timeout, a pooled
+ * connection cut while the listening one stays up) is tried again with backoff: no reconnection, and so no resync,
+ * may come to bring the change, and a lost revocation would leave the device accepted here.
  *
  * Replica writes are bookkeeping commits (not fsync'd): the copy can always be fetched again.
  */
 export class RegistryReplica {
   readonly #db: StateDb;
   readonly #shared: SqlClient;
+  readonly #snapshot: SharedSource['snapshot'];
   readonly #hooks: ReplicaHooks;
   #queue: Promise<void> = Promise.resolve();
   #pending = new Set<string>();
   #flushing = false;
+  #failures = 0;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
 
-  constructor(db: StateDb, shared: SqlClient, hooks: ReplicaHooks) {
+  constructor(db: StateDb, shared: SharedSource, hooks: ReplicaHooks) {
     this.#db = db;
-    this.#shared = shared;
+    this.#shared = shared.client;
+    this.#snapshot = shared.snapshot;
     this.#hooks = hooks;
   }
 
   /** A notification ("p:<id>" or "d:<id>"): fetched with the others that arrive meanwhile. */
   notified(key: string): void {
     this.#pending.add(key);
-    if (this.#flushing) return;
+    this.#flush();
+  }
+
+  /**
+   * Fetches these rows now (after this instance's own write), after anything already under way. Rejects if the
+   * fetch fails; the rows are then fetched again later, as a notified change would be.
+   */
+  refresh(keys: Iterable<string>): Promise<void> {
+    const wanted = new Set(keys);
+    return this.#serial(() => this.#refreshOrRetry(wanted));
+  }
+
+  /** Stops fetching again what failed, and resolves once the work under way is done: before the pool closes. */
+  close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    return this.#queue;
+  }
+
+  #flush(): void {
+    if (this.#flushing || this.#closed) return;
     this.#flushing = true;
     void this.#serial(async () => {
       this.#flushing = false;
       const keys = this.#pending;
       this.#pending = new Set();
-      await this.#refresh(keys);
+      if (keys.size > 0) await this.#refreshOrRetry(keys);
     }).catch((err: Error) => this.#hooks.onError(err));
   }
 
-  /** Fetches these rows now (after this instance's own write), after anything already under way. */
-  refresh(keys: Iterable<string>): Promise<void> {
-    const wanted = new Set(keys);
-    return this.#serial(() => this.#refresh(wanted));
+  async #refreshOrRetry(keys: ReadonlySet<string>): Promise<void> {
+    try {
+      await this.#refresh(keys);
+      this.#failures = 0;
+    } catch (err) {
+      for (const key of keys) this.#pending.add(key);
+      this.#retryLater();
+      throw err;
+    }
+  }
+
+  #retryLater(): void {
+    if (this.#retry || this.#closed) return;
+    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)]!;
+    this.#failures++;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#flush();
+    }, delay);
+    this.#retry.unref();
   }
 
   /**
@@ -86,12 +135,17 @@ export class RegistryReplica {
       if (registryId === undefined) throw new Error('the shared registry has no registry_identity row');
       const mirrored = this.#db.prepare<[], { registry_id: string }>('SELECT registry_id FROM registry_replica').get()?.registry_id;
       if (mirrored !== registryId) await this.#adopt();
-      const patients = (await this.#shared.query<PatientRow>(`${PATIENTS} ORDER BY created_at, id`)).rows;
-      const enrolments = (await this.#shared.query<EnrolmentRow>(`${ENROLMENTS} ORDER BY seq`)).rows;
-      const devices = (await this.#shared.query<DeviceRow>(`${DEVICES} ORDER BY created_at, id`)).rows;
+      // One snapshot: read one after the other, a device could name a patient committed after the patients were read.
+      const { patients, enrolments, devices } = await this.#snapshot(async (query) => ({
+        patients: (await query<PatientRow>(`${PATIENTS} ORDER BY created_at, id`)).rows,
+        enrolments: (await query<EnrolmentRow>(`${ENROLMENTS} ORDER BY seq`)).rows,
+        devices: (await query<DeviceRow>(`${DEVICES} ORDER BY created_at, id`)).rows,
+      }));
       const present = new Set(patients.map((p) => p.id));
       const gone = this.#db.prepare<[], { id: string }>('SELECT id FROM patients').all().map((r) => r.id).filter((id) => !present.has(id));
-      this.#apply(patients, enrolments, devices, () => {
+      const shared = new Set(devices.map((d) => d.id));
+      const removedDevices = this.#db.prepare<[], { id: string }>('SELECT id FROM devices').all().map((r) => r.id).filter((id) => !shared.has(id));
+      this.#apply({ patients, enrolments, devices, removedDevices }, () => {
         this.#db.prepare('DELETE FROM registry_replica').run();
         this.#db.prepare('INSERT INTO registry_replica (registry_id, synced_at) VALUES (?, ?)').run(registryId, Date.now());
       });
@@ -113,29 +167,30 @@ export class RegistryReplica {
   async #refresh(keys: ReadonlySet<string>): Promise<void> {
     const patientIds = [...keys].filter((k) => k.startsWith('p:')).map((k) => k.slice(2));
     const deviceIds = [...keys].filter((k) => k.startsWith('d:')).map((k) => k.slice(2));
-    const devices = await this.#fetch<DeviceRow>(DEVICES, 'id', deviceIds);
-    // A device may name a patient this replica has not fetched yet: fetch it first (foreign key).
     const known = this.#db.prepare<[string], { id: string }>('SELECT id FROM patients WHERE id = ?');
-    for (const d of devices) if (d.patient_id !== null && !patientIds.includes(d.patient_id) && !known.get(d.patient_id)) patientIds.push(d.patient_id);
-    const patients = await this.#fetch<PatientRow>(PATIENTS, 'id', patientIds);
-    const enrolments = await this.#fetch<EnrolmentRow>(ENROLMENTS, 'patient_id', patientIds, ' ORDER BY seq');
+    // One snapshot, so that a patient a fetched device names cannot be erased between the two reads (foreign key).
+    const { patients, enrolments, devices } = await this.#snapshot(async (query) => {
+      const devices = await fetchIn<DeviceRow>(query, DEVICES, 'id', deviceIds);
+      // A device may name a patient this replica has not fetched yet: fetch it too (foreign key).
+      for (const d of devices) if (d.patient_id !== null && !patientIds.includes(d.patient_id) && !known.get(d.patient_id)) patientIds.push(d.patient_id);
+      const patients = await fetchIn<PatientRow>(query, PATIENTS, 'id', patientIds);
+      const enrolments = await fetchIn<EnrolmentRow>(query, ENROLMENTS, 'patient_id', patientIds, ' ORDER BY seq');
+      return { patients, enrolments, devices };
+    });
     const present = new Set(patients.map((p) => p.id));
     const gone = patientIds.filter((id) => !present.has(id) && known.get(id));
-    this.#apply(patients, enrolments, devices);
+    const fetched = new Set(devices.map((d) => d.id));
+    this.#apply({ patients, enrolments, devices, removedDevices: deviceIds.filter((id) => !fetched.has(id)) });
     for (const id of gone) this.#hooks.erasePatient(id);
   }
 
-  async #fetch<Row>(select: string, column: string, ids: readonly string[], order = ''): Promise<Row[]> {
-    const rows: Row[] = [];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      rows.push(...(await this.#shared.query<Row>(`${select} WHERE ${column} IN (${chunk.map(() => '?').join(', ')})${order}`, chunk)).rows);
-    }
-    return rows;
-  }
-
-  /** Writes fetched rows here in one transaction: patients, then their enrolments in order, then devices. */
-  #apply(patients: readonly PatientRow[], enrolments: readonly EnrolmentRow[], devices: readonly DeviceRow[], also?: () => void): void {
+  /**
+   * Writes fetched rows here in one transaction: patients, then their enrolments in order, then devices; and
+   * deletes the devices the shared registry no longer has (deleted there by hand, or a database restored from
+   * an older dump), which would otherwise still be let in by this instance alone.
+   */
+  #apply(rows: { patients: readonly PatientRow[]; enrolments: readonly EnrolmentRow[]; devices: readonly DeviceRow[]; removedDevices: readonly string[] }, also?: () => void): void {
+    const { patients, enrolments, devices, removedDevices } = rows;
     const upsertPatient = this.#db.prepare(
       `INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at, care_team = excluded.care_team, time_zone = excluded.time_zone`,
@@ -146,6 +201,7 @@ export class RegistryReplica {
       `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')})
        ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
     );
+    const removeDevice = this.#db.prepare('DELETE FROM devices WHERE id = ?');
     bookkeeping(this.#db, () => {
       for (const p of patients) {
         upsertPatient.run(p.id, p.name, p.createdAt, p.careTeam, p.timeZone);
@@ -153,10 +209,12 @@ export class RegistryReplica {
       }
       for (const e of enrolments) enrol.run(e.patientId, e.programme, e.enrolledAt);
       for (const d of devices) upsertDevice.run(...DEVICE_COLUMNS.map((c) => d[c]));
+      for (const id of removedDevices) removeDevice.run(id);
       also?.();
     });
     for (const d of devices) this.#hooks.forgetDevice(d.id);
-    this.#hooks.applied(patients.length + devices.length);
+    for (const id of removedDevices) this.#hooks.forgetDevice(id);
+    this.#hooks.applied(patients.length + devices.length + removedDevices.length);
   }
 
   /** Adds this database's patients, enrolments and devices to the shared registry where their ids are free. */
@@ -176,4 +234,14 @@ export class RegistryReplica {
     }
     if (statements.length > 0) await this.#shared.transaction(statements);
   }
+}
+
+/** The rows whose `column` is one of `ids`, in chunks of CHUNK placeholders. */
+async function fetchIn<Row>(query: SqlClient['query'], select: string, column: string, ids: readonly string[], order = ''): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    rows.push(...(await query<Row>(`${select} WHERE ${column} IN (${chunk.map(() => '?').join(', ')})${order}`, chunk)).rows);
+  }
+  return rows;
 }

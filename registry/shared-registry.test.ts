@@ -110,7 +110,7 @@ describe('a registry shared in PostgreSQL', () => {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'vigil-listen'");
       expect(cut.rowCount).toBeGreaterThanOrEqual(2);
       await admin.query("INSERT INTO patients (id, name, created_at, time_zone) VALUES ('p-new', 'New', 1, 'UTC')");
       await admin.query("DELETE FROM patients WHERE id = 'p-old'");

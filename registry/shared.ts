@@ -29,7 +29,7 @@ export interface SharedRegistry {
  */
 export async function shareRegistry(registry: Registry, o: SharedRegistryOptions): Promise<SharedRegistry> {
   const postgres = await openPostgres(o.url, REGISTRY_POSTGRES_MIGRATIONS, o.onError);
-  const replica = registry.share(postgres.client, { erasePatient: o.erasePatient, onError: o.onError });
+  const replica = registry.share(postgres, { erasePatient: o.erasePatient, onError: o.onError });
   const listener = listenPostgres(o.url, CHANNEL, {
     notify: (key) => replica.notified(key),
     listening: () => replica.syncAll(),
@@ -37,7 +37,8 @@ export async function shareRegistry(registry: Registry, o: SharedRegistryOptions
   });
   const close = async () => {
     await listener.close();
-    await registry.settled();
+    await replica.close();
+    await registry.unshare();
     await postgres.close();
   };
   try {

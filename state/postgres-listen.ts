@@ -19,19 +19,52 @@ export interface Listener {
 }
 
 const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
+/**
+ * A listening connection only receives, so a connection that died without a word (a NAT or load balancer that
+ * drops idle flows after a few minutes, a network cut during a failover) would look alive until TCP keepalive
+ * gives up, two hours and more with Linux's defaults, while every change meanwhile is lost. So it is asked
+ * `SELECT 1` this often (which also keeps the flow busy), and given up and replaced when no answer comes.
+ */
+/** How long closing the listening connection waits for the server's goodbye before dropping the socket. */
+const END_MS = 2_000;
+/** The listening connection's application_name (unless the URL sets one). */
+export const LISTENER_NAME = 'vigil-listen';
+export const LISTEN_HEARTBEAT = { everyMs: 10_000, answerMs: 5_000 } as const;
 
 /**
  * A dedicated connection that LISTENs on one channel (a pooled connection cannot: the pool lends it to others)
- * and reconnects, with backoff, whenever it drops: a database restart, a failover, a network cut.
+ * and reconnects, with backoff, whenever it drops or stops answering its heartbeat: a database restart, a
+ * failover, a network cut.
  */
-export function listenPostgres(url: string, channel: string, handlers: ListenHandlers): Listener {
+export function listenPostgres(url: string, channel: string, handlers: ListenHandlers, heartbeat: { everyMs: number; answerMs: number } = LISTEN_HEARTBEAT): Listener {
   let client: pg.Client | undefined;
   let closed = false;
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
+  let beat: NodeJS.Timeout | undefined;
+
+  /** Asks the listening connection for an answer; replaces it when none comes in time. */
+  const watch = (c: pg.Client): void => {
+    clearInterval(beat);
+    let asking = false;
+    beat = setInterval(() => {
+      if (asking || client !== c) return;
+      asking = true;
+      c.query({ text: 'SELECT 1', query_timeout: heartbeat.answerMs } as pg.QueryConfig)
+        .catch((err: Error) => {
+          if (client !== c) return;
+          handlers.error(new Error(`the listening connection did not answer its heartbeat within ${heartbeat.answerMs} ms; reconnecting`, { cause: err }));
+          reconnectLater();
+          void endWithin(c, END_MS);
+        })
+        .finally(() => (asking = false));
+    }, heartbeat.everyMs);
+    beat.unref();
+  };
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true });
+    // Named, so that an operator (and a test) tells it apart in pg_stat_activity: its last query is the heartbeat's.
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: LISTENER_NAME });
     client = c;
     c.on('notification', (message) => {
       if (message.channel === channel && message.payload !== undefined) handlers.notify(message.payload);
@@ -47,15 +80,17 @@ export function listenPostgres(url: string, channel: string, handlers: ListenHan
       await c.query(`LISTEN ${c.escapeIdentifier(channel)}`);
       await handlers.listening();
       failures = 0;
+      if (client === c) watch(c);
     } catch (err) {
       if (client === c) client = undefined;
-      await c.end().catch(() => undefined);
+      await endWithin(c, END_MS);
       throw err;
     }
   };
 
   const reconnectLater = (): void => {
     client = undefined;
+    clearInterval(beat);
     if (closed || retry) return;
     const delay = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]!;
     failures++;
@@ -76,9 +111,28 @@ export function listenPostgres(url: string, channel: string, handlers: ListenHan
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
+      clearInterval(beat);
       const c = client;
       client = undefined;
-      await c?.end().catch(() => undefined);
+      if (c) await endWithin(c, END_MS);
     },
   };
+}
+
+/** pg's connection, for the one thing its API lacks: dropping a socket whose peer never answers the goodbye. */
+interface WithSocket {
+  readonly connection?: { readonly stream?: { destroy(): void } };
+}
+
+/**
+ * Ends a connection politely, and destroys its socket if that has not ended within `ms`: on a flow a NAT forgot
+ * the goodbye is never answered, and pg's end() would wait for the kernel to give up (minutes), keeping a
+ * shutdown, or a command, waiting.
+ */
+async function endWithin(c: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([c.end().then(() => 'ended' as const, () => 'ended' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') (c as unknown as WithSocket).connection?.stream?.destroy();
 }

@@ -101,5 +101,9 @@ describe('PostgreSQL state: migrations and the SQL port', () => {
     expect(err.message).toMatch(/^VIGIL_DATABASE_URL: cannot open postgres:\/\/vigil:\*\*\*@127\.0\.0\.1/);
     expect(err.message).not.toContain('hunter2');
     expect(redactedUrl('postgres://u:p@h/db')).toBe('postgres://u:***@h/db');
+    // node-postgres takes the password up to the last '@', and from the query string too.
+    expect(redactedUrl('postgres://u:hunter2@secret@h:5432/db?sslmode=disable')).toBe('postgres://u:***@h:5432/db?sslmode=disable');
+    expect(redactedUrl('postgres://u@h/db?sslmode=disable&password=hunter2')).toBe('postgres://u@h/db?sslmode=disable&password=***');
+    expect(redactedUrl('postgres://u:hunter2@h/db?sslpassword=hunter2')).not.toContain('hunter2');
   });
 });

@@ -34,6 +34,11 @@ export interface PostgresTimeouts {
 
 export interface PostgresState {
   readonly client: SqlClient;
+  /**
+   * Queries that must see one moment of the database (a replica's full sync reads three tables that refer to each
+   * other): one REPEATABLE READ, READ ONLY transaction, whose snapshot every query in `work` reads.
+   */
+  snapshot<T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -43,9 +48,17 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** The URL without its password, for messages. */
+/**
+ * The URL without its passwords, for messages: the user info's (which may hold an unencoded `@`: node-postgres,
+ * as WHATWG URLs, splits at the last one), and the `password` and `sslpassword` query parameters node-postgres
+ * also reads. A URL that does not parse loses everything from the user info's colon to its last `@`.
+ */
 export function redactedUrl(url: string): string {
-  return url.replace(/\/\/([^/@:\s]*):[^/@\s]*@/, '//$1:***@');
+  if (!URL.canParse(url)) return url.replace(/\/\/([^/:@\s]*):\S*@/, '//$1:***@').replace(/(password=)[^&\s]*/gi, '$1***');
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  for (const key of ['password', 'sslpassword']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
+  return parsed.toString();
 }
 
 /**
@@ -88,7 +101,17 @@ export async function openPostgres(
         for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
       }).catch(coded),
   };
-  return { client, close: () => pool.end() };
+  const snapshot = <T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
+    inTransaction(
+      pool,
+      (connection) =>
+        work(async <Row>(sql: string, params: readonly SqlValue[] = []) => {
+          const result = await connection.query(numbered(sql), params as SqlValue[]);
+          return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
+        }),
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ).catch(coded);
+  return { client, snapshot, close: () => pool.end() };
 }
 
 /**
@@ -115,15 +138,16 @@ function coded(err: unknown): never {
   throw err;
 }
 
-/** `work` on one pooled connection between BEGIN and COMMIT; rolled back if it throws. */
-async function inTransaction(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<void>): Promise<void> {
+/** `work` on one pooled connection between `begin` and COMMIT; rolled back if it throws. */
+async function inTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const connection = await pool.connect();
   // A connection that cannot even roll back is broken: the pool discards it rather than lend it again.
   let broken: Error | undefined;
   try {
-    await connection.query('BEGIN');
-    await work(connection);
+    await connection.query(begin);
+    const result = await work(connection);
     await connection.query('COMMIT');
+    return result;
   } catch (err) {
     await connection.query('ROLLBACK').catch((e: Error) => (broken = e));
     throw err;
