@@ -16,6 +16,7 @@ import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
 import { interopRoutes } from './interop.js';
+import { RegistryReplica } from '../registry/index.js';
 import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateRegistry } from './state.js';
 
 export interface VigilHooks {
@@ -55,6 +56,13 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const metrics = createMetricsRegistry({ commit: config.buildCommit });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
+  // A replica without its shared registry would serve a frozen copy: revocations made elsewhere would never arrive.
+  if (!config.databaseUrl && RegistryReplica.isReplica(db)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG',
+      `VIGIL_DATABASE_URL: ${config.dataDir} mirrors a shared registry in PostgreSQL; set VIGIL_DATABASE_URL (or VIGIL_DATABASE_URL_FILE), or make its registry its own again with \`vigil registry detach\``,
+    );
+  }
   // `vigil restore` refuses to write under a running server: this file tells it one runs.
   const releaseInstance = claimInstance(config.dataDir);
   built.push(releaseInstance);

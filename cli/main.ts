@@ -17,6 +17,7 @@ import { registerStart } from './commands/start.js';
 import { registerUsers } from './commands/users.js';
 import { registerApiTokens } from './commands/api-tokens.js';
 import { registerWorker } from './commands/worker.js';
+import { registerRegistry } from './commands/registry.js';
 import { EXIT } from './failure.js';
 
 // `vigil readings | head` closes the pipe early: that is the reader's choice, not an error.
@@ -59,6 +60,7 @@ registerPatientData(program, version);
 registerReports(program);
 registerPlans(program);
 registerWorker(program);
+registerRegistry(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -69,7 +69,7 @@ export class Registry {
   /**
    * Makes the shared registry (PostgreSQL, with REGISTRY_MIGRATIONS applied) the place where this registry makes
    * its changes, and returns the replica that mirrors it here: the caller feeds it the shared registry's
-   * notifications and calls `syncAll` when it starts listening (app/shared-registry.ts). Called once, before use.
+   * notifications and calls `syncAll` when it starts listening (registry/shared.ts). Called once, before use.
    */
   share(shared: SharedSource, hooks: Pick<ReplicaHooks, 'erasePatient' | 'onError'>): RegistryReplica {
     this.#source = shared.client;

@@ -1,4 +1,4 @@
-import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
+import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type SqlValue, type StateDb } from '../state/index.js';
 import type { DeviceRow } from './device.js';
 import type { PatientRow } from './patient.js';
 
@@ -12,7 +12,7 @@ export interface ReplicaHooks {
    * transaction.
    */
   readonly erasePatient: (patientId: string) => void;
-  /** Rows were written here (a change another instance made, or this one's own, fetched back). */
+  /** Rows of the registry changed here (a change another instance made, or this one's own, fetched back); liveness alone does not count. */
   readonly applied: (rows: number) => void;
   /** A change could not be fetched or applied; it is fetched again, with backoff, until it is. */
   readonly onError: (err: Error) => void;
@@ -30,6 +30,8 @@ interface EnrolmentRow {
 const PATIENTS = 'SELECT id, name, created_at AS "createdAt", care_team AS "careTeam", time_zone AS "timeZone" FROM patients';
 const ENROLMENTS = 'SELECT patient_id AS "patientId", programme, enrolled_at AS "enrolledAt" FROM patient_programmes';
 const DEVICES = 'SELECT id, kind, patient_id, secret_hash, created_at, revoked_at, online, battery, firmware, last_seen_at, status_at, assigned_at, warm_up_until, ns_verifier FROM devices';
+/** What a device is, as opposed to how it is doing (its liveness): a change here is a change of the registry. */
+const DEVICE_IDENTITY = ['patient_id', 'secret_hash', 'revoked_at', 'kind', 'ns_verifier', 'assigned_at'] as const;
 const DEVICE_COLUMNS = ['id', 'kind', 'patient_id', 'secret_hash', 'created_at', 'revoked_at', 'online', 'battery', 'firmware', 'last_seen_at', 'status_at', 'assigned_at', 'warm_up_until', 'ns_verifier'] as const;
 /** Placeholders per IN list: far below both databases' limits on bound parameters. */
 const CHUNK = 500;
@@ -158,6 +160,14 @@ export class RegistryReplica {
     return db.prepare('SELECT 1 FROM registry_replica').get() !== undefined;
   }
 
+  /**
+   * Makes this database's registry its own again, as it is now (`vigil registry detach`): it stops being taken for
+   * a copy of the shared registry. Returns whether it was one.
+   */
+  static detach(db: StateDb): boolean {
+    return db.prepare('DELETE FROM registry_replica').run().changes > 0;
+  }
+
   #serial(work: () => Promise<void>): Promise<void> {
     const run = this.#queue.then(work);
     this.#queue = run.catch(() => undefined);
@@ -202,19 +212,27 @@ export class RegistryReplica {
        ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
     );
     const removeDevice = this.#db.prepare('DELETE FROM devices WHERE id = ?');
+    const identity = this.#db.prepare<[string], Record<(typeof DEVICE_IDENTITY)[number], SqlValue>>(`SELECT ${DEVICE_IDENTITY.join(', ')} FROM devices WHERE id = ?`);
+    let changed = patients.length + removedDevices.length;
     bookkeeping(this.#db, () => {
       for (const p of patients) {
         upsertPatient.run(p.id, p.name, p.createdAt, p.careTeam, p.timeZone);
         clearEnrolments.run(p.id);
       }
       for (const e of enrolments) enrol.run(e.patientId, e.programme, e.enrolledAt);
-      for (const d of devices) upsertDevice.run(...DEVICE_COLUMNS.map((c) => d[c]));
+      for (const d of devices) {
+        const before = identity.get(d.id);
+        if (!before || DEVICE_IDENTITY.some((c) => before[c] !== d[c])) changed++;
+        upsertDevice.run(...DEVICE_COLUMNS.map((c) => d[c]));
+      }
       for (const id of removedDevices) removeDevice.run(id);
       also?.();
     });
     for (const d of devices) this.#hooks.forgetDevice(d.id);
     for (const id of removedDevices) this.#hooks.forgetDevice(id);
-    this.#hooks.applied(patients.length + devices.length + removedDevices.length);
+    // A device's liveness (every status and last-seen batch notifies) is not a change of the registry: counting it
+    // would make the syncing worker reconcile the broker's logins every few seconds.
+    if (changed > 0) this.#hooks.applied(changed);
   }
 
   /** Adds this database's patients, enrolments and devices to the shared registry where their ids are free. */

@@ -80,10 +80,17 @@ describe('a registry shared in PostgreSQL', () => {
     const [a, b] = [await instance(url), await instance(url)];
     await a.registry.addPatient({ id: 'p-1', name: 'Ada' });
     await a.registry.addDevice({ patientId: 'p-1', id: 'cgm-1' });
+    await eventually(() => b.registry.getDevice('cgm-1'));
+    // What acts on registry changes (the broker's logins) is not woken by liveness, only by a change of a device.
+    const changed = b.registry.changedInShared();
+    changed();
     a.registry.recordStatus('cgm-1', { online: true, battery: 71, warmUpUntil: '2026-11-29T12:00:00Z' }, 5_000);
     b.registry.markSeen([['cgm-1', 4_000]]);
     await eventually(() => b.registry.getDevice('cgm-1')?.battery === 71);
     expect(b.registry.getDevice('cgm-1')).toMatchObject({ online: true, lastSeenAt: 5_000, warmUpUntil: Date.parse('2026-11-29T12:00:00Z') });
+    expect(changed()).toBe(false);
+    await a.registry.revokeDevice('cgm-1');
+    await eventually(() => changed());
   });
 
   it('erases on every instance a patient erased on one, and leaves their devices unassigned', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login } from './support/dashboard-client.js';
 import { startPostgres, type PostgresInstance } from './support/postgres.js';
 import { CLI } from './support/vigil-process.js';
+import { tempDir } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 const exec = promisify(execFile);
@@ -81,5 +82,24 @@ describe('the registry shared in PostgreSQL by two instances', () => {
     await waitFor(() => !b.vigil.registry.getPatient(dev.patientId), 'the patient gone from B');
     expect(b.vigil.registry.getDevice(dev.deviceId)?.patientId).toBeNull();
     expect((await call(b.httpUrl, 'GET', `/api/patients/${dev.patientId}`, undefined, { cookie: (await login(b.httpUrl, 'chief', PASSWORD)).cookie })).status).toBe(404);
+  });
+
+  it('refuses to start a data dir that mirrors the shared registry without it, until it is detached', async () => {
+    const dir = await tempDir();
+    try {
+      const c = await startTestVigil({ VIGIL_DATABASE_URL: databaseUrl }, dir.path);
+      expect(c.vigil.registry.getPatient('p-cli')).toBeDefined();
+      await c.stop();
+      // Without the shared registry it would serve a frozen copy: revocations made elsewhere would never arrive.
+      await expect(startTestVigil({}, dir.path)).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFIG', message: expect.stringContaining('vigil registry detach') });
+      const detached = await exec(process.execPath, [CLI, 'registry', 'detach', '--data-dir', dir.path], { env: { ...process.env, VIGIL_DATABASE_URL: '' } });
+      expect(detached.stdout).toContain('its own again');
+      const alone = await startTestVigil({}, dir.path);
+      expect(alone.vigil.registry.getPatient('p-cli')?.programmes).toEqual(['hypertension']);
+      expect(alone.vigil.audit.list({}).map((e) => e.action)).toContain('registry.detach');
+      await alone.stop();
+    } finally {
+      await dir.remove();
+    }
   });
 });
