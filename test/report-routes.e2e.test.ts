@@ -44,7 +44,9 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
       JSON.stringify([{ type: 'blood_pressure', time: new Date(now - 60_000).toISOString(), systolic: 142, diastolic: 88, pulse: 70, id: 'b1' }]),
       { qos: 1 },
     );
-    await waitFor(async () => (await diab.request('GET', `/api/patients/${patientId}/reports/glucose`)).body.readings === 10, { what: 'the readings in the store' });
+    // Both messages: acknowledged means durable in the outbox; the shipper stores them a moment later, maybe apart.
+    await waitFor(async () => (await diab.request('GET', `/api/patients/${patientId}/reports/glucose`)).body.readings === 10, { what: 'the glucose readings in the store' });
+    await waitFor(async () => (await diab.request('GET', `/api/patients/${patientId}/reports/home-bp?days=7`)).body.readings === 1, { what: 'the BP reading in the store' });
   });
   afterAll(async () => {
     await t?.stop();
