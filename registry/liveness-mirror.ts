@@ -1,8 +1,7 @@
 import { VigilError } from '../domain/index.js';
 import type { SqlClient, SqlStatement } from '../state/index.js';
+import { RetryLater } from './retry-later.js';
 
-/** Waits before writing again liveness whose write failed, one more step per failure in a row. */
-const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
 /**
  * Statements kept while the shared registry is out of reach: about an hour of a 10,000-device fleet's status
  * changes, or a few last-seen batches of it. Beyond, the oldest go: the later ones mostly supersede them.
@@ -25,9 +24,7 @@ export class LivenessMirror {
   #batches: SqlStatement[][] = [];
   #waiting = 0;
   #chain: Promise<void> = Promise.resolve();
-  #failures = 0;
-  #retry: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #retry = new RetryLater(() => this.write([]));
 
   constructor(source: SqlClient, onError: (err: Error) => void) {
     this.#source = source;
@@ -41,7 +38,7 @@ export class LivenessMirror {
       while (this.#waiting > BACKLOG_LIMIT && this.#batches.length > 1) this.#waiting -= this.#batches.shift()!.length;
     }
     // While PostgreSQL is out of reach the retry's timer writes next, rather than one attempt per batch.
-    if (this.#batches.length === 0 || this.#closed || this.#retry) return;
+    if (this.#batches.length === 0 || this.#retry.closed || this.#retry.waiting) return;
     this.#chain = this.#chain.then(() => this.#flush());
   }
 
@@ -52,36 +49,23 @@ export class LivenessMirror {
 
   /** Stops writing again what failed; resolves once the write under way is done (before the pool closes). */
   close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
+    this.#retry.close();
     return this.#chain;
   }
 
   async #flush(): Promise<void> {
-    while (this.#batches.length > 0 && !this.#closed) {
+    while (this.#batches.length > 0 && !this.#retry.closed) {
       const batch = this.#batches[0]!;
       try {
         await this.#source.transaction(batch);
-        this.#failures = 0;
+        this.#retry.succeeded();
       } catch (err) {
         this.#onError(err as Error);
         // Out of reach: the batch stays first, so that the order of writes stays the order of events.
-        if (err instanceof VigilError && err.code === 'VIGIL_ERR_STATE_UNAVAILABLE') return this.#retryLater();
+        if (err instanceof VigilError && err.code === 'VIGIL_ERR_STATE_UNAVAILABLE') return this.#retry.failed();
       }
       this.#batches.shift();
       this.#waiting -= batch.length;
     }
-  }
-
-  #retryLater(): void {
-    if (this.#retry || this.#closed) return;
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)]!;
-    this.#failures++;
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.write([]);
-    }, delay);
-    this.#retry.unref();
   }
 }

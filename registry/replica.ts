@@ -1,6 +1,7 @@
 import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type SqlValue, type StateDb } from '../state/index.js';
 import type { DeviceRow } from './device.js';
 import type { PatientRow } from './patient.js';
+import { RetryLater } from './retry-later.js';
 
 /** What a replica needs from its owner: forget cached devices, erase a patient the shared registry no longer has. */
 export interface ReplicaHooks {
@@ -35,8 +36,6 @@ const DEVICE_IDENTITY = ['patient_id', 'secret_hash', 'revoked_at', 'kind', 'ns_
 const DEVICE_COLUMNS = ['id', 'kind', 'patient_id', 'secret_hash', 'created_at', 'revoked_at', 'online', 'battery', 'firmware', 'last_seen_at', 'status_at', 'assigned_at', 'warm_up_until', 'ns_verifier'] as const;
 /** Placeholders per IN list: far below both databases' limits on bound parameters. */
 const CHUNK = 500;
-/** Waits before fetching again changes whose fetch failed, one more step per failure in a row. */
-const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
 
 /**
  * This instance's copy of the shared registry (PostgreSQL) in its own state database, so that every read stays
@@ -57,9 +56,7 @@ export class RegistryReplica {
   #queue: Promise<void> = Promise.resolve();
   #pending = new Set<string>();
   #flushing = false;
-  #failures = 0;
-  #retry: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #retry = new RetryLater(() => this.#flush());
 
   constructor(db: StateDb, shared: SharedSource, hooks: ReplicaHooks) {
     this.#db = db;
@@ -85,14 +82,12 @@ export class RegistryReplica {
 
   /** Stops fetching again what failed, and resolves once the work under way is done: before the pool closes. */
   close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
+    this.#retry.close();
     return this.#queue;
   }
 
   #flush(): void {
-    if (this.#flushing || this.#closed) return;
+    if (this.#flushing || this.#retry.closed) return;
     this.#flushing = true;
     void this.#serial(async () => {
       this.#flushing = false;
@@ -105,23 +100,12 @@ export class RegistryReplica {
   async #refreshOrRetry(keys: ReadonlySet<string>): Promise<void> {
     try {
       await this.#refresh(keys);
-      this.#failures = 0;
+      this.#retry.succeeded();
     } catch (err) {
       for (const key of keys) this.#pending.add(key);
-      this.#retryLater();
+      this.#retry.failed();
       throw err;
     }
-  }
-
-  #retryLater(): void {
-    if (this.#retry || this.#closed) return;
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)]!;
-    this.#failures++;
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#flush();
-    }, delay);
-    this.#retry.unref();
   }
 
   /**
