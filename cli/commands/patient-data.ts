@@ -19,11 +19,14 @@ async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnTy
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   try {
     const shared = await shareStateRegistry({ db, registry }, config.databaseUrl, (err) => process.stderr.write(`shared registry: ${err.message}\n`));
-    const store = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
     try {
-      return await body({ db, registry, store, audit: new AuditLog(db), dataDir: config.dataDir });
+      const store = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
+      try {
+        return await body({ db, registry, store, audit: new AuditLog(db), dataDir: config.dataDir });
+      } finally {
+        await store.close();
+      }
     } finally {
-      await store.close();
       await shared?.close();
     }
   } finally {
