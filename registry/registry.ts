@@ -1,5 +1,5 @@
 import { checkTimeZone, VigilError, type DeviceStatus } from '../domain/index.js';
-import { bookkeeping, changedElsewhere, isUniqueViolation, sqliteClient, type SqlClient, type SqlStatement, type StateDb } from '../state/index.js';
+import { bookkeeping, changedElsewhere, isUniqueViolation, sqliteClient, type SqlClient, type SqlStatement, type SqlValue, type StateDb } from '../state/index.js';
 import { checkCareTeam, checkId, checkProgrammes, newId } from './checks.js';
 import { toDevice, type Device, type DeviceAuthResult, type DeviceKind, type DeviceRow, type DeviceStatusChange, type NightscoutAuthResult } from './device.js';
 import { enrolStatements, Enrolments } from './enrolments.js';
@@ -348,13 +348,13 @@ export class Registry {
       for (const c of changes) {
         switch (c.kind) {
           case 'status':
-            this.#liveness(statusStatement(c.deviceId, c.status, c.at), c.deviceId, mirrored);
+            this.#liveness('status', statusParams(c.deviceId, c.status, c.at), c.deviceId, mirrored);
             break;
           case 'connected':
-            this.#liveness({ sql: LIVENESS.online, params: [c.at, c.at, c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
+            this.#liveness('online', [c.at, c.at, c.at, c.deviceId, c.at], c.deviceId, mirrored);
             break;
           case 'disconnected':
-            this.#liveness({ sql: LIVENESS.offline, params: [c.at, c.deviceId, c.at] }, c.deviceId, mirrored);
+            this.#liveness('offline', [c.at, c.deviceId, c.at], c.deviceId, mirrored);
             break;
           default: {
             const unreachable: never = c;
@@ -363,10 +363,12 @@ export class Registry {
         }
       }
     });
-    this.#mirrorLiveness(mirrored);
+    // Liveness is bookkeeping: written here first (the ingest path reads it at once), then to the shared registry
+    // in the same order, without anyone waiting (registry/liveness-mirror.ts: a failure is reported and retried).
+    this.#mirror?.write(mirrored);
   }
 
-  /** One device's own status message (see statusStatement); usually batched by recordStatusChanges. */
+  /** One device's own status message (see statusParams); usually batched by recordStatusChanges. */
   recordStatus(id: string, status: DeviceStatus, at: number): void {
     this.recordStatusChanges([{ kind: 'status', deviceId: id, status, at }]);
   }
@@ -375,29 +377,23 @@ export class Registry {
   markSeen(entries: Iterable<[deviceId: string, at: number]>): void {
     const mirrored: SqlStatement[] = [];
     bookkeeping(this.#db, () => {
-      for (const [id, at] of entries) this.#liveness({ sql: LIVENESS.seen, params: [at, at, id] }, id, mirrored);
+      for (const [id, at] of entries) this.#liveness('seen', [at, at, id], id, mirrored);
     });
-    this.#mirrorLiveness(mirrored);
+    this.#mirror?.write(mirrored);
   }
 
-  #liveness(statement: SqlStatement, deviceId: string, mirrored: SqlStatement[]): void {
-    this.#stmts[LIVENESS_NAMES.get(statement.sql)!].run(...(statement.params ?? []));
+  /** Writes one liveness statement here, and keeps it for the shared registry when there is one. */
+  #liveness(name: keyof typeof LIVENESS, params: SqlValue[], deviceId: string, mirrored: SqlStatement[]): void {
+    this.#stmts[name].run(...params);
     this.#devices.delete(deviceId);
-    if (this.#replica) mirrored.push(statement);
+    if (this.#mirror) mirrored.push({ sql: LIVENESS[name], params });
   }
 
-  /**
-   * Liveness is bookkeeping: written here first (the ingest path reads it at once), then to the shared registry
-   * in the same order, without anyone waiting (registry/liveness-mirror.ts: a failure is reported and retried).
-   */
-  #mirrorLiveness(statements: readonly SqlStatement[]): void {
-    if (statements.length > 0) this.#mirror?.write(statements);
-  }
 }
 
 /**
  * Liveness statements, the same text in both dialects. Battery and firmware keep their last known value when a
- * status leaves them out; the warm-up is replaced, or kept when the seventh parameter is 1 (statusStatement).
+ * status leaves them out; the warm-up is replaced, or kept when the seventh parameter is 1 (statusParams).
  * Never backwards: batches from several instances (or a late one) reach the shared registry in any order, so a
  * status older than the one stored (status_at) changes nothing, and the last-seen time only grows.
  */
@@ -410,7 +406,6 @@ const LIVENESS = {
   offline: `UPDATE devices SET online = 0, status_at = ? WHERE id = ? AND ${NOT_OLDER}`,
   seen: `UPDATE devices SET ${LAST_SEEN} WHERE id = ?`,
 } as const;
-const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIVENESS).map(([name, sql]) => [sql, name as keyof typeof LIVENESS]));
 
 /**
  * The device's own status message. Its `warmUpUntil` replaces the stored warm-up, and a status that is online
@@ -418,10 +413,10 @@ const LIVENESS_NAMES = new Map<string, keyof typeof LIVENESS>(Object.entries(LIV
  * will, which the device registered when it connected and which knows nothing of the sensor, and a link lost
  * during a warm-up does not end the warm-up.
  */
-function statusStatement(id: string, status: DeviceStatus, at: number): SqlStatement {
+function statusParams(id: string, status: DeviceStatus, at: number): SqlValue[] {
   const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
   const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
-  return { sql: LIVENESS.status, params: [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, at, keepWarmUp, warmUpUntil, id, at] };
+  return [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, at, keepWarmUp, warmUpUntil, id, at];
 }
 
 /** A primary key or UNIQUE constraint refused the row, in either dialect. */
