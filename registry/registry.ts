@@ -127,7 +127,7 @@ export class Registry {
         ...enrolStatements(id, programmes, createdAt),
       ]);
     } catch (err) {
-      if (isDuplicateKey(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
+      if (isUniqueViolation(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `patient ${id} already exists`);
       throw err;
     }
     return this.#patientChanged(id);
@@ -205,7 +205,7 @@ export class Registry {
         },
       ]);
     } catch (err) {
-      if (isDuplicateKey(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
+      if (isUniqueViolation(err)) throw new VigilError('VIGIL_ERR_CONFLICT', `device ${id} already exists`);
       throw err;
     }
     return { device: await this.#deviceChanged(id), secret };
@@ -417,11 +417,6 @@ function statusParams(id: string, status: DeviceStatus, at: number): SqlValue[] 
   const warmUpUntil = status.warmUpUntil === undefined ? null : Date.parse(status.warmUpUntil);
   const keepWarmUp = warmUpUntil === null && !status.online ? 1 : 0;
   return [status.online ? 1 : 0, status.battery ?? null, status.firmware ?? null, at, at, at, keepWarmUp, warmUpUntil, id, at];
-}
-
-/** A primary key or UNIQUE constraint refused the row, in either dialect. */
-function isDuplicateKey(err: unknown): boolean {
-  return isUniqueViolation(err) || (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 // A valid hash of a random secret nobody knows: verifying against it costs what a real verification costs.

@@ -30,8 +30,11 @@ export interface SqlClient {
   transaction(statements: readonly SqlStatement[]): Promise<void>;
 }
 
-/** A UNIQUE constraint refused the row, in either dialect (SQLite's extended code, PostgreSQL's SQLSTATE 23505). */
+/**
+ * A UNIQUE or PRIMARY KEY constraint refused the row, in either dialect: SQLite's extended codes, PostgreSQL's
+ * SQLSTATE 23505 (which covers both).
+ */
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
