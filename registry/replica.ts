@@ -57,12 +57,28 @@ export class RegistryReplica {
   #pending = new Set<string>();
   #flushing = false;
   readonly #retry = new RetryLater(() => this.#flush());
+  /** What #apply writes with, prepared once: every notified change (a device's last-seen time too) comes here. */
+  readonly #stmts;
 
   constructor(db: StateDb, shared: SharedSource, hooks: ReplicaHooks) {
     this.#db = db;
     this.#shared = shared.client;
     this.#snapshot = shared.snapshot;
     this.#hooks = hooks;
+    this.#stmts = {
+      upsertPatient: db.prepare(
+        `INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at, care_team = excluded.care_team, time_zone = excluded.time_zone`,
+      ),
+      clearEnrolments: db.prepare('DELETE FROM patient_programmes WHERE patient_id = ?'),
+      enrol: db.prepare('INSERT INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?)'),
+      upsertDevice: db.prepare(
+        `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')})
+         ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      ),
+      removeDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
+      identity: db.prepare<[string], Record<(typeof DEVICE_IDENTITY)[number], SqlValue>>(`SELECT ${DEVICE_IDENTITY.join(', ')} FROM devices WHERE id = ?`),
+    };
   }
 
   /** A notification ("p:<id>" or "d:<id>"): fetched with the others that arrive meanwhile. */
@@ -185,18 +201,7 @@ export class RegistryReplica {
    */
   #apply(rows: { patients: readonly PatientRow[]; enrolments: readonly EnrolmentRow[]; devices: readonly DeviceRow[]; removedDevices: readonly string[] }, also?: () => void): void {
     const { patients, enrolments, devices, removedDevices } = rows;
-    const upsertPatient = this.#db.prepare(
-      `INSERT INTO patients (id, name, created_at, care_team, time_zone) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at, care_team = excluded.care_team, time_zone = excluded.time_zone`,
-    );
-    const clearEnrolments = this.#db.prepare('DELETE FROM patient_programmes WHERE patient_id = ?');
-    const enrol = this.#db.prepare('INSERT INTO patient_programmes (patient_id, programme, enrolled_at) VALUES (?, ?, ?)');
-    const upsertDevice = this.#db.prepare(
-      `INSERT INTO devices (${DEVICE_COLUMNS.join(', ')}) VALUES (${DEVICE_COLUMNS.map(() => '?').join(', ')})
-       ON CONFLICT (id) DO UPDATE SET ${DEVICE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
-    );
-    const removeDevice = this.#db.prepare('DELETE FROM devices WHERE id = ?');
-    const identity = this.#db.prepare<[string], Record<(typeof DEVICE_IDENTITY)[number], SqlValue>>(`SELECT ${DEVICE_IDENTITY.join(', ')} FROM devices WHERE id = ?`);
+    const { upsertPatient, clearEnrolments, enrol, upsertDevice, removeDevice, identity } = this.#stmts;
     let changed = patients.length + removedDevices.length;
     bookkeeping(this.#db, () => {
       for (const p of patients) {
