@@ -1,6 +1,6 @@
 import { VigilError } from '../domain/index.js';
 import type { SqlClient, SqlStatement } from '../state/index.js';
-import { RetryLater } from './retry-later.js';
+import { RetryLater } from '../state/index.js';
 
 /**
  * Statements kept while the shared registry is out of reach: about an hour of a 10,000-device fleet's status

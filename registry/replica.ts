@@ -1,7 +1,7 @@
 import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type SqlValue, type StateDb } from '../state/index.js';
 import type { DeviceRow } from './device.js';
 import type { PatientRow } from './patient.js';
-import { RetryLater } from './retry-later.js';
+import { RetryLater } from '../state/index.js';
 
 /** What a replica needs from its owner: forget cached devices, erase a patient the shared registry no longer has. */
 export interface ReplicaHooks {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { RetryLater } from './retry-later.js';
 
 export interface ListenHandlers {
   /** A notification's payload, in commit order. */
@@ -18,17 +19,16 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
+/** How long closing the listening connection waits for the server's goodbye before dropping the socket. */
+const END_MS = 2_000;
+/** The listening connection's application_name (unless the URL sets one). */
+export const LISTENER_NAME = 'vigil-listen';
 /**
  * A listening connection only receives, so a connection that died without a word (a NAT or load balancer that
  * drops idle flows after a few minutes, a network cut during a failover) would look alive until TCP keepalive
  * gives up, two hours and more with Linux's defaults, while every change meanwhile is lost. So it is asked
  * `SELECT 1` this often (which also keeps the flow busy), and given up and replaced when no answer comes.
  */
-/** How long closing the listening connection waits for the server's goodbye before dropping the socket. */
-const END_MS = 2_000;
-/** The listening connection's application_name (unless the URL sets one). */
-export const LISTENER_NAME = 'vigil-listen';
 export const LISTEN_HEARTBEAT = { everyMs: 10_000, answerMs: 5_000 } as const;
 
 /**
@@ -38,10 +38,13 @@ export const LISTEN_HEARTBEAT = { everyMs: 10_000, answerMs: 5_000 } as const;
  */
 export function listenPostgres(url: string, channel: string, handlers: ListenHandlers, heartbeat: { everyMs: number; answerMs: number } = LISTEN_HEARTBEAT): Listener {
   let client: pg.Client | undefined;
-  let closed = false;
-  let failures = 0;
-  let retry: NodeJS.Timeout | undefined;
   let beat: NodeJS.Timeout | undefined;
+  const retry = new RetryLater(() =>
+    connect().catch((err: Error) => {
+      handlers.error(err);
+      reconnectLater();
+    }),
+  );
 
   /** Asks the listening connection for an answer; replaces it when none comes in time. */
   const watch = (c: pg.Client): void => {
@@ -79,7 +82,7 @@ export function listenPostgres(url: string, channel: string, handlers: ListenHan
       // pg's escapeIdentifier: the channel is a constant, but quoting keeps it what it says.
       await c.query(`LISTEN ${c.escapeIdentifier(channel)}`);
       await handlers.listening();
-      failures = 0;
+      retry.succeeded();
       if (client === c) watch(c);
     } catch (err) {
       if (client === c) client = undefined;
@@ -88,29 +91,17 @@ export function listenPostgres(url: string, channel: string, handlers: ListenHan
     }
   };
 
-  const reconnectLater = (): void => {
+  function reconnectLater(): void {
     client = undefined;
     clearInterval(beat);
-    if (closed || retry) return;
-    const delay = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]!;
-    failures++;
-    retry = setTimeout(() => {
-      retry = undefined;
-      if (closed) return;
-      connect().catch((err: Error) => {
-        handlers.error(err);
-        reconnectLater();
-      });
-    }, delay);
-    retry.unref();
-  };
+    retry.failed();
+  }
 
   const ready = connect();
   return {
     ready,
     async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
+      retry.close();
       clearInterval(beat);
       const c = client;
       client = undefined;

@@ -2,8 +2,8 @@
 const RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
 
 /**
- * One retry timer with backoff, for work on the shared registry that failed (a fetch, a liveness write): at most
- * one retry waits at a time, a success resets the backoff, and nothing runs after `close`.
+ * One retry timer with backoff, for work on the shared database that failed (a reconnection, a fetch, a write):
+ * at most one retry waits at a time, a success resets the backoff, and nothing runs after `close`.
  */
 export class RetryLater {
   readonly #again: () => void;
