@@ -1,6 +1,4 @@
-import { VigilError } from '../domain/index.js';
-import type { SqlClient, SqlStatement } from '../state/index.js';
-import { RetryLater } from '../state/index.js';
+import { isOutage, RetryLater, type SqlClient, type SqlStatement } from '../state/index.js';
 
 /**
  * Statements kept while the shared registry is out of reach: about an hour of a 10,000-device fleet's status
@@ -62,7 +60,7 @@ export class LivenessMirror {
       } catch (err) {
         this.#onError(err as Error);
         // Out of reach: the batch stays first, so that the order of writes stays the order of events.
-        if (err instanceof VigilError && err.code === 'VIGIL_ERR_STATE_UNAVAILABLE') return this.#retry.failed();
+        if (isOutage(err)) return this.#retry.failed();
       }
       this.#batches.shift();
       this.#waiting -= batch.length;

@@ -13,7 +13,8 @@ export interface DatabaseWatchEvents {
   onChange?(health: DatabaseHealth, cause?: unknown): void;
 }
 
-function isOutage(err: unknown): err is VigilError {
+/** A failure that means the shared database is out of reach (state/postgres.ts codes it), not a faulty statement. */
+export function isOutage(err: unknown): err is VigilError {
   return err instanceof VigilError && err.code === 'VIGIL_ERR_STATE_UNAVAILABLE';
 }
 

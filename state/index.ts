@@ -7,5 +7,5 @@ export { isUniqueViolation, type SqlClient, type SqlDialect, type SqlResult, typ
 export { sqliteClient } from './sqlite-client.js';
 export { openPostgres, redactedUrl, type PostgresState } from './postgres.js';
 export { listenPostgres, type Listener, type ListenHandlers } from './postgres-listen.js';
-export { watchDatabase, type DatabaseHealth } from './database-watch.js';
+export { isOutage, watchDatabase, type DatabaseHealth } from './database-watch.js';
 export { RetryLater } from './retry-later.js';

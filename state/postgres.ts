@@ -92,10 +92,7 @@ export async function openPostgres(
   }
   const client: SqlClient = {
     dialect: 'postgres',
-    async query<Row>(sql: string, params: readonly SqlValue[] = []): Promise<SqlResult<Row>> {
-      const result = await pool.query(numbered(sql), params as SqlValue[]).catch(coded);
-      return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
-    },
+    query: <Row>(sql: string, params?: readonly SqlValue[]) => queryOn(pool)<Row>(sql, params).catch(coded),
     transaction: (statements) =>
       inTransaction(pool, async (connection) => {
         for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
@@ -104,14 +101,18 @@ export async function openPostgres(
   const snapshot = <T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
     inTransaction(
       pool,
-      (connection) =>
-        work(async <Row>(sql: string, params: readonly SqlValue[] = []) => {
-          const result = await connection.query(numbered(sql), params as SqlValue[]);
-          return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
-        }),
+      (connection) => work(queryOn(connection)),
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     ).catch(coded);
   return { client, snapshot, close: () => pool.end() };
+}
+
+/** The port's query on the pool, or on one of its connections (a snapshot): `?` placeholders numbered, rows changed. */
+function queryOn(on: pg.Pool | pg.PoolClient): SqlClient['query'] {
+  return async <Row>(sql: string, params: readonly SqlValue[] = []): Promise<SqlResult<Row>> => {
+    const result = await on.query(numbered(sql), params as SqlValue[]);
+    return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
+  };
 }
 
 /**
