@@ -6,13 +6,16 @@ import { applyOverride, baseRules } from './rules/effective.js';
 import { findPreset } from './rules/presets.js';
 import type { RuleResolver } from './rules/resolver.js';
 import { ruleOverrideSchema, severityRank, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
-import type { AlertTable } from './store/alert-table.js';
+import type { AlertChanges, AlertTable } from './store/alert-table.js';
+import type { Transitions } from './lifecycle/transitions.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { Alert, AlertEventType } from './types.js';
 import type { PatientDirectory } from './evaluation.js';
 
 export interface ActionDeps {
   readonly table: AlertTable;
+  /** Where an alert's transition commits: the table itself, or PostgreSQL with shared alerts. */
+  readonly transitions: Transitions;
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver;
   readonly feed: AlertFeed;
@@ -56,7 +59,7 @@ export class AlertActions {
    * "I am on it". A critical alert already back in range (latched) has nothing left to wait for: acknowledging
    * it also resolves it.
    */
-  acknowledge(alertId: number, by: Actor, note?: string): Alert {
+  acknowledge(alertId: number, by: Actor, note?: string): Promise<Alert> {
     return this.#act(alertId, by, 'alert.acknowledged', note, (alert, now) => {
       if (alert.status !== 'open') throw new VigilError('VIGIL_ERR_CONFLICT', `alert ${alertId} is ${alert.status}`);
       const acknowledged = { status: 'acknowledged' as const, acknowledgedAt: now, acknowledgedBy: actorName(by), acknowledgeNote: note ?? null, updatedAt: now };
@@ -66,26 +69,31 @@ export class AlertActions {
     });
   }
 
-  resolve(alertId: number, by: Actor, note?: string): Alert {
+  resolve(alertId: number, by: Actor, note?: string): Promise<Alert> {
     return this.#act(alertId, by, 'alert.resolved', note, (alert, now) => {
       if (alert.status === 'resolved') throw new VigilError('VIGIL_ERR_CONFLICT', `alert ${alertId} is already resolved`);
       return [{ status: 'resolved', resolvedAt: now, resolvedBy: actorName(by), resolveNote: note ?? null, updatedAt: now }];
     });
   }
 
-  #act(alertId: number, by: Actor, type: AlertEventType, note: string | undefined, change: (alert: Alert, now: number) => Parameters<AlertTable['update']>[1][]): Alert {
+  /**
+   * One action's transition and its audit entry, committed together on the embedded database; with shared alerts
+   * the audit entry follows the commit. Embedded, the work is done when this returns (the promise only settles it).
+   */
+  async #act(alertId: number, by: Actor, type: AlertEventType, note: string | undefined, change: (alert: Alert, now: number) => AlertChanges[]): Promise<Alert> {
     const now = this.#d.now();
-    const { table } = this.#d;
-    const result = table.transaction(() => {
-      const alert = table.get(alertId);
-      if (!alert) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} does not exist`);
-      let updated = alert;
-      for (const [i, step] of change(alert, now).entries()) {
-        updated = table.update(alertId, step);
-        table.addEvent(i === 0 ? type : 'alert.resolved', updated, now, actorName(by));
-      }
-      this.#d.audit.record(by, type, alert.patientId, `alert:${alertId}`, note ? { note } : undefined, now);
-      return updated;
+    const result = await this.#d.transitions.run({
+      select: () => this.#d.table.get(alertId),
+      build: (alert, writes) => {
+        if (!alert) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} does not exist`);
+        let updated = alert;
+        for (const [i, step] of change(alert, now).entries()) {
+          updated = writes.update(alertId, step);
+          writes.addEvent(i === 0 ? type : 'alert.resolved', updated, now, actorName(by));
+        }
+        return updated;
+      },
+      committed: (updated) => this.#d.audit.record(by, type, updated.patientId, `alert:${alertId}`, note ? { note } : undefined, now),
     });
     this.#d.feed.drain();
     return result;

@@ -63,7 +63,7 @@ describe('alerts a clinician can trust', () => {
       c.advance(DAY);
       c.sweep();
       expect(c.live(p.patientId, 'bp.crisis')?.id).toBe(latched.id);
-      const done = c.alerts.actions.acknowledge(latched.id, nurse, 'reviewed');
+      const done = await c.alerts.actions.acknowledge(latched.id, nurse, 'reviewed');
       expect(done).toMatchObject({ status: 'resolved', resolvedBy: 'user:nurse' });
       // Unseen, it escalated like any open critical: back in range is not the same as seen.
       expect(c.notices(latched.id)).toEqual(['alert.opened', 'alert.back_in_range', 'alert.escalated', 'alert.acknowledged', 'alert.resolved']);

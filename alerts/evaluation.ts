@@ -10,6 +10,8 @@ import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from
 import { applyDecision } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
+import type { Transition, Transitions } from './lifecycle/transitions.js';
+import type { AlertWrites } from './store/alert-writes.js';
 import { findRule, programmeOf } from './rules/catalogue.js';
 import { isTimeZone } from '../domain/index.js';
 import type { Alert } from './types.js';
@@ -18,7 +20,7 @@ import type { MissingRule, Rule } from './rules/schema.js';
 import type { AlertTable } from './store/alert-table.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { SweepState } from './store/sweep-state.js';
-import type { AuditLog } from '../state/index.js';
+import { isOutage, type AuditLog } from '../state/index.js';
 import { LiveKeys } from './live-keys.js';
 
 const HOUR = 3_600_000;
@@ -63,6 +65,13 @@ export interface EvaluationDeps {
    */
   readonly lateAfterMs: number;
   readonly table: AlertTable;
+  /** Where transitions commit: the table itself, or PostgreSQL with shared alerts (alerts/shared). */
+  readonly transitions: Transitions;
+  /**
+   * With shared alerts, the newest measurement times every instance has seen: each worker takes only some of a
+   * patient's readings, and a missing-data rule must not count a gap that another worker's readings fill.
+   */
+  readonly sharedLastReadings?: SharedLastReadings | undefined;
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver<DirectoryPatient>;
   readonly sweepState: SweepState;
@@ -80,6 +89,17 @@ export interface EvaluationDeps {
   /** Symptoms the patient reported in check-ins (the care loop): they can raise a weight-gain alert, never lower one. */
   readonly symptoms?: SymptomReports | undefined;
 }
+
+/** The newest measurement time per patient and series, shared by every instance (keyed `${patientId}\u0000${series}`). */
+export interface SharedLastReadings {
+  save(entries: readonly [string, number][]): Promise<void>;
+  load(): Promise<Map<string, number>>;
+}
+
+/** How long a shared transition that met a PostgreSQL outage waits before it is tried again, doubling up to the last. */
+const OUTAGE_RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
+/** Transitions waiting for PostgreSQL at most: beyond it the newest are logged and dropped (memory stays bounded). */
+const MAX_WAITING = 10_000;
 
 /** What the adherence rules ask of the care loop: missed doses of a medication class in [from, to). */
 export interface AdherencePort {
@@ -103,7 +123,13 @@ export class AlertEvaluation {
   readonly #liveKeys = new LiveKeys();
   readonly #lastReadings: Map<string, number>;
   readonly #dirtyLastReadings = new Map<string, number>();
+  /** Newest measurement times not yet shared with the other instances (shared alerts). */
+  readonly #unshared = new Map<string, number>();
   #trendQueue: Promise<void> = Promise.resolve();
+  /** Shared transitions, one after the other: a patient's readings are decided in the order they were evaluated. */
+  #writes: Promise<void> = Promise.resolve();
+  #waiting = 0;
+  #closing = false;
   #undrained = false;
   readonly #unknownZones = new Set<string>();
 
@@ -259,7 +285,19 @@ export class AlertEvaluation {
   }
 
   /** Missing data, devices, expired overrides, escalation and reminders: run by the scheduler. */
-  sweep(): void {
+  sweep(): Promise<void> {
+    if (!this.#d.sharedLastReadings) {
+      this.#sweepNow();
+      return Promise.resolve();
+    }
+    // Shared alerts: the gaps are judged on the newest readings any instance took; then the transitions are written.
+    return this.#shareLastReadings().then(() => {
+      this.#sweepNow();
+      return this.settled();
+    });
+  }
+
+  #sweepNow(): void {
     const now = this.#d.now();
     this.#flushLastReadings();
     this.#expireOverrides(now);
@@ -306,28 +344,30 @@ export class AlertEvaluation {
     const { table, settings, policy } = this.#d;
     for (const alert of table.liveAlerts()) {
       if (this.#orphaned(alert, now, devicesOf.get(alert.patientId) ?? [])) continue;
-      const level = dueEscalation(alert, now, policy);
-      if (level !== undefined) {
-        table.transaction(() => {
-          const updated = table.update(alert.id, { escalationLevel: level, escalatedAt: now, updatedAt: now });
-          table.addEvent('alert.escalated', updated, now, 'vigil');
-        });
-        continue;
-      }
-      if (dueReminder(alert, now, policy, findRule(alert.ruleId)?.kind) && !silenced(alert.severity, settings.snoozed(alert.patientId, alert.ruleId, now)?.tier)) {
-        table.transaction(() => {
-          const updated = table.update(alert.id, {
-            status: 'open',
-            notifiedAt: now,
-            renotifyCount: alert.renotifyCount + 1,
-            lastRenotifyReason: 'reminder',
-            escalationLevel: 0,
-            escalatedAt: null,
-            updatedAt: now,
-          });
-          table.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
-        });
-      }
+      // Decided again on the alert as it is when written: another instance may have escalated or reminded first.
+      this.#commit({
+        select: () => table.get(alert.id),
+        build: (current, writes) => {
+          if (!current || current.status === 'resolved') return;
+          const level = dueEscalation(current, now, policy);
+          if (level !== undefined) {
+            writes.addEvent('alert.escalated', writes.update(current.id, { escalationLevel: level, escalatedAt: now, updatedAt: now }), now, 'vigil');
+            return;
+          }
+          if (dueReminder(current, now, policy, findRule(current.ruleId)?.kind) && !silenced(current.severity, settings.snoozed(current.patientId, current.ruleId, now)?.tier)) {
+            const updated = writes.update(current.id, {
+              status: 'open',
+              notifiedAt: now,
+              renotifyCount: current.renotifyCount + 1,
+              lastRenotifyReason: 'reminder',
+              escalationLevel: 0,
+              escalatedAt: null,
+              updatedAt: now,
+            });
+            writes.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
+          }
+        },
+      });
     }
   }
 
@@ -346,12 +386,14 @@ export class AlertEvaluation {
     else if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) why = 'the device is no longer assigned to this patient';
     else if (rule.kind === 'missing' && devices.length === 0) why = 'the patient has no device';
     if (!why) return false;
-    const { table } = this.#d;
-    table.transaction(() => {
-      const resolved = table.update(alert.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: why, updatedAt: now });
-      table.addEvent('alert.resolved', resolved, now, 'vigil');
+    this.#commit({
+      select: () => this.#d.table.get(alert.id),
+      build: (current, writes) => {
+        if (!current || current.status === 'resolved') return;
+        writes.addEvent('alert.resolved', writes.update(current.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: why, updatedAt: now }), now, 'vigil');
+      },
+      committed: () => this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject),
     });
-    this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject);
     return true;
   }
 
@@ -371,15 +413,64 @@ export class AlertEvaluation {
     if (finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return;
     const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
     const { table } = this.#d;
-    table.transaction(() => {
-      const live = table.live(patientId, rule.id, finding.subject);
-      const alreadyResolved = !live && finding.severity !== null && table.coveredByResolved(patientId, rule.id, finding.subject, finding.observedAt);
-      const decision = decide(live, finding, { rule, late, snoozedUpTo, alreadyResolved });
-      if (!applyDecision(table, { patientId, rule, live, finding, decision, late, now, fromSweep })) return;
-      this.#undrained = true;
-      if (decision.kind === 'open') this.#liveKeys.add(patientId, rule.id, finding.subject);
-      if (decision.kind === 'resolve') this.#liveKeys.delete(patientId, rule.id, finding.subject);
+    this.#commit({
+      select: () => table.live(patientId, rule.id, finding.subject),
+      build: (live: Alert | undefined, writes: AlertWrites) => {
+        const alreadyResolved = !live && finding.severity !== null && table.coveredByResolved(patientId, rule.id, finding.subject, finding.observedAt);
+        const decision = decide(live, finding, { rule, late, snoozedUpTo, alreadyResolved });
+        return applyDecision(writes, { patientId, rule, live, finding, decision, late, now, fromSweep }) ? decision : undefined;
+      },
+      committed: (decision) => {
+        if (!decision) return;
+        this.#undrained = true;
+        if (decision.kind === 'open') this.#liveKeys.add(patientId, rule.id, finding.subject);
+        if (decision.kind === 'resolve') this.#liveKeys.delete(patientId, rule.id, finding.subject);
+      },
     });
+  }
+
+  /**
+   * Commits a transition: at once on the embedded database; with shared alerts, queued behind this instance's
+   * others and tried again through a PostgreSQL outage, so a finding met while the database is away still
+   * becomes an alert when it is back (the reading that made it is evaluated only once).
+   */
+  #commit<T>(transition: Transition<T>): void {
+    const { transitions, log } = this.#d;
+    if (!transitions.deferred) {
+      void transitions.run(transition);
+      return;
+    }
+    if (this.#waiting >= MAX_WAITING) {
+      log.error({ waiting: this.#waiting }, 'alert transitions wait for the shared database: this one is dropped');
+      return;
+    }
+    this.#waiting++;
+    this.#writes = this.#writes.then(async () => {
+      for (let failures = 0; ; failures++) {
+        try {
+          await transitions.run(transition);
+          return;
+        } catch (err) {
+          if (!isOutage(err) || this.#closing) {
+            log.error({ err }, 'an alert transition could not be written to the shared database');
+            return;
+          }
+          if (failures === 0) log.warn({ err }, 'the shared database does not answer: alert transitions wait for it');
+          await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS[Math.min(failures, OUTAGE_RETRY_MS.length - 1)]));
+        }
+      }
+    }).finally(() => this.#waiting--);
+  }
+
+  /** Resolves once the shared transitions queued so far are written (tests, and close). */
+  settled(): Promise<void> {
+    return this.#writes;
+  }
+
+  /** An alert's transition was applied here (shared alerts: any instance's, from the replica). */
+  noteApplied(type: string, alert: Alert): void {
+    if (alert.status !== 'resolved') this.#liveKeys.add(alert.patientId, alert.ruleId, alert.subject);
+    else if (type === 'alert.resolved' || type === 'alert.acknowledged') this.forget(alert.patientId, alert.ruleId, alert.subject);
   }
 
   #drainIfNeeded(): void {
@@ -398,13 +489,34 @@ export class AlertEvaluation {
   #flushLastReadings(): void {
     if (this.#dirtyLastReadings.size === 0) return;
     this.#d.sweepState.saveLastReadings([...this.#dirtyLastReadings]);
+    if (this.#d.sharedLastReadings) for (const [key, time] of this.#dirtyLastReadings) this.#unshared.set(key, Math.max(time, this.#unshared.get(key) ?? 0));
     this.#dirtyLastReadings.clear();
+  }
+
+  /** Shares this instance's newest measurement times, and takes every instance's. */
+  async #shareLastReadings(): Promise<void> {
+    const shared = this.#d.sharedLastReadings;
+    if (!shared) return;
+    this.#flushLastReadings();
+    const mine = new Map(this.#unshared);
+    this.#unshared.clear();
+    try {
+      if (mine.size > 0) await shared.save([...mine]);
+    } catch (err) {
+      for (const [key, time] of mine) if ((this.#unshared.get(key) ?? 0) < time) this.#unshared.set(key, time);
+      throw err;
+    }
+    // Other instances' times inform this sweep; they are theirs to save, so they are not marked to save here.
+    for (const [key, time] of await shared.load()) if ((this.#lastReadings.get(key) ?? 0) < time) this.#lastReadings.set(key, time);
   }
 
   /** Waits for trend evaluations in flight and saves what must survive a restart. */
   async close(): Promise<void> {
     await this.#trendQueue.catch(() => undefined);
+    this.#closing = true;
+    await this.#writes;
     this.#flushLastReadings();
+    await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }
 }
 

@@ -10,6 +10,8 @@ import { RULE_PRESETS } from './rules/presets.js';
 import { RuleResolver } from './rules/resolver.js';
 import { SEVERITIES, type Severity } from './rules/schema.js';
 import { AlertTable } from './store/alert-table.js';
+import { embeddedTransitions } from './lifecycle/transitions.js';
+import type { SharedAlerts } from './shared/index.js';
 import { RuleSettings } from './store/rule-settings.js';
 import { SweepState } from './store/sweep-state.js';
 import type { Alert, AlertEvent, AlertFilter } from './types.js';
@@ -18,6 +20,7 @@ import { WebhookSender } from './webhook.js';
 import { secretsOf } from './webhook-signing.js';
 
 export { ALERTS_MIGRATIONS } from './migrations.js';
+export { ALERTS_POSTGRES_MIGRATIONS, detachSharedAlerts, mirrorsSharedAlerts, shareAlerts, type SharedAlerts } from './shared/index.js';
 export { AlertActions, type OverrideOptions } from './actions.js';
 export { AlertFeed } from './feed.js';
 /** Read access to stored alerts for tools that only look (the simulator's --verify and load probes). */
@@ -65,6 +68,8 @@ export interface AlertsOptions {
   readonly adherence?: EvaluationDeps['adherence'];
   /** Symptoms reported in check-ins (the care loop): they raise a heart-failure weight-gain alert. */
   readonly symptoms?: EvaluationDeps['symptoms'];
+  /** With VIGIL_DATABASE_URL: the shared alerts in PostgreSQL, whose replica the state database holds (alerts/shared). */
+  readonly shared?: SharedAlerts | undefined;
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -91,7 +96,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms' | 'shared'
 >;
 
 /**
@@ -102,6 +107,7 @@ export type AlertsCoreOptions = Pick<
 export function openAlertsCore(options: AlertsCoreOptions) {
   const now = options.now ?? Date.now;
   const table = new AlertTable(options.db);
+  const transitions = options.shared ? options.shared.transitions(table) : embeddedTransitions(table);
   const settings = new RuleSettings(options.db);
   const sweepState = new SweepState(options.db);
   const resolver = new RuleResolver((id) => options.directory.patient(id), settings, now, changedElsewhere(options.db, 50));
@@ -110,6 +116,8 @@ export function openAlertsCore(options: AlertsCoreOptions) {
   const hours = (h: number) => h * 3_600_000;
   const evaluation = new AlertEvaluation({
     table,
+    transitions,
+    sharedLastReadings: options.shared?.lastReadings,
     settings,
     resolver,
     sweepState,
@@ -129,7 +137,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     adherence: options.adherence,
     symptoms: options.symptoms,
   });
-  const actions = new AlertActions({ table, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
+  const actions = new AlertActions({ table, transitions, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     for (const row of table.countLive()) counts[row.severity] = row.n;
@@ -150,6 +158,14 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     limits: () => ({ snoozeMaxHours: options.snoozeMaxHours }),
   };
   const parking = new WebhookParking(options.db);
+  // Every instance's transitions reach this one through the replica: evaluation learns what is live, the feed emits.
+  options.shared?.replica.attach({
+    applied: (events) => {
+      for (const event of events) evaluation.noteApplied(event.type, event.alert);
+      feed.drain();
+    },
+    onError: (err) => options.log.warn({ err }, 'shared alert events could not be read; trying again'),
+  });
   return { table, sweepState, parking, evaluation, actions, feed, queries };
 }
 
@@ -183,9 +199,9 @@ export async function createAlerts(options: AlertsOptions) {
     metrics.transitions.inc({ type: event.type });
     webhook?.nudge();
   });
-  const runSweep = () => {
+  const runSweep = async () => {
     try {
-      evaluation.sweep();
+      await evaluation.sweep();
     } catch (err) {
       options.log.error({ err }, 'alert sweep failed');
     }

@@ -1,4 +1,5 @@
 import type { Migration } from '../state/index.js';
+import { SHARED_ALERTS_SCHEMA } from './shared/schema.js';
 
 export const ALERTS_MIGRATIONS: readonly Migration[] = [
   {
@@ -136,5 +137,21 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
         replay INTEGER NOT NULL DEFAULT 0
       );
     `,
+  },
+  {
+    component: 'alerts',
+    version: 5,
+    // Embedded: what a replica of shared alerts keeps (docs/architecture.md, "Alerts, shared"). PostgreSQL: the
+    // shared alerts themselves, on first start with VIGIL_DATABASE_URL.
+    sql: `
+      -- PostgreSQL's count of writes to each alert: a compare-and-set expects the replica's.
+      ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+      -- Which shared alerts this database mirrors, and the last event it applied.
+      CREATE TABLE alerts_replica (
+        source_id TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      );
+    `,
+    postgres: SHARED_ALERTS_SCHEMA,
   },
 ];

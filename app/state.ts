@@ -1,9 +1,9 @@
-import { ALERTS_MIGRATIONS, type PatientDirectory } from '../alerts/index.js';
+import { ALERTS_MIGRATIONS, shareAlerts, type PatientDirectory, type SharedAlerts } from '../alerts/index.js';
 import { CARELOOP_MIGRATIONS, type CareDirectory } from '../careloop/index.js';
 import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { eraseReplicatedPatient, LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
-import { Registry, REGISTRY_MIGRATIONS, shareRegistry, type RegistryOptions, type SharedRegistry } from '../registry/index.js';
+import { Registry, REGISTRY_MIGRATIONS, REGISTRY_POSTGRES_MIGRATIONS, shareRegistry, type RegistryOptions, type SharedRegistry } from '../registry/index.js';
 import { AuditLog, openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
@@ -32,6 +32,25 @@ export async function shareStateRegistry(
   if (databaseUrl === undefined) return undefined;
   const audit = new AuditLog(state.db);
   return shareRegistry(state.registry, { url: databaseUrl, onError, erasePatient: erasePatient ?? ((id) => eraseReplicatedPatient(state.db, audit, id)) });
+}
+
+/**
+ * With VIGIL_DATABASE_URL, alerts and their events are the shared ones in PostgreSQL, mirrored in the state
+ * database (alerts/shared); resolves once the mirror is in step. Opened after the shared registry (alerts name
+ * its patients).
+ */
+export async function shareStateAlerts(
+  db: StateDb,
+  databaseUrl: string | undefined,
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
+): Promise<SharedAlerts | undefined> {
+  if (databaseUrl === undefined) return undefined;
+  return shareAlerts(db, {
+    url: databaseUrl,
+    before: REGISTRY_POSTGRES_MIGRATIONS,
+    onError: (err) => log.warn({ err }, 'shared alerts: reading events or the listening connection failed; it retries'),
+    onAdopted: (adopted) => log.info(adopted, "this data dir's alerts were copied into the shared alerts"),
+  });
 }
 
 /** The alerts component's view of the registry and of ingest's rejected readings. */

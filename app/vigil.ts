@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createAlerts } from '../alerts/index.js';
+import { createAlerts, mirrorsSharedAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
 import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog, changedElsewhere } from '../state/index.js';
@@ -17,7 +17,7 @@ import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
 import { interopRoutes } from './interop.js';
 import { RegistryReplica } from '../registry/index.js';
-import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateRegistry } from './state.js';
+import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateAlerts, shareStateRegistry } from './state.js';
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -57,7 +57,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());
   // A replica without its shared registry would serve a frozen copy: revocations made elsewhere would never arrive.
-  if (!config.databaseUrl && RegistryReplica.isReplica(db)) {
+  if (!config.databaseUrl && (RegistryReplica.isReplica(db) || mirrorsSharedAlerts(db))) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG',
       `VIGIL_DATABASE_URL: ${config.dataDir} mirrors a shared registry in PostgreSQL; set VIGIL_DATABASE_URL (or VIGIL_DATABASE_URL_FILE), or make its registry its own again with \`vigil registry detach\``,
@@ -97,6 +97,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const care = createCareLoop({ db, audit, readings: store, directory: careDirectory(registry), log: log.child({ component: 'careloop' }), cron: config.careCron, now: hooks.now });
   built.push(() => care.close());
   const alertLog = log.child({ component: 'alerts' });
+  // Alerts and their events: in PostgreSQL too when VIGIL_DATABASE_URL is set, one live alert per condition across instances.
+  const sharedAlerts = await shareStateAlerts(db, config.databaseUrl, alertLog);
+  if (sharedAlerts) built.push(() => sharedAlerts.close());
   // Ingest is built after alerts (its callbacks feed them); the sweep asks it for rejections once it exists.
   let ingestRef: { rejectionCounts(since: number): ReadonlyMap<string, number> } | undefined;
   const alerts = await createAlerts({
@@ -110,6 +113,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
     adherence: care.loop,
     symptoms: (patientId, from, to) => care.loop.checkins.worseBreathingAt(patientId, from, to),
+    shared: sharedAlerts,
   });
   built.push(() => alerts.close());
   // Rules never hold up ingest: a failure to evaluate is logged, the reading stays accepted and stored.
@@ -288,6 +292,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         await ingest.close(drainMs);
         dashboard.close();
         await alerts.close();
+        await sharedAlerts?.close();
         await store.close();
         await sharedRegistry?.close();
         database?.close();

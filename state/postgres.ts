@@ -95,7 +95,9 @@ export async function openPostgres(
     query: <Row>(sql: string, params?: readonly SqlValue[]) => queryOn(pool)<Row>(sql, params).catch(coded),
     transaction: (statements) =>
       inTransaction(pool, async (connection) => {
-        for (const s of statements) await connection.query(numbered(s.sql), (s.params ?? []) as SqlValue[]);
+        const results: SqlResult<Record<string, SqlValue>>[] = [];
+        for (const s of statements) results.push(await queryOn(connection)<Record<string, SqlValue>>(s.sql, s.params));
+        return results;
       }).catch(coded),
   };
   const snapshot = <T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>

@@ -25,9 +25,10 @@ export interface SqlClient {
   query<Row>(sql: string, params?: readonly SqlValue[]): Promise<SqlResult<Row>>;
   /**
    * The statements, in order, in one transaction: all or none. A list rather than a callback, so that the
-   * SQLite side runs it synchronously and no other caller's statement can land inside the transaction.
+   * SQLite side runs it synchronously and no other caller's statement can land inside the transaction. Answers
+   * each statement's result, in order (a compare-and-set tells whether it matched by the rows it returned).
    */
-  transaction(statements: readonly SqlStatement[]): Promise<void>;
+  transaction(statements: readonly SqlStatement[]): Promise<SqlResult<Record<string, SqlValue>>[]>;
 }
 
 /**

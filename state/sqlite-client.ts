@@ -13,9 +13,7 @@ export function sqliteClient(db: StateDb): SqlClient {
     if (statement.reader) return { rows: statement.all(...params) as Row[], changes: 0 };
     return { rows: [], changes: statement.run(...params).changes };
   };
-  const atomically = db.transaction((statements: readonly SqlStatement[]) => {
-    for (const s of statements) run(s.sql, s.params);
-  });
+  const atomically = db.transaction((statements: readonly SqlStatement[]) => statements.map((s) => run<Record<string, SqlValue>>(s.sql, s.params)));
   return {
     dialect: 'sqlite',
     query: async (sql, params) => run(sql, params),

@@ -1,6 +1,6 @@
 import type { Finding } from '../evaluate/finding.js';
 import { severityRank, type Rule } from '../rules/schema.js';
-import type { AlertTable } from '../store/alert-table.js';
+import type { AlertWrites } from '../store/alert-writes.js';
 import type { Alert } from '../types.js';
 import type { Decision } from './decide.js';
 
@@ -12,11 +12,12 @@ function lateNote(late: boolean, finding: Finding): string {
 }
 
 /**
- * Writes a decision to the alert table with its event, inside the caller's transaction. Returns whether an
+ * Writes a decision with its event: to the alert table inside the caller's transaction, or recorded for
+ * PostgreSQL (shared alerts). Returns whether an
  * event was written (the feed then has something to emit).
  */
 export function applyDecision(
-  table: AlertTable,
+  table: AlertWrites,
   args: { patientId: string; rule: Rule; live: Alert | undefined; finding: Finding; decision: Decision; late: boolean; now: number; fromSweep?: boolean },
 ): boolean {
   const { patientId, rule, live, finding, decision, late, now } = args;

@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { StateDb } from '../../state/index.js';
 import type { Severity } from '../rules/schema.js';
+import type { AlertWrites } from './alert-writes.js';
 import type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus, RenotifyReason } from '../types.js';
 
 type Row = Record<string, unknown>;
@@ -41,7 +42,7 @@ function toAlert(r: Row): Alert {
 }
 
 /** The fields an update may change, and their columns. */
-const COLUMNS = {
+export const ALERT_COLUMNS = {
   status: 'status',
   severity: 'severity',
   title: 'title',
@@ -68,12 +69,13 @@ const COLUMNS = {
   resolveNote: 'resolve_note',
 } as const satisfies Partial<Record<keyof Alert, string>>;
 
-export type AlertChanges = Partial<Pick<Alert, keyof typeof COLUMNS>>;
+export type AlertChanges = Partial<Pick<Alert, keyof typeof ALERT_COLUMNS>>;
 
-function toColumn(value: unknown): unknown {
+/** A field's value as its column holds it: booleans as 0 or 1, objects as JSON. */
+export function toColumn(value: unknown): string | number | null {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value && typeof value === 'object') return JSON.stringify(value);
-  return value ?? null;
+  return (value ?? null) as string | number | null;
 }
 
 const SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END";
@@ -82,7 +84,7 @@ const SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN
  * Alerts and their transitions (alert_events) in the state database. Statements are prepared once and kept:
  * this runs on every abnormal reading, and better-sqlite3 12 on Node 24 must not see statements collected.
  */
-export class AlertTable {
+export class AlertTable implements AlertWrites {
   readonly #db: StateDb;
   readonly #s;
   /** UPDATE statements by the set of columns they change (a handful of shapes in practice). */
@@ -96,6 +98,7 @@ export class AlertTable {
       liveKeys: db.prepare("SELECT patient_id AS patientId, rule_id AS ruleId, subject FROM alerts WHERE status != 'resolved'"),
       liveAll: db.prepare("SELECT * FROM alerts WHERE status != 'resolved'"),
       get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
+      version: db.prepare<[number], { version: number }>('SELECT version FROM alerts WHERE id = ?'),
       insert: db.prepare(
         `INSERT INTO alerts (patient_id, rule_id, subject, status, severity, title, message, opened_at, updated_at,
           first_observed_at, last_observed_at, count, latest_values, worst_values, worst_score, late, notified_at)
@@ -139,6 +142,14 @@ export class AlertTable {
     return row ? toAlert(row) : undefined;
   }
 
+  /**
+   * The alert's version: how many writes PostgreSQL has made to it, with shared alerts (a compare-and-set expects
+   * the replica's); 0 in the embedded database.
+   */
+  versionOf(id: number): number | undefined {
+    return this.#s.version.get(id)?.version;
+  }
+
   insert(a: Omit<Alert, 'id'>): Alert {
     const result = this.#s.insert.run(
       a.patientId,
@@ -163,12 +174,12 @@ export class AlertTable {
   }
 
   update(id: number, changes: AlertChanges): Alert {
-    const keys = (Object.keys(changes) as (keyof typeof COLUMNS)[]).filter((k) => k in COLUMNS && changes[k] !== undefined);
+    const keys = (Object.keys(changes) as (keyof typeof ALERT_COLUMNS)[]).filter((k) => k in ALERT_COLUMNS && changes[k] !== undefined);
     if (keys.length > 0) {
       const shape = keys.join(',');
       let stmt = this.#updates.get(shape);
       if (!stmt) {
-        stmt = this.#db.prepare(`UPDATE alerts SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`);
+        stmt = this.#db.prepare(`UPDATE alerts SET ${keys.map((k) => `${ALERT_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`);
         this.#updates.set(shape, stmt);
       }
       stmt.run(...keys.map((k) => toColumn(changes[k])), id);

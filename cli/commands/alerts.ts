@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_RULE_SET, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
-import { openState, patientDirectory } from '../../app/state.js';
+import { DEFAULT_RULE_SET, mirrorsSharedAlerts, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
+import { openState, patientDirectory, shareStateAlerts } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { AuditLog, type StateDb } from '../../state/index.js';
 import type { Registry } from '../../registry/index.js';
@@ -14,7 +14,10 @@ import { cliActor } from '../cli-actor.js';
 
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
-/** Alerts on the state database, for actions taken from the command line; the running server picks them up. */
+/**
+ * Alerts on the state database, for actions taken from the command line; the running server picks them up. With
+ * VIGIL_DATABASE_URL, the shared alerts: an action commits in PostgreSQL and every instance's replica applies it.
+ */
 export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: Pick<AlertsCore, 'actions' | 'queries' | 'parking'> & { audit: AuditLog; directory: PatientDirectory; registry: Registry; db: StateDb }) => T | Promise<T>): Promise<T> {
   const config = stateConfig(dataDir);
   const { db, registry } = openState(config.dataDir);
@@ -23,17 +26,31 @@ export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: 
   };
   const audit = new AuditLog(db);
   const directory = patientDirectory(registry, () => new Map());
+  if (!config.databaseUrl && mirrorsSharedAlerts(db)) {
+    db.close();
+    throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_DATABASE_URL: ${config.dataDir} mirrors shared alerts in PostgreSQL; set VIGIL_DATABASE_URL (or VIGIL_DATABASE_URL_FILE)`);
+  }
+  const log = { warn: () => undefined, info: () => undefined, error: () => undefined };
+  let shared: Awaited<ReturnType<typeof shareStateAlerts>>;
+  try {
+    shared = await shareStateAlerts(db, config.databaseUrl, log);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const core = openAlertsCore({
     db,
     audit,
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory,
-    log: { warn: () => undefined, info: () => undefined, error: () => undefined },
+    log,
     ...config.alerts,
+    shared,
   });
   try {
     return await body({ ...core, audit, directory, registry, db });
   } finally {
+    await shared?.close();
     db.close();
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { RegistryReplica } from '../../registry/index.js';
+import { detachSharedAlerts } from '../../alerts/index.js';
 import { examples } from '../args.js';
 import { action } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
@@ -23,7 +24,8 @@ export function registerRegistry(program: Command): void {
         const pid = liveInstancePid(config.dataDir);
         if (pid !== undefined) throw new CommandFailed(`a Vigil (pid ${pid}) serves ${config.dataDir}: stop it first`);
         const detached = await withState(opts, ({ db }, audit) => {
-          const was = RegistryReplica.detach(db);
+          // Shared alerts are mirrored beside the registry: this data dir's copy of them becomes its own too.
+          const was = [RegistryReplica.detach(db), detachSharedAlerts(db)].some(Boolean);
           if (was) audit('registry.detach', null, null);
           return was;
         });

@@ -114,7 +114,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     const schema = { tags: ['alerts'], summary, params: idParams, body: noteBody, response: responses({ 200: z.object({ alert: alertSchema }) }, 400, 401, 403, 404, 409) };
     api.post(`/api/alerts/:id/${verb}`, { schema }, async (request) => {
       alertOf(request, request.params.id);
-      return { alert: act[verb](request.params.id, actor(request), request.body.note) };
+      return { alert: await act[verb](request.params.id, actor(request), request.body.note) };
     });
   }
 

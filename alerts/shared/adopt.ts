@@ -1,0 +1,61 @@
+import type { SqlClient, SqlStatement, SqlValue, StateDb } from '../../state/index.js';
+import { ALERT_COLUMNS, AlertTable, toColumn } from '../store/alert-table.js';
+import { ALERT_WRITE_LOCK, eventJson } from './alert-commit.js';
+
+const FIELDS = Object.keys(ALERT_COLUMNS) as (keyof typeof ALERT_COLUMNS)[];
+const COLUMNS = ['patient_id', 'rule_id', 'subject', 'opened_at', 'first_observed_at', ...FIELDS.map((f) => ALERT_COLUMNS[f])];
+/** Events per statement: six parameters each, far below PostgreSQL's 65,535. */
+const CHUNK = 1000;
+/** The alert just inserted in this transaction; none if the insert was skipped (its key was live already). */
+const ADOPTED_ALERT = "(SELECT id FROM alerts WHERE id = currval(pg_get_serial_sequence('alerts', 'id'))) AS c";
+
+/**
+ * Copies this data dir's alerts and their history into the shared alerts (first start with VIGIL_DATABASE_URL, or
+ * pointed at another shared database), so that moving to shared state loses nothing: each alert gets a new id,
+ * its events new numbers (marked adopted: this instance's webhook delivered them already), and one quiet event
+ * last with the alert as it is now. An alert still live here whose patient, rule and subject is live in the shared
+ * alerts already is not copied: the shared one stands for the condition. Alerts of patients the shared registry
+ * does not have (erased) are not copied. Returns how many alerts were copied and skipped.
+ */
+export async function adoptAlerts(db: StateDb, shared: SqlClient): Promise<{ copied: number; skipped: number }> {
+  const table = new AlertTable(db);
+  const patients = new Set((await shared.query<{ id: string }>('SELECT id FROM patients')).rows.map((r) => r.id));
+  const liveRows = await shared.query<{ patientId: string; ruleId: string; subject: string }>(
+    'SELECT patient_id AS "patientId", rule_id AS "ruleId", subject FROM alerts WHERE status <> \'resolved\'',
+  );
+  const live = new Set(liveRows.rows.map((r) => `${r.patientId}\u0000${r.ruleId}\u0000${r.subject}`));
+  const statements: SqlStatement[] = [{ sql: 'SELECT pg_advisory_xact_lock(?::bigint)', params: [ALERT_WRITE_LOCK] }];
+  let copied = 0;
+  let skipped = 0;
+  const ids = db.prepare<[], { id: number }>('SELECT id FROM alerts ORDER BY id').all();
+  for (const { id } of ids) {
+    const alert = table.get(id)!;
+    const key = `${alert.patientId}\u0000${alert.ruleId}\u0000${alert.subject}`;
+    if (!patients.has(alert.patientId) || (alert.status !== 'resolved' && live.has(key))) {
+      skipped++;
+      continue;
+    }
+    copied++;
+    statements.push({
+      sql: `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
+            ON CONFLICT (patient_id, rule_id, subject) WHERE status <> 'resolved' DO NOTHING`,
+      params: [alert.patientId, alert.ruleId, alert.subject, alert.openedAt, alert.firstObservedAt, ...FIELDS.map((f) => toColumn(alert[f]))],
+    });
+    const events = [
+      ...table.eventsOf(id).map((e) => ({ type: e.type, at: e.at, actor: e.actor, json: eventJson(e.alert, e.change), quiet: 0 })),
+      { type: 'alert.updated', at: alert.updatedAt, actor: 'vigil', json: eventJson(alert, undefined), quiet: 1 },
+    ];
+    for (let i = 0; i < events.length; i += CHUNK) {
+      const chunk = events.slice(i, i + CHUNK);
+      statements.push({
+        sql: `INSERT INTO alert_events (alert_id, type, at, actor, alert, version, quiet, adopted)
+              SELECT c.id, v.type, v.at, v.actor, jsonb_set(v.alert::jsonb, '{id}', to_jsonb(c.id))::text, 0, v.quiet = 1, true
+              FROM ${ADOPTED_ALERT} CROSS JOIN (VALUES ${chunk.map((_, j) => `(?::text, ?::bigint, ?::text, ?::text, ?::int, ${j})`).join(', ')}) AS v(type, at, actor, alert, quiet, ord)
+              ORDER BY v.ord`,
+        params: chunk.flatMap((e): SqlValue[] => [e.type, e.at, e.actor, e.json, e.quiet]),
+      });
+    }
+  }
+  if (copied > 0) await shared.transaction(statements);
+  return { copied, skipped };
+}

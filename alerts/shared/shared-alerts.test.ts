@@ -1,0 +1,170 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } from '../../app/state.js';
+import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
+import { AuditLog } from '../../state/index.js';
+import { postgresForFile } from '../../test/support/postgres.js';
+import { tempDir } from '../../test/support/temp.js';
+import { openAlertsCore, type AlertEvent } from '../index.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const quiet = { warn: () => undefined, info: () => undefined, error: () => undefined };
+/** A failure here is a bug the test must see, not a retry to wait for. */
+const loud = (err: Error) => process.stderr.write(`shared alerts error: ${err.stack ?? err.message}\n`);
+const noHistory = async (): Promise<never> => {
+  throw new Error('no reading history in this test');
+};
+
+async function eventually(check: () => unknown): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`still not true after 10 s: ${check.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const postgres = postgresForFile('shared_alerts');
+
+/** One Vigil instance's state and alerts on a shared PostgreSQL, on a clock the test moves. */
+async function instance(url: string | undefined, clock: { now: number }, dataDir?: string) {
+  const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => undefined };
+  const state = openState(dir.path);
+  const registry = await shareStateRegistry(state, url, loud);
+  const shared = await shareStateAlerts(state.db, url, { ...quiet, warn: (o: object) => loud((o as { err: Error }).err) });
+  const audit = new AuditLog(state.db, () => clock.now);
+  const alerts = openAlertsCore({
+    db: state.db,
+    audit,
+    history: { queryRaw: noHistory, queryAggregate: noHistory },
+    directory: patientDirectory(state.registry, () => new Map()),
+    log: quiet,
+    escalateAfterMinutes: 15,
+    realertHours: { critical: 4, warning: 24, info: 0 },
+    snoozeMaxHours: 24,
+    lateAfterMinutes: 60,
+    now: () => clock.now,
+    shared,
+  });
+  const events: AlertEvent[] = [];
+  alerts.feed.on('event', (e) => events.push(e));
+  const read = (deviceId: string, patientId: string, wire: WireReadingInput): Reading => {
+    const parsed = wireReadingSchema.parse({ ...wire, time: new Date(clock.now).toISOString() });
+    const result = normaliseReading(parsed, { deviceId, patientId, receivedAt: clock.now, futureToleranceMs: 5 * MIN, maxAgeMs: 365 * 24 * HOUR, lateAfterMs: 15 * MIN });
+    if (!result.ok) throw new Error(result.message);
+    return result.reading;
+  };
+  return {
+    state,
+    audit,
+    alerts,
+    events,
+    /** Readings taken by this instance, evaluated as the server does once they are durable. */
+    take(deviceId: string, patientId: string, ...wire: WireReadingInput[]) {
+      this.alerts.evaluation.onCommitted(wire.map((w) => read(deviceId, patientId, w)));
+    },
+    async close() {
+      await alerts.evaluation.close();
+      await shared?.close();
+      await registry?.close();
+      state.db.close();
+      await dir.remove();
+    },
+  };
+}
+type Instance = Awaited<ReturnType<typeof instance>>;
+
+const crisis: WireReadingInput = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
+
+describe('alerts shared in PostgreSQL', () => {
+  const open: Instance[] = [];
+  const two = async (clock: { now: number }) => {
+    const url = await postgres.database();
+    const a = await instance(url, clock);
+    const b = await instance(url, clock);
+    open.push(a, b);
+    return { url, a, b };
+  };
+  afterEach(async () => {
+    for (const i of open.splice(0)) await i.close();
+  });
+
+  async function patientOn(a: Instance, b: Instance) {
+    const patient = await a.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+    const { device } = await a.state.registry.addDevice({ patientId: patient.id });
+    await eventually(() => b.state.registry.getDevice(device.id));
+    return { patientId: patient.id, deviceId: device.id };
+  }
+
+  it('opens one alert when two workers take the same patient\'s critical readings at once', async () => {
+    const clock = { now: Date.now() };
+    const { url, a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    // Both workers decide against replicas with no live alert: one opens it, the other loses the race and repeats it.
+    a.take(p.deviceId, p.patientId, crisis);
+    b.take(p.deviceId, p.patientId, crisis);
+    await Promise.all([a.alerts.evaluation.settled(), b.alerts.evaluation.settled()]);
+
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      const { rows } = await client.query("SELECT id, count FROM alerts WHERE patient_id = $1 AND rule_id = 'bp.crisis'", [p.patientId]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].count).toBe(2);
+      const opened = await client.query("SELECT count(*)::int AS n FROM alert_events WHERE type = 'alert.opened'");
+      expect(opened.rows[0].n).toBe(1);
+    } finally {
+      await client.end();
+    }
+    // Each replica shows that one alert, and each feed emitted its opening once, with PostgreSQL's number.
+    await eventually(() => a.alerts.queries.list({ status: 'live' })[0]?.count === 2 && b.alerts.queries.list({ status: 'live' })[0]?.count === 2);
+    const [onA] = a.alerts.queries.list({ status: 'live' });
+    expect(b.alerts.queries.list({ status: 'live' })).toEqual([onA]);
+    const openedSeqs = (i: Instance) => i.events.filter((e) => e.type === 'alert.opened').map((e) => e.seq);
+    expect(openedSeqs(a)).toHaveLength(1);
+    expect(openedSeqs(b)).toEqual(openedSeqs(a));
+  });
+
+  it('shows an acknowledgement made on one instance on the others, and escalates nothing acknowledged', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    a.take(p.deviceId, p.patientId, crisis);
+    await a.alerts.evaluation.settled();
+    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    const [alert] = b.alerts.queries.list({ status: 'live' });
+    const acknowledged = await b.alerts.actions.acknowledge(alert!.id, { name: 'user:nurse', origin: '127.0.0.1' }, 'phoned her');
+    expect(acknowledged).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'user:nurse' });
+    expect(b.audit.list({ action: 'alert.acknowledged' })).toMatchObject([{ actor: 'user:nurse', target: `alert:${alert!.id}` }]);
+    await eventually(() => a.alerts.queries.get(alert!.id)?.alert.status === 'acknowledged');
+    // A second acknowledgement on the other instance is refused: the alert is no longer open.
+    await expect(a.alerts.actions.acknowledge(alert!.id, 'user:other')).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFLICT' });
+
+    // Past the escalation time, both instances sweep: nothing acknowledged escalates, on either.
+    clock.now += 30 * MIN;
+    await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
+    expect(a.alerts.queries.get(alert!.id)?.alert.escalationLevel).toBe(0);
+    expect(a.events.map((e) => e.type)).toEqual(['alert.opened', 'alert.acknowledged']);
+    expect(b.events.map((e) => e.seq)).toEqual(a.events.map((e) => e.seq));
+  });
+
+  it('escalates an open critical once, whichever instances sweep', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    a.take(p.deviceId, p.patientId, crisis);
+    await a.alerts.evaluation.settled();
+    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    clock.now += 20 * MIN;
+    // Both decide on replicas where it is due; the compare-and-set lets one write it, the other decides again.
+    await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
+    await eventually(() => a.events.length === 2 && b.events.length === 2);
+    expect(a.events.map((e) => e.type)).toEqual(['alert.opened', 'alert.escalated']);
+    expect(b.alerts.queries.list({ status: 'live' })[0]?.escalationLevel).toBe(1);
+  });
+});
