@@ -179,13 +179,16 @@ export async function createAlerts(options: AlertsOptions) {
     throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_ALERT_SWEEP_CRON: "${options.sweepCron}" is not a cron expression`);
   }
   const { table, sweepState, parking, evaluation, actions, feed, queries } = openAlertsCore(options);
+  // Shared alerts: one instance at a time delivers, from PostgreSQL's events and cursor.
+  const source = options.shared?.webhook(table) ?? { events: table, cursor: sweepState, delivering: undefined };
   const webhook = options.webhook
     ? new WebhookSender({
         url: options.webhook.url,
         secrets: secretsOf(options.webhook.secret),
         timeoutMs: options.webhook.timeoutMs,
-        table,
-        cursor: sweepState,
+        table: source.events,
+        cursor: source.cursor,
+        delivering: source.delivering,
         parking,
         log: options.log,
         onDelivered: () => metrics.webhookDelivered.inc(),

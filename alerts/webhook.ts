@@ -1,18 +1,39 @@
 import { backoffDelay, Pause, runWithRetry } from '../domain/index.js';
-import type { AlertTable } from './store/alert-table.js';
-import type { SweepState } from './store/sweep-state.js';
 import type { WebhookParking } from './store/webhook-parked.js';
 import type { AlertEvent } from './types.js';
 import { signature, standardSignature } from './webhook-signing.js';
 
 export { signature } from './webhook-signing.js';
 
+/** Where the sender reads transitions: the state database, or the shared alerts in PostgreSQL. */
+export interface WebhookEvents {
+  /** Events after `seq`, in order, at most `limit` (those to send; the sender skips alert.updated). */
+  eventsAfter(seq: number, limit: number): AlertEvent[] | Promise<AlertEvent[]>;
+  /** The newest event's number: a webhook configured for the first time starts after it. */
+  lastSeq(): number | Promise<number>;
+  /** Transitions after `seq` still to send (the pending gauge): read locally, never waits. */
+  countTransitionsAfter(seq: number): number;
+}
+
+/** The last delivered event's number, kept across restarts (and, with shared alerts, across instances). */
+export interface WebhookCursor {
+  webhookCursor(): number | undefined | Promise<number | undefined>;
+  setWebhookCursor(seq: number): void | Promise<void>;
+  /** The position last read or written, without waiting (the pending gauge). */
+  known(): number | undefined;
+}
+
 export interface WebhookOptions {
   readonly url: string;
   /** Newest first; every one signs (Standard Webhooks rotation). */
   readonly secrets: readonly string[];
-  readonly table: AlertTable;
-  readonly cursor: SweepState;
+  readonly table: WebhookEvents;
+  readonly cursor: WebhookCursor;
+  /**
+   * With shared alerts, whether this instance is the one that delivers now: one instance at a time sends, from the
+   * shared cursor, so that each transition is sent once whichever instance made it. Absent: always.
+   */
+  readonly delivering?: (() => Promise<boolean>) | undefined;
   readonly parking: WebhookParking;
   readonly log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly onDelivered?: (event: AlertEvent) => void;
@@ -24,6 +45,9 @@ export interface WebhookOptions {
   readonly maxRefusals?: number;
   readonly now?: () => number;
 }
+
+/** How often an instance that does not deliver (shared alerts) asks whether it should now. */
+const LEADER_POLL_MS = 5_000;
 
 /** Whether an event notifies (alert.updated records a repeat or a clear timer, and is not sent). */
 export function isTransition(event: AlertEvent): boolean {
@@ -60,8 +84,6 @@ export class WebhookSender {
   constructor(options: WebhookOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    // Configured for the first time: start with what happens from now on, not the whole history.
-    if (options.cursor.webhookCursor() === undefined) options.cursor.setWebhookCursor(options.table.lastSeq());
   }
 
   start(): void {
@@ -74,7 +96,8 @@ export class WebhookSender {
   }
 
   pending(): number {
-    return this.#o.table.countTransitionsAfter(this.#o.cursor.webhookCursor() ?? 0);
+    const known = this.#o.cursor.known();
+    return known === undefined ? 0 : this.#o.table.countTransitionsAfter(known);
   }
 
   async stop(): Promise<void> {
@@ -97,9 +120,18 @@ export class WebhookSender {
     let attempt = 0;
     let refusals = 0;
     while (this.#running) {
+      if (this.#o.delivering && !(await this.#o.delivering())) {
+        await this.#pause.sleep(LEADER_POLL_MS);
+        continue;
+      }
       await this.#replayRequested();
-      const cursor = this.#o.cursor.webhookCursor() ?? 0;
-      const events = this.#o.table.eventsAfter(cursor, 100);
+      let cursor = await this.#o.cursor.webhookCursor();
+      if (cursor === undefined) {
+        // Configured for the first time: start with what happens from now on, not the whole history.
+        cursor = await this.#o.table.lastSeq();
+        await this.#o.cursor.setWebhookCursor(cursor);
+      }
+      const events = await this.#o.table.eventsAfter(cursor, 100);
       if (events.length === 0) {
         await this.#pause.sleep(1000);
         continue;
@@ -114,7 +146,7 @@ export class WebhookSender {
               this.#park(event, outcome.status, outcome.error, refusals);
               refusals = 0;
               attempt = 0;
-              this.#o.cursor.setWebhookCursor(event.seq);
+              await this.#o.cursor.setWebhookCursor(event.seq);
               continue;
             }
             await this.#pause.sleep(backoffDelay(attempt++, { minMs: 500, maxMs: this.#o.maxBackoffMs ?? 60_000 }));
@@ -124,7 +156,7 @@ export class WebhookSender {
           refusals = 0;
           this.#o.onDelivered?.(event);
         }
-        this.#o.cursor.setWebhookCursor(event.seq);
+        await this.#o.cursor.setWebhookCursor(event.seq);
       }
     }
   }
@@ -138,7 +170,7 @@ export class WebhookSender {
   /** Parked deliveries a person asked to send again: out of order, marked as a replay. */
   async #replayRequested(): Promise<void> {
     for (const parked of this.#o.parking.replayRequested()) {
-      const [event] = this.#o.table.eventsAfter(parked.seq - 1, 1);
+      const [event] = await this.#o.table.eventsAfter(parked.seq - 1, 1);
       if (!event || event.seq !== parked.seq) {
         this.#o.parking.remove(parked.seq);
         continue;

@@ -6,6 +6,8 @@ import type { AlertTable } from '../store/alert-table.js';
 import { adoptAlerts } from './adopt.js';
 import { AlertReplica } from './alert-replica.js';
 import { sharedLastReadings } from './last-readings.js';
+import { sharedWebhookSource, WebhookLeadership } from './webhook-leader.js';
+import type { WebhookCursor, WebhookEvents } from '../webhook.js';
 import { sharedTransitions } from './shared-transitions.js';
 import type { SharedLastReadings } from '../evaluation.js';
 
@@ -37,6 +39,8 @@ export interface SharedAlerts {
   /** Transitions committed to PostgreSQL (compare-and-set), for evaluation and actions. */
   transitions(table: AlertTable): Transitions;
   readonly lastReadings: SharedLastReadings;
+  /** The webhook's events and cursor in PostgreSQL, and whether this instance is the one delivering now. */
+  webhook(table: AlertTable): { events: WebhookEvents; cursor: WebhookCursor; delivering: () => Promise<boolean> };
   close(): Promise<void>;
 }
 
@@ -58,8 +62,10 @@ export function detachSharedAlerts(db: StateDb): boolean {
 export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<SharedAlerts> {
   const postgres = await openPostgres(o.url, [...o.before, ...ALERTS_POSTGRES_MIGRATIONS], o.onError);
   const replica = new AlertReplica(db, postgres.client);
+  const leadership = new WebhookLeadership(o.url);
   let listener: ReturnType<typeof listenPostgres> | undefined;
   const close = async () => {
+    await leadership.close();
     await listener?.close();
     await replica.close();
     await postgres.close();
@@ -86,5 +92,12 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
     if (err instanceof VigilError) throw err;
     throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_DATABASE_URL: cannot mirror the shared alerts at ${redactedUrl(o.url)}: ${(err as Error).message}`, { cause: err });
   }
-  return { client: postgres.client, replica, transitions: (table) => sharedTransitions(table, postgres.client, replica), lastReadings: sharedLastReadings(postgres.client), close };
+  return {
+    client: postgres.client,
+    replica,
+    transitions: (table) => sharedTransitions(table, postgres.client, replica),
+    lastReadings: sharedLastReadings(postgres.client),
+    webhook: (table) => ({ ...sharedWebhookSource(postgres.client, table), delivering: () => leadership.delivering() }),
+    close,
+  };
 }

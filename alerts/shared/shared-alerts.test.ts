@@ -5,7 +5,10 @@ import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInpu
 import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir } from '../../test/support/temp.js';
-import { openAlertsCore, type AlertEvent } from '../index.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { createAlerts, openAlertsCore, type AlertEvent } from '../index.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -64,6 +67,7 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
     audit,
     alerts,
     events,
+    shared,
     /** Readings taken by this instance, evaluated as the server does once they are durable. */
     take(deviceId: string, patientId: string, ...wire: WireReadingInput[]) {
       this.alerts.evaluation.onCommitted(wire.map((w) => read(deviceId, patientId, w)));
@@ -167,4 +171,139 @@ describe('alerts shared in PostgreSQL', () => {
     expect(a.events.map((e) => e.type)).toEqual(['alert.opened', 'alert.escalated']);
     expect(b.alerts.queries.list({ status: 'live' })[0]?.escalationLevel).toBe(1);
   });
+
+  it('sends each transition to the webhook once, from one instance at a time, and hands over when it stops', async () => {
+    const received: { seq: number; type: string }[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const { seq, type } = JSON.parse(body) as { seq: number; type: string };
+        received.push({ seq, type });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = await postgres.database();
+    const clock = { now: Date.now() };
+    const served: { close(): Promise<void> }[] = [];
+    try {
+      const server = async () => {
+        const i = await instance(url, clock);
+        open.push(i);
+        const alerts = await createAlerts({
+          db: i.state.db,
+          audit: i.audit,
+          history: { queryRaw: noHistory, queryAggregate: noHistory },
+          directory: patientDirectory(i.state.registry, () => new Map()),
+          metrics: new MetricsRegistry(),
+          log: quiet,
+          escalateAfterMinutes: 15,
+          realertHours: { critical: 4, warning: 24, info: 0 },
+          snoozeMaxHours: 24,
+          lateAfterMinutes: 60,
+          sweepCron: '0 0 0 1 1 *',
+          webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: 'a-webhook-secret-of-some-length' },
+          now: () => clock.now,
+          shared: i.shared,
+        });
+        served.push(alerts);
+        return { ...i, server: alerts };
+      };
+      const a = await server();
+      const b = await server();
+      const p = await patientOn(a, b);
+      a.take(p.deviceId, p.patientId, crisis);
+      await a.alerts.evaluation.settled();
+      await eventually(() => b.server.queries.list({ status: 'live' }).length === 1);
+      const [alert] = b.server.queries.list({ status: 'live' });
+      await b.server.actions.acknowledge(alert!.id, 'user:nurse');
+      await eventually(() => received.length === 2);
+      // Whichever instance holds the lock delivers; the other must not: nothing arrives twice.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(received.map((r) => r.type)).toEqual(['alert.opened', 'alert.acknowledged']);
+      expect(new Set(received.map((r) => r.seq)).size).toBe(2);
+
+      // An instance stops (the delivering one or not): the other delivers, from the shared cursor.
+      const [first, second] = served;
+      await first!.close();
+      open.splice(open.findIndex((x) => x.state === a.state), 1);
+      await a.close();
+      await b.server.actions.resolve(alert!.id, 'user:nurse', 'seen');
+      await eventually(() => received.length === 3);
+      expect(received[2]!.type).toBe('alert.resolved');
+      await second!.close();
+    } finally {
+      receiver.close();
+    }
+  }, 30_000);
+
+  it('counts no gap on one worker that another worker\'s readings fill', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    // Every reading of the patient reaches worker a; b takes none of them.
+    for (let day = 0; day < 4; day++) {
+      a.take(p.deviceId, p.patientId, { type: 'blood_pressure', systolic: 128, diastolic: 82, unit: 'mmHg' } as WireReadingInput);
+      await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
+      clock.now += 24 * HOUR;
+    }
+    expect(b.alerts.queries.list({ patientId: p.patientId })).toEqual([]);
+    expect(a.alerts.queries.list({ patientId: p.patientId })).toEqual([]);
+    // Once nothing arrives anywhere for longer than the rule's 48 h, the gap is counted (once).
+    clock.now += 49 * HOUR;
+    await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
+    await eventually(() => a.alerts.queries.list({ patientId: p.patientId, status: 'live' }).length === 1 && b.alerts.queries.list({ patientId: p.patientId, status: 'live' }).length === 1);
+    expect(a.alerts.queries.list({ patientId: p.patientId })).toMatchObject([{ ruleId: 'missing.blood_pressure' }]);
+  });
+
+  it('adopts the alerts of a data dir moving to shared state, keeping their history', async () => {
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    try {
+      // A single node, embedded: one alert opened and acknowledged, one resolved.
+      const alone = await instance(undefined, clock, dir.path);
+      const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+      const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
+      alone.take(device.id, patient.id, crisis);
+      const [opened] = alone.alerts.queries.list({ status: 'live' });
+      await alone.alerts.actions.acknowledge(opened!.id, 'user:nurse');
+      await alone.close();
+
+      const url = await postgres.database();
+      const moved = await instance(url, clock, dir.path);
+      open.push(moved);
+      const other = await instance(url, clock);
+      open.push(other);
+      for (const i of [moved, other]) {
+        const [alert] = i.alerts.queries.list({ patientId: patient.id });
+        expect(alert).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'user:nurse', ruleId: 'bp.crisis' });
+        expect(i.alerts.queries.get(alert!.id)!.events.map((e) => e.type)).toEqual(['alert.opened', 'alert.acknowledged']);
+      }
+      // The adopted alert is the shared one from now on: a new crisis on the other instance repeats it.
+      other.take(device.id, patient.id, crisis);
+      await other.alerts.evaluation.settled();
+      await eventually(() => moved.alerts.queries.list({ patientId: patient.id })[0]?.count === 2);
+      expect(moved.alerts.queries.list({ patientId: patient.id })).toHaveLength(1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('writes a finding met during a PostgreSQL outage once the database is back', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    await postgres.server().stop();
+    try {
+      a.take(p.deviceId, p.patientId, crisis);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(a.alerts.queries.list({ status: 'live' })).toEqual([]);
+    } finally {
+      await postgres.server().start();
+    }
+    await a.alerts.evaluation.settled();
+    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    expect(b.alerts.queries.list({ status: 'live' })).toMatchObject([{ patientId: p.patientId, ruleId: 'bp.crisis', status: 'open' }]);
+  }, 60_000);
 });

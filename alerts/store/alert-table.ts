@@ -235,7 +235,8 @@ export class AlertTable implements AlertWrites {
   }
 }
 
-function toEvent(r: Row): AlertEvent {
+/** An event row (seq, type, at, actor, alert JSON) as the feed and the webhook see it. */
+export function toEvent(r: Row): AlertEvent {
   const { change, ...stored } = JSON.parse(r.alert as string) as Alert & { change?: AlertChange };
   // Events stored before the latching fields existed carry none: fill them so every event has one shape.
   const alert: Alert = {

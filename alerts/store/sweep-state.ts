@@ -41,4 +41,9 @@ export class SweepState {
   setWebhookCursor(seq: number): void {
     bookkeeping(this.#db, () => this.#s.setWebhookCursor.run(seq));
   }
+
+  /** The webhook's position as stored (the embedded cursor is read without waiting). */
+  known(): number | undefined {
+    return this.webhookCursor();
+  }
 }
