@@ -8,6 +8,7 @@ import type { RuleResolver } from './rules/resolver.js';
 import { ruleOverrideSchema, severityRank, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
 import type { AlertChanges, AlertTable } from './store/alert-table.js';
 import type { Transitions } from './lifecycle/transitions.js';
+import type { SharedRuleSettings } from './shared/shared-settings.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { Alert, AlertEventType } from './types.js';
 import type { PatientDirectory } from './evaluation.js';
@@ -16,6 +17,8 @@ export interface ActionDeps {
   readonly table: AlertTable;
   /** Where an alert's transition commits: the table itself, or PostgreSQL with shared alerts. */
   readonly transitions: Transitions;
+  /** With shared alerts: overrides and snoozes change in PostgreSQL (every instance's evaluation uses them). */
+  readonly sharedSettings?: SharedRuleSettings | undefined;
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver;
   readonly feed: AlertFeed;
@@ -104,7 +107,7 @@ export class AlertActions {
    * alert's severity, or the rule's highest tier below critical. A worse finding breaks through, and a critical
    * one always does: no snooze silences a guideline critical limit.
    */
-  snooze(patientId: string, ruleId: string, until: number, by: Actor, reason: string | undefined): { until: number; tier: Severity } {
+  snooze(patientId: string, ruleId: string, until: number, by: Actor, reason: string | undefined): Promise<{ until: number; tier: Severity }> {
     const rule = this.#patientRule(patientId, ruleId);
     const note = requireReason(reason, 'a snooze');
     const now = this.#d.now();
@@ -113,11 +116,35 @@ export class AlertActions {
       throw new VigilError('VIGIL_ERR_CONFIG', `a snooze may last at most ${hours(this.#d.maxSnoozeMs)} (VIGIL_ALERT_SNOOZE_MAX_HOURS); this one would last ${hours(until - now)}`);
     }
     const tier = this.#snoozeTier(patientId, rule);
-    this.#d.table.transaction(() => {
-      this.#d.settings.snooze(patientId, { ruleId, until, actor: actorName(by), note, tier }, now);
-      this.#d.audit.record(by, 'rule.snooze', patientId, ruleId, { until: new Date(until).toISOString(), tier, reason: note }, now);
+    const snooze = { ruleId, until, actor: actorName(by), note, tier };
+    return this.#changeSettings(
+      patientId,
+      { until, tier },
+      () => (this.#d.settings.snooze(patientId, snooze, now), true),
+      async (shared) => (await shared.snooze(patientId, { ...snooze, at: now }), true),
+      () => this.#d.audit.record(by, 'rule.snooze', patientId, ruleId, { until: new Date(until).toISOString(), tier, reason: note }, now),
+    );
+  }
+
+  /**
+   * A change to a patient's overrides or snoozes and its audit entry: in one transaction on the embedded database
+   * (done when this returns), or in PostgreSQL first with shared alerts, then audited here. `change` answers
+   * whether anything changed (nothing to audit otherwise).
+   */
+  #changeSettings<T>(patientId: string, result: T, local: () => boolean, shared: (settings: SharedRuleSettings) => Promise<boolean>, audit: () => void): Promise<T> {
+    const { sharedSettings } = this.#d;
+    if (!sharedSettings) {
+      this.#d.table.transaction(() => {
+        if (local()) audit();
+      });
+      this.#d.resolver.invalidate(patientId);
+      return Promise.resolve(result);
+    }
+    return shared(sharedSettings).then((changed) => {
+      if (changed) audit();
+      this.#d.resolver.invalidate(patientId);
+      return result;
     });
-    return { until, tier };
   }
 
   #snoozeTier(patientId: string, rule: Rule): Severity {
@@ -130,11 +157,15 @@ export class AlertActions {
     return live && severityRank(live.severity) < severityRank(below[0]!) ? live.severity : below[0]!;
   }
 
-  unsnooze(patientId: string, ruleId: string, by: Actor): void {
+  unsnooze(patientId: string, ruleId: string, by: Actor): Promise<void> {
     const now = this.#d.now();
-    this.#d.table.transaction(() => {
-      if (this.#d.settings.unsnooze(patientId, ruleId)) this.#d.audit.record(by, 'rule.unsnooze', patientId, ruleId, undefined, now);
-    });
+    return this.#changeSettings(
+      patientId,
+      undefined,
+      () => this.#d.settings.unsnooze(patientId, ruleId),
+      (shared) => shared.unsnooze(patientId, ruleId),
+      () => this.#d.audit.record(by, 'rule.unsnooze', patientId, ruleId, undefined, now),
+    );
   }
 
   /**
@@ -142,7 +173,7 @@ export class AlertActions {
    * against the rule's safety floor (VIGIL_ERR_SAFETY_FLOOR says which line it would lose). Effective from the
    * next reading.
    */
-  setOverride(patientId: string, ruleId: string, override: RuleOverride, by: Actor, options: OverrideOptions, preset?: string): Rule {
+  setOverride(patientId: string, ruleId: string, override: RuleOverride, by: Actor, options: OverrideOptions, preset?: string): Promise<Rule> {
     const base = this.#baseRule(patientId, ruleId);
     const parsed = ruleOverrideSchema.safeParse(override);
     if (!parsed.success) throw new VigilError('VIGIL_ERR_CONFIG', parsed.error.issues[0]?.message ?? 'invalid override');
@@ -150,29 +181,34 @@ export class AlertActions {
     const effective = applyOverride(base, parsed.data);
     const now = this.#d.now();
     if (options.expiresAt !== undefined && options.expiresAt <= now) throw new VigilError('VIGIL_ERR_CONFIG', 'an override must expire in the future');
-    this.#d.table.transaction(() => {
-      this.#d.settings.setOverride(patientId, { ruleId, override: parsed.data, actor: actorName(by), reason, expiresAt: options.expiresAt ?? null, preset: preset ?? null }, now);
-      const expires = options.expiresAt === undefined ? undefined : new Date(options.expiresAt).toISOString();
-      this.#d.audit.record(by, 'rule.override', patientId, ruleId, { override: parsed.data, reason, expiresAt: expires, preset }, now);
-    });
-    this.#d.resolver.invalidate(patientId);
-    return effective;
+    const stored = { ruleId, override: parsed.data, actor: actorName(by), reason, expiresAt: options.expiresAt ?? null, preset: preset ?? null };
+    const expires = options.expiresAt === undefined ? undefined : new Date(options.expiresAt).toISOString();
+    return this.#changeSettings(
+      patientId,
+      effective,
+      () => (this.#d.settings.setOverride(patientId, stored, now), true),
+      async (shared) => (await shared.setOverride(patientId, { ...stored, override: JSON.stringify(stored.override), at: now }), true),
+      () => this.#d.audit.record(by, 'rule.override', patientId, ruleId, { override: parsed.data, reason, expiresAt: expires, preset }, now),
+    );
   }
 
   /** Applies a named, sourced preset (e.g. `spo2.copd_target`) as the patient's override of its rule. */
-  applyPreset(patientId: string, presetId: string, by: Actor, options: Partial<OverrideOptions> = {}): Rule {
+  applyPreset(patientId: string, presetId: string, by: Actor, options: Partial<OverrideOptions> = {}): Promise<Rule> {
     const preset = findPreset(presetId);
     if (!preset) throw new VigilError('VIGIL_ERR_NOT_FOUND', `preset ${presetId} does not exist`);
     const reason = options.reason?.trim() || `${preset.title} (${preset.source})`;
     return this.setOverride(patientId, preset.ruleId, preset.override, by, { reason, expiresAt: options.expiresAt }, preset.id);
   }
 
-  clearOverride(patientId: string, ruleId: string, by: Actor): void {
+  clearOverride(patientId: string, ruleId: string, by: Actor): Promise<void> {
     const now = this.#d.now();
-    this.#d.table.transaction(() => {
-      if (this.#d.settings.clearOverride(patientId, ruleId)) this.#d.audit.record(by, 'rule.reset', patientId, ruleId, undefined, now);
-    });
-    this.#d.resolver.invalidate(patientId);
+    return this.#changeSettings(
+      patientId,
+      undefined,
+      () => this.#d.settings.clearOverride(patientId, ruleId),
+      (shared) => shared.clearOverride(patientId, ruleId),
+      () => this.#d.audit.record(by, 'rule.reset', patientId, ruleId, undefined, now),
+    );
   }
 
   /** The rule as it applies to this patient before their own override (defaults and programmes). */

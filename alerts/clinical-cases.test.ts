@@ -109,7 +109,7 @@ describe('alerts a clinician can trust', () => {
       expect(() => c.alerts.actions.snooze(p.patientId, 'bp.crisis', c.clock + HOUR, nurse, 'on holiday')).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SAFETY_FLOOR' }));
       expect(() => c.alerts.actions.snooze(p.patientId, 'glucose.low', c.clock + 48 * HOUR, nurse, 'long')).toThrow(/at most 24 h/);
       expect(() => c.alerts.actions.snooze(p.patientId, 'glucose.low', c.clock + HOUR, nurse, '')).toThrow(/needs a reason/);
-      expect(c.alerts.actions.snooze(p.patientId, 'glucose.low', c.clock + 4 * HOUR, nurse, 'hypo treated, rechecking')).toMatchObject({ tier: 'warning' });
+      expect(await c.alerts.actions.snooze(p.patientId, 'glucose.low', c.clock + 4 * HOUR, nurse, 'hypo treated, rechecking')).toMatchObject({ tier: 'warning' });
       await c.send(p, glucose(62));
       expect(c.live(p.patientId, 'glucose.low')).toBeUndefined();
       await c.send(p, glucose(45));

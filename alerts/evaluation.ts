@@ -22,6 +22,7 @@ import type { RuleSettings } from './store/rule-settings.js';
 import type { SweepState } from './store/sweep-state.js';
 import { isOutage, type AuditLog } from '../state/index.js';
 import { LiveKeys } from './live-keys.js';
+import type { SharedRuleSettings } from './shared/shared-settings.js';
 
 const HOUR = 3_600_000;
 
@@ -72,6 +73,8 @@ export interface EvaluationDeps {
    * patient's readings, and a missing-data rule must not count a gap that another worker's readings fill.
    */
   readonly sharedLastReadings?: SharedLastReadings | undefined;
+  /** With shared alerts, where overrides change (an expired one is removed there, for every instance). */
+  readonly sharedSettings?: SharedRuleSettings | undefined;
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver<DirectoryPatient>;
   readonly sweepState: SweepState;
@@ -291,10 +294,23 @@ export class AlertEvaluation {
       return Promise.resolve();
     }
     // Shared alerts: the gaps are judged on the newest readings any instance took; then the transitions are written.
-    return this.#shareLastReadings().then(() => {
+    return (async () => {
+      await this.#shareLastReadings();
+      await this.#expireSharedOverrides(this.#d.now());
       this.#sweepNow();
-      return this.settled();
-    });
+      await this.settled();
+    })();
+  }
+
+  /** Expired overrides removed from the shared settings (one instance's removal counts; the others find none). */
+  async #expireSharedOverrides(now: number): Promise<void> {
+    const shared = this.#d.sharedSettings!;
+    for (const o of this.#d.settings.expiredOverrides(now)) {
+      if (await shared.clearOverride(o.patientId, o.ruleId)) {
+        this.#d.audit.record('vigil', 'rule.override_expired', o.patientId, o.ruleId, { override: o.override, setBy: o.actor, reason: o.reason }, now);
+      }
+      this.#d.resolver.invalidate(o.patientId);
+    }
   }
 
   #sweepNow(): void {
@@ -398,6 +414,8 @@ export class AlertEvaluation {
   }
 
   #expireOverrides(now: number): void {
+    // Shared: removed in PostgreSQL before this sweep (#expireSharedOverrides); an expired override no longer applies meanwhile.
+    if (this.#d.sharedSettings) return;
     for (const o of this.#d.settings.expiredOverrides(now)) {
       this.#d.table.transaction(() => {
         if (this.#d.settings.clearOverride(o.patientId, o.ruleId)) {

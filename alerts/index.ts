@@ -118,6 +118,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     table,
     transitions,
     sharedLastReadings: options.shared?.lastReadings,
+    sharedSettings: options.shared?.settings,
     settings,
     resolver,
     sweepState,
@@ -137,7 +138,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     adherence: options.adherence,
     symptoms: options.symptoms,
   });
-  const actions = new AlertActions({ table, transitions, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
+  const actions = new AlertActions({ table, transitions, sharedSettings: options.shared?.settings, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {
     const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
     for (const row of table.countLive()) counts[row.severity] = row.n;
@@ -158,6 +159,8 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     limits: () => ({ snoozeMaxHours: options.snoozeMaxHours }),
   };
   const parking = new WebhookParking(options.db);
+  // Overrides and snoozes changed on any instance: rules are resolved again for that patient.
+  options.shared?.settings.onChanged((patientId) => resolver.invalidate(patientId));
   // Every instance's transitions reach this one through the replica: evaluation learns what is live, the feed emits.
   options.shared?.replica.attach({
     applied: (events) => {

@@ -84,6 +84,33 @@ describe('the registry shared in PostgreSQL by two instances', () => {
     expect((await call(b.httpUrl, 'GET', `/api/patients/${dev.patientId}`, undefined, { cookie: (await login(b.httpUrl, 'chief', PASSWORD)).cookie })).status).toBe(404);
   });
 
+  it('raises one alert for readings taken by both instances, shows it on both, and acknowledges it on one for both', async () => {
+    const dev = await a.provision();
+    await waitFor(() => b.vigil.registry.getDevice(dev.deviceId), 'the device on B');
+    const crisis = JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 212, diastolic: 126, unit: 'mm[Hg]' });
+    const onA = await a.connectDevice(dev);
+    const onB = await b.connectDevice(dev, { clientId: `${dev.deviceId}.b` });
+    await Promise.all([onA.publishAsync(topic(dev.deviceId, 'readings'), crisis, { qos: 1 }), onB.publishAsync(topic(dev.deviceId, 'readings'), crisis.replace('212', '214'), { qos: 1 })]);
+    await Promise.all([onA.endAsync(), onB.endAsync()]);
+    type Alerts = { alerts: { id: number; patientId: string; ruleId: string; status: string; count: number }[] };
+    const [adminA, adminB] = await Promise.all([login(a.httpUrl, 'chief', PASSWORD), login(b.httpUrl, 'chief', PASSWORD)]);
+    const crisisOn = async (admin: typeof adminA) =>
+      (await admin.request<Alerts>('GET', `/api/alerts?patientId=${dev.patientId}`)).body.alerts.filter((x) => x.ruleId === 'bp.crisis');
+    // Both readings count on the one alert, whichever instance took each.
+    await waitFor(async () => (await crisisOn(adminA))[0]?.count === 2 && (await crisisOn(adminB))[0]?.count === 2, 'one alert counting both readings on each instance');
+    const [alert] = await crisisOn(adminA);
+    expect(await crisisOn(adminA)).toHaveLength(1);
+    expect((await crisisOn(adminB)).map((x) => x.id)).toEqual([alert!.id]);
+
+    const acknowledged = await adminB.request<{ alert: { status: string } }>('POST', `/api/alerts/${alert!.id}/acknowledge`, { note: 'phoned the patient' });
+    expect(acknowledged.status).toBe(200);
+    await waitFor(async () => (await crisisOn(adminA))[0]?.status === 'acknowledged', 'the acknowledgement on A');
+    // The alert's history is the same on both: one opening, whichever instance opened it.
+    const history = async (admin: typeof adminA) => (await admin.request<{ events: { seq: number; type: string }[] }>('GET', `/api/alerts/${alert!.id}`)).body.events;
+    expect((await history(adminA)).filter((e) => e.type === 'alert.opened')).toHaveLength(1);
+    expect(await history(adminA)).toEqual(await history(adminB));
+  });
+
   it('refuses to start a data dir that mirrors the shared registry without it, until it is detached', async () => {
     const dir = await tempDir();
     try {

@@ -6,12 +6,14 @@ import type { AlertTable } from '../store/alert-table.js';
 import { adoptAlerts } from './adopt.js';
 import { AlertReplica } from './alert-replica.js';
 import { sharedLastReadings } from './last-readings.js';
+import { adoptRuleSettings, SharedRuleSettings } from './shared-settings.js';
 import { sharedWebhookSource, WebhookLeadership } from './webhook-leader.js';
 import type { WebhookCursor, WebhookEvents } from '../webhook.js';
 import { sharedTransitions } from './shared-transitions.js';
 import type { SharedLastReadings } from '../evaluation.js';
 
 export { AlertReplica, type AppliedEvent } from './alert-replica.js';
+export { SharedRuleSettings } from './shared-settings.js';
 
 /** The alerts' tables as PostgreSQL applies them. */
 export const ALERTS_POSTGRES_MIGRATIONS = ALERTS_MIGRATIONS.filter((m) => m.postgres !== undefined);
@@ -36,6 +38,8 @@ export interface SharedAlertsOptions {
 export interface SharedAlerts {
   readonly client: SqlClient;
   readonly replica: AlertReplica;
+  /** Per-patient overrides and snoozes, changed in PostgreSQL and mirrored here. */
+  readonly settings: SharedRuleSettings;
   /** Transitions committed to PostgreSQL (compare-and-set), for evaluation and actions. */
   transitions(table: AlertTable): Transitions;
   readonly lastReadings: SharedLastReadings;
@@ -62,12 +66,14 @@ export function detachSharedAlerts(db: StateDb): boolean {
 export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<SharedAlerts> {
   const postgres = await openPostgres(o.url, [...o.before, ...ALERTS_POSTGRES_MIGRATIONS], o.onError);
   const replica = new AlertReplica(db, postgres.client);
+  const settings = new SharedRuleSettings(db, postgres.client, o.onError);
   const leadership = new WebhookLeadership(o.url);
   let listener: ReturnType<typeof listenPostgres> | undefined;
   const close = async () => {
     await leadership.close();
     await listener?.close();
     await replica.close();
+    await settings.close();
     await postgres.close();
   };
   try {
@@ -76,6 +82,7 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
     const mirrored = db.prepare<[], { source_id: string }>('SELECT source_id FROM alerts_replica').get()?.source_id;
     if (mirrored !== identity) {
       const adopted = await adoptAlerts(db, postgres.client);
+      await adoptRuleSettings(db, postgres.client);
       // From here the local tables are a replica: rebuilt from every shared event, numbered as PostgreSQL numbers them.
       db.transaction(() => {
         db.prepare('DELETE FROM alert_events').run();
@@ -85,7 +92,15 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
       }).immediate();
       o.onAdopted?.(adopted);
     }
-    listener = listenPostgres(o.url, CHANNEL, { notify: () => replica.notified(), listening: () => replica.catchUp(), error: o.onError });
+    listener = listenPostgres(o.url, CHANNEL, {
+      // "e:<seq>": an alert event; "r:<patient id>": a patient's overrides or snoozes.
+      notify: (payload) => (payload.startsWith('r:') ? settings.notified(payload.slice(2)) : replica.notified()),
+      listening: async () => {
+        await replica.catchUp();
+        await settings.syncAll();
+      },
+      error: o.onError,
+    });
     await listener.ready;
   } catch (err) {
     await close();
@@ -95,6 +110,7 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
   return {
     client: postgres.client,
     replica,
+    settings,
     transitions: (table) => sharedTransitions(table, postgres.client, replica),
     lastReadings: sharedLastReadings(postgres.client),
     webhook: (table) => ({ ...sharedWebhookSource(postgres.client, table), delivering: () => leadership.delivering() }),

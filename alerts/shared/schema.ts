@@ -1,13 +1,13 @@
 /**
  * Shared alerts in PostgreSQL (docs/architecture.md, "Alerts, shared"): the alerts, every transition as an event
- * numbered by PostgreSQL, the newest measurement time per patient and series (missing-data rules across workers)
+ * numbered by PostgreSQL, per-patient rule overrides and snoozes, the newest measurement time per patient and series (missing-data rules across workers)
  * and the webhook's delivered position. The registry's tables come first (alerts name patients): erasing a
  * patient there takes their alerts and events with it.
  *
  * - `alerts_live`: one live alert per patient, rule and subject across every instance (a database constraint,
  *   not luck): a worker that loses the race re-decides against the alert the other opened.
  * - `version`: the count of writes to an alert; every write is a compare-and-set on it.
- * - Every insert into alert_events notifies channel vigil_alerts; replicas then read the events after the last
+ * - Every insert into alert_events notifies channel vigil_alerts ("e:<seq>"); replicas then read the events after the last
  *   one they applied. Writers take one transaction-level advisory lock first, so events commit in the order of
  *   their numbers and a reader never skips one that commits later with a smaller number.
  * - `quiet`: a write no one is told about (the sweep finding a persisting condition again): replicas apply it, the
@@ -69,7 +69,7 @@ export const SHARED_ALERTS_SCHEMA = `
 
   CREATE FUNCTION vigil_alert_event_notify() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    PERFORM pg_notify('vigil_alerts', NEW.seq::text);
+    PERFORM pg_notify('vigil_alerts', 'e:' || NEW.seq::text);
     RETURN NULL;
   END $$;
   CREATE TRIGGER alert_events_notify AFTER INSERT ON alert_events FOR EACH ROW EXECUTE FUNCTION vigil_alert_event_notify();
@@ -80,6 +80,41 @@ export const SHARED_ALERTS_SCHEMA = `
     time BIGINT NOT NULL,
     PRIMARY KEY (patient_id, series)
   );
+
+  -- Per-patient rule changes: overrides (within the safety floors) and snoozes. Every change notifies
+  -- "r:<patient id>": replicas then read that patient's rows again.
+  CREATE TABLE rule_overrides (
+    patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    rule_id TEXT NOT NULL,
+    override TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    note TEXT,
+    expires_at BIGINT,
+    preset TEXT,
+    PRIMARY KEY (patient_id, rule_id)
+  );
+  CREATE TABLE alert_snoozes (
+    patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    rule_id TEXT NOT NULL,
+    until BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT,
+    created_at BIGINT NOT NULL,
+    tier TEXT NOT NULL,
+    PRIMARY KEY (patient_id, rule_id)
+  );
+  CREATE FUNCTION vigil_rule_settings_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'DELETE' THEN
+      PERFORM pg_notify('vigil_alerts', 'r:' || OLD.patient_id);
+    ELSE
+      PERFORM pg_notify('vigil_alerts', 'r:' || NEW.patient_id);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER rule_overrides_notify AFTER INSERT OR UPDATE OR DELETE ON rule_overrides FOR EACH ROW EXECUTE FUNCTION vigil_rule_settings_notify();
+  CREATE TRIGGER alert_snoozes_notify AFTER INSERT OR UPDATE OR DELETE ON alert_snoozes FOR EACH ROW EXECUTE FUNCTION vigil_rule_settings_notify();
 
   CREATE TABLE webhook_cursor (
     id INTEGER PRIMARY KEY CHECK (id = 1),

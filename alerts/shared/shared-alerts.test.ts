@@ -306,4 +306,26 @@ describe('alerts shared in PostgreSQL', () => {
     await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
     expect(b.alerts.queries.list({ status: 'live' })).toMatchObject([{ patientId: p.patientId, ruleId: 'bp.crisis', status: 'open' }]);
   }, 60_000);
+
+  it('applies an override or a snooze set on one instance to every instance\'s evaluation', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    // A post-stroke target set on a: from 170 systolic, a crisis for this patient, on b too.
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
+    await a.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, 'user:nurse', { reason: 'post-stroke target' });
+    await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
+    b.take(p.deviceId, p.patientId, { type: 'blood_pressure', systolic: 172, diastolic: 90, unit: 'mmHg' } as WireReadingInput);
+    await b.alerts.evaluation.settled();
+    await eventually(() => a.alerts.queries.list({ status: 'live' }).some((x) => x.ruleId === 'bp.crisis'));
+    expect(a.audit.list({ action: 'rule.override' })).toMatchObject([{ patientId: p.patientId, target: 'bp.crisis' }]);
+
+    // A snooze set on b silences the warning tier on a; removed on a, it is gone on b.
+    await b.alerts.actions.snooze(p.patientId, 'bp.hypotension', clock.now + 4 * HOUR, 'user:nurse', 'post-operative, reviewed');
+    await eventually(() => a.alerts.queries.snoozesOf(p.patientId).length === 1);
+    await a.alerts.actions.unsnooze(p.patientId, 'bp.hypotension', 'user:nurse');
+    await eventually(() => b.alerts.queries.snoozesOf(p.patientId).length === 0);
+    await b.alerts.actions.clearOverride(p.patientId, 'bp.crisis', 'user:nurse');
+    await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 0);
+  });
 });

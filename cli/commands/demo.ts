@@ -80,7 +80,7 @@ async function provisionCohort(vigil: Vigil): Promise<SimulatedDeviceSpec[]> {
     else await registry.setCareTeam(patient.id, patient.careTeam);
     // The care team's per-patient choices (a COPD patient's 88-92 % target is set by a clinician, not the programme).
     for (const preset of patient.presets ?? []) {
-      if (!vigil.alerts.queries.overridesOf(patient.id).some((o) => o.preset === preset)) vigil.alerts.actions.applyPreset(patient.id, preset, { name: 'demo', origin: 'cli' });
+      if (!vigil.alerts.queries.overridesOf(patient.id).some((o) => o.preset === preset)) await vigil.alerts.actions.applyPreset(patient.id, preset, { name: 'demo', origin: 'cli' });
     }
     for (const { model, episode, trend, backfillDays } of patient.devices) {
       const deviceId = `${patient.id}-${model.replace(/_/g, '-')}`;

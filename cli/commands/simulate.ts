@@ -192,11 +192,11 @@ export function registerSimulate(program: Command): void {
           const overrides = Object.entries(scenario.overrides ?? {});
           const presets = scenario.presets ?? [];
           if (overrides.length > 0 || presets.length > 0) {
-            await withAlerts(config.dataDir, (alerts) => {
+            await withAlerts(config.dataDir, async (alerts) => {
               const by = { name: 'vigil-simulate', origin: 'cli' };
               const reason = `scenario ${scenario.name}: plays out in seconds rather than days`;
-              for (const [ruleId, override] of overrides) alerts.actions.setOverride(patientId, ruleId, override, by, { reason });
-              for (const preset of presets) alerts.actions.applyPreset(patientId, preset, by, { reason: `scenario ${scenario.name}: the care team's choice` });
+              for (const [ruleId, override] of overrides) await alerts.actions.setOverride(patientId, ruleId, override, by, { reason });
+              for (const preset of presets) await alerts.actions.applyPreset(patientId, preset, by, { reason: `scenario ${scenario.name}: the care team's choice` });
             });
           }
           const device = new SimulatedDevice(specs[0]!, conn);

@@ -205,7 +205,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
       const { override, reason: why, expiresAt } = request.body;
-      return { rule: act.setOverride(patientId, ruleId, override, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
+      return { rule: await act.setOverride(patientId, ruleId, override, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
     },
   );
 
@@ -224,7 +224,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
       const { patientId, presetId } = request.params;
       visiblePatient(ctx, request, patientId);
       const { reason: why, expiresAt } = request.body;
-      return { rule: act.applyPreset(patientId, presetId, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
+      return { rule: await act.applyPreset(patientId, presetId, actor(request), { reason: why, expiresAt: expiresAt === undefined ? undefined : Date.parse(expiresAt) }) };
     },
   );
 
@@ -234,7 +234,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request, reply) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
-      act.clearOverride(patientId, ruleId, actor(request));
+      await act.clearOverride(patientId, ruleId, actor(request));
       return reply.code(204).send();
     },
   );
@@ -253,7 +253,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
-      act.snooze(patientId, ruleId, Date.parse(request.body.until), actor(request), request.body.note);
+      await act.snooze(patientId, ruleId, Date.parse(request.body.until), actor(request), request.body.note);
       return { snoozes: queries.snoozesOf(patientId) };
     },
   );
@@ -264,7 +264,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request, reply) => {
       const { patientId, ruleId } = request.params;
       visiblePatient(ctx, request, patientId);
-      act.unsnooze(patientId, ruleId, actor(request));
+      await act.unsnooze(patientId, ruleId, actor(request));
       return reply.code(204).send();
     },
   );

@@ -1,0 +1,155 @@
+import { bookkeeping, RetryLater, type SqlClient, type SqlValue, type StateDb } from '../../state/index.js';
+
+const OVERRIDE_COLUMNS = ['patient_id', 'rule_id', 'override', 'actor', 'updated_at', 'note', 'expires_at', 'preset'] as const;
+const SNOOZE_COLUMNS = ['patient_id', 'rule_id', 'until', 'actor', 'note', 'created_at', 'tier'] as const;
+type Row = Record<string, SqlValue>;
+
+/**
+ * Per-patient overrides and snoozes with shared alerts: changed in PostgreSQL, whose triggers notify
+ * "r:<patient id>", and mirrored in the state database, where rule resolution and evaluation read them
+ * synchronously, as before. A notified patient's rows are read again and replace the local ones; after every
+ * (re)connection all of them are. Changes made here wait for their own rows to be read back.
+ */
+export class SharedRuleSettings {
+  readonly #db: StateDb;
+  readonly #shared: SqlClient;
+  #changed: (patientId: string) => void = () => undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #pending = new Set<string>();
+  readonly #retry = new RetryLater(() => this.#flush());
+  readonly #onError: (err: Error) => void;
+
+  constructor(db: StateDb, shared: SqlClient, onError: (err: Error) => void) {
+    this.#db = db;
+    this.#shared = shared;
+    this.#onError = onError;
+  }
+
+  /** Who hears that a patient's settings changed here (the rule resolver forgets what it cached of them). */
+  onChanged(changed: (patientId: string) => void): void {
+    this.#changed = changed;
+  }
+
+  notified(patientId: string): void {
+    this.#pending.add(patientId);
+    this.#flush();
+  }
+
+  /** Mirrors every patient's settings: at start and after every reconnection (notifications meanwhile are lost). */
+  syncAll(): Promise<void> {
+    return this.#serial(async () => {
+      const overrides = (await this.#shared.query<Row>(`SELECT ${OVERRIDE_COLUMNS.join(', ')} FROM rule_overrides`)).rows;
+      const snoozes = (await this.#shared.query<Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes`)).rows;
+      const patients = new Set<string>();
+      bookkeeping(this.#db, () => {
+        for (const r of this.#db.prepare<[], { patient_id: string }>('SELECT patient_id FROM rule_overrides UNION SELECT patient_id FROM alert_snoozes').all()) patients.add(r.patient_id);
+        this.#db.prepare('DELETE FROM rule_overrides').run();
+        this.#db.prepare('DELETE FROM alert_snoozes').run();
+        this.#insert(overrides, snoozes);
+      });
+      for (const r of [...overrides, ...snoozes]) patients.add(r.patient_id as string);
+      for (const id of patients) this.#changed(id);
+    });
+  }
+
+  async setOverride(patientId: string, o: { ruleId: string; override: string; actor: string; at: number; reason: string | null; expiresAt: number | null; preset: string | null }): Promise<void> {
+    await this.#shared.query(
+      `INSERT INTO rule_overrides (${OVERRIDE_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (patient_id, rule_id) DO UPDATE SET ${OVERRIDE_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      [patientId, o.ruleId, o.override, o.actor, o.at, o.reason, o.expiresAt, o.preset],
+    );
+    await this.refresh(patientId);
+  }
+
+  async clearOverride(patientId: string, ruleId: string): Promise<boolean> {
+    const { changes } = await this.#shared.query('DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ?', [patientId, ruleId]);
+    await this.refresh(patientId);
+    return changes > 0;
+  }
+
+  async snooze(patientId: string, s: { ruleId: string; until: number; actor: string; note: string | null; at: number; tier: string }): Promise<void> {
+    await this.#shared.query(
+      `INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (patient_id, rule_id) DO UPDATE SET ${SNOOZE_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      [patientId, s.ruleId, s.until, s.actor, s.note, s.at, s.tier],
+    );
+    await this.refresh(patientId);
+  }
+
+  async unsnooze(patientId: string, ruleId: string): Promise<boolean> {
+    const { changes } = await this.#shared.query('DELETE FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?', [patientId, ruleId]);
+    await this.refresh(patientId);
+    return changes > 0;
+  }
+
+  /** Reads one patient's settings again, after what is under way (this instance's own change reads its writes). */
+  refresh(patientId: string): Promise<void> {
+    return this.#serial(() => this.#fetch([patientId]));
+  }
+
+  close(): Promise<void> {
+    this.#retry.close();
+    return this.#queue;
+  }
+
+  #flush(): void {
+    if (this.#pending.size === 0 || this.#retry.closed) return;
+    const ids = [...this.#pending];
+    this.#pending = new Set();
+    void this.#serial(async () => {
+      try {
+        await this.#fetch(ids);
+        this.#retry.succeeded();
+      } catch (err) {
+        for (const id of ids) this.#pending.add(id);
+        this.#retry.failed();
+        throw err;
+      }
+    }).catch((err: Error) => this.#onError(err));
+  }
+
+  async #fetch(patientIds: readonly string[]): Promise<void> {
+    const list = JSON.stringify(patientIds);
+    // One JSON parameter rather than an IN list: any number of patients in one statement.
+    const overrides = (await this.#shared.query<Row>(`SELECT ${OVERRIDE_COLUMNS.join(', ')} FROM rule_overrides WHERE patient_id IN (SELECT jsonb_array_elements_text(?::jsonb))`, [list])).rows;
+    const snoozes = (await this.#shared.query<Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes WHERE patient_id IN (SELECT jsonb_array_elements_text(?::jsonb))`, [list])).rows;
+    bookkeeping(this.#db, () => {
+      for (const id of patientIds) {
+        this.#db.prepare('DELETE FROM rule_overrides WHERE patient_id = ?').run(id);
+        this.#db.prepare('DELETE FROM alert_snoozes WHERE patient_id = ?').run(id);
+      }
+      this.#insert(overrides, snoozes);
+    });
+    for (const id of patientIds) this.#changed(id);
+  }
+
+  #insert(overrides: readonly Row[], snoozes: readonly Row[]): void {
+    const override = this.#db.prepare(`INSERT INTO rule_overrides (${OVERRIDE_COLUMNS.join(', ')}) VALUES (${OVERRIDE_COLUMNS.map(() => '?').join(', ')})`);
+    const snooze = this.#db.prepare(`INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) VALUES (${SNOOZE_COLUMNS.map(() => '?').join(', ')})`);
+    for (const r of overrides) override.run(...OVERRIDE_COLUMNS.map((c) => r[c] ?? null));
+    for (const r of snoozes) snooze.run(...SNOOZE_COLUMNS.map((c) => r[c] ?? null));
+  }
+
+  #serial(work: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** This data dir's overrides and snoozes, added to the shared ones where the patient has none for the rule (adoption). */
+export async function adoptRuleSettings(db: StateDb, shared: SqlClient): Promise<void> {
+  const exists = 'WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = ?)';
+  for (const r of db.prepare<[], Row>(`SELECT ${OVERRIDE_COLUMNS.join(', ')} FROM rule_overrides`).all()) {
+    await shared.query(
+      `INSERT INTO rule_overrides (${OVERRIDE_COLUMNS.join(', ')}) SELECT ${OVERRIDE_COLUMNS.map(() => '?').join(', ')} ${exists} ON CONFLICT (patient_id, rule_id) DO NOTHING`,
+      [...OVERRIDE_COLUMNS.map((c) => r[c] ?? null), r.patient_id ?? null],
+    );
+  }
+  for (const r of db.prepare<[], Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes`).all()) {
+    await shared.query(
+      `INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) SELECT ${SNOOZE_COLUMNS.map(() => '?').join(', ')} ${exists} ON CONFLICT (patient_id, rule_id) DO NOTHING`,
+      [...SNOOZE_COLUMNS.map((c) => r[c] ?? null), r.patient_id ?? null],
+    );
+  }
+}
