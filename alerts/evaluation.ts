@@ -480,6 +480,11 @@ export class AlertEvaluation {
     }).finally(() => this.#waiting--);
   }
 
+  /** Shared transitions queued and not yet written (waiting for PostgreSQL during an outage). */
+  waiting(): number {
+    return this.#waiting;
+  }
+
   /** Resolves once the shared transitions queued so far are written (tests, and close). */
   settled(): Promise<void> {
     return this.#writes;

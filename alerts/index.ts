@@ -200,7 +200,13 @@ export async function createAlerts(options: AlertsOptions) {
         now: options.now,
       })
     : undefined;
-  const metrics = createAlertMetrics(options.metrics, queries.liveCounts, () => webhook?.pending() ?? 0, () => parking.count());
+  const metrics = createAlertMetrics(options.metrics, {
+    live: queries.liveCounts,
+    webhookPending: () => webhook?.pending() ?? 0,
+    webhookParked: () => parking.count(),
+    webhookDelivering: () => (webhook?.delivering ? 1 : 0),
+    transitionsWaiting: () => evaluation.waiting(),
+  });
   feed.on('event', (event) => {
     metrics.transitions.inc({ type: event.type });
     webhook?.nudge();

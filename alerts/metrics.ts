@@ -1,7 +1,19 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SEVERITIES, type Severity } from './rules/schema.js';
 
-export function createAlertMetrics(registry: Registry, live: () => Record<Severity, number>, webhookPending: () => number, webhookParked: () => number) {
+/** What the gauges read when scraped. */
+export interface AlertGauges {
+  readonly live: () => Record<Severity, number>;
+  readonly webhookPending: () => number;
+  readonly webhookParked: () => number;
+  /** 1 on the instance that delivers the webhook (with shared alerts, one at a time), else 0. */
+  readonly webhookDelivering: () => number;
+  /** Shared alerts: transitions waiting for PostgreSQL (an outage). */
+  readonly transitionsWaiting: () => number;
+}
+
+export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
+  const { live, webhookPending, webhookParked } = gauges;
   const registers = [registry];
   new Gauge({
     name: 'vigil_alerts_live',
@@ -27,6 +39,22 @@ export function createAlertMetrics(registry: Registry, live: () => Record<Severi
     registers,
     collect() {
       this.set(webhookParked());
+    },
+  });
+  new Gauge({
+    name: 'vigil_alert_webhook_delivering',
+    help: 'Whether this instance is the one delivering the alert webhook (1) or not (0); with shared alerts one instance at a time does',
+    registers,
+    collect() {
+      this.set(gauges.webhookDelivering());
+    },
+  });
+  new Gauge({
+    name: 'vigil_alert_transitions_waiting',
+    help: 'Alert transitions waiting for the shared database (PostgreSQL) to answer',
+    registers,
+    collect() {
+      this.set(gauges.transitionsWaiting());
     },
   });
   return {

@@ -80,6 +80,7 @@ export class WebhookSender {
   #loop: Promise<void> | undefined;
   readonly #pause = new Pause();
   #failing = false;
+  #delivering = false;
 
   constructor(options: WebhookOptions) {
     this.#o = options;
@@ -89,6 +90,11 @@ export class WebhookSender {
   start(): void {
     this.#running = true;
     this.#loop = this.#run();
+  }
+
+  /** Whether this instance delivered, or may deliver, at its last look (with shared alerts, one instance does). */
+  get delivering(): boolean {
+    return this.#delivering;
   }
 
   nudge(): void {
@@ -102,6 +108,7 @@ export class WebhookSender {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#delivering = false;
     this.#pause.wake();
     await this.#loop;
   }
@@ -120,7 +127,8 @@ export class WebhookSender {
     let attempt = 0;
     let refusals = 0;
     while (this.#running) {
-      if (this.#o.delivering && !(await this.#o.delivering())) {
+      this.#delivering = this.#o.delivering ? await this.#o.delivering() : true;
+      if (!this.#delivering) {
         await this.#pause.sleep(LEADER_POLL_MS);
         continue;
       }

@@ -187,6 +187,7 @@ describe('alerts shared in PostgreSQL', () => {
     const url = await postgres.database();
     const clock = { now: Date.now() };
     const served: { close(): Promise<void> }[] = [];
+    const registries: MetricsRegistry[] = [];
     try {
       const server = async () => {
         const i = await instance(url, clock);
@@ -196,7 +197,7 @@ describe('alerts shared in PostgreSQL', () => {
           audit: i.audit,
           history: { queryRaw: noHistory, queryAggregate: noHistory },
           directory: patientDirectory(i.state.registry, () => new Map()),
-          metrics: new MetricsRegistry(),
+          metrics: registries[registries.push(new MetricsRegistry()) - 1]!,
           log: quiet,
           escalateAfterMinutes: 15,
           realertHours: { critical: 4, warning: 24, info: 0 },
@@ -223,6 +224,8 @@ describe('alerts shared in PostgreSQL', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(received.map((r) => r.type)).toEqual(['alert.opened', 'alert.acknowledged']);
       expect(new Set(received.map((r) => r.seq)).size).toBe(2);
+      const delivering = async (r: MetricsRegistry) => (await r.getSingleMetric('vigil_alert_webhook_delivering')!.get()).values[0]!.value;
+      expect((await delivering(registries[0]!)) + (await delivering(registries[1]!))).toBe(1);
 
       // An instance stops (the delivering one or not): the other delivers, from the shared cursor.
       const [first, second] = served;
