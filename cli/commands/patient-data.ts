@@ -10,6 +10,7 @@ import { ARG, oneOf } from '../args.js';
 import { action, configFrom } from '../run.js';
 import { exportFhirFile } from './fhir-export.js';
 import { cliActor } from '../cli-actor.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
@@ -30,7 +31,7 @@ async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnTy
       await shared?.close();
     }
   } finally {
-    db.close();
+    await shipAuditAndClose(db, config.databaseUrl);
   }
 }
 
