@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
 import { AuditLog } from '../state/index.js';
 import { login } from './support/dashboard-client.js';
-import { startPostgres, type PostgresInstance } from './support/postgres.js';
 import { CLI } from './support/vigil-process.js';
 import { tempDir, waitFor } from './support/temp.js';
-import { startTestVigil, type TestVigil } from './support/vigil.js';
+import { startSharedInstances, type SharedInstances } from './support/shared-instances.js';
 
 const exec = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
@@ -23,30 +22,20 @@ interface AuditPage {
  * exits; an instance stopped cleanly has shipped what it recorded.
  */
 describe('the audit log shared in PostgreSQL by two instances', () => {
-  let postgres: PostgresInstance;
-  let a: TestVigil;
-  let b: TestVigil;
-  let databaseUrl: string;
-
+  let on: SharedInstances;
   beforeAll(async () => {
-    postgres = await startPostgres();
-    databaseUrl = await postgres.createDatabase('vigil');
-    const start = () => startTestVigil({ VIGIL_DATABASE_URL: databaseUrl });
-    [a, b] = await Promise.all([start(), start()]);
-    await a.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
+    on = await startSharedInstances();
+    await on.a.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
   }, 120_000);
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await postgres?.destroy();
-  });
+  afterAll(() => on?.stop());
 
   it("lists on one instance a patient view served by the other, in the audit page, its export and the patient's export", async () => {
-    const dev = await a.provision();
-    await waitFor(() => b.vigil.registry.getPatient(dev.patientId), { what: 'the patient on B' });
-    const onA = await login(a.httpUrl, 'chief', PASSWORD);
+    const dev = await on.a.provision();
+    await waitFor(() => on.b.vigil.registry.getPatient(dev.patientId), { what: 'the patient on B' });
+    const onA = await login(on.a.httpUrl, 'chief', PASSWORD);
     expect((await onA.request('GET', `/api/patients/${dev.patientId}`)).status).toBe(200);
 
-    const onB = await login(b.httpUrl, 'chief', PASSWORD);
+    const onB = await login(on.b.httpUrl, 'chief', PASSWORD);
     const page = await waitFor(
       async () => {
         const listed = await onB.request<AuditPage>('GET', `/api/audit?patient=${dev.patientId}&action=patient.view`);
@@ -70,9 +59,9 @@ describe('the audit log shared in PostgreSQL by two instances', () => {
     // A data dir no server runs on: only the command itself can have shipped its entry.
     const dir = await tempDir();
     try {
-      const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_DATABASE_URL: databaseUrl };
+      const env = { ...process.env, VIGIL_DATA_DIR: dir.path, VIGIL_DATABASE_URL: on.databaseUrl };
       await exec(process.execPath, [CLI, 'patients', 'add', '--id', 'p-audit-cli', '--name', 'From the CLI'], { env });
-      const onB = await login(b.httpUrl, 'chief', PASSWORD);
+      const onB = await login(on.b.httpUrl, 'chief', PASSWORD);
       const listed = await onB.request<AuditPage>('GET', '/api/audit?patient=p-audit-cli&action=patient.add');
       expect(listed.body.entries).toEqual([expect.objectContaining({ actor: expect.stringMatching(/^cli:/), patientId: 'p-audit-cli' })]);
     } finally {
@@ -81,7 +70,7 @@ describe('the audit log shared in PostgreSQL by two instances', () => {
   });
 
   it('ships on a clean stop what an instance recorded just before', async () => {
-    const c = await startTestVigil({ VIGIL_DATABASE_URL: databaseUrl });
+    const c = await on.start();
     try {
       // Recorded in C's data dir as a CLI command would (no nudge), then C stopped at once, before its interval.
       const { db } = openState(c.dataDir);
@@ -90,7 +79,7 @@ describe('the audit log shared in PostgreSQL by two instances', () => {
     } finally {
       await c.stop();
     }
-    const onB = await login(b.httpUrl, 'chief', PASSWORD);
+    const onB = await login(on.b.httpUrl, 'chief', PASSWORD);
     expect((await onB.request<AuditPage>('GET', '/api/audit?actor=user:leaving')).body.entries).toEqual([expect.objectContaining({ patientId: 'p-last' })]);
   });
 });
