@@ -36,7 +36,8 @@ export async function shareAuditLog(db: StateDb, audit: AuditLog, databaseUrl: s
     help: "Audit entries recorded by this instance and not yet in the shared audit log (PostgreSQL)",
     registers: [metrics],
     collect() {
-      this.set(shared.shipper.pending());
+      // A scrape racing the stop finds the state database closed: the last value stands.
+      if (db.open) this.set(shared.shipper.pending());
     },
   });
   audit.onRecorded(() => shared.shipper.nudge());

@@ -14,6 +14,14 @@ const EVERY_MS = 5_000;
 
 const COLUMNS = '(at, actor, origin, action, patient_id, target, details, instance, local_id)';
 
+/**
+ * PostgreSQL's text refuses the NUL character, which SQLite stores: one such entry would stop the shipping of every
+ * later one, so it is written as the JSON escape `\u0000` instead (visible, never dropped).
+ */
+function text(value: string | null): string | null {
+  return value === null ? null : value.replaceAll('\u0000', '\\u0000');
+}
+
 export interface AuditShipperOptions {
   /** A shipment failed (PostgreSQL out of reach, or refusing): it is tried again with backoff, nothing is lost. */
   readonly onError: (err: Error) => void;
@@ -161,7 +169,7 @@ export class AuditShipper {
   async #insert(rows: readonly AuditRow[]): Promise<void> {
     const instance = this.#cursor.get()!.instance;
     const params: SqlValue[] = [];
-    for (const r of rows) params.push(r.at, r.actor, r.origin, r.action, r.patient_id, r.target, r.details, instance, r.id);
+    for (const r of rows) params.push(r.at, text(r.actor), text(r.origin), text(r.action), text(r.patient_id), text(r.target), text(r.details), instance, r.id);
     const values = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
     await this.#postgres.query(`INSERT INTO audit_log ${COLUMNS} VALUES ${values} ON CONFLICT (instance, local_id) DO NOTHING`, params);
   }

@@ -91,7 +91,9 @@ describe('the audit log shared in PostgreSQL', () => {
   it('ships a batch sent again (a crash before the cursor was saved) only once, and refuses to change the shared log', async () => {
     const url = await postgres.database();
     const a = await instance(url);
-    for (let i = 0; i < 7; i++) a.log.record('user:alice', 'patient.view', `p-${i}`, null, undefined, i);
+    for (let i = 0; i < 6; i++) a.log.record('user:alice', 'patient.view', `p-${i}`, null, undefined, i);
+    // A NUL, which SQLite keeps and PostgreSQL's text refuses, must not hold back the entries after it.
+    a.log.record('user:alice', 'access.denied', 'p-6', '/api/patients/p-6\u0000', undefined, 6);
     expect(await a.shared.shipper.ship()).toBe(true);
     // The cursor as it was before the INSERTs committed: the next shipment sends all seven again.
     a.db.prepare('UPDATE audit_shipping SET shipped_id = 0').run();
@@ -99,6 +101,7 @@ describe('the audit log shared in PostgreSQL', () => {
     expect(await a.shared.shipper.ship()).toBe(true);
     expect(a.shared.shipper.pending()).toBe(0);
     expect(await sharedRows(url, 'SELECT count(*)::int AS n, count(DISTINCT local_id)::int AS ids FROM audit_log')).toEqual([{ n: 7, ids: 7 }]);
+    expect(await sharedRows(url, "SELECT target FROM audit_log WHERE action = 'access.denied'")).toEqual([{ target: '/api/patients/p-6\\u0000' }]);
     await expect(sharedRows(url, "UPDATE audit_log SET actor = 'someone else'")).rejects.toThrow(/append-only/);
     await expect(sharedRows(url, 'DELETE FROM audit_log')).rejects.toThrow(/append-only/);
     await expect(sharedRows(url, 'TRUNCATE audit_log')).rejects.toThrow(/append-only/);
