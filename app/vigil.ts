@@ -160,7 +160,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     config.retention.cron,
     new RetentionSweep({
       policy: config.retention.policy,
-      purges: statePurges(db),
+      purges: statePurges(db, { auditShippedOnly: config.databaseUrl !== undefined }),
       pruneRejections: (before) => ingest.rejections.prune(before),
       readings: store instanceof SqliteStore ? store : undefined,
       patientIds: () => registry.listPatients().map((p) => p.id),
