@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
 import { AuditLog } from '../state/index.js';
-import { login } from './support/dashboard-client.js';
+import { call, login } from './support/dashboard-client.js';
 import { CLI } from './support/vigil-process.js';
 import { tempDir, waitFor } from './support/temp.js';
 import { startSharedInstances, type SharedInstances } from './support/shared-instances.js';
@@ -53,6 +53,10 @@ describe('the audit log shared in PostgreSQL by two instances', () => {
     expect(exported.body).toContain('"action":"patient.view"');
     const patientExport = await onB.request<{ files: { path: string; text: string }[] }>('GET', `/api/admin/patients/${dev.patientId}/export`);
     expect(patientExport.body.files.find((f) => f.path === 'audit.csv')?.text).toContain('patient.view');
+    // Nothing waits on A once its entries are listed elsewhere; no shipment failed.
+    const metrics = (await call<string>(on.a.httpUrl, 'GET', '/metrics?name=vigil_audit_unshipped_entries&name=vigil_audit_ship_failures_total')).body;
+    expect(metrics).toMatch(/^vigil_audit_unshipped_entries 0$/m);
+    expect(metrics).toMatch(/^vigil_audit_ship_failures_total 0$/m);
   });
 
   it('lists a command-line change as soon as the command exits', async () => {
