@@ -4,10 +4,10 @@ import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } f
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { eraseReplicatedPatient, LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
 import { Registry, REGISTRY_MIGRATIONS, REGISTRY_POSTGRES_MIGRATIONS, shareRegistry, type RegistryOptions, type SharedRegistry } from '../registry/index.js';
-import { AuditLog, openStateDb, type Migration, type StateDb } from '../state/index.js';
+import { AUDIT_MIGRATIONS, AuditLog, openStateDb, type Migration, type StateDb } from '../state/index.js';
 
 /** Every component's migrations, in the order they apply (lifecycle changes tables the others created). */
-export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...API_TOKEN_MIGRATIONS, ...CARELOOP_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
+export const STATE_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...INGEST_MIGRATIONS, ...ALERTS_MIGRATIONS, ...AUDIT_MIGRATIONS, ...DASHBOARD_MIGRATIONS, ...API_TOKEN_MIGRATIONS, ...CARELOOP_MIGRATIONS, ...LIFECYCLE_MIGRATIONS];
 
 /**
  * Opens the state database with every component's migrations; the server and the CLI both start here.

@@ -15,6 +15,7 @@ import { hubSinkKeepingRefusals } from './hub-sink.js';
 import { startDeviceSide } from './device-side.js';
 import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
+import { shareAuditLog } from './audit-sharing.js';
 import { interopRoutes } from './interop.js';
 import { RegistryReplica } from '../registry/index.js';
 import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateAlerts, shareStateRegistry } from './state.js';
@@ -80,6 +81,9 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   const store = await openStore(config, log);
   built.push(() => store.close());
   const audit = new AuditLog(db);
+  // With VIGIL_DATABASE_URL, one audit log for every instance, in PostgreSQL (docs/architecture.md).
+  const auditSharing = await shareAuditLog(db, audit, config.databaseUrl, metrics, log.child({ component: 'audit' }));
+  built.push(() => auditSharing.close());
   // Patients and devices: in PostgreSQL too when VIGIL_DATABASE_URL is set, mirrored here (docs/architecture.md).
   const registryLog = log.child({ component: 'registry' });
   const sharedRegistry = await shareStateRegistry(
@@ -160,7 +164,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     config.retention.cron,
     new RetentionSweep({
       policy: config.retention.policy,
-      purges: statePurges(db),
+      purges: statePurges(db, { auditShippedOnly: config.databaseUrl !== undefined }),
       pruneRejections: (before) => ingest.rejections.prune(before),
       readings: store instanceof SqliteStore ? store : undefined,
       patientIds: () => registry.listPatients().map((p) => p.id),
@@ -175,6 +179,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     identity: database?.client ?? identity.sql,
     alerts,
     audit,
+    auditTrail: auditSharing.trail,
     readings: store,
     directory: dashboardDirectory(registry),
     settings: config.dashboard,
@@ -183,7 +188,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'dashboard' }),
     care: care.loop,
     patientData: {
-      export: (patientId, by) => collectPatientExport({ db, audit, readings: store, patientId, by }, 'download'),
+      export: (patientId, by) => collectPatientExport({ db, audit, auditTrail: config.databaseUrl ? auditSharing.trail : undefined, readings: store, patientId, by }, 'download'),
       erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by, shared: registry }),
     },
   });
@@ -295,6 +300,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         await sharedAlerts?.close();
         await store.close();
         await sharedRegistry?.close();
+        // After every component that records: what they recorded is shipped (within a bound) before the database closes.
+        await auditSharing.close();
         database?.close();
         await identity.close();
         db.close();

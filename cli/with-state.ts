@@ -2,6 +2,7 @@ import { openState, shareStateRegistry } from '../app/state.js';
 import type { VigilConfig } from '../app/config.js';
 import { AuditLog } from '../state/index.js';
 import { cliActor } from './cli-actor.js';
+import { shipAuditAndClose } from './ship-audit.js';
 import { stateConfig } from './state-config.js';
 
 export interface DataDirOption {
@@ -29,6 +30,6 @@ export async function withState<T>(opts: DataDirOption, body: (state: ReturnType
       await shared?.close();
     }
   } finally {
-    state.db.close();
+    await shipAuditAndClose(state.db, config.databaseUrl);
   }
 }

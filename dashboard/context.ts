@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { AlertActions, AlertFeed, AlertQueries, ParkedDelivery } from '../alerts/index.js';
-import { actorName, type Actor, type AuditLog } from '../state/index.js';
+import { actorName, type Actor, type AuditLog, type AuditTrail } from '../state/index.js';
 import type { RepeatViews } from './audit/repeat-views.js';
 import type { Programme } from '../domain/index.js';
 import { VigilError } from '../domain/index.js';
@@ -69,7 +69,9 @@ export interface DashboardAlerts {
 /** Everything the dashboard's routes share. */
 export interface DashboardContext {
   readonly alerts: DashboardAlerts;
-  readonly audit: Pick<AuditLog, 'record' | 'list'>;
+  readonly audit: Pick<AuditLog, 'record'>;
+  /** The audit log as administrators read it: with VIGIL_DATABASE_URL, every instance's (PostgreSQL). */
+  readonly auditTrail: AuditTrail;
   /** Whether a view of patient data is new (audited) or the same session's repeat (the server decides). */
   readonly views: RepeatViews;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'queryAggregate' | 'queryDistribution' | 'querySpansWithReadings'>;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import { Gauge, Counter, type Registry as MetricsRegistry } from 'prom-client';
 import type { AlertEvent } from '../alerts/index.js';
-import type { AuditLog } from '../state/index.js';
+import { localAuditTrail, type AuditLog, type AuditTrail } from '../state/index.js';
 import type { Reading } from '../domain/index.js';
 import { sqliteClient, type SqlClient, type StateDb } from '../state/index.js';
 import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
@@ -38,6 +38,8 @@ export interface DashboardOptions {
   readonly identity?: SqlClient | undefined;
   readonly alerts: DashboardAlerts;
   readonly audit: AuditLog;
+  /** The audit log administrators read: every instance's with VIGIL_DATABASE_URL (state/audit-trail.ts); absent, `audit`'s. */
+  readonly auditTrail?: AuditTrail | undefined;
   readonly readings: DashboardContext['readings'];
   readonly directory: PatientDirectory;
   readonly settings: SessionSettings;
@@ -64,7 +66,7 @@ export function createDashboard(options: DashboardOptions) {
     maxAgeMs: options.settings.maxHours * 3_600_000,
   });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
-  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
+  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, auditTrail: options.auditTrail ?? localAuditTrail(options.audit), views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal) });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({

@@ -25,7 +25,8 @@ export interface AuditFilter {
   readonly until?: number | undefined;
 }
 
-interface AuditRow {
+/** A row of audit_log, in SQLite or PostgreSQL. */
+export interface AuditRow {
   id: number;
   at: number;
   actor: string;
@@ -44,6 +45,7 @@ interface AuditRow {
 export class AuditLog {
   readonly #insert;
   readonly #select;
+  #recorded: () => void = () => undefined;
 
   constructor(db: StateDb, readonly now: () => number = Date.now) {
     this.#insert = db.prepare('INSERT INTO audit_log (at, actor, action, patient_id, target, details, origin) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -58,6 +60,12 @@ export class AuditLog {
   /** Appends one entry. Called inside the caller's transaction when the action changes data, so both commit together. */
   record(by: Actor, action: string, patientId: string | null, target: string | null, details?: unknown, at: number = this.now()): void {
     this.#insert.run(at, actorName(by), action, patientId, target, details === undefined ? null : JSON.stringify(details), actorOrigin(by));
+    this.#recorded();
+  }
+
+  /** Called after each entry is appended (the shared audit log's shipper sets a timer; it must not throw). */
+  onRecorded(listener: () => void): void {
+    this.#recorded = listener;
   }
 
   /** Newest first; `beforeId` pages back through older entries. Filters are exact matches (absent = any). */
@@ -71,15 +79,19 @@ export class AuditLog {
       action: filter.action ?? null,
       limit: filter.limit ?? 200,
     });
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      actor: r.actor,
-      origin: r.origin ?? null,
-      action: r.action,
-      patientId: r.patient_id ?? null,
-      target: r.target ?? null,
-      details: r.details ? (JSON.parse(r.details) as unknown) : null,
-    }));
+    return rows.map(auditEntryOf);
   }
+}
+
+export function auditEntryOf(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    origin: r.origin ?? null,
+    action: r.action,
+    patientId: r.patient_id ?? null,
+    target: r.target ?? null,
+    details: r.details ? (JSON.parse(r.details) as unknown) : null,
+  };
 }

@@ -11,6 +11,7 @@ import { ARG, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 import { cliActor } from '../cli-actor.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 type AlertsCore = ReturnType<typeof openAlertsCore>;
 
@@ -51,7 +52,7 @@ export async function withAlerts<T>(dataDir: string | undefined, body: (alerts: 
     return await body({ ...core, audit, directory, registry, db });
   } finally {
     await shared?.close();
-    db.close();
+    await shipAuditAndClose(db, config.databaseUrl);
   }
 }
 

@@ -5,6 +5,7 @@ import { restoreBackup, takeBackup } from '../../lifecycle/index.js';
 import { AuditLog } from '../../state/index.js';
 import { action, configFrom } from '../run.js';
 import { cliActor } from '../cli-actor.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
@@ -24,7 +25,7 @@ export function registerBackup(program: Command, version: string): void {
         try {
           new AuditLog(db).record(cliActor(), 'backup.create', null, resolve(dir), { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.bytes, 0) });
         } finally {
-          db.close();
+          await shipAuditAndClose(db, config.databaseUrl);
         }
         const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
         process.stdout.write(`backup written to ${resolve(dir)}: ${manifest.files.length} files, ${bytes} bytes, started ${new Date(manifest.startedAt).toISOString()}\n`);
@@ -47,7 +48,7 @@ export function registerBackup(program: Command, version: string): void {
         try {
           new AuditLog(db).record(cliActor(), 'backup.restore', null, resolve(dir), { backupStartedAt: new Date(manifest.startedAt).toISOString(), backupVersion: manifest.vigilVersion, movedAside: movedAside ?? null });
         } finally {
-          db.close();
+          await shipAuditAndClose(db, config.databaseUrl);
         }
         process.stdout.write(`restored the backup of ${new Date(manifest.startedAt).toISOString()} (Vigil ${manifest.vigilVersion}) into ${config.dataDir}\n`);
         if (movedAside) process.stdout.write(`the data that was there is in ${movedAside}\n`);

@@ -7,6 +7,7 @@ import { action, isoOrDash, parseDuration, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 import { cliActor } from '../cli-actor.js';
 import { AuditLog } from '../../state/index.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
@@ -32,7 +33,7 @@ export function registerInspect(program: Command): void {
           if (!registry.getPatient(opts.patient)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${opts.patient} does not exist (see vigil patients list)`);
           new AuditLog(db).record(cliActor(), 'patient.readings.view', opts.patient, opts.type, { since: opts.since, bucket: opts.bucket ?? null });
         } finally {
-          db.close();
+          await shipAuditAndClose(db, config.databaseUrl);
         }
         const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
         try {

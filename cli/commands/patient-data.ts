@@ -5,24 +5,28 @@ import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { erasePatient, exportPatient } from '../../lifecycle/index.js';
 import type { Registry } from '../../registry/index.js';
-import { AuditLog } from '../../state/index.js';
+import { AuditLog, type AuditTrail, type SharedAudit } from '../../state/index.js';
 import { ARG, oneOf } from '../args.js';
 import { action, configFrom } from '../run.js';
 import { exportFhirFile } from './fhir-export.js';
 import { cliActor } from '../cli-actor.js';
+import { closeCliAudit, openCliAudit } from '../ship-audit.js';
 
 const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
 
 /** The state database, the reading store this configuration uses, the audit log, and the operator acting. */
-async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnType<typeof openState>['db']; registry: Registry; store: ReadingStore; audit: AuditLog; dataDir: string }) => Promise<T>): Promise<T> {
+async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnType<typeof openState>['db']; registry: Registry; store: ReadingStore; audit: AuditLog; auditTrail: AuditTrail | undefined; dataDir: string }) => Promise<T>): Promise<T> {
   const config = configFrom({ VIGIL_DATA_DIR: dataDir });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
+  let sharedAudit: SharedAudit | undefined;
   try {
+    // With VIGIL_DATABASE_URL, the export's audit.csv holds every instance's entries about the patient.
+    sharedAudit = await openCliAudit(db, config.databaseUrl);
     const shared = await shareStateRegistry({ db, registry }, config.databaseUrl, (err) => process.stderr.write(`shared registry: ${err.message}\n`));
     try {
       const store = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
       try {
-        return await body({ db, registry, store, audit: new AuditLog(db), dataDir: config.dataDir });
+        return await body({ db, registry, store, audit: new AuditLog(db), auditTrail: sharedAudit?.trail, dataDir: config.dataDir });
       } finally {
         await store.close();
       }
@@ -30,10 +34,9 @@ async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnTy
       await shared?.close();
     }
   } finally {
-    db.close();
+    await closeCliAudit(db, sharedAudit);
   }
 }
-
 
 /** `vigil patients export` and `vigil patients erase`: a patient's right of access and right to erasure. */
 export function registerPatientData(program: Command, version: string): void {
@@ -62,8 +65,8 @@ export function registerPatientData(program: Command, version: string): void {
           return;
         }
         if (opts.from !== undefined || opts.to !== undefined || opts.fhirBase !== undefined) throw new VigilError('VIGIL_ERR_CONFIG', '--from, --to and --fhir-base go with --format fhir (the CSV export holds everything)');
-        const manifest = await withData(opts.dataDir, ({ db, store, audit }) =>
-          exportPatient({ db, audit, readings: store, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
+        const manifest = await withData(opts.dataDir, ({ db, store, audit, auditTrail }) =>
+          exportPatient({ db, audit, auditTrail, readings: store, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
         );
         const rows = manifest.files.reduce((n, f) => n + f.rows, 0);
         process.stdout.write(`exported ${rows} rows in ${manifest.files.length} files to ${resolve(opts.out)} (manifest.json lists them with their SHA-256)\n`);

@@ -9,6 +9,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, eachParsedBy, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 interface DataDirOption {
   dataDir?: string;
@@ -42,7 +43,7 @@ async function withCare<T>(opts: DataDirOption, body: (care: CareLoop, by: { nam
       await store.close();
     }
   } finally {
-    db.close();
+    await shipAuditAndClose(db, config.databaseUrl);
   }
 }
 

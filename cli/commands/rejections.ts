@@ -7,6 +7,7 @@ import { AuditLog } from '../../state/index.js';
 import { ARG, examples } from '../args.js';
 import { action, isoOrDash, parseDuration, printTable, requireActor } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
+import { shipAuditAndClose } from '../ship-audit.js';
 
 interface FilterOptions {
   device?: string;
@@ -111,7 +112,8 @@ export function registerRejections(program: Command): void {
         const narrowed = Object.values(filter).some((v) => v !== undefined);
         if (narrowed === Boolean(opts.all)) throw new VigilError('VIGIL_ERR_CONFIG', 'give ids or a filter (--device, --code, --since, --until), or --all');
         const waitMs = parseDuration(opts.wait);
-        const { db, registry } = openState(stateConfig(opts.dataDir).dataDir);
+        const config = stateConfig(opts.dataDir);
+        const { db, registry } = openState(config.dataDir);
         try {
           requireDevice(registry, opts.device);
           const log = new RejectionLog(db, { onLost: () => undefined });
@@ -138,7 +140,7 @@ export function registerRejections(program: Command): void {
             throw new VigilError('VIGIL_ERR_CONFLICT', 'not all were replayed in time: is the server running on this data directory?');
           }
         } finally {
-          db.close();
+          await shipAuditAndClose(db, config.databaseUrl);
         }
       }),
     );

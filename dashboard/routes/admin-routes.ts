@@ -88,7 +88,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
   const auditList = { tags: ['admin'], summary: 'The audit log, newest first', querystring: auditQuery, response: responses({ 200: auditPage }, 400, 401, 403) };
   api.get('/api/audit', { schema: auditList }, async (request) => {
     const q = request.query;
-    const entries = ctx.audit.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
+    const entries = await ctx.auditTrail.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
     return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
   });
 
@@ -109,7 +109,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     const lines: string[] = q.format === 'csv' ? ['id,at,actor,origin,action,patient_id,target,details'] : [];
     let before: number | undefined;
     for (;;) {
-      const page = ctx.audit.list({ ...filterOf(q), limit: 5000, beforeId: before });
+      const page = await ctx.auditTrail.list({ ...filterOf(q), limit: 5000, beforeId: before });
       for (const e of page) {
         lines.push(
           q.format === 'csv'

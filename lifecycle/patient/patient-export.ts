@@ -3,11 +3,13 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { READING_TYPES, toCsv, VigilError } from '../../domain/index.js';
 import type { ReadingStore } from '../../ingest/index.js';
-import type { Actor, AuditLog, StateDb } from '../../state/index.js';
+import type { Actor, AuditEntry, AuditLog, AuditTrail, StateDb } from '../../state/index.js';
 
 export interface PatientExportSource {
   readonly db: StateDb;
   readonly audit: AuditLog;
+  /** The shared audit log (VIGIL_DATABASE_URL), for audit.csv; absent, this state database's. */
+  readonly auditTrail?: AuditTrail | undefined;
   readonly readings: Pick<ReadingStore, 'queryRaw' | 'kind'>;
   readonly patientId: string;
   readonly by: Actor;
@@ -60,8 +62,32 @@ function stateFiles(db: StateDb, id: string): [string, string, readonly string[]
     ['messages.csv', 'messages between the care team and the patient', ['id', 'direction', 'text', 'at', 'author', 'reply_to', 'alert_id', 'measure'], times(all('SELECT id, direction, text, at, author, reply_to, alert_id, measure FROM care_messages WHERE patient_id = ? ORDER BY at'), 'at')],
     ['checkin-plan.csv', 'the symptom check-ins of the plan: questionnaires, local times and days', ['checkins', 'created_at', 'updated_at', 'updated_by'], times(all('SELECT checkins, created_at, updated_at, updated_by FROM care_checkin_plans WHERE patient_id = ?'), 'created_at', 'updated_at')],
     ['checkin-answers.csv', "the patient's answers to check-ins, each coded (docs/checkins.md)", ['inbox_id', 'questionnaire', 'question', 'answer', 'score', 'code_system', 'code', 'at', 'recorded_at'], times(all('SELECT inbox_id, questionnaire, question, answer, score, code_system, code, at, recorded_at FROM care_checkin_answers WHERE patient_id = ? ORDER BY at, question'), 'at', 'recorded_at')],
-    ['audit.csv', 'who viewed or changed the patient\'s data, when and from where', ['at', 'actor', 'origin', 'action', 'target', 'details'], times(all('SELECT at, actor, origin, action, target, details FROM audit_log WHERE patient_id = ? ORDER BY id'), 'at')],
   ];
+}
+
+const AUDIT_PAGE = 5_000;
+
+/**
+ * Who viewed or changed the patient's data, when and from where, oldest first: with VIGIL_DATABASE_URL the shared
+ * audit log (every instance's entries, `auditTrail`), else this state database's.
+ */
+async function auditFile(o: PatientExportSource): Promise<[string, string, readonly string[], Row[]]> {
+  const columns = ['at', 'actor', 'origin', 'action', 'target', 'details'] as const;
+  let rows: Row[];
+  if (o.auditTrail) {
+    const entries: AuditEntry[] = [];
+    for (let before: number | undefined; ; ) {
+      const page = await o.auditTrail.list({ patientId: o.patientId, limit: AUDIT_PAGE, beforeId: before });
+      entries.push(...page);
+      if (page.length < AUDIT_PAGE) break;
+      before = page.at(-1)!.id;
+    }
+    // As the local rows read: details as the JSON text they are stored as.
+    rows = entries.reverse().map((e) => ({ at: e.at, actor: e.actor, origin: e.origin, action: e.action, target: e.target, details: e.details === null ? null : JSON.stringify(e.details) }));
+  } else {
+    rows = o.db.prepare(`SELECT ${columns.join(', ')} FROM audit_log WHERE patient_id = ? ORDER BY id`).all(o.patientId) as Row[];
+  }
+  return ['audit.csv', "who viewed or changed the patient's data, when and from where", columns, rows.map((r) => ({ ...r, at: iso(r.at) }))];
 }
 
 /**
@@ -72,7 +98,7 @@ function stateFiles(db: StateDb, id: string): [string, string, readonly string[]
 export async function collectPatientExport(o: PatientExportSource, target: string): Promise<PatientExport> {
   const now = (o.now ?? Date.now)();
   if (!o.db.prepare('SELECT 1 FROM patients WHERE id = ?').get(o.patientId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `no patient ${o.patientId}`);
-  const tables: [string, string, readonly string[], Row[]][] = stateFiles(o.db, o.patientId);
+  const tables: [string, string, readonly string[], Row[]][] = [...stateFiles(o.db, o.patientId), await auditFile(o)];
   for (const type of READING_TYPES) {
     // Up to a year ahead: a device clock may run ahead within the accepted skew.
     const points = await o.readings.queryRaw({ patientId: o.patientId, type, from: 0, to: now + 366 * 86_400_000 });

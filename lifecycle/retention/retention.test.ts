@@ -139,6 +139,16 @@ describe('retention sweep (fake clock)', () => {
     expect(audit.list({ action: 'retention.run' })).toHaveLength(1);
   });
 
+  it('purges, with a shared audit log, only the audit entries already shipped to it', () => {
+    const audit = new AuditLog(state.db);
+    for (let i = 0; i < 4; i++) audit.record('user:dr', 'patient.view', 'p-1', null, undefined, T0 + i);
+    // The first two shipped; the shipper's cursor says so (PostgreSQL out of reach since).
+    state.db.prepare('UPDATE audit_shipping SET shipped_id = (SELECT min(id) + 1 FROM audit_log)').run();
+    expect(statePurges(state.db, { auditShippedOnly: true }).audit(T0 + DAY_MS, 100)).toBe(2);
+    expect(audit.list().map((e) => e.at)).toEqual([T0 + 3, T0 + 2]);
+    expect(statePurges(state.db).audit(T0 + DAY_MS, 100)).toBe(2);
+  });
+
   it('keeps a kind whose period is 0 for ever', async () => {
     const patient = await state.registry.addPatient({ name: 'Forever' });
     addAlert(state.db, patient.id, T0, 'old');

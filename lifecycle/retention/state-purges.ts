@@ -16,9 +16,18 @@ export interface StatePurges {
   careCheckinAnswers(before: number, limit: number): number;
 }
 
-export function statePurges(db: StateDb): StatePurges {
+export interface StatePurgeOptions {
+  /**
+   * With VIGIL_DATABASE_URL: audit entries go only once shipped to the shared audit log (state/audit-shipper.ts),
+   * so that a short retention period and a long PostgreSQL outage together cannot lose an entry from it.
+   */
+  readonly auditShippedOnly?: boolean;
+}
+
+export function statePurges(db: StateDb, options: StatePurgeOptions = {}): StatePurges {
   const horizon = db.prepare("INSERT INTO retention_horizon (kind, before, set_at) VALUES ('audit', ?, ?) ON CONFLICT (kind) DO UPDATE SET before = max(before, excluded.before), set_at = excluded.set_at");
-  const audit = db.prepare('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)');
+  const shipped = options.auditShippedOnly ? 'AND id <= (SELECT shipped_id FROM audit_shipping WHERE id = 1)' : '';
+  const audit = db.prepare(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ${shipped} ORDER BY at LIMIT ?)`);
   const deadLetters = db.prepare('DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE replayed_at IS NOT NULL AND replayed_at < ? LIMIT ?)');
   const resolved = db.prepare<[number, number], { id: number }>("SELECT id FROM alerts WHERE status = 'resolved' AND resolved_at < ? ORDER BY resolved_at LIMIT ?");
   const parked = db.prepare('DELETE FROM webhook_parked WHERE seq IN (SELECT seq FROM alert_events WHERE alert_id = ?)');
