@@ -109,6 +109,12 @@ describe('the registry shared in PostgreSQL by two instances', () => {
     const history = async (admin: typeof adminA) => (await admin.request<{ events: { seq: number; type: string }[] }>('GET', `/api/alerts/${alert!.id}`)).body.events;
     expect((await history(adminA)).filter((e) => e.type === 'alert.opened')).toHaveLength(1);
     expect(await history(adminA)).toEqual(await history(adminB));
+
+    // The command line on A's data dir, while A runs, resolves it in PostgreSQL: B shows it resolved.
+    const env = { ...process.env, VIGIL_DATA_DIR: a.dataDir, VIGIL_DATABASE_URL: databaseUrl };
+    await exec(process.execPath, [CLI, 'alerts', 'resolve', String(alert!.id), '--by', 'Dr Jones', '--note', 'seen in clinic'], { env });
+    await waitFor(async () => (await crisisOn(adminB))[0]?.status === 'resolved', 'the resolution on B');
+    expect(await history(adminB)).toEqual(await history(adminA));
   });
 
   it('refuses to start a data dir that mirrors the shared registry without it, until it is detached', async () => {

@@ -29,11 +29,14 @@ export function sharedTransitions(table: AlertTable, client: SqlClient, replica:
         }
         const version = alert && recorded.writes[0]!.kind === 'update' ? table.versionOf(alert.id) : undefined;
         const outcome = await commitWrites(client, recorded.writes, version);
-        await replica.catchUp();
         if (outcome === 'committed') {
+          // Committed is committed: a catch-up that fails now (PostgreSQL gone the moment after) is retried by the
+          // replica; redoing the transition would count its reading twice.
+          await replica.catchUp().catch(() => replica.notified());
           t.committed?.(result);
           return result;
         }
+        await replica.catchUp();
         if (attempt === ATTEMPTS) throw new VigilError('VIGIL_ERR_CONFLICT', `the alert changed on other instances ${ATTEMPTS} times while this change was decided; try again`);
       }
     },
