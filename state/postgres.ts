@@ -39,6 +39,12 @@ export interface PostgresState {
    * other): one REPEATABLE READ, READ ONLY transaction, whose snapshot every query in `work` reads.
    */
   snapshot<T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T>;
+  /**
+   * `work` in one read-write transaction that first takes the transaction-level advisory lock `key`: what needs
+   * to read, decide and write while no other instance writes the same things (shared alerts). PostgreSQL only: on
+   * SQLite a callback transaction could let another caller's statements in between its awaits.
+   */
+  locked<T>(key: number, work: (query: SqlClient['query']) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -106,7 +112,17 @@ export async function openPostgres(
       (connection) => work(queryOn(connection)),
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     ).catch(coded);
-  return { client, snapshot, close: () => pool.end() };
+  const locked = <T>(key: number, work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
+    inTransaction(pool, async (connection) => {
+      // The database's failures are coded where they happen; what `work` itself throws (a refusal) stays as is.
+      const query = <Row>(sql: string, params?: readonly SqlValue[]) => queryOn(connection)<Row>(sql, params).catch(coded);
+      await query('SELECT pg_advisory_xact_lock(?::bigint)', [key]);
+      return work(query);
+    }).catch((err: unknown) => {
+      if (err instanceof VigilError) throw err;
+      return coded(err);
+    });
+  return { client, snapshot, locked, close: () => pool.end() };
 }
 
 /** The port's query on the pool, or on one of its connections (a snapshot): `?` placeholders numbered, rows changed. */

@@ -69,7 +69,7 @@ describe('the registry shared in PostgreSQL by two instances', () => {
     await waitFor(() => b.vigil.registry.getDevice('cuff-cli'), 'the CLI device on B');
     expect(b.vigil.registry.getPatient('p-cli')?.programmes).toEqual(['hypertension']);
     const client = await b.connectDevice({ deviceId: 'cuff-cli', secret });
-    await client.publishAsync(topic('cuff-cli', 'readings'), JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 128, diastolic: 82, unit: 'mm[Hg]' }), { qos: 1 });
+    await client.publishAsync(topic('cuff-cli', 'readings'), JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 128, diastolic: 82, unit: 'mmHg' }), { qos: 1 });
     await client.endAsync();
   });
 
@@ -87,7 +87,7 @@ describe('the registry shared in PostgreSQL by two instances', () => {
   it('raises one alert for readings taken by both instances, shows it on both, and acknowledges it on one for both', async () => {
     const dev = await a.provision();
     await waitFor(() => b.vigil.registry.getDevice(dev.deviceId), 'the device on B');
-    const crisis = JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 212, diastolic: 126, unit: 'mm[Hg]' });
+    const crisis = JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 212, diastolic: 126, unit: 'mmHg' });
     const onA = await a.connectDevice(dev);
     const onB = await b.connectDevice(dev, { clientId: `${dev.deviceId}.b` });
     await Promise.all([onA.publishAsync(topic(dev.deviceId, 'readings'), crisis, { qos: 1 }), onB.publishAsync(topic(dev.deviceId, 'readings'), crisis.replace('212', '214'), { qos: 1 })]);

@@ -1,5 +1,4 @@
-import type { SqlClient, SqlStatement, SqlValue } from '../../state/index.js';
-import { isUniqueViolation } from '../../state/index.js';
+import type { SqlStatement, SqlValue } from '../../state/index.js';
 import { ALERT_COLUMNS, toColumn } from '../store/alert-table.js';
 import type { RecordedWrite } from '../store/alert-writes.js';
 import type { Alert } from '../types.js';
@@ -7,7 +6,8 @@ import type { Alert } from '../types.js';
 /**
  * The key of the transaction-level advisory lock every shared alert write takes first: events then commit in the
  * order of their numbers, so a replica reading "the events after the last I applied" never skips one that
- * commits later with a smaller number. Alert writes are few (abnormal readings, people's actions) and short.
+ * commits later with a smaller number, and a transition is decided while no other instance can write. Alert
+ * writes are few (abnormal readings, people's actions, the sweep) and short.
  */
 const ALERT_WRITE_LOCK = 4_711_016;
 
@@ -40,7 +40,7 @@ function eventRows(writes: readonly RecordedWrite[]): { rows: string; params: Sq
 /**
  * One unit of writes to one alert, as one statement: the alert's final state (inserted, or updated only if its
  * version is still the one the decision was made against) and its events, numbered by PostgreSQL. Answers the
- * events' numbers: none when the compare-and-set found the alert changed by another instance.
+ * events' numbers: none when the version check found the alert changed (a replica out of step).
  */
 export function unitStatement(writes: readonly RecordedWrite[], expectedVersion: number | undefined): SqlStatement {
   const final = writes.at(-1)!.alert;
@@ -64,21 +64,6 @@ export function unitStatement(writes: readonly RecordedWrite[], expectedVersion:
       WHERE id = ? AND version = ? RETURNING id, version)${insertEvents('u', 'u.id')}`,
     params: [...values, final.id, expectedVersion ?? 0, ...events.params],
   };
-}
-
-/**
- * Commits a unit of writes: 'committed', or 'conflict' when another instance got there first (it opened the same
- * alert, or changed this one since the replica read it). The caller catches up and decides again.
- */
-export async function commitWrites(client: SqlClient, writes: readonly RecordedWrite[], expectedVersion: number | undefined): Promise<'committed' | 'conflict'> {
-  try {
-    const [, result] = await client.transaction([{ sql: 'SELECT pg_advisory_xact_lock(?::bigint)', params: [ALERT_WRITE_LOCK] }, unitStatement(writes, expectedVersion)]);
-    return (result?.rows.length ?? 0) > 0 ? 'committed' : 'conflict';
-  } catch (err) {
-    // The partial unique index: another instance opened this patient's alert for the rule first.
-    if (isUniqueViolation(err)) return 'conflict';
-    throw err;
-  }
 }
 
 export { ALERT_WRITE_LOCK };

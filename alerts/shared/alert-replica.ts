@@ -103,9 +103,12 @@ export class AlertReplica {
     return this.#queue;
   }
 
-  /** Runs `work` after the catch-ups queued before it (adoption at start). */
-  serial(work: () => Promise<void>): Promise<void> {
-    return this.#serial(work);
+  /**
+   * Applies every event committed so far, read through `query`: a transaction that holds the alert write lock,
+   * after which nothing can commit an event until it ends, so the replica is then exactly the shared alerts.
+   */
+  catchUpWithin(query: SqlClient['query']): Promise<void> {
+    return this.#serial(() => this.#tail(query));
   }
 
   #serial(work: () => Promise<void>): Promise<void> {
@@ -114,9 +117,9 @@ export class AlertReplica {
     return run;
   }
 
-  async #tail(): Promise<void> {
+  async #tail(query: SqlClient['query'] = (sql, params) => this.#shared.query(sql, params)): Promise<void> {
     for (;;) {
-      const { rows } = await this.#shared.query<EventRow>(
+      const { rows } = await query<EventRow>(
         'SELECT seq, alert_id AS "alertId", type, at, actor, alert, version, quiet FROM alert_events WHERE seq > ? ORDER BY seq LIMIT ?',
         [this.seq, BATCH],
       );

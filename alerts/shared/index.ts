@@ -40,7 +40,7 @@ export interface SharedAlerts {
   readonly replica: AlertReplica;
   /** Per-patient overrides and snoozes, changed in PostgreSQL and mirrored here. */
   readonly settings: SharedRuleSettings;
-  /** Transitions committed to PostgreSQL (compare-and-set), for evaluation and actions. */
+  /** Transitions decided and committed under the alert write lock in PostgreSQL, for evaluation and actions. */
   transitions(table: AlertTable): Transitions;
   readonly lastReadings: SharedLastReadings;
   /** The webhook's events and cursor in PostgreSQL, and whether this instance is the one delivering now. */
@@ -111,7 +111,7 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
     client: postgres.client,
     replica,
     settings,
-    transitions: (table) => sharedTransitions(table, postgres.client, replica),
+    transitions: (table) => sharedTransitions(table, postgres, replica),
     lastReadings: sharedLastReadings(postgres.client),
     webhook: (table) => ({ ...sharedWebhookSource(postgres.client, table), delivering: () => leadership.delivering() }),
     close,

@@ -5,8 +5,8 @@
  * patient there takes their alerts and events with it.
  *
  * - `alerts_live`: one live alert per patient, rule and subject across every instance (a database constraint,
- *   not luck): a worker that loses the race re-decides against the alert the other opened.
- * - `version`: the count of writes to an alert; every write is a compare-and-set on it.
+ *   not luck). Transitions are decided under one advisory lock (alert-commit.ts), so it guards rather than decides.
+ * - `version`: the count of writes to an alert; every update checks it, as a guard against an out-of-step replica.
  * - Every insert into alert_events notifies channel vigil_alerts ("e:<seq>"); replicas then read the events after the last
  *   one they applied. Writers take one transaction-level advisory lock first, so events commit in the order of
  *   their numbers and a reader never skips one that commits later with a smaller number.

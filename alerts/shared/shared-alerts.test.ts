@@ -109,7 +109,7 @@ describe('alerts shared in PostgreSQL', () => {
     const clock = { now: Date.now() };
     const { url, a, b } = await two(clock);
     const p = await patientOn(a, b);
-    // Both workers decide against replicas with no live alert: one opens it, the other loses the race and repeats it.
+    // Both workers take a crisis at once: one opens the alert under the write lock, the other then repeats it.
     a.take(p.deviceId, p.patientId, crisis);
     b.take(p.deviceId, p.patientId, crisis);
     await Promise.all([a.alerts.evaluation.settled(), b.alerts.evaluation.settled()]);
@@ -165,7 +165,7 @@ describe('alerts shared in PostgreSQL', () => {
     await a.alerts.evaluation.settled();
     await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
     clock.now += 20 * MIN;
-    // Both decide on replicas where it is due; the compare-and-set lets one write it, the other decides again.
+    // Both find it due; under the write lock the second decides against the first's escalation: not due any more.
     await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
     await eventually(() => a.events.length === 2 && b.events.length === 2);
     expect(a.events.map((e) => e.type)).toEqual(['alert.opened', 'alert.escalated']);

@@ -143,7 +143,7 @@ export class AlertTable implements AlertWrites {
   }
 
   /**
-   * The alert's version: how many writes PostgreSQL has made to it, with shared alerts (a compare-and-set expects
+   * The alert's version: how many writes PostgreSQL has made to it, with shared alerts (an update checks
    * the replica's); 0 in the embedded database.
    */
   versionOf(id: number): number | undefined {

@@ -4,7 +4,7 @@ import type { AlertChanges } from './alert-table.js';
 /**
  * What a transition writes: the alert (a new one, or changes to one) and its event. The alert table writes them
  * at once in the embedded database; with shared alerts they are recorded (RecordedAlertWrites) and then sent to
- * PostgreSQL as one compare-and-set. Decisions (lifecycle/apply.ts) and actions are written once, against this.
+ * PostgreSQL as one statement. Decisions (lifecycle/apply.ts) and actions are written once, against this.
  */
 export interface AlertWrites {
   insert(alert: Omit<Alert, 'id'>): Alert;
