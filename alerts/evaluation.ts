@@ -96,6 +96,7 @@ export interface EvaluationDeps {
 /** The newest measurement time per patient and series, shared by every instance (keyed `${patientId}\u0000${series}`). */
 export interface SharedLastReadings {
   save(entries: readonly [string, number][]): Promise<void>;
+  /** What changed since the previous load (everything the first time): the caller keeps the newest of each. */
   load(): Promise<Map<string, number>>;
 }
 

@@ -74,12 +74,15 @@ export const SHARED_ALERTS_SCHEMA = `
   END $$;
   CREATE TRIGGER alert_events_notify AFTER INSERT ON alert_events FOR EACH ROW EXECUTE FUNCTION vigil_alert_event_notify();
 
+  -- changed_at (PostgreSQL's clock, epoch ms): each sweep reads only what changed since its last read.
   CREATE TABLE last_readings (
     patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
     series TEXT NOT NULL,
     time BIGINT NOT NULL,
+    changed_at BIGINT NOT NULL,
     PRIMARY KEY (patient_id, series)
   );
+  CREATE INDEX last_readings_changed ON last_readings(changed_at);
 
   -- Per-patient rule changes: overrides (within the safety floors) and snoozes. Every change notifies
   -- "r:<patient id>": replicas then read that patient's rows again.
