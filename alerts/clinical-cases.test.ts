@@ -1,12 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clinic, DAY, HOUR, MIN, nurse } from '../test/support/clinic.js';
+import { postgresForFile } from '../test/support/postgres.js';
+
+// Every case on the embedded database and on alerts shared in PostgreSQL (alerts/shared): one contract for both.
+const postgres = postgresForFile('clinic');
 
 // The cases of the clinical review (issue 11), each as a care team would meet it, on a fake clock with the
 // real state database and reading store. test/alert-safety.e2e.test.ts plays the same over real MQTT.
-describe('alerts a clinician can trust', () => {
+describe.each(['embedded', 'shared'] as const)('alerts a clinician can trust (%s)', (backend) => {
   let c: Clinic;
   beforeEach(async () => {
-    c = await Clinic.open();
+    c = await Clinic.open(backend === 'shared' ? await postgres.database() : undefined);
   });
   afterEach(() => c.close());
   const bp = (systolic: number, diastolic: number, extra: { minutesAgo?: number; pulse?: number; irregularHeartbeat?: boolean } = {}) => ({ type: 'blood_pressure' as const, systolic, diastolic, ...extra });
@@ -17,7 +21,7 @@ describe('alerts a clinician can trust', () => {
       const p = await c.patient();
       await c.send(p, { type: 'fall', confidence: 0.9 });
       const fall = c.live(p.patientId, 'fall.detected')!;
-      c.alerts.actions.acknowledge(fall.id, nurse, 'called: she is fine');
+      await c.alerts.actions.acknowledge(fall.id, nurse, 'called: she is fine');
       c.advance(3 * DAY);
       await c.send(p, { type: 'fall', confidence: 0.9 });
       expect(c.live(p.patientId, 'fall.detected')).toMatchObject({ id: fall.id, status: 'open', renotifyCount: 1 });
@@ -28,7 +32,7 @@ describe('alerts a clinician can trust', () => {
       const p = await c.patient(['hypertension']);
       await c.send(p, bp(190, 110));
       const crisis = c.live(p.patientId, 'bp.crisis')!;
-      c.alerts.actions.acknowledge(crisis.id, nurse);
+      await c.alerts.actions.acknowledge(crisis.id, nurse);
       c.advance(12 * HOUR);
       await c.send(p, bp(230, 130));
       const again = c.events.filter((e) => e.type === 'alert.renotified').at(-1)!;
@@ -39,13 +43,13 @@ describe('alerts a clinician can trust', () => {
       const p = await c.patient();
       await c.send(p, bp(195, 100));
       const crisis = c.live(p.patientId, 'bp.crisis')!;
-      c.alerts.actions.acknowledge(crisis.id, nurse);
+      await c.alerts.actions.acknowledge(crisis.id, nurse);
       c.advance(3 * HOUR);
       await c.send(p, bp(192, 104));
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'bp.crisis')!.status).toBe('acknowledged');
       c.advance(HOUR + MIN);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'bp.crisis')).toMatchObject({ status: 'open', renotifyCount: 1 });
       expect(c.notices(crisis.id).at(-1)).toBe('alert.renotified:reminder');
     });
@@ -61,7 +65,7 @@ describe('alerts a clinician can trust', () => {
       expect(latched).toMatchObject({ status: 'open', clearSince: expect.any(Number) });
       expect(latched.backInRangeAt).not.toBeNull();
       c.advance(DAY);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'bp.crisis')?.id).toBe(latched.id);
       const done = await c.alerts.actions.acknowledge(latched.id, nurse, 'reviewed');
       expect(done).toMatchObject({ status: 'resolved', resolvedBy: 'user:nurse' });
@@ -99,7 +103,7 @@ describe('alerts a clinician can trust', () => {
       expect(() => c.alerts.actions.setOverride(p.patientId, 'glucose.low', { resolveAfterMinutes: 60 }, nurse, { reason: ' ' })).toThrow(/needs a reason/);
       // Tightening is allowed: alert from 190 for this patient.
       const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
-      c.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, nurse, { reason: 'post-stroke target' });
+      await c.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, nurse, { reason: 'post-stroke target' });
       await c.send(p, bp(172, 90));
       expect(c.live(p.patientId, 'bp.crisis')?.severity).toBe('critical');
     });
@@ -121,10 +125,10 @@ describe('alerts a clinician can trust', () => {
     it('lets an override expire: the default applies again and the expiry is audited', async () => {
       const p = await c.patient();
       const stricter = { tiers: [{ severity: 'warning', match: 'any', conditions: [{ field: 'value', op: '>=', value: 37.5 }] }] };
-      c.alerts.actions.setOverride(p.patientId, 'temperature.abnormal', stricter, nurse, { reason: 'post-op week', expiresAt: c.clock + 7 * DAY });
+      await c.alerts.actions.setOverride(p.patientId, 'temperature.abnormal', stricter, nurse, { reason: 'post-op week', expiresAt: c.clock + 7 * DAY });
       expect(c.alerts.queries.overridesOf(p.patientId)).toEqual([expect.objectContaining({ reason: 'post-op week', actor: 'user:nurse', expiresAt: c.clock + 7 * DAY })]);
       c.advance(7 * DAY + MIN);
-      c.sweep();
+      await c.sweep();
       expect(c.alerts.queries.overridesOf(p.patientId)).toEqual([]);
       expect(c.audit.list({ patientId: p.patientId, action: 'rule.override_expired' })).toHaveLength(1);
       await c.send(p, { type: 'temperature', value: 37.6, unit: 'Cel' });
@@ -171,7 +175,7 @@ describe('alerts a clinician can trust', () => {
       await c.send(p, { type: 'spo2', value: 90 });
       expect(c.live(p.patientId, 'spo2.low')?.severity).toBe('warning');
       const q = await c.patient(['copd']);
-      c.alerts.actions.applyPreset(q.patientId, 'spo2.copd_target', nurse);
+      await c.alerts.actions.applyPreset(q.patientId, 'spo2.copd_target', nurse);
       await c.send(q, { type: 'spo2', value: 90 });
       expect(c.live(q.patientId, 'spo2.low')).toBeUndefined();
       await c.send(q, { type: 'spo2', value: 86, minutesAgo: -1 });
@@ -193,7 +197,7 @@ describe('alerts a clinician can trust', () => {
       const steady = await c.patient(['hypertension']);
       // The same readings without the clear margin: the hysteresis is what keeps this one alert.
       const flappy = await c.patient(['hypertension']);
-      c.alerts.actions.setOverride(flappy.patientId, 'bp.home_average', { clearMargin: 0 }, nurse, { reason: 'test: no hysteresis' });
+      await c.alerts.actions.setOverride(flappy.patientId, 'bp.home_average', { clearMargin: 0 }, nurse, { reason: 'test: no hysteresis' });
       const midnight = Math.floor(c.clock / DAY) * DAY - 11 * DAY;
       for (let day = 0; day <= 10; day++) {
         for (const [hour, systolic] of [[7, day % 2 ? 135.8 : 134.2], [19, day % 3 ? 135.2 : 134.6]] as const) {
@@ -253,10 +257,10 @@ describe('alerts a clinician can trust', () => {
       c.state.db.prepare('UPDATE patients SET created_at = ? WHERE id = ?').run(c.clock - 30 * DAY, p.patientId);
       c.state.db.prepare('UPDATE devices SET assigned_at = ? WHERE id = ?').run(c.clock - 30 * DAY, p.deviceId);
       await c.state.registry.setProgrammes(p.patientId, ['heart_failure']);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'missing.weight')).toBeUndefined();
       c.advance(37 * HOUR);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'missing.weight')?.message).toMatch(/no reading for 3[67] h since enrolment/);
     });
 
@@ -265,10 +269,10 @@ describe('alerts a clinician can trust', () => {
       await c.send(p, { type: 'glucose', value: 120, unit: 'mg/dL', source: 'cgm', minutesAgo: 5 });
       c.state.registry.recordStatus(p.deviceId, { online: true, warmUpUntil: new Date(c.clock + 2 * HOUR).toISOString() }, c.clock);
       c.advance(3 * HOUR);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'missing.cgm')).toBeUndefined();
       c.advance(HOUR + MIN);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'missing.cgm')?.severity).toBe('warning');
     });
 
@@ -276,7 +280,7 @@ describe('alerts a clinician can trust', () => {
       const p = await c.patient();
       const rejected = Array.from({ length: 5 }, (_, i) => ({ ref: String(i), code: 'VIGIL_ERR_OUT_OF_RANGE' as const, message: 'glucose 1500 mg/dL is outside 10-1000 mg/dL' }));
       c.rejections.record({ deviceId: p.deviceId, patientId: p.patientId, rejections: rejected, receivedAt: Date.now(), payload: Buffer.from('[]'), allRejected: true });
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'device.rejected_readings')).toMatchObject({ subject: p.deviceId, severity: 'warning', latestValues: { rejected: 5 } });
     });
   });
@@ -289,7 +293,7 @@ describe('alerts a clinician can trust', () => {
       expect(crisis).toMatchObject({ late: true, status: 'open', clearSince: c.clock - 180 * MIN });
       expect(crisis.backInRangeAt).not.toBeNull();
       c.advance(HOUR);
-      c.sweep();
+      await c.sweep();
       expect(c.live(p.patientId, 'bp.crisis')!.escalationLevel).toBe(0);
     });
   });

@@ -432,6 +432,9 @@ export class AlertEvaluation {
     if (finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return;
     const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
     const { table } = this.#d;
+    // Shared alerts write later: the normal readings after this one in the batch must not be skipped as "nothing
+    // live" before this finding's alert is written. The key is settled with the truth once it is committed.
+    if (this.#d.transitions.deferred && finding.severity !== null) this.#liveKeys.add(patientId, rule.id, finding.subject);
     this.#commit({
       select: () => table.live(patientId, rule.id, finding.subject),
       build: (live: Alert | undefined, writes: AlertWrites) => {
@@ -440,10 +443,9 @@ export class AlertEvaluation {
         return applyDecision(writes, { patientId, rule, live, finding, decision, late, now, fromSweep }) ? decision : undefined;
       },
       committed: (decision) => {
-        if (!decision) return;
-        this.#undrained = true;
-        if (decision.kind === 'open') this.#liveKeys.add(patientId, rule.id, finding.subject);
-        if (decision.kind === 'resolve') this.#liveKeys.delete(patientId, rule.id, finding.subject);
+        if (decision) this.#undrained = true;
+        if (decision?.kind === 'open' || (decision?.kind !== 'resolve' && table.live(patientId, rule.id, finding.subject))) this.#liveKeys.add(patientId, rule.id, finding.subject);
+        else this.#liveKeys.delete(patientId, rule.id, finding.subject);
       },
     });
   }

@@ -1,11 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clinic, DAY, HOUR, MIN, nurse } from '../test/support/clinic.js';
+import { postgresForFile } from '../test/support/postgres.js';
+
+// Every case on the embedded database and on alerts shared in PostgreSQL (alerts/shared): one contract for both.
+const postgres = postgresForFile('regressions');
 
 // Defects an adversarial review of the alert state machine found (each failed before its fix).
-describe('alert safety regressions', () => {
+describe.each(['embedded', 'shared'] as const)('alert safety regressions (%s)', (backend) => {
   let c: Clinic;
   beforeEach(async () => {
-    c = await Clinic.open();
+    c = await Clinic.open(backend === 'shared' ? await postgres.database() : undefined);
   });
   afterEach(() => c.close());
   const bp = (systolic: number, diastolic: number, minutesAgo = 0) => ({ type: 'blood_pressure' as const, systolic, diastolic, minutesAgo });
@@ -15,7 +19,7 @@ describe('alert safety regressions', () => {
     const p = await c.patient(['diabetes']);
     await c.send(p, glucose(62, 0, 'cgm'));
     const hypo = c.live(p.patientId, 'glucose.low')!;
-    c.alerts.actions.acknowledge(hypo.id, nurse);
+    await c.alerts.actions.acknowledge(hypo.id, nurse);
     await c.send(p, glucose(45, 5)); // a meter reading taken 5 min before the CGM's, arriving after it
     expect(c.live(p.patientId, 'glucose.low')).toMatchObject({ severity: 'critical', status: 'open' });
     c.advance(40 * MIN);
@@ -31,14 +35,14 @@ describe('alert safety regressions', () => {
     expect(crisis.late).toBe(false);
     c.advance(20 * MIN);
     await c.send(p, bp(200, 112, 90)); // a reading from 90 minutes ago, uploaded late
-    c.sweep();
+    await c.sweep();
     expect(c.live(p.patientId, 'bp.crisis')).toMatchObject({ late: false, escalationLevel: 1 });
   });
 
   it('a reading evaluated again after a restart does not reopen an alert a person resolved', async () => {
     const p = await c.patient();
     const [fall] = await c.send(p, { type: 'fall', confidence: 0.9 });
-    c.alerts.actions.resolve(c.live(p.patientId, 'fall.detected')!.id, nurse, 'seen in clinic');
+    await c.alerts.actions.resolve(c.live(p.patientId, 'fall.detected')!.id, nurse, 'seen in clinic');
     c.advance(2 * HOUR);
     c.alerts.evaluation.onCommitted([fall!]);
     expect(c.live(p.patientId, 'fall.detected')).toBeUndefined();
@@ -69,10 +73,10 @@ describe('alert safety regressions', () => {
     const p = await c.patient();
     await c.send(p, { type: 'fall', confidence: 0.9 });
     const fall = c.live(p.patientId, 'fall.detected')!;
-    c.alerts.actions.acknowledge(fall.id, nurse);
+    await c.alerts.actions.acknowledge(fall.id, nurse);
     for (let h = 0; h < 24; h++) {
       c.advance(HOUR);
-      c.sweep();
+      await c.sweep();
     }
     expect(c.notices(fall.id)).toEqual(['alert.opened', 'alert.acknowledged']);
   });
@@ -81,11 +85,11 @@ describe('alert safety regressions', () => {
     const p = await c.patient(['heart_failure']);
     await c.send(p, { type: 'weight', value: 80, unit: 'kg' });
     c.advance(37 * HOUR);
-    c.sweep();
+    await c.sweep();
     const missing = c.live(p.patientId, 'missing.weight')!;
     await c.state.registry.assignDevice(p.deviceId, null);
     c.advance(MIN);
-    c.sweep();
+    await c.sweep();
     expect(c.alerts.queries.get(missing.id)!.alert).toMatchObject({ status: 'resolved', resolvedBy: 'vigil', resolveNote: 'the patient has no device' });
   });
 
@@ -94,7 +98,7 @@ describe('alert safety regressions', () => {
     c.state.db.prepare('INSERT INTO rule_overrides (patient_id, rule_id, override, actor, updated_at) VALUES (?, ?, ?, ?, ?)').run(p.patientId, 'bp.crisis', '{not json', 'sql', c.clock);
     await c.send(p, bp(200, 110));
     expect(c.live(p.patientId, 'bp.crisis')?.severity).toBe('critical');
-    c.sweep();
+    await c.sweep();
   });
 
   it('a stored time zone the runtime does not know falls back to UTC days instead of stopping trend rules', async () => {

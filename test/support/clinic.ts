@@ -1,9 +1,10 @@
-import { openState, patientDirectory } from '../../app/state.js';
+import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } from '../../app/state.js';
 import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
 import { RejectionLog, SqliteStore } from '../../ingest/index.js';
 import { AuditLog } from '../../state/index.js';
 import { tempDir } from './temp.js';
-import { openAlertsCore } from '../../alerts/index.js';
+import { openAlertsCore, type SharedAlerts } from '../../alerts/index.js';
+import type { SharedRegistry } from '../../registry/index.js';
 import type { Alert, AlertEvent } from '../../alerts/index.js';
 
 /** A wire reading whose time is given relative to the clock (`minutesAgo`) or absolutely (`at`, epoch ms). */
@@ -31,18 +32,27 @@ export class Clinic {
   readonly alerts;
   #seq = 0;
   #removeDir: () => Promise<void> = async () => undefined;
+  #shared: { registry: SharedRegistry | undefined; alerts: SharedAlerts | undefined } = { registry: undefined, alerts: undefined };
 
-  /** A clinic in a temp dir of its own, removed by close(). */
-  static async open(): Promise<Clinic> {
+  /**
+   * A clinic in a temp dir of its own, removed by close(). With `databaseUrl`, its registry and alerts are shared
+   * in that PostgreSQL database (alerts/shared): the same cases then run on the shared alerts.
+   */
+  static async open(databaseUrl?: string): Promise<Clinic> {
     const dir = await tempDir();
-    const clinic = new Clinic(dir.path);
+    const state = openState(dir.path);
+    const fail = (err: Error) => process.stderr.write(`clinic: shared state failed: ${err.stack ?? err.message}\n`);
+    const registry = await shareStateRegistry(state, databaseUrl, fail);
+    const alerts = await shareStateAlerts(state.db, databaseUrl, { info: () => undefined, warn: (o) => fail((o as { err: Error }).err) });
+    const clinic = new Clinic(dir.path, Date.now(), { state, alerts });
+    clinic.#shared = { registry, alerts };
     clinic.#removeDir = dir.remove;
     return clinic;
   }
 
-  constructor(dataDir: string, start = Date.now()) {
+  constructor(dataDir: string, start = Date.now(), opened?: { state: ReturnType<typeof openState>; alerts: SharedAlerts | undefined }) {
     this.clock = start;
-    this.state = openState(dataDir);
+    this.state = opened?.state ?? openState(dataDir);
     this.store = new SqliteStore(dataDir);
     this.rejections = new RejectionLog(this.state.db, { onLost: () => undefined });
     this.audit = new AuditLog(this.state.db, () => this.clock);
@@ -57,6 +67,7 @@ export class Clinic {
       snoozeMaxHours: 24,
       lateAfterMinutes: 60,
       now: () => this.clock,
+      shared: opened?.alerts,
     });
     this.alerts.feed.on('event', (e) => this.events.push(e));
   }
@@ -78,6 +89,8 @@ export class Clinic {
     await this.store.write(readings);
     this.alerts.evaluation.onCommitted(readings);
     await this.alerts.evaluation.onStored(readings);
+    // Shared alerts write in the background; the cases read what the readings did.
+    await this.alerts.evaluation.settled();
     return readings;
   }
 
@@ -85,8 +98,9 @@ export class Clinic {
     this.clock += ms;
   }
 
-  sweep(): void {
-    this.alerts.evaluation.sweep();
+  /** The scheduled sweep, once; embedded, done when this returns (await it for shared alerts). */
+  sweep(): Promise<void> {
+    return this.alerts.evaluation.sweep();
   }
 
   live(patientId: string, ruleId: string): Alert | undefined {
@@ -104,6 +118,8 @@ export class Clinic {
 
   async close(): Promise<void> {
     await this.alerts.evaluation.close();
+    await this.#shared.alerts?.close();
+    await this.#shared.registry?.close();
     this.rejections.close();
     await this.store.close();
     this.state.db.close();
