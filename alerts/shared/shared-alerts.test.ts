@@ -4,7 +4,7 @@ import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } fro
 import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
 import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
-import { tempDir } from '../../test/support/temp.js';
+import { tempDir, waitFor } from '../../test/support/temp.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -19,18 +19,8 @@ const noHistory = async (): Promise<never> => {
   throw new Error('no reading history in this test');
 };
 
-async function eventually(check: () => unknown): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`still not true after 10 s: ${check.toString()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** A change reaches another instance's replica in milliseconds: 10 s is a failure, not slowness. */
+const eventually = (check: () => unknown) => waitFor(check, { timeoutMs: 10_000 });
 
 const postgres = postgresForFile('shared_alerts');
 
@@ -105,6 +95,15 @@ describe('alerts shared in PostgreSQL', () => {
     return { patientId: patient.id, deviceId: device.id };
   }
 
+  /** A crisis of a new patient, taken by instance a, once instance b shows its alert. */
+  async function crisisOnA(a: Instance, b: Instance) {
+    const p = await patientOn(a, b);
+    a.take(p.deviceId, p.patientId, crisis);
+    await a.alerts.evaluation.settled();
+    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    return p;
+  }
+
   it('opens one alert when two workers take the same patient\'s critical readings at once', async () => {
     const clock = { now: Date.now() };
     const { url, a, b } = await two(clock);
@@ -137,10 +136,7 @@ describe('alerts shared in PostgreSQL', () => {
   it('shows an acknowledgement made on one instance on the others, and escalates nothing acknowledged', async () => {
     const clock = { now: Date.now() };
     const { a, b } = await two(clock);
-    const p = await patientOn(a, b);
-    a.take(p.deviceId, p.patientId, crisis);
-    await a.alerts.evaluation.settled();
-    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    await crisisOnA(a, b);
     const [alert] = b.alerts.queries.list({ status: 'live' });
     const acknowledged = await b.alerts.actions.acknowledge(alert!.id, { name: 'user:nurse', origin: '127.0.0.1' }, 'phoned her');
     expect(acknowledged).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'user:nurse' });
@@ -160,10 +156,7 @@ describe('alerts shared in PostgreSQL', () => {
   it('escalates an open critical once, whichever instances sweep', async () => {
     const clock = { now: Date.now() };
     const { a, b } = await two(clock);
-    const p = await patientOn(a, b);
-    a.take(p.deviceId, p.patientId, crisis);
-    await a.alerts.evaluation.settled();
-    await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 1);
+    await crisisOnA(a, b);
     clock.now += 20 * MIN;
     // Both find it due; under the write lock the second decides against the first's escalation: not due any more.
     await Promise.all([a.alerts.evaluation.sweep(), b.alerts.evaluation.sweep()]);
