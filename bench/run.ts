@@ -174,7 +174,9 @@ the figures here are medians of alternating runs, old and new code in turn).
   Since then the shipper also waits \`lingerMs\` (50 ms) after a batch that caught up (\`ingest/shipper.ts\`): a
   steady stream costs a store write every 50 ms or so, and readings reach the store at most that much later.
   PUBACK p50 / p99 at 4,000/s, three alternating pairs: 303 / 777, 261 / 601, 297 / 799 ms before; 132 / 677,
-  140 / 518, 272 / 1,215 ms after. At 12,000/s under a load average of 6-9 neither version kept up (5,100-11,300
+  140 / 518, 272 / 1,215 ms after. At 2,000/s, four pairs: p99 567, 477, 131, 373 ms before; 230, 301, 406,
+  58 ms after (medians: p50 86 to 25 ms, p99 425 to 266 ms), with 11-17 store writes a second after it against
+  10-74 before. At 12,000/s under a load average of 6-9 neither version kept up (5,100-11,300
   readings/s) and InfluxDB, starved too, took only 1-6 writes a second from either, so the change had nothing
   to act on (p99 797, 456, 409 ms before; 459, 933, 648 after): it pays where InfluxDB answers fast.
 - The rest of the extra cost per reading at half rate is per device and per commit: a socket read and a PUBACK
