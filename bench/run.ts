@@ -66,14 +66,15 @@ every 50 ms to time storage, which took a fifth of Vigil's main thread; the poll
 slow subscriber). Vigil validates, normalises, deduplicates and fsyncs every reading before its PUBACK,
 evaluates the rules and stores it. "Publish to stored" is estimated from Vigil's stored counter sampled
 every 50 ms. The "paced" rows send at half the rate Vigil reached in the row above, on a fixed schedule per
-device (open loop): the latency a programme sees when Vigil runs at half its capacity. "PUBACK to alert" is the time from the PUBACK of a blood-pressure crisis reading (${ALERT_SAMPLES} probes
+device (open loop): the latency a programme sees when Vigil runs at half its capacity; a bare aedes under the
+same schedule, just before, shows what the load generator, the network and the cores add by themselves. "PUBACK to alert" is the time from the PUBACK of a blood-pressure crisis reading (${ALERT_SAMPLES} probes
 per run, one per patient, spread over the load) to the \`alert.opened\` webhook reaching a receiver in the
 bench process. CPU seconds and peak RSS are the server process's (for InfluxDB runs, Vigil's alone); Vigil's CPU includes
 authenticating every device at connect (a SHA-256 digest of its secret).
 
 Each device count runs in ${ROUNDS} rounds: bare aedes, then every other row against that round's aedes. A row is
 the round with the median ratio; the brackets give the lowest and highest ratio of the rounds (one run's ratio
-swung by about 8 points between runs on this machine, and neighbouring runs drift together). The paced row is
+swung by about 8 points between runs on this machine, and neighbouring runs drift together). The paced rows are
 measured once, at half the median full rate.
 
 ${table(rows)}
@@ -149,6 +150,49 @@ against 9.3 s) and moved neither the rate at 10 devices nor the PUBACK p99 at 10
 main thread is busy, not waiting for the disk. PUBACKs are now answered in the order of their publishes
 (\`gateway/puback-order.ts\`, which MQTT 3.1.1 requires and aedes did not keep within one read chunk).
 
+### PUBACK latency at half rate (issue 12)
+
+Looked into on 2026-11-29 with the paced rows alone (\`BENCH_TARGETS=paced BENCH_DEVICES=100
+BENCH_PACED_RATE=12000\`), on this machine shared with two other agents' builds and tests (load average 4-10: the
+bare aedes under the same schedule ranged from 0.4 to 150 ms p50 between runs, so single runs say little, and
+the figures here are medians of alternating runs, old and new code in turn).
+
+- The wait is in Vigil, not in the load generator or the network: at 12,000/s the bare aedes under the same
+  schedule answered in 0.7 / 21 ms (p50 / p99) where Vigil took 144 / 398 ms, and Vigil's own histograms (the
+  bench prints them for every Vigil row) put the median arrival-to-PUBACK and append-to-commit in the same
+  100-250 ms bucket: readings wait for their group commit.
+- The disk is not the wait: an fdatasync takes 0.35 ms (p50) here. A trace of the commits at 12,000/s saw each
+  commit's write complete 63 ms (median) after it was issued and its fdatasync 51 ms after that: each completion
+  waits for the main thread to finish the turn it is in, and the main thread was always busy.
+- It was busy because Vigil spent as much CPU at half its rate as at full rate (8.7 CPU s for 100,000 paced
+  readings against 8.9 s for 200,000 in the table of that day). The largest cause found was the shipper: it
+  waited for more readings only when it found none committed, so under a steady stream it wrote to InfluxDB as
+  fast as InfluxDB answered, and each write cost Vigil 4-6 ms of CPU whatever its size (the request and its
+  gzip, and a round of trend and adherence rules for every patient in the batch). For the same 40,000 readings
+  at 4,000/s Vigil's CPU rose with the writes per second: 5.0 s at 12.7 writes/s, 7.0 s at 32.6, 9.7 s at 117.8.
+  The quieter the machine, the faster InfluxDB answered and the more CPU the shipper took from the PUBACK path.
+  Since then the shipper also waits \`lingerMs\` (50 ms) after a batch that caught up (\`ingest/shipper.ts\`): a
+  steady stream costs a store write every 50 ms or so, and readings reach the store at most that much later.
+  PUBACK p50 / p99 at 4,000/s, three alternating pairs: 303 / 777, 261 / 601, 297 / 799 ms before; 132 / 677,
+  140 / 518, 272 / 1,215 ms after. At 2,000/s, four pairs: p99 567, 477, 131, 373 ms before; 230, 301, 406,
+  58 ms after (medians: p50 86 to 25 ms, p99 425 to 266 ms), with 11-17 store writes a second after it against
+  10-74 before. At 12,000/s under a load average of 6-9 neither version kept up (5,100-11,300
+  readings/s) and InfluxDB, starved too, took only 1-6 writes a second from either, so the change had nothing
+  to act on (p99 797, 456, 409 ms before; 459, 933, 648 after): it pays where InfluxDB answers fast.
+- The rest of the extra cost per reading at half rate is per device and per commit: a socket read and a PUBACK
+  \`writev\` per device per group commit (in a profile at 300 readings/s, PUBACK \`writev\` calls were the largest
+  item of Vigil's main thread), shared by fewer readings when each device sends a few readings per commit
+  instead of twenty.
+- Tried and not kept: the outbox's segments opened with O_DSYNC, so that a commit's write returns once durable
+  (one trip through the thread pool per commit instead of two). The traced commits came round faster (56 ms
+  median between commits against 148 ms, in runs under different load), but in three alternating pairs at
+  4,000/s the PUBACK p99 did not move (149, 83, 430 ms before; 228, 824, 237 after).
+
+The goal of issue 12 (p99 under 50 ms at 100 devices, at half rate) was not reached on this shared machine. What
+is left to try, in order of the evidence: the alert rules' per-patient work on every stored batch (the adherence
+rules look the patient up in the state database for every patient of every batch, before checking that any
+adherence rule reads that type), then the per-device system calls of each commit.
+
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
 
@@ -181,7 +225,7 @@ the year's raw points into JavaScript.
 
 ${reportsSection}
 
-Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced); \`BENCH_ROUNDS\` (3);
+Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced); \`BENCH_ROUNDS\` (3); \`BENCH_PACED_RATE\` runs the paced rows at that rate without the full InfluxDB rounds;
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process, \`BENCH_VIGIL_STDOUT\` to keep what it prints;
 \`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
 \`npm run bench:throughput\`, \`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`

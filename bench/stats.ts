@@ -42,3 +42,28 @@ export async function metricValue(httpUrl: string, name: string, alongWith: read
   const text = await (await fetch(`${httpUrl}/metrics?${query}`)).text();
   return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
+
+/** A Prometheus histogram's cumulative bucket counts, by upper bound (seconds; +Inf last). */
+export type Buckets = ReadonlyMap<number, number>;
+
+/** Reads one unlabelled histogram family from a Vigil's /metrics. */
+export async function histogramBuckets(httpUrl: string, name: string): Promise<Buckets> {
+  const text = await (await fetch(`${httpUrl}/metrics?name=${name}`)).text();
+  const buckets = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) {
+    buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  }
+  return buckets;
+}
+
+/**
+ * The upper bound (ms) of the bucket holding the p-th percentile of what a histogram counted between two
+ * snapshots: as coarse as its buckets, enough to tell a wait inside Vigil from one in the network or the client.
+ */
+export function bucketPercentile(before: Buckets, after: Buckets, p: number): number {
+  const counts = [...after].map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const);
+  const total = counts.at(-1)?.[1] ?? 0;
+  if (total === 0) return Number.NaN;
+  const found = counts.find(([, n]) => n >= (p / 100) * total);
+  return (found?.[0] ?? Number.POSITIVE_INFINITY) * 1000;
+}

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runLoad, type LoadResult } from './load.js';
 import { benchPayload } from './payload.js';
+import { describeInside, insideSnapshot, type InsideSnapshot } from './inside.js';
 import { metricValue, processUsage, summarise, type Summary } from './stats.js';
 import { startBareAedes, startInfluxd, startMosquitto, startVigil, type Target } from './targets.js';
 
@@ -30,6 +31,11 @@ export const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 20_000);
  * Vigil run with the aedes run just before it, and taking the median of rounds, is what steadies the figure.
  */
 export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+/**
+ * The paced rows' rate, messages/s across all devices; unset: half the median full InfluxDB rate. Set, the full
+ * InfluxDB rounds are skipped unless `influx` is among the targets: a latency experiment runs the paced rows alone.
+ */
+const PACED_RATE = process.env.BENCH_PACED_RATE ? Number(process.env.BENCH_PACED_RATE) : undefined;
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
 export interface Row {
@@ -123,22 +129,25 @@ async function startReceiver(): Promise<{ url: string; openedAt: Map<string, num
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, server };
 }
 
-async function measureBroker(target: Target, devices: number, ceiling: number | undefined): Promise<Row> {
+/** `pace`: the paced rows' rate and message count, so that a bare broker's latency is seen under the same schedule. */
+async function measureBroker(target: Target, devices: number, ceiling: number | undefined, pace?: number): Promise<Row> {
   const unsubscribe = await subscribe(target.url);
   let before = processUsage(target.pid);
   const load = await runLoad({
     url: target.url,
     devices: Array.from({ length: devices }, (_, i) => ({ deviceId: `bench-${i}` })),
-    perDevice: Math.ceil(MESSAGES / devices),
+    perDevice: Math.ceil((pace ? MESSAGES / 2 : MESSAGES) / devices),
     window: WINDOW,
     payload,
+    ratePerSecond: pace,
     warmUpPerDevice: Math.ceil(WARM_UP / devices),
     afterWarmUp: () => (before = processUsage(target.pid)),
   });
   const after = processUsage(target.pid);
   await unsubscribe();
   const perSecond = load.acknowledged / load.seconds;
-  return { target: target.name, devices, perSecond, ratio: ceiling ? perSecond / ceiling : 1, puback: summarise(load.pubackMs), cpuSeconds: after.cpuSeconds - before.cpuSeconds, peakRssMiB: after.peakRssMiB };
+  const name = pace ? `${target.name}, paced at ${Math.round(pace).toLocaleString('en')}/s (as the row below)` : target.name;
+  return { target: name, devices, perSecond, ratio: ceiling ? perSecond / ceiling : 1, puback: summarise(load.pubackMs), cpuSeconds: after.cpuSeconds - before.cpuSeconds, peakRssMiB: after.peakRssMiB };
 }
 
 async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined, pace?: number): Promise<Row> {
@@ -158,6 +167,7 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
     const probeClients = await Promise.all(alertDevices.map((d) => connect(target.url, { clientId: d.deviceId, username: d.deviceId, password: d.secret, reconnectPeriod: 0 })));
     await Promise.all(probeClients.map((c) => new Promise((resolve) => c.once('connect', resolve))));
     let probes: Promise<void> = Promise.resolve();
+    let insideBefore: Promise<InsideSnapshot> | undefined;
     const sendProbes = async () => {
       for (const [i, client] of probeClients.entries()) {
         await new Promise((resolve) => setTimeout(resolve, 40));
@@ -180,9 +190,11 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
       warmUpPerDevice,
       afterWarmUp: () => {
         before = processUsage(target.pid);
+        insideBefore = insideSnapshot(target.httpUrl!);
         probes = sendProbes();
       },
     });
+    process.stderr.write(`bench: ${label}, ${devices} devices: ${describeInside(await insideBefore!, await insideSnapshot(target.httpUrl!), load.seconds)}\n`);
     await probes;
     await watcher.waitFor(warmUpPerDevice * devices + load.acknowledged + ALERT_SAMPLES);
     const deadline = Date.now() + 30_000;
@@ -242,15 +254,20 @@ export async function benchThroughput(): Promise<Row[]> {
         const mosquitto = TARGETS.has('mosquitto') ? await startMosquitto() : undefined;
         if (mosquitto) rounds.mosquitto.push(await measureBroker(mosquitto, devices, bare.perSecond).finally(() => mosquitto.stop()));
         if (TARGETS.has('sqlite')) rounds.sqlite.push(await measureVigil(devices, bare.perSecond, undefined));
-        if (influx) rounds.influx.push(await measureVigil(devices, bare.perSecond, influx.url));
+        if (influx && (TARGETS.has('influx') || PACED_RATE === undefined)) rounds.influx.push(await measureVigil(devices, bare.perSecond, influx.url));
       }
       const bare = medianRound(rounds.bare, (r) => r.perSecond);
       rows.push(bare);
       for (const measured of [rounds.mosquitto, rounds.sqlite]) if (measured.length > 0) rows.push(medianRound(measured));
       if (influx) {
-        const full = medianRound(rounds.influx);
-        if (TARGETS.has('influx')) rows.push(full);
-        if (TARGETS.has('paced')) rows.push(await measureVigil(devices, bare.perSecond, influx.url, full.perSecond / 2));
+        if (TARGETS.has('influx')) rows.push(medianRound(rounds.influx));
+        if (TARGETS.has('paced')) {
+          const pace = PACED_RATE ?? medianRound(rounds.influx).perSecond / 2;
+          // The bare broker under the same schedule: the latency of the load generator, the cores and aedes alone.
+          const aedes = await startBareAedes();
+          rows.push(await measureBroker(aedes, devices, bare.perSecond, pace).finally(() => aedes.stop()));
+          rows.push(await measureVigil(devices, bare.perSecond, influx.url, pace));
+        }
       }
       process.stderr.write(`${table(rows)}\n`);
     }
