@@ -261,11 +261,14 @@ export class AlertEvaluation {
 
   async #evaluateAdherence(patientId: string, type: Reading['type'], at: number): Promise<void> {
     const port = this.#d.adherence;
-    const patient = port && this.#d.directory.patient(patientId);
-    if (!port || !patient) return;
+    if (!port) return;
+    // Every stored batch comes here: the (cached) rules first, and the patient only for one that reads this type.
+    const rules = this.#d.resolver.rulesFor(patientId).filter((r) => r.kind === 'adherence_bp' && r.readingType === type);
+    const patient = rules.length > 0 ? this.#d.resolver.patient(patientId) : undefined;
+    if (!patient) return;
     const timeZone = this.#zoneOf(patient);
-    for (const rule of this.#d.resolver.rulesFor(patientId)) {
-      if (rule.kind !== 'adherence_bp' || rule.readingType !== type) continue;
+    for (const rule of rules) {
+      if (rule.kind !== 'adherence_bp') continue;
       const missed = port.missedDoses(patientId, rule.medicationClass, adherenceWindowFrom(rule, at, timeZone), at + 1);
       const history = missed < rule.missedDoses ? [] : await this.#d.history.queryRaw({ patientId, type, from: adherenceBpHistoryFrom(rule, at, timeZone), to: at + 1, limit: 20_000 });
       const finding = evaluateAdherenceBp(rule, missed, history, at, timeZone);
