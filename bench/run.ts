@@ -190,8 +190,9 @@ the figures here are medians of alternating runs, old and new code in turn).
 
 The goal of issue 12 (p99 under 50 ms at 100 devices, at half rate) was not reached on this shared machine. What
 is left to try, in order of the evidence: the alert rules' per-patient work on every stored batch (the adherence
-rules look the patient up in the state database for every patient of every batch, before checking that any
-adherence rule reads that type), then the per-device system calls of each commit.
+rules looked the patient up in the state database for every patient of every batch before checking that any
+adherence rule reads that type: since then they look at their cached rules first, and at the cached patient),
+then the per-device system calls of each commit.
 
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
