@@ -307,7 +307,7 @@ export class AlertEvaluation {
   async #expireSharedOverrides(now: number): Promise<void> {
     const shared = this.#d.sharedSettings!;
     for (const o of this.#d.settings.expiredOverrides(now)) {
-      if (await shared.clearOverride(o.patientId, o.ruleId)) {
+      if (await shared.clearExpiredOverride(o.patientId, o.ruleId, now)) {
         this.#d.audit.record('vigil', 'rule.override_expired', o.patientId, o.ruleId, { override: o.override, setBy: o.actor, reason: o.reason }, now);
       }
       this.#d.resolver.invalidate(o.patientId);

@@ -324,4 +324,28 @@ describe('alerts shared in PostgreSQL', () => {
     await b.alerts.actions.clearOverride(p.patientId, 'bp.crisis', 'user:nurse');
     await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 0);
   });
+
+  it('removes an expired override only while it is the expired one: a newer override set meanwhile on another instance stays', async () => {
+    const clock = { now: Date.now() };
+    const { url, a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
+    await a.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, 'user:nurse', { reason: 'post-stroke target, until further notice' });
+    await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
+    // b's mirror has not yet heard of it and still holds the override it replaced, which expired an hour ago.
+    b.state.db.prepare('UPDATE rule_overrides SET expires_at = ? WHERE patient_id = ?').run(clock.now - HOUR, p.patientId);
+    await b.alerts.evaluation.sweep();
+
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT expires_at FROM rule_overrides WHERE patient_id = $1', [p.patientId]);
+      expect(rows).toEqual([{ expires_at: null }]);
+    } finally {
+      await client.end();
+    }
+    expect(b.audit.list({ action: 'rule.override_expired' })).toEqual([]);
+    // b's mirror reads the override as it is again.
+    expect(b.alerts.queries.overridesOf(p.patientId)).toMatchObject([{ ruleId: 'bp.crisis', expiresAt: null }]);
+  });
 });

@@ -67,6 +67,19 @@ export class SharedRuleSettings {
     return changes > 0;
   }
 
+  /**
+   * Removes the patient's override of the rule if it has expired by `now` in PostgreSQL too: this instance's mirror
+   * may not yet know that another instance replaced it (a new one, with a later expiry or none), which must stay.
+   */
+  async clearExpiredOverride(patientId: string, ruleId: string, now: number): Promise<boolean> {
+    const { changes } = await this.#shared.query(
+      'DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ? AND expires_at IS NOT NULL AND expires_at <= ?',
+      [patientId, ruleId, now],
+    );
+    await this.refresh(patientId);
+    return changes > 0;
+  }
+
   async snooze(patientId: string, s: { ruleId: string; until: number; actor: string; note: string | null; at: number; tier: string }): Promise<void> {
     await this.#shared.query(
       `INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)
