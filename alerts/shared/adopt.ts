@@ -16,8 +16,12 @@ const ADOPTED_ALERT = "(SELECT id FROM alerts WHERE id = currval(pg_get_serial_s
  * last with the alert as it is now. An alert still live here whose patient, rule and subject is live in the shared
  * alerts already is not copied: the shared one stands for the condition. Alerts of patients the shared registry
  * does not have (erased) are not copied. Returns how many alerts were copied and skipped.
+ *
+ * The copy records this data dir's adoption token (alerts migration 6) in the same transaction: a data dir that
+ * stopped after the commit and before it became a replica finds it there at its next start and copies nothing
+ * again (`adoptedBefore`); two starts at once from one data dir: the second's copy fails on the token and rolls back.
  */
-export async function adoptAlerts(db: StateDb, shared: SqlClient): Promise<{ copied: number; skipped: number }> {
+export async function adoptAlerts(db: StateDb, shared: SqlClient, now: number): Promise<{ copied: number; skipped: number }> {
   const table = new AlertTable(db);
   const patients = new Set((await shared.query<{ id: string }>('SELECT id FROM patients')).rows.map((r) => r.id));
   const liveRows = await shared.query<{ patientId: string; ruleId: string; subject: string }>(
@@ -25,6 +29,7 @@ export async function adoptAlerts(db: StateDb, shared: SqlClient): Promise<{ cop
   );
   const live = new Set(liveRows.rows.map((r) => `${r.patientId}\u0000${r.ruleId}\u0000${r.subject}`));
   const statements: SqlStatement[] = [{ sql: 'SELECT pg_advisory_xact_lock(?::bigint)', params: [ALERT_WRITE_LOCK] }];
+  const adoption = { sql: 'INSERT INTO alerts_adoptions (token, adopted_at, copied) VALUES (?, ?::bigint, ?::int)', params: [adoptionToken(db), now] };
   let copied = 0;
   let skipped = 0;
   const ids = db.prepare<[], { id: number }>('SELECT id FROM alerts ORDER BY id').all();
@@ -56,6 +61,15 @@ export async function adoptAlerts(db: StateDb, shared: SqlClient): Promise<{ cop
       });
     }
   }
-  if (copied > 0) await shared.transaction(statements);
+  await shared.transaction([...statements, { ...adoption, params: [...adoption.params, copied] }]);
   return { copied, skipped };
+}
+
+/** Whether this data dir's alerts were copied into these shared alerts already. */
+export async function adoptedBefore(db: StateDb, shared: SqlClient): Promise<boolean> {
+  return (await shared.query('SELECT 1 FROM alerts_adoptions WHERE token = ?', [adoptionToken(db)])).rows.length > 0;
+}
+
+function adoptionToken(db: StateDb): string {
+  return db.prepare<[], { token: string }>('SELECT token FROM alerts_adoption').get()!.token;
 }

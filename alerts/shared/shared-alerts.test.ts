@@ -5,6 +5,7 @@ import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInpu
 import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
+import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -347,5 +348,40 @@ describe('alerts shared in PostgreSQL', () => {
     expect(b.audit.list({ action: 'rule.override_expired' })).toEqual([]);
     // b's mirror reads the override as it is again.
     expect(b.alerts.queries.overridesOf(p.patientId)).toMatchObject([{ ruleId: 'bp.crisis', expiresAt: null }]);
+  });
+
+  it('adopts a data dir once, even if it stopped between the copy and making itself a replica', async () => {
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    const copy = await tempDir();
+    try {
+      const alone = await instance(undefined, clock, dir.path);
+      const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+      const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
+      alone.take(device.id, patient.id, crisis);
+      const [opened] = alone.alerts.queries.list({ status: 'live' });
+      await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+      await alone.close();
+      // The data dir as it is on disk before the move: what a crash after PostgreSQL's commit leaves behind.
+      await cp(dir.path, copy.path, { recursive: true });
+
+      const url = await postgres.database();
+      const moved = await instance(url, clock, dir.path);
+      await moved.close();
+      const restarted = await instance(url, clock, copy.path);
+      open.push(restarted);
+      expect(restarted.alerts.queries.list({ patientId: patient.id })).toHaveLength(1);
+      const client = new pg.Client(url);
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT count(*)::int AS n FROM alerts WHERE patient_id = $1', [patient.id]);
+        expect(rows[0].n).toBe(1);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await dir.remove();
+      await copy.remove();
+    }
   });
 });
