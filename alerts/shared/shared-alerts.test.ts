@@ -384,4 +384,39 @@ describe('alerts shared in PostgreSQL', () => {
       await copy.remove();
     }
   });
+
+  it('keeps a parked webhook delivery on its own event when a data dir is adopted, whose numbers change', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    // The shared alerts have history already: PostgreSQL's numbers differ from the data dir's.
+    const other = await instance(url, clock);
+    open.push(other);
+    const someone = await other.state.registry.addPatient({ name: 'Bo', programmes: ['hypertension'] });
+    const { device: theirs } = await other.state.registry.addDevice({ patientId: someone.id });
+    other.take(theirs.id, someone.id, crisis);
+    await other.alerts.evaluation.settled();
+
+    const dir = await tempDir();
+    try {
+      const alone = await instance(undefined, clock, dir.path);
+      const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+      const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
+      alone.take(device.id, patient.id, crisis);
+      const [opened] = alone.alerts.queries.list({ status: 'live' });
+      await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+      // The receiver refused the resolution: parked, for a person to look at and replay.
+      const resolved = alone.alerts.queries.get(opened!.id)!.events.find((e) => e.type === 'alert.resolved')!;
+      alone.alerts.parking.park(resolved.seq, 400, 'receiver answered 400', 5, clock.now);
+      await alone.close();
+
+      const moved = await instance(url, clock, dir.path);
+      open.push(moved);
+      const [parked] = moved.alerts.parking.list();
+      const [alert] = moved.alerts.queries.list({ patientId: patient.id });
+      const event = moved.alerts.queries.get(alert!.id)!.events.find((e) => e.seq === parked!.seq);
+      expect(event).toMatchObject({ type: 'alert.resolved', alert: { patientId: patient.id } });
+    } finally {
+      await dir.remove();
+    }
+  });
 });
