@@ -5,11 +5,13 @@ import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInpu
 import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
+import { startTcpProxy } from '../../test/support/tcp-proxy.js';
 import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { createAlerts, openAlertsCore, type AlertEvent } from '../index.js';
+import { WebhookLeadership } from './webhook-leader.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -419,4 +421,30 @@ describe('alerts shared in PostgreSQL', () => {
       await dir.remove();
     }
   });
+
+  it('hands webhook delivery over when the delivering instance\'s connection goes silent (its session lives on in PostgreSQL)', async () => {
+    const url = await postgres.database();
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const a = new WebhookLeadership(throughProxy.toString());
+    const b = new WebhookLeadership(url);
+    try {
+      expect(await a.delivering()).toBe(true);
+      expect(await b.delivering()).toBe(false);
+      // A NAT forgets the flow: no FIN, no RST; PostgreSQL keeps a's session, and with it the lock.
+      proxy.silence();
+      let handedOver = false;
+      for (let round = 0; round < 6 && !handedOver; round++) {
+        const [onA, onB] = [await a.delivering(), await b.delivering()];
+        expect(onA && onB).toBe(false);
+        handedOver = onA || onB;
+      }
+      expect(handedOver).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
