@@ -28,7 +28,7 @@ const eventually = (check: () => unknown) => waitFor(check, { timeoutMs: 10_000 
 const postgres = postgresForFile('shared_alerts');
 
 /** One Vigil instance's state and alerts on a shared PostgreSQL, on a clock the test moves. */
-async function instance(url: string | undefined, clock: { now: number }, dataDir?: string) {
+async function instance(url: string | undefined, clock: { now: number }, dataDir?: string, log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void } = quiet) {
   const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => undefined };
   const state = openState(dir.path);
   const registry = await shareStateRegistry(state, url, loud);
@@ -39,7 +39,7 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
     audit,
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory: patientDirectory(state.registry, () => new Map()),
-    log: quiet,
+    log,
     escalateAfterMinutes: 15,
     realertHours: { critical: 4, warning: 24, info: 0 },
     snoozeMaxHours: 24,
@@ -447,4 +447,34 @@ describe('alerts shared in PostgreSQL', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  it('stops without trying each waiting finding against a PostgreSQL that does not answer', async () => {
+    const url = await postgres.database();
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const clock = { now: Date.now() };
+    const errors: string[] = [];
+    const a = await instance(throughProxy.toString(), clock, undefined, { ...quiet, error: (_: object, msg: string) => void errors.push(msg) });
+    const patients = [];
+    for (const name of ['Ada', 'Bo', 'Cy']) {
+      const patient = await a.state.registry.addPatient({ name, programmes: ['hypertension'] });
+      const { device } = await a.state.registry.addDevice({ patientId: patient.id });
+      patients.push({ patientId: patient.id, deviceId: device.id });
+    }
+    try {
+      // The database's host is gone: connections open and new ones get no answer, not even a refusal.
+      proxy.blackhole();
+      for (const p of patients) a.take(p.deviceId, p.patientId, crisis);
+      expect(a.alerts.evaluation.waiting()).toBe(3);
+      await a.alerts.evaluation.close();
+      // The one in flight meets the outage; the two behind it are not each tried again at close (each would wait
+      // out the connection timeout): they are given up together, and said so.
+      expect(errors.filter((m) => m === 'an alert transition could not be written to the shared database')).toHaveLength(1);
+      expect(errors.filter((m) => m.includes('given up'))).toHaveLength(1);
+    } finally {
+      await proxy.close();
+      await a.close();
+    }
+  }, 120_000);
 });
