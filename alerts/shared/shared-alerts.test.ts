@@ -477,4 +477,22 @@ describe('alerts shared in PostgreSQL', () => {
       await a.close();
     }
   }, 120_000);
+
+  it('audits an override set in PostgreSQL even if this instance cannot mirror it at once', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
+    // Reading the patient's rows back into the mirror fails here for a moment; PostgreSQL answers.
+    a.state.db.exec('ALTER TABLE alert_snoozes RENAME TO alert_snoozes_away');
+    try {
+      await a.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, 'user:nurse', { reason: 'post-stroke target' });
+    } finally {
+      a.state.db.exec('ALTER TABLE alert_snoozes_away RENAME TO alert_snoozes');
+    }
+    expect(a.audit.list({ action: 'rule.override' })).toMatchObject([{ patientId: p.patientId, target: 'bp.crisis' }]);
+    // The mirror reads it on its own once it can.
+    await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 1);
+    await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
+  });
 });
