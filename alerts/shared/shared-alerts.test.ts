@@ -76,6 +76,28 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
 }
 type Instance = Awaited<ReturnType<typeof instance>>;
 
+/** A single node, embedded, in `dataDir`: one patient whose crisis alert a nurse resolved. */
+async function embeddedWithResolvedAlert(clock: { now: number }, dataDir: string) {
+  const alone = await instance(undefined, clock, dataDir);
+  const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+  const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
+  alone.take(device.id, patient.id, crisis);
+  const [opened] = alone.alerts.queries.list({ status: 'live' });
+  await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+  return { alone, patient, opened: opened! };
+}
+
+/** What a query finds in the shared database itself. */
+async function sharedRows(url: string, sql: string, params: unknown[]): Promise<unknown[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 const crisis: WireReadingInput = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
 
 describe('alerts shared in PostgreSQL', () => {
@@ -339,14 +361,7 @@ describe('alerts shared in PostgreSQL', () => {
     b.state.db.prepare('UPDATE rule_overrides SET expires_at = ? WHERE patient_id = ?').run(clock.now - HOUR, p.patientId);
     await b.alerts.evaluation.sweep();
 
-    const client = new pg.Client(url);
-    await client.connect();
-    try {
-      const { rows } = await client.query('SELECT expires_at FROM rule_overrides WHERE patient_id = $1', [p.patientId]);
-      expect(rows).toEqual([{ expires_at: null }]);
-    } finally {
-      await client.end();
-    }
+    expect(await sharedRows(url, 'SELECT expires_at FROM rule_overrides WHERE patient_id = $1', [p.patientId])).toEqual([{ expires_at: null }]);
     expect(b.audit.list({ action: 'rule.override_expired' })).toEqual([]);
     // b's mirror reads the override as it is again.
     expect(b.alerts.queries.overridesOf(p.patientId)).toMatchObject([{ ruleId: 'bp.crisis', expiresAt: null }]);
@@ -357,12 +372,7 @@ describe('alerts shared in PostgreSQL', () => {
     const dir = await tempDir();
     const copy = await tempDir();
     try {
-      const alone = await instance(undefined, clock, dir.path);
-      const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
-      const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
-      alone.take(device.id, patient.id, crisis);
-      const [opened] = alone.alerts.queries.list({ status: 'live' });
-      await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+      const { alone, patient } = await embeddedWithResolvedAlert(clock, dir.path);
       await alone.close();
       // The data dir as it is on disk before the move: what a crash after PostgreSQL's commit leaves behind.
       await cp(dir.path, copy.path, { recursive: true });
@@ -373,14 +383,7 @@ describe('alerts shared in PostgreSQL', () => {
       const restarted = await instance(url, clock, copy.path);
       open.push(restarted);
       expect(restarted.alerts.queries.list({ patientId: patient.id })).toHaveLength(1);
-      const client = new pg.Client(url);
-      await client.connect();
-      try {
-        const { rows } = await client.query('SELECT count(*)::int AS n FROM alerts WHERE patient_id = $1', [patient.id]);
-        expect(rows[0].n).toBe(1);
-      } finally {
-        await client.end();
-      }
+      expect(await sharedRows(url, 'SELECT count(*)::int AS n FROM alerts WHERE patient_id = $1', [patient.id])).toEqual([{ n: 1 }]);
     } finally {
       await dir.remove();
       await copy.remove();
@@ -400,14 +403,9 @@ describe('alerts shared in PostgreSQL', () => {
 
     const dir = await tempDir();
     try {
-      const alone = await instance(undefined, clock, dir.path);
-      const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
-      const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
-      alone.take(device.id, patient.id, crisis);
-      const [opened] = alone.alerts.queries.list({ status: 'live' });
-      await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+      const { alone, patient, opened } = await embeddedWithResolvedAlert(clock, dir.path);
       // The receiver refused the resolution: parked, for a person to look at and replay.
-      const resolved = alone.alerts.queries.get(opened!.id)!.events.find((e) => e.type === 'alert.resolved')!;
+      const resolved = alone.alerts.queries.get(opened.id)!.events.find((e) => e.type === 'alert.resolved')!;
       alone.alerts.parking.park(resolved.seq, 400, 'receiver answered 400', 5, clock.now);
       await alone.close();
 
