@@ -134,6 +134,9 @@ export class AlertEvaluation {
   #writes: Promise<void> = Promise.resolve();
   #waiting = 0;
   #closing = false;
+  /** The last shared write met an outage: at close, the findings behind it are given up without trying each. */
+  #outage = false;
+  #givenUp = 0;
   #undrained = false;
   readonly #unknownZones = new Set<string>();
 
@@ -310,7 +313,7 @@ export class AlertEvaluation {
   async #expireSharedOverrides(now: number): Promise<void> {
     const shared = this.#d.sharedSettings!;
     for (const o of this.#d.settings.expiredOverrides(now)) {
-      if (await shared.clearOverride(o.patientId, o.ruleId)) {
+      if (await shared.clearExpiredOverride(o.patientId, o.ruleId, now)) {
         this.#d.audit.record('vigil', 'rule.override_expired', o.patientId, o.ruleId, { override: o.override, setBy: o.actor, reason: o.reason }, now);
       }
       this.#d.resolver.invalidate(o.patientId);
@@ -471,10 +474,17 @@ export class AlertEvaluation {
     this.#waiting++;
     this.#writes = this.#writes.then(async () => {
       for (let failures = 0; ; failures++) {
+        // Stopping during an outage: each try would wait out the connection timeout (10 s), one finding after the other.
+        if (this.#closing && this.#outage) {
+          this.#givenUp++;
+          return;
+        }
         try {
           await transitions.run(transition);
+          this.#outage = false;
           return;
         } catch (err) {
+          this.#outage = isOutage(err);
           if (!isOutage(err) || this.#closing) {
             log.error({ err }, 'an alert transition could not be written to the shared database');
             return;
@@ -544,6 +554,7 @@ export class AlertEvaluation {
     await this.#trendQueue.catch(() => undefined);
     this.#closing = true;
     await this.#writes;
+    if (this.#givenUp > 0) this.#d.log.error({ count: this.#givenUp }, 'alert transitions waiting for the shared database were given up at stop (it did not answer)');
     this.#flushLastReadings();
     await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }

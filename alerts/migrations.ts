@@ -154,4 +154,25 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
     `,
     postgres: SHARED_ALERTS_SCHEMA,
   },
+  {
+    component: 'alerts',
+    version: 6,
+    // Adoption once per data dir (alerts/shared/adopt.ts): a random token per state database, recorded in
+    // PostgreSQL in the transaction that copies its alerts, so that a data dir stopped after that commit and
+    // before it became a replica does not copy them again at its next start.
+    sql: `
+      CREATE TABLE alerts_adoption (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token TEXT NOT NULL
+      );
+      INSERT INTO alerts_adoption (id, token) VALUES (1, lower(hex(randomblob(16))));
+    `,
+    postgres: `
+      CREATE TABLE alerts_adoptions (
+        token TEXT PRIMARY KEY,
+        adopted_at BIGINT NOT NULL,
+        copied INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,7 +3,7 @@ import { listenPostgres, openPostgres, redactedUrl, type Migration, type SqlClie
 import type { Transitions } from '../lifecycle/transitions.js';
 import { ALERTS_MIGRATIONS } from '../migrations.js';
 import type { AlertTable } from '../store/alert-table.js';
-import { adoptAlerts } from './adopt.js';
+import { adoptAlerts, adoptedBefore, renumberParkedDeliveries } from './adopt.js';
 import { AlertReplica } from './alert-replica.js';
 import { sharedLastReadings } from './last-readings.js';
 import { adoptRuleSettings, SharedRuleSettings } from './shared-settings.js';
@@ -81,16 +81,24 @@ export async function shareAlerts(db: StateDb, o: SharedAlertsOptions): Promise<
     if (identity === undefined) throw new Error('the shared alerts have no alerts_identity row');
     const mirrored = db.prepare<[], { source_id: string }>('SELECT source_id FROM alerts_replica').get()?.source_id;
     if (mirrored !== identity) {
-      const adopted = await adoptAlerts(db, postgres.client);
-      await adoptRuleSettings(db, postgres.client);
+      // Copied at most once per data dir (a start stopped before the wipe below copies nothing again); the
+      // settings first, as adding them again adds nothing: the alerts' copy records the adoption.
+      let adopted: Awaited<ReturnType<typeof adoptAlerts>> | undefined;
+      if (!(await adoptedBefore(db, postgres.client))) {
+        await adoptRuleSettings(db, postgres.client);
+        adopted = await adoptAlerts(db, postgres.client, Date.now());
+      }
       // From here the local tables are a replica: rebuilt from every shared event, numbered as PostgreSQL numbers them.
       db.transaction(() => {
+        // A start that copied nothing (done before) knows no new numbers: its parked deliveries' events are the
+        // shared ones it copied then, whose numbers are not kept here; they go.
+        renumberParkedDeliveries(db, adopted?.seqs ?? new Map());
         db.prepare('DELETE FROM alert_events').run();
         db.prepare('DELETE FROM alerts').run();
         db.prepare('DELETE FROM alerts_replica').run();
         db.prepare('INSERT INTO alerts_replica (source_id, seq) VALUES (?, 0)').run(identity);
       }).immediate();
-      o.onAdopted?.(adopted);
+      if (adopted) o.onAdopted?.({ copied: adopted.copied, skipped: adopted.skipped });
     }
     listener = listenPostgres(o.url, CHANNEL, {
       // "e:<seq>": an alert event; "r:<patient id>": a patient's overrides or snoozes.

@@ -5,10 +5,13 @@ import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInpu
 import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
+import { startTcpProxy } from '../../test/support/tcp-proxy.js';
+import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { createAlerts, openAlertsCore, type AlertEvent } from '../index.js';
+import { WebhookLeadership } from './webhook-leader.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -25,7 +28,7 @@ const eventually = (check: () => unknown) => waitFor(check, { timeoutMs: 10_000 
 const postgres = postgresForFile('shared_alerts');
 
 /** One Vigil instance's state and alerts on a shared PostgreSQL, on a clock the test moves. */
-async function instance(url: string | undefined, clock: { now: number }, dataDir?: string) {
+async function instance(url: string | undefined, clock: { now: number }, dataDir?: string, log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void } = quiet) {
   const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => undefined };
   const state = openState(dir.path);
   const registry = await shareStateRegistry(state, url, loud);
@@ -36,7 +39,7 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
     audit,
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory: patientDirectory(state.registry, () => new Map()),
-    log: quiet,
+    log,
     escalateAfterMinutes: 15,
     realertHours: { critical: 4, warning: 24, info: 0 },
     snoozeMaxHours: 24,
@@ -72,6 +75,28 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
   };
 }
 type Instance = Awaited<ReturnType<typeof instance>>;
+
+/** A single node, embedded, in `dataDir`: one patient whose crisis alert a nurse resolved. */
+async function embeddedWithResolvedAlert(clock: { now: number }, dataDir: string) {
+  const alone = await instance(undefined, clock, dataDir);
+  const patient = await alone.state.registry.addPatient({ name: 'Ada', programmes: ['hypertension'] });
+  const { device } = await alone.state.registry.addDevice({ patientId: patient.id });
+  alone.take(device.id, patient.id, crisis);
+  const [opened] = alone.alerts.queries.list({ status: 'live' });
+  await alone.alerts.actions.resolve(opened!.id, 'user:nurse', 'seen');
+  return { alone, patient, opened: opened! };
+}
+
+/** What a query finds in the shared database itself. */
+async function sharedRows(url: string, sql: string, params: unknown[]): Promise<unknown[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 const crisis: WireReadingInput = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
 
@@ -323,5 +348,149 @@ describe('alerts shared in PostgreSQL', () => {
     await eventually(() => b.alerts.queries.snoozesOf(p.patientId).length === 0);
     await b.alerts.actions.clearOverride(p.patientId, 'bp.crisis', 'user:nurse');
     await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 0);
+  });
+
+  it('removes an expired override only while it is the expired one: a newer override set meanwhile on another instance stays', async () => {
+    const clock = { now: Date.now() };
+    const { url, a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
+    await a.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, 'user:nurse', { reason: 'post-stroke target, until further notice' });
+    await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
+    // b's mirror has not yet heard of it and still holds the override it replaced, which expired an hour ago.
+    b.state.db.prepare('UPDATE rule_overrides SET expires_at = ? WHERE patient_id = ?').run(clock.now - HOUR, p.patientId);
+    await b.alerts.evaluation.sweep();
+
+    expect(await sharedRows(url, 'SELECT expires_at FROM rule_overrides WHERE patient_id = $1', [p.patientId])).toEqual([{ expires_at: null }]);
+    expect(b.audit.list({ action: 'rule.override_expired' })).toEqual([]);
+    // b's mirror reads the override as it is again.
+    expect(b.alerts.queries.overridesOf(p.patientId)).toMatchObject([{ ruleId: 'bp.crisis', expiresAt: null }]);
+  });
+
+  it('adopts a data dir once, even if it stopped between the copy and making itself a replica', async () => {
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    const copy = await tempDir();
+    try {
+      const { alone, patient } = await embeddedWithResolvedAlert(clock, dir.path);
+      await alone.close();
+      // The data dir as it is on disk before the move: what a crash after PostgreSQL's commit leaves behind.
+      await cp(dir.path, copy.path, { recursive: true });
+
+      const url = await postgres.database();
+      const moved = await instance(url, clock, dir.path);
+      await moved.close();
+      const restarted = await instance(url, clock, copy.path);
+      open.push(restarted);
+      expect(restarted.alerts.queries.list({ patientId: patient.id })).toHaveLength(1);
+      expect(await sharedRows(url, 'SELECT count(*)::int AS n FROM alerts WHERE patient_id = $1', [patient.id])).toEqual([{ n: 1 }]);
+    } finally {
+      await dir.remove();
+      await copy.remove();
+    }
+  });
+
+  it('keeps a parked webhook delivery on its own event when a data dir is adopted, whose numbers change', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    // The shared alerts have history already: PostgreSQL's numbers differ from the data dir's.
+    const other = await instance(url, clock);
+    open.push(other);
+    const someone = await other.state.registry.addPatient({ name: 'Bo', programmes: ['hypertension'] });
+    const { device: theirs } = await other.state.registry.addDevice({ patientId: someone.id });
+    other.take(theirs.id, someone.id, crisis);
+    await other.alerts.evaluation.settled();
+
+    const dir = await tempDir();
+    try {
+      const { alone, patient, opened } = await embeddedWithResolvedAlert(clock, dir.path);
+      // The receiver refused the resolution: parked, for a person to look at and replay.
+      const resolved = alone.alerts.queries.get(opened.id)!.events.find((e) => e.type === 'alert.resolved')!;
+      alone.alerts.parking.park(resolved.seq, 400, 'receiver answered 400', 5, clock.now);
+      await alone.close();
+
+      const moved = await instance(url, clock, dir.path);
+      open.push(moved);
+      const [parked] = moved.alerts.parking.list();
+      const [alert] = moved.alerts.queries.list({ patientId: patient.id });
+      const event = moved.alerts.queries.get(alert!.id)!.events.find((e) => e.seq === parked!.seq);
+      expect(event).toMatchObject({ type: 'alert.resolved', alert: { patientId: patient.id } });
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('hands webhook delivery over when the delivering instance\'s connection goes silent (its session lives on in PostgreSQL)', async () => {
+    const url = await postgres.database();
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const a = new WebhookLeadership(throughProxy.toString());
+    const b = new WebhookLeadership(url);
+    try {
+      expect(await a.delivering()).toBe(true);
+      expect(await b.delivering()).toBe(false);
+      // A NAT forgets the flow: no FIN, no RST; PostgreSQL keeps a's session, and with it the lock.
+      proxy.silence();
+      let handedOver = false;
+      for (let round = 0; round < 6 && !handedOver; round++) {
+        const [onA, onB] = [await a.delivering(), await b.delivering()];
+        expect(onA && onB).toBe(false);
+        handedOver = onA || onB;
+      }
+      expect(handedOver).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('stops without trying each waiting finding against a PostgreSQL that does not answer', async () => {
+    const url = await postgres.database();
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const clock = { now: Date.now() };
+    const errors: string[] = [];
+    const a = await instance(throughProxy.toString(), clock, undefined, { ...quiet, error: (_: object, msg: string) => void errors.push(msg) });
+    const patients = [];
+    for (const name of ['Ada', 'Bo', 'Cy']) {
+      const patient = await a.state.registry.addPatient({ name, programmes: ['hypertension'] });
+      const { device } = await a.state.registry.addDevice({ patientId: patient.id });
+      patients.push({ patientId: patient.id, deviceId: device.id });
+    }
+    try {
+      // The database's host is gone: connections open and new ones get no answer, not even a refusal.
+      proxy.blackhole();
+      for (const p of patients) a.take(p.deviceId, p.patientId, crisis);
+      expect(a.alerts.evaluation.waiting()).toBe(3);
+      await a.alerts.evaluation.close();
+      // The one in flight meets the outage; the two behind it are not each tried again at close (each would wait
+      // out the connection timeout): they are given up together, and said so.
+      expect(errors.filter((m) => m === 'an alert transition could not be written to the shared database')).toHaveLength(1);
+      expect(errors.filter((m) => m.includes('given up'))).toHaveLength(1);
+    } finally {
+      await proxy.close();
+      await a.close();
+    }
+  }, 120_000);
+
+  it('audits an override set in PostgreSQL even if this instance cannot mirror it at once', async () => {
+    const clock = { now: Date.now() };
+    const { a, b } = await two(clock);
+    const p = await patientOn(a, b);
+    const tighter = { tiers: [{ severity: 'critical', match: 'any', conditions: [{ field: 'systolic', op: '>=', value: 170 }, { field: 'diastolic', op: '>', value: 110 }] }] };
+    // Reading the patient's rows back into the mirror fails here for a moment; PostgreSQL answers.
+    a.state.db.exec('ALTER TABLE alert_snoozes RENAME TO alert_snoozes_away');
+    try {
+      await a.alerts.actions.setOverride(p.patientId, 'bp.crisis', tighter, 'user:nurse', { reason: 'post-stroke target' });
+    } finally {
+      a.state.db.exec('ALTER TABLE alert_snoozes_away RENAME TO alert_snoozes');
+    }
+    expect(a.audit.list({ action: 'rule.override' })).toMatchObject([{ patientId: p.patientId, target: 'bp.crisis' }]);
+    // The mirror reads it on its own once it can.
+    await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 1);
+    await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
   });
 });

@@ -58,12 +58,25 @@ export class SharedRuleSettings {
        ON CONFLICT (patient_id, rule_id) DO UPDATE SET ${OVERRIDE_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
       [patientId, o.ruleId, o.override, o.actor, o.at, o.reason, o.expiresAt, o.preset],
     );
-    await this.refresh(patientId);
+    await this.#readBack(patientId);
   }
 
   async clearOverride(patientId: string, ruleId: string): Promise<boolean> {
     const { changes } = await this.#shared.query('DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ?', [patientId, ruleId]);
-    await this.refresh(patientId);
+    await this.#readBack(patientId);
+    return changes > 0;
+  }
+
+  /**
+   * Removes the patient's override of the rule if it has expired by `now` in PostgreSQL too: this instance's mirror
+   * may not yet know that another instance replaced it (a new one, with a later expiry or none), which must stay.
+   */
+  async clearExpiredOverride(patientId: string, ruleId: string, now: number): Promise<boolean> {
+    const { changes } = await this.#shared.query(
+      'DELETE FROM rule_overrides WHERE patient_id = ? AND rule_id = ? AND expires_at IS NOT NULL AND expires_at <= ?',
+      [patientId, ruleId, now],
+    );
+    await this.#readBack(patientId);
     return changes > 0;
   }
 
@@ -73,13 +86,21 @@ export class SharedRuleSettings {
        ON CONFLICT (patient_id, rule_id) DO UPDATE SET ${SNOOZE_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`,
       [patientId, s.ruleId, s.until, s.actor, s.note, s.at, s.tier],
     );
-    await this.refresh(patientId);
+    await this.#readBack(patientId);
   }
 
   async unsnooze(patientId: string, ruleId: string): Promise<boolean> {
     const { changes } = await this.#shared.query('DELETE FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?', [patientId, ruleId]);
-    await this.refresh(patientId);
+    await this.#readBack(patientId);
     return changes > 0;
+  }
+
+  /**
+   * After a change committed in PostgreSQL: this instance's mirror reads it back. If it cannot just then, the
+   * change still stands (its audit entry follows): the patient is read again with backoff, as after a notification.
+   */
+  async #readBack(patientId: string): Promise<void> {
+    await this.refresh(patientId).catch(() => this.notified(patientId));
   }
 
   /** Reads one patient's settings again, after what is under way (this instance's own change reads its writes). */

@@ -16,12 +16,20 @@ const LEADER_TIMEOUT_MS = 5_000;
  * another instance takes it at its next ask. Before each round of deliveries the holder checks its connection
  * answers, and stops delivering if not. A delivery may be sent twice around a hand-over (at least once, as on
  * one instance); its `webhook-id` names the event's shared number, so the receiver can tell.
+ *
+ * A connection that went silent (a NAT or firewall forgot it: no FIN, no RST) leaves its session, and the lock,
+ * alive in PostgreSQL until the server's TCP keepalive gives up on it (two hours by default): no instance could
+ * deliver meanwhile. So the holder that stops answering ends its own old session from its next connection (by
+ * process id and start time, so never another's), and asks the server to probe its sessions within a minute.
  */
 export class WebhookLeadership {
   readonly #url: string;
   #client: pg.Client | undefined;
   #held = false;
   #closed = false;
+  /** The session that holds the lock here; once given up, the one to end from the next connection. */
+  #session: { pid: number; started: string } | undefined;
+  #abandoned: { pid: number; started: string } | undefined;
 
   constructor(url: string) {
     this.#url = url;
@@ -35,13 +43,23 @@ export class WebhookLeadership {
         client.on('error', () => this.#drop());
         this.#client = client;
         await client.connect();
+        // The server's probes of this session (PostgreSQL 15, 20.3.1): a host that vanished is noticed in about a minute.
+        await client.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
+        if (this.#abandoned) {
+          await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2', [this.#abandoned.pid, this.#abandoned.started]);
+          this.#abandoned = undefined;
+        }
       }
       if (this.#held) {
         await this.#client.query('SELECT 1');
         return true;
       }
-      const { rows } = await this.#client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [WEBHOOK_LOCK]);
+      const { rows } = await this.#client.query<{ got: boolean; pid: number; started: string }>(
+        'SELECT pg_try_advisory_lock($1) AS got, pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()',
+        [WEBHOOK_LOCK],
+      );
       this.#held = rows[0]?.got === true;
+      if (this.#held) this.#session = { pid: rows[0]!.pid, started: rows[0]!.started };
       return this.#held;
     } catch {
       this.#drop();
@@ -50,6 +68,7 @@ export class WebhookLeadership {
   }
 
   #drop(): void {
+    if (this.#held) this.#abandoned = this.#session;
     this.#held = false;
     const client = this.#client;
     this.#client = undefined;

@@ -8,7 +8,16 @@ import type { AddressInfo } from 'node:net';
  */
 export async function startTcpProxy(targetPort: number) {
   const open = new Set<{ client: Socket; upstream: Socket }>();
+  /** Connections opened while black-holed: accepted and never answered (a host gone from the network). */
+  const swallowed: Socket[] = [];
+  let blackholed = false;
   const server = createServer((client) => {
+    if (blackholed) {
+      client.pause();
+      client.on('error', () => undefined);
+      swallowed.push(client);
+      return;
+    }
     const upstream = connect(targetPort, '127.0.0.1');
     const pair = { client, upstream };
     open.add(pair);
@@ -39,7 +48,15 @@ export async function startTcpProxy(targetPort: number) {
       open.clear();
       return count;
     },
+    /** As `silence`, and every connection opened from now on is accepted and never answered. */
+    blackhole(): void {
+      blackholed = true;
+      this.silence();
+    },
+    /** Connections opened while black-holed (attempts to reach the server that got nowhere). */
+    swallowed: () => swallowed.length,
     async close() {
+      for (const s of swallowed) s.destroy();
       for (const { client, upstream } of open) {
         client.destroy();
         upstream.destroy();
