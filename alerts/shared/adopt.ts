@@ -12,7 +12,8 @@ const ADOPTED_ALERT = "(SELECT id FROM alerts WHERE id = currval(pg_get_serial_s
 /**
  * Copies this data dir's alerts and their history into the shared alerts (first start with VIGIL_DATABASE_URL, or
  * pointed at another shared database), so that moving to shared state loses nothing: each alert gets a new id,
- * its events new numbers (marked adopted: this instance's webhook delivered them already), and one quiet event
+ * its events new numbers (those this data dir's webhook delivered already marked adopted, which the shared webhook
+ * does not send again; those it had not, sent from the shared alerts), and one quiet event
  * last with the alert as it is now. An alert still live here whose patient, rule and subject is live in the shared
  * alerts already is not copied: the shared one stands for the condition. Alerts of patients the shared registry
  * does not have (erased) are not copied. Returns how many alerts were copied and skipped.
@@ -32,6 +33,14 @@ export async function adoptAlerts(db: StateDb, shared: SqlClient, now: number): 
   /** Per statement, the local numbers of the events it copies, in order (the quiet last one has none). */
   const localSeqs: (readonly (number | undefined)[])[] = [[]];
   const adoption = { sql: 'INSERT INTO alerts_adoptions (token, adopted_at, copied) VALUES (?, ?::bigint, ?::int)', params: [adoptionToken(db), now] };
+  // What this data dir's webhook had not delivered yet is sent from the shared alerts: copied not marked adopted,
+  // after a shared position that starts before the copy if there was none (a first position starts at the newest).
+  const delivered = db.prepare<[], { seq: number }>('SELECT seq FROM webhook_cursor WHERE id = 1').get()?.seq;
+  if (delivered !== undefined) {
+    statements.push({ sql: 'INSERT INTO webhook_cursor (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM alert_events ON CONFLICT (id) DO NOTHING' });
+    localSeqs.push([]);
+  }
+  const adopted = (seq: number | undefined) => (delivered === undefined || seq === undefined || seq <= delivered ? 1 : 0);
   let copied = 0;
   let skipped = 0;
   const ids = db.prepare<[], { id: number }>('SELECT id FROM alerts ORDER BY id').all();
@@ -58,10 +67,10 @@ export async function adoptAlerts(db: StateDb, shared: SqlClient, now: number): 
       localSeqs.push(chunk.map((e) => e.seq));
       statements.push({
         sql: `INSERT INTO alert_events (alert_id, type, at, actor, alert, version, quiet, adopted)
-              SELECT c.id, v.type, v.at, v.actor, jsonb_set(v.alert::jsonb, '{id}', to_jsonb(c.id))::text, 0, v.quiet = 1, true
-              FROM ${ADOPTED_ALERT} CROSS JOIN (VALUES ${chunk.map((_, j) => `(?::text, ?::bigint, ?::text, ?::text, ?::int, ${j})`).join(', ')}) AS v(type, at, actor, alert, quiet, ord)
+              SELECT c.id, v.type, v.at, v.actor, jsonb_set(v.alert::jsonb, '{id}', to_jsonb(c.id))::text, 0, v.quiet = 1, v.adopted = 1
+              FROM ${ADOPTED_ALERT} CROSS JOIN (VALUES ${chunk.map((_, j) => `(?::text, ?::bigint, ?::text, ?::text, ?::int, ?::int, ${j})`).join(', ')}) AS v(type, at, actor, alert, quiet, adopted, ord)
               ORDER BY v.ord RETURNING seq`,
-        params: chunk.flatMap((e): SqlValue[] => [e.type, e.at, e.actor, e.json, e.quiet]),
+        params: chunk.flatMap((e): SqlValue[] => [e.type, e.at, e.actor, e.json, e.quiet, adopted(e.seq)]),
       });
     }
   }

@@ -493,4 +493,28 @@ describe('alerts shared in PostgreSQL', () => {
     await eventually(() => a.alerts.queries.overridesOf(p.patientId).length === 1);
     await eventually(() => b.alerts.queries.overridesOf(p.patientId).length === 1);
   });
+
+  it('sends from the shared alerts what the data dir\'s webhook had not delivered when it moved, and not what it had', async () => {
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    try {
+      const { alone, patient, opened } = await embeddedWithResolvedAlert(clock, dir.path);
+      // The data dir's webhook delivered the opening, not the resolution (its receiver was down at the move).
+      const [openedEvent, resolvedEvent] = alone.alerts.queries.get(opened.id)!.events;
+      alone.state.db.prepare('INSERT INTO webhook_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq').run(openedEvent!.seq);
+      expect(resolvedEvent!.type).toBe('alert.resolved');
+      await alone.close();
+
+      const url = await postgres.database();
+      const moved = await instance(url, clock, dir.path);
+      open.push(moved);
+      const rows = (await sharedRows(url, "SELECT e.type, e.adopted, e.seq::int AS seq FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE a.patient_id = $1 AND NOT e.quiet ORDER BY e.seq", [patient.id])) as { type: string; adopted: boolean; seq: number }[];
+      expect(rows.map((r) => [r.type, r.adopted])).toEqual([['alert.opened', true], ['alert.resolved', false]]);
+      // The shared position starts before the copy, so the undelivered resolution is next to send.
+      const [cursor] = (await sharedRows(url, 'SELECT seq::int AS seq FROM webhook_cursor WHERE id = 1', [])) as { seq: number }[];
+      expect(cursor!.seq).toBeLessThan(rows[1]!.seq);
+    } finally {
+      await dir.remove();
+    }
+  });
 });
