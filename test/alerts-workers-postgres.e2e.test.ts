@@ -1,7 +1,6 @@
 import { connectAsync } from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
 import { SqliteStore } from '../ingest/index.js';
@@ -9,6 +8,7 @@ import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { startPostgres, type PostgresInstance } from './support/postgres.js';
 import { provisionedTemplate, type ProvisionedTemplate } from './support/provisioned.js';
 import { waitFor } from './support/temp.js';
+import { testConfig } from './support/vigil.js';
 
 const READINGS = 40;
 
@@ -41,10 +41,7 @@ describe('alerts of workers on one broker and one PostgreSQL', () => {
   async function startWorker(clientId: string): Promise<{ vigil: Vigil; dir: string }> {
     const dir = await template.copy();
     removals.push(dir.remove);
-    const config = loadConfig({
-      VIGIL_BIND_HOST: '127.0.0.1',
-      VIGIL_HTTP_PORT: '0',
-      VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent',
+    const config = testConfig({
       VIGIL_DATA_DIR: dir.path,
       VIGIL_BROKER_URL: broker.url,
       VIGIL_BROKER_CLIENT_ID: clientId,

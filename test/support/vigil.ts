@@ -21,18 +21,16 @@ export interface TestVigil {
 
 let counter = 0;
 
+/** Configuration for Vigil in a test: loopback, free ports for what it listens on, logs only if VIGIL_TEST_LOG asks. */
+export function testConfig(env: Record<string, string>): ReturnType<typeof loadConfig> {
+  return loadConfig({ VIGIL_BIND_HOST: '127.0.0.1', VIGIL_HTTP_PORT: '0', VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent', ...env });
+}
+
 /** Vigil in this process on free loopback ports with its own data dir (and InfluxDB when `influxUrl` is given). */
 export async function startTestVigil(env: Record<string, string> = {}, existingDataDir?: string, hooks: VigilHooks & { readonly log?: NodeJS.WritableStream } = {}): Promise<TestVigil> {
   const dir = existingDataDir ? undefined : await tempDir();
   const dataDir = existingDataDir ?? dir!.path;
-  const config = loadConfig({
-    VIGIL_DATA_DIR: dataDir,
-    VIGIL_BIND_HOST: '127.0.0.1',
-    VIGIL_MQTT_PORT: '0',
-    VIGIL_HTTP_PORT: '0',
-    VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent',
-    ...env,
-  });
+  const config = testConfig({ VIGIL_DATA_DIR: dataDir, VIGIL_MQTT_PORT: '0', ...env });
   const started = await startVigil(config, createLogger(config.logLevel, hooks.log), hooks);
   if (started.mqttPort === undefined) {
     await started.close(0);
