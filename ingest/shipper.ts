@@ -17,12 +17,9 @@ export interface ShipperOptions {
   /** How often an idle shipper checks the store and pending dead-letter replays. */
   readonly idleCheckMs?: number;
   /**
-   * After new readings wake an idle shipper, and after each write that took less than half a batch (it had
-   * caught up), it waits this long for more before writing again: a steady stream then costs a store write (an
-   * fsync on the embedded store, a request to InfluxDB, and a round of trend rules for every patient in the
-   * batch) every few tens of ms, not one per commit or per store round trip. Each write cost Vigil
-   * about 4-6 ms of CPU whatever its size, so a shipper writing as fast as InfluxDB answered (over 100 writes/s at
-   * 4,000 readings/s) took half a core from the PUBACK path (docs/benchmarks.md).
+   * After new readings wake an idle shipper, it waits this long for more before writing: a trickle of readings
+   * then costs a store write (an fsync on the embedded store, a request to InfluxDB) every few tens of ms
+   * instead of one per commit.
    */
   readonly lingerMs?: number;
   readonly onStored?: (readings: readonly Reading[]) => void;
@@ -120,8 +117,6 @@ export class Shipper {
       await this.#o.outbox.ack(batch.next, batch.records.length);
       position = batch.next;
       this.#o.onStored?.(batch.records);
-      // Caught up: let the next batch gather rather than ship every commit as it lands (see lingerMs).
-      if (batch.records.length < this.#o.batchSize / 2) await this.#pause.sleep(this.#o.lingerMs);
     }
   }
 
