@@ -171,14 +171,14 @@ the figures here are medians of alternating runs, old and new code in turn).
   gzip, and a round of trend and adherence rules for every patient in the batch). For the same 40,000 readings
   at 4,000/s Vigil's CPU rose with the writes per second: 5.0 s at 12.7 writes/s, 7.0 s at 32.6, 9.7 s at 117.8.
   The quieter the machine, the faster InfluxDB answered and the more CPU the shipper took from the PUBACK path.
-  Since then the shipper also waits \`lingerMs\` (50 ms) after a batch that caught up (\`ingest/shipper.ts\`): a
-  steady stream costs a store write every 50 ms or so, and readings reach the store at most that much later.
-  PUBACK p50 / p99 at 4,000/s, three alternating pairs: 303 / 777, 261 / 601, 297 / 799 ms before; 132 / 677,
-  140 / 518, 272 / 1,215 ms after. At 2,000/s, four pairs: p99 567, 477, 131, 373 ms before; 230, 301, 406,
-  58 ms after (medians: p50 86 to 25 ms, p99 425 to 266 ms), with 11-17 store writes a second after it against
-  10-74 before. At 12,000/s under a load average of 6-9 neither version kept up (5,100-11,300
-  readings/s) and InfluxDB, starved too, took only 1-6 writes a second from either, so the change had nothing
-  to act on (p99 797, 456, 409 ms before; 459, 933, 648 after): it pays where InfluxDB answers fast.
+  Tried and taken out again: the shipper waiting \`lingerMs\` (50 ms) after a batch that caught up, so that a
+  steady stream costs a store write every 50 ms or so. On the loaded machine it looked good (at 2,000/s, four
+  alternating pairs: PUBACK p50 86 to 25 ms, p99 425 to 266 ms, medians). On the idle machine at the end of the
+  day (no other agent running), 100 devices, two alternating pairs each: at 6,000/s PUBACK p50 / p99 21.5 / 121
+  and 22.5 / 128 ms without it, 5.4 / 66 and 10.2 / 97 ms with it; but at 12,000/s, the paced row's rate,
+  43 / 159 and 32 / 156 ms without it, 64 / 253 and 94 / 272 ms with it (and publish to stored p50 117 and 94 ms
+  against 214 and 290 ms): the larger writes it gathers block the main thread longer each, which the PUBACKs
+  behind them wait out. Fewer writes is still the direction; cheaper writes (off the main thread) come first.
 - The rest of the extra cost per reading at half rate is per device and per commit: a socket read and a PUBACK
   \`writev\` per device per group commit (in a profile at 300 readings/s, PUBACK \`writev\` calls were the largest
   item of Vigil's main thread), shared by fewer readings when each device sends a few readings per commit
