@@ -77,6 +77,7 @@ export const configSchema = z
     VIGIL_INFLUX_PASSWORD: optionalText,
     VIGIL_INFLUX_TOKEN: optionalText,
     VIGIL_INFLUX_TIMEOUT_MS: positiveInt.default(10_000),
+    VIGIL_INFLUX_GZIP: bool.optional(),
     // Shared state in PostgreSQL (docs/deployment.md); unset, the embedded SQLite database in the data dir.
     VIGIL_DATABASE_URL: optionalText.pipe(databaseUrl.optional()),
     VIGIL_TOPIC_PREFIX: z
@@ -368,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           password: c.VIGIL_INFLUX_PASSWORD,
           token: c.VIGIL_INFLUX_TOKEN,
           timeoutMs: c.VIGIL_INFLUX_TIMEOUT_MS,
+          gzip: c.VIGIL_INFLUX_GZIP,
         }
       : undefined,
     topicPrefix: c.VIGIL_TOPIC_PREFIX,

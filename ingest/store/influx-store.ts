@@ -147,6 +147,6 @@ export class InfluxStore implements ReadingStore {
   }
 
   async close(): Promise<void> {
-    // fetch keeps no connection state that needs closing.
+    this.#http.close();
   }
 }
