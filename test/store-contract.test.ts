@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InfluxStore, READINGS_DB_FILE, SqliteStore, StoreRejectedError, StoreUnavailableError, type ReadingStore } from '../ingest/index.js';
@@ -169,6 +171,45 @@ describe('InfluxDB retention policy (VIGIL_INFLUX_RETENTION_DURATION)', () => {
       await first.erasePatient('erased');
       expect(await server.query(`SHOW TAG VALUES ON vigil WITH KEY = "patient_id"`)).toEqual([['patient_id', 'kept']]);
     } finally {
+      await server.destroy();
+    }
+  });
+});
+
+/** A loopback proxy in front of influxd that notes each write's content-encoding: what Vigil sent, not what it meant to. */
+async function encodingRecorder(target: string): Promise<{ url: string; encodings: string[]; close: () => Promise<void> }> {
+  const encodings: string[] = [];
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/write')) encodings.push(req.headers['content-encoding'] ?? 'identity');
+    const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, encodings, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('InfluxDB write compression (VIGIL_INFLUX_GZIP)', () => {
+  it('sends plain text to InfluxDB on this host by default and gzip when asked, stored alike', async () => {
+    const server = await startInfluxd();
+    const proxy = await encodingRecorder(server.url);
+    try {
+      const plain = await InfluxStore.open({ url: proxy.url, database: 'vigil' });
+      await plain.write([reading({ patientId: 'plain', time: T0 })]);
+      const compressed = await InfluxStore.open({ url: proxy.url, database: 'vigil', gzip: true });
+      await compressed.write([reading({ patientId: 'gzipped', time: T0 })]);
+      expect(proxy.encodings).toEqual(['identity', 'gzip']);
+      for (const patientId of ['plain', 'gzipped']) {
+        expect(await plain.queryRaw({ patientId, type: 'blood_pressure', from: T0, to: T0 + HOUR })).toHaveLength(1);
+      }
+      await plain.close();
+      await compressed.close();
+    } finally {
+      await proxy.close();
       await server.destroy();
     }
   });
