@@ -16,6 +16,7 @@ import { Admission } from './admission.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
 import { summariseRejections } from './device-errors.js';
+import { endDevicePublishesAtVigil } from './device-publishes.js';
 import { parseDeviceStatus } from './device-status.js';
 import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
@@ -441,6 +442,7 @@ export async function createGateway(options: GatewayOptions) {
     },
   });
 
+  endDevicePublishesAtVigil(broker);
   if (options.hub) watchInboxDelivery(broker, topicPrefix, options.hub, log);
 
   broker.on('clientReady', (client) => {
