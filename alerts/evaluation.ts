@@ -441,16 +441,21 @@ export class AlertEvaluation {
     // Shared alerts write later: the normal readings after this one in the batch must not be skipped as "nothing
     // live" before this finding's alert is written. The key is settled with the truth once it is committed.
     if (this.#d.transitions.deferred && finding.severity !== null) this.#liveKeys.add(patientId, rule.id, finding.subject);
+    // What the decision saw (the last try's, with shared alerts): whether the alert is live after it follows
+    // from that, without asking the table again for every abnormal repeat.
+    let wasLive = false;
     this.#commit({
       select: () => table.live(patientId, rule.id, finding.subject),
       build: (live: Alert | undefined, writes: AlertWrites) => {
+        wasLive = live !== undefined;
         const alreadyResolved = !live && finding.severity !== null && table.coveredByResolved(patientId, rule.id, finding.subject, finding.observedAt);
         const decision = decide(live, finding, { rule, late, snoozedUpTo, alreadyResolved });
         return applyDecision(writes, { patientId, rule, live, finding, decision, late, now, fromSweep }) ? decision : undefined;
       },
       committed: (decision) => {
         if (decision) this.#undrained = true;
-        if (decision?.kind === 'open' || (decision?.kind !== 'resolve' && table.live(patientId, rule.id, finding.subject))) this.#liveKeys.add(patientId, rule.id, finding.subject);
+        // Only a resolve ends a live alert; only an open starts one.
+        if (decision?.kind === 'open' || (wasLive && decision?.kind !== 'resolve')) this.#liveKeys.add(patientId, rule.id, finding.subject);
         else this.#liveKeys.delete(patientId, rule.id, finding.subject);
       },
     });
