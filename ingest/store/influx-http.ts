@@ -123,6 +123,10 @@ export class InfluxHttp {
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
         response.on('error', reject);
+        // A connection cut mid-answer (or the time running out then) ends the answer without 'end'.
+        response.on('close', () => {
+          if (!response.complete) reject(new Error('the answer was cut off'));
+        });
       };
       const request = secure ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
       request.on('error', (err: Error) => reject(err.name === 'AbortError' ? new Error(`no answer within ${this.#timeoutMs} ms`, { cause: err }) : err));
