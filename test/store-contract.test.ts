@@ -223,6 +223,22 @@ describe('InfluxStore error classes', () => {
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
+  it('reports an answer cut off mid-body as unavailable (retry), not a hang or a rejection', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(500, { 'content-length': '1000' });
+      res.write('{"error":"half');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = await InfluxStore.open({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, database: 'vigil', timeoutMs: 5000 });
+      await expect(store.write([reading()])).rejects.toBeInstanceOf(StoreUnavailableError);
+      await store.close();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reports a refused write (field type conflict, 400) as a rejection', async () => {
     const server = await startInfluxd();
     try {
