@@ -4,6 +4,19 @@ const OVERRIDE_COLUMNS = ['patient_id', 'rule_id', 'override', 'actor', 'updated
 const SNOOZE_COLUMNS = ['patient_id', 'rule_id', 'until', 'actor', 'note', 'created_at', 'tier'] as const;
 type Row = Record<string, SqlValue>;
 
+/** The mirror's statements, prepared once: a statement prepared per call is garbage that better-sqlite3 must finalise. */
+function mirrorStatements(db: StateDb) {
+  return {
+    patients: db.prepare<[], { patient_id: string }>('SELECT patient_id FROM rule_overrides UNION SELECT patient_id FROM alert_snoozes'),
+    clearOverrides: db.prepare('DELETE FROM rule_overrides'),
+    clearSnoozes: db.prepare('DELETE FROM alert_snoozes'),
+    clearPatientOverrides: db.prepare<[string]>('DELETE FROM rule_overrides WHERE patient_id = ?'),
+    clearPatientSnoozes: db.prepare<[string]>('DELETE FROM alert_snoozes WHERE patient_id = ?'),
+    insertOverride: db.prepare(`INSERT INTO rule_overrides (${OVERRIDE_COLUMNS.join(', ')}) VALUES (${OVERRIDE_COLUMNS.map(() => '?').join(', ')})`),
+    insertSnooze: db.prepare(`INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) VALUES (${SNOOZE_COLUMNS.map(() => '?').join(', ')})`),
+  };
+}
+
 /**
  * Per-patient overrides and snoozes with shared alerts: changed in PostgreSQL, whose triggers notify
  * "r:<patient id>", and mirrored in the state database, where rule resolution and evaluation read them
@@ -18,6 +31,7 @@ export class SharedRuleSettings {
   #pending = new Set<string>();
   readonly #retry = new RetryLater(() => this.#flush());
   readonly #onError: (err: Error) => void;
+  #statements: ReturnType<typeof mirrorStatements> | undefined;
 
   constructor(db: StateDb, shared: SqlClient, onError: (err: Error) => void) {
     this.#db = db;
@@ -42,9 +56,10 @@ export class SharedRuleSettings {
       const snoozes = (await this.#shared.query<Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes`)).rows;
       const patients = new Set<string>();
       bookkeeping(this.#db, () => {
-        for (const r of this.#db.prepare<[], { patient_id: string }>('SELECT patient_id FROM rule_overrides UNION SELECT patient_id FROM alert_snoozes').all()) patients.add(r.patient_id);
-        this.#db.prepare('DELETE FROM rule_overrides').run();
-        this.#db.prepare('DELETE FROM alert_snoozes').run();
+        const local = this.#local;
+        for (const r of local.patients.all()) patients.add(r.patient_id);
+        local.clearOverrides.run();
+        local.clearSnoozes.run();
         this.#insert(overrides, snoozes);
       });
       for (const r of [...overrides, ...snoozes]) patients.add(r.patient_id as string);
@@ -135,9 +150,10 @@ export class SharedRuleSettings {
     const overrides = (await this.#shared.query<Row>(`SELECT ${OVERRIDE_COLUMNS.join(', ')} FROM rule_overrides WHERE patient_id IN (SELECT jsonb_array_elements_text(?::jsonb))`, [list])).rows;
     const snoozes = (await this.#shared.query<Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes WHERE patient_id IN (SELECT jsonb_array_elements_text(?::jsonb))`, [list])).rows;
     bookkeeping(this.#db, () => {
+      const local = this.#local;
       for (const id of patientIds) {
-        this.#db.prepare('DELETE FROM rule_overrides WHERE patient_id = ?').run(id);
-        this.#db.prepare('DELETE FROM alert_snoozes WHERE patient_id = ?').run(id);
+        local.clearPatientOverrides.run(id);
+        local.clearPatientSnoozes.run(id);
       }
       this.#insert(overrides, snoozes);
     });
@@ -145,10 +161,15 @@ export class SharedRuleSettings {
   }
 
   #insert(overrides: readonly Row[], snoozes: readonly Row[]): void {
-    const override = this.#db.prepare(`INSERT INTO rule_overrides (${OVERRIDE_COLUMNS.join(', ')}) VALUES (${OVERRIDE_COLUMNS.map(() => '?').join(', ')})`);
-    const snooze = this.#db.prepare(`INSERT INTO alert_snoozes (${SNOOZE_COLUMNS.join(', ')}) VALUES (${SNOOZE_COLUMNS.map(() => '?').join(', ')})`);
-    for (const r of overrides) override.run(...OVERRIDE_COLUMNS.map((c) => r[c] ?? null));
-    for (const r of snoozes) snooze.run(...SNOOZE_COLUMNS.map((c) => r[c] ?? null));
+    const { insertOverride, insertSnooze } = this.#local;
+    for (const r of overrides) insertOverride.run(...OVERRIDE_COLUMNS.map((c) => r[c] ?? null));
+    for (const r of snoozes) insertSnooze.run(...SNOOZE_COLUMNS.map((c) => r[c] ?? null));
+  }
+
+  /** Prepared at first use: the alerts' migrations have run by then. */
+  get #local(): ReturnType<typeof mirrorStatements> {
+    this.#statements ??= mirrorStatements(this.#db);
+    return this.#statements;
   }
 
   #serial(work: () => Promise<void>): Promise<void> {
