@@ -1,7 +1,7 @@
 import { bookkeeping, type PostgresState, type SqlClient, type SqlStatement, type SqlValue, type StateDb } from '../state/index.js';
 import type { DeviceRow } from './device.js';
 import type { PatientRow } from './patient.js';
-import { RetryLater } from '../state/index.js';
+import { RetryLater, SerialQueue } from '../state/index.js';
 
 /** What a replica needs from its owner: forget cached devices, erase a patient the shared registry no longer has. */
 export interface ReplicaHooks {
@@ -53,7 +53,7 @@ export class RegistryReplica {
   readonly #shared: SqlClient;
   readonly #snapshot: SharedSource['snapshot'];
   readonly #hooks: ReplicaHooks;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #pending = new Set<string>();
   #flushing = false;
   readonly #retry = new RetryLater(() => this.#flush());
@@ -93,19 +93,19 @@ export class RegistryReplica {
    */
   refresh(keys: Iterable<string>): Promise<void> {
     const wanted = new Set(keys);
-    return this.#serial(() => this.#refreshOrRetry(wanted));
+    return this.#queue.run(() => this.#refreshOrRetry(wanted));
   }
 
   /** Stops fetching again what failed, and resolves once the work under way is done: before the pool closes. */
   close(): Promise<void> {
     this.#retry.close();
-    return this.#queue;
+    return this.#queue.idle();
   }
 
   #flush(): void {
     if (this.#flushing || this.#retry.closed) return;
     this.#flushing = true;
-    void this.#serial(async () => {
+    void this.#queue.run(async () => {
       this.#flushing = false;
       const keys = this.#pending;
       this.#pending = new Set();
@@ -132,7 +132,7 @@ export class RegistryReplica {
    * provisioned with the same ids merge. From then on, what the shared registry does not have is erased here.
    */
   syncAll(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#queue.run(async () => {
       const registryId = (await this.#shared.query<{ id: string }>('SELECT id FROM registry_identity')).rows[0]?.id;
       if (registryId === undefined) throw new Error('the shared registry has no registry_identity row');
       const mirrored = this.#db.prepare<[], { registry_id: string }>('SELECT registry_id FROM registry_replica').get()?.registry_id;
@@ -168,11 +168,6 @@ export class RegistryReplica {
     return db.prepare('DELETE FROM registry_replica').run().changes > 0;
   }
 
-  #serial(work: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(work);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
 
   async #refresh(keys: ReadonlySet<string>): Promise<void> {
     const patientIds = [...keys].filter((k) => k.startsWith('p:')).map((k) => k.slice(2));

@@ -9,6 +9,7 @@ export { openPostgres, redactedUrl, type PostgresState } from './postgres.js';
 export { listenPostgres, type Listener, type ListenHandlers } from './postgres-listen.js';
 export { isOutage, watchDatabase, type DatabaseHealth } from './database-watch.js';
 export { RetryLater } from './retry-later.js';
+export { SerialQueue } from './serial-queue.js';
 export { AUDIT_MIGRATIONS } from './audit-migrations.js';
 export { AuditShipper, type AuditShipperOptions } from './audit-shipper.js';
 export { localAuditTrail, sharedAuditTrail, type AuditTrail } from './audit-trail.js';

@@ -1,4 +1,4 @@
-import { bookkeeping, RetryLater, type SqlClient, type StateDb } from '../../state/index.js';
+import { bookkeeping, RetryLater, SerialQueue, type SqlClient, type StateDb } from '../../state/index.js';
 import { ALERT_COLUMNS, toColumn } from '../store/alert-table.js';
 import type { Alert, AlertEventType } from '../types.js';
 
@@ -47,7 +47,7 @@ export class AlertReplica {
   readonly #db: StateDb;
   readonly #shared: SqlClient;
   #hooks: AlertReplicaHooks | undefined;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #wanted = false;
   readonly #retry = new RetryLater(() => this.notified());
   readonly #stmts;
@@ -85,7 +85,7 @@ export class AlertReplica {
 
   /** Applies every event committed so far, after any catch-up under way (an instance's own write waits for this). */
   catchUp(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#queue.run(async () => {
       this.#wanted = false;
       try {
         await this.#tail();
@@ -100,7 +100,7 @@ export class AlertReplica {
   /** Stops retrying, and resolves once the catch-up under way is done: before the pool closes. */
   close(): Promise<void> {
     this.#retry.close();
-    return this.#queue;
+    return this.#queue.idle();
   }
 
   /**
@@ -108,14 +108,9 @@ export class AlertReplica {
    * after which nothing can commit an event until it ends, so the replica is then exactly the shared alerts.
    */
   catchUpWithin(query: SqlClient['query']): Promise<void> {
-    return this.#serial(() => this.#tail(query));
+    return this.#queue.run(() => this.#tail(query));
   }
 
-  #serial(work: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(work);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
 
   async #tail(query: SqlClient['query'] = (sql, params) => this.#shared.query(sql, params)): Promise<void> {
     for (;;) {

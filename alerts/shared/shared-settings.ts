@@ -1,4 +1,4 @@
-import { bookkeeping, RetryLater, type SqlClient, type SqlValue, type StateDb } from '../../state/index.js';
+import { bookkeeping, RetryLater, SerialQueue, type SqlClient, type SqlValue, type StateDb } from '../../state/index.js';
 
 const OVERRIDE_COLUMNS = ['patient_id', 'rule_id', 'override', 'actor', 'updated_at', 'note', 'expires_at', 'preset'] as const;
 const SNOOZE_COLUMNS = ['patient_id', 'rule_id', 'until', 'actor', 'note', 'created_at', 'tier'] as const;
@@ -27,7 +27,7 @@ export class SharedRuleSettings {
   readonly #db: StateDb;
   readonly #shared: SqlClient;
   #changed: (patientId: string) => void = () => undefined;
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #pending = new Set<string>();
   readonly #retry = new RetryLater(() => this.#flush());
   readonly #onError: (err: Error) => void;
@@ -51,7 +51,7 @@ export class SharedRuleSettings {
 
   /** Mirrors every patient's settings: at start and after every reconnection (notifications meanwhile are lost). */
   syncAll(): Promise<void> {
-    return this.#serial(async () => {
+    return this.#queue.run(async () => {
       const overrides = (await this.#shared.query<Row>(`SELECT ${OVERRIDE_COLUMNS.join(', ')} FROM rule_overrides`)).rows;
       const snoozes = (await this.#shared.query<Row>(`SELECT ${SNOOZE_COLUMNS.join(', ')} FROM alert_snoozes`)).rows;
       const patients = new Set<string>();
@@ -120,19 +120,19 @@ export class SharedRuleSettings {
 
   /** Reads one patient's settings again, after what is under way (this instance's own change reads its writes). */
   refresh(patientId: string): Promise<void> {
-    return this.#serial(() => this.#fetch([patientId]));
+    return this.#queue.run(() => this.#fetch([patientId]));
   }
 
   close(): Promise<void> {
     this.#retry.close();
-    return this.#queue;
+    return this.#queue.idle();
   }
 
   #flush(): void {
     if (this.#pending.size === 0 || this.#retry.closed) return;
     const ids = [...this.#pending];
     this.#pending = new Set();
-    void this.#serial(async () => {
+    void this.#queue.run(async () => {
       try {
         await this.#fetch(ids);
         this.#retry.succeeded();
@@ -172,11 +172,6 @@ export class SharedRuleSettings {
     return this.#statements;
   }
 
-  #serial(work: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(work);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
 }
 
 /** This data dir's overrides and snoozes, added to the shared ones where the patient has none for the rule (adoption). */
