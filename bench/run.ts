@@ -118,6 +118,14 @@ machine runs; the rate does.
 
 ${soakSection}
 
+Longer than the bench's million: over 3,000,000 readings (\`BENCH_SOAK_READINGS=3000000 npm run bench:soak\`,
+2026-11-29) the rate did not fall (the last tenth at 109 % of the first), but at about 1.5 million readings
+the run changed regime: the rate rose by a third, the PUBACK p99 went from about 20 ms to 85-100 ms and RSS from
+about 400 to 550-600 MiB, where it stayed. The code before this issue's last changes did the same at the same
+point (128 %, p99 82-102 ms, RSS 544 MiB at the end). Not yet explained; the first suspect is the embedded
+store's writer thread falling behind a database of over a million readings (the soak does not yet report when
+readings are stored).
+
 ## Where the time goes
 
 Profiled with \`BENCH_VIGIL_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" npm run bench:soak\` (the flags reach the
@@ -188,11 +196,60 @@ the figures here are medians of alternating runs, old and new code in turn).
   median between commits against 148 ms, in runs under different load), but in three alternating pairs at
   4,000/s the PUBACK p99 did not move (149, 83, 430 ms before; 228, 824, 237 after).
 
-The goal of issue 12 (p99 under 50 ms at 100 devices, at half rate) was not reached on this shared machine. What
-is left to try, in order of the evidence: the alert rules' per-patient work on every stored batch (the adherence
-rules looked the patient up in the state database for every patient of every batch before checking that any
-adherence rule reads that type: since then they look at their cached rules first, and at the cached patient),
-then the per-device system calls of each commit.
+### A second look: what a paced load costs on this machine (issue 12)
+
+Measured on the idle machine (no other agent running), the paced rows alone, with \`perf stat\` counting Vigil's
+system calls and CPU over five seconds in the middle of a run (\`task-clock\`, all its threads):
+
+- **Vigil's CPU does not fall with the rate.** At 100 devices it used 0.65 of a core at 2,000 readings/s and 0.96
+  at 12,000/s (bench CPU column, 40,000 readings: 15.8 s at 2,000/s, 9.3 s at 4,000/s, 5.1 s at 8,000/s). The
+  group commit adapts to the load: at 2,000/s there were 776 commits a second of 2.6 readings each, 2,100 PUBACK
+  \`writev\` calls, 6,300 \`futex\` calls and 7,100 context switches a second. On this machine (a virtual machine)
+  those are expensive: in a \`perf record\` of Vigil at 2,000/s, 41 % of its CPU samples were in the kernel, 23 %
+  re-enabling interrupts after context switches and wake-ups (\`pvm_irq_enable\`) and 7 % notifying the virtual
+  disk from the fdatasyncs (\`iowrite16\`).
+- **At 12,000/s from 100 devices the main thread is saturated**: 88 commits a second of about 680 readings each,
+  0.37 PUBACK \`writev\` and 0.4 socket reads per reading (each about 25 µs here: a loopback send delivers to the
+  receiver inside the sender's system call), and in a CPU profile its busy stretches (no idle sample between)
+  lasted 4.6 ms at the median, 72 ms at p99 and 156 ms at most. Readings queue behind the main thread: on a paced
+  schedule, with a few readings per device per commit, Vigil at half its full rate is not half loaded, because
+  the full rate batches twenty readings per device per read, commit and PUBACK write.
+- **Kept**: the InfluxDB requests on \`node:http\` with kept-alive connections instead of \`fetch\` (whose streams
+  and headers took about 13 % of the main thread at 20,000 readings/s), no gzip when InfluxDB is on this host
+  (\`VIGIL_INFLUX_GZIP\`; 4 % of the main thread, and InfluxDB's CPU to inflate), and a device's publishes no
+  longer routed through aedes after Vigil has taken them (\`gateway/device-publishes.ts\`: no subscriber can
+  exist for them, yet aedes looked up offline queues with a promise per message, ran mqemitter and emitted an
+  event). Paced at 8,000/s from 10 devices, two alternating pairs, the first two changes took Vigil's CPU from
+  12.3 / 11.8 s to 10.8 / 10.8 s and the PUBACK p50 from 11.7 / 9.2 to 3.4 / 3.9 ms (p99 about 34 ms either way).
+  At 12,000/s from 100 devices, three alternating pairs before and after all three: PUBACK p99 112, 199, 159 ms
+  before and 173, 165, 313 ms after, within the noise, and 8.4 CPU s in all six runs (saturated).
+- **Tried and not kept**: the outbox's write made synchronous (\`writeSync\` to the page cache, the fdatasync still
+  in the thread pool): at 2,000/s it halved the \`futex\` calls (28,900 to 14,400 in five seconds), the eventfd
+  writes (9,100 to 4,000) and cut the context switches from 33,200 to 26,800, but Vigil's CPU over the same
+  seconds did not fall (3.66 s before, 3.99 s after); the InfluxDB writes in a worker thread of their own (the
+  line protocol built on the main thread and handed over as one string): at full rate from 10 devices, three
+  alternating pairs, Vigil's CPU rose from 8.1, 7.6 and 8.6 s to 8.8, 10.6 and 10.9 s and the ratio went from
+  57, 58 and 53 % to 54, 47 and 55 % (a second thread and the hand-off cost more than they saved, on two cores
+  shared with the load generator and InfluxDB); a semi-space of 128 MiB (PUBACK p99 227 and 274 ms against 195
+  and 193 ms with 32 MiB) or of 8 MiB (274 and 322 ms against 166 and 169 ms).
+
+- **Where it stands** (the run of 2026-11-29 after these changes, the table at the top): at full rate from 10
+  devices Vigil with InfluxDB reached 59 % of the bare aedes (58-67 % over three rounds; 41 % in the table before
+  this look) with 7.1 CPU s against 14.0 s, and with its embedded store 54 %; from 100 devices 63 % and 70 %;
+  paced at half its rate from 100 devices, PUBACK p50 / p99 23 / 175 ms (62.6 / 221 ms before), from 10 devices
+  5.6 / 29.7 ms. One Vigil with its embedded broker in the workers' table: 27,478 readings/s (22,437 before).
+  In two 3,000,000-reading soaks (embedded store, where only the aedes change applies) run one after the
+  other, Vigil's CPU per reading over the first half was 39-45 µs before and 32-33 µs after.
+
+The goal of issue 12 (p99 under 50 ms at 100 devices, at half rate) is not reached on this machine. What is
+left, in order of the evidence: the main thread's work per socket read and per PUBACK at low batching (the
+byte-stream guard is a second \`Duplex\` over each socket, so every chunk and every write passes two stream layers;
+aedes answers each PUBACK's write with a \`setImmediate\`), the duplicate window (2.1 µs per fresh reading in a
+micro-benchmark: two misses and an insert in maps of up to 100,000 keys; 5.5 % of the main thread at full rate
+from 10 devices) and the outbox record's encoding (4.5 %). On a machine with more cores, the latency at a
+given rate is bought with more main threads: Vigil workers on the broker (shared subscriptions, the table
+above), each with its own event loop; on these two cores shared with the load generator they cost more than
+they give.
 
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
