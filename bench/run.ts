@@ -118,13 +118,18 @@ machine runs; the rate does.
 
 ${soakSection}
 
-Longer than the bench's million: over 3,000,000 readings (\`BENCH_SOAK_READINGS=3000000 npm run bench:soak\`,
-2026-11-29) the rate did not fall (the last tenth at 109 % of the first), but at about 1.5 million readings
-the run changed regime: the rate rose by a third, the PUBACK p99 went from about 20 ms to 85-100 ms and RSS from
-about 400 to 550-600 MiB, where it stayed. The code before this issue's last changes did the same at the same
-point (128 %, p99 82-102 ms, RSS 544 MiB at the end). Not yet explained; the first suspect is the embedded
-store's writer thread falling behind a database of over a million readings (the soak does not yet report when
-readings are stored).
+Longer than the bench's million (\`BENCH_SOAK_READINGS\`, 2026-11-29). A first run of 3,000,000 readings seemed
+to change regime at 1.5 million (the rate up by a third, the PUBACK p99 from 20 to 85-100 ms, RSS to 550-600 MiB):
+the bench's own readings had run into the future (timed 10 ms apart from 20 minutes before the start, each
+device's 150,000th was past the 300 s future tolerance), and Vigil refused them. The soak now times every reading
+in the past and stops with an error unless Vigil accepted every one it sent. Since then, one after the other:
+3,000,000 readings, the last tenth at 136 % of the first's rate, PUBACK p99 19-27 ms throughout, RSS 289 to 483
+MiB; 10,000,000 readings in 355 s, RSS level from the second million on (446-484 MiB), the last tenth at 78 % of
+the first (CPU per reading 39.7 µs against 31.8 µs, PUBACK p99 44 ms against 19); 8,000,000 readings under the
+CPU profiler, no trend (CPU per reading 33-43 µs by tenth, the last at 33.9 µs, RSS 485-515 MiB from the third
+tenth). The machine's own speed drifts by up to a third within an hour (the bare aedes row: 29,000 to 45,000/s),
+so a single long run can neither show nor rule out a slow decay beyond a few million readings: that wants the
+per-thread CPU of one process sampled at its start and end, on a quieter machine.
 
 ## Where the time goes
 

@@ -4,7 +4,7 @@
  * process over 40,000 messages cannot see that; a programme runs Vigil for months.
  */
 import { connect, type MqttClient } from 'mqtt';
-import { currentRssMiB, metricValue, percentile, processUsage } from './stats.js';
+import { counterTotal, currentRssMiB, metricValue, percentile, processUsage } from './stats.js';
 import { startVigil } from './targets.js';
 
 export interface SoakOptions {
@@ -49,10 +49,12 @@ export interface SoakResult {
 }
 
 const WARM_UP_PER_DEVICE = 1_000;
+/** Measurement times of one device's readings, this far apart. */
+const STEP_MS = 10;
 
-/** A reading of about 150 bytes with its own id, timed 10 ms apart per device, all within the last hour. */
+/** A reading of about 150 bytes with its own id, timed STEP_MS apart per device, all in the past (see `base`). */
 function payload(base: number, deviceId: string, n: number): string {
-  return JSON.stringify({ type: 'heart_rate', time: new Date(base + n * 10).toISOString(), value: 60 + (n % 40), id: `${deviceId}-${n}-soak` });
+  return JSON.stringify({ type: 'heart_rate', time: new Date(base + n * STEP_MS).toISOString(), value: 60 + (n % 40), id: `${deviceId}-${n}-soak` });
 }
 
 async function connected(url: string, deviceId: string, secret: string): Promise<MqttClient> {
@@ -77,7 +79,9 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const tenthEnds: number[] = [];
     let acknowledged = 0;
     const samples: SoakSample[] = [];
-    const base = Date.now() - 1_200_000;
+    // Every reading in the past, however many: readings from the future (over VIGIL_FUTURE_TOLERANCE_SECONDS)
+    // are refused, and a soak that ran into them measured the refusals (a longer soak once did, from 1.5 million on).
+    const base = Date.now() - perDevice * STEP_MS - 1_200_000;
     // Warm-up, not measured: connections settle and V8 compiles the hot path, so that the first tenth is the
     // process at its steady best and a later tenth can only compare worse by decay. Ids are apart from the stream's.
     await Promise.all(
@@ -124,6 +128,10 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     samples.push(sample());
     if (tenthEnds.length < 10) tenthEnds.push(seconds);
     await Promise.all(clients.map((c) => c.endAsync(true)));
+    // A soak measures readings taken; if Vigil refused any, it measured something else.
+    const accepted = await counterTotal(target.httpUrl!, 'vigil_readings_accepted_total');
+    const sent = total + WARM_UP_PER_DEVICE * o.devices;
+    if (accepted !== sent) throw new Error(`the soak's readings were not all accepted (${accepted} of ${sent}): see vigil_readings_rejected_total`);
 
     const tenths = tenthEnds.map((end, k) => {
       const start = k === 0 ? 0 : tenthEnds[k - 1]!;

@@ -43,6 +43,14 @@ export async function metricValue(httpUrl: string, name: string, alongWith: read
   return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
+/** Every sample of a counter family added up, whatever its labels (accepted readings are counted per type). */
+export async function counterTotal(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics?name=${name}`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
 /** A Prometheus histogram's cumulative bucket counts, by upper bound (seconds; +Inf last). */
 export type Buckets = ReadonlyMap<number, number>;
 
