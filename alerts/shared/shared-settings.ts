@@ -171,7 +171,6 @@ export class SharedRuleSettings {
     this.#statements ??= mirrorStatements(this.#db);
     return this.#statements;
   }
-
 }
 
 /** This data dir's overrides and snoozes, added to the shared ones where the patient has none for the rule (adoption). */
