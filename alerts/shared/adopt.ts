@@ -1,5 +1,6 @@
 import type { SqlClient, SqlStatement, SqlValue, StateDb } from '../../state/index.js';
 import { ALERT_COLUMNS, AlertTable, toColumn } from '../store/alert-table.js';
+import { SweepState } from '../store/sweep-state.js';
 import { ALERT_WRITE_LOCK, eventJson } from './alert-commit.js';
 
 const FIELDS = Object.keys(ALERT_COLUMNS) as (keyof typeof ALERT_COLUMNS)[];
@@ -35,7 +36,7 @@ export async function adoptAlerts(db: StateDb, shared: SqlClient, now: number): 
   const adoption = { sql: 'INSERT INTO alerts_adoptions (token, adopted_at, copied) VALUES (?, ?::bigint, ?::int)', params: [adoptionToken(db), now] };
   // What this data dir's webhook had not delivered yet is sent from the shared alerts: copied not marked adopted,
   // after a shared position that starts before the copy if there was none (a first position starts at the newest).
-  const delivered = db.prepare<[], { seq: number }>('SELECT seq FROM webhook_cursor WHERE id = 1').get()?.seq;
+  const delivered = new SweepState(db).webhookCursor();
   if (delivered !== undefined) {
     statements.push({ sql: 'INSERT INTO webhook_cursor (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM alert_events ON CONFLICT (id) DO NOTHING' });
     localSeqs.push([]);
