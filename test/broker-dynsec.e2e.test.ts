@@ -8,7 +8,7 @@ import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
 import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
-import { DynsecControl, DynsecProvisioner } from '../gateway/index.js';
+import { DynsecControl, DynsecProvisioner, type DynsecCommands } from '../gateway/index.js';
 import { SqliteStore } from '../ingest/index.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { tempDir, waitFor } from './support/temp.js';
@@ -171,6 +171,33 @@ describe('device logins at Mosquitto (dynamic security)', () => {
       expect((await control.one({ command: 'getClient', username: 'someone-else' })).error).toBeUndefined();
     } finally {
       await control.close();
+    }
+  }, 180_000);
+
+  it('a provision raced by another administrator creating the same role (a worker\'s sync) still provisions the device', async () => {
+    const control = await DynsecControl.connect({ url: broker.url, ...broker.admin!, timeoutMs: 10_000 });
+    const other = await DynsecControl.connect({ url: broker.url, ...broker.admin!, timeoutMs: 10_000 });
+    try {
+      // Between the provision's read of the role ("not found") and its createRole, the other administrator's
+      // reconcile creates the role and a client without a password, as a worker's periodic sync does.
+      let raced = false;
+      const racing: DynsecCommands = {
+        run: (commands) => control.run(commands),
+        one: async (command, tolerate) => {
+          const answer = await control.one(command, tolerate);
+          if (command.command === 'getRole' && !raced) {
+            raced = true;
+            await new DynsecProvisioner(other, 'rpm/v1').reconcile([{ id: 'race-1', revokedAt: null, kind: 'device' }]);
+          }
+          return answer;
+        },
+      };
+      await new DynsecProvisioner(racing, 'rpm/v1').provision('race-1', 'race-secret');
+      expect(raced).toBe(true);
+      expect(await refusal('race-1', 'race-secret')).toBeUndefined();
+    } finally {
+      await control.close();
+      await other.close();
     }
   }, 180_000);
 

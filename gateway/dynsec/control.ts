@@ -20,6 +20,9 @@ export interface DynsecResponse {
   readonly data?: unknown;
 }
 
+/** What a provisioner needs of the administrator's connection: commands and their answers. */
+export type DynsecCommands = Pick<DynsecControl, 'run' | 'one'>;
+
 /** How Vigil logs in to the broker as the dynamic-security administrator (VIGIL_BROKER_DYNSEC_*). */
 export interface DynsecLogin {
   readonly url: string;

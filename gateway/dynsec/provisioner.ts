@@ -1,10 +1,12 @@
-import type { DynsecCommand, DynsecControl, DynsecResponse } from './control.js';
-import { DEVICE_ROLE_PREFIX, deviceAcls, deviceRole, roleCommands, WORKER_ROLE, workerAcls, type DynsecRole } from './roles.js';
+import type { DynsecCommand, DynsecCommands, DynsecResponse } from './control.js';
+import { DEVICE_ROLE_PREFIX, deviceAcls, deviceRole, roleCommands, WORKER_ROLE, workerAcls, type DynsecAcl, type DynsecRole } from './roles.js';
 import { VigilError, type DeviceAclKind } from '../../domain/index.js';
 
 /** The client names Vigil gives the devices it provisions, so an operator sees which ones still need a secret. */
 export const PROVISIONED = 'Vigil device';
 export const NO_PASSWORD = 'Vigil device: no password yet (vigil devices broker-password)';
+/** Reads and writes of a role raced by other administrators before a provision gives up. */
+const ROLE_ATTEMPTS = 3;
 
 interface DynsecClient {
   readonly username: string;
@@ -47,10 +49,10 @@ export interface WorkerLogin {
  * connection at once.
  */
 export class DynsecProvisioner {
-  readonly #control: DynsecControl;
+  readonly #control: DynsecCommands;
   readonly #prefix: string;
 
-  constructor(control: DynsecControl, topicPrefix: string) {
+  constructor(control: DynsecCommands, topicPrefix: string) {
     this.#control = control;
     this.#prefix = topicPrefix;
   }
@@ -58,8 +60,7 @@ export class DynsecProvisioner {
   /** Creates or updates the device's client with this secret and its role, and enables it. */
   async provision(deviceId: string, secret: string, kind: DeviceAclKind = 'device'): Promise<void> {
     const rolename = deviceRole(deviceId);
-    const role = await this.#control.one({ command: 'getRole', rolename }, ['Role not found']);
-    await this.#runAll(roleCommands(rolename, deviceAcls(this.#prefix, deviceId, kind), (role.data as { role?: DynsecRole } | undefined)?.role));
+    await this.#ensureRole(rolename, deviceAcls(this.#prefix, deviceId, kind));
     const created = await this.#control.one(
       { command: 'createClient', username: deviceId, password: secret, textname: PROVISIONED, roles: [{ rolename, priority: 0 }] },
       ['Client already exists'],
@@ -153,6 +154,22 @@ export class DynsecProvisioner {
     }
     const refused = refusals(commands, await this.#control.run(commands));
     return { created, disabled, deleted, notInRegistry, roles: rolesChanged, withoutPassword, refused };
+  }
+
+  /**
+   * Makes the role hold exactly these ACLs. Another administrator (a worker's sync, a second CLI) may create or
+   * change the role between the read and the write, and the broker then refuses ours ("Role already exists"):
+   * the role is read again and only what still differs is sent, a few times before giving up.
+   */
+  async #ensureRole(rolename: string, acls: readonly DynsecAcl[]): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const role = await this.#control.one({ command: 'getRole', rolename }, ['Role not found']);
+      const commands = roleCommands(rolename, acls, (role.data as { role?: DynsecRole } | undefined)?.role);
+      if (commands.length === 0) return;
+      const refused = refusals(commands, await this.#control.run(commands));
+      if (refused.length === 0) return;
+      if (attempt === ROLE_ATTEMPTS) throw new VigilError('VIGIL_ERR_BROKER', `the broker refused ${refused.join('; ')}`);
+    }
   }
 
   async #runAll(commands: readonly DynsecCommand[]): Promise<void> {
