@@ -4,7 +4,7 @@
  * process over 40,000 messages cannot see that; a programme runs Vigil for months.
  */
 import { connect, type MqttClient } from 'mqtt';
-import { counterTotal, currentRssMiB, metricValue, percentile, processUsage } from './stats.js';
+import { counterTotal, currentRssMiB, mainThreadCpuSeconds, metricValue, percentile, processUsage } from './stats.js';
 import { startVigil } from './targets.js';
 
 export interface SoakOptions {
@@ -25,6 +25,10 @@ export interface SoakSample {
   readonly heapMiB: number;
   /** Vigil's CPU seconds (user + system) so far. */
   readonly cpuSeconds: number;
+  /** Of which its main thread's (the event loop: MQTT, intake, alerts), so that a decay can be placed. */
+  readonly mainCpuSeconds: number;
+  /** Readings committed to the outbox but not yet in the store: a store falling behind shows here first. */
+  readonly outboxDepth: number;
 }
 
 export interface SoakTenth {
@@ -36,6 +40,9 @@ export interface SoakTenth {
   readonly heapMiB: number;
   /** Vigil's CPU per reading over the tenth, µs: unlike the rate, it does not depend on what else the machine runs. */
   readonly cpuMicros: number;
+  /** Of which its main thread's, µs per reading. */
+  readonly mainCpuMicros: number;
+  readonly outboxDepth: number;
 }
 
 export interface SoakResult {
@@ -46,9 +53,13 @@ export interface SoakResult {
   readonly tenths: readonly SoakTenth[];
   /** Rate of the last tenth of the stream over the rate of the first. */
   readonly lastOverFirst: number;
+  /** From the last PUBACK until the store held every reading, seconds (Infinity: not within DRAIN_LIMIT_MS). */
+  readonly drainSeconds: number;
 }
 
 const WARM_UP_PER_DEVICE = 1_000;
+/** How long the soak waits, after its last PUBACK, for the store to hold every reading. */
+const DRAIN_LIMIT_MS = 300_000;
 /** Measurement times of one device's readings, this far apart. */
 const STEP_MS = 10;
 
@@ -92,15 +103,25 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     );
     const startedAt = performance.now();
     let heapMiB = Number.NaN;
-    const sample = (): SoakSample => ({ at: (performance.now() - startedAt) / 1000, acknowledged, rssMiB: currentRssMiB(target.pid), heapMiB, cpuSeconds: processUsage(target.pid).cpuSeconds });
-    // The heap comes from Vigil's /metrics (prom-client's process metrics), read between samples.
-    const readHeap = async () => {
+    let outboxDepth = Number.NaN;
+    const sample = (): SoakSample => ({
+      at: (performance.now() - startedAt) / 1000,
+      acknowledged,
+      rssMiB: currentRssMiB(target.pid),
+      heapMiB,
+      cpuSeconds: processUsage(target.pid).cpuSeconds,
+      mainCpuSeconds: mainThreadCpuSeconds(target.pid),
+      outboxDepth,
+    });
+    // The heap and the outbox's depth come from Vigil's /metrics (prom-client), read between samples.
+    const readMetrics = async () => {
       heapMiB = (await metricValue(target.httpUrl!, 'nodejs_heap_size_used_bytes', ['nodejs_heap_size_total_bytes']).catch(() => Number.NaN)) / 2 ** 20;
+      outboxDepth = await metricValue(target.httpUrl!, 'vigil_outbox_depth').catch(() => Number.NaN);
     };
-    await readHeap();
+    await readMetrics();
     const sampler = setInterval(() => {
       samples.push(sample());
-      void readHeap();
+      void readMetrics();
     }, sampleMs);
     samples.push(sample());
     await Promise.all(
@@ -126,11 +147,12 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const seconds = (performance.now() - startedAt) / 1000;
     clearInterval(sampler);
     samples.push(sample());
+    const sent = total + WARM_UP_PER_DEVICE * o.devices;
+    const drainSeconds = await drained(target.httpUrl!, sent);
     if (tenthEnds.length < 10) tenthEnds.push(seconds);
     await Promise.all(clients.map((c) => c.endAsync(true)));
     // A soak measures readings taken; if Vigil refused any, it measured something else.
     const accepted = await counterTotal(target.httpUrl!, 'vigil_readings_accepted_total');
-    const sent = total + WARM_UP_PER_DEVICE * o.devices;
     if (accepted !== sent) throw new Error(`the soak's readings were not all accepted (${accepted} of ${sent}): see vigil_readings_rejected_total`);
 
     const tenths = tenthEnds.map((end, k) => {
@@ -138,26 +160,48 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       const sorted = pubacks[k]!.sort((a, b) => a - b);
       const first = samples.findLast((s) => s.at <= start) ?? samples[0]!;
       const last = samples.findLast((s) => s.at <= end) ?? samples.at(-1)!;
-      const cpuMicros = last.acknowledged > first.acknowledged ? ((last.cpuSeconds - first.cpuSeconds) / (last.acknowledged - first.acknowledged)) * 1e6 : Number.NaN;
-      return { from: k * tenthSize, to: Math.min(total, (k + 1) * tenthSize), perSecond: tenthSize / (end - start), pubackP99: percentile(sorted, 99), rssMiB: last.rssMiB, heapMiB: last.heapMiB, cpuMicros };
+      const taken = last.acknowledged - first.acknowledged;
+      const perReading = (seconds: number) => (taken > 0 ? (seconds / taken) * 1e6 : Number.NaN);
+      return {
+        from: k * tenthSize,
+        to: Math.min(total, (k + 1) * tenthSize),
+        perSecond: tenthSize / (end - start),
+        pubackP99: percentile(sorted, 99),
+        rssMiB: last.rssMiB,
+        heapMiB: last.heapMiB,
+        cpuMicros: perReading(last.cpuSeconds - first.cpuSeconds),
+        mainCpuMicros: perReading(last.mainCpuSeconds - first.mainCpuSeconds),
+        outboxDepth: last.outboxDepth,
+      };
     });
-    return { readings: acknowledged, devices: o.devices, seconds, samples, tenths, lastOverFirst: tenths.at(-1)!.perSecond / tenths[0]!.perSecond };
+    return { readings: acknowledged, devices: o.devices, seconds, samples, tenths, lastOverFirst: tenths.at(-1)!.perSecond / tenths[0]!.perSecond, drainSeconds };
   } finally {
     await target.stop();
   }
 }
 
+/** Seconds until Vigil's store holds `sent` readings (vigil_readings_stored_total), Infinity past DRAIN_LIMIT_MS. */
+async function drained(httpUrl: string, sent: number): Promise<number> {
+  const from = performance.now();
+  while (performance.now() - from < DRAIN_LIMIT_MS) {
+    if ((await metricValue(httpUrl, 'vigil_readings_stored_total').catch(() => 0)) >= sent) return (performance.now() - from) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 export function soakTable(r: SoakResult): string {
   const rows = r.tenths.map(
     (t, k) =>
-      `| ${k + 1} | ${t.from.toLocaleString('en')}-${t.to.toLocaleString('en')} | ${Math.round(t.perSecond).toLocaleString('en')} | ${Math.round((t.perSecond / r.tenths[0]!.perSecond) * 100)} % | ${t.cpuMicros.toFixed(1)} | ${t.pubackP99.toFixed(1)} | ${Math.round(t.rssMiB)} | ${Math.round(t.heapMiB)} |`,
+      `| ${k + 1} | ${t.from.toLocaleString('en')}-${t.to.toLocaleString('en')} | ${Math.round(t.perSecond).toLocaleString('en')} | ${Math.round((t.perSecond / r.tenths[0]!.perSecond) * 100)} % | ${t.cpuMicros.toFixed(1)} | ${t.mainCpuMicros.toFixed(1)} | ${t.pubackP99.toFixed(1)} | ${Math.round(t.outboxDepth).toLocaleString('en')} | ${Math.round(t.rssMiB)} | ${Math.round(t.heapMiB)} |`,
   );
+  const drain = Number.isFinite(r.drainSeconds) ? `every reading was stored ${r.drainSeconds.toFixed(1)} s after the last PUBACK` : `the store did **not** hold every reading ${DRAIN_LIMIT_MS / 1000} s after the last PUBACK`;
   return [
-    '| tenth | readings | acknowledged/s | vs first tenth | Vigil CPU per reading (µs) | PUBACK p99 (ms) | RSS at its end (MiB) | V8 heap in use (MiB) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| tenth | readings | acknowledged/s | vs first tenth | Vigil CPU per reading (µs) | of which main thread (µs) | PUBACK p99 (ms) | outbox depth at its end | RSS at its end (MiB) | V8 heap in use (MiB) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `${r.readings.toLocaleString('en')} readings from ${r.devices} devices in ${Math.round(r.seconds)} s: the last tenth ran at **${Math.round(r.lastOverFirst * 100)} %** of the first's rate.`,
+    `${r.readings.toLocaleString('en')} readings from ${r.devices} devices in ${Math.round(r.seconds)} s: the last tenth ran at **${Math.round(r.lastOverFirst * 100)} %** of the first's rate; ${drain}.`,
   ].join('\n');
 }
 

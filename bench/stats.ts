@@ -25,6 +25,12 @@ export function processUsage(pid: number): { cpuSeconds: number; peakRssMiB: num
   return { cpuSeconds: ticks / 100, peakRssMiB: hwm ? Number(hwm) / 1024 : Number.NaN };
 }
 
+/** CPU seconds (user + system) of a process's main thread, where its JavaScript runs, from /proc (Linux). */
+export function mainThreadCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
 /** Resident memory of a process now, from /proc (Linux). */
 export function currentRssMiB(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
