@@ -94,6 +94,29 @@ describe('PostgreSQL state: migrations and the SQL port', () => {
     }
   });
 
+  it('fails a transaction whose connection the server ends between two queries with the outage code, and carries on', async () => {
+    const url = await server.createDatabase('ended');
+    const { client, locked, close } = await openPostgres(url, MIGRATIONS, fail);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const attempt = locked(7, async (query) => {
+        const [me] = (await query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+        // The server ends this session (as at a shutdown) while the transaction waits between two queries: the
+        // connection hears FATAL 57P01 with no query of its own in flight.
+        await admin.query('SELECT pg_terminate_backend($1)', [me!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await query('SELECT 1');
+      });
+      await expect(attempt).rejects.toMatchObject({ code: 'VIGIL_ERR_STATE_UNAVAILABLE' });
+      // The ended connection was discarded, not lent again.
+      expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await admin.end();
+      await close();
+    }
+  });
+
   it('refuses a database it cannot reach with the variable named and the password hidden', async () => {
     const url = `postgres://vigil:hunter2-secret@127.0.0.1:${server.port}/no_such_database?sslmode=disable`;
     const err = (await openPostgres(url, MIGRATIONS, fail).catch((e: unknown) => e)) as Error & { code?: string };

@@ -162,6 +162,10 @@ async function inTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient)
   const connection = await pool.connect();
   // A connection that cannot even roll back is broken: the pool discards it rather than lend it again.
   let broken: Error | undefined;
+  // Lent out, a connection has no pool listener: one the server ends between two of its queries (a shutdown,
+  // FATAL 57P01) emits 'error', which without a listener would end the process. The next query fails instead.
+  const ended = (err: Error) => (broken = err);
+  connection.on('error', ended);
   try {
     await connection.query(begin);
     const result = await work(connection);
@@ -171,6 +175,7 @@ async function inTransaction<T>(pool: pg.Pool, work: (connection: pg.PoolClient)
     await connection.query('ROLLBACK').catch((e: Error) => (broken = e));
     throw err;
   } finally {
+    connection.off('error', ended);
     connection.release(broken);
   }
 }
