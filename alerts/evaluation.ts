@@ -20,6 +20,7 @@ import type { MissingRule, Rule } from './rules/schema.js';
 import type { AlertTable } from './store/alert-table.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { SweepState } from './store/sweep-state.js';
+import type { WaitingFindings } from './store/waiting-findings.js';
 import { isOutage, type AuditLog } from '../state/index.js';
 import { LiveKeys } from './live-keys.js';
 import type { SharedRuleSettings } from './shared/shared-settings.js';
@@ -78,6 +79,8 @@ export interface EvaluationDeps {
   readonly settings: RuleSettings;
   readonly resolver: RuleResolver<DirectoryPatient>;
   readonly sweepState: SweepState;
+  /** With shared alerts: findings kept in the instance's state database until PostgreSQL has taken them. */
+  readonly waitingFindings?: WaitingFindings | undefined;
   readonly feed: AlertFeed;
   readonly audit: AuditLog;
   readonly history: ReadingHistory;
@@ -102,8 +105,18 @@ export interface SharedLastReadings {
 
 /** How long a shared transition that met a PostgreSQL outage waits before it is tried again, doubling up to the last. */
 const OUTAGE_RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
-/** Transitions waiting for PostgreSQL at most: beyond it the newest are logged and dropped (memory stays bounded). */
+/**
+ * Transitions waiting for PostgreSQL in memory at most. Beyond it a finding waits only in the state database
+ * (WaitingFindings) and is queued once the ones ahead of it are written; other transitions (an orphaned alert
+ * resolved, which the next sweep finds again) are logged and dropped.
+ */
 const MAX_WAITING = 10_000;
+
+/** A finding on its way to the shared alerts: `seq` once it is kept in the state database (WaitingFindings). */
+interface Journaled {
+  seq: number | undefined;
+  readonly keep: () => number;
+}
 
 /** What the adherence rules ask of the care loop: missed doses of a medication class in [from, to). */
 export interface AdherencePort {
@@ -137,6 +150,10 @@ export class AlertEvaluation {
   /** The last shared write met an outage: at close, the findings behind it are given up without trying each. */
   #outage = false;
   #givenUp = 0;
+  /** Findings kept in the state database but not queued (the queue was full): queued once it has drained. */
+  #overflowed = false;
+  /** Waiting findings queued in this process, so that one is never queued twice. */
+  readonly #queuedFindings = new Set<number>();
   #undrained = false;
   readonly #unknownZones = new Set<string>();
 
@@ -144,6 +161,32 @@ export class AlertEvaluation {
     this.#d = deps;
     for (const k of deps.table.liveKeys()) this.#liveKeys.add(k.patientId, k.ruleId, k.subject);
     this.#lastReadings = deps.sweepState.lastReadings();
+  }
+
+  /**
+   * Queues the findings an earlier run on this data dir made and PostgreSQL never took (it stopped during an
+   * outage), before this run evaluates any reading. The server calls it once at start; the CLI, which opens the
+   * alerts too, does not (a running server may be writing them).
+   */
+  resumeWaitingFindings(): void {
+    this.#queueWaitingFindings();
+  }
+
+  /** Queues the findings waiting in the state database that this process has not queued, oldest first. */
+  #queueWaitingFindings(): void {
+    const waiting = this.#d.waitingFindings;
+    if (!waiting || !this.#d.transitions.deferred) return;
+    this.#overflowed = false;
+    for (const w of waiting.list()) {
+      if (this.#queuedFindings.has(w.seq)) continue;
+      const rule = this.#d.directory.patient(w.patientId) ? this.#d.resolver.rulesFor(w.patientId).find((r) => r.id === w.ruleId) : undefined;
+      if (!rule) {
+        this.#d.log.warn({ ruleId: w.ruleId }, 'a waiting finding is dropped: its patient is no longer in the registry, or its rule no longer applies');
+        waiting.done(w.seq);
+        continue;
+      }
+      if (!this.#apply(w.patientId, rule, w.finding, w.late, w.at, w.fromSweep, w.seq)) break;
+    }
   }
 
   /**
@@ -433,9 +476,10 @@ export class AlertEvaluation {
     }
   }
 
-  #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false): void {
+  /** Returns false when the finding could only be kept in the state database (the queue is full). */
+  #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false, waitingSeq?: number): boolean {
     // The common case on a busy gateway: a normal reading and nothing to resolve.
-    if (finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return;
+    if (waitingSeq === undefined && finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return true;
     const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
     const { table } = this.#d;
     // Shared alerts write later: the normal readings after this one in the batch must not be skipped as "nothing
@@ -444,7 +488,9 @@ export class AlertEvaluation {
     // What the decision saw (the last try's, with shared alerts): whether the alert is live after it follows
     // from that, without asking the table again for every abnormal repeat.
     let wasLive = false;
-    this.#commit({
+    const waiting = this.#d.transitions.deferred ? this.#d.waitingFindings : undefined;
+    const journal: Journaled | undefined = waiting && { seq: waitingSeq, keep: () => waiting.keep(patientId, rule.id, finding, late, now, fromSweep) };
+    return this.#commit({
       select: () => table.live(patientId, rule.id, finding.subject),
       build: (live: Alert | undefined, writes: AlertWrites) => {
         wasLive = live !== undefined;
@@ -458,7 +504,7 @@ export class AlertEvaluation {
         if (decision?.kind === 'open' || (wasLive && decision?.kind !== 'resolve')) this.#liveKeys.add(patientId, rule.id, finding.subject);
         else this.#liveKeys.delete(patientId, rule.id, finding.subject);
       },
-    });
+    }, journal);
   }
 
   /**
@@ -466,44 +512,85 @@ export class AlertEvaluation {
    * others and tried again through a PostgreSQL outage, so a finding met while the database is away still
    * becomes an alert when it is back (the reading that made it is evaluated only once).
    */
-  #commit<T>(transition: Transition<T>): void {
+  #commit<T>(transition: Transition<T>, journal?: Journaled): boolean {
     const { transitions, log } = this.#d;
     if (!transitions.deferred) {
       void transitions.run(transition);
-      return;
+      return true;
     }
-    if (this.#waiting >= MAX_WAITING) {
+    // A finding is kept in the state database once it has to wait: behind other writes, or for a database known
+    // to be away, or met by an outage on its own try, or given up at a stop. A stop or crash then leaves it to the
+    // next start on this data dir. (Kept before every write instead, each finding would cost an fsync.)
+    const keep = (queued: boolean) => {
+      if (!journal || journal.seq !== undefined) return;
+      try {
+        journal.seq = journal.keep();
+        if (queued) this.#queuedFindings.add(journal.seq);
+      } catch (err) {
+        log.error({ err }, 'a finding waiting for the shared database could not be kept in the state database: it waits in memory only');
+      }
+    };
+    // Once findings wait on disk only, later ones join them there, so that they are written in the order found.
+    if (this.#waiting >= MAX_WAITING || (this.#overflowed && journal)) {
+      if (journal) {
+        keep(false);
+        if (journal.seq !== undefined) {
+          this.#overflowed = true;
+          return false;
+        }
+      }
       log.error({ waiting: this.#waiting }, 'alert transitions wait for the shared database: this one is dropped');
-      return;
+      return true;
     }
+    if (journal?.seq !== undefined) this.#queuedFindings.add(journal.seq);
+    if (this.#outage || this.#waiting > 0) keep(true);
     this.#waiting++;
+    // Written, or never writable: the finding no longer waits.
+    const finished = () => {
+      if (journal?.seq === undefined) return;
+      this.#d.waitingFindings?.done(journal.seq);
+      this.#queuedFindings.delete(journal.seq);
+    };
     this.#writes = this.#writes.then(async () => {
       for (let failures = 0; ; failures++) {
         // Stopping during an outage: each try would wait out the connection timeout (10 s), one finding after the other.
         if (this.#closing && this.#outage) {
           this.#givenUp++;
+          keep(true);
           return;
         }
         try {
           await transitions.run(transition);
           this.#outage = false;
+          finished();
           return;
         } catch (err) {
           this.#outage = isOutage(err);
+          if (this.#outage) keep(true);
           if (!isOutage(err) || this.#closing) {
             log.error({ err }, 'an alert transition could not be written to the shared database');
+            if (!isOutage(err)) finished();
             return;
           }
           if (failures === 0) log.warn({ err }, 'the shared database does not answer: alert transitions wait for it');
           await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS[Math.min(failures, OUTAGE_RETRY_MS.length - 1)]));
         }
       }
-    }).finally(() => this.#waiting--);
+    }).finally(() => {
+      this.#waiting--;
+      if (this.#waiting === 0 && this.#overflowed && !this.#closing) this.#queueWaitingFindings();
+    });
+    return true;
   }
 
   /** Shared transitions queued and not yet written (waiting for PostgreSQL during an outage). */
   waiting(): number {
     return this.#waiting;
+  }
+
+  /** Findings kept in the state database until PostgreSQL takes them (shared alerts), this run's and earlier ones'. */
+  findingsWaiting(): number {
+    return this.#d.waitingFindings?.count() ?? 0;
   }
 
   /** Resolves once the shared transitions queued so far are written (tests, and close). */
@@ -559,7 +646,7 @@ export class AlertEvaluation {
     await this.#trendQueue.catch(() => undefined);
     this.#closing = true;
     await this.#writes;
-    if (this.#givenUp > 0) this.#d.log.error({ count: this.#givenUp }, 'alert transitions waiting for the shared database were given up at stop (it did not answer)');
+    if (this.#givenUp > 0) this.#d.log.error({ count: this.#givenUp, kept: this.findingsWaiting() }, 'alert transitions waiting for the shared database were given up at stop (it did not answer); the findings among them are kept in the data dir for the next start');
     this.#flushLastReadings();
     await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }

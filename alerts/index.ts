@@ -14,6 +14,7 @@ import { embeddedTransitions } from './lifecycle/transitions.js';
 import type { SharedAlerts } from './shared/index.js';
 import { RuleSettings } from './store/rule-settings.js';
 import { SweepState } from './store/sweep-state.js';
+import { WaitingFindings } from './store/waiting-findings.js';
 import type { Alert, AlertEvent, AlertFilter } from './types.js';
 import { WebhookParking } from './store/webhook-parked.js';
 import { WebhookSender } from './webhook.js';
@@ -122,6 +123,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     settings,
     resolver,
     sweepState,
+    waitingFindings: options.shared ? new WaitingFindings(options.db) : undefined,
     feed,
     audit: options.audit,
     history: options.history,
@@ -182,6 +184,7 @@ export async function createAlerts(options: AlertsOptions) {
     throw new VigilError('VIGIL_ERR_CONFIG', `VIGIL_ALERT_SWEEP_CRON: "${options.sweepCron}" is not a cron expression`);
   }
   const { table, sweepState, parking, evaluation, actions, feed, queries } = openAlertsCore(options);
+  evaluation.resumeWaitingFindings();
   // Shared alerts: one instance at a time delivers, from PostgreSQL's events and cursor.
   const source = options.shared?.webhook(table) ?? { events: table, cursor: sweepState, delivering: undefined };
   const webhook = options.webhook
@@ -206,6 +209,7 @@ export async function createAlerts(options: AlertsOptions) {
     webhookParked: () => parking.count(),
     webhookDelivering: () => (webhook?.delivering ? 1 : 0),
     transitionsWaiting: () => evaluation.waiting(),
+    findingsWaiting: () => evaluation.findingsWaiting(),
   });
   feed.on('event', (event) => {
     metrics.transitions.inc({ type: event.type });

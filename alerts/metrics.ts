@@ -10,6 +10,8 @@ export interface AlertGauges {
   readonly webhookDelivering: () => number;
   /** Shared alerts: transitions waiting for PostgreSQL (an outage). */
   readonly transitionsWaiting: () => number;
+  /** Shared alerts: findings kept in the data dir until PostgreSQL takes them (this run's and earlier runs'). */
+  readonly findingsWaiting: () => number;
 }
 
 export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
@@ -55,6 +57,14 @@ export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
     registers,
     collect() {
       this.set(gauges.transitionsWaiting());
+    },
+  });
+  new Gauge({
+    name: 'vigil_alert_findings_waiting',
+    help: 'Findings kept in the data dir until the shared database (PostgreSQL) takes them; they survive a restart',
+    registers,
+    collect() {
+      this.set(gauges.findingsWaiting());
     },
   });
   return {

@@ -175,4 +175,21 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    component: 'alerts',
+    version: 7,
+    // Shared alerts: findings this instance made that PostgreSQL has not taken yet (alerts/store/waiting-findings.ts),
+    // so that a stop or crash during a database outage does not lose them.
+    sql: `
+      CREATE TABLE alert_findings_waiting (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        finding TEXT NOT NULL,
+        late INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        from_sweep INTEGER NOT NULL
+      );
+    `,
+  },
 ];

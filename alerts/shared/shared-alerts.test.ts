@@ -476,6 +476,52 @@ describe('alerts shared in PostgreSQL', () => {
     }
   }, 120_000);
 
+  it('writes, at the next start on the same data dir, a finding given up when the instance stopped during an outage', async () => {
+    const url = await postgres.database();
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    const b = await instance(url, clock);
+    open.push(b);
+    try {
+      const a = await instance(throughProxy.toString(), clock, dir.path);
+      const patients: { patientId: string; deviceId: string }[] = [];
+      try {
+        for (let i = 0; i < 2; i++) patients.push(await patientOn(a, b));
+        // The database's host is gone; two crises are found (the first one's write meets the outage, the second
+        // waits behind it), and the instance is stopped before the database answers again.
+        proxy.blackhole();
+        for (const p of patients) a.take(p.deviceId, p.patientId, crisis);
+        await a.alerts.evaluation.close();
+        expect(a.alerts.evaluation.findingsWaiting()).toBe(2);
+      } finally {
+        await proxy.close();
+        await a.close();
+      }
+      expect(b.alerts.queries.list({ status: 'live' })).toEqual([]);
+
+      // Started again on its data dir, the database answering: each crisis becomes the alert it always was.
+      const again = await instance(url, clock, dir.path);
+      open.push(again);
+      expect(again.alerts.evaluation.findingsWaiting()).toBe(2);
+      again.alerts.evaluation.resumeWaitingFindings();
+      await again.alerts.evaluation.settled();
+      await eventually(() => b.alerts.queries.list({ status: 'live' }).length === 2);
+      for (const p of patients) {
+        expect(b.alerts.queries.list({ patientId: p.patientId })).toMatchObject([{ ruleId: 'bp.crisis', severity: 'critical', status: 'open', count: 1 }]);
+      }
+      expect(again.alerts.evaluation.findingsWaiting()).toBe(0);
+      // Once written they are not written again: a further start finds nothing waiting.
+      again.alerts.evaluation.resumeWaitingFindings();
+      await again.alerts.evaluation.settled();
+      expect(b.alerts.queries.list({ status: 'live' }).map((x) => x.count)).toEqual([1, 1]);
+    } finally {
+      await dir.remove();
+    }
+  }, 120_000);
+
   it('audits an override set in PostgreSQL even if this instance cannot mirror it at once', async () => {
     const clock = { now: Date.now() };
     const { a, b } = await two(clock);

@@ -1,0 +1,64 @@
+import type { StateDb } from '../../state/index.js';
+import type { Finding } from '../evaluate/finding.js';
+
+/** A finding made on this instance that the shared alerts (PostgreSQL) have not taken yet. */
+export interface WaitingFinding {
+  readonly seq: number;
+  readonly patientId: string;
+  readonly ruleId: string;
+  readonly finding: Finding;
+  readonly late: boolean;
+  /** When it was evaluated (epoch ms): its alert is opened or updated as of then. */
+  readonly at: number;
+  readonly fromSweep: boolean;
+}
+
+interface Row {
+  seq: number;
+  patient_id: string;
+  rule_id: string;
+  finding: string;
+  late: number;
+  at: number;
+  from_sweep: number;
+}
+
+/**
+ * Findings on their way to the shared alerts, kept in the instance's own state database until PostgreSQL has
+ * taken them. A reading is evaluated once, when it is committed: a finding that only lived in memory while
+ * PostgreSQL was away was lost if the instance stopped or crashed meanwhile, and a patient in danger reached no
+ * one. Kept here, it is written by the next start on the same data dir instead.
+ */
+export class WaitingFindings {
+  readonly #s;
+
+  constructor(db: StateDb) {
+    this.#s = {
+      keep: db.prepare('INSERT INTO alert_findings_waiting (patient_id, rule_id, finding, late, at, from_sweep) VALUES (?, ?, ?, ?, ?, ?)'),
+      done: db.prepare('DELETE FROM alert_findings_waiting WHERE seq = ?'),
+      all: db.prepare<[], Row>('SELECT * FROM alert_findings_waiting ORDER BY seq'),
+      after: db.prepare<[number], Row>('SELECT * FROM alert_findings_waiting WHERE seq > ? ORDER BY seq'),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM alert_findings_waiting'),
+    };
+  }
+
+  /** Keeps a finding until `done(seq)`; returns its seq. */
+  keep(patientId: string, ruleId: string, finding: Finding, late: boolean, at: number, fromSweep: boolean): number {
+    return Number(this.#s.keep.run(patientId, ruleId, JSON.stringify(finding), late ? 1 : 0, at, fromSweep ? 1 : 0).lastInsertRowid);
+  }
+
+  /** The finding is in the shared alerts (or can never be: it is dropped). */
+  done(seq: number): void {
+    this.#s.done.run(seq);
+  }
+
+  /** Every waiting finding (after `seq`, when given), oldest first. */
+  list(afterSeq?: number): WaitingFinding[] {
+    const rows = afterSeq === undefined ? this.#s.all.all() : this.#s.after.all(afterSeq);
+    return rows.map((r) => ({ seq: r.seq, patientId: r.patient_id, ruleId: r.rule_id, finding: JSON.parse(r.finding) as Finding, late: r.late === 1, at: r.at, fromSweep: r.from_sweep === 1 }));
+  }
+
+  count(): number {
+    return this.#s.count.get()!.n;
+  }
+}
