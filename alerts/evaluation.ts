@@ -154,6 +154,8 @@ export class AlertEvaluation {
   #overflowed = false;
   /** Waiting findings queued in this process, so that one is never queued twice. */
   readonly #queuedFindings = new Set<number>();
+  /** Findings queued and not kept in the state database yet: kept together when an outage begins. */
+  readonly #unkept = new Set<Journaled>();
   #undrained = false;
   readonly #unknownZones = new Set<string>();
 
@@ -518,17 +520,12 @@ export class AlertEvaluation {
       void transitions.run(transition);
       return true;
     }
-    // A finding is kept in the state database once it has to wait: behind other writes, or for a database known
-    // to be away, or met by an outage on its own try, or given up at a stop. A stop or crash then leaves it to the
-    // next start on this data dir. (Kept before every write instead, each finding would cost an fsync.)
+    // A finding is kept in the state database once it waits for an outage: queued while the database is known to
+    // be away, or queued when an outage began (all of those at once), or given up at a stop. A stop or crash then
+    // leaves it to the next start on this data dir. While the database answers nothing is kept: an fsync per
+    // finding would slow every abnormal reading for the sake of the milliseconds its write takes.
     const keep = (queued: boolean) => {
-      if (!journal || journal.seq !== undefined) return;
-      try {
-        journal.seq = journal.keep();
-        if (queued) this.#queuedFindings.add(journal.seq);
-      } catch (err) {
-        log.error({ err }, 'a finding waiting for the shared database could not be kept in the state database: it waits in memory only');
-      }
+      if (journal) this.#keep(journal, queued);
     };
     // Once findings wait on disk only, later ones join them there, so that they are written in the order found.
     if (this.#waiting >= MAX_WAITING || (this.#overflowed && journal)) {
@@ -543,11 +540,16 @@ export class AlertEvaluation {
       return true;
     }
     if (journal?.seq !== undefined) this.#queuedFindings.add(journal.seq);
-    if (this.#outage || this.#waiting > 0) keep(true);
+    else if (journal) {
+      if (this.#outage) keep(true);
+      else this.#unkept.add(journal);
+    }
     this.#waiting++;
     // Written, or never writable: the finding no longer waits.
     const finished = () => {
-      if (journal?.seq === undefined) return;
+      if (!journal) return;
+      this.#unkept.delete(journal);
+      if (journal.seq === undefined) return;
       this.#d.waitingFindings?.done(journal.seq);
       this.#queuedFindings.delete(journal.seq);
     };
@@ -566,7 +568,7 @@ export class AlertEvaluation {
           return;
         } catch (err) {
           this.#outage = isOutage(err);
-          if (this.#outage) keep(true);
+          if (this.#outage) this.#keepUnkept();
           if (!isOutage(err) || this.#closing) {
             log.error({ err }, 'an alert transition could not be written to the shared database');
             if (!isOutage(err)) finished();
@@ -581,6 +583,30 @@ export class AlertEvaluation {
       if (this.#waiting === 0 && this.#overflowed && !this.#closing) this.#queueWaitingFindings();
     });
     return true;
+  }
+
+  #keep(journal: Journaled, queued: boolean): void {
+    this.#unkept.delete(journal);
+    if (journal.seq !== undefined || !this.#d.waitingFindings) return;
+    try {
+      journal.seq = journal.keep();
+      if (queued) this.#queuedFindings.add(journal.seq);
+    } catch (err) {
+      this.#d.log.error({ err }, 'a finding waiting for the shared database could not be kept in the state database: it waits in memory only');
+    }
+  }
+
+  /** An outage began: every finding queued behind it is kept now, in one transaction (one fsync). */
+  #keepUnkept(): void {
+    if (this.#unkept.size === 0 || !this.#d.waitingFindings) return;
+    const all = [...this.#unkept];
+    try {
+      this.#d.waitingFindings.together(() => {
+        for (const j of all) this.#keep(j, true);
+      });
+    } catch (err) {
+      this.#d.log.error({ err }, 'findings waiting for the shared database could not be kept in the state database: they wait in memory only');
+    }
   }
 
   /** Shared transitions queued and not yet written (waiting for PostgreSQL during an outage). */

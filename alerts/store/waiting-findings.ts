@@ -31,8 +31,10 @@ interface Row {
  */
 export class WaitingFindings {
   readonly #s;
+  readonly #db: StateDb;
 
   constructor(db: StateDb) {
+    this.#db = db;
     this.#s = {
       keep: db.prepare('INSERT INTO alert_findings_waiting (patient_id, rule_id, finding, late, at, from_sweep) VALUES (?, ?, ?, ?, ?, ?)'),
       done: db.prepare('DELETE FROM alert_findings_waiting WHERE seq = ?'),
@@ -45,6 +47,11 @@ export class WaitingFindings {
   /** Keeps a finding until `done(seq)`; returns its seq. */
   keep(patientId: string, ruleId: string, finding: Finding, late: boolean, at: number, fromSweep: boolean): number {
     return Number(this.#s.keep.run(patientId, ruleId, JSON.stringify(finding), late ? 1 : 0, at, fromSweep ? 1 : 0).lastInsertRowid);
+  }
+
+  /** Runs `work` (several `keep`s) in one transaction: one fsync for all of them. */
+  together(work: () => void): void {
+    this.#db.transaction(work)();
   }
 
   /** The finding is in the shared alerts (or can never be: it is dropped). */
