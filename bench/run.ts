@@ -111,8 +111,11 @@ default) bounds the messages a worker holds, whatever the broker sends; the tabl
 \`vigil start\` (embedded store) takes ${SOAK_READINGS.toLocaleString('en')} readings from 10 devices (window ${WINDOW}) in one run, after a
 warm-up of 10,000 that is not measured, measured as it goes: a cost that grows with the readings already taken (a cache, a window, a table) shows here as a
 falling rate, a rising CPU per reading or a climbing RSS, where a fresh process over 40,000 messages shows
-nothing. Vigil's CPU per reading is read from \`/proc\` (all its threads) and does not depend on what else the
-machine runs; the rate does.
+nothing. Vigil's CPU per reading is read from \`/proc\` (all its threads, and its main thread alone, where the
+event loop runs) and depends less on what else the machine runs than the rate does. The devices share one
+stream and all send until its end, so the last tenth is not a tail of the devices that finished last. The
+outbox depth (readings committed and not yet stored) at the end of each tenth, and the time from the last
+PUBACK until the store held every reading, show a store that falls behind.
 
 ![Acknowledged readings per second and Vigil's RSS against readings taken](images/soak.svg)
 
@@ -130,6 +133,20 @@ CPU profiler, no trend (CPU per reading 33-43 µs by tenth, the last at 33.9 µs
 tenth). The machine's own speed drifts by up to a third within an hour (the bare aedes row: 29,000 to 45,000/s),
 so a single long run can neither show nor rule out a slow decay beyond a few million readings: that wants the
 per-thread CPU of one process sampled at its start and end, on a quieter machine.
+
+A later session (2026-11-29, the idle machine) added the main thread's CPU and the outbox depth to the soak and
+ran it long four times, one after the other. 10,000,000 readings (each device its own share): by tenth 100, 86,
+95, 104, 96, 88, 85, 94, 96 and 80 % of the first, main-thread CPU per reading 24-31 µs with no trend (25.0
+first, 31.0 last). 10,000,000 readings (one shared stream, as now): 100, 101, 98, 102, 99, 86, 82, 91, 83 and
+74 %, main thread 24.5 µs first and 34.7 µs last, PUBACK p99 rising tenth by tenth from 21.8 to 49.8 ms.
+7,000,000 readings, twice: 80 % and 96 % in the last tenth, PUBACK p99 21 to 43 ms and 18 to 27 ms. RSS stayed
+level (446-515 MiB) and the outbox near empty (0-2,460 readings at the end of any tenth) in all four. In the
+second 7,000,000 run, sampled every 30 s: 830-880 bytes written to the disk per reading and about 4 ms of outbox
+commit wait per reading, with no trend. The 1,000,000-reading soak of this bench's table ran at 82 %, and twice
+more right after it at 121 % and 110 %. What repeats is a PUBACK p99 that rises slowly over millions of
+readings; the rate and the CPU per reading move by 10-25 % between and within runs without a consistent
+direction. The issue's criterion (the last tenth of at least 1,000,000 readings at 90 % of the first) is met by
+some runs and missed by others on this machine.
 
 ## Where the time goes
 
@@ -238,7 +255,7 @@ system calls and CPU over five seconds in the middle of a run (\`task-clock\`, a
   shared with the load generator and InfluxDB); a semi-space of 128 MiB (PUBACK p99 227 and 274 ms against 195
   and 193 ms with 32 MiB) or of 8 MiB (274 and 322 ms against 166 and 169 ms).
 
-- **Where it stands** (the run of 2026-11-29 after these changes, the table at the top): at full rate from 10
+- **Where it stands** (the bench run at the end of that look; the table at the top is a later run): at full rate from 10
   devices Vigil with InfluxDB reached 59 % of the bare aedes (58-67 % over three rounds; 41 % in the table before
   this look) with 7.1 CPU s against 14.0 s, and with its embedded store 54 %; from 100 devices 63 % and 70 %;
   paced at half its rate from 100 devices, PUBACK p50 / p99 23 / 175 ms (62.6 / 221 ms before), from 10 devices
@@ -258,6 +275,38 @@ they give.
 
 What is left is the floor: aedes and mqtt-packet (parsing, per-packet bookkeeping), the hashing of each
 reading's idempotency key, zod validation, JSON, and the fdatasync of each group commit.
+
+### A third look: what a paced schedule costs per reading (issue 12)
+
+Measured on 2026-11-29 (a later session), on the idle machine, the paced rows alone from 100 devices
+(\`BENCH_TARGETS=paced BENCH_PACED_RATE=... BENCH_DEVICES=100\`), Vigil's CPU read from \`/proc\` (the process, and
+its main thread alone) and its system calls counted with \`perf stat\` over five seconds in the middle of a run:
+
+- **Vigil's CPU per reading rises as the rate falls**: 207 µs at 4,000 readings/s, 118 µs at 8,000/s, 80 µs at
+  12,000/s, against about 40 µs at full rate; the process uses 0.8-0.95 of a core whatever the rate, its main
+  thread about 80 % of one at 12,000/s. The bare aedes under the same schedule costs about 40 µs per reading
+  against 18 µs at full rate: a paced schedule costs every broker more, because nothing batches.
+- **Per reading at 12,000/s**: one socket read (29,312 in five seconds for 60,000 readings), 0.45 PUBACK
+  \`writev\`, and group commits of about 100 readings (120 a second: one PUBACK write per device per commit). At
+  4,000/s: 723 commits a second of 5.5 readings, each with about 6.6 \`futex\` calls and 7.5 context switches,
+  about 0.8 ms of CPU per commit on this virtual machine.
+- **Tried and not kept**: a least time between the starts of two group commits (10 and 20 ms). At 4,000/s it took
+  Vigil's CPU from 10.8 to 8.5 s (in five seconds: \`futex\` calls 23,758 to 4,654, context switches 27,155 to
+  8,632), but at 12,000/s neither the CPU (7.4-8.6 s against 7.9-8.1) nor the PUBACK p99 (216-346 ms against
+  275-312) moved, and at low rates it adds to the median (8.0 to 24.5 ms at 4,000/s).
+- **Not the byte-stream guard**: with it bypassed (an experiment, not a setting), at 12,000/s, two alternating
+  pairs: CPU 11.6 / 12.0 s with it and 11.9 / 12.2 s without, PUBACK p99 199 / 303 and 170 / 319 ms. The second
+  look listed it first; it is not where the time goes.
+- **Not the other processes on the machine**: with the load generator and InfluxDB at a lower priority than
+  Vigil (\`nice 10\`, Vigil reniced to 0), PUBACK p99 218 and 216 ms.
+- **Stalls seen, too short to make the p99**: the duplicate window's current generation rehashing all its keys
+  as its Map grows past 65,536 (12-13 ms in isolation; one 33 ms busy stretch at 4,000/s was that);
+  scavenges of up to 34 ms and mark-compacts of 7-25 ms at 12,000/s (\`--trace-gc\`).
+
+At 12,000 readings/s from 100 devices, then, the main thread is saturated by per-message work that a paced
+schedule does not batch: a socket read, a parse, intake and an outbox append per reading, a PUBACK write per
+device per commit. Nothing found on this two-core machine, shared with the load generator (half a core) and
+InfluxDB, halves it; the goal of a p99 under 50 ms there stays open.
 
 ## Connected idle devices and a reconnect storm
 

@@ -92,7 +92,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const samples: SoakSample[] = [];
     // Every reading in the past, however many: readings from the future (over VIGIL_FUTURE_TOLERANCE_SECONDS)
     // are refused, and a soak that ran into them measured the refusals (a longer soak once did, from 1.5 million on).
-    const base = Date.now() - perDevice * STEP_MS - 1_200_000;
+    // Twice a device's share: the devices share one stream (below), and a quicker one sends more than its share.
+    const base = Date.now() - 2 * perDevice * STEP_MS - 1_200_000;
     // Warm-up, not measured: connections settle and V8 compiles the hot path, so that the first tenth is the
     // process at its steady best and a later tenth can only compare worse by decay. Ids are apart from the stream's.
     await Promise.all(
@@ -124,13 +125,17 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       void readMetrics();
     }, sampleMs);
     samples.push(sample());
+    // One stream shared by every device, not a fixed share each: all of them send until its end, so the last
+    // tenth is not a tail in which the devices that finished first have stopped (fewer in flight, a lower rate).
+    let taken = 0;
     await Promise.all(
       clients.map(async (client, i) => {
         const deviceId = target.devices[i]!.deviceId;
         const topic = `rpm/v1/devices/${deviceId}/readings`;
         let next = 0;
         const worker = async () => {
-          while (next < perDevice) {
+          while (taken < total) {
+            taken++;
             const n = next++;
             const published = performance.now();
             await client.publishAsync(topic, payload(base, deviceId, n), { qos: 1 });
