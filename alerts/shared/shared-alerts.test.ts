@@ -98,6 +98,14 @@ async function sharedRows(url: string, sql: string, params: unknown[]): Promise<
   }
 }
 
+/** A TCP proxy in front of the test's PostgreSQL, and the database URL through it (to black-hole or silence). */
+async function proxied(url: string) {
+  const proxy = await startTcpProxy(Number(new URL(url).port));
+  const through = new URL(url);
+  through.port = String(proxy.port);
+  return { proxy, throughProxy: through.toString() };
+}
+
 const crisis: WireReadingInput = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
 
 describe('alerts shared in PostgreSQL', () => {
@@ -422,10 +430,8 @@ describe('alerts shared in PostgreSQL', () => {
 
   it('hands webhook delivery over when the delivering instance\'s connection goes silent (its session lives on in PostgreSQL)', async () => {
     const url = await postgres.database();
-    const proxy = await startTcpProxy(Number(new URL(url).port));
-    const throughProxy = new URL(url);
-    throughProxy.port = String(proxy.port);
-    const a = new WebhookLeadership(throughProxy.toString());
+    const { proxy, throughProxy } = await proxied(url);
+    const a = new WebhookLeadership(throughProxy);
     const b = new WebhookLeadership(url);
     try {
       expect(await a.delivering()).toBe(true);
@@ -448,12 +454,10 @@ describe('alerts shared in PostgreSQL', () => {
 
   it('stops without trying each waiting finding against a PostgreSQL that does not answer', async () => {
     const url = await postgres.database();
-    const proxy = await startTcpProxy(Number(new URL(url).port));
-    const throughProxy = new URL(url);
-    throughProxy.port = String(proxy.port);
+    const { proxy, throughProxy } = await proxied(url);
     const clock = { now: Date.now() };
     const errors: string[] = [];
-    const a = await instance(throughProxy.toString(), clock, undefined, { ...quiet, error: (_: object, msg: string) => void errors.push(msg) });
+    const a = await instance(throughProxy, clock, undefined, { ...quiet, error: (_: object, msg: string) => void errors.push(msg) });
     const patients = [];
     for (const name of ['Ada', 'Bo', 'Cy']) {
       const patient = await a.state.registry.addPatient({ name, programmes: ['hypertension'] });
@@ -478,15 +482,13 @@ describe('alerts shared in PostgreSQL', () => {
 
   it('writes, at the next start on the same data dir, a finding given up when the instance stopped during an outage', async () => {
     const url = await postgres.database();
-    const proxy = await startTcpProxy(Number(new URL(url).port));
-    const throughProxy = new URL(url);
-    throughProxy.port = String(proxy.port);
+    const { proxy, throughProxy } = await proxied(url);
     const clock = { now: Date.now() };
     const dir = await tempDir();
     const b = await instance(url, clock);
     open.push(b);
     try {
-      const a = await instance(throughProxy.toString(), clock, dir.path);
+      const a = await instance(throughProxy, clock, dir.path);
       const patients: { patientId: string; deviceId: string }[] = [];
       try {
         for (let i = 0; i < 2; i++) patients.push(await patientOn(a, b));
