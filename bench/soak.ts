@@ -165,8 +165,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       const sorted = pubacks[k]!.sort((a, b) => a - b);
       const first = samples.findLast((s) => s.at <= start) ?? samples[0]!;
       const last = samples.findLast((s) => s.at <= end) ?? samples.at(-1)!;
-      const taken = last.acknowledged - first.acknowledged;
-      const perReading = (seconds: number) => (taken > 0 ? (seconds / taken) * 1e6 : Number.NaN);
+      const counted = last.acknowledged - first.acknowledged;
+      const perReading = (seconds: number) => (counted > 0 ? (seconds / counted) * 1e6 : Number.NaN);
       return {
         from: k * tenthSize,
         to: Math.min(total, (k + 1) * tenthSize),

@@ -39,7 +39,6 @@ export class WaitingFindings {
       keep: db.prepare('INSERT INTO alert_findings_waiting (patient_id, rule_id, finding, late, at, from_sweep) VALUES (?, ?, ?, ?, ?, ?)'),
       done: db.prepare('DELETE FROM alert_findings_waiting WHERE seq = ?'),
       all: db.prepare<[], Row>('SELECT * FROM alert_findings_waiting ORDER BY seq'),
-      after: db.prepare<[number], Row>('SELECT * FROM alert_findings_waiting WHERE seq > ? ORDER BY seq'),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM alert_findings_waiting'),
     };
   }
@@ -59,10 +58,9 @@ export class WaitingFindings {
     this.#s.done.run(seq);
   }
 
-  /** Every waiting finding (after `seq`, when given), oldest first. */
-  list(afterSeq?: number): WaitingFinding[] {
-    const rows = afterSeq === undefined ? this.#s.all.all() : this.#s.after.all(afterSeq);
-    return rows.map((r) => ({ seq: r.seq, patientId: r.patient_id, ruleId: r.rule_id, finding: JSON.parse(r.finding) as Finding, late: r.late === 1, at: r.at, fromSweep: r.from_sweep === 1 }));
+  /** Every waiting finding, oldest first. */
+  list(): WaitingFinding[] {
+    return this.#s.all.all().map((r) => ({ seq: r.seq, patientId: r.patient_id, ruleId: r.rule_id, finding: JSON.parse(r.finding) as Finding, late: r.late === 1, at: r.at, fromSweep: r.from_sweep === 1 }));
   }
 
   count(): number {
