@@ -21,6 +21,7 @@ export const PATIENT_TABLES = {
   care_education: 'patient_id',
   care_checkin_plans: 'patient_id',
   care_checkin_answers: 'patient_id',
+  alert_findings_waiting: 'patient_id',
 } as const;
 
 /** Tables reached through a patient's alerts. */
