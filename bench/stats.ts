@@ -17,18 +17,21 @@ export function summarise(values: readonly number[]): Summary {
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
+/** CPU seconds (user + system, fields 14 and 15) in a /proc stat file: a process's, or one of its threads'. */
+function cpuSecondsIn(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
 /** CPU seconds (user + system) and peak RSS of a process, read from /proc (Linux). */
 export function processUsage(pid: number): { cpuSeconds: number; peakRssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]);
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return { cpuSeconds: ticks / 100, peakRssMiB: hwm ? Number(hwm) / 1024 : Number.NaN };
+  return { cpuSeconds: cpuSecondsIn(`/proc/${pid}/stat`), peakRssMiB: hwm ? Number(hwm) / 1024 : Number.NaN };
 }
 
 /** CPU seconds (user + system) of a process's main thread, where its JavaScript runs, from /proc (Linux). */
 export function mainThreadCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(stat[11]) + Number(stat[12])) / 100;
+  return cpuSecondsIn(`/proc/${pid}/task/${pid}/stat`);
 }
 
 /** Resident memory of a process now, from /proc (Linux). */
