@@ -31,13 +31,32 @@ export interface OutboxBatch {
 interface PendingAppend {
   readonly data: Buffer;
   readonly readings: readonly Reading[];
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
+}
+
+/**
+ * The appends waiting for one group commit, and the one promise they all share. One per commit, not one per
+ * append: the intake's duplicate window keeps the promise of each recent reading's commit for as long as it
+ * remembers the key (100,000 keys and more), so a promise and its two resolving functions per message lived
+ * into the old generation. Paced at 12,000 readings/s from 100 devices, three alternating pairs: scavenge
+ * pauses of 484-549 ms in seven seconds against 559-630 ms, Vigil's CPU 7.8-8.0 s against 8.0-8.2 s.
+ */
+class GroupCommit {
+  readonly appends: PendingAppend[] = [];
+  readonly durable: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: Error) => void;
+
+  constructor() {
+    this.durable = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 /** A batch written to the active segment, its fdatasync issued. */
 interface Commit {
-  readonly batch: PendingAppend[];
+  readonly batch: GroupCommit;
   /** Where its bytes start, and where the next record starts. */
   readonly at: Position;
   readonly next: Position;
@@ -71,7 +90,8 @@ export class Outbox extends EventEmitter {
   readonly #segmentBytes: number;
   /** The segment being written: `written` bytes are in it, the first `committed` of them synced and answered. */
   #active!: { segment: number; handle: FileHandle; written: number; committed: number };
-  #queue: PendingAppend[] = [];
+  /** The appends the next commit will take (undefined: none yet). */
+  #queue: GroupCommit | undefined;
   #flushing: Promise<void> | undefined;
   /** Commits written and syncing, oldest first. */
   #syncing: Commit[] = [];
@@ -228,11 +248,11 @@ export class Outbox extends EventEmitter {
     if (this.#closed) return Promise.reject(new Error('outbox is closed'));
     if (readings.length === 0) return Promise.resolve();
     const data = readings.length === 1 ? encodeRecord(readings[0]!) : Buffer.concat(readings.map(encodeRecord));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, readings, resolve, reject });
-      if (this.#flushing) this.#wake?.();
-      else this.#flushing = this.#flushLoop();
-    });
+    const group = (this.#queue ??= new GroupCommit());
+    group.appends.push({ data, readings });
+    if (this.#flushing) this.#wake?.();
+    else this.#flushing = this.#flushLoop();
+    return group.durable;
   }
 
   /**
@@ -242,9 +262,9 @@ export class Outbox extends EventEmitter {
    */
   async #flushLoop(): Promise<void> {
     for (;;) {
-      if (this.#queue.length > 0 && this.#syncing.length < SYNCS_IN_FLIGHT) {
+      if (this.#queue && this.#syncing.length < SYNCS_IN_FLIGHT) {
         const batch = this.#queue;
-        this.#queue = [];
+        this.#queue = undefined;
         if (this.#needsFreshHandle()) {
           // A new segment, or a fresh handle after a failure, only once every commit on the old one has settled.
           while (this.#syncing.length > 0) await this.#settleOldest();
@@ -265,7 +285,7 @@ export class Outbox extends EventEmitter {
         this.#flushing = undefined;
         return;
       }
-      if (this.#queue.length > 0) {
+      if (this.#queue) {
         await this.#settleOldest();
         continue;
       }
@@ -310,8 +330,9 @@ export class Outbox extends EventEmitter {
    * is written only after this write has completed, so a later fdatasync covers this batch's bytes too: the
    * file never has a synced record after an unsynced hole.
    */
-  async #write(batch: PendingAppend[]): Promise<Commit> {
-    const data = batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data));
+  async #write(batch: GroupCommit): Promise<Commit> {
+    const { appends } = batch;
+    const data = appends.length === 1 ? appends[0]!.data : Buffer.concat(appends.map((p) => p.data));
     const { segment, handle } = this.#active;
     const at = { segment, offset: this.#active.written };
     const next = { segment, offset: at.offset + data.length };
@@ -344,11 +365,12 @@ export class Outbox extends EventEmitter {
     await commit.done;
     if (commit.error === undefined) {
       this.#active.committed = commit.next.offset;
-      const readings = commit.batch.length === 1 ? commit.batch[0]!.readings : commit.batch.flatMap((p) => p.readings);
+      const { appends } = commit.batch;
+      const readings = appends.length === 1 ? appends[0]!.readings : appends.flatMap((p) => p.readings);
       this.#tail.push(commit.at, commit.next, readings);
       this.#depth += readings.length;
       this.#lastError = undefined;
-      for (const p of commit.batch) p.resolve();
+      commit.batch.resolve();
       this.emit('committed', readings.length);
       return;
     }
@@ -358,10 +380,10 @@ export class Outbox extends EventEmitter {
     this.#fail([commit.batch, ...later.map((c) => c.batch)], commit.error);
   }
 
-  #fail(batches: PendingAppend[][], err: Error): void {
+  #fail(batches: GroupCommit[], err: Error): void {
     this.#lastError = err;
     this.#reopen = true;
-    for (const batch of batches) for (const p of batch) p.reject(err);
+    for (const batch of batches) batch.reject(err);
     this.emit('commitFailed', err);
   }
 
