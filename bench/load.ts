@@ -18,8 +18,11 @@ export interface LoadOptions {
   readonly ratePerSecond?: number | undefined;
   /** Messages each device sends first, as fast as acknowledged and not measured (payload numbers -1, -2, ...). */
   readonly warmUpPerDevice?: number | undefined;
-  /** Called once the warm-up is acknowledged, just before the measured load starts (e.g. to read CPU counters). */
-  readonly afterWarmUp?: (() => void) | undefined;
+  /**
+   * Called once the warm-up is acknowledged; the measured load starts when it has returned (or its promise has
+   * settled): to read CPU counters, or to wait until the server has finished with the warm-up.
+   */
+  readonly afterWarmUp?: (() => void | Promise<void>) | undefined;
 }
 
 export interface LoadResult {
@@ -65,7 +68,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       await Promise.all(Array.from({ length: o.window }, worker));
     }),
   );
-  o.afterWarmUp?.();
+  await o.afterWarmUp?.();
   const pubackMs: number[] = [];
   const timeline: { publishedAt: number; ackedAt: number }[] = [];
   const startedAt = performance.now();

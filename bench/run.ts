@@ -59,7 +59,8 @@ figures are conservative; compare the ratios, which come from one run.
 Load: ${MESSAGES.toLocaleString('en')} QoS 1 messages of about 150 bytes (a heart-rate reading with its id), devices
 publishing over TCP with at most ${WINDOW} messages in flight each, after a warm-up of ${WARM_UP.toLocaleString('en')} messages that
 is not measured, for every target alike (bare brokers too): a programme runs Vigil for months, so the figure
-that matters is the process once V8 has compiled its hot path, not its first seconds. (Until 2026-11-29 the rows
+that matters is the process once V8 has compiled its hot path, not its first seconds; a Vigil row's measured load
+starts once the warm-up's readings are stored (since 2026-11-29, below). (Until 2026-11-29 the rows
 measured fresh processes over 40,000 messages, about a second for a bare broker, and polled every metric family
 every 50 ms to time storage, which took a fifth of Vigil's main thread; the poll now asks for its one counter.) The bare brokers have one QoS 1 subscriber
 (Mosquitto with \`max_queued_messages 0\` and \`max_inflight_messages 0\`: its defaults drop QoS 1 messages to a
@@ -307,6 +308,56 @@ At 12,000 readings/s from 100 devices, then, the main thread is saturated by per
 schedule does not batch: a socket read, a parse, intake and an outbox append per reading, a PUBACK write per
 device per commit. Nothing found on this two-core machine, shared with the load generator (half a core) and
 InfluxDB, halves it; the goal of a p99 under 50 ms there stays open.
+
+### A fourth look: the machine, the collector and the first seconds (issue 12)
+
+Measured on 2026-11-29 (a later session again), on the idle machine, the paced rows alone at 12,000 readings/s
+from 100 devices, in alternating runs:
+
+- **The machine is full.** CPU per process from \`/proc\`, every second of Vigil's paced run: Vigil 0.98-1.29
+  cores (its main thread and V8's and libuv's helper threads), the load generator 0.49-0.76, InfluxDB about 0.1;
+  \`vmstat\` saw the two cores 12-15 % idle. (Under the bare aedes's paced run the load generator used about a
+  core: it is also the subscriber every message is delivered to.)
+- **A queue, not a few stalls.** Each reading's PUBACK latency by when it was published, in 100 ms bins: the
+  bins' medians stay between 30 and 250 ms through the whole run. The first 2.5 seconds were the worst: Vigil
+  was still storing the warm-up's 20,000 readings, sent as fast as acknowledged, as the paced load began. Over
+  the readings published after the fourth second the p99 was 151-186 ms, against 274-279 ms over the whole run.
+  The bench now starts a Vigil row's measured load once the warm-up's readings are stored (a bare broker stores
+  nothing). The paced row at 100 devices had a p99 of 156-280 ms in sixteen runs of this session before that
+  change and 181-185 ms in two after it: the runs' spread hides the transient, but it was never the state the
+  row means to show.
+- **The collector is the largest single cost.** With \`--trace-gc-nvp\`, in seven seconds: about 48 scavenges
+  holding the main thread 480-630 ms (7-9 %) and keeping V8's helper threads busy another 0.9-2.3 s, and a
+  mark-compact every two to three seconds (about 0.4 s of concurrent marking each): a quarter to a third of
+  Vigil's CPU. Vigil allocates about 16 KB per reading and promotes about 1.1 KB of it to the old generation.
+  The promoted bytes per reading did not change with the young generation's size (1.15, 1.15 and 1.10 KB with
+  semi-spaces of 32, 64 and 128 MiB: 49, 25 and 12 scavenges, their pauses about equal in all), so what is
+  promoted lives longer than a second; a heap snapshot mid-run holds 69 MB, of which the duplicate window's
+  100,000 keys are 7.8 MB (80 bytes each), so most of it dies in the old generation within seconds: what it is
+  was not found. In the CPU profile, each busy stretch of the main thread over 50 ms (up to 86) held 20-44 ms of
+  collection.
+- **Where a paced reading's allocations come from** (V8's sampling heap profiler with collected objects kept,
+  about 13.6 KB per reading): aedes writing the PUBACK (mqtt-packet's writer, two stream layers, a
+  \`setImmediate\`) 3.2 KB; the MQTT parse (\`bl\`'s copy, mqtt-packet) about 2 KB; \`debug\` calls that are
+  switched off (an argument array each) 0.9 KB; the intake 4.9 KB (the payload's parse and validation 1.9 KB,
+  its outbox record 0.6 KB); the rules and the dashboard after each commit 1.1 KB; the shipper 1.4 KB (the line
+  protocol 1.1 KB).
+- **Kept**: the appends of one group commit share one promise (\`ingest/outbox/outbox.ts\`), so the duplicate
+  window keeps one per commit instead of one per message: scavenge pauses of 484-549 ms in seven seconds against
+  559-630 ms, Vigil's CPU 7.8-8.0 s against 8.0-8.2 s (three alternating pairs); the PUBACK p99 within the noise.
+- **Tried and not kept**: the commit's write made synchronous again (one trip of the event loop per commit
+  instead of two), measured this time for latency: the PUBACK p99 was lower in four of five alternating pairs
+  (161-227 ms against 177-280) and higher in the fifth (325 against 243), too mixed to keep; semi-spaces of 64
+  and 128 MiB (p99 196-335 ms, CPU 8.0-8.4 s, against 156-273 ms and 8.0-8.5 s at 32 MiB);
+  \`--single-threaded-gc\` (CPU 7.7-7.8 s against 8.0-8.2 s, p99 208-256 ms against 156-273 ms).
+- **Two regimes.** Runs settle either at a PUBACK p50 of about 30 ms with 40 or more store writes a second, or at
+  60-100 ms with 17-31: when readings wait longer, more of them are alive at each scavenge and the shipper's
+  batches grow, both of which lengthen the main thread's turns, and readings wait longer still.
+
+On these two cores, then, the load generator takes half a core to three quarters and the collector a quarter to
+a third of what Vigil uses. A p99 under 50 ms at 100 devices needs less garbage per reading, most of it now in
+aedes' and mqtt-packet's per-packet work (the PUBACK writer, the parse) rather than Vigil's, and a load generator
+on cores of its own; the goal stays open.
 
 ## Connected idle devices and a reconnect storm
 

@@ -89,11 +89,16 @@ function watchStored(httpUrl: string) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
+  const stored = () => samples.at(-1)?.stored ?? 0;
   return {
     samples,
-    async waitFor(count: number, timeoutMs = 120_000) {
+    /** Resolves once the counter has reached `count`, polling on. */
+    async reached(count: number, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
-      while ((samples.at(-1)?.stored ?? 0) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (stored() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+    async waitFor(count: number, timeoutMs = 120_000) {
+      await this.reached(count, timeoutMs);
       running = false;
       await loop;
     },
@@ -141,7 +146,9 @@ async function measureBroker(target: Target, devices: number, ceiling: number | 
     payload,
     ratePerSecond: pace,
     warmUpPerDevice: Math.ceil(WARM_UP / devices),
-    afterWarmUp: () => (before = processUsage(target.pid)),
+    afterWarmUp: () => {
+      before = processUsage(target.pid);
+    },
   });
   const after = processUsage(target.pid);
   await unsubscribe();
@@ -188,7 +195,11 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
       payload,
       ratePerSecond: pace,
       warmUpPerDevice,
-      afterWarmUp: () => {
+      afterWarmUp: async () => {
+        // The warm-up is sent as fast as Vigil acknowledges: the measured load starts once its readings are
+        // stored, or a paced row would time its first seconds behind the warm-up's storage backlog, which is
+        // not the state of a Vigil running at half its capacity.
+        await watcher.reached(warmUpPerDevice * devices);
         before = processUsage(target.pid);
         insideBefore = insideSnapshot(target.httpUrl!);
         probes = sendProbes();
