@@ -359,6 +359,14 @@ a third of what Vigil uses. A p99 under 50 ms at 100 devices needs less garbage 
 aedes' and mqtt-packet's per-packet work (the PUBACK writer, the parse) rather than Vigil's, and a load generator
 on cores of its own; the goal stays open.
 
+The full \`npm run bench\` run after these changes (the tables above, that evening) found the machine in another
+state: the bare aedes took 43,562 readings/s from 10 devices (31,190 in the run of that afternoon) and Vigil with
+InfluxDB 25,189 (21,605), a ratio of 55 % (52-55 over three rounds) against 69 % (58-136) then; the 1,000,000-
+reading soak's last tenth ran at 84 % of its first (every other tenth 77-96 %, RSS level at 326-335 MiB). Two
+alternating pairs of the InfluxDB row at 10 devices, the code before and after the shared commit promise, gave
+55 and 48 % before and 57 and 56 % after, the bare aedes between 39,610 and 50,629 readings/s: the change cost
+no throughput, and the ratio at 10 devices moves with the machine around the 60 % line.
+
 ## Connected idle devices and a reconnect storm
 
 \`vigil start\` (embedded store) with ${Number(process.env.BENCH_IDLE_DEVICES ?? 10_000).toLocaleString('en')} provisioned devices. Each device opens its own TCP connection

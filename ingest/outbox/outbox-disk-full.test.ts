@@ -63,4 +63,25 @@ describe('Outbox on a full disk', () => {
     expect(damage).toEqual([]);
     await second.close();
   });
+
+  it('refuses every append that waited for the same refused commit, and the commit syncing ahead of them', async (ctx) => {
+    if (!disk.mounted) return ctx.skip();
+    const dir = join(disk.path, 'outbox');
+    const first = await Outbox.open({ dir });
+    await first.append(many(1, 0));
+    const filler = await fillDisk(disk.path);
+    // The first append starts a commit at once; the next two queue behind it and share the next one (one promise).
+    const ahead = first.append(many(400, 1000));
+    const queued = [first.append(many(200, 2000)), first.append(many(200, 3000))];
+    const outcomes = await Promise.allSettled([ahead, ...queued]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    await unlink(filler);
+    await first.append(many(1, 1));
+    await first.close();
+
+    const recovered: string[] = [];
+    const second = await Outbox.open({ dir }, (r) => recovered.push(r.msgId!));
+    expect(recovered).toEqual(['m0', 'm1']);
+    await second.close();
+  });
 });
