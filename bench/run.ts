@@ -324,8 +324,8 @@ from 100 devices, in alternating runs:
   the readings published after the fourth second the p99 was 151-186 ms, against 274-279 ms over the whole run.
   The bench now starts a Vigil row's measured load once the warm-up's readings are stored (a bare broker stores
   nothing). The paced row at 100 devices had a p99 of 156-280 ms in sixteen runs of this session before that
-  change and 181-185 ms in two after it: the runs' spread hides the transient, but it was never the state the
-  row means to show.
+  change, 181-185 ms in two after it and 219 ms in the full run of the tables above: the runs' spread hides
+  the transient, but it was never the state the row means to show.
 - **The collector is the largest single cost.** With \`--trace-gc-nvp\`, in seven seconds: about 48 scavenges
   holding the main thread 480-630 ms (7-9 %) and keeping V8's helper threads busy another 0.9-2.3 s, and a
   mark-compact every two to three seconds (about 0.4 s of concurrent marking each): a quarter to a third of
