@@ -17,8 +17,12 @@ import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
 import { shareAuditLog } from './audit-sharing.js';
 import { interopRoutes } from './interop.js';
+import { NewestRecovered } from './newest-recovered.js';
 import { RegistryReplica } from '../registry/index.js';
 import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateAlerts, shareStateRegistry } from './state.js';
+
+/** Readings recovered from the outbox at start-up that the threshold rules see again: the newest this many. */
+const RECOVERED_FOR_RULES = 100_000;
 
 export interface VigilHooks {
   /** Called after each batch of readings reached the reading store (the demo's progress line uses it). */
@@ -133,7 +137,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
   care.loop.onDosesMissed((patientIds) => guarded('adherence rules', () => alerts.evaluation.onDosesMissed(patientIds)));
   // A check-in answer can raise a heart-failure weight-gain alert (docs/alerts.md "Check-in symptoms").
   care.loop.checkins.onAnswered((patientId) => guarded('check-in rules', () => alerts.evaluation.onSymptoms(patientId)));
-  const recovered: Reading[] = [];
+  const recovered = new NewestRecovered(RECOVERED_FOR_RULES);
   const ingest = await createIngest({
     dataDir: config.dataDir,
     db,
@@ -153,11 +157,14 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('trend rules', () => alerts.evaluation.onStored(readings));
       hooks.onStored?.(readings);
     },
-    onRecovered: (reading) => void (recovered.length < 100_000 && recovered.push(reading)),
+    onRecovered: (reading) => recovered.add(reading),
   });
   ingestRef = ingest;
-  if (recovered.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(recovered));
-  recovered.length = 0;
+  const again = recovered.take();
+  if (recovered.seen > again.length) {
+    alertLog.warn({ recovered: recovered.seen, evaluated: again.length }, 'rules ran again on the newest readings recovered from the outbox only (they ran on the older ones at their commit)');
+  }
+  if (again.length > 0) guarded('rules on recovered readings', () => alerts.evaluation.onCommitted(again));
   built.push(() => ingest.close(0));
   // Retention runs on its schedule; what it deletes and why: docs/operations.md, "Backups and retention".
   const retention = scheduleRetention(

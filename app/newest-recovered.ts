@@ -1,0 +1,36 @@
+import type { Reading } from '../domain/index.js';
+
+/**
+ * The readings recovered from the outbox at start-up that the threshold rules see again. The outbox keeps a
+ * reading until it is stored, which a store outage can put off for hours, but the rules ran on each reading
+ * right after its commit: a crash can only have kept them from the newest. So the newest are kept, up to a
+ * bound on start-up memory and time (the rules never reopen what a person resolved: docs/alerts.md).
+ */
+export class NewestRecovered {
+  readonly #limit: number;
+  #kept: Reading[] = [];
+  #seen = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(reading: Reading): void {
+    this.#seen += 1;
+    this.#kept.push(reading);
+    // Cut back in halves: amortised O(1) per reading, where dropping the oldest one by one would copy each time.
+    if (this.#kept.length >= 2 * this.#limit) this.#kept = this.#kept.slice(-this.#limit);
+  }
+
+  /** Readings recovered in all. */
+  get seen(): number {
+    return this.#seen;
+  }
+
+  /** The newest `limit` readings, in outbox order, and nothing held afterwards. */
+  take(): Reading[] {
+    const newest = this.#kept.slice(-this.#limit);
+    this.#kept = [];
+    return newest;
+  }
+}
