@@ -5,7 +5,7 @@ import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, Reten
 import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import { VigilError, type Reading } from '../domain/index.js';
-import { createIngest, InfluxStore, SqliteStore, type ReadingStore } from '../ingest/index.js';
+import { createIngest, InfluxStore, NewestRecovered, SqliteStore, type ReadingStore } from '../ingest/index.js';
 import { DeviceRateLimiter } from '../gateway/index.js';
 import { createNightscout } from '../nightscout/index.js';
 import { fhirFrameworkError } from '../interop/index.js';
@@ -17,7 +17,6 @@ import { createMetricsRegistry, packageVersion } from './metrics.js';
 import { monitorStateDatabase } from './state-database-monitor.js';
 import { shareAuditLog } from './audit-sharing.js';
 import { interopRoutes } from './interop.js';
-import { NewestRecovered } from './newest-recovered.js';
 import { RegistryReplica } from '../registry/index.js';
 import { careDirectory, dashboardDirectory, openState, patientDirectory, shareStateAlerts, shareStateRegistry } from './state.js';
 

@@ -7,6 +7,7 @@ import { DeadLetters } from './dead-letters.js';
 import { Intake, type IntakeTiming } from './intake.js';
 import { createIngestMetrics, registerClockSkewGauges, registerOutboxGauges } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
+import { NewestRecovered } from './newest-recovered.js';
 import type { ParseLimits } from './parse-payload.js';
 import { ClockSkew, type ClockSkewEstimate, type ClockSkewOptions } from './clock-skew.js';
 import { RejectionLog, type ReplayResult } from './rejection-log.js';
@@ -26,6 +27,9 @@ export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export * from './store/index.js';
 /** The outbox's place in the data dir and its files, for backups (the position and the segments after it). */
 export const OUTBOX_DIR = 'outbox';
+export { NewestRecovered } from './newest-recovered.js';
+/** Recovered readings whose keys seed duplicate detection: the newest this many (the intake's default window). */
+const RECOVERED_FOR_DEDUPE = 200_000;
 export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
 export { listSegments, segmentPath, type Position } from './outbox/segments.js';
 
@@ -109,14 +113,11 @@ export async function createIngest(options: IngestOptions) {
   const now = options.now ?? Date.now;
   const clockSkew = new ClockSkew(options.clockSkew ?? { thresholdMs: 2 * 60_000, minDevices: 3 });
   const deadLetters = new DeadLetters(options.db);
-  const recovered: Reading[] = [];
-  let recoveredCount = 0;
+  const recovered = new NewestRecovered(RECOVERED_FOR_DEDUPE);
   const onDamage = (what: string, details: Record<string, unknown>) => options.log.error(details, what);
   const outbox = await openOutbox(join(options.dataDir, OUTBOX_DIR), () =>
     Outbox.open({ dir: join(options.dataDir, OUTBOX_DIR), segmentBytes: options.segmentBytes, onDamage }, (r) => {
-      recoveredCount += 1;
-      // Only the newest readings matter for duplicate detection; a long outage's backlog is not held in memory.
-      if (recovered.length < 200_000) recovered.push(r);
+      recovered.add(r);
       options.onRecovered?.(r);
     }),
   );
@@ -130,9 +131,8 @@ export async function createIngest(options: IngestOptions) {
     now,
     clockSkew,
   });
-  for (const r of recovered) intake.remember(r);
-  if (recoveredCount > 0) options.log.info({ readings: recoveredCount }, 'outbox recovered readings not yet stored');
-  recovered.length = 0;
+  for (const r of recovered.take()) intake.remember(r);
+  if (recovered.seen > 0) options.log.info({ readings: recovered.seen }, 'outbox recovered readings not yet stored');
 
   const shipper = new Shipper({
     outbox,

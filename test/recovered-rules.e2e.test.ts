@@ -15,7 +15,7 @@ const TOKEN = 'recovered-rules-admin-token-0123456789';
  * unevaluated, behind every reading a store outage kept there. At the next start the rules must see it,
  * however long that backlog: it is the newest, not among the first 100,000.
  */
-describe('rules on readings recovered from the outbox', () => {
+describe('readings recovered from the outbox', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -50,5 +50,30 @@ describe('rules on readings recovered from the outbox', () => {
       { what: 'the recovered crisis alert' },
     );
     expect(crisis).toMatchObject({ severity: 'critical', status: 'open' });
+  }, 60_000);
+
+  it('acknowledges as a duplicate the newest reading a device resends after the restart, behind more than 200,000', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.remove);
+    const { db, registry } = openState(dir.path);
+    const patient = await registry.addPatient({ name: 'Resending Patient' });
+    const { device, secret } = await registry.addDevice({ patientId: patient.id, id: 'oximeter-1' });
+    db.close();
+
+    // Committed just before a crash, its PUBACK lost: the device sends it again once Vigil is back.
+    const now = Date.now();
+    const last = now - 60_000;
+    const at = (t: number, msgId: string) => reading({ type: 'heart_rate', deviceId: device.id, patientId: patient.id, time: t, receivedAt: t, msgId, fields: { value: 72 } });
+    const outbox = await Outbox.open({ dir: join(dir.path, OUTBOX_DIR) });
+    await outbox.append(Array.from({ length: 200_000 }, (_, i) => at(now - 3 * 3_600_000 + i * 50, `hr-${i}`)));
+    await outbox.append([at(last, 'hr-last')]);
+    await outbox.close();
+
+    const t: TestVigil = await startTestVigil({}, dir.path);
+    cleanups.push(() => t.stop());
+    const client = await t.connectDevice({ deviceId: device.id, secret });
+    await client.publishAsync(`rpm/v1/devices/${device.id}/readings`, JSON.stringify({ type: 'heart_rate', time: new Date(last).toISOString(), value: 72, id: 'hr-last' }), { qos: 1 });
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^vigil_readings_duplicate_total 1$/m);
   }, 60_000);
 });

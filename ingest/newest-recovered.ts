@@ -1,10 +1,10 @@
 import type { Reading } from '../domain/index.js';
 
 /**
- * The readings recovered from the outbox at start-up that the threshold rules see again. The outbox keeps a
- * reading until it is stored, which a store outage can put off for hours, but the rules ran on each reading
- * right after its commit: a crash can only have kept them from the newest. So the newest are kept, up to a
- * bound on start-up memory and time (the rules never reopen what a person resolved: docs/alerts.md).
+ * The newest readings recovered from the outbox at start-up, up to a bound on start-up memory and time. The
+ * outbox keeps a reading until it is stored, which a store outage can put off for hours; what a restart has to
+ * catch up on is at the newest end: the messages a device resends because their PUBACK never came (duplicate
+ * detection), and the readings a crash kept from the threshold rules, which run just after each commit.
  */
 export class NewestRecovered {
   readonly #limit: number;
