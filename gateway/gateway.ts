@@ -22,21 +22,12 @@ import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
-import { inArrivalOrder } from './puback-order.js';
+import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
+import type { ReadingSink, SinkOutcome } from './reading-sink.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
 import { markAuthenticated } from './stream-guard.js';
 import { watchInboxDelivery, type InboxDelivery } from './inbox-delivery.js';
-
-/** How the gateway hands a readings message to ingest: resolves once the readings are durable. */
-export interface ReadingSink {
-  handleReadings(
-    deviceId: string,
-    payload: Buffer,
-    /** Wire format v1 (the readings topic) or a SenML pack (the senml topic). */
-    format?: 'v1' | 'senml',
-  ): Promise<{ readonly rejections: readonly { ref: string; code: string; message: string }[] }>;
-}
 
 /** A hub reply refused: reported on the hub's errors topic (docs/hub-protocol.md "Errors"). */
 export interface ReplyProblem {
@@ -49,6 +40,8 @@ export interface ReplyProblem {
 export interface HubSink extends InboxDelivery {
   handleReply(hubId: string, payload: Buffer): ReplyProblem | undefined;
 }
+
+export type { ReadingSink, SinkOutcome } from './reading-sink.js';
 
 export interface GatewayLogger {
   info(obj: object, msg: string): void;
@@ -319,47 +312,63 @@ export async function createGateway(options: GatewayOptions) {
     return entry ? new Promise((resolve) => entry.drained.push(resolve)) : Promise.resolve();
   }
 
-  /** Resolves once the message's readings are durable (or rejects with why not); one async frame per publish. */
-  function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml'): Promise<void> {
+  /**
+   * Answers `done` once the message's readings are durable (or with why not). Synchronous up to ingest's outbox
+   * append when the device is within its rate and the global bound has room: the common case waits for nothing
+   * but its commit.
+   */
+  function handleReadingsPublish(deviceId: string, packet: PublishPacket, client: Client, format: 'v1' | 'senml', done: PublishAnswer): void {
     const wait = limiter.take(deviceId, options.rate.maxWaitMs);
-    if (wait === undefined) return refuseOverRate(deviceId, client);
+    if (wait === undefined) {
+      // Refusing closes the connection; let the messages already accepted get their PUBACK first.
+      void flightDrained(deviceId).then(() => done(refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client)));
+      return;
+    }
     enterFlight(deviceId);
-    return acceptReadings(deviceId, packet, wait, format);
-  }
-
-  async function refuseOverRate(deviceId: string, client: Client): Promise<never> {
-    // Refusing closes the connection; let the messages already accepted get their PUBACK first.
-    await flightDrained(deviceId);
-    throw refuse(deviceId, 'VIGIL_ERR_RATE_LIMITED', `over ${options.rate.perSecond} messages/s; resend later`, client);
-  }
-
-  async function acceptReadings(deviceId: string, packet: PublishPacket, wait: number, format: 'v1' | 'senml'): Promise<void> {
     const bytes = (packet.payload as Buffer).length;
-    let admitted = false;
-    try {
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
-      if (!admission.tryEnter(bytes)) await admission.wait(bytes);
-      admitted = true;
-      const device = registry.getDevice(deviceId);
-      if (!device || device.revokedAt !== null) {
-        log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
-        throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked');
+    // After the device's own rate limit: a device slowed down for itself holds no share of the global bound.
+    if (wait === 0 && admission.tryEnter(bytes)) return acceptAdmitted(deviceId, packet, format, bytes, done);
+    void admitAfter(wait, bytes).then(() => acceptAdmitted(deviceId, packet, format, bytes, done));
+  }
+
+  async function admitAfter(wait: number, bytes: number): Promise<void> {
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await admission.wait(bytes);
+  }
+
+  /** Hands an admitted message to ingest; `done` is called once, after the admission is given back. */
+  function acceptAdmitted(deviceId: string, packet: PublishPacket, format: 'v1' | 'senml', bytes: number, done: PublishAnswer): void {
+    const finish = (result: SinkOutcome | Error): void => {
+      admission.release(bytes);
+      leaveFlight(deviceId);
+      if (result instanceof Error) {
+        if (!(result instanceof VigilError)) log.error({ deviceId, err: result }, 'ingest failed');
+        else if (result.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err: result }, 'not acknowledged: outbox unavailable');
+        // Without a PUBACK the device keeps the message and sends it again after reconnecting.
+        return done(result);
       }
-      // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
-      packet.retain = false;
-      const outcome = await options.sink.handleReadings(deviceId, packet.payload as Buffer, format);
       lastSeen.set(deviceId, Date.now());
-      const summary = summariseRejections(outcome.rejections);
+      const summary = summariseRejections(result.rejections);
       if (summary) {
         // One log line and one errors message per publish, however many readings it rejected.
-        log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
+        log.info({ deviceId, rejected: summary.rejected, codes: countByCode(result.rejections) }, 'readings rejected');
         publishError(deviceId, summary);
       }
-    } finally {
-      if (admitted) admission.release(bytes);
-      leaveFlight(deviceId);
+      done(null);
+    };
+    let device: ReturnType<typeof registry.getDevice>;
+    try {
+      device = registry.getDevice(deviceId);
+    } catch (err) {
+      return finish(err instanceof Error ? err : new Error(String(err)));
     }
+    if (!device || device.revokedAt !== null) {
+      log.warn({ deviceId }, 'publish from a revoked device: disconnecting');
+      return finish(new VigilError('VIGIL_ERR_NOT_FOUND', 'device revoked'));
+    }
+    // Readings are never retained: they are not state, and a retained reading would sit in broker memory.
+    packet.retain = false;
+    options.sink.accept(deviceId, packet.payload as Buffer, format, finish);
   }
 
   broker = await Aedes.createBroker({
@@ -405,15 +414,7 @@ export async function createGateway(options: GatewayOptions) {
         return done(null);
       }
       readings = true;
-      handleReadingsPublish(deviceId, packet, client, topic.kind === 'senml' ? 'senml' : 'v1').then(
-        () => done(null),
-        (err: Error) => {
-          if (!(err instanceof VigilError)) log.error({ deviceId, err }, 'ingest failed');
-          else if (err.code === 'VIGIL_ERR_OUTBOX_UNAVAILABLE') log.error({ deviceId, err }, 'not acknowledged: outbox unavailable');
-          // Without a PUBACK the device keeps the message and sends it again after reconnecting.
-          done(err);
-        },
-      );
+      handleReadingsPublish(deviceId, packet, client, topic.kind === 'senml' ? 'senml' : 'v1', done);
     },
     authorizeSubscribe(client, subscription: Subscription, done) {
       const deviceId = deviceIdOf(client);

@@ -17,7 +17,7 @@ import type { ReadingStore } from './store/index.js';
 
 export { INGEST_MIGRATIONS } from './migrations.js';
 export { parseJsonPayload, parsePayload, type Rejection, type ParsedPayload, type ParseLimits, type PayloadItem } from './parse-payload.js';
-export type { IngestOutcome, IntakeTiming, PayloadFormat, TranslatedItems } from './intake.js';
+export type { IngestOutcome, IntakeAnswer, IntakeTiming, PayloadFormat, TranslatedItems } from './intake.js';
 export { RejectionLog, type RecordedRejection, type RejectedPublish, type RejectedTopic, type RejectionFilter, type ReplayResult } from './rejection-log.js';
 export type { ClockSkewEstimate } from './clock-skew.js';
 

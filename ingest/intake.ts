@@ -6,6 +6,7 @@ import { DedupeWindow } from './dedupe-window.js';
 import type { Outbox } from './outbox/outbox.js';
 import { batchTooLarge, parseItems, parseJsonPayload, parsePayload, type ParsedPayload, type ParseLimits, type PayloadItem, type Rejection } from './parse-payload.js';
 import { translateSenml } from './senml.js';
+import { notifyWaiters, PendingCommit, type CommitWaiter } from './pending-commit.js';
 import type { ClockSkew } from './clock-skew.js';
 import type { RejectionLog } from './rejection-log.js';
 
@@ -19,6 +20,17 @@ export interface IngestOutcome {
   readonly accepted: number;
   readonly duplicates: number;
   readonly rejections: readonly Rejection[];
+}
+
+/** Answers one message, once: its outcome when it may be acknowledged, or the error why it may not. */
+export type IntakeAnswer = (result: IngestOutcome | Error) => void;
+
+/** What #admit decided, and the commits the message waits for before it may be acknowledged. */
+interface Ticket {
+  readonly outcome: IngestOutcome;
+  readonly waitFor: readonly PendingCommit[];
+  readonly own: PendingCommit | undefined;
+  readonly appendedAt: number;
 }
 
 /** How a readings message is written: wire format v1 (the readings topic) or a SenML pack (the senml topic). */
@@ -45,18 +57,21 @@ export interface IntakeOptions {
 }
 
 /**
- * The ingest entry point the gateway calls for each published readings message. It resolves once every valid
+ * The ingest entry point the gateway calls for each published readings message. It answers once every valid
  * reading of the message is durable in the outbox (the caller then acknowledges), and reports what it rejected.
- * Emits 'committed' with the new readings after each commit: the alerts engine and live hub listen there.
+ * Emits 'committed' with the new readings of each group commit (many messages, in the order they were appended):
+ * the alerts engine and live hub listen there.
  */
 export class Intake extends EventEmitter<{ committed: [readings: readonly Reading[]] }> {
   readonly #o: IntakeOptions;
   /**
    * Recent keys and the commit that holds each (null: recovered from the outbox). A duplicate is acknowledged
    * when that commit has succeeded: at once if it already has, else when it does. One commit is shared by the
-   * readings of one group commit, so keeping it settled in the window costs nothing per reading.
+   * readings of one group commit, and lets go of them when settled, so the window costs a key per reading.
    */
-  readonly #recent: DedupeWindow<Promise<void> | null>;
+  readonly #recent: DedupeWindow<PendingCommit | null>;
+  /** The commit the outbox's next appends join, until it settles. */
+  #open: PendingCommit | undefined;
   readonly #now: () => number;
 
   constructor(options: IntakeOptions) {
@@ -71,10 +86,18 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     if (this.#recent.get(reading.key) === undefined) this.#recent.add(reading.key, null);
   }
 
-  // Not async: it hands back #judge's promise as it is (an async wrapper returning it cost two more microtask
-  // jobs and a promise per publish).
+  /**
+   * Judges a readings message and calls `answer` once: with the outcome when every valid reading is durable in
+   * the outbox (and every duplicate's first copy is), or with the error why not (then it must not be
+   * acknowledged). Synchronous up to the outbox append; the answer comes from the commit's one reaction.
+   */
+  accept(deviceId: string, payload: Buffer, format: PayloadFormat, answer: IntakeAnswer): void {
+    this.#judge(deviceId, payload, format, (ctx) => (format === 'senml' ? this.#parseSenml(payload, ctx) : parsePayload(payload, ctx, this.#o.limits)), answer);
+  }
+
+  /** `accept` as a promise, for callers off the MQTT hot path (replays of rejected publishes). */
   handleReadings(deviceId: string, payload: Buffer, format: PayloadFormat = 'v1'): Promise<IngestOutcome> {
-    return this.#judge(deviceId, payload, format, (ctx) => (format === 'senml' ? this.#parseSenml(payload, ctx) : parsePayload(payload, ctx, this.#o.limits)));
+    return new Promise((resolve, reject) => this.accept(deviceId, payload, format, (result) => (result instanceof Error ? reject(result) : resolve(result))));
   }
 
   /**
@@ -83,7 +106,8 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
    */
   handleItems(deviceId: string, payload: Buffer, translated: TranslatedItems): Promise<IngestOutcome> {
     const tooMany = batchTooLarge(translated.items.length + translated.rejections.length, this.#o.limits);
-    return this.#judge(deviceId, payload, 'translated', (ctx) => (tooMany ? { readings: [], rejections: [tooMany] } : parseItems(translated.items, ctx, translated.rejections)));
+    const parse = (ctx: NormaliseContext): ParsedPayload => (tooMany ? { readings: [], rejections: [tooMany] } : parseItems(translated.items, ctx, translated.rejections));
+    return new Promise((resolve, reject) => this.#judge(deviceId, payload, 'translated', parse, (result) => (result instanceof Error ? reject(result) : resolve(result))));
   }
 
   #parseSenml(payload: Buffer, ctx: NormaliseContext): ParsedPayload {
@@ -94,7 +118,21 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     return tooMany ? { readings: [], rejections: [tooMany] } : parseItems(pack.items, ctx, pack.rejections);
   }
 
-  async #judge(deviceId: string, payload: Buffer, format: PayloadFormat | 'translated', parse: (ctx: NormaliseContext) => ParsedPayload): Promise<IngestOutcome> {
+  #judge(deviceId: string, payload: Buffer, format: PayloadFormat | 'translated', parse: (ctx: NormaliseContext) => ParsedPayload, answer: IntakeAnswer): void {
+    let ticket: Ticket;
+    try {
+      ticket = this.#admit(deviceId, payload, format, parse);
+    } catch (err) {
+      return answer(err instanceof Error ? err : new Error(String(err)));
+    }
+    const { outcome, waitFor, own, appendedAt } = ticket;
+    if (waitFor.length === 0) return answer(outcome);
+    const waiter: CommitWaiter = { pending: waitFor.length, error: undefined, own, appendedAt, settle: (error) => answer(error ?? outcome) };
+    for (const commit of waitFor) commit.waiters.push(waiter);
+  }
+
+  /** Everything up to the outbox append: parse, validate, record rejections, find duplicates, append the rest. */
+  #admit(deviceId: string, payload: Buffer, format: PayloadFormat | 'translated', parse: (ctx: NormaliseContext) => ParsedPayload): Ticket {
     const receivedAt = this.#now();
     const device = this.#o.registry.getDevice(deviceId);
     if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'device not found');
@@ -127,11 +165,12 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const fresh: Reading[] = [];
     // Repeats inside one message: only a message of several readings needs the set.
     const freshKeys = readings.length > 1 ? new Set<string>() : undefined;
-    let waits: Promise<void>[] | undefined;
+    const waitFor: PendingCommit[] = [];
     for (const reading of readings) {
       const earlier = this.#recent.get(reading.key);
       if (earlier !== undefined || freshKeys?.has(reading.key)) {
-        if (earlier) (waits ??= []).push(earlier);
+        // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
+        if (earlier?.state === 'pending' && !waitFor.includes(earlier)) waitFor.push(earlier);
         continue;
       }
       fresh.push(reading);
@@ -139,31 +178,56 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     }
     const duplicates = readings.length - fresh.length;
     if (duplicates > 0) this.#o.metrics.duplicates.inc(duplicates);
+    const outcome: IngestOutcome = { accepted: fresh.length, duplicates, rejections };
+    if (fresh.length === 0) return { outcome, waitFor, own: undefined, appendedAt: 0 };
 
-    if (fresh.length > 0) {
-      const started = performance.now();
-      const commit = this.#o.outbox.append(fresh);
-      for (const r of fresh) this.#recent.add(r.key, commit);
-      try {
-        await commit;
-      } catch (err) {
-        for (const r of fresh) this.#recent.delete(r.key);
-        this.#o.metrics.outboxCommitFailures.inc();
-        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
-      }
-      this.#o.metrics.observeOutboxCommit((performance.now() - started) / 1000);
-      for (const r of fresh) {
-        this.#o.metrics.countAccepted(r.type);
-        if (r.late) this.#o.metrics.late.inc();
-      }
-      this.emit('committed', fresh);
+    const appendedAt = performance.now();
+    const own = this.#commitFor(this.#o.outbox.append(fresh));
+    for (const r of fresh) {
+      own.readings.push(r);
+      this.#recent.add(r.key, own);
     }
-    // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
-    if (waits) {
-      await Promise.all(waits).catch((err: unknown) => {
-        throw new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${(err as Error).message}`, { cause: err });
-      });
+    if (!waitFor.includes(own)) waitFor.push(own);
+    return { outcome, waitFor, own, appendedAt };
+  }
+
+  /** The commit an append joined: the open one when the outbox handed back its promise, else a new one. */
+  #commitFor(durable: Promise<void>): PendingCommit {
+    if (this.#open?.durable === durable) return this.#open;
+    const commit = new PendingCommit(durable);
+    this.#open = commit;
+    durable.then(
+      () => this.#durable(commit),
+      (err: unknown) => this.#failed(commit, err instanceof Error ? err : new Error(String(err))),
+    );
+    return commit;
+  }
+
+  #durable(commit: PendingCommit): void {
+    if (this.#open === commit) this.#open = undefined;
+    const { readings, waiters } = commit.release('durable');
+    const settledAt = performance.now();
+    for (const w of waiters) if (w.own === commit) this.#o.metrics.observeOutboxCommit((settledAt - w.appendedAt) / 1000);
+    for (const r of readings) {
+      this.#o.metrics.countAccepted(r.type);
+      if (r.late) this.#o.metrics.late.inc();
     }
-    return { accepted: fresh.length, duplicates, rejections };
+    let listenerError: Error | undefined;
+    try {
+      // One event per group commit: the rules and the live view take the readings of many messages at once.
+      this.emit('committed', readings);
+    } catch (err) {
+      // The readings are durable, but what listens was not told: not acknowledged, as before a listener ran.
+      listenerError = err instanceof Error ? err : new Error(String(err));
+    }
+    notifyWaiters(waiters, listenerError);
+  }
+
+  #failed(commit: PendingCommit, err: Error): void {
+    if (this.#open === commit) this.#open = undefined;
+    const { readings, waiters } = commit.release('failed');
+    for (const r of readings) if (this.#recent.get(r.key) === commit) this.#recent.delete(r.key);
+    this.#o.metrics.outboxCommitFailures.inc();
+    notifyWaiters(waiters, new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${err.message}`, { cause: err }));
   }
 }

@@ -336,7 +336,7 @@ describe('item 5: a status is small and never retained', () => {
       port: 0,
       topicPrefix: 'rpm/v1',
       registry: state.registry,
-      sink: { handleReadings: async () => ({ rejections: [] }) },
+      sink: { accept: (_deviceId, _payload, _format, answer) => answer({ rejections: [] }) },
       metrics: new MetricsRegistry(),
       log: quiet,
       rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },

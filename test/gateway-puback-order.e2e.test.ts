@@ -46,12 +46,12 @@ describe('PUBACK order while readings commit', () => {
       topicPrefix: 'rpm/v1',
       registry: state.registry,
       sink: {
-        handleReadings: (_deviceId, payload) => {
+        accept: (_deviceId, payload, _format, answer) => {
           if (payload.toString() === 'fast') {
             answered.push('fast');
-            return Promise.resolve({ rejections: [] });
+            return answer({ rejections: [] });
           }
-          return new Promise((resolve) => held.push({ payload: payload.toString(), commit: () => resolve({ rejections: [] }) }));
+          held.push({ payload: payload.toString(), commit: () => answer({ rejections: [] }) });
         },
       },
       metrics: new MetricsRegistry(),

@@ -7,6 +7,7 @@ import { Admission } from '../admission.js';
 import { summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
+import { acceptReadings } from '../reading-sink.js';
 import { LogLimiter } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, endSession, redact, type BrokerConnectionOptions } from './broker-connection.js';
@@ -105,7 +106,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       // Acknowledged: sending it again would not make the device known. The broker should have refused it.
       return refuse(deviceId, 'VIGIL_ERR_NOT_FOUND', '*', 'device unknown to Vigil or revoked');
     }
-    const outcome = await options.sink.handleReadings(deviceId, payload, format);
+    const outcome = await acceptReadings(options.sink, deviceId, payload, format);
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
