@@ -92,6 +92,21 @@ describe('Intake answers from the group commit', () => {
     expect(late).toEqual(['later']);
   });
 
+  it('finds a resend of an older reading after newer ones, and takes another type at the same time as new', async () => {
+    const { intake, deviceId } = await intakeOn(join(dir.path, 'outbox'));
+    const order: string[] = [];
+    const base = Date.now() - 60_000;
+    for (const [i, offset] of [3, 1, 2].entries()) await send(intake, deviceId, heartRate(`hr${i}`, base + offset * 1000), order, `hr${i}`);
+    // Older than the newest reading of the device: looked up in the window, and found.
+    expect(await send(intake, deviceId, heartRate('hr1', base + 1000), order, 'again')).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await send(intake, deviceId, heartRate('hr0', base + 3000), order, 'again')).toMatchObject({ accepted: 0, duplicates: 1 });
+    const spo2 = Buffer.from(JSON.stringify({ type: 'spo2', time: new Date(base + 3000).toISOString(), value: 97, id: 'hr0' }));
+    expect(await send(intake, deviceId, spo2, order, 'spo2')).toMatchObject({ accepted: 1, duplicates: 0 });
+    // A newer reading repeated inside one message is still one reading.
+    const twice = Buffer.from(JSON.stringify([0, 1].map(() => ({ type: 'heart_rate', time: new Date(base + 9000).toISOString(), value: 70, id: 'new' }))));
+    expect(await send(intake, deviceId, twice, order, 'twice')).toMatchObject({ accepted: 1, duplicates: 1 });
+  });
+
   it('refuses every message waiting for a failed commit, duplicates too, and takes a resend as new', async (ctx) => {
     const disk = await smallTmpfs('intake disk-full test');
     try {

@@ -3,6 +3,7 @@ import { VigilError, type NormaliseContext, type Reading } from '../domain/index
 import type { Registry } from '../registry/index.js';
 import type { IngestMetrics } from './metrics.js';
 import { DedupeWindow } from './dedupe-window.js';
+import { NewestTimes } from './newest-times.js';
 import type { Outbox } from './outbox/outbox.js';
 import { batchTooLarge, parseItems, parseJsonPayload, parsePayload, type ParsedPayload, type ParseLimits, type PayloadItem, type Rejection } from './parse-payload.js';
 import { translateSenml } from './senml.js';
@@ -70,6 +71,8 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
    * readings of one group commit, and lets go of them when settled, so the window costs a key per reading.
    */
   readonly #recent: DedupeWindow<PendingCommit | null>;
+  /** Per device, the newest time in #recent: a newer reading is no duplicate, without a lookup. */
+  readonly #newest = new NewestTimes();
   /** The commit the outbox's next appends join, until it settles. */
   #open: PendingCommit | undefined;
   readonly #now: () => number;
@@ -83,7 +86,9 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
 
   /** Seeds duplicate detection with readings recovered from the outbox after a restart. */
   remember(reading: Reading): void {
-    if (this.#recent.get(reading.key) === undefined) this.#recent.add(reading.key, null);
+    if (this.#recent.get(reading.key) !== undefined) return;
+    this.#recent.add(reading.key, null);
+    this.#newest.note(reading.deviceId, reading.time);
   }
 
   /**
@@ -166,8 +171,10 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     // Repeats inside one message: only a message of several readings needs the set.
     const freshKeys = readings.length > 1 ? new Set<string>() : undefined;
     const waitFor: PendingCommit[] = [];
+    const newest = this.#newest.of(deviceId);
+    let newestFresh = newest;
     for (const reading of readings) {
-      const earlier = this.#recent.get(reading.key);
+      const earlier = reading.time > newest ? undefined : this.#recent.get(reading.key);
       if (earlier !== undefined || freshKeys?.has(reading.key)) {
         // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
         if (earlier?.state === 'pending' && !waitFor.includes(earlier)) waitFor.push(earlier);
@@ -175,6 +182,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
       }
       fresh.push(reading);
       freshKeys?.add(reading.key);
+      if (reading.time > newestFresh) newestFresh = reading.time;
     }
     const duplicates = readings.length - fresh.length;
     if (duplicates > 0) this.#o.metrics.duplicates.inc(duplicates);
@@ -187,6 +195,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
       own.readings.push(r);
       this.#recent.add(r.key, own);
     }
+    this.#newest.note(deviceId, newestFresh);
     if (!waitFor.includes(own)) waitFor.push(own);
     return { outcome, waitFor, own, appendedAt };
   }
