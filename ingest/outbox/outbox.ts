@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { CommittedTail } from './committed-tail.js';
-import { decodeRecords, encodeRecord, type DamagedLine } from './record-codec.js';
+import { decodeRecords, encodeRecords, type DamagedLine } from './record-codec.js';
 import { fsyncPath } from '../../domain/index.js';
 import { listSegments, segmentPath, type Position } from './segments.js';
 
@@ -28,11 +28,6 @@ export interface OutboxBatch {
   readonly next: Position;
 }
 
-interface PendingAppend {
-  readonly data: Buffer;
-  readonly readings: readonly Reading[];
-}
-
 /**
  * The appends waiting for one group commit, and the one promise they all share. One per commit, not one per
  * append: the intake's duplicate window keeps the promise of each recent reading's commit for as long as it
@@ -41,7 +36,12 @@ interface PendingAppend {
  * pauses of 484-549 ms in seven seconds against 559-630 ms, Vigil's CPU 7.8-8.0 s against 8.0-8.2 s.
  */
 class GroupCommit {
-  readonly appends: PendingAppend[] = [];
+  /**
+   * The readings of its appends, in order. Encoded when the commit is written, not when appended: a record
+   * waiting for the commit ahead of it lived long enough, under load, to be copied into the old generation
+   * (12,000 readings/s from 100 devices: promoted 1.09-1.10 KB a reading before, 0.89-0.91 KB after).
+   */
+  readonly readings: Reading[] = [];
   readonly durable: Promise<void>;
   resolve!: () => void;
   reject!: (err: Error) => void;
@@ -247,9 +247,8 @@ export class Outbox extends EventEmitter {
   append(readings: readonly Reading[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('outbox is closed'));
     if (readings.length === 0) return Promise.resolve();
-    const data = readings.length === 1 ? encodeRecord(readings[0]!) : Buffer.concat(readings.map(encodeRecord));
     const group = (this.#queue ??= new GroupCommit());
-    group.appends.push({ data, readings });
+    for (const r of readings) group.readings.push(r);
     if (this.#flushing) this.#wake?.();
     else this.#flushing = this.#flushLoop();
     return group.durable;
@@ -331,10 +330,15 @@ export class Outbox extends EventEmitter {
    * file never has a synced record after an unsynced hole.
    */
   async #write(batch: GroupCommit): Promise<Commit> {
-    const { appends } = batch;
-    const data = appends.length === 1 ? appends[0]!.data : Buffer.concat(appends.map((p) => p.data));
     const { segment, handle } = this.#active;
     const at = { segment, offset: this.#active.written };
+    let data: Buffer;
+    try {
+      data = encodeRecords(batch.readings);
+    } catch (err) {
+      // Not reachable with validated readings; refused like a failed write rather than left unanswered.
+      return { batch, at, next: at, settled: true, error: err as Error, done: Promise.resolve() };
+    }
     const next = { segment, offset: at.offset + data.length };
     const commit: Commit = { batch, at, next, settled: false, error: undefined, done: Promise.resolve() };
     const settle = (err?: Error) => {
@@ -365,8 +369,7 @@ export class Outbox extends EventEmitter {
     await commit.done;
     if (commit.error === undefined) {
       this.#active.committed = commit.next.offset;
-      const { appends } = commit.batch;
-      const readings = appends.length === 1 ? appends[0]!.readings : appends.flatMap((p) => p.readings);
+      const { readings } = commit.batch;
       this.#tail.push(commit.at, commit.next, readings);
       this.#depth += readings.length;
       this.#lastError = undefined;

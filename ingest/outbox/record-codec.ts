@@ -2,20 +2,27 @@ import { crc32 } from 'node:zlib';
 import type { Reading } from '../../domain/index.js';
 
 /**
- * One outbox record per line: `<crc32 hex> <reading JSON>\n`. The checksum and the newline let recovery tell a
+ * Outbox records, one per line: `<crc32 hex> <reading JSON>\n`. The checksum and the newline let recovery tell a
  * complete record from one torn by a crash mid-write (no newline yet: never acknowledged, cut off), and a
  * damaged record (a complete line that fails its checksum or does not parse) from the good ones around it:
  * the newline is where reading resynchronises, so one damaged record never takes the records after it along.
  */
-export function encodeRecord(reading: Reading): Buffer {
-  const json = JSON.stringify(reading);
-  // One allocation per record: the JSON is written after room for its checksum, which is filled in after.
-  const record = Buffer.allocUnsafe(HEAD + Buffer.byteLength(json, 'utf8') + 1);
-  const end = HEAD + record.write(json, HEAD, 'utf8');
-  record.write(crc32(record.subarray(HEAD, end)).toString(16).padStart(8, '0'), 0, 'latin1');
-  record[8] = SPACE;
-  record[end] = NEWLINE;
-  return record;
+export function encodeRecords(readings: readonly Reading[]): Buffer {
+  const jsons = readings.map((r) => JSON.stringify(r));
+  let size = 0;
+  for (const json of jsons) size += HEAD + Buffer.byteLength(json, 'utf8') + 1;
+  // One allocation for the whole batch: each JSON is written after room for its checksum, filled in after.
+  const records = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const json of jsons) {
+    const start = at + HEAD;
+    const end = start + records.write(json, start, 'utf8');
+    records.write(crc32(records.subarray(start, end)).toString(16).padStart(8, '0'), at, 'latin1');
+    records[at + 8] = SPACE;
+    records[end] = NEWLINE;
+    at = end + 1;
+  }
+  return records;
 }
 
 const SPACE = 32;
