@@ -26,6 +26,11 @@ export interface IngestOutcome {
 /** Answers one message, once: its outcome when it may be acknowledged, or the error why it may not. */
 export type IntakeAnswer = (result: IngestOutcome | Error) => void;
 
+/** The one answer a callback-style judgement gives, as a promise. */
+function answered(judge: (answer: IntakeAnswer) => void): Promise<IngestOutcome> {
+  return new Promise((resolve, reject) => judge((result) => (result instanceof Error ? reject(result) : resolve(result))));
+}
+
 /** What #admit decided, and the commits the message waits for before it may be acknowledged. */
 interface Ticket {
   readonly outcome: IngestOutcome;
@@ -102,7 +107,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
 
   /** `accept` as a promise, for callers off the MQTT hot path (replays of rejected publishes). */
   handleReadings(deviceId: string, payload: Buffer, format: PayloadFormat = 'v1'): Promise<IngestOutcome> {
-    return new Promise((resolve, reject) => this.accept(deviceId, payload, format, (result) => (result instanceof Error ? reject(result) : resolve(result))));
+    return answered((answer) => this.accept(deviceId, payload, format, answer));
   }
 
   /**
@@ -112,7 +117,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
   handleItems(deviceId: string, payload: Buffer, translated: TranslatedItems): Promise<IngestOutcome> {
     const tooMany = batchTooLarge(translated.items.length + translated.rejections.length, this.#o.limits);
     const parse = (ctx: NormaliseContext): ParsedPayload => (tooMany ? { readings: [], rejections: [tooMany] } : parseItems(translated.items, ctx, translated.rejections));
-    return new Promise((resolve, reject) => this.#judge(deviceId, payload, 'translated', parse, (result) => (result instanceof Error ? reject(result) : resolve(result))));
+    return answered((answer) => this.#judge(deviceId, payload, 'translated', parse, answer));
   }
 
   #parseSenml(payload: Buffer, ctx: NormaliseContext): ParsedPayload {
