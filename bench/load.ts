@@ -1,4 +1,4 @@
-import { connect, type MqttClient } from 'mqtt';
+import { LeanDevice } from './lean-device.js';
 
 export interface Credentials {
   readonly deviceId: string;
@@ -35,67 +35,108 @@ export interface LoadResult {
   readonly startedAt: number;
 }
 
-async function connectDevice(url: string, creds: Credentials): Promise<MqttClient> {
-  const client = connect(url, {
-    clientId: creds.deviceId,
-    username: creds.secret ? creds.deviceId : undefined,
-    password: creds.secret,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: 30_000,
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
+interface Stream {
+  /** Messages each device sends. */
+  readonly perDevice: number;
+  /** The payload number of a device's message n (the warm-up's are negative). */
+  readonly numbered: (n: number) => number;
+  /** Milliseconds between two messages across all devices; 0: each device as fast as acknowledged. */
+  readonly intervalMs: number;
+  /** Called per PUBACK with its publish's time and its own. */
+  readonly onAck?: (publishedAt: number, ackedAt: number) => void;
 }
 
 /**
- * The same load against any broker: every device a real MQTT client over TCP, QoS 1, at most `window`
- * messages in flight per device, each PUBACK timed. Bounded by count: it ends when every message is acknowledged.
+ * Sends one stream and resolves when every message of it is acknowledged. Each device keeps at most `window`
+ * messages in flight. Paced, the schedule is open loop: message k of the whole stream (device k mod N) is due at
+ * k intervals from the start whether or not earlier ones were acknowledged, and a device whose window is full
+ * sends its due messages as its PUBACKs arrive.
+ */
+function send(devices: readonly LeanDevice[], o: LoadOptions, stream: Stream, route: (onAck: (i: number, publishedAt: number) => void) => void): Promise<void> {
+  const n = devices.length;
+  const topics = o.devices.map((d) => `rpm/v1/devices/${d.deviceId}/readings`);
+  const sent = new Array<number>(n).fill(0);
+  const overdue = new Array<number>(n).fill(0);
+  const total = stream.perDevice * n;
+  let acknowledged = 0;
+  return new Promise<void>((resolve, reject) => {
+    for (const d of devices) {
+      if (d.failure) return reject(d.failure);
+      d.onFailure(reject);
+    }
+    const publish = (i: number) => devices[i]!.publish(topics[i]!, o.payload(o.devices[i]!.deviceId, stream.numbered(sent[i]!++)));
+    route((i, publishedAt) => {
+      const ackedAt = performance.now();
+      stream.onAck?.(publishedAt, ackedAt);
+      if (++acknowledged === total) return resolve();
+      if (stream.intervalMs === 0 ? sent[i]! < stream.perDevice : overdue[i]! > 0) {
+        if (stream.intervalMs > 0) overdue[i]!--;
+        publish(i);
+      }
+    });
+    if (total === 0) return resolve();
+    if (stream.intervalMs === 0) {
+      devices.forEach((d, i) => d.batch(() => {
+        while (sent[i]! < Math.min(o.window, stream.perDevice)) publish(i);
+      }));
+      return;
+    }
+    const startedAt = performance.now();
+    let k = 0;
+    const tick = () => {
+      const now = performance.now();
+      const due: number[] = [];
+      for (; k < total && startedAt + k * stream.intervalMs <= now; k++) due.push(k % n);
+      for (const i of due) {
+        if (devices[i]!.inFlight < o.window) devices[i]!.batch(() => publish(i));
+        else overdue[i]!++;
+      }
+      if (k < total) setTimeout(tick, Math.max(0, startedAt + k * stream.intervalMs - performance.now()));
+    };
+    tick();
+  });
+}
+
+/**
+ * The same load against any broker: every device its own MQTT connection over TCP (`LeanDevice`), QoS 1, at most
+ * `window` messages in flight per device, each PUBACK timed. Bounded by count: it ends when every message is
+ * acknowledged, or fails when a device's connection does.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const clients = await Promise.all(o.devices.map((d) => connectDevice(o.url, d)));
-  const warmUp = o.warmUpPerDevice ?? 0;
-  await Promise.all(
-    clients.map(async (client, i) => {
-      const deviceId = o.devices[i]!.deviceId;
-      let next = 0;
-      const worker = async () => {
-        while (next < warmUp) await client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, o.payload(deviceId, -1 - next++), { qos: 1 });
-      };
-      await Promise.all(Array.from({ length: o.window }, worker));
-    }),
+  const { hostname, port } = new URL(o.url);
+  let onAck: (i: number, publishedAt: number) => void = () => undefined;
+  const route = (handler: typeof onAck) => {
+    onAck = handler;
+  };
+  const devices = await Promise.all(
+    o.devices.map((d, i) =>
+      LeanDevice.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.secret ? d.deviceId : undefined, password: d.secret, onAck: (publishedAt) => onAck(i, publishedAt) }),
+    ),
   );
-  await o.afterWarmUp?.();
-  const pubackMs: number[] = [];
-  const timeline: { publishedAt: number; ackedAt: number }[] = [];
-  const startedAt = performance.now();
-  await Promise.all(
-    clients.map(async (client, i) => {
-      const deviceId = o.devices[i]!.deviceId;
-      const topic = `rpm/v1/devices/${deviceId}/readings`;
-      let next = 0;
-      const interval = o.ratePerSecond ? (1000 * o.devices.length) / o.ratePerSecond : 0;
-      const offset = interval * (i / o.devices.length);
-      const worker = async () => {
-        while (next < o.perDevice) {
-          const n = next++;
-          // Open loop when paced: message n leaves at its time, whether or not earlier ones were acknowledged.
-          const due = startedAt + offset + n * interval;
-          if (interval > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
-          const publishedAt = performance.now();
-          await client.publishAsync(topic, o.payload(deviceId, n), { qos: 1 });
-          const ackedAt = performance.now();
+  try {
+    await send(devices, o, { perDevice: o.warmUpPerDevice ?? 0, numbered: (n) => -1 - n, intervalMs: 0 }, route);
+    await o.afterWarmUp?.();
+    const pubackMs: number[] = [];
+    const timeline: { publishedAt: number; ackedAt: number }[] = [];
+    const startedAt = performance.now();
+    const intervalMs = o.ratePerSecond ? 1000 / o.ratePerSecond : 0;
+    await send(
+      devices,
+      o,
+      {
+        perDevice: o.perDevice,
+        numbered: (n) => n,
+        intervalMs,
+        onAck: (publishedAt, ackedAt) => {
           pubackMs.push(ackedAt - publishedAt);
           timeline.push({ publishedAt: publishedAt - startedAt, ackedAt: ackedAt - startedAt });
-        }
-      };
-      await Promise.all(Array.from({ length: o.window }, worker));
-    }),
-  );
-  const seconds = (performance.now() - startedAt) / 1000;
-  await Promise.all(clients.map((c) => c.endAsync(true)));
-  return { acknowledged: pubackMs.length, seconds, pubackMs, timeline, startedAt };
+        },
+      },
+      route,
+    );
+    const seconds = (performance.now() - startedAt) / 1000;
+    return { acknowledged: pubackMs.length, seconds, pubackMs, timeline, startedAt };
+  } finally {
+    await Promise.all(devices.map((d) => d.end()));
+  }
 }
