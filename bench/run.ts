@@ -57,7 +57,8 @@ Node ${process.version}. The load generator runs on the same cores as the server
 figures are conservative; compare the ratios, which come from one run.
 
 Load: ${MESSAGES.toLocaleString('en')} QoS 1 messages of about 150 bytes (a heart-rate reading with its id), devices
-publishing over TCP with at most ${WINDOW} messages in flight each, after a warm-up of ${WARM_UP.toLocaleString('en')} messages that
+publishing over TCP with at most ${WINDOW} messages in flight each (each device its own connection speaking MQTT 3.1.1
+through mqtt-packet, \`bench/lean-device.ts\`: a full client cost the shared cores too much, see "A sixth look"), after a warm-up of ${WARM_UP.toLocaleString('en')} messages that
 is not measured, for every target alike (bare brokers too): a programme runs Vigil for months, so the figure
 that matters is the process once V8 has compiled its hot path, not its first seconds; a Vigil row's measured load
 starts once the warm-up's readings are stored (since 2026-11-29, below). (Until 2026-11-29 the rows
@@ -407,14 +408,58 @@ that counts its readings, emits \`committed\` once with all of them and answers 
   in seven seconds before, 380 and 411 ms after; the helpers' background collection 1.0-1.2 s before, 0.8-0.9 s
   after; PUBACK p99 140 and 216 ms before, 143 and 131 ms after; Vigil's CPU 7.9-8.0 s before, 7.6-8.0 s after.
 
-The full \`npm run bench\` run of the one-reaction change (the tables above, 2026-11-29 late evening, before the
-skipped lookup): Vigil with InfluxDB at
+The full \`npm run bench\` run of the one-reaction change (2026-11-29 late evening, before the skipped lookup, with
+the mqtt.js load generator): Vigil with InfluxDB at
 **66 %** of the bare aedes from 10 devices (51-67 over three rounds) and 76 % (62-86) from 100; with the embedded
 store 62 % and 76 %. Paced at half rate, the PUBACK p99 was 45.2 ms from 10 devices and 219.5 ms from 100. The
 1,000,000-reading soak's last tenth ran at **95 %** of its first (the other tenths 84-110 %), RSS level at
 325-346 MiB. The latency goal at 100 devices stays open; the other two were met in this run, as the ratio at
 10 devices was in some runs before: its spread between runs of the same code (51-73 % in this session) is
 wider than any change measured here.
+
+### A sixth look: the load generator (issue 12)
+
+Measured on 2026-11-30. The load generator's devices were mqtt.js clients: per message an outgoing store entry,
+a promise, a timer when paced and several stream layers. On these two cores the generator took half a core to
+three quarters at 12,000 messages/s; that CPU was missing from the server under test, and the generator's own
+event-loop lag was counted in every PUBACK time. Each device is now a TCP connection speaking MQTT 3.1.1 through
+mqtt-packet, the wire-format library aedes and mqtt.js share (\`bench/lean-device.ts\`): the same load (QoS 1, at
+most ${WINDOW} in flight per device, message k of a paced stream due k intervals after the start), a fraction of the
+cost. The bare brokers' subscriber is still an mqtt.js client.
+
+- **Old and new generator, one pair each at full rate** (InfluxDB row, three rounds):
+  | devices | bare aedes, old / new | Vigil, old / new | ratio, old / new |
+  |---|---|---|---|
+  | 10 | 33,415 / 56,297 per s | 17,136 / 31,044 per s | 66 % (47-67) / 55 % (52-56) |
+  | 100 | 42,524 / 48,535 per s | 31,009 / 35,028 per s | 73 % (73-75) / 72 % (66-78) |
+
+  At 10 devices both rates were bounded by the generator. With it out of the way Vigil's rate rose by four
+  fifths, the bare aedes's by more, and the ratio at 10 devices fell below the 60 % of issue 12: part of the
+  ratio measured before was the generator's. At 100 devices nothing changed.
+- **Paced at 12,000/s from 100 devices, two alternating pairs**: Vigil's PUBACK p50 19.7 and 35.7 ms with the
+  old generator, 11.4 and 26.3 ms with the new; p99 133.0 and 196.9 ms, then 128.6 and 171.0 ms. The tail is
+  Vigil's: its own histograms put arrival to PUBACK at p99 50-100 ms, and the rest is the wait in the socket
+  before its busy main thread reads it.
+- **Where Vigil's main thread goes now**, at full rate from 10 devices (CPU profile sampled every 200 µs, 8 s):
+  busy 78 % (the rest waits on the commit's write and fdatasync in the thread pool: 200 messages in flight
+  make a closed loop). Of the busy time: parse, validation and normalisation 15 %, the outbox write with its
+  records' encoding 11 %, the duplicate window's insert 6.2 %, the shipper 10.9 % (about 60 store writes a
+  second, its line protocol 4.1 %), the PUBACK socket writes (\`writev\`) 8.8 %, the collector 7.2 %, the rules
+  3.8 %, aedes and mqtt-packet 5.9 %.
+- **The cores are oversubscribed even so.** In the paced profile the sampling thread missed its 200 µs tick by
+  more than 2 ms 442 times, 1.8 s of the 8 s: Vigil's main thread, V8's and libuv's helper threads, InfluxDB and
+  the generator want more than two cores.
+- **Tried and not kept**: two commits syncing at once (\`SYNCS_IN_FLIGHT\` = 2), measured again with the new
+  generator, two alternating pairs at 10 devices: ratio 52 and 57 % with one, 45 and 54 % with two, and store
+  writes from about 60 to 140 a second (each commit's \`committed\` event wakes the shipper).
+
+The full \`npm run bench\` run with the new generator (2026-11-30, at the commit that brought it): Vigil with
+InfluxDB at 49 % of the bare aedes from 10 devices (47-54 over three rounds; the bare aedes 54,608/s, Vigil
+26,928/s) and 68 % (64-69) from 100; with the embedded store 53 % and 72 %. Paced at half rate, the PUBACK p99
+was 35.4 ms from 10 devices and 140.7 ms from 100 (at 16,699/s, half of a higher full rate than before). The
+1,000,000-reading soak's last tenth ran at 114 % of its first, RSS level at 318-349 MiB. So, measured with a
+generator that takes little from the cores: the soak and the ratio at 100 devices meet issue 12; the ratio at
+10 devices (about half) and the paced p99 at 100 devices do not.
 
 ## Connected idle devices and a reconnect storm
 
