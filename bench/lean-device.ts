@@ -96,7 +96,14 @@ export class LeanDevice {
     if (this.#socket.destroyed) return;
     this.#failed = undefined;
     this.#socket.removeAllListeners('close');
-    await new Promise<void>((resolve) => this.#socket.end(generate({ cmd: 'disconnect' }), resolve));
+    // A broker that never finishes the close must not hold the bench: destroyed after a second either way.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      this.#socket.end(generate({ cmd: 'disconnect' }), () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.#socket.destroy();
   }
 
