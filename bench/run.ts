@@ -449,9 +449,23 @@ cost. The bare brokers' subscriber is still an mqtt.js client.
 - **The cores are oversubscribed even so.** In the paced profile the sampling thread missed its 200 µs tick by
   more than 2 ms 442 times, 1.8 s of the 8 s: Vigil's main thread, V8's and libuv's helper threads, InfluxDB and
   the generator want more than two cores.
-- **Tried and not kept**: two commits syncing at once (\`SYNCS_IN_FLIGHT\` = 2), measured again with the new
-  generator, two alternating pairs at 10 devices: ratio 52 and 57 % with one, 45 and 54 % with two, and store
-  writes from about 60 to 140 a second (each commit's \`committed\` event wakes the shipper).
+- **Kept**: the shipper's InfluxDB lines (\`ingest/store/line-protocol.ts\`, built on the main thread) remember
+  their escaped device, patient, field and tag names (bounded) and append the fields directly: 500 heart-rate
+  readings from 10 devices, lines joined and encoded, 1.0-1.5 µs a reading before and 0.5-0.7 µs after (a
+  micro-benchmark; the change is below what a pair of bench runs can tell apart here).
+- **Tried and not kept**, each in three alternating pairs at 10 devices (ratio with the change against without,
+  the bare aedes between 33,000 and 56,000 readings/s over the pairs): the commit's write made synchronous
+  (\`writeSync\` to the page cache, the fdatasync still in the thread pool): Vigil's CPU 8.8-9.7 s against
+  6.3-7.2 s for the same readings; the outbox segments opened with \`O_DSYNC\`, so that one trip through the thread
+  pool makes a commit durable: ratio 52, 53 and 59 % against 56, 50 and 59 %. Two commits syncing at once
+  (\`SYNCS_IN_FLIGHT\` = 2), two pairs: ratio 45 and 54 % against 52 and 57 %, and store writes from about 60
+  to 140 a second (each commit's \`committed\` event wakes the shipper).
+- **What bounds the ratio at 10 devices now**: CPU per reading. Over the full run's rounds Vigil used about
+  31-37 µs of CPU a reading (all its threads) against 16-18 µs for the bare aedes; 60 % needs about 27 µs. In
+  isolation the parse, validation and normalisation of a reading take 1.6 µs, its record 1-2 µs and its
+  line 0.5-0.7 µs: inside the process the same code costs two to three times as much (the caches and cores
+  are shared with the generator and InfluxDB), and the rest is per message and per commit (socket reads,
+  the PUBACK writes, the collector, the commit's wake-ups).
 
 The full \`npm run bench\` run with the new generator (2026-11-30, at the commit that brought it): Vigil with
 InfluxDB at 49 % of the bare aedes from 10 devices (47-54 over three rounds; the bare aedes 54,608/s, Vigil
