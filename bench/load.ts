@@ -1,4 +1,4 @@
-import { LeanDevice } from './lean-device.js';
+import { LeanClient } from './lean-client.js';
 
 export interface Credentials {
   readonly deviceId: string;
@@ -52,7 +52,7 @@ interface Stream {
  * k intervals from the start whether or not earlier ones were acknowledged, and a device whose window is full
  * sends its due messages as its PUBACKs arrive.
  */
-function send(devices: readonly LeanDevice[], o: LoadOptions, stream: Stream, route: (onAck: (i: number, publishedAt: number) => void) => void): Promise<void> {
+function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream, route: (onAck: (i: number, publishedAt: number) => void) => void): Promise<void> {
   const n = devices.length;
   const topics = o.devices.map((d) => `rpm/v1/devices/${d.deviceId}/readings`);
   const sent = new Array<number>(n).fill(0);
@@ -98,7 +98,7 @@ function send(devices: readonly LeanDevice[], o: LoadOptions, stream: Stream, ro
 }
 
 /**
- * The same load against any broker: every device its own MQTT connection over TCP (`LeanDevice`), QoS 1, at most
+ * The same load against any broker: every device its own MQTT connection over TCP (`LeanClient`), QoS 1, at most
  * `window` messages in flight per device, each PUBACK timed. Bounded by count: it ends when every message is
  * acknowledged, or fails when a device's connection does.
  */
@@ -110,7 +110,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
   const devices = await Promise.all(
     o.devices.map((d, i) =>
-      LeanDevice.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.secret ? d.deviceId : undefined, password: d.secret, onAck: (publishedAt) => onAck(i, publishedAt) }),
+      LeanClient.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.secret ? d.deviceId : undefined, password: d.secret, onAck: (publishedAt) => onAck(i, publishedAt) }),
     ),
   );
   try {

@@ -9,6 +9,7 @@
 import { connect } from 'mqtt';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LeanClient } from './lean-client.js';
 import { runLoad, type LoadResult } from './load.js';
 import { benchPayload } from './payload.js';
 import { describeInside, insideSnapshot, type InsideSnapshot } from './inside.js';
@@ -64,10 +65,10 @@ const payload = benchPayload;
 
 /** One QoS 1 subscriber, so that a bare broker delivers what it acknowledges, like Vigil stores it. */
 async function subscribe(url: string): Promise<() => Promise<void>> {
-  const sub = connect(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
-  await new Promise((resolve) => sub.once('connect', resolve));
-  await sub.subscribeAsync('rpm/v1/devices/+/readings', { qos: 1 });
-  return () => sub.endAsync(true);
+  const { hostname, port } = new URL(url);
+  const sub = await LeanClient.connect({ host: hostname, port: Number(port), clientId: 'bench-subscriber' });
+  await sub.subscribe('rpm/v1/devices/+/readings');
+  return () => sub.end();
 }
 
 /** Polls Vigil's stored counter to estimate when each acknowledged reading reached the store. */

@@ -1,28 +1,32 @@
 /**
- * One load-generating device: its own TCP connection speaking MQTT 3.1.1 through mqtt-packet (the wire-format
- * library aedes and mqtt.js both build on), with none of a full client's machinery (an outgoing store, a promise,
- * a timer and several stream layers per message). On this two-core machine the load generator shares the cores
- * with the server it measures: with mqtt.js it took half a core to three quarters at 12,000 messages/s, CPU the
- * server under test then lacked and an event loop whose own lag was counted in every PUBACK time.
+ * One bench client: a load-generating device or the bare brokers' subscriber, on its own TCP connection speaking
+ * MQTT 3.1.1 through mqtt-packet (the wire-format library aedes and mqtt.js both build on), with none of a full
+ * client's machinery (an outgoing store, a promise, a timer and several stream layers per message). On this
+ * two-core machine the bench shares the cores with the server it measures: with mqtt.js the load generator took
+ * half a core to three quarters at 12,000 messages/s, CPU the server under test then lacked and an event loop
+ * whose own lag was counted in every PUBACK time; the subscriber, a whole core at 55,000 messages/s, bounded the
+ * bare brokers' rate.
  */
 import { generate, parser as packetParser, type Packet } from 'mqtt-packet';
 import { connect as tcpConnect, type Socket } from 'node:net';
 
-export interface LeanDeviceOptions {
+export interface LeanClientOptions {
   readonly host: string;
   readonly port: number;
   readonly clientId: string;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   /** Called on each PUBACK with the time (performance.now()) its publish was written. */
-  readonly onAck: (publishedAt: number) => void;
+  readonly onAck?: (publishedAt: number) => void;
 }
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
-export class LeanDevice {
+export class LeanClient {
   readonly #socket: Socket;
   readonly #onAck: (publishedAt: number) => void;
+  /** The SUBACK a subscribe waits for. */
+  #subacked: (() => void) | undefined;
   /** Message id to the time its publish was written, for the messages not yet acknowledged. */
   readonly #inFlight = new Map<number, number>();
   #nextId = 1;
@@ -34,10 +38,17 @@ export class LeanDevice {
     this.#onAck = onAck;
   }
 
+  /** Subscribes at QoS 1 and resolves on the SUBACK; every message delivered is then acknowledged (PUBACK). */
+  async subscribe(topic: string): Promise<void> {
+    const subacked = new Promise<void>((resolve) => (this.#subacked = resolve));
+    this.#socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] }));
+    await subacked;
+  }
+
   /** Connects and resolves once the broker has accepted the session (CONNACK 0), or rejects with why not. */
-  static async connect(o: LeanDeviceOptions): Promise<LeanDevice> {
+  static async connect(o: LeanClientOptions): Promise<LeanClient> {
     const socket = tcpConnect({ host: o.host, port: o.port, noDelay: true });
-    const device = new LeanDevice(socket, o.onAck);
+    const device = new LeanClient(socket, o.onAck ?? (() => undefined));
     const parser = packetParser({ protocolVersion: 4 });
     let connacked: ((err?: Error) => void) | undefined;
     const accepted = new Promise<void>((resolve, reject) => {
@@ -113,6 +124,11 @@ export class LeanDevice {
       if (publishedAt === undefined) return this.#fail(new Error(`PUBACK for message ${packet.messageId}, which is not in flight`));
       this.#inFlight.delete(packet.messageId!);
       this.#onAck(publishedAt);
+    } else if (packet.cmd === 'publish') {
+      // Acknowledged as it arrives; the PUBACKs of one chunk leave in one write (corked while it is parsed).
+      if (packet.qos === 1) this.#socket.write(generate({ cmd: 'puback', messageId: packet.messageId! }));
+    } else if (packet.cmd === 'suback') {
+      this.#subacked?.();
     } else if (packet.cmd === 'connack') {
       connacked?.(packet.returnCode === 0 ? undefined : new Error(`CONNACK refused with return code ${packet.returnCode}`));
     }
