@@ -48,31 +48,31 @@ export class LeanClient {
   /** Connects and resolves once the broker has accepted the session (CONNACK 0), or rejects with why not. */
   static async connect(o: LeanClientOptions): Promise<LeanClient> {
     const socket = tcpConnect({ host: o.host, port: o.port, noDelay: true });
-    const device = new LeanClient(socket, o.onAck ?? (() => undefined));
+    const client = new LeanClient(socket, o.onAck ?? (() => undefined));
     const parser = packetParser({ protocolVersion: 4 });
     let connacked: ((err?: Error) => void) | undefined;
     const accepted = new Promise<void>((resolve, reject) => {
       connacked = (err) => (err ? reject(err) : resolve());
     });
-    parser.on('packet', (packet: Packet) => device.#receive(packet, connacked));
-    parser.on('error', (err: Error) => device.#fail(err));
+    parser.on('packet', (packet: Packet) => client.#receive(packet, connacked));
+    parser.on('error', (err: Error) => client.#fail(err));
     socket.on('data', (chunk: Buffer) => {
-      // Publishes answered by one chunk's PUBACKs leave in one write.
+      // What one chunk's packets answer (a device's next publishes, a subscriber's PUBACKs) leaves in one write.
       socket.cork();
       parser.parse(chunk);
       process.nextTick(() => socket.uncork());
     });
-    socket.on('error', (err) => device.#fail(err));
-    socket.on('close', () => device.#fail(new Error(`${o.clientId}: connection closed by the broker`)));
-    device.#failed = (err) => connacked?.(err);
+    socket.on('error', (err) => client.#fail(err));
+    socket.on('close', () => client.#fail(new Error(`${o.clientId}: connection closed by the broker`)));
+    client.#failed = (err) => connacked?.(err);
     socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: o.clientId, clean: true, keepalive: 300, username: o.username, password: o.password === undefined ? undefined : Buffer.from(o.password) }));
-    const timer = setTimeout(() => device.#fail(new Error(`${o.clientId}: no CONNACK within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => client.#fail(new Error(`${o.clientId}: no CONNACK within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     try {
       await accepted;
     } finally {
       clearTimeout(timer);
     }
-    return device;
+    return client;
   }
 
   get inFlight(): number {
@@ -125,7 +125,7 @@ export class LeanClient {
       this.#inFlight.delete(packet.messageId!);
       this.#onAck(publishedAt);
     } else if (packet.cmd === 'publish') {
-      // Acknowledged as it arrives; the PUBACKs of one chunk leave in one write (corked while it is parsed).
+      // Acknowledged as it arrives (the socket is corked while its chunk is parsed).
       if (packet.qos === 1) this.#socket.write(generate({ cmd: 'puback', messageId: packet.messageId! }));
     } else if (packet.cmd === 'suback') {
       this.#subacked?.();

@@ -484,6 +484,12 @@ was 35.4 ms from 10 devices and 140.7 ms from 100 (at 16,699/s, half of a higher
 generator that takes little from the cores: the soak and the ratio at 100 devices meet issue 12; the ratio at
 10 devices (about half) and the paced p99 at 100 devices do not.
 
+The full run with the lean subscriber as well (the tables above, 2026-11-30, the machine's speed swinging within
+the run: one round's ratio from 10 devices went from 52 to 89 %): Vigil with InfluxDB at **54 %** of the bare
+aedes from 10 devices (52-89) and **66 %** (63-69) from 100; with the embedded store 54 % and 64 %. Paced at half
+rate, the PUBACK p99 was 37.1 ms from 10 devices and 133.7 ms from 100. The 1,000,000-reading soak's last tenth
+ran at **131 %** of its first, RSS level at 323-352 MiB from the fourth tenth.
+
 ## Connected idle devices and a reconnect storm
 
 \`vigil start\` (embedded store) with ${Number(process.env.BENCH_IDLE_DEVICES ?? 10_000).toLocaleString('en')} provisioned devices. Each device opens its own TCP connection
