@@ -437,6 +437,7 @@ PUBACK for every delivery); aedes then uses its core to the full (3.2 CPU s for 
 
 
 - **Old and new generator, one pair each at full rate** (InfluxDB row, three rounds):
+
   | devices | bare aedes, old / new | Vigil, old / new | ratio, old / new |
   |---|---|---|---|
   | 10 | 33,415 / 56,297 per s | 17,136 / 31,044 per s | 66 % (47-67) / 55 % (52-56) |
