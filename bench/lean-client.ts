@@ -16,15 +16,13 @@ export interface LeanClientOptions {
   readonly clientId: string;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
-  /** Called on each PUBACK with the time (performance.now()) its publish was written. */
-  readonly onAck?: (publishedAt: number) => void;
 }
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
 export class LeanClient {
   readonly #socket: Socket;
-  readonly #onAck: (publishedAt: number) => void;
+  #acked: (publishedAt: number) => void = () => undefined;
   /** The SUBACK a subscribe waits for. */
   #subacked: (() => void) | undefined;
   /** Message id to the time its publish was written, for the messages not yet acknowledged. */
@@ -33,9 +31,8 @@ export class LeanClient {
   #failure: Error | undefined;
   #failed: ((err: Error) => void) | undefined;
 
-  private constructor(socket: Socket, onAck: (publishedAt: number) => void) {
+  private constructor(socket: Socket) {
     this.#socket = socket;
-    this.#onAck = onAck;
   }
 
   /** Subscribes at QoS 1 and resolves on the SUBACK; every message delivered is then acknowledged (PUBACK). */
@@ -48,7 +45,7 @@ export class LeanClient {
   /** Connects and resolves once the broker has accepted the session (CONNACK 0), or rejects with why not. */
   static async connect(o: LeanClientOptions): Promise<LeanClient> {
     const socket = tcpConnect({ host: o.host, port: o.port, noDelay: true });
-    const client = new LeanClient(socket, o.onAck ?? (() => undefined));
+    const client = new LeanClient(socket);
     const parser = packetParser({ protocolVersion: 4 });
     let connacked: ((err?: Error) => void) | undefined;
     const accepted = new Promise<void>((resolve, reject) => {
@@ -89,6 +86,11 @@ export class LeanClient {
     this.#failed = listener;
   }
 
+  /** Notified of each PUBACK with the time (performance.now()) its publish was written. */
+  onAck(listener: (publishedAt: number) => void): void {
+    this.#acked = listener;
+  }
+
   publish(topic: string, payload: string): void {
     const messageId = this.#nextId;
     this.#nextId = this.#nextId === 0xffff ? 1 : this.#nextId + 1;
@@ -123,7 +125,7 @@ export class LeanClient {
       const publishedAt = this.#inFlight.get(packet.messageId!);
       if (publishedAt === undefined) return this.#fail(new Error(`PUBACK for message ${packet.messageId}, which is not in flight`));
       this.#inFlight.delete(packet.messageId!);
-      this.#onAck(publishedAt);
+      this.#acked(publishedAt);
     } else if (packet.cmd === 'publish') {
       // Acknowledged as it arrives (the socket is corked while its chunk is parsed).
       if (packet.qos === 1) this.#socket.write(generate({ cmd: 'puback', messageId: packet.messageId! }));

@@ -52,7 +52,7 @@ interface Stream {
  * k intervals from the start whether or not earlier ones were acknowledged, and a device whose window is full
  * sends its due messages as its PUBACKs arrive.
  */
-function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream, route: (onAck: (i: number, publishedAt: number) => void) => void): Promise<void> {
+function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream): Promise<void> {
   const n = devices.length;
   const topics = o.devices.map((d) => `rpm/v1/devices/${d.deviceId}/readings`);
   const sent = new Array<number>(n).fill(0);
@@ -60,20 +60,20 @@ function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream, ro
   const total = stream.perDevice * n;
   let acknowledged = 0;
   return new Promise<void>((resolve, reject) => {
-    for (const d of devices) {
+    const publish = (i: number) => devices[i]!.publish(topics[i]!, o.payload(o.devices[i]!.deviceId, stream.numbered(sent[i]!++)));
+    for (const [i, d] of devices.entries()) {
       if (d.failure) return reject(d.failure);
       d.onFailure(reject);
+      d.onAck((publishedAt) => {
+        const ackedAt = performance.now();
+        stream.onAck?.(publishedAt, ackedAt);
+        if (++acknowledged === total) return resolve();
+        if (stream.intervalMs === 0 ? sent[i]! < stream.perDevice : overdue[i]! > 0) {
+          if (stream.intervalMs > 0) overdue[i]!--;
+          publish(i);
+        }
+      });
     }
-    const publish = (i: number) => devices[i]!.publish(topics[i]!, o.payload(o.devices[i]!.deviceId, stream.numbered(sent[i]!++)));
-    route((i, publishedAt) => {
-      const ackedAt = performance.now();
-      stream.onAck?.(publishedAt, ackedAt);
-      if (++acknowledged === total) return resolve();
-      if (stream.intervalMs === 0 ? sent[i]! < stream.perDevice : overdue[i]! > 0) {
-        if (stream.intervalMs > 0) overdue[i]!--;
-        publish(i);
-      }
-    });
     if (total === 0) return resolve();
     if (stream.intervalMs === 0) {
       devices.forEach((d, i) => d.batch(() => {
@@ -85,10 +85,9 @@ function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream, ro
     let k = 0;
     const tick = () => {
       const now = performance.now();
-      const due: number[] = [];
-      for (; k < total && startedAt + k * stream.intervalMs <= now; k++) due.push(k % n);
-      for (const i of due) {
-        if (devices[i]!.inFlight < o.window) devices[i]!.batch(() => publish(i));
+      for (; k < total && startedAt + k * stream.intervalMs <= now; k++) {
+        const i = k % n;
+        if (devices[i]!.inFlight < o.window) publish(i);
         else overdue[i]!++;
       }
       if (k < total) setTimeout(tick, Math.max(0, startedAt + k * stream.intervalMs - performance.now()));
@@ -104,17 +103,11 @@ function send(devices: readonly LeanClient[], o: LoadOptions, stream: Stream, ro
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const { hostname, port } = new URL(o.url);
-  let onAck: (i: number, publishedAt: number) => void = () => undefined;
-  const route = (handler: typeof onAck) => {
-    onAck = handler;
-  };
   const devices = await Promise.all(
-    o.devices.map((d, i) =>
-      LeanClient.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.secret ? d.deviceId : undefined, password: d.secret, onAck: (publishedAt) => onAck(i, publishedAt) }),
-    ),
+    o.devices.map((d) => LeanClient.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.secret ? d.deviceId : undefined, password: d.secret })),
   );
   try {
-    await send(devices, o, { perDevice: o.warmUpPerDevice ?? 0, numbered: (n) => -1 - n, intervalMs: 0 }, route);
+    await send(devices, o, { perDevice: o.warmUpPerDevice ?? 0, numbered: (n) => -1 - n, intervalMs: 0 });
     await o.afterWarmUp?.();
     const pubackMs: number[] = [];
     const timeline: { publishedAt: number; ackedAt: number }[] = [];
@@ -132,7 +125,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           timeline.push({ publishedAt: publishedAt - startedAt, ackedAt: ackedAt - startedAt });
         },
       },
-      route,
     );
     const seconds = (performance.now() - startedAt) / 1000;
     return { acknowledged: pubackMs.length, seconds, pubackMs, timeline, startedAt };
