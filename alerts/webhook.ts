@@ -1,4 +1,5 @@
 import { backoffDelay, Pause, runWithRetry } from '../domain/index.js';
+import { warmHttpClient } from './http-client-warm-up.js';
 import type { WebhookParking } from './store/webhook-parked.js';
 import type { AlertEvent } from './types.js';
 import { signature, standardSignature } from './webhook-signing.js';
@@ -89,7 +90,8 @@ export class WebhookSender {
 
   start(): void {
     this.#running = true;
-    this.#loop = this.#run();
+    // Warmed first, so that the first delivery does not compile the HTTP client on the broker's thread.
+    this.#loop = warmHttpClient().then(() => this.#run());
   }
 
   /** Whether this instance delivered, or may deliver, at its last look (with shared alerts, one instance does). */
