@@ -1,0 +1,39 @@
+import { crc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { Reading } from '../../domain/index.js';
+import { decodeRecords, encodeRecords } from './record-codec.js';
+
+const reading = (n: number, tags: Record<string, string>): Reading => ({
+  key: `dev-1|glucose|${1_764_470_000_000 + n}|m${n}`,
+  type: 'glucose',
+  deviceId: 'dev-1',
+  patientId: 'pat-1',
+  time: 1_764_470_000_000 + n,
+  msgId: `m${n}`,
+  receivedAt: 1_764_470_000_500 + n,
+  late: n % 2 === 0,
+  fields: { mmol_l: 5.4 + n },
+  tags,
+});
+
+describe('outbox records', () => {
+  // Checksums with leading zero digits, and UTF-8 of two, three and four bytes (a µ, a ≥, an emoji in a tag).
+  const readings = Array.from({ length: 300 }, (_, n) => reading(n, { ucum: 'mmol/L', note: ['µmol', '≥ 7', '🩸', 'plain'][n % 4]! }));
+
+  it('are "<crc32 of the JSON bytes, 8 hex digits> <JSON>\\n", one per reading', () => {
+    const lines = encodeRecords(readings).toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(readings.length);
+    lines.forEach((line, i) => {
+      const json = JSON.stringify(readings[i]);
+      expect(line).toBe(`${crc32(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0')} ${json}`);
+    });
+    expect(lines.some((line) => line.startsWith('0'))).toBe(true);
+  });
+
+  it('decode to the readings encoded, none damaged', () => {
+    const decoded = decodeRecords(encodeRecords(readings));
+    expect(decoded.damaged).toEqual([]);
+    expect(decoded.records).toEqual(readings);
+  });
+});
