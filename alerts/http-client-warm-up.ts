@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
  * alert goes out: measured in `npm run bench` (100 devices paced at 12,000 readings/s, a crisis alert every
  * 40 ms), the first delivery stalled every device's PUBACK for 17 ms in the parser's compile alone, and the
  * first 1.5 s of the run had a PUBACK p99 of 170-270 ms against 120-160 ms warmed (docs/benchmarks.md).
- * No request leaves the machine, so the receiver sees nothing. Never throws: a failure only leaves the compile
- * to the first delivery, as before.
+ * The request is addressed to 127.0.0.1 and carries no patient data; the receiver sees nothing. Never throws:
+ * a failure only leaves the compile to the first delivery, as before.
  */
 export async function warmHttpClient(timeoutMs = 5_000): Promise<void> {
   const server = createServer((request, response) => {

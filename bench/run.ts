@@ -509,8 +509,8 @@ message was published:
 - **Kept: the webhook sender warms its HTTP client before its first delivery** (\`alerts/http-client-warm-up.ts\`).
   Node compiles its bundled fetch (undici) and undici's WebAssembly HTTP parser on first use, on the calling
   thread: in a CPU profile, the first delivery held the main thread 17 ms in the parser's compile alone, every
-  device's PUBACK behind it. The sender now first POSTs to a listener of its own on 127.0.0.1 (nothing leaves the
-  machine). Alternating pairs against the code before: PUBACK p99 120.8, 127.0 and 112.9 ms against 142.3, 140.7
+  device's PUBACK behind it. The sender now first POSTs to a listener of its own on 127.0.0.1 (no patient data, and
+  the receiver sees nothing). Alternating pairs against the code before: PUBACK p99 120.8, 127.0 and 112.9 ms against 142.3, 140.7
   and 148.9 ms; a prototype's three pairs before that, 135.6, 130.9 and 95.8 ms against 227.9, 161.9 and 134.8,
   and over their first 1.5 s 120-160 ms against 170-268.
 - **Each alert still costs the main thread about 5 ms**, in a profile over the probes: its transition's
