@@ -2,17 +2,26 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * One signed-webhook-sized POST through `fetch` to a listener of our own on loopback, answered and closed.
+ * With Node's proxy support on (`NODE_USE_ENV_PROXY=1` or `--use-env-proxy`), a request to 127.0.0.1 can go to
+ * the proxy instead of our listener: then there is no warm-up, and the first delivery compiles, as before.
+ */
+function proxySupportOn(): boolean {
+  return process.env.NODE_USE_ENV_PROXY === '1' || process.execArgv.includes('--use-env-proxy');
+}
+
+/**
+ * One webhook-sized POST through `fetch` to a listener of our own on 127.0.0.1, answered and closed. Resolves
+ * whether the exchange completed; never throws.
  *
  * Why: Node compiles its bundled HTTP client (undici's fetch, and its WebAssembly HTTP parser) on first use, on
  * the calling thread. Done by the first alert after a start, that is the broker's thread at the moment a patient's
- * alert goes out: measured in `npm run bench` (100 devices paced at 12,000 readings/s, a crisis alert every
- * 40 ms), the first delivery stalled every device's PUBACK for 17 ms in the parser's compile alone, and the
- * first 1.5 s of the run had a PUBACK p99 of 170-270 ms against 120-160 ms warmed (docs/benchmarks.md).
- * The request is addressed to 127.0.0.1 and carries no patient data; the receiver sees nothing. Never throws:
- * a failure only leaves the compile to the first delivery, as before.
+ * alert goes out: in a CPU profile of `npm run bench:throughput` paced at 12,000 readings/s from 100 devices, the
+ * first delivery held the main thread 17 ms in the parser's compile alone, every device's PUBACK waiting behind
+ * it (docs/benchmarks.md, "A seventh look"). The request carries no patient data; the receiver sees nothing.
+ * Bounded by `timeoutMs`, since the sender's first delivery waits for it.
  */
-export async function warmHttpClient(timeoutMs = 5_000): Promise<void> {
+export async function warmHttpClient(timeoutMs = 1_000): Promise<boolean> {
+  if (proxySupportOn()) return false;
   const server = createServer((request, response) => {
     request.resume();
     request.on('end', () => response.end('{}'));
@@ -30,8 +39,10 @@ export async function warmHttpClient(timeoutMs = 5_000): Promise<void> {
       signal: AbortSignal.timeout(timeoutMs),
     });
     await response.arrayBuffer();
+    return response.ok;
   } catch {
     // Loopback refused or too slow: the first delivery compiles instead.
+    return false;
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -498,46 +498,48 @@ BENCH_DEVICES=100 BENCH_PACED_RATE=12000 npm run bench:throughput\`), with each 
 message was published:
 
 - **A commit's time is the main thread's, not the disk's.** Timed inside the outbox (a build instrumented for
-  the purpose, not kept): from a commit's first append to its write starting, p50 2.7-15 ms; the write, which
-  takes microseconds, 1.6-12 ms to come back from the thread pool; the fdatasync 1.9-7.6 ms. The same
-  fdatasync, timed alone on this disk while the bench ran, took 0.24-0.55 ms at the median and 1.4-6.6 ms at
-  p99. What a commit waits for is the main thread's next turn.
-- **The first seconds carry the p99, and the alert probes make them.** The row sends 50 crisis readings, one
-  every 40 ms from the start of the measured load, to time PUBACK-to-webhook. Two runs with the probes and two
-  without (a bench build that skipped them): PUBACK p99 105 and 154 ms with, 94 and 80 ms without; over the
-  first 1.5 s alone 111-185 ms with and 55-64 ms without; over the rest, 94-117 ms and 89-101 ms.
+  the purpose, not kept), p50 over three-second windows: from a commit's first append to its write starting
+  2.7-15 ms; the write, which takes microseconds, 1.6-12 ms to come back from the thread pool; the fdatasync
+  1.9-7.6 ms. The same fdatasync, timed alone on this disk while the bench ran, took 0.24-0.55 ms at the median
+  and 1.4-6.6 ms at p99. What a commit waits for is the main thread's next turn.
+- **The first seconds carry the p99, and the alert probes weigh on them.** The row sends 50 crisis readings to
+  time PUBACK-to-webhook, each 40 ms after the previous one's PUBACK, from the start of the measured load. Two
+  runs with the probes and two without (a bench build that skipped them): PUBACK p99 105 and 154 ms with, 94 and
+  80 ms without; over the first 1.5 s alone 111-185 ms with and 55-64 ms without; over the rest 94-117 ms and
+  89-101 ms. After its first seconds the row sits at about twice the goal either way.
 - **Kept: the webhook sender warms its HTTP client before its first delivery** (\`alerts/http-client-warm-up.ts\`).
   Node compiles its bundled fetch (undici) and undici's WebAssembly HTTP parser on first use, on the calling
   thread: in a CPU profile, the first delivery held the main thread 17 ms in the parser's compile alone, every
-  device's PUBACK behind it. The sender now first POSTs to a listener of its own on 127.0.0.1 (no patient data, and
-  the receiver sees nothing). Alternating pairs against the code before: PUBACK p99 120.8, 127.0 and 112.9 ms against 142.3, 140.7
-  and 148.9 ms; a prototype's three pairs before that, 135.6, 130.9 and 95.8 ms against 227.9, 161.9 and 134.8,
-  and over their first 1.5 s 120-160 ms against 170-268.
-- **Each alert still costs the main thread about 5 ms**, in a profile over the probes: its transition's
+  device's PUBACK behind it. The sender now first POSTs to a listener of its own on 127.0.0.1 (no patient data;
+  the receiver sees nothing; at most a second; skipped when Node's proxy support is on). Three alternating pairs
+  against the code before: PUBACK p99 120.8, 127.0 and 112.9 ms against 142.3, 140.7 and 148.9 ms. A
+  prototype's three pairs before that: 135.6, 130.9 and 95.8 ms against 227.9, 161.9 and 134.8, and over their
+  first 1.5 s 120-160 ms against 170-268.
+- **Each alert still costs the main thread about 5 ms**, in a CPU profile over the probes: its transition's
   transaction in the state database 2.7 ms (SQLite with \`synchronous = FULL\`: the fsync is on the main thread)
-  and its delivery 2 ms (the cursor's transaction). 50 alerts in 8 s are 3 % of the main thread; an alert storm
-  of hundreds would hold every device's PUBACK for as many times 5 ms. Left as it is (see the closing note of
-  this session): batching transitions into one transaction touches the alert lifecycle's guarantees.
-- **The collector, at 12,000 readings/s** (\`--trace-gc\`): a scavenge every 170 ms, each pausing 7-30 ms (one of
-  54), 3.3 MB promoted by each, about 1.6 KB a reading; a mark-compact every five seconds, pausing 24-33 ms. A
-  semi-space of 64 MiB halved the scavenges (20 against 39 in seven seconds) and lengthened each: 361 ms of
-  pauses against 307.
+  and its delivery 2 ms (the cursor's transaction). The 50 probes fell over about four seconds of the profiled
+  run, some 6 % of the main thread then; an alert storm of hundreds would hold every device's PUBACK for as many times 5 ms. Left as
+  it is: batching transitions into one transaction touches the alert lifecycle's guarantees.
+- **The collector, at 12,000 readings/s** (\`--trace-gc\`): a scavenge every 170 ms, each pausing 7-30 ms (one
+  pause 54 ms), each promoting 3.3 MB, about 1.6 KB a reading; a mark-compact every five seconds, pausing
+  24-33 ms. A semi-space of 64 MiB halved the scavenges (20 against 39 in seven seconds) and lengthened each:
+  361 ms of pauses against 307.
 - **Kept: an outbox record's checksum digits are written in place** (\`ingest/outbox/record-codec.ts\`), not built
-  as a string per reading: 500 readings encoded as one commit, 0.89-1.27 µs a reading against 1.06-2.14 (a
-  micro-benchmark; the records are byte-identical). Checksumming the JSON string instead of the bytes written
-  was slower (zlib encodes a copy) and not kept.
+  as a string per reading: 500 readings encoded as one commit, two runs of five, medians 0.97 and 0.95 µs a
+  reading against 1.58 and 1.27 (a micro-benchmark; the records are byte-identical). Checksumming the JSON
+  string instead of the bytes written was slower (zlib encodes a copy) and not kept.
 - **Tried and not kept**: the outbox segments opened with \`O_DSYNC\` again, measured for latency this time (one
   trip through the thread pool per commit instead of two): PUBACK p99 183, 101 and 121 ms against 108, 124 and
-  122 ms, three alternating pairs.
+  122 ms, three alternating pairs: no clear difference.
 
 The full \`npm run bench\` run after these changes (the tables above, 2026-11-30, with the bare aedes at 57,182
-readings/s from 10 devices, the fastest it has run here): Vigil with InfluxDB at **45 %** of the bare aedes from
-10 devices (45-55 over three rounds) and **77 %** (60-77) from 100; with the embedded store 49 % and 70 %. Paced
-at half rate, the PUBACK p99 was 24.2 ms from 10 devices and 143.9 ms from 100 (at 18,992/s). The 1,000,000-reading
-soak's last tenth ran at **89 %** of its first: the first tenth was the run's fastest (31,228/s, 31.0 µs of CPU a
-reading), and from the fifth tenth on each took 34-37 µs a reading, level, with RSS at 344-381 MiB. Two soaks run
-alone straight after (\`npm run bench:soak\`) gave 95 % and 134 %; the full runs of the session before gave 114 and
-131 %. The soak's goal of 90 % lies inside the spread this machine gives the same code.
+readings/s from 10 devices): Vigil with InfluxDB at **45 %** of the bare aedes from 10 devices (45-55 over three
+rounds) and **77 %** (60-77) from 100; with the embedded store 49 % and 70 %. Paced at half rate, the PUBACK p99
+was 24.2 ms from 10 devices and 143.9 ms from 100 (at 18,992/s). The 1,000,000-reading soak's last tenth ran at
+**89 %** of its first: the first tenth ran at 31,228/s (31.0 µs of CPU a reading; the second and third faster
+still, at 27-28 µs), and from the fifth tenth on each took 34-37 µs a reading, level, with RSS at 344-381 MiB. Two
+soaks run alone straight after (\`npm run bench:soak\`) gave 95 % and 134 %; the full runs of the session before
+gave 114 and 131 %. The soak's goal of 90 % lies inside the spread this machine gives the same code.
 
 ## Connected idle devices and a reconnect storm
 
