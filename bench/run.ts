@@ -541,6 +541,75 @@ still, at 27-28 µs), and from the fifth tenth on each took 34-37 µs a reading,
 soaks run alone straight after (\`npm run bench:soak\`) gave 95 % and 134 %; the full runs of the session before
 gave 114 and 131 %. The soak's goal of 90 % lies inside the spread this machine gives the same code.
 
+### An eighth look: the disk's share, and work moved off the main thread (issue 12)
+
+Measured on 2026-11-30 (a later session), with alternating runs of \`npm run bench:throughput\` (one round each,
+\`BENCH_ROUNDS=1\`) on the otherwise idle machine. None of the changes tried here was kept.
+
+- **The row at 10 devices is not short of CPU alone.** In a CPU profile of the InfluxDB row (sampled every
+  200 µs), Vigil's main thread was busy 68-77 % of each half second; from \`/proc\`, Vigil took 1.0-1.2 cores,
+  the load generator 0.25-0.4 and InfluxDB 0.15, so about a fifth of the two cores sat idle. With 200 messages
+  in flight, the rate is that window over each message's round trip. Per reading, the main thread spent
+  28.4 µs, in these parts:
+  | part | µs a reading |
+  |---|---|
+  | intake | 6.4 (the payload's parse and validation 3.3; the duplicate window's insert 2.0) |
+  | the shipper | 2.8 (the lines 1.4; the request 1.0) |
+  | PUBACK \`writev\` | 2.2 |
+  | the collector | 2.0 |
+  | the outbox records | 1.7 |
+  | answering the commit's messages | 1.6 |
+  | the rules and the dashboard after each commit | 1.5 |
+- **The disk's share.** The same code with \`TMPDIR=/dev/shm\` (the outbox, the state and InfluxDB on tmpfs,
+  where an fsync costs next to nothing), two alternating pairs:
+  | | InfluxDB row | embedded store row | Vigil CPU s |
+  |---|---|---|---|
+  | on tmpfs | 29,518 and 38,554/s (67 and 65 %) | 28,858 and 36,849/s (65 and 62 %) | 5.2-8.0 |
+  | on the disk | 27,732 and 29,740/s (47 and 53 %) | 31,382 and 29,772/s (53 and 53 %) | 6.6-7.3 |
+
+  The fsync round trip, and the kernel's work for it, costs the 10-device row a quarter of its rate or more.
+  The ratio of 60 % is reached on tmpfs.
+- **Tried: outbox segments zero-filled ahead of the writes**, so that a commit's fdatasync flushes data without
+  a journal commit for the file's new size (as PostgreSQL prepares its WAL segments).
+  - Alone on this disk (15 KB written, then fdatasync, 2,000 times, two runs): p50 161 µs against 333 µs
+    appending.
+  - The outbox alone, 20 appenders of 10 readings each in a closed loop, four alternating pairs: commit p50
+    0.78-0.89 ms against 0.90-1.03 ms. Two commits syncing at once added nothing.
+  - In the bench (embedded store, 10 devices, four alternating pairs): Vigil at 32,847, 24,858, 25,954 and
+    26,971/s with it, against 32,726, 26,499, 27,274 and 29,171/s without. No gain, so not kept.
+- **Tried: InfluxDB writes in a worker thread**: the lines, the request and its answer there, the main thread
+  copying each reading's seven parts into the message.
+  - The main thread's share of a write fell from 2.8 to 1.6 µs a reading (the copy).
+  - But the thread competes with the main thread for two cores already shared with the load generator and
+    InfluxDB. Three alternating pairs at 10 devices: Vigil's CPU 6.5, 7.9 and 9.0 s against 6.1, 6.6 and 7.3 s;
+    peak RSS 50-100 MiB higher (a second V8 heap); the ratio 48, 47 and 60 % against 48, 51 and 45 %.
+  - Paced at 12,000/s from 100 devices, three pairs: PUBACK p99 81, 147 and 110 ms against 112, 135 and
+    151 ms, within the spread.
+  - Not kept here. On a machine with cores to spare, it would take the shipper's stretches of several
+    milliseconds off the thread that the PUBACKs wait on.
+- **Tried: V8's young-generation mark-sweep (\`--minor-ms\`)** instead of the scavenger that copies what a commit
+  holds. Paced at 12,000/s from 100 devices, two pairs: PUBACK p99 175 and 231 ms against 138 and 98 ms, peak RSS
+  951-1,006 MiB against 356-374. Not kept.
+- **Tried: pinning** the server under test to one core, and the load generator and InfluxDB to the other
+  (\`taskset\`, for the bare aedes and Vigil alike). The bare aedes gained most (62,461-64,999/s) and Vigil less
+  (26,698-32,618/s): ratios of 41-50 %. Not a fairer bench on two cores.
+- **At 100 devices, paced at 12,000/s, a reading costs the main thread about 60 µs, twice as much as at 10.**
+  Each device sends a reading every 8 ms, so its PUBACKs rarely share a \`writev\` (7.3 µs a reading against 2.2
+  at 10 devices), and each commit's fixed costs are shared by fewer readings. Per reading:
+  | part | µs a reading |
+  |---|---|
+  | intake | 9.4 |
+  | PUBACK \`writev\` | 7.3 |
+  | the collector | 6.9 |
+  | the outbox's write | 4.6 (the records 2.3; the write and fdatasync calls 2.2) |
+  | the rules and the dashboard | 4.5 (of which the 50 probes' alert transactions 1.4) |
+  | answering the commit's messages | 2.7 |
+
+  The main thread was busy 72 % of the profiled run.
+
+So on this machine, the ratio at 10 devices is bounded by the disk's round trip as much as by CPU. The paced
+p99 at 100 devices is bounded by what each small commit and each device's PUBACK costs the one thread.
+
 ## Connected idle devices and a reconnect storm
 
 \`vigil start\` (embedded store) with ${Number(process.env.BENCH_IDLE_DEVICES ?? 10_000).toLocaleString('en')} provisioned devices. Each device opens its own TCP connection
