@@ -15,6 +15,7 @@ export function hubSinkKeepingRefusals(
   return {
     inboxAcked: care.inboxAcked?.bind(care),
     inboxSubscribed: care.inboxSubscribed?.bind(care),
+    inboxDeliverable: care.inboxDeliverable?.bind(care),
     handleReply(hubId, payload) {
       const problem = care.handleReply(hubId, payload);
       if (problem) {

@@ -225,6 +225,22 @@ export class CareLoop {
   }
 
   /**
+   * Whether the broker may deliver this inbox message to the hub now (gateway, embedded broker, asked before
+   * every delivery, an offline session's queue included): only while the hub serves the patient it was written
+   * for. A hub handed to another patient would otherwise get the first patient's queued messages.
+   */
+  inboxDeliverable(hubId: string, payload: Buffer): boolean {
+    const id = inboxIdOf(payload);
+    const entry = id === undefined ? undefined : this.inbox.get(id);
+    return entry !== undefined && this.#forHubNow(entry, hubId);
+  }
+
+  /** The entry was written for this hub and the patient the hub serves now. */
+  #forHubNow(entry: InboxEntry, hubId: string): boolean {
+    return entry.hubId === hubId && entry.patientId === this.#patientOfHub(hubId);
+  }
+
+  /**
    * A hub subscribed to its inbox on a session the broker did not keep (after a restart of the embedded
    * broker): what was sent to it and not acknowledged is sent again; the hub deduplicates by id.
    */
@@ -279,7 +295,9 @@ export class CareLoop {
     // The hub's clock says when the patient acted; never later than now.
     const at = Math.min(Date.parse(reply.at), now);
     const entry = reply.ref === undefined ? undefined : this.inbox.get(reply.ref);
-    if (reply.ref !== undefined && (!entry || entry.hubId !== hubId)) return problem(reply.ref, 'VIGIL_ERR_BAD_REPLY', `no inbox message ${reply.ref} for this hub`);
+    // A reply to a message written for another hub, or for the patient this hub served before it was handed on,
+    // is refused: the person answering is not that message's patient.
+    if (reply.ref !== undefined && (!entry || !this.#forHubNow(entry, hubId))) return problem(reply.ref, 'VIGIL_ERR_BAD_REPLY', `no inbox message ${reply.ref} for this hub`);
     switch (reply.type) {
       case 'delivered':
         this.inbox.delivered(entry!.id, at);

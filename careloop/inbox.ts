@@ -63,6 +63,13 @@ const toEntry = (r: InboxRow): InboxEntry => ({
   answeredAt: r.answered_at,
 });
 
+/**
+ * The entry's hub still serves the patient it was written for. A hub handed to another patient (returned,
+ * cleaned, given out again) keeps its id and credentials: what was written for the patient before must not
+ * reach the next one, and is neither sent nor resent to it.
+ */
+const STILL_THEIR_HUB = "patient_id = (SELECT d.patient_id FROM devices d WHERE d.id = care_inbox.hub_id AND d.kind = 'hub' AND d.revoked_at IS NULL)";
+
 export const newInboxId = (prefix: 'r' | 'd' | 'msg' | 'c') => `${prefix}-${randomBytes(8).toString('hex')}`;
 
 /**
@@ -82,13 +89,13 @@ export class Inbox {
       get: db.prepare<[string], InboxRow>('SELECT * FROM care_inbox WHERE id = ?'),
       slot: db.prepare<[string, string, string, number], { id: string }>('SELECT id FROM care_inbox WHERE patient_id = ? AND kind = ? AND subject = ? AND due_at = ?'),
       sent: db.prepare('UPDATE care_inbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
-      unsent: db.prepare<[number], InboxRow>('SELECT * FROM care_inbox WHERE sent_at IS NULL AND expires_at > ? ORDER BY created_at LIMIT 500'),
+      unsent: db.prepare<[number], InboxRow>(`SELECT * FROM care_inbox WHERE sent_at IS NULL AND expires_at > ? AND ${STILL_THEIR_HUB} ORDER BY created_at LIMIT 500`),
       delivered: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
       acked: db.prepare('UPDATE care_inbox SET acked_at = COALESCE(acked_at, ?) WHERE id = ? AND hub_id = ?'),
       // Sent, not acknowledged, no receipt or answer from the hub either, and still worth delivering.
       unacked: db.prepare<[string, number], InboxRow>(
         `SELECT * FROM care_inbox WHERE hub_id = ? AND sent_at IS NOT NULL AND acked_at IS NULL AND expires_at > ?
-           AND delivered_at IS NULL AND read_at IS NULL AND answer IS NULL ORDER BY created_at LIMIT 500`,
+           AND delivered_at IS NULL AND read_at IS NULL AND answer IS NULL AND ${STILL_THEIR_HUB} ORDER BY created_at LIMIT 500`,
       ),
       read: db.prepare('UPDATE care_inbox SET delivered_at = COALESCE(delivered_at, ?), read_at = COALESCE(read_at, ?) WHERE id = ?'),
       answer: db.prepare('UPDATE care_inbox SET answer = ?, answered_at = ?, delivered_at = COALESCE(delivered_at, ?) WHERE id = ?'),
@@ -127,7 +134,7 @@ export class Inbox {
     this.#stmts.sent.run(at, id);
   }
 
-  /** Entries not yet handed to the broker (it was unreachable) and not expired: sent on the next tick. */
+  /** Entries not yet handed to the broker (it was unreachable), not expired, whose hub still serves their patient. */
   unsent(now: number): InboxEntry[] {
     return this.#stmts.unsent.all(now).map(toEntry);
   }
@@ -137,7 +144,7 @@ export class Inbox {
     this.#stmts.acked.run(at, id, hubId);
   }
 
-  /** What a hub back on a new session lacks: sent, unexpired, neither acknowledged nor answered. */
+  /** What a hub back on a new session lacks: sent, unexpired, neither acknowledged nor answered, for its patient now. */
   unacked(hubId: string, now: number): InboxEntry[] {
     return this.#stmts.unacked.all(hubId, now).map(toEntry);
   }

@@ -433,10 +433,16 @@ export async function createGateway(options: GatewayOptions) {
     authorizeForward(_client, packet) {
       // aedes asks before every delivery, including an offline session's queue on reconnect: an expired inbox
       // message (an 08:00 reminder at 15:00) is dropped here rather than delivered late.
-      if (!packet.topic.endsWith('/inbox') || parseDeviceTopic(topicPrefix, packet.topic)?.kind !== 'inbox') return packet;
+      const inbox = packet.topic.endsWith('/inbox') ? parseDeviceTopic(topicPrefix, packet.topic) : undefined;
+      if (inbox?.kind !== 'inbox') return packet;
       const expiresAt = inboxExpiresAt(packet.payload as Buffer);
       if (expiresAt !== undefined && expiresAt <= Date.now()) {
         metrics.inboxExpired.inc();
+        return null;
+      }
+      // Queued for the patient the hub served before it was handed to another: never delivered to the next one.
+      if (options.hub?.inboxDeliverable?.(inbox.deviceId, packet.payload as Buffer) === false) {
+        metrics.inboxWithheld.inc();
         return null;
       }
       return packet;

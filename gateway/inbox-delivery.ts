@@ -8,6 +8,8 @@ export interface InboxDelivery {
   inboxAcked?(hubId: string, payload: Buffer): void;
   /** The hub subscribed to its inbox on a new session: the broker holds nothing for it; resend what it lacks. */
   inboxSubscribed?(hubId: string): void;
+  /** Whether an inbox message may still go to the hub (it serves the patient the message was written for). */
+  inboxDeliverable?(hubId: string, payload: Buffer): boolean;
 }
 
 /**

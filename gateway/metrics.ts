@@ -18,6 +18,11 @@ export function createGatewayMetrics(
       help: 'Inbox messages the broker dropped instead of delivering because they had expired (an offline hub\'s reminder)',
       registers,
     }),
+    inboxWithheld: new Counter({
+      name: 'vigil_hub_inbox_withheld_total',
+      help: 'Inbox messages the broker dropped instead of delivering because the hub now serves another patient than the one they were written for',
+      registers,
+    }),
     inFlightBytes: new Gauge({
       name: 'vigil_ingest_inflight_bytes',
       help: 'Readings payload bytes between arrival and PUBACK, across all devices',
