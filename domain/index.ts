@@ -17,6 +17,7 @@ export * from './device-acl.js';
 export * from './programmes.js';
 export * from './medication-classes.js';
 export * from './local-time.js';
+export * from './representable-time.js';
 export * from './api/index.js';
 export * from './fsync-path.js';
 export * from './csv.js';

@@ -1,3 +1,4 @@
+import { isRepresentableTime } from '../domain/index.js';
 import type { PayloadItem, Rejection } from './parse-payload.js';
 
 /**
@@ -106,6 +107,8 @@ function resolve(pack: readonly unknown[], now: number): { records: ResolvedReco
     const seconds = bt + ((record.t as number | undefined) ?? 0);
     const time = Math.round((seconds < RELATIVE_TIME_LIMIT ? now / 1000 + seconds : seconds) * 1000);
     if (!Number.isFinite(time)) return rejections.push(refuse(ref, 'the time is not a finite number', record));
+    // A finite time can still be past what a Date holds (t 1e17 s): refused here, before it is made an ISO string.
+    if (!isRepresentableTime(time)) return rejections.push(refuse(ref, 'the time is beyond the years -271821 to 275760 a date can hold', record));
     records.push({ index, name, unit: (record.u as string | undefined) ?? bu, value: bv + (record.v as number), time });
   });
   return { records, rejections };

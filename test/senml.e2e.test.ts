@@ -86,6 +86,38 @@ describe('SenML (RFC 8428) on rpm/v1/devices/{id}/senml, over real MQTT on the e
     expect(errors[1]).toMatchObject({ ref: '*', code: 'VIGIL_ERR_SENML' });
     expect(await metric(t, 'vigil_readings_rejected_total{code="VIGIL_ERR_SENML"}')).toBe(2);
   });
+
+  it('rejects a record whose time is beyond what a date can hold, and acknowledges and stores the rest of the pack', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev);
+    const errors = await listenErrors(client, dev.deviceId);
+    const bt = Math.floor(Date.now() / 1000);
+    // t 1e17 s is 1e20 ms, past Date's ±8.64e15 ms: it used to throw in translation and cost the connection.
+    await client.publishAsync(
+      senml(dev.deviceId),
+      JSON.stringify([
+        { bn: 'urn:dev:x:', bt, n: 'heart-rate', u: 'beat/min', v: 74 },
+        { n: 'heart-rate', u: 'beat/min', v: 75, t: 1e17 },
+        { n: 'heart-rate', u: 'beat/min', v: 76, t: -1e17 },
+      ]),
+      { qos: 1 },
+    );
+    await waitFor(() => errors.length === 1, { what: 'the rejections summary' });
+    const summary = errors[0] as unknown as { rejected: number; errors: { ref: string; code: string; message: string }[] };
+    expect(summary.errors.map((e) => [e.ref, e.code])).toEqual([
+      ['1', 'VIGIL_ERR_SENML'],
+      ['2', 'VIGIL_ERR_SENML'],
+    ]);
+    expect(summary.errors[0]!.message).toMatch(/time/);
+    const stored = await waitFor(async () => {
+      const points = await t.vigil.ingest.store.queryRaw({ patientId: dev.patientId, type: 'heart_rate', from: 0, to: Date.now() + 1000 });
+      return points.length === 1 && points;
+    }, { what: 'the good heart rate stored' });
+    expect(stored[0]!.fields.value).toBe(74);
+    const recorded = await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 1 && t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }));
+    expect(recorded[0]!.codes).toEqual({ VIGIL_ERR_SENML: 2 });
+    expect(client.connected).toBe(true);
+  });
 });
 
 describe('SenML and Nightscout rejections replay as wire format readings', () => {
