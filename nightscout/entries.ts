@@ -31,7 +31,7 @@ export function translateEntries(body: unknown, deviceId: string): Translation {
       return void out.rejections.push({ ref, code: 'VIGIL_ERR_UNKNOWN_TYPE', item: entry, message: `entry type ${JSON.stringify(type ?? null).slice(0, 40)} is not sgv, mbg or cal` });
     }
     const time = timeOf(entry, ['date'], ['dateString', 'sysTime']);
-    if (time === undefined) return void out.rejections.push(rejection(ref, 'VIGIL_ERR_SCHEMA', 'date: epoch milliseconds, or dateString with an offset, is required', entry));
+    if (time === undefined) return void out.rejections.push(rejection(ref, 'VIGIL_ERR_SCHEMA', 'date: epoch milliseconds (at most 8.64e15, what a date can hold), or dateString with an offset, is required', entry));
     const value = numberOf(entry[type]);
     if (value === undefined) return void out.rejections.push(rejection(ref, 'VIGIL_ERR_SCHEMA', `${type}: a number in mg/dL is required`, entry));
     if (type === 'sgv' && value < DEXCOM_CODE_BELOW) {

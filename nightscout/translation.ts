@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isRepresentableTime } from '../domain/index.js';
 import type { PayloadItem, Rejection } from '../ingest/index.js';
 
 /** What one Nightscout upload becomes: wire format v1 items for intake, and what was not usable, with why. */
@@ -30,13 +31,15 @@ export function numberOf(value: unknown): number | undefined {
 }
 
 /**
- * The time of a document, epoch ms: the first of `msFields` that is a number of milliseconds, else the first of
- * `isoFields` that is an ISO 8601 time with an offset (a local time cannot be placed on the timeline).
+ * The time of a document, epoch ms: the first of `msFields` that is a number of milliseconds a date can hold,
+ * else the first of `isoFields` that is an ISO 8601 time with an offset (a local time cannot be placed on the
+ * timeline). A number past what a Date holds (9e15) counts as no time, so the document is rejected with the
+ * translator's code rather than throwing when it is made an ISO string.
  */
 export function timeOf(doc: Record<string, unknown>, msFields: readonly string[], isoFields: readonly string[]): number | undefined {
   for (const field of msFields) {
     const ms = numberOf(doc[field]);
-    if (ms !== undefined && ms > 0) return Math.round(ms);
+    if (ms !== undefined && ms > 0 && isRepresentableTime(Math.round(ms))) return Math.round(ms);
   }
   for (const field of isoFields) {
     const text = doc[field];

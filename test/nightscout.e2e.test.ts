@@ -197,6 +197,25 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(await metric(t, 'vigil_readings_rejected_total{code="VIGIL_ERR_NOT_JSON"}')).toBeGreaterThanOrEqual(1);
   });
 
+  it('rejects an entry or treatment whose date is beyond what a date can hold with its code, and stores the good one', async () => {
+    const dev = await t.provision();
+    const now = Date.now() - 60_000;
+    // 9e15 ms is past Date's 8.64e15: it used to throw in translation and answer 500, so the uploader resent for ever.
+    const entries = await ns(t, dev.deviceId, dev.secret, 'POST', 'entries', [{ type: 'sgv', sgv: 121, date: now }, { type: 'sgv', sgv: 120, date: 9e15 }]);
+    expect(entries.status).toBe(200);
+    expect(entries.headers.get('x-vigil-accepted')).toBe('1');
+    expect(entries.headers.get('x-vigil-error')).toMatch(/^VIGIL_ERR_SCHEMA 1: date/);
+    const treatments = await ns(t, dev.deviceId, dev.secret, 'POST', 'treatments', [{ eventType: 'BG Check', glucose: 110, units: 'mg/dl', date: 9e15 }]);
+    expect(treatments.status).toBe(200);
+    expect((treatments.body as { vigilRejected?: { code: string } }[]).map((d) => d.vigilRejected?.code)).toEqual(['VIGIL_ERR_SCHEMA']);
+    const points = await waitFor(async () => {
+      const p = await glucose(t, dev.patientId);
+      return p.length === 1 && p;
+    }, { what: 'the good sgv stored' });
+    expect(points[0]!.fields.value).toBe(121);
+    await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 2, { what: 'both uploads in the rejection log' });
+  });
+
   it('keeps the finger-stick glucose of treatments in their units and answers the rest as stored, ignored and counted', async () => {
     const dev = await t.provision();
     const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
