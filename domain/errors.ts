@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_NOT_JSON: 'the payload is not valid UTF-8 JSON',
   VIGIL_ERR_PAYLOAD_TOO_LARGE: 'the payload is larger than the configured limit',
   VIGIL_ERR_BATCH_TOO_LARGE: 'the array holds more readings than one message may carry',
+  VIGIL_ERR_TOO_DEEP: 'the JSON nests arrays and objects deeper than any reading or request needs',
   VIGIL_ERR_NOT_A_READING: 'the item is not a JSON object',
   VIGIL_ERR_UNKNOWN_TYPE: 'the reading has no type, or a type this version does not know',
   VIGIL_ERR_SCHEMA: 'a field is missing, of the wrong kind, or has a unit that is not accepted',
@@ -45,6 +46,7 @@ export type RejectionCode = Extract<
   | 'VIGIL_ERR_NOT_JSON'
   | 'VIGIL_ERR_PAYLOAD_TOO_LARGE'
   | 'VIGIL_ERR_BATCH_TOO_LARGE'
+  | 'VIGIL_ERR_TOO_DEEP'
   | 'VIGIL_ERR_NOT_A_READING'
   | 'VIGIL_ERR_UNKNOWN_TYPE'
   | 'VIGIL_ERR_SCHEMA'

@@ -22,6 +22,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   VIGIL_ERR_PAYLOAD_TOO_LARGE: 413,
   VIGIL_ERR_BATCH_TOO_LARGE: 413,
   VIGIL_ERR_NOT_JSON: 400,
+  VIGIL_ERR_TOO_DEEP: 400,
 };
 
 /** The code an error Fastify raised by status (a 404 route, a 429 from the rate limiter) is reported with. */

@@ -18,6 +18,7 @@ export * from './programmes.js';
 export * from './medication-classes.js';
 export * from './local-time.js';
 export * from './representable-time.js';
+export * from './json-depth.js';
 export * from './api/index.js';
 export * from './fsync-path.js';
 export * from './csv.js';

@@ -27,6 +27,13 @@ describe('parsePayload', () => {
     expect(parse('42').rejections[0]?.code).toBe('VIGIL_ERR_NOT_A_READING');
   });
 
+  it('refuses a whole message nested deeper than MAX_JSON_DEPTH, and takes one at the limit', () => {
+    const deep = (levels: number) => `[${JSON.stringify(hr()).slice(0, -1)},"extra":${'['.repeat(levels)}${']'.repeat(levels)}}]`;
+    expect(parsePayload(Buffer.from(deep(20_000)), ctx, { ...limits, maxPayloadBytes: 100_000 }).rejections).toEqual([{ ref: '*', code: 'VIGIL_ERR_TOO_DEEP', message: expect.stringMatching(/more than 32 levels/) }]);
+    expect(parse(deep(30)).readings).toHaveLength(1);
+    expect(parse(deep(31)).rejections[0]?.code).toBe('VIGIL_ERR_TOO_DEEP');
+  });
+
   it('judges the UTF-8 of each payload on its own: a cut-off sequence is refused, never completed by the next payload', () => {
     const json = Buffer.from(JSON.stringify({ ...hr('é'), value: 70 }));
     const cut = json.indexOf(0xc3) + 1; // the first byte of é

@@ -1,5 +1,7 @@
 import {
   isReadingType,
+  MAX_JSON_DEPTH,
+  nestedDeeperThan,
   normaliseReading,
   WIRE_SCHEMAS,
   type NormaliseContext,
@@ -93,16 +95,25 @@ function orderOf(ref: string): number {
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The checks every JSON payload gets before its items are looked at: size, then UTF-8 JSON. */
+/**
+ * The checks every JSON payload gets before its items are looked at: size, UTF-8 JSON, then nesting depth. A
+ * payload nested past MAX_JSON_DEPTH is refused whole, like one too large: nothing after this point (item
+ * judging, the errors topic, the rejection log's JSON.stringify) has to walk 20,000 levels and overflow.
+ */
 export function parseJsonPayload(payload: Buffer, limits: ParseLimits): { body: unknown } | { rejection: Rejection } {
   if (payload.length > limits.maxPayloadBytes) {
     return { rejection: { ref: '*', code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE', message: `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}` } };
   }
+  let body: unknown;
   try {
-    return { body: JSON.parse(UTF8.decode(payload)) };
+    body = JSON.parse(UTF8.decode(payload));
   } catch {
     return { rejection: { ref: '*', code: 'VIGIL_ERR_NOT_JSON', message: 'payload is not valid UTF-8 JSON' } };
   }
+  if (nestedDeeperThan(body, MAX_JSON_DEPTH)) {
+    return { rejection: { ref: '*', code: 'VIGIL_ERR_TOO_DEEP', message: `payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep` } };
+  }
+  return { body };
 }
 
 /** The refusal of a message with more items than VIGIL_MAX_BATCH, or undefined. */

@@ -216,6 +216,20 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 2, { what: 'both uploads in the rejection log' });
   });
 
+  it('refuses an upload nested deeper than 32 levels with 400 VIGIL_ERR_TOO_DEEP, stores none of it, and records the refusal', async () => {
+    const dev = await t.provision();
+    const now = Date.now() - 60_000;
+    // Built as text: JSON.stringify cannot write it. It used to store the sgv and then answer 500, so the uploader resent it for ever.
+    const body = `[{"type":"sgv","sgv":121,"date":${now},"extra":${'['.repeat(20_000)}${']'.repeat(20_000)}}]`;
+    const refused = await ns(t, dev.deviceId, dev.secret, 'POST', 'entries', body);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'VIGIL_ERR_TOO_DEEP', message: expect.stringMatching(/32 levels/) });
+    expect(await glucose(t, dev.patientId)).toEqual([]);
+    const recorded = await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 1 && t.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }), { what: 'the refusal in the rejection log' });
+    expect(recorded[0]!.codes).toEqual({ VIGIL_ERR_TOO_DEEP: 1 });
+    expect(await metric(t, 'vigil_nightscout_refused_total{code="VIGIL_ERR_TOO_DEEP"}')).toBe(1);
+  });
+
   it('keeps the finger-stick glucose of treatments in their units and answers the rest as stored, ignored and counted', async () => {
     const dev = await t.provision();
     const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();

@@ -51,6 +51,44 @@ describe('issue 13, item 6: one rejection record, one log line and one errors me
   });
 });
 
+describe('a reading nested 20,000 levels deep', () => {
+  let t: TestVigil;
+  beforeAll(async () => {
+    t = await startTestVigil();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('is refused whole with VIGIL_ERR_TOO_DEEP, and the rejections of another device flushed with it are recorded', async () => {
+    const unrecorded = async () => {
+      const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('vigil_rejections_unrecorded_total'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const before = await unrecorded();
+    const [a, b] = [await t.provision(), await t.provision()];
+    const [clientA, clientB] = [await t.connectDevice(a), await t.connectDevice(b)];
+    const [errorsA, errorsB] = [await listenErrors(clientA, a.deviceId), await listenErrors(clientB, b.deviceId)];
+    const time = new Date().toISOString();
+    const valid = JSON.stringify({ type: 'heart_rate', time, value: 70, id: 'ok' });
+    // Built as text: JSON.stringify itself cannot write what JSON.parse reads back from it.
+    const deep = `[${valid},{"type":"heart_rate","time":"${time}","value":${'['.repeat(20_000)}${']'.repeat(20_000)}}]`;
+    // At the same moment, so that both publishes' rejections are flushed to the rejection log together.
+    await Promise.all([
+      clientA.publishAsync(topic(a.deviceId, 'readings'), deep, { qos: 1 }),
+      clientB.publishAsync(topic(b.deviceId, 'readings'), JSON.stringify({ type: 'heart_rate', time, value: 999, id: 'bad' }), { qos: 1 }),
+    ]);
+    await waitFor(() => errorsA.length === 1 && errorsB.length === 1, { what: 'both devices told of their rejections' });
+    expect(errorsA[0]).toMatchObject({ ref: '*', code: 'VIGIL_ERR_TOO_DEEP' });
+    expect(errorsB[0]).toMatchObject({ ref: 'bad', code: 'VIGIL_ERR_OUT_OF_RANGE' });
+    expect(t.vigil.ingest.rejections.recent({ deviceId: b.deviceId }).map((r) => [r.ref, r.code])).toEqual([['bad', 'VIGIL_ERR_OUT_OF_RANGE']]);
+    expect(t.vigil.ingest.rejections.recent({ deviceId: a.deviceId }).map((r) => [r.ref, r.code, r.payloadBytes])).toEqual([['*', 'VIGIL_ERR_TOO_DEEP', Buffer.byteLength(deep)]]);
+    expect(await unrecorded()).toBe(before);
+    expect(clientA.connected && clientB.connected).toBe(true);
+  });
+});
+
 describe('issue 13, item 9: a slow server clock', () => {
   let t: TestVigil;
   // The clock intake judges reading times by: 10 minutes slow until the test sets it right.
