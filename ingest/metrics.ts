@@ -80,7 +80,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     rejectionPayloadsDropped: new Counter({
       name: 'vigil_rejection_payloads_dropped_total',
-      help: 'Rejected publishes whose payload is not kept for replay: too_large, backlog (a storm), evicted (the total bound)',
+      help: 'Rejected publishes whose payload is not kept for replay: too_large, backlog (a storm), evicted (the total bound), unserialisable (items nested too deep to write)',
       labelNames: ['reason'] as const,
       registers,
     }),

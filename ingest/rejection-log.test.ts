@@ -78,6 +78,21 @@ describe('RejectionLog', () => {
     expect(JSON.parse(log.payload(mixed!.id)!.toString())).toEqual([{ type: 'glucose', id: 'b' }, { type: 'glucose', id: 'c' }]);
   });
 
+  it('keeps the other publishes of a flush when one holds an item JSON.stringify cannot write, and that one without its items', () => {
+    // An item nested 20,000 levels deep, as JSON.parse takes it: JSON.stringify overflows the stack on it.
+    const deep: unknown = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    log.record({ deviceId: 'cgm-1', patientId: 'p-1', receivedAt: T0, rejections: [{ ...bad('deep'), item: deep }], payload: Buffer.from('[ok, deep]'), allRejected: false });
+    rejected(log, 'scale-3', [bad('999')], T0 + 1, Buffer.from('{"type":"weight","id":"999"}'));
+    const rows = log.recent();
+    expect(lost).toEqual([]);
+    expect(rows.map((r) => [r.deviceId, r.ref, r.rejected, r.payloadNote])).toEqual([
+      ['scale-3', '999', 1, null],
+      ['cgm-1', 'deep', 1, 'unserialisable'],
+    ]);
+    expect(log.payload(rows[1]!.id)).toBeUndefined();
+    expect(dropped).toEqual(['unserialisable:1']);
+  });
+
   it('bounds the payload kept per publish and in all: too large is not kept, and the oldest go first', () => {
     log.close();
     log = open({ maxPayloadBytes: 1000, maxTotalPayloadBytes: 2500 });

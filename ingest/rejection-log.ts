@@ -2,8 +2,11 @@ import { countByCode, listRejections, type ListedRejection } from '../domain/ind
 import type { StateDb } from '../state/index.js';
 import type { Rejection } from './parse-payload.js';
 
-/** Why a rejected publish has no payload to replay. */
-export type PayloadNote = 'too_large' | 'evicted' | 'backlog';
+/**
+ * Why a rejected publish has no payload to replay. `unserialisable`: its rejected items could not be written as
+ * JSON (nested too deep for JSON.stringify, say); the row is kept without them rather than lost with its batch.
+ */
+export type PayloadNote = 'too_large' | 'evicted' | 'backlog' | 'unserialisable';
 
 /** What a replay of a kept payload gave (the same outcome a device publish gets), or why it could not run. */
 export interface ReplayResult {
@@ -143,6 +146,20 @@ function toRecorded(r: Row): RecordedRejection {
 }
 
 /**
+ * The rejected items of a publish as the JSON array a replay takes, or null when they cannot be written (an item
+ * nested past what JSON.stringify's recursion takes throws a RangeError). Serialising is the one step of a row
+ * that runs over what a device sent: caught here, per publish, so that one such item costs its own payload, not
+ * the rows of every other device flushed in the same transaction.
+ */
+function rejectedItems(rejections: readonly Rejection[]): Buffer | null {
+  try {
+    return Buffer.from(JSON.stringify(rejections.map((r) => r.item ?? null)));
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Keeps every rejected publish as one row (device, counts per code, the first rejections, and the rejected items
  * themselves so they can be replayed once the cause is fixed), so that it can be shown, investigated and
  * replayed, not only logged. Writes are buffered and committed together a few times a second: a storm of bad
@@ -198,7 +215,7 @@ export class RejectionLog {
     const keepBytes = this.#pendingPayloadBytes <= 8 * this.#maxPayloadBytes ? Infinity : 8 * this.#maxPayloadBytes;
     this.#pendingPayloadBytes = 0;
     let kept = 0;
-    const dropped: Record<PayloadNote, number> = { too_large: 0, evicted: 0, backlog: 0 };
+    const dropped: Record<PayloadNote, number> = { too_large: 0, evicted: 0, backlog: 0, unserialisable: 0 };
     try {
       this.#db.transaction(() => {
         for (const p of batch) {
@@ -207,8 +224,9 @@ export class RejectionLog {
           let note: PayloadNote | null = null;
           if (kept + p.payload.length > keepBytes) note = 'backlog';
           else {
-            payload = p.allRejected ? p.payload : Buffer.from(JSON.stringify(p.rejections.map((r) => r.item ?? null)));
-            if (payload.length > this.#maxPayloadBytes) [payload, note] = [null, 'too_large'];
+            payload = p.allRejected ? p.payload : rejectedItems(p.rejections);
+            if (payload === null) note = 'unserialisable';
+            else if (payload.length > this.#maxPayloadBytes) [payload, note] = [null, 'too_large'];
           }
           if (note) dropped[note] += 1;
           kept += payload?.length ?? 0;
@@ -235,7 +253,7 @@ export class RejectionLog {
       this.#onLost(batch.reduce((n, p) => n + p.rejections.length, 0), err as Error);
       return;
     }
-    for (const reason of ['too_large', 'backlog'] as const) if (dropped[reason] > 0) this.#onPayloadDropped(reason, dropped[reason]);
+    for (const reason of ['too_large', 'backlog', 'unserialisable'] as const) if (dropped[reason] > 0) this.#onPayloadDropped(reason, dropped[reason]);
     if (this.#payloadBytes! > this.#maxTotalPayloadBytes) this.#evictOldestPayloads();
   }
 
