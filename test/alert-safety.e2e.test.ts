@@ -67,6 +67,17 @@ describe('alert safety end to end', () => {
     expect(events.some((e) => e.alert.id === crisis.id && e.type === 'alert.renotified' && e.change === 'worse_value')).toBe(true);
   });
 
+  it('refuses a rule override nested deeper than 32 levels with 400 VIGIL_ERR_TOO_DEEP, not a 500, and stores nothing', async () => {
+    const p = await patient();
+    // Built as text: JSON.stringify cannot write it, which is what answered 500 when the override was stored.
+    // A key the rule does not have passes the rule's validation and is stored with the override.
+    const body = `{"override":{"resolveAfterMinutes":5,"note":${'['.repeat(20_000)}${']'.repeat(20_000)}},"reason":"test"}`;
+    const refused = await api(`/api/patients/${p.patientId}/rules/bp.crisis`, { method: 'PUT', body });
+    expect(refused).toEqual({ status: 400, body: { code: 'VIGIL_ERR_TOO_DEEP', message: expect.stringMatching(/32 levels/) } });
+    const rules = (await api(`/api/patients/${p.patientId}/rules`)).body as { overrides: unknown[] };
+    expect(rules.overrides).toEqual([]);
+  });
+
   it('2. a critical back in range latches until a person acknowledges it', async () => {
     const p = await patient();
     // A five-minute hold (instead of 60) so that the test fits in real time; the floor allows it.
