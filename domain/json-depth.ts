@@ -9,17 +9,16 @@ export const MAX_JSON_DEPTH = 32;
 
 /**
  * Whether `value` nests arrays and objects more than `limit` levels deep (a scalar is depth 0, `[]` and `{}` 1).
- * Walked with an explicit stack, not recursion, so that the check itself cannot overflow; it stops at the first
- * container past the limit.
+ * It stops at the first container past the limit, so it recurses at most `limit + 1` calls deep whatever it is
+ * given: the check cannot overflow the stack itself. It runs on every published payload, so it allocates nothing.
  */
 export function nestedDeeperThan(value: unknown, limit: number = MAX_JSON_DEPTH): boolean {
-  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    const depth = next.depth + 1;
-    if (depth > limit) return true;
-    const children = Array.isArray(next.value) ? next.value : Object.values(next.value);
-    for (const child of children) if (typeof child === 'object' && child !== null) stack.push({ value: child, depth });
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestedDeeperThan(value[i], limit - 1)) return true;
+    return false;
   }
+  for (const key in value) if (nestedDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
   return false;
 }
