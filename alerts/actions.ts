@@ -3,6 +3,7 @@ import { actorName, type Actor, type AuditLog } from '../state/index.js';
 import type { AlertFeed } from './feed.js';
 import { findRule } from './rules/catalogue.js';
 import { applyOverride, baseRules } from './rules/effective.js';
+import { assertKnownOverrideKeys } from './rules/override-keys.js';
 import { findPreset } from './rules/presets.js';
 import type { RuleResolver } from './rules/resolver.js';
 import { ruleOverrideSchema, severityRank, type Rule, type RuleOverride, type Severity } from './rules/schema.js';
@@ -169,15 +170,16 @@ export class AlertActions {
   }
 
   /**
-   * Changes a rule's values for one patient, with a reason and an optional expiry; validated as a whole rule and
-   * against the rule's safety floor (VIGIL_ERR_SAFETY_FLOOR says which line it would lose). Effective from the
-   * next reading.
+   * Changes a rule's values for one patient, with a reason and an optional expiry; refused if it names a value the
+   * rule does not have (VIGIL_ERR_CONFIG), validated as a whole rule and against the rule's safety floor
+   * (VIGIL_ERR_SAFETY_FLOOR says which line it would lose). Effective from the next reading.
    */
   setOverride(patientId: string, ruleId: string, override: RuleOverride, by: Actor, options: OverrideOptions, preset?: string): Promise<Rule> {
     const base = this.#baseRule(patientId, ruleId);
     const parsed = ruleOverrideSchema.safeParse(override);
     if (!parsed.success) throw new VigilError('VIGIL_ERR_CONFIG', parsed.error.issues[0]?.message ?? 'invalid override');
     const reason = requireReason(options.reason, 'an override');
+    assertKnownOverrideKeys(base, parsed.data);
     const effective = applyOverride(base, parsed.data);
     const now = this.#d.now();
     if (options.expiresAt !== undefined && options.expiresAt <= now) throw new VigilError('VIGIL_ERR_CONFIG', 'an override must expire in the future');

@@ -127,6 +127,9 @@ describe('vigil CLI', () => {
     expect((await vigil(['alerts', 'ack', String(alerts[0]!.id), '--by', 'Dr Grey'], env)).code).toBe(1);
     expect((await vigil(['rules', 'list', '--patient', patientId], env)).stdout).toContain('bp.home_average');
     expect((await vigil(['rules', 'set', patientId, 'bp.crisis', '{"clearMargin": -1}', '--by', 'Dr Grey', '--reason', 'typo'], env)).code).toBe(2);
+    // A misspelled value name would be stored and change nothing: refused, naming it.
+    const misspelled = await vigil(['rules', 'set', patientId, 'bp.crisis', '{"clearMargn": 5}', '--by', 'Dr Grey', '--reason', 'typo'], env);
+    expect(misspelled).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown key clearMargn.*\[VIGIL_ERR_CONFIG\]/) });
     // A guideline critical limit is a floor: disabling the crisis rule is refused, and says why.
     const floor = await vigil(['rules', 'set', patientId, 'bp.crisis', '{"enabled": false}', '--by', 'Dr Grey', '--reason', 'too many alerts'], env);
     expect(floor.code).toBe(1);

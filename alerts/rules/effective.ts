@@ -30,7 +30,10 @@ export function baseRules(programmes: readonly Programme[]): Map<string, Rule> {
 /**
  * The rules that apply to a patient: the defaults, plus the rules of each programme they are enrolled in, then
  * the patient's own overrides. Disabled rules are left out. An override stored before a safety floor existed
- * (or one the current schema refuses) is not applied: the patient keeps the default, the safe side.
+ * (or one the current schema refuses) is not applied: the patient keeps the default, the safe side. Keys a rule
+ * does not have are ignored here, as they always were: an override stored before they were refused at
+ * `setOverride` keeps applying the values it names correctly rather than reverting the patient to the default
+ * at an upgrade.
  */
 export function effectiveRules(programmes: readonly Programme[], patientOverrides: ReadonlyMap<string, RuleOverride>): Rule[] {
   const byId = baseRules(programmes);

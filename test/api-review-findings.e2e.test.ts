@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login, type DashboardSession } from './support/dashboard-client.js';
+import { waitFor } from './support/temp.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const TOKEN = 'api-review-admin-token-0123456789abcdef';
+const PASSWORD = 'correct horse battery staple';
+
+/** Defects a security test of the running product found in the JSON API (each test failed before its fix). */
+describe('JSON API: override keys', () => {
+  let t: TestVigil;
+  let clinician: DashboardSession;
+  let patientId: string;
+  const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(t.httpUrl, method, path, body, { authorization: `Bearer ${TOKEN}` });
+
+  beforeAll(async () => {
+    t = await startTestVigil({ VIGIL_ADMIN_TOKEN: TOKEN });
+    const device = await t.provision();
+    patientId = device.patientId;
+    await t.vigil.registry.setCareTeam(patientId, 'cardiology');
+    await t.vigil.registry.setProgrammes(patientId, ['heart_failure']);
+    await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    clinician = await login(t.httpUrl, 'card', PASSWORD);
+    const client = await t.connectDevice(device);
+    const crisis = { type: 'blood_pressure', time: new Date().toISOString(), systolic: 190, diastolic: 100, id: 'crisis-1' };
+    await client.publishAsync(`rpm/v1/devices/${device.deviceId}/readings`, JSON.stringify(crisis), { qos: 1 });
+    await waitFor(async () => ((await admin<{ events: unknown[] }>('GET', '/api/alerts/events?after=0')).body.events.length > 0 ? true : undefined), { what: 'the crisis alert event' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('refuses an override with a key the rule does not have (400, naming it) and stores nothing', async () => {
+    const misspelled = await clinician.request('PUT', `/api/patients/${patientId}/rules/weight.gain`, { override: { dryWeightKG: 78.5 }, reason: 'dry weight at discharge' });
+    expect(misspelled).toMatchObject({ status: 400, body: { code: 'VIGIL_ERR_CONFIG', message: expect.stringContaining('dryWeightKG') } });
+    const unknown = await clinician.request('PUT', `/api/patients/${patientId}/rules/bp.crisis`, { override: { x: 1 }, reason: 'x' });
+    expect(unknown).toMatchObject({ status: 400, body: { code: 'VIGIL_ERR_CONFIG', message: expect.stringMatching(/unknown.*\bx\b/) } });
+    const rules = await clinician.request<{ overrides: unknown[] }>('GET', `/api/patients/${patientId}/rules`);
+    expect(rules.body.overrides).toEqual([]);
+
+    const right = await clinician.request('PUT', `/api/patients/${patientId}/rules/weight.gain`, { override: { dryWeightKg: 78.5 }, reason: 'dry weight at discharge' });
+    expect(right).toMatchObject({ status: 200, body: { rule: { dryWeightKg: 78.5 } } });
+  });
+});
