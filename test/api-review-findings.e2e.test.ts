@@ -6,12 +6,15 @@ import { startTestVigil, type TestVigil } from './support/vigil.js';
 const TOKEN = 'api-review-admin-token-0123456789abcdef';
 const PASSWORD = 'correct horse battery staple';
 
+type AuditEntries = { entries: { action: string; patientId: string | null; details: unknown }[] };
+
 /** Defects a security test of the running product found in the JSON API (each test failed before its fix). */
-describe('JSON API: override keys', () => {
+describe('JSON API: override keys, the alert feed in the audit log', () => {
   let t: TestVigil;
   let clinician: DashboardSession;
   let patientId: string;
   const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(t.httpUrl, method, path, body, { authorization: `Bearer ${TOKEN}` });
+  const auditOf = async (action: string) => (await admin<AuditEntries>('GET', `/api/audit?actor=user:card&action=${action}`)).body.entries;
 
   beforeAll(async () => {
     t = await startTestVigil({ VIGIL_ADMIN_TOKEN: TOKEN });
@@ -40,5 +43,15 @@ describe('JSON API: override keys', () => {
 
     const right = await clinician.request('PUT', `/api/patients/${patientId}/rules/weight.gain`, { override: { dryWeightKg: 78.5 }, reason: 'dry weight at discharge' });
     expect(right).toMatchObject({ status: 200, body: { rule: { dryWeightKg: 78.5 } } });
+  });
+
+  it("audits a read of the alert feed as a view of the clinician's patients; the same read again soon is one entry", async () => {
+    expect(await auditOf('alerts.events.view')).toEqual([]);
+    const read = await clinician.request<{ events: { alert: { patientId: string } }[] }>('GET', '/api/alerts/events?after=0&limit=1000');
+    expect(read.body.events.length).toBeGreaterThan(0);
+    const entries = await auditOf('alerts.events.view');
+    expect(entries).toEqual([expect.objectContaining({ patientId: null, details: expect.objectContaining({ count: read.body.events.length, after: 0 }) })]);
+    await clinician.request('GET', '/api/alerts/events?after=0&limit=1000');
+    expect(await auditOf('alerts.events.view')).toHaveLength(1);
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../../domain/index.js';
 import { requireAdmin } from '../auth/authenticate.js';
 import { canSeeTeam, type Principal } from '../auth/principal.js';
-import { actor, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
 import { noContent, responses } from './responses.js';
 
 const alertQuery = z.object({
@@ -95,7 +95,12 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
       const { after, limit } = request.query;
       const events = feed.eventsAfter(after, limit);
       const visible = request.principal!.role === 'admin' ? events : events.filter((e) => canSee(e.alert.patientId, request));
-      return { events: visible, lastSeq: events.at(-1)?.seq ?? after };
+      const lastSeq = events.at(-1)?.seq ?? after;
+      // Alert history is patient data (values, patients, notes): audited like the alert list, an empty answer
+      // aside. The same stretch of the feed (after, lastSeq) read again by the same session within the repeat
+      // window is one entry; a read that reaches newer events, or a consumer moving on through the feed, is new.
+      if (visible.length > 0) auditView(ctx, request, 'alerts.events.view', null, null, `events|${after}|${lastSeq}`, { count: visible.length, after, lastSeq });
+      return { events: visible, lastSeq };
     },
   );
 
