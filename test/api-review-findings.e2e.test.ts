@@ -9,7 +9,7 @@ const PASSWORD = 'correct horse battery staple';
 type AuditEntries = { entries: { action: string; patientId: string | null; details: unknown }[] };
 
 /** Defects a security test of the running product found in the JSON API (each test failed before its fix). */
-describe('JSON API: override keys, the alert feed in the audit log', () => {
+describe('JSON API: override keys, the alert feed in the audit log, unknown routes', () => {
   let t: TestVigil;
   let clinician: DashboardSession;
   let patientId: string;
@@ -53,5 +53,18 @@ describe('JSON API: override keys, the alert feed in the audit log', () => {
     expect(entries).toEqual([expect.objectContaining({ patientId: null, details: expect.objectContaining({ count: read.body.events.length, after: 0 }) })]);
     await clinician.request('GET', '/api/alerts/events?after=0&limit=1000');
     expect(await auditOf('alerts.events.view')).toHaveLength(1);
+  });
+
+  it('answers an unknown route in the documented error format, with a code', async () => {
+    for (const path of ['/api/nonexistent', '/api/alerts/1/nonexistent?patient=p-1', '/nonexistent']) {
+      const response = await call(t.httpUrl, 'GET', path);
+      expect(response, path).toMatchObject({ status: 404, body: { code: 'VIGIL_ERR_NOT_FOUND', message: expect.any(String) } });
+      expect(Object.keys(response.body).sort(), path).toEqual(['code', 'message']);
+      // The query string can carry patient ids: it is not echoed.
+      expect(String(response.body.message)).not.toContain('p-1');
+    }
+    // The dashboard's page (hash routing: one path) and FHIR's own error format are unchanged.
+    expect((await call(t.httpUrl, 'GET', '/')).status).toBe(200);
+    expect((await admin('GET', '/fhir/Nonexistent')).body).toMatchObject({ resourceType: 'OperationOutcome' });
   });
 });

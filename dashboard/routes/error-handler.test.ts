@@ -29,4 +29,10 @@ describe('JSON API errors', () => {
     expect(res.statusCode).toBe(409);
     expect(res.json()).toEqual({ code: 'VIGIL_ERR_CONFLICT', message: 'alert 7 is already resolved' });
   });
+
+  it('answers a path no route serves as VIGIL_ERR_NOT_FOUND, without echoing the query string', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/nonexistent?patient=p-1a2b3c4d5e6f' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ code: 'VIGIL_ERR_NOT_FOUND', message: 'GET /api/nonexistent is not served: see /api/docs' });
+  });
 });

@@ -2,8 +2,19 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
 import { errorCodeOfStatus, httpStatusOf, retryAfterOf, VigilError } from '../../domain/index.js';
 
-/** One place where errors become responses: `{ code, message }` with a status that fits the code. */
+/**
+ * One place where errors become responses: `{ code, message }` with a status that fits the code, a path no route
+ * serves included (`/fhir` sets its own, an OperationOutcome).
+ */
 export function registerErrorHandler(app: FastifyInstance): void {
+  // Fastify's default answer has neither a code nor the documented shape. The dashboard's page routes by the URL's
+  // fragment (#/patients/...), so no other path needs to fall back to index.html. The query string is not echoed:
+  // it can name a patient.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const hint = /^\/api(\/|$)/.test(path) ? ': see /api/docs' : '';
+    return reply.code(404).send({ code: 'VIGIL_ERR_NOT_FOUND', message: `${request.method} ${path} is not served${hint}` });
+  });
   app.setErrorHandler((error: FastifyError | VigilError | ZodError, request, reply) => {
     if (error instanceof VigilError) {
       const status = httpStatusOf(error.code);
