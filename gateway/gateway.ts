@@ -464,7 +464,7 @@ export async function createGateway(options: GatewayOptions) {
     const left = (connections.get(deviceId) ?? 1) - 1;
     if (left > 0) return void connections.set(deviceId, left);
     connections.delete(deviceId);
-    limiter.forget(deviceId);
+    // The device's rate-limit bucket stays: a reconnect must not hand it a fresh burst (rate-limit.ts).
     noteStatus({ kind: 'disconnected', deviceId, at: Date.now() });
   });
   broker.on('clientError', (client, err) => {
