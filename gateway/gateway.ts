@@ -20,6 +20,7 @@ import { endDevicePublishesAtVigil } from './device-publishes.js';
 import { parseDeviceStatus } from './device-status.js';
 import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
+import { loggedTopic } from './log-fields.js';
 import { LogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
@@ -143,6 +144,8 @@ export async function createGateway(options: GatewayOptions) {
   const addressFailures = new AuthThrottle(protection.authFailuresPerMinutePerAddress);
   const deviceFailures = new AuthThrottle(protection.authFailuresPerMinutePerDevice);
   const logLimiter = new LogLimiter();
+  // Keyed by device and code: sized for a fleet, apart from the connection refusals' few reasons.
+  const deviceLogLimiter = new LogLimiter(10_000, 100_000);
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
@@ -189,7 +192,9 @@ export async function createGateway(options: GatewayOptions) {
 
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
-    log.warn({ deviceId, code, remote: remoteOf(client), topic }, 'refused');
+    // At most one line per device and code every 10 s, with the count: one write of pipelined publishes past the
+    // rate limit is refused hundreds of times before the connection closes.
+    deviceLogLimiter.note(`publish:${deviceId}:${code}`, (count) => log.warn({ deviceId, code, remote: remoteOf(client), ...loggedTopic(topic), count }, 'refused'));
     publishError(deviceId, { ref: '*', code, message });
     return new VigilError(code, message);
   }
@@ -426,7 +431,8 @@ export async function createGateway(options: GatewayOptions) {
         return done(null, subscription);
       }
       metrics.refused.inc({ code: 'VIGIL_ERR_FOREIGN_TOPIC' });
-      log.warn({ deviceId, topic: subscription.topic }, 'subscription refused');
+      // The connection stays up, so it could refuse lines without end: one per device every 10 s, with the count.
+      deviceLogLimiter.note(`subscribe:${deviceId}`, (count) => log.warn({ deviceId, ...loggedTopic(subscription.topic), count }, 'subscription refused'));
       // A null subscription is answered with SUBACK 0x80 (failure) and the connection stays up.
       done(null, null);
     },

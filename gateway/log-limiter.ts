@@ -1,14 +1,17 @@
 /**
- * One log line per reason per interval, with the count of the events it stands for: refusals under attack
+ * One log line per key per interval, with the count of the events it stands for: refusals under attack
  * come by the thousand a second, and a log that grows as fast as an attacker sends is a second attack (on the
- * disk and on whoever reads it). The metrics count every event.
+ * disk and on whoever reads it). The metrics count every event. A key is a reason (connection refusals) or a
+ * device and a reason (a device's refused publishes and subscriptions).
  */
 export class LogLimiter {
   readonly #intervalMs: number;
+  readonly #maxKeys: number;
   readonly #last = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(intervalMs = 10_000) {
+  constructor(intervalMs = 10_000, maxKeys = 1_000) {
     this.#intervalMs = intervalMs;
+    this.#maxKeys = maxKeys;
   }
 
   /** Calls `write` with the number of events since the last line for `key` (this one included), or not at all. */
@@ -18,8 +21,19 @@ export class LogLimiter {
       entry.suppressed++;
       return;
     }
-    if (this.#last.size >= 1_000) this.#last.clear(); // bounded: keys are reasons, not addresses, but be safe
+    if (!entry && this.#last.size >= this.#maxKeys) this.#prune(now);
     this.#last.set(key, { at: now, suppressed: 0 });
     write((entry?.suppressed ?? 0) + 1);
+  }
+
+  /**
+   * Keeps the map bounded. An entry whose interval is over and that stands for no unlogged event says nothing a
+   * missing one would not: those go first. Still full (a wide attack), all go: a few lines too many, once.
+   */
+  #prune(now: number): void {
+    for (const [key, entry] of this.#last) {
+      if (entry.suppressed === 0 && now - entry.at >= this.#intervalMs) this.#last.delete(key);
+    }
+    if (this.#last.size >= this.#maxKeys) this.#last.clear();
   }
 }

@@ -1,6 +1,8 @@
 import type { MqttClient } from 'mqtt';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/temp.js';
+import { connectPacket, publishPacket, rawSocket } from './support/raw-mqtt.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 /**
@@ -15,6 +17,21 @@ async function metric(t: TestVigil, name: string): Promise<number> {
   const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** Vigil in this process with its log kept: the parsed lines and the bytes written. */
+async function startLogged(env: Record<string, string>) {
+  const lines: Record<string, unknown>[] = [];
+  let bytes = 0;
+  const log = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info', ...env }, undefined, { log });
+  return { t, lines, bytes: () => bytes };
 }
 
 /** Publishes readings one by one until one is refused (the connection closes) or `n` are acknowledged. */
@@ -49,5 +66,58 @@ describe('a device rate limit survives reconnects', () => {
     }
     expect(acked).toEqual([5, 0, 0]);
     expect(await metric(t, 'vigil_mqtt_refused_total{code="VIGIL_ERR_RATE_LIMITED"}')).toBe(2);
+  });
+});
+
+describe('one device connection cannot grow the log without bound', () => {
+  let t: TestVigil;
+  let lines: Record<string, unknown>[];
+  let logBytes: () => number;
+  beforeAll(async () => {
+    ({ t, lines, bytes: logBytes } = await startLogged({ VIGIL_DEVICE_RATE: '0.001', VIGIL_DEVICE_BURST: '5', VIGIL_DEVICE_MAX_WAIT_MS: '0' }));
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('refuses 20 subscriptions of four 60 KB filters with a few short log lines, each counted', async () => {
+    const dev = await t.provision();
+    const client = await t.connectDevice(dev, { clean: true });
+    const before = logBytes();
+    for (let i = 0; i < 20; i++) {
+      const filters = Array.from({ length: 4 }, (_, k) => `${topic(dev.deviceId, `${i}-${k}-`)}${'x'.repeat(60_000)}`);
+      // mqtt.js rejects a SUBACK with failures; the codes are on the packet it carries.
+      const granted = await client.subscribeAsync(filters, { qos: 1 }).then(
+        (g) => g.map((s) => s.qos),
+        (err: { packet?: { granted?: number[] } }) => err.packet?.granted,
+      );
+      expect(granted).toEqual([128, 128, 128, 128]);
+    }
+    expect(client.connected).toBe(true);
+    expect(await metric(t, 'vigil_mqtt_refused_total{code="VIGIL_ERR_FOREIGN_TOPIC"}')).toBe(80);
+    // 80 refusals of 4.8 MB of filters: one line (the rest counted with the next), with the topic cut short.
+    const refused = lines.filter((l) => l.deviceId === dev.deviceId && l.msg === 'subscription refused');
+    expect(refused).toHaveLength(1);
+    expect(String(refused[0]!.topic).length).toBeLessThan(200);
+    expect(refused[0]!.topicLength).toBe(topic(dev.deviceId, '0-0-').length + 60_000);
+    expect(logBytes() - before).toBeLessThan(16 * 1024);
+  });
+
+  it('logs one refusal line for a thousand publishes pipelined past the rate limit, and counts them all', async () => {
+    const dev = await t.provision();
+    const raw = rawSocket(t.vigil.mqttPort);
+    await raw.connected;
+    raw.socket.write(connectPacket(dev.deviceId, dev.deviceId, dev.secret));
+    await waitFor(() => raw.received().length >= 4, { what: 'the CONNACK' });
+    expect([...raw.received().subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x00]);
+    // One write: the first five use up the burst, the rest are refused as they are parsed.
+    const publishes = Array.from({ length: 1000 }, (_, i) => publishPacket(topic(dev.deviceId, 'readings'), i + 1, reading(`p-${i}`)));
+    raw.socket.write(Buffer.concat(publishes));
+    await raw.closed;
+    const counted = await metric(t, 'vigil_mqtt_refused_total{code="VIGIL_ERR_RATE_LIMITED"}');
+    expect(counted).toBeGreaterThan(1);
+    const refused = lines.filter((l) => l.deviceId === dev.deviceId && l.msg === 'refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ code: 'VIGIL_ERR_RATE_LIMITED', count: 1 });
   });
 });
