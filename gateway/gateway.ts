@@ -385,13 +385,6 @@ export async function createGateway(options: GatewayOptions) {
     connectTimeout: protection.connectTimeoutMs,
     // A subscriber that does not read for this long is disconnected (aedes' default is 60 s).
     drainTimeout: 30_000,
-    preConnect(client, packet, done) {
-      // [MQTT-3.1.2-2] aedes 1.x speaks MQTT 3.1 (protocol level 3) and 3.1.1 (4) only: it answers any other
-      // level (MQTT 5 is 5) with CONNACK 1 and closes, before authenticate runs and without a word. Say so here.
-      const level = packet.protocolVersion;
-      if (level !== 3 && level !== 4) connectionRefused('protocol_version', remoteOf(client) ?? 'unknown', { protocolVersion: level });
-      done(null, true);
-    },
     authenticate(client, username, password, done) {
       authenticate(client, username, password).then(
         () => done(null, true),
@@ -473,6 +466,16 @@ export async function createGateway(options: GatewayOptions) {
     // The device's rate-limit bucket stays: a reconnect must not hand it a fresh burst (rate-limit.ts).
     noteStatus({ kind: 'disconnected', deviceId, at: Date.now() });
   });
+  // A packet the MQTT parser refused before the device logged in (a CONNECT with its reserved flag set, a will
+  // flag without a will...): aedes closes the connection and says nothing. The stream guard has judged sizes,
+  // protocol name and level already; this counts the rest. Only the parser's errors, which it keeps (aedes'
+  // and mqtt-packet's internals: the type declarations leave them out): a reset or aedes' own answers are not
+  // refusals of a malformed packet.
+  broker.on('connectionError', (client, err) => {
+    if ((client as unknown as { _parser?: { error?: Error | null } })._parser?.error !== err) return;
+    // The parser's message names the rule broken (mqtt-packet's fixed texts), not what the packet carried.
+    connectionRefused('malformed_packet', remoteOf(client) ?? 'unknown', { error: err.message });
+  });
   broker.on('clientError', (client, err) => {
     log.info({ deviceId: deviceIdOf(client), err }, 'device connection error');
   });
@@ -515,7 +518,9 @@ export async function createGateway(options: GatewayOptions) {
     max_connections_per_address: 'the limit of connections from one address is reached',
     connect_deadline: 'no successful CONNECT in time',
     origin: 'a WebSocket from an Origin not allowed',
-    protocol_version: 'an MQTT protocol version other than 3.1.1 or 3.1 (MQTT 5 is not supported: see docs/device-protocol.md)',
+    protocol_version: 'an MQTT protocol version other than 3.1.1 or 3.1, answered with CONNACK 1 (MQTT 5 is not supported: see docs/device-protocol.md)',
+    protocol_name: 'a CONNECT whose protocol name is not MQTT (or MQIsdp)',
+    malformed_packet: 'a packet the MQTT parser refused before login',
   };
   const maxPayloadBytes = options.maxPayloadBytes ?? 256 * 1024;
   const listeners = await startListeners({
@@ -531,7 +536,7 @@ export async function createGateway(options: GatewayOptions) {
     webSocketOrigins: protection.webSocketOrigins,
     limits: connectionLimits,
     handle: (conn, req) => broker.handle(conn, req),
-    refused: (reason, address) => connectionRefused(reason, address),
+    refused: (reason, address, fields) => connectionRefused(reason, address, fields),
   });
   const { mqttPort, mqttsPort, servers } = listeners;
   const fds = openFilesLimit();

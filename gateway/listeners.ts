@@ -6,10 +6,9 @@ import { createWebSocketStream, type WebSocket } from 'ws';
 import type { ConnectionLimits } from './connection-limits.js';
 import { GuardedStream, type GuardViolation, type StreamLimits } from './stream-guard.js';
 
-/** Why a connection was closed before it authenticated (metric label). */
-/** Why a connection was closed before or instead of authenticating (a metric label). `protocol_version` is the
- * gateway's (a CONNECT of a version aedes does not speak); the others are the listeners'. */
-export type ConnectionRefusal = GuardViolation | 'max_connections' | 'max_connections_per_address' | 'connect_deadline' | 'origin' | 'protocol_version';
+/** Why a connection was closed before or instead of authenticating (a metric label). `malformed_packet` is the
+ * gateway's (a packet the MQTT parser refused before login); the others are the listeners' and their guard's. */
+export type ConnectionRefusal = GuardViolation | 'max_connections' | 'max_connections_per_address' | 'connect_deadline' | 'origin' | 'malformed_packet';
 
 export interface ListenerOptions {
   readonly host: string;
@@ -22,7 +21,8 @@ export interface ListenerOptions {
   readonly webSocketOrigins: readonly string[] | '*';
   readonly limits: ConnectionLimits;
   readonly handle: (conn: Duplex, req?: IncomingMessage) => void;
-  readonly refused: (reason: ConnectionRefusal, address: string) => void;
+  /** `fields` are logged with the refusal: never device data (the protocol level a CONNECT asked for). */
+  readonly refused: (reason: ConnectionRefusal, address: string, fields?: object) => void;
 }
 
 /**
@@ -37,7 +37,7 @@ export async function startListeners(o: ListenerOptions) {
 
   function guard(inner: Duplex, address: string, admission: Admission, req?: IncomingMessage): void {
     inner.once('close', admission.release);
-    const conn = new GuardedStream(inner, address, o.stream, (reason) => o.refused(reason, address));
+    const conn = new GuardedStream(inner, address, o.stream, (reason, fields) => o.refused(reason, address, fields));
     conn.onAuthenticated = admission.authenticated;
     const deadline = setTimeout(() => {
       if (conn.authenticated || conn.destroyed) return;

@@ -63,7 +63,7 @@ export function createGatewayMetrics(
     }),
     connectionsRefused: new Counter({
       name: 'vigil_mqtt_connections_refused_total',
-      help: 'MQTT connections closed before or instead of authenticating, by reason (limits, deadline, oversized packets, unsupported protocol version)',
+      help: 'MQTT connections closed before or instead of authenticating, by reason (limits, deadline, oversized or malformed packets, unsupported protocol name or version)',
       labelNames: ['reason'] as const,
       registers,
     }),

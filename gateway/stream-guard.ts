@@ -1,7 +1,10 @@
 import { Duplex } from 'node:stream';
 
 /** Why the guard closed a connection (a metric label, never device data). */
-export type GuardViolation = 'packet_too_large' | 'connect_too_large' | 'first_packet_not_connect' | 'malformed_length';
+export type GuardViolation = 'packet_too_large' | 'connect_too_large' | 'first_packet_not_connect' | 'malformed_length' | 'protocol_name' | 'protocol_version';
+
+/** [MQTT-3.2.2.3] CONNACK, return code 1: "the Server does not support the level of the MQTT protocol requested". */
+const CONNACK_UNACCEPTABLE_PROTOCOL_VERSION = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
 export interface StreamLimits {
   /** Largest remaining length of any packet after CONNECT. */
@@ -26,6 +29,9 @@ export class FixedHeaderScanner {
   #lengthBytes = 0;
   #remaining = 0;
   #packets = 0;
+  /** The first bytes of the CONNECT's variable header, while its protocol name and level are being read. */
+  #connectHead: number[] | undefined;
+  #protocolLevel: number | undefined;
 
   constructor(limits: StreamLimits) {
     this.#limits = limits;
@@ -36,10 +42,24 @@ export class FixedHeaderScanner {
     return this.#packets;
   }
 
+  /** The protocol level the CONNECT asked for, once read. */
+  get protocolLevel(): number | undefined {
+    return this.#protocolLevel;
+  }
+
   /** Reads a chunk; answers the first violation in it, or undefined when the chunk is within limits. */
   feed(chunk: Buffer): GuardViolation | undefined {
     let i = 0;
     while (i < chunk.length) {
+      if (this.#state === 'body' && this.#connectHead) {
+        const violation = this.#readConnectHead(chunk[i++]!);
+        if (--this.#remaining === 0) {
+          this.#state = 'type';
+          this.#connectHead = undefined;
+        }
+        if (violation) return violation;
+        continue;
+      }
       if (this.#state === 'body') {
         const skip = Math.min(this.#remaining, chunk.length - i);
         i += skip;
@@ -73,8 +93,37 @@ export class FixedHeaderScanner {
       if (this.#length > this.#limits.maxPacketBytes) return 'packet_too_large';
       this.#remaining = this.#length;
       this.#state = this.#remaining > 0 ? 'body' : 'type';
+      if (this.#packets === 1 && this.#remaining > 0) this.#connectHead = [];
     }
     return undefined;
+  }
+
+  /**
+   * [MQTT-3.1.2.1, 3.1.2.2] The CONNECT's protocol name ("MQTT", or "MQIsdp" for 3.1) and level, judged here
+   * because mqtt-packet fails on a name or a level it does not know (9, 0) before any aedes hook runs, and aedes
+   * then closes the connection without a CONNACK, a metric or a log line. Levels it does parse but aedes does
+   * not speak (5) are refused here too, so that every unsupported level is answered the same way. A CONNECT that
+   * ends before its level is left to the parser (the gateway counts what it refuses as `malformed_packet`).
+   */
+  #readConnectHead(byte: number): GuardViolation | undefined {
+    const head = this.#connectHead!;
+    head.push(byte);
+    if (head.length < 2) return undefined;
+    const nameLength = (head[0]! << 8) | head[1]!;
+    if (nameLength !== 4 && nameLength !== 6) return this.#connectHeadRead('protocol_name');
+    if (head.length === 2 + nameLength) {
+      const name = String.fromCharCode(...head.slice(2));
+      if (name !== 'MQTT' && name !== 'MQIsdp') return this.#connectHeadRead('protocol_name');
+    }
+    if (head.length < 2 + nameLength + 1) return undefined;
+    // The high bit is a bridge's flag (Mosquitto bridges send 0x84), not part of the level: as mqtt-packet reads it.
+    this.#protocolLevel = byte & 0x7f;
+    return this.#connectHeadRead(this.#protocolLevel === 3 || this.#protocolLevel === 4 ? undefined : 'protocol_version');
+  }
+
+  #connectHeadRead(verdict: GuardViolation | undefined): GuardViolation | undefined {
+    this.#connectHead = undefined;
+    return verdict;
   }
 }
 
@@ -89,14 +138,14 @@ export class GuardedStream extends Duplex {
   readonly #inner: Duplex;
   readonly #scanner: FixedHeaderScanner;
   readonly #limits: StreamLimits;
-  readonly #onViolation: (reason: GuardViolation) => void;
+  readonly #onViolation: (reason: GuardViolation, fields: { protocolVersion?: number }) => void;
   /** Told once, when the connection has authenticated (the listener stops counting it against its address). */
   onAuthenticated: (() => void) | undefined;
   #authenticated = false;
   #unauthenticatedRead = 0;
   #wantsData = false;
 
-  constructor(inner: Duplex, remoteAddress: string | undefined, limits: StreamLimits, onViolation: (reason: GuardViolation) => void) {
+  constructor(inner: Duplex, remoteAddress: string | undefined, limits: StreamLimits, onViolation: (reason: GuardViolation, fields: { protocolVersion?: number }) => void) {
     super({ allowHalfOpen: false });
     this.#inner = inner;
     this.remoteAddress = remoteAddress;
@@ -126,7 +175,10 @@ export class GuardedStream extends Duplex {
     const violation = this.#scanner.feed(chunk);
     if (violation) {
       this.#inner.pause();
-      this.#onViolation(violation);
+      // [MQTT-3.1.2-2] an unsupported level must be answered with CONNACK 1 before the close. A wrong protocol
+      // name has no return code: the connection is closed without a CONNACK, as [MQTT-3.1.2-1] allows.
+      if (violation === 'protocol_version') this.#inner.write(CONNACK_UNACCEPTABLE_PROTOCOL_VERSION);
+      this.#onViolation(violation, violation === 'protocol_version' ? { protocolVersion: this.#scanner.protocolLevel! } : {});
       this.destroy();
       return;
     }

@@ -121,3 +121,44 @@ describe('one device connection cannot grow the log without bound', () => {
     expect(refused[0]).toMatchObject({ code: 'VIGIL_ERR_RATE_LIMITED', count: 1 });
   });
 });
+
+describe('a CONNECT the MQTT parser cannot accept is refused in words', () => {
+  let t: TestVigil;
+  let lines: Record<string, unknown>[];
+  beforeAll(async () => {
+    ({ t, lines } = await startLogged({}));
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const refusals = (reason: string) => metric(t, `vigil_mqtt_connections_refused_total{reason="${reason}"}`);
+
+  async function sendConnect(options: Parameters<typeof connectPacket>[3]): Promise<Buffer> {
+    const raw = rawSocket(t.vigil.mqttPort);
+    await raw.connected;
+    raw.socket.write(connectPacket('bad-connect', 'bad-connect', 'secret', options));
+    await raw.closed;
+    return raw.received();
+  }
+
+  it('answers protocol levels 9 and 0 with CONNACK 1, counted and logged', async () => {
+    expect([...(await sendConnect({ level: 9 }))]).toEqual([0x20, 0x02, 0x00, 0x01]);
+    expect([...(await sendConnect({ level: 0 }))]).toEqual([0x20, 0x02, 0x00, 0x01]);
+    expect(await refusals('protocol_version')).toBe(2);
+    const line = lines.find((l) => l.reason === 'protocol_version');
+    expect(line).toMatchObject({ protocolVersion: 9, remote: '127.0.0.1' });
+  });
+
+  it('closes a CONNECT with protocol name "XXXX", counted and logged', async () => {
+    expect((await sendConnect({ protocolName: 'XXXX' })).length).toBe(0);
+    expect(await refusals('protocol_name')).toBe(1);
+    expect(lines.some((l) => l.reason === 'protocol_name' && l.remote === '127.0.0.1')).toBe(true);
+  });
+
+  it('counts and logs any other CONNECT the parser refuses (the reserved flag set)', async () => {
+    await sendConnect({ flags: 0xc3 });
+    await waitFor(async () => (await refusals('malformed_packet')) === 1, { what: 'the malformed CONNECT counted' });
+    expect(lines.some((l) => l.reason === 'malformed_packet' && l.remote === '127.0.0.1')).toBe(true);
+  });
+});
