@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { Writable } from 'node:stream';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/temp.js';
 import { connectPacket, publishPacket, rawSocket } from './support/raw-mqtt.js';
@@ -148,6 +149,21 @@ describe('a CONNECT the MQTT parser cannot accept is refused in words', () => {
     expect(await refusals('protocol_version')).toBe(2);
     const line = lines.find((l) => l.reason === 'protocol_version');
     expect(line).toMatchObject({ protocolVersion: 9, remote: '127.0.0.1' });
+  });
+
+  it('answers CONNACK 1 over MQTT on WebSocket too (the same guard)', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${t.vigil.httpPort}/mqtt`, 'mqtt');
+    const received: Buffer[] = [];
+    ws.on('message', (data: Buffer) => received.push(data));
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(connectPacket('bad-connect', 'bad-connect', 'secret', { level: 9 }));
+    await closed;
+    expect([...Buffer.concat(received)]).toEqual([0x20, 0x02, 0x00, 0x01]);
+    expect(await refusals('protocol_version')).toBe(3);
   });
 
   it('closes a CONNECT with protocol name "XXXX", counted and logged', async () => {
