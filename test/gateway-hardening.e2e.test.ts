@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openState } from '../app/state.js';
 import { createGateway, type Gateway } from '../gateway/index.js';
+import { connectPacket, publishPacket, rawSocket, utf8, varint } from './support/raw-mqtt.js';
 import { tempDir, waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -22,47 +23,6 @@ async function metric(t: TestVigil, name: string): Promise<number> {
   const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
-/** [MQTT-2.2.3] remaining length. */
-function varint(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
-
-function utf8(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-}
-
-/** An MQTT 3.1.1 CONNECT with username and password, clean session, keep-alive 60 s. */
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, 0xc2, 0, 60]), utf8(clientId), utf8(username), utf8(password)]);
-  return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
-}
-
-function publishPacket(topicName: string, packetId: number, payload: string): Buffer {
-  const body = Buffer.concat([utf8(topicName), Buffer.from([packetId >> 8, packetId & 0xff]), Buffer.from(payload)]);
-  return Buffer.concat([Buffer.from([0x32]), varint(body.length), body]);
-}
-
-/** A raw TCP connection from a given loopback address, with what it received and a promise of its close. */
-function rawSocket(port: number, localAddress = '127.0.0.1') {
-  const socket: Socket = createConnection({ port, host: '127.0.0.1', localAddress });
-  socket.on('error', () => undefined);
-  const received: Buffer[] = [];
-  socket.on('data', (d: Buffer) => received.push(d));
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  let isClosed = false;
-  void closed.then(() => (isClosed = true));
-  return { socket, received: () => Buffer.concat(received), closed, connected, isClosed: () => isClosed };
 }
 
 /** Writes up to `bytes` zeros in 64 KB chunks, stopping when the peer has closed. */
