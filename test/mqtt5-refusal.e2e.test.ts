@@ -15,8 +15,9 @@ async function refusedByProtocolVersion(httpPort: number): Promise<number> {
 }
 
 /**
- * Issue 14, item 3: aedes 1.x refuses an MQTT 5 CONNECT with CONNACK 1 before authenticate runs. Vigil used to
- * say nothing; now the refusal is logged (address, protocol level, reason; no credentials) and counted.
+ * Issue 14, item 3: the embedded broker (aedes 1.x) does not speak MQTT 5. Vigil used to let aedes refuse it in
+ * silence; now the connection's guard answers CONNACK 1 before aedes parses the CONNECT (gateway/stream-guard.ts),
+ * and the refusal is logged (address, protocol level, reason; no credentials) and counted.
  */
 describe('an MQTT 5 client', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
