@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createAlerts, mirrorsSharedAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
-import { claimInstance, collectPatientExport, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
+import { claimInstance, collectPatientExport, refuseServedDataDir, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import { VigilError, type Reading } from '../domain/index.js';
@@ -57,6 +57,8 @@ export async function startVigil(config: VigilConfig, log: Logger, hooks: VigilH
 }
 
 async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built: (() => unknown)[]) {
+  // Before anything is opened: a second start on a served dir must not touch its outbox or its pid file.
+  refuseServedDataDir(config.dataDir);
   const metrics = createMetricsRegistry({ commit: config.buildCommit });
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   built.push(() => db.close());

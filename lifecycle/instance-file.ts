@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { VigilError } from '../domain/index.js';
 
 /** Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. */
 export const INSTANCE_FILE = 'vigil.pid';
@@ -7,15 +8,28 @@ export const INSTANCE_FILE = 'vigil.pid';
 /**
  * Marks the data dir as served by this process. SQLite's locks cannot say whether a server runs (the server
  * holds no lock between transactions, and the CLI opens the same database by design), so the pid is written
- * down instead.
+ * down instead. A dir another live process serves is refused, its file left alone (see refuseServedDataDir).
  */
 export function claimInstance(dataDir: string): () => void {
+  refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
   writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
   };
+}
+
+/**
+ * Throws when another live Vigil process serves the data dir. A second server there would share the first
+ * one's outbox and state database, and on its way out remove the first one's pid file, the guard that keeps
+ * `vigil restore` from writing under a running server. The composition root asks before it opens anything.
+ */
+export function refuseServedDataDir(dataDir: string): void {
+  const pid = liveInstancePid(dataDir);
+  if (pid !== undefined) {
+    throw new VigilError('VIGIL_ERR_CONFLICT', `a Vigil (pid ${pid}) already serves ${dataDir}: stop it first, or give this one another data dir (VIGIL_DATA_DIR or --data-dir)`);
+  }
 }
 
 /**

@@ -69,7 +69,8 @@ describe('vigil CLI', () => {
   });
 
   it('says which port is in use instead of failing with a stack trace', async () => {
-    const second = await vigil(['start'], env);
+    // Its own data dir: a second start on the served one is refused before it binds (test/cli-running-instance).
+    const second = await vigil(['start'], { ...env, VIGIL_DATA_DIR: join(dir.path, 'second') });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:(${env.VIGIL_MQTT_PORT}|${env.VIGIL_HTTP_PORT}): the port is in use`));
   });
