@@ -15,8 +15,9 @@ export const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR, else tha
  * chose it, stderr says which one is used, so that nobody provisions a device into a Vigil they did not mean.
  * The MQTT and HTTP ports and the topic prefix follow the running instance the same way (for `vigil simulate`).
  * A data dir that does not exist is refused: a typo must not create an empty Vigil that refuses every device.
+ * Only `vigil restore` passes `mayBeNew`: restoring onto a new machine writes into a data dir not made yet.
  */
-export function stateConfig(dataDirOption: string | undefined): Readonly<VigilConfig> {
+export function stateConfig(dataDirOption: string | undefined, { mayBeNew = false } = {}): Readonly<VigilConfig> {
   const explicit = dataDirOption ?? process.env.VIGIL_DATA_DIR;
   const instance = explicit === undefined ? runningInstance() : undefined;
   const env = process.env;
@@ -29,7 +30,7 @@ export function stateConfig(dataDirOption: string | undefined): Readonly<VigilCo
   const shown = relative(process.cwd(), config.dataDir).startsWith('..') ? config.dataDir : `./${relative(process.cwd(), config.dataDir)}`;
   if (instance) process.stderr.write(`vigil: using data dir ${shown} of the Vigil ${instance.mode === 'demo' ? 'demo' : 'server'} running here (pid ${instance.pid}); --data-dir chooses another\n`);
   else if (explicit === undefined) process.stderr.write(`vigil: using data dir ${shown} (the default: no Vigil is running from this directory); --data-dir chooses another\n`);
-  if (!existsSync(config.dataDir)) {
+  if (!mayBeNew && !existsSync(config.dataDir)) {
     throw new CommandFailed(
       `no data dir at ${config.dataDir}: start Vigil once ("npm start" or "vigil start") to create it, or give the --data-dir (or VIGIL_DATA_DIR) of the Vigil to act on`,
     );

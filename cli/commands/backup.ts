@@ -3,11 +3,10 @@ import { resolve } from 'node:path';
 import { openState, STATE_MIGRATIONS } from '../../app/state.js';
 import { restoreBackup, takeBackup } from '../../lifecycle/index.js';
 import { AuditLog } from '../../state/index.js';
-import { action, configFrom } from '../run.js';
+import { action } from '../run.js';
 import { cliActor } from '../cli-actor.js';
 import { shipAuditAndClose } from '../ship-audit.js';
-
-const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 /** `vigil backup <dir>` and `vigil restore <dir>`: see docs/operations.md, "Backups and retention". */
 export function registerBackup(program: Command, version: string): void {
@@ -19,7 +18,7 @@ export function registerBackup(program: Command, version: string): void {
     .addHelpText('after', '\nEvery reading acknowledged before the backup started is in it (stored, or in the outbox copy).\n\nExample:\n  vigil backup /var/backups/vigil/$(date +%F) --data-dir /var/lib/vigil\n')
     .action(
       action(async (dir: string, opts: { dataDir?: string }) => {
-        const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+        const config = stateConfig(opts.dataDir);
         const manifest = await takeBackup({ dataDir: config.dataDir, target: resolve(dir), readingStore: config.influx ? 'influxdb' : 'sqlite', vigilVersion: version });
         const { db } = openState(config.dataDir);
         try {
@@ -41,7 +40,9 @@ export function registerBackup(program: Command, version: string): void {
     .addHelpText('after', '\nExample:\n  vigil restore /var/backups/vigil/2026-11-28 --data-dir /var/lib/vigil\n')
     .action(
       action(async (dir: string, opts: { dataDir?: string; replace?: boolean }) => {
-        const config = configFrom({ VIGIL_DATA_DIR: opts.dataDir });
+        // The data dir is found as for every command: beside a running Vigil, its own, which restoreBackup then
+        // refuses while that Vigil serves it. It may not exist yet (a restore onto a new machine).
+        const config = stateConfig(opts.dataDir, { mayBeNew: true });
         const { manifest, movedAside } = await restoreBackup({ source: resolve(dir), dataDir: config.dataDir, migrations: STATE_MIGRATIONS, replace: opts.replace });
         // Opening the state database applies the migrations this version has and the backup had not.
         const { db } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });

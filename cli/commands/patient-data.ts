@@ -7,16 +7,15 @@ import { erasePatient, exportPatient } from '../../lifecycle/index.js';
 import type { Registry } from '../../registry/index.js';
 import { AuditLog, type AuditTrail, type SharedAudit } from '../../state/index.js';
 import { ARG, oneOf } from '../args.js';
-import { action, configFrom } from '../run.js';
+import { action } from '../run.js';
 import { exportFhirFile } from './fhir-export.js';
 import { cliActor } from '../cli-actor.js';
 import { closeCliAudit, openCliAudit } from '../ship-audit.js';
-
-const DATA_DIR_HELP = 'data directory (default: $VIGIL_DATA_DIR or ./data)';
+import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
 /** The state database, the reading store this configuration uses, the audit log, and the operator acting. */
 async function withData<T>(dataDir: string | undefined, body: (d: { db: ReturnType<typeof openState>['db']; registry: Registry; store: ReadingStore; audit: AuditLog; auditTrail: AuditTrail | undefined; dataDir: string }) => Promise<T>): Promise<T> {
-  const config = configFrom({ VIGIL_DATA_DIR: dataDir });
+  const config = stateConfig(dataDir);
   const { db, registry } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
   let sharedAudit: SharedAudit | undefined;
   try {
