@@ -3,13 +3,14 @@ import { resolve } from 'node:path';
 import { openState, shareStateRegistry } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
-import { erasePatient, exportPatient } from '../../lifecycle/index.js';
+import { erasePatient, erasureStarted, exportPatient } from '../../lifecycle/index.js';
 import type { Registry } from '../../registry/index.js';
 import { AuditLog, type AuditTrail, type SharedAudit } from '../../state/index.js';
 import { ARG, oneOf } from '../args.js';
 import { action } from '../run.js';
 import { exportFhirFile } from './fhir-export.js';
 import { cliActor } from '../cli-actor.js';
+import { CommandFailed } from '../failure.js';
 import { closeCliAudit, openCliAudit } from '../ship-audit.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 
@@ -81,7 +82,12 @@ export function registerPatientData(program: Command, version: string): void {
     .action(
       action(async (id: string, opts: { yes?: boolean; dataDir?: string }) => {
         if (!opts.yes) throw new VigilError('VIGIL_ERR_CONFIG', '--yes is required: erasing a patient cannot be undone');
-        const result = await withData(opts.dataDir, ({ db, registry, store, audit, dataDir }) => erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor(), shared: registry }));
+        const result = await withData(opts.dataDir, ({ db, registry, store, audit, dataDir }) => {
+          // A typo must not report an erasure (nor audit one). A patient whose erasure did not finish (the
+          // reading store was down) is no longer in the registry, but its erasure must be run again.
+          if (!registry.getPatient(id) && !erasureStarted(db, id)) throw new CommandFailed(`patient ${id} does not exist (nor was it erased here before)`);
+          return erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor(), shared: registry });
+        });
         const rows = Object.values(result.removed).reduce((n, c) => n + c, 0);
         process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings; the audit log records it as erased:${result.pseudonym}\n`);
       }),

@@ -56,6 +56,15 @@ function eraseState(db: StateDb, id: string): Record<string, number> {
 }
 
 /**
+ * Whether an erasure of this patient was recorded here before: then a missing registry entry is not a typo but
+ * an erasure to finish (run again after the reading store failed). The audit log holds only the pseudonym.
+ */
+export function erasureStarted(db: StateDb, patientId: string): boolean {
+  const target = `erased:${erasurePseudonym(db, patientId)}`;
+  return db.prepare("SELECT 1 FROM audit_log WHERE action = 'patient.erase' AND target = ? LIMIT 1").get(target) !== undefined;
+}
+
+/**
  * `vigil patients erase` (GDPR article 17): the registry entry, programmes, alerts with their events and notes,
  * rule changes, rejections, dead letters and every stored reading go; the devices are unassigned. The audit
  * log is kept (HIPAA), and records the erasure under an HMAC of the id, never the id itself.
