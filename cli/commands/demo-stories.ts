@@ -12,7 +12,9 @@ const iso = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
  * fall and then a new one (a second fall notifies on its own).
  */
 export async function playDemoStories(vigil: Vigil, conn: DeviceConnection): Promise<SimulatedDevice[]> {
-  const hub = await play(vigil, conn, 'demo-hypertension', 'demo-hypertension-hub', 'bp_cuff', [
+  // Its own device id: `demo-hypertension-hub` is the care loop's hub app (demo-care.ts), already connected by
+  // now; rotating that device's secret here would knock the hub app offline and strand its messages.
+  const hub = await play(vigil, conn, 'demo-hypertension', 'demo-hypertension-phone', 'bp_cuff', [
     { type: 'blood_pressure', time: iso(180 * MIN), systolic: 206, diastolic: 118, pulse: 88, id: 'story-crisis' },
     { type: 'blood_pressure', time: iso(150 * MIN), systolic: 142, diastolic: 88, pulse: 76, id: 'story-after-1' },
     { type: 'blood_pressure', time: iso(60 * MIN), systolic: 136, diastolic: 84, pulse: 72, id: 'story-after-2' },
