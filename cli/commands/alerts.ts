@@ -225,7 +225,7 @@ export function registerAlerts(program: Command): void {
         printTable(list.map((r) => ({ id: r.id, kind: r.kind, title: r.title, source: r.source.slice(0, 70) })));
       }),
     );
-  examples(rules.command('set'), `vigil rules set p-1a2b3c4d5e6f spo2.low '{"tiers":[{"severity":"warning","conditions":[{"field":"value","op":"<","value":90}]}]}' --by "Dr Jones" --reason "COPD, target 88-92 %" --for 30d`)
+  examples(rules.command('set'), `vigil rules set p-1a2b3c4d5e6f spo2.low '{"tiers":[{"severity":"critical","conditions":[{"field":"value","op":"<","value":85}]},{"severity":"warning","conditions":[{"field":"value","op":"<","value":88}]}]}' --by "Dr Jones" --reason "COPD, target 88-92 %" --for 30d`)
     .description('override values of a rule for one patient, within its safety floor')
     .argument('<patientId>', 'patient id', ARG.patientId)
     .argument('<ruleId>', 'rule id (see vigil rules list)')
