@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_RULE_SET, mirrorsSharedAlerts, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
+import { DEFAULT_RULE_SET, findRule, mirrorsSharedAlerts, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
 import { openState, patientDirectory, shareStateAlerts } from '../../app/state.js';
 import { VigilError } from '../../domain/index.js';
 import { AuditLog, type StateDb } from '../../state/index.js';
@@ -149,7 +149,7 @@ export function registerAlerts(program: Command): void {
         }),
       );
   }
-  examples(alerts.command('snooze'), 'vigil alerts snooze p-1a2b3c4d5e6f bp.average_7d --for 4h --by "Dr Jones" --reason "medication changed today"')
+  examples(alerts.command('snooze'), 'vigil alerts snooze p-1a2b3c4d5e6f bp.home_average --for 4h --by "Dr Jones" --reason "medication changed today"')
     .description('silence one rule for one patient for a while (at most VIGIL_ALERT_SNOOZE_MAX_HOURS), with a reason; worse findings and any critical one break through')
     .argument('<patientId>', 'patient id', ARG.patientId)
     .argument('<ruleId>', 'rule id (see vigil rules list)')
@@ -164,7 +164,7 @@ export function registerAlerts(program: Command): void {
         process.stdout.write(`${ruleId} snoozed for ${patientId} until ${new Date(until).toISOString()} (up to ${snooze.tier}; anything worse breaks through)\n`);
       }),
     );
-  examples(alerts.command('unsnooze'), 'vigil alerts unsnooze p-1a2b3c4d5e6f bp.average_7d --by "Dr Jones"')
+  examples(alerts.command('unsnooze'), 'vigil alerts unsnooze p-1a2b3c4d5e6f bp.home_average --by "Dr Jones"')
     .description('end a snooze')
     .argument('<patientId>', 'patient id', ARG.patientId)
     .argument('<ruleId>', 'rule id')
@@ -172,7 +172,12 @@ export function registerAlerts(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (patientId: string, ruleId: string, opts: { by: string; dataDir?: string }) => {
-        await withAlerts(opts.dataDir, (a) => a.actions.unsnooze(patientId, ruleId, requireActor(opts.by)));
+        await withAlerts(opts.dataDir, (a) => {
+          // As snooze does: a typo in the rule id must not read as "no longer snoozed".
+          requirePatient(a.directory, patientId);
+          if (!findRule(ruleId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `rule ${ruleId} does not exist (see vigil rules list)`);
+          return a.actions.unsnooze(patientId, ruleId, requireActor(opts.by));
+        });
         process.stdout.write(`${ruleId} no longer snoozed for ${patientId}\n`);
       }),
     );
