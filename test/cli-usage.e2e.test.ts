@@ -162,6 +162,34 @@ process.stdout.write('\\nHELP ' + JSON.stringify(out) + '\\n');
     }
   }, 120_000);
 
+  it('runs the rules set and snooze examples of --help, refuses to unsnooze a rule that does not exist, and says when an override does not apply', async () => {
+    const add = async (programme: string) => (JSON.parse((await vigil(['patients', 'add', '--name', 'Ex Ample', ...(programme ? ['--programme', programme] : []), '--json'], { env })).stdout) as { id: string }).id;
+    const [copd, hypertension, none] = [await add('copd'), await add('hypertension'), await add('')];
+    // Each example's own arguments, on a patient of the programme it is written for (the demo's, say).
+    const example = async (command: string[]) => {
+      const help = (await vigil([...command, '--help'])).stdout;
+      const line = new RegExp(`^ {2}vigil ${command.join(' ')} p-1a2b3c4d5e6f (.+)$`, 'm').exec(help)?.[1];
+      expect(line, help).toBeDefined();
+      return [...line!.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+    };
+    const set = await vigil(['rules', 'set', copd, ...(await example(['rules', 'set']))], { env });
+    expect(set.code, set.stderr).toBe(0);
+    const snooze = await vigil(['alerts', 'snooze', hypertension, ...(await example(['alerts', 'snooze']))], { env });
+    expect(snooze.code, snooze.stderr).toBe(0);
+    const unsnooze = await vigil(['alerts', 'unsnooze', hypertension, ...(await example(['alerts', 'unsnooze']))], { env });
+    expect(unsnooze.code, unsnooze.stderr).toBe(0);
+
+    const typo = await vigil(['alerts', 'unsnooze', hypertension, 'bp.average_7d', '--by', 'Dr Jones'], { env });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/rule bp\.average_7d does not exist/);
+    expect(typo.stdout).not.toMatch(/no longer snoozed/);
+
+    const stored = await vigil(['rules', 'set', none, 'missing.weight', '{"maxGapHours":72}', '--by', 'Dr Jones', '--reason', 'weighs every other day'], { env });
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout).toMatch(/stored, but the rule does not apply under the patient's programmes \(none\)/);
+    expect(stored.stdout).not.toMatch(/the rule now applies as/);
+  }, 180_000);
+
   it('simulate --verify with a device the gateway refuses fails with a clear message (exit 1), not a stack trace', async () => {
     // Provisioned in another data dir than the running Vigil's, as "./data beside the demo" used to be.
     const other = await tempDir();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_RULE_SET, findRule, mirrorsSharedAlerts, openAlertsCore, PROGRAMME_RULE_SETS, RULE_PRESETS, type Alert, type PatientDirectory } from '../../alerts/index.js';
 import { openState, patientDirectory, shareStateAlerts } from '../../app/state.js';
-import { VigilError } from '../../domain/index.js';
+import { VigilError, type Programme } from '../../domain/index.js';
 import { AuditLog, type StateDb } from '../../state/index.js';
 import type { Registry } from '../../registry/index.js';
 import { UsageError } from '../failure.js';
@@ -67,6 +67,12 @@ function row(a: Alert) {
     updated: isoOrDash(a.updatedAt),
     message: a.message.slice(0, 90),
   };
+}
+
+/** Whether a rule is among those a patient with these programmes is evaluated against (the defaults, or a programme's). */
+function appliesUnder(ruleId: string, programmes: readonly Programme[]): boolean {
+  const sets = [DEFAULT_RULE_SET, ...programmes.map((p) => PROGRAMME_RULE_SETS[p])];
+  return sets.some((rules) => rules.some((r) => r.id === ruleId));
 }
 
 /** A patient named on the command line must exist: an empty answer would read as "nothing to see". */
@@ -244,8 +250,16 @@ export function registerAlerts(program: Command): void {
     .action(
       action(async (patientId: string, ruleId: string, override: Record<string, unknown>, opts: { by: string; reason: string; for?: string; expires?: string; json?: boolean; dataDir?: string }) => {
         const options = { reason: opts.reason, expiresAt: expiryOf(opts) };
-        const rule = await withAlerts(opts.dataDir, (a) => a.actions.setOverride(patientId, ruleId, override, requireActor(opts.by), options));
-        process.stdout.write(opts.json ? `${JSON.stringify(rule)}\n` : `${ruleId} overridden for ${patientId}${options.expiresAt ? ` until ${isoOrDash(options.expiresAt)}` : ''}; the rule now applies as:\n${JSON.stringify(rule, null, 2)}\n`);
+        const { rule, programmes } = await withAlerts(opts.dataDir, async (a) => ({
+          rule: await a.actions.setOverride(patientId, ruleId, override, requireActor(opts.by), options),
+          programmes: a.directory.patient(patientId)?.programmes ?? [],
+        }));
+        const until = options.expiresAt ? ` until ${isoOrDash(options.expiresAt)}` : '';
+        // A programme's rule on a patient outside that programme: stored, but it raises nothing until they join one.
+        const how = appliesUnder(ruleId, programmes)
+          ? 'the rule now applies as'
+          : `stored, but the rule does not apply under the patient's programmes (${programmes.join(', ') || 'none'}); it would apply as`;
+        process.stdout.write(opts.json ? `${JSON.stringify(rule)}\n` : `${ruleId} overridden for ${patientId}${until}; ${how}:\n${JSON.stringify(rule, null, 2)}\n`);
       }),
     );
   examples(rules.command('reset'), 'vigil rules reset p-1a2b3c4d5e6f spo2.low --by "Dr Jones"')
