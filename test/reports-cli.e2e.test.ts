@@ -64,6 +64,8 @@ describe('vigil reports', () => {
     const r = await vigil(['reports', 'glucose', '--patient', patientId, '--data-dir', dir.path]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Glucose report');
+    // This patient has no glucose reading.
+    expect(r.stdout).toMatch(/\): no glucose readings\n/);
     expect(r.stdout).toMatch(/Time in range 70-180 mg\/dL\s+-\s+> 70 %/);
   });
 

@@ -44,7 +44,9 @@ async function withPatient<T>(opts: ReportOptions, run: (store: ReadingStore, pa
 const verdict = (met: boolean | null) => (met === null ? '-' : met ? 'met' : 'not met');
 
 function printGlucose(r: GlucoseReport): void {
-  process.stdout.write(`Glucose report, ${r.patientId}, ${isoOrDash(r.from)} to ${isoOrDash(r.to)} (${r.days} days, ${r.timeZone}): ${r.readings} ${r.source} readings\n`);
+  // source is 'none' when the period has neither CGM nor meter readings ("0 none readings" read as a bug).
+  const readings = r.source === 'none' ? 'no glucose readings' : `${r.readings} ${r.source} readings`;
+  process.stdout.write(`Glucose report, ${r.patientId}, ${isoOrDash(r.from)} to ${isoOrDash(r.to)} (${r.days} days, ${r.timeZone}): ${readings}\n`);
   printTable(r.ranges.map((x) => ({ range: x.label, readings: x.count, percent: x.percent })));
   process.stdout.write(`mean ${r.meanMgdl ?? '-'} mg/dL, SD ${r.sdMgdl ?? '-'} mg/dL, GMI ${r.gmiPercent ?? '-'} %\n\n`);
   printTable(r.targets.map((t) => ({ figure: t.label, value: t.value === null ? null : `${t.value} ${t.unit}`, target: `${t.op} ${t.limit} ${t.unit}`, verdict: verdict(t.met) })));
