@@ -186,6 +186,13 @@ describe('missing data and devices', () => {
     expect(evaluateMissing(rule<'missing'>('missing.cgm'), undefined, T - 3 * DAY, T)).toBeUndefined();
   });
 
+  it("names the patient's own gap in a missing-data message, not the default the rule's title was written for", () => {
+    const r = { ...rule<'missing'>('missing.blood_pressure'), maxGapHours: 72 };
+    expect(evaluateMissing(r, T - 73 * HOUR, T - 100 * DAY, T)?.message).toBe('No blood pressure for 72 h: no reading for 73 h since the last one');
+    expect(evaluateMissing(r, T - 1 * HOUR, T - 100 * DAY, T)?.message).toBe('No blood pressure for 72 h: readings arriving again');
+    expect(evaluateMissing(rule<'missing'>('missing.weight'), T - 40 * HOUR, T - 100 * DAY, T)?.message).toBe('No weight for 36 h: no reading for 40 h since the last one');
+  });
+
   it('device battery low with a 5-point band, and offline for over 24 h', () => {
     const battery = rule<'device'>('device.battery_low');
     const dev = (b: number | null, online = true, statusAt = T) => ({ id: 'd1', battery: b, online, statusAt });

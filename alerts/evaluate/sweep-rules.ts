@@ -5,6 +5,14 @@ import type { ObservedReading } from './threshold.js';
 const HOUR = 3_600_000;
 
 /**
+ * The rule's title with the gap that applies to this patient: the catalogue's titles name the default ("No
+ * blood pressure for 48 h"), and a per-patient override of maxGapHours must not leave the alert saying 48 h.
+ */
+function missingTitle(rule: MissingRule): string {
+  return rule.title.replace(/ for \d+(?:\.\d+)? h$/, ` for ${rule.maxGapHours} h`);
+}
+
+/**
  * No reading for longer than the plan expects. The gap is counted from the last reading, but never from before
  * `countFrom`: the patient's enrolment in the programme that brings the rule, a device assigned since, or the
  * end of a declared sensor warm-up. Enrolling a patient is not a gap.
@@ -16,9 +24,9 @@ export function evaluateMissing(rule: MissingRule, lastReadingAt: number | undef
   const base = { ruleId: rule.id, subject: '', observedAt: now, values: { gapHours: Math.max(0, Math.round(gapHours * 10) / 10) } };
   if (gapHours > rule.maxGapHours) {
     const what = lastReadingAt === undefined || lastReadingAt < countFrom ? 'since enrolment or device assignment' : 'since the last one';
-    return { ...base, severity: rule.severity, message: `${rule.title}: no reading for ${Math.floor(gapHours)} h ${what}`, score: gapHours / rule.maxGapHours - 1 };
+    return { ...base, severity: rule.severity, message: `${missingTitle(rule)}: no reading for ${Math.floor(gapHours)} h ${what}`, score: gapHours / rule.maxGapHours - 1 };
   }
-  return { ...base, severity: null, message: `${rule.title}: readings arriving again`, score: 0 };
+  return { ...base, severity: null, message: `${missingTitle(rule)}: readings arriving again`, score: 0 };
 }
 
 /** A patient's plan, as the missing-data rule sees it (careloop/ fulfils it; docs/hub-protocol.md "Plans"). */
