@@ -10,6 +10,7 @@ import { ARG, eachParsedBy, examples, oneOf, parsedBy } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP, stateConfig } from '../state-config.js';
 import { shipAuditAndClose } from '../ship-audit.js';
+import { cliActor } from '../cli-actor.js';
 
 interface DataDirOption {
   dataDir?: string;
@@ -38,7 +39,7 @@ async function withCare<T>(opts: DataDirOption, body: (care: CareLoop, by: { nam
     const store: ReadingStore = config.influx ? await InfluxStore.open(config.influx) : new SqliteStore(config.dataDir);
     try {
       const care = new CareLoop({ db, audit: new AuditLog(db), readings: store, directory: careDirectory(registry), log: { warn: () => undefined, error: () => undefined } });
-      return await body(care, { name: `cli:${process.env.USER ?? 'unknown'}`, origin: 'cli' });
+      return await body(care, cliActor());
     } finally {
       await store.close();
     }
