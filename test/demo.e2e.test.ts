@@ -59,8 +59,16 @@ describe('vigil demo', () => {
     // The care loop: demo patients follow plans with different adherence, shown with the message thread.
     const care = async (id: string) => (await (await fetch(`http://127.0.0.1:${httpPort}/api/patients/${id}/care`, { headers: { authorization: `Bearer ${token}` } })).json()) as PatientCare;
     const [hypertension, copd] = [await care('demo-hypertension'), await care('demo-copd')];
-    // The care loop's hub app stays online: the crisis story plays on a device of its own.
     expect(hypertension.hub).toMatchObject({ id: 'demo-hypertension-hub', online: true });
+    // The crisis story plays on a device of its own: the hub app keeps its secret, and a message reaches it.
+    const sent = await fetch(`http://127.0.0.1:${httpPort}/api/patients/demo-hypertension/care/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Please measure your blood pressure now.' }),
+    });
+    expect(sent.status).toBe(201);
+    const messageId = ((await sent.json()) as { id: string }).id;
+    await waitFor(async () => (await care('demo-hypertension')).messages.find((m) => m.id === messageId)?.deliveredAt, { what: "the hub's delivery receipt", timeoutMs: 30_000 });
     // Education for the hub: on the plan (with every reminder) and on the crisis rule (with a message about one).
     expect(hypertension.education.map((e) => e.attachTo)).toEqual(['bp.crisis', 'plan']);
     expect(hypertension.adherence.measurements[0]!.planned).toBeGreaterThan(0);
