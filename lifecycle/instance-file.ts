@@ -2,8 +2,24 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../domain/index.js';
 
-/** Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. */
+/**
+ * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
+ * first line is the pid; its second, on Linux, the boot id (see bootId).
+ */
 export const INSTANCE_FILE = 'vigil.pid';
+
+/**
+ * This boot's id (Linux), undefined elsewhere. A file left behind by a power loss names a pid that, after the
+ * reboot, may belong to another process: now that a live pid refuses a start, not only a restore, such a file
+ * must not keep Vigil down. A file from another boot names no running Vigil.
+ */
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Marks the data dir as served by this process. SQLite's locks cannot say whether a server runs (the server
@@ -13,7 +29,7 @@ export const INSTANCE_FILE = 'vigil.pid';
 export function claimInstance(dataDir: string): () => void {
   refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
-  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
+  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n`, { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
@@ -43,8 +59,12 @@ export function liveInstancePid(dataDir: string, self: number = process.pid): nu
   } catch {
     return undefined;
   }
-  const pid = Number(text.trim());
+  const [pidLine = '', boot = ''] = text.split('\n').map((line) => line.trim());
+  const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
+  // Written in an earlier boot: it names no Vigil now. A file without a boot id (an older Vigil) goes by its pid.
+  const current = bootId();
+  if (boot !== '' && current !== undefined && boot !== current) return undefined;
   try {
     process.kill(pid, 0);
     return pid;

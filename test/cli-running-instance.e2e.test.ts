@@ -100,14 +100,15 @@ describe('a second start on a served data dir', () => {
     const first = await startVigilProcess({ VIGIL_DATA_DIR: dir.path });
     try {
       const pidFile = join(dir.path, 'vigil.pid');
-      expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(first.child.pid));
+      const pidInFile = () => readFileSync(pidFile, 'utf8').split('\n')[0];
+      expect(pidInFile()).toBe(String(first.child.pid));
       const second = await vigil(['start'], {
         cwd: dir.path,
         env: { VIGIL_DATA_DIR: dir.path, VIGIL_BIND_HOST: '127.0.0.1', VIGIL_MQTT_PORT: String(first.mqttPort), VIGIL_HTTP_PORT: String(first.httpPort) },
       });
       expect(second.code).toBe(1);
       expect(`${second.stdout}${second.stderr}`).toMatch(new RegExp(`a Vigil \\(pid ${first.child.pid}\\) already serves ${dir.path}`));
-      expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(first.child.pid));
+      expect(pidInFile()).toBe(String(first.child.pid));
       const refused = await vigil(['restore', dir.path, '--data-dir', dir.path, '--replace']);
       expect(refused.stderr).toMatch(/is running on/);
     } finally {

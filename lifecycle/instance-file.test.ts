@@ -1,0 +1,44 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../test/support/temp.js';
+import { claimInstance, INSTANCE_FILE, liveInstancePid } from './instance-file.js';
+
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+
+describe('the vigil.pid instance file', () => {
+  const removals: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const remove of removals.splice(0)) await remove();
+  });
+  const dataDir = async () => {
+    const dir = await tempDir();
+    removals.push(dir.remove);
+    return dir.path;
+  };
+
+  it('refuses a claim on a dir another live process serves, and leaves its file alone', async () => {
+    const dir = await dataDir();
+    // The parent process stands for a Vigil already serving the dir.
+    writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n`);
+    expect(() => claimInstance(dir)).toThrow(new RegExp(`a Vigil \\(pid ${process.ppid}\\) already serves`));
+    expect(readFileSync(join(dir, INSTANCE_FILE), 'utf8')).toBe(`${process.ppid}\n`);
+  });
+
+  it('claims a dir whose file names a process that is gone, and removes only its own file', async () => {
+    const dir = await dataDir();
+    writeFileSync(join(dir, INSTANCE_FILE), '2147483646\n');
+    const release = claimInstance(dir);
+    expect(liveInstancePid(dir, -1)).toBe(process.pid);
+    release();
+    expect(existsSync(join(dir, INSTANCE_FILE))).toBe(false);
+  });
+
+  it.runIf(existsSync(BOOT_ID))('does not count a live pid written in an earlier boot (a power loss left the file)', async () => {
+    const dir = await dataDir();
+    writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n00000000-0000-0000-0000-000000000000\n`);
+    expect(liveInstancePid(dir)).toBeUndefined();
+    writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n${readFileSync(BOOT_ID, 'utf8').trim()}\n`);
+    expect(liveInstancePid(dir)).toBe(process.ppid);
+  });
+});
