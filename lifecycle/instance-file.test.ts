@@ -41,4 +41,27 @@ describe('the vigil.pid instance file', () => {
     writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n${readFileSync(BOOT_ID, 'utf8').trim()}\n`);
     expect(liveInstancePid(dir)).toBe(process.ppid);
   });
+
+  it.runIf(existsSync(BOOT_ID))('does not count a pid another process holds since the file was written (a crash left it, the pid was reused)', async () => {
+    const dir = await dataDir();
+    const boot = readFileSync(BOOT_ID, 'utf8').trim();
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+    writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n${boot}\n${Number(started) + 1}\n`);
+    expect(liveInstancePid(dir)).toBeUndefined();
+    writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n${boot}\n${started}\n`);
+    expect(liveInstancePid(dir)).toBe(process.ppid);
+  });
+
+  it('writes the pid, and on Linux the boot id and the start time that tell this process from a later one', async () => {
+    const dir = await dataDir();
+    const release = claimInstance(dir);
+    const [pid, boot, started] = readFileSync(join(dir, INSTANCE_FILE), 'utf8').split('\n');
+    expect(Number(pid)).toBe(process.pid);
+    if (existsSync(BOOT_ID)) {
+      expect(boot).toBe(readFileSync(BOOT_ID, 'utf8').trim());
+      expect(Number(started)).toBeGreaterThan(0);
+    }
+    release();
+  });
 });

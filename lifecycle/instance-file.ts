@@ -4,18 +4,24 @@ import { VigilError } from '../domain/index.js';
 
 /**
  * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
- * first line is the pid; its second, on Linux, the boot id (see bootId).
+ * first line is the pid; on Linux, its second the boot id and its third the process's start time (see
+ * processIdentity).
  */
 export const INSTANCE_FILE = 'vigil.pid';
 
 /**
- * This boot's id (Linux), undefined elsewhere. A file left behind by a power loss names a pid that, after the
- * reboot, may belong to another process: now that a live pid refuses a start, not only a restore, such a file
- * must not keep Vigil down. A file from another boot names no running Vigil.
+ * What tells this process from another that gets its pid later (Linux; undefined elsewhere): the boot id and the
+ * process's start time. Now that a live pid refuses a start, not only a restore, a file left by a crash or a
+ * power loss must not keep Vigil down because its pid now belongs to another process: a file from another boot,
+ * or naming a process that started at another time, names no running Vigil.
  */
-function bootId(): string | undefined {
+function processIdentity(pid: number | 'self'): { boot: string; started: string } | undefined {
   try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    // proc(5): the command name (field 2) is in parentheses and may hold spaces; starttime is field 22.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return boot && started ? { boot, started } : undefined;
   } catch {
     return undefined;
   }
@@ -29,7 +35,8 @@ function bootId(): string | undefined {
 export function claimInstance(dataDir: string): () => void {
   refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
-  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n`, { mode: 0o600 });
+  const self = processIdentity('self');
+  writeFileSync(path, `${process.pid}\n${self?.boot ?? ''}\n${self?.started ?? ''}\n`, { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
@@ -59,12 +66,13 @@ export function liveInstancePid(dataDir: string, self: number = process.pid): nu
   } catch {
     return undefined;
   }
-  const [pidLine = '', boot = ''] = text.split('\n').map((line) => line.trim());
+  const [pidLine = '', boot = '', started = ''] = text.split('\n').map((line) => line.trim());
   const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
-  // Written in an earlier boot: it names no Vigil now. A file without a boot id (an older Vigil) goes by its pid.
-  const current = bootId();
-  if (boot !== '' && current !== undefined && boot !== current) return undefined;
+  // Written in an earlier boot, or by a process that started at another time than the one holding the pid now:
+  // it names no Vigil. A file without them (an older Vigil, another system) goes by its pid alone.
+  const now = boot === '' ? undefined : processIdentity(pid);
+  if (now !== undefined && (now.boot !== boot || (started !== '' && now.started !== started))) return undefined;
   try {
     process.kill(pid, 0);
     return pid;
