@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { addDays, hubReplySchema, localDate, VigilError, type HubReply, type InboxMessage, type ReadingType } from '../domain/index.js';
 import type { ReplyProblem } from '../gateway/index.js';
 import type { RangeQuery, RawPoint } from '../ingest/index.js';
@@ -330,8 +331,12 @@ export class CareLoop {
     }
   }
 
+  /** Asked on every delivery to a hub and every reply: prepared once. */
+  #hubPatient: Database.Statement<[string], { patient_id: string | null }> | undefined;
+
   #patientOfHub(hubId: string): string | undefined {
-    return this.#o.db.prepare<[string], { patient_id: string | null }>("SELECT patient_id FROM devices WHERE id = ? AND kind = 'hub' AND revoked_at IS NULL").get(hubId)?.patient_id ?? undefined;
+    this.#hubPatient ??= this.#o.db.prepare<[string], { patient_id: string | null }>("SELECT patient_id FROM devices WHERE id = ? AND kind = 'hub' AND revoked_at IS NULL");
+    return this.#hubPatient.get(hubId)?.patient_id ?? undefined;
   }
 
   /** The plan's view for the missing-data rule: undefined without a plan (the rule's own gap applies). */

@@ -440,13 +440,23 @@ export async function createGateway(options: GatewayOptions) {
         return null;
       }
       // Queued for the patient the hub served before it was handed to another: never delivered to the next one.
-      if (options.hub?.inboxDeliverable?.(inbox.deviceId, packet.payload as Buffer) === false) {
+      // When that cannot be told (the state database failing), withheld too: the care loop resends it later.
+      if (!inboxDeliverable(inbox.deviceId, packet.payload as Buffer)) {
         metrics.inboxWithheld.inc();
         return null;
       }
       return packet;
     },
   });
+
+  function inboxDeliverable(hubId: string, payload: Buffer): boolean {
+    try {
+      return options.hub?.inboxDeliverable?.(hubId, payload) ?? true;
+    } catch (err) {
+      log.warn({ deviceId: hubId, err }, 'inbox message withheld: could not tell whether the hub still serves its patient');
+      return false;
+    }
+  }
 
   endDevicePublishesAtVigil(broker);
   if (options.hub) watchInboxDelivery(broker, topicPrefix, options.hub, log);

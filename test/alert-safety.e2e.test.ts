@@ -70,7 +70,8 @@ describe('alert safety end to end', () => {
   it('refuses a rule override nested deeper than 32 levels with 400 VIGIL_ERR_TOO_DEEP, not a 500, and stores nothing', async () => {
     const p = await patient();
     // Built as text: JSON.stringify cannot write it, which is what answered 500 when the override was stored.
-    // A key the rule does not have passes the rule's validation and is stored with the override.
+    // The depth is refused before anything else looks at the body (the key, which the rule does not have, would be
+    // refused next).
     const body = `{"override":{"resolveAfterMinutes":5,"note":${'['.repeat(20_000)}${']'.repeat(20_000)}},"reason":"test"}`;
     const refused = await api(`/api/patients/${p.patientId}/rules/bp.crisis`, { method: 'PUT', body });
     expect(refused).toEqual({ status: 400, body: { code: 'VIGIL_ERR_TOO_DEEP', message: expect.stringMatching(/32 levels/) } });

@@ -191,6 +191,8 @@ describe('missing data and devices', () => {
     expect(evaluateMissing(r, T - 73 * HOUR, T - 100 * DAY, T)?.message).toBe('No blood pressure for 72 h: no reading for 73 h since the last one');
     expect(evaluateMissing(r, T - 1 * HOUR, T - 100 * DAY, T)?.message).toBe('No blood pressure for 72 h: readings arriving again');
     expect(evaluateMissing(rule<'missing'>('missing.weight'), T - 40 * HOUR, T - 100 * DAY, T)?.message).toBe('No weight for 36 h: no reading for 40 h since the last one');
+    const cgm = { ...rule<'missing'>('missing.cgm'), maxGapHours: 4 };
+    expect(evaluateMissing(cgm, T - 5 * HOUR, T - 100 * DAY, T)?.message).toBe('CGM gap over 4 h: no reading for 5 h since the last one');
   });
 
   it('device battery low with a 5-point band, and offline for over 24 h', () => {

@@ -9,7 +9,8 @@ const HOUR = 3_600_000;
  * blood pressure for 48 h"), and a per-patient override of maxGapHours must not leave the alert saying 48 h.
  */
 function missingTitle(rule: MissingRule): string {
-  return rule.title.replace(/ for \d+(?:\.\d+)? h$/, ` for ${rule.maxGapHours} h`);
+  // "No blood pressure for 48 h", "CGM gap over 2 h": the gap is the title's last number of hours.
+  return rule.title.replace(/ (for|over) \d+(?:\.\d+)? h$/, ` $1 ${rule.maxGapHours} h`);
 }
 
 /**
