@@ -86,6 +86,11 @@ describe('patients export/erase, backup and restore beside a running Vigil', () 
       expect(typo.code).toBe(1);
       expect(typo.stderr).toMatch(/patient p-typo0000000 does not exist/);
       expect(erasures(), 'no erasure is audited for a patient that does not exist').toHaveLength(1);
+      expect(typo.stderr).toMatch(/add --force/);
+      // An erasure stopped between deleting the registry entry and its audit entry looks the same: --force finishes it.
+      const forced = await vigil(['patients', 'erase', 'p-typo0000000', '--yes', '--force'], { cwd: cwd.path });
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(erasures()).toHaveLength(2);
     } finally {
       state.close();
     }
