@@ -4,24 +4,28 @@ import { VigilError } from '../domain/index.js';
 
 /**
  * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
- * first line is the pid; on Linux, its second the boot id and its third the process's start time (see
- * processIdentity).
+ * first line is the pid; on Linux, its second the boot id and its third the process's start time.
  */
 export const INSTANCE_FILE = 'vigil.pid';
 
-/**
- * What tells this process from another that gets its pid later (Linux; undefined elsewhere): the boot id and the
- * process's start time. Now that a live pid refuses a start, not only a restore, a file left by a crash or a
- * power loss must not keep Vigil down because its pid now belongs to another process: a file from another boot,
- * or naming a process that started at another time, names no running Vigil.
- */
-function processIdentity(pid: number | 'self'): { boot: string; started: string } | undefined {
+/** This boot's id (Linux), undefined elsewhere: a file written in another boot names no running process. */
+function bootId(): string | undefined {
   try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    // proc(5): the command name (field 2) is in parentheses and may hold spaces; starttime is field 22.
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When a process started, in clock ticks since boot (proc(5) stat field 22; Linux), undefined where /proc does
+ * not say (another system, `hidepid`). With the boot id it tells a Vigil from a process that got its pid later.
+ */
+function startTime(pid: number | 'self'): string | undefined {
+  try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return boot && started ? { boot, started } : undefined;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] || undefined;
   } catch {
     return undefined;
   }
@@ -35,8 +39,7 @@ function processIdentity(pid: number | 'self'): { boot: string; started: string 
 export function claimInstance(dataDir: string): () => void {
   refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
-  const self = processIdentity('self');
-  writeFileSync(path, `${process.pid}\n${self?.boot ?? ''}\n${self?.started ?? ''}\n`, { mode: 0o600 });
+  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n${startTime('self') ?? ''}\n`, { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
@@ -47,19 +50,27 @@ export function claimInstance(dataDir: string): () => void {
  * Throws when another live Vigil process serves the data dir. A second server there would share the first
  * one's outbox and state database, and on its way out remove the first one's pid file, the guard that keeps
  * `vigil restore` from writing under a running server. The composition root asks before it opens anything.
+ * Strict about who holds the pid: a file left by a crash must not keep the alarm system from starting again.
  */
 export function refuseServedDataDir(dataDir: string): void {
-  const pid = liveInstancePid(dataDir);
+  const pid = liveInstancePid(dataDir, process.pid, 'exact');
   if (pid !== undefined) {
     throw new VigilError('VIGIL_ERR_CONFLICT', `a Vigil (pid ${pid}) already serves ${dataDir}: stop it first, or give this one another data dir (VIGIL_DATA_DIR or --data-dir)`);
   }
 }
 
 /**
- * The pid of a Vigil process serving the data dir, or undefined. A file whose process is gone (SIGKILL, a
- * crash) does not count; `self` (this process) never does.
+ * The pid of a Vigil process serving the data dir, or undefined. A file whose process is gone (SIGKILL, a crash)
+ * or that was written in another boot does not count; `self` (this process) never does.
+ *
+ * `cautious` (restore, the CLI): any live process holding the pid counts, so that nothing writes under a server
+ * that may be running. A container's Vigil is pid 1 in its own namespace: seen from the host, its file names the
+ * host's pid 1, a process with another start time, and must still hold a restore back.
+ * `exact` (a start): only a process that started when the file says, and that this user may signal, counts: a
+ * pid reused after a crash, or one /proc hides, must not keep Vigil down. A file without a start time (an older
+ * Vigil, another system) goes by its pid alone.
  */
-export function liveInstancePid(dataDir: string, self: number = process.pid): number | undefined {
+export function liveInstancePid(dataDir: string, self: number = process.pid, mode: 'cautious' | 'exact' = 'cautious'): number | undefined {
   let text: string;
   try {
     text = readFileSync(join(dataDir, INSTANCE_FILE), 'utf8');
@@ -69,15 +80,18 @@ export function liveInstancePid(dataDir: string, self: number = process.pid): nu
   const [pidLine = '', boot = '', started = ''] = text.split('\n').map((line) => line.trim());
   const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
-  // Written in an earlier boot, or by a process that started at another time than the one holding the pid now:
-  // it names no Vigil. A file without them (an older Vigil, another system) goes by its pid alone.
-  const now = boot === '' ? undefined : processIdentity(pid);
-  if (now !== undefined && (now.boot !== boot || (started !== '' && now.started !== started))) return undefined;
+  const currentBoot = bootId();
+  if (boot !== '' && currentBoot !== undefined && boot !== currentBoot) return undefined;
+  if (mode === 'exact' && started !== '') {
+    const now = startTime(pid);
+    if (now !== undefined && now !== started) return undefined;
+  }
   try {
     process.kill(pid, 0);
     return pid;
   } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+    // EPERM: the process exists but belongs to another user: a Vigil for the cautious, not ours to wait for when
+    // starting (a data dir is its owner's, mode 0700).
+    return (err as NodeJS.ErrnoException).code === 'EPERM' && mode === 'cautious' ? pid : undefined;
   }
 }
