@@ -13,7 +13,7 @@ import { createAuthenticator, requirePrincipal } from './auth/authenticate.js';
 import { identityStores } from './auth/identity-database.js';
 import { canSeeTeam } from './auth/principal.js';
 import { RepeatViews } from './audit/repeat-views.js';
-import type { DashboardAlerts, DashboardContext, PatientDirectory, SessionSettings } from './context.js';
+import { auditView, type DashboardAlerts, type DashboardContext, type PatientDirectory, type SessionSettings } from './context.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -146,7 +146,9 @@ export function createDashboard(options: DashboardOptions) {
         const patientData = options.patientData;
         if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
       });
-      await registerLiveRoute(app, hub, authenticate);
+      await registerLiveRoute(app, hub, authenticate, (request, replay) =>
+        auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' }),
+      );
       await registerWebAssets(app);
     },
     onCommitted(readings: readonly Reading[]): void {

@@ -55,6 +55,22 @@ describe('JSON API: override keys, the alert feed in the audit log, unknown rout
     expect(await auditOf('alerts.events.view')).toHaveLength(1);
   });
 
+  it('audits a replay of alert history on the live channel the same way, and not a connection that replays nothing', async () => {
+    const before = (await auditOf('alerts.events.view')).length;
+    const live = await clinician.live(0);
+    const replayed = live.messages.filter((m) => m.type.startsWith('alert.'));
+    expect(replayed.length).toBeGreaterThan(0);
+    live.close();
+    const entries = await auditOf('alerts.events.view');
+    expect(entries).toHaveLength(before + 1);
+    expect(entries[0]).toMatchObject({ patientId: null, details: expect.objectContaining({ count: replayed.length, after: 0, via: 'live' }) });
+    // Up to date (after the last sequence number): nothing replayed, nothing audited.
+    const ready = live.messages.find((m) => m.type === 'ready')!;
+    const current = await clinician.live(Number(ready.seq));
+    current.close();
+    expect(await auditOf('alerts.events.view')).toHaveLength(before + 1);
+  });
+
   it('answers an unknown route in the documented error format, with a code', async () => {
     for (const path of ['/api/nonexistent', '/api/alerts/1/nonexistent?patient=p-1', '/nonexistent']) {
       const response = await call(t.httpUrl, 'GET', path);

@@ -64,12 +64,17 @@ export class LiveHub {
     return this.#clients.size;
   }
 
-  /** Registers a socket after replaying what it missed; synchronous, so no event falls between the two. */
-  attach(socket: WebSocket, principal: Principal, afterSeq: number): void {
+  /**
+   * Registers a socket after replaying what it missed; synchronous, so no event falls between the two. Answers
+   * how many replayed events the principal was shown and the last sequence number: a replay is a read of alert
+   * history, audited by the caller like `GET /api/alerts/events`.
+   */
+  attach(socket: WebSocket, principal: Principal, afterSeq: number): { replayed: number; lastSeq: number } {
     const client: Client = { socket, principal, lastSeq: afterSeq };
+    let replayed = 0;
     for (;;) {
       const events = this.#o.access.eventsAfter(client.lastSeq, 1000);
-      for (const event of events) this.#sendAlertEvent(client, event);
+      for (const event of events) if (this.#sendAlertEvent(client, event)) replayed += 1;
       if (events.length < 1000) break;
     }
     this.#send(client, { type: 'ready', seq: client.lastSeq, user: principal.username });
@@ -80,17 +85,19 @@ export class LiveHub {
     socket.on('message', (data) => {
       if (data.toString() === 'ping') this.#send(client, { type: 'pong' });
     });
+    return { replayed, lastSeq: client.lastSeq };
   }
 
   onAlertEvent(event: AlertEvent): void {
     for (const client of this.#clients) this.#sendAlertEvent(client, event);
   }
 
-  #sendAlertEvent(client: Client, event: AlertEvent): void {
+  /** Sends the event if the client has not had it and may see its patient; answers whether it did. */
+  #sendAlertEvent(client: Client, event: AlertEvent): boolean {
     // A replayed event can also arrive live (stored before it was emitted): the sequence number tells.
-    if (event.seq <= client.lastSeq) return;
+    if (event.seq <= client.lastSeq) return false;
     client.lastSeq = event.seq;
-    if (!this.#o.access.canSeePatient(client.principal, event.alert.patientId)) return;
+    if (!this.#o.access.canSeePatient(client.principal, event.alert.patientId)) return false;
     this.#send(client, {
       type: event.type,
       seq: event.seq,
@@ -100,6 +107,7 @@ export class LiveHub {
       alert: event.alert,
       patientName: this.#o.access.patientName(event.alert.patientId),
     });
+    return true;
   }
 
   onReadings(readings: readonly Reading[]): void {

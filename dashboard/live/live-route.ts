@@ -1,8 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { VigilError } from '../../domain/index.js';
 import { sameOrigin, type Authenticator } from '../auth/authenticate.js';
 import type { LiveHub } from './live-hub.js';
+
+/** Records a replay of alert history to a live client (the caller's repeat-view rule applies). */
+export type ReplayAudit = (request: FastifyRequest, replay: { count: number; after: number; lastSeq: number }) => void;
 
 const liveQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 
@@ -10,7 +13,7 @@ const liveQuery = z.object({ after: z.coerce.number().int().min(0).default(0) })
  * `GET /api/live?after=<seq>` upgrades to a WebSocket for the logged-in user (session cookie, same origin: a page
  * of another site must not ride on the clinician's cookie) or an integration with the bearer token.
  */
-export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, authenticate: Authenticator): Promise<void> {
+export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, authenticate: Authenticator, auditReplay: ReplayAudit): Promise<void> {
   app.get(
     '/api/live',
     {
@@ -26,7 +29,10 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
     },
     (socket, request) => {
       const parsed = liveQuery.safeParse(request.query);
-      hub.attach(socket, request.principal!, parsed.success ? parsed.data.after : 0);
+      const after = parsed.success ? parsed.data.after : 0;
+      const { replayed, lastSeq } = hub.attach(socket, request.principal!, after);
+      // The replay reads alert history (patient names and values), as GET /api/alerts/events does.
+      if (replayed > 0) auditReplay(request, { count: replayed, after, lastSeq });
     },
   );
 }
