@@ -440,7 +440,8 @@ export async function createGateway(options: GatewayOptions) {
         return null;
       }
       // Queued for the patient the hub served before it was handed to another: never delivered to the next one.
-      // When that cannot be told (the state database failing), withheld too: the care loop resends it later.
+      // When that cannot be told (the state database failing), withheld too: unacknowledged, it is sent again
+      // when the hub next subscribes on a new session.
       if (!inboxDeliverable(inbox.deviceId, packet.payload as Buffer)) {
         metrics.inboxWithheld.inc();
         return null;
