@@ -6,6 +6,11 @@
 export class LiveKeys {
   readonly #byPatient = new Map<string, Set<string>>();
 
+  /** Forgets every key: before they are loaded again from the table (a batch of transitions rolled back). */
+  clear(): void {
+    this.#byPatient.clear();
+  }
+
   has(patientId: string, ruleId: string, subject: string): boolean {
     const keys = this.#byPatient.get(patientId);
     return keys !== undefined && keys.has(ruleKey(ruleId, subject));

@@ -98,6 +98,9 @@ export class AlertTable implements AlertWrites {
       liveKeys: db.prepare("SELECT patient_id AS patientId, rule_id AS ruleId, subject FROM alerts WHERE status != 'resolved'"),
       liveAll: db.prepare("SELECT * FROM alerts WHERE status != 'resolved'"),
       get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
       version: db.prepare<[number], { version: number }>('SELECT version FROM alerts WHERE id = ?'),
       insert: db.prepare(
         `INSERT INTO alerts (patient_id, rule_id, subject, status, severity, title, message, opened_at, updated_at,
@@ -116,6 +119,24 @@ export class AlertTable implements AlertWrites {
         "SELECT 1 FROM alerts WHERE patient_id = ? AND rule_id = ? AND subject = ? AND status = 'resolved' AND first_observed_at <= ? AND last_observed_at >= ? LIMIT 1",
       ),
     };
+  }
+
+  /**
+   * Opens a transaction that the transactions after it join, each as a savepoint, until `commitBatch`: a batch
+   * of transitions made in one turn of the event loop, committed with one fsync. The caller commits or abandons
+   * it before it yields: nothing else may run inside it.
+   */
+  beginBatch(): void {
+    this.#s.begin.run();
+  }
+
+  commitBatch(): void {
+    this.#s.commit.run();
+  }
+
+  /** Rolls the batch back if it is still open (a failed COMMIT may have ended it already). */
+  abandonBatch(): void {
+    if (this.#db.inTransaction) this.#s.rollback.run();
   }
 
   /** Runs `work` in one IMMEDIATE transaction: an alert change and its event commit together. */

@@ -80,18 +80,21 @@ export class Clinic {
 
   /** Readings as a device publishes them, `minutesAgo` before the clock; evaluated as the server does. */
   async send(who: { patientId: string; deviceId: string }, ...items: Timed<WireReadingInput>[]): Promise<Reading[]> {
-    const readings = items.map(({ minutesAgo, at, ...rest }) => {
-      const wire = wireReadingSchema.parse({ ...rest, time: new Date(at ?? this.clock - (minutesAgo ?? 0) * MIN).toISOString() });
-      const result = normaliseReading(wire, { ...who, receivedAt: this.clock, futureToleranceMs: 5 * MIN, maxAgeMs: 365 * DAY, lateAfterMs: 15 * MIN });
-      if (!result.ok) throw new Error(result.message);
-      return result.reading;
-    });
+    const readings = items.map((item) => this.reading(who, item));
     await this.store.write(readings);
     this.alerts.evaluation.onCommitted(readings);
     await this.alerts.evaluation.onStored(readings);
     // Shared alerts write in the background; the cases read what the readings did.
     await this.alerts.evaluation.settled();
     return readings;
+  }
+
+  /** One reading as the server normalises it, neither stored nor evaluated (a test evaluates several as one commit). */
+  reading(who: { patientId: string; deviceId: string }, { minutesAgo, at, ...rest }: Timed<WireReadingInput>): Reading {
+    const wire = wireReadingSchema.parse({ ...rest, time: new Date(at ?? this.clock - (minutesAgo ?? 0) * MIN).toISOString() });
+    const result = normaliseReading(wire, { ...who, receivedAt: this.clock, futureToleranceMs: 5 * MIN, maxAgeMs: 365 * DAY, lateAfterMs: 15 * MIN });
+    if (!result.ok) throw new Error(result.message);
+    return result.reading;
   }
 
   advance(ms: number): void {

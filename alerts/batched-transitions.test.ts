@@ -1,0 +1,72 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Clinic, HOUR, nurse } from '../test/support/clinic.js';
+
+/**
+ * The transitions of one commit's readings, and of one sweep, are written in one transaction of the state
+ * database: an alert storm used to cost one fsync per alert on the broker's thread, every device's PUBACK behind
+ * them (bench/storm.ts). Counted here as WAL frames: a transaction writes each page it changed once, so alerts
+ * written one transaction each write their pages again and again.
+ */
+describe('alert transitions in batches (embedded)', () => {
+  let c: Clinic;
+  beforeEach(async () => {
+    c = await Clinic.open();
+  });
+  afterEach(() => c.close());
+
+  /** WAL frames written since the last call (the WAL is checkpointed and emptied each time). */
+  const framesSince = (() => {
+    const checkpoint = () => (c.state.db.pragma('wal_checkpoint(TRUNCATE)') as { log: number }[])[0]!.log;
+    return { reset: checkpoint, read: () => (c.state.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log };
+  })();
+
+  const crisis = { type: 'blood_pressure' as const, systolic: 200, diastolic: 120 };
+  const normal = { type: 'blood_pressure' as const, systolic: 120, diastolic: 80 };
+
+  it("writes the alerts one commit's readings open in one transaction, and each still opens and notifies once", async () => {
+    const patients = await Promise.all(Array.from({ length: 40 }, () => c.patient()));
+    const readings = patients.map((p) => c.reading(p, crisis));
+    framesSince.reset();
+    c.alerts.evaluation.onCommitted(readings);
+    // One alert and one event row for each of 40 patients: 80 rows in a handful of pages, written once.
+    expect(framesSince.read()).toBeLessThan(20);
+    for (const p of patients) expect(c.live(p.patientId, 'bp.crisis')).toMatchObject({ status: 'open', severity: 'critical' });
+    expect(c.events.filter((e) => e.type === 'alert.opened')).toHaveLength(40);
+  });
+
+  it('writes one sweep in one transaction: every live missing-data alert is updated, the feed stays quiet', async () => {
+    const patients = await Promise.all(Array.from({ length: 40 }, () => c.patient(['hypertension'])));
+    c.alerts.evaluation.onCommitted(patients.map((p) => c.reading(p, normal)));
+    c.advance(49 * HOUR);
+    await c.sweep();
+    for (const p of patients) expect(c.live(p.patientId, 'missing.blood_pressure')).toBeDefined();
+    const opened = c.events.length;
+    c.advance(HOUR);
+    framesSince.reset();
+    await c.sweep();
+    expect(framesSince.read()).toBeLessThan(20);
+    for (const p of patients) expect(c.live(p.patientId, 'missing.blood_pressure')!.count).toBe(2);
+    expect(c.events.slice(opened).filter((e) => e.type !== 'alert.updated')).toEqual([]);
+  });
+
+  it("tries each transition alone when the batch's commit fails, and the live alerts stay known", async () => {
+    const patients = await Promise.all(Array.from({ length: 3 }, () => c.patient()));
+    const table = c.alerts.table;
+    const commitBatch = table.commitBatch.bind(table);
+    let failures = 0;
+    table.commitBatch = () => {
+      if (failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      commitBatch();
+    };
+    c.alerts.evaluation.onCommitted(patients.map((p) => c.reading(p, crisis)));
+    expect(failures).toBe(1);
+    expect(c.state.db.inTransaction).toBe(false);
+    for (const p of patients) expect(c.all(p.patientId, 'bp.crisis')).toHaveLength(1);
+    expect(c.events.filter((e) => e.type === 'alert.opened')).toHaveLength(3);
+    // The crisis is live in memory too: the next normal reading starts it clearing instead of being skipped.
+    const [first] = patients;
+    await c.alerts.actions.acknowledge(c.live(first!.patientId, 'bp.crisis')!.id, nurse);
+    await c.send(first!, normal);
+    expect(c.live(first!.patientId, 'bp.crisis')!.clearSince).not.toBeNull();
+  });
+});
