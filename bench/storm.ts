@@ -1,0 +1,151 @@
+/**
+ * An alert storm: many patients cross a critical limit at once while devices keep sending normal readings. What
+ * a programme meets after a regional outage, when hubs come back and send what they held. Two things matter: that
+ * every alert reaches the care team's receiver soon, and that the storm does not hold every other device's
+ * PUBACK while the alerts are written and sent.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LeanClient } from './lean-client.js';
+import { runLoad } from './load.js';
+import { benchPayload } from './payload.js';
+import { processUsage, summarise, type Summary } from './stats.js';
+import { startVigil } from './targets.js';
+
+export interface StormOptions {
+  /** Patients whose device sends one crisis reading, all in the same instant. */
+  readonly patients: number;
+  /** Devices sending normal readings throughout, and their rate across all of them (messages/s). */
+  readonly devices: number;
+  readonly rate: number;
+  /** Seconds of paced load; the storm comes after a third of them. */
+  readonly seconds: number;
+}
+
+export interface StormResult {
+  readonly o: StormOptions;
+  /** Each crisis reading's publish to its PUBACK. */
+  readonly stormPuback: Summary & { readonly max: number };
+  /** The storm's start to each alert.opened at the receiver, and how many arrived within the wait. */
+  readonly alertMs: Summary & { readonly max: number };
+  readonly alertsReceived: number;
+  /** The other devices' publish to PUBACK: the messages published before the storm, and during it. */
+  readonly before: Summary & { readonly max: number };
+  readonly during: Summary & { readonly max: number };
+  /** How long "during" lasted: from the storm's publishes to the last alert received, at least one second. */
+  readonly duringMs: number;
+  readonly cpuSeconds: number;
+}
+
+/** The bench's storm: 500 patients at once beside 10 devices at 4,000 readings/s, unless told otherwise. */
+export const STORM: StormOptions = {
+  patients: Number(process.env.BENCH_STORM_PATIENTS ?? 500),
+  devices: 10,
+  rate: Number(process.env.BENCH_STORM_RATE ?? 4_000),
+  seconds: 9,
+};
+
+const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+/** How long the bench waits for the last alert after the load has ended. */
+const ALERT_WAIT_MS = 60_000;
+
+function withMax(values: readonly number[]): Summary & { max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { ...summarise(sorted), max: sorted.at(-1) ?? Number.NaN };
+}
+
+/** A webhook receiver that notes when each patient's alert.opened arrived. */
+async function receiver() {
+  const openedAt = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const event = JSON.parse(Buffer.concat(chunks).toString()) as { type: string; alert: { patientId: string } };
+      if (event.type === 'alert.opened' && !openedAt.has(event.alert.patientId)) openedAt.set(event.alert.patientId, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+export async function storm(o: StormOptions): Promise<StormResult> {
+  const hook = await receiver();
+  const target = await startVigil(o.devices + o.patients, { VIGIL_ALERT_WEBHOOK_URL: hook.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET }, 'Vigil, alert storm');
+  try {
+    const { hostname, port } = new URL(target.url);
+    const stormDevices = target.devices.slice(o.devices);
+    const clients = await Promise.all(stormDevices.map((d) => LeanClient.connect({ host: hostname, port: Number(port), clientId: d.deviceId, username: d.deviceId, password: d.secret })));
+    const stormAcks: number[] = [];
+    let stormAt = 0;
+    let stormTimer: NodeJS.Timeout | undefined;
+    let loadStartedAt = 0;
+    let before = processUsage(target.pid);
+    const fire = () => {
+      stormAt = performance.now();
+      const time = new Date().toISOString();
+      for (const [i, c] of clients.entries()) {
+        c.onAck((publishedAt) => stormAcks.push(performance.now() - publishedAt));
+        c.publish(`rpm/v1/devices/${stormDevices[i]!.deviceId}/readings`, JSON.stringify({ type: 'blood_pressure', time, systolic: 195, diastolic: 110, id: 'storm' }));
+      }
+    };
+    const load = await runLoad({
+      url: target.url,
+      devices: target.devices.slice(0, o.devices),
+      perDevice: Math.ceil((o.rate * o.seconds) / o.devices),
+      window: 20,
+      payload: benchPayload,
+      ratePerSecond: o.rate,
+      warmUpPerDevice: 2_000,
+      afterWarmUp: async () => {
+        // The warm-up's readings stored first, so that the storm meets a Vigil at its paced rate, not a backlog.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        before = processUsage(target.pid);
+        loadStartedAt = performance.now();
+        stormTimer = setTimeout(fire, (o.seconds * 1000) / 3);
+      },
+    });
+    clearTimeout(stormTimer);
+    const deadline = Date.now() + ALERT_WAIT_MS;
+    while (hook.openedAt.size < o.patients && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = processUsage(target.pid);
+    await Promise.all(clients.map((c) => c.end()));
+    const alertTimes = [...hook.openedAt.values()].map((t) => t - stormAt);
+    const lastAlert = Math.max(...alertTimes, 0);
+    const stormFrom = stormAt - loadStartedAt;
+    const duringMs = Math.max(1_000, lastAlert);
+    const pubacks = (from: number, to: number) => load.timeline.filter((m) => m.publishedAt >= from && m.publishedAt < to).map((m) => m.ackedAt - m.publishedAt);
+    return {
+      o,
+      stormPuback: withMax(stormAcks),
+      alertMs: withMax(alertTimes),
+      alertsReceived: hook.openedAt.size,
+      before: withMax(pubacks(0, stormFrom)),
+      during: withMax(pubacks(stormFrom, stormFrom + duringMs)),
+      duringMs,
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    };
+  } finally {
+    await target.stop();
+    await hook.close();
+  }
+}
+
+const ms = (v: number) => v.toLocaleString('en', { maximumFractionDigits: v < 100 ? 1 : 0 });
+const dist = (s: Summary & { max: number }) => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`;
+
+export function stormTable(r: StormResult): string {
+  const { o } = r;
+  // The section around the table (bench/run.ts) says what the storm is.
+  return [
+    '| measure | p50 / p99 / max (ms) | n |',
+    '|---|---|---|',
+    `| crisis reading, publish to PUBACK | ${dist(r.stormPuback)} | ${r.stormPuback.n.toLocaleString('en')} |`,
+    `| storm to alert.opened at the webhook receiver | ${dist(r.alertMs)} | ${r.alertsReceived} of ${o.patients} |`,
+    `| other devices' publish to PUBACK, before the storm | ${dist(r.before)} | ${r.before.n.toLocaleString('en')} |`,
+    `| other devices' publish to PUBACK, during the storm (${ms(r.duringMs / 1000)} s) | ${dist(r.during)} | ${r.during.n.toLocaleString('en')} |`,
+    '',
+    `Vigil's CPU over the paced load: ${r.cpuSeconds.toFixed(1)} s.`,
+  ].join('\n');
+}
