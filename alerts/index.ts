@@ -60,7 +60,7 @@ export interface AlertsOptions {
   readonly lateAfterMinutes: number;
   /** node-cron expression (with seconds) for the missing-data, device, escalation and reminder sweep. */
   readonly sweepCron: string;
-  readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number } | undefined;
+  readonly webhook?: { readonly url: string; readonly secret: string; readonly timeoutMs?: number; readonly concurrency?: number } | undefined;
   /** The clock (tests drive a fake one). */
   readonly now?: () => number;
   /** Patients' monitoring plans (the care loop): what the missing-data rules expect of each patient. */
@@ -192,6 +192,7 @@ export async function createAlerts(options: AlertsOptions) {
         url: options.webhook.url,
         secrets: secretsOf(options.webhook.secret),
         timeoutMs: options.webhook.timeoutMs,
+        concurrency: options.webhook.concurrency,
         table: source.events,
         cursor: source.cursor,
         delivering: source.delivering,

@@ -62,6 +62,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(variable));
   });
 
+  it('sends up to 8 webhook deliveries at once unless told otherwise, and refuses a concurrency outside 1-64', () => {
+    const webhook = { VIGIL_ALERT_WEBHOOK_URL: 'https://pager.example/hook', VIGIL_ALERT_WEBHOOK_SECRET: 'a-webhook-secret-0123456789' };
+    expect(loadConfig(webhook).alerts.webhook?.concurrency).toBe(8);
+    expect(loadConfig({ ...webhook, VIGIL_ALERT_WEBHOOK_CONCURRENCY: '1' }).alerts.webhook?.concurrency).toBe(1);
+    expect(() => loadConfig({ ...webhook, VIGIL_ALERT_WEBHOOK_CONCURRENCY: '0' })).toThrow(/VIGIL_ALERT_WEBHOOK_CONCURRENCY/);
+    expect(() => loadConfig({ ...webhook, VIGIL_ALERT_WEBHOOK_CONCURRENCY: '65' })).toThrow(/VIGIL_ALERT_WEBHOOK_CONCURRENCY/);
+  });
+
   it('trusts X-Forwarded-For only from named proxies, never from any client', () => {
     expect(loadConfig({}).dashboard.trustProxy).toBe(false);
     expect(loadConfig({ VIGIL_TRUST_PROXY: '10.0.0.5, 10.1.0.0/16' }).dashboard.trustProxy).toEqual(['10.0.0.5', '10.1.0.0/16']);

@@ -117,6 +117,8 @@ export const configSchema = z
         .optional(),
     ),
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+    // Deliveries in flight at once; each alert's events stay in order (docs/alerts.md, "Webhook"). 1: all in order.
+    VIGIL_ALERT_WEBHOOK_CONCURRENCY: positiveInt.max(64).default(8),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),
     VIGIL_CARE_CRON: z.string().min(1).default('0 * * * * *'),
@@ -251,7 +253,7 @@ export interface VigilConfig {
   /** PostgreSQL for the shared state (identity, in this stage); undefined keeps it in the SQLite state database. */
   readonly databaseUrl: string | undefined;
   readonly alerts: {
-    readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number } | undefined;
+    readonly webhook: { readonly url: string; readonly secret: string; readonly timeoutMs: number; readonly concurrency: number } | undefined;
     readonly escalateAfterMinutes: number;
     readonly sweepCron: string;
     readonly realertHours: { readonly critical: number; readonly warning: number; readonly info: number };
@@ -411,7 +413,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     alerts: {
       webhook:
         c.VIGIL_ALERT_WEBHOOK_URL && c.VIGIL_ALERT_WEBHOOK_SECRET
-          ? { url: c.VIGIL_ALERT_WEBHOOK_URL, secret: c.VIGIL_ALERT_WEBHOOK_SECRET, timeoutMs: c.VIGIL_ALERT_WEBHOOK_TIMEOUT_MS }
+          ? { url: c.VIGIL_ALERT_WEBHOOK_URL, secret: c.VIGIL_ALERT_WEBHOOK_SECRET, timeoutMs: c.VIGIL_ALERT_WEBHOOK_TIMEOUT_MS, concurrency: c.VIGIL_ALERT_WEBHOOK_CONCURRENCY }
           : undefined,
       escalateAfterMinutes: c.VIGIL_ALERT_ESCALATE_MINUTES,
       sweepCron: c.VIGIL_ALERT_SWEEP_CRON,

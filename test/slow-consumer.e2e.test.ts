@@ -18,7 +18,7 @@ describe('stalled webhook receiver', () => {
     await receiver?.close();
   });
 
-  it('keeps acknowledging and opening alerts while the receiver hangs, then catches up in order', async () => {
+  it('keeps acknowledging and opening alerts while the receiver hangs, then catches up', async () => {
     receiver.setHanging(true);
     const patients: string[] = [];
     for (let i = 0; i < 15; i++) {
@@ -44,7 +44,7 @@ describe('stalled webhook receiver', () => {
       const mine = receiver.received.filter((d) => d.type === 'alert.opened' && patients.includes(d.alert.patientId));
       return mine.length === 15 && mine;
     }, { what: 'every opening delivered after the receiver recovered', timeoutMs: 60_000 });
-    const seqs = opened.map((d) => d.seq);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    // Each once: deliveries go several at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY), each alert's own events in order.
+    expect(new Set(opened.map((d) => d.seq)).size).toBe(15);
   });
 });

@@ -41,8 +41,12 @@ describe('webhook deliveries a receiver refuses', () => {
 
     const delivered = await waitFor(() => receiver.received.find((d) => d.alert.patientId === later.patientId), { what: 'the later alert past the refused one', timeoutMs: 30_000 });
     expect(delivered).toMatchObject({ type: 'alert.opened', standardValid: true, signatureValid: true });
+    // Deliveries go in parallel: the later alert may arrive before the refused one has been tried five times.
+    const parked = await waitFor(async () => {
+      const list = (await api('/api/alerts/webhook/parked')).body.parked as { seq: number; status: number; attempts: number }[];
+      return list.length > 0 && list;
+    }, { what: 'the refused delivery parked', timeoutMs: 30_000 });
     expect(receiver.refusedSeqs().length).toBe(5);
-    const parked = (await api('/api/alerts/webhook/parked')).body.parked as { seq: number; status: number; attempts: number }[];
     expect(parked).toEqual([expect.objectContaining({ status: 422, attempts: 5 })]);
     expect(await (await fetch(`${t.httpUrl}/metrics`)).text()).toMatch(/^vigil_alert_webhook_parked 1$/m);
 

@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Clinic, nurse } from '../test/support/clinic.js';
+import { waitFor } from '../test/support/temp.js';
+import { WebhookSender } from './webhook.js';
+
+const SECRET = 'webhook-concurrency-test-secret-0123456789';
+const quiet = { warn: () => undefined, info: () => undefined, error: () => undefined };
+
+interface Delivery {
+  readonly seq: number;
+  readonly type: string;
+  readonly alertId: number;
+  /** When the request arrived, and when it was answered (performance.now()). */
+  readonly arrivedAt: number;
+  answeredAt?: number;
+}
+
+/** A receiver that answers each delivery after `delayMs`, as one far away does, and counts those it holds at once. */
+async function slowReceiver(delayMs: number, unavailableOnce?: (d: Delivery) => boolean) {
+  const received: Delivery[] = [];
+  const answered = new Set<number>();
+  let holding = 0;
+  let mostHeld = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as { seq: number; type: string; alert: { id: number } };
+      const delivery: Delivery = { seq: body.seq, type: body.type, alertId: body.alert.id, arrivedAt: performance.now() };
+      holding++;
+      mostHeld = Math.max(mostHeld, holding);
+      setTimeout(() => {
+        holding--;
+        if (unavailableOnce?.(delivery) && !answered.has(delivery.seq)) {
+          answered.add(delivery.seq);
+          res.writeHead(503).end();
+          return;
+        }
+        delivery.answeredAt = performance.now();
+        received.push(delivery);
+        res.writeHead(204).end();
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    mostHeld: () => mostHeld,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Deliveries to a slow receiver go several at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY), so that a storm's last
+ * alert, or a critical one behind a sweep's warnings, does not wait for every delivery before it; each alert's
+ * own events still arrive in sequence order, and a failure still loses and repeats nothing.
+ */
+describe('webhook deliveries in parallel', () => {
+  let c: Clinic;
+  let sender: WebhookSender | undefined;
+  let receiver: Awaited<ReturnType<typeof slowReceiver>> | undefined;
+  beforeEach(async () => {
+    c = await Clinic.open();
+    c.alerts.sweepState.setWebhookCursor(0);
+  });
+  afterEach(async () => {
+    await sender?.stop();
+    await receiver?.close();
+    await c.close();
+  });
+
+  /** Twelve patients in crisis, the first three acknowledged at once (each opening next to its acknowledgement): fifteen transitions. */
+  async function storm() {
+    const patients = await Promise.all(Array.from({ length: 12 }, () => c.patient()));
+    const crisis = (p: (typeof patients)[number]) => c.reading(p, { type: 'blood_pressure', systolic: 200, diastolic: 120 });
+    for (const p of patients.slice(0, 3)) {
+      c.alerts.evaluation.onCommitted([crisis(p)]);
+      await c.alerts.actions.acknowledge(c.live(p.patientId, 'bp.crisis')!.id, nurse);
+    }
+    c.alerts.evaluation.onCommitted(patients.slice(3).map(crisis));
+    return c.alerts.table.eventsAfter(0, 100).filter((e) => e.type !== 'alert.updated');
+  }
+
+  function start(url: string, concurrency: number) {
+    sender = new WebhookSender({ url, secrets: [SECRET], concurrency, table: c.alerts.table, cursor: c.alerts.sweepState, parking: c.alerts.parking, log: quiet, maxBackoffMs: 500 });
+    sender.start();
+  }
+
+  it("sends up to its concurrency at once, each alert's events in order, each once", async () => {
+    const events = await storm();
+    expect(events).toHaveLength(15);
+    receiver = await slowReceiver(150);
+    start(receiver.url, 4);
+    await waitFor(() => receiver!.received.length >= 15, { what: 'fifteen deliveries', timeoutMs: 20_000 });
+    await waitFor(() => c.alerts.sweepState.webhookCursor() === events.at(-1)!.seq, { what: 'the cursor at the last event' });
+    expect(receiver.mostHeld()).toBeGreaterThan(1);
+    expect(receiver.mostHeld()).toBeLessThanOrEqual(4);
+    expect(receiver.received.map((d) => d.seq).sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
+    for (const alertId of new Set(events.map((e) => e.alert.id))) {
+      const own = receiver.received.filter((d) => d.alertId === alertId);
+      expect(own.map((d) => d.seq)).toEqual([...own.map((d) => d.seq)].sort((a, b) => a - b));
+    }
+    // An acknowledgement is not even sent before its alert's opening has been answered.
+    const acknowledged = receiver.received.filter((d) => d.type === 'alert.acknowledged');
+    expect(acknowledged).toHaveLength(3);
+    for (const ack of acknowledged) {
+      const opened = receiver.received.find((d) => d.alertId === ack.alertId && d.type === 'alert.opened')!;
+      expect(ack.arrivedAt).toBeGreaterThanOrEqual(opened.answeredAt!);
+    }
+  });
+
+  it('after a receiver fails one delivery, sends it again and nothing that was delivered around it', async () => {
+    const events = await storm();
+    const failing = events[4]!;
+    receiver = await slowReceiver(50, (d) => d.seq === failing.seq);
+    start(receiver.url, 4);
+    // The cursor reaches the last event once the round that sent it is over: every delivery is in by then.
+    await waitFor(() => c.alerts.sweepState.webhookCursor() === events.at(-1)!.seq, { what: 'the cursor at the last event', timeoutMs: 20_000 });
+    expect(receiver.received.map((d) => d.seq).sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
+  });
+
+  it('with a concurrency of 1, sends every event in sequence order', async () => {
+    const events = await storm();
+    receiver = await slowReceiver(20);
+    start(receiver.url, 1);
+    await waitFor(() => receiver!.received.length >= 15, { what: 'fifteen deliveries', timeoutMs: 20_000 });
+    expect(receiver.mostHeld()).toBe(1);
+    expect(receiver.received.map((d) => d.seq)).toEqual(events.map((e) => e.seq));
+  });
+});
