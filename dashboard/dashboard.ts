@@ -17,7 +17,6 @@ import { auditView, type DashboardAlerts, type DashboardContext, type PatientDir
 import { LiveHub } from './live/live-hub.js';
 import { registerLiveRoute } from './live/live-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
-import { refuseDeeplyNestedBody } from './routes/body-depth.js';
 import { registerPatientDataRoutes, type PatientDataActions } from './routes/patient-data-routes.js';
 import { registerAlertRoutes } from './routes/alert-routes.js';
 import { registerCareRoutes } from './routes/care-routes.js';
@@ -129,7 +128,6 @@ export function createDashboard(options: DashboardOptions) {
         // the page's own session requests are not (a clinician's busy morning must never meet a 429).
         api.addHook('onRequest', app.rateLimit({ max: options.settings.apiRatePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined }));
         api.addHook('onRequest', requirePrincipal(authenticate));
-        api.addHook('preValidation', refuseDeeplyNestedBody);
         // Patient data never lands in a browser's or a proxy's cache (HIPAA 164.312(a): access control).
         api.addHook('onSend', async (_request, reply, payload) => {
           reply.header('cache-control', 'no-store');

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Dashboard } from './dashboard.js';
 import { registerErrorHandler } from './routes/error-handler.js';
+import { registerJsonBodyParser } from './routes/json-body-parser.js';
 import { registerOpsRoutes, type OpsSources } from './ops-routes.js';
 
 export interface HttpServerOptions extends OpsSources {
@@ -50,6 +51,8 @@ export async function createHttpServer(options: HttpServerOptions) {
     },
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
+  // First: every plugin and route registered below inherits the depth-checked JSON parser.
+  registerJsonBodyParser(app);
   await app.register(websocket, {
     options: {
       maxPayload: options.maxPayloadBytes + 1024,
