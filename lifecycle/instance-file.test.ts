@@ -1,10 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/support/temp.js';
 import { claimInstance, INSTANCE_FILE, liveInstancePid } from './instance-file.js';
 
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+const PROC_STAT = '/proc/stat';
 
 describe('the vigil.pid instance file', () => {
   const removals: (() => Promise<void>)[] = [];
@@ -15,6 +17,19 @@ describe('the vigil.pid instance file', () => {
     const dir = await tempDir();
     removals.push(dir.remove);
     return dir.path;
+  };
+  /** A process started now, unrelated to Vigil, to hold a pid an old file names. */
+  const unrelatedProcess = (): number => {
+    const child: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
+    removals.push(async () => void child.kill());
+    return child.pid!;
+  };
+  /** An instance file as a Vigil that wrote the pid only (no boot id, no start time) left it, last written `agoMs` ago. */
+  const oldFormatFile = (dir: string, pid: number, agoMs: number) => {
+    const path = join(dir, INSTANCE_FILE);
+    writeFileSync(path, `${pid}\n`);
+    const writtenAt = new Date(Date.now() - agoMs);
+    utimesSync(path, writtenAt, writtenAt);
   };
 
   it('refuses a claim on a dir another live process serves, and leaves its file alone', async () => {
@@ -55,6 +70,36 @@ describe('the vigil.pid instance file', () => {
     expect(liveInstancePid(dir)).toBe(process.ppid);
     writeFileSync(join(dir, INSTANCE_FILE), `${process.ppid}\n${boot}\n${started}\n`);
     expect(liveInstancePid(dir, process.pid, 'exact')).toBe(process.ppid);
+  });
+
+  it.runIf(existsSync(PROC_STAT))('lets a start past an old file (the pid only) whose pid a process started since holds, not a restore', async () => {
+    const dir = await dataDir();
+    // Written two minutes before the process holding its pid started: the crash of an older Vigil, the pid reused.
+    const pid = unrelatedProcess();
+    oldFormatFile(dir, pid, 120_000);
+    expect(liveInstancePid(dir, process.pid, 'exact')).toBeUndefined();
+    const release = claimInstance(dir);
+    expect(liveInstancePid(dir, -1)).toBe(process.pid);
+    release();
+    // A restore stays cautious: any live holder of the pid may be a Vigil (a container's, seen from the host).
+    oldFormatFile(dir, pid, 120_000);
+    expect(liveInstancePid(dir)).toBe(pid);
+  });
+
+  it('still refuses a start on an old file (the pid only) written after its live process started: it may be an older Vigil', async () => {
+    const dir = await dataDir();
+    const pid = unrelatedProcess();
+    // Written now, after the process started, as a running older Vigil writes its file.
+    oldFormatFile(dir, pid, 0);
+    expect(liveInstancePid(dir, process.pid, 'exact')).toBe(pid);
+    expect(() => claimInstance(dir)).toThrow(new RegExp(`a Vigil \\(pid ${pid}\\) already serves`));
+    expect(readFileSync(join(dir, INSTANCE_FILE), 'utf8')).toBe(`${pid}\n`);
+    // Written 20 s before the process started: within what a wall clock stepped forward since could explain.
+    oldFormatFile(dir, pid, 20_000);
+    expect(() => claimInstance(dir)).toThrow(new RegExp(`a Vigil \\(pid ${pid}\\) already serves`));
+    // The parent, started before this test wrote anything, is older than a file written now.
+    oldFormatFile(dir, process.ppid, 0);
+    expect(() => claimInstance(dir)).toThrow(new RegExp(`a Vigil \\(pid ${process.ppid}\\) already serves`));
   });
 
   it('writes the pid, and on Linux the boot id and the start time that tell this process from a later one', async () => {

@@ -1,10 +1,11 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../domain/index.js';
 
 /**
  * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
- * first line is the pid; on Linux, its second the boot id and its third the process's start time.
+ * first line is the pid; on Linux, its second the boot id and its third the process's start time (an older Vigil
+ * wrote the pid only).
  */
 export const INSTANCE_FILE = 'vigil.pid';
 
@@ -29,6 +30,38 @@ function startTime(pid: number | 'self'): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node runs on (it is part of the
+ * kernel's interface to user space, whatever the kernel's own tick rate).
+ */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * How much later than its pid file a process must have started before a start takes the file for stale. A Vigil
+ * writes its file after it started, so on a steady clock any later start would do; a wall clock stepped forward
+ * since the file was written (NTP correcting a drifting clock at boot) makes every process look that much younger,
+ * and a live Vigil must not look younger than its own file.
+ */
+const CLOCK_STEP_ALLOWANCE_MS = 60_000;
+
+/** When this boot began, in ms since the epoch, from /proc/stat's `btime` (Linux); undefined elsewhere. */
+function bootTimeMs(): number | undefined {
+  try {
+    const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    return btime === undefined ? undefined : Number(btime) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When a process started, in ms since the epoch (Linux), undefined where /proc does not say. */
+function startedAtMs(pid: number): number | undefined {
+  const ticks = startTime(pid);
+  const boot = bootTimeMs();
+  if (ticks === undefined || boot === undefined) return undefined;
+  return boot + (Number(ticks) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
@@ -59,6 +92,31 @@ export function refuseServedDataDir(dataDir: string): void {
   }
 }
 
+/** The instance file's text and when it was last written, or undefined when there is none to read. */
+function readInstanceFile(path: string): { readonly text: string; readonly writtenAtMs: number } | undefined {
+  try {
+    return { text: readFileSync(path, 'utf8'), writtenAtMs: statSync(path).mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process now holding `pid` is provably not the one that wrote the file (a start's judgement). A file
+ * with a start time must match it exactly. One without (written by an older Vigil, or where /proc/self/stat
+ * could not be read) still cannot have been written by a process that started after it: after a crash its pid,
+ * taken by some later process, would otherwise keep the first start after an upgrade refused until someone deleted
+ * the file. False whenever /proc does not say, so that the pid alone decides.
+ */
+function pidTakenSinceWritten(pid: number, started: string, writtenAtMs: number): boolean {
+  if (started !== '') {
+    const now = startTime(pid);
+    return now !== undefined && now !== started;
+  }
+  const startedAt = startedAtMs(pid);
+  return startedAt !== undefined && startedAt > writtenAtMs + CLOCK_STEP_ALLOWANCE_MS;
+}
+
 /**
  * The pid of a Vigil process serving the data dir, or undefined. A file whose process is gone (SIGKILL, a crash)
  * or that was written in another boot does not count; `self` (this process) never does.
@@ -68,24 +126,18 @@ export function refuseServedDataDir(dataDir: string): void {
  * host's pid 1, a process with another start time, and must still hold a restore back.
  * `exact` (a start): only a process that started when the file says, and that this user may signal, counts: a
  * pid reused after a crash, or one /proc hides, must not keep Vigil down. A file without a start time (an older
- * Vigil, another system) goes by its pid alone.
+ * Vigil) does not count a process that started after the file was written; where /proc cannot tell (another
+ * system), it goes by its pid alone.
  */
 export function liveInstancePid(dataDir: string, self: number = process.pid, mode: 'cautious' | 'exact' = 'cautious'): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(dataDir, INSTANCE_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [pidLine = '', boot = '', started = ''] = text.split('\n').map((line) => line.trim());
+  const file = readInstanceFile(join(dataDir, INSTANCE_FILE));
+  if (file === undefined) return undefined;
+  const [pidLine = '', boot = '', started = ''] = file.text.split('\n').map((line) => line.trim());
   const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
   const currentBoot = bootId();
   if (boot !== '' && currentBoot !== undefined && boot !== currentBoot) return undefined;
-  if (mode === 'exact' && started !== '') {
-    const now = startTime(pid);
-    if (now !== undefined && now !== started) return undefined;
-  }
+  if (mode === 'exact' && pidTakenSinceWritten(pid, started, file.writtenAtMs)) return undefined;
   try {
     process.kill(pid, 0);
     return pid;
