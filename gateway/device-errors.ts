@@ -1,4 +1,6 @@
-import { listRejections, type DeviceErrorMessage } from '../domain/index.js';
+import { countByCode, listRejections, type DeviceErrorMessage } from '../domain/index.js';
+import type { GatewayLogger } from './gateway.js';
+import type { LogLimiter } from './log-limiter.js';
 
 /**
  * The one message a readings publish gets on the errors topic when some of its readings were rejected (errors
@@ -20,4 +22,16 @@ export function summariseRejections(rejections: readonly DeviceErrorMessage[]): 
   const first = errors[0];
   if (!first) return undefined;
   return { ...first, rejected: rejections.length, errors, omitted: rejections.length - errors.length };
+}
+
+/**
+ * The 'readings rejected' log line of a publish, at most one per device per interval of `limiter`: a device
+ * whose every publish is rejected (broken or hostile) would otherwise write a line per message, all day, at its
+ * rate limit. `count` is the publishes the line stands for (this one and those folded into it since the last
+ * line); `rejected` and `codes` are this publish's. Every publish is still recorded in the rejection log and
+ * answered on the errors topic, and every rejected reading counted in the metrics. Ids, codes and counts only:
+ * no reading value is logged.
+ */
+export function logReadingsRejected(limiter: LogLimiter, log: GatewayLogger, deviceId: string, rejections: readonly DeviceErrorMessage[]): void {
+  limiter.note(`rejected:${deviceId}`, (count) => log.info({ deviceId, rejected: rejections.length, codes: countByCode(rejections), count }, 'readings rejected'));
 }

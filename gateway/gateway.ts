@@ -2,7 +2,6 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceTopic,
-  countByCode,
   inboxExpiresAt,
   parseDeviceTopic,
   VigilError,
@@ -15,13 +14,13 @@ import { clientIdMatches, deviceIdOf, setDeviceId } from './client-identity.js';
 import { Admission } from './admission.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, openFilesLimit } from './connection-limits.js';
-import { summariseRejections } from './device-errors.js';
+import { logReadingsRejected, summariseRejections } from './device-errors.js';
 import { endDevicePublishesAtVigil } from './device-publishes.js';
 import { parseDeviceStatus } from './device-status.js';
 import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { loggedTopic } from './log-fields.js';
-import { LogLimiter } from './log-limiter.js';
+import { LogLimiter, perDeviceLogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
 import type { ReadingSink, SinkOutcome } from './reading-sink.js';
@@ -144,8 +143,8 @@ export async function createGateway(options: GatewayOptions) {
   const addressFailures = new AuthThrottle(protection.authFailuresPerMinutePerAddress);
   const deviceFailures = new AuthThrottle(protection.authFailuresPerMinutePerDevice);
   const logLimiter = new LogLimiter();
-  // Keyed by device and code: sized for a fleet, apart from the connection refusals' few reasons.
-  const deviceLogLimiter = new LogLimiter(10_000, 100_000);
+  // Keyed by device (and code): sized for a fleet, apart from the connection refusals' few reasons.
+  const deviceLogLimiter = perDeviceLogLimiter();
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
@@ -355,8 +354,8 @@ export async function createGateway(options: GatewayOptions) {
       lastSeen.set(deviceId, Date.now());
       const summary = summariseRejections(result.rejections);
       if (summary) {
-        // One log line and one errors message per publish, however many readings it rejected.
-        log.info({ deviceId, rejected: summary.rejected, codes: countByCode(result.rejections) }, 'readings rejected');
+        // One errors message per publish, however many readings it rejected; the log line is per device.
+        logReadingsRejected(deviceLogLimiter, log, deviceId, result.rejections);
         publishError(deviceId, summary);
       }
       done(null);

@@ -2,7 +2,7 @@
  * One log line per key per interval, with the count of the events it stands for: refusals under attack
  * come by the thousand a second, and a log that grows as fast as an attacker sends is a second attack (on the
  * disk and on whoever reads it). The metrics count every event. A key is a reason (connection refusals) or a
- * device and a reason (a device's refused publishes and subscriptions).
+ * device and a reason (a device's refused publishes and subscriptions, its publishes with rejected readings).
  */
 export class LogLimiter {
   readonly #intervalMs: number;
@@ -36,4 +36,13 @@ export class LogLimiter {
     }
     if (this.#last.size >= this.#maxKeys) this.#last.clear();
   }
+}
+
+/**
+ * A limiter for lines keyed by device: one line per device and reason every 10 s. Sized for a fleet (a device
+ * misbehaving at its rate limit must not cost the other devices their lines); the key bound still caps its
+ * memory when every device misbehaves at once.
+ */
+export function perDeviceLogLimiter(): LogLimiter {
+  return new LogLimiter(10_000, 100_000);
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
 import { AuditLog } from '../state/index.js';
@@ -17,7 +18,7 @@ async function readyz(t: TestVigil) {
   return (await (await fetch(`${t.httpUrl}/readyz`)).json()) as { status: string; checks: Record<string, Record<string, unknown>> };
 }
 
-describe('issue 13, item 6: one rejection record, one log line and one errors message per publish', () => {
+describe('issue 13, item 6: one rejection record and one errors message per publish, one log line per device every 10 s', () => {
   let t: TestVigil;
   const lines: Record<string, unknown>[] = [];
   beforeAll(async () => {
@@ -46,8 +47,39 @@ describe('issue 13, item 6: one rejection record, one log line and one errors me
     expect(rows.map((r) => [r.ref, r.rejected])).toEqual([['marker', 1], ['hr-0', 1000]]);
     expect(rows[1]!.codes).toEqual({ VIGIL_ERR_OUT_OF_RANGE: 1000 });
     expect(rows[1]!.examples).toHaveLength(20);
+    // The second publish's line is folded into the device's next one (the test below): within 10 s of the first.
     const logged = lines.filter((l) => l.deviceId === dev.deviceId && l.level === 30);
-    expect(logged.map((l) => [l.msg, l.rejected])).toEqual([['readings rejected', 1000], ['readings rejected', 1]]);
+    expect(logged.map((l) => [l.msg, l.rejected, l.count])).toEqual([['readings rejected', 1000, 1]]);
+  });
+
+  it('a device whose every publish is rejected: each recorded and answered, one log line per 10 s counting them', async () => {
+    const [noisy, other] = [await t.provision(), await t.provision()];
+    const [noisyClient, otherClient] = [await t.connectDevice(noisy), await t.connectDevice(other)];
+    const errors = await listenErrors(noisyClient, noisy.deviceId);
+    const rejectedPublish = (client: MqttClient, deviceId: string, ref: string) =>
+      client.publishAsync(topic(deviceId, 'readings'), JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 0, id: ref }), { qos: 1 });
+    const logged = (deviceId: string) => lines.filter((l) => l.deviceId === deviceId && l.msg === 'readings rejected');
+    const refs = (n: number) => Array.from({ length: n }, (_, i) => `n-${i}`);
+
+    for (const ref of refs(30)) await rejectedPublish(noisyClient, noisy.deviceId, ref);
+    await rejectedPublish(otherClient, other.deviceId, 'o-0');
+    await waitFor(() => errors.length === 30, { what: '30 errors messages' });
+    expect(errors.map((e) => e.ref)).toEqual(refs(30));
+    expect(t.vigil.ingest.rejections.recent({ deviceId: noisy.deviceId }).map((r) => r.ref).reverse()).toEqual(refs(30));
+    expect(logged(noisy.deviceId).map((l) => l.count)).toEqual([1]);
+    // Another device's line is not held back by the noisy one's.
+    expect(logged(other.deviceId).map((l) => l.count)).toEqual([1]);
+
+    // Past the interval, the next rejected publish writes the line standing for it and the 29 folded since.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    await rejectedPublish(noisyClient, noisy.deviceId, 'n-30');
+    await waitFor(() => errors.length === 31, { what: 'the 31st errors message' });
+    expect(t.vigil.ingest.rejections.recent({ deviceId: noisy.deviceId })).toHaveLength(31);
+    const second = logged(noisy.deviceId)[1];
+    expect(logged(noisy.deviceId)).toHaveLength(2);
+    // Ids, codes and counts: no reading value.
+    const { time: _time, ...fields } = second!;
+    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: noisy.deviceId, rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 30, msg: 'readings rejected' });
   });
 });
 
