@@ -1,14 +1,14 @@
 import type { MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import { countByCode, deviceTopic, parseDeviceTopic, VigilError, workerAcl, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
+import { deviceTopic, parseDeviceTopic, VigilError, workerAcl, type DeviceErrorMessage, type ErrorCode } from '../../domain/index.js';
 import type { Registry } from '../../registry/index.js';
 import { Admission } from '../admission.js';
-import { summariseRejections } from '../device-errors.js';
+import { logReadingsRejected, summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
 import { acceptReadings } from '../reading-sink.js';
-import { LogLimiter } from '../log-limiter.js';
+import { LogLimiter, perDeviceLogLimiter } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, endSession, redact, type BrokerConnectionOptions } from './broker-connection.js';
 import { createBrokerWorkerMetrics } from './metrics.js';
@@ -45,6 +45,8 @@ export interface BrokerWorkerOptions {
 export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const { registry, log, topicPrefix } = options;
   const logLimiter = new LogLimiter();
+  // Keyed by device, as the embedded gateway's: sized for a fleet.
+  const deviceLogLimiter = perDeviceLogLimiter();
   const admission = new Admission(options.maxInFlightBytes);
   // The same first-come gate, counting messages instead of bytes: a 150-byte reading costs the worker far more
   // than its payload while it waits for its commit (its packet, its promises, its held PUBACK), so a byte bound
@@ -110,7 +112,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     lastSeen.set(deviceId, Date.now());
     const summary = summariseRejections(outcome.rejections);
     if (summary) {
-      log.info({ deviceId, rejected: summary.rejected, codes: countByCode(outcome.rejections) }, 'readings rejected');
+      logReadingsRejected(deviceLogLimiter, log, deviceId, outcome.rejections);
       publishError(deviceId, summary);
     }
   }

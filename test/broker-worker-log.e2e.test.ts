@@ -1,0 +1,98 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../app/config.js';
+import { createLogger } from '../app/logger.js';
+import { openState } from '../app/state.js';
+import { startVigil, type Vigil } from '../app/vigil.js';
+import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
+import { tempDir, waitFor } from './support/temp.js';
+
+const DEVICES = ['noisy-dev', 'other-dev'] as const;
+const topic = (deviceId: string, kind: 'readings' | 'status' | 'errors') => `rpm/v1/devices/${deviceId}/${kind}`;
+
+/**
+ * Worker mode's log stays bounded per device, as the embedded gateway's does: a device whose every message is
+ * rejected writes at most one line per 10 s, while each message is still recorded and answered.
+ */
+describe('worker mode logs a misbehaving device at most once per 10 s', () => {
+  let broker: MosquittoInstance;
+  let dir: { path: string; remove: () => Promise<void> };
+  let vigil: Vigil;
+  const lines: Record<string, unknown>[] = [];
+  const clients: MqttClient[] = [];
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = await tempDir('vigil-worker-log-');
+    const { db, registry } = openState(dir.path);
+    const patientId = (await registry.addPatient({ name: 'Worker log patient' })).id;
+    for (const id of DEVICES) await registry.addDevice({ patientId, id });
+    db.close();
+    const log = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const config = loadConfig({
+      VIGIL_DATA_DIR: dir.path,
+      VIGIL_BIND_HOST: '127.0.0.1',
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_LOG_LEVEL: 'info',
+      VIGIL_BROKER_URL: broker.url,
+      VIGIL_BROKER_CLIENT_ID: 'log-worker',
+      VIGIL_BROKER_SHARE_GROUP: 'g-log',
+    });
+    vigil = await startVigil(config, createLogger(config.logLevel, log));
+  }, 30_000);
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+  });
+
+  afterAll(async () => {
+    await vigil?.close(2_000);
+    await broker?.stop();
+    await dir?.remove();
+  });
+
+  /** A device on the external broker, with the messages its errors topic receives. */
+  async function device(deviceId: string): Promise<{ client: MqttClient; errors: { ref: string; code: string }[] }> {
+    const client = await connectAsync(broker.url, { clientId: deviceId, reconnectPeriod: 0, connectTimeout: 5_000 });
+    clients.push(client);
+    const errors: { ref: string; code: string }[] = [];
+    client.on('message', (_topic, payload) => errors.push(JSON.parse(payload.toString('utf8'))));
+    await client.subscribeAsync(topic(deviceId, 'errors'), { qos: 1 });
+    return { client, errors };
+  }
+
+  const logged = (deviceId: string, msg: string) => lines.filter((l) => l.deviceId === deviceId && l.msg === msg);
+
+  it('rejected readings: every publish recorded and answered, one line per device per 10 s with the count', async () => {
+    const [noisy, other] = [await device('noisy-dev'), await device('other-dev')];
+    const rejectedPublish = (client: MqttClient, deviceId: string, ref: string) =>
+      client.publishAsync(topic(deviceId, 'readings'), JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 0, id: ref }), { qos: 1 });
+    const refs = (n: number) => Array.from({ length: n }, (_, i) => `n-${i}`);
+
+    for (const ref of refs(30)) await rejectedPublish(noisy.client, 'noisy-dev', ref);
+    await rejectedPublish(other.client, 'other-dev', 'o-0');
+    await waitFor(() => noisy.errors.length === 30 && other.errors.length === 1, { what: 'an errors message per publish' });
+    expect(noisy.errors.map((e) => e.ref).sort()).toEqual(refs(30).sort());
+    expect(vigil.ingest.rejections.recent({ deviceId: 'noisy-dev' })).toHaveLength(30);
+    expect(logged('noisy-dev', 'readings rejected').map((l) => l.count)).toEqual([1]);
+    // Another device's line is not held back by the noisy one's.
+    expect(logged('other-dev', 'readings rejected').map((l) => l.count)).toEqual([1]);
+
+    // Past the interval, the next rejected publish writes the line standing for it and the 29 folded since.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    await rejectedPublish(noisy.client, 'noisy-dev', 'n-30');
+    await waitFor(() => noisy.errors.length === 31, { what: 'the 31st errors message' });
+    expect(vigil.ingest.rejections.recent({ deviceId: 'noisy-dev' })).toHaveLength(31);
+    const noisyLines = logged('noisy-dev', 'readings rejected');
+    expect(noisyLines).toHaveLength(2);
+    // Ids, codes and counts: no reading value.
+    const { time: _time, ...fields } = noisyLines[1]!;
+    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: 'noisy-dev', rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 30, msg: 'readings rejected' });
+  }, 60_000);
+});
