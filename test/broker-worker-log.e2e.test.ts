@@ -13,7 +13,7 @@ const topic = (deviceId: string, kind: 'readings' | 'status' | 'errors') => `rpm
 
 /**
  * Worker mode's log stays bounded per device, as the embedded gateway's does: a device whose every message is
- * rejected writes at most one line per 10 s, while each message is still recorded and answered.
+ * rejected or refused writes at most one line per 10 s, while each message is still recorded and answered.
  */
 describe('worker mode logs a misbehaving device at most once per 10 s', () => {
   let broker: MosquittoInstance;
@@ -94,5 +94,21 @@ describe('worker mode logs a misbehaving device at most once per 10 s', () => {
     // Ids, codes and counts: no reading value.
     const { time: _time, ...fields } = noisyLines[1]!;
     expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: 'noisy-dev', rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 30, msg: 'readings rejected' });
+  }, 60_000);
+
+  it('refusals: one line per registered device and code; ids Vigil does not know share one per code', async () => {
+    const [noisy, other] = [await device('noisy-dev'), await device('other-dev')];
+    for (let i = 0; i < 5; i++) await noisy.client.publishAsync(topic('noisy-dev', 'status'), 'not a status', { qos: 1 });
+    await other.client.publishAsync(topic('other-dev', 'status'), 'not a status', { qos: 1 });
+    await waitFor(() => noisy.errors.length === 5 && other.errors.length === 1, { what: 'an errors message per refused status' });
+    expect(logged('noisy-dev', 'message from the broker refused').map((l) => [l.code, l.count])).toEqual([['VIGIL_ERR_BAD_STATUS', 1]]);
+    expect(logged('other-dev', 'message from the broker refused').map((l) => [l.code, l.count])).toEqual([['VIGIL_ERR_BAD_STATUS', 1]]);
+
+    // The broker let these through (anonymous here): a new made-up id per message must not buy a line each.
+    const strangers = await Promise.all(['ghost-1', 'ghost-2', 'ghost-3'].map(device));
+    for (const [i, s] of strangers.entries()) await s.client.publishAsync(topic(`ghost-${i + 1}`, 'readings'), '{}', { qos: 1 });
+    await waitFor(() => strangers.every((s) => s.errors.length === 1), { what: 'each stranger told it is unknown' });
+    const ghostLines = lines.filter((l) => String(l.deviceId).startsWith('ghost-') && l.msg === 'message from the broker refused');
+    expect(ghostLines.map((l) => l.code)).toEqual(['VIGIL_ERR_NOT_FOUND']);
   }, 60_000);
 });

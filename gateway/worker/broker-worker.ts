@@ -45,7 +45,7 @@ export interface BrokerWorkerOptions {
 export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const { registry, log, topicPrefix } = options;
   const logLimiter = new LogLimiter();
-  // Keyed by device, as the embedded gateway's: sized for a fleet.
+  // Keyed by device (and code), as the embedded gateway's: sized for a fleet.
   const deviceLogLimiter = perDeviceLogLimiter();
   const admission = new Admission(options.maxInFlightBytes);
   // The same first-come gate, counting messages instead of bytes: a 150-byte reading costs the worker far more
@@ -78,8 +78,30 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
 
   function refuse(deviceId: string, code: ErrorCode, ref: string, message: string): void {
     metrics.refused.inc({ code });
-    logLimiter.note(`refused:${code}`, (count) => log.warn({ deviceId, code, count }, 'message from the broker refused'));
+    logRefusal(deviceId, code);
     publishError(deviceId, { ref, code, message });
+  }
+
+  /**
+   * At most one line per device and code every 10 s, as in the embedded gateway: keyed by code alone, one
+   * device's refusals hid every other device's, and the line gave their count to the device it named. The
+   * broker's ACL is the only check on a topic's device id, so only devices in Vigil's registry get a key of their
+   * own: made-up ids, a new one per message, share one line per code instead of buying a line each.
+   */
+  function logRefusal(deviceId: string, code: ErrorCode): void {
+    const line = (count: number) => log.warn({ deviceId, code, count }, 'message from the broker refused');
+    if (isRegistered(deviceId)) deviceLogLimiter.note(`refused:${deviceId}:${code}`, line);
+    else logLimiter.note(`refused:${code}`, line);
+  }
+
+  /** Whether Vigil's registry has the device (revoked or not): what bounds the per-device keys to the fleet. */
+  function isRegistered(deviceId: string): boolean {
+    try {
+      return registry.getDevice(deviceId) !== undefined;
+    } catch {
+      // The state database unreadable: the refusal is still counted and answered; its line shares the code's.
+      return false;
+    }
   }
 
   // Status reports, written in batches like the embedded gateway's; last-seen times every few seconds.
