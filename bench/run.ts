@@ -12,7 +12,7 @@ import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
 import { benchReports, reportsTable } from './reports.js';
 import { soak, soakChart, soakTable } from './soak.js';
-import { STORM, storm, stormTable } from './storm.js';
+import { STORM, STORM_RECEIVER_DELAYS, storm, stormTable } from './storm.js';
 import { benchPayload } from './payload.js';
 import { benchWorkers, workersTable } from './workers.js';
 import { ALERT_SAMPLES, MESSAGES, ROUNDS, WARM_UP, WINDOW, benchThroughput, table } from './throughput.js';
@@ -38,7 +38,9 @@ const idleSection = idleTable(await benchIdle());
 process.stderr.write(`${idleSection}\n`);
 
 process.stderr.write(`bench: an alert storm, ${STORM.patients} patients\n`);
-const stormSection = stormTable(await storm(STORM));
+const stormTables: string[] = [];
+for (const receiverDelayMs of STORM_RECEIVER_DELAYS) stormTables.push(stormTable(await storm({ ...STORM, receiverDelayMs })));
+const stormSection = stormTables.join('\n\n');
 process.stderr.write(`${stormSection}\n`);
 
 process.stderr.write('bench: reports over a year of CGM\n');

@@ -20,6 +20,8 @@ export interface StormOptions {
   readonly rate: number;
   /** Seconds of paced load; the storm comes after a third of them. */
   readonly seconds: number;
+  /** How long the webhook receiver takes to answer each delivery (a pager service across the internet: tens of ms). */
+  readonly receiverDelayMs: number;
 }
 
 export interface StormResult {
@@ -43,7 +45,11 @@ export const STORM: StormOptions = {
   devices: 10,
   rate: Number(process.env.BENCH_STORM_RATE ?? 4_000),
   seconds: 9,
+  receiverDelayMs: 0,
 };
+
+/** The receiver's answer times the bench measures the storm with: at once (loopback), and as a far receiver. */
+export const STORM_RECEIVER_DELAYS = (process.env.BENCH_STORM_RECEIVER_MS ?? '0,50').split(',').map(Number);
 
 const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 /** How long the bench waits for the last alert after the load has ended. */
@@ -55,7 +61,7 @@ function withMax(values: readonly number[]): Summary & { max: number } {
 }
 
 /** A webhook receiver that notes when each patient's alert.opened arrived. */
-async function receiver() {
+async function receiver(delayMs: number) {
   const openedAt = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -63,7 +69,8 @@ async function receiver() {
     req.on('end', () => {
       const event = JSON.parse(Buffer.concat(chunks).toString()) as { type: string; alert: { patientId: string } };
       if (event.type === 'alert.opened' && !openedAt.has(event.alert.patientId)) openedAt.set(event.alert.patientId, performance.now());
-      res.writeHead(204).end();
+      if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs);
+      else res.writeHead(204).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -71,7 +78,7 @@ async function receiver() {
 }
 
 export async function storm(o: StormOptions): Promise<StormResult> {
-  const hook = await receiver();
+  const hook = await receiver(o.receiverDelayMs);
   const target = await startVigil(o.devices + o.patients, { VIGIL_ALERT_WEBHOOK_URL: hook.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET }, 'Vigil, alert storm');
   try {
     const { hostname, port } = new URL(target.url);
@@ -137,8 +144,9 @@ const dist = (s: Summary & { max: number }) => `${ms(s.p50)} / ${ms(s.p99)} / ${
 
 export function stormTable(r: StormResult): string {
   const { o } = r;
-  // The section around the table (bench/run.ts) says what the storm is.
   return [
+    o.receiverDelayMs > 0 ? `The webhook receiver answering each delivery after ${o.receiverDelayMs} ms:` : 'The webhook receiver answering at once:',
+    '',
     '| measure | p50 / p99 / max (ms) | n |',
     '|---|---|---|',
     `| crisis reading, publish to PUBACK | ${dist(r.stormPuback)} | ${r.stormPuback.n.toLocaleString('en')} |`,
