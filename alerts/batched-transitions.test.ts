@@ -69,4 +69,63 @@ describe('alert transitions in batches (embedded)', () => {
     await c.send(first!, normal);
     expect(c.live(first!.patientId, 'bp.crisis')!.clearSince).not.toBeNull();
   });
+
+  it('applies each reading once when SQLite rolls the whole batch back midway (a full disk), and opens every alert', async () => {
+    const patients = await Promise.all(Array.from({ length: 120 }, () => c.patient()));
+    const db = c.state.db;
+    const readings = patients.map((p) => c.reading(p, crisis));
+    // A real SQLITE_FULL during the batch: on it SQLite ends the whole transaction, not just the savepoint. The
+    // disk has room again a moment later (a log rotated), as soon as the first statement has failed.
+    db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 10}`);
+    const table = c.alerts.table;
+    const transaction = table.transaction.bind(table);
+    const ended: boolean[] = [];
+    table.transaction = <T>(work: () => T): T => {
+      try {
+        return transaction(work);
+      } catch (err) {
+        ended.push(!db.inTransaction);
+        db.pragma('max_page_count = 1073741823');
+        throw err;
+      }
+    };
+    c.alerts.evaluation.onCommitted(readings);
+    expect(ended[0]).toBe(true);
+    expect(db.inTransaction).toBe(false);
+    // One crisis reading per patient: one alert each, counted once, no repeat recorded.
+    for (const p of patients) expect(c.all(p.patientId, 'bp.crisis').map((a) => a.count)).toEqual([1]);
+    expect(c.alerts.table.eventsAfter(0, 10_000).filter((e) => e.type === 'alert.updated')).toEqual([]);
+  });
+
+  for (const commitFails of [false, true]) {
+    it(`keeps a rejected publish the sweep counts (the batch's commit ${commitFails ? 'fails' : 'succeeds'})`, async () => {
+      const p = await c.patient(['hypertension']);
+      await c.send(p, normal);
+      c.advance(49 * HOUR);
+      await c.sweep();
+      expect(c.live(p.patientId, 'missing.blood_pressure')).toBeDefined();
+      c.advance(HOUR);
+      // A publish refused a moment ago (acknowledged to the device, kept for a replay) waits in the rejection
+      // log's buffer; the sweep's device rule counts rejections, which writes the buffer out.
+      c.rejections.record({
+        deviceId: p.deviceId,
+        patientId: p.patientId,
+        receivedAt: c.clock,
+        rejections: [{ ref: '0', code: 'VIGIL_ERR_OUT_OF_RANGE', message: 'systolic out of range', readingType: 'blood_pressure', item: { type: 'blood_pressure', systolic: 999 } }],
+        payload: Buffer.from('[{"type":"blood_pressure","systolic":999}]'),
+        allRejected: true,
+      });
+      const table = c.alerts.table;
+      const commitBatch = table.commitBatch.bind(table);
+      let failures = 0;
+      table.commitBatch = () => {
+        if (commitFails && failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        commitBatch();
+      };
+      await c.sweep();
+      expect(failures).toBe(commitFails ? 1 : 0);
+      expect(c.live(p.patientId, 'missing.blood_pressure')!.count).toBe(2);
+      expect(c.rejections.recent()).toHaveLength(1);
+    });
+  }
 });

@@ -131,6 +131,17 @@ function seriesOf(rule: MissingRule): string {
 type BatchState = 'none' | 'waiting' | 'open';
 
 /**
+ * SQLite ended a batch's transaction midway: on a full disk or an I/O error it may roll back the whole
+ * transaction, not only the savepoint of the statement that failed. The transitions before it are gone, and one
+ * made after it would commit alone: the batch stops at once and is evaluated again, one transition at a time.
+ */
+class BatchLost extends Error {
+  constructor() {
+    super('the state database ended the batch of alert transitions midway');
+  }
+}
+
+/**
  * Evaluation: rules on every committed reading (threshold and event rules, in measurement-time order), on every
  * stored batch (trend rules, on the patient's history and local days), and on the sweep (missing data,
  * devices, expired overrides, escalation and reminders). Each finding goes through the state machine
@@ -180,9 +191,10 @@ export class AlertEvaluation {
    * commits once at the end. A commit's readings or a sweep then cost one fsync on the broker's thread, not one
    * per alert: each was 0.3-3 ms with every device's PUBACK waiting behind it (500 patients in crisis at once
    * held them 330 ms; every sweep rewrote each live missing-data alert in its own). A batch with no transition,
-   * the common case, opens nothing. If the batch's COMMIT fails (a full disk), nothing of it was written: the
-   * live keys are loaded again and `evaluate` runs once more, each transition in its own transaction, as before
-   * batching. Shared alerts commit in PostgreSQL, one by one, as they did.
+   * the common case, opens nothing. Nothing but alert transitions writes inside a batch (the sweep's other writes
+   * come before it). If the batch's COMMIT fails, or SQLite ended its transaction midway (BatchLost), nothing of
+   * it was written: the live keys are loaded again and `evaluate` runs once more, each transition in its own
+   * transaction, as before batching. Shared alerts commit in PostgreSQL, one by one, as they did.
    */
   #together(evaluate: () => void): void {
     if (this.#d.transitions.deferred) return evaluate();
@@ -192,22 +204,32 @@ export class AlertEvaluation {
     try {
       evaluate();
     } catch (err) {
-      // What was committed before the failure stays committed, as when each transition committed alone.
       failure = { err };
     }
     const opened = this.#batch === 'open';
     this.#batch = 'none';
-    if (opened) {
+    if (!opened) {
+      if (failure) throw failure.err;
+      return;
+    }
+    if (failure?.err instanceof BatchLost) {
+      this.#d.log.error({ err: failure.err }, 'a batch of alert transitions was rolled back midway: each is tried alone');
+    } else {
       try {
         this.#d.table.commitBatch();
       } catch (err) {
         this.#d.table.abandonBatch();
         this.#d.log.error({ err }, 'a batch of alert transitions could not be committed together: each is tried alone');
         this.#loadLiveKeys();
-        if (!failure) evaluate();
+        evaluate();
+        return;
       }
+      // What was committed before the failure stays committed, as when each transition committed alone.
+      if (failure) throw failure.err;
+      return;
     }
-    if (failure) throw failure.err;
+    this.#loadLiveKeys();
+    evaluate();
   }
 
   /**
@@ -257,6 +279,7 @@ export class AlertEvaluation {
         try {
           this.#evaluateReading(reading, now);
         } catch (err) {
+          if (err instanceof BatchLost) throw err;
           this.#d.log.error({ err, type: reading.type }, 'rules could not be evaluated on a reading');
         }
       }
@@ -415,14 +438,30 @@ export class AlertEvaluation {
   #sweepNow(): void {
     const now = this.#d.now();
     this.#flushLastReadings();
-    this.#together(() => this.#sweepTransitions(now));
+    // Before the batch: expiring an override writes its audit entry, and counting rejections flushes the
+    // rejection log. Neither may be rolled back with a batch whose commit fails, and then not be done again.
+    this.#expireOverrides(now);
+    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
+    const rejections = this.#rejectionCounts(devices, now);
+    this.#together(() => this.#sweepTransitions(now, devices, rejections));
     this.#d.feed.drain();
     this.#undrained = false;
   }
 
-  #sweepTransitions(now: number): void {
-    this.#expireOverrides(now);
-    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
+  /** Rejected publishes per device, for each window the device rules of these devices' patients count over. */
+  #rejectionCounts(devices: readonly DirectoryDevice[], now: number): ReadonlyMap<number, ReadonlyMap<string, number>> {
+    const windows = new Map<number, ReadonlyMap<string, number>>();
+    for (const device of devices) {
+      for (const rule of this.#d.resolver.rulesFor(device.patientId!)) {
+        if (rule.kind !== 'device' || rule.check !== 'rejecting') continue;
+        const windowMs = rule.rejectedWindowHours * HOUR;
+        if (!windows.has(windowMs)) windows.set(windowMs, this.#d.directory.rejectionCounts(now - windowMs));
+      }
+    }
+    return windows;
+  }
+
+  #sweepTransitions(now: number, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): void {
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) {
       const own = devicesOf.get(d.patientId!);
@@ -442,16 +481,10 @@ export class AlertEvaluation {
         if (finding) this.#apply(patient.id, rule, finding, false, now, true);
       }
     }
-    const windows = new Map<number, ReadonlyMap<string, number>>();
     for (const device of devices) {
       for (const rule of this.#d.resolver.rulesFor(device.patientId!)) {
         if (rule.kind !== 'device') continue;
-        let rejected: number | undefined;
-        if (rule.check === 'rejecting') {
-          const windowMs = rule.rejectedWindowHours * HOUR;
-          if (!windows.has(windowMs)) windows.set(windowMs, this.#d.directory.rejectionCounts(now - windowMs));
-          rejected = windows.get(windowMs)!.get(device.id) ?? 0;
-        }
+        const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
         const finding = evaluateDevice(rule, { ...device, rejected }, now);
         if (finding) this.#apply(device.patientId!, rule, finding, false, now, true);
       }
@@ -571,7 +604,7 @@ export class AlertEvaluation {
       if (this.#batch === 'waiting') {
         this.#d.table.beginBatch();
         this.#batch = 'open';
-      }
+      } else if (this.#batch === 'open' && !this.#d.table.inBatch) throw new BatchLost();
       void transitions.run(transition);
       return true;
     }

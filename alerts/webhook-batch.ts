@@ -6,8 +6,11 @@ export function isTransition(event: AlertEvent): boolean {
 }
 
 export interface BatchDelivery {
-  /** Deliveries in flight at most: 1 sends every event in sequence order. */
-  readonly concurrency: number;
+  /**
+   * Deliveries in flight at most, asked before each one starts: 1 sends every event in sequence order. (The sender
+   * answers 1 while its receiver is failing, so that a retry probes with one delivery, not a volley.)
+   */
+  readonly concurrency: () => number;
   /** Whether to start another delivery (false once the sender stops: those in flight still finish). */
   readonly running: () => boolean;
   /** Sends one event; resolves true when it needs nothing more (delivered, or parked), false to try it again later. */
@@ -26,18 +29,19 @@ export interface BatchResult {
 }
 
 /**
- * Sends a batch of events with up to `concurrency` deliveries in flight, each alert's events one after the other
- * in sequence order (an alert's acknowledgement never overtakes its opening; one is not sent while an earlier one
- * of the same alert still needs sending). Different alerts' events may overtake each other: one at a time, a
- * receiver 50 ms away took 25 s to receive the 500th alert of a storm, and a critical alert waited behind every
- * missing-data warning a sweep had opened before it. Once a delivery fails no further one starts, those in flight
- * finish, and the caller waits before trying again from `settled`.
+ * Sends a batch of events with up to `concurrency` deliveries in flight, each patient's events one after the
+ * other in sequence order: an event is not sent while an earlier one of the same patient still needs sending.
+ * Per patient, not per alert: a receiver that keys incidents on patient and rule must not see an old alert's
+ * resolution after the new alert that followed it. Different patients' events may overtake each other: one at a
+ * time, a receiver 50 ms away took 25 s to receive the 500th alert of a storm, and a critical alert waited behind
+ * every missing-data warning a sweep had opened before it. Once a delivery fails no further one starts, those in
+ * flight finish, and the caller waits before trying again from `settled`.
  */
 export async function deliverBatch(events: readonly AlertEvent[], d: BatchDelivery): Promise<BatchResult> {
   const settled = new Set<number>();
   const inFlight = new Set<Promise<unknown>>();
-  /** Per alert, whether its latest event started in this batch needs nothing more. */
-  const latestOfAlert = new Map<number, Promise<boolean>>();
+  /** Per patient, whether the latest of their events started in this batch needs nothing more. */
+  const latestOfPatient = new Map<string, Promise<boolean>>();
   let retry = false;
   let error: { err: unknown } | undefined;
   for (const event of events) {
@@ -45,12 +49,12 @@ export async function deliverBatch(events: readonly AlertEvent[], d: BatchDelive
       settled.add(event.seq);
       continue;
     }
-    while (inFlight.size >= Math.max(1, d.concurrency) && !retry) await Promise.race(inFlight);
+    while (inFlight.size >= Math.max(1, d.concurrency()) && !retry) await Promise.race(inFlight);
     if (retry || !d.running()) break;
-    const before = latestOfAlert.get(event.alert.id);
+    const before = latestOfPatient.get(event.alert.patientId);
     const sent = (async () => {
       if (before && !(await before)) return false;
-      if (retry) return false;
+      if (retry || !d.running()) return false;
       try {
         const done = await d.send(event);
         if (done) settled.add(event.seq);
@@ -63,7 +67,7 @@ export async function deliverBatch(events: readonly AlertEvent[], d: BatchDelive
         return false;
       }
     })();
-    latestOfAlert.set(event.alert.id, sent);
+    latestOfPatient.set(event.alert.patientId, sent);
     const tracked = sent.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   }

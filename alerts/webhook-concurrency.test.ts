@@ -92,7 +92,7 @@ describe('webhook deliveries in parallel', () => {
     sender.start();
   }
 
-  it("sends up to its concurrency at once, each alert's events in order, each once", async () => {
+  it("sends up to its concurrency at once, each patient's events in order, each once", async () => {
     const events = await storm();
     expect(events).toHaveLength(15);
     receiver = await slowReceiver(150);
@@ -103,6 +103,7 @@ describe('webhook deliveries in parallel', () => {
     expect(receiver.mostHeld()).toBeLessThanOrEqual(4);
     expect(receiver.received.map((d) => d.seq).sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
     for (const alertId of new Set(events.map((e) => e.alert.id))) {
+      // Here each patient has one alert: a patient's events in order are this alert's.
       const own = receiver.received.filter((d) => d.alertId === alertId);
       expect(own.map((d) => d.seq)).toEqual([...own.map((d) => d.seq)].sort((a, b) => a - b));
     }
@@ -132,5 +133,41 @@ describe('webhook deliveries in parallel', () => {
     await waitFor(() => receiver!.received.length >= 15, { what: 'fifteen deliveries', timeoutMs: 20_000 });
     expect(receiver.mostHeld()).toBe(1);
     expect(receiver.received.map((d) => d.seq)).toEqual(events.map((e) => e.seq));
+  });
+
+  it("does not deliver an old alert's resolution after the new alert that followed it for the same patient", async () => {
+    const p = await c.patient();
+    await c.send(p, { type: 'blood_pressure', systolic: 200, diastolic: 120 });
+    const first = c.live(p.patientId, 'bp.crisis')!;
+    await c.alerts.actions.acknowledge(first.id, nurse);
+    await c.alerts.actions.resolve(first.id, nurse);
+    c.advance(60_000);
+    await c.send(p, { type: 'blood_pressure', systolic: 200, diastolic: 120 });
+    const second = c.live(p.patientId, 'bp.crisis')!;
+    expect(second.id).not.toBe(first.id);
+    // Pending together, as after any outage of the receiver: a pager keyed on patient and rule must end with the
+    // new crisis open, not with the old one's resolution.
+    receiver = await slowReceiver(50);
+    start(receiver.url, 8);
+    await waitFor(() => receiver!.received.length >= 4, { what: 'four deliveries', timeoutMs: 15_000 });
+    expect(receiver.received.map((d) => `${d.type}#${d.alertId === first.id ? 1 : 2}`)).toEqual(['alert.opened#1', 'alert.acknowledged#1', 'alert.resolved#1', 'alert.opened#2']);
+  });
+
+  it('starts no new delivery once stopped; the one in flight finishes', async () => {
+    const p = await c.patient();
+    await c.send(p, { type: 'blood_pressure', systolic: 200, diastolic: 120 });
+    const alert = c.live(p.patientId, 'bp.crisis')!;
+    await c.alerts.actions.acknowledge(alert.id, nurse);
+    await c.alerts.actions.resolve(alert.id, nurse);
+    receiver = await slowReceiver(300);
+    start(receiver.url, 8);
+    await waitFor(() => receiver!.mostHeld() >= 1, { what: 'the first delivery in flight' });
+    const stoppedAt = performance.now();
+    await sender!.stop();
+    sender = undefined;
+    expect(receiver.received.map((d) => d.type)).toEqual(['alert.opened']);
+    expect(receiver.received.filter((d) => d.arrivedAt > stoppedAt)).toEqual([]);
+    // Not delivered, so not past the cursor: the next start sends them.
+    expect(c.alerts.sweepState.webhookCursor()).toBe(c.alerts.table.eventsAfter(0, 10).find((e) => e.type === 'alert.opened')!.seq);
   });
 });

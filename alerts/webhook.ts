@@ -44,8 +44,8 @@ export interface WebhookOptions {
   readonly timeoutMs?: number;
   readonly maxBackoffMs?: number;
   /**
-   * Deliveries in flight at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY): each alert's events stay in sequence order,
-   * different alerts' may overtake each other. 1, the default here, sends every event in sequence order.
+   * Deliveries in flight at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY): each patient's events stay in sequence order,
+   * different patients' may overtake each other. 1, the default here, sends every event in sequence order.
    */
   readonly concurrency?: number;
   /** Attempts before a refused delivery (4xx) is parked. */
@@ -73,8 +73,8 @@ function classify(status: number): Outcome {
 }
 
 /**
- * Delivers alert transitions to a paging or EHR system: one signed JSON POST per transition, each alert's in
- * sequence order (different alerts' in parallel, up to `concurrency`: webhook-batch.ts), at least once, signed
+ * Delivers alert transitions to a paging or EHR system: one signed JSON POST per transition, each patient's in
+ * sequence order (different patients' in parallel, up to `concurrency`: webhook-batch.ts), at least once, signed
  * both as Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) and with Vigil's own
  * headers. The cursor (the end of the delivered prefix) is stored, so deliveries resume after a restart.
  */
@@ -153,7 +153,12 @@ export class WebhookSender {
         await this.#pause.sleep(1000);
         continue;
       }
-      const result = await deliverBatch(events, { concurrency: this.#o.concurrency ?? 1, running: () => this.#running, send: (event) => this.#send(event) });
+      const result = await deliverBatch(events, {
+        // One at a time while the receiver fails: a retry probes it with one delivery, not a volley of them.
+        concurrency: () => (this.#failing ? 1 : (this.#o.concurrency ?? 1)),
+        running: () => this.#running,
+        send: (event) => this.#send(event),
+      });
       // The cursor is written once per batch (one write per event cost the broker's thread 0.4 ms each in an
       // alert storm). A crash re-sends at most the batch's delivered events, which the receiver already tells
       // apart by `seq` (delivery is at least once).
@@ -187,8 +192,8 @@ export class WebhookSender {
       this.#refusals.set(event.seq, refusals);
       return false;
     }
-    this.#refusals.delete(event.seq);
     this.#park(event, outcome.status, outcome.error, refusals);
+    this.#refusals.delete(event.seq);
     return true;
   }
 

@@ -117,7 +117,7 @@ export const configSchema = z
         .optional(),
     ),
     VIGIL_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
-    // Deliveries in flight at once; each alert's events stay in order (docs/alerts.md, "Webhook"). 1: all in order.
+    // Deliveries in flight at once; each patient's events stay in order (docs/alerts.md, "Webhook"). 1: all in order.
     VIGIL_ALERT_WEBHOOK_CONCURRENCY: positiveInt.max(64).default(8),
     VIGIL_ALERT_ESCALATE_MINUTES: z.coerce.number().positive().default(15),
     VIGIL_ALERT_SWEEP_CRON: z.string().min(1).default('*/30 * * * * *'),

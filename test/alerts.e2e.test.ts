@@ -103,7 +103,7 @@ describe('alerts end to end', () => {
     expect(types).toEqual(['alert.opened', 'alert.renotified', 'alert.escalated', 'alert.acknowledged', 'alert.resolved']);
     expect(deliveries.find((d) => d.type === 'alert.renotified')).toMatchObject({ change: 'current', alert: { late: false } });
     expect(deliveries.every((d) => d.signatureValid)).toBe(true);
-    // An alert's own events arrive in sequence order (different alerts' may overtake each other).
+    // A patient's events arrive in sequence order (different patients' may overtake each other).
     const seqs = deliveries.map((d) => d.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 

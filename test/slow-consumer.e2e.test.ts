@@ -44,7 +44,7 @@ describe('stalled webhook receiver', () => {
       const mine = receiver.received.filter((d) => d.type === 'alert.opened' && patients.includes(d.alert.patientId));
       return mine.length === 15 && mine;
     }, { what: 'every opening delivered after the receiver recovered', timeoutMs: 60_000 });
-    // Each once: deliveries go several at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY), each alert's own events in order.
+    // Each once: deliveries go several at once (VIGIL_ALERT_WEBHOOK_CONCURRENCY), each patient's events in order.
     expect(new Set(opened.map((d) => d.seq)).size).toBe(15);
   });
 });

@@ -130,6 +130,11 @@ export class AlertTable implements AlertWrites {
     this.#s.begin.run();
   }
 
+  /** Whether the batch's transaction is still open (SQLite may end it midway: a full disk, an I/O error). */
+  get inBatch(): boolean {
+    return this.#db.inTransaction;
+  }
+
   commitBatch(): void {
     this.#s.commit.run();
   }
