@@ -49,6 +49,22 @@ describe('alert transitions in batches (embedded)', () => {
     expect(c.events.slice(opened).filter((e) => e.type !== 'alert.updated')).toEqual([]);
   });
 
+  it('writes nothing in a sweep that finds every gap as it was, and brings each alert up to date once it changes', async () => {
+    const patients = await Promise.all(Array.from({ length: 40 }, () => c.patient(['hypertension'])));
+    c.alerts.evaluation.onCommitted(patients.map((p) => c.reading(p, normal)));
+    c.advance(49.5 * HOUR);
+    await c.sweep();
+    // The next sweep, 30 s later: every gap still reads 49.5 h, nothing is due (no escalation of a warning, no reminder).
+    c.advance(30_000);
+    framesSince.reset();
+    await c.sweep();
+    expect(framesSince.read()).toBe(0);
+    for (const p of patients) expect(c.live(p.patientId, 'missing.blood_pressure')).toMatchObject({ count: 1, latestValues: { gapHours: 49.5 } });
+    c.advance(6 * 60_000);
+    await c.sweep();
+    for (const p of patients) expect(c.live(p.patientId, 'missing.blood_pressure')).toMatchObject({ count: 2, latestValues: { gapHours: 49.6 } });
+  });
+
   it("tries each transition alone when the batch's commit fails, and the live alerts stay known", async () => {
     const patients = await Promise.all(Array.from({ length: 3 }, () => c.patient()));
     const table = c.alerts.table;

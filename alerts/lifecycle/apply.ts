@@ -12,6 +12,20 @@ function lateNote(late: boolean, finding: Finding): string {
 }
 
 /**
+ * The sweep finds a persisting condition (a gap in the data, a device offline) every run, every 30 s by default:
+ * the alert is rewritten only when what a person reads of it changes (the gap's tenth of an hour, its message),
+ * not every run. Rewriting each live missing-data alert every sweep cost about 75 µs an alert on the broker's
+ * thread: 4,000 of them held every device's PUBACK 300 ms every 30 s. (The alert's `count` then counts the
+ * changes the sweep saw, not its runs.)
+ */
+function sweepFindsNothingNew(alert: Alert, finding: Finding): boolean {
+  if (alert.message !== finding.message || alert.late || alert.clearSince !== null || alert.backInRangeAt !== null) return false;
+  const before = Object.keys(alert.latestValues);
+  const now = Object.keys(finding.values);
+  return before.length === now.length && now.every((k) => alert.latestValues[k] === finding.values[k]);
+}
+
+/**
  * Writes a decision with its event: to the alert table inside the caller's transaction, or recorded for
  * PostgreSQL (shared alerts). Returns whether an
  * event was written (the feed then has something to emit).
@@ -66,6 +80,8 @@ export function applyDecision(
       const worse = rises || (decision.severity === a.severity && finding.score > a.worstScore);
       const newer = finding.observedAt >= a.lastObservedAt;
       const renotify = decision.kind === 'renotify';
+      // A growing gap scores a little worse every run; its worst values are brought up to date with its values.
+      if (args.fromSweep && !renotify && !rises && sweepFindsNothingNew(a, finding)) return false;
       const updated = table.update(a.id, {
         count: a.count + 1,
         updatedAt: now,
