@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/index.js';
 import { call, login, openLive, type DashboardSession } from './support/dashboard-client.js';
+import { postFrom } from './support/http-from.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -19,7 +20,7 @@ describe('dashboard API and live channel', () => {
     client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic, diastolic: 100, id }), { qos: 1 });
 
   beforeAll(async () => {
-    t = await startTestVigil({ VIGIL_ADMIN_TOKEN: TOKEN, VIGIL_LOGIN_MAX_FAILURES: '3', VIGIL_LOGIN_RATE_PER_MINUTE: '20' });
+    t = await startTestVigil({ VIGIL_ADMIN_TOKEN: TOKEN, VIGIL_LOGIN_MAX_FAILURES: '3' });
     const { registry, users } = t.vigil;
     for (const [team, name] of [['cardiology', 'cardio'], ['diabetes-clinic', 'diabetes']] as const) {
       const dev = await t.provision();
@@ -206,14 +207,33 @@ describe('dashboard API and live channel', () => {
     expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/api/worklist', '/api/alerts/{id}/acknowledge', '/api/patients/{patientId}/readings', '/api/audit/export', '/api/session']));
   });
 
-  it('sends security headers with the page, and rate-limits logins from one address', async () => {
+  it('sends security headers with the page', async () => {
     const page = await call<string>(t.httpUrl, 'GET', '/');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+});
+
+describe('login rate limit', () => {
+  let t: TestVigil;
+  beforeAll(async () => {
+    // Logins are counted per address in fixed one-minute windows, opened by the address's first login. Beside the
+    // other tests' logins the window was opened long before, and on a busy machine it ended halfway through the
+    // loop, whose later logins then had a fresh allowance. Here the test's own first login opens it, and all its
+    // logins, within the 60 s test timeout, fall in that one window whatever the machine's speed.
+    t = await startTestVigil({ VIGIL_LOGIN_RATE_PER_MINUTE: '2' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('rate-limits logins from one address, and not from another', async () => {
+    const nobody = { username: 'nobody', password: 'whatever it is' };
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await call(t.httpUrl, 'POST', '/api/session', { username: 'nobody', password: 'whatever it is' })).status);
-    expect(statuses).toContain(429);
+    for (let i = 0; i < 3; i++) statuses.push((await call(t.httpUrl, 'POST', '/api/session', nobody)).status);
+    expect(statuses).toEqual([401, 401, 429]);
+    expect(await postFrom(t.vigil.httpPort, '127.0.0.2', '/api/session', nobody)).toBe(401);
   });
 });
