@@ -657,9 +657,23 @@ alternating pairs of the code before and after):
 - **The webhook sender wrote its cursor after every delivery** (0.4 ms each, 207 ms for the 500). It now writes
   it once per batch of up to 100 events and before every wait; after a crash a receiver may see that batch's
   delivered events again, and deduplicates them on \`webhook-id\` as before (docs/alerts.md, "Webhook").
-- **Left as it is**: deliveries go one at a time, in sequence order: about 2.3 ms each here on loopback, with the
-  broker's thread shared. A receiver 50 ms away would see the 500th alert about 25 s after the storm. Sending
-  several at once would give up the order a receiver may rely on; that needs its own decision.
+- **Deliveries went one at a time, in sequence order.** They now go up to \`VIGIL_ALERT_WEBHOOK_CONCURRENCY\` (8)
+  at once, each patient's events still in order (docs/alerts.md, "Webhook"). Two alternating pairs of the same
+  build with the concurrency at 1 and at 8 (2026-11-30, \`npm run bench:storm\`):
+
+  | receiver | the last alert at the receiver, 1 at a time | 8 at a time |
+  |---|---|---|
+  | answering at once | 1.49 and 1.46 s | 0.67 and 0.76 s |
+  | answering after 50 ms | 26.6 and 26.5 s | 3.56 and 3.58 s |
+
+  With the receiver answering at once, the other devices' PUBACK p99 over the storm was 105 and 119 ms at 1 and
+  134 and 158 ms at 8: the same deliveries' work in half the time, measured over the one second the storm then
+  lasts. With a receiver 50 ms away it was 90 and 57 ms at 1, 70 and 73 ms at 8.
+- **The sweep** also opened a transaction for every live alert to check its escalation and reminder timers, and
+  rewrote every live missing-data alert each run. It now skips the alerts with nothing due and writes a gap only
+  when what a person reads of it changes: with 4,000 live missing-data alerts a sweep took about 300 ms of the
+  broker's thread, now about 220 ms (\`alerts/batched-transitions.test.ts\` counts the WAL frames a sweep that
+  finds nothing new writes: none).
 
 ## The dashboard with 5,000 patients
 
