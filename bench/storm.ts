@@ -87,7 +87,6 @@ export async function storm(o: StormOptions): Promise<StormResult> {
     const stormAcks: number[] = [];
     let stormAt = 0;
     let stormTimer: NodeJS.Timeout | undefined;
-    let loadStartedAt = 0;
     let before = processUsage(target.pid);
     const fire = () => {
       stormAt = performance.now();
@@ -109,18 +108,19 @@ export async function storm(o: StormOptions): Promise<StormResult> {
         // The warm-up's readings stored first, so that the storm meets a Vigil at its paced rate, not a backlog.
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         before = processUsage(target.pid);
-        loadStartedAt = performance.now();
         stormTimer = setTimeout(fire, (o.seconds * 1000) / 3);
       },
     });
     clearTimeout(stormTimer);
+    if (stormAt === 0) throw new Error('bench: the paced load ended before the storm was sent');
     const deadline = Date.now() + ALERT_WAIT_MS;
     while (hook.openedAt.size < o.patients && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const after = processUsage(target.pid);
     await Promise.all(clients.map((c) => c.end()));
     const alertTimes = [...hook.openedAt.values()].map((t) => t - stormAt);
     const lastAlert = Math.max(...alertTimes, 0);
-    const stormFrom = stormAt - loadStartedAt;
+    // The load's timeline counts from its own start.
+    const stormFrom = stormAt - load.startedAt;
     const duringMs = Math.max(1_000, lastAlert);
     const pubacks = (from: number, to: number) => load.timeline.filter((m) => m.publishedAt >= from && m.publishedAt < to).map((m) => m.ackedAt - m.publishedAt);
     return {
