@@ -4,8 +4,7 @@
  * every alert reaches the care team's receiver soon, and that the storm does not hold every other device's
  * PUBACK while the alerts are written and sent.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BENCH_WEBHOOK_SECRET, startAlertReceiver } from './alert-receiver.js';
 import { LeanClient } from './lean-client.js';
 import { runLoad } from './load.js';
 import { benchPayload } from './payload.js';
@@ -51,7 +50,6 @@ export const STORM: StormOptions = {
 /** The receiver's answer times the bench measures the storm with: at once (loopback), and as a far receiver. */
 export const STORM_RECEIVER_DELAYS = (process.env.BENCH_STORM_RECEIVER_MS ?? '0,50').split(',').map(Number);
 
-const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 /** How long the bench waits for the last alert after the load has ended. */
 const ALERT_WAIT_MS = 60_000;
 
@@ -60,26 +58,9 @@ function withMax(values: readonly number[]): Summary & { max: number } {
   return { ...summarise(sorted), max: sorted.at(-1) ?? Number.NaN };
 }
 
-/** A webhook receiver that notes when each patient's alert.opened arrived. */
-async function receiver(delayMs: number) {
-  const openedAt = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const event = JSON.parse(Buffer.concat(chunks).toString()) as { type: string; alert: { patientId: string } };
-      if (event.type === 'alert.opened' && !openedAt.has(event.alert.patientId)) openedAt.set(event.alert.patientId, performance.now());
-      if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs);
-      else res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 export async function storm(o: StormOptions): Promise<StormResult> {
-  const hook = await receiver(o.receiverDelayMs);
-  const target = await startVigil(o.devices + o.patients, { VIGIL_ALERT_WEBHOOK_URL: hook.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET }, 'Vigil, alert storm');
+  const hook = await startAlertReceiver(o.receiverDelayMs);
+  const target = await startVigil(o.devices + o.patients, { VIGIL_ALERT_WEBHOOK_URL: hook.url, VIGIL_ALERT_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET }, 'Vigil, alert storm');
   try {
     const { hostname, port } = new URL(target.url);
     const stormDevices = target.devices.slice(o.devices);

@@ -7,8 +7,7 @@
  * same warm-up, so the ratio stays fair).
  */
 import { connect } from 'mqtt';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BENCH_WEBHOOK_SECRET, startAlertReceiver } from './alert-receiver.js';
 import { LeanClient } from './lean-client.js';
 import { runLoad, type LoadResult } from './load.js';
 import { benchPayload } from './payload.js';
@@ -37,7 +36,6 @@ export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
  * InfluxDB rounds are skipped unless `influx` is among the targets: a latency experiment runs the paced rows alone.
  */
 const PACED_RATE = process.env.BENCH_PACED_RATE ? Number(process.env.BENCH_PACED_RATE) : undefined;
-const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
 export interface Row {
   readonly target: string;
@@ -119,22 +117,6 @@ function storedLags(load: LoadResult, samples: { at: number; stored: number }[],
   return lags;
 }
 
-/** A webhook receiver: the time an alert's opening reaches it, per patient. */
-async function startReceiver(): Promise<{ url: string; openedAt: Map<string, number>; server: Server }> {
-  const openedAt = new Map<string, number>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const event = JSON.parse(body) as { type: string; alert: { patientId: string } };
-      if (event.type === 'alert.opened') openedAt.set(event.alert.patientId, performance.now());
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, openedAt, server };
-}
-
 /** `pace`: the paced rows' rate and message count, so that a bare broker's latency is seen under the same schedule. */
 async function measureBroker(target: Target, devices: number, ceiling: number | undefined, pace?: number): Promise<Row> {
   const unsubscribe = await subscribe(target.url);
@@ -159,9 +141,9 @@ async function measureBroker(target: Target, devices: number, ceiling: number | 
 }
 
 async function measureVigil(devices: number, ceiling: number, influxUrl: string | undefined, pace?: number): Promise<Row> {
-  const receiver = await startReceiver();
+  const receiver = await startAlertReceiver();
   const label = `${influxUrl ? 'Vigil, InfluxDB store' : 'Vigil, embedded SQLite store'}${pace ? `, paced at ${Math.round(pace).toLocaleString('en')}/s (half its rate above)` : ''}`;
-  const env: Record<string, string> = { VIGIL_ALERT_WEBHOOK_URL: receiver.url, VIGIL_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  const env: Record<string, string> = { VIGIL_ALERT_WEBHOOK_URL: receiver.url, VIGIL_ALERT_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET };
   if (influxUrl) Object.assign(env, { VIGIL_INFLUX_URL: influxUrl, VIGIL_INFLUX_DB: `bench${devices}` });
   const target = await startVigil(devices + ALERT_SAMPLES, env, label);
   try {
@@ -227,7 +209,7 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
     };
   } finally {
     await target.stop();
-    receiver.server.close();
+    await receiver.close();
   }
 }
 
