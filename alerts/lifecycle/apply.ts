@@ -14,9 +14,9 @@ function lateNote(late: boolean, finding: Finding): string {
 /**
  * The sweep finds a persisting condition (a gap in the data, a device offline) every run, every 30 s by default:
  * the alert is rewritten only when what a person reads of it changes (the gap's tenth of an hour, its message),
- * not every run. Rewriting each live missing-data alert every sweep cost about 75 µs an alert on the broker's
- * thread: 4,000 of them held every device's PUBACK 300 ms every 30 s. (The alert's `count` then counts the
- * changes the sweep saw, not its runs.)
+ * not every run, so that a sweep that finds nothing new writes nothing. (With 4,000 live missing-data alerts a
+ * whole sweep held the broker's thread about 300 ms; this and skipping the alerts with no timer due brought it to
+ * about 220 ms.) The alert's `count` then counts the changes the sweep saw, not its runs.
  */
 function sweepFindsNothingNew(alert: Alert, finding: Finding): boolean {
   if (alert.message !== finding.message || alert.late || alert.clearSince !== null || alert.backInRangeAt !== null) return false;
