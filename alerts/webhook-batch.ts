@@ -1,7 +1,7 @@
 import type { AlertEvent } from './types.js';
 
 /** Whether an event notifies (alert.updated records a repeat or a clear timer, and is not sent). */
-export function isTransition(event: AlertEvent): boolean {
+function isTransition(event: AlertEvent): boolean {
   return event.type !== 'alert.updated';
 }
 

@@ -56,8 +56,6 @@ export interface WebhookOptions {
 /** How often an instance that does not deliver (shared alerts) asks whether it should now. */
 const LEADER_POLL_MS = 5_000;
 
-export { isTransition } from './webhook-batch.js';
-
 /**
  * What an attempt came to. A receiver that is down, times out, answers 5xx, 408 or 429 is `unavailable`: retried
  * for as long as it takes (nothing is skipped). Any other 4xx is `refused`: this delivery is what the receiver
