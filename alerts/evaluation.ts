@@ -7,7 +7,7 @@ import { evaluateThreshold, thresholdAbnormal, thresholdReads } from './evaluate
 import { raiseBySymptoms, SYMPTOM_RAISE, symptomWindowFrom, type SymptomReports } from './evaluate/symptom-raise.js';
 import { evaluateTrend, isTrendRule, trendQuery } from './evaluate/trends.js';
 import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from './evaluate/adherence-bp.js';
-import { applyDecision } from './lifecycle/apply.js';
+import { applyDecision, sweepLeavesAsItIs } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
 import type { Transition, Transitions } from './lifecycle/transitions.js';
@@ -16,16 +16,25 @@ import { findRule, programmeOf } from './rules/catalogue.js';
 import { isTimeZone } from '../domain/index.js';
 import type { Alert } from './types.js';
 import type { RuleResolver } from './rules/resolver.js';
-import type { MissingRule, Rule } from './rules/schema.js';
-import type { AlertTable } from './store/alert-table.js';
+import type { MissingRule, Rule, Severity } from './rules/schema.js';
+import type { AlertTable, LiveKey } from './store/alert-table.js';
 import type { RuleSettings } from './store/rule-settings.js';
 import type { SweepState } from './store/sweep-state.js';
 import type { WaitingFindings } from './store/waiting-findings.js';
 import { isOutage, type AuditLog } from '../state/index.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { LiveKeys } from './live-keys.js';
 import type { SharedRuleSettings } from './shared/shared-settings.js';
 
 const HOUR = 3_600_000;
+/**
+ * How long one slice of a sweep may hold the broker's thread before it yields (docs/architecture.md): long enough
+ * that a slice's one commit (an fsync) is a small part of it, short next to the 50 ms PUBACK p99 Vigil aims for.
+ */
+const SWEEP_SLICE_MS = 10;
+/** Live alerts the sweep reads at a time for their timers (a page of the live-alert index). */
+const LIVE_PAGE = 200;
 
 /** The reading history trend rules look at: the reading store's range queries. */
 export interface ReadingHistory {
@@ -170,6 +179,10 @@ export class AlertEvaluation {
   /** Findings queued and not kept in the state database yet: kept together when an outage begins. */
   readonly #unkept = new Set<Journaled>();
   #undrained = false;
+  /** The sweep running, if one is: a sweep asked for meanwhile joins it, and close waits for it. */
+  #sweeping: Promise<void> | undefined;
+  /** Set at close: a sweep stops after its current slice (the next sweep, at the next start, does all of it). */
+  #sweepStopped = false;
   /** While a batch runs (#together): whether its transaction is open yet. */
   #batch: BatchState = 'none';
   readonly #unknownZones = new Set<string>();
@@ -409,19 +422,26 @@ export class AlertEvaluation {
     return 'UTC';
   }
 
-  /** Missing data, devices, expired overrides, escalation and reminders: run by the scheduler. */
+  /**
+   * Missing data, devices, expired overrides, escalation and reminders: run by the scheduler. A sweep asked for
+   * while one runs joins it.
+   */
   sweep(): Promise<void> {
-    if (!this.#d.sharedLastReadings) {
-      this.#sweepNow();
-      return Promise.resolve();
-    }
+    this.#sweeping ??= this.#sweepOnce().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweepOnce(): Promise<void> {
+    const shared = this.#d.sharedLastReadings !== undefined;
     // Shared alerts: the gaps are judged on the newest readings any instance took; then the transitions are written.
-    return (async () => {
+    if (shared) {
       await this.#shareLastReadings();
       await this.#expireSharedOverrides(this.#d.now());
-      this.#sweepNow();
-      await this.settled();
-    })();
+    }
+    await this.#sweepNow();
+    if (shared) await this.settled();
   }
 
   /** Expired overrides removed from the shared settings (one instance's removal counts; the others find none). */
@@ -435,24 +455,48 @@ export class AlertEvaluation {
     }
   }
 
-  #sweepNow(): void {
+  /**
+   * The sweep reads every patient, their rules and the live alerts once, then works through them in slices of
+   * about SWEEP_SLICE_MS, each slice one batch (#together), yielding to the event loop between slices: it runs on
+   * the broker's thread, and with 20,000 live missing-data alerts one run held that thread, every device's PUBACK
+   * and the state database's write lock (the CLI's acknowledgements wait for it) for one to two seconds. Each
+   * finding is made in its slice, on the newest readings: one that arrived between slices is not overruled.
+   */
+  async #sweepNow(): Promise<void> {
     const now = this.#d.now();
     this.#flushLastReadings();
-    // Before the batch: expiring an override writes its audit entry, and counting rejections flushes the
+    // Before the batches: expiring an override writes its audit entry, and counting rejections flushes the
     // rejection log. Neither may be rolled back with a batch whose commit fails, and then not be done again.
     this.#expireOverrides(now);
+    const patients = this.#d.directory.patients();
+    this.#d.resolver.prime(patients);
+    const seen: SweepSnapshot = {
+      patients: new Map(patients.map((p) => [p.id, p])),
+      rules: new Map(patients.map((p) => [p.id, this.#d.resolver.rulesFor(p.id)])),
+      snoozed: this.#d.settings.snoozedTiers(now),
+    };
     const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
-    const rejections = this.#rejectionCounts(devices, now);
-    this.#together(() => this.#sweepTransitions(now, devices, rejections));
-    this.#d.feed.drain();
+    const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now));
+    for (let next = 0; next < work.length && !this.#sweepStopped; ) {
+      if (next > 0) await nextTurn();
+      const from = next;
+      // Run again from the slice's first item if the batch is lost: nothing of it was written.
+      this.#together(() => {
+        next = from;
+        const deadline = performance.now() + SWEEP_SLICE_MS;
+        do work[next++]!();
+        while (next < work.length && performance.now() < deadline);
+      });
+      this.#d.feed.drain();
+    }
     this.#undrained = false;
   }
 
   /** Rejected publishes per device, for each window the device rules of these devices' patients count over. */
-  #rejectionCounts(devices: readonly DirectoryDevice[], now: number): ReadonlyMap<number, ReadonlyMap<string, number>> {
+  #rejectionCounts(devices: readonly DirectoryDevice[], seen: SweepSnapshot, now: number): ReadonlyMap<number, ReadonlyMap<string, number>> {
     const windows = new Map<number, ReadonlyMap<string, number>>();
     for (const device of devices) {
-      for (const rule of this.#d.resolver.rulesFor(device.patientId!)) {
+      for (const rule of seen.rules.get(device.patientId!) ?? []) {
         if (rule.kind !== 'device' || rule.check !== 'rejecting') continue;
         const windowMs = rule.rejectedWindowHours * HOUR;
         if (!windows.has(windowMs)) windows.set(windowMs, this.#d.directory.rejectionCounts(now - windowMs));
@@ -461,68 +505,114 @@ export class AlertEvaluation {
     return windows;
   }
 
-  #sweepTransitions(now: number, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): void {
+  /**
+   * The sweep's work: one item per patient (missing data), per device, and per page of live alerts (timers,
+   * orphans), each page read in its slice: the live alerts are the largest read of a sweep (20,000 rows took
+   * about 100 ms), and read at once they were one long turn of the broker's thread.
+   */
+  #sweepWork(now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): (() => void)[] {
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) {
       const own = devicesOf.get(d.patientId!);
       if (own) own.push(d);
       else devicesOf.set(d.patientId!, [d]);
     }
-    for (const patient of this.#d.directory.patients()) {
-      const own = devicesOf.get(patient.id) ?? [];
+    const work: (() => void)[] = [];
+    for (const patient of seen.patients.values()) {
+      const own = devicesOf.get(patient.id);
       // Nothing can arrive from a patient without a device: there is no gap to count yet.
-      if (own.length === 0) continue;
-      for (const rule of this.#d.resolver.rulesFor(patient.id)) {
-        if (rule.kind !== 'missing') continue;
-        const last = this.#lastReadings.get(`${patient.id}\u0000${seriesOf(rule)}`);
-        const planned = this.#d.plan?.(patient.id, rule.readingType, rule.where);
-        const from = countFrom(patient, rule, own);
-        const finding = planned === undefined ? evaluateMissing(rule, last, from, now) : evaluatePlannedMissing(rule, planned, last, from, now);
-        if (finding) this.#apply(patient.id, rule, finding, false, now, true);
-      }
+      if (own) work.push(() => this.#sweepMissing(patient, own, seen, now));
     }
-    for (const device of devices) {
-      for (const rule of this.#d.resolver.rulesFor(device.patientId!)) {
-        if (rule.kind !== 'device') continue;
-        const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
-        const finding = evaluateDevice(rule, { ...device, rejected }, now);
-        if (finding) this.#apply(device.patientId!, rule, finding, false, now, true);
-      }
-    }
-    this.#timers(now, devicesOf);
+    for (const device of devices) work.push(() => this.#sweepDevice(device, seen, rejections, now));
+    // After the findings: an alert they opened has no timer due yet, and what is due is decided again on the
+    // alert as it is inside the transition.
+    const timersFrom = (after: LiveKey | undefined) => {
+      let next: (() => void) | undefined;
+      return () => {
+        const page = this.#d.table.livePage(after, LIVE_PAGE);
+        for (const alert of page) this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now);
+        // Once, though a lost batch runs the page again.
+        if (page.length === LIVE_PAGE && !next) work.push((next = timersFrom(page.at(-1))));
+      };
+    };
+    work.push(timersFrom(undefined));
+    return work;
   }
 
-  #timers(now: number, devicesOf: ReadonlyMap<string, readonly DirectoryDevice[]>): void {
-    const { table } = this.#d;
-    for (const alert of table.liveAlerts()) {
-      if (this.#orphaned(alert, now, devicesOf.get(alert.patientId) ?? [])) continue;
-      // Most live alerts have nothing due in a given sweep: no transaction for them (about 30 µs each, on the
-      // broker's thread, for every live alert every 30 s). What is due is decided again inside the transition.
-      if (this.#dueTimer(alert, now) === undefined) continue;
-      // Decided again on the alert as it is when written: another instance may have escalated or reminded first.
-      this.#commit({
-        select: () => table.get(alert.id),
-        build: (current, writes) => {
-          if (!current || current.status === 'resolved') return;
-          const due = this.#dueTimer(current, now);
-          if (due === undefined) return;
-          if (due !== 'remind') {
-            writes.addEvent('alert.escalated', writes.update(current.id, { escalationLevel: due.escalate, escalatedAt: now, updatedAt: now }), now, 'vigil');
-            return;
-          }
-          const updated = writes.update(current.id, {
-            status: 'open',
-            notifiedAt: now,
-            renotifyCount: current.renotifyCount + 1,
-            lastRenotifyReason: 'reminder',
-            escalationLevel: 0,
-            escalatedAt: null,
-            updatedAt: now,
-          });
-          writes.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
-        },
-      });
+  #sweepMissing(patient: DirectoryPatient, devices: readonly DirectoryDevice[], seen: SweepSnapshot, now: number): void {
+    for (const rule of seen.rules.get(patient.id) ?? []) {
+      if (rule.kind !== 'missing') continue;
+      const last = this.#lastReadings.get(`${patient.id}\u0000${seriesOf(rule)}`);
+      const planned = this.#d.plan?.(patient.id, rule.readingType, rule.where);
+      const from = countFrom(patient, rule, devices);
+      const finding = planned === undefined ? evaluateMissing(rule, last, from, now) : evaluatePlannedMissing(rule, planned, last, from, now);
+      if (finding && this.#sweepChanges(patient.id, rule, finding, seen) && this.#stillThere(patient.id)) this.#apply(patient.id, rule, finding, false, now, true);
     }
+  }
+
+  #sweepDevice(device: DirectoryDevice, seen: SweepSnapshot, rejections: ReadonlyMap<number, ReadonlyMap<string, number>>, now: number): void {
+    for (const rule of seen.rules.get(device.patientId!) ?? []) {
+      if (rule.kind !== 'device') continue;
+      const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
+      const finding = evaluateDevice(rule, { ...device, rejected }, now);
+      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen) && this.#stillThere(device.patientId!)) this.#apply(device.patientId!, rule, finding, false, now, true);
+    }
+  }
+
+  /**
+   * Whether a sweep's finding may change its alert, read outside any transaction: most persisting gaps and
+   * offline devices read as they did 30 s ago, and for them no savepoint, and so no write lock, is taken (nor,
+   * with shared alerts, a round trip to PostgreSQL queued). Decided as `#apply` decides.
+   */
+  #sweepChanges(patientId: string, rule: Rule, finding: Finding, seen: SweepSnapshot): boolean {
+    // Nothing live: only an abnormal finding changes something (it opens an alert). A clear one with nothing live
+    // is the common case, a patient whose readings arrive.
+    if (!this.#liveKeys.has(patientId, rule.id, finding.subject)) return finding.severity !== null;
+    if (finding.severity === null) return true;
+    const live = this.#d.table.live(patientId, rule.id, finding.subject);
+    if (!live) return true;
+    const snoozedUpTo = seen.snoozed.get(`${patientId}\u0000${rule.id}`);
+    return !sweepLeavesAsItIs(live, finding, decide(live, finding, { rule, late: false, snoozedUpTo }));
+  }
+
+  /**
+   * Whether the patient is still in the registry when the sweep writes for them: the patients were read at the
+   * sweep's start, and a patient erased between two slices must not get a new alert (their alerts are gone).
+   */
+  #stillThere(patientId: string): boolean {
+    return this.#d.directory.patient(patientId) !== undefined;
+  }
+
+  /** An alert's escalation or reminder, when due; or its resolution, when nothing watches it any more. */
+  #sweepTimers(alert: Alert, seen: SweepSnapshot, devices: readonly DirectoryDevice[], now: number): void {
+    const { table } = this.#d;
+    if (this.#orphaned(alert, now, seen, devices)) return;
+    // Most live alerts have nothing due in a given sweep: no transaction for them (about 30 µs each, on the
+    // broker's thread, for every live alert every 30 s). What is due is decided again inside the transition.
+    if (this.#dueTimer(alert, now) === undefined) return;
+    // Decided again on the alert as it is when written: another instance may have escalated or reminded first.
+    this.#commit({
+      select: () => table.get(alert.id),
+      build: (current, writes) => {
+        if (!current || current.status === 'resolved') return;
+        const due = this.#dueTimer(current, now);
+        if (due === undefined) return;
+        if (due !== 'remind') {
+          writes.addEvent('alert.escalated', writes.update(current.id, { escalationLevel: due.escalate, escalatedAt: now, updatedAt: now }), now, 'vigil');
+          return;
+        }
+        const updated = writes.update(current.id, {
+          status: 'open',
+          notifiedAt: now,
+          renotifyCount: current.renotifyCount + 1,
+          lastRenotifyReason: 'reminder',
+          escalationLevel: 0,
+          escalatedAt: null,
+          updatedAt: now,
+        });
+        writes.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
+      },
+    });
   }
 
   /** What an alert's clock asks for now: the next escalation level, a reminder, or nothing. */
@@ -539,10 +629,10 @@ export class AlertEvaluation {
    * device was revoked or reassigned, the patient has no device left to miss readings from): otherwise it would
    * stay open, and remind, for ever. A critical alert nobody acknowledged is left for a person (it latches).
    */
-  #orphaned(alert: Alert, now: number, devices: readonly DirectoryDevice[]): boolean {
+  #orphaned(alert: Alert, now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[]): boolean {
     if (alert.severity === 'critical' && alert.status === 'open') return false;
-    const patient = this.#d.directory.patient(alert.patientId);
-    const rule = patient ? this.#d.resolver.rulesFor(alert.patientId).find((r) => r.id === alert.ruleId) : undefined;
+    const patient = seen.patients.get(alert.patientId);
+    const rule = patient ? seen.rules.get(alert.patientId)?.find((r) => r.id === alert.ruleId) : undefined;
     let why: string | undefined;
     if (!patient) why = 'the patient is no longer in the registry';
     else if (!rule) why = 'the rule no longer applies to this patient';
@@ -768,6 +858,8 @@ export class AlertEvaluation {
 
   /** Waits for trend evaluations in flight and saves what must survive a restart. */
   async close(): Promise<void> {
+    this.#sweepStopped = true;
+    await this.#sweeping?.catch(() => undefined);
     await this.#trendQueue.catch(() => undefined);
     this.#closing = true;
     await this.#writes;
@@ -775,6 +867,14 @@ export class AlertEvaluation {
     this.#flushLastReadings();
     await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }
+}
+
+/** What a sweep read once at its start: every patient and their rules, every snooze. */
+interface SweepSnapshot {
+  readonly patients: ReadonlyMap<string, DirectoryPatient>;
+  readonly rules: ReadonlyMap<string, readonly Rule[]>;
+  /** The tier each snooze in force silences, by patient and rule. */
+  readonly snoozed: ReadonlyMap<string, Severity>;
 }
 
 function isSorted(readings: readonly Reading[]): boolean {

@@ -180,7 +180,7 @@ describe('care loop over real MQTT: hub inbox, reminders, doses, messages', () =
     state.db.close();
     // Planned every 4 hours: several slots have closed since the enrolment, with no reading. SpO2 is not planned.
     t.vigil.care.plans.set(patient.id, 'hypertension', [{ type: 'blood_pressure', times: ['00:00', '04:00', '08:00', '12:00', '16:00', '20:00'], windowMinutes: 30 }], 'user:dr', dayAgo);
-    t.vigil.alerts.evaluation.sweep();
+    await t.vigil.alerts.evaluation.sweep();
     const alerts = t.vigil.alerts.queries.list({ patientId: patient.id });
     expect(alerts.map((a) => a.ruleId)).toEqual(['missing.blood_pressure']);
     expect(alerts[0]?.message).toMatch(/planned measurements missed in a row/);

@@ -26,6 +26,15 @@ function sweepFindsNothingNew(alert: Alert, finding: Finding): boolean {
 }
 
 /**
+ * Whether the sweep's decision leaves its live alert as it is (applyDecision would write nothing): the sweep
+ * asks this of its snapshot of the live alerts first, and takes no savepoint, and no write lock, for them.
+ */
+export function sweepLeavesAsItIs(live: Alert, finding: Finding, decision: Decision): boolean {
+  if (decision.kind === 'none') return true;
+  return decision.kind === 'repeat' && severityRank(decision.severity) <= severityRank(live.severity) && sweepFindsNothingNew(live, finding);
+}
+
+/**
  * Writes a decision with its event: to the alert table inside the caller's transaction, or recorded for
  * PostgreSQL (shared alerts). Returns whether an
  * event was written (the feed then has something to emit).
@@ -81,7 +90,7 @@ export function applyDecision(
       const newer = finding.observedAt >= a.lastObservedAt;
       const renotify = decision.kind === 'renotify';
       // A growing gap scores a little worse every run; its worst values are brought up to date with its values.
-      if (args.fromSweep && !renotify && !rises && sweepFindsNothingNew(a, finding)) return false;
+      if (args.fromSweep && sweepLeavesAsItIs(a, finding, decision)) return false;
       const updated = table.update(a.id, {
         count: a.count + 1,
         updatedAt: now,

@@ -4,6 +4,13 @@ import type { Severity } from '../rules/schema.js';
 import type { AlertWrites } from './alert-writes.js';
 import type { Alert, AlertChange, AlertEvent, AlertEventType, AlertFilter, AlertStatus, RenotifyReason } from '../types.js';
 
+/** What identifies a live alert: one per patient, rule and subject (the index alerts_live). */
+export interface LiveKey {
+  readonly patientId: string;
+  readonly ruleId: string;
+  readonly subject: string;
+}
+
 type Row = Record<string, unknown>;
 
 function toAlert(r: Row): Alert {
@@ -96,7 +103,9 @@ export class AlertTable implements AlertWrites {
     this.#s = {
       live: db.prepare("SELECT * FROM alerts WHERE patient_id = ? AND rule_id = ? AND subject = ? AND status != 'resolved'"),
       liveKeys: db.prepare("SELECT patient_id AS patientId, rule_id AS ruleId, subject FROM alerts WHERE status != 'resolved'"),
-      liveAll: db.prepare("SELECT * FROM alerts WHERE status != 'resolved'"),
+      liveFrom: db.prepare(
+        "SELECT * FROM alerts WHERE status != 'resolved' AND (patient_id, rule_id, subject) > (?, ?, ?) ORDER BY patient_id, rule_id, subject LIMIT ?",
+      ),
       get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -154,13 +163,17 @@ export class AlertTable implements AlertWrites {
     return row ? toAlert(row) : undefined;
   }
 
-  liveKeys(): { patientId: string; ruleId: string; subject: string }[] {
-    return this.#s.liveKeys.all() as { patientId: string; ruleId: string; subject: string }[];
+  liveKeys(): LiveKey[] {
+    return this.#s.liveKeys.all() as LiveKey[];
   }
 
-  /** Every alert not resolved: the sweep's reminders and escalations look at these. */
-  liveAlerts(): Alert[] {
-    return (this.#s.liveAll.all() as Row[]).map(toAlert);
+
+  /**
+   * Live alerts in (patient, rule, subject) order, the first `limit` after `after` (from the start without it):
+   * a page of the live-alert index, so that the sweep reads them a slice at a time.
+   */
+  livePage(after: LiveKey | undefined, limit: number): Alert[] {
+    return (this.#s.liveFrom.all(after?.patientId ?? '', after?.ruleId ?? '', after?.subject ?? '', limit) as Row[]).map(toAlert);
   }
 
   get(id: number): Alert | undefined {

@@ -27,6 +27,9 @@ export class RuleSettings {
       overrides: db.prepare<[string, number], OverrideRow>(
         'SELECT rule_id, override, actor, updated_at, note, expires_at, preset FROM rule_overrides WHERE patient_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY rule_id',
       ),
+      inForce: db.prepare<[number], OverrideRow & { patient_id: string }>(
+        'SELECT patient_id, rule_id, override, actor, updated_at, note, expires_at, preset FROM rule_overrides WHERE expires_at IS NULL OR expires_at > ? ORDER BY patient_id, rule_id',
+      ),
       expired: db.prepare<[number], OverrideRow & { patient_id: string }>(
         'SELECT patient_id, rule_id, override, actor, updated_at, note, expires_at, preset FROM rule_overrides WHERE expires_at IS NOT NULL AND expires_at <= ?',
       ),
@@ -38,6 +41,7 @@ export class RuleSettings {
         'SELECT DISTINCT patient_id FROM rule_overrides WHERE preset = ? AND (expires_at IS NULL OR expires_at > ?)',
       ),
       snoozed: db.prepare<[string, string], { until: number; tier: Severity }>('SELECT until, tier FROM alert_snoozes WHERE patient_id = ? AND rule_id = ?'),
+      snoozedAll: db.prepare<[number], { patient_id: string; rule_id: string; tier: Severity }>('SELECT patient_id, rule_id, tier FROM alert_snoozes WHERE until > ?'),
       snooze: db.prepare(
         'INSERT OR REPLACE INTO alert_snoozes (patient_id, rule_id, until, actor, note, created_at, tier) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -51,6 +55,17 @@ export class RuleSettings {
   /** The patient's overrides in force at `now` (expired ones no longer apply). */
   overrides(patientId: string, now: number): StoredOverride[] {
     return this.#s.overrides.all(patientId, now).flatMap(parseOverride);
+  }
+
+  /** Every patient's overrides in force at `now`, by patient (the sweep resolves every patient's rules at once). */
+  overridesInForce(now: number): Map<string, StoredOverride[]> {
+    const byPatient = new Map<string, StoredOverride[]>();
+    for (const row of this.#s.inForce.all(now)) {
+      const own = byPatient.get(row.patient_id);
+      if (own) own.push(...parseOverride(row));
+      else byPatient.set(row.patient_id, parseOverride(row));
+    }
+    return byPatient;
   }
 
   /** The patients with an override from this preset in force at `now`. */
@@ -75,6 +90,11 @@ export class RuleSettings {
   snoozed(patientId: string, ruleId: string, now: number): { until: number; tier: Severity } | undefined {
     const row = this.#s.snoozed.get(patientId, ruleId);
     return row && row.until > now ? row : undefined;
+  }
+
+  /** Every snooze in force at `now`: its tier by patient and rule (`${patientId}\u0000${ruleId}`), for the sweep. */
+  snoozedTiers(now: number): Map<string, Severity> {
+    return new Map(this.#s.snoozedAll.all(now).map((r) => [`${r.patient_id}\u0000${r.rule_id}`, r.tier]));
   }
 
   snooze(patientId: string, s: Omit<StoredSnooze, 'createdAt'>, at: number): void {

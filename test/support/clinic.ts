@@ -101,7 +101,7 @@ export class Clinic {
     this.clock += ms;
   }
 
-  /** The scheduled sweep, once; embedded, done when this returns (await it for shared alerts). */
+  /** The scheduled sweep, once: done when its promise settles (it works in slices, yielding between them). */
   sweep(): Promise<void> {
     return this.alerts.evaluation.sweep();
   }
