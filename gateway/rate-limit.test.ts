@@ -12,6 +12,18 @@ describe('device rate limiter', () => {
     expect(limiter.take('cuff-1', 0, 1000)).toBeUndefined();
   });
 
+  it('tells when the next token is due, taking none: seconds away at a rate under one a second', () => {
+    const limiter = new DeviceRateLimiter(0.2, 1, 0); // one token every 5 s
+    expect(limiter.nextTokenIn('cuff-1', 0)).toBe(0);
+    expect(limiter.take('cuff-1', 0, 0)).toBe(0);
+    expect(limiter.take('cuff-1', 0, 0)).toBeUndefined();
+    expect(limiter.nextTokenIn('cuff-1', 0)).toBe(5000);
+    expect(limiter.nextTokenIn('cuff-1', 1500)).toBeCloseTo(3500, 6);
+    // Asking took nothing: the token is there when it said, and not a millisecond before.
+    expect(limiter.take('cuff-1', 0, 4999)).toBeUndefined();
+    expect(limiter.take('cuff-1', 0, 5000)).toBe(0);
+  });
+
   it('forgets a bucket only once it has refilled, so memory is bounded by the devices recently heard from', () => {
     const limiter = new DeviceRateLimiter(10, 5, 0); // full again 500 ms after it was emptied
     for (let d = 0; d < 1000; d++) limiter.take(`dev-${d}`, 0, 0);

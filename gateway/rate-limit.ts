@@ -35,7 +35,7 @@ export class DeviceRateLimiter {
     const bucket = this.#buckets.get(deviceId) ?? { tokens: this.#burst, at: now };
     bucket.tokens = this.#refilled(bucket, now);
     bucket.at = now;
-    const wait = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / this.#rate) * 1000;
+    const wait = this.#untilToken(bucket.tokens);
     if (wait > maxWaitMs) {
       this.#buckets.set(deviceId, bucket);
       return undefined;
@@ -43,6 +43,19 @@ export class DeviceRateLimiter {
     bucket.tokens -= 1;
     this.#buckets.set(deviceId, bucket);
     return wait;
+  }
+
+  /**
+   * Milliseconds until the device's bucket holds a token (0 when it holds one now), taking none: what a refused
+   * device is told to wait, so that it does not come back before its token and be refused again.
+   */
+  nextTokenIn(deviceId: string, now = Date.now()): number {
+    const bucket = this.#buckets.get(deviceId);
+    return bucket ? this.#untilToken(this.#refilled(bucket, now)) : 0;
+  }
+
+  #untilToken(tokens: number): number {
+    return tokens >= 1 ? 0 : ((1 - tokens) / this.#rate) * 1000;
   }
 
   #refilled(bucket: { tokens: number; at: number }, now: number): number {
