@@ -14,6 +14,8 @@ export type DeviceFrom = 'path' | 'secret';
 export interface DeviceRate {
   /** Milliseconds to wait for a token, or undefined when none is left within maxWaitMs. */
   take(deviceId: string, maxWaitMs: number): number | undefined;
+  /** Milliseconds until the device's bucket holds a token again (0 when it holds one); takes none. */
+  nextTokenIn(deviceId: string): number;
 }
 
 const REFUSALS: Record<Exclude<NightscoutAuthResult, 'ok'> | 'missing', { status: 401 | 403; code: ErrorCode; message: string }> = {
@@ -44,8 +46,16 @@ export function nightscoutGuard(from: DeviceFrom, devices: WeakMap<FastifyReques
     devices.set(request, deviceId!);
     if (rate.take(deviceId!, 0) === undefined) {
       metrics.refused.inc({ code: 'VIGIL_ERR_RATE_LIMITED' });
-      reply.header('retry-after', '1');
+      reply.header('retry-after', String(retryAfterSeconds(rate.nextTokenIn(deviceId!))));
       return void (await reply.code(429).send({ code: 'VIGIL_ERR_RATE_LIMITED', message: 'over the device rate limit (VIGIL_DEVICE_RATE); retry later' }));
     }
   };
+}
+
+/**
+ * When the device's next token is due, in whole seconds (the header's unit) rounded up, and at least 1: a device
+ * that retries when told gets its token. A fixed 1 s was refused again below VIGIL_DEVICE_RATE 1/s.
+ */
+function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
 }

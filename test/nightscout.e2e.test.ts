@@ -273,11 +273,16 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
   it('holds each device to its rate (VIGIL_DEVICE_RATE, BURST), answering 429 with Retry-After', async () => {
     const dev = await t.provision();
     const answers: Awaited<ReturnType<typeof ns>>[] = [];
+    const started = Date.now();
     for (let i = 0; i < 60; i++) answers.push(await ns(t, dev.deviceId, dev.secret, 'GET', 'status'));
+    const elapsedMs = Date.now() - started;
     // The burst, then nothing: no token comes back while the test runs, so every request past the 40th is refused.
     expect(answers.map((a) => a.status)).toEqual([...Array.from({ length: 40 }, () => 200), ...Array.from({ length: 20 }, () => 429)]);
     for (const limited of answers.slice(40)) {
-      expect(limited.headers.get('retry-after')).toBe('1');
+      // The next token is 1,000 s after the first request, less what the bucket refilled since: Retry-After says so.
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(retryAfter).toBeLessThanOrEqual(1000);
+      expect(retryAfter).toBeGreaterThanOrEqual(1000 - elapsedMs / 1000);
       expect(limited.body).toMatchObject({ code: 'VIGIL_ERR_RATE_LIMITED' });
     }
     // The budget is the device's: spent on one mount, it is spent on the other (Loop's /api/v1, found by the
@@ -286,5 +291,37 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(hostLevel.status).toBe(429);
     const other = await t.provision();
     expect((await ns(t, other.deviceId, other.secret, 'GET', 'status')).status).toBe(200);
+  });
+});
+
+describe('Retry-After of the Nightscout API at a device rate under one request a second', () => {
+  let t: TestVigil;
+  beforeAll(async () => {
+    // One token, back 2.5 s after it was taken: Retry-After is then 3, rounded up (2 would be too early).
+    t = await startTestVigil({ VIGIL_DEVICE_RATE: '0.4', VIGIL_DEVICE_BURST: '1' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('says when the device\'s next token is due, in whole seconds rounded up, and a retry then is let in', async () => {
+    const dev = await t.provision();
+    const now = Date.now() - 60_000;
+    const started = Date.now();
+    // The status probe (as the apps start) takes the one token; the upload right after it is refused.
+    expect((await ns(t, dev.deviceId, dev.secret, 'GET', 'status')).status).toBe(200);
+    const limited = await ns(t, dev.deviceId, dev.secret, 'POST', 'entries', [xdripSgv(now, 125)]);
+    const elapsedMs = Date.now() - started;
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Bounds, not a value: a loaded machine may take long enough between the two requests to make it 2.
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeLessThanOrEqual(3);
+    expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil(2.5 - elapsedMs / 1000));
+    // Retrying when told (plus a few ms: timers and clocks round to the millisecond) is let in, and stored.
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 20));
+    const retried = await ns(t, dev.deviceId, dev.secret, 'POST', 'entries', [xdripSgv(now, 125)]);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('x-vigil-accepted')).toBe('1');
   });
 });
