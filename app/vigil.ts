@@ -6,7 +6,7 @@ import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import { VigilError, type Reading } from '../domain/index.js';
 import { createIngest, InfluxStore, NewestRecovered, SqliteStore, type ReadingStore } from '../ingest/index.js';
-import { DeviceRateLimiter } from '../gateway/index.js';
+import { DeviceRateLimiter, perDeviceLogLimiter } from '../gateway/index.js';
 import { createNightscout } from '../nightscout/index.js';
 import { fhirFrameworkError } from '../interop/index.js';
 import type { VigilConfig } from './config.js';
@@ -219,6 +219,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     readings: store,
     limits: config.limits,
     rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
+    deviceLogLimiter: perDeviceLogLimiter(),
     metrics,
     log: log.child({ component: 'nightscout' }),
     markSeen: (entries) => registry.markSeen(entries),

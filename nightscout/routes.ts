@@ -18,10 +18,17 @@ export interface NightscoutRouteOptions {
   readonly readings: Pick<ReadingStore, 'queryRaw'>;
   readonly limits: ParseLimits;
   readonly rate: DeviceRate;
+  /** One line per device every 10 s for the 'readings rejected' line (gateway's perDeviceLogLimiter). */
+  readonly deviceLogLimiter: LogLimit;
   readonly metrics: NightscoutMetrics;
   readonly log: { info(obj: object, msg: string): void };
   /** Told of each device whose upload was taken (its readings durable): the device's last-seen time. */
   readonly seen: (deviceId: string, at: number) => void;
+}
+
+/** Writes a line for `key` at most once an interval, telling it how many events it stands for. */
+export interface LogLimit {
+  note(key: string, write: (count: number) => void): void;
 }
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
@@ -121,7 +128,12 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
     if (first) {
       // Header values are ASCII: the message is Vigil's own text, cut and stripped of anything else.
       reply.header('x-vigil-error', `${first.code} ${first.ref}: ${first.message}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 200));
-      o.log.info({ deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections) }, 'Nightscout upload: readings rejected');
+      // At most one line per device every 10 s, as on MQTT (logReadingsRejected): an uploader whose every upload
+      // is rejected would write a line per upload, at its rate limit, all day. `count` is the uploads the line
+      // stands for; each is still in the rejection log, the metrics and its own answer.
+      o.deviceLogLimiter.note(`rejected:${deviceId}`, (count) =>
+        o.log.info({ deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections), count }, 'Nightscout upload: readings rejected'),
+      );
     }
     return answered;
   }

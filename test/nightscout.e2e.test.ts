@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb } from '../state/index.js';
@@ -40,11 +41,18 @@ async function metric(t: TestVigil, name: string): Promise<number> {
 
 describe('Nightscout-compatible upload API, over real HTTP against a running Vigil', () => {
   let t: TestVigil;
+  const lines: Record<string, unknown>[] = [];
   beforeAll(async () => {
+    const log = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
     // A burst of 40 and practically no refill (one token per 1,000 s, far beyond any test's timeout): the rate
     // test's answers then depend on how many requests it sent, not on how fast a busy machine served them (at 2/s a
     // token came back every 500 ms, and a loaded machine let one through). The other tests send a few per device.
-    t = await startTestVigil({ VIGIL_DEVICE_RATE: '0.001', VIGIL_DEVICE_BURST: '40' });
+    t = await startTestVigil({ VIGIL_DEVICE_RATE: '0.001', VIGIL_DEVICE_BURST: '40', VIGIL_LOG_LEVEL: 'info' }, undefined, { log });
   });
   afterAll(async () => {
     await t?.stop();
@@ -198,6 +206,30 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
     expect(codes).toContainEqual({ VIGIL_ERR_NOT_JSON: 1 });
     expect(codes).toContainEqual({ VIGIL_ERR_OUT_OF_RANGE: 2, VIGIL_ERR_SCHEMA: 1, VIGIL_ERR_UNKNOWN_TYPE: 1, VIGIL_ERR_NOT_A_READING: 1 });
     expect(await metric(t, 'vigil_readings_rejected_total{code="VIGIL_ERR_NOT_JSON"}')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('logs rejected uploads at most once per device every 10 s, with a count, while answering and recording each', async () => {
+    const [noisy, other] = [await t.provision(), await t.provision()];
+    const now = Date.now() - 60_000;
+    // 2,000 mg/dL: out of range, one rejected entry per upload.
+    const badUpload = (i: number) => ns(t, noisy.deviceId, noisy.secret, 'POST', 'entries', [xdripSgv(now - i * 1000, 2_000)]);
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => badUpload(i)));
+    const otherAnswer = await ns(t, other.deviceId, other.secret, 'POST', 'entries', [xdripSgv(now, 2_000)]);
+    // Each upload is answered with its coded reason and recorded, as before.
+    for (const a of [...answers, otherAnswer]) {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('x-vigil-error')).toMatch(/^VIGIL_ERR_OUT_OF_RANGE 0: /);
+      expect(a.body).toEqual([expect.objectContaining({ vigilRejected: expect.objectContaining({ code: 'VIGIL_ERR_OUT_OF_RANGE' }) })]);
+    }
+    await waitFor(() => t.vigil.ingest.rejections.recent({ deviceId: noisy.deviceId }).length === 30, { what: '30 uploads in the rejection log' });
+    // One line for the 30 (the rest are folded into the device's next line, 10 s on), and another device's
+    // line is not held back by the noisy one's.
+    const logged = (deviceId: string) => lines.filter((l) => l.deviceId === deviceId && l.msg === 'Nightscout upload: readings rejected');
+    expect(logged(noisy.deviceId).map((l) => l.count)).toEqual([1]);
+    expect(logged(other.deviceId).map((l) => l.count)).toEqual([1]);
+    // Ids, codes and counts: no reading value.
+    const { time: _time, ...fields } = logged(noisy.deviceId)[0]!;
+    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'nightscout', deviceId: noisy.deviceId, rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 1, msg: 'Nightscout upload: readings rejected' });
   });
 
   it('rejects an entry or treatment whose date is beyond what a date can hold with its code, and stores the good one', async () => {
