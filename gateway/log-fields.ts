@@ -11,3 +11,16 @@ export function loggedTopic(topic: string | undefined): { topic?: string; topicL
   if (topic.length <= LOGGED_TOPIC_CHARS) return { topic };
   return { topic: `${topic.slice(0, LOGGED_TOPIC_CHARS)}…`, topicLength: topic.length };
 }
+
+/**
+ * Characters of a device id a log line keeps: the longest id Vigil registers (ID_PATTERN, domain/ids.ts), so
+ * only an id no device can have is cut. In worker mode the id comes from a topic the external broker let
+ * through, and may be most of 64 KB.
+ */
+export const LOGGED_DEVICE_ID_CHARS = 64;
+
+/** The log fields for a device id not known to be Vigil's: the id itself when short, else its start and its full length. */
+export function loggedDeviceId(deviceId: string): { deviceId: string; deviceIdLength?: number } {
+  if (deviceId.length <= LOGGED_DEVICE_ID_CHARS) return { deviceId };
+  return { deviceId: `${deviceId.slice(0, LOGGED_DEVICE_ID_CHARS)}…`, deviceIdLength: deviceId.length };
+}

@@ -111,4 +111,16 @@ describe('worker mode logs a misbehaving device at most once per 10 s', () => {
     const ghostLines = lines.filter((l) => String(l.deviceId).startsWith('ghost-') && l.msg === 'message from the broker refused');
     expect(ghostLines.map((l) => l.code)).toEqual(['VIGIL_ERR_NOT_FOUND']);
   }, 60_000);
+
+  it('a made-up device id as long as a topic may be: its line keeps its first 64 characters and its length', async () => {
+    // The broker lets a topic be 65,535 bytes; the id is most of it. A refused status, whose code no test above used.
+    const hugeId = `stranger-${'x'.repeat(60_000)}`;
+    const client = await connectAsync(broker.url, { clientId: 'stranger', reconnectPeriod: 0, connectTimeout: 5_000 });
+    clients.push(client);
+    await client.publishAsync(topic(hugeId, 'status'), 'not a status', { qos: 1 });
+    const refusedLine = () => lines.find((l) => String(l.deviceId).startsWith('stranger-') && l.msg === 'message from the broker refused');
+    await waitFor(() => refusedLine() !== undefined, { what: 'the refusal line of the made-up id' });
+    const { time: _time, ...fields } = refusedLine()!;
+    expect(fields).toEqual({ level: 40, service: 'vigil', component: 'gateway', deviceId: `${hugeId.slice(0, 64)}…`, deviceIdLength: hugeId.length, code: 'VIGIL_ERR_BAD_STATUS', count: 1, msg: 'message from the broker refused' });
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { logReadingsRejected, summariseRejections } from '../device-errors.js';
 import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
 import { acceptReadings } from '../reading-sink.js';
+import { loggedDeviceId, loggedTopic } from '../log-fields.js';
 import { LogLimiter, perDeviceLogLimiter } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, endSession, redact, type BrokerConnectionOptions } from './broker-connection.js';
@@ -86,11 +87,14 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
    * At most one line per device and code every 10 s, as in the embedded gateway: keyed by code alone, one
    * device's refusals hid every other device's, and the line gave their count to the device it named. The
    * broker's ACL is the only check on a topic's device id, so only devices in Vigil's registry get a key of their
-   * own: made-up ids, a new one per message, share one line per code instead of buying a line each.
+   * own: made-up ids, a new one per message, share one line per code instead of buying a line each. A made-up
+   * id is also as long as the broker lets a topic be (64 KB): its line keeps its start and its length.
    */
   function logRefusal(deviceId: string, code: ErrorCode): void {
-    const line = (count: number) => log.warn({ deviceId, code, count }, 'message from the broker refused');
-    if (isRegistered(deviceId)) deviceLogLimiter.note(`refused:${deviceId}:${code}`, line);
+    const registered = isRegistered(deviceId);
+    const id = registered ? { deviceId } : loggedDeviceId(deviceId);
+    const line = (count: number) => log.warn({ ...id, code, count }, 'message from the broker refused');
+    if (registered) deviceLogLimiter.note(`refused:${deviceId}:${code}`, line);
     else logLimiter.note(`refused:${code}`, line);
   }
 
@@ -160,7 +164,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     }
     if (!topic || topic.kind === 'errors' || topic.kind === 'inbox' || topic.kind === 'replies') {
       metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
-      logLimiter.note('foreign-topic', (count) => log.warn({ topic: packet.topic, count }, 'message on a topic the worker does not read: acknowledged and dropped'));
+      logLimiter.note('foreign-topic', (count) => log.warn({ ...loggedTopic(packet.topic), count }, 'message on a topic the worker does not read: acknowledged and dropped'));
       return;
     }
     if (topic.kind === 'status') {
