@@ -28,10 +28,13 @@ export function summariseRejections(rejections: readonly DeviceErrorMessage[]): 
  * The 'readings rejected' log line of a publish, at most one per device per interval of `limiter`: a device
  * whose every publish is rejected (broken or hostile) would otherwise write a line per message, all day, at its
  * rate limit. `count` is the publishes the line stands for (this one and those folded into it since the last
- * line); `rejected` and `codes` are this publish's. Every publish is still recorded in the rejection log and
+ * line; or, for the line that ends an interval, those folded into it); `rejected` and `codes` are this
+ * publish's (the last folded one's). Every publish is still recorded in the rejection log and
  * answered on the errors topic, and every rejected reading counted in the metrics. Ids, codes and counts only:
  * no reading value is logged.
  */
 export function logReadingsRejected(limiter: LogLimiter, log: GatewayLogger, deviceId: string, rejections: readonly DeviceErrorMessage[]): void {
-  limiter.note(`rejected:${deviceId}`, (count) => log.info({ deviceId, rejected: rejections.length, codes: countByCode(rejections), count }, 'readings rejected'));
+  // Counted now: a folded line is kept until its interval ends, and must not hold the rejections meanwhile.
+  const fields = { deviceId, rejected: rejections.length, codes: countByCode(rejections) };
+  limiter.note(`rejected:${deviceId}`, (count) => log.info({ ...fields, count }, 'readings rejected'));
 }

@@ -192,8 +192,10 @@ export async function createGateway(options: GatewayOptions) {
   function refuse(deviceId: string, code: ErrorCode, message: string, client: Client, topic?: string): Error {
     metrics.refused.inc({ code });
     // At most one line per device and code every 10 s, with the count: one write of pipelined publishes past the
-    // rate limit is refused hundreds of times before the connection closes.
-    deviceLogLimiter.note(`publish:${deviceId}:${code}`, (count) => log.warn({ deviceId, code, remote: remoteOf(client), ...loggedTopic(topic), count }, 'refused'));
+    // rate limit is refused hundreds of times before the connection closes. The fields are taken now: a folded
+    // line is kept until its interval ends, and must not hold the connection or a 64 KB topic meanwhile.
+    const fields = { deviceId, code, remote: remoteOf(client), ...loggedTopic(topic) };
+    deviceLogLimiter.note(`publish:${deviceId}:${code}`, (count) => log.warn({ ...fields, count }, 'refused'));
     publishError(deviceId, { ref: '*', code, message });
     return new VigilError(code, message);
   }
@@ -424,7 +426,8 @@ export async function createGateway(options: GatewayOptions) {
       }
       metrics.refused.inc({ code: 'VIGIL_ERR_FOREIGN_TOPIC' });
       // The connection stays up, so it could refuse lines without end: one per device every 10 s, with the count.
-      deviceLogLimiter.note(`subscribe:${deviceId}`, (count) => log.warn({ deviceId, ...loggedTopic(subscription.topic), count }, 'subscription refused'));
+      const fields = { deviceId, ...loggedTopic(subscription.topic) };
+      deviceLogLimiter.note(`subscribe:${deviceId}`, (count) => log.warn({ ...fields, count }, 'subscription refused'));
       // A null subscription is answered with SUBACK 0x80 (failure) and the connection stays up.
       done(null, null);
     },
@@ -588,6 +591,9 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
+      // The counts of lines folded since each key's last line, which no later event will carry.
+      logLimiter.close();
+      deviceLogLimiter.close();
       statuses.flush();
       if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },

@@ -69,7 +69,7 @@ describe('worker mode logs a misbehaving device at most once per 10 s', () => {
 
   const logged = (deviceId: string, msg: string) => lines.filter((l) => l.deviceId === deviceId && l.msg === msg);
 
-  it('rejected readings: every publish recorded and answered, one line per device per 10 s with the count', async () => {
+  it('rejected readings: every publish recorded and answered, one line per device per 10 s with the count, the folded ones counted when the interval ends', async () => {
     const [noisy, other] = [await device('noisy-dev'), await device('other-dev')];
     const rejectedPublish = (client: MqttClient, deviceId: string, ref: string) =>
       client.publishAsync(topic(deviceId, 'readings'), JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 0, id: ref }), { qos: 1 });
@@ -84,16 +84,20 @@ describe('worker mode logs a misbehaving device at most once per 10 s', () => {
     // Another device's line is not held back by the noisy one's.
     expect(logged('other-dev', 'readings rejected').map((l) => l.count)).toEqual([1]);
 
-    // Past the interval, the next rejected publish writes the line standing for it and the 29 folded since.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // The device has stopped: when its interval ends, a line counts the 29 publishes folded since, no later one
+    // needed (it is the line of the last of them).
+    await waitFor(() => logged('noisy-dev', 'readings rejected').length === 2, { timeoutMs: 20_000, what: 'the line ending the interval' });
+    const [first, last] = logged('noisy-dev', 'readings rejected');
+    expect((last!.time as number) - (first!.time as number)).toBeGreaterThanOrEqual(10_000);
+    // Ids, codes and counts: no reading value.
+    const { time: _time, ...fields } = last!;
+    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: 'noisy-dev', rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 29, msg: 'readings rejected' });
+
+    // That line opened the device's next interval: a publish now is recorded and answered, and folded.
     await rejectedPublish(noisy.client, 'noisy-dev', 'n-30');
     await waitFor(() => noisy.errors.length === 31, { what: 'the 31st errors message' });
     expect(vigil.ingest.rejections.recent({ deviceId: 'noisy-dev' })).toHaveLength(31);
-    const noisyLines = logged('noisy-dev', 'readings rejected');
-    expect(noisyLines).toHaveLength(2);
-    // Ids, codes and counts: no reading value.
-    const { time: _time, ...fields } = noisyLines[1]!;
-    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: 'noisy-dev', rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 30, msg: 'readings rejected' });
+    expect(logged('noisy-dev', 'readings rejected')).toHaveLength(2);
   }, 60_000);
 
   it('refusals: one line per registered device and code; ids Vigil does not know share one per code', async () => {

@@ -96,7 +96,8 @@ describe('one device connection cannot grow the log without bound', () => {
     }
     expect(client.connected).toBe(true);
     expect(await metric(t, 'vigil_mqtt_refused_total{code="VIGIL_ERR_FOREIGN_TOPIC"}')).toBe(80);
-    // 80 refusals of 4.8 MB of filters: one line (the rest counted with the next), with the topic cut short.
+    // 80 refusals of 4.8 MB of filters: one line (the rest counted in the line that ends the interval, 10 s on),
+    // with the topic cut short.
     const refused = lines.filter((l) => l.deviceId === dev.deviceId && l.msg === 'subscription refused');
     expect(refused).toHaveLength(1);
     expect(String(refused[0]!.topic).length).toBeLessThan(200);

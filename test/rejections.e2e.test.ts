@@ -47,12 +47,13 @@ describe('issue 13, item 6: one rejection record and one errors message per publ
     expect(rows.map((r) => [r.ref, r.rejected])).toEqual([['marker', 1], ['hr-0', 1000]]);
     expect(rows[1]!.codes).toEqual({ VIGIL_ERR_OUT_OF_RANGE: 1000 });
     expect(rows[1]!.examples).toHaveLength(20);
-    // The second publish's line is folded into the device's next one (the test below): within 10 s of the first.
+    // The second publish's line is folded, within 10 s of the first: its count comes in the line that ends the
+    // device's interval (the test below).
     const logged = lines.filter((l) => l.deviceId === dev.deviceId && l.level === 30);
     expect(logged.map((l) => [l.msg, l.rejected, l.count])).toEqual([['readings rejected', 1000, 1]]);
   });
 
-  it('a device whose every publish is rejected: each recorded and answered, one log line per 10 s counting them', async () => {
+  it('a device whose every publish is rejected: each recorded and answered, one log line per 10 s counting them, the folded ones when the interval ends', async () => {
     const [noisy, other] = [await t.provision(), await t.provision()];
     const [noisyClient, otherClient] = [await t.connectDevice(noisy), await t.connectDevice(other)];
     const errors = await listenErrors(noisyClient, noisy.deviceId);
@@ -70,16 +71,20 @@ describe('issue 13, item 6: one rejection record and one errors message per publ
     // Another device's line is not held back by the noisy one's.
     expect(logged(other.deviceId).map((l) => l.count)).toEqual([1]);
 
-    // Past the interval, the next rejected publish writes the line standing for it and the 29 folded since.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // The device has stopped: when its interval ends, a line counts the 29 publishes folded since, no later one
+    // needed (it is the line of the last of them).
+    await waitFor(() => logged(noisy.deviceId).length === 2, { timeoutMs: 20_000, what: 'the line ending the interval' });
+    const [first, last] = logged(noisy.deviceId);
+    expect((last!.time as number) - (first!.time as number)).toBeGreaterThanOrEqual(10_000);
+    // Ids, codes and counts: no reading value.
+    const { time: _time, ...fields } = last!;
+    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: noisy.deviceId, rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 29, msg: 'readings rejected' });
+
+    // That line opened the device's next interval: a publish now is recorded and answered, and folded.
     await rejectedPublish(noisyClient, noisy.deviceId, 'n-30');
     await waitFor(() => errors.length === 31, { what: 'the 31st errors message' });
     expect(t.vigil.ingest.rejections.recent({ deviceId: noisy.deviceId })).toHaveLength(31);
-    const second = logged(noisy.deviceId)[1];
     expect(logged(noisy.deviceId)).toHaveLength(2);
-    // Ids, codes and counts: no reading value.
-    const { time: _time, ...fields } = second!;
-    expect(fields).toEqual({ level: 30, service: 'vigil', component: 'gateway', deviceId: noisy.deviceId, rejected: 1, codes: { VIGIL_ERR_OUT_OF_RANGE: 1 }, count: 30, msg: 'readings rejected' });
   });
 });
 

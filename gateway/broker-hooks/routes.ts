@@ -68,6 +68,8 @@ export async function registerBrokerHooks(app: FastifyInstance, o: BrokerHookOpt
   });
   const callers = new AuthThrottle(10);
   const logLimiter = new LogLimiter();
+  // The counts of lines folded since each key's last line, which no later call will carry.
+  app.addHook('onClose', async () => logLimiter.close());
   const expected = Buffer.from(o.secret);
 
   /** The shared secret, from the header or the query; a caller that keeps getting it wrong is held off. */

@@ -108,6 +108,12 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     }
   }
 
+  /** Writes the counts of lines folded since each key's last line, which no later message will carry. */
+  function closeLogLimiters(): void {
+    logLimiter.close();
+    deviceLogLimiter.close();
+  }
+
   // Status reports, written in batches like the embedded gateway's; last-seen times every few seconds.
   const statuses = new StatusBatch(registry, (err) => log.warn({ err }, 'could not record device status'));
   function flushLastSeen(): void {
@@ -164,7 +170,8 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     }
     if (!topic || topic.kind === 'errors' || topic.kind === 'inbox' || topic.kind === 'replies') {
       metrics.messages.inc({ kind: 'other', outcome: 'acknowledged' });
-      logLimiter.note('foreign-topic', (count) => log.warn({ ...loggedTopic(packet.topic), count }, 'message on a topic the worker does not read: acknowledged and dropped'));
+      const fields = loggedTopic(packet.topic);
+      logLimiter.note('foreign-topic', (count) => log.warn({ ...fields, count }, 'message on a topic the worker does not read: acknowledged and dropped'));
       return;
     }
     if (topic.kind === 'status') {
@@ -294,6 +301,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       }
       statuses.flush();
       flushLastSeen();
+      closeLogLimiters();
       // Since this worker connected: a retirement starts a stopped worker, which the backlog reaches at once.
       log.info({ broker: redact(options.broker.url), messages: arrivals }, 'worker retired: its session at the broker is ended');
       return { messages: arrivals };
@@ -306,6 +314,7 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
       if (!active.disconnected) await active.endAsync(true);
       statuses.flush();
       flushLastSeen();
+      closeLogLimiters();
     },
   };
 }
