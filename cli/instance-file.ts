@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { bootId, pidTakenSinceWritten, processStartTime, writtenInAnotherBoot } from '../lifecycle/index.js';
 
 /**
  * A running `vigil start` or `vigil demo` records where it keeps its data, and its ports, in this file in its
@@ -18,6 +19,10 @@ const instanceSchema = z.object({
   httpPort: z.number().int().min(0),
   topicPrefix: z.string().min(1),
   startedAt: z.string(),
+  // Linux: the boot and the process's start time (clock ticks since boot), which tell the process that wrote the
+  // record from one that got its pid since (after a reboot, a container's restart). An older Vigil wrote neither.
+  bootId: z.string().optional(),
+  processStart: z.string().optional(),
 });
 
 export type RunningInstance = z.infer<typeof instanceSchema>;
@@ -27,9 +32,9 @@ function pathIn(dir: string): string {
 }
 
 /** Writes the file atomically (a command reading it never sees half of it). A failure costs only the convenience. */
-export function recordInstance(instance: Omit<RunningInstance, 'pid' | 'startedAt'>, dir = process.cwd()): { forget(): void } | Error {
+export function recordInstance(instance: Omit<RunningInstance, 'pid' | 'startedAt' | 'bootId' | 'processStart'>, dir = process.cwd()): { forget(): void } | Error {
   const path = pathIn(dir);
-  const own: RunningInstance = { ...instance, pid: process.pid, startedAt: new Date().toISOString() };
+  const own: RunningInstance = { ...instance, pid: process.pid, startedAt: new Date().toISOString(), bootId: bootId(), processStart: processStartTime('self') };
   try {
     writeFileSync(`${path}.tmp`, `${JSON.stringify(own, null, 2)}\n`, { mode: 0o644 });
     renameSync(`${path}.tmp`, path);
@@ -63,8 +68,22 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The instance running from this directory, if its record is there and its process still lives. */
+/**
+ * Whether the process that wrote the record still runs. A live pid is not enough: a record left by a crash, a
+ * SIGKILL or a power loss names a pid that after a reboot or a container's restart may be another process's,
+ * and the commands would take the recorded data dir and ports for a running Vigil's. So, as for the data dir's
+ * vigil.pid: a record from another boot is stale, and so is one whose pid is held by a process that started
+ * at another time than the record says (or, for a record without a start time, more than a minute after the
+ * record was written).
+ */
+function stillRuns(record: RunningInstance): boolean {
+  if (writtenInAnotherBoot(record.bootId ?? '')) return false;
+  if (pidTakenSinceWritten(record.pid, record.processStart ?? '', Date.parse(record.startedAt))) return false;
+  return alive(record.pid);
+}
+
+/** The instance running from this directory, if its record is there and its process still runs. */
 export function runningInstance(dir = process.cwd()): RunningInstance | undefined {
   const record = readInstanceRecord(dir);
-  return record && alive(record.pid) ? record : undefined;
+  return record && stillRuns(record) ? record : undefined;
 }

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../domain/index.js';
+import { bootId, pidTakenSinceWritten, processStartTime, writtenInAnotherBoot } from './process-identity.js';
 
 /**
  * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
@@ -8,61 +9,6 @@ import { VigilError } from '../domain/index.js';
  * wrote the pid only).
  */
 export const INSTANCE_FILE = 'vigil.pid';
-
-/** This boot's id (Linux), undefined elsewhere: a file written in another boot names no running process. */
-function bootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * When a process started, in clock ticks since boot (proc(5) stat field 22; Linux), undefined where /proc does
- * not say (another system, `hidepid`). With the boot id it tells a Vigil from a process that got its pid later.
- */
-function startTime(pid: number | 'self'): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node runs on (it is part of the
- * kernel's interface to user space, whatever the kernel's own tick rate).
- */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/**
- * How much later than its pid file a process must have started before a start takes the file for stale. A Vigil
- * writes its file after it started, so on a steady clock any later start would do; a wall clock stepped forward
- * since the file was written (NTP correcting a drifting clock at boot) makes every process look that much younger,
- * and a live Vigil must not look younger than its own file.
- */
-const CLOCK_STEP_ALLOWANCE_MS = 60_000;
-
-/** When this boot began, in ms since the epoch, from /proc/stat's `btime` (Linux); undefined elsewhere. */
-function bootTimeMs(): number | undefined {
-  try {
-    const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
-    return btime === undefined ? undefined : Number(btime) * 1000;
-  } catch {
-    return undefined;
-  }
-}
-
-/** When a process started, in ms since the epoch (Linux), undefined where /proc does not say. */
-function startedAtMs(pid: number): number | undefined {
-  const ticks = startTime(pid);
-  const boot = bootTimeMs();
-  if (ticks === undefined || boot === undefined) return undefined;
-  return boot + (Number(ticks) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
 
 /**
  * Marks the data dir as served by this process. SQLite's locks cannot say whether a server runs (the server
@@ -72,7 +18,7 @@ function startedAtMs(pid: number): number | undefined {
 export function claimInstance(dataDir: string): () => void {
   refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
-  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n${startTime('self') ?? ''}\n`, { mode: 0o600 });
+  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n${processStartTime('self') ?? ''}\n`, { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
@@ -102,22 +48,6 @@ function readInstanceFile(path: string): { readonly text: string; readonly writt
 }
 
 /**
- * Whether the process now holding `pid` is provably not the one that wrote the file (a start's judgement). A file
- * with a start time must match it exactly. One without (written by an older Vigil, or where /proc/self/stat
- * could not be read) still cannot have been written by a process that started after it: after a crash its pid,
- * taken by some later process, would otherwise keep the first start after an upgrade refused until someone deleted
- * the file. False whenever /proc does not say, so that the pid alone decides.
- */
-function pidTakenSinceWritten(pid: number, started: string, writtenAtMs: number): boolean {
-  if (started !== '') {
-    const now = startTime(pid);
-    return now !== undefined && now !== started;
-  }
-  const startedAt = startedAtMs(pid);
-  return startedAt !== undefined && startedAt > writtenAtMs + CLOCK_STEP_ALLOWANCE_MS;
-}
-
-/**
  * The pid of a Vigil process serving the data dir, or undefined. A file whose process is gone (SIGKILL, a crash)
  * or that was written in another boot does not count; `self` (this process) never does.
  *
@@ -135,8 +65,7 @@ export function liveInstancePid(dataDir: string, self: number = process.pid, mod
   const [pidLine = '', boot = '', started = ''] = file.text.split('\n').map((line) => line.trim());
   const pid = Number(pidLine);
   if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
-  const currentBoot = bootId();
-  if (boot !== '' && currentBoot !== undefined && boot !== currentBoot) return undefined;
+  if (writtenInAnotherBoot(boot)) return undefined;
   if (mode === 'exact' && pidTakenSinceWritten(pid, started, file.writtenAtMs)) return undefined;
   try {
     process.kill(pid, 0);

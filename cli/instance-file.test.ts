@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../test/support/temp.js';
+import { INSTANCE_FILE, recordInstance, runningInstance } from './instance-file.js';
+
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+const PROC_STAT = '/proc/stat';
+
+describe('the .vigil-instance.json record of the Vigil running from a directory', () => {
+  const removals: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const remove of removals.splice(0)) await remove();
+  });
+  const workingDir = async () => {
+    const dir = await tempDir();
+    removals.push(dir.remove);
+    return dir.path;
+  };
+  /** A process started now, unrelated to Vigil, to hold a pid an old record names. */
+  const unrelatedProcess = (): number => {
+    const child: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
+    removals.push(async () => void child.kill());
+    return child.pid!;
+  };
+  /** The start time /proc gives a process, as a record keeps it. */
+  const startTimeOf = (pid: number): string => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  };
+  /** A record as a running demo leaves it, naming `pid`, written `agoMs` ago; `identity` as a Linux Vigil adds it. */
+  const writeRecord = (dir: string, pid: number, agoMs: number, identity: { bootId?: string; processStart?: string } = {}) => {
+    const record = { pid, mode: 'demo', dataDir: join(dir, 'demo-data'), mqttPort: 1883, httpPort: 8080, topicPrefix: 'rpm/v1', startedAt: new Date(Date.now() - agoMs).toISOString(), ...identity };
+    writeFileSync(join(dir, INSTANCE_FILE), JSON.stringify(record));
+  };
+
+  it('finds the record this process wrote, with what tells it from a later process, and forgets only its own', async () => {
+    const dir = await workingDir();
+    const record = recordInstance({ mode: 'start', dataDir: join(dir, 'data'), mqttPort: 1883, httpPort: 8080, topicPrefix: 'rpm/v1' }, dir);
+    if (record instanceof Error) throw record;
+    const found = runningInstance(dir);
+    expect(found).toMatchObject({ pid: process.pid, mode: 'start', dataDir: join(dir, 'data') });
+    if (existsSync(BOOT_ID)) {
+      expect(found?.bootId).toBe(readFileSync(BOOT_ID, 'utf8').trim());
+      expect(found?.processStart).toBe(startTimeOf(process.pid));
+    }
+    record.forget();
+    expect(existsSync(join(dir, INSTANCE_FILE))).toBe(false);
+  });
+
+  it('ignores a record whose process is gone', async () => {
+    const dir = await workingDir();
+    writeRecord(dir, 2147483646, 0);
+    expect(runningInstance(dir)).toBeUndefined();
+  });
+
+  it.runIf(existsSync(PROC_STAT))('ignores an old record (no start time) whose pid a process started since holds: the demo was killed, the pid reused', async () => {
+    const dir = await workingDir();
+    // Written two minutes before the process holding its pid started (a reboot, a container's restart since).
+    const pid = unrelatedProcess();
+    writeRecord(dir, pid, 120_000);
+    expect(runningInstance(dir)).toBeUndefined();
+    // Written 20 s before: within what a wall clock stepped forward since could explain, so it may be that Vigil.
+    writeRecord(dir, pid, 20_000);
+    expect(runningInstance(dir)?.pid).toBe(pid);
+    // The parent, started before this test wrote anything, is older than a record written now: it may be a Vigil.
+    writeRecord(dir, process.ppid, 0);
+    expect(runningInstance(dir)?.pid).toBe(process.ppid);
+  });
+
+  it.runIf(existsSync(BOOT_ID))('ignores a record whose pid is held by a process started at another time, or written in another boot', async () => {
+    const dir = await workingDir();
+    const boot = readFileSync(BOOT_ID, 'utf8').trim();
+    const started = startTimeOf(process.ppid);
+    writeRecord(dir, process.ppid, 0, { bootId: boot, processStart: String(Number(started) + 1) });
+    expect(runningInstance(dir)).toBeUndefined();
+    writeRecord(dir, process.ppid, 0, { bootId: '00000000-0000-0000-0000-000000000000', processStart: started });
+    expect(runningInstance(dir)).toBeUndefined();
+    writeRecord(dir, process.ppid, 0, { bootId: boot, processStart: started });
+    expect(runningInstance(dir)?.pid).toBe(process.ppid);
+  });
+});
