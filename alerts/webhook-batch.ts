@@ -20,8 +20,6 @@ export interface BatchDelivery {
 export interface BatchResult {
   /** The last event of the batch's longest prefix that needs nothing more: where the cursor may move. */
   readonly settled: number | undefined;
-  /** Events of the batch, after `settled`, that need nothing more either (sent ahead of one that failed). */
-  readonly settledAhead: readonly number[];
   /** An event must be tried again after a wait (the receiver was unavailable, or refused it too few times to park it). */
   readonly retry: boolean;
   /** What a send threw, if one did: the caller records `settled` first, then fails the step. */
@@ -77,6 +75,5 @@ export async function deliverBatch(events: readonly AlertEvent[], d: BatchDelive
     if (!settled.has(event.seq)) break;
     prefix = event.seq;
   }
-  const settledAhead = events.filter((e) => settled.has(e.seq) && (prefix === undefined || e.seq > prefix)).map((e) => e.seq);
-  return { settled: prefix, settledAhead, retry, error };
+  return { settled: prefix, retry, error };
 }

@@ -70,6 +70,17 @@ function classify(status: number): Outcome {
   return { kind: 'unavailable', error: `receiver answered ${status}` };
 }
 
+/** What the sender knows of one event past the cursor. */
+interface Ahead {
+  /** Which event: a number the log gave to another event since (this one erased) starts afresh. */
+  readonly alertId: number;
+  readonly at: number;
+  /** Needs nothing more (delivered or parked): not sent again when one before it is retried. */
+  settled: boolean;
+  /** Refusals (4xx) so far: the event is parked after `maxRefusals`. */
+  refusals: number;
+}
+
 /**
  * Delivers alert transitions to a paging or EHR system: one signed JSON POST per transition, each patient's in
  * sequence order (different patients' in parallel, up to `concurrency`: webhook-batch.ts), at least once, signed
@@ -84,10 +95,8 @@ export class WebhookSender {
   readonly #pause = new Pause();
   #failing = false;
   #delivering = false;
-  /** Events past the cursor that need nothing more: sent ahead of one that failed, not sent again when it is retried. */
-  readonly #settledAhead = new Set<number>();
-  /** Refusals (4xx) of the events being retried, by seq: an event is parked after `maxRefusals`. */
-  readonly #refusals = new Map<number, number>();
+  /** What this sender knows of events past the cursor, by seq, for as long as they are there (#forgetPassed). */
+  readonly #ahead = new Map<number, Ahead>();
 
   constructor(options: WebhookOptions) {
     this.#o = options;
@@ -147,6 +156,7 @@ export class WebhookSender {
         await this.#o.cursor.setWebhookCursor(cursor);
       }
       const events = await this.#o.table.eventsAfter(cursor, 100);
+      this.#forgetPassed(events);
       if (events.length === 0) {
         await this.#pause.sleep(1000);
         continue;
@@ -160,11 +170,7 @@ export class WebhookSender {
       // The cursor is written once per batch (one write per event cost the broker's thread 0.4 ms each in an
       // alert storm). A crash re-sends at most the batch's delivered events, which the receiver already tells
       // apart by `seq` (delivery is at least once).
-      if (result.settled !== undefined) {
-        await this.#o.cursor.setWebhookCursor(result.settled);
-        for (const seq of this.#settledAhead) if (seq <= result.settled) this.#settledAhead.delete(seq);
-      }
-      for (const seq of result.settledAhead) this.#settledAhead.add(seq);
+      if (result.settled !== undefined) await this.#o.cursor.setWebhookCursor(result.settled);
       if (result.error) throw result.error.err;
       if (result.retry) await this.#pause.sleep(backoffDelay(attempt++, { minMs: 500, maxMs: this.#o.maxBackoffMs ?? 60_000 }));
       else attempt = 0;
@@ -176,23 +182,48 @@ export class WebhookSender {
    * one that failed), false to try it again after a wait.
    */
   async #send(event: AlertEvent): Promise<boolean> {
-    if (this.#settledAhead.has(event.seq)) return true;
+    const known = this.#aheadOf(event);
+    if (known.settled) return true;
     const outcome = await this.#deliver(event);
     if (outcome.kind === 'delivered') {
-      this.#refusals.delete(event.seq);
+      known.settled = true;
       this.#o.onDelivered?.(event);
       return true;
     }
     this.#o.onFailed?.();
     if (outcome.kind !== 'refused') return false;
-    const refusals = (this.#refusals.get(event.seq) ?? 0) + 1;
-    if (refusals < (this.#o.maxRefusals ?? 5)) {
-      this.#refusals.set(event.seq, refusals);
-      return false;
-    }
-    this.#park(event, outcome.status, outcome.error, refusals);
-    this.#refusals.delete(event.seq);
+    known.refusals++;
+    if (known.refusals < (this.#o.maxRefusals ?? 5)) return false;
+    this.#park(event, outcome.status, outcome.error, known.refusals);
+    known.settled = true;
     return true;
+  }
+
+  /** What is known of an event about to be sent; from now on, until it is forgotten. */
+  #aheadOf(event: AlertEvent): Ahead {
+    let known = this.#ahead.get(event.seq);
+    if (!known) {
+      known = { alertId: event.alert.id, at: event.at, settled: false, refusals: 0 };
+      this.#ahead.set(event.seq, known);
+    }
+    return known;
+  }
+
+  /**
+   * Forgets the events that `events` (the log read from the cursor) no longer holds: those the cursor passed, and
+   * those gone from the log (a patient's erasure deletes their alerts' events). Otherwise a refused event erased
+   * before it was parked would be remembered for ever, and if its number were ever given to another event, that
+   * one would inherit its refusals or be taken as delivered. Every event known here came from an earlier read of
+   * at most as many events from an earlier cursor, and the log only gains events after its last: one still there
+   * is read again.
+   */
+  #forgetPassed(events: readonly AlertEvent[]): void {
+    if (this.#ahead.size === 0) return;
+    const read = new Map(events.map((e) => [e.seq, e]));
+    for (const [seq, known] of this.#ahead) {
+      const event = read.get(seq);
+      if (event?.alert.id !== known.alertId || event.at !== known.at) this.#ahead.delete(seq);
+    }
   }
 
   #park(event: AlertEvent, status: number, error: string, attempts: number): void {
