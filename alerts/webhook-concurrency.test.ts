@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eraseReplicatedPatient } from '../lifecycle/index.js';
 import { Clinic, nurse } from '../test/support/clinic.js';
 import { waitFor } from '../test/support/temp.js';
 import { WebhookSender } from './webhook.js';
@@ -17,10 +18,14 @@ interface Delivery {
   answeredAt?: number;
 }
 
-/** A receiver that answers each delivery after `delayMs`, as one far away does, and counts those it holds at once. */
-async function slowReceiver(delayMs: number, unavailableOnce?: (d: Delivery) => boolean) {
+/**
+ * A receiver that answers each delivery after `delayMs` (or a delay of its own), as one far away does, and counts
+ * those it holds at once. It answers 503 (unavailable) to those `unavailable` picks, by the request's number (1 for
+ * the first it received).
+ */
+async function slowReceiver(delayMs: number | ((d: Delivery) => number), unavailable?: (d: Delivery, request: number) => boolean) {
   const received: Delivery[] = [];
-  const answered = new Set<number>();
+  let requests = 0;
   let holding = 0;
   let mostHeld = 0;
   const server: Server = createServer((req, res) => {
@@ -29,19 +34,19 @@ async function slowReceiver(delayMs: number, unavailableOnce?: (d: Delivery) => 
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString()) as { seq: number; type: string; alert: { id: number } };
       const delivery: Delivery = { seq: body.seq, type: body.type, alertId: body.alert.id, arrivedAt: performance.now() };
+      const request = ++requests;
       holding++;
       mostHeld = Math.max(mostHeld, holding);
       setTimeout(() => {
         holding--;
-        if (unavailableOnce?.(delivery) && !answered.has(delivery.seq)) {
-          answered.add(delivery.seq);
+        if (unavailable?.(delivery, request)) {
           res.writeHead(503).end();
           return;
         }
         delivery.answeredAt = performance.now();
         received.push(delivery);
         res.writeHead(204).end();
-      }, delayMs);
+      }, typeof delayMs === 'number' ? delayMs : delayMs(delivery));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -119,11 +124,50 @@ describe('webhook deliveries in parallel', () => {
   it('after a receiver fails one delivery, sends it again and nothing that was delivered around it', async () => {
     const events = await storm();
     const failing = events[4]!;
-    receiver = await slowReceiver(50, (d) => d.seq === failing.seq);
+    let failed = false;
+    receiver = await slowReceiver(50, (d) => d.seq === failing.seq && !failed && (failed = true));
     start(receiver.url, 4);
     // The cursor reaches the last event once the round that sent it is over: every delivery is in by then.
     await waitFor(() => c.alerts.sweepState.webhookCursor() === events.at(-1)!.seq, { what: 'the cursor at the last event', timeoutMs: 20_000 });
     expect(receiver.received.map((d) => d.seq).sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
+  });
+
+  it('counts as pending what still waits, not what was delivered ahead of a slow or failing delivery', async () => {
+    const events = await storm();
+    // One patient's alert is answered late the first time, and unavailable until the receiver recovers.
+    const stuck = events[6]!;
+    let recovered = false;
+    let stuckAnswers = 0;
+    receiver = await slowReceiver((d) => (d.seq !== stuck.seq ? 20 : stuckAnswers === 0 ? 3000 : 200), (d) => d.seq === stuck.seq && (stuckAnswers++, !recovered));
+    start(receiver.url, 4);
+    // Everything but it is delivered while it is in flight: the cursor stays before it until the batch is over.
+    await waitFor(() => receiver!.received.length === 14 && sender!.pending() === 1, { what: 'every delivery but the slow one, and one pending' });
+    expect(stuckAnswers).toBe(0);
+    expect(c.alerts.sweepState.webhookCursor()).toBeLessThan(stuck.seq);
+    // It failed, and is retried after a wait: the deliveries made around it are not pending either.
+    await waitFor(() => stuckAnswers >= 2, { what: 'the slow delivery failed and tried again', timeoutMs: 20_000 });
+    expect(c.alerts.sweepState.webhookCursor()).toBeLessThan(stuck.seq);
+    expect(sender!.pending()).toBe(1);
+    recovered = true;
+    await waitFor(() => c.alerts.sweepState.webhookCursor() === events.at(-1)!.seq, { what: 'the cursor at the last event', timeoutMs: 20_000 });
+    expect(sender!.pending()).toBe(0);
+  });
+
+  it("does not count as pending, nor remember, an event delivered ahead of a failing one and then erased", async () => {
+    const events = await storm();
+    const stuck = events[6]!;
+    let stuckAnswers = 0;
+    receiver = await slowReceiver((d) => (d.seq !== stuck.seq ? 20 : stuckAnswers === 0 ? 2000 : 200), (d) => d.seq === stuck.seq && (stuckAnswers++, true));
+    start(receiver.url, 4);
+    await waitFor(() => receiver!.received.length === 14, { what: 'every delivery but the failing one' });
+    await waitFor(() => sender!.pending() === 1, { what: 'one transition pending' });
+    // A patient whose alert went ahead of the failing one is erased: its event leaves the log.
+    const erased = events[7]!;
+    expect(erased.alert.patientId).not.toBe(stuck.alert.patientId);
+    eraseReplicatedPatient(c.state.db, c.audit, erased.alert.patientId);
+    expect(c.alerts.table.countTransitionsAfter(0)).toBe(14);
+    // Once the sender has read the log again, what it had delivered of that patient is forgotten, not subtracted.
+    await waitFor(() => receiver!.received.length === 14 && sender!.pending() === 1, { what: 'one transition pending after the erasure', timeoutMs: 10_000 });
   });
 
   it('with a concurrency of 1, sends every event in sequence order', async () => {

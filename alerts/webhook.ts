@@ -13,7 +13,7 @@ export interface WebhookEvents {
   eventsAfter(seq: number, limit: number): AlertEvent[] | Promise<AlertEvent[]>;
   /** The newest event's number: a webhook configured for the first time starts after it. */
   lastSeq(): number | Promise<number>;
-  /** Transitions after `seq` still to send (the pending gauge): read locally, never waits. */
+  /** Transitions after `seq` (the pending gauge, less those delivered ahead of a gap): read locally, never waits. */
   countTransitionsAfter(seq: number): number;
 }
 
@@ -118,9 +118,18 @@ export class WebhookSender {
     this.#pause.wake();
   }
 
+  /**
+   * Transitions still to deliver, in flight or waiting (the pending gauge): those past the cursor, less the ones
+   * delivered or parked ahead of one not yet through (deliveries go in parallel, and the cursor moves once per
+   * batch). One delivered ahead and erased since the sender last read the log is subtracted until its next read
+   * although the log no longer counts it: hence never below nought.
+   */
   pending(): number {
     const known = this.#o.cursor.known();
-    return known === undefined ? 0 : this.#o.table.countTransitionsAfter(known);
+    if (known === undefined) return 0;
+    let settledAhead = 0;
+    for (const [seq, event] of this.#ahead) if (event.settled && seq > known) settledAhead++;
+    return Math.max(0, this.#o.table.countTransitionsAfter(known) - settledAhead);
   }
 
   async stop(): Promise<void> {
