@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eraseReplicatedPatient } from '../lifecycle/index.js';
 import { Clinic, nurse } from '../test/support/clinic.js';
 import { waitFor } from '../test/support/temp.js';
-import { WebhookSender } from './webhook.js';
+import { WebhookSender, type WebhookOptions } from './webhook.js';
 
 const SECRET = 'webhook-concurrency-test-secret-0123456789';
 const quiet = { warn: () => undefined, info: () => undefined, error: () => undefined };
@@ -92,8 +92,8 @@ describe('webhook deliveries in parallel', () => {
     return c.alerts.table.eventsAfter(0, 100).filter((e) => e.type !== 'alert.updated');
   }
 
-  function start(url: string, concurrency: number) {
-    sender = new WebhookSender({ url, secrets: [SECRET], concurrency, table: c.alerts.table, cursor: c.alerts.sweepState, parking: c.alerts.parking, log: quiet, maxBackoffMs: 500 });
+  function start(url: string, concurrency: number, log: WebhookOptions['log'] = quiet) {
+    sender = new WebhookSender({ url, secrets: [SECRET], concurrency, table: c.alerts.table, cursor: c.alerts.sweepState, parking: c.alerts.parking, log, maxBackoffMs: 500 });
     sender.start();
   }
 
@@ -168,6 +168,20 @@ describe('webhook deliveries in parallel', () => {
     expect(c.alerts.table.countTransitionsAfter(0)).toBe(14);
     // Once the sender has read the log again, what it had delivered of that patient is forgotten, not subtracted.
     await waitFor(() => receiver!.received.length === 14 && sender!.pending() === 1, { what: 'one transition pending after the erasure', timeoutMs: 10_000 });
+  });
+
+  it('logs one failure and one recovery while deliveries in flight fail and go through in turn', async () => {
+    const events = await storm();
+    // Every other request of the first six fails, as behind a load balancer with one of two backends down.
+    receiver = await slowReceiver(50, (_d, request) => request <= 6 && request % 2 === 1);
+    const lines: { level: string; obj: object; msg: string }[] = [];
+    const line = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj, msg });
+    start(receiver.url, 4, { warn: line('warn'), info: line('info'), error: line('error') });
+    await waitFor(() => c.alerts.sweepState.webhookCursor() === events.at(-1)!.seq, { what: 'the cursor at the last event', timeoutMs: 20_000 });
+    expect(lines.map((l) => `${l.level}: ${l.msg}`)).toEqual(['warn: alert webhook delivery failed; retrying', 'info: alert webhook delivering again']);
+    expect(lines[0]!.obj).toEqual({ reason: 'receiver answered 503', seq: expect.any(Number) });
+    expect(lines[1]!.obj).toEqual({ failures: 3, outageMs: expect.any(Number) });
+    expect((lines[1]!.obj as { outageMs: number }).outageMs).toBeGreaterThan(0);
   });
 
   it('with a concurrency of 1, sends every event in sequence order', async () => {

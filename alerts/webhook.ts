@@ -1,6 +1,7 @@
 import { backoffDelay, Pause, runWithRetry } from '../domain/index.js';
 import { warmHttpClient } from './http-client-warm-up.js';
 import { deliverBatch } from './webhook-batch.js';
+import { WebhookOutages } from './webhook-outage.js';
 import type { WebhookParking } from './store/webhook-parked.js';
 import type { AlertEvent } from './types.js';
 import { signature, standardSignature } from './webhook-signing.js';
@@ -93,7 +94,7 @@ export class WebhookSender {
   #running = false;
   #loop: Promise<void> | undefined;
   readonly #pause = new Pause();
-  #failing = false;
+  readonly #outages: WebhookOutages;
   #delivering = false;
   /** What this sender knows of events past the cursor, by seq, for as long as they are there (#forgetPassed). */
   readonly #ahead = new Map<number, Ahead>();
@@ -101,6 +102,7 @@ export class WebhookSender {
   constructor(options: WebhookOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#outages = new WebhookOutages(options.log, this.#now);
   }
 
   start(): void {
@@ -172,7 +174,7 @@ export class WebhookSender {
       }
       const result = await deliverBatch(events, {
         // One at a time while the receiver fails: a retry probes it with one delivery, not a volley of them.
-        concurrency: () => (this.#failing ? 1 : (this.#o.concurrency ?? 1)),
+        concurrency: () => (this.#outages.probing ? 1 : (this.#o.concurrency ?? 1)),
         running: () => this.#running,
         send: (event) => this.#send(event),
       });
@@ -180,6 +182,7 @@ export class WebhookSender {
       // alert storm). A crash re-sends at most the batch's delivered events, which the receiver already tells
       // apart by `seq` (delivery is at least once).
       if (result.settled !== undefined) await this.#o.cursor.setWebhookCursor(result.settled);
+      this.#outages.roundEnded(result.retry);
       if (result.error) throw result.error.err;
       if (result.retry) await this.#pause.sleep(backoffDelay(attempt++, { minMs: 500, maxMs: this.#o.maxBackoffMs ?? 60_000 }));
       else attempt = 0;
@@ -263,6 +266,7 @@ export class WebhookSender {
     const body = JSON.stringify({ seq: event.seq, type: event.type, at: new Date(event.at).toISOString(), actor: event.actor, change: event.change, replay: replay || undefined, alert: event.alert });
     const timestamp = String(Math.floor(this.#now() / 1000));
     const id = `vigil-alert-event-${event.seq}`;
+    const delivery = this.#outages.started();
     let outcome: Outcome;
     try {
       const response = await fetch(this.#o.url, {
@@ -285,13 +289,8 @@ export class WebhookSender {
     } catch (err) {
       outcome = { kind: 'unavailable', error: (err as Error).message };
     }
-    if (outcome.kind === 'delivered') {
-      if (this.#failing) this.#o.log.info({}, 'alert webhook delivering again');
-      this.#failing = false;
-    } else {
-      if (!this.#failing) this.#o.log.warn({ reason: outcome.error, seq: event.seq }, 'alert webhook delivery failed; retrying');
-      this.#failing = true;
-    }
+    if (outcome.kind === 'delivered') this.#outages.delivered(delivery);
+    else this.#outages.failed(outcome.error, event.seq);
     return outcome;
   }
 }
