@@ -29,6 +29,8 @@ export interface NightscoutRouteOptions {
 /** Writes a line for `key` at most once an interval, telling it how many events it stands for. */
 export interface LogLimit {
   note(key: string, write: (count: number) => void): void;
+  /** Writes the lines still folded (at a stop). */
+  close(): void;
 }
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
@@ -131,9 +133,9 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
       // At most one line per device every 10 s, as on MQTT (logReadingsRejected): an uploader whose every upload
       // is rejected would write a line per upload, at its rate limit, all day. `count` is the uploads the line
       // stands for; each is still in the rejection log, the metrics and its own answer.
-      o.deviceLogLimiter.note(`rejected:${deviceId}`, (count) =>
-        o.log.info({ deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections), count }, 'Nightscout upload: readings rejected'),
-      );
+      // The fields are made now: a folded line is kept up to 10 s, and must not keep the upload's rejections.
+      const fields = { deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections) };
+      o.deviceLogLimiter.note(`rejected:${deviceId}`, (count) => o.log.info({ ...fields, count }, 'Nightscout upload: readings rejected'));
     }
     return answered;
   }
