@@ -29,12 +29,14 @@ import type { SharedRuleSettings } from './shared/shared-settings.js';
 
 const HOUR = 3_600_000;
 /**
- * How long one slice of a sweep may hold the broker's thread before it yields (docs/architecture.md): long enough
- * that a slice's one commit (an fsync) is a small part of it, short next to the 50 ms PUBACK p99 Vigil aims for.
+ * How long one slice of a sweep may read and decide on the broker's thread before it writes and yields
+ * (docs/architecture.md): short next to the 50 ms PUBACK p99 Vigil aims for, long next to a turn of the loop.
  */
 const SWEEP_SLICE_MS = 10;
 /** Live alerts the sweep reads at a time for their timers (a page of the live-alert index). */
 const LIVE_PAGE = 200;
+/** Writes one slice of a sweep gathers at most: one batch of a few milliseconds, and one fsync, holds the write lock. */
+const SWEEP_SLICE_WRITES = 64;
 
 /** The reading history trend rules look at: the reading store's range queries. */
 export interface ReadingHistory {
@@ -456,11 +458,12 @@ export class AlertEvaluation {
   }
 
   /**
-   * The sweep reads every patient, their rules and the live alerts once, then works through them in slices of
-   * about SWEEP_SLICE_MS, each slice one batch (#together), yielding to the event loop between slices: it runs on
-   * the broker's thread, and with 20,000 live missing-data alerts one run held that thread, every device's PUBACK
-   * and the state database's write lock (the CLI's acknowledgements wait for it) for one to two seconds. Each
-   * finding is made in its slice, on the newest readings: one that arrived between slices is not overruled.
+   * The sweep reads every patient and their rules once, then works through them, and through the live alerts a
+   * page at a time, in slices of about SWEEP_SLICE_MS, yielding to the event loop between slices. A slice reads
+   * and decides outside any transaction, then writes what changed in one batch (#together). It runs on the
+   * broker's thread: with 20,000 live missing-data alerts one run held that thread, every device's PUBACK and the
+   * state database's write lock (the CLI's acknowledgements wait for it) for one to two seconds. Each finding is
+   * made in its slice, on the newest readings: one that arrived between slices is not overruled.
    */
   async #sweepNow(): Promise<void> {
     const now = this.#d.now();
@@ -479,13 +482,16 @@ export class AlertEvaluation {
     const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now));
     for (let next = 0; next < work.length && !this.#sweepStopped; ) {
       if (next > 0) await nextTurn();
-      const from = next;
-      // Run again from the slice's first item if the batch is lost: nothing of it was written.
+      // Read and decide first, outside any transaction; then write what changed in one short batch, so that the
+      // write lock is held for the writes alone and another process (the CLI) finds it free most of the time.
+      const writes: SweepWrite[] = [];
+      const deadline = performance.now() + SWEEP_SLICE_MS;
+      do work[next++]!(writes);
+      while (next < work.length && writes.length < SWEEP_SLICE_WRITES && performance.now() < deadline);
+      if (writes.length === 0) continue;
+      // Each write decides again on the alert as it is: a lost batch runs them all again, alone.
       this.#together(() => {
-        next = from;
-        const deadline = performance.now() + SWEEP_SLICE_MS;
-        do work[next++]!();
-        while (next < work.length && performance.now() < deadline);
+        for (const write of writes) write();
       });
       this.#d.feed.drain();
     }
@@ -510,52 +516,50 @@ export class AlertEvaluation {
    * orphans), each page read in its slice: the live alerts are the largest read of a sweep (20,000 rows took
    * about 100 ms), and read at once they were one long turn of the broker's thread.
    */
-  #sweepWork(now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): (() => void)[] {
+  #sweepWork(now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): SweepItem[] {
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) {
       const own = devicesOf.get(d.patientId!);
       if (own) own.push(d);
       else devicesOf.set(d.patientId!, [d]);
     }
-    const work: (() => void)[] = [];
+    const work: SweepItem[] = [];
     for (const patient of seen.patients.values()) {
       const own = devicesOf.get(patient.id);
       // Nothing can arrive from a patient without a device: there is no gap to count yet.
-      if (own) work.push(() => this.#sweepMissing(patient, own, seen, now));
+      if (own) work.push((toWrite) => this.#sweepMissing(patient, own, seen, now, toWrite));
     }
-    for (const device of devices) work.push(() => this.#sweepDevice(device, seen, rejections, now));
+    for (const device of devices) work.push((toWrite) => this.#sweepDevice(device, seen, rejections, now, toWrite));
     // After the findings: an alert they opened has no timer due yet, and what is due is decided again on the
     // alert as it is inside the transition.
-    const timersFrom = (after: LiveKey | undefined) => {
-      let next: (() => void) | undefined;
-      return () => {
+    const timersFrom =
+      (after: LiveKey | undefined): SweepItem =>
+      (toWrite) => {
         const page = this.#d.table.livePage(after, LIVE_PAGE);
-        for (const alert of page) this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now);
-        // Once, though a lost batch runs the page again.
-        if (page.length === LIVE_PAGE && !next) work.push((next = timersFrom(page.at(-1))));
+        for (const alert of page) this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now, toWrite);
+        if (page.length === LIVE_PAGE) work.push(timersFrom(page.at(-1)));
       };
-    };
     work.push(timersFrom(undefined));
     return work;
   }
 
-  #sweepMissing(patient: DirectoryPatient, devices: readonly DirectoryDevice[], seen: SweepSnapshot, now: number): void {
+  #sweepMissing(patient: DirectoryPatient, devices: readonly DirectoryDevice[], seen: SweepSnapshot, now: number, toWrite: SweepWrite[]): void {
     for (const rule of seen.rules.get(patient.id) ?? []) {
       if (rule.kind !== 'missing') continue;
       const last = this.#lastReadings.get(`${patient.id}\u0000${seriesOf(rule)}`);
       const planned = this.#d.plan?.(patient.id, rule.readingType, rule.where);
       const from = countFrom(patient, rule, devices);
       const finding = planned === undefined ? evaluateMissing(rule, last, from, now) : evaluatePlannedMissing(rule, planned, last, from, now);
-      if (finding && this.#sweepChanges(patient.id, rule, finding, seen) && this.#stillThere(patient.id)) this.#apply(patient.id, rule, finding, false, now, true);
+      if (finding && this.#sweepChanges(patient.id, rule, finding, seen) && this.#stillThere(patient.id)) toWrite.push(() => this.#apply(patient.id, rule, finding, false, now, true));
     }
   }
 
-  #sweepDevice(device: DirectoryDevice, seen: SweepSnapshot, rejections: ReadonlyMap<number, ReadonlyMap<string, number>>, now: number): void {
+  #sweepDevice(device: DirectoryDevice, seen: SweepSnapshot, rejections: ReadonlyMap<number, ReadonlyMap<string, number>>, now: number, toWrite: SweepWrite[]): void {
     for (const rule of seen.rules.get(device.patientId!) ?? []) {
       if (rule.kind !== 'device') continue;
       const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
       const finding = evaluateDevice(rule, { ...device, rejected }, now);
-      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen) && this.#stillThere(device.patientId!)) this.#apply(device.patientId!, rule, finding, false, now, true);
+      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen) && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
     }
   }
 
@@ -584,14 +588,18 @@ export class AlertEvaluation {
   }
 
   /** An alert's escalation or reminder, when due; or its resolution, when nothing watches it any more. */
-  #sweepTimers(alert: Alert, seen: SweepSnapshot, devices: readonly DirectoryDevice[], now: number): void {
+  #sweepTimers(alert: Alert, seen: SweepSnapshot, devices: readonly DirectoryDevice[], now: number, toWrite: SweepWrite[]): void {
     const { table } = this.#d;
-    if (this.#orphaned(alert, now, seen, devices)) return;
+    const why = this.#orphaned(alert, seen, devices);
+    if (why) {
+      toWrite.push(() => this.#resolveOrphan(alert, why, now));
+      return;
+    }
     // Most live alerts have nothing due in a given sweep: no transaction for them (about 30 µs each, on the
     // broker's thread, for every live alert every 30 s). What is due is decided again inside the transition.
     if (this.#dueTimer(alert, now) === undefined) return;
     // Decided again on the alert as it is when written: another instance may have escalated or reminded first.
-    this.#commit({
+    toWrite.push(() => this.#commit({
       select: () => table.get(alert.id),
       build: (current, writes) => {
         if (!current || current.status === 'resolved') return;
@@ -612,7 +620,7 @@ export class AlertEvaluation {
         });
         writes.addEvent('alert.renotified', updated, now, 'vigil', 'reminder');
       },
-    });
+    }));
   }
 
   /** What an alert's clock asks for now: the next escalation level, a reminder, or nothing. */
@@ -629,16 +637,18 @@ export class AlertEvaluation {
    * device was revoked or reassigned, the patient has no device left to miss readings from): otherwise it would
    * stay open, and remind, for ever. A critical alert nobody acknowledged is left for a person (it latches).
    */
-  #orphaned(alert: Alert, now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[]): boolean {
-    if (alert.severity === 'critical' && alert.status === 'open') return false;
+  #orphaned(alert: Alert, seen: SweepSnapshot, devices: readonly DirectoryDevice[]): string | undefined {
+    if (alert.severity === 'critical' && alert.status === 'open') return undefined;
     const patient = seen.patients.get(alert.patientId);
     const rule = patient ? seen.rules.get(alert.patientId)?.find((r) => r.id === alert.ruleId) : undefined;
-    let why: string | undefined;
-    if (!patient) why = 'the patient is no longer in the registry';
-    else if (!rule) why = 'the rule no longer applies to this patient';
-    else if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) why = 'the device is no longer assigned to this patient';
-    else if (rule.kind === 'missing' && devices.length === 0) why = 'the patient has no device';
-    if (!why) return false;
+    if (!patient) return 'the patient is no longer in the registry';
+    if (!rule) return 'the rule no longer applies to this patient';
+    if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) return 'the device is no longer assigned to this patient';
+    if (rule.kind === 'missing' && devices.length === 0) return 'the patient has no device';
+    return undefined;
+  }
+
+  #resolveOrphan(alert: Alert, why: string, now: number): void {
     this.#commit({
       select: () => this.#d.table.get(alert.id),
       build: (current, writes) => {
@@ -647,7 +657,6 @@ export class AlertEvaluation {
       },
       committed: () => this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject),
     });
-    return true;
   }
 
   #expireOverrides(now: number): void {
@@ -868,6 +877,11 @@ export class AlertEvaluation {
     await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }
 }
+
+/** One transition a sweep decided to make, written with the others of its slice in one batch. */
+type SweepWrite = () => void;
+/** One step of a sweep (a patient, a device, a page of live alerts): it reads and decides, and gathers its writes. */
+type SweepItem = (writes: SweepWrite[]) => void;
 
 /** What a sweep read once at its start: every patient and their rules, every snooze. */
 interface SweepSnapshot {
