@@ -1,5 +1,5 @@
 /**
- * Characters of a topic a log line keeps. Vigil's own topics are shorter (a 128-character device id included):
+ * Characters of a topic a log line keeps. Vigil's own topics are shorter (a 64-character device id included):
  * only a topic that is already wrong is cut. A topic may be 65,535 bytes [MQTT-1.5.3], and one SUBSCRIBE can
  * carry many: logged whole, one connection wrote 4.8 MB of log in 20 packets.
  */
