@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
@@ -20,6 +21,7 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
   let vigil: Vigil;
   let base: string;
   const secrets = new Map<string, string>();
+  const lines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     broker = await startMosquitto();
@@ -29,10 +31,16 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
     for (const id of ['cuff-1', 'cuff-2', 'gone-1', 'slow-1']) secrets.set(id, (await registry.addDevice({ patientId: patient.id, id })).secret);
     await registry.revokeDevice('gone-1');
     db.close();
+    const log = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
     const config = loadConfig({
       VIGIL_BIND_HOST: '127.0.0.1',
       VIGIL_HTTP_PORT: '0',
-      VIGIL_LOG_LEVEL: process.env.VIGIL_TEST_LOG ?? 'silent',
+      VIGIL_LOG_LEVEL: 'warn',
       VIGIL_DATA_DIR: dir.path,
       VIGIL_BROKER_URL: broker.url,
       VIGIL_BROKER_CLIENT_ID: 'hooks-worker-1',
@@ -41,7 +49,7 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
       VIGIL_BROKER_HOOK_SECRET: HOOK_SECRET,
       VIGIL_MQTT_DEVICE_AUTH_FAILURES_PER_MINUTE: '3',
     });
-    vigil = await startVigil(config, createLogger(config.logLevel));
+    vigil = await startVigil(config, createLogger(config.logLevel, log));
     base = `http://127.0.0.1:${vigil.httpPort}`;
   }, 60_000);
 
@@ -91,11 +99,28 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
     expect(await allowed(WORKER.username, 'publish', 'rpm/v1/devices/cuff-2/readings')).toBe('deny');
   });
 
+  const throttledLogins = async () => {
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    return Number(/^vigil_broker_hook_requests_total\{hook="emqx_authenticate",result="throttled"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  };
+
+  it('logs a refused login\'s username as the broker sent it cut to an id\'s length, with its full length', async () => {
+    // EMQX passes on whatever username a CONNECT carries (up to its 1 MB packet): one no device has, throttled.
+    const username = 'x'.repeat(100_000);
+    const login = () => post('/broker-hooks/emqx/authenticate', { clientid: 'c', username, password: 'guess', peerhost: '10.9.9.9' });
+    for (let i = 0; i < 3; i++) expect((await login()).body.result).toBe('deny');
+    expect((await login()).body.result).toBe('deny');
+    const [line, ...more] = lines.filter((l) => l.msg === 'broker login refused' && l.reason === 'throttled');
+    expect(more).toEqual([]);
+    expect(JSON.stringify(line).length).toBeLessThan(1_000);
+    expect(line).toMatchObject({ deviceId: `${'x'.repeat(64)}…`, deviceIdLength: 100_000, count: 1 });
+  });
+
   it('a device that keeps failing is refused unchecked for a while, even with the right secret', async () => {
+    const before = await throttledLogins();
     for (let i = 0; i < 3; i++) expect((await emqxLogin('slow-1', 'guess')).body.result).toBe('deny');
     expect((await emqxLogin('slow-1', secrets.get('slow-1')!)).body.result).toBe('deny');
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/vigil_broker_hook_requests_total\{hook="emqx_authenticate",result="throttled"\} 1/);
+    expect(await throttledLogins()).toBe(before + 1);
   });
 
   it('VerneMQ webhooks: register, publish (a grant may be cached) and subscribe (refused topics rewritten), MQTT 3.1.1 and 5', async () => {

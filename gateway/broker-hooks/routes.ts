@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { apiErrorSchema, VigilError } from '../../domain/index.js';
 import { AuthThrottle } from '../auth-throttle.js';
 import type { GatewayLogger } from '../gateway.js';
+import { loggedDeviceId } from '../log-fields.js';
 import { LogLimiter } from '../log-limiter.js';
 import type { BrokerAccess, LoginResult } from './access.js';
 
@@ -94,7 +95,10 @@ export async function registerBrokerHooks(app: FastifyInstance, o: BrokerHookOpt
   function noteLogin(hook: string, result: LoginResult, username: string | undefined): void {
     requests.inc({ hook, result: result.allow ? 'allow' : result.reason });
     if (!result.allow && result.reason !== 'bad-credentials' && result.reason !== 'unknown') {
-      logLimiter.note(`login:${result.reason}`, (count) => o.log.warn({ deviceId: username, reason: result.reason, count }, 'broker login refused'));
+      // The username is as the broker sent it (a throttled one was never matched to a device, and an EMQX CONNECT
+      // may carry a megabyte of it): the line keeps its start and its length, and not the username meanwhile.
+      const id = username === undefined ? {} : loggedDeviceId(username);
+      logLimiter.note(`login:${result.reason}`, (count) => o.log.warn({ ...id, reason: result.reason, count }, 'broker login refused'));
     }
   }
 
