@@ -19,7 +19,7 @@ import { endDevicePublishesAtVigil } from './device-publishes.js';
 import { parseDeviceStatus } from './device-status.js';
 import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
-import { loggedTopic } from './log-fields.js';
+import { loggedDeviceId, loggedTopic } from './log-fields.js';
 import { LogLimiter, perDeviceLogLimiter } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
@@ -229,7 +229,8 @@ export async function createGateway(options: GatewayOptions) {
     if (result !== 'ok') {
       addressFailures.fail(remote);
       deviceFailures.fail(username);
-      loginRefused(result, { deviceId: username, remote }, 'device connection refused');
+      // The username of a refused login is whatever the peer sent, up to most of the CONNECT's 4 KB: cut to an id's length.
+      loginRefused(result, { ...loggedDeviceId(username), remote }, 'device connection refused');
       throw authError('not authorized', result === 'revoked' ? 5 : 4);
     }
     if (!clientIdMatches(client.id, username)) {

@@ -105,6 +105,18 @@ describe('one device connection cannot grow the log without bound', () => {
     expect(logBytes() - before).toBeLessThan(16 * 1024);
   });
 
+  it('logs a refused login\'s username cut to an id\'s length, with its full length', async () => {
+    // A username no device has, as long as the 4 KB CONNECT allows.
+    const username = 'u'.repeat(3_000);
+    const raw = rawSocket(t.vigil.mqttPort);
+    await raw.connected;
+    raw.socket.write(connectPacket('c-1', username, 'guess'));
+    await raw.closed;
+    const [line] = lines.filter((l) => l.msg === 'device connection refused' && l.reason === 'unknown');
+    expect(JSON.stringify(line).length).toBeLessThan(1_000);
+    expect(line).toMatchObject({ deviceId: `${'u'.repeat(64)}…`, deviceIdLength: 3_000, count: 1 });
+  });
+
   it('logs one refusal line for a thousand publishes pipelined past the rate limit, and counts them all', async () => {
     const dev = await t.provision();
     const raw = rawSocket(t.vigil.mqttPort);
