@@ -29,7 +29,7 @@ export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
   });
   new Gauge({
     name: 'vigil_alert_webhook_pending',
-    help: 'Alert transitions still to be delivered to the webhook (in flight or waiting; not those delivered or parked ahead of one retried)',
+    help: 'Alert transitions still to be delivered to the webhook (in flight or waiting; not those delivered or parked ahead of one retried); 0 on an instance not delivering it (shared alerts)',
     registers,
     collect() {
       this.set(webhookPending());

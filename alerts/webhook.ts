@@ -125,8 +125,12 @@ export class WebhookSender {
    * delivered or parked ahead of one not yet through (deliveries go in parallel, and the cursor moves once per
    * batch). One delivered ahead and erased since the sender last read the log is subtracted until its next read
    * although the log no longer counts it: hence never below nought.
+   *
+   * With shared alerts only the instance delivering at its last look counts them: another's position is where it
+   * stopped when it lost the lead (or none), and would count again what the delivering one counts, ever more of it.
    */
   pending(): number {
+    if (this.#o.delivering && !this.#delivering) return 0;
     const known = this.#o.cursor.known();
     if (known === undefined) return 0;
     let settledAhead = 0;

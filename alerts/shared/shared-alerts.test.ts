@@ -6,11 +6,13 @@ import { AuditLog } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
 import { startTcpProxy } from '../../test/support/tcp-proxy.js';
+import { startWebhookReceiver } from '../../test/support/webhook-receiver.js';
 import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { createAlerts, openAlertsCore, type AlertEvent } from '../index.js';
+import { WebhookSender } from '../webhook.js';
 import { WebhookLeadership } from './webhook-leader.js';
 
 const MIN = 60_000;
@@ -451,6 +453,86 @@ describe('alerts shared in PostgreSQL', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  /**
+   * Instances' webhook senders as createAlerts makes them, each on a leadership (the PostgreSQL lock) of its own
+   * that the test can end or replace, and their receiver.
+   */
+  async function webhookSenders(url: string) {
+    const secret = 'a-webhook-secret-of-some-length';
+    const receiver = await startWebhookReceiver(secret);
+    const leaderships: WebhookLeadership[] = [];
+    const senders: WebhookSender[] = [];
+    return {
+      receiver,
+      leaderships,
+      start(i: Instance): WebhookSender {
+        const k = leaderships.push(new WebhookLeadership(url)) - 1;
+        const { events, cursor } = i.shared!.webhook(i.alerts.table);
+        const sender = new WebhookSender({
+          url: receiver.url,
+          secrets: [secret],
+          table: events,
+          cursor,
+          delivering: () => leaderships[k]!.delivering(),
+          parking: i.alerts.parking,
+          log: quiet,
+          maxBackoffMs: 200,
+          timeoutMs: 5_000,
+        });
+        senders.push(sender);
+        sender.start();
+        return sender;
+      },
+      async close() {
+        receiver.setHanging(false);
+        for (const sender of senders) await sender.stop();
+        for (const leadership of leaderships) await leadership.close();
+        await receiver.close();
+      },
+    };
+  }
+
+  /** The shared webhook position, once an instance has set it. */
+  const sharedCursor = async (url: string) => ((await sharedRows(url, 'SELECT seq::int AS seq FROM webhook_cursor WHERE id = 1', [])) as { seq: number }[])[0]?.seq;
+
+  it('counts the webhook\'s pending deliveries on the delivering instance only: one that lost the lead counts none', async () => {
+    const clock = { now: Date.now() };
+    const { url, a, b } = await two(clock);
+    const webhook = await webhookSenders(url);
+    const { receiver, leaderships } = webhook;
+    try {
+      const onA = webhook.start(a);
+      // a leads, and has set the shared position (to the end of the log) before anything happens.
+      await eventually(async () => onA.delivering && (await sharedCursor(url)) !== undefined);
+      const onB = webhook.start(b);
+      await crisisOnA(a, b);
+      await eventually(() => receiver.received.length === 1 && onA.pending() === 0);
+      expect([onB.delivering, onB.pending()]).toEqual([false, 0]);
+
+      // a loses the lead (its lock's session ends) and b takes it at its next look.
+      await leaderships[0]!.close();
+      onA.nudge();
+      onB.nudge();
+      await eventually(() => !onA.delivering && onB.delivering);
+
+      // The receiver is down: the acknowledgement waits. b, delivering, counts it; a, whose position is where it
+      // stopped, counts nothing, or the sum over the instances would count it twice.
+      receiver.setFailing(true);
+      const [alert] = b.alerts.queries.list({ status: 'live' });
+      await b.alerts.actions.acknowledge(alert!.id, 'user:nurse');
+      await eventually(() => a.alerts.queries.get(alert!.id)?.alert.status === 'acknowledged');
+      await eventually(() => receiver.refusedCount() > 0 && onB.pending() === 1);
+      expect(onA.pending()).toBe(0);
+
+      receiver.setFailing(false);
+      await eventually(() => receiver.received.length === 2 && onB.pending() === 0);
+      expect(receiver.received.map((r) => r.type)).toEqual(['alert.opened', 'alert.acknowledged']);
+      expect(onA.pending()).toBe(0);
+    } finally {
+      await webhook.close();
+    }
+  }, 30_000);
 
   it('stops without trying each waiting finding against a PostgreSQL that does not answer', async () => {
     const url = await postgres.database();
