@@ -158,13 +158,17 @@ export class WebhookSender {
   async #deliverAll(): Promise<void> {
     let attempt = 0;
     while (this.#running) {
-      this.#delivering = this.#o.delivering ? await this.#o.delivering() : true;
-      if (!this.#delivering) {
+      const delivering = this.#o.delivering ? await this.#o.delivering() : true;
+      if (!delivering) {
+        this.#delivering = false;
         await this.#pause.sleep(LEADER_POLL_MS);
         continue;
       }
-      await this.#replayRequested();
+      // The position is read before this instance counts as delivering (pending() counts from it), and before the
+      // replays, which may take a while: taking the lead, the one known here is where it stopped, maybe long ago.
       let cursor = await this.#o.cursor.webhookCursor();
+      this.#delivering = true;
+      await this.#replayRequested();
       if (cursor === undefined) {
         // Configured for the first time: start with what happens from now on, not the whole history.
         cursor = await this.#o.table.lastSeq();

@@ -534,6 +534,43 @@ describe('alerts shared in PostgreSQL', () => {
     }
   }, 30_000);
 
+  it('counts the webhook\'s pending deliveries from the shared position when an instance takes the lead back, even while it sends replays', async () => {
+    const clock = { now: Date.now() };
+    const { url, a, b } = await two(clock);
+    const webhook = await webhookSenders(url);
+    const { receiver, leaderships } = webhook;
+    try {
+      const onA = webhook.start(a);
+      await eventually(async () => onA.delivering && (await sharedCursor(url)) !== undefined);
+      const onB = webhook.start(b);
+      await crisisOnA(a, b);
+      await eventually(() => receiver.received.length === 1);
+      // b takes over and delivers the acknowledgement: the shared position is past it, a's own is before it.
+      await leaderships[0]!.close();
+      onB.nudge();
+      await eventually(() => onB.delivering);
+      const [alert] = b.alerts.queries.list({ status: 'live' });
+      await b.alerts.actions.acknowledge(alert!.id, 'user:nurse');
+      await eventually(async () => receiver.received.length === 2 && (await sharedCursor(url)) === receiver.received[1]!.seq);
+      await eventually(() => a.alerts.queries.get(alert!.id)?.alert.status === 'acknowledged');
+
+      // a has a replay to send first, to a receiver that now holds every request for 5 s.
+      a.alerts.parking.park(receiver.received[0]!.seq, 400, 'receiver answered 400', 5, clock.now);
+      a.alerts.parking.requestReplay();
+      receiver.setHanging(true);
+      // a takes the lead back: nothing waits, and a counts nothing while its replay is under way.
+      await leaderships[1]!.close();
+      leaderships[0] = new WebhookLeadership(url);
+      onA.nudge();
+      await eventually(() => onA.delivering);
+      expect(onA.pending()).toBe(0);
+      await eventually(() => !onB.delivering);
+      expect(onB.pending()).toBe(0);
+    } finally {
+      await webhook.close();
+    }
+  }, 30_000);
+
   it('stops without trying each waiting finding against a PostgreSQL that does not answer', async () => {
     const url = await postgres.database();
     const { proxy, throughProxy } = await proxied(url);
