@@ -2,6 +2,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   deviceTopic,
+  ID_PATTERN,
   inboxExpiresAt,
   parseDeviceTopic,
   VigilError,
@@ -225,10 +226,13 @@ export async function createGateway(options: GatewayOptions) {
       loginRefused('missing_credentials', { remote }, 'device connection without credentials refused');
       throw authError('username and password are required', 4);
     }
-    const result = await registry.authenticateDevice(username, password);
+    // A username that cannot be a device id is unknown without a lookup, and keys no per-device bucket: a peer
+    // making up usernames of up to 4 KB would otherwise fill the throttle (100,000 keys) with them.
+    const possibleDevice = ID_PATTERN.test(username);
+    const result = possibleDevice ? await registry.authenticateDevice(username, password) : 'unknown';
     if (result !== 'ok') {
       addressFailures.fail(remote);
-      deviceFailures.fail(username);
+      if (possibleDevice) deviceFailures.fail(username);
       // The username of a refused login is whatever the peer sent, up to most of the CONNECT's 4 KB: cut to an id's length.
       loginRefused(result, { ...loggedDeviceId(username), remote }, 'device connection refused');
       throw authError('not authorized', result === 'revoked' ? 5 : 4);

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { deviceAcl, parseDeviceTopic, WORKER_SENDS, workerAcl, type DeviceAclKind, type DeviceTopicKind } from '../../domain/index.js';
+import { deviceAcl, ID_PATTERN, parseDeviceTopic, WORKER_SENDS, workerAcl, type DeviceAclKind, type DeviceTopicKind } from '../../domain/index.js';
 import { AuthThrottle } from '../auth-throttle.js';
 import { clientIdMatches } from '../client-identity.js';
 
@@ -64,6 +64,12 @@ export class BrokerAccess {
     if (worker && username === worker.username) {
       if (worker.password !== undefined && sameText(password, worker.password)) return { allow: true, as: 'worker' };
       return this.#failed(username, peer, 'bad-credentials');
+    }
+    // Not a device id (through EMQX a username may be a megabyte): no device to check, and no throttle bucket
+    // keyed by it, or a peer making up usernames could fill the per-device throttle with megabyte keys.
+    if (!ID_PATTERN.test(username)) {
+      if (peer !== undefined) this.#byAddress.fail(peer);
+      return { allow: false, reason: 'unknown' };
     }
     const checked = await this.#o.devices.authenticateDevice(username, Buffer.from(password));
     if (checked === 'revoked') return { allow: false, reason: 'revoked' };
