@@ -181,8 +181,10 @@ export class AlertEvaluation {
   /** Findings queued and not kept in the state database yet: kept together when an outage begins. */
   readonly #unkept = new Set<Journaled>();
   #undrained = false;
-  /** The sweep running, if one is: a sweep asked for meanwhile joins it, and close waits for it. */
+  /** The sweep running, if one is: a sweep asked for meanwhile joins it (close waits for #sweepFinding). */
   #sweeping: Promise<void> | undefined;
+  /** The running sweep's work up to its shared writes (not their writing, which close gives up in an outage). */
+  #sweepFinding: Promise<void> | undefined;
   /** Set at close: a sweep stops after its current slice (the next sweep, at the next start, does all of it). */
   #sweepStopped = false;
   /** While a batch runs (#together): whether its transaction is open yet. */
@@ -438,11 +440,20 @@ export class AlertEvaluation {
   async #sweepOnce(): Promise<void> {
     const shared = this.#d.sharedLastReadings !== undefined;
     // Shared alerts: the gaps are judged on the newest readings any instance took; then the transitions are written.
-    if (shared) {
-      await this.#shareLastReadings();
-      await this.#expireSharedOverrides(this.#d.now());
+    const finding = (async () => {
+      if (shared) {
+        await this.#shareLastReadings();
+        await this.#expireSharedOverrides(this.#d.now());
+      }
+      await this.#sweepNow();
+    })();
+    this.#sweepFinding = finding;
+    try {
+      await finding;
+    } finally {
+      this.#sweepFinding = undefined;
     }
-    await this.#sweepNow();
+    // Not waited for at close: during an outage the writes end only once close gives them up (#closing).
     if (shared) await this.settled();
   }
 
@@ -466,6 +477,8 @@ export class AlertEvaluation {
    * made in its slice, on the newest readings: one that arrived between slices is not overruled.
    */
   async #sweepNow(): Promise<void> {
+    // Closing: asked for (or past its shared reads) once close began, it finds nothing, and writes nothing.
+    if (this.#sweepStopped) return;
     const now = this.#d.now();
     this.#flushLastReadings();
     // Before the batches: expiring an override writes its audit entry, and counting rejections flushes the
@@ -480,22 +493,42 @@ export class AlertEvaluation {
     };
     const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
     const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now));
+    const failed: SweepFailures = { count: 0 };
     for (let next = 0; next < work.length && !this.#sweepStopped; ) {
       if (next > 0) await nextTurn();
       // Read and decide first, outside any transaction; then write what changed in one short batch, so that the
       // write lock is held for the writes alone and another process (the CLI) finds it free most of the time.
       const writes: SweepWrite[] = [];
       const deadline = performance.now() + SWEEP_SLICE_MS;
-      do work[next++]!(writes);
-      while (next < work.length && writes.length < SWEEP_SLICE_WRITES && performance.now() < deadline);
+      do {
+        const item = work[next++]!;
+        this.#sweepStep(() => item(writes), failed);
+      } while (next < work.length && writes.length < SWEEP_SLICE_WRITES && performance.now() < deadline);
       if (writes.length === 0) continue;
       // Each write decides again on the alert as it is: a lost batch runs them all again, alone.
       this.#together(() => {
-        for (const write of writes) write();
+        for (const write of writes) this.#sweepStep(write, failed);
       });
       this.#d.feed.drain();
     }
     this.#undrained = false;
+    if (failed.count > 0) this.#d.log.error({ err: failed.first, failed: failed.count }, 'parts of the alert sweep failed: it went on with the rest');
+  }
+
+  /**
+   * One step of the sweep: an item's reading and deciding, or one of its writes. One that throws (a patient's plan
+   * judged in a time zone this runtime no longer knows) is counted, logged at the sweep's end, and the sweep goes
+   * on: the steps after it include every live alert's escalation and reminder, and each sweep would otherwise stop
+   * at the same step. A batch SQLite ended midway is the batch's to handle (#together).
+   */
+  #sweepStep(step: () => void, failed: SweepFailures): void {
+    try {
+      step();
+    } catch (err) {
+      if (err instanceof BatchLost) throw err;
+      // Said once per sweep, with the first error: a full disk fails every write of it.
+      if (failed.count++ === 0) failed.first = err;
+    }
   }
 
   /** Rejected publishes per device, for each window the device rules of these devices' patients count over. */
@@ -550,7 +583,7 @@ export class AlertEvaluation {
       const planned = this.#d.plan?.(patient.id, rule.readingType, rule.where);
       const from = countFrom(patient, rule, devices);
       const finding = planned === undefined ? evaluateMissing(rule, last, from, now) : evaluatePlannedMissing(rule, planned, last, from, now);
-      if (finding && this.#sweepChanges(patient.id, rule, finding, seen) && this.#stillThere(patient.id)) toWrite.push(() => this.#apply(patient.id, rule, finding, false, now, true));
+      if (finding && this.#sweepChanges(patient.id, rule, finding, seen, now) && this.#stillThere(patient.id)) toWrite.push(() => this.#apply(patient.id, rule, finding, false, now, true));
     }
   }
 
@@ -559,7 +592,7 @@ export class AlertEvaluation {
       if (rule.kind !== 'device') continue;
       const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
       const finding = evaluateDevice(rule, { ...device, rejected }, now);
-      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen) && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
+      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen, now) && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
     }
   }
 
@@ -568,20 +601,27 @@ export class AlertEvaluation {
    * offline devices read as they did 30 s ago, and for them no savepoint, and so no write lock, is taken (nor,
    * with shared alerts, a round trip to PostgreSQL queued). Decided as `#apply` decides.
    */
-  #sweepChanges(patientId: string, rule: Rule, finding: Finding, seen: SweepSnapshot): boolean {
-    // Nothing live: only an abnormal finding changes something (it opens an alert). A clear one with nothing live
-    // is the common case, a patient whose readings arrive.
-    if (!this.#liveKeys.has(patientId, rule.id, finding.subject)) return finding.severity !== null;
-    if (finding.severity === null) return true;
+  #sweepChanges(patientId: string, rule: Rule, finding: Finding, seen: SweepSnapshot, now: number): boolean {
+    // Nothing live: only an abnormal finding no snooze silences changes something (it opens an alert). A clear one
+    // with nothing live is the common case, a patient whose readings arrive. The snooze as it is now, not as the
+    // sweep's start read it: one lifted meanwhile must not keep the alert from opening.
+    if (!this.#liveKeys.has(patientId, rule.id, finding.subject)) {
+      return finding.severity !== null && !silenced(finding.severity, this.#d.settings.snoozed(patientId, rule.id, now)?.tier);
+    }
     const live = this.#d.table.live(patientId, rule.id, finding.subject);
+    // A live key with nothing live: #apply forgets it.
     if (!live) return true;
+    // A clear finding that changes nothing: a battery in its band, a latched alert waiting for a person.
+    if (finding.severity === null) return decide(live, finding, { rule, late: false }).kind !== 'none';
     const snoozedUpTo = seen.snoozed.get(`${patientId}\u0000${rule.id}`);
     return !sweepLeavesAsItIs(live, finding, decide(live, finding, { rule, late: false, snoozedUpTo }));
   }
 
   /**
    * Whether the patient is still in the registry when the sweep writes for them: the patients were read at the
-   * sweep's start, and a patient erased between two slices must not get a new alert (their alerts are gone).
+   * sweep's start, and a patient erased between two slices must not get a new alert (their alerts are gone). Read
+   * for every write, not only for a new alert: an erasure does not tell the live keys, which may still hold the
+   * erased patient's, and a write for one of them would open an alert.
    */
   #stillThere(patientId: string): boolean {
     return this.#d.directory.patient(patientId) !== undefined;
@@ -639,13 +679,15 @@ export class AlertEvaluation {
    */
   #orphaned(alert: Alert, seen: SweepSnapshot, devices: readonly DirectoryDevice[]): string | undefined {
     if (alert.severity === 'critical' && alert.status === 'open') return undefined;
-    const patient = seen.patients.get(alert.patientId);
-    const rule = patient ? seen.rules.get(alert.patientId)?.find((r) => r.id === alert.ruleId) : undefined;
-    if (!patient) return 'the patient is no longer in the registry';
-    if (!rule) return 'the rule no longer applies to this patient';
-    if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) return 'the device is no longer assigned to this patient';
-    if (rule.kind === 'missing' && devices.length === 0) return 'the patient has no device';
-    return undefined;
+    const why = orphanedBecause(alert, seen.patients.get(alert.patientId), seen.rules.get(alert.patientId), devices);
+    if (why !== NO_PATIENT && why !== NO_RULE) return why;
+    // The patients and their rules were read at the sweep's start, the live alerts a page at a time since: an alert
+    // opened meanwhile for a patient registered, or under a rule that applies again, after that read is no orphan.
+    // Asked again of the registry and the rules as they are now (rare: an orphan is resolved once).
+    const patient = this.#d.directory.patient(alert.patientId);
+    const current = orphanedBecause(alert, patient, patient && this.#d.resolver.rulesFor(alert.patientId), devices);
+    // A patient registered since: their devices, read at the sweep's start, are not known to it.
+    return current === NO_PATIENT || current === NO_RULE || seen.patients.has(alert.patientId) ? current : undefined;
   }
 
   #resolveOrphan(alert: Alert, why: string, now: number): void {
@@ -868,7 +910,8 @@ export class AlertEvaluation {
   /** Waits for trend evaluations in flight and saves what must survive a restart. */
   async close(): Promise<void> {
     this.#sweepStopped = true;
-    await this.#sweeping?.catch(() => undefined);
+    // Not #sweeping: with shared alerts it waits for the writes, which in an outage end only once #closing is set.
+    await this.#sweepFinding?.catch(() => undefined);
     await this.#trendQueue.catch(() => undefined);
     this.#closing = true;
     await this.#writes;
@@ -876,6 +919,25 @@ export class AlertEvaluation {
     this.#flushLastReadings();
     await this.#shareLastReadings().catch((err: Error) => this.#d.log.warn({ err }, 'last-reading times could not be shared at close'));
   }
+}
+
+const NO_PATIENT = 'the patient is no longer in the registry';
+const NO_RULE = 'the rule no longer applies to this patient';
+
+/** Why nothing watches a live alert any more, if nothing does: see AlertEvaluation's #orphaned. */
+function orphanedBecause(alert: Alert, patient: DirectoryPatient | undefined, rules: readonly Rule[] | undefined, devices: readonly DirectoryDevice[]): string | undefined {
+  if (!patient) return NO_PATIENT;
+  const rule = rules?.find((r) => r.id === alert.ruleId);
+  if (!rule) return NO_RULE;
+  if (rule.kind === 'device' && !devices.some((d) => d.id === alert.subject)) return 'the device is no longer assigned to this patient';
+  if (rule.kind === 'missing' && devices.length === 0) return 'the patient has no device';
+  return undefined;
+}
+
+/** Steps of a sweep that threw, and the first error, logged once at its end. */
+interface SweepFailures {
+  count: number;
+  first?: unknown;
 }
 
 /** One transition a sweep decided to make, written with the others of its slice in one batch. */
