@@ -186,8 +186,10 @@ describe('a sweep item that throws (embedded)', () => {
       snoozeMaxHours: 24,
       lateAfterMinutes: 60,
       now: () => clock.now,
-      plan: (patientId, readingType) =>
-        planned.has(patientId) && readingType === 'blood_pressure' ? { alertAfterMissed: 2, missedSince: (since, now) => missedSince(twiceADay, 'Mars/Olympus', since, now) } : undefined,
+      plan: (patient) =>
+        planned.has(patient.id)
+          ? (readingType) => (readingType === 'blood_pressure' ? { alertAfterMissed: 2, missedSince: (since, now) => missedSince(twiceADay, 'Mars/Olympus', since, now) } : undefined)
+          : undefined,
     });
     opened.push(async () => {
       await alerts.evaluation.close();

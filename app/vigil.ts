@@ -119,7 +119,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     metrics,
     log: alertLog,
     ...config.alerts,
-    plan: (patientId, readingType, where) => care.loop.expectation(patientId, readingType, where),
+    plan: (patient) => care.loop.planOf(patient),
     adherence: care.loop,
     symptoms: (patientId, from, to) => care.loop.checkins.worseBreathingAt(patientId, from, to),
     shared: sharedAlerts,

@@ -339,15 +339,19 @@ export class CareLoop {
     return this.#hubPatient.get(hubId)?.patient_id ?? undefined;
   }
 
-  /** The plan's view for the missing-data rule: undefined without a plan (the rule's own gap applies). */
-  expectation(patientId: string, readingType: string, where: Readonly<Record<string, string>>): PlannedExpectation | undefined {
-    const plan = this.plans.get(patientId);
-    const patient = plan && this.#o.directory.patient(patientId);
-    if (!plan || !patient) return undefined;
-    const cgm = where.source === 'cgm';
-    const m = plan.measurements.find((p) => p.type === readingType && (readingType !== 'glucose' || p.continuous === cgm));
-    if (!m) return 'not_planned';
-    return { alertAfterMissed: m.alertAfterMissed, missedSince: (since, now) => missedSince(m, patient.timeZone, Math.max(since, plan.createdAt), now) };
+  /**
+   * The plan's view for the missing-data rules: undefined without a plan (the rules' own gaps apply). Read once for
+   * all of the patient's rules, and judged in the time zone of the patient given (the sweep has every patient).
+   */
+  planOf(patient: { readonly id: string; readonly timeZone: string }): ((readingType: string, where: Readonly<Record<string, string>>) => PlannedExpectation) | undefined {
+    const plan = this.plans.get(patient.id);
+    if (!plan) return undefined;
+    return (readingType, where) => {
+      const cgm = where.source === 'cgm';
+      const m = plan.measurements.find((p) => p.type === readingType && (readingType !== 'glucose' || p.continuous === cgm));
+      if (!m) return 'not_planned';
+      return { alertAfterMissed: m.alertAfterMissed, missedSince: (since, now) => missedSince(m, patient.timeZone, Math.max(since, plan.createdAt), now) };
+    };
   }
 
   /** Measurement and medication adherence over the last `days` (not before the plan or the medication began). */
