@@ -195,6 +195,8 @@ export class AlertEvaluation {
   #sweepFinding: Promise<void> | undefined;
   /** Set at close: a sweep stops after its current slice (the next sweep, at the next start, does all of it). */
   #sweepStopped = false;
+  /** Whether each patient the current slice of a sweep writes for is still in the registry (#stillThere). */
+  readonly #stillThereInSlice = new Map<string, boolean>();
   /** While a batch runs (#together): whether its transaction is open yet. */
   #batch: BatchState = 'none';
   readonly #unknownZones = new Set<string>();
@@ -507,6 +509,7 @@ export class AlertEvaluation {
       // Read and decide first, outside any transaction; then write what changed in one short batch, so that the
       // write lock is held for the writes alone and another process (the CLI) finds it free most of the time.
       const writes: SweepWrite[] = [];
+      this.#stillThereInSlice.clear();
       const deadline = performance.now() + SWEEP_SLICE_MS;
       do {
         const item = work[next++]!;
@@ -520,6 +523,7 @@ export class AlertEvaluation {
       this.#d.feed.drain();
     }
     this.#undrained = false;
+    this.#stillThereInSlice.clear();
     if (failed.count > 0) this.#d.log.error({ err: failed.first, failed: failed.count }, 'parts of the alert sweep failed: it went on with the rest');
   }
 
@@ -631,10 +635,14 @@ export class AlertEvaluation {
    * Whether the patient is still in the registry when the sweep writes for them: the patients were read at the
    * sweep's start, and a patient erased between two slices must not get a new alert (their alerts are gone). Read
    * for every write, not only for a new alert: an erasure does not tell the live keys, which may still hold the
-   * erased patient's, and a write for one of them would open an alert.
+   * erased patient's, and a write for one of them would open an alert. Read once per slice for each patient: a
+   * slice reads, decides and writes in one turn of the thread, and nothing is erased within it. (Read per write,
+   * a sweep in which 4,000 gaps of 1,000 patients changed read the registry 4,000 times, a third of its time.)
    */
   #stillThere(patientId: string): boolean {
-    return this.#d.directory.patient(patientId) !== undefined;
+    let there = this.#stillThereInSlice.get(patientId);
+    if (there === undefined) this.#stillThereInSlice.set(patientId, (there = this.#d.directory.patient(patientId) !== undefined));
+    return there;
   }
 
   /** An alert's escalation or reminder, when due; or its resolution, when nothing watches it any more. */
