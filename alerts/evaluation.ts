@@ -518,12 +518,16 @@ export class AlertEvaluation {
       if (writes.length === 0) continue;
       // Each write decides again on the alert as it is: a lost batch runs them all again, alone.
       this.#together(() => {
-        for (const write of writes) this.#sweepStep(write, failed);
+        for (const write of writes) if (!this.#sweepStep(write, failed, true)) break;
       });
       this.#d.feed.drain();
+      if (failed.refused !== undefined) break;
     }
     this.#undrained = false;
     this.#stillThereInSlice.clear();
+    if (failed.refused !== undefined) {
+      this.#d.log.error({ err: failed.refused }, "the state database's write lock was refused past its busy timeout (another process holds it): the alert sweep stopped, the next one decides again what it could not write");
+    }
     if (failed.count > 0) this.#d.log.error({ err: failed.first, failed: failed.count }, 'parts of the alert sweep failed: it went on with the rest');
   }
 
@@ -531,16 +535,24 @@ export class AlertEvaluation {
    * One step of the sweep: an item's reading and deciding, or one of its writes. One that throws (a patient's plan
    * judged in a time zone this runtime no longer knows) is counted, logged at the sweep's end, and the sweep goes
    * on: the steps after it include every live alert's escalation and reminder, and each sweep would otherwise stop
-   * at the same step. A batch SQLite ended midway is the batch's to handle (#together).
+   * at the same step. A batch SQLite ended midway is the batch's to handle (#together). A write that found the
+   * write lock held by another process past the busy timeout ends the slice's writes and the sweep (false): each
+   * write after it would wait out the timeout again, 5 s each on the broker's thread, a slice's 64 writes more
+   * than five minutes without a turn. The next sweep decides again what this one could not write.
    */
-  #sweepStep(step: () => void, failed: SweepFailures): void {
+  #sweepStep(step: () => void, failed: SweepFailures, writing = false): boolean {
     try {
       step();
     } catch (err) {
       if (err instanceof BatchLost) throw err;
+      if (writing && lockRefused(err)) {
+        failed.refused = err;
+        return false;
+      }
       // Said once per sweep, with the first error: a full disk fails every write of it.
       if (failed.count++ === 0) failed.first = err;
     }
+    return true;
   }
 
   /** Rejected publishes per device, for each window the device rules of these devices' patients count over. */
@@ -956,6 +968,14 @@ function orphanedBecause(alert: Alert, patient: DirectoryPatient | undefined, ru
 interface SweepFailures {
   count: number;
   first?: unknown;
+  /** The write lock was refused past the busy timeout: the sweep stopped there. */
+  refused?: unknown;
+}
+
+/** SQLite's answer when another connection kept the write lock past the busy timeout (SQLITE_BUSY, and its extended codes). */
+function lockRefused(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** One transition a sweep decided to make, written with the others of its slice in one batch. */
