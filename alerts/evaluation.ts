@@ -502,8 +502,8 @@ export class AlertEvaluation {
       snoozed: this.#d.settings.snoozedTiers(now),
     };
     const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
-    const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now));
     const failed: SweepFailures = { count: 0 };
+    const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now), failed);
     for (let next = 0; next < work.length && !this.#sweepStopped; ) {
       if (next > 0) await nextTurn();
       // Read and decide first, outside any transaction; then write what changed in one short batch, so that the
@@ -573,7 +573,7 @@ export class AlertEvaluation {
    * orphans), each page read in its slice: the live alerts are the largest read of a sweep (20,000 rows took
    * about 100 ms), and read at once they were one long turn of the broker's thread.
    */
-  #sweepWork(now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>): SweepItem[] {
+  #sweepWork(now: number, seen: SweepSnapshot, devices: readonly DirectoryDevice[], rejections: ReadonlyMap<number, ReadonlyMap<string, number>>, failed: SweepFailures): SweepItem[] {
     const devicesOf = new Map<string, DirectoryDevice[]>();
     for (const d of devices) {
       const own = devicesOf.get(d.patientId!);
@@ -593,8 +593,10 @@ export class AlertEvaluation {
       (after: LiveKey | undefined): SweepItem =>
       (toWrite) => {
         const page = this.#d.table.livePage(after, LIVE_PAGE);
-        for (const alert of page) this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now, toWrite);
+        // The next page first, and each alert a step of its own: one whose timers cannot be read (a read that
+        // fails) must not leave the rest of the page, and every page after it, unread, their escalations undone.
         if (page.length === LIVE_PAGE) work.push(timersFrom(page.at(-1)));
+        for (const alert of page) this.#sweepStep(() => this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now, toWrite), failed);
       };
     work.push(timersFrom(undefined));
     return work;

@@ -113,4 +113,35 @@ describe('the sliced sweep and its writes (embedded)', () => {
     await c.sweep();
     for (const p of patients) expect(c.live(p.patientId, 'missing.blood_pressure')).toMatchObject({ status: 'open' });
   });
+
+  it("escalates the critical alerts after one whose timers could not be read, in the sweep that met it", async () => {
+    c = await Clinic.open();
+    // Live alerts are read in (patient, rule, subject) order: the failing one comes first.
+    const first = await c.state.registry.addPatient({ id: 'p-aa-dropped', name: 'Dropped' });
+    await c.state.registry.addDevice({ patientId: first.id });
+    const second = await c.state.registry.addPatient({ id: 'p-zz-crisis', name: 'In crisis' });
+    const dev = await c.state.registry.addDevice({ patientId: second.id });
+    await c.send({ patientId: first.id, deviceId: 'x' }, low);
+    await c.send({ patientId: second.id, deviceId: dev.device.id }, crisis);
+    const hypotension = c.live(first.id, 'bp.hypotension')!;
+    await c.alerts.actions.acknowledge(hypotension.id, nurse, 'seen');
+    const alert = c.live(second.id, 'bp.crisis')!;
+    expect(alert).toMatchObject({ severity: 'critical', status: 'open', escalationLevel: 0 });
+    // The rule is switched off for the first patient: their alert is orphaned, and the sweep asks the registry
+    // again before resolving it, a read that fails this once (an I/O error, a database being recovered).
+    await c.alerts.actions.setOverride(first.id, 'bp.hypotension', { enabled: false }, nurse, { reason: 'on dialysis' });
+    const getPatient = c.state.registry.getPatient.bind(c.state.registry);
+    vi.spyOn(c.state.registry, 'getPatient').mockImplementation((id) => {
+      if (id === first.id) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+      return getPatient(id);
+    });
+    c.advance(16 * MIN);
+    await c.sweep();
+    // Before: the page of live alerts stopped at the first one, and every page after it was never read.
+    expect(c.live(second.id, 'bp.crisis')).toMatchObject({ id: alert.id, escalationLevel: 1 });
+    expect(c.notices(alert.id)).toEqual(['alert.opened', 'alert.escalated']);
+    vi.restoreAllMocks();
+    await c.sweep();
+    expect(c.alerts.queries.get(hypotension.id)!.alert).toMatchObject({ status: 'resolved', resolveNote: 'the rule no longer applies to this patient' });
+  });
 });
