@@ -523,6 +523,8 @@ export class AlertEvaluation {
       this.#d.feed.drain();
       if (failed.refused !== undefined) break;
     }
+    // What a trend evaluation between two slices left undrained is drained too (the feed reads every new event).
+    this.#d.feed.drain();
     this.#undrained = false;
     this.#stillThereInSlice.clear();
     if (failed.refused !== undefined) {
@@ -725,11 +727,16 @@ export class AlertEvaluation {
   #resolveOrphan(alert: Alert, why: string, now: number): void {
     this.#commit({
       select: () => this.#d.table.get(alert.id),
+      // Decided again on the alert as it is: it may have been resolved meanwhile (and the key taken by a newer
+      // alert, whose key must stay), or, with shared alerts, opened again as a critical, which latches.
       build: (current, writes) => {
-        if (!current || current.status === 'resolved') return;
+        if (!current || current.status === 'resolved' || (current.severity === 'critical' && current.status === 'open')) return false;
         writes.addEvent('alert.resolved', writes.update(current.id, { status: 'resolved', resolvedAt: now, resolvedBy: 'vigil', resolveNote: why, updatedAt: now }), now, 'vigil');
+        return true;
       },
-      committed: () => this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject),
+      committed: (resolved) => {
+        if (resolved) this.#liveKeys.delete(alert.patientId, alert.ruleId, alert.subject);
+      },
     });
   }
 
