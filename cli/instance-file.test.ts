@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BOOT_ID, PROC_STAT, startTimeOf, unrelatedProcess as holdingProcess } from '../test/support/processes.js';
 import { tempDir } from '../test/support/temp.js';
 import { INSTANCE_FILE, recordInstance, runningInstance } from './instance-file.js';
 
-const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-const PROC_STAT = '/proc/stat';
 
 describe('the .vigil-instance.json record of the Vigil running from a directory', () => {
   const removals: (() => Promise<void>)[] = [];
@@ -18,17 +16,7 @@ describe('the .vigil-instance.json record of the Vigil running from a directory'
     removals.push(dir.remove);
     return dir.path;
   };
-  /** A process started now, unrelated to Vigil, to hold a pid an old record names. */
-  const unrelatedProcess = (): number => {
-    const child: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
-    removals.push(async () => void child.kill());
-    return child.pid!;
-  };
-  /** The start time /proc gives a process, as a record keeps it. */
-  const startTimeOf = (pid: number): string => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-  };
+  const unrelatedProcess = () => holdingProcess((cleanup) => removals.push(cleanup));
   /** A record as a running demo leaves it, naming `pid`, written `agoMs` ago; `identity` as a Linux Vigil adds it. */
   const writeRecord = (dir: string, pid: number, agoMs: number, identity: { bootId?: string; processStart?: string } = {}) => {
     const record = { pid, mode: 'demo', dataDir: join(dir, 'demo-data'), mqttPort: 1883, httpPort: 8080, topicPrefix: 'rpm/v1', startedAt: new Date(Date.now() - agoMs).toISOString(), ...identity };

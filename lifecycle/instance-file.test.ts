@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BOOT_ID, PROC_STAT, unrelatedProcess as holdingProcess } from '../test/support/processes.js';
 import { tempDir } from '../test/support/temp.js';
 import { claimInstance, INSTANCE_FILE, liveInstancePid } from './instance-file.js';
 
-const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-const PROC_STAT = '/proc/stat';
 
 describe('the vigil.pid instance file', () => {
   const removals: (() => Promise<void>)[] = [];
@@ -18,12 +16,7 @@ describe('the vigil.pid instance file', () => {
     removals.push(dir.remove);
     return dir.path;
   };
-  /** A process started now, unrelated to Vigil, to hold a pid an old file names. */
-  const unrelatedProcess = (): number => {
-    const child: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
-    removals.push(async () => void child.kill());
-    return child.pid!;
-  };
+  const unrelatedProcess = () => holdingProcess((cleanup) => removals.push(cleanup));
   /** An instance file as a Vigil that wrote the pid only (no boot id, no start time) left it, last written `agoMs` ago. */
   const oldFormatFile = (dir: string, pid: number, agoMs: number) => {
     const path = join(dir, INSTANCE_FILE);
