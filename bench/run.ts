@@ -12,7 +12,7 @@ import { benchDashboard, dashboardTable } from './dashboard.js';
 import { benchIdle, idleTable } from './idle.js';
 import { benchReports, reportsTable } from './reports.js';
 import { soak, soakChart, soakTable } from './soak.js';
-import { STORM, STORM_RECEIVER_DELAYS, storm, stormTable } from './storm.js';
+import { STORM, storms } from './storm.js';
 import { SWEEP, sweepAtScale, sweepTable } from './sweep.js';
 import { benchPayload } from './payload.js';
 import { benchWorkers, workersTable } from './workers.js';
@@ -39,9 +39,7 @@ const idleSection = idleTable(await benchIdle());
 process.stderr.write(`${idleSection}\n`);
 
 process.stderr.write(`bench: an alert storm, ${STORM.patients} patients\n`);
-const stormTables: string[] = [];
-for (const receiverDelayMs of STORM_RECEIVER_DELAYS) stormTables.push(stormTable(await storm({ ...STORM, receiverDelayMs })));
-const stormSection = stormTables.join('\n\n');
+const stormSection = await storms();
 process.stderr.write(`${stormSection}\n`);
 
 process.stderr.write(`bench: the sweep with ${SWEEP.patients} silent patients\n`);
