@@ -10,7 +10,7 @@ import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from
 import { applyDecision, sweepLeavesAsItIs } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
-import type { Transition, Transitions } from './lifecycle/transitions.js';
+import { runTogether, TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions } from './lifecycle/transitions.js';
 import type { AlertWrites } from './store/alert-writes.js';
 import { findRule, programmeOf } from './rules/catalogue.js';
 import { isTimeZone } from '../domain/index.js';
@@ -137,6 +137,13 @@ interface Journaled {
   readonly keep: () => number;
 }
 
+/** A shared transition in the queue, with what its finding's journal does once it is written or given up. */
+interface Queued {
+  readonly transition: Transition<unknown>;
+  readonly keep: (queued: boolean) => void;
+  readonly finished: () => void;
+}
+
 /** What the adherence rules ask of the care loop: missed doses of a medication class in [from, to). */
 export interface AdherencePort {
   missedDoses(patientId: string, medicationClass: string, from: number, to: number): number;
@@ -175,7 +182,12 @@ export class AlertEvaluation {
   /** Newest measurement times not yet shared with the other instances (shared alerts). */
   readonly #unshared = new Map<string, number>();
   #trendQueue: Promise<void> = Promise.resolve();
-  /** Shared transitions, one after the other: a patient's readings are decided in the order they were evaluated. */
+  /**
+   * Shared transitions, in the order they were evaluated (a patient's readings are decided in that order), written
+   * from the front as many together as PostgreSQL takes in one transaction (#drain); `#writes` ends when it is empty.
+   */
+  readonly #queue: Queued[] = [];
+  #draining = false;
   #writes: Promise<void> = Promise.resolve();
   #waiting = 0;
   #closing = false;
@@ -221,7 +233,8 @@ export class AlertEvaluation {
    * the common case, opens nothing. Nothing but alert transitions writes inside a batch (the sweep's other writes
    * come before it). If the batch's COMMIT fails, or SQLite ended its transaction midway (BatchLost), nothing of
    * it was written: the live keys are loaded again and `evaluate` runs once more, each transition in its own
-   * transaction, as before batching. Shared alerts commit in PostgreSQL, one by one, as they did.
+   * transaction, as before batching. Shared alerts are queued instead, and committed in PostgreSQL as many
+   * together as can be (#drain).
    */
   #together(evaluate: () => void): void {
     if (this.#d.transitions.deferred) return evaluate();
@@ -832,36 +845,69 @@ export class AlertEvaluation {
       this.#d.waitingFindings?.done(journal.seq);
       this.#queuedFindings.delete(journal.seq);
     };
-    this.#writes = this.#writes.then(async () => {
-      for (let failures = 0; ; failures++) {
-        // Stopping during an outage: each try would wait out the connection timeout (10 s), one finding after the other.
+    this.#queue.push({ transition: transition as Transition<unknown>, keep, finished });
+    if (!this.#draining) {
+      this.#draining = true;
+      this.#writes = this.#writes.then(() => this.#drain());
+    }
+    return true;
+  }
+
+  /**
+   * Writes the queued shared transitions from the front, those PostgreSQL can take together in one transaction at
+   * a time (alerts/shared/shared-transitions.ts), until none is left. Through an outage the front is tried again,
+   * with those behind it, after a pause; one that fails on its own is logged and dropped, and the rest go on.
+   */
+  async #drain(): Promise<void> {
+    const { transitions, log } = this.#d;
+    try {
+      for (let failures = 0; this.#queue.length > 0; ) {
+        // Stopping during an outage: each try would wait out the connection timeout (10 s), one batch after the other.
         if (this.#closing && this.#outage) {
-          this.#givenUp++;
-          keep(true);
+          for (const q of this.#queue.splice(0)) {
+            this.#givenUp++;
+            q.keep(true);
+            this.#unqueued();
+          }
           return;
         }
+        let outcomes: TransitionOutcome[];
         try {
-          await transitions.run(transition);
+          outcomes = await runTogether(transitions, this.#queue.slice(0, TOGETHER_MAX).map((q) => q.transition));
           this.#outage = false;
-          finished();
-          return;
+          failures = 0;
         } catch (err) {
           this.#outage = isOutage(err);
           if (this.#outage) this.#keepUnkept();
-          if (!isOutage(err) || this.#closing) {
-            log.error({ err }, 'an alert transition could not be written to the shared database');
-            if (!isOutage(err)) finished();
-            return;
+          if (this.#outage && !this.#closing) {
+            if (failures === 0) log.warn({ err }, 'the shared database does not answer: alert transitions wait for it');
+            await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS[Math.min(failures++, OUTAGE_RETRY_MS.length - 1)]));
+            continue;
           }
-          if (failures === 0) log.warn({ err }, 'the shared database does not answer: alert transitions wait for it');
-          await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS[Math.min(failures, OUTAGE_RETRY_MS.length - 1)]));
+          if (this.#outage) {
+            // Stopping: the queue is given up (above), not tried again.
+            log.error({ err }, 'an alert transition could not be written to the shared database');
+            continue;
+          }
+          // Neither an outage nor one transition's own failure (answered as its outcome): the first is dropped, as
+          // it was when each went alone, and the rest are tried again.
+          outcomes = [{ ok: false, error: err }];
+        }
+        for (const outcome of outcomes) {
+          if (!outcome.ok) log.error({ err: outcome.error }, 'an alert transition could not be written to the shared database');
+          this.#queue.shift()!.finished();
+          this.#unqueued();
         }
       }
-    }).finally(() => {
-      this.#waiting--;
-      if (this.#waiting === 0 && this.#overflowed && !this.#closing) this.#queueWaitingFindings();
-    });
-    return true;
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** A queued transition is written or given up. */
+  #unqueued(): void {
+    this.#waiting--;
+    if (this.#waiting === 0 && this.#overflowed && !this.#closing) this.#queueWaitingFindings();
   }
 
   #keep(journal: Journaled, queued: boolean): void {

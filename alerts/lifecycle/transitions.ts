@@ -12,6 +12,12 @@ export interface Transition<T> {
   readonly committed?: ((result: T) => void) | undefined;
 }
 
+/** What became of one transition committed with others: its result, or why it failed (on its own). */
+export type TransitionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** At most this many queued transitions are committed together (`runTogether`). */
+export const TOGETHER_MAX = 100;
+
 /**
  * Where alert transitions are committed: the embedded alert table, at once and synchronously, or PostgreSQL with
  * shared alerts (alerts/shared), asynchronously, by compare-and-set.
@@ -20,6 +26,20 @@ export interface Transitions {
   /** Whether `run` answers later (a promise): callers then queue their transitions to keep them in order. */
   readonly deferred: boolean;
   run<T>(transition: Transition<T>): T | Promise<T>;
+  /**
+   * Deferred transitions queued one behind the other: commits the first of them, and as many of those after it
+   * as it can with it (up to TOGETHER_MAX), in order, and answers the outcome of each it took: at least the
+   * first's. One that failed on its own is answered as failed. Throws when the database failed (an outage), or
+   * when something failed that is no one transition's: then none was committed. Without it, `run` commits the
+   * first alone.
+   */
+  runTogether?(transitions: readonly Transition<unknown>[]): Promise<TransitionOutcome[]>;
+}
+
+/** `runTogether`, or the first transition alone where a Transitions has none. */
+export async function runTogether(transitions: Transitions, queued: readonly Transition<unknown>[]): Promise<TransitionOutcome[]> {
+  if (transitions.runTogether) return transitions.runTogether(queued);
+  return [{ ok: true, result: await transitions.run(queued[0]!) }];
 }
 
 /** Transitions on the embedded database: one IMMEDIATE transaction each, so the alert, its event and what follows commit together. */

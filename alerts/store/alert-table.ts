@@ -91,12 +91,19 @@ const SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN
  * Alerts and their transitions (alert_events) in the state database. Statements are prepared once and kept:
  * this runs on every abnormal reading, and better-sqlite3 12 on Node 24 must not see statements collected.
  */
+/** The key `AlertTable.readsOf` notes an alert's patient, rule and subject by (ids are noted as `#<id>`). */
+export function alertReadKey(patientId: string, ruleId: string, subject: string): string {
+  return `${patientId}\u0000${ruleId}\u0000${subject}`;
+}
+
 export class AlertTable implements AlertWrites {
   readonly #db: StateDb;
   readonly #s;
   /** UPDATE statements by the set of columns they change (a handful of shapes in practice). */
   readonly #updates = new Map<string, Statement>();
   readonly #lists = new Map<string, Statement>();
+  /** While `readsOf` runs: the alerts read, by readKey and by id. */
+  #reads: Set<string> | undefined;
 
   constructor(db: StateDb) {
     this.#db = db;
@@ -158,7 +165,24 @@ export class AlertTable implements AlertWrites {
     return this.#db.transaction(work).immediate();
   }
 
+  /**
+   * Runs `work` and answers, with what it returns, every alert it read through this table (`alertReadKey` of the
+   * patient, rule and subject asked for or found, `#<id>` of an id asked for): shared alerts commit transitions
+   * together only when none of them read an alert another of them wrote (alerts/shared/shared-transitions.ts).
+   */
+  readsOf<T>(work: () => T): { readonly value: T; readonly reads: ReadonlySet<string> } {
+    const outer = this.#reads;
+    const reads = new Set<string>();
+    this.#reads = reads;
+    try {
+      return { value: work(), reads };
+    } finally {
+      this.#reads = outer;
+    }
+  }
+
   live(patientId: string, ruleId: string, subject: string): Alert | undefined {
+    this.#reads?.add(alertReadKey(patientId, ruleId, subject));
     const row = this.#s.live.get(patientId, ruleId, subject) as Row | undefined;
     return row ? toAlert(row) : undefined;
   }
@@ -178,7 +202,12 @@ export class AlertTable implements AlertWrites {
 
   get(id: number): Alert | undefined {
     const row = this.#s.get.get(id) as Row | undefined;
-    return row ? toAlert(row) : undefined;
+    const alert = row ? toAlert(row) : undefined;
+    if (this.#reads) {
+      this.#reads.add(`#${id}`);
+      if (alert) this.#reads.add(alertReadKey(alert.patientId, alert.ruleId, alert.subject));
+    }
+    return alert;
   }
 
   /**
@@ -186,6 +215,7 @@ export class AlertTable implements AlertWrites {
    * the replica's); 0 in the embedded database.
    */
   versionOf(id: number): number | undefined {
+    this.#reads?.add(`#${id}`);
     return this.#s.version.get(id)?.version;
   }
 
@@ -266,6 +296,7 @@ export class AlertTable implements AlertWrites {
 
   /** Whether a resolved alert of this patient, rule and subject spanned this measurement time. */
   coveredByResolved(patientId: string, ruleId: string, subject: string, observedAt: number): boolean {
+    this.#reads?.add(alertReadKey(patientId, ruleId, subject));
     return this.#s.covered.get(patientId, ruleId, subject, observedAt, observedAt) !== undefined;
   }
 
