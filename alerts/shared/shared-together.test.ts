@@ -2,11 +2,12 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } from '../../app/state.js';
 import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
-import { AuditLog } from '../../state/index.js';
+import { AuditLog, openPostgres, type PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
 import { openAlertsCore } from '../index.js';
 import type { Alert } from '../types.js';
+import { sharedTransitions } from './shared-transitions.js';
 
 /**
  * Shared transitions committed together (alerts/shared/shared-transitions.ts, `runTogether`): what a batch
@@ -28,14 +29,24 @@ type Log = { warn(obj: object, msg: string): void; info(obj: object, msg: string
 
 /**
  * One instance's alerts, shared (`url`) or embedded, with `patients` patients, each with a device. Without `log`,
- * what it warns of or logs as an error is printed (a bug the test must see).
+ * what it warns of or logs as an error is printed (a bug the test must see). `statements`: the statements its
+ * shared transitions send under the write lock, noted there.
  */
-async function instance(url: string | undefined, clock: { now: number }, patients: number, log?: Log) {
+async function instance(url: string | undefined, clock: { now: number }, patients: number, log?: Log, statements?: string[]) {
   const dir = await tempDir();
   const state = openState(dir.path);
   const printed: Log = { warn: (o: object) => loud((o as { err: Error }).err), info: () => undefined, error: (o: object) => loud((o as { err: Error }).err) };
   const registry = await shareStateRegistry(state, url, (err) => (log ?? printed).warn({ err }, 'the shared registry failed'));
-  const shared = await shareStateAlerts(state.db, url, log ?? printed);
+  const opened = await shareStateAlerts(state.db, url, log ?? printed);
+  let watched: PostgresState | undefined;
+  let shared = opened;
+  if (opened && url && statements) {
+    // The same transitions on a pool of their own whose locked queries are noted.
+    const own = await openPostgres(url, [], loud);
+    watched = own;
+    const locked: PostgresState['locked'] = (key, work) => own.locked(key, (query) => work((sql, params) => (statements.push(sql), query(sql, params))));
+    shared = { ...opened, transitions: (table) => sharedTransitions(table, { locked }, opened.replica) };
+  }
   const alerts = openAlertsCore({
     db: state.db,
     audit: new AuditLog(state.db, () => clock.now),
@@ -76,8 +87,17 @@ async function instance(url: string | undefined, clock: { now: number }, patient
           return { ...rest, events: alerts.queries.get(id)!.events.map((e) => e.type) };
         });
     },
+    /** Patient `i`'s events across all their alerts, in the order they were numbered. */
+    timeline(i: number) {
+      return alerts.queries
+        .list({ patientId: devices[i]!.patientId })
+        .flatMap((a) => alerts.queries.get(a.id)!.events.map((e) => ({ seq: e.seq, what: `${a.ruleId} ${e.type}` })))
+        .sort((a, b) => a.seq - b.seq)
+        .map((e) => e.what);
+    },
     async close() {
       await alerts.evaluation.close();
+      await watched?.close();
       await shared?.close();
       await registry?.close();
       state.db.close();
@@ -131,7 +151,8 @@ describe('shared transitions committed together', () => {
     const url = await postgres.database();
     const PATIENTS = 12;
     const STEPS = 16;
-    const shared = await instance(url, clock, PATIENTS);
+    const statements: string[] = [];
+    const shared = await instance(url, clock, PATIENTS, undefined, statements);
     open.push(shared);
     const embedded = await instance(undefined, clock, PATIENTS);
     open.push(embedded);
@@ -152,7 +173,11 @@ describe('shared transitions committed together', () => {
     shared.alerts.evaluation.onCommitted(readingsOf(shared));
     await shared.alerts.evaluation.settled();
 
-    for (let p = 0; p < PATIENTS; p++) expect(shared.summary(p), `patient ${p}`).toEqual(embedded.summary(p));
+    for (let p = 0; p < PATIENTS; p++) {
+      expect(shared.summary(p), `patient ${p}`).toEqual(embedded.summary(p));
+      // In the same order across the patient's alerts (a reading can open one and clear another).
+      expect(shared.timeline(p), `patient ${p}`).toEqual(embedded.timeline(p));
+    }
     // Something of each kind happened (the comparison is not of empty lists).
     const types = new Set(Array.from({ length: PATIENTS }, (_, p) => shared.summary(p).flatMap((a) => a.events)).flat());
     expect([...types].sort()).toEqual(expect.arrayContaining(['alert.opened', 'alert.resolved', 'alert.renotified']));
@@ -160,20 +185,26 @@ describe('shared transitions committed together', () => {
     const written = (await rows<{ n: number }>(url, 'SELECT count(*)::int AS n FROM alert_events'))[0]!.n;
     expect(written).toBeGreaterThan(4 * STEPS);
     expect(await transactionsThatWrote(url)).toBeLessThanOrEqual(STEPS + 2);
+    // Each batch in one statement: none refused and written one by one.
+    expect(statements.filter((sql) => !sql.startsWith('SELECT') && !sql.startsWith('WITH ins AS'))).toEqual([]);
   });
 
-  it('commits 250 patients\' crises in a handful of transactions, each alert once', async () => {
+  it('commits 250 patients\' crises in a handful of transactions of one statement each, each alert once', async () => {
     const clock = { now: Date.now() };
     const url = await postgres.database();
-    const a = await instance(url, clock, 250);
+    const statements: string[] = [];
+    const a = await instance(url, clock, 250, undefined, statements);
     open.push(a);
     a.alerts.evaluation.onCommitted(a.devices.map((_, i) => a.reading(i, crisis, clock.now - MIN)));
     await a.alerts.evaluation.settled();
     const perPatient = await openedPerPatient(url);
     expect(perPatient.size).toBe(250);
     for (const alerts of perPatient.values()) expect(alerts).toEqual([{ opened: 1, count: 1 }]);
-    // TOGETHER_MAX (100) at a time.
+    // TOGETHER_MAX (100) at a time, each batch one statement besides the replica's catch-up (not one per alert).
     expect(await transactionsThatWrote(url)).toBe(3);
+    const writes = statements.filter((sql) => !sql.startsWith('SELECT'));
+    expect(writes).toHaveLength(3);
+    expect(writes.every((sql) => sql.startsWith('WITH ins AS'))).toBe(true);
     expect(a.alerts.queries.list({ status: 'live' })).toHaveLength(250);
   });
 
@@ -205,7 +236,8 @@ describe('shared transitions committed together', () => {
     const clock = { now: Date.now() };
     const url = await postgres.database();
     const errors: unknown[] = [];
-    const a = await instance(url, clock, 20, { warn: () => undefined, info: () => undefined, error: (o: object) => void errors.push((o as { err: unknown }).err) });
+    const statements: string[] = [];
+    const a = await instance(url, clock, 20, { warn: () => undefined, info: () => undefined, error: (o: object) => void errors.push((o as { err: unknown }).err) }, statements);
     open.push(a);
     a.alerts.evaluation.onCommitted(a.devices.map((_, i) => a.reading(i, crisis, clock.now - 2 * MIN)));
     await a.alerts.evaluation.settled();
@@ -220,6 +252,8 @@ describe('shared transitions committed together', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'VIGIL_ERR_CONFLICT' });
     expect(a.alerts.evaluation.findingsWaiting()).toBe(0);
+    // Told by the batch's one statement, which wrote the others: nothing was written again one by one.
+    expect(statements.filter((sql) => !sql.startsWith('SELECT') && !sql.startsWith('WITH ins AS'))).toEqual([]);
   });
 
   it('writes every finding once when PostgreSQL stops in the middle of a batch, keeping the unwritten ones meanwhile', async () => {

@@ -3,21 +3,27 @@ import { isOutage, type PostgresState, type SqlClient } from '../../state/index.
 import { TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions } from '../lifecycle/transitions.js';
 import { alertReadKey, type AlertTable } from '../store/alert-table.js';
 import { RecordedAlertWrites, UNSAVED_ALERT_ID } from '../store/alert-writes.js';
-import { ALERT_WRITE_LOCK, unitStatement } from './alert-commit.js';
+import { ALERT_WRITE_LOCK, batchStatement, unitStatement, type Unit } from './alert-commit.js';
 import type { AlertReplica } from './alert-replica.js';
 
-/** A transition decided in a batch: what it answers, and whether it wrote. */
+/** A transition decided in a batch: what it answers, what it writes, and why that failed if it did. */
 interface Decided {
   readonly t: Transition<unknown>;
   readonly result: unknown;
-  readonly wrote: boolean;
+  readonly unit: Unit | undefined;
+  readonly alertId: number | undefined;
+  /** Its alert had changed (the version check): nothing of it was written. */
+  changed?: VigilError;
 }
 
-/** A transition whose write PostgreSQL refused, or whose decision threw: it fails alone, the others go on. */
-interface Failed {
-  readonly at: number;
+/**
+ * Why a batch stopped: a transition whose decision threw, or whose write PostgreSQL refused (`at`; without it, the
+ * batch's one statement was refused, and which unit's write is not known).
+ */
+interface Stop {
+  readonly at: number | undefined;
   readonly error: unknown;
-  /** Whether the refusal aborted the transaction (a failed statement): the ones before it are committed again. */
+  /** A refused statement aborted the transaction: nothing of the batch is committed. */
   readonly aborted: boolean;
 }
 
@@ -31,14 +37,16 @@ interface Failed {
  * When `run` resolves, the replica has applied the instance's own write (it reads its own writes).
  *
  * Queued transitions (evaluation's) are committed together (`runTogether`): up to TOGETHER_MAX in one such
- * transaction, one lock, one catch-up and one commit for all of them, each still decided against the replica and
- * written as its own statement, in order. The replica does not see a batch's writes until it commits, so a
- * transition that reads an alert an earlier one in the batch wrote (the same patient, rule and subject, or the
- * same alert; AlertTable.readsOf) is not decided in it: the batch ends before it and it is decided first in the
- * next, against the replica with the batch applied. One whose write PostgreSQL refuses fails alone: the batch is
- * rolled back, the ones before it are committed again without it, and it is tried first in the next batch, where
- * it fails, or not, on its own. 500 patients' crises at once, with every device's readings flowing, took 6-15 s
- * to reach PostgreSQL one transaction each, and 1.5-3.5 s in batches (docs/benchmarks.md, "An alert storm").
+ * transaction, one lock, one catch-up and one commit for all of them, each still decided against the replica, in
+ * order, and all written in one statement (batchStatement: each alert's version checked, the events numbered in
+ * order). The replica does not see a batch's writes until it commits, so a transition that reads an alert an
+ * earlier one in the batch wrote (the same patient, rule and subject, or the same alert; AlertTable.readsOf) is
+ * not decided in it: the batch ends before it and it is decided first in the next, against the replica with the
+ * batch applied. The units of a batch are then independent: one whose alert changed fails alone and the others
+ * are written. One whose write PostgreSQL refuses fails alone too: the batch is rolled back and written again a
+ * statement per transition, which finds it; the ones before it are committed without it, and it is tried first in
+ * the next batch, where it fails, or not, on its own. 500 patients' crises at once, with every device's readings
+ * flowing, took 6-15 s to reach PostgreSQL one transaction each (docs/benchmarks.md, "An alert storm").
  */
 export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresState, 'locked'>, replica: AlertReplica): Transitions {
   // One transaction at a time per instance (evaluation's queue, people's actions, the CLI): one pooled connection
@@ -60,29 +68,39 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
     runTogether: (queued) => inTurn(() => together(queued.slice(0, TOGETHER_MAX))),
   };
 
-  /** Commits `queued`, or as many of its first as can be decided together; answers their outcomes, in order. */
-  async function together(queued: readonly Transition<unknown>[]): Promise<TransitionOutcome[]> {
+  /**
+   * Commits `queued`, or as many of its first as can be decided together; answers their outcomes, in order. The
+   * batch is written as one statement (batchStatement), or `oneByOne`, a statement per transition: a single one,
+   * or a batch whose statement PostgreSQL refused, to find the transition it refused.
+   */
+  async function together(queued: readonly Transition<unknown>[], oneByOne = queued.length === 1): Promise<TransitionOutcome[]> {
     const decided: Decided[] = [];
-    let failed: Failed | undefined;
+    let stop: Stop | undefined;
     try {
       await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
         await replica.catchUpWithin(query);
-        failed = await decideInOrder(queued, decided, query);
+        stop = await (oneByOne ? writeOneByOne : writeTogether)(queued, decided, query);
         // A refused statement aborted the transaction: its own failure, thrown as it is, rolls it back.
-        if (failed?.aborted) throw failed.error;
+        if (stop?.aborted) throw stop.error;
       });
     } catch (err) {
-      if (!failed?.aborted || err !== failed.error) throw err;
+      if (!stop?.aborted || err !== stop.error) throw err;
     }
-    if (failed?.aborted) {
-      // Nothing of the batch was committed: the ones before the refused one go again, without it.
-      return failed.at === 0 ? [{ ok: false, error: failed.error }] : together(queued.slice(0, failed.at));
+    if (stop?.aborted) {
+      // Nothing of the batch was committed: written again one by one to find the refused transition, or, that
+      // found, the ones before it go again without it.
+      if (stop.at === undefined) return together(queued, true);
+      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at));
     }
     // Committed is committed: a catch-up that fails now (PostgreSQL gone the moment after) is retried by the
     // replica; redoing the transitions would count their readings twice.
-    if (decided.some((d) => d.wrote)) await replica.catchUp().catch(() => replica.notified());
+    if (decided.some((d) => d.unit && !d.changed)) await replica.catchUp().catch(() => replica.notified());
     const outcomes: TransitionOutcome[] = [];
     for (const d of decided) {
+      if (d.changed) {
+        outcomes.push({ ok: false, error: d.changed });
+        continue;
+      }
       try {
         d.t.committed?.(d.result);
         outcomes.push({ ok: true, result: d.result });
@@ -90,46 +108,73 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
         outcomes.push({ ok: false, error });
       }
     }
-    if (failed) outcomes.push({ ok: false, error: failed.error });
+    if (stop) outcomes.push({ ok: false, error: stop.error });
     return outcomes;
   }
 
   /**
-   * Decides and writes `queued` in order inside the locked transaction, into `decided`, until one reads what an
-   * earlier one wrote (it waits for the next batch) or fails; answers the failure.
+   * Decides `queued` in order into `decided`, until one reads what an earlier one wrote (it waits for the next
+   * batch), then writes them all in one statement inside the locked transaction. The units are independent of
+   * each other, so one whose alert changed fails alone and the others are written.
    */
-  async function decideInOrder(queued: readonly Transition<unknown>[], decided: Decided[], query: SqlClient['query']): Promise<Failed | undefined> {
+  async function writeTogether(queued: readonly Transition<unknown>[], decided: Decided[], query: SqlClient['query']): Promise<Stop | undefined> {
+    const stop = decideInOrder(queued, decided);
+    const writing = decided.filter((d) => d.unit);
+    if (stop || writing.length === 0) return stop;
+    const batch = batchStatement(writing.map((d) => d.unit!));
+    let changed: { unit: number }[];
+    try {
+      ({ rows: changed } = await query<{ unit: number }>(batch.sql, batch.params));
+    } catch (error) {
+      if (isOutage(error)) throw error;
+      return { at: undefined, error, aborted: true };
+    }
+    for (const { unit } of changed) writing[unit]!.changed = changedUnder(writing[unit]!.alertId);
+    return undefined;
+  }
+
+  /** As writeTogether, a statement per transition; the first refused stops the batch. */
+  async function writeOneByOne(queued: readonly Transition<unknown>[], decided: Decided[], query: SqlClient['query']): Promise<Stop | undefined> {
+    const stop = decideInOrder(queued, decided);
+    for (const [at, d] of decided.entries()) {
+      if (!d.unit) continue;
+      const unit = unitStatement(d.unit.writes, d.unit.expectedVersion);
+      let rows: unknown[];
+      try {
+        ({ rows } = await query(unit.sql, unit.params));
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        decided.splice(at);
+        return { at, error, aborted: true };
+      }
+      // Under the lock the replica was current: a mismatch means the replica is wrong, and nothing is written.
+      if (rows.length === 0) d.changed = changedUnder(d.alertId);
+    }
+    return stop;
+  }
+
+  /**
+   * Decides `queued` in order against the replica, into `decided`, until one reads (or writes) an alert an earlier
+   * one wrote: the replica does not hold the earlier one's write yet, so it is decided first in the next batch.
+   * A decision that throws (a bug) is its own: first, it stops the batch as failed; after others, it waits too.
+   */
+  function decideInOrder(queued: readonly Transition<unknown>[], decided: Decided[]): Stop | undefined {
     const written = new Set<string>();
     for (const [at, t] of queued.entries()) {
       let decision: ReturnType<typeof decide>;
       try {
         decision = decide(t);
       } catch (error) {
-        // A decision that throws (a bug) is its own: after others, it is decided again first in the next batch.
         return at === 0 ? { at, error, aborted: false } : undefined;
       }
       if ([...decision.reads, ...decision.writes].some((k) => written.has(k))) return undefined;
-      if (decision.unit) {
-        let rows: unknown[];
-        try {
-          ({ rows } = await query(decision.unit.sql, decision.unit.params));
-        } catch (error) {
-          if (isOutage(error)) throw error;
-          return { at, error, aborted: true };
-        }
-        // Under the lock the replica was current: a mismatch means the replica is wrong, and nothing is written.
-        if (rows.length === 0) {
-          const error = new VigilError('VIGIL_ERR_CONFLICT', `alert ${decision.alertId} changed under the shared alerts' write lock: this instance's replica is out of step (the patient erased meanwhile?)`);
-          return { at, error, aborted: false };
-        }
-      }
       for (const k of decision.writes) written.add(k);
-      decided.push({ t, result: decision.result, wrote: decision.unit !== undefined });
+      decided.push({ t, result: decision.result, unit: decision.unit, alertId: decision.alertId });
     }
     return undefined;
   }
 
-  /** One transition decided against the replica: its statement (none if it writes nothing), what it read and wrote. */
+  /** One transition decided against the replica: what it writes (nothing, or a unit), what it read and wrote. */
   function decide(t: Transition<unknown>) {
     const { value, reads } = table.readsOf(() => {
       const alert = t.select();
@@ -144,7 +189,11 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
       writes.push(alertReadKey(w.alert.patientId, w.alert.ruleId, w.alert.subject));
       if (w.alert.id !== UNSAVED_ALERT_ID) writes.push(`#${w.alert.id}`);
     }
-    const unit = recorded.writes.length > 0 ? unitStatement(recorded.writes, version) : undefined;
+    const unit: Unit | undefined = recorded.writes.length > 0 ? { writes: recorded.writes, expectedVersion: version } : undefined;
     return { result, unit, reads, writes, alertId: alert?.id };
   }
+}
+
+function changedUnder(alertId: number | undefined): VigilError {
+  return new VigilError('VIGIL_ERR_CONFLICT', `alert ${alertId} changed under the shared alerts' write lock: this instance's replica is out of step (the patient erased meanwhile?)`);
 }
