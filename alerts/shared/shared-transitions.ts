@@ -52,6 +52,8 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
   // One transaction at a time per instance (evaluation's queue, people's actions, the CLI): one pooled connection
   // waits on the lock, not one per request, so the replica's own catch-up always finds a connection.
   let previous: Promise<unknown> = Promise.resolve();
+  /** The last transaction, if its COMMIT failed as an outage: PostgreSQL may have committed it (txid_status). */
+  let uncertain: { txid: string; decided: Decided[]; stop: Stop | undefined; first: Transition<unknown> | undefined } | undefined;
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = previous.then(work);
     previous = turn.catch(() => undefined);
@@ -74,16 +76,40 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
    * or a batch whose statement PostgreSQL refused, to find the transition it refused.
    */
   async function together(queued: readonly Transition<unknown>[], oneByOne = queued.length === 1): Promise<TransitionOutcome[]> {
+    // A transaction whose COMMIT's answer was lost: written, or not, before anything is decided again.
+    if (uncertain) {
+      const { txid, decided: before, stop: stopped, first } = uncertain;
+      const status = await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
+        const { rows } = await query<{ status: string | null }>('SELECT txid_status(?::bigint) AS status', [txid]);
+        return rows[0]?.status ?? null;
+      });
+      // Still committing (its connection not yet gone on the server's side): asked again after a pause.
+      if (status === 'in progress') throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds');
+      uncertain = undefined;
+      // Committed: the same transitions tried again (evaluation's queue) are answered as written, not written twice.
+      // Another caller's (a person's action, answered with the outage) stays written; these go on.
+      if (status === 'committed' && first === queued[0]) return finish(before, stopped);
+    }
     const decided: Decided[] = [];
     let stop: Stop | undefined;
+    let txid: string | undefined;
+    let worked = false;
     try {
       await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
         await replica.catchUpWithin(query);
-        stop = await (oneByOne ? writeOneByOne : writeTogether)(queued, decided, query);
+        const noted: SqlClient['query'] = async (sql, params) => {
+          if (txid === undefined) txid = (await query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid;
+          return query(sql, params);
+        };
+        stop = await (oneByOne ? writeOneByOne : writeTogether)(queued, decided, noted);
         // A refused statement aborted the transaction: its own failure, thrown as it is, rolls it back.
         if (stop?.aborted) throw stop.error;
+        worked = true;
       });
     } catch (err) {
+      // The connection failed at COMMIT: PostgreSQL may have committed. Retrying blindly would write every
+      // transition of the batch a second time (each reading counted twice, an event each again).
+      if (worked && txid !== undefined && isOutage(err)) uncertain = { txid, decided, stop, first: queued[0] };
       if (!stop?.aborted || err !== stop.error) throw err;
     }
     if (stop?.aborted) {
@@ -92,6 +118,11 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
       if (stop.at === undefined) return together(queued, true);
       return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at));
     }
+    return finish(decided, stop);
+  }
+
+  /** The outcomes of a committed transaction's transitions, once the replica holds what it wrote. */
+  async function finish(decided: readonly Decided[], stop: Stop | undefined): Promise<TransitionOutcome[]> {
     // Committed is committed: a catch-up that fails now (PostgreSQL gone the moment after) is retried by the
     // replica; redoing the transitions would count their readings twice.
     if (decided.some((d) => d.unit && !d.changed)) await replica.catchUp().catch(() => replica.notified());
