@@ -53,7 +53,7 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
   // waits on the lock, not one per request, so the replica's own catch-up always finds a connection.
   let previous: Promise<unknown> = Promise.resolve();
   /** The last transaction, if its COMMIT failed as an outage: PostgreSQL may have committed it (txid_status). */
-  let uncertain: { txid: string; decided: Decided[]; stop: Stop | undefined; first: Transition<unknown> | undefined } | undefined;
+  let uncertain: { txid: string; decided: Decided[]; stop: Stop | undefined; first: Transition<unknown> | undefined; committed?: boolean } | undefined;
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = previous.then(work);
     previous = turn.catch(() => undefined);
@@ -77,18 +77,23 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
    */
   async function together(queued: readonly Transition<unknown>[], oneByOne = queued.length === 1): Promise<TransitionOutcome[]> {
     // A transaction whose COMMIT's answer was lost: written, or not, before anything is decided again.
-    if (uncertain) {
-      const { txid, decided: before, stop: stopped, first } = uncertain;
+    if (uncertain && !uncertain.committed) {
+      const { txid } = uncertain;
       const status = await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
         const { rows } = await query<{ status: string | null }>('SELECT txid_status(?::bigint) AS status', [txid]);
         return rows[0]?.status ?? null;
       });
       // Still committing (its connection not yet gone on the server's side): asked again after a pause.
       if (status === 'in progress') throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds');
+      if (status === 'committed') uncertain.committed = true;
+      else uncertain = undefined;
+    }
+    // Committed: the same transitions tried again (evaluation's queue, after a person's action perhaps) are answered
+    // as written, not written twice. A person's action answered with the outage stays written, and is not retried.
+    if (uncertain?.committed && uncertain.first === queued[0]) {
+      const { decided: before, stop: stopped } = uncertain;
       uncertain = undefined;
-      // Committed: the same transitions tried again (evaluation's queue) are answered as written, not written twice.
-      // Another caller's (a person's action, answered with the outage) stays written; these go on.
-      if (status === 'committed' && first === queued[0]) return finish(before, stopped);
+      return finish(before, stopped);
     }
     const decided: Decided[] = [];
     let stop: Stop | undefined;
