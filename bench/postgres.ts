@@ -1,9 +1,8 @@
 /**
- * A throwaway PostgreSQL 15 for the bench's shared-alerts rows: Debian's postgresql binaries, a cluster in a temp
- * dir on a free loopback port, password authentication as production has it. Under root (PostgreSQL refuses to
- * run as root) the cluster belongs to `nobody`, as the tests' (test/support/postgres.ts). Unlike the tests', it
- * keeps PostgreSQL's durability defaults (fsync on, synchronous_commit on): every commit waits for the disk, as a
- * production server's does, and that wait is part of what a shared alert costs.
+ * A throwaway PostgreSQL 15 (Debian's postgresql) in a temp dir on a free loopback port, with password
+ * authentication (SCRAM) as production has it: the bench's shared-alerts rows and the tests
+ * (test/support/postgres.ts) start theirs here. PostgreSQL refuses to run as root, so under root the cluster
+ * belongs to `nobody`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,7 +17,92 @@ const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
 const NOBODY = { uid: 65534, gid: 65534 };
 const USER = 'vigil';
-const PASSWORD = 'vigil-bench-password';
+
+export interface PostgresCluster {
+  readonly port: number;
+  /** A new, empty database on this server, as a VIGIL_DATABASE_URL (with the password). */
+  createDatabase(name: string): Promise<string>;
+  /** The postmaster's pid: its backends are its children. */
+  pid(): number;
+  /** An outage: a fast shutdown (clients' sessions are ended, as an administrator's restart ends them). */
+  stop(): Promise<void>;
+  /** The same server again, on the same port and data dir. */
+  start(): Promise<void>;
+  /** Stopped at once if running, and its files removed. */
+  destroy(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  readonly password: string;
+  /**
+   * PostgreSQL's durability defaults (fsync on): every commit waits for the disk, as a production server's does,
+   * which is part of what the bench measures. Off for tests: a test cluster is never recovered after a crash.
+   */
+  readonly durable: boolean;
+  readonly prefix: string;
+}
+
+export function postgresInstalled(): boolean {
+  return existsSync(join(BIN, 'initdb'));
+}
+
+export async function startPostgresCluster({ password, durable, prefix }: ClusterOptions): Promise<PostgresCluster> {
+  if (!postgresInstalled()) throw new Error(`${BIN}/initdb not found: install Debian's postgresql package (see .ci/run)`);
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const asRoot = process.getuid?.() === 0;
+  const as = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'nobody', '--', join(BIN, command), ...args]) : run(join(BIN, command), args));
+  const data = join(dir, 'data');
+  const pwfile = join(dir, 'pwfile');
+  let started = false;
+  const options = (port: number) =>
+    `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir}${durable ? '' : ' -c fsync=off -c full_page_writes=off'}`;
+  let port = 0;
+  const start = async () => {
+    await as('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'log'), '-o', options(port)]);
+    started = true;
+  };
+  try {
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (asRoot) {
+      await chown(dir, NOBODY.uid, NOBODY.gid);
+      await chown(pwfile, NOBODY.uid, NOBODY.gid);
+    }
+    await chmod(dir, 0o700);
+    port = await freePort();
+    await as('initdb', ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+    await start();
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  const url = (database: string) => `postgres://${USER}:${password}@127.0.0.1:${port}/${database}?sslmode=disable`;
+  return {
+    port,
+    async createDatabase(name) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+      const admin = new pg.Client({ connectionString: url('postgres') });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return url(name);
+    },
+    pid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    async stop() {
+      await as('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60']);
+      started = false;
+    },
+    start,
+    async destroy() {
+      if (started) await as('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => undefined);
+      started = false;
+      await remove();
+    },
+  };
+}
 
 export interface BenchPostgres {
   /** VIGIL_DATABASE_URL of an empty database on it. */
@@ -28,44 +112,20 @@ export interface BenchPostgres {
   stop(): Promise<void>;
 }
 
-/** Starts one, or answers undefined when Debian's postgresql (15) is not installed. */
+/** The bench's: durable, one database; undefined when Debian's postgresql (15) is not installed. */
 export async function startPostgres(database = 'vigil'): Promise<BenchPostgres | undefined> {
-  if (!existsSync(join(BIN, 'initdb'))) return undefined;
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  const as = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'nobody', '--', join(BIN, command), ...args]) : run(join(BIN, command), args));
-  const data = join(dir, 'data');
-  const pwfile = join(dir, 'pwfile');
-  await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
-  if (asRoot) {
-    await chown(dir, NOBODY.uid, NOBODY.gid);
-    await chown(pwfile, NOBODY.uid, NOBODY.gid);
-  }
-  await chmod(dir, 0o700);
-  const port = await freePort();
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir}`;
-  let started = false;
-  const stop = async () => {
-    if (started) await as('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60']).catch(() => undefined);
-    started = false;
-    await rm(dir, { recursive: true, force: true });
-  };
+  if (!postgresInstalled()) return undefined;
+  const cluster = await startPostgresCluster({ password: 'vigil-bench-password', durable: true, prefix: 'vigil-bench-pg-' });
   try {
-    await as('initdb', ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
-    await as('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'log'), '-o', options]);
-    started = true;
-    const url = (name: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}?sslmode=disable`;
-    const admin = new pg.Client({ connectionString: url('postgres') });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${database}`);
-    } finally {
-      await admin.end();
-    }
-    const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return { url: url(database), pid, stop };
+    const url = await cluster.createDatabase(database);
+    // A fast shutdown, as before: the bench's last checkpoint is not measured, and its files go either way.
+    const stop = async () => {
+      await cluster.stop().catch(() => undefined);
+      await cluster.destroy();
+    };
+    return { url, pid: cluster.pid(), stop };
   } catch (err) {
-    await stop();
+    await cluster.destroy();
     throw err;
   }
 }
