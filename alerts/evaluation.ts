@@ -604,14 +604,29 @@ export class AlertEvaluation {
     for (const device of devices) work.push((toWrite) => this.#sweepDevice(device, seen, rejections, now, toWrite));
     // After the findings: an alert they opened has no timer due yet, and what is due is decided again on the
     // alert as it is inside the transition.
+    // A page's alerts up to the slice's cap of writes; the rest of the page is an item of its own, for the next
+    // slice (a page of 200 critical alerts all due an escalation was one batch of 200 writes).
+    const timersOf =
+      (alerts: readonly Alert[]): SweepItem =>
+      (toWrite) => {
+        for (let i = 0; i < alerts.length; i++) {
+          if (toWrite.length >= SWEEP_SLICE_WRITES) {
+            work.push(timersOf(alerts.slice(i)));
+            return;
+          }
+          const alert = alerts[i]!;
+          // Each alert a step of its own: one whose timers cannot be read (a read that fails) must not leave the
+          // rest of the page unread, their escalations undone.
+          this.#sweepStep(() => this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now, toWrite), failed);
+        }
+      };
     const timersFrom =
       (after: LiveKey | undefined): SweepItem =>
       (toWrite) => {
         const page = this.#d.table.livePage(after, LIVE_PAGE);
-        // The next page first, and each alert a step of its own: one whose timers cannot be read (a read that
-        // fails) must not leave the rest of the page, and every page after it, unread, their escalations undone.
+        // The next page first: a page that fails midway must not leave every page after it unread.
         if (page.length === LIVE_PAGE) work.push(timersFrom(page.at(-1)));
-        for (const alert of page) this.#sweepStep(() => this.#sweepTimers(alert, seen, devicesOf.get(alert.patientId) ?? [], now, toWrite), failed);
+        timersOf(page)(toWrite);
       };
     work.push(timersFrom(undefined));
     return work;
