@@ -67,6 +67,8 @@ export interface PatientDirectory {
   patient(id: string): DirectoryPatient | undefined;
   patients(): DirectoryPatient[];
   devices(): DirectoryDevice[];
+  /** One device as it is now (the sweep asks again before it writes from its snapshot of all of them). */
+  device(id: string): DirectoryDevice | undefined;
   /** Readings rejected per device since a time (data quality). */
   rejectionCounts(since: number): ReadonlyMap<string, number>;
 }
@@ -646,11 +648,22 @@ export class AlertEvaluation {
   }
 
   #sweepDevice(device: DirectoryDevice, seen: SweepSnapshot, rejections: ReadonlyMap<number, ReadonlyMap<string, number>>, now: number, toWrite: SweepWrite[]): void {
+    let current: DirectoryDevice | undefined | null = null;
     for (const rule of seen.rules.get(device.patientId!) ?? []) {
       if (rule.kind !== 'device') continue;
       const rejected = rule.check === 'rejecting' ? (rejections.get(rule.rejectedWindowHours * HOUR)?.get(device.id) ?? 0) : undefined;
-      const finding = evaluateDevice(rule, { ...device, rejected }, now);
-      if (finding && this.#sweepChanges(device.patientId!, rule, finding, seen, now) && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
+      const changes = (state: DirectoryDevice) => {
+        const finding = evaluateDevice(rule, { ...state, rejected }, now);
+        return finding && this.#sweepChanges(device.patientId!, rule, finding, seen, now) ? finding : undefined;
+      };
+      if (!changes(device)) continue;
+      // The devices were read at the sweep's start, slices ago: one that came back, or was revoked or reassigned
+      // since, must not be paged for from that read (the next sweep would resolve it). Asked again only here, when
+      // something would change: most devices read as they did.
+      if (current === null) current = this.#d.directory.device(device.id);
+      if (!current || current.revokedAt !== null || current.patientId !== device.patientId) return;
+      const finding = changes(current);
+      if (finding && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
     }
   }
 

@@ -59,6 +59,7 @@ export function patientDirectory(registry: Registry, rejectionCounts: PatientDir
     patient: (id) => registry.getPatient(id),
     patients: () => registry.listPatients(),
     devices: () => registry.listDevices(),
+    device: (id) => registry.getDevice(id),
     rejectionCounts,
   };
 }
