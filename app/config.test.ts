@@ -62,6 +62,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(variable));
   });
 
+  it('bounds VIGIL_TOPIC_PREFIX to 128 characters of topic levels, so that every topic Vigil builds stays under 256 bytes', () => {
+    const longest = Array.from({ length: 32 }, () => 'abc').join('/').padEnd(128, 'x');
+    expect(longest).toHaveLength(128);
+    expect(loadConfig({ VIGIL_TOPIC_PREFIX: longest }).topicPrefix).toBe(longest);
+    expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: `${longest}x` })).toThrow(/VIGIL_TOPIC_PREFIX: must be at most 128 characters/);
+    // As long as a topic may be (65,535 bytes): refused at start-up, not by the first broker that cannot route it.
+    expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: 'a'.repeat(65_535) })).toThrow(/VIGIL_TOPIC_PREFIX: must be at most 128 characters/);
+    expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: 'rpm//v1' })).toThrow(/VIGIL_TOPIC_PREFIX: must be topic levels/);
+    expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: '$SYS/rpm' })).toThrow(/VIGIL_TOPIC_PREFIX: must be topic levels/);
+  });
+
   it('sends up to 8 webhook deliveries at once unless told otherwise, and refuses a concurrency outside 1-64', () => {
     const webhook = { VIGIL_ALERT_WEBHOOK_URL: 'https://pager.example/hook', VIGIL_ALERT_WEBHOOK_SECRET: 'a-webhook-secret-0123456789' };
     expect(loadConfig(webhook).alerts.webhook?.concurrency).toBe(8);

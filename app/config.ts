@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { checkTlsFiles } from './tls-files.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, VigilError } from '../domain/index.js';
+import { DEFAULT_TOPIC_PREFIX, timeZoneSchema, topicPrefixSchema, VigilError } from '../domain/index.js';
 import type { InfluxConnection } from '../ingest/index.js';
 import type { SessionSettings } from '../dashboard/index.js';
 import { isSecretVariable, resolveSecretFiles } from './secret-files.js';
@@ -80,10 +80,7 @@ export const configSchema = z
     VIGIL_INFLUX_GZIP: bool.optional(),
     // Shared state in PostgreSQL (docs/deployment.md); unset, the embedded SQLite database in the data dir.
     VIGIL_DATABASE_URL: optionalText.pipe(databaseUrl.optional()),
-    VIGIL_TOPIC_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'must be topic levels without wildcards, e.g. rpm/v1')
-      .default(DEFAULT_TOPIC_PREFIX),
+    VIGIL_TOPIC_PREFIX: topicPrefixSchema.default(DEFAULT_TOPIC_PREFIX),
     VIGIL_MAX_PAYLOAD_BYTES: positiveInt.max(16 * 1024 * 1024).default(256 * 1024),
     VIGIL_MAX_BATCH: positiveInt.max(100_000).default(1000),
     VIGIL_MAX_INFLIGHT_BYTES: positiveInt.min(65_536).default(16 * 1024 * 1024),

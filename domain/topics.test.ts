@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeviceTopic, type DeviceTopicKind } from './topics.js';
+import { deviceAcl, workerAcl } from './device-acl.js';
+import { parseDeviceTopic, TOPIC_PREFIX_MAX_CHARS, topicPrefixSchema, type DeviceTopicKind } from './topics.js';
 
 /** The previous implementation (split on slashes), the reference the faster one must answer exactly like. */
 function bySplit(prefix: string, topic: string): { deviceId: string; kind: DeviceTopicKind } | undefined {
@@ -29,5 +30,16 @@ describe('parseDeviceTopic', () => {
     expect(compared).toBe(3 * parts.length * parts.length * 6);
     expect(parseDeviceTopic('rpm/v1', 'rpm/v1/devices/dev-1/readings')).toEqual({ deviceId: 'dev-1', kind: 'readings' });
     expect(parseDeviceTopic('clinic/rpm', 'rpm/v1/devices/dev-1/readings')).toBeUndefined();
+  });
+});
+
+describe('the topic prefix bound', () => {
+  it('keeps every topic and filter Vigil builds under 256 bytes with the longest prefix, device id and share group', () => {
+    const prefix = 'p'.repeat(TOPIC_PREFIX_MAX_CHARS);
+    expect(topicPrefixSchema.parse(prefix)).toBe(prefix);
+    const hub = deviceAcl(prefix, 'd'.repeat(64), 'hub');
+    const worker = workerAcl(prefix, 'g'.repeat(64));
+    const topics = [...hub.publish, ...hub.subscribe, ...worker.publish, ...worker.subscribe];
+    expect(Math.max(...topics.map((t) => Buffer.byteLength(t)))).toBeLessThan(256);
   });
 });

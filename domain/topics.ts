@@ -1,5 +1,24 @@
+import { z } from 'zod';
+
 /** MQTT topics of the device contract (docs/device-protocol.md "MQTT"). The prefix is configurable, default rpm/v1. */
 export const DEFAULT_TOPIC_PREFIX = 'rpm/v1';
+
+/**
+ * The longest prefix (VIGIL_TOPIC_PREFIX). MQTT lets a topic be 65,535 bytes, but brokers hold less (AWS IoT
+ * Core: 256 bytes), and every topic Vigil builds carries the prefix: with 128 characters, the longest of them (a
+ * worker's shared subscription `$share/{64-character group}/{prefix}/devices/+/readings`, or a 64-character
+ * device id's topic) stays under 256 bytes (domain/topics.test.ts).
+ */
+export const TOPIC_PREFIX_MAX_CHARS = 128;
+
+/**
+ * A prefix is topic levels of the characters device ids use (ID_PATTERN, domain/ids.ts): no wildcard, no empty
+ * level, and no leading `$`, which brokers keep for their own topics ($SYS).
+ */
+export const topicPrefixSchema = z
+  .string()
+  .max(TOPIC_PREFIX_MAX_CHARS, `must be at most ${TOPIC_PREFIX_MAX_CHARS} characters`)
+  .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'must be topic levels without wildcards, e.g. rpm/v1');
 
 /**
  * readings, status: a device publishes (senml: readings as a SenML (RFC 8428) JSON pack instead of wire format v1,
