@@ -190,7 +190,7 @@ export class WebhookSender {
       // alert storm). A crash re-sends at most the batch's delivered events, which the receiver already tells
       // apart by `seq` (delivery is at least once).
       if (result.settled !== undefined) await this.#o.cursor.setWebhookCursor(result.settled);
-      this.#outages.roundEnded(result.retry);
+      this.#outages.roundEnded();
       if (result.error) throw result.error.err;
       if (result.retry) await this.#pause.sleep(backoffDelay(attempt++, { minMs: 500, maxMs: this.#o.maxBackoffMs ?? 60_000 }));
       else attempt = 0;
@@ -297,8 +297,9 @@ export class WebhookSender {
     } catch (err) {
       outcome = { kind: 'unavailable', error: (err as Error).message };
     }
-    if (outcome.kind === 'delivered') this.#outages.delivered(delivery);
-    else this.#outages.failed(outcome.error, event.seq);
+    // A refusal is an answer: the receiver is reachable (webhook-outage.ts).
+    if (outcome.kind === 'unavailable') this.#outages.failed(outcome.error, event.seq);
+    else this.#outages.answered(delivery);
     return outcome;
   }
 }
