@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { WebSocket } from 'ws';
-import { createGateway, startBrokerWorker, startDynsecSync, type HubSink, type ReadingSink } from '../gateway/index.js';
+import { createGateway, startBrokerWorker, startDynsecSync, type DeviceLogLimit, type HubSink, type ReadingSink } from '../gateway/index.js';
 import type { Registry } from '../registry/index.js';
 import type { VigilConfig } from './config.js';
 
@@ -35,6 +35,8 @@ export async function startDeviceSide(
     readonly hub?: HubSink | undefined;
     readonly metrics: MetricsRegistry;
     readonly log: Logger;
+    /** The per-device line limiter the Nightscout uploads share (app/vigil.ts), closed there. */
+    readonly deviceLogLimiter: DeviceLogLimit;
   },
 ): Promise<DeviceSide> {
   if (config.broker) return startWorkerSide(config, config.broker, deps);

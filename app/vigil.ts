@@ -209,7 +209,19 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       guarded('dashboard', () => dashboard.onCommitted(readings));
     }),
   );
-  const gateway = await startDeviceSide(config, { registry, registryChanged: registryChanges(changedElsewhere(db, 2_000), registry.changedInShared()), sink: ingest.intake, hub: hubSinkKeepingRefusals(care.loop, ingest.rejections, (hubId) => registry.getDevice(hubId)?.patientId ?? null), metrics, log: log.child({ component: 'gateway' }) });
+  // One limiter for the lines keyed by device, whichever path a device's messages come by (MQTT, Nightscout): a
+  // device bad on both writes one 'readings rejected' line every 10 s, not one per path. Closed after both.
+  const deviceLogLimiter = perDeviceLogLimiter();
+  built.push(() => deviceLogLimiter.close());
+  const gateway = await startDeviceSide(config, {
+    registry,
+    registryChanged: registryChanges(changedElsewhere(db, 2_000), registry.changedInShared()),
+    sink: ingest.intake,
+    hub: hubSinkKeepingRefusals(care.loop, ingest.rejections, (hubId) => registry.getDevice(hubId)?.patientId ?? null),
+    metrics,
+    log: log.child({ component: 'gateway' }),
+    deviceLogLimiter,
+  });
   built.push(() => gateway.close());
   care.loop.attachSender((hubId, payload, expiresAt) => gateway.publishToInbox(hubId, payload, expiresAt));
   // Nightscout uploaders (xDrip+, Loop) on the HTTP server, into the same intake: docs/device-protocol.md.
@@ -219,7 +231,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     readings: store,
     limits: config.limits,
     rate: new DeviceRateLimiter(config.rate.perSecond, config.rate.burst),
-    deviceLogLimiter: perDeviceLogLimiter(),
+    deviceLogLimiter,
     metrics,
     log: log.child({ component: 'nightscout' }),
     markSeen: (entries) => registry.markSeen(entries),
@@ -302,6 +314,8 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
         await gateway.close();
         await http.close();
         nightscout.close();
+        // After every path that writes through it: the counts folded since each device's last line.
+        deviceLogLimiter.close();
         await retention.close();
         await ingest.close(drainMs);
         dashboard.close();

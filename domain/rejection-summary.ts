@@ -22,6 +22,15 @@ export function listRejections(rejections: readonly ListedRejection[]): ListedRe
   });
 }
 
+/**
+ * The log-limiter key of a device's 'readings rejected' lines, whichever path the readings came by (MQTT, a
+ * Nightscout upload): with one limiter for all paths (the composition root's), a device bad on every path still
+ * writes one line per interval, not one per path.
+ */
+export function rejectedLineKey(deviceId: string): string {
+  return `rejected:${deviceId}`;
+}
+
 /** Rejections by code. */
 export function countByCode(rejections: readonly { code: string }[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -1,6 +1,6 @@
-import { countByCode, listRejections, type DeviceErrorMessage } from '../domain/index.js';
+import { countByCode, listRejections, rejectedLineKey, type DeviceErrorMessage } from '../domain/index.js';
 import type { GatewayLogger } from './gateway.js';
-import type { LogLimiter } from './log-limiter.js';
+import type { DeviceLogLimit } from './log-limiter.js';
 
 /**
  * The one message a readings publish gets on the errors topic when some of its readings were rejected (errors
@@ -29,12 +29,13 @@ export function summariseRejections(rejections: readonly DeviceErrorMessage[]): 
  * whose every publish is rejected (broken or hostile) would otherwise write a line per message, all day, at its
  * rate limit. `count` is the publishes the line stands for (this one and those folded into it since the last
  * line; or, for the line that ends an interval, those folded into it); `rejected` and `codes` are this
- * publish's (the last folded one's). Every publish is still recorded in the rejection log and
+ * publish's (the last folded one's). The limiter is the one the Nightscout uploads' lines go through too: the line
+ * that ends an interval may be an upload's. Every publish is still recorded in the rejection log and
  * answered on the errors topic, and every rejected reading counted in the metrics. Ids, codes and counts only:
  * no reading value is logged.
  */
-export function logReadingsRejected(limiter: LogLimiter, log: GatewayLogger, deviceId: string, rejections: readonly DeviceErrorMessage[]): void {
+export function logReadingsRejected(limiter: DeviceLogLimit, log: GatewayLogger, deviceId: string, rejections: readonly DeviceErrorMessage[]): void {
   // Counted now: a folded line is kept until its interval ends, and must not hold the rejections meanwhile.
   const fields = { deviceId, rejected: rejections.length, codes: countByCode(rejections) };
-  limiter.note(`rejected:${deviceId}`, (count) => log.info({ ...fields, count }, 'readings rejected'));
+  limiter.note(rejectedLineKey(deviceId), (count) => log.info({ ...fields, count }, 'readings rejected'));
 }

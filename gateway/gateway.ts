@@ -21,7 +21,7 @@ import { parseDeviceStatus } from './device-status.js';
 import { StatusBatch } from './status-batch.js';
 import { startListeners, type ConnectionRefusal } from './listeners.js';
 import { loggedDeviceId, loggedTopic } from './log-fields.js';
-import { LogLimiter, perDeviceLogLimiter } from './log-limiter.js';
+import { LogLimiter, type DeviceLogLimit } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
 import type { ReadingSink, SinkOutcome } from './reading-sink.js';
@@ -71,6 +71,12 @@ export interface GatewayOptions {
   readonly maxPayloadBytes?: number;
   /** Availability limits of the MQTT side (docs/security.md); each has a default. */
   readonly protection?: Partial<GatewayProtection>;
+  /**
+   * The lines keyed by device (a device's refused publishes and subscriptions, its rejected readings): one line per
+   * device and reason every 10 s, shared with the Nightscout uploads' (perDeviceLogLimiter). Closed by its maker,
+   * after every path that writes through it.
+   */
+  readonly deviceLogLimiter: DeviceLogLimit;
 }
 
 export interface GatewayProtection {
@@ -143,9 +149,9 @@ export async function createGateway(options: GatewayOptions) {
   const sessions = new DeviceSessions(protection.maxSessionsPerDevice);
   const addressFailures = new AuthThrottle(protection.authFailuresPerMinutePerAddress);
   const deviceFailures = new AuthThrottle(protection.authFailuresPerMinutePerDevice);
+  // The connection refusals' few reasons; the lines keyed by device go through options.deviceLogLimiter.
   const logLimiter = new LogLimiter();
-  // Keyed by device (and code): sized for a fleet, apart from the connection refusals' few reasons.
-  const deviceLogLimiter = perDeviceLogLimiter();
+  const { deviceLogLimiter } = options;
   const connections = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
@@ -596,9 +602,9 @@ export async function createGateway(options: GatewayOptions) {
       // Closing the broker ends every client connection, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
-      // The counts of lines folded since each key's last line, which no later event will carry.
+      // The counts of lines folded since each key's last line, which no later event will carry (the per-device
+      // limiter's, by its maker: other paths write through it).
       logLimiter.close();
-      deviceLogLimiter.close();
       statuses.flush();
       if (lastSeen.size > 0) recordState('*', 'last-seen times', () => registry.markSeen([...lastSeen]));
     },

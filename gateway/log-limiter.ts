@@ -121,6 +121,14 @@ export class LogLimiter {
 }
 
 /**
+ * What a component needs of a limiter it is given rather than owns: one per process for the lines keyed by device
+ * (perDeviceLogLimiter), shared by every path a device's messages come by, and closed by whoever made it.
+ */
+export interface DeviceLogLimit {
+  note(key: string, write: (count: number) => void): void;
+}
+
+/**
  * A limiter for lines keyed by device: one line per device and reason every 10 s. Sized for a fleet (a device
  * misbehaving at its rate limit must not cost the other devices their lines); the key bound still caps its
  * memory when every device misbehaves at once.

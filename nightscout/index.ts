@@ -21,11 +21,8 @@ export function createNightscout(options: NightscoutOptions) {
   const lastSeen = new LastSeenBatch(options.markSeen, (err) => options.log.warn({ err }, 'could not record last-seen times; will retry'));
   return {
     register: (app: FastifyInstance) => registerNightscoutRoutes(app, { ...options, metrics, seen: (deviceId, at) => lastSeen.note(deviceId, at) }),
-    /** After the HTTP server has closed: writes the last-seen times still pending, and the log lines still folded. */
-    close: () => {
-      lastSeen.close();
-      options.deviceLogLimiter.close();
-    },
+    /** After the HTTP server has closed: writes the last-seen times still pending (the log lines folded: the limiter's maker). */
+    close: () => lastSeen.close(),
   };
 }
 

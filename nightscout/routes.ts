@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { countByCode } from '../domain/index.js';
+import { countByCode, rejectedLineKey } from '../domain/index.js';
 import { parseJsonPayload, type IngestOutcome, type ParseLimits, type ReadingStore, type TranslatedItems } from '../ingest/index.js';
 import { responses } from '../dashboard/index.js';
 import { nightscoutGuard, type DeviceFrom, type DeviceRate, type NightscoutCredentials } from './auth.js';
@@ -18,7 +18,10 @@ export interface NightscoutRouteOptions {
   readonly readings: Pick<ReadingStore, 'queryRaw'>;
   readonly limits: ParseLimits;
   readonly rate: DeviceRate;
-  /** One line per device every 10 s for the 'readings rejected' line (gateway's perDeviceLogLimiter). */
+  /**
+   * One line per device every 10 s for the 'readings rejected' line: the limiter the MQTT side's lines go through
+   * too (app/vigil.ts), so that a device bad on both paths still writes one line. Closed by its maker.
+   */
   readonly deviceLogLimiter: LogLimit;
   readonly metrics: NightscoutMetrics;
   readonly log: { info(obj: object, msg: string): void };
@@ -29,8 +32,6 @@ export interface NightscoutRouteOptions {
 /** Writes a line for `key` at most once an interval, telling it how many events it stands for. */
 export interface LogLimit {
   note(key: string, write: (count: number) => void): void;
-  /** Writes the lines still folded (at a stop). */
-  close(): void;
 }
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
@@ -130,12 +131,13 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
     if (first) {
       // Header values are ASCII: the message is Vigil's own text, cut and stripped of anything else.
       reply.header('x-vigil-error', `${first.code} ${first.ref}: ${first.message}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 200));
-      // At most one line per device every 10 s, as on MQTT (logReadingsRejected): an uploader whose every upload
-      // is rejected would write a line per upload, at its rate limit, all day. `count` is the uploads the line
-      // stands for; each is still in the rejection log, the metrics and its own answer.
+      // At most one line per device every 10 s, MQTT publishes included (logReadingsRejected, same key and
+      // limiter): an uploader whose every upload is rejected would write a line per upload, at its rate limit, all
+      // day. `count` is the uploads (and publishes) the line stands for; each is still in the rejection log, the
+      // metrics and its own answer.
       // The fields are made now: a folded line is kept up to 10 s, and must not keep the upload's rejections.
       const fields = { deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections) };
-      o.deviceLogLimiter.note(`rejected:${deviceId}`, (count) => o.log.info({ ...fields, count }, 'Nightscout upload: readings rejected'));
+      o.deviceLogLimiter.note(rejectedLineKey(deviceId), (count) => o.log.info({ ...fields, count }, 'Nightscout upload: readings rejected'));
     }
     return answered;
   }

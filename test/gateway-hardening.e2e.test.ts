@@ -4,7 +4,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openState } from '../app/state.js';
-import { createGateway, type Gateway } from '../gateway/index.js';
+import { createGateway, perDeviceLogLimiter, type Gateway } from '../gateway/index.js';
 import { connectPacket, publishPacket, rawSocket, utf8, varint } from './support/raw-mqtt.js';
 import { tempDir, waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
@@ -301,6 +301,8 @@ describe('item 5: a status is small and never retained', () => {
       log: quiet,
       rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },
       maxInFlightBytes: 1 << 20,
+      // Quiet: its folded lines need no closing.
+      deviceLogLimiter: perDeviceLogLimiter(),
     });
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
-import { createGateway, type Gateway } from '../gateway/index.js';
+import { createGateway, perDeviceLogLimiter, type Gateway } from '../gateway/index.js';
 import { tempDir, waitFor } from './support/temp.js';
 
 /**
@@ -58,6 +58,8 @@ describe('PUBACK order while readings commit', () => {
       log: quiet,
       rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },
       maxInFlightBytes: 1 << 20,
+      // Quiet: its folded lines need no closing.
+      deviceLogLimiter: perDeviceLogLimiter(),
     });
   });
   afterAll(async () => {

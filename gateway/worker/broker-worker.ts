@@ -9,7 +9,7 @@ import { parseDeviceStatus } from '../device-status.js';
 import type { GatewayLogger, HubSink, ReadingSink } from '../gateway.js';
 import { acceptReadings } from '../reading-sink.js';
 import { loggedDeviceId, loggedTopic } from '../log-fields.js';
-import { LogLimiter, perDeviceLogLimiter } from '../log-limiter.js';
+import { LogLimiter, type DeviceLogLimit } from '../log-limiter.js';
 import { StatusBatch } from '../status-batch.js';
 import { connectToBroker, endSession, redact, type BrokerConnectionOptions } from './broker-connection.js';
 import { createBrokerWorkerMetrics } from './metrics.js';
@@ -33,6 +33,8 @@ export interface BrokerWorkerOptions {
   readonly maxInFlightBytes: number;
   /** How often last-seen times are written to the registry. */
   readonly seenFlushMs?: number;
+  /** The lines keyed by device, as the embedded gateway's (GatewayOptions.deviceLogLimiter); closed by its maker. */
+  readonly deviceLogLimiter: DeviceLogLimit;
 }
 
 /**
@@ -46,8 +48,8 @@ export interface BrokerWorkerOptions {
 export async function startBrokerWorker(options: BrokerWorkerOptions) {
   const { registry, log, topicPrefix } = options;
   const logLimiter = new LogLimiter();
-  // Keyed by device (and code), as the embedded gateway's: sized for a fleet.
-  const deviceLogLimiter = perDeviceLogLimiter();
+  // Keyed by device (and code), as the embedded gateway's: the one the Nightscout uploads' lines go through too.
+  const { deviceLogLimiter } = options;
   const admission = new Admission(options.maxInFlightBytes);
   // The same first-come gate, counting messages instead of bytes: a 150-byte reading costs the worker far more
   // than its payload while it waits for its commit (its packet, its promises, its held PUBACK), so a byte bound
@@ -108,10 +110,12 @@ export async function startBrokerWorker(options: BrokerWorkerOptions) {
     }
   }
 
-  /** Writes the counts of lines folded since each key's last line, which no later message will carry. */
+  /**
+   * Writes the counts of lines folded since each key's last line, which no later message will carry. The
+   * per-device limiter is closed by its maker, after every path that writes through it.
+   */
   function closeLogLimiters(): void {
     logLimiter.close();
-    deviceLogLimiter.close();
   }
 
   // Status reports, written in batches like the embedded gateway's; last-seen times every few seconds.

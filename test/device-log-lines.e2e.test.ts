@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from './support/temp.js';
+import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
+
+const sha1 = (text: string) => createHash('sha1').update(text, 'utf8').digest('hex');
+/** In every body this test sends: no log line may carry it. */
+const MARKER = 'payload-marker-7f3a';
+
+/** An upload as xDrip+ makes it (test/nightscout.e2e.test.ts), to the device's own base URL. */
+async function upload(t: TestVigil, dev: { deviceId: string; secret: string }, body: string) {
+  const response = await fetch(`${t.httpUrl}/ns/${dev.deviceId}/api/v1/entries`, {
+    method: 'POST',
+    headers: { 'api-secret': sha1(dev.secret), 'content-type': 'application/json' },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** An sgv of 2,000 mg/dL: out of range, so the upload is answered 200 with its one entry rejected. */
+const rejectedEntry = () => JSON.stringify([{ type: 'sgv', sgv: 2_000, date: Date.now() - 60_000, device: MARKER }]);
+
+/**
+ * A device's log lines about what it sent Vigil are limited per device, whichever path it came by: MQTT and the
+ * Nightscout API share one limiter (the composition root's), so a device bad on both writes one line every 10 s,
+ * not one per path.
+ */
+describe('per-device log lines over MQTT and Nightscout', () => {
+  let t: TestVigil | undefined;
+  const lines: Record<string, unknown>[] = [];
+  const logged = (deviceId: string) => lines.filter((l) => l.deviceId === deviceId);
+  beforeEach(async () => {
+    lines.length = 0;
+    const log = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info', VIGIL_MAX_PAYLOAD_BYTES: '4096', VIGIL_MAX_BATCH: '5' }, undefined, { log });
+  });
+  afterEach(async () => {
+    await t?.stop();
+  });
+
+  async function stop(): Promise<void> {
+    await t!.stop();
+    t = undefined;
+  }
+
+  it('writes one line for a device rejected on both paths within 10 s, and counts the folded upload when Vigil stops', async () => {
+    const dev = await t!.provision();
+    const client = await t!.connectDevice(dev);
+    const errors = await listenErrors(client, dev.deviceId);
+    await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 0, id: 'mqtt-0' }), { qos: 1 });
+    await waitFor(() => errors.length === 1, { what: 'the MQTT rejection answered' });
+    expect(await upload(t!, dev, rejectedEntry())).toBe(200);
+    await waitFor(() => t!.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length === 2, { what: 'both rejections recorded' });
+    expect(logged(dev.deviceId).map((l) => [l.component, l.msg, l.count])).toEqual([['gateway', 'readings rejected', 1]]);
+
+    // The upload was folded into the device's interval: its line, with its count, is written at the stop.
+    await stop();
+    expect(logged(dev.deviceId).map((l) => [l.component, l.msg, l.count])).toEqual([
+      ['gateway', 'readings rejected', 1],
+      ['nightscout', 'Nightscout upload: readings rejected', 1],
+    ]);
+  });
+});
