@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { countByCode, rejectedLineKey } from '../domain/index.js';
 import { parseJsonPayload, type IngestOutcome, type ParseLimits, type ReadingStore, type TranslatedItems } from '../ingest/index.js';
 import { responses } from '../dashboard/index.js';
 import { nightscoutGuard, type DeviceFrom, type DeviceRate, type NightscoutCredentials } from './auth.js';
@@ -11,6 +10,7 @@ import { nightscoutEntrySchema, readEntries } from './read-entries.js';
 import { nightscoutStatus, nightscoutStatusSchema } from './status.js';
 import { documentId, isDocument, type IgnoredKind, type Translation } from './translation.js';
 import { translateTreatments } from './treatments.js';
+import { logUploadRefused, logUploadRejected, type LogLimit } from './upload-lines.js';
 
 export interface NightscoutRouteOptions {
   readonly credentials: NightscoutCredentials & { getDevice(id: string): { readonly patientId: string | null } | undefined };
@@ -27,11 +27,6 @@ export interface NightscoutRouteOptions {
   readonly log: { info(obj: object, msg: string): void };
   /** Told of each device whose upload was taken (its readings durable): the device's last-seen time. */
   readonly seen: (deviceId: string, at: number) => void;
-}
-
-/** Writes a line for `key` at most once an interval, telling it how many events it stands for. */
-export interface LogLimit {
-  note(key: string, write: (count: number) => void): void;
 }
 
 const params = z.object({ deviceId: z.string().min(1).max(128).describe('the Vigil device id whose secret is the API secret') });
@@ -80,8 +75,13 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
     reply.header('cache-control', 'no-store');
     return payload;
   });
-  ns.addHook('onError', async (_request, reply, error) => {
-    if (reply.statusCode === 413 || (error as { statusCode?: number }).statusCode === 413) o.metrics.refused.inc({ code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' });
+  ns.addHook('onError', async (request, reply, error) => {
+    if (reply.statusCode !== 413 && (error as { statusCode?: number }).statusCode !== 413) return;
+    o.metrics.refused.inc({ code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' });
+    // Past the body limit, before intake: counted and logged, not recorded (the body was not read). The guard
+    // ran first, so the request has its device.
+    const deviceId = devices.get(request);
+    if (deviceId !== undefined) logUploadRefused(o.deviceLogLimiter, o.log, deviceId, 'VIGIL_ERR_PAYLOAD_TOO_LARGE', 413);
   });
 
   const take = async (deviceId: string, body: unknown, reply: FastifyReply, translate: (json: unknown, deviceId: string) => Translation) => {
@@ -91,7 +91,9 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
       // Recorded like a refused MQTT message (rejection log, vigil_readings_rejected_total), then refused.
       await o.intake.handleItems(deviceId, payload, { items: [], rejections: [json.rejection] });
       o.metrics.refused.inc({ code: json.rejection.code });
-      return reply.code(json.rejection.code === 'VIGIL_ERR_PAYLOAD_TOO_LARGE' ? 413 : 400).send({ code: json.rejection.code, message: json.rejection.message });
+      const status = json.rejection.code === 'VIGIL_ERR_PAYLOAD_TOO_LARGE' ? 413 : 400;
+      logUploadRefused(o.deviceLogLimiter, o.log, deviceId, json.rejection.code, status);
+      return reply.code(status).send({ code: json.rejection.code, message: json.rejection.message });
     }
     const translation = translate(json.body, deviceId);
     return answer(deviceId, payload, json.body, translation, reply);
@@ -103,6 +105,7 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
     const wholeRefused = outcome.rejections.find((r) => r.ref === '*');
     if (wholeRefused) {
       o.metrics.refused.inc({ code: wholeRefused.code });
+      logUploadRefused(o.deviceLogLimiter, o.log, deviceId, wholeRefused.code, 413);
       return reply.code(413).send({ code: wholeRefused.code, message: wholeRefused.message });
     }
     const docs = Array.isArray(body) ? body : [body];
@@ -131,13 +134,7 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
     if (first) {
       // Header values are ASCII: the message is Vigil's own text, cut and stripped of anything else.
       reply.header('x-vigil-error', `${first.code} ${first.ref}: ${first.message}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 200));
-      // At most one line per device every 10 s, MQTT publishes included (logReadingsRejected, same key and
-      // limiter): an uploader whose every upload is rejected would write a line per upload, at its rate limit, all
-      // day. `count` is the uploads (and publishes) the line stands for; each is still in the rejection log, the
-      // metrics and its own answer.
-      // The fields are made now: a folded line is kept up to 10 s, and must not keep the upload's rejections.
-      const fields = { deviceId, rejected: outcome.rejections.length, codes: countByCode(outcome.rejections) };
-      o.deviceLogLimiter.note(rejectedLineKey(deviceId), (count) => o.log.info({ ...fields, count }, 'Nightscout upload: readings rejected'));
+      logUploadRejected(o.deviceLogLimiter, o.log, deviceId, outcome.rejections);
     }
     return answered;
   }

@@ -25,7 +25,7 @@ const rejectedEntry = () => JSON.stringify([{ type: 'sgv', sgv: 2_000, date: Dat
 /**
  * A device's log lines about what it sent Vigil are limited per device, whichever path it came by: MQTT and the
  * Nightscout API share one limiter (the composition root's), so a device bad on both writes one line every 10 s,
- * not one per path.
+ * not one per path. Nightscout uploads refused whole (400, 413) have a line too, under the same limit.
  */
 describe('per-device log lines over MQTT and Nightscout', () => {
   let t: TestVigil | undefined;
@@ -65,6 +65,42 @@ describe('per-device log lines over MQTT and Nightscout', () => {
     expect(logged(dev.deviceId).map((l) => [l.component, l.msg, l.count])).toEqual([
       ['gateway', 'readings rejected', 1],
       ['nightscout', 'Nightscout upload: readings rejected', 1],
+    ]);
+  });
+
+  it('logs an upload refused whole (400 not JSON, 413 too large or too many entries) with its code, once per device every 10 s, and nothing it carried', async () => {
+    const [notJson, tooLarge, tooMany] = [await t!.provision(), await t!.provision(), await t!.provision()];
+    expect(await upload(t!, notJson, `not json ${MARKER}`)).toBe(400);
+    expect(await upload(t!, tooLarge, JSON.stringify([{ type: 'sgv', sgv: 120, date: Date.now(), device: MARKER.repeat(400) }]))).toBe(413);
+    const six = Array.from({ length: 6 }, (_, i) => ({ type: 'sgv', sgv: 120, date: Date.now() - i * 60_000, device: MARKER }));
+    expect(await upload(t!, tooMany, JSON.stringify(six))).toBe(413);
+    // A second refusal of the same device within its interval is folded.
+    expect(await upload(t!, notJson, `still not json ${MARKER}`)).toBe(400);
+
+    const line = (deviceId: string, code: string, status: number, count: number) => ({ level: 30, component: 'nightscout', deviceId, code, status, count, msg: 'Nightscout upload refused' });
+    const fields = (deviceId: string) => logged(deviceId).map(({ time: _time, service: _service, ...rest }) => rest);
+    await waitFor(() => fields(tooMany.deviceId).length === 1, { what: 'the line of the upload with too many entries' });
+    expect(fields(notJson.deviceId)).toEqual([line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1)]);
+    expect(fields(tooLarge.deviceId)).toEqual([line(tooLarge.deviceId, 'VIGIL_ERR_PAYLOAD_TOO_LARGE', 413, 1)]);
+    expect(fields(tooMany.deviceId)).toEqual([line(tooMany.deviceId, 'VIGIL_ERR_BATCH_TOO_LARGE', 413, 1)]);
+
+    await stop();
+    expect(fields(notJson.deviceId)).toEqual([line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1), line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1)]);
+    expect(lines.filter((l) => JSON.stringify(l).includes(MARKER))).toEqual([]);
+  });
+
+  it('folds a refused upload into the line of a device whose MQTT publish was rejected just before', async () => {
+    const dev = await t!.provision();
+    const client = await t!.connectDevice(dev);
+    const errors = await listenErrors(client, dev.deviceId);
+    await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, 'not json', { qos: 1 });
+    await waitFor(() => errors.length === 1, { what: 'the MQTT rejection answered' });
+    expect(await upload(t!, dev, 'not json either')).toBe(400);
+    expect(logged(dev.deviceId).map((l) => [l.component, l.msg, l.count])).toEqual([['gateway', 'readings rejected', 1]]);
+    await stop();
+    expect(logged(dev.deviceId).map((l) => [l.component, l.msg, l.code, l.count])).toEqual([
+      ['gateway', 'readings rejected', undefined, 1],
+      ['nightscout', 'Nightscout upload refused', 'VIGIL_ERR_NOT_JSON', 1],
     ]);
   });
 });
