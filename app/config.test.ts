@@ -69,6 +69,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: `${longest}x` })).toThrow(/VIGIL_TOPIC_PREFIX: must be at most 128 characters/);
     // As long as a topic may be (65,535 bytes): refused at start-up, not by the first broker that cannot route it.
     expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: 'a'.repeat(65_535) })).toThrow(/VIGIL_TOPIC_PREFIX: must be at most 128 characters/);
+    // The message shows enough of the value to recognise it, not 64 KB of it.
+    const message = (() => {
+      try {
+        loadConfig({ VIGIL_TOPIC_PREFIX: 'a'.repeat(65_535) });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(message).toMatch(/\(got "a{200}"\.\.\., 65535 characters\)/);
+    expect(message!.length).toBeLessThan(500);
     expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: 'rpm//v1' })).toThrow(/VIGIL_TOPIC_PREFIX: must be topic levels/);
     expect(() => loadConfig({ VIGIL_TOPIC_PREFIX: '$SYS/rpm' })).toThrow(/VIGIL_TOPIC_PREFIX: must be topic levels/);
   });

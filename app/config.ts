@@ -322,6 +322,13 @@ function readPem(variable: string, path: string): Buffer {
   }
 }
 
+/** Enough of a bad value to recognise it: a value of 64 KB pasted by mistake is not repeated in full. */
+const SHOWN_CHARS = 200;
+
+function quotedStart(value: string): string {
+  return value.length <= SHOWN_CHARS ? `"${value}"` : `"${value.slice(0, SHOWN_CHARS)}"..., ${value.length} characters`;
+}
+
 /**
  * Validates the VIGIL_* variables once, at start-up. A bad value stops Vigil with a message that names the
  * variable, what was wrong and what is expected; the result is frozen.
@@ -335,7 +342,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const variable = String(i.path[0] ?? 'configuration');
       // A URL's user:password part is never echoed either.
       const shown = vigilEnv[variable]?.replace(/\/\/[^/@\s]*@/, '//***@');
-      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got "${shown}")` : '';
+      const value = variable in vigilEnv && !isSecretVariable(variable) ? ` (got ${quotedStart(shown ?? '')})` : '';
       return `${variable}: ${i.message}${value}`;
     });
     throw new VigilError('VIGIL_ERR_CONFIG', `invalid configuration:\n  ${lines.join('\n  ')}`);
