@@ -24,7 +24,7 @@ export interface NightscoutRouteOptions {
    */
   readonly deviceLogLimiter: LogLimit;
   readonly metrics: NightscoutMetrics;
-  readonly log: { info(obj: object, msg: string): void };
+  readonly log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Told of each device whose upload was taken (its readings durable): the device's last-seen time. */
   readonly seen: (deviceId: string, at: number) => void;
 }
@@ -78,10 +78,15 @@ async function mount(ns: FastifyInstance, o: NightscoutRouteOptions, from: Devic
   ns.addHook('onError', async (request, reply, error) => {
     if (reply.statusCode !== 413 && (error as { statusCode?: number }).statusCode !== 413) return;
     o.metrics.refused.inc({ code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' });
-    // Past the body limit, before intake: counted and logged, not recorded (the body was not read). The guard
-    // ran first, so the request has its device.
+    // Past the body limit, before the body was read: recorded in the rejection log as the upload's refusal, with
+    // no payload to keep, counted and logged. The guard ran first, so the request has its device.
     const deviceId = devices.get(request);
-    if (deviceId !== undefined) logUploadRefused(o.deviceLogLimiter, o.log, deviceId, 'VIGIL_ERR_PAYLOAD_TOO_LARGE', 413);
+    if (deviceId === undefined) return;
+    const declared = Number(request.headers['content-length']);
+    const size = Number.isSafeInteger(declared) && declared > 0 ? `${declared} bytes` : 'more bytes than that';
+    const rejection = { ref: '*', code: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' as const, message: `upload is ${size}; the limit is ${o.limits.maxPayloadBytes}` };
+    await o.intake.handleItems(deviceId, Buffer.alloc(0), { items: [], rejections: [rejection] }).catch((err: unknown) => o.log.warn({ err, deviceId }, 'Nightscout upload refused: its rejection was not recorded'));
+    logUploadRefused(o.deviceLogLimiter, o.log, deviceId, 'VIGIL_ERR_PAYLOAD_TOO_LARGE', 413);
   });
 
   const take = async (deviceId: string, body: unknown, reply: FastifyReply, translate: (json: unknown, deviceId: string) => Translation) => {

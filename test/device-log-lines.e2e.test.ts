@@ -83,6 +83,12 @@ describe('per-device log lines over MQTT and Nightscout', () => {
     expect(fields(notJson.deviceId)).toEqual([line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1)]);
     expect(fields(tooLarge.deviceId)).toEqual([line(tooLarge.deviceId, 'VIGIL_ERR_PAYLOAD_TOO_LARGE', 413, 1)]);
     expect(fields(tooMany.deviceId)).toEqual([line(tooMany.deviceId, 'VIGIL_ERR_BATCH_TOO_LARGE', 413, 1)]);
+    // Each is in the rejection log too, the upload refused before its body was read as well (`vigil rejections`).
+    for (const [dev, code] of [[notJson, 'VIGIL_ERR_NOT_JSON'], [tooLarge, 'VIGIL_ERR_PAYLOAD_TOO_LARGE'], [tooMany, 'VIGIL_ERR_BATCH_TOO_LARGE']] as const) {
+      await waitFor(() => t!.vigil.ingest.rejections.recent({ deviceId: dev.deviceId }).length > 0, { what: `the rejection of ${code} recorded` });
+      expect(t!.vigil.ingest.rejections.recent({ deviceId: dev.deviceId })[0]).toMatchObject({ code, ref: '*' });
+    }
+    expect(t!.vigil.ingest.rejections.recent({ deviceId: tooLarge.deviceId })[0]?.message).toMatch(/limit is 4096/);
 
     await stop();
     expect(fields(notJson.deviceId)).toEqual([line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1), line(notJson.deviceId, 'VIGIL_ERR_NOT_JSON', 400, 1)]);
