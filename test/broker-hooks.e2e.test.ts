@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
@@ -6,6 +5,7 @@ import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { tempDir } from './support/temp.js';
+import { logInto } from './support/log-lines.js';
 
 const HOOK_SECRET = 'hook-secret-0123456789abcdef';
 const WORKER = { username: 'vigil-worker', password: 'worker-password-1' };
@@ -31,12 +31,7 @@ describe('broker authentication and authorisation hooks (EMQX, VerneMQ)', () => 
     for (const id of ['cuff-1', 'cuff-2', 'gone-1', 'slow-1']) secrets.set(id, (await registry.addDevice({ patientId: patient.id, id })).secret);
     await registry.revokeDevice('gone-1');
     db.close();
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines);
     const config = loadConfig({
       VIGIL_BIND_HOST: '127.0.0.1',
       VIGIL_HTTP_PORT: '0',

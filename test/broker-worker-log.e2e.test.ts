@@ -1,5 +1,4 @@
 import { connectAsync, type MqttClient } from 'mqtt';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
@@ -7,6 +6,7 @@ import { openState } from '../app/state.js';
 import { startVigil, type Vigil } from '../app/vigil.js';
 import { startMosquitto, type MosquittoInstance } from './support/mosquitto.js';
 import { tempDir, waitFor } from './support/temp.js';
+import { logInto } from './support/log-lines.js';
 
 const DEVICES = ['noisy-dev', 'other-dev'] as const;
 const topic = (deviceId: string, kind: 'readings' | 'status' | 'errors') => `rpm/v1/devices/${deviceId}/${kind}`;
@@ -29,12 +29,7 @@ describe('worker mode logs a misbehaving device at most once per 10 s', () => {
     const patientId = (await registry.addPatient({ name: 'Worker log patient' })).id;
     for (const id of DEVICES) await registry.addDevice({ patientId, id });
     db.close();
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines);
     const config = loadConfig({
       VIGIL_DATA_DIR: dir.path,
       VIGIL_BIND_HOST: '127.0.0.1',

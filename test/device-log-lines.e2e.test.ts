@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
+import { logInto } from './support/log-lines.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text, 'utf8').digest('hex');
 /** In every body this test sends: no log line may carry it. */
@@ -33,12 +33,7 @@ describe('per-device log lines over MQTT and Nightscout', () => {
   const logged = (deviceId: string) => lines.filter((l) => l.deviceId === deviceId);
   beforeEach(async () => {
     lines.length = 0;
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines);
     t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info', VIGIL_MAX_PAYLOAD_BYTES: '4096', VIGIL_MAX_BATCH: '5' }, undefined, { log });
   });
   afterEach(async () => {

@@ -1,10 +1,10 @@
 import type { MqttClient } from 'mqtt';
-import { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/temp.js';
 import { connectPacket, publishPacket, rawSocket } from './support/raw-mqtt.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
+import { logInto } from './support/log-lines.js';
 
 /**
  * What a security tester got past the gateway's bounds: a device's rate reset by reconnecting, the log grown
@@ -24,13 +24,7 @@ async function metric(t: TestVigil, name: string): Promise<number> {
 async function startLogged(env: Record<string, string>) {
   const lines: Record<string, unknown>[] = [];
   let bytes = 0;
-  const log = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const log = logInto(lines, (chunk) => (bytes += chunk.length));
   const t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info', ...env }, undefined, { log });
   return { t, lines, bytes: () => bytes };
 }

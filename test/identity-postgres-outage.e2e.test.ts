@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, type ApiResponse, type DashboardSession } from './support/dashboard-client.js';
 import { startPostgres, type PostgresInstance } from './support/postgres.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
+import { logInto } from './support/log-lines.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_TOKEN = 'an-admin-token-of-32-characters-or-more';
@@ -29,13 +29,7 @@ describe('a PostgreSQL outage under a running Vigil', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
     const databaseUrl = await postgres.createDatabase('vigil');
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        text.push(chunk.toString('utf8'));
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines, (chunk) => text.push(chunk.toString('utf8')));
     t = await startTestVigil({ VIGIL_DATABASE_URL: databaseUrl, VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, VIGIL_LOG_LEVEL: 'info' }, undefined, { log });
     await t.vigil.users.add({ username: 'chief', role: 'admin', password: PASSWORD });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });

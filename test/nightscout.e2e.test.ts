@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb } from '../state/index.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
+import { logInto } from './support/log-lines.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text, 'utf8').digest('hex');
 
@@ -43,12 +43,7 @@ describe('Nightscout-compatible upload API, over real HTTP against a running Vig
   let t: TestVigil;
   const lines: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines);
     // A burst of 40 and practically no refill (one token per 1,000 s, far beyond any test's timeout): the rate
     // test's answers then depend on how many requests it sent, not on how fast a busy machine served them (at 2/s a
     // token came back every 500 ms, and a loaded machine let one through). The other tests send a few per device.

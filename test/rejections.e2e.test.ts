@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { AuditLog } from '../state/index.js';
 import { waitFor } from './support/temp.js';
 import { CLI } from './support/vigil-process.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
+import { logInto } from './support/log-lines.js';
 
 const exec = promisify(execFile);
 const topic = (deviceId: string, kind: string) => `rpm/v1/devices/${deviceId}/${kind}`;
@@ -22,12 +22,7 @@ describe('issue 13, item 6: one rejection record and one errors message per publ
   let t: TestVigil;
   const lines: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    const log = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const log = logInto(lines);
     t = await startTestVigil({ VIGIL_LOG_LEVEL: 'info' }, undefined, { log });
   });
   afterAll(async () => {
