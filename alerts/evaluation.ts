@@ -509,27 +509,36 @@ export class AlertEvaluation {
     // Before the batches: expiring an override writes its audit entry, and counting rejections flushes the
     // rejection log. Neither may be rolled back with a batch whose commit fails, and then not be done again.
     this.#expireOverrides(now);
-    const patients = this.#d.directory.patients();
-    this.#d.resolver.prime(patients);
-    const seen: SweepSnapshot = {
-      patients: new Map(patients.map((p) => [p.id, p])),
-      rules: new Map(patients.map((p) => [p.id, this.#d.resolver.rulesFor(p.id)])),
-      snoozed: this.#d.settings.snoozedTiers(now),
-    };
-    const devices = this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null);
+    const { table } = this.#d;
     const failed: SweepFailures = { count: 0 };
+    // The sweep's reads are made in read transactions, one for the start and one per slice: each of its thousands
+    // of small reads made alone was a read transaction of its own (see AlertTable.reading).
+    const { seen, devices } = table.reading(() => {
+      const patients = this.#d.directory.patients();
+      this.#d.resolver.prime(patients);
+      const seen: SweepSnapshot = {
+        patients: new Map(patients.map((p) => [p.id, p])),
+        rules: new Map(patients.map((p) => [p.id, this.#d.resolver.rulesFor(p.id)])),
+        snoozed: this.#d.settings.snoozedTiers(now),
+      };
+      return { seen, devices: this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null) };
+    });
+    // Not in the read transaction: counting rejections first writes out the rejection log's buffer.
     const work = this.#sweepWork(now, seen, devices, this.#rejectionCounts(devices, seen, now), failed);
     for (let next = 0; next < work.length && !this.#sweepStopped; ) {
       if (next > 0) await nextTurn();
-      // Read and decide first, outside any transaction; then write what changed in one short batch, so that the
-      // write lock is held for the writes alone and another process (the CLI) finds it free most of the time.
+      // Read and decide first, in a read transaction (no write lock); then write what changed in one short batch,
+      // so that the write lock is held for the writes alone and another process (the CLI) finds it free most of
+      // the time.
       const writes: SweepWrite[] = [];
       this.#stillThereInSlice.clear();
       const deadline = performance.now() + SWEEP_SLICE_MS;
-      do {
-        const item = work[next++]!;
-        this.#sweepStep(() => item(writes), failed);
-      } while (next < work.length && writes.length < SWEEP_SLICE_WRITES && performance.now() < deadline);
+      table.reading(() => {
+        do {
+          const item = work[next++]!;
+          this.#sweepStep(() => item(writes), failed);
+        } while (next < work.length && writes.length < SWEEP_SLICE_WRITES && performance.now() < deadline);
+      });
       if (writes.length === 0) continue;
       // Each write decides again on the alert as it is: a lost batch runs them all again, alone.
       this.#together(() => {

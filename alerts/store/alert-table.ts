@@ -115,6 +115,7 @@ export class AlertTable implements AlertWrites {
       ),
       get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
       begin: db.prepare('BEGIN IMMEDIATE'),
+      beginRead: db.prepare('BEGIN DEFERRED'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
       version: db.prepare<[number], { version: number }>('SELECT version FROM alerts WHERE id = ?'),
@@ -158,6 +159,26 @@ export class AlertTable implements AlertWrites {
   /** Rolls the batch back if it is still open (a failed COMMIT may have ended it already). */
   abandonBatch(): void {
     if (this.#db.inTransaction) this.#s.rollback.run();
+  }
+
+  /**
+   * Runs `work`, which must only read, in one read transaction (a deferred BEGIN takes no write lock, and another
+   * connection may write meanwhile): its reads see one snapshot, and lock the database once. Outside a transaction
+   * each statement is a read transaction of its own, which takes and releases the database's file locks: on this
+   * machine a point read of a live alert took about 25 µs so, and 8 µs inside one transaction. Inside a
+   * transaction already (a batch), `work` joins it.
+   */
+  reading<T>(work: () => T): T {
+    if (this.#db.inTransaction) return work();
+    this.#s.beginRead.run();
+    try {
+      return work();
+    } finally {
+      // Ended with COMMIT, not ROLLBACK: a write made inside by mistake stays, as it would have outside (a
+      // rejection log's buffer written out inside one was rolled back, and its rejected publishes lost). SQLite
+      // may have ended the transaction already (an I/O error).
+      if (this.#db.inTransaction) this.#s.commit.run();
+    }
   }
 
   /** Runs `work` in one IMMEDIATE transaction: an alert change and its event commit together. */
