@@ -1,86 +1,36 @@
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } from '../../app/state.js';
-import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
-import { AuditLog, openPostgres, type PostgresState } from '../../state/index.js';
+import type { PostgresState } from '../../state/index.js';
+import type { WireReadingInput } from '../../domain/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
-import { tempDir, waitFor } from '../../test/support/temp.js';
-import { openAlertsCore } from '../index.js';
+import { crisis, sharedAlertsInstance, sharedRows as rows, type FixtureLog as Log } from '../../test/support/shared-alerts-fixture.js';
+import { waitFor } from '../../test/support/temp.js';
 import type { Alert } from '../types.js';
-import { sharedTransitions } from './shared-transitions.js';
 
 /**
  * Shared transitions committed together (alerts/shared/shared-transitions.ts, `runTogether`): what a batch
  * writes must be what the transitions write one by one, in order, each once, whatever fails in the middle.
  */
 const MIN = 60_000;
-const noHistory = async (): Promise<never> => {
-  throw new Error('no reading history in this test');
-};
-const loud = (err: Error) => process.stderr.write(`shared alerts error: ${err.stack ?? err.message}\n`);
 
 const postgres = postgresForFile('shared_together');
 
-const crisis = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
 const normal = { type: 'blood_pressure', systolic: 122, diastolic: 78, unit: 'mmHg' } as WireReadingInput;
 const low = { type: 'blood_pressure', systolic: 82, diastolic: 52, unit: 'mmHg' } as WireReadingInput;
 
-type Log = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
-
 /**
- * One instance's alerts, shared (`url`) or embedded, with `patients` patients, each with a device. Without `log`,
- * what it warns of or logs as an error is printed (a bug the test must see). `statements`: the statements its
- * shared transitions send under the write lock, noted there.
+ * One instance's alerts (test/support/shared-alerts-fixture.ts), with what a person reads of a patient's alerts.
+ * `statements`: the statements its shared transitions send under the write lock, noted there.
  */
 async function instance(url: string | undefined, clock: { now: number }, patients: number, log?: Log, statements?: string[]) {
-  const dir = await tempDir();
-  const state = openState(dir.path);
-  const printed: Log = { warn: (o: object) => loud((o as { err: Error }).err), info: () => undefined, error: (o: object) => loud((o as { err: Error }).err) };
-  const registry = await shareStateRegistry(state, url, (err) => (log ?? printed).warn({ err }, 'the shared registry failed'));
-  const opened = await shareStateAlerts(state.db, url, log ?? printed);
-  let watched: PostgresState | undefined;
-  let shared = opened;
-  if (opened && url && statements) {
-    // The same transitions on a pool of their own whose locked queries are noted.
-    const own = await openPostgres(url, [], loud);
-    watched = own;
-    const locked: PostgresState['locked'] = (key, work) => own.locked(key, (query) => work((sql, params) => (statements.push(sql), query(sql, params))));
-    shared = { ...opened, transitions: (table) => sharedTransitions(table, { locked }, opened.replica) };
-  }
-  const alerts = openAlertsCore({
-    db: state.db,
-    audit: new AuditLog(state.db, () => clock.now),
-    history: { queryRaw: noHistory, queryAggregate: noHistory },
-    directory: patientDirectory(state.registry, () => new Map()),
-    log: log ?? printed,
-    escalateAfterMinutes: 15,
-    realertHours: { critical: 4, warning: 24, info: 0 },
-    snoozeMaxHours: 24,
-    lateAfterMinutes: 24 * 60,
-    now: () => clock.now,
-    shared,
-  });
-  const devices: { patientId: string; deviceId: string }[] = [];
-  for (let i = 0; i < patients; i++) {
-    const patient = await state.registry.addPatient({ name: `Patient ${i}`, programmes: ['hypertension'] });
-    const { device } = await state.registry.addDevice({ patientId: patient.id });
-    devices.push({ patientId: patient.id, deviceId: device.id });
-  }
+  const noting = statements && ((locked: PostgresLocked): PostgresLocked => (key, work) => locked(key, (query) => work((sql, params) => (statements.push(sql), query(sql, params)))));
+  const i = await sharedAlertsInstance({ url, clock, patients, log, locked: noting });
+  const { alerts, devices } = i;
   return {
-    alerts,
-    devices,
-    /** A reading of patient `i`, measured at `at`. */
-    reading(i: number, wire: WireReadingInput, at: number): Reading {
-      const { patientId, deviceId } = devices[i]!;
-      const parsed = wireReadingSchema.parse({ ...wire, time: new Date(at).toISOString() });
-      const result = normaliseReading(parsed, { deviceId, patientId, receivedAt: clock.now, futureToleranceMs: 5 * MIN, maxAgeMs: 24 * 60 * MIN, lateAfterMs: 24 * 60 * MIN });
-      if (!result.ok) throw new Error(result.message);
-      return result.reading;
-    },
+    ...i,
     /** Patient `i`'s alerts and each one's announced events, as a person reads them (no ids). */
-    summary(i: number) {
+    summary(p: number) {
       return alerts.queries
-        .list({ patientId: devices[i]!.patientId })
+        .list({ patientId: devices[p]!.patientId })
         .sort((a, b) => a.ruleId.localeCompare(b.ruleId) || a.openedAt - b.openedAt)
         .map((a: Alert) => {
           const { id, patientId: _patientId, ...rest } = a;
@@ -88,35 +38,17 @@ async function instance(url: string | undefined, clock: { now: number }, patient
         });
     },
     /** Patient `i`'s events across all their alerts, in the order they were numbered. */
-    timeline(i: number) {
+    timeline(p: number) {
       return alerts.queries
-        .list({ patientId: devices[i]!.patientId })
+        .list({ patientId: devices[p]!.patientId })
         .flatMap((a) => alerts.queries.get(a.id)!.events.map((e) => ({ seq: e.seq, what: `${a.ruleId} ${e.type}` })))
         .sort((a, b) => a.seq - b.seq)
         .map((e) => e.what);
     },
-    async close() {
-      await alerts.evaluation.close();
-      await watched?.close();
-      await shared?.close();
-      await registry?.close();
-      state.db.close();
-      await dir.remove();
-    },
   };
 }
 type Instance = Awaited<ReturnType<typeof instance>>;
-
-/** What the shared database holds: rows of a query. */
-async function rows<Row>(url: string, sql: string, params: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as Row[];
-  } finally {
-    await client.end();
-  }
-}
+type PostgresLocked = PostgresState['locked'];
 
 /** Each alert's opened events and its count, by patient, in the shared database. */
 async function openedPerPatient(url: string): Promise<Map<string, { opened: number; count: number }[]>> {

@@ -1,0 +1,119 @@
+import pg from 'pg';
+import { openState, patientDirectory, shareStateAlerts, shareStateRegistry } from '../../app/state.js';
+import { openAlertsCore } from '../../alerts/index.js';
+import { sharedTransitions } from '../../alerts/shared/shared-transitions.js';
+import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
+import { AuditLog, openPostgres, type PostgresState } from '../../state/index.js';
+import { tempDir } from './temp.js';
+
+/**
+ * One instance's alerts on their own data dir, shared (PostgreSQL at a URL) or embedded, as the tests of shared
+ * transitions need them (alerts/shared/shared-together*.test.ts): the same options as a server's, and patients
+ * each with a device.
+ */
+const MIN = 60_000;
+
+export const crisis = { type: 'blood_pressure', systolic: 210, diastolic: 125, unit: 'mmHg' } as WireReadingInput;
+
+export type FixtureLog = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+
+/** What a test that sees no error expects: a warning or an error is printed, since it is a bug the test must show. */
+const printed: FixtureLog = {
+  warn: (o: object) => loud((o as { err?: Error }).err),
+  info: () => undefined,
+  error: (o: object) => loud((o as { err?: Error }).err),
+};
+function loud(err: Error | undefined): void {
+  process.stderr.write(`shared alerts error: ${err?.stack ?? err?.message ?? 'no error given'}\n`);
+}
+
+export interface FixtureOptions {
+  /** The shared database; without it, the alerts are embedded in the data dir. */
+  readonly url: string | undefined;
+  readonly clock: { now: number };
+  /** Patients added, each with a device (none when a data dir is opened again: its patients are there). */
+  readonly patients: number;
+  /** Where warnings and errors go; by default printed. */
+  readonly log?: FixtureLog | undefined;
+  /**
+   * The shared transitions' locked transactions pass through this (to note their statements, lose a COMMIT's
+   * answer, or play an outage); they then run on a pool of their own.
+   */
+  readonly locked?: ((locked: PostgresState['locked']) => PostgresState['locked']) | undefined;
+  /** A data dir to open (again), which close keeps; by default a new one, removed at close. */
+  readonly dir?: string | undefined;
+}
+
+export async function sharedAlertsInstance(o: FixtureOptions) {
+  const own = o.dir === undefined ? await tempDir() : undefined;
+  const dir = o.dir ?? own!.path;
+  const log = o.log ?? printed;
+  const state = openState(dir);
+  const registry = await shareStateRegistry(state, o.url, (err) => log.warn({ err }, 'the shared registry failed'));
+  const opened = await shareStateAlerts(state.db, o.url, log);
+  let pool: PostgresState | undefined;
+  let shared = opened;
+  if (opened && o.url && o.locked) {
+    pool = await openPostgres(o.url, [], (err) => log.warn({ err }, 'an idle pooled connection failed'));
+    const locked = o.locked(pool.locked);
+    shared = { ...opened, transitions: (table) => sharedTransitions(table, { locked }, opened.replica) };
+  }
+  const alerts = openAlertsCore({
+    db: state.db,
+    audit: new AuditLog(state.db, () => o.clock.now),
+    history: { queryRaw: noHistory, queryAggregate: noHistory },
+    directory: patientDirectory(state.registry, () => new Map()),
+    log,
+    escalateAfterMinutes: 15,
+    realertHours: { critical: 4, warning: 24, info: 0 },
+    snoozeMaxHours: 24,
+    lateAfterMinutes: 24 * 60,
+    now: () => o.clock.now,
+    shared,
+  });
+  const devices: { patientId: string; deviceId: string }[] = [];
+  for (let i = 0; i < o.patients; i++) {
+    const patient = await state.registry.addPatient({ name: `Patient ${i}`, programmes: ['hypertension'] });
+    const { device } = await state.registry.addDevice({ patientId: patient.id });
+    devices.push({ patientId: patient.id, deviceId: device.id });
+  }
+  return {
+    alerts,
+    devices,
+    dir,
+    /** The instance's own state database (its replica of the shared alerts, its waiting findings). */
+    db: state.db,
+    /** A reading of patient `i`, measured at `at`. */
+    reading(i: number, wire: WireReadingInput, at: number): Reading {
+      const { patientId, deviceId } = devices[i]!;
+      const parsed = wireReadingSchema.parse({ ...wire, time: new Date(at).toISOString() });
+      const result = normaliseReading(parsed, { deviceId, patientId, receivedAt: o.clock.now, futureToleranceMs: 5 * MIN, maxAgeMs: 24 * 60 * MIN, lateAfterMs: 24 * 60 * MIN });
+      if (!result.ok) throw new Error(result.message);
+      return result.reading;
+    },
+    async close() {
+      await alerts.evaluation.close();
+      await pool?.close();
+      await shared?.close();
+      await registry?.close();
+      state.db.close();
+      await own?.remove();
+    },
+  };
+}
+export type SharedAlertsInstance = Awaited<ReturnType<typeof sharedAlertsInstance>>;
+
+async function noHistory(): Promise<never> {
+  throw new Error('no reading history in this test');
+}
+
+/** What the shared database holds: rows of a query, on a connection of its own. */
+export async function sharedRows<Row>(url: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as Row[];
+  } finally {
+    await client.end();
+  }
+}
