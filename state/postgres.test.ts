@@ -1,5 +1,7 @@
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VigilError } from '../domain/index.js';
 import { startPostgres, type PostgresInstance } from '../test/support/postgres.js';
 import { waitFor } from '../test/support/temp.js';
 import { watchDatabase } from './database-watch.js';
@@ -112,6 +114,41 @@ describe('PostgreSQL state: migrations and the SQL port', () => {
       // The ended connection was discarded, not lent again.
       expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
     } finally {
+      await admin.end();
+      await close();
+    }
+  });
+
+  it('passes on what the locked work throws of its own, and codes only the database failing under it (its COMMIT too) as the outage', async () => {
+    const url = await server.createDatabase('locked_own');
+    const { client, locked, snapshot, close } = await openPostgres(url, MIGRATIONS, fail);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const local = new Database(':memory:');
+    try {
+      // The local replica's SQLite failing inside the locked work is a fault to report, not an outage to wait out.
+      const sqliteFault = await locked(7, async (query) => {
+        await query('INSERT INTO things (at) VALUES (?)', [1]);
+        local.prepare('SELECT * FROM no_such_table').all();
+      }).catch((e: unknown) => e);
+      expect(sqliteFault).toMatchObject({ code: 'SQLITE_ERROR' });
+      expect(sqliteFault).not.toBeInstanceOf(VigilError);
+      // Rolled back all the same.
+      expect((await client.query('SELECT count(*)::int AS n FROM things')).rows).toEqual([{ n: 0 }]);
+      const bug = new Error('a bug in the work');
+      await expect(locked(7, () => Promise.reject(bug))).rejects.toBe(bug);
+      await expect(snapshot(() => Promise.reject(bug))).rejects.toBe(bug);
+      // The server ends the session after the work's last query: its COMMIT fails, which is the outage.
+      const commitLost = locked(7, async (query) => {
+        const [me] = (await query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+        await query('INSERT INTO things (at) VALUES (?)', [2]);
+        await admin.query('SELECT pg_terminate_backend($1)', [me!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      await expect(commitLost).rejects.toMatchObject({ code: 'VIGIL_ERR_STATE_UNAVAILABLE' });
+      expect((await client.query('SELECT count(*)::int AS n FROM things')).rows).toEqual([{ n: 0 }]);
+    } finally {
+      local.close();
       await admin.end();
       await close();
     }

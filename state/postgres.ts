@@ -107,20 +107,11 @@ export async function openPostgres(
       }).catch(coded),
   };
   const snapshot = <T>(work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
-    inTransaction(
-      pool,
-      (connection) => work(queryOn(connection)),
-      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-    ).catch(coded);
+    codedTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', work);
   const locked = <T>(key: number, work: (query: SqlClient['query']) => Promise<T>): Promise<T> =>
-    inTransaction(pool, async (connection) => {
-      // The database's failures are coded where they happen; what `work` itself throws (a refusal) stays as is.
-      const query = <Row>(sql: string, params?: readonly SqlValue[]) => queryOn(connection)<Row>(sql, params).catch(coded);
+    codedTransaction(pool, 'BEGIN', async (query) => {
       await query('SELECT pg_advisory_xact_lock(?::bigint)', [key]);
       return work(query);
-    }).catch((err: unknown) => {
-      if (err instanceof VigilError) throw err;
-      return coded(err);
     });
   return { client, snapshot, locked, close: () => pool.end() };
 }
@@ -155,6 +146,32 @@ export function isUnavailable(err: unknown): boolean {
 function coded(err: unknown): never {
   if (isUnavailable(err)) throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds', { cause: err });
   throw err;
+}
+
+/**
+ * `work` in one transaction (inTransaction), with the database's failures coded where they happen: its queries',
+ * and the connection, BEGIN and COMMIT around it (an outage as VIGIL_ERR_STATE_UNAVAILABLE). What `work` throws of
+ * its own passes as it is: a refusal, the local replica's SQLite failing while it catches up, a bug. Coded as an
+ * outage, such a fault was waited out for ever (shared alerts' queue retries an outage until it ends).
+ */
+function codedTransaction<T>(pool: pg.Pool, begin: string, work: (query: SqlClient['query']) => Promise<T>): Promise<T> {
+  let own: { err: unknown } | undefined;
+  return inTransaction(
+    pool,
+    async (connection) => {
+      const query = <Row>(sql: string, params?: readonly SqlValue[]) => queryOn(connection)<Row>(sql, params).catch(coded);
+      try {
+        return await work(query);
+      } catch (err) {
+        own = { err };
+        throw err;
+      }
+    },
+    begin,
+  ).catch((err: unknown) => {
+    if (own && own.err === err) throw err;
+    return coded(err);
+  });
 }
 
 /** `work` on one pooled connection between `begin` and COMMIT; rolled back if it throws. */

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { VigilError } from '../../domain/index.js';
+import type { PostgresState } from '../../state/index.js';
+import { postgresForFile } from '../../test/support/postgres.js';
+import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { waitFor } from '../../test/support/temp.js';
+
+/**
+ * Faults in evaluation's queue of shared transitions that are not PostgreSQL's outages: each is reported and passes,
+ * and the queue goes on draining (alerts/evaluation.ts, #drain; state/postgres.ts, codedTransaction).
+ */
+const MIN = 60_000;
+const postgres = postgresForFile('shared_queue_faults');
+type Locked = PostgresState['locked'];
+
+/** A log that keeps what was warned of and logged as an error, with the error's code. */
+function kept() {
+  const lines: { level: 'warn' | 'error'; msg: string; code: unknown }[] = [];
+  const note = (level: 'warn' | 'error') => (obj: object, msg: string) => lines.push({ level, msg, code: (obj as { err?: { code?: unknown } }).err?.code });
+  const log: FixtureLog = { warn: note('warn'), info: () => undefined, error: note('error') };
+  return { log, lines };
+}
+
+/** Resolves with whether `p` settled within `ms` (a wedged queue never does). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function alertedPatients(url: string): Promise<string[]> {
+  return (await sharedRows<{ patient_id: string }>(url, 'SELECT patient_id FROM alerts ORDER BY patient_id')).map((r) => r.patient_id);
+}
+
+describe('faults in the shared alerts queue', () => {
+  const open: SharedAlertsInstance[] = [];
+  afterEach(async () => {
+    for (const i of open.splice(0)) await i.close();
+  });
+
+  it('reports a fault of the local replica under the write lock as a fault, not an outage, and goes on with the queue', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, lines } = kept();
+    const a = await sharedAlertsInstance({ url, clock, patients: 3, log });
+    open.push(a);
+    // The replica's SQLite refuses the events it applies (as a full or failing disk would).
+    a.db.exec("CREATE TRIGGER test_refuse BEFORE INSERT ON alert_events BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    // Written in PostgreSQL; the replica cannot apply it, and tries again on its own.
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN)]);
+    await a.alerts.evaluation.settled();
+    // The next transition's catch-up under the lock meets the same fault.
+    a.alerts.evaluation.onCommitted([a.reading(1, crisis, clock.now - MIN)]);
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(lines.filter((l) => l.msg.includes('does not answer'))).toEqual([]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: 'an alert transition could not be written to the shared database', code: 'SQLITE_CONSTRAINT_TRIGGER' }]);
+    expect(a.alerts.evaluation.waiting()).toBe(0);
+    // The fault gone, the queue and the replica carry on.
+    a.db.exec('DROP TRIGGER test_refuse');
+    a.alerts.evaluation.onCommitted([a.reading(2, crisis, clock.now - MIN)]);
+    await a.alerts.evaluation.settled();
+    expect(await alertedPatients(url)).toEqual([a.devices[0]!.patientId, a.devices[2]!.patientId].sort());
+    await waitFor(() => a.alerts.queries.list({ status: 'live' }).length === 2);
+  }, 60_000);
+});
