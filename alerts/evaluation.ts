@@ -930,10 +930,23 @@ export class AlertEvaluation {
           // it was when each went alone, and the rest are tried again.
           outcomes = [{ ok: false, error: err }];
         }
+        let uncleared: { count: number; first: unknown } | undefined;
         for (const outcome of outcomes) {
           if (!outcome.ok) log.error({ err: outcome.error }, 'an alert transition could not be written to the shared database');
-          this.#queue.shift()!.finished();
+          // The data dir failing to forget one written finding must not stop the others' completion, nor the
+          // queue: a throw here left the rest of the batch queued and every later drain chained on a rejection.
+          try {
+            this.#queue.shift()!.finished();
+          } catch (err) {
+            uncleared = { count: (uncleared?.count ?? 0) + 1, first: uncleared ? uncleared.first : err };
+          }
           this.#unqueued();
+        }
+        if (uncleared) {
+          log.error(
+            { err: uncleared.first, count: uncleared.count },
+            'findings written to the shared database could not be cleared from the waiting findings in the data dir: the next start on it writes them again',
+          );
         }
       }
     } finally {

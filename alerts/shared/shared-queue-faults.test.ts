@@ -66,4 +66,30 @@ describe('faults in the shared alerts queue', () => {
     expect(await alertedPatients(url)).toEqual([a.devices[0]!.patientId, a.devices[2]!.patientId].sort());
     await waitFor(() => a.alerts.queries.list({ status: 'live' }).length === 2);
   }, 60_000);
+
+  it('goes on when clearing one written finding from the data dir fails: the rest of the batch and later drains carry on', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, lines } = kept();
+    const down = { now: true };
+    // PostgreSQL away at first, so that the findings are kept in the data dir (and cleared once written).
+    const outage = (locked: Locked): Locked => (key, work) =>
+      down.now ? Promise.reject(new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds')) : locked(key, work);
+    const a = await sharedAlertsInstance({ url, clock, patients: 4, log, locked: outage });
+    open.push(a);
+    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 3, { what: 'the findings kept' });
+    // Patient 1's finding cannot be cleared once written (the data dir's SQLite refuses it).
+    a.db.exec(`CREATE TRIGGER test_refuse BEFORE DELETE ON alert_findings_waiting WHEN OLD.patient_id = '${a.devices[1]!.patientId}' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`);
+    down.now = false;
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('could not be cleared'), code: 'SQLITE_CONSTRAINT_TRIGGER' }]);
+    // Only the refused one is still kept; the batch was written and the queue is empty.
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+    expect(a.alerts.evaluation.waiting()).toBe(0);
+    // A later finding is written: the queue did not stop.
+    a.alerts.evaluation.onCommitted([a.reading(3, crisis, clock.now - MIN)]);
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(await alertedPatients(url)).toEqual(a.devices.map((d) => d.patientId).sort());
+  }, 60_000);
 });
