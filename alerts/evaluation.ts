@@ -137,11 +137,14 @@ const MAX_WAITING = 10_000;
 interface Journaled {
   seq: number | undefined;
   readonly keep: () => number;
+  /** The transaction noted with it in the state database as one that may have written it (its COMMIT's answer lost). */
+  txid?: string | undefined;
 }
 
 /** A shared transition in the queue, with what its finding's journal does once it is written or given up. */
 interface Queued {
   readonly transition: Transition<unknown>;
+  readonly journal: Journaled | undefined;
   readonly keep: (queued: boolean) => void;
   readonly finished: () => void;
 }
@@ -296,7 +299,7 @@ export class AlertEvaluation {
         waiting.done(w.seq);
         continue;
       }
-      if (!this.#apply(w.patientId, rule, w.finding, w.late, w.at, w.fromSweep, w.seq)) break;
+      if (!this.#apply(w.patientId, rule, w.finding, w.late, w.at, w.fromSweep, w.seq, w.txid)) break;
     }
   }
 
@@ -804,7 +807,7 @@ export class AlertEvaluation {
   }
 
   /** Returns false when the finding could only be kept in the state database (the queue is full). */
-  #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false, waitingSeq?: number): boolean {
+  #apply(patientId: string, rule: Rule, finding: Finding, late: boolean, now: number, fromSweep = false, waitingSeq?: number, writtenIn?: string): boolean {
     // The common case on a busy gateway: a normal reading and nothing to resolve.
     if (waitingSeq === undefined && finding.severity === null && !this.#liveKeys.has(patientId, rule.id, finding.subject)) return true;
     const snoozedUpTo = finding.severity === null ? undefined : this.#d.settings.snoozed(patientId, rule.id, now)?.tier;
@@ -816,7 +819,7 @@ export class AlertEvaluation {
     // from that, without asking the table again for every abnormal repeat.
     let wasLive = false;
     const waiting = this.#d.transitions.deferred ? this.#d.waitingFindings : undefined;
-    const journal: Journaled | undefined = waiting && { seq: waitingSeq, keep: () => waiting.keep(patientId, rule.id, finding, late, now, fromSweep) };
+    const journal: Journaled | undefined = waiting && { seq: waitingSeq, txid: writtenIn, keep: () => waiting.keep(patientId, rule.id, finding, late, now, fromSweep) };
     return this.#commit({
       select: () => table.live(patientId, rule.id, finding.subject),
       build: (live: Alert | undefined, writes: AlertWrites) => {
@@ -831,6 +834,7 @@ export class AlertEvaluation {
         if (decision?.kind === 'open' || (wasLive && decision?.kind !== 'resolve')) this.#liveKeys.add(patientId, rule.id, finding.subject);
         else this.#liveKeys.delete(patientId, rule.id, finding.subject);
       },
+      writtenIn,
     }, journal);
   }
 
@@ -882,7 +886,7 @@ export class AlertEvaluation {
       this.#d.waitingFindings?.done(journal.seq);
       this.#queuedFindings.delete(journal.seq);
     };
-    this.#queue.push({ transition: transition as Transition<unknown>, keep, finished });
+    this.#queue.push({ transition: transition as Transition<unknown>, journal, keep, finished });
     if (!this.#draining) {
       this.#draining = true;
       this.#writes = this.#writes.then(() => this.#drain());
@@ -915,7 +919,10 @@ export class AlertEvaluation {
           failures = 0;
         } catch (err) {
           this.#outage = isOutage(err);
-          if (this.#outage) this.#keepUnkept();
+          if (this.#outage) {
+            this.#keepUnkept();
+            this.#noteUncertain();
+          }
           if (this.#outage && !this.#closing) {
             if (failures === 0) log.warn({ err }, 'the shared database does not answer: alert transitions wait for it');
             await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS[Math.min(failures++, OUTAGE_RETRY_MS.length - 1)]));
@@ -981,6 +988,31 @@ export class AlertEvaluation {
       });
     } catch (err) {
       this.#d.log.error({ err }, 'findings waiting for the shared database could not be kept in the state database: they wait in memory only');
+    }
+  }
+
+  /**
+   * Notes with each kept finding at the front of the queue the transaction that may have written it (its COMMIT's
+   * answer was lost in the outage): a stop before PostgreSQL tells whether it committed leaves the finding to the
+   * next start, which asks first rather than write it a second time (a reading counted twice, an event again).
+   */
+  #noteUncertain(): void {
+    const { transitions, waitingFindings: waiting } = this.#d;
+    if (!transitions.uncertainOf || !waiting) return;
+    const notes: [Journaled & { seq: number }, string][] = [];
+    for (const q of this.#queue.slice(0, TOGETHER_MAX)) {
+      const txid = transitions.uncertainOf(q.transition);
+      const journal = q.journal;
+      if (txid !== undefined && journal?.seq !== undefined && journal.txid !== txid) notes.push([journal as Journaled & { seq: number }, txid]);
+    }
+    if (notes.length === 0) return;
+    try {
+      waiting.together(() => {
+        for (const [journal, txid] of notes) waiting.noteTxid(journal.seq, txid);
+      });
+      for (const [journal, txid] of notes) journal.txid = txid;
+    } catch (err) {
+      this.#d.log.error({ err }, 'findings waiting for the shared database could not be noted with the transaction that may have written them: a next start may write them again');
     }
   }
 

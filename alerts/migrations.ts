@@ -192,4 +192,11 @@ export const ALERTS_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    component: 'alerts',
+    version: 8,
+    // The PostgreSQL transaction that may have written a waiting finding (its COMMIT's answer was lost): a next
+    // start asks whether it committed before writing the finding again (alerts/shared/shared-transitions.ts).
+    sql: 'ALTER TABLE alert_findings_waiting ADD COLUMN txid TEXT',
+  },
 ];

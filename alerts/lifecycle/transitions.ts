@@ -10,6 +10,12 @@ export interface Transition<T> {
   readonly build: (alert: Alert | undefined, writes: AlertWrites) => T;
   /** Runs once the writes are committed (the audit entry of an action): inside the transaction when embedded. */
   readonly committed?: ((result: T) => void) | undefined;
+  /**
+   * A transaction that may have written it already: an earlier run on this data dir lost its COMMIT's answer and
+   * stopped before it knew. Shared alerts ask PostgreSQL (txid_status) first, and answer it as written, without
+   * deciding it or calling `committed`, if that transaction committed.
+   */
+  readonly writtenIn?: string | undefined;
 }
 
 /** What became of one transition committed with others: its result, or why it failed (on its own). */
@@ -34,6 +40,12 @@ export interface Transitions {
    * first alone.
    */
   runTogether?(transitions: readonly Transition<unknown>[]): Promise<TransitionOutcome[]>;
+  /**
+   * The transaction that may have written `t` (queued to `runTogether`, which threw an outage after its COMMIT was
+   * sent), while it is not known whether it did: kept with a waiting finding, so that a next start on the data dir
+   * asks before writing it again (`writtenIn`).
+   */
+  uncertainOf?(t: Transition<unknown>): string | undefined;
 }
 
 /** `runTogether`, or the first transition alone where a Transitions has none. */

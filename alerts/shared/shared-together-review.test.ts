@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
+import { tempDir, waitFor } from '../../test/support/temp.js';
 import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 
 /**
@@ -17,19 +18,21 @@ type Locked = PostgresState['locked'];
 const dropped = () => new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds', { cause: new Error('Connection terminated unexpectedly') });
 
 /**
- * A `locked` wrapper whose first transaction that writes fails as a connection dropped at its COMMIT: `committed`,
- * after PostgreSQL committed it (the answer was lost), or else before (it was rolled back). `lost` says whether it
- * happened yet.
+ * A `locked` wrapper whose first transactions that write (`count` of them, after `skip` that go through) fail as a
+ * connection dropped at their COMMIT: `committed`, after PostgreSQL committed (the answer was lost), or else before
+ * (rolled back). `lost` says how many did; `onLost` hears each, before its caller does.
  */
-function losingFirstCommit(committed: boolean) {
-  const state = { lost: false };
+function losingCommits(committed: boolean, { skip = 0, count = 1, onLost = (_n: number) => undefined as void } = {}) {
+  const state = { writing: 0, lost: 0 };
   type Query = Parameters<Parameters<Locked>[1]>[0];
   const noting = (query: Query, wrote: { yes: boolean }): Query => (sql, params) => ((wrote.yes ||= !sql.startsWith('SELECT')), query(sql, params));
   const wrap = (locked: Locked): Locked => async (key, work) => {
     const wrote = { yes: false };
     const lose = () => {
-      if (!wrote.yes || state.lost) return false;
-      state.lost = true;
+      if (!wrote.yes) return false;
+      state.writing++;
+      if (state.writing <= skip || state.lost >= count) return false;
+      onLost(++state.lost);
       return true;
     };
     if (committed) {
@@ -44,6 +47,15 @@ function losingFirstCommit(committed: boolean) {
     });
   };
   return { wrap, lost: () => state.lost };
+}
+
+/** Patient 0's alert acknowledged by a nurse: the error it fails with, if it does. */
+function acknowledgeFirst(a: SharedAlertsInstance): Promise<unknown> {
+  const [alert] = a.alerts.queries.list({ patientId: a.devices[0]!.patientId });
+  return a.alerts.actions.acknowledge(alert!.id, 'user:nurse').then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 }
 
 /** Each alert in the shared database with its count and number of events, by patient. */
@@ -77,21 +89,95 @@ describe('batched shared transitions, reviewed', () => {
   it('writes a batch once when the connection drops during its COMMIT (the COMMIT took effect, its answer was lost)', async () => {
     const clock = { now: Date.now() };
     const url = await postgres.database();
-    const commit = losingFirstCommit(true);
+    const commit = losingCommits(true);
     const a = await crises(url, clock, commit.wrap);
     await a.alerts.evaluation.settled();
-    expect(commit.lost()).toBe(true);
+    expect(commit.lost()).toBe(1);
     await expectEachOnce(url, 20);
   }, 60_000);
 
   it('writes a batch once when its COMMIT failed with the connection (rolled back): nothing is taken as written that was not', async () => {
     const clock = { now: Date.now() };
     const url = await postgres.database();
-    const commit = losingFirstCommit(false);
+    const commit = losingCommits(false);
     const a = await crises(url, clock, commit.wrap);
     await a.alerts.evaluation.settled();
-    expect(commit.lost()).toBe(true);
+    expect(commit.lost()).toBe(1);
     await expectEachOnce(url, 20);
     expect(a.alerts.evaluation.waiting()).toBe(0);
+  }, 60_000);
+
+  /**
+   * 20 crises whose batch's COMMIT loses its answer (`committed` or not), PostgreSQL then away until the instance
+   * stops with the findings kept in its data dir; the next start on that data dir writes what waits. Answers the
+   * kept findings noted with the transaction that may have written them.
+   */
+  async function stoppedAfterLostCommit(url: string, committed: boolean, meanwhile = (_db: SharedAlertsInstance['db']) => undefined as void): Promise<{ noted: number }> {
+    const clock = { now: Date.now() };
+    const dir = await tempDir();
+    try {
+      const commit = losingCommits(committed);
+      const away = (locked: Locked): Locked => {
+        const losing = commit.wrap(locked);
+        return (key, work) => (commit.lost() > 0 ? Promise.reject(dropped()) : losing(key, work));
+      };
+      const a = await sharedAlertsInstance({ url, clock, patients: 20, log: quiet, locked: away, dir: dir.path });
+      a.alerts.evaluation.onCommitted(Array.from({ length: 20 }, (_, i) => a.reading(i, crisis, clock.now - MIN)));
+      await waitFor(() => commit.lost() === 1 && a.alerts.evaluation.findingsWaiting() === 20, { what: 'the batch kept in the data dir' });
+      const noted = a.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM alert_findings_waiting WHERE txid IS NOT NULL').get()!.n;
+      meanwhile(a.db);
+      await a.close();
+      const b = await sharedAlertsInstance({ url, clock, patients: 0, log: quiet, dir: dir.path });
+      open.push(b);
+      b.alerts.evaluation.resumeWaitingFindings();
+      await b.alerts.evaluation.settled();
+      expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
+      return { noted };
+    } finally {
+      await dir.remove();
+    }
+  }
+
+  it('does not write again at the next start what a COMMIT whose answer was lost wrote, when the instance stopped during the outage after it', async () => {
+    const url = await postgres.database();
+    expect(await stoppedAfterLostCommit(url, true)).toEqual({ noted: 20 });
+    await expectEachOnce(url, 20);
+  }, 60_000);
+
+  it('writes at the next start what a COMMIT that failed with the connection did not write, when the instance stopped during the outage after it', async () => {
+    const url = await postgres.database();
+    expect(await stoppedAfterLostCommit(url, false)).toEqual({ noted: 20 });
+    await expectEachOnce(url, 20);
+  }, 60_000);
+
+  it('writes at the next start a finding noted with a transaction PostgreSQL never handed out (a database restored meanwhile)', async () => {
+    const url = await postgres.database();
+    const restored = (db: SharedAlertsInstance['db']) => void db.prepare("UPDATE alert_findings_waiting SET txid = '999999999999'").run();
+    expect(await stoppedAfterLostCommit(url, false, restored)).toEqual({ noted: 20 });
+    await expectEachOnce(url, 20);
+  }, 60_000);
+
+  it('keeps a lost COMMIT known when a person\'s action in between loses its COMMIT\'s answer too', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const acted: Promise<unknown>[] = [];
+    let a: SharedAlertsInstance | undefined;
+    // The batch's answer is lost, and a nurse acknowledges patient 0's alert before the queue tries again; the
+    // answer of that action's COMMIT is lost as well.
+    const commit = losingCommits(true, { skip: 1, count: 2, onLost: (n) => void (n === 1 && acted.push(acknowledgeFirst(a!))) });
+    a = await sharedAlertsInstance({ url, clock, patients: 20, log: quiet, locked: commit.wrap });
+    open.push(a);
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - 2 * MIN)]);
+    await a.alerts.evaluation.settled();
+    a.alerts.evaluation.onCommitted(Array.from({ length: 19 }, (_, i) => a!.reading(i + 1, crisis, clock.now - MIN)));
+    await a.alerts.evaluation.settled();
+    expect(commit.lost()).toBe(2);
+    // The nurse heard the outage; the acknowledgement was written all the same.
+    expect(await acted[0]).toMatchObject({ code: 'VIGIL_ERR_STATE_UNAVAILABLE' });
+    const found = await countsOf(url);
+    expect(found).toHaveLength(20);
+    const [first, ...others] = found;
+    expect({ count: first!.count, events: first!.events }).toEqual({ count: 1, events: 2 });
+    for (const r of others) expect({ count: r.count, events: r.events }, r.patient_id).toEqual({ count: 1, events: 1 });
   }, 60_000);
 });

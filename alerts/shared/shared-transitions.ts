@@ -27,6 +27,21 @@ interface Stop {
   readonly aborted: boolean;
 }
 
+/** A transaction whose COMMIT failed as an outage: PostgreSQL may have committed it (txid_status tells). */
+interface Uncertain {
+  readonly txid: string;
+  readonly decided: readonly Decided[];
+  readonly stop: Stop | undefined;
+  /** Its first transition: the same one at the front of a later batch is this batch tried again. */
+  readonly first: Transition<unknown> | undefined;
+  /**
+   * Queued by a caller that tries the same transitions again (evaluation's queue); a person's action is answered
+   * with the outage for good, and the same transition never comes again.
+   */
+  readonly retried: boolean;
+  committed?: boolean;
+}
+
 /**
  * Transitions on shared alerts, decided under the alert write lock: in one PostgreSQL transaction that holds it,
  * the replica catches up with every event committed so far (none can commit meanwhile, so the replica is then the
@@ -47,13 +62,23 @@ interface Stop {
  * statement per transition, which finds it; the ones before it are committed without it, and it is tried first in
  * the next batch, where it fails, or not, on its own. 500 patients' crises at once, with every device's readings
  * flowing, took 6-15 s to reach PostgreSQL one transaction each (docs/benchmarks.md, "An alert storm").
+ *
+ * A transaction whose COMMIT failed as an outage may have committed: each is kept (Uncertain) until txid_status
+ * tells, and a batch tried again after one that committed is answered as written. Evaluation keeps the id with
+ * the batch's waiting findings (`uncertainOf`), so that a next start asks too (`Transition.writtenIn`).
  */
 export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresState, 'locked'>, replica: AlertReplica): Transitions {
   // One transaction at a time per instance (evaluation's queue, people's actions, the CLI): one pooled connection
   // waits on the lock, not one per request, so the replica's own catch-up always finds a connection.
   let previous: Promise<unknown> = Promise.resolve();
-  /** The last transaction, if its COMMIT failed as an outage: PostgreSQL may have committed it (txid_status). */
-  let uncertain: { txid: string; decided: Decided[]; stop: Stop | undefined; first: Transition<unknown> | undefined; committed?: boolean } | undefined;
+  /**
+   * Every transaction whose COMMIT failed as an outage, until PostgreSQL tells whether it committed: one noted over
+   * another (a person's action losing its answer too before the queue tries a batch again) lost the first, whose
+   * transitions were then written twice.
+   */
+  const uncertain: Uncertain[] = [];
+  /** Whether each transaction an earlier run noted with its waiting findings (`writtenIn`) committed, once asked. */
+  const earlier = new Map<string, boolean>();
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = previous.then(work);
     previous = turn.catch(() => undefined);
@@ -63,38 +88,39 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
     deferred: true,
     run: <T>(t: Transition<T>): Promise<T> =>
       inTurn(async () => {
-        const [outcome] = await together([t as Transition<unknown>]);
+        const [outcome] = await together([t as Transition<unknown>], false);
         if (!outcome!.ok) throw outcome!.error;
         return outcome!.result as T;
       }),
-    runTogether: (queued) => inTurn(() => together(queued.slice(0, TOGETHER_MAX))),
+    runTogether: (queued) => inTurn(() => together(queued.slice(0, TOGETHER_MAX), true)),
+    uncertainOf: (t) => uncertain.find((u) => u.decided.some((d) => d.t === t))?.txid,
   };
 
   /**
    * Commits `queued`, or as many of its first as can be decided together; answers their outcomes, in order. The
    * batch is written as one statement (batchStatement), or `oneByOne`, a statement per transition: a single one,
-   * or a batch whose statement PostgreSQL refused, to find the transition it refused.
+   * or a batch whose statement PostgreSQL refused, to find the transition it refused. `retried`: the caller tries
+   * the same transitions again after an outage (see Uncertain).
    */
-  async function together(queued: readonly Transition<unknown>[], oneByOne = queued.length === 1): Promise<TransitionOutcome[]> {
-    // A transaction whose COMMIT's answer was lost: written, or not, before anything is decided again.
-    if (uncertain && !uncertain.committed) {
-      const { txid } = uncertain;
-      const status = await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
-        const { rows } = await query<{ status: string | null }>('SELECT txid_status(?::bigint) AS status', [txid]);
-        return rows[0]?.status ?? null;
-      });
-      // Still committing (its connection not yet gone on the server's side): asked again after a pause.
-      if (status === 'in progress') throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds');
-      if (status === 'committed') uncertain.committed = true;
-      else uncertain = undefined;
-    }
+  async function together(all: readonly Transition<unknown>[], retried: boolean, oneByOne?: boolean): Promise<TransitionOutcome[]> {
+    // Transactions whose COMMIT's answer was lost: written, or not, before anything is decided again.
+    await askWhatCommitted(all);
     // Committed: the same transitions tried again (evaluation's queue, after a person's action perhaps) are answered
-    // as written, not written twice. A person's action answered with the outage stays written, and is not retried.
-    if (uncertain?.committed && uncertain.first === queued[0]) {
-      const { decided: before, stop: stopped } = uncertain;
-      uncertain = undefined;
+    // as written, not written twice.
+    const again = uncertain.findIndex((u) => u.committed && u.first === all[0]);
+    if (again >= 0) {
+      const [{ decided: before, stop: stopped }] = uncertain.splice(again, 1) as [Uncertain];
       return finish(before, stopped);
     }
+    // Written by a transaction an earlier run lost the answer of: answered as written. The batch ends before one.
+    const writtenBefore = (t: Transition<unknown>) => t.writtenIn !== undefined && earlier.get(t.writtenIn) === true;
+    const end = all.findIndex(writtenBefore);
+    if (end === 0) {
+      let n = 1;
+      while (n < all.length && writtenBefore(all[n]!)) n++;
+      return all.slice(0, n).map(() => ({ ok: true, result: undefined }));
+    }
+    const queued = end > 0 ? all.slice(0, end) : all;
     const decided: Decided[] = [];
     let stop: Stop | undefined;
     let txid: string | undefined;
@@ -106,7 +132,7 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
           if (txid === undefined) txid = (await query<{ txid: string }>('SELECT txid_current()::text AS txid')).rows[0]!.txid;
           return query(sql, params);
         };
-        stop = await (oneByOne ? writeOneByOne : writeTogether)(queued, decided, noted);
+        stop = await ((oneByOne ?? queued.length === 1) ? writeOneByOne : writeTogether)(queued, decided, noted);
         // A refused statement aborted the transaction: its own failure, thrown as it is, rolls it back.
         if (stop?.aborted) throw stop.error;
         worked = true;
@@ -114,16 +140,45 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
     } catch (err) {
       // The connection failed at COMMIT: PostgreSQL may have committed. Retrying blindly would write every
       // transition of the batch a second time (each reading counted twice, an event each again).
-      if (worked && txid !== undefined && isOutage(err)) uncertain = { txid, decided, stop, first: queued[0] };
+      if (worked && txid !== undefined && isOutage(err)) uncertain.push({ txid, decided, stop, first: queued[0], retried });
       if (!stop?.aborted || err !== stop.error) throw err;
     }
     if (stop?.aborted) {
       // Nothing of the batch was committed: written again one by one to find the refused transition, or, that
       // found, the ones before it go again without it.
-      if (stop.at === undefined) return together(queued, true);
-      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at));
+      if (stop.at === undefined) return together(queued, retried, true);
+      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at), retried);
     }
     return finish(decided, stop);
+  }
+
+  /**
+   * Asks PostgreSQL (txid_status) whether the transactions whose COMMIT's answer was lost committed, this run's
+   * and those an earlier run noted with `queued` (`writtenIn`). One still committing (its connection not yet gone
+   * on the server's side) is asked again after a pause: thrown as an outage.
+   */
+  async function askWhatCommitted(queued: readonly Transition<unknown>[]): Promise<void> {
+    const before = new Set(queued.map((t) => t.writtenIn).filter((txid): txid is string => txid !== undefined && !earlier.has(txid)));
+    const txids = [...uncertain.filter((u) => !u.committed).map((u) => u.txid), ...before];
+    if (txids.length === 0) return;
+    const status = await postgres.locked(ALERT_WRITE_LOCK, async (query) => {
+      const found = new Map<string, string | null>();
+      // txid_status refuses an id not yet handed out (a database restored from a dump since the id was noted): that
+      // refusal, thrown, would drop a finding per try; such a transaction is asked about as one that never committed.
+      const ask = 'SELECT CASE WHEN ?::bigint < txid_snapshot_xmax(txid_current_snapshot()) THEN txid_status(?::bigint) END AS status';
+      for (const txid of txids) found.set(txid, (await query<{ status: string | null }>(ask, [txid, txid])).rows[0]?.status ?? null);
+      return found;
+    });
+    if ([...status.values()].includes('in progress')) throw new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds');
+    // Too old for PostgreSQL to tell (null) counts as not committed: a finding written twice is counted twice; one
+    // taken as written that was not is a patient's alert lost.
+    for (const txid of before) earlier.set(txid, status.get(txid) === 'committed');
+    for (const u of [...uncertain]) {
+      if (u.committed || !status.has(u.txid)) continue;
+      // Not committed: decided again. Committed, a person's action stays written and is not tried again.
+      if (status.get(u.txid) === 'committed' && u.retried) u.committed = true;
+      else uncertain.splice(uncertain.indexOf(u), 1);
+    }
   }
 
   /** The outcomes of a committed transaction's transitions, once the replica holds what it wrote. */

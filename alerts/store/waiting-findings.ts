@@ -11,6 +11,8 @@ export interface WaitingFinding {
   /** When it was evaluated (epoch ms): its alert is opened or updated as of then. */
   readonly at: number;
   readonly fromSweep: boolean;
+  /** The PostgreSQL transaction that may have written it already (its COMMIT's answer was lost), if one may have. */
+  readonly txid: string | undefined;
 }
 
 interface Row {
@@ -21,6 +23,7 @@ interface Row {
   late: number;
   at: number;
   from_sweep: number;
+  txid: string | null;
 }
 
 /**
@@ -38,6 +41,7 @@ export class WaitingFindings {
     this.#s = {
       keep: db.prepare('INSERT INTO alert_findings_waiting (patient_id, rule_id, finding, late, at, from_sweep) VALUES (?, ?, ?, ?, ?, ?)'),
       done: db.prepare('DELETE FROM alert_findings_waiting WHERE seq = ?'),
+      noteTxid: db.prepare('UPDATE alert_findings_waiting SET txid = ? WHERE seq = ?'),
       all: db.prepare<[], Row>('SELECT * FROM alert_findings_waiting ORDER BY seq'),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM alert_findings_waiting'),
     };
@@ -53,6 +57,11 @@ export class WaitingFindings {
     this.#db.transaction(work)();
   }
 
+  /** The finding may have been written by PostgreSQL transaction `txid`, whose COMMIT's answer was lost. */
+  noteTxid(seq: number, txid: string): void {
+    this.#s.noteTxid.run(txid, seq);
+  }
+
   /** The finding is in the shared alerts (or can never be: it is dropped). */
   done(seq: number): void {
     this.#s.done.run(seq);
@@ -60,7 +69,7 @@ export class WaitingFindings {
 
   /** Every waiting finding, oldest first. */
   list(): WaitingFinding[] {
-    return this.#s.all.all().map((r) => ({ seq: r.seq, patientId: r.patient_id, ruleId: r.rule_id, finding: JSON.parse(r.finding) as Finding, late: r.late === 1, at: r.at, fromSweep: r.from_sweep === 1 }));
+    return this.#s.all.all().map((r) => ({ seq: r.seq, patientId: r.patient_id, ruleId: r.rule_id, finding: JSON.parse(r.finding) as Finding, late: r.late === 1, at: r.at, fromSweep: r.from_sweep === 1, txid: r.txid ?? undefined }));
   }
 
   count(): number {
