@@ -37,6 +37,15 @@ describe('the .vigil-instance.json record of the Vigil running from a directory'
     expect(existsSync(join(dir, INSTANCE_FILE))).toBe(false);
   });
 
+  it('ignores a record whose topic prefix Vigil would refuse (hand-edited, or left by an older Vigil)', async () => {
+    const dir = await workingDir();
+    for (const topicPrefix of ['a'.repeat(129), 'rpm//v1', '$SYS/rpm']) {
+      writeFileSync(join(dir, INSTANCE_FILE), JSON.stringify({ pid: process.pid, mode: 'start', dataDir: join(dir, 'data'), mqttPort: 1883, httpPort: 8080, topicPrefix, startedAt: new Date().toISOString() }));
+      // The commands then ask for --data-dir as when nothing runs here, not for a VIGIL_TOPIC_PREFIX nobody set.
+      expect(runningInstance(dir), topicPrefix).toBeUndefined();
+    }
+  });
+
   it('ignores a record whose process is gone', async () => {
     const dir = await workingDir();
     writeRecord(dir, 2147483646, 0);

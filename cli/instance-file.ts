@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { topicPrefixSchema } from '../domain/index.js';
 import { bootId, pidTakenSinceWritten, processStartTime, writtenInAnotherBoot } from '../lifecycle/index.js';
 
 /**
@@ -17,7 +18,9 @@ const instanceSchema = z.object({
   // Absent in worker mode (VIGIL_BROKER_URL): devices connect to the external broker, not to this process.
   mqttPort: z.number().int().min(0).optional(),
   httpPort: z.number().int().min(0),
-  topicPrefix: z.string().min(1),
+  // As VIGIL_TOPIC_PREFIX is checked: a record with a prefix Vigil refuses (hand-edited, or an older Vigil's, before
+  // the prefix had a length limit) is no record, rather than every command failing on a variable nobody set.
+  topicPrefix: topicPrefixSchema,
   startedAt: z.string(),
   // Linux: the boot and the process's start time (clock ticks since boot), which tell the process that wrote the
   // record from one that got its pid since (after a reboot, a container's restart). An older Vigil wrote neither.
