@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
+import { OUTBOX_DIR, READINGS_DB_FILE } from '../../ingest/index.js';
+import { STATE_DB_FILE } from '../../state/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** The layout of a backup directory; a restore refuses a format it does not know. */
@@ -23,6 +25,18 @@ export const manifestSchema = z.object({
 });
 
 export type BackupManifest = z.output<typeof manifestSchema>;
+
+const FIXED_FILES = new Set([STATE_DB_FILE, READINGS_DB_FILE, `${OUTBOX_DIR}/checkpoint.json`]);
+const SEGMENT_FILE = new RegExp(`^${OUTBOX_DIR}/\\d{16}\\.log$`);
+
+/**
+ * Whether a manifest's path names a file a backup holds: the state database, the reading store, the outbox's
+ * checkpoint and segments. A restore writes nothing else into a data dir (a `vigil.pid` there, say, would keep
+ * Vigil from starting).
+ */
+export function isBackupFile(path: string): boolean {
+  return FIXED_FILES.has(path) || SEGMENT_FILE.test(path);
+}
 
 /** SHA-256 of a file, streamed (a reading store can be gigabytes). */
 export function sha256File(path: string): Promise<string> {

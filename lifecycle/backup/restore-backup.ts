@@ -1,11 +1,12 @@
-import { copyFile, mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { OUTBOX_DIR, READINGS_DB_FILE } from '../../ingest/index.js';
 import { fsyncPath, VigilError } from '../../domain/index.js';
 import { STATE_DB_FILE, type Migration } from '../../state/index.js';
 import { liveInstancePid } from '../instance-file.js';
-import { MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
+import { isBackupFile, MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
+import { copyVerified } from './verified-copy.js';
 
 export interface RestoreOptions {
   readonly source: string;
@@ -34,25 +35,28 @@ export async function readManifest(source: string): Promise<BackupManifest> {
   } catch {
     refuse(`${source} holds no ${MANIFEST_FILE}: not a Vigil backup, or a backup that was interrupted`);
   }
-  const parsed = manifestSchema.safeParse((() => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return undefined;
-    }
-  })());
-  if (!parsed.success) refuse(`${join(source, MANIFEST_FILE)} is not a backup manifest this Vigil can read (format ${String((JSON.parse(text) as { format?: unknown } | undefined)?.format ?? '?')})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    refuse(`${join(source, MANIFEST_FILE)} is not JSON (cut short?): not a backup this Vigil can read`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) refuse(`${join(source, MANIFEST_FILE)} is not a backup manifest this Vigil can read (format ${String((json as { format?: unknown } | null)?.format ?? '?')})`);
+  const foreign = parsed.data.files.find((f) => !isBackupFile(f.path));
+  if (foreign) refuse(`${join(source, MANIFEST_FILE)} names ${foreign.path}, which is no part of a Vigil backup`);
+  if (new Set(parsed.data.files.map((f) => f.path)).size !== parsed.data.files.length) refuse(`${join(source, MANIFEST_FILE)} names a file twice`);
+  if (!parsed.data.files.some((f) => f.path === STATE_DB_FILE)) refuse(`the backup has no ${STATE_DB_FILE}`);
   return parsed.data;
 }
 
-/** Every file the manifest lists, with its size and SHA-256; nothing else is restored. */
+/** Every file the manifest lists, with its size and SHA-256 (a check without a restore; the restore checks what it copies). */
 export async function verifyBackup(source: string, manifest: BackupManifest): Promise<void> {
   for (const file of manifest.files) {
     const path = join(source, file.path);
     if (!existsSync(path)) refuse(`backup file ${file.path} is missing`);
     if ((await sha256File(path)) !== file.sha256) refuse(`backup file ${file.path} does not match its checksum: the backup is damaged`);
   }
-  if (!manifest.files.some((f) => f.path === STATE_DB_FILE)) refuse(`the backup has no ${STATE_DB_FILE}`);
 }
 
 function checkSchema(manifest: BackupManifest, migrations: readonly Migration[]): void {
@@ -63,42 +67,82 @@ function checkSchema(manifest: BackupManifest, migrations: readonly Migration[])
   }
 }
 
-const RESTORED = [STATE_DB_FILE, READINGS_DB_FILE, OUTBOX_DIR];
+/** Moved into the data dir in this order: the state database last, so that a dir holding it was restored whole. */
+const RESTORED = [OUTBOX_DIR, READINGS_DB_FILE, STATE_DB_FILE];
+
+/** Where a restore copies the backup before moving it into place; a name no Vigil file starts with. */
+const STAGING_PREFIX = '.restore-';
+
+/**
+ * Copies every file of the backup into a new directory inside the data dir (same file system: the files are
+ * then moved into place by renaming), checking each one's size and SHA-256 as it is copied. On any failure
+ * (a damaged file, a full disk) the directory is removed and the data dir is as it was.
+ */
+async function stage(source: string, dataDir: string, manifest: BackupManifest): Promise<string> {
+  const staging = await mkdtemp(join(dataDir, STAGING_PREFIX));
+  try {
+    await mkdir(join(staging, OUTBOX_DIR), { mode: 0o700 });
+    // Its files are opened without following a link; the directory holding them must not be one either.
+    const outbox = await lstat(join(source, OUTBOX_DIR)).catch(() => undefined);
+    if (outbox?.isSymbolicLink()) refuse(`${OUTBOX_DIR}/ in the backup is a symbolic link, not a directory of a backup`);
+    for (const file of manifest.files) await copyVerified(join(source, file.path), join(staging, file.path), file);
+    await fsyncPath(join(staging, OUTBOX_DIR));
+    await fsyncPath(staging);
+    return staging;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** What an earlier restore stopped midway (killed, power lost) left: copies, never moved into place. */
+async function removeStaleStaging(dataDir: string): Promise<void> {
+  for (const name of await readdir(dataDir)) {
+    if (name.startsWith(STAGING_PREFIX)) await rm(join(dataDir, name), { recursive: true, force: true });
+  }
+}
 
 /**
  * `vigil restore`: checks, then copies a backup into a data dir. Refuses while a Vigil process serves that
- * dir, when a file is damaged, when the backup comes from a newer schema, and when the dir already holds data
- * (unless `replace`, which moves it aside rather than deleting it). The schema is migrated forward by the
- * caller opening the state database, as every start does.
+ * dir, when a file is damaged or is not a plain file of a backup, when the backup comes from a newer schema,
+ * and when the dir already holds data (unless `replace`, which moves it aside rather than deleting it). The
+ * backup is copied and checked beside the data first and moved into place only once whole, so a failure
+ * midway leaves the data dir as it was. The schema is migrated forward by the caller opening the state
+ * database, as every start does.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const pid = liveInstancePid(options.dataDir);
-  if (pid !== undefined) refuse(`a Vigil process (pid ${pid}) is running on ${options.dataDir}: stop it before restoring`, 'VIGIL_ERR_CONFLICT');
+  const refuseRunning = () => {
+    const pid = liveInstancePid(options.dataDir);
+    if (pid !== undefined) refuse(`a Vigil process (pid ${pid}) is running on ${options.dataDir}: stop it before restoring`, 'VIGIL_ERR_CONFLICT');
+  };
+  refuseRunning();
   const manifest = await readManifest(options.source);
-  await verifyBackup(options.source, manifest);
   checkSchema(manifest, options.migrations);
-
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const present = RESTORED.filter((name) => existsSync(join(options.dataDir, name)));
-  let movedAside: string | undefined;
-  if (present.length > 0) {
-    if (!options.replace) refuse(`${options.dataDir} already holds Vigil data (${present.join(', ')}): restore into a new directory, or pass --replace to move it aside`, 'VIGIL_ERR_CONFLICT');
-    movedAside = join(options.dataDir, `replaced-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`);
-    await mkdir(movedAside, { mode: 0o700 });
-    const siblings = await readdir(options.dataDir);
-    for (const name of siblings) {
-      if (RESTORED.some((r) => name === r || name.startsWith(`${r}-`))) await rename(join(options.dataDir, name), join(movedAside, name));
+  if (present.length > 0 && !options.replace) {
+    refuse(`${options.dataDir} already holds Vigil data (${present.join(', ')}): restore into a new directory, or pass --replace to move it aside`, 'VIGIL_ERR_CONFLICT');
+  }
+  await removeStaleStaging(options.dataDir);
+  const staging = await stage(options.source, options.dataDir, manifest);
+  try {
+    // A Vigil started on the dir while the files were copied would be writing under the restore.
+    refuseRunning();
+    let movedAside: string | undefined;
+    if (present.length > 0) {
+      movedAside = join(options.dataDir, `replaced-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`);
+      await mkdir(movedAside, { mode: 0o700 });
+      for (const name of await readdir(options.dataDir)) {
+        if (RESTORED.some((r) => name === r || name.startsWith(`${r}-`))) await rename(join(options.dataDir, name), join(movedAside, name));
+      }
     }
+    for (const name of RESTORED) {
+      if (existsSync(join(staging, name))) await rename(join(staging, name), join(options.dataDir, name));
+    }
+    // On disk before Vigil starts on it: a crash right after the restore must not lose the renames.
+    await fsyncPath(options.dataDir);
+    return { manifest, movedAside };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  await mkdir(join(options.dataDir, OUTBOX_DIR), { recursive: true, mode: 0o700 });
-  for (const file of manifest.files) {
-    const to = join(options.dataDir, file.path);
-    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
-    await copyFile(join(options.source, file.path), to);
-    await fsyncPath(to);
-  }
-  // On disk before Vigil starts on it: a crash right after the restore must not leave half-copied files.
-  await fsyncPath(join(options.dataDir, OUTBOX_DIR));
-  await fsyncPath(options.dataDir);
-  return { manifest, movedAside };
 }
