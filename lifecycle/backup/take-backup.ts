@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { listSegments, OUTBOX_DIR, readCheckpoint, READINGS_DB_FILE, segmentPath, writeCheckpoint, type Position } from '../../ingest/index.js';
@@ -15,16 +15,41 @@ export interface BackupOptions {
   readonly now?: () => number;
 }
 
-/** SQLite's online backup: a consistent snapshot while the server goes on writing (WAL readers never block it). */
+/**
+ * A consistent, compacted copy of a SQLite database while the server goes on writing: `VACUUM INTO` reads one
+ * snapshot (a WAL reader never blocks the writer, and one read transaction never restarts under steady
+ * ingest) and writes only live rows. A page copy would also carry the free pages, where rows deleted by an
+ * erasure or a retention run are still legible. The file is made 0600 before SQLite writes into it.
+ */
 async function snapshotSqlite(source: string, target: string): Promise<void> {
+  await (await open(target, 'wx', 0o600)).close();
   const db = openSqlite(source);
   try {
     db.exec('PRAGMA busy_timeout = 5000');
-    // All pages in one step: copied in small steps, a backup restarts whenever the server commits in between,
-    // and under steady ingest it might never finish.
-    await db.backup(target, { progress: () => 0x7fffffff });
+    db.prepare('VACUUM INTO ?').run(target);
   } finally {
     db.close();
+  }
+}
+
+/** Copies `from` into a new file (0600: it holds health data), starting at byte `start`. */
+async function copyFrom(from: string, to: string, start: number): Promise<void> {
+  const source = await open(from, 'r');
+  try {
+    const target = await open(to, 'wx', 0o600);
+    try {
+      const buffer = Buffer.alloc(1024 * 1024);
+      for (let at = start; ; ) {
+        const { bytesRead } = await source.read(buffer, 0, buffer.length, at);
+        if (bytesRead === 0) break;
+        await target.write(buffer, 0, bytesRead);
+        at += bytesRead;
+      }
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
   }
 }
 
@@ -32,7 +57,9 @@ async function snapshotSqlite(source: string, target: string): Promise<void> {
  * Copies the outbox: its position first, then every segment from it on, each as long as it is at that moment.
  * A record still being written at the end of the active segment is cut off when the restore opens the outbox
  * (it was not yet acknowledged). A segment that vanished between the listing and the copy was shipped in full
- * meanwhile, which happened before the reading store is copied, so its readings are in that copy.
+ * meanwhile, which happened before the reading store is copied, so its readings are in that copy. The segment
+ * holding the position is copied from the position on, which becomes offset 0 of the copy: what precedes it
+ * was stored already (and may be readings of a patient erased since).
  */
 async function copyOutbox(dataDir: string, target: string): Promise<Position | null> {
   const source = join(dataDir, OUTBOX_DIR);
@@ -43,12 +70,16 @@ async function copyOutbox(dataDir: string, target: string): Promise<Position | n
   const position = checkpoint === undefined || checkpoint === 'damaged' ? null : checkpoint;
   for (const segment of await listSegments(source)) {
     if (position && segment < position.segment) continue;
-    await copyFile(segmentPath(source, segment), segmentPath(into, segment)).catch((err: NodeJS.ErrnoException) => {
+    const start = position && segment === position.segment ? position.offset : 0;
+    await copyFrom(segmentPath(source, segment), segmentPath(into, segment), start).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
-  if (position) await writeCheckpoint(into, position);
-  return position;
+  if (!position) return null;
+  const copied = { segment: position.segment, offset: 0 };
+  await writeCheckpoint(into, copied);
+  await chmod(join(into, 'checkpoint.json'), 0o600);
+  return copied;
 }
 
 async function filesUnder(root: string, dir = ''): Promise<string[]> {
@@ -80,16 +111,26 @@ export async function takeBackup(options: BackupOptions): Promise<BackupManifest
   if ((await readdir(options.target)).length > 0) {
     throw new VigilError('VIGIL_ERR_CONFIG', `${options.target} is not empty: back up into a new or empty directory`);
   }
+  // Also a directory made beforehand (mkdir's 0755): the backup holds health data.
+  await chmod(options.target, 0o700);
+  try {
+    return await writeBackup(options, now);
+  } catch (err) {
+    // A backup that cannot finish (a full disk) is no backup: its partial copy of health data goes.
+    for (const name of await readdir(options.target)) await rm(join(options.target, name), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function writeBackup(options: BackupOptions, now: () => number): Promise<BackupManifest> {
   const startedAt = now();
   const outboxCheckpoint = await copyOutbox(options.dataDir, options.target);
   await snapshotSqlite(join(options.dataDir, STATE_DB_FILE), join(options.target, STATE_DB_FILE));
   const readings = join(options.dataDir, READINGS_DB_FILE);
   if (options.readingStore === 'sqlite' && existsSync(readings)) await snapshotSqlite(readings, join(options.target, READINGS_DB_FILE));
-
   const copy = openSqlite(join(options.target, STATE_DB_FILE));
   const schema = copy.prepare<[], { component: string; version: number }>('SELECT component, version FROM schema_migrations ORDER BY component, version').all();
   copy.close();
-
   const files = [];
   for (const path of await filesUnder(options.target)) {
     const full = join(options.target, path);
@@ -106,8 +147,11 @@ export async function takeBackup(options: BackupOptions): Promise<BackupManifest
     outboxCheckpoint,
     files,
   };
-  await writeFile(join(options.target, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  await fsyncPath(join(options.target, MANIFEST_FILE));
+  // Written beside and renamed: a manifest.json present is a whole one, whenever the backup stopped.
+  const tmp = join(options.target, `${MANIFEST_FILE}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  await fsyncPath(tmp);
+  await rename(tmp, join(options.target, MANIFEST_FILE));
   await fsyncPath(join(options.target, OUTBOX_DIR));
   await fsyncPath(options.target);
   return manifest;
