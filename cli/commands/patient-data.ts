@@ -77,7 +77,7 @@ export function registerPatientData(program: Command, version: string): void {
     .description('erase a patient: registry entry, alerts, rule changes, rejections, dead letters and every stored reading; devices are unassigned; the audit log keeps a pseudonymous record (audited)')
     .argument('<id>', 'patient id')
     .option('--yes', 'confirm: the erasure cannot be undone (export first if the data must be kept)')
-    .option('--force', 'erase even though the patient is not in the registry and no erasure of it was audited here: an erasure stopped before its end (Ctrl-C, a crash) deletes the registry entry first and is audited last')
+    .option('--force', 'erase even though the patient is not in the registry and no erasure of it was audited here (an erasure stopped midway by Ctrl-C or a crash was audited as started before it deleted anything: run it again, no --force needed)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .addHelpText('after', '\nExample:\n  vigil patients export pat-7f3a --out ./export-pat-7f3a && vigil patients erase pat-7f3a --yes\n')
     .action(
@@ -85,8 +85,8 @@ export function registerPatientData(program: Command, version: string): void {
         if (!opts.yes) throw new VigilError('VIGIL_ERR_CONFIG', '--yes is required: erasing a patient cannot be undone');
         const result = await withData(opts.dataDir, ({ db, registry, store, audit, dataDir }) => {
           // A typo must not report an erasure (nor audit one). A patient whose erasure did not finish (the
-          // reading store was down) is no longer in the registry, but its erasure must be run again: audited as
-          // unfinished, it is found; stopped before any audit entry, the operator says so with --force.
+          // reading store was down, the command was killed) is no longer in the registry, but its erasure must be
+          // run again: audited as started before anything was deleted, it is found.
           if (!opts.force && !registry.getPatient(id) && !erasureStarted(db, id)) {
             throw new CommandFailed(`patient ${id} does not exist, nor was it erased here before (to finish an erasure that was stopped before its end, add --force)`);
           }

@@ -69,13 +69,17 @@ export function erasureStarted(db: StateDb, patientId: string): boolean {
  * rule changes, rejections, dead letters and every stored reading go; the devices are unassigned. The audit
  * log is kept (HIPAA), and records the erasure under an HMAC of the id, never the id itself.
  *
- * Order: the state database first, so that the patient's devices stop being accepted at once; then the
+ * Order: an audit entry saying the erasure started; the state database, so that the patient's devices stop
+ * being accepted at once; then the
  * readings still in the outbox are given time to reach the store; then the store is erased, so that no reading
  * lands there after it. Running it again for the same id is safe (and needed if the store was unreachable).
  */
 export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResult> {
   const now = o.now ?? Date.now;
   const pseudonym = erasurePseudonym(o.db, o.patientId);
+  // Before anything is deleted: an erasure killed midway is then on record (deletions are never unaudited),
+  // and erasureStarted() lets it be run again to its end without --force.
+  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { started: true });
   await o.shared?.erasePatientShared(o.patientId);
   const removed = eraseState(o.db, o.patientId);
   await sleep(o.settleMs ?? 1_500);
