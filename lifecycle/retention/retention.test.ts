@@ -126,6 +126,20 @@ describe('retention sweep (fake clock)', () => {
     expect(state.db.prepare('SELECT inbox_id FROM care_checkin_answers').pluck().all()).toEqual(['c-at-cutoff']);
   });
 
+  it("keeps the care team's messages about an alert still open or acknowledged, while those about a resolved one go by their age", async () => {
+    const patient = await state.registry.addPatient({ name: 'Live Alert' });
+    const now = T0 + 100 * DAY_MS;
+    const old = now - POLICY.careDays * DAY_MS - 1;
+    const live = addAlert(state.db, patient.id, null, 'live');
+    const resolved = addAlert(state.db, patient.id, now - DAY_MS, 'resolved');
+    const message = state.db.prepare("INSERT INTO care_messages (id, patient_id, direction, text, at, author, alert_id) VALUES (?, ?, 'to_patient', 'please measure again', ?, 'user:dr', ?)");
+    message.run('about-live', patient.id, old, live);
+    message.run('about-resolved', patient.id, old, resolved);
+    message.run('about-nothing', patient.id, old, null);
+    await sweep({ t: now }).run();
+    expect(state.db.prepare('SELECT id FROM care_messages ORDER BY id').pluck().all()).toEqual(['about-live']);
+  });
+
   it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {
     const audit = new AuditLog(state.db);
     for (let i = 0; i < 50; i++) audit.record('user:a', 'patient.view', null, null, undefined, T0 + i);

@@ -10,7 +10,7 @@ export interface StatePurges {
   resolvedAlerts(before: number, limit: number): number;
   /** Hub inbox entries created before `before` and expired by then (one waiting for its hub is never purged). */
   careInbox(before: number, limit: number): number;
-  /** Messages between the care team and the patient sent before `before`. */
+  /** Messages between the care team and the patient sent before `before`, but none about an alert not yet resolved. */
   careMessages(before: number, limit: number): number;
   /** Check-in answers (patient-reported observations) given before `before`. */
   careCheckinAnswers(before: number, limit: number): number;
@@ -34,7 +34,11 @@ export function statePurges(db: StateDb, options: StatePurgeOptions = {}): State
   const events = db.prepare('DELETE FROM alert_events WHERE alert_id = ?');
   const alert = db.prepare('DELETE FROM alerts WHERE id = ?');
   const careInbox = db.prepare('DELETE FROM care_inbox WHERE id IN (SELECT id FROM care_inbox WHERE created_at < ? AND expires_at < ? ORDER BY created_at LIMIT ?)');
-  const careMessages = db.prepare('DELETE FROM care_messages WHERE rowid IN (SELECT rowid FROM care_messages WHERE at < ? ORDER BY at LIMIT ?)');
+  // A message about an alert not yet resolved is part of that live alert's record: kept until it resolves.
+  const careMessages = db.prepare(
+    `DELETE FROM care_messages WHERE rowid IN (SELECT m.rowid FROM care_messages m WHERE m.at < ?
+       AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = m.alert_id AND a.status <> 'resolved') ORDER BY m.at LIMIT ?)`,
+  );
   const careCheckinAnswers = db.prepare('DELETE FROM care_checkin_answers WHERE rowid IN (SELECT rowid FROM care_checkin_answers WHERE at < ? ORDER BY at LIMIT ?)');
   const dropAlerts = db.transaction((ids: number[]) => {
     for (const id of ids) {
