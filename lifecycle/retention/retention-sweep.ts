@@ -70,22 +70,31 @@ export class RetentionSweep {
       await yieldToEventLoop();
       return t === undefined ? 0 : this.#drain((limit) => one(t, limit));
     };
-    counts.audit = await purge(before.audit, purges.audit);
-    counts.deadLetters = await purge(before.deadLetters, purges.deadLetters);
-    counts.resolvedAlerts = await purge(before.resolvedAlerts, purges.resolvedAlerts);
-    counts.care = (await purge(before.care, purges.careInbox)) + (await purge(before.care, purges.careMessages)) + (await purge(before.care, purges.careCheckinAnswers));
-    if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
-    const readings = this.#o.readings;
-    if (readings) {
-      for (const patientId of this.#o.patientIds()) {
-        counts.readings += await purge(before.readings, (t, limit) => readings.purgeBefore(patientId, t, limit));
+    // What went is audited also when a kind fails midway (a damaged reading store): the kinds before it were
+    // deleted all the same.
+    let failure: unknown;
+    try {
+      counts.audit = await purge(before.audit, purges.audit);
+      counts.deadLetters = await purge(before.deadLetters, purges.deadLetters);
+      counts.resolvedAlerts = await purge(before.resolvedAlerts, purges.resolvedAlerts);
+      counts.care = (await purge(before.care, purges.careInbox)) + (await purge(before.care, purges.careMessages)) + (await purge(before.care, purges.careCheckinAnswers));
+      if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
+      const readings = this.#o.readings;
+      if (readings) {
+        for (const patientId of this.#o.patientIds()) {
+          counts.readings += await purge(before.readings, (t, limit) => readings.purgeBefore(patientId, t, limit));
+        }
       }
+    } catch (err) {
+      failure = err;
     }
     const iso = (t: number | undefined) => (t === undefined ? 'kept' : new Date(t).toISOString());
     this.#o.audit.record('vigil:retention', 'retention.run', null, null, {
       removed: counts,
       before: Object.fromEntries(Object.entries(before).map(([k, t]) => [k, iso(t)])),
+      ...(failure === undefined ? {} : { failed: failure instanceof Error ? failure.message : String(failure) }),
     }, now);
+    if (failure !== undefined) throw failure;
     return counts;
   }
 }

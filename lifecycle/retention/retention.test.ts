@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RejectionLog, type SqliteStore } from '../../ingest/index.js';
-import { AuditLog, type StateDb } from '../../state/index.js';
+import { AuditLog, openSqlite, type StateDb } from '../../state/index.js';
 import { reading } from '../../test/support/readings.js';
 import { useTempDataDirPerTest, type TempDataDir } from '../../test/support/temp-store.js';
 import { DAY_MS, type RetentionPolicy } from './policy.js';
@@ -138,6 +139,19 @@ describe('retention sweep (fake clock)', () => {
     message.run('about-nothing', patient.id, old, null);
     await sweep({ t: now }).run();
     expect(state.db.prepare('SELECT id FROM care_messages ORDER BY id').pluck().all()).toEqual(['about-live']);
+  });
+
+  it('audits what a run deleted also when a later kind fails (the reading store lost its table)', async () => {
+    const patient = await state.registry.addPatient({ name: 'Failing Store' });
+    addAlert(state.db, patient.id, T0, 'old');
+    const run = sweep({ t: T0 + 1000 * DAY_MS });
+    const readings = openSqlite(join(dir.path, 'readings.db'));
+    readings.exec('DROP TABLE readings');
+    readings.close();
+    await expect(run.run()).rejects.toThrow();
+    expect(count(state.db, 'alerts')).toBe(0);
+    const [entry] = new AuditLog(state.db).list({ action: 'retention.run' });
+    expect(entry?.details).toMatchObject({ removed: { resolvedAlerts: 1 }, failed: expect.any(String) });
   });
 
   it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {
