@@ -119,7 +119,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const manifest = await readManifest(options.source);
   checkSchema(manifest, options.migrations);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const present = RESTORED.filter((name) => existsSync(join(options.dataDir, name)));
+  // A database's companions count as its data: a write-ahead log left without its database (deleted by hand)
+  // would be applied by SQLite to the restored one.
+  const isData = (name: string) => RESTORED.some((r) => name === r || name.startsWith(`${r}-`));
+  const present = (await readdir(options.dataDir)).filter(isData).sort();
   if (present.length > 0 && !options.replace) {
     refuse(`${options.dataDir} already holds Vigil data (${present.join(', ')}): restore into a new directory, or pass --replace to move it aside`, 'VIGIL_ERR_CONFLICT');
   }
@@ -133,7 +136,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       movedAside = join(options.dataDir, `replaced-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`);
       await mkdir(movedAside, { mode: 0o700 });
       for (const name of await readdir(options.dataDir)) {
-        if (RESTORED.some((r) => name === r || name.startsWith(`${r}-`))) await rename(join(options.dataDir, name), join(movedAside, name));
+        if (isData(name)) await rename(join(options.dataDir, name), join(movedAside, name));
       }
     }
     for (const name of RESTORED) {

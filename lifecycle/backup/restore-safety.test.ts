@@ -69,6 +69,22 @@ describe('a restore that cannot finish', () => {
     expect((await readdir(dataDir)).sort()).toEqual(before);
   });
 
+  it("refuses a data dir holding another database's write-ahead log (SQLite would apply it to the restored one)", async () => {
+    const source = await backup();
+    const other = await dir();
+    const { db, registry } = openState(other);
+    await registry.addPatient({ name: 'Stale Log' });
+    const dataDir = await dir();
+    await cp(join(other, 'vigil.db-wal'), join(dataDir, 'vigil.db-wal'));
+    db.close();
+    await expect(restore(source, dataDir)).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFLICT', message: expect.stringMatching(/vigil\.db-wal/) });
+    // With --replace it is moved aside with the rest, and the restored database is the backup's.
+    await restore(source, dataDir, true);
+    const restored = openState(dataDir);
+    expect(restored.db.prepare('SELECT count(*) AS n FROM patients').get()).toEqual({ n: 0 });
+    restored.db.close();
+  });
+
   it('refuses a manifest naming a file that is no part of a backup (vigil.pid would keep Vigil from starting)', async () => {
     const source = await backup();
     await writeFile(join(source, 'vigil.pid'), '1\n');
