@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { READING_TYPES, toCsv, VigilError } from '../../domain/index.js';
 import type { ReadingStore } from '../../ingest/index.js';
@@ -120,12 +120,22 @@ export async function collectPatientExport(o: PatientExportSource, target: strin
   return { manifest, files: files.map(({ path, text }) => ({ path, text })) };
 }
 
-/** `vigil patients export`: the export as files in a new or empty directory (0700, files 0600), manifest.json last. */
+/**
+ * `vigil patients export`: the export as files in a new or empty directory (0700, also one made beforehand;
+ * files 0600), manifest.json last. An export that cannot be written whole (a full disk) removes what it wrote:
+ * a partial copy of a patient's health data is no export, and would be left lying about.
+ */
 export async function exportPatient(o: PatientExportOptions): Promise<PatientExportManifest> {
   await mkdir(o.out, { recursive: true, mode: 0o700 });
   if ((await readdir(o.out)).length > 0) throw new VigilError('VIGIL_ERR_CONFLICT', `${o.out} is not empty: export into a new or empty directory`);
+  await chmod(o.out, 0o700);
   const { manifest, files } = await collectPatientExport(o, o.out);
-  for (const file of files) await writeFile(join(o.out, file.path), file.text, { mode: 0o600 });
-  await writeFile(join(o.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  try {
+    for (const file of files) await writeFile(join(o.out, file.path), file.text, { mode: 0o600 });
+    await writeFile(join(o.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    for (const name of await readdir(o.out)) await rm(join(o.out, name), { force: true });
+    throw err;
+  }
   return manifest;
 }
