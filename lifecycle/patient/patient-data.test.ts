@@ -112,6 +112,15 @@ describe("a patient's data: export and erasure", () => {
     await expect(erasePatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, by, settleMs: 0 })).resolves.toMatchObject({ pseudonym: result.pseudonym, readings: 0 });
   });
 
+  it('names the exports handed out before, which it cannot erase', async () => {
+    const { patient, other } = await clinic(state.db, state.registry, store);
+    const out = join(dir.path, 'export-before-erasure');
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: patient.id, out, by });
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: other.id, out: join(dir.path, 'other'), by });
+    const result = await erasePatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, by, settleMs: 0 });
+    expect(result.earlierExports).toEqual([{ at: expect.any(Number), actor: 'cli:operator', target: out }]);
+  });
+
   it('does not report success while readings of the patient still wait in the outbox', async () => {
     const { patient } = await clinic(state.db, state.registry, store);
     const outbox = await Outbox.open({ dir: join(dir.path, 'outbox') });

@@ -35,6 +35,18 @@ export interface ErasureResult {
   readonly removed: Record<string, number>;
   /** Readings deleted from the store; null when the store cannot count (InfluxDB). */
   readonly readings: number | null;
+  /**
+   * The copies handed out before, as this audit log recorded them (`patient.export`: a directory or file the
+   * CLI wrote, or a dashboard or API download): outside Vigil, so not erased; the operator deletes them or asks
+   * whoever holds them to.
+   */
+  readonly earlierExports: readonly EarlierExport[];
+}
+
+export interface EarlierExport {
+  readonly at: number;
+  readonly actor: string;
+  readonly target: string | null;
 }
 
 /**
@@ -108,6 +120,9 @@ export function erasureStarted(db: StateDb, patientId: string): boolean {
 export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResult> {
   const now = o.now ?? Date.now;
   const pseudonym = erasurePseudonym(o.db, o.patientId);
+  const earlierExports = o.db
+    .prepare<[string], EarlierExport>("SELECT at, actor, target FROM audit_log WHERE action = 'patient.export' AND patient_id = ? ORDER BY id")
+    .all(o.patientId);
   // Before anything is deleted: an erasure killed midway is then on record (deletions are never unaudited),
   // and erasureStarted() lets it be run again to its end without --force.
   o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { started: true });
@@ -131,7 +146,7 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   if (stillQueued) {
     throw new VigilError('VIGIL_ERR_CONFLICT', 'readings of this patient still wait in the outbox (is the reading store down?): run the erasure again once it has drained');
   }
-  return { pseudonym, removed, readings };
+  return { pseudonym, removed, readings, earlierExports };
 }
 
 /**
