@@ -7,6 +7,7 @@ import { STATE_DB_FILE, type Migration } from '../../state/index.js';
 import { liveInstancePid } from '../instance-file.js';
 import { isBackupFile, MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
 import { copyVerified } from './verified-copy.js';
+import { erasedSinceBackup } from './erased-since.js';
 
 export interface RestoreOptions {
   readonly source: string;
@@ -22,6 +23,11 @@ export interface RestoreResult {
   readonly manifest: BackupManifest;
   /** Where the data that was in the data dir went (with `replace`). */
   readonly movedAside: string | undefined;
+  /**
+   * Patients the replaced data erased after the backup was made, which the restore brought back: to be erased
+   * again (`vigil patients erase`) once Vigil has started and shipped the restored outbox.
+   */
+  readonly erasedSinceBackup: readonly string[];
 }
 
 function refuse(message: string, code: 'VIGIL_ERR_BACKUP_INVALID' | 'VIGIL_ERR_CONFLICT' = 'VIGIL_ERR_BACKUP_INVALID'): never {
@@ -144,7 +150,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     // On disk before Vigil starts on it: a crash right after the restore must not lose the renames.
     await fsyncPath(options.dataDir);
-    return { manifest, movedAside };
+    const erased = movedAside === undefined ? [] : erasedSinceBackup(join(options.dataDir, STATE_DB_FILE), join(movedAside, STATE_DB_FILE));
+    return { manifest, movedAside, erasedSinceBackup: erased };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

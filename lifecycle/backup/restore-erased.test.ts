@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openState, STATE_MIGRATIONS } from '../../app/state.js';
+import { SqliteStore } from '../../ingest/index.js';
+import { AuditLog } from '../../state/index.js';
+import { tempDir } from '../../test/support/temp.js';
+import { erasePatient } from '../patient/patient-erase.js';
+import { restoreBackup } from './restore-backup.js';
+import { takeBackup } from './take-backup.js';
+
+/** A backup made before an erasure, restored over the data that recorded it. */
+describe('a restore over data that erased a patient since the backup', () => {
+  it('names the erased patients the backup brought back, and no other', async () => {
+    const data = await tempDir();
+    const elsewhere = await tempDir();
+    try {
+      const { db, registry } = openState(data.path);
+      const store = new SqliteStore(data.path);
+      const erased = await registry.addPatient({ name: 'Erased Later' });
+      const kept = await registry.addPatient({ name: 'Kept' });
+      const target = join(elsewhere.path, 'b');
+      await takeBackup({ dataDir: data.path, target, readingStore: 'sqlite', vigilVersion: 'test' });
+      await erasePatient({ db, audit: new AuditLog(db), readings: store, dataDir: data.path, patientId: erased.id, by: { name: 'cli:op', origin: 'cli' }, settleMs: 0, outboxWaitMs: 0 });
+      await store.close();
+      db.close();
+      const result = await restoreBackup({ source: target, dataDir: data.path, migrations: STATE_MIGRATIONS, replace: true });
+      expect(result.erasedSinceBackup).toEqual([erased.id]);
+      const restored = openState(data.path);
+      expect(restored.registry.getPatient(kept.id)?.name).toBe('Kept');
+      restored.db.close();
+    } finally {
+      await data.remove();
+      await elsewhere.remove();
+    }
+  });
+});
