@@ -99,6 +99,10 @@ export function registerPatientData(program: Command, version: string): void {
           process.stdout.write(`the patient's data was exported ${result.earlierExports.length} times before; those copies are not erased (delete them, or ask whoever holds them to):\n`);
           for (const e of result.earlierExports) process.stdout.write(`  ${new Date(e.at).toISOString()}  ${e.actor}  ${e.target ?? ''}\n`);
         }
+        if (result.replacedData.length > 0) {
+          process.stdout.write(`data moved aside by earlier restores still holds the patient (not erased; delete it once no longer needed):\n`);
+          for (const path of result.replacedData) process.stdout.write(`  ${path}\n`);
+        }
       }),
     );
 }

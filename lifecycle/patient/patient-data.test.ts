@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,15 @@ describe("a patient's data: export and erasure", () => {
     await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: other.id, out: join(dir.path, 'other'), by });
     const result = await erasePatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, by, settleMs: 0 });
     expect(result.earlierExports).toEqual([{ at: expect.any(Number), actor: 'cli:operator', target: out }]);
+  });
+
+  it('names the data a restore moved aside in the data dir, which it does not open', async () => {
+    const { patient } = await clinic(state.db, state.registry, store);
+    const aside = join(dir.path, 'replaced-2026-11-01T00-00-00-000Z');
+    await mkdir(aside);
+    await copyFile(join(dir.path, 'vigil.db'), join(aside, 'vigil.db'));
+    const result = await erasePatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, by, settleMs: 0 });
+    expect(result.replacedData).toEqual([aside]);
   });
 
   it('does not report success while readings of the patient still wait in the outbox', async () => {

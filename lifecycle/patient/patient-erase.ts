@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VigilError } from '../../domain/index.js';
 import type { ReadingStore } from '../../ingest/index.js';
@@ -41,6 +43,17 @@ export interface ErasureResult {
    * whoever holds them to.
    */
   readonly earlierExports: readonly EarlierExport[];
+  /** Directories of data moved aside by `vigil restore --replace` in the data dir: they still hold the patient. */
+  readonly replacedData: readonly string[];
+}
+
+/** What a restore with --replace moved aside in the data dir (lifecycle/backup/restore-backup.ts). */
+const REPLACED_PREFIX = 'replaced-';
+
+/** Data moved aside by earlier restores: whole copies of the data dir's databases, which an erasure does not open. */
+async function replacedData(dataDir: string): Promise<string[]> {
+  const names = await readdir(dataDir).catch(() => [] as string[]);
+  return names.filter((n) => n.startsWith(REPLACED_PREFIX)).sort().map((n) => join(dataDir, n));
 }
 
 export interface EarlierExport {
@@ -146,7 +159,7 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   if (stillQueued) {
     throw new VigilError('VIGIL_ERR_CONFLICT', 'readings of this patient still wait in the outbox (is the reading store down?): run the erasure again once it has drained');
   }
-  return { pseudonym, removed, readings, earlierExports };
+  return { pseudonym, removed, readings, earlierExports, replacedData: await replacedData(o.dataDir) };
 }
 
 /**
