@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reading } from '../../test/support/readings.js';
@@ -43,6 +45,23 @@ describe('embedded store deletes', () => {
     expect(ticks).toBeGreaterThan(0);
     expect(await store.queryRaw({ patientId: 'erased', type: 'blood_pressure', from: 0, to: T0 + 86_400_000 })).toEqual([]);
     expect(await store.queryRaw({ patientId: 'kept', type: 'blood_pressure', from: 0, to: T0 + 86_400_000 })).toHaveLength(1);
+  });
+
+  it('leaves nothing of an erased patient legible in the file, not in the pages SQLite freed nor in its log', async () => {
+    const marker = 'p-erased-marker-3b1c';
+    await store.write(Array.from({ length: 300 }, (_, i) => reading({ patientId: marker, time: T0 + i * 60_000, msgId: `m${i}` })));
+    // Others' readings after it, so that its pages are freed inside the file, not cut off its end.
+    await store.write(Array.from({ length: 300 }, (_, i) => reading({ patientId: 'zz-kept', time: T0 + i * 60_000, msgId: `k${i}` })));
+    expect(await store.erasePatient(marker)).toBe(300);
+    const legible = async () => {
+      const found: string[] = [];
+      for (const file of [READINGS_DB_FILE, `${READINGS_DB_FILE}-wal`]) {
+        if (existsSync(join(dir.path, file)) && (await readFile(join(dir.path, file))).includes(marker)) found.push(file);
+      }
+      return found;
+    };
+    expect(await legible()).toEqual([]);
+    expect(await store.queryRaw({ patientId: 'zz-kept', type: 'blood_pressure', from: 0, to: T0 + 86_400_000 })).toHaveLength(300);
   });
 
   it('purges a patient\'s readings before a time in bounded batches, type by type', async () => {

@@ -102,9 +102,33 @@ export function readingsDeleter(db: Database.Database) {
       }
       return removed;
     },
-    /** Every reading of a patient; answers how many went. */
+    /**
+     * Every reading of a patient; answers how many went. With `secure_delete` fully on for it (the connection's
+     * FAST, openSqlite, leaves the pages the delete frees as they were, legible in the file and in any copy of
+     * it), then a TRUNCATE
+     * checkpoint that empties the write-ahead log, which still holds the rows as they were written. The checkpoint
+     * is best effort and does not wait: while another connection reads (the server's queries, a backup), the log
+     * is started over later instead.
+     */
     erase(patientId: string): number {
-      return erase.run(patientId).changes;
+      const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+      db.pragma('secure_delete = ON');
+      let removed: number;
+      try {
+        removed = erase.run(patientId).changes;
+      } finally {
+        db.pragma(`secure_delete = ${secureDelete}`);
+      }
+      const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+      db.pragma('busy_timeout = 0');
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Busy: another connection reads. The erased rows are zeroed in the database once the log is copied in.
+      } finally {
+        db.pragma(`busy_timeout = ${busyTimeout}`);
+      }
+      return removed;
     },
   };
 }
