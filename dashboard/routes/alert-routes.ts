@@ -191,6 +191,8 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     async (request) => {
       const { patientId } = request.params;
       visiblePatient(ctx, request, patientId);
+      // The patient's overrides and snoozes, with who set them and why: part of the record, audited as its view is.
+      auditView(ctx, request, 'patient.rules.view', patientId, null, 'rules');
       return { rules: queries.rulesFor(patientId), overrides: queries.overridesOf(patientId), snoozes: queries.snoozesOf(patientId), presets: queries.presets() };
     },
   );
@@ -275,7 +277,10 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
   );
 
   const patientList = { tags: ['patients'], summary: 'The patients this user may see', response: responses({ 200: z.object({ patients: z.array(patientSchema) }) }, 401) };
-  api.get('/api/patients', { schema: patientList }, async (request) => ({
-    patients: visiblePatients(ctx, request.principal!),
-  }));
+  api.get('/api/patients', { schema: patientList }, async (request) => {
+    const patients = visiblePatients(ctx, request.principal!);
+    // Names, programmes and care teams of every patient the caller may see: a read of patient data like the worklist.
+    auditView(ctx, request, 'patients.view', null, null, 'list', { patients: patients.length });
+    return { patients };
+  });
 }

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login, type DashboardSession } from './support/dashboard-client.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Entry {
+  readonly actor: string;
+  readonly action: string;
+  readonly patientId: string | null;
+  readonly target: string | null;
+  readonly origin: string | null;
+}
+
+/** Reads of patient data the earlier routes left out of the audit log, and refusals that were not recorded. */
+describe('dashboard audit coverage', () => {
+  let t: TestVigil;
+  let admin: DashboardSession;
+  let clinician: DashboardSession;
+  let token: string;
+  let mine: string;
+
+  const entries = async (query: string) => (await admin.request<{ entries: Entry[] }>('GET', `/api/audit?${query}`)).body.entries;
+
+  beforeAll(async () => {
+    t = await startTestVigil();
+    const { registry, users } = t.vigil;
+    mine = (await registry.addPatient({ name: 'Ann Cardio', careTeam: 'cardiology' })).id;
+    await users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    await users.add({ username: 'boss', role: 'admin', password: PASSWORD });
+    admin = await login(t.httpUrl, 'boss', PASSWORD);
+    clinician = await login(t.httpUrl, 'card', PASSWORD);
+    token = (await admin.request<{ token: string }>('POST', '/api/users/card/tokens', { label: 'EHR interface' })).body.token;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("audits the patient list and a patient's rules (overrides and snoozes, with their reasons) as views", async () => {
+    const bearer = { authorization: `Bearer ${token}` };
+    const list = await call<{ patients: { id: string }[] }>(t.httpUrl, 'GET', '/api/patients', undefined, bearer);
+    expect(list.body.patients.map((p) => p.id)).toEqual([mine]);
+    expect((await call(t.httpUrl, 'GET', `/api/patients/${mine}/rules`, undefined, bearer)).status).toBe(200);
+    const byToken = await entries('actor=user:card/token:1');
+    expect(byToken.map((e) => `${e.action} ${e.patientId ?? '-'}`)).toEqual([`patient.rules.view ${mine}`, 'patients.view -']);
+    // The same caller reading the same thing again soon is one entry, as for every other view.
+    await call(t.httpUrl, 'GET', '/api/patients', undefined, bearer);
+    expect(await entries('actor=user:card/token:1')).toHaveLength(2);
+  });
+});
