@@ -142,7 +142,7 @@ export function createDashboard(options: DashboardOptions) {
         await api.register(async (admin) => registerAdminRoutes(admin, ctx));
         await api.register(async (admin) => registerTokenRoutes(admin, ctx, tokens));
         const patientData = options.patientData;
-        if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, patientData));
+        if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, ctx, patientData));
       });
       await registerLiveRoute(app, hub, authenticate, (request, replay) =>
         auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' }),

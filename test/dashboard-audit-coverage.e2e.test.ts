@@ -47,4 +47,19 @@ describe('dashboard audit coverage', () => {
     await call(t.httpUrl, 'GET', '/api/patients', undefined, bearer);
     expect(await entries('actor=user:card/token:1')).toHaveLength(2);
   });
+
+  it('audits a refusal for want of the admin role as access.denied, naming the patient it was about', async () => {
+    expect((await clinician.request('GET', `/api/admin/patients/${mine}/export`)).status).toBe(403);
+    expect((await clinician.request('POST', `/api/admin/patients/${mine}/erase`, { confirm: mine })).status).toBe(403);
+    expect((await clinician.request('GET', '/api/audit')).status).toBe(403);
+    expect((await clinician.request('GET', '/api/users/boss/tokens')).status).toBe(403);
+    const denied = await entries('actor=user:card&action=access.denied');
+    expect(denied.map((e) => `${e.patientId ?? '-'} ${e.target}`)).toEqual([
+      '- /api/users/boss/tokens',
+      '- /api/audit',
+      `${mine} /api/admin/patients/${mine}/erase`,
+      `${mine} /api/admin/patients/${mine}/export`,
+    ]);
+    expect(denied.every((e) => e.origin === '127.0.0.1')).toBe(true);
+  });
 });

@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { auditEntrySchema, csvCell, entityIdSchema, userSchema } from '../../domain/index.js';
-import { requireAdmin, requireAdminInPerson } from '../auth/authenticate.js';
+import { requireAdminInPerson } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
+import { adminOnly, deniedUnless } from './admin-only.js';
 import { responses } from './responses.js';
 
 const newUser = z.object({
@@ -42,7 +43,7 @@ const exportQuery = auditQuery.omit({ limit: true, before: true }).extend({ form
 /** Administrators: user accounts and the audit log (view, page, filter, export). */
 export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => void requireAdmin(request));
+  api.addHook('onRequest', adminOnly(ctx));
 
   api.get(
     '/api/users',
@@ -52,7 +53,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
 
   const userAdd = { tags: ['admin'], summary: 'Create a user', body: newUser, response: responses({ 201: oneUser }, 400, 401, 403, 409) };
   api.post('/api/users', { schema: userAdd }, async (request, reply) => {
-    requireAdminInPerson(request);
+    deniedUnless(ctx, request, requireAdminInPerson);
     const user = await ctx.users.add(request.body);
     ctx.audit.record(actor(request), 'user.add', null, `user:${user.username}`, { role: user.role, careTeams: user.careTeams });
     return reply.code(201).send({ user });
@@ -66,7 +67,7 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     response: responses({ 200: oneUser }, 400, 401, 403, 404),
   };
   api.patch('/api/users/:username', { schema: userChangeSchema }, async (request) => {
-    requireAdminInPerson(request);
+    deniedUnless(ctx, request, requireAdminInPerson);
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
     let user = await ctx.users.update(username, changes);

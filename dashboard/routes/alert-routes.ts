@@ -15,9 +15,9 @@ import {
   snoozeSchema,
   VigilError,
 } from '../../domain/index.js';
-import { requireAdmin } from '../auth/authenticate.js';
 import { canSeeTeam, type Principal } from '../auth/principal.js';
 import { actor, auditView, visiblePatient, visiblePatients, type DashboardContext } from '../context.js';
+import { deniedUnless } from './admin-only.js';
 import { noContent, responses } from './responses.js';
 
 const alertQuery = z.object({
@@ -129,7 +129,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
     response: responses({ 200: z.object({ parked: z.array(parkedDeliverySchema) }) }, 401, 403),
   };
   api.get('/api/alerts/webhook/parked', { schema: parkedList }, async (request) => {
-    requireAdmin(request);
+    deniedUnless(ctx, request);
     return { parked: ctx.alerts.parked.list() };
   });
 
@@ -144,7 +144,7 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
       },
     },
     async (request) => {
-      requireAdmin(request);
+      deniedUnless(ctx, request);
       const requested = ctx.alerts.parked.replay(request.body.seq);
       ctx.audit.record(actor(request), 'webhook.replay', null, request.body.seq === undefined ? 'all' : `seq:${request.body.seq}`, { requested });
       return { requested };

@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { entityIdSchema, patientErasureSchema, patientExportSchema, VigilError } from '../../domain/index.js';
 import type { Actor } from '../../state/index.js';
-import { requireAdmin } from '../auth/authenticate.js';
-import { actor } from '../context.js';
+import { actor, type DashboardContext } from '../context.js';
+import { adminOnly, patientIdParam } from './admin-only.js';
 import { responses } from './responses.js';
 
 /**
@@ -20,9 +20,9 @@ const params = z.object({ id: entityIdSchema });
 const eraseBody = z.object({ confirm: entityIdSchema.describe('the patient id again: an erasure cannot be undone') });
 
 /** Administrators only (clinicians get 403): export a patient's data as one download, erase a patient. */
-export async function registerPatientDataRoutes(app: FastifyInstance, actions: PatientDataActions): Promise<void> {
+export async function registerPatientDataRoutes(app: FastifyInstance, ctx: DashboardContext, actions: PatientDataActions): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => void requireAdmin(request));
+  api.addHook('onRequest', adminOnly(ctx, undefined, patientIdParam));
 
   api.get(
     '/api/admin/patients/:id/export',

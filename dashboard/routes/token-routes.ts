@@ -6,6 +6,7 @@ import type { ApiTokenStore } from '../auth/identity.js';
 import { requireAdminInPerson } from '../auth/authenticate.js';
 import { usernameSchema } from '../auth/user-store.js';
 import { actor, type DashboardContext } from '../context.js';
+import { adminOnly } from './admin-only.js';
 import { noContent, responses } from './responses.js';
 
 export const tokenLabelSchema = z.string().trim().min(1).max(100).describe('what the token is for, e.g. "EHR interface"');
@@ -24,7 +25,7 @@ const newToken = z.object({
  */
 export async function registerTokenRoutes(app: FastifyInstance, ctx: DashboardContext, tokens: ApiTokenStore): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', async (request) => void requireAdminInPerson(request));
+  api.addHook('onRequest', adminOnly(ctx, requireAdminInPerson));
   const userOf = async (username: string) => {
     const user = await ctx.users.byUsername(username);
     if (!user) throw new VigilError('VIGIL_ERR_NOT_FOUND', `user ${username} does not exist`);
