@@ -62,4 +62,10 @@ describe('dashboard audit coverage', () => {
     ]);
     expect(denied.every((e) => e.origin === '127.0.0.1')).toBe(true);
   });
+
+  it('audits reading the audit log, which holds patient ids and notes, as the export is', async () => {
+    await admin.request('GET', `/api/audit?patient=${mine}`);
+    const reads = await entries('actor=user:boss&action=audit.view');
+    expect(reads.map((e) => e.patientId)).toContain(mine);
+  });
 });

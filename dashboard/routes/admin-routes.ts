@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { auditEntrySchema, csvCell, entityIdSchema, userSchema } from '../../domain/index.js';
 import { requireAdminInPerson } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
-import { actor, type DashboardContext } from '../context.js';
+import { actor, auditView, type DashboardContext } from '../context.js';
 import { adminOnly, deniedUnless } from './admin-only.js';
 import { responses } from './responses.js';
 
@@ -90,6 +90,10 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
   api.get('/api/audit', { schema: auditList }, async (request) => {
     const q = request.query;
     const entries = await ctx.auditTrail.list({ ...filterOf(q), limit: q.limit, beforeId: q.before });
+    // The log holds patient ids, notes and reasons: reading it is an access like its export (audit.export), with
+    // the same repeat rule as any view (the same session, filter and page within 10 minutes is one entry).
+    const filter = filterOf(q);
+    auditView(ctx, request, 'audit.view', q.patient ?? null, null, JSON.stringify([filter, q.limit, q.before]), { ...filter, before: q.before, count: entries.length });
     return { entries, next: entries.length === q.limit ? entries.at(-1)?.id : undefined };
   });
 
