@@ -122,11 +122,14 @@ export function createDashboard(options: DashboardOptions) {
         transformObject: jsonSchemaTransformObject,
       });
       await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
-      await registerSessionRoutes(app, ctx, authenticate);
+      // Integrations (a bearer token, valid or not) are limited per address before their credentials are checked,
+      // wherever a bearer value is taken (the API, the session routes, the live channel: one budget), so that
+      // guessing VIGIL_ADMIN_TOKEN is slowed on every route; the page's own session requests are not (a
+      // clinician's busy morning must never meet a 429).
+      const bearerLimit = app.rateLimit({ max: options.settings.apiRatePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined });
+      await registerSessionRoutes(app, ctx, authenticate, bearerLimit);
       await app.register(async (api) => {
-        // Integrations (a bearer token, valid or not) are limited per address before their credentials are checked;
-        // the page's own session requests are not (a clinician's busy morning must never meet a 429).
-        api.addHook('onRequest', app.rateLimit({ max: options.settings.apiRatePerMinute, timeWindow: '1 minute', allowList: (request) => request.headers.authorization === undefined }));
+        api.addHook('onRequest', bearerLimit);
         api.addHook('onRequest', requirePrincipal(authenticate));
         // Patient data never lands in a browser's or a proxy's cache (HIPAA 164.312(a): access control).
         api.addHook('onSend', async (_request, reply, payload) => {
@@ -144,9 +147,12 @@ export function createDashboard(options: DashboardOptions) {
         const patientData = options.patientData;
         if (patientData) await api.register(async (admin) => registerPatientDataRoutes(admin, ctx, patientData));
       });
-      await registerLiveRoute(app, hub, authenticate, (request, replay) =>
-        auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' }),
-      );
+      await app.register(async (scope) => {
+        scope.addHook('onRequest', bearerLimit);
+        await registerLiveRoute(scope, hub, authenticate, (request, replay) =>
+          auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' }),
+        );
+      });
       await registerWebAssets(app);
     },
     onCommitted(readings: readonly Reading[]): void {

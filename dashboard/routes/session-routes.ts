@@ -1,5 +1,5 @@
 import { PasswordGate } from '../auth/password-gate.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sessionInfoSchema, VigilError, type SessionInfo } from '../../domain/index.js';
@@ -10,8 +10,11 @@ import { noContent, responses } from './responses.js';
 
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
-/** Log in, see who you are (and your CSRF token), log out. Login is rate-limited per address. */
-export async function registerSessionRoutes(app: FastifyInstance, ctx: DashboardContext, authenticate: Authenticator): Promise<void> {
+/**
+ * Log in, see who you are (and your CSRF token), log out. Login is rate-limited per address; `bearerLimit` limits the
+ * other two when they carry a bearer value, which they check (one budget with the JSON API).
+ */
+export async function registerSessionRoutes(app: FastifyInstance, ctx: DashboardContext, authenticate: Authenticator, bearerLimit: onRequestHookHandler): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const cookieOptions = {
     path: '/',
@@ -61,7 +64,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
   );
 
   const whoAmI = { tags: ['session'], summary: 'The logged-in user, and the CSRF token for state-changing requests', response: responses({ 200: sessionInfoSchema }, 401) };
-  api.get('/api/session', { schema: whoAmI }, async (request, reply) => {
+  api.get('/api/session', { schema: whoAmI, onRequest: bearerLimit }, async (request, reply) => {
     // authenticate() has checked the session (and restarted its idle clock unless this is a background request).
     const principal = await authenticate(request);
     if (!principal || principal.kind !== 'session') throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'not logged in');
@@ -71,7 +74,7 @@ export async function registerSessionRoutes(app: FastifyInstance, ctx: Dashboard
   });
 
   const logout = { tags: ['session'], summary: 'Log out: ends the session', response: responses({ 204: noContent }, 503) };
-  api.delete('/api/session', { schema: logout }, async (request, reply) => {
+  api.delete('/api/session', { schema: logout, onRequest: bearerLimit }, async (request, reply) => {
     const principal = await authenticate(request);
     if (principal?.kind === 'session') {
       request.principal = principal;
