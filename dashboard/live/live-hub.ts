@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import type { AlertEvent } from '../../alerts/index.js';
 import type { LiveMessage, Reading } from '../../domain/index.js';
 import type { Principal } from '../auth/principal.js';
+import { CallerLimit } from './caller-limit.js';
 
 /** What the hub needs to know about who may see what, and whether a session still stands. */
 export interface LiveAccess {
@@ -20,6 +21,8 @@ export interface LiveHubOptions {
   /** Readings are pushed in batches, at most this often. */
   readonly readingBatchMs: number;
   readonly onDropped?: () => void;
+  /** Open connections one session or token may hold (MAX_LIVE_PER_CALLER). */
+  readonly maxPerCaller?: number;
 }
 
 interface Client {
@@ -30,11 +33,13 @@ interface Client {
 
 /**
  * Close codes the page understands: 4401 log in again; 4008 too slow, reconnect and replay; 4009 the user's role or
- * care teams changed, reconnect (and see what the user may see now).
+ * care teams changed, reconnect (and see what the user may see now); 4029 the caller holds too many connections
+ * already (the page reconnects with its growing pause).
  */
 export const CLOSE_SESSION_ENDED = 4401;
 export const CLOSE_TOO_SLOW = 4008;
 export const CLOSE_ACCESS_CHANGED = 4009;
+export const CLOSE_TOO_MANY = 4029;
 
 /**
  * The live channel (`/api/live`): alert transitions with their sequence number, replayed from the last one the
@@ -44,6 +49,7 @@ export const CLOSE_ACCESS_CHANGED = 4009;
 export class LiveHub {
   readonly #o: LiveHubOptions;
   readonly #clients = new Set<Client>();
+  readonly #perCaller: CallerLimit;
   #pendingReadings: Reading[] = [];
   #readingTimer: NodeJS.Timeout | undefined;
   readonly #sessionTimer: NodeJS.Timeout;
@@ -51,6 +57,7 @@ export class LiveHub {
 
   constructor(options: LiveHubOptions) {
     this.#o = options;
+    this.#perCaller = new CallerLimit(options.maxPerCaller);
     this.#sessionTimer = setInterval(() => {
       // One check at a time: a slow database must not pile checks up.
       if (this.#checking) return;
@@ -64,12 +71,24 @@ export class LiveHub {
     return this.#clients.size;
   }
 
+  /** Whether the caller may open another connection (asked before the upgrade, for a plain 429). */
+  admits(principal: Principal): boolean {
+    return this.#perCaller.admits(principal);
+  }
+
   /**
    * Registers a socket after replaying what it missed; synchronous, so no event falls between the two. Answers
    * how many replayed events the principal was shown and the last sequence number: a replay is a read of alert
    * history, audited by the caller like `GET /api/alerts/events`.
    */
   attach(socket: WebSocket, principal: Principal, afterSeq: number): { replayed: number; lastSeq: number } {
+    // Counted here too: upgrades admitted together may have passed `admits` before any of them was attached.
+    const release = this.#perCaller.take(principal);
+    if (!release) {
+      socket.close(CLOSE_TOO_MANY, 'too many live connections: close another one');
+      return { replayed: 0, lastSeq: afterSeq };
+    }
+    socket.on('close', release);
     const client: Client = { socket, principal, lastSeq: afterSeq };
     let replayed = 0;
     for (;;) {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { VigilError } from '../../domain/index.js';
 import { sameOrigin, type Authenticator } from '../auth/authenticate.js';
+import { MAX_LIVE_PER_CALLER } from './caller-limit.js';
 import type { LiveHub } from './live-hub.js';
 
 /** Records a replay of alert history to a live client (the caller's repeat-view rule applies). */
@@ -25,6 +26,7 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
         const principal = await authenticate(request);
         if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first');
         request.principal = principal;
+        if (!hub.admits(principal)) throw new VigilError('VIGIL_ERR_RATE_LIMITED', `too many live connections for this session or token (at most ${MAX_LIVE_PER_CALLER}): close another one`);
       },
     },
     (socket, request) => {
