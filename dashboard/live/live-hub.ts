@@ -93,7 +93,12 @@ export class LiveHub {
     let replayed = 0;
     for (;;) {
       const events = this.#o.access.eventsAfter(client.lastSeq, 1000);
-      for (const event of events) if (this.#sendAlertEvent(client, event)) replayed += 1;
+      for (const event of events) {
+        if (this.#sendAlertEvent(client, event)) replayed += 1;
+        // Dropped as too slow (or gone): the rest of the history is not read for it, on the loop that acknowledges
+        // devices. It reconnects from the last event it received.
+        if (socket.readyState !== socket.OPEN) return { replayed, lastSeq: client.lastSeq };
+      }
       if (events.length < 1000) break;
     }
     this.#send(client, { type: 'ready', seq: client.lastSeq, user: principal.username });
@@ -111,13 +116,13 @@ export class LiveHub {
     for (const client of this.#clients) this.#sendAlertEvent(client, event);
   }
 
-  /** Sends the event if the client has not had it and may see its patient; answers whether it did. */
+  /** Sends the event if the client has not had it and may see its patient; answers whether it was sent. */
   #sendAlertEvent(client: Client, event: AlertEvent): boolean {
     // A replayed event can also arrive live (stored before it was emitted): the sequence number tells.
     if (event.seq <= client.lastSeq) return false;
     client.lastSeq = event.seq;
     if (!this.#o.access.canSeePatient(client.principal, event.alert.patientId)) return false;
-    this.#send(client, {
+    return this.#send(client, {
       type: event.type,
       seq: event.seq,
       at: event.at,
@@ -126,7 +131,6 @@ export class LiveHub {
       alert: event.alert,
       patientName: this.#o.access.patientName(event.alert.patientId),
     });
-    return true;
   }
 
   onReadings(readings: readonly Reading[]): void {
@@ -147,18 +151,19 @@ export class LiveHub {
   }
 
   /** Every message is one of the live channel's schema (domain/api/live.ts), from which the page takes its types. */
-  #send(client: Client, message: LiveMessage): void {
+  #send(client: Client, message: LiveMessage): boolean {
     const { socket } = client;
-    if (socket.readyState !== socket.OPEN) return;
+    if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > this.#o.maxBufferedBytes) {
       this.#clients.delete(client);
       this.#o.onDropped?.();
       socket.close(CLOSE_TOO_SLOW, 'too slow: reconnect to catch up');
       // A peer that does not read does not answer the close handshake either.
       setTimeout(() => socket.terminate(), 1_000).unref();
-      return;
+      return false;
     }
     socket.send(JSON.stringify(message));
+    return true;
   }
 
   async #checkSessions(): Promise<void> {
