@@ -149,9 +149,12 @@ export function createDashboard(options: DashboardOptions) {
       });
       await app.register(async (scope) => {
         scope.addHook('onRequest', bearerLimit);
-        await registerLiveRoute(scope, hub, authenticate, (request, replay) =>
-          auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' }),
-        );
+        await registerLiveRoute(scope, hub, authenticate, (request, replay, streaming) => {
+          // The stream of every visible patient's alerts and readings is a view of its own, with who and from where.
+          if (streaming) auditView(ctx, request, 'live.open', null, null, 'live', { after: replay.after });
+          // The replay reads alert history (patient names and values), as GET /api/alerts/events does.
+          if (replay.count > 0) auditView(ctx, request, 'alerts.events.view', null, null, `live|${replay.after}|${replay.lastSeq}`, { ...replay, via: 'live' });
+        });
       });
       await registerWebAssets(app);
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, login, type DashboardSession } from './support/dashboard-client.js';
+import { call, login, openLive, type DashboardSession } from './support/dashboard-client.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -10,6 +10,7 @@ interface Entry {
   readonly patientId: string | null;
   readonly target: string | null;
   readonly origin: string | null;
+  readonly details: unknown;
 }
 
 /** Reads of patient data the earlier routes left out of the audit log, and refusals that were not recorded. */
@@ -67,5 +68,18 @@ describe('dashboard audit coverage', () => {
     await admin.request('GET', `/api/audit?patient=${mine}`);
     const reads = await entries('actor=user:boss&action=audit.view');
     expect(reads.map((e) => e.patientId)).toContain(mine);
+  });
+
+  it('audits opening the live channel, which streams the alerts and readings of every patient the caller may see', async () => {
+    const bearer = { authorization: `Bearer ${token}` };
+    // Up to date: nothing is replayed, yet from now on the socket carries patient data.
+    const first = await openLive(t.httpUrl, bearer, 0);
+    first.close();
+    await first.closed;
+    const again = await openLive(t.httpUrl, bearer, 0);
+    again.close();
+    const opened = await entries('actor=user:card/token:1&action=live.open');
+    // The same caller reconnecting soon is one entry, as for every other view.
+    expect(opened).toEqual([expect.objectContaining({ patientId: null, origin: '127.0.0.1' })]);
   });
 });

@@ -5,8 +5,12 @@ import { sameOrigin, type Authenticator } from '../auth/authenticate.js';
 import { MAX_LIVE_PER_CALLER } from './caller-limit.js';
 import type { LiveHub } from './live-hub.js';
 
-/** Records a replay of alert history to a live client (the caller's repeat-view rule applies). */
-export type ReplayAudit = (request: FastifyRequest, replay: { count: number; after: number; lastSeq: number }) => void;
+/**
+ * Records a live connection once it is attached: its replay (`count` events sent) was a read of alert history, and
+ * while `streaming` (not refused or dropped during the replay) it carries the alerts and readings of every patient the
+ * caller may see. The caller's repeat-view rule applies.
+ */
+export type LiveAudit = (request: FastifyRequest, replay: { count: number; after: number; lastSeq: number }, streaming: boolean) => void;
 
 const liveQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 
@@ -14,7 +18,7 @@ const liveQuery = z.object({ after: z.coerce.number().int().min(0).default(0) })
  * `GET /api/live?after=<seq>` upgrades to a WebSocket for the logged-in user (session cookie, same origin: a page
  * of another site must not ride on the clinician's cookie) or an integration with the bearer token.
  */
-export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, authenticate: Authenticator, auditReplay: ReplayAudit): Promise<void> {
+export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, authenticate: Authenticator, auditOpened: LiveAudit): Promise<void> {
   app.get(
     '/api/live',
     {
@@ -33,8 +37,7 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
       const parsed = liveQuery.safeParse(request.query);
       const after = parsed.success ? parsed.data.after : 0;
       const { replayed, lastSeq } = hub.attach(socket, request.principal!, after);
-      // The replay reads alert history (patient names and values), as GET /api/alerts/events does.
-      if (replayed > 0) auditReplay(request, { count: replayed, after, lastSeq });
+      auditOpened(request, { count: replayed, after, lastSeq }, socket.readyState === socket.OPEN);
     },
   );
 }
