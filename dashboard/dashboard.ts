@@ -26,7 +26,7 @@ import { registerPatientRoutes } from './routes/patient-routes.js';
 import { registerProgrammeRoutes } from './routes/programme-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
-import { auditRefusal, requestAccess } from './request-access.js';
+import { auditForgery, auditRefusal, requestAccess } from './request-access.js';
 import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
@@ -67,7 +67,7 @@ export function createDashboard(options: DashboardOptions) {
   });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
   const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, auditTrail: options.auditTrail ?? localAuditTrail(options.audit), views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
-  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal) });
+  const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal), onForged: (request, username) => auditForgery(ctx, request, username) });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({
     maxBufferedBytes: options.liveMaxBufferedBytes ?? 4 * 1024 * 1024,

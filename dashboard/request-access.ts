@@ -17,6 +17,16 @@ export function auditRefusal(ctx: DashboardContext, request: FastifyRequest, ref
 }
 
 /**
+ * Audits a session's state change refused for a missing or wrong CSRF token or another site's origin, as
+ * `access.refused` by the session's user (the server's, not a header's) with the path: a forged request from a page
+ * the user had open leaves a trace. One entry per address and user in the repeat window.
+ */
+export function auditForgery(ctx: DashboardContext, request: FastifyRequest, username: string): void {
+  if (!ctx.views.audit(`forged|${request.ip}|${username}`, Date.now())) return;
+  ctx.audit.record({ name: `user:${username}`, origin: request.ip }, 'access.refused', null, null, { reason: 'csrf', path: request.url.split('?')[0] });
+}
+
+/**
  * The dashboard's access decisions for routes other components serve on the same HTTP server (FHIR): who is
  * asking (session cookie, personal API token or the admin token), whether they may see a care team's patient,
  * and the audit log with the same repeat-view rule as the JSON API. One place decides, whatever the route.

@@ -82,4 +82,12 @@ describe('dashboard audit coverage', () => {
     // The same caller reconnecting soon is one entry, as for every other view.
     expect(opened).toEqual([expect.objectContaining({ patientId: null, origin: '127.0.0.1' })]);
   });
+
+  it("audits a state change refused for a missing CSRF token or another site's origin, as the session's user", async () => {
+    const path = `/api/patients/${mine}/time-zone`;
+    expect((await call(t.httpUrl, 'PUT', path, { timeZone: 'Europe/London' }, { cookie: clinician.cookie })).status).toBe(403);
+    expect((await clinician.request('PUT', path, { timeZone: 'Europe/London' }, { origin: 'https://evil.example' })).status).toBe(403);
+    const refused = await entries('actor=user:card&action=access.refused');
+    expect(refused).toEqual([expect.objectContaining({ origin: '127.0.0.1', details: { reason: 'csrf', path } })]);
+  });
 });

@@ -64,7 +64,16 @@ function admin(request: FastifyRequest): Principal {
  */
 const BEARER = /^bearer +(\S+) *$/i;
 
-export function createAuthenticator(options: { adminToken: string | undefined; users: UserStore; sessions: SessionStore; tokens: ApiTokenStore; now?: () => number; onRefused?: (request: FastifyRequest, refusal: BearerRefusal) => void }): Authenticator {
+export function createAuthenticator(options: {
+  adminToken: string | undefined;
+  users: UserStore;
+  sessions: SessionStore;
+  tokens: ApiTokenStore;
+  now?: () => number;
+  onRefused?: (request: FastifyRequest, refusal: BearerRefusal) => void;
+  /** A session's state change refused for its CSRF token or origin: a page of another site riding the cookie, or a bug. */
+  onForged?: (request: FastifyRequest, username: string) => void;
+}): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
   return async (request) => {
@@ -97,6 +106,7 @@ export function createAuthenticator(options: { adminToken: string | undefined; u
     if (UNSAFE.has(request.method)) {
       const token = request.headers['x-csrf-token'];
       if (typeof token !== 'string' || !sameText(token, session.csrfToken) || !sameOrigin(request)) {
+        options.onForged?.(request, user.username);
         throw new VigilError('VIGIL_ERR_FORBIDDEN', 'missing or wrong X-CSRF-Token, or a request from another origin');
       }
     }
