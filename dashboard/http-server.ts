@@ -9,6 +9,7 @@ import type { Dashboard } from './dashboard.js';
 import { registerErrorHandler } from './routes/error-handler.js';
 import { registerJsonBodyParser } from './routes/json-body-parser.js';
 import { registerOpsRoutes, type OpsSources } from './ops-routes.js';
+import { webSocketErrorHandler } from './websocket-errors.js';
 
 export interface HttpServerOptions extends OpsSources {
   readonly host: string;
@@ -54,6 +55,7 @@ export async function createHttpServer(options: HttpServerOptions) {
   // First: every plugin and route registered below inherits the depth-checked JSON parser.
   registerJsonBodyParser(app);
   await app.register(websocket, {
+    errorHandler: webSocketErrorHandler,
     options: {
       maxPayload: options.maxPayloadBytes + 1024,
       // mqtt.js asks for the "mqtt" subprotocol; answer with it, as MQTT over WebSocket requires [MQTT-6.0.0-3].
