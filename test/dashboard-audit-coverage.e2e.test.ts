@@ -90,4 +90,16 @@ describe('dashboard audit coverage', () => {
     const refused = await entries('actor=user:card&action=access.refused');
     expect(refused).toEqual([expect.objectContaining({ origin: '127.0.0.1', details: { reason: 'csrf', path } })]);
   });
+
+  it('never takes the actor of a failed login from the user name sent: an unknown name is the target of an unauthenticated attempt', async () => {
+    for (const username of ['card/token:1', 'nobody'])
+      expect((await call(t.httpUrl, 'POST', '/api/session', { username, password: 'whatever it is' })).status).toBe(401);
+    const failed = await entries('action=login.failed');
+    expect(failed.slice(0, 2)).toEqual([
+      expect.objectContaining({ actor: 'unauthenticated', target: 'user:nobody', details: { reason: 'unknown user' } }),
+      expect.objectContaining({ actor: 'unauthenticated', target: null, details: { reason: 'unknown user' } }),
+    ]);
+    // Nothing in the log looks like the token's own doing.
+    expect((await entries('actor=user:card/token:1&action=login.failed'))).toEqual([]);
+  });
 });

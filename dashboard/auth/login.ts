@@ -3,7 +3,7 @@ import { VigilError } from '../../domain/index.js';
 import type { AuditLog } from '../../state/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { SessionStore, UserStore } from './identity.js';
-import type { User } from './user-store.js';
+import { usernameSchema, type User } from './user-store.js';
 
 export interface LoginPolicy {
   readonly maxFailures: number;
@@ -29,13 +29,17 @@ export async function login(
 ): Promise<{ user: User; sessionId: string; csrfToken: string }> {
   const now = deps.now ?? Date.now;
   const found = await deps.users.passwordHash(username);
-  const actor = { name: `user:${found?.user.username ?? username.slice(0, 64)}`, origin };
   if (!found) {
     await deps.gate.run(async () => verifyPassword(password, await (dummyHash ??= hashPassword('not a password of anyone'))));
-    deps.audit.record(actor, 'login.failed', null, null, { reason: 'unknown user' });
+    // The name sent is the client's, not an account's: it never becomes an actor (`user:card/token:1` would read as
+    // that token's doing). A name an account could have is the target; any other string is not kept at all.
+    const tried = usernameSchema.safeParse(username).success ? `user:${username}` : null;
+    deps.audit.record({ name: 'unauthenticated', origin }, 'login.failed', null, tried, { reason: 'unknown user' });
     throw refused();
   }
   const { user, hash } = found;
+  // The account's own name as stored, whatever case the client typed.
+  const actor = { name: `user:${user.username}`, origin };
   // Every refusal looks alike (status, code, message, and a password check's time): a different answer for a
   // locked account would tell an attacker which user names exist. The audit log keeps the real reason.
   const ok = await deps.gate.run(() => verifyPassword(password, hash));
