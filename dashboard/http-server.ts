@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { errorCodeOfStatus } from '../domain/index.js';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import { clientErrorHandler } from './client-errors.js';
 import type { Dashboard } from './dashboard.js';
 import { registerErrorHandler } from './routes/error-handler.js';
 import { registerJsonBodyParser } from './routes/json-body-parser.js';
@@ -44,6 +45,8 @@ export async function createHttpServer(options: HttpServerOptions) {
     // /fhir); Fastify's default of 100 answered a longer one itself, with a body in neither format. Node's 16 KiB
     // header limit bounds a URL anyway.
     routerOptions: { maxParamLength: 16_384 },
+    // Refused by Node's parser before any route: the same {code, message} body as every other refusal.
+    clientErrorHandler,
     frameworkErrors: (error, request, res) => {
       const reply = res as FastifyReply;
       for (const answer of options.frameworkErrors ?? []) if (answer(error, request, reply)) return;
