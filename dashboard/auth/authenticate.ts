@@ -43,8 +43,12 @@ export interface BearerRefusal {
 }
 
 export interface Authenticator {
-  /** The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods. */
-  (request: FastifyRequest): Promise<Principal | undefined>;
+  /**
+   * The principal of a request, or undefined: no credentials, or expired. Checks CSRF for unsafe methods.
+   * `background`: the request is not a person's input whatever its headers say (a WebSocket upgrade, which a
+   * browser cannot mark), so it does not restart the session's idle clock.
+   */
+  (request: FastifyRequest, options?: { readonly background?: boolean }): Promise<Principal | undefined>;
 }
 
 /** The holder of VIGIL_ADMIN_TOKEN; `X-Vigil-Actor` names the person it acts for. */
@@ -76,7 +80,7 @@ export function createAuthenticator(options: {
 }): Authenticator {
   const now = options.now ?? Date.now;
   const expected = options.adminToken ? digest(options.adminToken) : undefined;
-  return async (request) => {
+  return async (request, authOptions) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
       // The scheme name is case-insensitive (RFC 7235 2.1): some HTTP clients send "bearer".
@@ -99,7 +103,7 @@ export function createAuthenticator(options: {
     const sessionId = request.cookies[SESSION_COOKIE];
     if (!sessionId) return undefined;
     // The page's own refreshes say so: they must not keep a session alive that nobody is using.
-    const session = await (isBackground(request) ? options.sessions.peek(sessionId, now()) : options.sessions.touch(sessionId, now()));
+    const session = await (authOptions?.background || isBackground(request) ? options.sessions.peek(sessionId, now()) : options.sessions.touch(sessionId, now()));
     if (!session) return undefined;
     const user = await options.users.get(session.userId);
     if (!user || user.disabledAt !== null) return undefined;

@@ -27,7 +27,8 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
       schema: { hide: true },
       preValidation: async (request) => {
         if (!sameOrigin(request)) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'the live channel accepts connections from this origin only');
-        const principal = await authenticate(request);
+        // Connecting (or reconnecting after a network blip) is not a person's input: the idle clock runs on.
+        const principal = await authenticate(request, { background: true });
         if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first');
         request.principal = principal;
         if (!hub.admits(principal)) throw new VigilError('VIGIL_ERR_RATE_LIMITED', `too many live connections for this session or token (at most ${MAX_LIVE_PER_CALLER}): close another one`);
