@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, openLive, type DashboardSession } from './support/dashboard-client.js';
+import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -101,5 +102,17 @@ describe('dashboard audit coverage', () => {
     ]);
     // Nothing in the log looks like the token's own doing.
     expect((await entries('actor=user:card/token:1&action=login.failed'))).toEqual([]);
+  });
+
+  it("audits naming another care team's alert in a message to one's own patient, refused as if it did not exist", async () => {
+    const other = await t.provision();
+    await t.vigil.registry.setCareTeam(other.patientId, 'diabetes');
+    const device = await t.connectDevice(other);
+    await device.publishAsync(`rpm/v1/devices/${other.deviceId}/readings`, JSON.stringify({ type: 'blood_pressure', time: new Date().toISOString(), systolic: 200, diastolic: 100, id: 'crisis-1' }), { qos: 1 });
+    const alert = await waitFor(async () => (await admin.request<{ alerts: { id: number }[] }>('GET', `/api/alerts?patient=${other.patientId}`)).body.alerts[0], { what: "the other team's alert" });
+    const refused = await clinician.request('POST', `/api/patients/${mine}/care/messages`, { text: 'about your reading', alertId: alert.id });
+    expect(refused).toMatchObject({ status: 404, body: { code: 'VIGIL_ERR_NOT_FOUND' } });
+    const denied = await entries('actor=user:card&action=access.denied');
+    expect(denied[0]).toMatchObject({ patientId: other.patientId, target: `alert:${alert.id}` });
   });
 });

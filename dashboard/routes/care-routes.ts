@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CareLoop } from '../../careloop/index.js';
 import { educationInputSchema, measurementsSchema, medicationInputSchema, PLAN_TEMPLATES, TEMPLATE_MEASUREMENTS } from '../../careloop/index.js';
 import { carePlanSchema, careMessageSchema, educationItemSchema, entityIdSchema, isProgramme, medicationSchema, patientCareSchema, READING_TYPES, VigilError, type CareMessage } from '../../domain/index.js';
+import { canSeeTeam } from '../auth/principal.js';
 import { actor, auditView, visiblePatient, type DashboardContext } from '../context.js';
 import { responses } from './responses.js';
 
@@ -136,7 +137,13 @@ export async function registerCareRoutes(app: FastifyInstance, ctx: DashboardCon
       const patient = visiblePatient(ctx, request, request.params.patientId);
       const alertId = request.body.alertId;
       const alert = alertId === undefined ? undefined : ctx.alerts.queries.get(alertId)?.alert;
-      if (alertId !== undefined && alert?.patientId !== patient.id) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} is not an alert of patient ${patient.id}`);
+      if (alertId !== undefined && alert?.patientId !== patient.id) {
+        // Another team's alert is refused like one that does not exist, and the attempt is recorded as any other.
+        if (alert && !canSeeTeam(request.principal!, ctx.directory.patient(alert.patientId)?.careTeam ?? null)) {
+          ctx.audit.record(actor(request), 'access.denied', alert.patientId, `alert:${alert.id}`);
+        }
+        throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${alertId} is not an alert of patient ${patient.id}`);
+      }
       // The education items attached to the alert's rule go with the message.
       const sent = await care.sendMessage(patient.id, { ...request.body, alertRuleId: alert?.ruleId }, actor(request), request.principal!.username);
       return reply.code(201).send(thread(care, patient.id).find((m) => m.id === sent.id)!);
