@@ -45,9 +45,12 @@ describe("a patient's data on the dashboard API", () => {
     expect(exported.body.files.find((f) => f.path === 'patient.csv')?.text).toContain(t.vigil.registry.getPatient(patientId)!.name);
 
     expect((await admin.request('POST', `/api/admin/patients/${patientId}/erase`, { confirm: 'someone-else' })).status).toBe(400);
-    const erased = await admin.request<{ pseudonym: string; readings: number }>('POST', `/api/admin/patients/${patientId}/erase`, { confirm: patientId });
+    const erased = await admin.request<{ pseudonym: string; readings: number; earlierExports: unknown[]; replacedData: string[] }>('POST', `/api/admin/patients/${patientId}/erase`, { confirm: patientId });
     expect(erased.status).toBe(200);
     expect(erased.body.readings).toBe(5);
+    // The download above is outside Vigil: the erasure names it, for the administrator to have it deleted.
+    expect(erased.body.earlierExports).toEqual([{ at: expect.any(Number), actor: 'user:boss', target: 'download' }]);
+    expect(erased.body.replacedData).toEqual([]);
     expect(t.vigil.registry.getPatient(patientId)).toBeUndefined();
     expect(await t.vigil.ingest.store.queryRaw({ patientId, type: 'heart_rate', from: 0, to: Date.now() + 60_000 })).toEqual([]);
     expect((await admin.request('GET', `/api/patients/${patientId}`)).status).toBe(404);

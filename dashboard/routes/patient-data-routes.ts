@@ -13,7 +13,10 @@ import { responses } from './responses.js';
  */
 export interface PatientDataActions {
   export(patientId: string, by: Actor): Promise<{ readonly manifest: unknown; readonly files: readonly { readonly path: string; readonly text: string }[] }>;
-  erase(patientId: string, by: Actor): Promise<{ readonly pseudonym: string; readonly removed: Record<string, number>; readonly readings: number | null }>;
+  erase(patientId: string, by: Actor): Promise<Readonly<Omit<z.input<typeof patientErasureSchema>, 'earlierExports' | 'replacedData'>> & {
+    readonly earlierExports: readonly z.input<typeof patientErasureSchema>['earlierExports'][number][];
+    readonly replacedData: readonly string[];
+  }>;
 }
 
 const params = z.object({ id: entityIdSchema });
@@ -54,7 +57,8 @@ export async function registerPatientDataRoutes(app: FastifyInstance, ctx: Dashb
     },
     async (request) => {
       if (request.body.confirm !== request.params.id) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'confirm must repeat the patient id');
-      return actions.erase(request.params.id, actor(request));
+      const erased = await actions.erase(request.params.id, actor(request));
+      return { ...erased, earlierExports: [...erased.earlierExports], replacedData: [...erased.replacedData] };
     },
   );
 }

@@ -14,5 +14,9 @@ export const patientErasureSchema = z
     pseudonym: z.string(),
     removed: z.record(z.string(), z.number()),
     readings: z.number().nullable().describe('readings deleted from the reading store; null where the store does not say (InfluxDB)'),
+    earlierExports: z
+      .array(z.object({ at: z.number(), actor: z.string(), target: z.string().nullable() }))
+      .describe("the patient's data handed out before (audit log: patient.export), outside Vigil and not erased: delete them, or ask whoever holds them to"),
+    replacedData: z.array(z.string()).describe('directories `vigil restore --replace` moved aside in the data dir: they still hold the patient'),
   })
   .meta({ id: 'PatientErasure' });
