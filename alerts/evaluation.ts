@@ -214,6 +214,10 @@ export class AlertEvaluation {
   #sweepStopped = false;
   /** Whether each patient the current slice of a sweep writes for is still in the registry (#stillThere). */
   readonly #stillThereInSlice = new Map<string, boolean>();
+  /** The state database's data_version in the sweep's start read (#deviceNow). */
+  #sweepVersion = 0;
+  /** Every device as the current slice reads them, once another connection has committed since the start (#deviceNow). */
+  #devicesInSlice: ReadonlyMap<string, DirectoryDevice> | undefined;
   /** While a batch runs (#together): whether its transaction is open yet. */
   #batch: BatchState = 'none';
   readonly #unknownZones = new Set<string>();
@@ -524,6 +528,7 @@ export class AlertEvaluation {
         rules: new Map(patients.map((p) => [p.id, this.#d.resolver.rulesFor(p.id)])),
         snoozed: this.#d.settings.snoozedTiers(now),
       };
+      this.#sweepVersion = table.dataVersion();
       return { seen, devices: this.#d.directory.devices().filter((d) => d.patientId !== null && d.revokedAt === null) };
     });
     // Not in the read transaction: counting rejections first writes out the rejection log's buffer.
@@ -535,6 +540,7 @@ export class AlertEvaluation {
       // the time.
       const writes: SweepWrite[] = [];
       this.#stillThereInSlice.clear();
+      this.#devicesInSlice = undefined;
       const deadline = performance.now() + SWEEP_SLICE_MS;
       table.reading(() => {
         do {
@@ -554,6 +560,7 @@ export class AlertEvaluation {
     this.#d.feed.drain();
     this.#undrained = false;
     this.#stillThereInSlice.clear();
+    this.#devicesInSlice = undefined;
     if (failed.refused !== undefined) {
       this.#d.log.error({ err: failed.refused }, "the state database's write lock was refused past its busy timeout (another process holds it): the alert sweep stopped, the next one decides again what it could not write");
     }
@@ -672,11 +679,26 @@ export class AlertEvaluation {
       // The devices were read at the sweep's start, slices ago: one that came back, or was revoked or reassigned
       // since, must not be paged for from that read (the next sweep would resolve it). Asked again only here, when
       // something would change: most devices read as they did.
-      if (current === null) current = this.#d.directory.device(device.id);
+      if (current === null) current = this.#deviceNow(device.id);
       if (!current || current.revokedAt !== null || current.patientId !== device.patientId) return;
       const finding = changes(current);
       if (finding && this.#stillThere(device.patientId!)) toWrite.push(() => this.#apply(device.patientId!, rule, finding, false, now, true));
     }
+  }
+
+  /**
+   * One device as the current slice reads it. The registry's cache (directory.device) forgets a device this
+   * process changes, so it is true to this process's changes; another process's commits (the CLI's revocation or
+   * reassignment) it learns of at most every 200 ms, and asked within that time it answered a device the CLI had
+   * revoked since the sweep's start as it was: the device was paged for. Once another connection has committed
+   * since the start read (SQLite's data_version, which this connection's commits leave as it is), every device is
+   * read again from the slice's read transaction, once a slice: rare (a CLI's commit during a sweep), and one
+   * read of the devices table, not one per device.
+   */
+  #deviceNow(id: string): DirectoryDevice | undefined {
+    if (this.#d.table.dataVersion() === this.#sweepVersion) return this.#d.directory.device(id);
+    this.#devicesInSlice ??= new Map(this.#d.directory.devices().map((d) => [d.id, d]));
+    return this.#devicesInSlice.get(id);
   }
 
   /**

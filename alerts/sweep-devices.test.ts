@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clinic, HOUR } from '../test/support/clinic.js';
 
@@ -55,5 +56,34 @@ describe("the sweep's devices as they are when it decides (embedded)", () => {
     await revoked;
     await c.sweep();
     expect(c.events.filter((e) => e.alert.ruleId === 'device.offline')).toEqual([]);
+  });
+
+  it('opens none for a device the CLI revoked after the sweep read the devices, and still opens the others', async () => {
+    // Rejected readings: a device that publishes, which the broker's thread has just looked up (the registry keeps
+    // it in its cache, which learns of another process's commits at most every 200 ms).
+    const [revoked, kept] = await Promise.all([c.patient(), c.patient()]);
+    const rejected = Array.from({ length: 5 }, (_, i) => ({ ref: String(i), code: 'VIGIL_ERR_OUT_OF_RANGE' as const, message: 'glucose 1500 mg/dL is outside 10-1000 mg/dL' }));
+    for (const who of [revoked, kept]) {
+      c.rejections.record({ deviceId: who.deviceId, patientId: who.patientId, rejections: rejected, receivedAt: Date.now(), payload: Buffer.from('[]'), allRejected: true });
+      c.state.registry.getDevice(who.deviceId);
+    }
+    // The CLI's connection: its revocation commits after the sweep's start read (counting the rejections comes
+    // right after it), before the slice that decides on the device.
+    const cli = new Database(c.state.db.name);
+    const counts = c.rejections.countsSince.bind(c.rejections);
+    c.rejections.countsSince = (since: number) => {
+      c.rejections.countsSince = counts;
+      const read = counts(since);
+      cli.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ?').run(c.clock, revoked.deviceId);
+      return read;
+    };
+    try {
+      await c.sweep();
+    } finally {
+      cli.close();
+    }
+    expect(c.live(revoked.patientId, 'device.rejected_readings')).toBeUndefined();
+    expect(c.events.filter((e) => e.alert.subject === revoked.deviceId)).toEqual([]);
+    expect(c.live(kept.patientId, 'device.rejected_readings')).toMatchObject({ subject: kept.deviceId, status: 'open', latestValues: { rejected: 5 } });
   });
 });

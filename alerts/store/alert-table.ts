@@ -116,6 +116,7 @@ export class AlertTable implements AlertWrites {
       get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
       begin: db.prepare('BEGIN IMMEDIATE'),
       beginRead: db.prepare('BEGIN DEFERRED'),
+      dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
       version: db.prepare<[number], { version: number }>('SELECT version FROM alerts WHERE id = ?'),
@@ -179,6 +180,14 @@ export class AlertTable implements AlertWrites {
       // may have ended the transaction already (an I/O error).
       if (this.#db.inTransaction) this.#s.commit.run();
     }
+  }
+
+  /**
+   * SQLite's data_version: it changes with every commit another connection (the CLI, another process) makes, and
+   * never with this connection's own. Inside a read transaction it is that of the transaction's snapshot.
+   */
+  dataVersion(): number {
+    return this.#s.dataVersion.get()?.data_version ?? 0;
   }
 
   /** Runs `work` in one IMMEDIATE transaction: an alert change and its event commit together. */
