@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_DEVICE_UNASSIGNED: 'the device is not assigned to a patient',
   VIGIL_ERR_BAD_STATUS: 'the status message does not match the status schema',
   VIGIL_ERR_SENML: 'the SenML pack or record does not follow RFC 8428, or holds no numeric value Vigil can map',
-  VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit (the message was not acknowledged), or too many logins from one address',
+  VIGIL_ERR_RATE_LIMITED: 'the device publishes faster than its rate limit (the message was not acknowledged), or too many logins or API requests from one address, or too many live connections of one caller',
   VIGIL_ERR_FOREIGN_TOPIC: 'the device published or subscribed outside its own topics',
   VIGIL_ERR_OUTBOX_UNAVAILABLE: 'the durable outbox cannot be written; the message was not acknowledged',
   VIGIL_ERR_STATE_UNAVAILABLE: 'the shared state database (PostgreSQL) does not answer: logins and credential checks wait until it is back',
