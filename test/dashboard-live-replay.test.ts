@@ -1,34 +1,14 @@
-import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import type { AlertEvent } from '../alerts/index.js';
 import type { Principal } from '../dashboard/auth/principal.js';
 import { LiveHub } from '../dashboard/live/live-hub.js';
+import { bulkyAlertEvent, stalledPeer } from './support/live-peers.js';
 import { waitFor } from './support/temp.js';
 
 const CLINICIAN: Principal = { kind: 'session', userId: 1, username: 'card', displayName: 'card', role: 'clinician', careTeams: ['cardiology'], sessionId: 's' };
 
-function event(seq: number): AlertEvent {
-  return {
-    seq,
-    type: 'alert.updated',
-    at: Date.now(),
-    actor: null,
-    change: 'repeat',
-    alert: { id: seq, patientId: 'p-1', ruleId: 'bp.crisis', message: 'x'.repeat(2000) } as AlertEvent['alert'],
-  };
-}
 
-/** A peer that completes the WebSocket handshake and then never reads: a frozen tab, or a script asking for everything. */
-async function stalledPeer(port: number, path: string): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  await new Promise<void>((resolve) => socket.once('data', () => resolve()));
-  socket.pause();
-  return socket;
-}
 
 /**
  * A connection with `after=0` asks for the whole alert history, read page by page on the event loop that also
@@ -54,7 +34,7 @@ describe('live channel replay', () => {
         accessChanged: async () => false,
         eventsAfter: (seq, limit) => {
           pagesRead += 1;
-          return Array.from({ length: Math.max(0, Math.min(limit, history - seq)) }, (_, i) => event(seq + i + 1));
+          return Array.from({ length: Math.max(0, Math.min(limit, history - seq)) }, (_, i) => bulkyAlertEvent(seq + i + 1));
         },
       },
     });

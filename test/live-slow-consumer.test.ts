@@ -1,37 +1,14 @@
-import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { AlertEvent } from '../alerts/index.js';
 import type { Principal } from '../dashboard/auth/principal.js';
 import { LiveHub } from '../dashboard/live/live-hub.js';
+import { bulkyAlertEvent, stalledPeer } from './support/live-peers.js';
 import { waitFor } from './support/temp.js';
 
 const ADMIN: Principal = { kind: 'token', userId: null, username: 'admin', displayName: 'admin', role: 'admin', careTeams: [] };
 
-function event(seq: number): AlertEvent {
-  return {
-    seq,
-    type: 'alert.updated',
-    at: Date.now(),
-    actor: null,
-    change: 'repeat',
-    alert: { id: 1, patientId: 'p-1', ruleId: 'bp.crisis', message: 'x'.repeat(2000) } as AlertEvent['alert'],
-  };
-}
 
-/** A peer that completes the WebSocket handshake and then never reads again: a frozen browser tab. */
-async function stalledPeer(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write(
-    'GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  await new Promise<void>((resolve) => socket.once('data', () => resolve()));
-  socket.pause();
-  return socket;
-}
 
 describe('live channel with a stalled client', () => {
   const cleanups: (() => unknown)[] = [];
@@ -69,7 +46,7 @@ describe('live channel with a stalled client', () => {
     const total = 10_000;
     const rssBefore = process.memoryUsage().rss;
     for (let seq = 1; seq <= total; seq++) {
-      hub.onAlertEvent(event(seq));
+      hub.onAlertEvent(bulkyAlertEvent(seq, 1));
       if (seq % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await waitFor(() => seqs.length === total, { what: 'the healthy client to receive every event', timeoutMs: 30_000 });

@@ -1,13 +1,13 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openState, STATE_MIGRATIONS } from '../../app/state.js';
 import { SqliteStore } from '../../ingest/index.js';
 import { Outbox } from '../../ingest/outbox/outbox.js';
 import { AuditLog, openSqlite } from '../../state/index.js';
 import { smallTmpfs } from '../../test/support/fill-disk.js';
 import { reading } from '../../test/support/readings.js';
-import { tempDir } from '../../test/support/temp.js';
+import { cleanedAfterEachTest } from '../../test/support/temp-dirs.js';
 import { erasePatient } from '../patient/patient-erase.js';
 import { restoreBackup } from './restore-backup.js';
 import { takeBackup } from './take-backup.js';
@@ -16,18 +16,7 @@ const NAME = 'Zelda Zebrafinch';
 
 /** What a backup directory holds: health data readable by its owner only, and nothing that was erased. */
 describe('the files of a backup', () => {
-  let cleanups: (() => Promise<void>)[];
-  const dir = async () => {
-    const d = await tempDir();
-    cleanups.push(d.remove);
-    return d.path;
-  };
-  beforeEach(() => {
-    cleanups = [];
-  });
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const { dir, later } = cleanedAfterEachTest();
 
   /** Every regular file under `root`, with its bytes. */
   async function filesOf(root: string): Promise<{ path: string; bytes: Buffer; mode: string }[]> {
@@ -85,7 +74,7 @@ describe('the files of a backup', () => {
 
   it('leaves no partial copy of the data behind when the disk fills during the backup', async () => {
     const fs = await smallTmpfs('backup onto a full disk');
-    cleanups.push(fs.remove);
+    later(fs.remove);
     if (!fs.mounted) return;
     const data = await dir();
     openState(data).db.close();

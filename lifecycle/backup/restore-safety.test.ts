@@ -1,31 +1,20 @@
 import { chmod, cp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openState, STATE_MIGRATIONS } from '../../app/state.js';
 import { Outbox } from '../../ingest/outbox/outbox.js';
 import { openSqlite } from '../../state/index.js';
 import { reading } from '../../test/support/readings.js';
 import { smallTmpfs } from '../../test/support/fill-disk.js';
-import { tempDir } from '../../test/support/temp.js';
+import { cleanedAfterEachTest } from '../../test/support/temp-dirs.js';
 import { MANIFEST_FILE, type BackupManifest } from './manifest.js';
 import { restoreBackup } from './restore-backup.js';
 import { takeBackup } from './take-backup.js';
 
 /** What a restore leaves or refuses: a backup that is not what its manifest says, and a disk that fills midway. */
 describe('a restore that cannot finish', () => {
-  let cleanups: (() => Promise<void>)[];
-  const dir = async () => {
-    const d = await tempDir();
-    cleanups.push(d.remove);
-    return d.path;
-  };
-  beforeEach(() => {
-    cleanups = [];
-  });
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const { dir, later } = cleanedAfterEachTest();
 
   /** A backup of a data dir with readings waiting in the outbox and a reading store of `readingBytes`. */
   async function backup(readingBytes = 0): Promise<string> {
@@ -48,7 +37,7 @@ describe('a restore that cannot finish', () => {
 
   it('leaves a new data dir without Vigil data when the disk fills during the copy', async () => {
     const fs = await smallTmpfs('restore onto a full disk');
-    cleanups.push(fs.remove);
+    later(fs.remove);
     if (!fs.mounted) return;
     // 4 MB of room: the outbox fits, the reading store does not.
     const source = await backup(6 * 1024 * 1024);
@@ -59,7 +48,7 @@ describe('a restore that cannot finish', () => {
 
   it('keeps the data already there in place with --replace when the disk fills during the copy', async () => {
     const fs = await smallTmpfs('restore --replace onto a full disk');
-    cleanups.push(fs.remove);
+    later(fs.remove);
     if (!fs.mounted) return;
     const source = await backup(6 * 1024 * 1024);
     const dataDir = join(fs.path, 'data');
