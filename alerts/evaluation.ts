@@ -702,9 +702,9 @@ export class AlertEvaluation {
   }
 
   /**
-   * Whether a sweep's finding may change its alert, read outside any transaction: most persisting gaps and
-   * offline devices read as they did 30 s ago, and for them no savepoint, and so no write lock, is taken (nor,
-   * with shared alerts, a round trip to PostgreSQL queued). Decided as `#apply` decides.
+   * Whether a sweep's finding may change its alert, read in the slice's read transaction, before any write: most
+   * persisting gaps and offline devices read as they did 30 s ago, and for them no savepoint, and so no write
+   * lock, is taken (nor, with shared alerts, a round trip to PostgreSQL queued). Decided as `#apply` decides.
    */
   #sweepChanges(patientId: string, rule: Rule, finding: Finding, seen: SweepSnapshot, now: number): boolean {
     // Nothing live: only an abnormal finding no snooze silences changes something (it opens an alert). A clear one
