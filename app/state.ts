@@ -1,6 +1,7 @@
 import { ALERTS_MIGRATIONS, shareAlerts, type PatientDirectory, type SharedAlerts } from '../alerts/index.js';
 import { CARELOOP_MIGRATIONS, type CareDirectory } from '../careloop/index.js';
-import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS, type DashboardDirectory } from '../dashboard/index.js';
+import type { DashboardDirectory } from '../dashboard/index.js';
+import { API_TOKEN_MIGRATIONS, DASHBOARD_MIGRATIONS } from '../dashboard/without-server.js';
 import { INGEST_MIGRATIONS } from '../ingest/index.js';
 import { eraseReplicatedPatient, LIFECYCLE_MIGRATIONS } from '../lifecycle/index.js';
 import { Registry, REGISTRY_MIGRATIONS, REGISTRY_POSTGRES_MIGRATIONS, shareRegistry, type RegistryOptions, type SharedRegistry } from '../registry/index.js';

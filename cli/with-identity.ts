@@ -1,4 +1,4 @@
-import { SqlApiTokenStore, SqlUserStore, openIdentityDatabase, type ApiTokenStore, type UserStore } from '../dashboard/index.js';
+import type { ApiTokenStore, UserStore } from '../dashboard/index.js';
 import { cliActor } from './cli-actor.js';
 import { withState, type DataDirOption } from './with-state.js';
 
@@ -17,6 +17,8 @@ export interface IdentityCommand {
 export function withIdentity<T>(opts: DataDirOption, body: (identity: IdentityCommand) => Promise<T> | T): Promise<T> {
   return withState(opts, async ({ db }, audit, config) => {
     // A connection lost while idle: the command's next query fails with its own error, which the command reports.
+    // The dashboard's entry (Fastify and its plugins) loaded by the commands that need its account stores only.
+    const { SqlApiTokenStore, SqlUserStore, openIdentityDatabase } = await import('../dashboard/index.js');
     const identity = await openIdentityDatabase(db, config.databaseUrl, () => undefined, (copied) =>
       process.stderr.write(`vigil: the shared database had no accounts: ${copied.users} users and ${copied.tokens} API tokens of this data dir were copied into it\n`),
     );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { usernameSchema, type UserStore } from '../../dashboard/index.js';
+import type { UserStore } from '../../dashboard/index.js';
+import { usernameSchema } from '../../dashboard/without-server.js';
 import { VigilError } from '../../domain/index.js';
 import { ARG, examples, parsedBy } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';

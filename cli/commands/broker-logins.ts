@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { VigilConfig } from '../../app/config.js';
-import { DynsecControl, DynsecProvisioner } from '../../gateway/index.js';
+import type { DynsecProvisioner } from '../../gateway/index.js';
 import { ARG, examples } from '../args.js';
 import { CommandFailed } from '../failure.js';
 import { action } from '../run.js';
@@ -15,9 +15,12 @@ function dynsecBroker(config: Readonly<VigilConfig>): Broker | undefined {
 }
 
 async function withProvisioner<T>(config: Readonly<VigilConfig>, broker: Broker, body: (p: DynsecProvisioner) => Promise<T>): Promise<T> {
-  const control = await DynsecControl.connect({ url: broker.url, ...broker.dynsec, tls: broker.tls, timeoutMs: broker.connectTimeoutMs });
+  // Loaded here, not with the command line: the gateway's entry loads aedes and mqtt.js, which only the commands
+  // that talk to an external broker need.
+  const gateway = await import('../../gateway/index.js');
+  const control = await gateway.DynsecControl.connect({ url: broker.url, ...broker.dynsec, tls: broker.tls, timeoutMs: broker.connectTimeoutMs });
   try {
-    return await body(new DynsecProvisioner(control, config.topicPrefix));
+    return await body(new gateway.DynsecProvisioner(control, config.topicPrefix));
   } finally {
     await control.close();
   }

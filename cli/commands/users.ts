@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { ROLES, type Role, type UserStore } from '../../dashboard/index.js';
+import type { UserStore } from '../../dashboard/index.js';
+import { ROLES, type Role } from '../../domain/index.js';
 import { ARG, examples, oneOf } from '../args.js';
 import { action, isoOrDash, printTable } from '../run.js';
 import { DATA_DIR_HELP } from '../state-config.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../app/logger.js';
-import { startVigil } from '../../app/vigil.js';
 import { VigilError } from '../../domain/index.js';
 import { liveInstancePid, outboxHoldsReadings } from '../../lifecycle/index.js';
 import { ARG, examples } from '../args.js';
@@ -36,6 +35,8 @@ export function registerWorker(program: Command): void {
         if (!config.broker) throw new VigilError('VIGIL_ERR_CONFIG', 'VIGIL_BROKER_URL is not set: only a worker of a broker share group can be retired');
         const pid = liveInstancePid(config.dataDir);
         if (pid !== undefined) throw new CommandFailed(`a Vigil (pid ${pid}) still serves ${config.dataDir}: stop the worker first, then retire it`);
+        // Loaded here, not with the command line (cli/commands/start.ts says why).
+        const { startVigil } = await import('../../app/vigil.js');
         const vigil = await startVigil(config, createLogger(config.logLevel));
         let retired: { messages: number };
         try {
