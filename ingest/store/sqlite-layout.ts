@@ -105,10 +105,9 @@ export function readingsDeleter(db: Database.Database) {
     /**
      * Every reading of a patient; answers how many went. With `secure_delete` fully on for it (the connection's
      * FAST, openSqlite, leaves the pages the delete frees as they were, legible in the file and in any copy of
-     * it), then a TRUNCATE
-     * checkpoint that empties the write-ahead log, which still holds the rows as they were written. The checkpoint
-     * is best effort and does not wait: while another connection reads (the server's queries, a backup), the log
-     * is started over later instead.
+     * it), then a TRUNCATE checkpoint that empties the write-ahead log, which still holds the rows as they were
+     * written. The checkpoint is best effort and does not wait: while another connection reads (the server's
+     * queries, a backup), the log is started over later instead.
      */
     erase(patientId: string): number {
       const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
@@ -124,7 +123,8 @@ export function readingsDeleter(db: Database.Database) {
       try {
         db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {
-        // Busy: another connection reads. The erased rows are zeroed in the database once the log is copied in.
+        // Another checkpoint runs (one blocked by a reader answers busy without throwing). Either way the erased
+        // rows are zeroed in the database once the log is copied in, and the log is started over later.
       } finally {
         db.pragma(`busy_timeout = ${busyTimeout}`);
       }
