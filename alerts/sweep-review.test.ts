@@ -10,6 +10,7 @@ import { missedSince } from '../careloop/plan.js';
 import { normaliseReading, wireReadingSchema } from '../domain/index.js';
 import { AuditLog } from '../state/index.js';
 import { openAlertsCore } from './index.js';
+import { TEST_ALERT_TIMERS } from '../test/support/alert-timers.js';
 
 /**
  * Review of the sliced sweep (2c3b1dc): what may happen between two of its slices. Each case failed before its fix.
@@ -181,9 +182,7 @@ describe('a sweep item that throws (embedded)', () => {
       history: { queryRaw: async () => [], queryAggregate: async () => [] },
       directory: patientDirectory(state.registry, () => new Map()),
       log: { warn: () => undefined, info: () => undefined, error: (_: object, msg: string) => void errors.push(msg) },
-      escalateAfterMinutes: 15,
-      realertHours: { critical: 4, warning: 24, info: 0 },
-      snoozeMaxHours: 24,
+      ...TEST_ALERT_TIMERS,
       lateAfterMinutes: 60,
       now: () => clock.now,
       plan: (patient) =>

@@ -14,6 +14,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { createAlerts, openAlertsCore, type AlertEvent } from '../index.js';
 import { WebhookSender } from '../webhook.js';
 import { WebhookLeadership } from './webhook-leader.js';
+import { TEST_ALERT_TIMERS } from '../../test/support/alert-timers.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -42,9 +43,7 @@ async function instance(url: string | undefined, clock: { now: number }, dataDir
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory: patientDirectory(state.registry, () => new Map()),
     log,
-    escalateAfterMinutes: 15,
-    realertHours: { critical: 4, warning: 24, info: 0 },
-    snoozeMaxHours: 24,
+    ...TEST_ALERT_TIMERS,
     lateAfterMinutes: 60,
     now: () => clock.now,
     shared,
@@ -227,9 +226,7 @@ describe('alerts shared in PostgreSQL', () => {
           directory: patientDirectory(i.state.registry, () => new Map()),
           metrics: registries[registries.push(new MetricsRegistry()) - 1]!,
           log: quiet,
-          escalateAfterMinutes: 15,
-          realertHours: { critical: 4, warning: 24, info: 0 },
-          snoozeMaxHours: 24,
+          ...TEST_ALERT_TIMERS,
           lateAfterMinutes: 60,
           sweepCron: '0 0 0 1 1 *',
           webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: 'a-webhook-secret-of-some-length' },

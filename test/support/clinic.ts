@@ -6,6 +6,7 @@ import { tempDir } from './temp.js';
 import { openAlertsCore, type SharedAlerts } from '../../alerts/index.js';
 import type { SharedRegistry } from '../../registry/index.js';
 import type { Alert, AlertEvent } from '../../alerts/index.js';
+import { TEST_ALERT_TIMERS } from './alert-timers.js';
 
 /** A wire reading whose time is given relative to the clock (`minutesAgo`) or absolutely (`at`, epoch ms). */
 type Timed<T> = T extends unknown ? Omit<T, 'time'> & { minutesAgo?: number; at?: number } : never;
@@ -62,9 +63,7 @@ export class Clinic {
       history: this.store,
       directory: patientDirectory(this.state.registry, (since) => this.rejections.countsSince(since)),
       log: { warn: () => undefined, info: () => undefined, error: () => undefined },
-      escalateAfterMinutes: 15,
-      realertHours: { critical: 4, warning: 24, info: 0 },
-      snoozeMaxHours: 24,
+      ...TEST_ALERT_TIMERS,
       lateAfterMinutes: 60,
       now: () => this.clock,
       shared: opened?.alerts,

@@ -5,6 +5,7 @@ import { sharedTransitions } from '../../alerts/shared/shared-transitions.js';
 import { normaliseReading, wireReadingSchema, type Reading, type WireReadingInput } from '../../domain/index.js';
 import { AuditLog, openPostgres, type PostgresState } from '../../state/index.js';
 import { tempDir } from './temp.js';
+import { TEST_ALERT_TIMERS } from './alert-timers.js';
 
 /**
  * One instance's alerts on their own data dir, shared (PostgreSQL at a URL) or embedded, as the tests of shared
@@ -64,9 +65,7 @@ export async function sharedAlertsInstance(o: FixtureOptions) {
     history: { queryRaw: noHistory, queryAggregate: noHistory },
     directory: patientDirectory(state.registry, () => new Map()),
     log,
-    escalateAfterMinutes: 15,
-    realertHours: { critical: 4, warning: 24, info: 0 },
-    snoozeMaxHours: 24,
+    ...TEST_ALERT_TIMERS,
     lateAfterMinutes: 24 * 60,
     now: () => o.clock.now,
     shared,
