@@ -803,7 +803,7 @@ ${reportsSection}
 
 Reproduce: \`npm run bench\` (environment: \`BENCH_MESSAGES\`, \`BENCH_WARM_UP\`, \`BENCH_WINDOW\`, \`BENCH_DEVICES\`, e.g. \`10,100,10000\`; \`BENCH_TARGETS\` picks throughput rows, e.g. \`aedes,sqlite\` (of aedes, mosquitto, sqlite, influx, paced); \`BENCH_ROUNDS\` (3); \`BENCH_PACED_RATE\` runs the paced rows at that rate without the full InfluxDB rounds;
 \`BENCH_SOAK_READINGS\`; \`BENCH_VIGIL_NODE_ARGS\` to profile the Vigil process, \`BENCH_VIGIL_STDOUT\` to keep what it prints;
-\`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_STORM_PATIENTS\`, \`BENCH_STORM_RATE\`, \`BENCH_STORM_RECEIVER_MS\` (e.g. \`0,50\`), \`BENCH_STORM_ALERTS\` (\`embedded\`, \`shared\` or both), \`BENCH_SWEEP_PATIENTS\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`);
+\`BENCH_WORKER_DEVICES\`, \`BENCH_WORKERS\` (e.g. \`1,2,3\`); \`BENCH_IDLE_DEVICES\`, \`BENCH_STORM_PATIENTS\`, \`BENCH_STORM_RATE\`, \`BENCH_STORM_RECEIVER_MS\` (e.g. \`0,50\`), \`BENCH_STORM_ALERTS\` (\`embedded\`, \`shared\` or both), \`BENCH_SWEEP_PATIENTS\`, \`BENCH_DASHBOARD_PATIENTS\`, \`BENCH_DASHBOARD_SECONDS\`, \`BENCH_DASHBOARD_VIEWERS\`);
 \`npm run bench:throughput\`, \`npm run bench:soak\`, \`npm run bench:idle\`, \`npm run bench:storm\`, \`npm run bench:sweep\`, \`npm run bench:dashboard\`, \`npm run bench:reports\` and \`npm run bench:workers\`
 print their tables alone.
 Mosquitto and InfluxDB rows need Debian's \`mosquitto\` and \`influxdb\` packages (\`.ci/run\` installs them), the shared alert storm Debian's \`postgresql\` (15).

@@ -8,6 +8,7 @@ import type { ReadingStore } from '../ingest/index.js';
 import { actorOf, canSeeTeam, type Principal } from './auth/principal.js';
 import type { SessionStore, UserStore } from './auth/identity.js';
 import type { LatestReadings } from './worklist/latest-readings.js';
+import type { WorklistRanking } from './worklist/worklist-ranking.js';
 
 export interface DirectoryPatient {
   readonly id: string;
@@ -79,6 +80,8 @@ export interface DashboardContext {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly latest: LatestReadings;
+  /** Every patient's worklist row, ranked, shared by the callers of a second (worklist/worklist-ranking.ts). */
+  readonly worklist: WorklistRanking<DirectoryPatient>;
   readonly settings: SessionSettings;
 }
 

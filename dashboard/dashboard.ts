@@ -31,6 +31,8 @@ import { jsonSerializerCompiler } from './routes/serializer.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebAssets } from './web-assets.js';
 import { LatestReadings } from './worklist/latest-readings.js';
+import { SCALE_2_PRESET } from '../reports/index.js';
+import { WorklistRanking } from './worklist/worklist-ranking.js';
 
 export interface DashboardOptions {
   readonly db: StateDb;
@@ -66,7 +68,16 @@ export function createDashboard(options: DashboardOptions) {
     maxAgeMs: options.settings.maxHours * 3_600_000,
   });
   const latest = new LatestReadings(options.db, 1000, (err) => options.log.warn({ err }, 'latest readings not saved; will retry'));
-  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, auditTrail: options.auditTrail ?? localAuditTrail(options.audit), views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, settings: options.settings };
+  const worklist = new WorklistRanking({
+    patients: () => options.directory.patients(),
+    liveAlerts: () => options.alerts.queries.list({ status: 'live', limit: 100_000 }),
+    spo2Scale2: () => options.alerts.queries.patientsWithPreset(SCALE_2_PRESET),
+    alertSeq: () => options.alerts.feed.lastSeq(),
+    latest,
+    silentAfterMs: () => options.settings.silentAfterHours * 3_600_000,
+    now: () => Date.now(),
+  });
+  const ctx: DashboardContext = { alerts: options.alerts, audit: options.audit, auditTrail: options.auditTrail ?? localAuditTrail(options.audit), views: new RepeatViews(), readings: options.readings, directory: options.directory, users, sessions, latest, worklist, settings: options.settings };
   const authenticate = createAuthenticator({ adminToken: options.adminToken, users, sessions, tokens, onRefused: (request, refusal) => auditRefusal(ctx, request, refusal), onForged: (request, username) => auditForgery(ctx, request, username) });
   const dropped = new Counter({ name: 'vigil_live_clients_dropped_total', help: 'Live dashboard connections closed because the client fell behind', registers: [options.metrics] });
   const hub = new LiveHub({

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { apiErrorSchema } from '../../domain/index.js';
 
@@ -22,3 +23,12 @@ export function responses<S extends Record<number, unknown>, E extends ErrorStat
 
 /** The answer of a request that only changes something: 204, no body. */
 export const noContent = z.undefined().describe('no content');
+
+/**
+ * Sends an answer already serialised as JSON (the worklist's rows, serialised once for every caller of a
+ * ranking). The type provider types `send` by the route's response schemas, which describe the parsed shape; the
+ * contract test (test/api-contract.e2e.test.ts) checks such an answer against its schema like any other.
+ */
+export function sendJson(reply: FastifyReply, json: Buffer): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}

@@ -16,6 +16,7 @@ export class LatestReadings {
   readonly #timer: NodeJS.Timeout;
 
   readonly #onError: (err: Error) => void;
+  #version = 0;
 
   constructor(db: StateDb, flushMs = 1000, onError: (err: Error) => void = () => undefined) {
     this.#db = db;
@@ -41,11 +42,17 @@ export class LatestReadings {
     for (const r of readings) {
       const latest: LatestReading = { type: r.type, time: r.time, deviceId: r.deviceId, fields: r.fields, tags: r.tags };
       if (this.#set(r.patientId, latest)) {
+        this.#version++;
         this.#dirty.set(`${r.patientId}\u0000${r.type}`, { ...latest, patientId: r.patientId });
         newer.push(r);
       }
     }
     return newer;
+  }
+
+  /** Counts the changes: a worklist built at one version is out of date once it moves. */
+  get version(): number {
+    return this.#version;
   }
 
   of(patientId: string): ReadonlyMap<ReadingType, LatestReading> {

@@ -35,6 +35,9 @@ export const worklistSchema = z
   .object({
     generatedAt: z.number(),
     lastSeq: z.number().int().describe('the alert feed position this list reflects: the live channel continues from it'),
+    newerReadings: z
+      .boolean()
+      .describe('readings have arrived since the list was ranked (at generatedAt, at most a second before): ask again for them'),
     teams: z.array(z.string()),
     entries: z.array(worklistRowSchema),
   })

@@ -109,6 +109,8 @@ export class WorklistView {
       .then((list) => {
         this.#entries = list.entries;
         this.lastSeq = list.lastSeq;
+        // The server ranked the list a moment before readings it has now: ask again at the next refresh.
+        if (list.newerReadings) this.#stale = true;
         for (const e of list.entries) this.#names.set(e.patient.id, e.patient.name);
         this.#updateTeams(list.teams);
         this.#updateSummary();

@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../alerts/index.js';
+import { openState } from '../../app/state.js';
+import type { Reading } from '../../domain/index.js';
+import { tempDir } from '../../test/support/temp.js';
+import { LatestReadings } from './latest-readings.js';
+import { buildWorklist, type WorklistPatient } from './worklist.js';
+import { WorklistRanking } from './worklist-ranking.js';
+
+const H = 3_600_000;
+
+function alert(id: number, patientId: string, severity: Alert['severity'], openedAt: number): Alert {
+  return { id, patientId, severity, status: 'open', openedAt, updatedAt: openedAt, title: `${severity} ${id}`, message: '', ruleId: 'r', subject: '' } as Alert;
+}
+
+function reading(patientId: string, time: number, systolic = 120): Reading {
+  return { key: `${patientId}|${time}`, type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
+}
+
+describe('the shared worklist ranking', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  /** A ranking over `count` patients whose sources count how often they are read. */
+  async function setUp(count: number) {
+    const dir = await tempDir();
+    const { db } = openState(dir.path);
+    const latest = new LatestReadings(db, 60_000);
+    cleanups.push(() => latest.close(), () => db.close(), dir.remove);
+    let now = Date.parse('2026-11-30T12:00:00Z');
+    const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
+    latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
+    const state = { alerts: [] as Alert[], seq: 0, reads: 0 };
+    const ranking = new WorklistRanking(
+      {
+        patients: () => (state.reads++, patients),
+        liveAlerts: () => state.alerts,
+        spo2Scale2: () => new Set(),
+        alertSeq: () => state.seq,
+        latest,
+        silentAfterMs: () => 24 * H,
+        now: () => now,
+      },
+      { maxAgeMs: 1_000, sliceSize: 100 },
+    );
+    return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
+  }
+
+  it('ranks as buildWorklist does, each row serialised as the entry it is', async () => {
+    const { ranking, latest, patients, state, now } = await setUp(400);
+    state.alerts = [alert(1, 'p7', 'warning', now() - H), alert(2, 'p300', 'critical', now() - 2 * H)];
+    state.seq = 2;
+    const r = await ranking.current();
+    const expected = buildWorklist(patients, state.alerts, latest, now(), 24 * H);
+    expect(r.rows.map((row) => row.entry)).toEqual(expected);
+    expect(r.rows.map((row) => JSON.parse(row.bytes.toString()))).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(r.rows[0]!.entry.patient.id).toBe('p300');
+    expect(r.lastSeq).toBe(2);
+  });
+
+  it("assembles a view's rows once per ranking, in ranked order, with the care teams of every row it may see", async () => {
+    const { ranking, state, now } = await setUp(30);
+    state.alerts = [alert(1, 'p29', 'critical', now())];
+    state.seq = 1;
+    const r = await ranking.current();
+    const team1 = (row: { entry: { patient: WorklistPatient } }) => (row.entry.patient.careTeam === 'team-1' ? 'shown' : row.entry.patient.careTeam === 'team-2' ? 'counted' : 'hidden');
+    const view = r.view('team-1', team1);
+    const rows = JSON.parse(`[${view.rows.toString()}]`) as { patient: WorklistPatient }[];
+    expect(rows.map((e) => e.patient.id)).toEqual(r.rows.filter((row) => row.entry.patient.careTeam === 'team-1').map((row) => row.entry.patient.id));
+    expect(view.count).toBe(10);
+    expect(view.teams).toEqual(['team-1', 'team-2']);
+    expect(r.view('team-1', () => 'hidden')).toBe(view);
+    expect(r.view('none', () => 'hidden')).toMatchObject({ count: 0, teams: [] });
+    expect(r.view('none', () => 'hidden').rows.length).toBe(0);
+  });
+
+  it('serves every caller within a second from one ranking while only readings change, and says they are behind', async () => {
+    const { ranking, latest, state, advance, now } = await setUp(50);
+    const first = await ranking.current();
+    expect(ranking.isBehind(first)).toBe(false);
+    latest.note([reading('p1', now() + 1)]);
+    advance(900);
+    const again = await ranking.current();
+    expect(again).toBe(first);
+    expect(ranking.isBehind(again)).toBe(true);
+    expect(state.reads).toBe(1);
+    advance(100);
+    const later = await ranking.current();
+    expect(later).not.toBe(first);
+    expect(ranking.isBehind(later)).toBe(false);
+    expect(state.reads).toBe(2);
+  });
+
+  it('ranks again at once after an alert transition, and after a change to the registry made here', async () => {
+    const { ranking, state, now } = await setUp(50);
+    const first = await ranking.current();
+    state.alerts = [alert(1, 'p40', 'critical', now())];
+    state.seq = 1;
+    const afterAlert = await ranking.current();
+    expect(afterAlert).not.toBe(first);
+    expect(afterAlert.rows[0]!.entry.patient.id).toBe('p40');
+    ranking.invalidate();
+    const afterInvalidate = await ranking.current();
+    expect(afterInvalidate).not.toBe(afterAlert);
+    expect(await ranking.current()).toBe(afterInvalidate);
+    expect(state.reads).toBe(3);
+  });
+
+  it('shares one build between callers that ask while it runs, and starts another for one that needs newer alerts', async () => {
+    const { ranking, state } = await setUp(1_000);
+    const [a, b] = await Promise.all([ranking.current(), ranking.current()]);
+    expect(a).toBe(b);
+    expect(state.reads).toBe(1);
+    const during = ranking.current();
+    ranking.invalidate();
+    const newer = ranking.current();
+    expect(await during).not.toBe(await newer);
+    expect(state.reads).toBe(2);
+  });
+
+  it('builds in slices, giving the event loop back between them', async () => {
+    const { ranking } = await setUp(1_000);
+    // Queued before the build: it runs only if the build gives the event loop a turn before it resolves.
+    let turned = false;
+    setImmediate(() => (turned = true));
+    expect(await ranking.current().then(() => turned)).toBe(true);
+    // A ranking served from the one made: no turn needed.
+    turned = false;
+    setImmediate(() => (turned = true));
+    expect(await ranking.current().then(() => turned)).toBe(false);
+  });
+
+  it('gives callers a failed build to see, and builds again for the next', async () => {
+    const { ranking, state } = await setUp(10);
+    state.alerts = null as unknown as Alert[];
+    await expect(ranking.current()).rejects.toThrow();
+    state.alerts = [];
+    await expect(ranking.current()).resolves.toMatchObject({ rows: expect.any(Array) });
+  });
+});

@@ -1,0 +1,170 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Alert } from '../../alerts/index.js';
+import type { LatestReadings } from './latest-readings.js';
+import { alertsByPatient, rankOrder, worklistEntry, type RankedEntry, type WorklistPatient } from './worklist.js';
+
+/** Where a ranking's parts come from, read when it is built. */
+export interface RankingSources<P extends WorklistPatient> {
+  patients(): P[];
+  liveAlerts(): Alert[];
+  /** Patients whose SpO2 is scored on NEWS2 scale 2. */
+  spo2Scale2(): ReadonlySet<string>;
+  /** The alert feed's newest sequence number: any transition, from any process, moves it. */
+  alertSeq(): number;
+  readonly latest: LatestReadings;
+  silentAfterMs(): number;
+  now(): number;
+}
+
+/** One ranked patient, with their row already serialised (UTF-8 JSON): the answers of a ranking's lifetime share it. */
+export interface RankedRow<P extends WorklistPatient> extends RankedEntry<P> {
+  readonly bytes: Buffer;
+}
+
+/** A view of a ranking: the rows one caller may see and asked for, and the care teams of those they may see. */
+export interface RankingView {
+  /** The rows as JSON array elements, joined by commas, UTF-8. */
+  readonly rows: Buffer;
+  readonly count: number;
+  readonly teams: readonly string[];
+}
+
+/** Views kept per ranking (care teams and filters): a ranking lives a second, so few differ. */
+const MAX_VIEWS = 64;
+
+/** Every patient's row, ranked, as of `generatedAt`. */
+export class Ranking<P extends WorklistPatient> {
+  readonly #views = new Map<string, RankingView>();
+
+  constructor(
+    readonly generatedAt: number,
+    /** The alert feed's position its alerts reflect. */
+    readonly lastSeq: number,
+    /** The latest readings' version it reflects: once they move on, the ranking is out of date. */
+    readonly latestVersion: number,
+    readonly rows: readonly RankedRow<P>[],
+  ) {}
+
+  /**
+   * The rows `key` names (whom they are for and the filters asked), made by `select` once for every caller who
+   * asks for the same while the ranking lasts: a 5,000-patient list is 4 MB of JSON, which took milliseconds
+   * to assemble and, as a string, to measure and encode again for every answer.
+   */
+  view(key: string, select: (row: RankedRow<P>) => 'shown' | 'counted' | 'hidden'): RankingView {
+    const kept = this.#views.get(key);
+    if (kept) return kept;
+    const teams = new Set<string>();
+    const parts: Buffer[] = [];
+    for (const row of this.rows) {
+      const seen = select(row);
+      if (seen === 'hidden') continue;
+      const team = row.entry.patient.careTeam;
+      if (team !== null) teams.add(team);
+      if (seen === 'shown') parts.push(row.bytes);
+    }
+    const rows = Buffer.alloc(parts.reduce((n, b) => n + b.length, 0) + Math.max(0, parts.length - 1));
+    let at = 0;
+    for (const [i, b] of parts.entries()) {
+      if (i > 0) rows[at++] = 0x2c; // ','
+      at += b.copy(rows, at);
+    }
+    const view: RankingView = { rows, count: parts.length, teams: [...teams].sort() };
+    if (this.#views.size < MAX_VIEWS) this.#views.set(key, view);
+    return view;
+  }
+}
+
+export interface RankingOptions {
+  /** How long one ranking serves every caller while only readings change. */
+  readonly maxAgeMs?: number;
+  /** Rows computed in one turn of the event loop. */
+  readonly sliceSize?: number;
+}
+
+/**
+ * The worklist's ranking of every patient, shared by all who ask for it within `maxAgeMs` (a second).
+ *
+ * Ranking 5,000 patients and serialising their rows took 50-130 ms of the event loop that also acknowledges every
+ * device's readings, and each open page asks again every few seconds while readings arrive: twenty-five open
+ * pages held up every PUBACK for a quarter of the time (docs/benchmarks.md, "The dashboard with 5,000 patients").
+ * So one ranking, made in slices of `sliceSize` rows with a turn of the event loop between them, serves every
+ * caller and every care team's view of it (each filters the rows it may see), until it is a second old.
+ *
+ * What must show at once does: an alert transition (the feed's sequence moves) or `invalidate()` (a change to the
+ * registry made here) makes the next caller wait for a new ranking. Readings newer than a ranking are at most a
+ * second old, and `isBehind` says so, so that a page can ask again.
+ */
+export class WorklistRanking<P extends WorklistPatient> {
+  readonly #sources: RankingSources<P>;
+  readonly #maxAgeMs: number;
+  readonly #sliceSize: number;
+  #current: Ranking<P> | undefined;
+  /** The ranking being built, and the feed position and invalidation it started from. */
+  #building: { readonly ranking: Promise<Ranking<P>>; readonly seq: number; readonly generation: number } | undefined;
+  #generation = 0;
+  #builtGeneration = -1;
+
+  constructor(sources: RankingSources<P>, options: RankingOptions = {}) {
+    this.#sources = sources;
+    this.#maxAgeMs = options.maxAgeMs ?? 1_000;
+    this.#sliceSize = options.sliceSize ?? 250;
+  }
+
+  /** A ranking that reflects every alert transition stored so far and every registry change made here. */
+  async current(): Promise<Ranking<P>> {
+    const seq = this.#sources.alertSeq();
+    const current = this.#current;
+    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#sources.now() - current.generatedAt < this.#maxAgeMs) return current;
+    // A build under way serves this caller only if it read the same alerts and registry: otherwise a new one.
+    const building = this.#building;
+    if (building && building.seq === seq && building.generation === this.#generation) return building.ranking;
+    const generation = this.#generation;
+    const ranking = this.#build(building?.ranking).then((r) => {
+      if (this.#building?.ranking === ranking) this.#building = undefined;
+      if (!this.#current || r.generatedAt >= this.#current.generatedAt) {
+        this.#current = r;
+        this.#builtGeneration = generation;
+      }
+      return r;
+    });
+    ranking.catch(() => {
+      if (this.#building?.ranking === ranking) this.#building = undefined;
+    });
+    this.#building = { ranking, seq, generation };
+    return ranking;
+  }
+
+  /** Whether readings have arrived since the ranking was made. */
+  isBehind(ranking: Ranking<P>): boolean {
+    return this.#sources.latest.version !== ranking.latestVersion;
+  }
+
+  /** The registry changed here (a patient erased, moved): the next caller gets a new ranking. */
+  invalidate(): void {
+    this.#generation++;
+  }
+
+  async #build(after: Promise<Ranking<P>> | undefined): Promise<Ranking<P>> {
+    // One build at a time: two would take twice the event loop for the same answer.
+    if (after) await after.catch(() => undefined);
+    const s = this.#sources;
+    // Read together, in one turn, so that the alerts are those of `lastSeq`.
+    const now = s.now();
+    const lastSeq = s.alertSeq();
+    const latestVersion = s.latest.version;
+    const patients = s.patients();
+    const byPatient = alertsByPatient(s.liveAlerts());
+    const scale2 = s.spo2Scale2();
+    const silentAfterMs = s.silentAfterMs();
+    const rows: RankedRow<P>[] = [];
+    for (let i = 0; i < patients.length; i++) {
+      if (i > 0 && i % this.#sliceSize === 0) await nextTurn();
+      const patient = patients[i]!;
+      // The latest readings move between slices; a row reflects them as of its own slice, newer than `latestVersion`.
+      const ranked = worklistEntry(patient, byPatient.get(patient.id) ?? [], s.latest, now, silentAfterMs, scale2.has(patient.id));
+      rows.push({ ...ranked, bytes: Buffer.from(JSON.stringify(ranked.entry)) });
+    }
+    rows.sort(rankOrder);
+    return new Ranking(now, lastSeq, latestVersion, rows);
+  }
+}
