@@ -11,10 +11,11 @@ describe("a patient's data on the dashboard API", () => {
   let clinician: DashboardSession;
   let admin: DashboardSession;
   let patientId: string;
+  let dev: Awaited<ReturnType<TestVigil['provision']>>;
 
   beforeAll(async () => {
     t = await startTestVigil();
-    const dev = await t.provision();
+    dev = await t.provision();
     patientId = dev.patientId;
     await t.vigil.registry.setCareTeam(patientId, 'cardiology');
     const client = await t.connectDevice(dev);
@@ -57,5 +58,14 @@ describe("a patient's data on the dashboard API", () => {
     const actions = t.vigil.audit.list({ actor: 'user:boss' }).map((e) => [e.action, e.patientId, e.target]);
     expect(actions).toContainEqual(['patient.export', patientId, 'download']);
     expect(actions).toContainEqual(['patient.erase', null, `erased:${erased.body.pseudonym}`]);
+
+    // The erasure unassigned the patient's device, in the server that made it: the device's next reading is
+    // not stored under the erased patient (the registry's device cache knew it as theirs).
+    expect(t.vigil.registry.getDevice(dev.deviceId)?.patientId).toBeNull();
+    const client = await t.connectDevice(dev);
+    await client.publishAsync(`rpm/v1/devices/${dev.deviceId}/readings`, JSON.stringify({ type: 'heart_rate', time: new Date().toISOString(), value: 99, id: 'after-erasure' }), { qos: 1 }).catch(() => undefined);
+    await client.endAsync();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await t.vigil.ingest.store.queryRaw({ patientId, type: 'heart_rate', from: 0, to: Date.now() + 60_000 })).toEqual([]);
   });
 });
