@@ -112,6 +112,8 @@ export interface EvaluationDeps {
   readonly adherence?: AdherencePort | undefined;
   /** Symptoms the patient reported in check-ins (the care loop): they can raise a weight-gain alert, never lower one. */
   readonly symptoms?: SymptomReports | undefined;
+  /** Shared transitions waiting for PostgreSQL in memory at most (MAX_WAITING unless given: tests reach it with a few). */
+  readonly maxWaiting?: number | undefined;
 }
 
 /** A patient's plan, as one missing-data rule sees it: undefined, the rule's own gap applies. */
@@ -222,8 +224,11 @@ export class AlertEvaluation {
   #batch: BatchState = 'none';
   readonly #unknownZones = new Set<string>();
 
+  readonly #maxWaiting: number;
+
   constructor(deps: EvaluationDeps) {
     this.#d = deps;
+    this.#maxWaiting = deps.maxWaiting ?? MAX_WAITING;
     this.#loadLiveKeys();
     this.#lastReadings = deps.sweepState.lastReadings();
   }
@@ -883,7 +888,7 @@ export class AlertEvaluation {
       if (journal) this.#keep(journal, queued);
     };
     // Once findings wait on disk only, later ones join them there, so that they are written in the order found.
-    if (this.#waiting >= MAX_WAITING || (this.#overflowed && journal)) {
+    if (this.#waiting >= this.#maxWaiting || (this.#overflowed && journal)) {
       if (journal) {
         keep(false);
         if (journal.seq !== undefined) {

@@ -71,6 +71,8 @@ export interface AlertsOptions {
   readonly symptoms?: EvaluationDeps['symptoms'];
   /** With VIGIL_DATABASE_URL: the shared alerts in PostgreSQL, whose replica the state database holds (alerts/shared). */
   readonly shared?: SharedAlerts | undefined;
+  /** Shared alerts: transitions waiting for PostgreSQL in memory at most (10,000 unless given; tests lower it). */
+  readonly maxWaiting?: number | undefined;
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -97,7 +99,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms' | 'shared'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms' | 'shared' | 'maxWaiting'
 >;
 
 /**
@@ -139,6 +141,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     plan: options.plan,
     adherence: options.adherence,
     symptoms: options.symptoms,
+    maxWaiting: options.maxWaiting,
   });
   const actions = new AlertActions({ table, transitions, sharedSettings: options.shared?.settings, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {

@@ -43,6 +43,8 @@ export interface FixtureOptions {
   readonly locked?: ((locked: PostgresState['locked']) => PostgresState['locked']) | undefined;
   /** A data dir to open (again), which close keeps; by default a new one, removed at close. */
   readonly dir?: string | undefined;
+  /** Transitions waiting for PostgreSQL in memory at most (the server's 10,000 unless given). */
+  readonly maxWaiting?: number | undefined;
 }
 
 export async function sharedAlertsInstance(o: FixtureOptions) {
@@ -69,6 +71,7 @@ export async function sharedAlertsInstance(o: FixtureOptions) {
     lateAfterMinutes: 24 * 60,
     now: () => o.clock.now,
     shared,
+    maxWaiting: o.maxWaiting,
   });
   const devices: { patientId: string; deviceId: string }[] = [];
   for (let i = 0; i < o.patients; i++) {
