@@ -203,6 +203,10 @@ export class AlertEvaluation {
   #givenUp = 0;
   /** Findings kept in the state database but not queued (the queue was full): queued once it has drained. */
   #overflowed = false;
+  /** A pass of #queueWaitingFindings to come (#requeueIn), if one is due. */
+  #requeue: NodeJS.Timeout | undefined;
+  /** Passes of #queueWaitingFindings in a row that failed: the next one waits longer. */
+  #requeueFailures = 0;
   /** Waiting findings queued in this process, so that one is never queued twice. */
   readonly #queuedFindings = new Set<number>();
   /** Findings queued and not kept in the state database yet: kept together when an outage begins. */
@@ -295,21 +299,69 @@ export class AlertEvaluation {
     this.#queueWaitingFindings();
   }
 
-  /** Queues the findings waiting in the state database that this process has not queued, oldest first. */
+  /**
+   * Queues the findings waiting in the state database that this process has not queued, oldest first. Never
+   * throws: it runs inside #drain (a throw there stopped the queue, every later drain chained on a rejection) and
+   * at start. What could not be queued stays in the state database and is queued again after a pause.
+   */
   #queueWaitingFindings(): void {
     const waiting = this.#d.waitingFindings;
     if (!waiting || !this.#d.transitions.deferred) return;
     this.#overflowed = false;
-    for (const w of waiting.list()) {
-      if (this.#queuedFindings.has(w.seq)) continue;
-      const rule = this.#d.directory.patient(w.patientId) ? this.#d.resolver.rulesFor(w.patientId).find((r) => r.id === w.ruleId) : undefined;
-      if (!rule) {
-        this.#d.log.warn({ ruleId: w.ruleId }, 'a waiting finding is dropped: its patient is no longer in the registry, or its rule no longer applies');
-        waiting.done(w.seq);
-        continue;
-      }
-      if (!this.#apply(w.patientId, rule, w.finding, w.late, w.at, w.fromSweep, w.seq, w.txid)) break;
+    let list: ReturnType<WaitingFindings['list']>;
+    try {
+      list = waiting.list();
+    } catch (err) {
+      // None could be read: later findings join them on disk (#overflowed), so that they are written in order.
+      this.#overflowed = true;
+      this.#queueWaitingLater(err);
+      return;
     }
+    // A finding that could not be queued holds back the later ones of its alert (its patient, rule and subject),
+    // which must not be decided before it; the others go on.
+    const held = new Set<string>();
+    let failed: { err: unknown } | undefined;
+    for (const w of list) {
+      if (this.#queuedFindings.has(w.seq)) continue;
+      const key = `${w.patientId}\u0000${w.ruleId}\u0000${w.finding.subject}`;
+      if (held.has(key)) continue;
+      try {
+        const rule = this.#d.directory.patient(w.patientId) ? this.#d.resolver.rulesFor(w.patientId).find((r) => r.id === w.ruleId) : undefined;
+        if (!rule) {
+          this.#d.log.warn({ ruleId: w.ruleId }, 'a waiting finding is dropped: its patient is no longer in the registry, or its rule no longer applies');
+          waiting.done(w.seq);
+          continue;
+        }
+        if (!this.#apply(w.patientId, rule, w.finding, w.late, w.at, w.fromSweep, w.seq, w.txid)) break;
+      } catch (err) {
+        held.add(key);
+        failed ??= { err };
+      }
+    }
+    if (failed) this.#queueWaitingLater(failed.err);
+    else this.#requeueFailures = 0;
+  }
+
+  /** Findings in the state database could not be queued: logged, and queued again after a pause (backoff). */
+  #queueWaitingLater(err: unknown): void {
+    const delay = OUTAGE_RETRY_MS[Math.min(this.#requeueFailures++, OUTAGE_RETRY_MS.length - 1)]!;
+    this.#d.log.error({ err, retryInMs: delay, waiting: this.findingsWaiting() }, 'findings waiting in the data dir could not be queued for the shared database: they stay there and are queued again later');
+    this.#requeueIn(delay);
+  }
+
+  /**
+   * Queues the findings the state database holds and this process has not queued, in `ms`: those that could not
+   * be queued (#queueWaitingLater). Not at close: the next start queues them.
+   */
+  #requeueIn(ms: number): void {
+    if (this.#requeue !== undefined || this.#closing) return;
+    this.#requeue = setTimeout(() => {
+      this.#requeue = undefined;
+      // Behind what is queued in memory, which is older than anything kept on disk only (#commit keeps the order).
+      if (!this.#closing) this.#queueWaitingFindings();
+    }, ms);
+    // A pending retry does not keep a stopping process alive: what waits is on disk for the next start.
+    this.#requeue.unref();
   }
 
   /**
@@ -916,7 +968,9 @@ export class AlertEvaluation {
     this.#queue.push({ transition: transition as Transition<unknown>, journal, keep, finished });
     if (!this.#draining) {
       this.#draining = true;
-      this.#writes = this.#writes.then(() => this.#drain());
+      // #drain handles its own failures; should one escape it all the same (a bug), the chain must not stay
+      // rejected, every later drain skipped: it is logged, and the next transition queued drains what is left.
+      this.#writes = this.#writes.then(() => this.#drain()).catch((err: unknown) => this.#d.log.error({ err, waiting: this.#waiting }, 'the queue of shared alert transitions failed: the next transition queued drains it again'));
     }
     return true;
   }
@@ -1108,6 +1162,9 @@ export class AlertEvaluation {
     await this.#sweepFinding?.catch(() => undefined);
     await this.#trendQueue.catch(() => undefined);
     this.#closing = true;
+    // A pass to come over the waiting findings is left to the next start (they are on disk).
+    clearTimeout(this.#requeue);
+    this.#requeue = undefined;
     await this.#writes;
     if (this.#givenUp > 0) this.#d.log.error({ count: this.#givenUp, kept: this.findingsWaiting() }, 'alert transitions waiting for the shared database were given up at stop (it did not answer); the findings among them are kept in the data dir for the next start');
     this.#flushLastReadings();

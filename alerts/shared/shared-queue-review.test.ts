@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { VigilError } from '../../domain/index.js';
+import type { PostgresState } from '../../state/index.js';
+import { postgresForFile } from '../../test/support/postgres.js';
+import { waitFor } from '../../test/support/temp.js';
+import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { WaitingFindings } from '../store/waiting-findings.js';
+
+/**
+ * Review of evaluation's queue of shared transitions (alerts/evaluation.ts, #drain): a finding is never lost to a
+ * fault of the data dir, to a fault that is no outage, to the bound on what waits in memory, nor written twice
+ * (a second notification) because the data dir failed to forget it.
+ */
+const MIN = 60_000;
+const postgres = postgresForFile('shared_queue_review');
+type Locked = PostgresState['locked'];
+
+/** A log that keeps what was warned of and logged as an error. */
+function kept() {
+  const lines: { level: 'warn' | 'error'; msg: string; code: unknown }[] = [];
+  const note = (level: 'warn' | 'error') => (obj: object, msg: string) => lines.push({ level, msg, code: (obj as { err?: { code?: unknown } }).err?.code });
+  const log: FixtureLog = { warn: note('warn'), info: () => undefined, error: note('error') };
+  return { log, lines, errors: () => lines.filter((l) => l.level === 'error').map((l) => l.msg) };
+}
+
+/** Transitions meet an outage while `down.now` is set. */
+function outageWhile(down: { now: boolean }) {
+  return (locked: Locked): Locked =>
+    (key, work) =>
+      down.now ? Promise.reject(new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds')) : locked(key, work);
+}
+
+/** Resolves with whether `p` settled within `ms` (a wedged queue never does); a rejection fails the test. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function alertedPatients(url: string): Promise<string[]> {
+  return (await sharedRows<{ patient_id: string }>(url, 'SELECT patient_id FROM alerts ORDER BY patient_id')).map((r) => r.patient_id);
+}
+
+function patientsOf(a: SharedAlertsInstance, ...i: number[]): string[] {
+  return i.map((n) => a.devices[n]!.patientId).sort();
+}
+
+describe('the shared alerts queue, reviewed', () => {
+  const open: SharedAlertsInstance[] = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const i of open.splice(0)) await i.close();
+  });
+
+  it('goes on when the waiting findings cannot be read as the queue drains past its bound, and queues them again later', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, lines, errors } = kept();
+    const down = { now: true };
+    const a = await sharedAlertsInstance({ url, clock, patients: 6, log, locked: outageWhile(down), maxWaiting: 2 });
+    open.push(a);
+    // Two wait in memory, three on disk only (past the bound).
+    a.alerts.evaluation.onCommitted([0, 1, 2, 3, 4].map((i) => a.reading(i, crisis, clock.now - MIN)));
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 5, { what: 'the findings kept' });
+    // The first read of the waiting findings, once the two in memory are written, fails (the data dir's disk).
+    vi.spyOn(WaitingFindings.prototype, 'list').mockImplementationOnce(() => {
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    });
+    down.now = false;
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    // Queued again later: none of the five is lost.
+    await waitFor(async () => (await alertedPatients(url)).length === 5, { what: 'the findings on disk written' });
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2, 3, 4));
+    expect(lines.filter((l) => l.level === 'error' && l.code === 'SQLITE_IOERR')).toHaveLength(1);
+    expect(errors()).toEqual([expect.stringContaining('could not be queued')]);
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the findings cleared' });
+    // The queue did not stop: a later finding is written.
+    a.alerts.evaluation.onCommitted([a.reading(5, crisis, clock.now - MIN)]);
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2, 3, 4, 5));
+  }, 60_000);
+
+});
