@@ -129,6 +129,13 @@ export interface SharedLastReadings {
 /** How long a shared transition that met a PostgreSQL outage waits before it is tried again, doubling up to the last. */
 const OUTAGE_RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
 /**
+ * How long a batch of shared transitions that failed whole, though not as an outage (the replica's SQLite busy under
+ * the lock), waits before it is tried again; once these are spent its first transition is given up (#giveUpFront).
+ */
+const FAULT_RETRY_MS = [250, 500, 1_000, 2_000];
+/** A finding given up (#giveUpFront) is queued again after this long: a fault that outlasted its retries may be gone. */
+const GIVEN_UP_RETRY_MS = 30_000;
+/**
  * Transitions waiting for PostgreSQL in memory at most. Beyond it a finding waits only in the state database
  * (WaitingFindings) and is queued once the ones ahead of it are written; other transitions (an orphaned alert
  * resolved, which the next sweep finds again) are logged and dropped.
@@ -201,6 +208,8 @@ export class AlertEvaluation {
   /** The last shared write met an outage: at close, the findings behind it are given up without trying each. */
   #outage = false;
   #givenUp = 0;
+  /** Findings whose batch kept failing though PostgreSQL answered (#giveUpFront), since start. */
+  #findingsGivenUp = 0;
   /** Findings kept in the state database but not queued (the queue was full): queued once it has drained. */
   #overflowed = false;
   /** A pass of #queueWaitingFindings to come (#requeueIn), if one is due. */
@@ -351,7 +360,7 @@ export class AlertEvaluation {
 
   /**
    * Queues the findings the state database holds and this process has not queued, in `ms`: those that could not
-   * be queued (#queueWaitingLater). Not at close: the next start queues them.
+   * be queued (#queueWaitingLater) or were given up (#giveUpFront). Not at close: the next start queues them.
    */
   #requeueIn(ms: number): void {
     if (this.#requeue !== undefined || this.#closing) return;
@@ -983,7 +992,7 @@ export class AlertEvaluation {
   async #drain(): Promise<void> {
     const { transitions, log } = this.#d;
     try {
-      for (let failures = 0; this.#queue.length > 0; ) {
+      for (let failures = 0, faults = 0; this.#queue.length > 0; ) {
         // Stopping during an outage: each try would wait out the connection timeout (10 s), one batch after the other.
         if (this.#closing && this.#outage) {
           for (const q of this.#queue.splice(0)) {
@@ -998,6 +1007,7 @@ export class AlertEvaluation {
           outcomes = await runTogether(transitions, this.#queue.slice(0, TOGETHER_MAX).map((q) => q.transition));
           this.#outage = false;
           failures = 0;
+          faults = 0;
         } catch (err) {
           this.#outage = isOutage(err);
           if (this.#outage) {
@@ -1014,9 +1024,19 @@ export class AlertEvaluation {
             log.error({ err }, 'an alert transition could not be written to the shared database');
             continue;
           }
-          // Neither an outage nor one transition's own failure (answered as its outcome): the first is dropped, as
-          // it was when each went alone, and the rest are tried again.
-          outcomes = [{ ok: false, error: err }];
+          // Neither an outage nor one transition's own failure (answered as its outcome): the batch failed whole
+          // (the replica's SQLite busy or failing as it catches up under the lock, a bug). Nothing says the first
+          // transition is at fault, and dropping it was an alert that never opened: the batch is tried again after a
+          // pause, a few times (a busy replica is free again within seconds), and then the first is given up, kept
+          // in the data dir, so that the rest go on.
+          if (faults < FAULT_RETRY_MS.length) {
+            if (faults === 0) log.warn({ err }, 'a batch of alert transitions failed (no outage): it is tried again');
+            await new Promise((resolve) => setTimeout(resolve, FAULT_RETRY_MS[faults++]));
+            continue;
+          }
+          faults = 0;
+          this.#giveUpFront(err);
+          continue;
         }
         let uncleared: { count: number; first: unknown } | undefined;
         for (const outcome of outcomes) {
@@ -1040,6 +1060,34 @@ export class AlertEvaluation {
     } finally {
       this.#draining = false;
     }
+  }
+
+  /**
+   * The front transition failed in every batch it led (#drain, FAULT_RETRY_MS), though not as an outage: it leaves
+   * the queue, so that the rest go on. A finding is kept in the data dir, not cleared: it is queued again in
+   * GIVEN_UP_RETRY_MS, and by the next start on the data dir if this process stops first; it is counted
+   * (`vigil_alert_findings_given_up_total`) and stays in `vigil_alert_findings_waiting` until written. A timer's
+   * write or an orphan's resolution the next sweep decides again.
+   */
+  #giveUpFront(err: unknown): void {
+    const { log } = this.#d;
+    const q = this.#queue.shift()!;
+    const journal = q.journal;
+    if (!journal) {
+      log.error({ err }, 'an alert escalation, reminder or resolution could not be written to the shared database after several tries (no outage): the next sweep decides it again');
+    } else {
+      q.keep(false);
+      this.#findingsGivenUp++;
+      if (journal.seq !== undefined) {
+        // Not queued any more: the next pass over the waiting findings takes it again.
+        this.#queuedFindings.delete(journal.seq);
+        log.error({ err, seq: journal.seq }, 'an alert finding could not be written to the shared database after several tries (no outage): it is kept in the data dir, tried again later and at the next start');
+        this.#requeueIn(GIVEN_UP_RETRY_MS);
+      } else {
+        log.error({ err }, 'an alert finding could not be written to the shared database after several tries (no outage), and the data dir could not keep it: it is lost');
+      }
+    }
+    this.#unqueued();
   }
 
   /** A queued transition is written or given up. */
@@ -1100,6 +1148,11 @@ export class AlertEvaluation {
   /** Shared transitions queued and not yet written (waiting for PostgreSQL during an outage). */
   waiting(): number {
     return this.#waiting;
+  }
+
+  /** Findings given up after their batch kept failing, though not as an outage (#giveUpFront), since start: kept in the data dir. */
+  findingsGivenUp(): number {
+    return this.#findingsGivenUp;
   }
 
   /** Findings kept in the state database until PostgreSQL takes them (shared alerts), this run's and earlier ones'. */

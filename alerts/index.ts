@@ -214,6 +214,7 @@ export async function createAlerts(options: AlertsOptions) {
     webhookDelivering: () => (webhook?.delivering ? 1 : 0),
     transitionsWaiting: () => evaluation.waiting(),
     findingsWaiting: () => evaluation.findingsWaiting(),
+    findingsGivenUp: () => evaluation.findingsGivenUp(),
   });
   feed.on('event', (event) => {
     metrics.transitions.inc({ type: event.type });

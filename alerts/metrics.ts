@@ -12,6 +12,8 @@ export interface AlertGauges {
   readonly transitionsWaiting: () => number;
   /** Shared alerts: findings kept in the data dir until PostgreSQL takes them (this run's and earlier runs'). */
   readonly findingsWaiting: () => number;
+  /** Shared alerts: findings whose batch kept failing though PostgreSQL answered, given up to the data dir, since start. */
+  readonly findingsGivenUp: () => number;
 }
 
 export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
@@ -65,6 +67,18 @@ export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
     registers,
     collect() {
       this.set(gauges.findingsWaiting());
+    },
+  });
+  // Counted by evaluation (each give-up is also logged as an error); the counter follows it when scraped.
+  let givenUp = 0;
+  new Counter({
+    name: 'vigil_alert_findings_given_up_total',
+    help: 'Findings whose write to the shared database (PostgreSQL) kept failing though it answered; each is kept in the data dir (if it can be) and tried again',
+    registers,
+    collect() {
+      const now = gauges.findingsGivenUp();
+      if (now > givenUp) this.inc(now - givenUp);
+      givenUp = now;
     },
   });
   return {

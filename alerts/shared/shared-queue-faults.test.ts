@@ -6,8 +6,8 @@ import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedA
 import { waitFor } from '../../test/support/temp.js';
 
 /**
- * Faults in evaluation's queue of shared transitions that are not PostgreSQL's outages: each is reported and passes,
- * and the queue goes on draining (alerts/evaluation.ts, #drain; state/postgres.ts, codedTransaction).
+ * Faults in evaluation's queue of shared transitions that are not PostgreSQL's outages: each is reported, no finding
+ * is lost to it, and the queue goes on draining (alerts/evaluation.ts, #drain; state/postgres.ts, codedTransaction).
  */
 const MIN = 60_000;
 const postgres = postgresForFile('shared_queue_faults');
@@ -53,18 +53,22 @@ describe('faults in the shared alerts queue', () => {
     // Written in PostgreSQL; the replica cannot apply it, and tries again on its own.
     a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN)]);
     await a.alerts.evaluation.settled();
-    // The next transition's catch-up under the lock meets the same fault.
+    // The next transition's catch-up under the lock meets the same fault, each time its batch is tried again: it is
+    // given up, kept in the data dir (not dropped), and the queue goes on.
     a.alerts.evaluation.onCommitted([a.reading(1, crisis, clock.now - MIN)]);
     expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
     expect(lines.filter((l) => l.msg.includes('does not answer'))).toEqual([]);
-    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: 'an alert transition could not be written to the shared database', code: 'SQLITE_CONSTRAINT_TRIGGER' }]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('kept in the data dir'), code: 'SQLITE_CONSTRAINT_TRIGGER' }]);
     expect(a.alerts.evaluation.waiting()).toBe(0);
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
     // The fault gone, the queue and the replica carry on.
     a.db.exec('DROP TRIGGER test_refuse');
     a.alerts.evaluation.onCommitted([a.reading(2, crisis, clock.now - MIN)]);
     await a.alerts.evaluation.settled();
     expect(await alertedPatients(url)).toEqual([a.devices[0]!.patientId, a.devices[2]!.patientId].sort());
     await waitFor(() => a.alerts.queries.list({ status: 'live' }).length === 2);
+    // Patient 1's finding waits in the data dir for its next pass (GIVEN_UP_RETRY_MS) or the next start.
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
   }, 60_000);
 
   it('goes on when clearing one written finding from the data dir fails: the rest of the batch and later drains carry on', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
-import { waitFor } from '../../test/support/temp.js';
+import { tempDir, waitFor } from '../../test/support/temp.js';
 import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 import { WaitingFindings } from '../store/waiting-findings.js';
 
@@ -28,6 +28,26 @@ function outageWhile(down: { now: boolean }) {
   return (locked: Locked): Locked =>
     (key, work) =>
       down.now ? Promise.reject(new VigilError('VIGIL_ERR_STATE_UNAVAILABLE', 'the state database does not answer; try again in a few seconds')) : locked(key, work);
+}
+
+/** SQLite's answer when another connection kept the write lock past the busy timeout. */
+const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+
+/**
+ * Transactions that would write alerts fail inside PostgreSQL's transaction as the replica's SQLite does when busy
+ * (thrown under the lock, no outage), while `faults.left` is above 0 (each counts one down; Infinity: until reset).
+ */
+function busyReplica(faults: { left: number; met: number }) {
+  return (locked: Locked): Locked =>
+    (key, work) =>
+      locked(key, async (query) => {
+        if (faults.left > 0) {
+          faults.left--;
+          faults.met++;
+          throw busy();
+        }
+        return work(query);
+      });
 }
 
 /** Resolves with whether `p` settled within `ms` (a wedged queue never does); a rejection fails the test. */
@@ -82,6 +102,48 @@ describe('the shared alerts queue, reviewed', () => {
     a.alerts.evaluation.onCommitted([a.reading(5, crisis, clock.now - MIN)]);
     expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
     expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2, 3, 4, 5));
+  }, 60_000);
+
+  it('tries a batch again when it fails whole with a transient fault (the replica busy), rather than dropping its first finding', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, errors } = kept();
+    const faults = { left: 2, met: 0 };
+    const a = await sharedAlertsInstance({ url, clock, patients: 3, log, locked: busyReplica(faults) });
+    open.push(a);
+    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
+    expect(await within(a.alerts.evaluation.settled(), 15_000)).toBe(true);
+    expect(faults.met).toBe(2);
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2));
+    expect(errors()).toEqual([]);
+    expect(a.alerts.evaluation.waiting()).toBe(0);
+  }, 60_000);
+
+  it('keeps in the data dir a finding whose batch kept failing (no outage), says so, and the next start writes it', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const dir = await tempDir();
+    try {
+      const { log, lines } = kept();
+      const faults = { left: Number.POSITIVE_INFINITY, met: 0 };
+      const a = await sharedAlertsInstance({ url, clock, patients: 1, log, locked: busyReplica(faults), dir: dir.path });
+      a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN)]);
+      expect(await within(a.alerts.evaluation.settled(), 20_000)).toBe(true);
+      expect(await alertedPatients(url)).toEqual([]);
+      expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+      expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('kept in the data dir'), code: 'SQLITE_BUSY' }]);
+      faults.left = 0;
+      await a.close();
+      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      open.push(b);
+      b.alerts.evaluation.resumeWaitingFindings();
+      await b.alerts.evaluation.settled();
+      expect(await alertedPatients(url)).toEqual(patientsOf(a, 0));
+      expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
+    } finally {
+      await dir.remove();
+    }
   }, 60_000);
 
 });
