@@ -137,8 +137,9 @@ const FAULT_RETRY_MS = [250, 500, 1_000, 2_000];
 const GIVEN_UP_RETRY_MS = 30_000;
 /**
  * Transitions waiting for PostgreSQL in memory at most. Beyond it a finding waits only in the state database
- * (WaitingFindings) and is queued once the ones ahead of it are written; other transitions (an orphaned alert
- * resolved, which the next sweep finds again) are logged and dropped.
+ * (WaitingFindings) and is queued once the ones ahead of it are written (in memory after all, if the state database
+ * cannot keep it); other transitions (an escalation, a reminder, an orphaned alert resolved: each sweep decides them
+ * again on the alert as it is, so the first sweep after the outage makes what is due) are logged and dropped.
  */
 const MAX_WAITING = 10_000;
 
@@ -950,15 +951,19 @@ export class AlertEvaluation {
     };
     // Once findings wait on disk only, later ones join them there, so that they are written in the order found.
     if (this.#waiting >= this.#maxWaiting || (this.#overflowed && journal)) {
-      if (journal) {
-        keep(false);
-        if (journal.seq !== undefined) {
-          this.#overflowed = true;
-          return false;
-        }
+      if (!journal) {
+        // A timer's write (an escalation, a reminder) or an orphan's resolution: each sweep decides these again on
+        // the alert as it is (#sweepTimers), so the next sweep after the outage escalates or reminds what is due.
+        log.error({ waiting: this.#waiting }, 'alert transitions wait for the shared database: this escalation, reminder or resolution is dropped, and the next sweep decides it again');
+        return true;
       }
-      log.error({ waiting: this.#waiting }, 'alert transitions wait for the shared database: this one is dropped');
-      return true;
+      keep(false);
+      if (journal.seq !== undefined) {
+        this.#overflowed = true;
+        return false;
+      }
+      // The data dir could not keep it (#keep logged why): it waits in memory past the bound. A finding is the only
+      // record of its reading's danger (the reading is evaluated once); dropped, its alert never opened.
     }
     if (journal?.seq !== undefined) this.#queuedFindings.add(journal.seq);
     else if (journal) {

@@ -146,4 +146,48 @@ describe('the shared alerts queue, reviewed', () => {
     }
   }, 60_000);
 
+  it('queues a finding past the bound in memory when the data dir cannot keep it, rather than dropping it', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, errors } = kept();
+    const down = { now: true };
+    const a = await sharedAlertsInstance({ url, clock, patients: 2, log, locked: outageWhile(down), maxWaiting: 1 });
+    open.push(a);
+    // The data dir refuses to keep any finding (a full disk).
+    a.db.exec("CREATE TRIGGER test_refuse BEFORE INSERT ON alert_findings_waiting BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN)]);
+    await waitFor(() => errors().some((m) => m.includes('could not be kept')), { what: 'the outage met' });
+    // Past the bound, and the data dir cannot keep it either.
+    a.alerts.evaluation.onCommitted([a.reading(1, crisis, clock.now - MIN)]);
+    expect(errors().filter((m) => m.includes('dropped'))).toEqual([]);
+    down.now = false;
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1));
+  }, 60_000);
+
+  it('escalates at the next sweep a critical alert whose escalation was dropped past the bound during an outage', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, errors } = kept();
+    const down = { now: false };
+    const a = await sharedAlertsInstance({ url, clock, patients: 2, log, locked: outageWhile(down), maxWaiting: 1 });
+    open.push(a);
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN)]);
+    await a.alerts.evaluation.settled();
+    await waitFor(() => a.alerts.queries.list({ status: 'live' }).length === 1, { what: 'the alert in the replica' });
+    // Nobody acknowledges it: its escalation is due. PostgreSQL's alerts go away, and another finding fills the queue.
+    clock.now += 16 * MIN;
+    down.now = true;
+    a.alerts.evaluation.onCommitted([a.reading(1, crisis, clock.now - MIN)]);
+    const swept = a.alerts.evaluation.sweep();
+    await waitFor(() => errors().some((m) => m.includes('wait for the shared database')), { what: 'the escalation past the bound' });
+    down.now = false;
+    await within(swept, 15_000);
+    const escalation = async () => (await sharedRows<{ level: number }>(url, 'SELECT escalation_level AS level FROM alerts WHERE patient_id = $1', [a.devices[0]!.patientId]))[0]!.level;
+    expect(await escalation()).toBe(0);
+    // The next sweep decides it again on the alert as it is: still due, and written.
+    await a.alerts.evaluation.sweep();
+    expect(await escalation()).toBe(1);
+  }, 60_000);
+
 });
