@@ -10,7 +10,7 @@ import { adherenceBpHistoryFrom, adherenceWindowFrom, evaluateAdherenceBp } from
 import { applyDecision, sweepLeavesAsItIs } from './lifecycle/apply.js';
 import { decide, silenced } from './lifecycle/decide.js';
 import { dueEscalation, dueReminder, type TimerPolicy } from './lifecycle/timers.js';
-import { runTogether, TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions } from './lifecycle/transitions.js';
+import { runTogether, TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions, type WritingHook } from './lifecycle/transitions.js';
 import type { AlertWrites } from './store/alert-writes.js';
 import { findRule, programmeOf } from './rules/catalogue.js';
 import { isTimeZone } from '../domain/index.js';
@@ -976,6 +976,8 @@ export class AlertEvaluation {
       if (!journal) return;
       this.#unkept.delete(journal);
       if (journal.seq === undefined) return;
+      // Only once it is cleared: one the data dir failed to clear stays marked queued, so that no pass over the
+      // waiting findings in this process writes it again (the next start asks first: #noteWriting).
       this.#d.waitingFindings?.done(journal.seq);
       this.#queuedFindings.delete(journal.seq);
     };
@@ -1009,7 +1011,7 @@ export class AlertEvaluation {
         }
         let outcomes: TransitionOutcome[];
         try {
-          outcomes = await runTogether(transitions, this.#queue.slice(0, TOGETHER_MAX).map((q) => q.transition));
+          outcomes = await runTogether(transitions, this.#queue.slice(0, TOGETHER_MAX).map((q) => q.transition), this.#noteWriting);
           this.#outage = false;
           failures = 0;
           faults = 0;
@@ -1149,6 +1151,34 @@ export class AlertEvaluation {
       this.#d.log.error({ err }, 'findings waiting for the shared database could not be noted with the transaction that may have written them: a next start may write them again');
     }
   }
+
+  /**
+   * Notes, before its COMMIT, the transaction that writes findings kept in the state database with each of them.
+   * Once written a finding is cleared from there; if that fails (the data dir's disk), the next start found it and
+   * wrote it again: its reading counted twice, an event again, and a critical alert back in range (latched, waiting
+   * for a person) notified again as if the crisis had recurred. Noted, the next start asks PostgreSQL
+   * (txid_status, `writtenIn`) and takes it as written. One fsync per batch, and only for kept findings (an
+   * outage's): while PostgreSQL answers nothing is kept. A note that fails is logged and the write goes on: the
+   * alert reaching PostgreSQL matters more than a repeat at a next start.
+   */
+  readonly #noteWriting: WritingHook = (written, txid) => {
+    const waiting = this.#d.waitingFindings;
+    if (!waiting) return;
+    const writes = new Set(written);
+    const kept: (Journaled & { seq: number })[] = [];
+    for (const q of this.#queue.slice(0, TOGETHER_MAX)) {
+      if (q.journal?.seq !== undefined && q.journal.txid !== txid && writes.has(q.transition)) kept.push(q.journal as Journaled & { seq: number });
+    }
+    if (kept.length === 0) return;
+    try {
+      waiting.together(() => {
+        for (const j of kept) waiting.noteTxid(j.seq, txid);
+      });
+      for (const j of kept) j.txid = txid;
+    } catch (err) {
+      this.#d.log.error({ err }, 'findings being written to the shared database could not be noted with their transaction in the data dir: if the data dir also fails to clear them, a next start writes them again');
+    }
+  };
 
   /** Shared transitions queued and not yet written (waiting for PostgreSQL during an outage). */
   waiting(): number {

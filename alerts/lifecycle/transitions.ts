@@ -21,6 +21,14 @@ export interface Transition<T> {
 /** What became of one transition committed with others: its result, or why it failed (on its own). */
 export type TransitionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
 
+/**
+ * Told, inside a transaction and before its COMMIT, which of the transitions handed to `runTogether` it writes and
+ * its id: evaluation notes the id with the findings it keeps in the data dir, so that a start that finds one still
+ * there (the data dir failed to forget it once written) asks PostgreSQL whether that transaction committed before
+ * writing the finding again (`writtenIn`). Must not throw.
+ */
+export type WritingHook = (written: readonly Transition<unknown>[], txid: string) => void;
+
 /** At most this many queued transitions are committed together (`runTogether`). */
 export const TOGETHER_MAX = 100;
 
@@ -39,7 +47,7 @@ export interface Transitions {
    * when something failed that is no one transition's: then none was committed. Without it, `run` commits the
    * first alone.
    */
-  runTogether?(transitions: readonly Transition<unknown>[]): Promise<TransitionOutcome[]>;
+  runTogether?(transitions: readonly Transition<unknown>[], writing?: WritingHook): Promise<TransitionOutcome[]>;
   /**
    * The transaction that may have written `t` (queued to `runTogether`, which threw an outage after its COMMIT was
    * sent), while it is not known whether it did: kept with a waiting finding, so that a next start on the data dir
@@ -49,8 +57,8 @@ export interface Transitions {
 }
 
 /** `runTogether`, or the first transition alone where a Transitions has none. */
-export async function runTogether(transitions: Transitions, queued: readonly Transition<unknown>[]): Promise<TransitionOutcome[]> {
-  if (transitions.runTogether) return transitions.runTogether(queued);
+export async function runTogether(transitions: Transitions, queued: readonly Transition<unknown>[], writing?: WritingHook): Promise<TransitionOutcome[]> {
+  if (transitions.runTogether) return transitions.runTogether(queued, writing);
   return [{ ok: true, result: await transitions.run(queued[0]!) }];
 }
 

@@ -4,6 +4,7 @@ import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
 import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import type { WireReadingInput } from '../../domain/index.js';
 import { WaitingFindings } from '../store/waiting-findings.js';
 
 /**
@@ -14,6 +15,7 @@ import { WaitingFindings } from '../store/waiting-findings.js';
 const MIN = 60_000;
 const postgres = postgresForFile('shared_queue_review');
 type Locked = PostgresState['locked'];
+const normal = { type: 'blood_pressure', systolic: 120, diastolic: 80, unit: 'mmHg' } as WireReadingInput;
 
 /** A log that keeps what was warned of and logged as an error. */
 function kept() {
@@ -190,4 +192,40 @@ describe('the shared alerts queue, reviewed', () => {
     expect(await escalation()).toBe(1);
   }, 60_000);
 
+  it('does not notify again at the next start for a finding written while the data dir failed to forget it', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const dir = await tempDir();
+    try {
+      const { log } = kept();
+      const down = { now: true };
+      const a = await sharedAlertsInstance({ url, clock, patients: 1, log, locked: outageWhile(down), dir: dir.path });
+      const t0 = clock.now - 3 * 60 * MIN;
+      a.alerts.evaluation.onCommitted([a.reading(0, crisis, t0)]);
+      await waitFor(() => a.alerts.evaluation.findingsWaiting() === 1, { what: 'the finding kept' });
+      // Written once PostgreSQL answers; the data dir then refuses to forget it.
+      a.db.exec('CREATE TRIGGER test_refuse BEFORE DELETE ON alert_findings_waiting BEGIN SELECT RAISE(ABORT, \'refused for the test\'); END');
+      down.now = false;
+      await a.alerts.evaluation.settled();
+      expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+      a.db.exec('DROP TRIGGER test_refuse');
+      // Back in range for the hold time: the critical alert latches, waiting for a person.
+      a.alerts.evaluation.onCommitted([a.reading(0, normal, t0 + MIN)]);
+      a.alerts.evaluation.onCommitted([a.reading(0, normal, t0 + 62 * MIN)]);
+      await a.alerts.evaluation.settled();
+      await a.close();
+      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      open.push(b);
+      b.alerts.evaluation.resumeWaitingFindings();
+      await b.alerts.evaluation.settled();
+      expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
+      const alerts = await sharedRows<{ count: number; renotified: number; back: string | null }>(
+        url,
+        "SELECT a.count, a.back_in_range_at AS back, (SELECT count(*)::int FROM alert_events e WHERE e.alert_id = a.id AND e.type = 'alert.renotified') AS renotified FROM alerts a",
+      );
+      expect(alerts).toEqual([{ count: 1, renotified: 0, back: expect.any(String) }]);
+    } finally {
+      await dir.remove();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { VigilError } from '../../domain/index.js';
 import { isOutage, type PostgresState, type SqlClient } from '../../state/index.js';
-import { TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions } from '../lifecycle/transitions.js';
+import { TOGETHER_MAX, type Transition, type TransitionOutcome, type Transitions, type WritingHook } from '../lifecycle/transitions.js';
 import { alertReadKey, type AlertTable } from '../store/alert-table.js';
 import { RecordedAlertWrites, UNSAVED_ALERT_ID } from '../store/alert-writes.js';
 import { ALERT_WRITE_LOCK, batchStatement, unitStatement, type Unit } from './alert-commit.js';
@@ -92,7 +92,7 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
         if (!outcome!.ok) throw outcome!.error;
         return outcome!.result as T;
       }),
-    runTogether: (queued) => inTurn(() => together(queued.slice(0, TOGETHER_MAX), true)),
+    runTogether: (queued, writing) => inTurn(() => together(queued.slice(0, TOGETHER_MAX), true, undefined, writing)),
     uncertainOf: (t) => uncertain.find((u) => u.decided.some((d) => d.t === t))?.txid,
   };
 
@@ -100,9 +100,9 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
    * Commits `queued`, or as many of its first as can be decided together; answers their outcomes, in order. The
    * batch is written as one statement (batchStatement), or `oneByOne`, a statement per transition: a single one,
    * or a batch whose statement PostgreSQL refused, to find the transition it refused. `retried`: the caller tries
-   * the same transitions again after an outage (see Uncertain).
+   * the same transitions again after an outage (see Uncertain). `writing` hears, before COMMIT, what is written.
    */
-  async function together(all: readonly Transition<unknown>[], retried: boolean, oneByOne?: boolean): Promise<TransitionOutcome[]> {
+  async function together(all: readonly Transition<unknown>[], retried: boolean, oneByOne?: boolean, writing?: WritingHook): Promise<TransitionOutcome[]> {
     // Transactions whose COMMIT's answer was lost: written, or not, before anything is decided again.
     await askWhatCommitted(all);
     // Committed: the same transitions tried again (evaluation's queue, after a person's action perhaps) are answered
@@ -135,6 +135,10 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
         stop = await ((oneByOne ?? queued.length === 1) ? writeOneByOne : writeTogether)(queued, decided, noted);
         // A refused statement aborted the transaction: its own failure, thrown as it is, rolls it back.
         if (stop?.aborted) throw stop.error;
+        // Only the transitions whose writes are in this transaction: one taken as written by it that was not (its
+        // alert changed, or it waits for the next batch) would be an alert lost at the next start.
+        const written = decided.filter((d) => d.unit && !d.changed).map((d) => d.t);
+        if (writing && txid !== undefined && written.length > 0) writing(written, txid);
         worked = true;
       });
     } catch (err) {
@@ -146,8 +150,8 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
     if (stop?.aborted) {
       // Nothing of the batch was committed: written again one by one to find the refused transition, or, that
       // found, the ones before it go again without it.
-      if (stop.at === undefined) return together(queued, retried, true);
-      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at), retried);
+      if (stop.at === undefined) return together(queued, retried, true, writing);
+      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at), retried, undefined, writing);
     }
     return finish(decided, stop);
   }
