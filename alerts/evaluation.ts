@@ -352,10 +352,13 @@ export class AlertEvaluation {
     else this.#requeueFailures = 0;
   }
 
-  /** Findings in the state database could not be queued: logged, and queued again after a pause (backoff). */
+  /**
+   * Findings in the state database could not be queued: logged, and queued again after a pause (backoff). Reads
+   * nothing of the state database (not even how many wait): it is what just failed, and this must not throw.
+   */
   #queueWaitingLater(err: unknown): void {
     const delay = OUTAGE_RETRY_MS[Math.min(this.#requeueFailures++, OUTAGE_RETRY_MS.length - 1)]!;
-    this.#d.log.error({ err, retryInMs: delay, waiting: this.findingsWaiting() }, 'findings waiting in the data dir could not be queued for the shared database: they stay there and are queued again later');
+    this.#d.log.error({ err, retryInMs: delay }, 'findings waiting in the data dir could not be queued for the shared database: they stay there and are queued again later');
     this.#requeueIn(delay);
   }
 
@@ -994,7 +997,9 @@ export class AlertEvaluation {
   /**
    * Writes the queued shared transitions from the front, those PostgreSQL can take together in one transaction at
    * a time (alerts/shared/shared-transitions.ts), until none is left. Through an outage the front is tried again,
-   * with those behind it, after a pause; one that fails on its own is logged and dropped, and the rest go on.
+   * with those behind it, after a pause; through a fault of the whole batch that is no outage, a few times, and then
+   * its first is given up (#giveUpFront: a finding is kept in the data dir). One that fails on its own (its outcome:
+   * its alert changed under the lock, its write refused) is logged and dropped, and the rest go on.
    */
   async #drain(): Promise<void> {
     const { transitions, log } = this.#d;
@@ -1060,7 +1065,7 @@ export class AlertEvaluation {
         if (uncleared) {
           log.error(
             { err: uncleared.first, count: uncleared.count },
-            'findings written to the shared database could not be cleared from the waiting findings in the data dir: the next start on it writes them again',
+            'findings written to the shared database could not be cleared from the waiting findings in the data dir: the next start on it finds them noted with the transaction that wrote them, and takes them as written',
           );
         }
       }
