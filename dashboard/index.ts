@@ -5,7 +5,7 @@ export type { PatientDirectory as DashboardDirectory, SessionSettings } from './
 export { DASHBOARD_MIGRATIONS } from './auth/migrations.js';
 export { API_TOKEN_MIGRATIONS, SqlApiTokenStore } from './auth/api-token-store.js';
 export { ROLES, SqlUserStore, usernameSchema, type Role, type User } from './auth/user-store.js';
-export type { ApiTokenStore, SessionPolicy, SessionStore, UserStore } from './auth/identity.js';
+export type { AccessEnded, ApiTokenStore, SessionPolicy, SessionStore, UserStore } from './auth/identity.js';
 export { identityStores, IDENTITY_POSTGRES_MIGRATIONS, openIdentityDatabase, type IdentityDatabase, type IdentityStores } from './auth/identity-database.js';
 export { LatestReadings } from './worklist/latest-readings.js';
 export { responses } from './routes/responses.js';

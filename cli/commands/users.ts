@@ -25,6 +25,12 @@ function newPassword(): { password: string; generated: boolean } {
   return { password: randomBytes(15).toString('base64url'), generated: true };
 }
 
+/** The tokens a reset or disabling revoked, for the command's answer: the operator must know integrations stop. */
+function revokedNote(tokenIds: readonly number[]): string {
+  if (tokenIds.length === 0) return '';
+  return ` and ${tokenIds.length === 1 ? 'API token' : 'API tokens'} ${tokenIds.join(', ')} revoked (issue new ones with "vigil users token add")`;
+}
+
 const role = oneOf(ROLES as unknown as readonly [Role, ...Role[]]);
 
 /** `vigil users ...`: dashboard accounts, safe while the server runs on the same data dir. */
@@ -91,31 +97,39 @@ export function registerUsers(program: Command): void {
     );
   examples(users.command('set-password'), 'vigil users set-password alice', 'VIGIL_NEW_PASSWORD="$(cat alice.pw)" vigil users set-password alice')
     .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
-    .description('set a new password ($VIGIL_NEW_PASSWORD or generated and printed once); ends the user\'s sessions and lifts a lockout')
+    .description('set a new password ($VIGIL_NEW_PASSWORD or generated and printed once); ends the user\'s sessions, revokes their API tokens and lifts a lockout')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (username: string, opts: Common) => {
         const { password, generated } = newPassword();
-        await withUsers(opts, async (store, audit) => {
-          await store.setPassword(username, password);
-          audit('user.password', `user:${username}`);
+        const ended = await withUsers(opts, async (store, audit) => {
+          const revoked = await store.setPassword(username, password);
+          audit('user.password', `user:${username}`, { sessionsEnded: revoked.sessions, tokensRevoked: revoked.tokenIds });
+          // One `token.revoke` per token as well, as the API records it: the token's own trail says why it stopped.
+          for (const tokenId of revoked.tokenIds) audit('token.revoke', `user:${username}`, { tokenId, reason: 'password-reset' });
+          return revoked;
         });
-        process.stdout.write(`password of ${username} changed; their sessions have ended\n`);
+        process.stdout.write(`password of ${username} changed; their sessions have ended${revokedNote(ended.tokenIds)}\n`);
         if (generated) process.stdout.write(`password: ${password}\n`);
       }),
     );
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
     examples(users.command(verb), `vigil users ${verb} alice`)
       .argument('<username>', 'the login name (2-64 letters, digits, ".", "_", "@" or "-")')
-      .description(disabled ? 'disable a user: they cannot log in, and their sessions end at once' : 'enable a disabled user again')
+      .description(disabled ? 'disable a user: they cannot log in, their sessions end and their API tokens are revoked at once' : 'enable a disabled user again')
       .option('--data-dir <dir>', DATA_DIR_HELP)
       .action(
         action(async (username: string, opts: Common) => {
-          await withUsers(opts, async (store, audit) => {
-            await store.setDisabled(username, disabled);
-            audit(disabled ? 'user.disable' : 'user.enable', `user:${username}`);
+          const ended = await withUsers(opts, async (store, audit) => {
+            const result = await store.setDisabled(username, disabled);
+            if (!disabled) audit('user.enable', `user:${username}`);
+            else {
+              audit('user.disable', `user:${username}`, { sessionsEnded: result.ended.sessions, tokensRevoked: result.ended.tokenIds });
+              for (const tokenId of result.ended.tokenIds) audit('token.revoke', `user:${username}`, { tokenId, reason: 'user-disabled' });
+            }
+            return result.ended;
           });
-          process.stdout.write(`user ${username} ${disabled ? 'disabled' : 'enabled'}\n`);
+          process.stdout.write(`user ${username} ${disabled ? `disabled; their sessions have ended${revokedNote(ended.tokenIds)}` : 'enabled (API tokens revoked when it was disabled stay revoked)'}\n`);
         }),
       );
   }

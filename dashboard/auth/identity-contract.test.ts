@@ -110,9 +110,9 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       await users.setPassword('nurse', 'another long password');
       expect(await sessions.peek(second.id, now)).toBeUndefined();
       const third = await sessions.create(user.id, null, now);
-      expect((await users.setDisabled('nurse', true)).disabledAt).not.toBeNull();
+      expect((await users.setDisabled('nurse', true)).user.disabledAt).not.toBeNull();
       expect(await sessions.peek(third.id, now)).toBeUndefined();
-      expect((await users.setDisabled('nurse', false)).disabledAt).toBeNull();
+      expect((await users.setDisabled('nurse', false)).user.disabledAt).toBeNull();
     });
   });
 
@@ -168,7 +168,38 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       await users.update('nurse', { careTeams: ['oncology'] });
       expect((await authenticate(bearer(token)))?.careTeams).toEqual(['oncology']);
       await users.setDisabled('nurse', true);
-      await expect(authenticate(bearer(token))).rejects.toThrow(/disabled user/);
+      await expect(authenticate(bearer(token))).rejects.toThrow(/revoked/);
+    });
+
+    it('revokes every live token of a user whose password is reset or who is disabled, and enabling again revives none', async () => {
+      const { users, user, tokens, sessions, authenticate, bearer } = await setup();
+      const other = await users.add({ username: 'other', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+      const now = Date.now();
+      const first = await tokens.create(user.id, { label: 'EHR', expiresAt: null, createdBy: 'cli:root' });
+      const second = await tokens.create(user.id, { label: 'script', expiresAt: now + 86_400_000, createdBy: 'cli:root' });
+      const expired = await tokens.create(user.id, { label: 'old', expiresAt: now - 1, createdBy: 'cli:root' });
+      const theirs = await tokens.create(other.id, { label: 'theirs', expiresAt: null, createdBy: 'cli:root' });
+      await sessions.create(user.id, null, now);
+      await sessions.create(user.id, null, now);
+
+      // The reset answers what it ended, for the audit entry: both sessions, both live tokens (not the expired one).
+      expect(await users.setPassword('nurse', 'another long password')).toEqual({ sessions: 2, tokenIds: [first.apiToken.id, second.apiToken.id] });
+      for (const t of [first, second]) {
+        expect(await tokens.active(t.apiToken.id)).toBe(false);
+        await expect(authenticate(bearer(t.token))).rejects.toThrow(/revoked/);
+      }
+      expect((await tokens.get(expired.apiToken.id))?.revokedAt).toBeNull();
+      // Another user's token is theirs alone.
+      expect(await authenticate(bearer(theirs.token))).toMatchObject({ username: 'other' });
+
+      const third = await tokens.create(user.id, { label: 'after the reset', expiresAt: null, createdBy: 'cli:root' });
+      await sessions.create(user.id, null, now);
+      const disabled = await users.setDisabled('nurse', true);
+      expect(disabled.ended).toEqual({ sessions: 1, tokenIds: [third.apiToken.id] });
+      // Enabling the account again does not bring the token back: whoever took it over may hold it.
+      expect((await users.setDisabled('nurse', false)).ended).toEqual({ sessions: 0, tokenIds: [] });
+      await expect(authenticate(bearer(third.token))).rejects.toThrow(/revoked/);
+      expect(await tokens.active(third.apiToken.id)).toBe(false);
     });
 
     it('refuses a revoked, an expired or an unknown token, records the last use, and revokes once when asked twice at once', async () => {

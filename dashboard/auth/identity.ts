@@ -13,17 +13,26 @@ export interface UserStore {
   byUsername(username: string): Promise<User | undefined>;
   /** The stored hash, for the login check only. */
   passwordHash(username: string): Promise<{ user: User; hash: string } | undefined>;
-  /** A new password also ends every session of the user and lifts a lockout. */
-  setPassword(username: string, password: string): Promise<void>;
+  /**
+   * A new password ends every session of the user, revokes their live personal API tokens and lifts a lockout: a
+   * reset is how a compromised account is taken back, so nothing the old credentials opened may go on working.
+   */
+  setPassword(username: string, password: string): Promise<AccessEnded>;
   /** Narrowing a user's role or care teams ends their sessions. */
   update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): Promise<User>;
-  /** Disabling ends the user's sessions at once. */
-  setDisabled(username: string, disabled: boolean): Promise<User>;
+  /** Disabling ends the user's sessions and revokes their live API tokens at once (enabling again revives neither). */
+  setDisabled(username: string, disabled: boolean): Promise<{ user: User; ended: AccessEnded }>;
   unlock(username: string): Promise<void>;
   /** Counts a failed login atomically (whichever instance saw it); past `maxFailures` in a row, locks until the answer. */
   recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): Promise<number | null>;
   /** Records a login; false (and nothing recorded) when the account is locked or disabled by now. */
   recordLogin(userId: number, now: number): Promise<boolean>;
+}
+
+/** What a password reset or disabling ended, for the audit entry: how many sessions, which API tokens. */
+export interface AccessEnded {
+  readonly sessions: number;
+  readonly tokenIds: readonly number[];
 }
 
 export interface Session {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
 import { ROLES, VigilError, type Role, type User as UserShape } from '../../domain/index.js';
 import { isUniqueViolation, type SqlClient } from '../../state/index.js';
-import type { UserStore } from './identity.js';
+import type { AccessEnded, UserStore } from './identity.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
 export { ROLES, type Role };
@@ -52,6 +52,26 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 /** The session rows of a user, which a new password, a narrowing or disabling ends. */
 const END_SESSIONS = 'DELETE FROM sessions WHERE user_id = ?';
+
+/**
+ * The user's live personal API tokens (not revoked, not expired), which a new password or disabling revokes: a
+ * token is a credential of the account as much as a session is. Revoked rather than deleted, so the audit trail and
+ * the token list still show them (with when); expired ones stay as they are.
+ */
+const REVOKE_TOKENS = 'UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING id';
+
+/** Both, as statements of the caller's transaction: the account's change and the end of its access commit together. */
+function endAccess(userId: number, now: number) {
+  return [
+    { sql: END_SESSIONS, params: [userId] },
+    { sql: REVOKE_TOKENS, params: [now, userId, now] },
+  ];
+}
+
+function ended(results: readonly { rows: Record<string, unknown>[]; changes: number }[]): AccessEnded {
+  const [sessions, tokens] = results.slice(-2);
+  return { sessions: sessions!.changes, tokenIds: tokens!.rows.map((r) => Number(r.id)).sort((a, b) => a - b) };
+}
 
 /**
  * A user name matches whatever its case (one account per name). `lower()` rather than SQLite's COLLATE NOCASE,
@@ -118,14 +138,21 @@ export class SqlUserStore implements UserStore {
     return user;
   }
 
-  /** A new password also ends every session of the user and lifts a lockout. */
-  async setPassword(username: string, password: string): Promise<void> {
+  /**
+   * A new password ends every session of the user, revokes their live API tokens and lifts a lockout, in one
+   * transaction: whoever held the old password may have made a token with it (through an administrator's session)
+   * or kept a session open, and a reset must shut both out at once.
+   */
+  async setPassword(username: string, password: string): Promise<AccessEnded> {
     const user = await this.#require(username);
     const hash = await hashPassword(check(passwordSchema, password, 'password'));
-    await this.#sql.transaction([
-      { sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, Date.now(), user.id] },
-      { sql: END_SESSIONS, params: [user.id] },
-    ]);
+    const now = Date.now();
+    return ended(
+      await this.#sql.transaction([
+        { sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, now, user.id] },
+        ...endAccess(user.id, now),
+      ]),
+    );
   }
 
   /**
@@ -146,14 +173,19 @@ export class SqlUserStore implements UserStore {
     return (await this.get(user.id))!;
   }
 
-  /** Disabling ends the user's sessions at once (their live connection closes at its next check). */
-  async setDisabled(username: string, disabled: boolean): Promise<User> {
+  /**
+   * Disabling ends the user's sessions and revokes their live API tokens at once (their live connections close at
+   * their next check). Revoked, not only refused while disabled: an account disabled because it was compromised
+   * and enabled again later must not bring back tokens its attacker may hold; the administrator issues new ones.
+   */
+  async setDisabled(username: string, disabled: boolean): Promise<{ user: User; ended: AccessEnded }> {
     const user = await this.#require(username);
-    await this.#sql.transaction([
-      { sql: 'UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [disabled ? Date.now() : null, user.id] },
-      ...(disabled ? [{ sql: END_SESSIONS, params: [user.id] }] : []),
+    const now = Date.now();
+    const results = await this.#sql.transaction([
+      { sql: 'UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [disabled ? now : null, user.id] },
+      ...(disabled ? endAccess(user.id, now) : []),
     ]);
-    return (await this.get(user.id))!;
+    return { user: (await this.get(user.id))!, ended: disabled ? ended(results) : { sessions: 0, tokenIds: [] } };
   }
 
   async unlock(username: string): Promise<void> {

@@ -71,9 +71,16 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
     let user = await ctx.users.update(username, changes);
-    if (password !== undefined) await ctx.users.setPassword(username, password);
-    if (disabled !== undefined) user = await ctx.users.setDisabled(username, disabled);
-    ctx.audit.record(actor(request), 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined });
+    const reset = password === undefined ? undefined : await ctx.users.setPassword(username, password);
+    const disabling = disabled === undefined ? undefined : await ctx.users.setDisabled(username, disabled);
+    if (disabling) user = disabling.user;
+    const sessionsEnded = (reset?.sessions ?? 0) + (disabling?.ended.sessions ?? 0);
+    const revocations = [...(reset?.tokenIds ?? []).map((tokenId) => ({ tokenId, reason: 'password-reset' })), ...(disabling?.ended.tokenIds ?? []).map((tokenId) => ({ tokenId, reason: 'user-disabled' }))];
+    const by = actor(request);
+    ctx.audit.record(by, 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined, sessionsEnded, tokensRevoked: revocations.map((r) => r.tokenId) });
+    // Each token the reset or disabling revoked is also a `token.revoke` of its own, as one revoked by hand is:
+    // whoever follows a token through the log finds when and why it stopped.
+    for (const revoked of revocations) ctx.audit.record(by, 'token.revoke', null, `user:${user.username}`, revoked);
     // Read again: a new password also lifts a lockout. Users are never deleted, so the row is there.
     return { user: (await ctx.users.get(user.id)) ?? user };
   });

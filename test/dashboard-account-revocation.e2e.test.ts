@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login, openLive, type DashboardSession } from './support/dashboard-client.js';
+import { startTestVigil, type TestVigil } from './support/vigil.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Entry {
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string | null;
+  readonly details: Record<string, unknown> | null;
+}
+
+/**
+ * Taking a compromised account back: a password reset or disabling by an administrator stops every session and
+ * personal API token of the account at once (open live connections too), and the log says which.
+ */
+describe('a reset or disabled account loses every credential at once', () => {
+  let t: TestVigil;
+  let admin: DashboardSession;
+
+  const entries = async (query: string) => (await admin.request<{ entries: Entry[] }>('GET', `/api/audit?${query}`)).body.entries;
+  const newToken = async (username: string, label: string) => (await admin.request<{ token: string; apiToken: { id: number } }>('POST', `/api/users/${username}/tokens`, { label })).body;
+  const asToken = (token: string) => call(t.httpUrl, 'GET', '/api/worklist', undefined, { authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    t = await startTestVigil();
+    await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+    await t.vigil.users.add({ username: 'boss', role: 'admin', password: PASSWORD });
+    admin = await login(t.httpUrl, 'boss', PASSWORD);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("a password reset by an administrator ends the user's sessions and revokes their API tokens, audited", async () => {
+    const session = await login(t.httpUrl, 'card', PASSWORD);
+    const ehr = await newToken('card', 'EHR interface');
+    const script = await newToken('card', 'script');
+    expect((await asToken(ehr.token)).status).toBe(200);
+    const live = await openLive(t.httpUrl, { authorization: `Bearer ${script.token}` });
+
+    const reset = await admin.request('PATCH', '/api/users/card', { password: 'a brand new long password' });
+    expect(reset.status).toBe(200);
+    expect((await asToken(ehr.token)).status).toBe(401);
+    expect((await asToken(script.token)).status).toBe(401);
+    expect((await session.request('GET', '/api/worklist')).status).toBe(401);
+    // The open live connection of the token closes at its next check (every 5 s), as a revoked token's does.
+    expect((await live.closed).code).toBe(4401);
+
+    const [change] = await entries('action=user.change');
+    expect(change).toMatchObject({ actor: 'user:boss', target: 'user:card', details: { passwordChanged: true, sessionsEnded: 1, tokensRevoked: [ehr.apiToken.id, script.apiToken.id] } });
+    const revoked = await entries('action=token.revoke');
+    expect(revoked.map((e) => e.details)).toEqual(
+      expect.arrayContaining([
+        { tokenId: ehr.apiToken.id, reason: 'password-reset' },
+        { tokenId: script.apiToken.id, reason: 'password-reset' },
+      ]),
+    );
+    // The new password logs in, and a token made after the reset works.
+    await login(t.httpUrl, 'card', 'a brand new long password');
+    expect((await asToken((await newToken('card', 'after the reset')).token)).status).toBe(200);
+  }, 30_000);
+
+  it('disabling revokes the tokens for good: enabling the account again does not bring them back', async () => {
+    const { token, apiToken } = await newToken('card', 'kept after disabling?');
+    expect((await admin.request('PATCH', '/api/users/card', { disabled: true })).status).toBe(200);
+    expect((await asToken(token)).status).toBe(401);
+    expect((await admin.request('PATCH', '/api/users/card', { disabled: false })).status).toBe(200);
+    expect((await asToken(token)).status).toBe(401);
+    const tokens = (await admin.request<{ tokens: { id: number; revokedAt: number | null }[] }>('GET', '/api/users/card/tokens')).body.tokens;
+    expect(tokens.find((x) => x.id === apiToken.id)?.revokedAt).not.toBeNull();
+    expect(tokens.every((x) => x.revokedAt !== null)).toBe(true);
+    expect((await entries('action=token.revoke')).map((e) => e.details)).toContainEqual({ tokenId: apiToken.id, reason: 'user-disabled' });
+  });
+});
