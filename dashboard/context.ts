@@ -101,15 +101,16 @@ export function auditView(ctx: DashboardContext, request: FastifyRequest, action
   if (ctx.views.audit(`${who}|${action}|${patientId ?? ''}|${view}`, Date.now())) ctx.audit.record(actor(request), action, patientId, target, details);
 }
 
-/** The patient, if the request's principal may see it; 404 and 403 otherwise (both audited by the caller). */
+/**
+ * The patient, if the request's principal may see it. A patient outside the caller's care teams is answered exactly
+ * as one that does not exist (404, the same body): a 403 would tell a clinician, or a leaked token probing ids, which
+ * patient ids exist. The server still knows the difference: the refusal is audited as `access.denied`.
+ */
 export function visiblePatient(ctx: DashboardContext, request: FastifyRequest, patientId: string): DirectoryPatient {
   const patient = ctx.directory.patient(patientId);
-  if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
-  if (!canSeeTeam(request.principal!, patient.careTeam)) {
-    ctx.audit.record(actor(request), 'access.denied', patientId, request.url.split('?')[0] ?? null);
-    throw new VigilError('VIGIL_ERR_FORBIDDEN', `patient ${patientId} is not in one of your care teams`);
-  }
-  return patient;
+  if (patient && canSeeTeam(request.principal!, patient.careTeam)) return patient;
+  if (patient) ctx.audit.record(actor(request), 'access.denied', patientId, request.url.split('?')[0] ?? null);
+  throw new VigilError('VIGIL_ERR_NOT_FOUND', `patient ${patientId} does not exist`);
 }
 
 export function visiblePatients(ctx: DashboardContext, principal: Principal): DirectoryPatient[] {

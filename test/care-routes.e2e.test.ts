@@ -56,8 +56,8 @@ describe('care routes: plan, medications, messages and adherence of a patient, s
     expect(stopped.body.stoppedAt).toBeGreaterThan(0);
   });
 
-  it('refuses another care team (403) and a message to a patient without a hub (409)', async () => {
-    expect((await other.request('GET', `/api/patients/${patientId}/care`)).status).toBe(403);
+  it('refuses another care team (404, as a patient that does not exist) and a message to a patient without a hub (409)', async () => {
+    expect((await other.request('GET', `/api/patients/${patientId}/care`)).status).toBe(404);
     const lonely = await t.vigil.registry.addPatient({ name: 'No Hub', careTeam: 'cardiology' });
     expect((await card.request('POST', `/api/patients/${lonely.id}/care/messages`, { text: 'hello' })).status).toBe(409);
     // A message about an alert must be about one of this patient's alerts.

@@ -46,7 +46,7 @@ describe('check-in routes: the planned questionnaires and the answers of a patie
     const copd = parsed.questionnaires.find((q) => q.id === 'copd_daily')!;
     expect(copd.items.find((i) => i.id === 'breathlessness_exertion')?.code).toEqual({ system: 'http://snomed.info/sct', code: '870179002', display: 'Modified Medical Research Council dyspnea scale' });
     expect(parsed.answers).toEqual([]);
-    expect((await other.request('GET', `/api/patients/${patientId}/care/checkins`)).status).toBe(403);
-    expect((await other.request('PUT', `/api/patients/${patientId}/care/checkins`, { template: 'heart_failure' })).status).toBe(403);
+    expect((await other.request('GET', `/api/patients/${patientId}/care/checkins`)).status).toBe(404);
+    expect((await other.request('PUT', `/api/patients/${patientId}/care/checkins`, { template: 'heart_failure' })).status).toBe(404);
   });
 });

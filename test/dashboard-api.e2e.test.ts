@@ -70,8 +70,9 @@ describe('dashboard API and live channel', () => {
     expect(worklist.body.teams).toEqual(['cardiology']);
     expect((await cardiologist.request('GET', `/api/patients/${cardio.patientId}`)).status).toBe(200);
     const denied = await cardiologist.request('GET', `/api/patients/${diabetes.patientId}`);
-    expect(denied).toMatchObject({ status: 403, body: { code: 'VIGIL_ERR_FORBIDDEN' } });
-    expect((await cardiologist.request('GET', `/api/patients/${diabetes.patientId}/readings?type=blood_pressure&from=2026-01-01T00:00:00Z`)).status).toBe(403);
+    // Another team's patient is answered as one that does not exist: the answer does not tell which ids do.
+    expect(denied).toMatchObject({ status: 404, body: { code: 'VIGIL_ERR_NOT_FOUND' } });
+    expect((await cardiologist.request('GET', `/api/patients/${diabetes.patientId}/readings?type=blood_pressure&from=2026-01-01T00:00:00Z`)).status).toBe(404);
     expect((await cardiologist.request('GET', '/api/users')).status).toBe(403);
     expect((await cardiologist.request('GET', '/api/audit')).status).toBe(403);
     const everyone = await admin.request<{ entries: unknown[] }>('GET', '/api/worklist');

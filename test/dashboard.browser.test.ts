@@ -60,8 +60,8 @@ describe('dashboard in a browser', () => {
     await users.add({ username: 'chief', displayName: 'Chief Admin', role: 'admin', password: PASSWORD });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-    // Expected refusals (401 before login, 403 for another team's patient) are logged by the browser too.
-    page.on('console', (m) => m.type() === 'error' && !/status of 40[13]/.test(m.text()) && consoleErrors.push(m.text()));
+    // Expected refusals (401 before login, 404 for another team's patient, 403 for a refused state change) are logged by the browser too.
+    page.on('console', (m) => m.type() === 'error' && !/status of 40[134]/.test(m.text()) && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.routeWebSocket(/\/api\/live/, (ws) => {
       if (networkDown) return void ws.close({ code: 1013, reason: 'test: network down' });

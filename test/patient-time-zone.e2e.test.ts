@@ -52,7 +52,7 @@ describe('patient time zone over the API', () => {
   });
 
   it("refuses a clinician outside the patient's care team, a missing CSRF token, and an unknown patient", async () => {
-    expect(await cardiologist.request('PUT', `/api/patients/${theirs}/time-zone`, { timeZone: 'Asia/Tokyo' })).toMatchObject({ status: 403, body: { code: 'VIGIL_ERR_FORBIDDEN' } });
+    expect(await cardiologist.request('PUT', `/api/patients/${theirs}/time-zone`, { timeZone: 'Asia/Tokyo' })).toMatchObject({ status: 404, body: { code: 'VIGIL_ERR_NOT_FOUND' } });
     expect((await call(t.httpUrl, 'PUT', `/api/patients/${mine}/time-zone`, { timeZone: 'Asia/Tokyo' }, { cookie: cardiologist.cookie })).status).toBe(403);
     expect((await admin.request('PUT', '/api/patients/p-nobody/time-zone', { timeZone: 'Asia/Tokyo' })).status).toBe(404);
     expect(t.vigil.registry.getPatient(theirs)?.timeZone).toBe('UTC');

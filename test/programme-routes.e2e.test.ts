@@ -72,6 +72,6 @@ describe('programme routes: days with readings per 30-day period and alert work,
     expect(look.text).toContain('Care teams: rpm; 1 patients');
     expect(look.text).toContain(`(${patientId})`);
     expect((await nurse.request('GET', '/api/reports/programme?sort=nonsense')).status).toBe(400);
-    expect((await nurse.request('GET', `/api/patients/${otherId}/reports/programme`)).status).toBe(403);
+    expect((await nurse.request('GET', `/api/patients/${otherId}/reports/programme`)).status).toBe(404);
   });
 });

@@ -125,7 +125,7 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
       ['systolic', 142, 0],
     ]);
     expect(risk.text).toBe('pulse 70 /min: 0, systolic BP 142 mmHg: 0');
-    expect((await card.request('GET', `/api/patients/${patientId}/reports/risk`)).status).toBe(403);
+    expect((await card.request('GET', `/api/patients/${patientId}/reports/risk`)).status).toBe(404);
   });
 
   it('downloads each report as a one-page PDF with its figures', async () => {
@@ -148,8 +148,8 @@ describe('report routes: the glucose and home BP reports of a patient, as JSON a
     }
   });
 
-  it('refuses a patient outside the care team (403, audited), an unknown one (404) and a bad period (400)', async () => {
-    expect((await card.request('GET', `/api/patients/${patientId}/reports/glucose`)).status).toBe(403);
+  it('refuses a patient outside the care team (404, audited) as an unknown one (404) and a bad period (400)', async () => {
+    expect((await card.request('GET', `/api/patients/${patientId}/reports/glucose`)).status).toBe(404);
     expect(t.vigil.audit.list({ patientId, limit: 50 }).some((e) => e.action === 'access.denied' && e.target?.endsWith('/reports/glucose'))).toBe(true);
     expect((await diab.request('GET', '/api/patients/nobody/reports/home-bp')).status).toBe(404);
     expect((await diab.request('GET', `/api/patients/${patientId}/reports/glucose?days=0`)).status).toBe(400);

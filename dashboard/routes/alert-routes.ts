@@ -57,11 +57,13 @@ export async function registerAlertRoutes(app: FastifyInstance, ctx: DashboardCo
   const { queries, actions: act, feed } = ctx.alerts;
   const canSee = (patientId: string, request: { principal?: Principal | undefined }) =>
     canSeeTeam(request.principal!, ctx.directory.patient(patientId)?.careTeam ?? null);
+  // Another team's alert is answered as one that does not exist (404, the same body), so that alert ids cannot be
+  // probed for which exist; the refusal is audited as `access.denied` with the alert's patient.
   const alertOf = (request: Parameters<typeof actor>[0], id: number) => {
     const found = queries.get(id);
-    if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist`);
-    visiblePatient(ctx, request, found.alert.patientId);
-    return found;
+    if (found && canSee(found.alert.patientId, request)) return found;
+    if (found) ctx.audit.record(actor(request), 'access.denied', found.alert.patientId, request.url.split('?')[0] ?? null);
+    throw new VigilError('VIGIL_ERR_NOT_FOUND', `alert ${id} does not exist`);
   };
 
   const alertList = {

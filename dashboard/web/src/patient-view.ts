@@ -76,7 +76,9 @@ export class PatientView {
     try {
       this.#record = await api<PatientRecord>('GET', `/api/patients/${encodeURIComponent(this.patientId)}`, undefined, { background: refresh });
     } catch (err) {
-      const message = err instanceof ApiError && err.status === 403 ? 'This patient is not in one of your care teams.' : err instanceof ApiError && err.status === 404 ? 'There is no such patient.' : 'The patient could not be loaded.';
+      // The server answers a patient of another care team as one that does not exist (it does not say which ids
+      // exist), so the page cannot tell the two apart either and names both.
+      const message = err instanceof ApiError && err.status === 404 ? 'There is no such patient, or the patient is not in one of your care teams.' : 'The patient could not be loaded.';
       setViewTitle('Patient not available');
       keepFocus(this.element, () => {
         clear(this.element);
