@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { auditEntrySchema, csvCell, entityIdSchema, userSchema } from '../../domain/index.js';
+import { auditEntrySchema, csvCell, entityIdSchema, userSchema, type AuditEntry } from '../../domain/index.js';
 import { requireAdminInPerson } from '../auth/authenticate.js';
 import { careTeamsSchema, passwordSchema, ROLES, usernameSchema } from '../auth/user-store.js';
 import { actor, auditView, type DashboardContext } from '../context.js';
@@ -39,6 +40,42 @@ const auditPage = z.object({
 });
 const auditFile = z.string().describe('one line per entry, oldest last');
 const exportQuery = auditQuery.omit({ limit: true, before: true }).extend({ format: z.enum(['csv', 'ndjson']).default('csv') });
+
+/**
+ * Entries an export reads at a time. The file is written page by page as the client takes it, so the server holds
+ * about one page (and the socket's buffers), however long the log: a year's log of a busy service is millions of
+ * entries, and building it whole in memory could take the server down with it.
+ */
+export const EXPORT_PAGE = 1000;
+
+const CSV_HEADER = 'id,at,actor,origin,action,patient_id,target,details';
+const csvLine = (e: AuditEntry) => [e.id, new Date(e.at).toISOString(), e.actor, e.origin, e.action, e.patientId, e.target, e.details].map(csvCell).join(',');
+const ndjsonLine = (e: AuditEntry) => JSON.stringify({ ...e, at: new Date(e.at).toISOString() });
+
+/**
+ * The export's text, a page at a time, newest first: one line per entry after the CSV header, each ending in a
+ * newline (the file as it was built whole before: the lines joined by newlines, and one at the end, so an empty
+ * NDJSON export is a single newline). Pulled by the reply's stream, so the next page is read only when the client
+ * has taken the last one.
+ */
+async function* exportText(first: AuditEntry[], next: (beforeId: number) => Promise<AuditEntry[]>, format: 'csv' | 'ndjson'): AsyncGenerator<string> {
+  const line = format === 'csv' ? csvLine : ndjsonLine;
+  let wrote = false;
+  if (format === 'csv') {
+    yield `${CSV_HEADER}\n`;
+    wrote = true;
+  }
+  let page = first;
+  for (;;) {
+    if (page.length > 0) {
+      yield `${page.map(line).join('\n')}\n`;
+      wrote = true;
+    }
+    if (page.length < EXPORT_PAGE) break;
+    page = await next(page.at(-1)!.id);
+  }
+  if (!wrote) yield '\n';
+}
 
 /** Administrators: user accounts and the audit log (view, page, filter, export). */
 export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
@@ -118,23 +155,18 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
   api.get('/api/audit/export', { schema: exportSchema }, async (request, reply) => {
     const q = request.query;
     ctx.audit.record(actor(request), 'audit.export', q.patient ?? null, null, filterOf(q));
-    const lines: string[] = q.format === 'csv' ? ['id,at,actor,origin,action,patient_id,target,details'] : [];
-    let before: number | undefined;
-    for (;;) {
-      const page = await ctx.auditTrail.list({ ...filterOf(q), limit: 5000, beforeId: before });
-      for (const e of page) {
-        lines.push(
-          q.format === 'csv'
-            ? [e.id, new Date(e.at).toISOString(), e.actor, e.origin, e.action, e.patientId, e.target, e.details].map(csvCell).join(',')
-            : JSON.stringify({ ...e, at: new Date(e.at).toISOString() }),
-        );
-      }
-      if (page.length < 5000) break;
-      before = page.at(-1)!.id;
-    }
+    const filter = filterOf(q);
+    // The first page is read before the answer starts: a database that does not answer is still a proper error
+    // (503 with Retry-After, say), not a download cut short. A later failure can only end the stream early.
+    const first = await ctx.auditTrail.list({ ...filter, limit: EXPORT_PAGE });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    reply.header('content-type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+    // The charset spelled out: Fastify added it to the text it was given before, and does not to a stream.
+    reply.header('content-type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
     reply.header('content-disposition', `attachment; filename="vigil-audit-${stamp}.${q.format === 'csv' ? 'csv' : 'ndjson'}"`);
-    return `${lines.join('\n')}\n`;
+    // A byte stream (not object mode, whose buffer would hold 16 pages ahead): one page over the high-water mark
+    // stops the reading until the client takes it. A client that goes away ends the generator, and its reads.
+    const text = exportText(first, (beforeId) => ctx.auditTrail.list({ ...filter, limit: EXPORT_PAGE, beforeId }), q.format);
+    // The documented body is the file's text; its typed reply takes only a string, and a stream is how it is sent.
+    return (reply as FastifyReply).send(Readable.from(text, { objectMode: false }));
   });
 }
