@@ -6,11 +6,16 @@ import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MAX = 16;
+const TOKEN = 'live-limits-admin-token-0123456789';
 
 /** How an upgrade ended: opened (then closed by us), refused with an HTTP status, or closed by the server with a code. */
 function attempt(url: string, cookie: string): Promise<string> {
+  return attemptWith(url, { cookie });
+}
+
+function attemptWith(url: string, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/live`, { headers: { cookie } });
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/live`, { headers });
     socket.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
     socket.once('error', () => resolve('error'));
     socket.once('message', () => resolve('ready'));
@@ -24,7 +29,7 @@ describe('live channel connections per caller', () => {
   let card: DashboardSession;
   const opened: LiveClient[] = [];
   beforeAll(async () => {
-    t = await startTestVigil();
+    t = await startTestVigil({ VIGIL_ADMIN_TOKEN: TOKEN });
     await t.vigil.users.add({ username: 'card', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
     card = await login(t.httpUrl, 'card', PASSWORD);
   });
@@ -50,5 +55,16 @@ describe('live channel connections per caller', () => {
       (c) => (opened.push(c), expect.unreachable('a 17th socket again')),
       (e: unknown) => expect(String(e)).toMatch(/429/),
     );
+  });
+
+  it('gives each integration holding the admin token its own allowance: one that leaks sockets does not lock the others out', async () => {
+    const as = (actor: string) => ({ authorization: `Bearer ${TOKEN}`, 'x-vigil-actor': actor });
+    for (let i = 0; i < MAX; i++) opened.push(await openLive(t.httpUrl, as('runaway-script')));
+    // The runaway client has its allowance, and no more.
+    expect(await attemptWith(t.httpUrl, as('runaway-script'))).toBe('http 429');
+    // The operators' wall board, with the same token, still connects and follows the alerts.
+    const wallboard = await openLive(t.httpUrl, as('ops-wallboard'));
+    opened.push(wallboard);
+    expect(wallboard.messages.some((m) => m.type === 'ready')).toBe(true);
   });
 });

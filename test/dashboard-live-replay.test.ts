@@ -42,7 +42,7 @@ describe('live channel replay', () => {
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)), () => hub.close());
     let replay: { replayed: number; lastSeq: number } | undefined;
-    server.on('connection', (socket) => (replay = hub.attach(socket, CLINICIAN, 0)));
+    server.on('connection', (socket) => (replay = hub.attach(socket, CLINICIAN, 0, '127.0.0.1')));
     const peer = await stalledPeer((server.address() as AddressInfo).port, '/live?after=0');
     cleanups.push(() => peer.destroy());
     await waitFor(() => replay, { what: 'the replay to end' });

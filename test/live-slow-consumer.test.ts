@@ -27,7 +27,7 @@ describe('live channel with a stalled client', () => {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)), () => hub.close());
-    server.on('connection', (socket) => hub.attach(socket, ADMIN, 0));
+    server.on('connection', (socket) => hub.attach(socket, ADMIN, 0, '127.0.0.1'));
     const port = (server.address() as AddressInfo).port;
 
     const stalled = await stalledPeer(port);

@@ -71,9 +71,9 @@ export class LiveHub {
     return this.#clients.size;
   }
 
-  /** Whether the caller may open another connection (asked before the upgrade, for a plain 429). */
-  admits(principal: Principal): boolean {
-    return this.#perCaller.admits(principal);
+  /** Whether the caller may open another connection (asked before the upgrade, for a plain 429); `origin`: its address. */
+  admits(principal: Principal, origin: string): boolean {
+    return this.#perCaller.admits(principal, origin);
   }
 
   /**
@@ -81,9 +81,9 @@ export class LiveHub {
    * how many replayed events the principal was shown and the last sequence number: a replay is a read of alert
    * history, audited by the caller like `GET /api/alerts/events`.
    */
-  attach(socket: WebSocket, principal: Principal, afterSeq: number): { replayed: number; lastSeq: number } {
+  attach(socket: WebSocket, principal: Principal, afterSeq: number, origin: string): { replayed: number; lastSeq: number } {
     // Counted here too: upgrades admitted together may have passed `admits` before any of them was attached.
-    const release = this.#perCaller.take(principal);
+    const release = this.#perCaller.take(principal, origin);
     if (!release) {
       socket.close(CLOSE_TOO_MANY, 'too many live connections: close another one');
       return { replayed: 0, lastSeq: afterSeq };

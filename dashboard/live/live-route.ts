@@ -31,13 +31,13 @@ export async function registerLiveRoute(app: FastifyInstance, hub: LiveHub, auth
         const principal = await authenticate(request, { background: true });
         if (!principal) throw new VigilError('VIGIL_ERR_UNAUTHORIZED', 'log in first');
         request.principal = principal;
-        if (!hub.admits(principal)) throw new VigilError('VIGIL_ERR_RATE_LIMITED', `too many live connections for this session or token (at most ${MAX_LIVE_PER_CALLER}): close another one`);
+        if (!hub.admits(principal, request.ip)) throw new VigilError('VIGIL_ERR_RATE_LIMITED', `too many live connections for this session or token (at most ${MAX_LIVE_PER_CALLER}): close another one`);
       },
     },
     (socket, request) => {
       const parsed = liveQuery.safeParse(request.query);
       const after = parsed.success ? parsed.data.after : 0;
-      const { replayed, lastSeq } = hub.attach(socket, request.principal!, after);
+      const { replayed, lastSeq } = hub.attach(socket, request.principal!, after, request.ip);
       auditOpened(request, { count: replayed, after, lastSeq }, socket.readyState === socket.OPEN);
     },
   );
