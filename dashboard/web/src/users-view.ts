@@ -115,9 +115,9 @@ export class UsersView {
             } }, 'Teams', whose(u)),
             h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'reset-password', onclick: () => {
               const password = generatePassword();
-              void change({ password }, 'Password reset; their sessions have ended').then(() => this.#showPassword(u.username, password));
+              void change({ password }, 'Password reset; their sessions have ended and their API tokens are revoked').then(() => this.#showPassword(u.username, password));
             } }, 'Reset password', whose(u)),
-            h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'enable', onclick: () => void change({ disabled: !u.disabledAt }, u.disabledAt ? 'User enabled' : 'User disabled; their sessions have ended') }, u.disabledAt ? 'Enable' : 'Disable', whose(u)),
+            h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'enable', onclick: () => void change({ disabled: !u.disabledAt }, u.disabledAt ? 'User enabled' : 'User disabled; their sessions have ended and their API tokens are revoked') }, u.disabledAt ? 'Enable' : 'Disable', whose(u)),
           )),
         ),
       );
