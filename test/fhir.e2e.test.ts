@@ -177,8 +177,8 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     expect(xml.body.issue[0].code).toBe('not-supported');
     expect((await call<Json>(t.httpUrl, 'GET', `/fhir/Patient/${patientId}`, undefined, { authorization: `Bearer ${token}`, accept: 'application/fhir+json' })).status).toBe(200);
     const onco = await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'other team', expiresInDays: 30 });
-    await check(`/Observation?patient=${patientId}`, onco.body.token, 403, 'forbidden');
-    await check(`/Patient/${patientId}`, onco.body.token, 403, 'forbidden');
+    await check(`/Observation?patient=${patientId}`, onco.body.token, 404, 'not-found');
+    await check(`/Patient/${patientId}`, onco.body.token, 404, 'not-found');
     // A search finds only the patients a user may see.
     expect(((await fhir('/Patient', onco.body.token)).body as Bundle).entry).toEqual([]);
     const denied = await admin.request<{ entries: Json[] }>('GET', `/api/audit?action=access.denied&patient=${patientId}`);
@@ -227,7 +227,7 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
     const backwards = await card.request('GET', `/api/patients/${patientId}/export/fhir?from=${encodeURIComponent(at(60))}&to=${encodeURIComponent(at(0))}`);
     expect(backwards.body).toMatchObject({ code: 'VIGIL_ERR_BAD_REQUEST' });
     expect(backwards.status).toBe(400);
-    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/fhir`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'x' })).body.token}` })).status).toBe(403);
+    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/fhir`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'x' })).body.token}` })).status).toBe(404);
   });
 
   it('exports the same period as CSV tables (readings with units and codes, alerts), audited, for the care team only', async () => {
@@ -251,7 +251,7 @@ describe('FHIR R4: /fhir over HTTP, readings published over MQTT', () => {
       expect.objectContaining({ actor: 'user:card', target: 'csv:readings', details: expect.objectContaining({ format: 'csv', rows: 8 }) }), // readings, as the FHIR export's Observations
     ]);
     expect((await card.request('GET', `/api/patients/${patientId}/export/csv?table=everything`)).status).toBe(400);
-    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/csv`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'y' })).body.token}` })).status).toBe(403);
+    expect((await call(t.httpUrl, 'GET', `/api/patients/${patientId}/export/csv`, undefined, { authorization: `Bearer ${(await admin.request<{ token: string }>('POST', '/api/users/onco/tokens', { label: 'y' })).body.token}` })).status).toBe(404);
   });
 
   it('creates a token and exports a FHIR Bundle file from the command line, both audited', async () => {

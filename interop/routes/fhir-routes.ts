@@ -100,12 +100,14 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
         api.get('/Device/:id', hidden, async (request: Req) => {
           const id = fromFhirId(request.params.id);
           const device = sources.directory.devices().find((d) => d.id === id);
-          if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', `Device/${request.params.id} does not exist`);
-          // A device is seen through its patient; one assigned to nobody, by administrators only.
-          if (device.patientId) visiblePatient(sources, access, request, device.patientId, toFhirId(device.patientId));
+          const missing = `Device/${request.params.id} does not exist`;
+          if (!device) throw new VigilError('VIGIL_ERR_NOT_FOUND', missing);
+          // A device is seen through its patient; one assigned to nobody, by administrators only. Either refusal
+          // is answered as a device that does not exist (patient-scope.ts says why).
+          if (device.patientId) visiblePatient(sources, access, request, device.patientId, toFhirId(device.patientId), missing);
           else if (!access.canSee(request, null)) {
             access.denied(request, null, `fhir:${request.url.split('?')[0]}`);
-            throw new VigilError('VIGIL_ERR_FORBIDDEN', `Device/${request.params.id} is assigned to no patient: administrators only`);
+            throw new VigilError('VIGIL_ERR_NOT_FOUND', missing);
           }
           access.auditView(request, 'fhir.read', device.patientId, `Device/${request.params.id}`, 'Device');
           return toDevice(device);
@@ -129,8 +131,9 @@ export async function registerFhirRoutes(app: FastifyInstance, options: FhirRout
         api.get('/Flag/:id', hidden, async (request: Req) => {
           const id = /^alert-(\d{1,15})$/.exec(request.params.id)?.[1];
           const found = id === undefined ? undefined : sources.alerts.get(Number(id));
-          if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', `Flag/${request.params.id} does not exist`);
-          visiblePatient(sources, access, request, found.alert.patientId, toFhirId(found.alert.patientId));
+          const missing = `Flag/${request.params.id} does not exist`;
+          if (!found) throw new VigilError('VIGIL_ERR_NOT_FOUND', missing);
+          visiblePatient(sources, access, request, found.alert.patientId, toFhirId(found.alert.patientId), missing);
           access.auditView(request, 'fhir.read', found.alert.patientId, `Flag/${request.params.id}`, `Flag/${request.params.id}`);
           return toFlag(found.alert);
         });

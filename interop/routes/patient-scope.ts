@@ -3,13 +3,25 @@ import { VigilError } from '../../domain/index.js';
 import { patientReference, single, type Query } from '../fhir/search-params.js';
 import type { InteropPatient, InteropSources, RequestAccess } from '../ports.js';
 
-/** The patient a request names, if the caller may see them: 404 and 403 otherwise (a 403 is audited). */
-export function visiblePatient(sources: InteropSources, access: RequestAccess, request: FastifyRequest, vigilId: string | undefined, shown: string): InteropPatient {
+/**
+ * The patient a request names, if the caller may see them. A patient outside the caller's care teams is answered
+ * exactly as one that does not exist (404, `missing`): a 403 would tell the caller that the id exists. The server
+ * still tells them apart, auditing the refusal as `access.denied`.
+ */
+export function visiblePatient(
+  sources: InteropSources,
+  access: RequestAccess,
+  request: FastifyRequest,
+  vigilId: string | undefined,
+  shown: string,
+  /** What the request named, when it named a device or a flag rather than the patient. */
+  missing = `Patient/${shown} does not exist`,
+): InteropPatient {
   const patient = vigilId === undefined ? undefined : sources.directory.patient(vigilId);
-  if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', `Patient/${shown} does not exist`);
+  if (!patient) throw new VigilError('VIGIL_ERR_NOT_FOUND', missing);
   if (!access.canSee(request, patient.careTeam)) {
     access.denied(request, patient.id, `fhir:${request.url.split('?')[0]}`);
-    throw new VigilError('VIGIL_ERR_FORBIDDEN', `Patient/${shown} is not in one of your care teams`);
+    throw new VigilError('VIGIL_ERR_NOT_FOUND', missing);
   }
   return patient;
 }
