@@ -196,7 +196,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     log: log.child({ component: 'dashboard' }),
     care: care.loop,
     patientData: {
-      export: (patientId, by) => collectPatientExport({ db, audit, auditTrail: config.databaseUrl ? auditSharing.trail : undefined, readings: store, patientId, by }, 'download'),
+      export: (patientId, by) => collectPatientExport({ db, audit, auditTrail: config.databaseUrl ? auditSharing.trail : undefined, readings: store, dataDir: config.dataDir, patientId, by }, 'download'),
       erase: (patientId, by) => erasePatient({ db, audit, readings: store, dataDir: config.dataDir, patientId, by, shared: registry }),
     },
   });

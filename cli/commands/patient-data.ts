@@ -65,8 +65,8 @@ export function registerPatientData(program: Command, version: string): void {
           return;
         }
         if (opts.from !== undefined || opts.to !== undefined || opts.fhirBase !== undefined) throw new VigilError('VIGIL_ERR_CONFIG', '--from, --to and --fhir-base go with --format fhir (the CSV export holds everything)');
-        const manifest = await withData(opts.dataDir, ({ db, store, audit, auditTrail }) =>
-          exportPatient({ db, audit, auditTrail, readings: store, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
+        const manifest = await withData(opts.dataDir, ({ db, store, audit, auditTrail, dataDir }) =>
+          exportPatient({ db, audit, auditTrail, readings: store, dataDir, patientId: id, out: resolve(opts.out), by: cliActor(), vigilVersion: version }),
         );
         const rows = manifest.files.reduce((n, f) => n + f.rows, 0);
         process.stdout.write(`exported ${rows} rows in ${manifest.files.length} files to ${resolve(opts.out)} (manifest.json lists them with their SHA-256)\n`);

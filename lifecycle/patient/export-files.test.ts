@@ -20,7 +20,7 @@ describe('the files of a patient export', () => {
     const patient = await state.registry.addPatient({ name: 'Owner Only' });
     const out = join(dir.path, 'export');
     await mkdir(out, { mode: 0o755 });
-    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: patient.id, out, by });
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, out, by });
     expect(((await stat(out)).mode & 0o777).toString(8)).toBe('700');
     for (const name of await readdir(out)) expect(((await stat(join(out, name))).mode & 0o777).toString(8), name).toBe('600');
   });
@@ -35,7 +35,7 @@ describe('the files of a patient export', () => {
         await store.write(Array.from({ length: 10_000 }, (_, i) => reading({ patientId: patient.id, time: 1_000_000 + batch * 10_000 + i, msgId: `m${batch}-${i}` })));
       }
       const out = join(fs.path, 'export');
-      await expect(exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: patient.id, out, by })).rejects.toThrow(/ENOSPC|no space/i);
+      await expect(exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, out, by })).rejects.toThrow(/ENOSPC|no space/i);
       expect(await readdir(out)).toEqual([]);
     } finally {
       await fs.remove();

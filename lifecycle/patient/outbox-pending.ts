@@ -1,6 +1,8 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Reading } from '../../domain/index.js';
 import { listSegments, OUTBOX_DIR, readCheckpoint, segmentPath } from '../../ingest/index.js';
+import { decodeRecords } from '../../ingest/outbox/record-codec.js';
 
 /**
  * The outbox's records the shipper has not stored yet, segment by segment: what follows the checkpoint.
@@ -31,6 +33,22 @@ export async function outboxHoldsPatient(dataDir: string, patientId: string): Pr
   const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
   for await (const bytes of unshipped(dataDir)) if (bytes.includes(needle)) return true;
   return false;
+}
+
+/**
+ * The patient's readings in the outbox that the shipper has not stored yet, in the order they were acknowledged:
+ * acknowledged readings are the patient's data as much as the stored ones (the right of access). Damaged lines
+ * and a line still being written are skipped (never acknowledged, or set aside by the server as damage).
+ */
+export async function outboxReadingsOf(dataDir: string, patientId: string): Promise<Reading[]> {
+  const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+  const found: Reading[] = [];
+  for await (const bytes of unshipped(dataDir)) {
+    // Most segments hold nobody's readings but other patients': skip those without decoding them.
+    if (!bytes.includes(needle)) continue;
+    for (const r of decodeRecords(bytes).records) if (r.patientId === patientId) found.push(r);
+  }
+  return found;
 }
 
 /** Whether the outbox holds any reading not yet stored (a retired worker's data dir may go only once it does not). */

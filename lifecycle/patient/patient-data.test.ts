@@ -70,7 +70,7 @@ describe("a patient's data: export and erasure", () => {
   it('exports everything held about the patient as CSV with a manifest of checksums, and audits it', async () => {
     const { patient } = await clinic(state.db, state.registry, store);
     const out = join(dir.path, 'export');
-    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: patient.id, out, by, vigilVersion: 'test' });
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, out, by, vigilVersion: 'test' });
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as PatientExportManifest;
     const rows = Object.fromEntries(manifest.files.map((f) => [f.path, f.rows]));
     expect(rows).toMatchObject({ 'patient.csv': 1, 'devices.csv': 1, 'alerts.csv': 1, 'alert-events.csv': 1, 'rule-overrides.csv': 1, 'rejections.csv': 1, 'audit.csv': 1, 'readings-blood_pressure.csv': 2, 'readings-glucose.csv': 1 });
@@ -84,6 +84,31 @@ describe("a patient's data: export and erasure", () => {
     // A note that a spreadsheet would run as a formula is defused.
     expect(await readFile(join(out, 'alerts.csv'), 'utf8')).toContain(`"'=HYPERLINK(""x"")"`);
     expect(new AuditLog(state.db).list({ action: 'patient.export' })).toMatchObject([{ actor: 'cli:operator', patientId: patient.id }]);
+  });
+
+  it('exports the readings still in the outbox (acknowledged, not yet stored) with the stored ones, each once', async () => {
+    const { patient, other } = await clinic(state.db, state.registry, store);
+    const outbox = await Outbox.open({ dir: join(dir.path, 'outbox') });
+    // Already stored, still behind the checkpoint (it is written at most once a second): exported once.
+    const stored = reading({ patientId: patient.id, deviceId: 'cuff-erin', time: T + 60_000, msgId: 'cuff-erin-1' });
+    const waiting = reading({ patientId: patient.id, deviceId: 'cuff-erin', time: T + 120_000, msgId: 'cuff-erin-2', fields: { systolic: 141, diastolic: 92 } });
+    await outbox.append([stored, waiting, reading({ patientId: other.id, deviceId: 'cuff-otto', time: T + 120_000, msgId: 'cuff-otto-2' })]);
+    // A device that sent the same message twice after a reconnect: the store keeps it once, and so does the export.
+    await outbox.append([waiting]);
+    await outbox.append([reading({ patientId: patient.id, deviceId: 'cuff-erin', type: 'weight', time: T + 180_000, msgId: 'scale-1', fields: { value: 71.5 } })]);
+    await outbox.close();
+    const out = join(dir.path, 'export');
+    const manifest = await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, out, by });
+    expect(Object.fromEntries(manifest.files.map((f) => [f.path, f.rows]))).toMatchObject({ 'readings-blood_pressure.csv': 3, 'readings-weight.csv': 1 });
+    const bp = await readFile(join(out, 'readings-blood_pressure.csv'), 'utf8');
+    expect(bp.split('\r\n').filter(Boolean)).toEqual([
+      'time,device_id,diastolic,systolic',
+      '2026-11-20T08:00:00.000Z,cuff-erin,80,120',
+      '2026-11-20T08:01:00.000Z,cuff-erin,80,120',
+      '2026-11-20T08:02:00.000Z,cuff-erin,92,141',
+    ]);
+    expect(await readFile(join(out, 'readings-weight.csv'), 'utf8')).toContain('2026-11-20T08:03:00.000Z,cuff-erin,71.5');
+    expect(bp).not.toContain('cuff-otto');
   });
 
   it('erases the patient from every table and the embedded store, keeps the other patient, and audits under a pseudonym', async () => {
@@ -115,8 +140,8 @@ describe("a patient's data: export and erasure", () => {
   it('names the exports handed out before, which it cannot erase', async () => {
     const { patient, other } = await clinic(state.db, state.registry, store);
     const out = join(dir.path, 'export-before-erasure');
-    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: patient.id, out, by });
-    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, patientId: other.id, out: join(dir.path, 'other'), by });
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, out, by });
+    await exportPatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: other.id, out: join(dir.path, 'other'), by });
     const result = await erasePatient({ db: state.db, audit: new AuditLog(state.db), readings: store, dataDir: dir.path, patientId: patient.id, by, settleMs: 0 });
     expect(result.earlierExports).toEqual([{ at: expect.any(Number), actor: 'cli:operator', target: out }]);
   });
