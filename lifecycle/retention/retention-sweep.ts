@@ -23,8 +23,8 @@ export type RetentionCounts = Record<RetentionKind, number>;
 
 /**
  * The scheduled retention run: for each kind with a period, deletes what is older in small batches, yielding
- * to the event loop between batches so that MQTT acknowledgements and the dashboard go on, then records one
- * audit entry with what went.
+ * to the event loop between batches so that MQTT acknowledgements and the dashboard go on. Audited twice: as
+ * started, with its cut-offs, before the first delete, and with what went once it ends.
  */
 export class RetentionSweep {
   readonly #o: RetentionSweepOptions;
@@ -70,6 +70,12 @@ export class RetentionSweep {
       await yieldToEventLoop();
       return t === undefined ? 0 : this.#drain((limit) => one(t, limit));
     };
+    const iso = (t: number | undefined) => (t === undefined ? 'kept' : new Date(t).toISOString());
+    const cutoffs = Object.fromEntries(Object.entries(before).map(([k, t]) => [k, iso(t)]));
+    // Before anything is deleted, as an erasure does: a run killed midway (SIGKILL, a power cut) cannot record
+    // what it deleted, and its deletions must not go unaudited. The entry's time is the run's, inside every
+    // period, so this run does not purge it.
+    this.#o.audit.record('vigil:retention', 'retention.run', null, null, { started: true, before: cutoffs }, now);
     // What went is audited also when a kind fails midway (a damaged reading store): the kinds before it were
     // deleted all the same.
     let failure: unknown;
@@ -88,10 +94,9 @@ export class RetentionSweep {
     } catch (err) {
       failure = err;
     }
-    const iso = (t: number | undefined) => (t === undefined ? 'kept' : new Date(t).toISOString());
     this.#o.audit.record('vigil:retention', 'retention.run', null, null, {
       removed: counts,
-      before: Object.fromEntries(Object.entries(before).map(([k, t]) => [k, iso(t)])),
+      before: cutoffs,
       ...(failure === undefined ? {} : { failed: failure instanceof Error ? failure.message : String(failure) }),
     }, now);
     if (failure !== undefined) throw failure;

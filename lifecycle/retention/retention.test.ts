@@ -74,8 +74,8 @@ describe('retention sweep (fake clock)', () => {
       addCare(state.db, patient.id, `msg-${day}`, now.t);
       await store.write(Array.from({ length: 10 }, (_, i) => reading({ patientId: patient.id, type: 'weight', time: now.t + i, msgId: `${day}-${i}` })));
       await run.run();
-      // Bounded: what a period holds (plus today's rows and the run's own audit entries), never more.
-      expect(count(state.db, 'audit_log')).toBeLessThanOrEqual((POLICY.auditDays + 1) * 11);
+      // Bounded: what a period holds (plus today's rows and the run's own two audit entries), never more.
+      expect(count(state.db, 'audit_log')).toBeLessThanOrEqual((POLICY.auditDays + 1) * 12);
       expect(count(state.db, 'alerts')).toBeLessThanOrEqual(POLICY.resolvedAlertDays + 1);
       expect(count(state.db, 'alert_events')).toBeLessThanOrEqual(POLICY.resolvedAlertDays + 1);
       expect(count(state.db, 'dead_letters')).toBeLessThanOrEqual(POLICY.deadLetterDays + 1);
@@ -88,10 +88,12 @@ describe('retention sweep (fake clock)', () => {
     expect(stored.length).toBe((POLICY.readingDays + 1) * 10);
     expect(Math.min(...stored.map((r) => r.time))).toBeGreaterThanOrEqual(now.t - POLICY.readingDays * DAY_MS);
 
+    // Each run: one entry as it starts, one with what it removed.
     const runs = audit.list({ action: 'retention.run', limit: 1000 });
-    expect(runs.length).toBe(POLICY.auditDays + 1);
+    expect(runs.length).toBe((POLICY.auditDays + 1) * 2);
+    expect(runs[1]!.details).toMatchObject({ started: true });
     const last = runs[0]!.details as { removed: Record<string, number> };
-    expect(last.removed).toEqual({ audit: 11, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1, care: 2 });
+    expect(last.removed).toEqual({ audit: 12, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1, care: 2 });
   });
 
   it('never deletes an open alert, a dead letter not yet replayed, or audit rows inside the period', async () => {
@@ -154,6 +156,30 @@ describe('retention sweep (fake clock)', () => {
     expect(entry?.details).toMatchObject({ removed: { resolvedAlerts: 1 }, failed: expect.any(String) });
   });
 
+  it('audits a run as started, with its cut-offs, before it deletes anything (a run killed midway is on record)', async () => {
+    const audit = new AuditLog(state.db);
+    audit.record('user:a', 'patient.view', null, null, undefined, T0);
+    const purges = statePurges(state.db);
+    const seenAtFirstDelete: unknown[] = [];
+    const run = new RetentionSweep({
+      policy: POLICY,
+      purges: {
+        ...purges,
+        audit: (before, limit) => {
+          seenAtFirstDelete.push(...audit.list({ action: 'retention.run' }).map((e) => e.details));
+          // Killed here: nothing after the first delete runs.
+          throw new Error('killed');
+        },
+      },
+      pruneRejections: () => 0,
+      patientIds: () => [],
+      audit,
+      now: () => T0 + 1000 * DAY_MS,
+    });
+    await run.run().catch(() => undefined);
+    expect(seenAtFirstDelete).toEqual([{ started: true, before: expect.objectContaining({ audit: new Date(T0 + (1000 - POLICY.auditDays) * DAY_MS).toISOString() }) }]);
+  });
+
   it('ends a run after the current batch when Vigil stops, and still audits what it did', async () => {
     const audit = new AuditLog(state.db);
     for (let i = 0; i < 50; i++) audit.record('user:a', 'patient.view', null, null, undefined, T0 + i);
@@ -164,7 +190,7 @@ describe('retention sweep (fake clock)', () => {
     const removed = await running;
     expect(removed.audit).toBeGreaterThan(0);
     expect(removed.audit).toBeLessThan(50);
-    expect(audit.list({ action: 'retention.run' })).toHaveLength(1);
+    expect(audit.list({ action: 'retention.run' }).map((e) => Object.keys(e.details as object)[0])).toEqual(['removed', 'started']);
   });
 
   it('purges, with a shared audit log, only the audit entries already shipped to it', () => {
