@@ -8,6 +8,7 @@ import { liveInstancePid } from '../instance-file.js';
 import { isBackupFile, MANIFEST_FILE, manifestSchema, sha256File, type BackupManifest } from './manifest.js';
 import { copyVerified } from './verified-copy.js';
 import { erasedSinceBackup } from './erased-since.js';
+import { lockRestore } from './restore-lock.js';
 
 export interface RestoreOptions {
   readonly source: string;
@@ -101,7 +102,10 @@ async function stage(source: string, dataDir: string, manifest: BackupManifest):
   }
 }
 
-/** What an earlier restore stopped midway (killed, power lost) left: copies, never moved into place. */
+/**
+ * What an earlier restore stopped midway (killed, power lost) left: copies, never moved into place. Only under
+ * the restore lock: no other restore's copy can be in the making.
+ */
 async function removeStaleStaging(dataDir: string): Promise<void> {
   for (const name of await readdir(dataDir)) {
     if (name.startsWith(STAGING_PREFIX)) await rm(join(dataDir, name), { recursive: true, force: true });
@@ -110,8 +114,8 @@ async function removeStaleStaging(dataDir: string): Promise<void> {
 
 /**
  * `vigil restore`: checks, then copies a backup into a data dir. Refuses while a Vigil process serves that
- * dir, when a file is damaged or is not a plain file of a backup, when the backup comes from a newer schema,
- * and when the dir already holds data (unless `replace`, which moves it aside rather than deleting it). The
+ * dir or another restore writes into it, when a file is damaged or is not a plain file of a backup, when the
+ * backup comes from a newer schema, and when the dir already holds data (unless `replace`, which moves it aside rather than deleting it). The
  * backup is copied and checked beside the data first and moved into place only once whole, so a failure
  * midway leaves the data dir as it was. The schema is migrated forward by the caller opening the state
  * database, as every start does.
@@ -125,6 +129,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const manifest = await readManifest(options.source);
   checkSchema(manifest, options.migrations);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // One restore at a time: another would take this one's staging copy for a killed restore's and remove it.
+  const unlock = await lockRestore(options.dataDir);
+  try {
+    return await restoreLocked(options, manifest, refuseRunning);
+  } finally {
+    await unlock();
+  }
+}
+
+/** The restore proper, under the data dir's restore lock. */
+async function restoreLocked(options: RestoreOptions, manifest: BackupManifest, refuseRunning: () => void): Promise<RestoreResult> {
   // A database's companions count as its data: a write-ahead log left without its database (deleted by hand)
   // would be applied by SQLite to the restored one.
   const isData = (name: string) => RESTORED.some((r) => name === r || name.startsWith(`${r}-`));

@@ -1,4 +1,5 @@
 import { chmod, cp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +102,32 @@ describe('a restore that cannot finish', () => {
     const text = await readFile(join(source, MANIFEST_FILE), 'utf8');
     await writeFile(join(source, MANIFEST_FILE), text.slice(0, text.length / 2));
     await expect(restore(source, await dir())).rejects.toMatchObject({ code: 'VIGIL_ERR_BACKUP_INVALID' });
+  });
+
+  it('refuses a second restore into the same data dir while one runs, and leaves the first one whole', async () => {
+    const source = await backup(2 * 1024 * 1024);
+    const dataDir = await dir();
+    // Both at once: without a lock, each removed the other's staging copy as left behind by a killed restore.
+    const results = await Promise.allSettled([restore(source, dataDir, true), restore(source, dataDir, true)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected')!.reason as { code?: string; message: string };
+    expect(refused).toMatchObject({ code: 'VIGIL_ERR_CONFLICT', message: expect.stringMatching(/another vigil restore \(pid \d+\)/) });
+    expect((await readdir(dataDir)).filter((n) => n.startsWith('.restore'))).toEqual([]);
+    const restored = openState(dataDir);
+    expect(restored.db.prepare('SELECT count(*) AS n FROM patients').get()).toEqual({ n: 0 });
+    restored.db.close();
+    // Its lock gone with it: a later restore goes ahead.
+    await restore(source, dataDir, true);
+  });
+
+  it('takes over the lock a killed restore left behind', async () => {
+    const source = await backup();
+    const dataDir = await dir();
+    // A process that has exited: its pid names no restore.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    await writeFile(join(dataDir, '.restore.lock'), `${gone}\n\n\n`);
+    await restore(source, dataDir);
+    expect(await readdir(dataDir)).not.toContain('.restore.lock');
   });
 
   it('restores files that only their owner can read, whatever their mode in the backup', async () => {
