@@ -56,7 +56,7 @@ export function registerBackup(program: Command, version: string): void {
         process.stdout.write('start Vigil: it ships the restored outbox; readings acknowledged after the backup started come back only if devices send them again\n');
         if (erasedSinceBackup.length > 0) {
           // The backup predates their erasure: without this, the restore silently undoes it.
-          process.stdout.write(`${erasedSinceBackup.length} patients erased since the backup are back; once Vigil has started, erase them again:\n`);
+          process.stdout.write(`${erasedSinceBackup.length} patients erased since the backup (or whose erasure was started and cut short) are back; once Vigil has started, erase them again:\n`);
           for (const id of erasedSinceBackup) process.stdout.write(`  vigil patients erase ${id} --yes\n`);
         }
       }),

@@ -35,6 +35,32 @@ describe('a restore over data that erased a patient since the backup', () => {
     }
   });
 
+  it('names a patient whose erasure the replaced data recorded as started, stopped before it deleted them', async () => {
+    const data = await tempDir();
+    const elsewhere = await tempDir();
+    try {
+      const { db, registry } = openState(data.path);
+      const store = new SqliteStore(data.path);
+      const erased = await registry.addPatient({ name: 'Erasure Cut Short' });
+      await registry.addPatient({ name: 'Kept' });
+      const target = join(elsewhere.path, 'b');
+      await takeBackup({ dataDir: data.path, target, readingStore: 'sqlite', vigilVersion: 'test' });
+      // Stopped after the erasure was audited as started, before the state database was erased: where a crash
+      // (or a kill) while the shared registry is erased leaves it. The patient is still in the replaced data.
+      const killed = { erasePatientShared: () => Promise.reject(new Error('killed')) };
+      await expect(erasePatient({ db, audit: new AuditLog(db), readings: store, dataDir: data.path, patientId: erased.id, by: { name: 'cli:op', origin: 'cli' }, settleMs: 0, outboxWaitMs: 0, shared: killed })).rejects.toThrow('killed');
+      expect(registry.getPatient(erased.id)).toBeDefined();
+      await store.close();
+      db.close();
+      const result = await restoreBackup({ source: target, dataDir: data.path, migrations: STATE_MIGRATIONS, replace: true });
+      // The restored audit log has no record of that erasure: unless named here, it is forgotten.
+      expect(result.erasedSinceBackup).toEqual([erased.id]);
+    } finally {
+      await data.remove();
+      await elsewhere.remove();
+    }
+  });
+
   it('reads the erasure from the write-ahead log of a Vigil that crashed (its vigil.db moved aside as the crash left it)', async () => {
     const data = await tempDir();
     const crashed = await tempDir();
