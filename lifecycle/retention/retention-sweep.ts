@@ -2,15 +2,19 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { AuditLog } from '../../state/index.js';
 import { cutoff, type RetentionKind, type RetentionPolicy } from './policy.js';
 import type { StatePurges } from './state-purges.js';
+import type { RetentionReadings } from './stored-readings.js';
 
 export interface RetentionSweepOptions {
   readonly policy: RetentionPolicy;
   readonly purges: StatePurges;
   /** Ingest's rejection log purge (it deletes in its own chunks): called, not re-implemented. */
   readonly pruneRejections: (before: number) => number;
-  /** The embedded reading store's purge, one batch of one patient; absent with InfluxDB (its retention policy applies). */
-  readonly readings?: { purgeBefore(patientId: string, before: number, limit: number): Promise<number> } | undefined;
-  readonly patientIds: () => readonly string[];
+  /**
+   * The embedded reading store: its purge, one batch of one patient, and the patients it holds readings of (not
+   * the registry's: an orphan's readings go by the same horizon); absent with InfluxDB (its retention policy
+   * applies). embeddedRetentionReadings() makes it.
+   */
+  readonly readings?: RetentionReadings | undefined;
   readonly audit: AuditLog;
   /** Rows per batch: small, so that no batch holds a database lock or the event loop for long. */
   readonly batchSize?: number;
@@ -87,7 +91,7 @@ export class RetentionSweep {
       if (before.rejections !== undefined) counts.rejections = this.#o.pruneRejections(before.rejections);
       const readings = this.#o.readings;
       if (readings) {
-        for (const patientId of this.#o.patientIds()) {
+        for (const patientId of readings.patientIds()) {
           counts.readings += await purge(before.readings, (t, limit) => readings.purgeBefore(patientId, t, limit));
         }
       }

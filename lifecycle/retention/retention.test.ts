@@ -7,6 +7,7 @@ import { useTempDataDirPerTest, type TempDataDir } from '../../test/support/temp
 import { DAY_MS, type RetentionPolicy } from './policy.js';
 import { RetentionSweep } from './retention-sweep.js';
 import { statePurges } from './state-purges.js';
+import { embeddedRetentionReadings } from './stored-readings.js';
 
 const POLICY: RetentionPolicy = { auditDays: 30, deadLetterDays: 10, resolvedAlertDays: 20, readingDays: 40, rejectionDays: 5, careDays: 15 };
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -48,8 +49,7 @@ describe('retention sweep (fake clock)', () => {
       policy: POLICY,
       purges: statePurges(state.db),
       pruneRejections: (before) => rejections.prune(before),
-      readings: store,
-      patientIds: () => state.registry.listPatients().map((p) => p.id),
+      readings: embeddedRetentionReadings(store, dir.path),
       audit: new AuditLog(state.db, () => now.t),
       batchSize,
       now: () => now.t,
@@ -94,6 +94,25 @@ describe('retention sweep (fake clock)', () => {
     expect(runs[1]!.details).toMatchObject({ started: true });
     const last = runs[0]!.details as { removed: Record<string, number> };
     expect(last.removed).toEqual({ audit: 12, deadLetters: 1, resolvedAlerts: 1, readings: 10, rejections: 1, care: 2 });
+  });
+
+  it("purges the readings of patients no longer in the registry (orphans) by the same horizon", async () => {
+    const now = T0 + 100 * DAY_MS;
+    const old = now - (POLICY.readingDays + 1) * DAY_MS;
+    const kept = await state.registry.addPatient({ name: 'Still Here' });
+    // Readings of patients the registry no longer has: removed by hand, or brought back by a restore.
+    await store.write([
+      reading({ patientId: 'p-orphan-1', time: old, msgId: 'o1-old' }),
+      reading({ patientId: 'p-orphan-1', time: now - DAY_MS, msgId: 'o1-new' }),
+      reading({ patientId: 'p-orphan-2', type: 'glucose', time: old, msgId: 'o2-old' }),
+      reading({ patientId: kept.id, time: old, msgId: 'k-old' }),
+    ]);
+    const removed = await sweep({ t: now }).run();
+    expect(removed.readings).toBe(3);
+    const all = (patientId: string, type: 'blood_pressure' | 'glucose') => store.queryRaw({ patientId, type, from: 0, to: now + DAY_MS });
+    expect((await all('p-orphan-1', 'blood_pressure')).map((r) => r.time)).toEqual([now - DAY_MS]);
+    expect(await all('p-orphan-2', 'glucose')).toEqual([]);
+    expect(await all(kept.id, 'blood_pressure')).toEqual([]);
   });
 
   it('never deletes an open alert, a dead letter not yet replayed, or audit rows inside the period', async () => {
@@ -172,7 +191,6 @@ describe('retention sweep (fake clock)', () => {
         },
       },
       pruneRejections: () => 0,
-      patientIds: () => [],
       audit,
       now: () => T0 + 1000 * DAY_MS,
     });
@@ -211,7 +229,6 @@ describe('retention sweep (fake clock)', () => {
       policy: { ...POLICY, resolvedAlertDays: 0, auditDays: 0 },
       purges: statePurges(state.db),
       pruneRejections: (before) => rejections.prune(before),
-      patientIds: () => [],
       audit: new AuditLog(state.db),
       now: () => T0 + 5000 * DAY_MS,
     });
