@@ -1,8 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
-import { listSegments, OUTBOX_DIR, readCheckpoint, segmentPath } from '../../ingest/index.js';
-import { decodeRecords } from '../../ingest/outbox/record-codec.js';
+import { decodeRecords, listSegments, OUTBOX_DIR, readCheckpoint, segmentPath } from '../../ingest/index.js';
 
 /**
  * The outbox's records the shipper has not stored yet, segment by segment: what follows the checkpoint.
