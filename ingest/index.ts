@@ -33,6 +33,7 @@ const RECOVERED_FOR_DEDUPE = 200_000;
 export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
 export { listSegments, segmentPath, type Position } from './outbox/segments.js';
 export { decodeRecords } from './outbox/record-codec.js';
+export { blankShippedRecords } from './outbox/blank-shipped.js';
 
 export interface IngestOptions {
   readonly dataDir: string;

@@ -36,4 +36,16 @@ describe('outbox records', () => {
     expect(decoded.damaged).toEqual([]);
     expect(decoded.records).toEqual(readings);
   });
+
+  it('pass a record blanked by an erasure (spaces, its newline kept) over, and still report a damaged one', () => {
+    const bytes = encodeRecords(readings.slice(0, 3));
+    const first = bytes.indexOf(10);
+    bytes.fill(32, 0, first);
+    const second = bytes.indexOf(10, first + 1);
+    bytes[second - 2] = 0x21;
+    const decoded = decodeRecords(bytes);
+    expect(decoded.records).toEqual([readings[2]]);
+    expect(decoded.damaged.map((d) => d.offset)).toEqual([first + 1]);
+    expect(decoded.consumed).toBe(bytes.length);
+  });
 });

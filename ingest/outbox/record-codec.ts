@@ -60,7 +60,21 @@ export interface DecodedChunk {
   readonly damaged: DamagedLine[];
 }
 
-/** Decodes the complete lines at the start of a chunk; an incomplete last line is left for the next read. */
+/**
+ * A record blanked by an erasure (lifecycle/patient): its bytes overwritten with spaces in place, the newline
+ * kept, so that a segment's offsets and its other records stay as they were. No record starts with a space (a
+ * record starts with its checksum's hex digits), and one torn by a crash holds what was written or zeros.
+ */
+export function isBlanked(line: Buffer): boolean {
+  if (line.length === 0 || line[0] !== SPACE) return false;
+  for (const byte of line) if (byte !== SPACE) return false;
+  return true;
+}
+
+/**
+ * Decodes the complete lines at the start of a chunk; an incomplete last line is left for the next read. A
+ * blanked record is passed over: neither a record nor damage.
+ */
 export function decodeRecords(chunk: Buffer, maxRecords = Number.POSITIVE_INFINITY): DecodedChunk {
   const records: Reading[] = [];
   const damaged: DamagedLine[] = [];
@@ -69,6 +83,10 @@ export function decodeRecords(chunk: Buffer, maxRecords = Number.POSITIVE_INFINI
     const end = chunk.indexOf(10, consumed);
     if (end < 0) break;
     const line = chunk.subarray(consumed, end);
+    if (isBlanked(line)) {
+      consumed = end + 1;
+      continue;
+    }
     const body = line.subarray(HEAD);
     const expected = Number.parseInt(line.subarray(0, 8).toString('ascii'), 16);
     if (line.length <= HEAD || line[8] !== 32 || crc32(body) !== expected) {

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VigilError } from '../../domain/index.js';
-import type { ReadingStore } from '../../ingest/index.js';
+import { blankShippedRecords, OUTBOX_DIR, type ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditLog, StateDb } from '../../state/index.js';
 import { outboxHoldsPatient } from './outbox-pending.js';
 import { PATIENT_TABLES } from './patient-tables.js';
@@ -37,6 +37,8 @@ export interface ErasureResult {
   readonly removed: Record<string, number>;
   /** Readings deleted from the store; null when the store cannot count (InfluxDB). */
   readonly readings: number | null;
+  /** The patient's shipped readings overwritten in the outbox's segments (kept there until a segment rolls over). */
+  readonly outboxRecords: number;
   /**
    * The copies handed out before, as this audit log recorded them (`patient.export`: a directory or file the
    * CLI wrote, or a dashboard or API download): outside Vigil, so not erased; the operator deletes them or asks
@@ -146,20 +148,24 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   while ((await outboxHoldsPatient(o.dataDir, o.patientId)) && now() < deadline) await sleep(250);
   const stillQueued = await outboxHoldsPatient(o.dataDir, o.patientId);
   let readings: number | null;
+  let outboxRecords: number;
   try {
     readings = (await o.readings.erasePatient(o.patientId)) ?? null;
     // Whatever a running server wrote for the patient while the first pass ran (an alert on a reading in flight).
     for (const [table, n] of Object.entries(eraseState(o.db, o.patientId))) removed[table] = (removed[table] ?? 0) + n;
+    // The shipped readings still in the outbox's segments, legible until a segment rolls over (64 MB) and the
+    // checkpoint passes it. Only those behind the checkpoint: one still waiting is the next run's to blank.
+    outboxRecords = await blankShippedRecords(join(o.dataDir, OUTBOX_DIR), o.patientId);
   } catch (err) {
     o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings: 'not erased: the reading store failed; run the erasure again' });
     throw err;
   }
-  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings, readingsStillQueued: stillQueued });
+  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings, outboxRecords, readingsStillQueued: stillQueued });
   discardOldLog(o.db);
   if (stillQueued) {
     throw new VigilError('VIGIL_ERR_CONFLICT', 'readings of this patient still wait in the outbox (is the reading store down?): run the erasure again once it has drained');
   }
-  return { pseudonym, removed, readings, earlierExports, replacedData: await replacedData(o.dataDir) };
+  return { pseudonym, removed, readings, outboxRecords, earlierExports, replacedData: await replacedData(o.dataDir) };
 }
 
 /**
