@@ -43,14 +43,23 @@ export function registerBackup(program: Command, version: string): void {
         // The data dir is found as for every command: beside a running Vigil, its own, which restoreBackup then
         // refuses while that Vigil serves it. It may not exist yet (a restore onto a new machine).
         const config = stateConfig(opts.dataDir, { mayBeNew: true });
-        const { manifest, movedAside, erasedSinceBackup } = await restoreBackup({ source: resolve(dir), dataDir: config.dataDir, migrations: STATE_MIGRATIONS, replace: opts.replace });
-        // Opening the state database applies the migrations this version has and the backup had not.
-        const { db } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
-        try {
-          new AuditLog(db).record(cliActor(), 'backup.restore', null, resolve(dir), { backupStartedAt: new Date(manifest.startedAt).toISOString(), backupVersion: manifest.vigilVersion, movedAside: movedAside ?? null, erasedSinceBackup: erasedSinceBackup.length });
-        } finally {
-          await shipAuditAndClose(db, config.databaseUrl);
-        }
+        const { manifest, movedAside, erasedSinceBackup } = await restoreBackup({
+          source: resolve(dir),
+          dataDir: config.dataDir,
+          migrations: STATE_MIGRATIONS,
+          replace: opts.replace,
+          // Under the restore lock: another restore would otherwise be free to move this database aside while
+          // it is migrated and audited.
+          whenRestored: async (restored) => {
+            // Opening the state database applies the migrations this version has and the backup had not.
+            const { db } = openState(config.dataDir, { defaultTimeZone: config.defaultTimeZone });
+            try {
+              new AuditLog(db).record(cliActor(), 'backup.restore', null, resolve(dir), { backupStartedAt: new Date(restored.manifest.startedAt).toISOString(), backupVersion: restored.manifest.vigilVersion, movedAside: restored.movedAside ?? null, erasedSinceBackup: restored.erasedSinceBackup.length });
+            } finally {
+              await shipAuditAndClose(db, config.databaseUrl);
+            }
+          },
+        });
         process.stdout.write(`restored the backup of ${new Date(manifest.startedAt).toISOString()} (Vigil ${manifest.vigilVersion}) into ${config.dataDir}\n`);
         if (movedAside) process.stdout.write(`the data that was there is in ${movedAside}\n`);
         process.stdout.write('start Vigil: it ships the restored outbox; readings acknowledged after the backup started come back only if devices send them again\n');

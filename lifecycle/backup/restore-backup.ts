@@ -17,6 +17,11 @@ export interface RestoreOptions {
   readonly migrations: readonly Migration[];
   /** Move existing data aside (into `replaced-<time>/` in the data dir) instead of refusing. */
   readonly replace?: boolean;
+  /**
+   * Run once the files are in place, still under the restore lock: the CLI opens the restored state database
+   * there (migrating it) and audits the restore, which another restore with --replace must not move aside meanwhile.
+   */
+  readonly whenRestored?: (result: RestoreResult) => void | Promise<void>;
   readonly now?: () => number;
 }
 
@@ -132,7 +137,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   // One restore at a time: another would take this one's staging copy for a killed restore's and remove it.
   const unlock = await lockRestore(options.dataDir);
   try {
-    return await restoreLocked(options, manifest, refuseRunning);
+    const result = await restoreLocked(options, manifest, refuseRunning);
+    await options.whenRestored?.(result);
+    return result;
   } finally {
     await unlock();
   }

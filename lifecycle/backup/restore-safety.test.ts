@@ -120,6 +120,23 @@ describe('a restore that cannot finish', () => {
     await restore(source, dataDir, true);
   });
 
+  it('keeps the lock while the restored database is opened and audited (whenRestored), so no restore moves it aside meanwhile', async () => {
+    const source = await backup();
+    const dataDir = await dir();
+    let second: Promise<unknown> | undefined;
+    await restoreBackup({
+      source,
+      dataDir,
+      migrations: STATE_MIGRATIONS,
+      whenRestored: async () => {
+        second = restore(source, dataDir, true);
+        await second.catch(() => undefined);
+      },
+    });
+    await expect(second).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFLICT' });
+    expect(await readdir(dataDir)).not.toContain('.restore.lock');
+  });
+
   it('takes over the lock a killed restore left behind', async () => {
     const source = await backup();
     const dataDir = await dir();
