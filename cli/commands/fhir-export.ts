@@ -4,6 +4,7 @@ import { Checkins, Inbox } from '../../careloop/index.js';
 import { VigilError } from '../../domain/index.js';
 import { InfluxStore, SqliteStore, type ReadingStore } from '../../ingest/index.js';
 import { fhirPatientExport } from '../../interop/index.js';
+import { withOutboxReadings } from '../../lifecycle/index.js';
 import { stateConfig } from '../state-config.js';
 import { withAlerts } from './alerts.js';
 import { cliActor } from '../cli-actor.js';
@@ -34,7 +35,8 @@ export async function exportFhirFile(patientId: string, o: FhirExportOptions): P
     try {
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const bundle = await fhirPatientExport({
-        sources: { directory: interopDirectory(registry), readings: store, alerts: queries, symptoms: reportedSymptoms(new Checkins(db, audit, new Inbox(db))) },
+        // With the readings acknowledged but still in the outbox: the export holds every one of the period.
+        sources: { directory: interopDirectory(registry), readings: await withOutboxReadings(store, config.dataDir, patientId), alerts: queries, symptoms: reportedSymptoms(new Checkins(db, audit, new Inbox(db))) },
         patientId,
         from,
         to,

@@ -2,4 +2,4 @@ export { collectPatientExport, exportPatient, type PatientExport, type PatientEx
 export { erasePatient, erasureStarted, eraseReplicatedPatient, REPLICA_ACTOR, type EarlierExport, type ErasureResult, type PatientEraseOptions } from './patient-erase.js';
 export { erasurePseudonym } from './pseudonym.js';
 export { PATIENT_TABLES, ALERT_CHILD_TABLES, KEPT_AFTER_ERASURE } from './patient-tables.js';
-export { outboxHoldsReadings } from './outbox-pending.js';
+export { outboxHoldsReadings, withOutboxReadings } from './outbox-pending.js';

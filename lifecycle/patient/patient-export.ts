@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { READING_TYPES, toCsv, VigilError, type Reading, type ReadingType } from '../../domain/index.js';
-import { STORED_TAGS, type RawPoint, type ReadingStore } from '../../ingest/index.js';
+import { READING_TYPES, toCsv, VigilError } from '../../domain/index.js';
+import type { ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditEntry, AuditLog, AuditTrail, StateDb } from '../../state/index.js';
-import { outboxReadingsOf } from './outbox-pending.js';
+import { withOutboxReadings } from './outbox-pending.js';
 
 export interface PatientExportSource {
   readonly db: StateDb;
@@ -68,40 +68,6 @@ function stateFiles(db: StateDb, id: string): [string, string, readonly string[]
   ];
 }
 
-/**
- * What tells a stored copy of an outbox reading from another reading: a reading still behind the outbox's
- * checkpoint may be stored already (the checkpoint is written at most once a second, and a shipment may be
- * under way). Stored points do not carry the device's message id, so a point is known by all it does carry:
- * time, device, tags and values.
- */
-function pointKey(p: RawPoint): string {
-  const sorted = (o: Readonly<Record<string, unknown>>) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return `${p.time}|${p.deviceId}|${sorted(p.tags)}|${sorted(p.fields)}`;
-}
-
-/** An outbox reading as the store would give it back: its tags only those the store keeps for its type. */
-function asPoint(r: Reading): RawPoint {
-  const known = STORED_TAGS[r.type];
-  return { time: r.time, deviceId: r.deviceId, fields: r.fields, tags: Object.fromEntries(Object.entries(r.tags).filter(([k]) => known.includes(k))) };
-}
-
-/** The stored points of a type and the outbox's readings of it not among them, each once, oldest first. */
-function mergePoints(stored: readonly RawPoint[], queued: readonly Reading[], type: ReadingType): RawPoint[] {
-  const inStore = new Set(stored.map(pointKey));
-  // A device that sent a message twice (a reconnect before its PUBACK) has it twice in the outbox, under one
-  // reading key, while the store keeps it once.
-  const taken = new Set<string>();
-  const merged = [...stored];
-  for (const r of queued) {
-    if (r.type !== type || taken.has(r.key)) continue;
-    taken.add(r.key);
-    const point = asPoint(r);
-    if (!inStore.has(pointKey(point))) merged.push(point);
-  }
-  // Stable: stored points keep the store's order among equal times.
-  return merged.sort((a, b) => a.time - b.time);
-}
-
 const AUDIT_PAGE = 5_000;
 
 /**
@@ -137,13 +103,10 @@ export async function collectPatientExport(o: PatientExportSource, target: strin
   const now = (o.now ?? Date.now)();
   if (!o.db.prepare('SELECT 1 FROM patients WHERE id = ?').get(o.patientId)) throw new VigilError('VIGIL_ERR_NOT_FOUND', `no patient ${o.patientId}`);
   const tables: [string, string, readonly string[], Row[]][] = [...stateFiles(o.db, o.patientId), await auditFile(o)];
-  // The outbox before the store: a reading shipped in between is then found in the store (and merged once);
-  // read the other way round, it could leave the outbox after the store was read, and be in neither.
-  const queued = await outboxReadingsOf(o.dataDir, o.patientId);
+  const readings = await withOutboxReadings(o.readings, o.dataDir, o.patientId);
   for (const type of READING_TYPES) {
     // Up to a year ahead: a device clock may run ahead within the accepted skew.
-    const stored = await o.readings.queryRaw({ patientId: o.patientId, type, from: 0, to: now + 366 * 86_400_000 });
-    const points = mergePoints(stored, queued, type);
+    const points = await readings.queryRaw({ patientId: o.patientId, type, from: 0, to: now + 366 * 86_400_000 });
     if (points.length === 0) continue;
     const fieldNames = [...new Set(points.flatMap((p) => Object.keys(p.fields)))].sort();
     const tagNames = [...new Set(points.flatMap((p) => Object.keys(p.tags)))].sort();
