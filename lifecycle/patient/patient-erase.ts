@@ -130,7 +130,8 @@ export function erasureStarted(db: StateDb, patientId: string): boolean {
  * Order: an audit entry saying the erasure started; the state database, so that the patient's devices stop
  * being accepted at once; then the
  * readings still in the outbox are given time to reach the store; then the store is erased, so that no reading
- * lands there after it. Running it again for the same id is safe (and needed if the store was unreachable).
+ * lands there after it; then the shipped copies still in the outbox's segments are overwritten. Running it again
+ * for the same id is safe (and needed if the store was unreachable).
  */
 export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResult> {
   const now = o.now ?? Date.now;
@@ -148,20 +149,31 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   while ((await outboxHoldsPatient(o.dataDir, o.patientId)) && now() < deadline) await sleep(250);
   const stillQueued = await outboxHoldsPatient(o.dataDir, o.patientId);
   let readings: number | null;
-  let outboxRecords: number;
   try {
     readings = (await o.readings.erasePatient(o.patientId)) ?? null;
     // Whatever a running server wrote for the patient while the first pass ran (an alert on a reading in flight).
     for (const [table, n] of Object.entries(eraseState(o.db, o.patientId))) removed[table] = (removed[table] ?? 0) + n;
-    // The shipped readings still in the outbox's segments, legible until a segment rolls over (64 MB) and the
-    // checkpoint passes it. Only those behind the checkpoint: one still waiting is the next run's to blank.
-    outboxRecords = await blankShippedRecords(join(o.dataDir, OUTBOX_DIR), o.patientId);
   } catch (err) {
     o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings: 'not erased: the reading store failed; run the erasure again' });
     throw err;
   }
-  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, { removed, readings, outboxRecords, readingsStillQueued: stillQueued });
+  // The shipped readings still in the outbox's segments, legible until a segment rolls over (64 MB) and the
+  // checkpoint passes it. Only those behind the checkpoint: one still waiting is the next run's to overwrite.
+  let outboxRecords = 0;
+  let outboxFailure: unknown;
+  try {
+    outboxRecords = await blankShippedRecords(join(o.dataDir, OUTBOX_DIR), o.patientId);
+  } catch (err) {
+    outboxFailure = err;
+  }
+  o.audit.record(o.by, 'patient.erase', null, `erased:${pseudonym}`, {
+    removed,
+    readings,
+    outboxRecords: outboxFailure === undefined ? outboxRecords : `not overwritten (${String((outboxFailure as Error).message ?? outboxFailure)}): run the erasure again`,
+    readingsStillQueued: stillQueued,
+  });
   discardOldLog(o.db);
+  if (outboxFailure !== undefined) throw outboxFailure;
   if (stillQueued) {
     throw new VigilError('VIGIL_ERR_CONFLICT', 'readings of this patient still wait in the outbox (is the reading store down?): run the erasure again once it has drained');
   }
