@@ -3,6 +3,7 @@ import type { AlertQueries } from '../alerts/index.js';
 import { QUESTIONNAIRES, type Checkins } from '../careloop/index.js';
 import type { ReadingStore } from '../ingest/index.js';
 import { answerSystem, registerFhirExportRoute, registerFhirRoutes, type InteropSources, type RequestAccess } from '../interop/index.js';
+import { withOutboxReadings } from '../lifecycle/index.js';
 import type { Registry } from '../registry/index.js';
 
 /** The interop component's view of the registry. */
@@ -30,7 +31,11 @@ export function reportedSymptoms(checkins: Pick<Checkins, 'answers'>): NonNullab
 }
 
 /** The FHIR routes (/fhir) and the FHIR export (/api/patients/{id}/export/fhir), on the dashboard's HTTP server. */
-export function interopRoutes(o: { registry: Registry; readings: Pick<ReadingStore, 'queryRaw'>; alerts: Pick<AlertQueries, 'list' | 'get'>; checkins?: Pick<Checkins, 'answers'>; access: RequestAccess; version: string; ratePerMinute: number }): ((app: FastifyInstance) => Promise<void>)[] {
-  const sources: InteropSources = { directory: interopDirectory(o.registry), readings: o.readings, alerts: o.alerts, ...(o.checkins ? { symptoms: reportedSymptoms(o.checkins) } : {}) };
+export function interopRoutes(o: { registry: Registry; readings: Pick<ReadingStore, 'queryRaw'>; dataDir: string; alerts: Pick<AlertQueries, 'list' | 'get'>; checkins?: Pick<Checkins, 'answers'>; access: RequestAccess; version: string; ratePerMinute: number }): ((app: FastifyInstance) => Promise<void>)[] {
+  const sources: InteropSources = {
+    directory: interopDirectory(o.registry),
+    readings: o.readings,
+    exportReadings: (patientId) => withOutboxReadings(o.readings, o.dataDir, patientId),
+    alerts: o.alerts, ...(o.checkins ? { symptoms: reportedSymptoms(o.checkins) } : {}) };
   return [(app) => registerFhirRoutes(app, { sources, access: o.access, version: o.version, ratePerMinute: o.ratePerMinute }), (app) => registerFhirExportRoute(app, sources, o.access, o.ratePerMinute)];
 }

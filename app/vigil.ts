@@ -248,7 +248,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
     // Other HTTP APIs on the same server and port: FHIR (docs/interop.md), Nightscout uploads
     // (docs/device-protocol.md) and, in worker mode, the broker's auth hooks (docs/deployment.md).
     routes: [
-      ...interopRoutes({ registry, readings: store, alerts: alerts.queries, checkins: care.loop.checkins, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
+      ...interopRoutes({ registry, readings: store, dataDir: config.dataDir, alerts: alerts.queries, checkins: care.loop.checkins, access: dashboard.access, version: packageVersion(), ratePerMinute: config.dashboard.apiRatePerMinute }),
       (app) => nightscout.register(app),
       ...[brokerHookRoutes(config, { registry, metrics, audit, log: log.child({ component: 'broker-hooks' }) })].filter((r) => r !== undefined),
     ],

@@ -26,6 +26,11 @@ export interface InteropSources {
     devices(): readonly InteropDevice[];
   };
   readonly readings: Pick<ReadingStore, 'queryRaw'>;
+  /**
+   * One patient's readings as an export of them reads them: the store's, and those acknowledged but still in
+   * the outbox on their way to it (each once). Absent, exports read the store alone.
+   */
+  readonly exportReadings?: ((patientId: string) => Promise<Pick<ReadingStore, 'queryRaw'>>) | undefined;
   readonly alerts: {
     list(filter: { readonly patientId: string; readonly limit: number }): Alert[];
     get(alertId: number): { readonly alert: Alert } | undefined;

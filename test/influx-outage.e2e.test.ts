@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { login } from './support/dashboard-client.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 import { startInfluxd, type InfluxInstance } from './support/influxd.js';
 import { waitFor } from './support/temp.js';
@@ -62,6 +63,40 @@ describe('InfluxDB outage', () => {
     expect(await countStored(dev.patientId)).toBe(70);
     const ready = await readyz(t);
     expect(ready.status).toBe('ready');
+  });
+
+  it('exports through the API the readings acknowledged while InfluxDB refuses writes, still in the outbox, each once', async () => {
+    const proxy = await startFaultProxy(influx.url);
+    const viaProxy = await startTestVigil({ VIGIL_INFLUX_URL: proxy.url, VIGIL_INFLUX_DB: 'exports', VIGIL_STORE_RETRY_MAX_MS: '500', VIGIL_INFLUX_TIMEOUT_MS: '800' });
+    try {
+      const dev = await viaProxy.provision();
+      const client = await viaProxy.connectDevice(dev);
+      const base = Date.now() - 300_000;
+      const publish = (i: number) => client.publishAsync(topic(dev.deviceId), JSON.stringify({ type: 'heart_rate', time: new Date(base + i * 1000).toISOString(), value: 70 + i, id: `x${i}` }), { qos: 1 });
+      await publish(0);
+      await waitFor(async () => (await viaProxy.vigil.ingest.store.queryRaw({ patientId: dev.patientId, type: 'heart_rate', from: 0, to: Date.now() })).length === 1, { what: 'the first reading stored' });
+      // Writes fail, queries answer: three readings wait in the outbox, acknowledged.
+      proxy.setMode('error500', /^\/write/);
+      for (let i = 1; i <= 3; i++) await publish(i);
+      await viaProxy.vigil.users.add({ username: 'exporter', role: 'admin', password: 'correct horse battery staple' });
+      const admin = await login(viaProxy.httpUrl, 'exporter', 'correct horse battery staple');
+      const period = `from=${encodeURIComponent(new Date(base - 60_000).toISOString())}&to=${encodeURIComponent(new Date().toISOString())}`;
+      const csv = await admin.request<string>('GET', `/api/patients/${dev.patientId}/export/csv?${period}`);
+      expect(csv.status).toBe(200);
+      // A header line, and one line per reading: the stored one and the three still in the outbox.
+      expect(String(csv.body).trim().split('\n')).toHaveLength(1 + 4);
+      const bundle = await admin.request<{ entry: { resource: { resourceType: string } }[] }>('GET', `/api/patients/${dev.patientId}/export/fhir?${period}`);
+      expect(bundle.status).toBe(200);
+      expect(bundle.body.entry.filter((e) => e.resource.resourceType === 'Observation')).toHaveLength(4);
+      proxy.setMode('pass');
+      await waitFor(async () => (await viaProxy.vigil.ingest.store.queryRaw({ patientId: dev.patientId, type: 'heart_rate', from: 0, to: Date.now() })).length === 4, { what: 'the outbox to drain' });
+      // Stored now: still each once.
+      expect(String((await admin.request<string>('GET', `/api/patients/${dev.patientId}/export/csv?${period}`)).body).trim().split('\n')).toHaveLength(1 + 4);
+      await client.endAsync();
+    } finally {
+      await viaProxy.stop();
+      await proxy.close();
+    }
   });
 
   it('dead-letters a reading InfluxDB refuses (4xx), stores the rest, and replays it once the cause is fixed', async () => {

@@ -49,7 +49,7 @@ export async function registerFhirExportRoute(app: FastifyInstance, sources: Int
         const now = Date.now();
         const { from, to } = request.query;
         const bundle = await fhirPatientExport({
-          sources,
+          sources: await withExportReadings(sources, patient.id),
           patientId: patient.id,
           from: epoch(from),
           to: epoch(to),
@@ -80,7 +80,7 @@ export async function registerFhirExportRoute(app: FastifyInstance, sources: Int
         const patient = visiblePatient(sources, access, request, request.params.patientId, request.params.patientId);
         const { from, to, table } = request.query;
         const now = Date.now();
-        const found = await patientPeriod(sources, patient.id, { from: epoch(from), to: epoch(to) }, now);
+        const found = await patientPeriod(await withExportReadings(sources, patient.id), patient.id, { from: epoch(from), to: epoch(to) }, now);
         const csv = table === 'alerts' ? alertsCsv(found) : readingsCsv(found);
         access.record(request, 'patient.export', patient.id, `csv:${table}`, {
           format: 'csv',
@@ -96,4 +96,9 @@ export async function registerFhirExportRoute(app: FastifyInstance, sources: Int
       },
     );
   });
+}
+
+/** The sources with the patient's readings as an export reads them (InteropSources.exportReadings). */
+async function withExportReadings(sources: InteropSources, patientId: string): Promise<InteropSources> {
+  return sources.exportReadings ? { ...sources, readings: await sources.exportReadings(patientId) } : sources;
 }

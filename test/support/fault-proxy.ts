@@ -9,15 +9,18 @@ export type FaultMode = 'pass' | 'error500' | 'hang';
  */
 export async function startFaultProxy(target: string) {
   let mode: FaultMode = 'pass';
+  /** Requests the fault applies to (by path): all of them, or only writes, so that queries still answer. */
+  let only: RegExp | undefined;
   const targetUrl = new URL(target);
   const hanging = new Set<import('node:http').ServerResponse>();
   const server: Server = createServer((req, res) => {
-    if (mode === 'error500') {
+    const faulted = !only || only.test(req.url ?? '');
+    if (mode === 'error500' && faulted) {
       req.resume();
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"injected fault"}');
       return;
     }
-    if (mode === 'hang') {
+    if (mode === 'hang' && faulted) {
       req.resume();
       hanging.add(res);
       res.on('close', () => hanging.delete(res));
@@ -36,8 +39,9 @@ export async function startFaultProxy(target: string) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setMode(next: FaultMode) {
+    setMode(next: FaultMode, paths?: RegExp) {
       mode = next;
+      only = paths;
     },
     async close() {
       for (const res of hanging) res.destroy();
