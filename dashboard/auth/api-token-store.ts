@@ -43,6 +43,21 @@ export const API_TOKEN_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_tokens_user ON api_tokens(user_id);
     `,
   },
+  {
+    component: 'dashboard.api_tokens',
+    version: 2,
+    // Disabling an account now revokes its tokens for good, where it used to only refuse them while the account
+    // stayed disabled: the tokens of accounts disabled before are revoked here, or enabling such an account again
+    // would bring them back.
+    sql: `
+      UPDATE api_tokens SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+      WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE disabled_at IS NOT NULL);
+    `,
+    postgres: `
+      UPDATE api_tokens SET revoked_at = (extract(epoch FROM now()) * 1000)::BIGINT
+      WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE disabled_at IS NOT NULL);
+    `,
+  },
 ];
 
 /** A token starts with this, so that secret scanners and people can tell it apart from other strings. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identityBackends } from '../../test/support/identity-backends.js';
 import { AuditLog } from '../../state/index.js';
+import { API_TOKEN_MIGRATIONS } from './api-token-store.js';
 import { createAuthenticator } from './authenticate.js';
 import { identityStores } from './identity-database.js';
 import { login } from './login.js';
@@ -200,6 +201,21 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       expect((await users.setDisabled('nurse', false)).ended).toEqual({ sessions: 0, tokenIds: [] });
       await expect(authenticate(bearer(third.token))).rejects.toThrow(/revoked/);
       expect(await tokens.active(third.apiToken.id)).toBe(false);
+    });
+
+    it("revokes, when upgraded, the live tokens of accounts disabled before disabling revoked them, and no one else's", async () => {
+      const { sql, users, user, tokens, authenticate, bearer } = await setup();
+      const other = await users.add({ username: 'other', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });
+      const old = await tokens.create(user.id, { label: 'EHR', expiresAt: null, createdBy: 'cli:root' });
+      const theirs = await tokens.create(other.id, { label: 'theirs', expiresAt: null, createdBy: 'cli:root' });
+      // An account disabled by the code before: the row only, its tokens left live.
+      await sql.query('UPDATE users SET disabled_at = ? WHERE id = ?', [Date.now(), user.id]);
+      const upgrade = API_TOKEN_MIGRATIONS.find((m) => m.version === 2)!;
+      await sql.query(backend.name === 'PostgreSQL' ? upgrade.postgres! : upgrade.sql);
+      expect((await tokens.get(old.apiToken.id))?.revokedAt).toEqual(expect.any(Number));
+      await sql.query('UPDATE users SET disabled_at = NULL WHERE id = ?', [user.id]);
+      await expect(authenticate(bearer(old.token))).rejects.toThrow(/revoked/);
+      expect(await authenticate(bearer(theirs.token))).toMatchObject({ username: 'other' });
     });
 
     it('refuses a revoked, an expired or an unknown token, records the last use, and revokes once when asked twice at once', async () => {
