@@ -34,6 +34,7 @@ export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
 export { listSegments, segmentPath, type Position } from './outbox/segments.js';
 export { decodeRecords } from './outbox/record-codec.js';
 export { blankShippedRecords } from './outbox/blank-shipped.js';
+export { eraseQuarantinedRecords } from './outbox/erase-quarantined.js';
 
 export interface IngestOptions {
   readonly dataDir: string;

@@ -93,7 +93,7 @@ export function registerPatientData(program: Command, version: string): void {
           return erasePatient({ db, audit, readings: store, dataDir, patientId: id, by: cliActor(), shared: registry });
         });
         const rows = Object.values(result.removed).reduce((n, c) => n + c, 0);
-        process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings, ${result.outboxRecords} shipped readings overwritten in the outbox; the audit log records it as erased:${result.pseudonym}\n`);
+        process.stdout.write(`erased: ${rows} rows in the state database, ${result.readings ?? 'all'} readings, ${result.outboxRecords} records overwritten or removed in the outbox (shipped, or damaged and set aside); the audit log records it as erased:${result.pseudonym}\n`);
         if (result.earlierExports.length > 0) {
           // Copies outside Vigil: the operator must know of them to complete the erasure.
           process.stdout.write(`the patient's data was exported ${result.earlierExports.length} times before; those copies are not erased (delete them, or ask whoever holds them to):\n`);

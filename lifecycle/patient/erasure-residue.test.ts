@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,28 @@ describe('the outbox after an erasure', () => {
       await (await Outbox.open({ dir: join(dir.path, 'outbox'), onDamage: (what) => damage.push(what) }, (r) => again.push(r))).close();
       expect(again.map((r) => r.msgId)).toEqual([0, 1, 2, 3].map((i) => `${other.id}-${i}`));
       expect(damage).toEqual(['outbox checkpoint damaged: shipping again from the oldest segment (stores overwrite duplicates)']);
+      await store.close();
+      db.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("removes the erased patient's damaged records the outbox set aside, and keeps another's", async () => {
+    const dir = await tempDir();
+    try {
+      const { db, registry } = openState(dir.path);
+      const store = new SqliteStore(dir.path);
+      const erased = await registry.addPatient({ name: 'Damaged Then Erased' });
+      const other = await registry.addPatient({ name: 'Damaged And Kept' });
+      // Lines the outbox found damaged (a checksum that does not match), kept whole for an operator.
+      const quarantine = join(dir.path, 'outbox', 'quarantine');
+      await mkdir(quarantine, { recursive: true });
+      await writeFile(join(quarantine, '1-0.checksum.bad'), `{"patientId":${JSON.stringify(erased.id)},"deviceId":"d","type":"heart_rate","fields":{"value":7`);
+      await writeFile(join(quarantine, '1-90.checksum.bad'), `{"patientId":${JSON.stringify(other.id)},"deviceId":"e","type":"heart_rate"`);
+      const result = await erasePatient({ db, audit: new AuditLog(db), readings: store, dataDir: dir.path, patientId: erased.id, by: { name: 'cli:op', origin: 'cli' }, settleMs: 0, outboxWaitMs: 0 });
+      expect(await readdir(quarantine)).toEqual(['1-90.checksum.bad']);
+      expect(result.outboxRecords).toBe(1);
       await store.close();
       db.close();
     } finally {

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VigilError } from '../../domain/index.js';
-import { blankShippedRecords, OUTBOX_DIR, type ReadingStore } from '../../ingest/index.js';
+import { blankShippedRecords, eraseQuarantinedRecords, OUTBOX_DIR, type ReadingStore } from '../../ingest/index.js';
 import type { Actor, AuditLog, StateDb } from '../../state/index.js';
 import { outboxHoldsPatient } from './outbox-pending.js';
 import { PATIENT_TABLES } from './patient-tables.js';
@@ -37,7 +37,10 @@ export interface ErasureResult {
   readonly removed: Record<string, number>;
   /** Readings deleted from the store; null when the store cannot count (InfluxDB). */
   readonly readings: number | null;
-  /** The patient's shipped readings overwritten in the outbox's segments (kept there until a segment rolls over). */
+  /**
+   * The patient's records overwritten or removed in the outbox: shipped readings in its segments (kept there until
+   * a segment rolls over), and damaged records it set aside in `outbox/quarantine/`.
+   */
   readonly outboxRecords: number;
   /**
    * The copies handed out before, as this audit log recorded them (`patient.export`: a directory or file the
@@ -163,6 +166,8 @@ export async function erasePatient(o: PatientEraseOptions): Promise<ErasureResul
   let outboxFailure: unknown;
   try {
     outboxRecords = await blankShippedRecords(join(o.dataDir, OUTBOX_DIR), o.patientId);
+    // And the patient's damaged records the outbox set aside for an operator, whole files of their own.
+    outboxRecords += await eraseQuarantinedRecords(join(o.dataDir, OUTBOX_DIR), o.patientId);
   } catch (err) {
     outboxFailure = err;
   }
