@@ -140,3 +140,64 @@ describe('the shared worklist ranking', () => {
     await expect(ranking.current()).resolves.toMatchObject({ rows: expect.any(Array) });
   });
 });
+
+describe('the shared worklist ranking, reviewed', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  async function setUp(count: number) {
+    const dir = await tempDir();
+    const { db } = openState(dir.path);
+    const latest = new LatestReadings(db, 60_000);
+    cleanups.push(() => latest.close(), () => db.close(), dir.remove);
+    let now = Date.parse('2026-11-30T12:00:00Z');
+    const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
+    latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
+    const state = { alerts: [] as Alert[], seq: 0, reads: 0 };
+    const ranking = new WorklistRanking(
+      {
+        patients: () => (state.reads++, patients),
+        liveAlerts: () => state.alerts,
+        spo2Scale2: () => new Set(),
+        alertSeq: () => state.seq,
+        latest,
+        silentAfterMs: () => 24 * H,
+        now: () => now,
+      },
+      { maxAgeMs: 1_000, sliceSize: 100 },
+    );
+    return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
+  }
+
+  it('lets every caller that asks while a build waits its turn share that build: the feed moving between callers queues one build, not one each', async () => {
+    const { ranking, state } = await setUp(1_000);
+    const first = ranking.current();
+    const waiting: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      state.seq++;
+      waiting.push(ranking.current());
+    }
+    const rankings = (await Promise.all(waiting)) as Awaited<typeof first>[];
+    await first;
+    expect(state.reads).toBe(2);
+    // The build that waited read the feed when it started: it has every transition its callers asked after.
+    for (const r of rankings) expect(r.lastSeq).toBe(20);
+  });
+
+  it('still starts a newer build for a caller whose transition came after the waiting build started reading', async () => {
+    const { ranking, state } = await setUp(1_000);
+    const first = ranking.current();
+    state.seq = 1;
+    const second = ranking.current();
+    await first;
+    // The second build has started (read its sources) once the first is done and a turn has passed.
+    while (state.reads < 2) await new Promise((r) => setImmediate(r));
+    state.seq = 2;
+    const third = ranking.current();
+    expect((await second).lastSeq).toBe(1);
+    expect((await third).lastSeq).toBe(2);
+    expect(state.reads).toBe(3);
+  });
+});

@@ -74,6 +74,13 @@ export class Ranking<P extends WorklistPatient> {
   }
 }
 
+/** One build of the ranking; `read` is undefined until it has read its sources (while it waits its turn). */
+interface Build<P extends WorklistPatient> {
+  readonly order: number;
+  read: { readonly seq: number; readonly generation: number } | undefined;
+  ranking: Promise<Ranking<P>>;
+}
+
 export interface RankingOptions {
   /** How long one ranking serves every caller while only readings change. */
   readonly maxAgeMs?: number;
@@ -99,10 +106,14 @@ export class WorklistRanking<P extends WorklistPatient> {
   readonly #maxAgeMs: number;
   readonly #sliceSize: number;
   #current: Ranking<P> | undefined;
-  /** The ranking being built, and the feed position and invalidation it started from. */
-  #building: { readonly ranking: Promise<Ranking<P>>; readonly seq: number; readonly generation: number } | undefined;
-  #generation = 0;
+  /** The order of the build that made `#current` (builds are numbered as they are asked for). */
+  #currentBuild = -1;
+  /** The invalidation `#current` was built after. */
   #builtGeneration = -1;
+  /** The latest build asked for: queued behind the one before it, or reading, or ranking. */
+  #building: Build<P> | undefined;
+  #builds = 0;
+  #generation = 0;
 
   constructor(sources: RankingSources<P>, options: RankingOptions = {}) {
     this.#sources = sources;
@@ -115,22 +126,29 @@ export class WorklistRanking<P extends WorklistPatient> {
     const seq = this.#sources.alertSeq();
     const current = this.#current;
     if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#sources.now() - current.generatedAt < this.#maxAgeMs) return current;
-    // A build under way serves this caller only if it read the same alerts and registry: otherwise a new one.
+    // A build still waiting for the one before it reads the feed and the registry when it starts, after this
+    // call: it serves this caller whatever moved meanwhile. Without this, a feed that moves between callers (an
+    // alert.updated event with every reading of a patient with a live alert) queued one whole build per caller,
+    // each waiting for all those before it. A build that has read its sources serves only a caller who would
+    // read the same.
     const building = this.#building;
-    if (building && building.seq === seq && building.generation === this.#generation) return building.ranking;
-    const generation = this.#generation;
-    const ranking = this.#build(building?.ranking).then((r) => {
-      if (this.#building?.ranking === ranking) this.#building = undefined;
-      if (!this.#current || r.generatedAt >= this.#current.generatedAt) {
+    if (building && (building.read === undefined || (building.read.seq === seq && building.read.generation === this.#generation))) return building.ranking;
+    const build: Build<P> = { order: this.#builds++, read: undefined, ranking: undefined as unknown as Promise<Ranking<P>> };
+    const ranking = this.#build(building?.ranking, build).then((r) => {
+      if (this.#building === build) this.#building = undefined;
+      // The later build wins (builds run one after another, in order).
+      if (build.order > this.#currentBuild) {
         this.#current = r;
-        this.#builtGeneration = generation;
+        this.#currentBuild = build.order;
+        this.#builtGeneration = build.read!.generation;
       }
       return r;
     });
     ranking.catch(() => {
-      if (this.#building?.ranking === ranking) this.#building = undefined;
+      if (this.#building === build) this.#building = undefined;
     });
-    this.#building = { ranking, seq, generation };
+    build.ranking = ranking;
+    this.#building = build;
     return ranking;
   }
 
@@ -144,13 +162,14 @@ export class WorklistRanking<P extends WorklistPatient> {
     this.#generation++;
   }
 
-  async #build(after: Promise<Ranking<P>> | undefined): Promise<Ranking<P>> {
+  async #build(after: Promise<Ranking<P>> | undefined, build: Build<P>): Promise<Ranking<P>> {
     // One build at a time: two would take twice the event loop for the same answer.
     if (after) await after.catch(() => undefined);
     const s = this.#sources;
-    // Read together, in one turn, so that the alerts are those of `lastSeq`.
+    // Read together, in one turn, so that the alerts are those of `lastSeq` (and the registry that of `generation`).
     const now = s.now();
     const lastSeq = s.alertSeq();
+    build.read = { seq: lastSeq, generation: this.#generation };
     const latestVersion = s.latest.version;
     const patients = s.patients();
     const byPatient = alertsByPatient(s.liveAlerts());
