@@ -171,6 +171,25 @@ describe('the shared worklist ranking, reviewed', () => {
     return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
   }
 
+  it('does not serve a ranking for ever when the wall clock steps back (NTP): its age is unknown, so it is made again', async () => {
+    const { ranking, latest, state, advance, now } = await setUp(20);
+    const first = await ranking.current();
+    advance(-3_600_000);
+    latest.note([reading('p1', now() + 1, 200)]);
+    const after = await ranking.current();
+    expect(after).not.toBe(first);
+    expect(after.rows.find((r) => r.entry.patient.id === 'p1')!.entry.latest[0]!.fields).toMatchObject({ systolic: 200 });
+    // The ranking made after the step is the one kept: the next caller of the second is served from it.
+    advance(10);
+    expect(await ranking.current()).toBe(after);
+    expect(state.reads).toBe(2);
+    // And an invalidation after the step is kept too (not rebuilt for every caller).
+    ranking.invalidate();
+    const invalidated = await ranking.current();
+    expect(await ranking.current()).toBe(invalidated);
+    expect(state.reads).toBe(3);
+  });
+
   it('lets every caller that asks while a build waits its turn share that build: the feed moving between callers queues one build, not one each', async () => {
     const { ranking, state } = await setUp(1_000);
     const first = ranking.current();

@@ -125,7 +125,7 @@ export class WorklistRanking<P extends WorklistPatient> {
   async current(): Promise<Ranking<P>> {
     const seq = this.#sources.alertSeq();
     const current = this.#current;
-    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#sources.now() - current.generatedAt < this.#maxAgeMs) return current;
+    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#young(current)) return current;
     // A build still waiting for the one before it reads the feed and the registry when it starts, after this
     // call: it serves this caller whatever moved meanwhile. Without this, a feed that moves between callers (an
     // alert.updated event with every reading of a patient with a live alert) queued one whole build per caller,
@@ -136,7 +136,7 @@ export class WorklistRanking<P extends WorklistPatient> {
     const build: Build<P> = { order: this.#builds++, read: undefined, ranking: undefined as unknown as Promise<Ranking<P>> };
     const ranking = this.#build(building?.ranking, build).then((r) => {
       if (this.#building === build) this.#building = undefined;
-      // The later build wins (builds run one after another, in order).
+      // The later build wins, not the later `generatedAt`: the wall clock may step back.
       if (build.order > this.#currentBuild) {
         this.#current = r;
         this.#currentBuild = build.order;
@@ -150,6 +150,16 @@ export class WorklistRanking<P extends WorklistPatient> {
     build.ranking = ranking;
     this.#building = build;
     return ranking;
+  }
+
+  /**
+   * Whether a ranking is young enough to serve. One made "in the future" (the wall clock stepped back since, as
+   * NTP may step it) is of unknown age: without this it was served, readings never in it, until the clock
+   * caught up, an hour for an hour's step.
+   */
+  #young(ranking: Ranking<P>): boolean {
+    const age = this.#sources.now() - ranking.generatedAt;
+    return age >= 0 && age < this.#maxAgeMs;
   }
 
   /** Whether readings have arrived since the ranking was made. */
