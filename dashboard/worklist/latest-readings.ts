@@ -17,10 +17,12 @@ export class LatestReadings {
 
   readonly #onError: (err: Error) => void;
   #version = 0;
+  readonly #dataVersion;
 
   constructor(db: StateDb, flushMs = 1000, onError: (err: Error) => void = () => undefined) {
     this.#db = db;
     this.#onError = onError;
+    this.#dataVersion = db.prepare<[], { data_version: number }>('PRAGMA data_version');
     const rows = db.prepare('SELECT patient_id AS patientId, reading FROM latest_readings').all() as { patientId: string; reading: string }[];
     for (const row of rows) this.#set(row.patientId, JSON.parse(row.reading) as LatestReading);
     this.#timer = setInterval(() => this.#tryFlush(), flushMs);
@@ -53,6 +55,16 @@ export class LatestReadings {
   /** Counts the changes: a worklist built at one version is out of date once it moves. */
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * The state database's data_version: it moves with every commit another connection makes (the CLI, another
+   * process: a patient moved to another care team, erased, enrolled) and never with this connection's own. The
+   * worklist's ranking, which holds the registry's patients for a second, ranks again when it moves, as the
+   * dashboard's other routes read the registry afresh with every request.
+   */
+  dataVersion(): number {
+    return this.#dataVersion.get()?.data_version ?? 0;
   }
 
   of(patientId: string): ReadonlyMap<ReadingType, LatestReading> {

@@ -220,3 +220,37 @@ describe('the shared worklist ranking, reviewed', () => {
     expect(state.reads).toBe(3);
   });
 });
+
+describe('the shared worklist ranking and the registry changed by another process', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  it('ranks again at once when the CLI moves a patient to another care team or erases one: the old team no longer gets the row', async () => {
+    const dir = await tempDir();
+    const server = openState(dir.path);
+    const latest = new LatestReadings(server.db, 60_000);
+    cleanups.push(() => latest.close(), () => server.db.close(), dir.remove);
+    for (let i = 0; i < 5; i++) await server.registry.addPatient({ id: `p${i}`, name: `Patient ${i}`, careTeam: 'team-a' });
+    const now = Date.now();
+    const ranking = new WorklistRanking({
+      patients: () => server.registry.listPatients(),
+      liveAlerts: () => [],
+      spo2Scale2: () => new Set(),
+      alertSeq: () => 0,
+      latest,
+      silentAfterMs: () => 24 * H,
+      now: () => now,
+    });
+    const teamA = (r: Awaited<ReturnType<typeof ranking.current>>) => r.rows.filter((row) => row.entry.patient.careTeam === 'team-a').map((row) => row.entry.patient.id);
+    expect(teamA(await ranking.current())).toContain('p1');
+    // The CLI: another process, another connection to the same data dir.
+    const cli = openState(dir.path);
+    cleanups.push(() => cli.db.close());
+    await cli.registry.setCareTeam('p1', 'team-b');
+    expect(teamA(await ranking.current())).not.toContain('p1');
+    cli.db.prepare('DELETE FROM patients WHERE id = ?').run('p2');
+    expect((await ranking.current()).rows.map((row) => row.entry.patient.id)).not.toContain('p2');
+  });
+});

@@ -77,7 +77,7 @@ export class Ranking<P extends WorklistPatient> {
 /** One build of the ranking; `read` is undefined until it has read its sources (while it waits its turn). */
 interface Build<P extends WorklistPatient> {
   readonly order: number;
-  read: { readonly seq: number; readonly generation: number } | undefined;
+  read: { readonly seq: number; readonly generation: number; readonly dataVersion: number } | undefined;
   ranking: Promise<Ranking<P>>;
 }
 
@@ -110,6 +110,8 @@ export class WorklistRanking<P extends WorklistPatient> {
   #currentBuild = -1;
   /** The invalidation `#current` was built after. */
   #builtGeneration = -1;
+  /** The state database's data_version `#current` read its patients at (`LatestReadings.dataVersion`). */
+  #builtDataVersion = -1;
   /** The latest build asked for: queued behind the one before it, or reading, or ranking. */
   #building: Build<P> | undefined;
   #builds = 0;
@@ -124,15 +126,19 @@ export class WorklistRanking<P extends WorklistPatient> {
   /** A ranking that reflects every alert transition stored so far and every registry change made here. */
   async current(): Promise<Ranking<P>> {
     const seq = this.#sources.alertSeq();
+    // Another process (the CLI) committed to the state database: perhaps a patient moved to another care team
+    // or erased. Served for a second more, the old team would still get the moved patient's row, and everyone
+    // the erased patient's; other routes read the registry afresh, so a ranking must not be older than it.
+    const dataVersion = this.#sources.latest.dataVersion();
     const current = this.#current;
-    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#young(current)) return current;
+    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#builtDataVersion === dataVersion && this.#young(current)) return current;
     // A build still waiting for the one before it reads the feed and the registry when it starts, after this
     // call: it serves this caller whatever moved meanwhile. Without this, a feed that moves between callers (an
     // alert.updated event with every reading of a patient with a live alert) queued one whole build per caller,
     // each waiting for all those before it. A build that has read its sources serves only a caller who would
     // read the same.
     const building = this.#building;
-    if (building && (building.read === undefined || (building.read.seq === seq && building.read.generation === this.#generation))) return building.ranking;
+    if (building && (building.read === undefined || (building.read.seq === seq && building.read.generation === this.#generation && building.read.dataVersion === dataVersion))) return building.ranking;
     const build: Build<P> = { order: this.#builds++, read: undefined, ranking: undefined as unknown as Promise<Ranking<P>> };
     const ranking = this.#build(building?.ranking, build).then((r) => {
       if (this.#building === build) this.#building = undefined;
@@ -141,6 +147,7 @@ export class WorklistRanking<P extends WorklistPatient> {
         this.#current = r;
         this.#currentBuild = build.order;
         this.#builtGeneration = build.read!.generation;
+        this.#builtDataVersion = build.read!.dataVersion;
       }
       return r;
     });
@@ -179,7 +186,7 @@ export class WorklistRanking<P extends WorklistPatient> {
     // Read together, in one turn, so that the alerts are those of `lastSeq` (and the registry that of `generation`).
     const now = s.now();
     const lastSeq = s.alertSeq();
-    build.read = { seq: lastSeq, generation: this.#generation };
+    build.read = { seq: lastSeq, generation: this.#generation, dataVersion: s.latest.dataVersion() };
     const latestVersion = s.latest.version;
     const patients = s.patients();
     const byPatient = alertsByPatient(s.liveAlerts());
