@@ -82,7 +82,7 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       auditView(ctx, request, 'worklist.view', null, null, `${q.programme ?? ''}|${q.team ?? ''}|${q.q ?? ''}`, { patients: view.count, programme: q.programme, team: q.team });
       // The rows were serialised once for every caller of this ranking (worklist/worklist-ranking.ts); the
       // contract test checks the answer against worklistSchema as it does every other.
-      const head = JSON.stringify({ generatedAt: ranking.generatedAt, lastSeq: ranking.lastSeq, newerReadings: ctx.worklist.isBehind(ranking), teams: view.teams });
+      const head = JSON.stringify({ generatedAt: ranking.generatedAt, lastSeq: ranking.lastSeq, newerReadings: ctx.worklist.isBehind(ranking, view), teams: view.teams });
       return sendJson(reply, Buffer.concat([Buffer.from(`${head.slice(0, -1)},"entries":[`), view.rows, CLOSE_ENTRIES]));
     },
   );

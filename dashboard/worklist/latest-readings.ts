@@ -17,6 +17,8 @@ export class LatestReadings {
 
   readonly #onError: (err: Error) => void;
   #version = 0;
+  /** Each patient's `version` at their latest change: whose readings are newer than a ranking. */
+  readonly #changedAt = new Map<string, number>();
   readonly #dataVersion;
 
   constructor(db: StateDb, flushMs = 1000, onError: (err: Error) => void = () => undefined) {
@@ -44,7 +46,7 @@ export class LatestReadings {
     for (const r of readings) {
       const latest: LatestReading = { type: r.type, time: r.time, deviceId: r.deviceId, fields: r.fields, tags: r.tags };
       if (this.#set(r.patientId, latest)) {
-        this.#version++;
+        this.#changedAt.set(r.patientId, ++this.#version);
         this.#dirty.set(`${r.patientId}\u0000${r.type}`, { ...latest, patientId: r.patientId });
         newer.push(r);
       }
@@ -55,6 +57,11 @@ export class LatestReadings {
   /** Counts the changes: a worklist built at one version is out of date once it moves. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Whether the patient's latest readings changed after `version`. */
+  changedSince(patientId: string, version: number): boolean {
+    return (this.#changedAt.get(patientId) ?? 0) > version;
   }
 
   /**

@@ -205,6 +205,19 @@ describe('the shared worklist ranking, reviewed', () => {
     for (const r of rankings) expect(r.lastSeq).toBe(20);
   });
 
+  it("says a view is behind only for readings of the patients it shows: another team's readings neither reload the page nor tell it they came", async () => {
+    const { ranking, latest, now } = await setUp(30);
+    const r = await ranking.current();
+    const teamOf = (team: string) => (row: { entry: { patient: WorklistPatient } }) => (row.entry.patient.careTeam === team ? 'shown' : 'hidden');
+    const team0 = r.view('team-0', teamOf('team-0'));
+    const team1 = r.view('team-1', teamOf('team-1'));
+    // p1 is in team-1.
+    latest.note([reading('p1', now() + 1)]);
+    expect(ranking.isBehind(r, team0)).toBe(false);
+    expect(ranking.isBehind(r, team1)).toBe(true);
+    expect(ranking.isBehind(r)).toBe(true);
+  });
+
   it('still starts a newer build for a caller whose transition came after the waiting build started reading', async () => {
     const { ranking, state } = await setUp(1_000);
     const first = ranking.current();

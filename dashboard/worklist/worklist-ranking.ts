@@ -27,6 +27,8 @@ export interface RankingView {
   readonly rows: Buffer;
   readonly count: number;
   readonly teams: readonly string[];
+  /** The ids of the rows shown, in order: whether readings newer than the ranking concern this view. */
+  readonly ids: readonly string[];
 }
 
 /** Views kept per ranking (care teams and filters): a ranking lives a second, so few differ. */
@@ -55,12 +57,13 @@ export class Ranking<P extends WorklistPatient> {
     if (kept) return kept;
     const teams = new Set<string>();
     const parts: Buffer[] = [];
+    const ids: string[] = [];
     for (const row of this.rows) {
       const seen = select(row);
       if (seen === 'hidden') continue;
       const team = row.entry.patient.careTeam;
       if (team !== null) teams.add(team);
-      if (seen === 'shown') parts.push(row.bytes);
+      if (seen === 'shown') (parts.push(row.bytes), ids.push(row.entry.patient.id));
     }
     const rows = Buffer.alloc(parts.reduce((n, b) => n + b.length, 0) + Math.max(0, parts.length - 1));
     let at = 0;
@@ -68,7 +71,7 @@ export class Ranking<P extends WorklistPatient> {
       if (i > 0) rows[at++] = 0x2c; // ','
       at += b.copy(rows, at);
     }
-    const view: RankingView = { rows, count: parts.length, teams: [...teams].sort() };
+    const view: RankingView = { rows, count: parts.length, teams: [...teams].sort(), ids };
     if (this.#views.size < MAX_VIEWS) this.#views.set(key, view);
     return view;
   }
@@ -169,9 +172,16 @@ export class WorklistRanking<P extends WorklistPatient> {
     return age >= 0 && age < this.#maxAgeMs;
   }
 
-  /** Whether readings have arrived since the ranking was made. */
-  isBehind(ranking: Ranking<P>): boolean {
-    return this.#sources.latest.version !== ranking.latestVersion;
+  /**
+   * Whether readings have arrived since the ranking was made: of the patients a view shows, given one. A page
+   * told so asks again; told so for any patient's readings, a care team's page was reloaded (a whole list, every
+   * two seconds) for other teams' readings while any device sent, and learnt when those came.
+   */
+  isBehind(ranking: Ranking<P>, view?: RankingView): boolean {
+    const latest = this.#sources.latest;
+    if (latest.version === ranking.latestVersion) return false;
+    if (!view) return true;
+    return view.ids.some((id) => latest.changedSince(id, ranking.latestVersion));
   }
 
   /** The registry changed here (a patient erased, moved): the next caller gets a new ranking. */

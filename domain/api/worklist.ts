@@ -37,7 +37,7 @@ export const worklistSchema = z
     lastSeq: z.number().int().describe('the alert feed position this list reflects: the live channel continues from it'),
     newerReadings: z
       .boolean()
-      .describe('readings have arrived since the list was ranked (at generatedAt, at most a second before): ask again for them'),
+      .describe('readings of patients in this list have arrived since it was ranked (at generatedAt, at most a second before): ask again for them'),
     teams: z.array(z.string()),
     entries: z.array(worklistRowSchema),
   })
