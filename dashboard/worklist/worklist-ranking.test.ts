@@ -155,12 +155,12 @@ describe('the shared worklist ranking, reviewed', () => {
     let now = Date.parse('2026-11-30T12:00:00Z');
     const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
     latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
-    const state = { alerts: [] as Alert[], seq: 0, reads: 0 };
+    const state = { alerts: [] as Alert[], seq: 0, reads: 0, scale2: new Set<string>() };
     const ranking = new WorklistRanking(
       {
         patients: () => (state.reads++, patients),
         liveAlerts: () => state.alerts,
-        spo2Scale2: () => new Set(),
+        spo2Scale2: () => new Set(state.scale2),
         alertSeq: () => state.seq,
         latest,
         silentAfterMs: () => 24 * H,
@@ -170,6 +170,21 @@ describe('the shared worklist ranking, reviewed', () => {
     );
     return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
   }
+
+  it("ranks again at once when a patient's SpO2 target preset is applied or ends (no alert event, no registry change): their risk is scored on scale 2", async () => {
+    const { ranking, latest, state, now } = await setUp(5);
+    latest.note([{ key: 'p1|spo2', type: 'spo2', deviceId: 'p1-ox', patientId: 'p1', time: now(), receivedAt: now(), late: false, fields: { spo2: 89 }, tags: {} }]);
+    const risk = (r: Awaited<ReturnType<typeof ranking.current>>) => r.rows.find((row) => row.entry.patient.id === 'p1')!.entry.risk;
+    const first = await ranking.current();
+    state.scale2.add('p1');
+    const applied = await ranking.current();
+    expect(applied).not.toBe(first);
+    expect(risk(applied)).toEqual(buildWorklist([{ id: 'p1', name: 'Patient 1', programmes: [], careTeam: 'team-1' }], [], latest, now(), 24 * H, new Set(['p1']))[0]!.risk);
+    expect(risk(applied)).not.toEqual(risk(first));
+    expect(await ranking.current()).toBe(applied);
+    state.scale2.delete('p1');
+    expect(await ranking.current()).not.toBe(applied);
+  });
 
   it('does not serve a ranking for ever when the wall clock steps back (NTP): its age is unknown, so it is made again', async () => {
     const { ranking, latest, state, advance, now } = await setUp(20);

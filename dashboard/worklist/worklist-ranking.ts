@@ -77,10 +77,16 @@ export class Ranking<P extends WorklistPatient> {
   }
 }
 
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
 /** One build of the ranking; `read` is undefined until it has read its sources (while it waits its turn). */
 interface Build<P extends WorklistPatient> {
   readonly order: number;
-  read: { readonly seq: number; readonly generation: number; readonly dataVersion: number } | undefined;
+  read: { readonly seq: number; readonly generation: number; readonly dataVersion: number; readonly scale2: ReadonlySet<string> } | undefined;
   ranking: Promise<Ranking<P>>;
 }
 
@@ -115,6 +121,8 @@ export class WorklistRanking<P extends WorklistPatient> {
   #builtGeneration = -1;
   /** The state database's data_version `#current` read its patients at (`LatestReadings.dataVersion`). */
   #builtDataVersion = -1;
+  /** The patients whose SpO2 `#current` scored on scale 2. */
+  #builtScale2: ReadonlySet<string> = new Set();
   /** The latest build asked for: queued behind the one before it, or reading, or ranking. */
   #building: Build<P> | undefined;
   #builds = 0;
@@ -133,15 +141,18 @@ export class WorklistRanking<P extends WorklistPatient> {
     // or erased. Served for a second more, the old team would still get the moved patient's row, and everyone
     // the erased patient's; other routes read the registry afresh, so a ranking must not be older than it.
     const dataVersion = this.#sources.latest.dataVersion();
+    // A preset applied on the patient's page (or ending) moves neither the feed nor the registry, yet rescores
+    // the patient's SpO2 (the risk that ranks them): the ranking is made again when the set differs.
+    const scale2 = this.#sources.spo2Scale2();
     const current = this.#current;
-    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#builtDataVersion === dataVersion && this.#young(current)) return current;
+    if (current && current.lastSeq === seq && this.#builtGeneration === this.#generation && this.#builtDataVersion === dataVersion && sameSet(this.#builtScale2, scale2) && this.#young(current)) return current;
     // A build still waiting for the one before it reads the feed and the registry when it starts, after this
     // call: it serves this caller whatever moved meanwhile. Without this, a feed that moves between callers (an
     // alert.updated event with every reading of a patient with a live alert) queued one whole build per caller,
     // each waiting for all those before it. A build that has read its sources serves only a caller who would
     // read the same.
     const building = this.#building;
-    if (building && (building.read === undefined || (building.read.seq === seq && building.read.generation === this.#generation && building.read.dataVersion === dataVersion))) return building.ranking;
+    if (building && (building.read === undefined || (building.read.seq === seq && building.read.generation === this.#generation && building.read.dataVersion === dataVersion && sameSet(building.read.scale2, scale2)))) return building.ranking;
     const build: Build<P> = { order: this.#builds++, read: undefined, ranking: undefined as unknown as Promise<Ranking<P>> };
     const ranking = this.#build(building?.ranking, build).then((r) => {
       if (this.#building === build) this.#building = undefined;
@@ -151,6 +162,7 @@ export class WorklistRanking<P extends WorklistPatient> {
         this.#currentBuild = build.order;
         this.#builtGeneration = build.read!.generation;
         this.#builtDataVersion = build.read!.dataVersion;
+        this.#builtScale2 = build.read!.scale2;
       }
       return r;
     });
@@ -196,11 +208,11 @@ export class WorklistRanking<P extends WorklistPatient> {
     // Read together, in one turn, so that the alerts are those of `lastSeq` (and the registry that of `generation`).
     const now = s.now();
     const lastSeq = s.alertSeq();
-    build.read = { seq: lastSeq, generation: this.#generation, dataVersion: s.latest.dataVersion() };
+    const scale2 = s.spo2Scale2();
+    build.read = { seq: lastSeq, generation: this.#generation, dataVersion: s.latest.dataVersion(), scale2 };
     const latestVersion = s.latest.version;
     const patients = s.patients();
     const byPatient = alertsByPatient(s.liveAlerts());
-    const scale2 = s.spo2Scale2();
     const silentAfterMs = s.silentAfterMs();
     const rows: RankedRow<P>[] = [];
     for (let i = 0; i < patients.length; i++) {
