@@ -5,7 +5,7 @@ import type { Reading } from '../../domain/index.js';
 import { tempDir } from '../../test/support/temp.js';
 import { LatestReadings } from './latest-readings.js';
 import { buildWorklist, type WorklistPatient } from './worklist.js';
-import { WorklistRanking } from './worklist-ranking.js';
+import { Ranking, WorklistRanking } from './worklist-ranking.js';
 
 const H = 3_600_000;
 
@@ -231,6 +231,21 @@ describe('the shared worklist ranking, reviewed', () => {
     expect(ranking.isBehind(r, team0)).toBe(false);
     expect(ranking.isBehind(r, team1)).toBe(true);
     expect(ranking.isBehind(r)).toBe(true);
+  });
+
+  it('keeps views up to a bound on their bytes, not only their number: one beyond it is assembled for its caller alone', async () => {
+    const { ranking } = await setUp(300);
+    const r = await ranking.current();
+    const whole = r.rows.reduce((n, row) => n + row.bytes.length + 1, 0);
+    const bounded = new Ranking(r.generatedAt, r.lastSeq, r.latestVersion, r.rows, Math.floor(whole * 2.5));
+    const views = Array.from({ length: 5 }, (_, i) => bounded.view(`everyone-${i}`, () => 'shown'));
+    // Two whole lists fit; the third and later are not kept, each answered alike.
+    expect(bounded.view('everyone-1', () => 'shown')).toBe(views[1]);
+    expect(bounded.view('everyone-3', () => 'shown')).not.toBe(views[3]);
+    expect(bounded.view('everyone-3', () => 'shown').rows.equals(views[0]!.rows)).toBe(true);
+    // A small view still fits beside them.
+    const small = bounded.view('p1 only', (row) => (row.entry.patient.id === 'p1' ? 'shown' : 'hidden'));
+    expect(bounded.view('p1 only', () => 'hidden')).toBe(small);
   });
 
   it('still starts a newer build for a caller whose transition came after the waiting build started reading', async () => {

@@ -33,10 +33,18 @@ export interface RankingView {
 
 /** Views kept per ranking (care teams and filters): a ranking lives a second, so few differ. */
 const MAX_VIEWS = 64;
+/**
+ * And the bytes they may hold together. A view of every patient is the whole list (4.4 MB with 5,000 patients),
+ * so 64 of them (an administrator's or a script's filters that each match most patients: "a", "e", "1", ...)
+ * held 280 MB for as long as the ranking lasted, and again for the next; an answer not kept is assembled for
+ * its caller alone, as every answer was before the shared ranking.
+ */
+export const MAX_VIEW_BYTES = 32 * 1024 * 1024;
 
 /** Every patient's row, ranked, as of `generatedAt`. */
 export class Ranking<P extends WorklistPatient> {
   readonly #views = new Map<string, RankingView>();
+  #viewBytes = 0;
 
   constructor(
     readonly generatedAt: number,
@@ -45,6 +53,7 @@ export class Ranking<P extends WorklistPatient> {
     /** The latest readings' version it reflects: once they move on, the ranking is out of date. */
     readonly latestVersion: number,
     readonly rows: readonly RankedRow<P>[],
+    readonly maxViewBytes = MAX_VIEW_BYTES,
   ) {}
 
   /**
@@ -72,7 +81,10 @@ export class Ranking<P extends WorklistPatient> {
       at += b.copy(rows, at);
     }
     const view: RankingView = { rows, count: parts.length, teams: [...teams].sort(), ids };
-    if (this.#views.size < MAX_VIEWS) this.#views.set(key, view);
+    if (this.#views.size < MAX_VIEWS && this.#viewBytes + rows.length <= this.maxViewBytes) {
+      this.#views.set(key, view);
+      this.#viewBytes += rows.length;
+    }
     return view;
   }
 }
@@ -95,6 +107,8 @@ export interface RankingOptions {
   readonly maxAgeMs?: number;
   /** Rows computed in one turn of the event loop. */
   readonly sliceSize?: number;
+  /** The bytes of views a ranking keeps (MAX_VIEW_BYTES). */
+  readonly maxViewBytes?: number;
 }
 
 /**
@@ -114,6 +128,7 @@ export class WorklistRanking<P extends WorklistPatient> {
   readonly #sources: RankingSources<P>;
   readonly #maxAgeMs: number;
   readonly #sliceSize: number;
+  readonly #maxViewBytes: number;
   #current: Ranking<P> | undefined;
   /** The order of the build that made `#current` (builds are numbered as they are asked for). */
   #currentBuild = -1;
@@ -132,6 +147,7 @@ export class WorklistRanking<P extends WorklistPatient> {
     this.#sources = sources;
     this.#maxAgeMs = options.maxAgeMs ?? 1_000;
     this.#sliceSize = options.sliceSize ?? 250;
+    this.#maxViewBytes = options.maxViewBytes ?? MAX_VIEW_BYTES;
   }
 
   /** A ranking that reflects every alert transition stored so far and every registry change made here. */
@@ -223,6 +239,6 @@ export class WorklistRanking<P extends WorklistPatient> {
       rows.push({ ...ranked, bytes: Buffer.from(JSON.stringify(ranked.entry)) });
     }
     rows.sort(rankOrder);
-    return new Ranking(now, lastSeq, latestVersion, rows);
+    return new Ranking(now, lastSeq, latestVersion, rows, this.#maxViewBytes);
   }
 }
