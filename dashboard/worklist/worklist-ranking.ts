@@ -120,9 +120,12 @@ export interface RankingOptions {
  * So one ranking, made in slices of `sliceSize` rows with a turn of the event loop between them, serves every
  * caller and every care team's view of it (each filters the rows it may see), until it is a second old.
  *
- * What must show at once does: an alert transition (the feed's sequence moves) or `invalidate()` (a change to the
- * registry made here) makes the next caller wait for a new ranking. Readings newer than a ranking are at most a
- * second old, and `isBehind` says so, so that a page can ask again.
+ * What must show at once does: an alert transition (the feed's sequence moves), `invalidate()` (a change to the
+ * registry made here), a commit to the state database by another process (the CLI: a patient moved to another
+ * care team must leave the former team's list at once) or a change to who has the SpO2 target preset makes the
+ * next caller wait for a new ranking. Readings newer than a ranking are at most a second old, and `isBehind`
+ * says so for the patients a view shows, so that a page can ask again. A registry change made on another
+ * instance (shared registry) arrives as this connection's own writes, unseen by data_version: up to a second.
  */
 export class WorklistRanking<P extends WorklistPatient> {
   readonly #sources: RankingSources<P>;
