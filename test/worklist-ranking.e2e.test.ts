@@ -36,6 +36,19 @@ describe('the worklist served from the shared ranking', () => {
     expect(body.entries.find((e) => e.patient.id === moved)!.patient.name).toBe(NAME);
   });
 
+  it('filters by name (any case, non-ASCII), programme and team as before, the teams list staying every team the caller may see', async () => {
+    const admin = (query: string) => call<Worklist>(t.httpUrl, 'GET', `/api/worklist${query}`, undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((await admin('?q=ZOË')).body.entries.map((e) => e.patient.id)).toEqual([moved]);
+    expect((await admin('?q=%E6%9D%8E')).body.entries.map((e) => e.patient.id)).toEqual([moved]);
+    expect((await admin('?q=stays&team=cardiology')).body.entries.map((e) => e.patient.id)).toEqual([stays]);
+    const noTeam = await admin('?team=nobody');
+    expect(noTeam.body).toMatchObject({ entries: [], teams: ['cardiology'] });
+    expect((await admin('?programme=hypertension')).body.entries).toEqual([]);
+    const mine = await card.request<Worklist>('GET', '/api/worklist?q=stays');
+    expect(mine.body).toMatchObject({ teams: ['cardiology'], newerReadings: false });
+    expect(mine.body.entries.map((e) => e.patient.id)).toEqual([stays]);
+  });
+
   it("stops sending a patient's row to their former care team as soon as the CLI moves them", async () => {
     const before = await card.request<Worklist>('GET', '/api/worklist');
     expect(before.body.entries.map((e) => e.patient.id).sort()).toEqual([moved, stays].sort());
