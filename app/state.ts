@@ -72,6 +72,7 @@ export function dashboardDirectory(registry: Registry): DashboardDirectory {
     patients: () => registry.listPatients(),
     devices: () => registry.listDevices(),
     setTimeZone: (id, timeZone) => registry.setTimeZone(id, timeZone),
+    replicatedChanges: () => registry.replicatedRows,
   };
 }
 

@@ -42,6 +42,8 @@ export interface PatientDirectory {
   devices(): DirectoryDevice[];
   /** Validates the IANA zone (VIGIL_ERR_CONFIG naming it otherwise) and returns the patient as changed. */
   setTimeZone(patientId: string, timeZone: string): Promise<DirectoryPatient>;
+  /** Rows the shared registry's replica has applied here (another instance's changes); absent without one. */
+  replicatedChanges?(): number;
 }
 
 export interface SessionSettings {

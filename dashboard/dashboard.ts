@@ -74,6 +74,7 @@ export function createDashboard(options: DashboardOptions) {
     spo2Scale2: () => options.alerts.queries.patientsWithPreset(SCALE_2_PRESET),
     alertSeq: () => options.alerts.feed.lastSeq(),
     latest,
+    replicatedChanges: () => options.directory.replicatedChanges?.() ?? 0,
     silentAfterMs: () => options.settings.silentAfterHours * 3_600_000,
     now: () => Date.now(),
   });

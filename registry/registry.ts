@@ -92,6 +92,11 @@ export class Registry {
     await this.#mirror?.close();
   }
 
+  /** Rows the replica has applied from the shared registry so far: it moves with every change another instance made. */
+  get replicatedRows(): number {
+    return this.#replicated;
+  }
+
   /**
    * Whether the replica brought changes from the shared registry since the last call (the first call answers
    * true): what another instance changed, for those that act on changes (the broker's logins, gateway/dynsec).

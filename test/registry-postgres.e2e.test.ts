@@ -77,9 +77,18 @@ describe('the registry shared in PostgreSQL by two instances', () => {
     const dev = await a.provision();
     await waitFor(() => b.vigil.registry.getPatient(dev.patientId), 'the patient on B');
     const admin = await login(a.httpUrl, 'chief', PASSWORD);
-    const erased = await admin.request('POST', `/api/admin/patients/${dev.patientId}/erase`, { confirm: dev.patientId });
-    expect(erased.status).toBe(200);
-    await waitFor(() => !b.vigil.registry.getPatient(dev.patientId), 'the patient gone from B');
+    const onB = await login(b.httpUrl, 'chief', PASSWORD);
+    const listedOnB = async () => (await onB.request<{ entries: { patient: { id: string } }[] }>('GET', '/api/worklist')).body.entries.some((e) => e.patient.id === dev.patientId);
+    expect(await listedOnB()).toBe(true);
+    const erasing = admin.request('POST', `/api/admin/patients/${dev.patientId}/erase`, { confirm: dev.patientId });
+    // B's worklist asked for all along (its shared ranking kept fresh): the first answer after B's replica
+    // applied the erasure leaves the patient out, not one a second later.
+    await waitFor(async () => {
+      await listedOnB();
+      return !b.vigil.registry.getPatient(dev.patientId);
+    }, 'the patient gone from B');
+    expect(await listedOnB()).toBe(false);
+    expect((await erasing).status).toBe(200);
     expect(b.vigil.registry.getDevice(dev.deviceId)?.patientId).toBeNull();
     expect((await call(b.httpUrl, 'GET', `/api/patients/${dev.patientId}`, undefined, { cookie: (await login(b.httpUrl, 'chief', PASSWORD)).cookie })).status).toBe(404);
   });

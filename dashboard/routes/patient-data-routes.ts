@@ -57,9 +57,14 @@ export async function registerPatientDataRoutes(app: FastifyInstance, ctx: Dashb
     },
     async (request) => {
       if (request.body.confirm !== request.params.id) throw new VigilError('VIGIL_ERR_BAD_REQUEST', 'confirm must repeat the patient id');
-      const erased = await actions.erase(request.params.id, actor(request));
-      // Gone from the worklist of the next caller, not a second later.
-      ctx.worklist.invalidate();
+      let erased: Awaited<ReturnType<PatientDataActions['erase']>>;
+      try {
+        erased = await actions.erase(request.params.id, actor(request));
+      } finally {
+        // Gone from the worklist of the next caller, not a second later: also when the erasure failed after it
+        // deleted the registry entry (the store down), to be run again.
+        ctx.worklist.invalidate();
+      }
       return { ...erased, earlierExports: [...erased.earlierExports], replacedData: [...erased.replacedData] };
     },
   );

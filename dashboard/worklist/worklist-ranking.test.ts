@@ -32,7 +32,7 @@ describe('the shared worklist ranking', () => {
     let now = Date.parse('2026-11-30T12:00:00Z');
     const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
     latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
-    const state = { alerts: [] as Alert[], seq: 0, reads: 0 };
+    const state = { alerts: [] as Alert[], seq: 0, reads: 0, replicated: 0 };
     const ranking = new WorklistRanking(
       {
         patients: () => (state.reads++, patients),
@@ -40,6 +40,7 @@ describe('the shared worklist ranking', () => {
         spo2Scale2: () => new Set(),
         alertSeq: () => state.seq,
         latest,
+        replicatedChanges: () => state.replicated,
         silentAfterMs: () => 24 * H,
         now: () => now,
       },
@@ -106,6 +107,10 @@ describe('the shared worklist ranking', () => {
     expect(afterInvalidate).not.toBe(afterAlert);
     expect(await ranking.current()).toBe(afterInvalidate);
     expect(state.reads).toBe(3);
+    // Another instance's change, applied here by the shared registry's replica.
+    state.replicated += 2;
+    expect(await ranking.current()).not.toBe(afterInvalidate);
+    expect(state.reads).toBe(4);
   });
 
   it('shares one build between callers that ask while it runs, and starts another for one that needs newer alerts', async () => {

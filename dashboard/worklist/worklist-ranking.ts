@@ -12,6 +12,11 @@ export interface RankingSources<P extends WorklistPatient> {
   /** The alert feed's newest sequence number: any transition, from any process, moves it. */
   alertSeq(): number;
   readonly latest: LatestReadings;
+  /**
+   * Rows the shared registry's replica (PostgreSQL, another instance's changes) has applied here: written on this
+   * server's own connection, so SQLite's data_version does not move for them. Absent without a shared registry.
+   */
+  replicatedChanges?(): number;
   silentAfterMs(): number;
   now(): number;
 }
@@ -125,7 +130,7 @@ export interface RankingOptions {
  * care team must leave the former team's list at once) or a change to who has the SpO2 target preset makes the
  * next caller wait for a new ranking. Readings newer than a ranking are at most a second old, and `isBehind`
  * says so for the patients a view shows, so that a page can ask again. A registry change made on another
- * instance (shared registry) arrives as this connection's own writes, unseen by data_version: up to a second.
+ * instance (shared registry) arrives as rows its replica applies here, which `replicatedChanges` counts.
  */
 export class WorklistRanking<P extends WorklistPatient> {
   readonly #sources: RankingSources<P>;
@@ -159,7 +164,7 @@ export class WorklistRanking<P extends WorklistPatient> {
     // Another process (the CLI) committed to the state database: perhaps a patient moved to another care team
     // or erased. Served for a second more, the old team would still get the moved patient's row, and everyone
     // the erased patient's; other routes read the registry afresh, so a ranking must not be older than it.
-    const dataVersion = this.#sources.latest.dataVersion();
+    const dataVersion = this.#changedElsewhere();
     // A preset applied on the patient's page (or ending) moves neither the feed nor the registry, yet rescores
     // the patient's SpO2 (the risk that ranks them): the ranking is made again when the set differs.
     const scale2 = this.#sources.spo2Scale2();
@@ -215,6 +220,15 @@ export class WorklistRanking<P extends WorklistPatient> {
     return view.ids.some((id) => latest.changedSince(id, ranking.latestVersion));
   }
 
+  /**
+   * A number that moves with every change to the state database made elsewhere: by another process (data_version)
+   * or another instance through the shared registry (its replica's rows). Both only grow, so their sum moves when
+   * either does.
+   */
+  #changedElsewhere(): number {
+    return this.#sources.latest.dataVersion() + (this.#sources.replicatedChanges?.() ?? 0);
+  }
+
   /** The registry changed here (a patient erased, moved): the next caller gets a new ranking. */
   invalidate(): void {
     this.#generation++;
@@ -228,7 +242,7 @@ export class WorklistRanking<P extends WorklistPatient> {
     const now = s.now();
     const lastSeq = s.alertSeq();
     const scale2 = s.spo2Scale2();
-    build.read = { seq: lastSeq, generation: this.#generation, dataVersion: s.latest.dataVersion(), scale2 };
+    build.read = { seq: lastSeq, generation: this.#generation, dataVersion: this.#changedElsewhere(), scale2 };
     const latestVersion = s.latest.version;
     const patients = s.patients();
     const byPatient = alertsByPatient(s.liveAlerts());

@@ -118,6 +118,11 @@ export class WorklistView {
         if (!refresh) reply(this.#summary.textContent ?? '');
         this.#queueRender();
       })
+      .catch((err: unknown) => {
+        // Not loaded (the server busy, the network gone): still stale, so that the next refresh asks again.
+        this.#stale = true;
+        throw err;
+      })
       .finally(() => (this.#loading = undefined));
     return this.#loading;
   }
