@@ -28,12 +28,38 @@ describe('the worklist served from the shared ranking', () => {
   });
 
   it('answers valid UTF-8 JSON for a non-ASCII name, its length that of its bytes', async () => {
-    const res = await fetch(`${t.httpUrl}/api/worklist`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    // Uncompressed: fetch would decode a compressed answer, whose length is that of the encoded bytes.
+    const res = await fetch(`${t.httpUrl}/api/worklist`, { headers: { authorization: `Bearer ${TOKEN}`, 'accept-encoding': 'identity' } });
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
     const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Worklist;
     expect(body.entries.find((e) => e.patient.id === moved)!.patient.name).toBe(NAME);
+  });
+
+  it('answers the same list compressed (brotli, gzip) as uncompressed, each encoded once for every caller of the ranking', async () => {
+    const { get } = await import('node:http');
+    const { brotliDecompressSync, gunzipSync } = await import('node:zlib');
+    const raw = (encoding: string) =>
+      new Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+        get(`${t.httpUrl}/api/worklist`, { headers: { authorization: `Bearer ${TOKEN}`, 'accept-encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await raw('identity');
+    const br = await raw('gzip;q=0.5, br');
+    const gz = await raw('gzip');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(br.headers.vary).toContain('accept-encoding');
+    expect(Number(br.headers['content-length'])).toBe(br.body.length);
+    const entries = (body: Buffer) => (JSON.parse(body.toString('utf8')) as Worklist).entries;
+    expect(entries(brotliDecompressSync(br.body))).toEqual(entries(plain.body));
+    expect(entries(gunzipSync(gz.body))).toEqual(entries(plain.body));
+    expect(entries(plain.body).some((e) => e.patient.name === NAME)).toBe(true);
   });
 
   it('filters by name (any case, non-ASCII), programme and team as before, the teams list staying every team the caller may see', async () => {

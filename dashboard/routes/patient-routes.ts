@@ -15,6 +15,7 @@ import {
 import { STORED_FIELDS } from '../../ingest/index.js';
 import { canSeeTeam } from '../auth/principal.js';
 import { actor, auditView, visiblePatient, type DashboardContext } from '../context.js';
+import { answerEncoding, encodedWorklistAnswer, worklistAnswer } from '../worklist/worklist-answer.js';
 import { responses, sendJson } from './responses.js';
 
 const worklistQuery = z.object({
@@ -22,7 +23,6 @@ const worklistQuery = z.object({
   team: z.string().max(64).optional(),
   q: z.string().max(100).optional().describe('part of a name or id'),
 });
-const CLOSE_ENTRIES = Buffer.from(']}');
 const patientParams = z.object({ patientId: entityIdSchema });
 const seriesQuery = z.object({
   type: z.enum(READING_TYPES),
@@ -82,8 +82,12 @@ export async function registerPatientRoutes(app: FastifyInstance, ctx: Dashboard
       auditView(ctx, request, 'worklist.view', null, null, `${q.programme ?? ''}|${q.team ?? ''}|${q.q ?? ''}`, { patients: view.count, programme: q.programme, team: q.team });
       // The rows were serialised once for every caller of this ranking (worklist/worklist-ranking.ts); the
       // contract test checks the answer against worklistSchema as it does every other.
-      const head = JSON.stringify({ generatedAt: ranking.generatedAt, lastSeq: ranking.lastSeq, newerReadings: ctx.worklist.isBehind(ranking, view), teams: view.teams });
-      return sendJson(reply, Buffer.concat([Buffer.from(`${head.slice(0, -1)},"entries":[`), view.rows, CLOSE_ENTRIES]));
+      const newerReadings = ctx.worklist.isBehind(ranking, view);
+      const encoding = answerEncoding(request.headers['accept-encoding']);
+      if (!encoding) return sendJson(reply, worklistAnswer(ranking, view, newerReadings));
+      // Compressed here, once for every caller of the ranking; the server's compression leaves an encoded answer be.
+      const answer = await encodedWorklistAnswer(ranking, view, newerReadings, encoding);
+      return sendJson(reply.header('content-encoding', encoding).header('vary', 'accept-encoding'), answer);
     },
   );
 

@@ -34,6 +34,8 @@ export interface RankingView {
   readonly teams: readonly string[];
   /** The ids of the rows shown, in order: whether readings newer than the ranking concern this view. */
   readonly ids: readonly string[];
+  /** Whole answers compressed, by encoding and `newerReadings` (worklist-answer.ts), for the ranking's life. */
+  readonly encoded: Map<string, Promise<Buffer>>;
 }
 
 /** Views kept per ranking (care teams and filters): a ranking lives a second, so few differ. */
@@ -85,7 +87,7 @@ export class Ranking<P extends WorklistPatient> {
       if (i > 0) rows[at++] = 0x2c; // ','
       at += b.copy(rows, at);
     }
-    const view: RankingView = { rows, count: parts.length, teams: [...teams].sort(), ids };
+    const view: RankingView = { rows, count: parts.length, teams: [...teams].sort(), ids, encoded: new Map() };
     if (this.#views.size < MAX_VIEWS && this.#viewBytes + rows.length <= this.maxViewBytes) {
       this.#views.set(key, view);
       this.#viewBytes += rows.length;
