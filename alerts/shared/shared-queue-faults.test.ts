@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
-import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { alertedPatients, crisis, kept, sharedAlertsInstance, sharedRows, within, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 import { waitFor } from '../../test/support/temp.js';
 
 /**
@@ -13,28 +13,8 @@ const MIN = 60_000;
 const postgres = postgresForFile('shared_queue_faults');
 type Locked = PostgresState['locked'];
 
-/** A log that keeps what was warned of and logged as an error, with the error's code. */
-function kept() {
-  const lines: { level: 'warn' | 'error'; msg: string; code: unknown }[] = [];
-  const note = (level: 'warn' | 'error') => (obj: object, msg: string) => lines.push({ level, msg, code: (obj as { err?: { code?: unknown } }).err?.code });
-  const log: FixtureLog = { warn: note('warn'), info: () => undefined, error: note('error') };
-  return { log, lines };
-}
 
-/** Resolves with whether `p` settled within `ms` (a wedged queue never does). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-async function alertedPatients(url: string): Promise<string[]> {
-  return (await sharedRows<{ patient_id: string }>(url, 'SELECT patient_id FROM alerts ORDER BY patient_id')).map((r) => r.patient_id);
-}
 
 describe('faults in the shared alerts queue', () => {
   const open: SharedAlertsInstance[] = [];

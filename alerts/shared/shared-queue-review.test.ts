@@ -3,7 +3,7 @@ import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
-import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { alertedPatients, crisis, kept, sharedAlertsInstance, sharedRows, within, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 import type { WireReadingInput } from '../../domain/index.js';
 import { WaitingFindings } from '../store/waiting-findings.js';
 
@@ -17,13 +17,6 @@ const postgres = postgresForFile('shared_queue_review');
 type Locked = PostgresState['locked'];
 const normal = { type: 'blood_pressure', systolic: 120, diastolic: 80, unit: 'mmHg' } as WireReadingInput;
 
-/** A log that keeps what was warned of and logged as an error. */
-function kept() {
-  const lines: { level: 'warn' | 'error'; msg: string; code: unknown }[] = [];
-  const note = (level: 'warn' | 'error') => (obj: object, msg: string) => lines.push({ level, msg, code: (obj as { err?: { code?: unknown } }).err?.code });
-  const log: FixtureLog = { warn: note('warn'), info: () => undefined, error: note('error') };
-  return { log, lines, errors: () => lines.filter((l) => l.level === 'error').map((l) => l.msg) };
-}
 
 /** Transitions meet an outage while `down.now` is set. */
 function outageWhile(down: { now: boolean }) {
@@ -52,20 +45,7 @@ function busyReplica(faults: { left: number; met: number }) {
       });
 }
 
-/** Resolves with whether `p` settled within `ms` (a wedged queue never does); a rejection fails the test. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-async function alertedPatients(url: string): Promise<string[]> {
-  return (await sharedRows<{ patient_id: string }>(url, 'SELECT patient_id FROM alerts ORDER BY patient_id')).map((r) => r.patient_id);
-}
 
 function patientsOf(a: SharedAlertsInstance, ...i: number[]): string[] {
   return i.map((n) => a.devices[n]!.patientId).sort();

@@ -17,38 +17,38 @@ function reading(patientId: string, time: number, systolic = 120): Reading {
   return { key: `${patientId}|${time}`, type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
 }
 
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/** A ranking over `count` patients whose sources count how often they are read. */
+async function setUp(count: number) {
+  const dir = await tempDir();
+  const { db } = openState(dir.path);
+  const latest = new LatestReadings(db, 60_000);
+  cleanups.push(() => latest.close(), () => db.close(), dir.remove);
+  let now = Date.parse('2026-11-30T12:00:00Z');
+  const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
+  latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
+  const state = { alerts: [] as Alert[], seq: 0, reads: 0, replicated: 0, scale2: new Set<string>() };
+  const ranking = new WorklistRanking(
+    {
+      patients: () => (state.reads++, patients),
+      liveAlerts: () => state.alerts,
+      spo2Scale2: () => new Set(state.scale2),
+      alertSeq: () => state.seq,
+      latest,
+      replicatedChanges: () => state.replicated,
+      silentAfterMs: () => 24 * H,
+      now: () => now,
+    },
+    { maxAgeMs: 1_000, sliceSize: 100 },
+  );
+  return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
+}
+
 describe('the shared worklist ranking', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
-
-  /** A ranking over `count` patients whose sources count how often they are read. */
-  async function setUp(count: number) {
-    const dir = await tempDir();
-    const { db } = openState(dir.path);
-    const latest = new LatestReadings(db, 60_000);
-    cleanups.push(() => latest.close(), () => db.close(), dir.remove);
-    let now = Date.parse('2026-11-30T12:00:00Z');
-    const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
-    latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
-    const state = { alerts: [] as Alert[], seq: 0, reads: 0, replicated: 0 };
-    const ranking = new WorklistRanking(
-      {
-        patients: () => (state.reads++, patients),
-        liveAlerts: () => state.alerts,
-        spo2Scale2: () => new Set(),
-        alertSeq: () => state.seq,
-        latest,
-        replicatedChanges: () => state.replicated,
-        silentAfterMs: () => 24 * H,
-        now: () => now,
-      },
-      { maxAgeMs: 1_000, sliceSize: 100 },
-    );
-    return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
-  }
-
   it('ranks as buildWorklist does, each row serialised as the entry it is', async () => {
     const { ranking, latest, patients, state, now } = await setUp(400);
     state.alerts = [alert(1, 'p7', 'warning', now() - H), alert(2, 'p300', 'critical', now() - 2 * H)];
@@ -147,35 +147,6 @@ describe('the shared worklist ranking', () => {
 });
 
 describe('the shared worklist ranking, reviewed', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
-
-  async function setUp(count: number) {
-    const dir = await tempDir();
-    const { db } = openState(dir.path);
-    const latest = new LatestReadings(db, 60_000);
-    cleanups.push(() => latest.close(), () => db.close(), dir.remove);
-    let now = Date.parse('2026-11-30T12:00:00Z');
-    const patients: WorklistPatient[] = Array.from({ length: count }, (_, i) => ({ id: `p${i}`, name: `Patient ${i}`, programmes: [], careTeam: `team-${i % 3}` }));
-    latest.note(patients.map((p, i) => reading(p.id, now - (i % 50) * H, 110 + (i % 60))));
-    const state = { alerts: [] as Alert[], seq: 0, reads: 0, scale2: new Set<string>() };
-    const ranking = new WorklistRanking(
-      {
-        patients: () => (state.reads++, patients),
-        liveAlerts: () => state.alerts,
-        spo2Scale2: () => new Set(state.scale2),
-        alertSeq: () => state.seq,
-        latest,
-        silentAfterMs: () => 24 * H,
-        now: () => now,
-      },
-      { maxAgeMs: 1_000, sliceSize: 100 },
-    );
-    return { ranking, latest, patients, state, advance: (ms: number) => (now += ms), now: () => now };
-  }
-
   it("ranks again at once when a patient's SpO2 target preset is applied or ends (no alert event, no registry change): their risk is scored on scale 2", async () => {
     const { ranking, latest, state, now } = await setUp(5);
     latest.note([{ key: 'p1|spo2', type: 'spo2', deviceId: 'p1-ox', patientId: 'p1', time: now(), receivedAt: now(), late: false, fields: { spo2: 89 }, tags: {} }]);

@@ -119,3 +119,27 @@ export async function sharedRows<Row>(url: string, sql: string, params: unknown[
     await client.end();
   }
 }
+
+/** A log that keeps what was warned of and logged as an error. */
+export function kept() {
+  const lines: { level: 'warn' | 'error'; msg: string; code: unknown }[] = [];
+  const note = (level: 'warn' | 'error') => (obj: object, msg: string) => lines.push({ level, msg, code: (obj as { err?: { code?: unknown } }).err?.code });
+  const log: FixtureLog = { warn: note('warn'), info: () => undefined, error: note('error') };
+  return { log, lines, errors: () => lines.filter((l) => l.level === 'error').map((l) => l.msg) };
+}
+
+/** Resolves with whether `p` settled within `ms` (a wedged queue never does); a rejection fails the test. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The patients the shared database holds alerts for, sorted. */
+export async function alertedPatients(url: string): Promise<string[]> {
+  return (await sharedRows<{ patient_id: string }>(url, 'SELECT patient_id FROM alerts ORDER BY patient_id')).map((r) => r.patient_id);
+}
