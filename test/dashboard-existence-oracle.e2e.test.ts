@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../alerts/index.js';
+import type { AuditEntry } from '../domain/index.js';
 import { login, type ApiResponse, type DashboardSession } from './support/dashboard-client.js';
 import { waitFor } from './support/temp.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-interface Entry {
-  readonly actor: string;
-  readonly action: string;
-  readonly patientId: string | null;
-  readonly target: string | null;
-}
 
 /** The answer with the id it names replaced, so that answers about two ids can be compared. */
 function shape(response: ApiResponse, id: string | number) {
@@ -64,14 +58,14 @@ describe("another team's patient or alert is answered like one that does not exi
       expect(existing, `${method} ${path('<id>')}`).toEqual(missing);
       expect(existing.status, `${method} ${path('<id>')}`).toBe(404);
     }
-    const denied = (await admin.request<{ entries: Entry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries;
+    const denied = (await admin.request<{ entries: AuditEntry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries;
     // Each refusal of the existing patient is recorded with the patient; nothing is recorded for the missing one.
     expect(denied.map((e) => e.patientId)).toEqual(requests.map(() => theirs));
     expect(denied.map((e) => e.target)).toContain(`/api/patients/${theirs}`);
   });
 
   it("answers 404 with the same body for another team's alert as for an alert id that does not exist, and audits the refusal", async () => {
-    const before = (await admin.request<{ entries: Entry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries.length;
+    const before = (await admin.request<{ entries: AuditEntry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries.length;
     const requests: [string, (id: number) => string, unknown?][] = [
       ['GET', (id) => `/api/alerts/${id}`],
       ['POST', (id) => `/api/alerts/${id}/acknowledge`, { note: 'probing' }],
@@ -83,7 +77,7 @@ describe("another team's patient or alert is answered like one that does not exi
       expect(existing, `${method} ${path(0)}`).toEqual(missing);
       expect(existing.status, `${method} ${path(0)}`).toBe(404);
     }
-    const all = (await admin.request<{ entries: Entry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries;
+    const all = (await admin.request<{ entries: AuditEntry[] }>('GET', '/api/audit?actor=user:card&action=access.denied')).body.entries;
     expect(all).toHaveLength(before + requests.length);
     const denied = all.slice(0, requests.length);
     expect(denied.map((e) => `${e.patientId} ${e.target}`)).toEqual(requests.map(([, path]) => `${theirs} ${path(theirAlert)}`).reverse());
