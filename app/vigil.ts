@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createAlerts, mirrorsSharedAlerts } from '../alerts/index.js';
 import { createCareLoop } from '../careloop/index.js';
-import { claimInstance, collectPatientExport, embeddedRetentionReadings, refuseServedDataDir, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
+import { claimInstance, collectPatientExport, refuseServedDataDir, erasePatient, REPLICA_ACTOR, RetentionSweep, scheduleRetention, statePurges } from '../lifecycle/index.js';
 import { AuditLog, changedElsewhere } from '../state/index.js';
 import { createDashboard, createHttpServer, openIdentityDatabase } from '../dashboard/index.js';
 import { VigilError, type Reading } from '../domain/index.js';
@@ -174,7 +174,7 @@ async function build(config: VigilConfig, log: Logger, hooks: VigilHooks, built:
       policy: config.retention.policy,
       purges: statePurges(db, { auditShippedOnly: config.databaseUrl !== undefined }),
       pruneRejections: (before) => ingest.rejections.prune(before),
-      readings: store instanceof SqliteStore ? embeddedRetentionReadings(store, config.dataDir) : undefined,
+      readings: store instanceof SqliteStore ? store : undefined,
       audit,
       batchSize: config.retention.batchSize,
     }),

@@ -2,4 +2,4 @@ export { RetentionSweep, type RetentionCounts, type RetentionSweepOptions } from
 export { statePurges, type StatePurges } from './state-purges.js';
 export { scheduleRetention } from './schedule.js';
 export { RETENTION_KINDS, type RetentionKind, type RetentionPolicy } from './policy.js';
-export { embeddedRetentionReadings, storedPatientIds, type RetentionReadings } from './stored-readings.js';
+export type { RetentionReadings } from './stored-readings.js';

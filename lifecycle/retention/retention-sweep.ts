@@ -12,7 +12,7 @@ export interface RetentionSweepOptions {
   /**
    * The embedded reading store: its purge, one batch of one patient, and the patients it holds readings of (not
    * the registry's: an orphan's readings go by the same horizon); absent with InfluxDB (its retention policy
-   * applies). embeddedRetentionReadings() makes it.
+   * applies).
    */
   readonly readings?: RetentionReadings | undefined;
   readonly audit: AuditLog;

@@ -7,7 +7,6 @@ import { useTempDataDirPerTest, type TempDataDir } from '../../test/support/temp
 import { DAY_MS, type RetentionPolicy } from './policy.js';
 import { RetentionSweep } from './retention-sweep.js';
 import { statePurges } from './state-purges.js';
-import { embeddedRetentionReadings } from './stored-readings.js';
 
 const POLICY: RetentionPolicy = { auditDays: 30, deadLetterDays: 10, resolvedAlertDays: 20, readingDays: 40, rejectionDays: 5, careDays: 15 };
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -49,7 +48,7 @@ describe('retention sweep (fake clock)', () => {
       policy: POLICY,
       purges: statePurges(state.db),
       pruneRejections: (before) => rejections.prune(before),
-      readings: embeddedRetentionReadings(store, dir.path),
+      readings: store,
       audit: new AuditLog(state.db, () => now.t),
       batchSize,
       now: () => now.t,
