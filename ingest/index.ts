@@ -32,7 +32,7 @@ export { NewestRecovered } from './newest-recovered.js';
 const RECOVERED_FOR_DEDUPE = 200_000;
 export { readCheckpoint, writeCheckpoint } from './outbox/checkpoint.js';
 export { listSegments, segmentPath, type Position } from './outbox/segments.js';
-export { decodeRecords } from './outbox/record-codec.js';
+export { decodeRecords, patientMarker } from './outbox/record-codec.js';
 export { blankShippedRecords } from './outbox/blank-shipped.js';
 export { eraseQuarantinedRecords } from './outbox/erase-quarantined.js';
 

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { readCheckpoint } from './checkpoint.js';
-import { decodeRecords } from './record-codec.js';
+import { decodeRecords, patientMarker } from './record-codec.js';
 import { listSegments, segmentPath } from './segments.js';
 
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -23,7 +23,7 @@ export async function blankShippedRecords(dir: string, patientId: string): Promi
   const checkpoint = await readCheckpoint(dir).catch(() => undefined);
   // No checkpoint on disk (a new outbox, or one that cannot be read): nothing is known to be shipped.
   if (checkpoint === undefined || checkpoint === 'damaged') return 0;
-  const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+  const needle = patientMarker(patientId);
   let blanked = 0;
   const segments = await listSegments(dir).catch(() => [] as number[]);
   for (const segment of segments.filter((s) => s <= checkpoint.segment)) {

@@ -1,5 +1,6 @@
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { patientMarker } from './record-codec.js';
 
 /**
  * Removes the damaged records of a patient that the outbox set aside for an operator (`outbox/quarantine/`, one
@@ -12,7 +13,7 @@ export async function eraseQuarantinedRecords(outboxDir: string, patientId: stri
     if (err.code === 'ENOENT') return [] as string[];
     throw err;
   });
-  const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+  const needle = patientMarker(patientId);
   let removed = 0;
   for (const name of files.filter((f) => f.endsWith('.bad'))) {
     const file = join(dir, name);

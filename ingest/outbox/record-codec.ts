@@ -61,6 +61,14 @@ export interface DecodedChunk {
 }
 
 /**
+ * Bytes every record of this patient holds, as encodeRecords writes a reading (JSON.stringify of its fields):
+ * what finds a patient's records in a segment, or in a damaged line, without decoding the others.
+ */
+export function patientMarker(patientId: string): Buffer {
+  return Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+}
+
+/**
  * A record blanked by an erasure (lifecycle/patient): its bytes overwritten with spaces in place, the newline
  * kept, so that a segment's offsets and its other records stay as they were. No record starts with a space (a
  * record starts with its checksum's hex digits), and one torn by a crash holds what was written or zeros.

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reading } from '../../domain/index.js';
-import { decodeRecords, listSegments, OUTBOX_DIR, readCheckpoint, segmentPath, STORED_TAGS, type RawPoint, type RangeQuery, type ReadingStore } from '../../ingest/index.js';
+import { decodeRecords, listSegments, patientMarker, OUTBOX_DIR, readCheckpoint, segmentPath, STORED_TAGS, type RawPoint, type RangeQuery, type ReadingStore } from '../../ingest/index.js';
 
 /**
  * The outbox's records the shipper has not stored yet, segment by segment: what follows the checkpoint.
@@ -29,7 +29,7 @@ async function* unshipped(dataDir: string): AsyncGenerator<Buffer> {
  * records after the checkpoint for the patient's id as the record codec writes it.
  */
 export async function outboxHoldsPatient(dataDir: string, patientId: string): Promise<boolean> {
-  const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+  const needle = patientMarker(patientId);
   for await (const bytes of unshipped(dataDir)) if (bytes.includes(needle)) return true;
   return false;
 }
@@ -40,7 +40,7 @@ export async function outboxHoldsPatient(dataDir: string, patientId: string): Pr
  * and a line still being written are skipped (never acknowledged, or set aside by the server as damage).
  */
 export async function outboxReadingsOf(dataDir: string, patientId: string): Promise<Reading[]> {
-  const needle = Buffer.from(`"patientId":${JSON.stringify(patientId)}`);
+  const needle = patientMarker(patientId);
   const found: Reading[] = [];
   for await (const bytes of unshipped(dataDir)) {
     // Most segments hold nobody's readings but other patients': skip those without decoding them.
