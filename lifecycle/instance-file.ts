@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../domain/index.js';
-import { bootId, pidTakenSinceWritten, processStartTime, writtenInAnotherBoot } from './process-identity.js';
+import { liveHolderOf, processIdentityText } from './process-identity.js';
 
 /**
  * Written by `vigil start` in its data dir, removed when it stops; a SIGKILL leaves it behind, harmlessly. Its
@@ -18,7 +18,7 @@ export const INSTANCE_FILE = 'vigil.pid';
 export function claimInstance(dataDir: string): () => void {
   refuseServedDataDir(dataDir);
   const path = join(dataDir, INSTANCE_FILE);
-  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n${processStartTime('self') ?? ''}\n`, { mode: 0o600 });
+  writeFileSync(path, processIdentityText(), { mode: 0o600 });
   return () => {
     // Only our own file: a second server on the same dir (a mistake, but possible) may have replaced it.
     if (liveInstancePid(dataDir, -1) === process.pid) rmSync(path, { force: true });
@@ -62,17 +62,7 @@ function readInstanceFile(path: string): { readonly text: string; readonly writt
 export function liveInstancePid(dataDir: string, self: number = process.pid, mode: 'cautious' | 'exact' = 'cautious'): number | undefined {
   const file = readInstanceFile(join(dataDir, INSTANCE_FILE));
   if (file === undefined) return undefined;
-  const [pidLine = '', boot = '', started = ''] = file.text.split('\n').map((line) => line.trim());
-  const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === self) return undefined;
-  if (writtenInAnotherBoot(boot)) return undefined;
-  if (mode === 'exact' && pidTakenSinceWritten(pid, started, file.writtenAtMs)) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user: a Vigil for the cautious, not ours to wait for when
-    // starting (a data dir is its owner's, mode 0700).
-    return (err as NodeJS.ErrnoException).code === 'EPERM' && mode === 'cautious' ? pid : undefined;
-  }
+  // EPERM: the process exists but belongs to another user: a Vigil for the cautious, not ours to wait for when
+  // starting (a data dir is its owner's, mode 0700).
+  return liveHolderOf(file.text, file.writtenAtMs, { self, sameStart: mode === 'exact', otherUsers: mode === 'cautious' });
 }

@@ -78,3 +78,36 @@ export function pidTakenSinceWritten(pid: number, started: string, writtenAtMs: 
   const startedAt = startedAtMs(pid);
   return startedAt !== undefined && startedAt > writtenAtMs + CLOCK_STEP_ALLOWANCE_MS;
 }
+
+/** The lines a file naming this process starts with: its pid, the boot id and its start time (Linux). */
+export function processIdentityText(): string {
+  return `${process.pid}\n${bootId() ?? ''}\n${processStartTime('self') ?? ''}\n`;
+}
+
+/** How a process named by such a file counts as its holder. */
+export interface HolderPolicy {
+  /** A pid never counted (this process). */
+  readonly self?: number;
+  /** Only the process that started when the file says (pidTakenSinceWritten): a pid reused after a crash does not. */
+  readonly sameStart: boolean;
+  /** A live process this user may not signal (EPERM) counts. */
+  readonly otherUsers: boolean;
+}
+
+/**
+ * The live process a file of processIdentityText names, or undefined when it is gone: killed, written in
+ * another boot, or (by the policy) a pid reused since, or another user's.
+ */
+export function liveHolderOf(text: string, writtenAtMs: number, policy: HolderPolicy): number | undefined {
+  const [pidLine = '', boot = '', started = ''] = text.split('\n').map((line) => line.trim());
+  const pid = Number(pidLine);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === policy.self) return undefined;
+  if (writtenInAnotherBoot(boot)) return undefined;
+  if (policy.sameStart && pidTakenSinceWritten(pid, started, writtenAtMs)) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' && policy.otherUsers ? pid : undefined;
+  }
+}

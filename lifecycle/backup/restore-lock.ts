@@ -2,7 +2,7 @@ import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { VigilError } from '../../domain/index.js';
-import { bootId, pidTakenSinceWritten, processStartTime, writtenInAnotherBoot } from '../process-identity.js';
+import { liveHolderOf, processIdentityText } from '../process-identity.js';
 
 /**
  * Held in the data dir by the one `vigil restore` writing into it. Two restores at once would each remove the
@@ -16,24 +16,16 @@ export const RESTORE_LOCK = '.restore.lock';
  * token of this restore: two restores of one process (a test, a tool) must not take each other's lock for theirs.
  */
 function ownText(): string {
-  return `${process.pid}\n${bootId() ?? ''}\n${processStartTime('self') ?? ''}\n${randomUUID()}\n`;
+  return `${processIdentityText()}${randomUUID()}\n`;
 }
 
-/** The pid of the live process holding the lock, undefined when its holder is gone (killed, another boot). */
+/**
+ * The pid of the live process holding the lock, undefined when its holder is gone (killed, another boot, its pid
+ * reused). Another user's live process holds it: a restore that may be writing.
+ */
 async function liveHolder(text: string, path: string): Promise<number | undefined> {
-  const [pidLine = '', boot = '', started = ''] = text.split('\n').map((line) => line.trim());
-  const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (writtenInAnotherBoot(boot)) return undefined;
   const writtenAtMs = await stat(path).then((s) => s.mtimeMs, () => Date.now());
-  if (pidTakenSinceWritten(pid, started, writtenAtMs)) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (err) {
-    // EPERM: alive, another user's: a restore that may be writing, so it holds the lock.
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
-  }
+  return liveHolderOf(text, writtenAtMs, { sameStart: true, otherUsers: true });
 }
 
 /**
