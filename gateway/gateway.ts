@@ -24,6 +24,7 @@ import { loggedDeviceId, loggedTopic } from './log-fields.js';
 import { LogLimiter, type DeviceLogLimit } from './log-limiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { inArrivalOrder, type PublishAnswer } from './puback-order.js';
+import { acknowledgeHere } from './puback-writer.js';
 import type { ReadingSink, SinkOutcome } from './reading-sink.js';
 import { DeviceRateLimiter } from './rate-limit.js';
 import { DeviceSessions } from './sessions.js';
@@ -411,6 +412,7 @@ export async function createGateway(options: GatewayOptions) {
       const done = inArrivalOrder(client, (err) => {
         // Measured when the PUBACK goes out, after the ones ahead of it, not when this message alone was durable.
         if (!err && readings) observePuback((performance.now() - arrived) / 1000);
+        if (!err) acknowledgeHere(client, packet);
         answer(err);
       });
       const deviceId = deviceIdOf(client);

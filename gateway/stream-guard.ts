@@ -3,6 +3,8 @@ import { Duplex } from 'node:stream';
 /** Why the guard closed a connection (a metric label, never device data). */
 export type GuardViolation = 'packet_too_large' | 'connect_too_large' | 'first_packet_not_connect' | 'malformed_length' | 'protocol_name' | 'protocol_version';
 
+const PUBACK_BYTES = 4;
+
 /** [MQTT-3.2.2.3] CONNACK, return code 1: "the Server does not support the level of the MQTT protocol requested". */
 const CONNACK_UNACCEPTABLE_PROTOCOL_VERSION = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
@@ -144,6 +146,8 @@ export class GuardedStream extends Duplex {
   #authenticated = false;
   #unauthenticatedRead = 0;
   #wantsData = false;
+  /** Message ids of the PUBACKs given this turn, written together when it ends (`acknowledge`). */
+  #acks: number[] = [];
 
   constructor(inner: Duplex, remoteAddress: string | undefined, limits: StreamLimits, onViolation: (reason: GuardViolation, fields: { protocolVersion?: number }) => void) {
     super({ allowHalfOpen: false });
@@ -199,6 +203,37 @@ export class GuardedStream extends Duplex {
     this.#wantsData = true;
     if (!this.#overBudget()) this.#inner.resume();
   }
+
+  /**
+   * Queues the PUBACK of a QoS 1 PUBLISH; every PUBACK queued in one turn of the event loop (a group commit
+   * releases a device's readings together) leaves as one buffer when the turn ends, through this stream's own
+   * write, behind whatever was written to it before. Answers false, queueing nothing, when the stream is closed
+   * or backed up with nothing queued: the caller then lets aedes write the PUBACK, which waits for 'drain'. While
+   * PUBACKs are queued, every later one is queued too, so that none overtakes another.
+   */
+  acknowledge(messageId: number): boolean {
+    if (this.#acks.length === 0) {
+      if (this.destroyed || this.writableEnded || this.writableNeedDrain) return false;
+      process.nextTick(this.#writeAcks);
+    }
+    this.#acks.push(messageId);
+    return true;
+  }
+
+  readonly #writeAcks = (): void => {
+    const ids = this.#acks;
+    this.#acks = [];
+    // Closed meanwhile: the device sends the messages again after reconnecting, as with any PUBACK it never read.
+    if (this.destroyed || this.writableEnded) return;
+    const packets = Buffer.allocUnsafe(ids.length * PUBACK_BYTES);
+    for (let i = 0, at = 0; i < ids.length; i++, at += PUBACK_BYTES) {
+      // [MQTT-3.4] PUBACK: type 4 (0x40), remaining length 2, the packet identifier (big-endian).
+      packets[at] = 0x40;
+      packets[at + 1] = 2;
+      packets.writeUInt16BE(ids[i]!, at + 2);
+    }
+    this.write(packets);
+  };
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#inner.write(chunk, encoding, callback);

@@ -20,13 +20,15 @@ function rawDevice(port: number) {
   const socket = createConnection({ host: '127.0.0.1', port });
   const parser = parser_();
   const acks: number[] = [];
+  const others: string[] = [];
   let accepted = false;
   parser.on('packet', (p: Packet) => {
     if (p.cmd === 'connack') accepted = p.returnCode === 0;
-    if (p.cmd === 'puback') acks.push(p.messageId!);
+    else if (p.cmd === 'puback') acks.push(p.messageId!);
+    else others.push(p.cmd);
   });
   socket.on('data', (b) => parser.parse(b));
-  return { socket, acks, connected: () => accepted };
+  return { socket, acks, others, connected: () => accepted };
 }
 
 describe('PUBACK order while readings commit', () => {
@@ -112,6 +114,36 @@ describe('PUBACK order while readings commit', () => {
       held[0]!.commit();
       await waitFor(() => acks.length === 2);
       expect(acks).toEqual([1, 2]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('answers each QoS 1 publish with one PUBACK and a QoS 0 publish with none, however many commit together', async () => {
+    const patient = await state.registry.addPatient({ name: 'Puback Once' });
+    const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
+    const { socket, acks, others, connected } = rawDevice(gateway.mqttPort);
+    held.length = 0;
+    try {
+      socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
+      await waitFor(connected);
+      const publish = (messageId: number, qos: 0 | 1) =>
+        generate({ cmd: 'publish', topic: topic(device.id, 'readings'), payload: Buffer.from(`m${messageId}`), qos, messageId, retain: false, dup: false });
+      // One TCP write: aedes handles the five at once; their commits are answered in one turn, as a group commit does.
+      socket.write(Buffer.concat([publish(1, 1), publish(2, 1), publish(3, 0), publish(4, 1), publish(5, 1)]));
+      await waitFor(() => held.length === 5);
+      for (const message of held) message.commit();
+      await waitFor(() => acks.length >= 4);
+      // Long enough for a second PUBACK of any of them (aedes' own, written after Vigil's) to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(acks).toEqual([1, 2, 4, 5]);
+      expect(others).toEqual([]);
+      // The connection still takes publishes and answers them.
+      socket.write(publish(6, 1));
+      await waitFor(() => held.length === 6);
+      held[5]!.commit();
+      await waitFor(() => acks.length === 5);
+      expect(acks.at(-1)).toBe(6);
     } finally {
       socket.destroy();
     }
