@@ -14,13 +14,24 @@ describe('the duplicate-detection window', () => {
     expect(w.size).toBeLessThanOrEqual(10);
   });
 
-  it('keeps at least the most recent capacity / 2 keys at every moment, whatever the history', () => {
-    const w = new DedupeWindow<number>(1000);
+  it('keeps at least the most recent capacity - capacity / 16 keys at every moment, whatever the history', () => {
+    const w = new DedupeWindow<number>(1600);
     for (let i = 0; i < 100_000; i++) {
       w.add(`key-${i}`, i);
-      if (i % 997 === 0) for (let back = 0; back < 500 && back <= i; back++) expect(w.has(`key-${i - back}`)).toBe(true);
+      if (i % 997 === 0) for (let back = 0; back < 1500 && back <= i; back++) expect(w.has(`key-${i - back}`)).toBe(true);
+      expect(w.size).toBeLessThanOrEqual(1600);
     }
-    expect(w.size).toBeLessThanOrEqual(1000);
+    // The boundary: never more than capacity, so the key 1,600 keys back has gone with its generation.
+    expect(w.has(`key-${100_000 - 1 - 1600}`)).toBe(false);
+  });
+
+  it('never holds a generation large enough to rehash for long: at most capacity / 16 keys each', () => {
+    const w = new DedupeWindow<null>(200_000);
+    for (let i = 0; i < 12_500; i++) w.add(`k${i}`, null);
+    // The first generation is full and a new one began: the earliest key is still found, from the older one.
+    w.add('next', null);
+    expect(w.has('k0')).toBe(true);
+    expect(w.size).toBe(12_501);
   });
 
   it('finds values in either generation and deletes from either', () => {

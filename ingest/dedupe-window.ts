@@ -2,49 +2,66 @@
  * The idempotency keys of recent readings, for duplicate detection before the outbox: a device that resends a
  * message (no PUBACK arrived, a hub replaying its backlog) is acknowledged without storing the reading twice.
  *
- * Two generations of at most `capacity / 2` keys each: a lookup checks both, and when the current one is full
- * it becomes the previous one and the oldest generation is dropped whole. Every operation is O(1) however long
- * the process runs. (A single Map evicting its oldest key with `keys().next()` after deletes slows down as V8's
- * deleted slots pile up at its front: over 100 µs per reading after 200,000 readings.)
+ * A ring of generations (up to GENERATIONS) of `capacity / generations` keys each: keys are added to the newest,
+ * a lookup checks them newest first, and when the newest is full the oldest is dropped whole and becomes the new
+ * one. Every operation is O(1) however long the process runs. (A single Map evicting its oldest key with
+ * `keys().next()` after deletes slows down as V8's deleted slots pile up at its front: over 100 µs per reading
+ * after 200,000 readings.) Many small generations rather than two large ones: a V8 Map rehashes every key as it
+ * doubles, in the one `set` that crosses the size, and a generation of 100,000 keys held the main thread, with
+ * every device's PUBACK behind it, 3-4 ms when it passed 65,536 in isolation and about 19 ms in a loaded process
+ * (docs/benchmarks.md, "A ninth look"); one of 12,500 keys rehashes at most 8,192 of them.
  *
- * Guarantee: a key is remembered for at least the next `capacity / 2` distinct keys added after it, and at most
- * `capacity`; the window is global across devices (keys name their device). Beyond the window, a duplicate is
- * appended again and the reading stores overwrite it (same series and time): it is stored once either way.
+ * Guarantee: at every moment the window holds the most recent `capacity - capacity / generations` distinct keys
+ * added (187,500 of the default 200,000), and never more than `capacity`; it is global across devices (keys name
+ * their device). Beyond the window, a duplicate is appended again and the reading stores overwrite it (same
+ * series and time): it is stored once either way.
  */
 export class DedupeWindow<V> {
-  readonly #generation: number;
-  #current = new Map<string, V>();
-  #previous = new Map<string, V>();
+  readonly #perGeneration: number;
+  /** A ring: `#newest` is where keys are added; the one after it is the oldest. */
+  readonly #generations: Map<string, V>[];
+  #newest = 0;
 
   constructor(capacity: number) {
-    this.#generation = Math.max(1, Math.floor(capacity / 2));
+    const count = Math.max(1, Math.min(GENERATIONS, Math.floor(capacity)));
+    this.#perGeneration = Math.max(1, Math.floor(capacity / count));
+    this.#generations = Array.from({ length: count }, () => new Map<string, V>());
   }
 
   has(key: string): boolean {
-    return this.#current.has(key) || this.#previous.has(key);
+    return this.get(key) !== undefined;
   }
 
   /** The key's value, or undefined when the window does not hold the key (values are never undefined). */
   get(key: string): V | undefined {
-    const value = this.#current.get(key);
-    return value === undefined ? this.#previous.get(key) : value;
+    const count = this.#generations.length;
+    for (let back = 0; back < count; back++) {
+      const value = this.#generations[(this.#newest - back + count) % count]!.get(key);
+      if (value !== undefined) return value;
+    }
+    return undefined;
   }
 
   /** Adds a key the window does not hold (check with `get`: one lookup instead of a delete per add). */
   add(key: string, value: Exclude<V, undefined>): void {
-    this.#current.set(key, value);
-    if (this.#current.size >= this.#generation) {
-      this.#previous = this.#current;
-      this.#current = new Map();
+    const newest = this.#generations[this.#newest]!;
+    newest.set(key, value);
+    if (newest.size >= this.#perGeneration) {
+      this.#newest = (this.#newest + 1) % this.#generations.length;
+      this.#generations[this.#newest] = new Map();
     }
   }
 
   delete(key: string): void {
-    this.#current.delete(key);
-    this.#previous.delete(key);
+    for (const generation of this.#generations) generation.delete(key);
   }
 
   get size(): number {
-    return this.#current.size + this.#previous.size;
+    let size = 0;
+    for (const generation of this.#generations) size += generation.size;
+    return size;
   }
 }
+
+/** Generations in the ring: a lookup that misses asks each (rare: intake.ts skips readings newer than their device's newest). */
+const GENERATIONS = 16;
