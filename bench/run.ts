@@ -169,7 +169,8 @@ Vigil's main thread: socket writes of single PUBACKs 16 %, the embedded store's 
 4 %, the duplicate window 3-6 %, record encoding 2 %. What changed, and why:
 
 - PUBACKs released together by one group commit leave in one \`writev\` (the byte-stream guard's \`_writev\`),
-  not one \`write\` system call each.
+  not one \`write\` system call each; since the ninth look below, as one buffer Vigil writes itself
+  (\`gateway/puback-writer.ts\`).
 - The embedded store writes in a worker thread (\`ingest/store/sqlite-writer.ts\`), keyed patient-first so one
   B-tree serves both inserts and queries.
 - The shipper takes the readings of the latest commits from memory (\`ingest/outbox/committed-tail.ts\`); the
@@ -627,6 +628,43 @@ and 69 %. Paced at half rate, the PUBACK p99 was 24.3 ms from 10 devices and 122
 The 1,000,000-reading soak's last tenth ran at **96 %** of its first. The ratio at 100 devices has ranged from
 57 to 77 % over the last three full runs with no change to its path: its goal is met in some runs and not in
 others, like the soak's.
+
+### A ninth look: the PUBACK's own cost, and the duplicate window's rehash (issue 12)
+
+Measured on 2026-11-30 (a later session), with alternating runs of \`npm run bench:throughput\` (\`BENCH_ROUNDS=1\`)
+on the otherwise idle machine, which ran faster this evening than in the looks above: the bare aedes took
+72,000-87,000 readings/s from 10 devices, against 52,000-67,000 in the full runs before.
+
+- **aedes's PUBACK cost more than the socket write it makes.** In a CPU profile of the 10-device InfluxDB row,
+  aedes wrote each PUBACK through mqtt-packet as three stream writes, with a cork, a \`process.nextTick\` to
+  uncork and three calls to a switched-off \`debug\`, and then called back through a \`setImmediate\`: queueing the
+  \`nextTick\` alone took 149 ms of the run. **Kept**: Vigil writes the PUBACK of a device's QoS 1 PUBLISH itself
+  once it is durable (\`gateway/puback-writer.ts\`). The stream guard queues the PUBACKs given in one turn of the
+  event loop and writes them as one buffer, behind whatever was written before; aedes is told the message is
+  QoS 0 from there, so it writes nothing more and reads on. A connection backed up with nothing queued is left
+  to aedes, which waits for \`drain\`. After it, the same \`nextTick\` took 25 ms. Three alternating pairs at full
+  rate from 10 devices: Vigil's CPU 4.5, 4.6 and 4.6 s against 4.7, 4.6 and 4.8 s, its rate 42,964, 41,973 and
+  42,943/s against 41,744, 43,418 and 40,108/s: about 3 % less CPU, and a rate within the noise.
+- **The duplicate window's generation rehashed 65,536 keys in one insert.** In a profile of the paced row from
+  100 devices (16,000/s), the longest busy stretch, 58 ms, spent a third of itself in the window's \`add\`. A V8
+  Map rehashes every key in the one \`set()\` that doubles it; a generation of 100,000 keys passed 65,536 every few
+  seconds, 3-4 ms alone and longer in the loaded process. At 16,000 readings/s a 58 ms stretch holds about 900
+  readings, close to the 1 % of 100,000 that makes the p99. **Kept**: a ring of 16 generations of 12,500 keys
+  (\`ingest/dedupe-window.ts\`), which rehash at most 8,192; the window now always holds the most recent 187,500
+  keys (100,000 before). 1,200,000 adds from 100 devices, two runs each: inserts over 1 ms (mostly collector
+  pauses) 22 and 21 before, 5 and 7 after.
+- **The paced p99 from 100 devices is near the goal on a fast evening, and set by a few stretches.** Paced at
+  16,000/s, six alternating runs before either change and after the first: PUBACK p99 80.7, 48.8 and 46.6 ms
+  before, 38.4, 47.7 and 76.2 ms after. The main thread was busy about 56 % of the profiled run, and the p99 moved
+  with its longest stretches (the window's rehash, collector pauses of 10-30 ms, a shipper write), not with its
+  mean load.
+- **What bounds the ratio at 10 devices is unchanged.** The main thread was busy 80-85 % of each half second of
+  the measured load, and idle the rest while every message in flight waited for a commit. Per reading it spent
+  about 23 µs; 60 % of this evening's bare aedes (about 50,000/s) needs about 16 µs at that idle share. The
+  profile is flat: the record's \`JSON.stringify\` 1.3 µs, the window's insert 1.2 µs, the payload's parse and
+  validation 3.3 µs (\`TextDecoder\` and \`JSON.parse\` 0.9 µs of it, which \`isUtf8\` and \`toString\` do not beat in
+  isolation), the PUBACK socket write 1.1 µs, the collector 1.2 µs, the two per-message histograms
+  (prom-client's \`observe\`, which hashes its labels each time) 0.4 µs. No single part left is worth a tenth.
 
 ## Connected idle devices and a reconnect storm
 

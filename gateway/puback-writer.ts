@@ -4,9 +4,9 @@ import { GuardedStream } from './stream-guard.js';
 /**
  * Writes the PUBACK of a device's QoS 1 PUBLISH here, once Vigil has made it durable, instead of through aedes.
  * aedes writes each PUBACK as three stream writes through mqtt-packet (with a cork, a `process.nextTick` to
- * uncork, three debug calls) and then calls back through a `setImmediate`: about a tenth of the main thread at
- * full rate, per message (docs/benchmarks.md, "A ninth look"). The connection's stream guard writes every PUBACK
- * of one turn as one buffer (GuardedStream.acknowledge).
+ * uncork, three debug calls) and then calls back through a `setImmediate`, per message: about 3 % of Vigil's CPU
+ * at full rate (docs/benchmarks.md, "A ninth look"). The connection's stream guard writes every PUBACK of one
+ * turn as one buffer (GuardedStream.acknowledge).
  *
  * Then aedes is told the message has nothing left to acknowledge: its QoS becomes 0, so aedes hands it to
  * `broker.publish`, which ends a device's publish at Vigil (device-publishes.ts), and reads the device's next
