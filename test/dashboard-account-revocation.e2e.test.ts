@@ -1,4 +1,7 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_DB_FILE } from '../state/index.js';
 import { call, login, openLive, type DashboardSession } from './support/dashboard-client.js';
 import { startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -72,5 +75,27 @@ describe('a reset or disabled account loses every credential at once', () => {
     expect(tokens.find((x) => x.id === apiToken.id)?.revokedAt).not.toBeNull();
     expect(tokens.every((x) => x.revokedAt !== null)).toBe(true);
     expect((await entries('action=token.revoke')).map((e) => e.details)).toContainEqual({ tokenId: apiToken.id, reason: 'user-disabled' });
+  });
+
+  it('a change refused halfway makes none of its parts, and audits nothing', async () => {
+    const { token } = await newToken('card', 'kept when the change fails');
+    const before = await entries('action=user.change');
+    // The database refuses the disabling (as PostgreSQL or SQLite refuses any write: a trigger here, disk full or
+    // a constraint in the field), after the role change before it in the same request.
+    const db = new Database(join(t.dataDir, STATE_DB_FILE));
+    db.exec("CREATE TRIGGER refuse_disabling BEFORE UPDATE OF disabled_at ON users WHEN NEW.disabled_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    try {
+      const refused = await admin.request('PATCH', '/api/users/card', { role: 'admin', careTeams: ['oncology'], password: 'yet another long password', disabled: true });
+      expect(refused.status).toBe(500);
+    } finally {
+      db.exec('DROP TRIGGER refuse_disabling');
+      db.close();
+    }
+    const users = (await admin.request<{ users: { username: string; role: string; careTeams: string[]; disabledAt: number | null }[] }>('GET', '/api/users')).body.users;
+    expect(users.find((u) => u.username === 'card')).toMatchObject({ role: 'clinician', careTeams: ['cardiology'], disabledAt: null });
+    // The old password still logs in, the token still works, and the log has no change it did not make.
+    await login(t.httpUrl, 'card', 'a brand new long password');
+    expect((await asToken(token)).status).toBe(200);
+    expect(await entries('action=user.change')).toEqual(before);
   });
 });

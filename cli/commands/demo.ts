@@ -110,9 +110,7 @@ async function demoUsers(vigil: Vigil): Promise<{ username: string; password: st
   for (const account of accounts) {
     const password = randomBytes(12).toString('base64url');
     if (await vigil.users.byUsername(account.username)) {
-      await vigil.users.update(account.username, { role: account.role, careTeams: account.careTeams });
-      await vigil.users.setDisabled(account.username, false);
-      await vigil.users.setPassword(account.username, password);
+      await vigil.users.change(account.username, { role: account.role, careTeams: account.careTeams, disabled: false, password });
     } else {
       await vigil.users.add({ ...account, password });
     }

@@ -203,6 +203,21 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       expect(await tokens.active(third.apiToken.id)).toBe(false);
     });
 
+    it('makes a change of role, password and disabling at once, ending access once', async () => {
+      const { users, user, tokens, sessions } = await setup();
+      const now = Date.now();
+      const token = await tokens.create(user.id, { label: 'EHR', expiresAt: null, createdBy: 'cli:root' });
+      await sessions.create(user.id, null, now);
+      const hashBefore = (await users.passwordHash('nurse'))?.hash;
+      const { user: changed, ended } = await users.change('nurse', { role: 'admin', careTeams: [], displayName: 'Nurse Admin', password: 'another long password', disabled: true });
+      expect(changed).toMatchObject({ role: 'admin', careTeams: [], displayName: 'Nurse Admin' });
+      expect(changed.disabledAt).not.toBeNull();
+      expect(ended).toEqual({ sessions: 1, tokenIds: [token.apiToken.id] });
+      expect((await users.passwordHash('nurse'))?.hash).not.toBe(hashBefore);
+      // Nothing given, nothing changed (and no access ended).
+      expect(await users.change('nurse', {})).toMatchObject({ user: { role: 'admin', displayName: 'Nurse Admin' }, ended: { sessions: 0, tokenIds: [] } });
+    });
+
     it("revokes, when upgraded, the live tokens of accounts disabled before disabling revoked them, and no one else's", async () => {
       const { sql, users, user, tokens, authenticate, bearer } = await setup();
       const other = await users.add({ username: 'other', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });

@@ -22,11 +22,25 @@ export interface UserStore {
   update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): Promise<User>;
   /** Disabling ends the user's sessions and revokes their live API tokens at once (enabling again revives neither). */
   setDisabled(username: string, disabled: boolean): Promise<{ user: User; ended: AccessEnded }>;
+  /**
+   * `update`, `setPassword` and `setDisabled` together, in one transaction: all of them or none (an administrator's
+   * change is audited once, as a whole, and must never be left half made).
+   */
+  change(username: string, change: UserChange): Promise<{ user: User; ended: AccessEnded }>;
   unlock(username: string): Promise<void>;
   /** Counts a failed login atomically (whichever instance saw it); past `maxFailures` in a row, locks until the answer. */
   recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): Promise<number | null>;
   /** Records a login; false (and nothing recorded) when the account is locked or disabled by now. */
   recordLogin(userId: number, now: number): Promise<boolean>;
+}
+
+/** What an administrator may change of an account at once (absent: left as it is). */
+export interface UserChange {
+  readonly role?: Role | undefined;
+  readonly careTeams?: readonly string[] | undefined;
+  readonly displayName?: string | undefined;
+  readonly password?: string | undefined;
+  readonly disabled?: boolean | undefined;
 }
 
 /** What a password reset or disabling ended, for the audit entry: how many sessions, which API tokens. */

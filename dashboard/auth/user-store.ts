@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
 import { ROLES, VigilError, type Role, type User as UserShape } from '../../domain/index.js';
-import { isUniqueViolation, type SqlClient } from '../../state/index.js';
-import type { AccessEnded, UserStore } from './identity.js';
+import { isUniqueViolation, type SqlClient, type SqlStatement } from '../../state/index.js';
+import type { AccessEnded, UserChange, UserStore } from './identity.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
 export { ROLES, type Role };
@@ -144,48 +144,48 @@ export class SqlUserStore implements UserStore {
    * or kept a session open, and a reset must shut both out at once.
    */
   async setPassword(username: string, password: string): Promise<AccessEnded> {
-    const user = await this.#require(username);
-    const hash = await hashPassword(check(passwordSchema, password, 'password'));
-    const now = Date.now();
-    return ended(
-      await this.#sql.transaction([
-        { sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, now, user.id] },
-        ...endAccess(user.id, now),
-      ]),
-    );
+    return (await this.change(username, { password })).ended;
+  }
+
+  async update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): Promise<User> {
+    return (await this.change(username, changes)).user;
+  }
+
+  async setDisabled(username: string, disabled: boolean): Promise<{ user: User; ended: AccessEnded }> {
+    return this.change(username, { disabled });
   }
 
   /**
+   * Every part of the change in one transaction, the password hashed before it begins.
+   *
    * Narrowing a user's role or care teams ends their sessions: a session carries what its user could see when it
    * began, and an open live connection must not go on receiving patients the user may no longer see (it closes
    * at its next check, within seconds; the next login has the new permissions).
-   */
-  async update(username: string, changes: { role?: Role | undefined; careTeams?: readonly string[] | undefined; displayName?: string | undefined }): Promise<User> {
-    const user = await this.#require(username);
-    const role = changes.role === undefined ? user.role : check(z.enum(ROLES), changes.role, 'role');
-    const teams = changes.careTeams === undefined ? user.careTeams : check(careTeamsSchema, [...new Set(changes.careTeams)], 'care teams');
-    const displayName = changes.displayName?.trim() || user.displayName;
-    const narrowed = (user.role === 'admin' && role !== 'admin') || user.careTeams.some((t) => !teams.includes(t));
-    await this.#sql.transaction([
-      { sql: 'UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?', params: [role, JSON.stringify(teams), displayName, user.id] },
-      ...(narrowed ? [{ sql: END_SESSIONS, params: [user.id] }] : []),
-    ]);
-    return (await this.get(user.id))!;
-  }
-
-  /**
+   *
    * Disabling ends the user's sessions and revokes their live API tokens at once (their live connections close at
    * their next check). Revoked, not only refused while disabled: an account disabled because it was compromised
    * and enabled again later must not bring back tokens its attacker may hold; the administrator issues new ones.
    */
-  async setDisabled(username: string, disabled: boolean): Promise<{ user: User; ended: AccessEnded }> {
+  async change(username: string, change: UserChange): Promise<{ user: User; ended: AccessEnded }> {
     const user = await this.#require(username);
+    const role = change.role === undefined ? user.role : check(z.enum(ROLES), change.role, 'role');
+    const teams = change.careTeams === undefined ? user.careTeams : check(careTeamsSchema, [...new Set(change.careTeams)], 'care teams');
+    const displayName = change.displayName?.trim() || user.displayName;
+    const hash = change.password === undefined ? undefined : await hashPassword(check(passwordSchema, change.password, 'password'));
+    const narrowed = (user.role === 'admin' && role !== 'admin') || user.careTeams.some((t) => !teams.includes(t));
     const now = Date.now();
-    const results = await this.#sql.transaction([
-      { sql: 'UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [disabled ? now : null, user.id] },
-      ...(disabled ? endAccess(user.id, now) : []),
-    ]);
-    return { user: (await this.get(user.id))!, ended: disabled ? ended(results) : { sessions: 0, tokenIds: [] } };
+    const statements: SqlStatement[] = [{ sql: 'UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?', params: [role, JSON.stringify(teams), displayName, user.id] }];
+    if (hash !== undefined) {
+      statements.push({ sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, now, user.id] });
+    }
+    if (change.disabled !== undefined) {
+      statements.push({ sql: 'UPDATE users SET disabled_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [change.disabled ? now : null, user.id] });
+    }
+    const endsAccess = hash !== undefined || change.disabled === true;
+    if (endsAccess) statements.push(...endAccess(user.id, now));
+    else if (narrowed) statements.push({ sql: END_SESSIONS, params: [user.id] });
+    const results = await this.#sql.transaction(statements);
+    return { user: (await this.get(user.id))!, ended: endsAccess ? ended(results) : { sessions: 0, tokenIds: [] } };
   }
 
   async unlock(username: string): Promise<void> {

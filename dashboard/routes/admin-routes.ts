@@ -107,19 +107,17 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     deniedUnless(ctx, request, requireAdminInPerson);
     const { username } = request.params;
     const { password, disabled, ...changes } = request.body;
-    let user = await ctx.users.update(username, changes);
-    const reset = password === undefined ? undefined : await ctx.users.setPassword(username, password);
-    const disabling = disabled === undefined ? undefined : await ctx.users.setDisabled(username, disabled);
-    if (disabling) user = disabling.user;
-    const sessionsEnded = (reset?.sessions ?? 0) + (disabling?.ended.sessions ?? 0);
-    const revocations = [...(reset?.tokenIds ?? []).map((tokenId) => ({ tokenId, reason: 'password-reset' })), ...(disabling?.ended.tokenIds ?? []).map((tokenId) => ({ tokenId, reason: 'user-disabled' }))];
+    // One transaction: a change refused halfway (a database refusing one of its writes) leaves nothing made and
+    // nothing to audit, never a new role without its audit entry.
+    const { user, ended } = await ctx.users.change(username, request.body);
+    // A reset and a disabling at once revoke the tokens once: the reset's reason names it, as it came first before.
+    const reason = password !== undefined ? 'password-reset' : 'user-disabled';
     const by = actor(request);
-    ctx.audit.record(by, 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined, sessionsEnded, tokensRevoked: revocations.map((r) => r.tokenId) });
+    ctx.audit.record(by, 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined, sessionsEnded: ended.sessions, tokensRevoked: ended.tokenIds });
     // Each token the reset or disabling revoked is also a `token.revoke` of its own, as one revoked by hand is:
     // whoever follows a token through the log finds when and why it stopped.
-    for (const revoked of revocations) ctx.audit.record(by, 'token.revoke', null, `user:${user.username}`, revoked);
-    // Read again: a new password also lifts a lockout. Users are never deleted, so the row is there.
-    return { user: (await ctx.users.get(user.id)) ?? user };
+    for (const tokenId of ended.tokenIds) ctx.audit.record(by, 'token.revoke', null, `user:${user.username}`, { tokenId, reason });
+    return { user };
   });
 
   const filterOf = (q: z.infer<typeof exportQuery> | z.infer<typeof auditQuery>) => ({
