@@ -54,6 +54,23 @@ describe('PUBACKs written by the stream guard', () => {
   });
 });
 
+describe('PUBACKs queued when the connection is closed', () => {
+  it('writes them before the close, unless writes ahead of them are still buffered (and dropped)', () => {
+    const { guard, written } = socketStandIn();
+    guard.acknowledge(1);
+    guard.acknowledge(2);
+    guard.destroy();
+    expect(written).toEqual([Buffer.from([0x40, 2, 0, 1, 0x40, 2, 0, 2])]);
+
+    const slow = socketStandIn(true);
+    slow.guard.write(Buffer.from([0xd0, 0x00])); // in the socket, its callback held back
+    slow.guard.write(Buffer.from([0x90, 0x03, 0x00, 0x01, 0x00])); // buffered in the guard: dropped by the close
+    slow.guard.acknowledge(3);
+    slow.guard.destroy();
+    expect(slow.written).toEqual([Buffer.from([0xd0, 0x00])]);
+  });
+});
+
 describe('acknowledgeHere', () => {
   it("takes a QoS 1 PUBLISH's PUBACK from aedes (its QoS becomes 0), and leaves everything else to aedes", async () => {
     const { guard, written } = socketStandIn();

@@ -224,15 +224,9 @@ export class GuardedStream extends Duplex {
     const ids = this.#acks;
     this.#acks = [];
     // Closed meanwhile: the device sends the messages again after reconnecting, as with any PUBACK it never read.
-    if (this.destroyed || this.writableEnded) return;
-    const packets = Buffer.allocUnsafe(ids.length * PUBACK_BYTES);
-    for (let i = 0, at = 0; i < ids.length; i++, at += PUBACK_BYTES) {
-      // [MQTT-3.4] PUBACK: type 4 (0x40), remaining length 2, the packet identifier (big-endian).
-      packets[at] = 0x40;
-      packets[at + 1] = 2;
-      packets.writeUInt16BE(ids[i]!, at + 2);
-    }
-    this.write(packets);
+    // (A close by this process has written them already: _destroy.)
+    if (ids.length === 0 || this.destroyed || this.writableEnded) return;
+    this.write(pubacks(ids));
   };
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -256,9 +250,28 @@ export class GuardedStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // aedes closes the connection on a refused publish in the same turn as it was told the answers ahead of it
+    // (a group commit answers them all in one loop, and a publish over the rate waits only for those ahead): the
+    // PUBACKs given by then are for durable messages and leave before the close, as a device over its rate is
+    // meant to get them (gateway.ts, handleReadingsPublish). Not when earlier writes are still buffered here:
+    // those are dropped with the stream, and a PUBACK must not overtake them.
+    const ids = this.#acks;
+    this.#acks = [];
+    if (ids.length > 0 && this.writableLength === 0 && this.#inner.writable) this.#inner.write(pubacks(ids));
     this.#inner.destroy();
     callback(error);
   }
+}
+
+/** [MQTT-3.4] PUBACKs, one after another: type 4 (0x40), remaining length 2, the packet identifier (big-endian). */
+function pubacks(ids: readonly number[]): Buffer {
+  const packets = Buffer.allocUnsafe(ids.length * PUBACK_BYTES);
+  for (let i = 0, at = 0; i < ids.length; i++, at += PUBACK_BYTES) {
+    packets[at] = 0x40;
+    packets[at + 1] = 2;
+    packets.writeUInt16BE(ids[i]!, at + 2);
+  }
+  return packets;
 }
 
 export function markAuthenticated(conn: unknown): void {

@@ -149,3 +149,83 @@ describe('PUBACK order while readings commit', () => {
     }
   });
 });
+
+/**
+ * A refused publish closes the connection (aedes destroys it on the error answer). The messages answered before it
+ * in the same turn are durable, and their PUBACKs were given first; they must reach the device before the close,
+ * as handleReadingsPublish means for a device over its rate ("let the messages already accepted get their PUBACK
+ * first"), rather than be dropped with the connection and sent again after a reconnect.
+ */
+describe('PUBACKs given before a refusal that closes the connection', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let state: ReturnType<typeof openState>;
+  let gateway: Gateway;
+  const held: { commit: () => void }[] = [];
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    state = openState(dir.path);
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      topicPrefix: 'rpm/v1',
+      registry: state.registry,
+      // Answered from a promise reaction, as intake answers the messages of a group commit.
+      sink: { accept: (_deviceId, _payload, _format, answer) => void held.push({ commit: () => void Promise.resolve().then(() => answer({ rejections: [] })) }) },
+      metrics: new MetricsRegistry(),
+      log: quiet,
+      // A burst of 3 and no refill to speak of, no waiting: the fourth reading is refused.
+      rate: { perSecond: 0.001, burst: 3, maxWaitMs: 0 },
+      maxInFlightBytes: 1 << 20,
+      deviceLogLimiter: perDeviceLogLimiter(),
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    state?.db.close();
+    await dir?.remove();
+  });
+
+  async function connectedDevice() {
+    const patient = await state.registry.addPatient({ name: 'Puback Before Refusal' });
+    const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
+    const raw = rawDevice(gateway.mqttPort);
+    let closed = false;
+    raw.socket.on('close', () => (closed = true));
+    raw.socket.on('error', () => undefined);
+    raw.socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
+    await waitFor(raw.connected);
+    const publish = (messageId: number, kind = 'readings') =>
+      generate({ cmd: 'publish', topic: topic(device.id, kind), payload: Buffer.from(`m${messageId}`), qos: 1, messageId, retain: false, dup: false });
+    return { ...raw, publish, closed: () => closed };
+  }
+
+  it('acknowledges the readings accepted ahead of one over the rate limit before closing', async () => {
+    held.length = 0;
+    const device = await connectedDevice();
+    try {
+      device.socket.write(Buffer.concat([device.publish(1), device.publish(2), device.publish(3), device.publish(4)]));
+      await waitFor(() => held.length === 3);
+      for (const message of held) message.commit();
+      await waitFor(device.closed, { what: 'the connection closed for the rate limit' });
+      expect(device.acks).toEqual([1, 2, 3]);
+    } finally {
+      device.socket.destroy();
+    }
+  });
+
+  it('acknowledges a reading accepted ahead of a publish to a foreign topic before closing', async () => {
+    held.length = 0;
+    const device = await connectedDevice();
+    try {
+      device.socket.write(Buffer.concat([device.publish(1), device.publish(2, 'errors')]));
+      await waitFor(() => held.length === 1);
+      held[0]!.commit();
+      await waitFor(device.closed, { what: 'the connection closed for the foreign topic' });
+      expect(device.acks).toEqual([1]);
+    } finally {
+      device.socket.destroy();
+    }
+  });
+});
