@@ -138,8 +138,9 @@ function remoteOf(client: Client): string | undefined {
 /**
  * The MQTT gateway: an aedes broker on TCP (and TLS, and WebSocket through the HTTP server) where each device
  * logs in with its own id and secret and may only publish its own readings and status and read its own errors.
- * A readings message is acknowledged (PUBACK) only after ingest has made its readings durable: aedes sends the
- * PUBACK when authorizePublish calls back, so the durable write happens before that callback.
+ * A readings message is acknowledged (PUBACK) only after ingest has made its readings durable: the PUBACK is
+ * given when authorizePublish calls back (written by the stream guard, puback-writer.ts, or by aedes when the
+ * connection is backed up), so the durable write happens before that callback.
  */
 export async function createGateway(options: GatewayOptions) {
   const { registry, log, topicPrefix } = options;

@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 
-/** aedes's authorizePublish callback: its call sends the PUBACK (or, with an error, closes the connection). */
+/** aedes's authorizePublish callback: its call gives the PUBACK (puback-writer.ts), or with an error closes the connection. */
 export type PublishAnswer = (err: Error | null) => void;
 
 interface Slot {
