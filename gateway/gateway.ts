@@ -413,7 +413,8 @@ export async function createGateway(options: GatewayOptions) {
       const done = inArrivalOrder(client, (err) => {
         // Measured when the PUBACK goes out, after the ones ahead of it, not when this message alone was durable.
         if (!err && readings) observePuback((performance.now() - arrived) / 1000);
-        if (!err) acknowledgeHere(client, packet);
+        // aedes, answered, reads the device's next packets at once: only after the PUBACKs of this turn are written.
+        if (!err && acknowledgeHere(client, packet, () => answer(null))) return;
         answer(err);
       });
       const deviceId = deviceIdOf(client);

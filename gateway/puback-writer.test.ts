@@ -54,6 +54,22 @@ describe('PUBACKs written by the stream guard', () => {
   });
 });
 
+describe('what waits for the PUBACKs of a turn', () => {
+  it("runs once every connection's PUBACKs of the turn are written, in the order given", async () => {
+    const one = socketStandIn();
+    const two = socketStandIn();
+    const ran: string[] = [];
+    const seen = () => `${one.written.length}/${two.written.length}`;
+    one.guard.acknowledge(1, () => ran.push(`one:1 after ${seen()}`));
+    two.guard.acknowledge(5, () => ran.push(`two:5 after ${seen()}`));
+    one.guard.acknowledge(2, () => ran.push(`one:2 after ${seen()}`));
+    expect(ran).toEqual([]);
+    await turnEnds();
+    expect(ran).toEqual(['one:1 after 1/1', 'two:5 after 1/1', 'one:2 after 1/1']);
+    expect(one.written).toEqual([Buffer.from([0x40, 2, 0, 1, 0x40, 2, 0, 2])]);
+  });
+});
+
 describe('PUBACKs queued when the connection is closed', () => {
   it('writes them before the close, unless writes ahead of them are still buffered (and dropped)', () => {
     const { guard, written } = socketStandIn();

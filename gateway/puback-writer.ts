@@ -12,10 +12,14 @@ import { GuardedStream } from './stream-guard.js';
  * `broker.publish`, which ends a device's publish at Vigil (device-publishes.ts), and reads the device's next
  * packets. Only a PUBLISH that aedes is about to acknowledge qualifies: a last will (no packet identifier) and any
  * other QoS are left to aedes, as is a connection closed or backed up (aedes' write then waits for 'drain').
+ *
+ * Answers whether the PUBACK was taken; if so, `then` (aedes' answer) is called once the PUBACKs of the turn
+ * have been written, and must not be called before.
  */
-export function acknowledgeHere(client: Client, packet: PublishPacket): void {
-  if (packet.cmd !== 'publish' || packet.qos !== 1 || typeof packet.messageId !== 'number') return;
+export function acknowledgeHere(client: Client, packet: PublishPacket, then?: () => void): boolean {
+  if (packet.cmd !== 'publish' || packet.qos !== 1 || typeof packet.messageId !== 'number') return false;
   const conn: unknown = client.conn;
-  if (!(conn instanceof GuardedStream) || !conn.acknowledge(packet.messageId)) return;
+  if (!(conn instanceof GuardedStream) || !conn.acknowledge(packet.messageId, then)) return false;
   packet.qos = 0;
+  return true;
 }

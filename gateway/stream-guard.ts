@@ -148,6 +148,9 @@ export class GuardedStream extends Duplex {
   #wantsData = false;
   /** Message ids of the PUBACKs given this turn, written together when it ends (`acknowledge`). */
   #acks: number[] = [];
+  /** The streams with PUBACKs queued this turn, and what waits for them to be written (GuardedStream.#flush). */
+  static #acking: GuardedStream[] = [];
+  static #afterAcks: (() => void)[] = [];
 
   constructor(inner: Duplex, remoteAddress: string | undefined, limits: StreamLimits, onViolation: (reason: GuardViolation, fields: { protocolVersion?: number }) => void) {
     super({ allowHalfOpen: false });
@@ -210,24 +213,40 @@ export class GuardedStream extends Duplex {
    * write, behind whatever was written to it before. Answers false, queueing nothing, when the stream is closed
    * or backed up with nothing queued: the caller then lets aedes write the PUBACK, which waits for 'drain'. While
    * PUBACKs are queued, every later one is queued too, so that none overtakes another.
+   *
+   * `then` (aedes' answer, which reads the device's next packets and hands them to ingest synchronously) runs
+   * once the PUBACKs of every connection queued in this turn have been written: a group commit answers many
+   * devices in one loop, and none of their PUBACKs should wait behind the ingest of one device's next packets.
    */
-  acknowledge(messageId: number): boolean {
+  acknowledge(messageId: number, then?: () => void): boolean {
     if (this.#acks.length === 0) {
       if (this.destroyed || this.writableEnded || this.writableNeedDrain) return false;
-      process.nextTick(this.#writeAcks);
+      if (GuardedStream.#acking.length === 0) process.nextTick(GuardedStream.#flush);
+      GuardedStream.#acking.push(this);
     }
     this.#acks.push(messageId);
+    if (then) GuardedStream.#afterAcks.push(then);
     return true;
   }
 
-  readonly #writeAcks = (): void => {
+  /** Writes the PUBACKs of every stream queued this turn, then runs what waited for them, in the order given. */
+  static readonly #flush = (): void => {
+    const streams = GuardedStream.#acking;
+    const after = GuardedStream.#afterAcks;
+    GuardedStream.#acking = [];
+    GuardedStream.#afterAcks = [];
+    for (const stream of streams) stream.#writeAcks();
+    for (const then of after) then();
+  };
+
+  #writeAcks(): void {
     const ids = this.#acks;
     this.#acks = [];
     // Closed meanwhile: the device sends the messages again after reconnecting, as with any PUBACK it never read.
     // (A close by this process has written them already: _destroy.)
     if (ids.length === 0 || this.destroyed || this.writableEnded) return;
     this.write(pubacks(ids));
-  };
+  }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#inner.write(chunk, encoding, callback);

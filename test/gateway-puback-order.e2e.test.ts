@@ -1,5 +1,6 @@
 import { generate, parser as parser_, type Packet } from 'mqtt-packet';
 import { createConnection } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../app/state.js';
@@ -226,6 +227,124 @@ describe('PUBACKs given before a refusal that closes the connection', () => {
       expect(device.acks).toEqual([1]);
     } finally {
       device.socket.destroy();
+    }
+  });
+});
+
+/**
+ * A device in a worker thread: it reads its socket while the gateway's thread is busy, so that the time its
+ * PUBACKs arrive is when they left the gateway, not when the gateway's event loop was next free.
+ */
+function threadDevice(port: number) {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const socket = require('node:net').createConnection({ host: '127.0.0.1', port: ${port} });
+     const now = () => performance.timeOrigin + performance.now();
+     socket.on('data', (bytes) => parentPort.postMessage({ at: now(), bytes }));
+     socket.on('error', () => undefined);
+     parentPort.on('message', (bytes) => (bytes ? socket.write(Buffer.from(bytes)) : socket.destroy()));`,
+    { eval: true },
+  );
+  const parser = parser_();
+  const acks: { id: number; at: number }[] = [];
+  let accepted = false;
+  let at = 0;
+  parser.on('packet', (p: Packet) => {
+    if (p.cmd === 'connack') accepted = p.returnCode === 0;
+    if (p.cmd === 'puback') acks.push({ id: p.messageId!, at });
+  });
+  worker.on('message', (m: { at: number; bytes: Uint8Array }) => {
+    at = m.at;
+    parser.parse(Buffer.from(m.bytes));
+  });
+  return {
+    acks,
+    connected: () => accepted,
+    write: (bytes: Buffer) => worker.postMessage(bytes),
+    close: async () => {
+      worker.postMessage(null);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * aedes reads a device's next packets when its last outstanding publish is answered, and hands them to ingest
+ * there and then, synchronously. The answers of a group commit are given in one loop: the PUBACKs of that commit,
+ * for every device, must not wait behind the ingest of one device's next packets read inside that loop.
+ */
+describe('PUBACKs of one commit, while a device has more packets waiting', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let state: ReturnType<typeof openState>;
+  let gateway: Gateway;
+  const held: { answer: () => void }[] = [];
+  const INGEST_MS = 300;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    state = openState(dir.path);
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      topicPrefix: 'rpm/v1',
+      registry: state.registry,
+      sink: {
+        accept: (_deviceId, payload, _format, answer) => {
+          // Stands for the synchronous part of ingest of a large message (parse, validation, the append).
+          if (payload.toString() === 'heavy') for (const until = Date.now() + INGEST_MS; Date.now() < until; );
+          held.push({ answer: () => answer({ rejections: [] }) });
+        },
+      },
+      metrics: new MetricsRegistry(),
+      log: quiet,
+      rate: { perSecond: 100, burst: 100, maxWaitMs: 0 },
+      maxInFlightBytes: 1 << 20,
+      deviceLogLimiter: perDeviceLogLimiter(),
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    state?.db.close();
+    await dir?.remove();
+  });
+
+  async function connectedDevice() {
+    const patient = await state.registry.addPatient({ name: 'Puback Fairness' });
+    const { device, secret } = await state.registry.addDevice({ patientId: patient.id });
+    const thread = threadDevice(gateway.mqttPort);
+    thread.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: device.id, username: device.id, password: Buffer.from(secret) }));
+    await waitFor(thread.connected);
+    const publish = (messageId: number, payload: string) =>
+      generate({ cmd: 'publish', topic: topic(device.id, 'readings'), payload: Buffer.from(payload), qos: 1, messageId, retain: false, dup: false });
+    return { ...thread, publish };
+  }
+
+  it('writes every PUBACK of the commit before ingesting the packets a device sent behind them', async () => {
+    const busy = await connectedDevice();
+    const other = await connectedDevice();
+    try {
+      // Two publishes outstanding, so that aedes leaves the next chunk unread until both are answered.
+      busy.write(Buffer.concat([busy.publish(1, 'a'), busy.publish(2, 'b')]));
+      await waitFor(() => held.length === 2);
+      other.write(other.publish(1, 'c'));
+      await waitFor(() => held.length === 3);
+      busy.write(busy.publish(3, 'heavy'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const released = performance.timeOrigin + performance.now();
+      // One commit answers the three, from a promise reaction, as intake does.
+      await Promise.resolve().then(() => {
+        for (const message of held.splice(0)) message.answer();
+      });
+      await waitFor(() => busy.acks.length === 2 && other.acks.length === 1);
+      expect(busy.acks.map((a) => a.id)).toEqual([1, 2]);
+      // Before the heavy message's ingest (300 ms) ends, with a margin for a busy machine.
+      expect(other.acks[0]!.at - released).toBeLessThan(INGEST_MS / 2);
+      expect(busy.acks[0]!.at - released).toBeLessThan(INGEST_MS / 2);
+    } finally {
+      await busy.close();
+      await other.close();
     }
   });
 });
