@@ -70,6 +70,20 @@ describe('what waits for the PUBACKs of a turn', () => {
   });
 });
 
+describe('an answer that throws', () => {
+  it("does not keep the turn's other answers from being given", async () => {
+    const { guard } = socketStandIn();
+    const ran: number[] = [];
+    const thrown = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve));
+    guard.acknowledge(1, () => {
+      throw new Error('a bug in what the answer runs');
+    });
+    guard.acknowledge(2, () => ran.push(2));
+    expect(await thrown).toMatchObject({ message: 'a bug in what the answer runs' });
+    expect(ran).toEqual([2]);
+  });
+});
+
 describe('PUBACKs queued when the connection is closed', () => {
   it('writes them before the close, unless writes ahead of them are still buffered (and dropped)', () => {
     const { guard, written } = socketStandIn();

@@ -236,7 +236,17 @@ export class GuardedStream extends Duplex {
     GuardedStream.#acking = [];
     GuardedStream.#afterAcks = [];
     for (const stream of streams) stream.#writeAcks();
-    for (const then of after) then();
+    // Every answer is given even if one throws (a bug in what it runs): the other devices' connections would
+    // otherwise wait for an answer that never comes. The first error is thrown afterwards.
+    let thrown: { err: unknown } | undefined;
+    for (const then of after) {
+      try {
+        then();
+      } catch (err) {
+        thrown ??= { err };
+      }
+    }
+    if (thrown) throw thrown.err;
   };
 
   #writeAcks(): void {
