@@ -1,12 +1,11 @@
 import { MqttClient, type IClientOptions } from 'mqtt';
 import { createConnection, type Socket } from 'node:net';
-import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openState } from '../app/state.js';
-import { createGateway, perDeviceLogLimiter, type Gateway } from '../gateway/index.js';
+import type { Gateway } from '../gateway/index.js';
 import { connectPacket, publishPacket, rawSocket, utf8, varint } from './support/raw-mqtt.js';
-import { tempDir, waitFor } from './support/temp.js';
+import { waitFor } from './support/temp.js';
+import { startTestGateway, type TestGateway } from './support/test-gateway.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
 
 /**
@@ -284,32 +283,13 @@ describe('item 6: failed MQTT logins are throttled per address and per device id
 });
 
 describe('item 5: a status is small and never retained', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let state: TestGateway['state'];
   let gateway: Gateway;
+  let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      topicPrefix: 'rpm/v1',
-      registry: state.registry,
-      sink: { accept: (_deviceId, _payload, _format, answer) => answer({ rejections: [] }) },
-      metrics: new MetricsRegistry(),
-      log: quiet,
-      rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },
-      maxInFlightBytes: 1 << 20,
-      // Quiet: its folded lines need no closing.
-      deviceLogLimiter: perDeviceLogLimiter(),
-    });
+    ({ state, gateway, stop } = await startTestGateway({ accept: (_deviceId, _payload, _format, answer) => answer({ rejections: [] }) }));
   });
-  afterAll(async () => {
-    await gateway?.close();
-    state?.db.close();
-    await dir?.remove();
-  });
+  afterAll(() => stop?.());
 
   it('refuses a status over 1 KB, records a small one, and the broker retains neither, nor the last will', async () => {
     const patient = await state.registry.addPatient({ name: 'Status Patient' });

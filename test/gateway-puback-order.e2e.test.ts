@@ -1,11 +1,10 @@
 import { generate, parser as parser_, type Packet } from 'mqtt-packet';
 import { createConnection } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openState } from '../app/state.js';
-import { createGateway, perDeviceLogLimiter, type Gateway } from '../gateway/index.js';
-import { tempDir, waitFor } from './support/temp.js';
+import type { Gateway } from '../gateway/index.js';
+import { waitFor } from './support/temp.js';
+import { startTestGateway, type TestGateway } from './support/test-gateway.js';
 
 /**
  * [MQTT-4.6.0-2] PUBACKs go out in the order the PUBLISHes were received. aedes handles a device's packets at once
@@ -33,22 +32,15 @@ function rawDevice(port: number) {
 }
 
 describe('PUBACK order while readings commit', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let state: TestGateway['state'];
   let gateway: Gateway;
+  let stop: (() => Promise<void>) | undefined;
   const held: { payload: string; commit: () => void }[] = [];
   const answered: string[] = [];
 
   beforeAll(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      topicPrefix: 'rpm/v1',
-      registry: state.registry,
-      sink: {
+    ({ state, gateway, stop } = await startTestGateway(
+      {
         accept: (_deviceId, payload, _format, answer) => {
           if (payload.toString() === 'fast') {
             answered.push('fast');
@@ -57,19 +49,9 @@ describe('PUBACK order while readings commit', () => {
           held.push({ payload: payload.toString(), commit: () => answer({ rejections: [] }) });
         },
       },
-      metrics: new MetricsRegistry(),
-      log: quiet,
-      rate: { perSecond: 100, burst: 100, maxWaitMs: 1000 },
-      maxInFlightBytes: 1 << 20,
-      // Quiet: its folded lines need no closing.
-      deviceLogLimiter: perDeviceLogLimiter(),
-    });
+    ));
   });
-  afterAll(async () => {
-    await gateway?.close();
-    state?.db.close();
-    await dir?.remove();
-  });
+  afterAll(() => stop?.());
 
   it('acknowledges a status and an at-once answered reading only after the reading published before them', async () => {
     const patient = await state.registry.addPatient({ name: 'Puback Order' });
@@ -158,35 +140,20 @@ describe('PUBACK order while readings commit', () => {
  * first"), rather than be dropped with the connection and sent again after a reconnect.
  */
 describe('PUBACKs given before a refusal that closes the connection', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let state: TestGateway['state'];
   let gateway: Gateway;
+  let stop: (() => Promise<void>) | undefined;
   const held: { commit: () => void }[] = [];
 
   beforeAll(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      topicPrefix: 'rpm/v1',
-      registry: state.registry,
-      // Answered from a promise reaction, as intake answers the messages of a group commit.
-      sink: { accept: (_deviceId, _payload, _format, answer) => void held.push({ commit: () => void Promise.resolve().then(() => answer({ rejections: [] })) }) },
-      metrics: new MetricsRegistry(),
-      log: quiet,
-      // A burst of 3 and no refill to speak of, no waiting: the fourth reading is refused.
-      rate: { perSecond: 0.001, burst: 3, maxWaitMs: 0 },
-      maxInFlightBytes: 1 << 20,
-      deviceLogLimiter: perDeviceLogLimiter(),
-    });
+    // Answered from a promise reaction, as intake answers the messages of a group commit.
+    // A burst of 3 and no refill to speak of, no waiting: the fourth reading is refused.
+    ({ state, gateway, stop } = await startTestGateway(
+      { accept: (_deviceId, _payload, _format, answer) => void held.push({ commit: () => void Promise.resolve().then(() => answer({ rejections: [] })) }) },
+      { perSecond: 0.001, burst: 3, maxWaitMs: 0 },
+    ));
   });
-  afterAll(async () => {
-    await gateway?.close();
-    state?.db.close();
-    await dir?.remove();
-  });
+  afterAll(() => stop?.());
 
   async function connectedDevice() {
     const patient = await state.registry.addPatient({ name: 'Puback Before Refusal' });
@@ -275,40 +242,25 @@ function threadDevice(port: number) {
  * for every device, must not wait behind the ingest of one device's next packets read inside that loop.
  */
 describe('PUBACKs of one commit, while a device has more packets waiting', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let state: ReturnType<typeof openState>;
+  let state: TestGateway['state'];
   let gateway: Gateway;
+  let stop: (() => Promise<void>) | undefined;
   const held: { answer: () => void }[] = [];
   const INGEST_MS = 300;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    state = openState(dir.path);
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      topicPrefix: 'rpm/v1',
-      registry: state.registry,
-      sink: {
+    ({ state, gateway, stop } = await startTestGateway(
+      {
         accept: (_deviceId, payload, _format, answer) => {
           // Stands for the synchronous part of ingest of a large message (parse, validation, the append).
           if (payload.toString() === 'heavy') for (const until = Date.now() + INGEST_MS; Date.now() < until; );
           held.push({ answer: () => answer({ rejections: [] }) });
         },
       },
-      metrics: new MetricsRegistry(),
-      log: quiet,
-      rate: { perSecond: 100, burst: 100, maxWaitMs: 0 },
-      maxInFlightBytes: 1 << 20,
-      deviceLogLimiter: perDeviceLogLimiter(),
-    });
+      { perSecond: 100, burst: 100, maxWaitMs: 0 },
+    ));
   });
-  afterAll(async () => {
-    await gateway?.close();
-    state?.db.close();
-    await dir?.remove();
-  });
+  afterAll(() => stop?.());
 
   async function connectedDevice() {
     const patient = await state.registry.addPatient({ name: 'Puback Fairness' });
