@@ -18,8 +18,13 @@ export interface Transition<T> {
   readonly writtenIn?: string | undefined;
 }
 
-/** What became of one transition committed with others: its result, or why it failed (on its own). */
-export type TransitionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
+/**
+ * What became of one transition committed with others: its result, or why it failed (on its own). A failed one says
+ * whether it was `written` all the same: its decision committed (with its writes, if it made any) and only what
+ * follows (`committed`) threw. Evaluation tries a failed finding again unless it was written: tried again, it
+ * would be written twice (its reading counted twice, a second notification).
+ */
+export type TransitionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown; readonly written: boolean };
 
 /**
  * Told, inside a transaction and before its COMMIT, which of the transitions handed to `runTogether` it writes and

@@ -151,7 +151,7 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
       // Nothing of the batch was committed: written again one by one to find the refused transition, or, that
       // found, the ones before it go again without it.
       if (stop.at === undefined) return together(queued, retried, true, writing);
-      return stop.at === 0 ? [{ ok: false, error: stop.error }] : together(queued.slice(0, stop.at), retried, undefined, writing);
+      return stop.at === 0 ? [{ ok: false, error: stop.error, written: false }] : together(queued.slice(0, stop.at), retried, undefined, writing);
     }
     return finish(decided, stop);
   }
@@ -193,17 +193,18 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
     const outcomes: TransitionOutcome[] = [];
     for (const d of decided) {
       if (d.changed) {
-        outcomes.push({ ok: false, error: d.changed });
+        outcomes.push({ ok: false, error: d.changed, written: false });
         continue;
       }
       try {
         d.t.committed?.(d.result);
         outcomes.push({ ok: true, result: d.result });
       } catch (error) {
-        outcomes.push({ ok: false, error });
+        // Its decision is committed: only what follows it failed. Tried again, it would be written twice.
+        outcomes.push({ ok: false, error, written: true });
       }
     }
-    if (stop) outcomes.push({ ok: false, error: stop.error });
+    if (stop) outcomes.push({ ok: false, error: stop.error, written: false });
     return outcomes;
   }
 
