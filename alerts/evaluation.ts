@@ -114,6 +114,8 @@ export interface EvaluationDeps {
   readonly symptoms?: SymptomReports | undefined;
   /** Shared transitions waiting for PostgreSQL in memory at most (MAX_WAITING unless given: tests reach it with a few). */
   readonly maxWaiting?: number | undefined;
+  /** How long a finding given up waits before it is queued again (GIVEN_UP_RETRY_MS unless given: tests shorten it). */
+  readonly givenUpRetryMs?: number | undefined;
 }
 
 /** A patient's plan, as one missing-data rule sees it: undefined, the rule's own gap applies. */
@@ -133,7 +135,10 @@ const OUTAGE_RETRY_MS = [250, 500, 1_000, 2_000, 5_000, 10_000];
  * the lock), waits before it is tried again; once these are spent its first transition is given up (#giveUpFront).
  */
 const FAULT_RETRY_MS = [250, 500, 1_000, 2_000];
-/** A finding given up (#giveUpFront) is queued again after this long: a fault that outlasted its retries may be gone. */
+/**
+ * A finding given up (#giveUpFront) is queued again after this long: a fault that outlasted its retries, or that
+ * refused it alone (its alert changed under the lock, PostgreSQL refused its write), may be gone.
+ */
 const GIVEN_UP_RETRY_MS = 30_000;
 /**
  * Transitions waiting for PostgreSQL in memory at most. Beyond it a finding waits only in the state database
@@ -239,10 +244,12 @@ export class AlertEvaluation {
   readonly #unknownZones = new Set<string>();
 
   readonly #maxWaiting: number;
+  readonly #givenUpRetryMs: number;
 
   constructor(deps: EvaluationDeps) {
     this.#d = deps;
     this.#maxWaiting = deps.maxWaiting ?? MAX_WAITING;
+    this.#givenUpRetryMs = deps.givenUpRetryMs ?? GIVEN_UP_RETRY_MS;
     this.#loadLiveKeys();
     this.#lastReadings = deps.sweepState.lastReadings();
   }
@@ -999,7 +1006,8 @@ export class AlertEvaluation {
    * a time (alerts/shared/shared-transitions.ts), until none is left. Through an outage the front is tried again,
    * with those behind it, after a pause; through a fault of the whole batch that is no outage, a few times, and then
    * its first is given up (#giveUpFront: a finding is kept in the data dir). One that fails on its own (its outcome:
-   * its alert changed under the lock, its write refused) is logged and dropped, and the rest go on.
+   * its alert changed under the lock, its write refused, its decision threw) is given up at once, as that first is,
+   * unless it was written (only what follows its commit failed: written again, it would count twice); the rest go on.
    */
   async #drain(): Promise<void> {
     const { transitions, log } = this.#d;
@@ -1052,7 +1060,18 @@ export class AlertEvaluation {
         }
         let uncleared: { count: number; first: unknown } | undefined;
         for (const outcome of outcomes) {
-          if (!outcome.ok) log.error({ err: outcome.error }, 'an alert transition could not be written to the shared database');
+          if (!outcome.ok && !outcome.written) {
+            // It failed on its own (its alert changed under the lock, PostgreSQL refused its write, its decision
+            // threw) and nothing of it was written: cleared, its finding was an alert that never opened. Given up
+            // as one whose batch kept failing is: kept in the data dir and tried again.
+            this.#giveUpFront(outcome.error, true);
+            continue;
+          }
+          if (!outcome.ok) {
+            // Written: only what follows its commit failed. Tried again, it would be written twice (its reading
+            // counted twice, a second notification): it is done, as a written one.
+            log.error({ err: outcome.error }, 'an alert transition was written to the shared database, but what follows its commit failed: it is not written again');
+          }
           // The data dir failing to forget one written finding must not stop the others' completion, nor the
           // queue: a throw here left the rest of the batch queued and every later drain chained on a rejection.
           try {
@@ -1075,28 +1094,30 @@ export class AlertEvaluation {
   }
 
   /**
-   * The front transition failed in every batch it led (#drain, FAULT_RETRY_MS), though not as an outage: it leaves
-   * the queue, so that the rest go on. A finding is kept in the data dir, not cleared: it is queued again in
-   * GIVEN_UP_RETRY_MS, and by the next start on the data dir if this process stops first; it is counted
-   * (`vigil_alert_findings_given_up_total`) and stays in `vigil_alert_findings_waiting` until written. A timer's
-   * write or an orphan's resolution the next sweep decides again.
+   * The front transition was not written: it failed in every batch it led (#drain, FAULT_RETRY_MS), though not as
+   * an outage, or it failed `alone` (its outcome: its alert changed under the lock, PostgreSQL refused its write, its
+   * decision threw). It leaves the queue, so that the rest go on. A finding is kept in the data dir, not cleared: it
+   * is queued again in GIVEN_UP_RETRY_MS, and by the next start on the data dir if this process stops first; it is
+   * counted (`vigil_alert_findings_given_up_total`) and stays in `vigil_alert_findings_waiting` until written. A
+   * timer's write or an orphan's resolution the next sweep decides again.
    */
-  #giveUpFront(err: unknown): void {
+  #giveUpFront(err: unknown, alone = false): void {
     const { log } = this.#d;
     const q = this.#queue.shift()!;
     const journal = q.journal;
+    const why = alone ? 'could not be written to the shared database: it failed on its own (no outage: its alert changed under the lock, PostgreSQL refused its write, or its decision threw)' : 'could not be written to the shared database after several tries (no outage)';
     if (!journal) {
-      log.error({ err }, 'an alert escalation, reminder or resolution could not be written to the shared database after several tries (no outage): the next sweep decides it again');
+      log.error({ err }, `an alert escalation, reminder or resolution ${why}: the next sweep decides it again`);
     } else {
       q.keep(false);
       this.#findingsGivenUp++;
       if (journal.seq !== undefined) {
         // Not queued any more: the next pass over the waiting findings takes it again.
         this.#queuedFindings.delete(journal.seq);
-        log.error({ err, seq: journal.seq }, 'an alert finding could not be written to the shared database after several tries (no outage): it is kept in the data dir, tried again later and at the next start');
-        this.#requeueIn(GIVEN_UP_RETRY_MS);
+        log.error({ err, seq: journal.seq }, `an alert finding ${why}: it is kept in the data dir, tried again later and at the next start`);
+        this.#requeueIn(this.#givenUpRetryMs);
       } else {
-        log.error({ err }, 'an alert finding could not be written to the shared database after several tries (no outage), and the data dir could not keep it: it is lost');
+        log.error({ err }, `an alert finding ${why}, and the data dir could not keep it: it is lost`);
       }
     }
     this.#unqueued();

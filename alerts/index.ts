@@ -73,6 +73,8 @@ export interface AlertsOptions {
   readonly shared?: SharedAlerts | undefined;
   /** Shared alerts: transitions waiting for PostgreSQL in memory at most (10,000 unless given; tests lower it). */
   readonly maxWaiting?: number | undefined;
+  /** Shared alerts: how long a finding given up waits before it is tried again (30 s unless given; tests shorten it). */
+  readonly givenUpRetryMs?: number | undefined;
 }
 
 /** What the dashboard and the CLI read of alerts and rules. */
@@ -99,7 +101,7 @@ export type Alerts = Awaited<ReturnType<typeof createAlerts>>;
 
 export type AlertsCoreOptions = Pick<
   AlertsOptions,
-  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms' | 'shared' | 'maxWaiting'
+  'db' | 'audit' | 'history' | 'directory' | 'log' | 'escalateAfterMinutes' | 'realertHours' | 'snoozeMaxHours' | 'lateAfterMinutes' | 'now' | 'plan' | 'adherence' | 'symptoms' | 'shared' | 'maxWaiting' | 'givenUpRetryMs'
 >;
 
 /**
@@ -142,6 +144,7 @@ export function openAlertsCore(options: AlertsCoreOptions) {
     adherence: options.adherence,
     symptoms: options.symptoms,
     maxWaiting: options.maxWaiting,
+    givenUpRetryMs: options.givenUpRetryMs,
   });
   const actions = new AlertActions({ table, transitions, sharedSettings: options.shared?.settings, settings, resolver, feed, audit: options.audit, directory: options.directory, maxSnoozeMs: hours(options.snoozeMaxHours), now });
   const liveCounts = (): Record<Severity, number> => {

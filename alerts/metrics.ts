@@ -73,7 +73,7 @@ export function createAlertMetrics(registry: Registry, gauges: AlertGauges) {
   let givenUp = 0;
   new Counter({
     name: 'vigil_alert_findings_given_up_total',
-    help: 'Findings whose write to the shared database (PostgreSQL) kept failing though it answered; each is kept in the data dir (if it can be) and tried again',
+    help: 'Findings whose write to the shared database (PostgreSQL) kept failing, or failed on its own, though it answered; each is kept in the data dir (if it can be) and tried again',
     registers,
     collect() {
       const now = gauges.findingsGivenUp();

@@ -45,6 +45,8 @@ export interface FixtureOptions {
   readonly dir?: string | undefined;
   /** Transitions waiting for PostgreSQL in memory at most (the server's 10,000 unless given). */
   readonly maxWaiting?: number | undefined;
+  /** How long a finding given up waits before it is tried again (the server's 30 s unless given). */
+  readonly givenUpRetryMs?: number | undefined;
 }
 
 export async function sharedAlertsInstance(o: FixtureOptions) {
@@ -72,6 +74,7 @@ export async function sharedAlertsInstance(o: FixtureOptions) {
     now: () => o.clock.now,
     shared,
     maxWaiting: o.maxWaiting,
+    givenUpRetryMs: o.givenUpRetryMs,
   });
   const devices: { patientId: string; deviceId: string }[] = [];
   for (let i = 0; i < o.patients; i++) {
