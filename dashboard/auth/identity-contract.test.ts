@@ -218,6 +218,26 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       expect(await users.change('nurse', {})).toMatchObject({ user: { role: 'admin', displayName: 'Nurse Admin' }, ended: { sessions: 0, tokenIds: [] } });
     });
 
+    it('never writes back the role or care teams it read when a reset or disabling changes neither', async () => {
+      const { users, sessions, user } = await setup();
+      const now = Date.now();
+      // One administrator resets the password (hashed for tens of ms) while another narrows the care teams: the
+      // reset must not put back the teams it read before hashing, nor the role another administrator lowered.
+      const reset = users.setPassword('nurse', 'another long password');
+      await users.update('nurse', { careTeams: ['oncology'], displayName: 'Nurse Jones' });
+      await reset;
+      expect(await users.byUsername('nurse')).toMatchObject({ careTeams: ['oncology'], displayName: 'Nurse Jones' });
+      await users.update('nurse', { role: 'admin' });
+      const disabling = users.change('nurse', { password: 'a third long password', disabled: true });
+      await users.update('nurse', { role: 'clinician' });
+      await disabling;
+      expect(await users.byUsername('nurse')).toMatchObject({ role: 'clinician', careTeams: ['oncology'] });
+      // A session begun after the narrowing has what the narrowing left, and the reset ended it all the same.
+      const later = await sessions.create(user.id, null, now);
+      await users.setPassword('nurse', 'a fourth long password');
+      expect(await sessions.peek(later.id, now)).toBeUndefined();
+    });
+
     it("revokes, when upgraded, the live tokens of accounts disabled before disabling revoked them, and no one else's", async () => {
       const { sql, users, user, tokens, authenticate, bearer } = await setup();
       const other = await users.add({ username: 'other', role: 'clinician', careTeams: ['cardiology'], password: PASSWORD });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CARE_TEAM } from '../../registry/index.js';
 import { ROLES, VigilError, type Role, type User as UserShape } from '../../domain/index.js';
-import { isUniqueViolation, type SqlClient, type SqlStatement } from '../../state/index.js';
+import { isUniqueViolation, type SqlClient, type SqlStatement, type SqlValue } from '../../state/index.js';
 import type { AccessEnded, UserChange, UserStore } from './identity.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 
@@ -167,14 +167,25 @@ export class SqlUserStore implements UserStore {
    * and enabled again later must not bring back tokens its attacker may hold; the administrator issues new ones.
    */
   async change(username: string, change: UserChange): Promise<{ user: User; ended: AccessEnded }> {
+    // Hashed before the account is read: the tens of ms of scrypt must not lie between the read and the write.
+    const hash = change.password === undefined ? undefined : await hashPassword(check(passwordSchema, change.password, 'password'));
     const user = await this.#require(username);
     const role = change.role === undefined ? user.role : check(z.enum(ROLES), change.role, 'role');
     const teams = change.careTeams === undefined ? user.careTeams : check(careTeamsSchema, [...new Set(change.careTeams)], 'care teams');
-    const displayName = change.displayName?.trim() || user.displayName;
-    const hash = change.password === undefined ? undefined : await hashPassword(check(passwordSchema, change.password, 'password'));
+    const displayName = change.displayName?.trim() || undefined;
     const narrowed = (user.role === 'admin' && role !== 'admin') || user.careTeams.some((t) => !teams.includes(t));
     const now = Date.now();
-    const statements: SqlStatement[] = [{ sql: 'UPDATE users SET role = ?, care_teams = ?, display_name = ? WHERE id = ?', params: [role, JSON.stringify(teams), displayName, user.id] }];
+    // Only what the change names is written: a reset or a disabling that wrote back the role and care teams it read
+    // would undo another administrator's narrowing made in the meantime, with nothing in the audit log to say so.
+    const profile = new Map<string, SqlValue>();
+    if (change.role !== undefined) profile.set('role', role);
+    if (change.careTeams !== undefined) profile.set('care_teams', JSON.stringify(teams));
+    if (displayName !== undefined) profile.set('display_name', displayName);
+    const statements: SqlStatement[] = [];
+    if (profile.size > 0) {
+      const sets = [...profile.keys()].map((column) => `${column} = ?`).join(', ');
+      statements.push({ sql: `UPDATE users SET ${sets} WHERE id = ?`, params: [...profile.values(), user.id] });
+    }
     if (hash !== undefined) {
       statements.push({ sql: 'UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = NULL WHERE id = ?', params: [hash, now, user.id] });
     }
