@@ -60,4 +60,17 @@ describe('the CLI ends every credential of a reset or disabled account', () => {
     expect(active).toEqual([false]);
     expect(log.filter((e) => e.action === 'token.revoke').map((e) => e.details)).toContainEqual({ tokenId: id, reason: 'user-disabled' });
   }, 60_000);
+
+  it('names the account as it is spelt, whatever case the operator typed, so its trail is one target', async () => {
+    const id = tokenId(await vigil('users', 'token', 'add', 'card', '--label', 'before the upper-case commands'));
+    await vigil('users', 'set-password', 'CARD');
+    await vigil('users', 'disable', 'Card');
+    await vigil('users', 'enable', 'cArd');
+    await vigil('users', 'unlock', 'CARD');
+    const { log } = await inspect([id]);
+    const actions = ['user.password', 'token.revoke', 'user.disable', 'user.enable', 'user.unlock'];
+    const entries = log.filter((e) => actions.includes(e.action) && e.at >= log.find((f) => f.action === 'token.create' && (f.details as { tokenId?: number }).tokenId === id)!.at);
+    expect(new Set(entries.map((e) => e.action))).toEqual(new Set(actions));
+    expect(entries.map((e) => e.target)).toEqual(entries.map(() => 'user:card'));
+  }, 60_000);
 });

@@ -102,14 +102,17 @@ export function registerUsers(program: Command): void {
     .action(
       action(async (username: string, opts: Common) => {
         const { password, generated } = newPassword();
-        const ended = await withUsers(opts, async (store, audit) => {
-          const revoked = await store.setPassword(username, password);
-          audit('user.password', `user:${username}`, { sessionsEnded: revoked.sessions, tokensRevoked: revoked.tokenIds });
+        // The target is the account's name as stored, not as typed (names match whatever their case), as the API
+        // records it: one account's trail is one target in the audit log.
+        const { user, ended } = await withUsers(opts, async (store, audit) => {
+          const changed = await store.change(username, { password });
+          const target = `user:${changed.user.username}`;
+          audit('user.password', target, { sessionsEnded: changed.ended.sessions, tokensRevoked: changed.ended.tokenIds });
           // One `token.revoke` per token as well, as the API records it: the token's own trail says why it stopped.
-          for (const tokenId of revoked.tokenIds) audit('token.revoke', `user:${username}`, { tokenId, reason: 'password-reset' });
-          return revoked;
+          for (const tokenId of changed.ended.tokenIds) audit('token.revoke', target, { tokenId, reason: 'password-reset' });
+          return changed;
         });
-        process.stdout.write(`password of ${username} changed; their sessions have ended${revokedNote(ended.tokenIds)}\n`);
+        process.stdout.write(`password of ${user.username} changed; their sessions have ended${revokedNote(ended.tokenIds)}\n`);
         if (generated) process.stdout.write(`password: ${password}\n`);
       }),
     );
@@ -120,16 +123,17 @@ export function registerUsers(program: Command): void {
       .option('--data-dir <dir>', DATA_DIR_HELP)
       .action(
         action(async (username: string, opts: Common) => {
-          const ended = await withUsers(opts, async (store, audit) => {
+          const { user, ended } = await withUsers(opts, async (store, audit) => {
             const result = await store.setDisabled(username, disabled);
-            if (!disabled) audit('user.enable', `user:${username}`);
+            const target = `user:${result.user.username}`;
+            if (!disabled) audit('user.enable', target);
             else {
-              audit('user.disable', `user:${username}`, { sessionsEnded: result.ended.sessions, tokensRevoked: result.ended.tokenIds });
-              for (const tokenId of result.ended.tokenIds) audit('token.revoke', `user:${username}`, { tokenId, reason: 'user-disabled' });
+              audit('user.disable', target, { sessionsEnded: result.ended.sessions, tokensRevoked: result.ended.tokenIds });
+              for (const tokenId of result.ended.tokenIds) audit('token.revoke', target, { tokenId, reason: 'user-disabled' });
             }
-            return result.ended;
+            return result;
           });
-          process.stdout.write(`user ${username} ${disabled ? `disabled; their sessions have ended${revokedNote(ended.tokenIds)}` : 'enabled (API tokens revoked when it was disabled stay revoked)'}\n`);
+          process.stdout.write(`user ${user.username} ${disabled ? `disabled; their sessions have ended${revokedNote(ended.tokenIds)}` : 'enabled (API tokens revoked when it was disabled stay revoked)'}\n`);
         }),
       );
   }
@@ -139,11 +143,14 @@ export function registerUsers(program: Command): void {
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(
       action(async (username: string, opts: Common) => {
-        await withUsers(opts, async (store, audit) => {
+        const user = await withUsers(opts, async (store, audit) => {
           await store.unlock(username);
-          audit('user.unlock', `user:${username}`);
+          // Users are never deleted: the account just unlocked is there, under the name as stored.
+          const unlocked = (await store.byUsername(username))!;
+          audit('user.unlock', `user:${unlocked.username}`);
+          return unlocked;
         });
-        process.stdout.write(`user ${username} unlocked\n`);
+        process.stdout.write(`user ${user.username} unlocked\n`);
       }),
     );
 }
