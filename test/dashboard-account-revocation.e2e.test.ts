@@ -98,4 +98,15 @@ describe('a reset or disabled account loses every credential at once', () => {
     expect((await asToken(token)).status).toBe(200);
     expect(await entries('action=user.change')).toEqual(before);
   });
+
+  it('audits what the server made of a change, not what the client sent', async () => {
+    await t.vigil.users.add({ username: 'ward', role: 'clinician', careTeams: ['cardiology'], displayName: 'Dr Ward', password: PASSWORD });
+    // A name of spaces keeps the name; repeated teams are kept once; the name as sent in the path is any case.
+    const answer = await admin.request<{ user: { displayName: string; careTeams: string[] } }>('PATCH', '/api/users/WARD', { displayName: '   ', careTeams: ['oncology', 'oncology'] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.user).toMatchObject({ displayName: 'Dr Ward', careTeams: ['oncology'] });
+    const [change] = await entries('action=user.change');
+    expect(change).toMatchObject({ target: 'user:ward', details: { careTeams: ['oncology'], passwordChanged: false } });
+    expect(change!.details).not.toHaveProperty('displayName');
+  });
 });

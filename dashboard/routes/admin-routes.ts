@@ -113,7 +113,14 @@ export async function registerAdminRoutes(app: FastifyInstance, ctx: DashboardCo
     // A reset and a disabling at once revoke the tokens once: the reset's reason names it, as it came first before.
     const reason = password !== undefined ? 'password-reset' : 'user-disabled';
     const by = actor(request);
-    ctx.audit.record(by, 'user.change', null, `user:${user.username}`, { ...changes, disabled, passwordChanged: password !== undefined, sessionsEnded: ended.sessions, tokensRevoked: ended.tokenIds });
+    // What the account now has, for each field the request named: the store folds repeated teams and keeps the name
+    // when the one sent is blank, and the log must say what was made, not what was asked.
+    const made = {
+      ...(changes.role === undefined ? {} : { role: user.role }),
+      ...(changes.careTeams === undefined ? {} : { careTeams: user.careTeams }),
+      ...(changes.displayName?.trim() ? { displayName: user.displayName } : {}),
+    };
+    ctx.audit.record(by, 'user.change', null, `user:${user.username}`, { ...made, disabled, passwordChanged: password !== undefined, sessionsEnded: ended.sessions, tokensRevoked: ended.tokenIds });
     // Each token the reset or disabling revoked is also a `token.revoke` of its own, as one revoked by hand is:
     // whoever follows a token through the log finds when and why it stopped.
     for (const tokenId of ended.tokenIds) ctx.audit.record(by, 'token.revoke', null, `user:${user.username}`, { tokenId, reason });
