@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DedupeWindow } from './dedupe-window.js';
 
 describe('the duplicate-detection window', () => {
-  it('remembers a key for at least capacity / 2 later keys and at most capacity', () => {
+  it('remembers a key for at least capacity - 1 later keys below 16 and at most capacity', () => {
     const w = new DedupeWindow<null>(10);
     w.add('k', null);
     for (let i = 0; i < 4; i++) w.add(`a${i}`, null);
-    // Four later keys (fewer than capacity / 2): remembered.
+    // Four later keys (fewer than capacity - 1): remembered.
     expect(w.has('k')).toBe(true);
     for (let i = 0; i < 10; i++) w.add(`b${i}`, null);
     // Fourteen later keys (more than capacity): forgotten.
@@ -45,5 +45,22 @@ describe('the duplicate-detection window', () => {
     w.delete('y');
     expect(w.has('y')).toBe(false);
     expect(w.get('z')).toBe('pending');
+  });
+
+  it('keeps the most recent capacity - ceil(capacity / 16) keys for capacities 16 does not divide, never more than capacity', () => {
+    for (let capacity = 2; capacity <= 70; capacity++) {
+      const w = new DedupeWindow<number>(capacity);
+      const kept = capacity - Math.ceil(capacity / 16);
+      for (let i = 0; i < 5 * capacity; i++) {
+        w.add(`key-${i}`, i);
+        for (let back = 0; back < kept && back <= i; back++) expect(w.has(`key-${i - back}`), `capacity ${capacity}: key ${i - back} after ${i}`).toBe(true);
+        expect(w.size).toBeLessThanOrEqual(capacity);
+      }
+    }
+  });
+
+  it('refuses a capacity that could not hold a key or is not a number of keys, rather than failing on the first reading', () => {
+    for (const capacity of [Number.NaN, 0, 1, -5, 2.5, Number.POSITIVE_INFINITY]) expect(() => new DedupeWindow(capacity), String(capacity)).toThrow(RangeError);
+    expect(new DedupeWindow(2).size).toBe(0);
   });
 });

@@ -32,7 +32,7 @@ describe('Intake answers from the group commit', () => {
     await dir.remove();
   });
 
-  async function intakeOn(outboxDir: string) {
+  async function intakeOn(outboxDir: string, dedupeWindow?: number) {
     outbox = await Outbox.open({ dir: outboxDir });
     const patient = await state.registry.addPatient({ name: 'Intake Test' });
     const { device } = await state.registry.addDevice({ patientId: patient.id });
@@ -43,6 +43,7 @@ describe('Intake answers from the group commit', () => {
       metrics: createIngestMetrics(new MetricsRegistry()),
       limits: { maxPayloadBytes: 1 << 20, maxBatch: 1000 },
       timing: { futureToleranceMs: 60_000, maxAgeMs: 30 * 86_400_000, lateAfterMs: 3_600_000 },
+      dedupeWindow,
     });
     const events: (readonly Reading[])[] = [];
     intake.on('committed', (readings) => events.push(readings));
@@ -105,6 +106,24 @@ describe('Intake answers from the group commit', () => {
     // A newer reading repeated inside one message is still one reading.
     const twice = Buffer.from(JSON.stringify([0, 1].map(() => ({ type: 'heart_rate', time: new Date(base + 9000).toISOString(), value: 70, id: 'new' }))));
     expect(await send(intake, deviceId, twice, order, 'twice')).toMatchObject({ accepted: 1, duplicates: 1 });
+  });
+
+  it('acknowledges a duplicate just inside the window without storing it again, and appends one just outside', async () => {
+    // A capacity that 16 does not divide, as a test or a small setting gives: the window holds at least the most
+    // recent capacity - ceil(capacity / 16) keys (here 93) at every moment, and never more than capacity (100).
+    const { intake, deviceId, events } = await intakeOn(join(dir.path, 'outbox'), 100);
+    const order: string[] = [];
+    const base = Date.now() - 600_000;
+    const reading = (i: number) => heartRate(`r${i}`, base + i * 1000);
+    for (let i = 0; i < 250; i++) {
+      expect(await send(intake, deviceId, reading(i), order, `r${i}`)).toMatchObject({ accepted: 1, duplicates: 0 });
+      // The 93rd most recent reading, resent (older than the device's newest, so looked up): a duplicate.
+      if (i >= 92) expect(await send(intake, deviceId, reading(i - 92), order, 'inside'), `r${i - 92} after r${i}`).toMatchObject({ accepted: 0, duplicates: 1 });
+    }
+    expect(events.flat()).toHaveLength(250);
+    // The 101st most recent: beyond any window of 100, appended again (the stores overwrite it: same series, time).
+    expect(await send(intake, deviceId, reading(249 - 100), order, 'outside')).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(events.flat().filter((r) => r.msgId === `r${249 - 100}`)).toHaveLength(2);
   });
 
   it('refuses every message waiting for a failed commit, duplicates too, and takes a resend as new', async (ctx) => {

@@ -55,7 +55,7 @@ export interface IntakeOptions {
   readonly metrics: IngestMetrics;
   readonly limits: ParseLimits;
   readonly timing: IntakeTiming;
-  /** Recent idempotency keys kept for duplicate detection (at least half of them at any moment: dedupe-window.ts). */
+  /** Recent idempotency keys kept for duplicate detection, at least 2 (all but a sixteenth of them at any moment: dedupe-window.ts). */
   readonly dedupeWindow?: number;
   readonly now?: () => number;
   /** Told the lead of each publish's newest reading over the server clock (O(1) per publish). */
