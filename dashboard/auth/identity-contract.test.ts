@@ -58,8 +58,11 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
     it('locks after the limit of failures in a row, counting every one of many at once, and a login or unlock resets it', async () => {
       const { users, user } = await setup();
       const now = Date.parse('2026-11-29T08:00:00Z');
+      const hash = (await users.passwordHash('nurse'))!.hash;
       expect(await users.recordFailure(user.id, 5, 60_000, now)).toBeNull();
-      await users.recordLogin(user.id, now);
+      // Not with a password hash the account no longer has (a reset since the check): nothing is recorded.
+      expect(await users.recordLogin(user.id, now, 'scrypt$an$old$hash')).toBe(false);
+      await users.recordLogin(user.id, now, hash);
       // Ten failures at the same moment (on PostgreSQL, over several pooled connections): none is lost.
       const answers = await Promise.all(Array.from({ length: 10 }, () => users.recordFailure(user.id, 10, 60_000, now)));
       expect(answers.filter((a) => a === now + 60_000)).toHaveLength(1);
@@ -67,12 +70,12 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       await users.unlock('nurse');
       expect((await users.get(user.id))?.lockedUntil).toBeNull();
       expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
-      expect(await users.recordLogin(user.id, now + 1)).toBe(true);
+      expect(await users.recordLogin(user.id, now + 1, hash)).toBe(true);
       expect(await users.recordFailure(user.id, 2, 60_000, now)).toBeNull();
       expect(await users.get(user.id)).toMatchObject({ lockedUntil: null, lastLoginAt: now + 1 });
       // Locked (or disabled) by now: the login is not recorded and the lock stays.
       expect(await users.recordFailure(user.id, 2, 60_000, now)).toBe(now + 60_000);
-      expect(await users.recordLogin(user.id, now + 2)).toBe(false);
+      expect(await users.recordLogin(user.id, now + 2, hash)).toBe(false);
       expect(await users.get(user.id)).toMatchObject({ lockedUntil: now + 60_000, lastLoginAt: now + 1 });
     });
 
@@ -96,6 +99,42 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       // Without the race, the same password logs in.
       await users.unlock('nurse');
       expect((await login({ users, sessions, audit, policy, gate }, 'nurse', PASSWORD, '10.0.0.9')).user.username).toBe('nurse');
+    });
+
+    it('refuses the old password when an administrator reset it during the password check, and leaves no session', async () => {
+      const { sql, db, users, sessions, user } = await setup();
+      const audit = new AuditLog(db);
+      const policy = { maxFailures: 3, lockoutMs: 60_000 };
+      // Taking a compromised account back: whoever holds the old password logs in just as the reset is made (on
+      // another instance, or in the tens of ms of this one's check). The reset must win.
+      const gate = new PasswordGate();
+      const racing = {
+        run: async <T>(work: () => Promise<T>) => {
+          const answer = await gate.run(work);
+          await users.setPassword('nurse', 'the new long password');
+          return answer;
+        },
+      } as PasswordGate;
+      await expect(login({ users, sessions, audit, policy, gate: racing }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
+      expect((await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n))).toEqual([0]);
+      expect(audit.list({ action: 'login' })).toEqual([]);
+      expect((await login({ users, sessions, audit, policy, gate }, 'nurse', 'the new long password', '10.0.0.9')).user.username).toBe('nurse');
+      // The reset made just after the login was recorded, before its session was there to be ended.
+      const late = {
+        passwordHash: (name: string) => users.passwordHash(name),
+        recordFailure: (...args: Parameters<typeof users.recordFailure>) => users.recordFailure(...args),
+        recordLogin: async (...args: Parameters<typeof users.recordLogin>) => {
+          const recorded = await users.recordLogin(...args);
+          await users.setPassword('nurse', 'a third long password');
+          return recorded;
+        },
+      } as unknown as typeof users;
+      const before = (await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n));
+      await expect(login({ users: late, sessions, audit, policy, gate }, 'nurse', 'the new long password', '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
+      expect(before).toEqual([1]);
+      // The reset ended the one session there was; the racing login's was destroyed after it.
+      expect((await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n))).toEqual([0]);
+      expect(audit.list({ action: 'login.refused' }).map((e) => e.details)).toEqual([{ reason: 'password changed' }, { reason: 'password changed' }]);
     });
 
     it('ends the sessions of a user whose password changes, whose teams narrow or who is disabled, and not of a widened one', async () => {

@@ -30,8 +30,8 @@ export interface UserStore {
   unlock(username: string): Promise<void>;
   /** Counts a failed login atomically (whichever instance saw it); past `maxFailures` in a row, locks until the answer. */
   recordFailure(userId: number, maxFailures: number, lockoutMs: number, now: number): Promise<number | null>;
-  /** Records a login; false (and nothing recorded) when the account is locked or disabled by now. */
-  recordLogin(userId: number, now: number): Promise<boolean>;
+  /** Records a login; false (and nothing recorded) when the account is locked, disabled or its password (`hash`, the one checked) changed by now. */
+  recordLogin(userId: number, now: number, hash: string): Promise<boolean>;
 }
 
 /** What an administrator may change of an account at once (absent: left as it is). */

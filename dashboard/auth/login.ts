@@ -54,12 +54,23 @@ export async function login(
     throw refused();
   }
   // Checked again in the same statement that records the login: another instance may have locked the account
-  // (or an administrator disabled it) while this one checked the password.
-  if (!(await deps.users.recordLogin(user.id, now()))) {
-    deps.audit.record(actor, 'login.refused', null, null, { reason: 'locked' });
+  // (or an administrator disabled it, or reset the password just checked) while this one checked the password.
+  if (!(await deps.users.recordLogin(user.id, now(), hash))) {
+    deps.audit.record(actor, 'login.refused', null, null, { reason: (await passwordChanged(deps.users, user, hash)) ? 'password changed' : 'locked' });
     throw refused();
   }
   const session = await deps.sessions.create(user.id, origin, now());
+  // A reset made between the login's record and its session ended the sessions before this one was there.
+  if (await passwordChanged(deps.users, user, hash)) {
+    await deps.sessions.destroy(session.id);
+    deps.audit.record(actor, 'login.refused', null, null, { reason: 'password changed' });
+    throw refused();
+  }
   deps.audit.record(actor, 'login', null, null);
   return { user, sessionId: session.id, csrfToken: session.csrfToken };
+}
+
+/** Whether the account's password is no longer the one a login checked (an administrator reset it meanwhile). */
+async function passwordChanged(users: UserStore, user: User, checked: string): Promise<boolean> {
+  return (await users.passwordHash(user.username))?.hash !== checked;
 }

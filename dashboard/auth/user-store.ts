@@ -219,15 +219,16 @@ export class SqlUserStore implements UserStore {
   }
 
   /**
-   * Records a login and resets the failure count, unless the account was locked or disabled since it was read:
-   * another instance may have counted the failure that locks it while this one checked the password. False then,
-   * and nothing changes.
+   * Records a login and resets the failure count, unless the account was locked, disabled or given a new password
+   * since it was read: another instance may have counted the failure that locks it while this one checked the
+   * password, and an administrator taking a compromised account back may have reset the password this login
+   * checked (`hash`). False then, and nothing changes.
    */
-  async recordLogin(userId: number, now: number): Promise<boolean> {
+  async recordLogin(userId: number, now: number, hash: string): Promise<boolean> {
     const { rows } = await this.#sql.query(
       `UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?
-       WHERE id = ? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?) RETURNING id`,
-      [now, userId, now],
+       WHERE id = ? AND password_hash = ? AND disabled_at IS NULL AND (locked_until IS NULL OR locked_until <= ?) RETURNING id`,
+      [now, userId, hash, now],
     );
     return rows.length === 1;
   }
