@@ -73,4 +73,11 @@ describe('the CLI ends every credential of a reset or disabled account', () => {
     expect(new Set(entries.map((e) => e.action))).toEqual(new Set(actions));
     expect(entries.map((e) => e.target)).toEqual(entries.map(() => 'user:card'));
   }, 60_000);
+
+  it('set records what the account now has, not the options as typed', async () => {
+    await vigil('users', 'set', 'CARD', '--team', 'oncology', 'oncology', 'cardiology');
+    const { log } = await inspect([]);
+    const change = log.find((e) => e.action === 'user.change');
+    expect(change).toMatchObject({ target: 'user:card', details: { careTeams: ['oncology', 'cardiology'] } });
+  }, 60_000);
 });

@@ -89,7 +89,12 @@ export function registerUsers(program: Command): void {
         const changes = { role: opts.role, careTeams: opts.team === false ? [] : opts.team, displayName: opts.name };
         const user = await withUsers(opts, async (store, audit) => {
           const changed = await store.update(username, changes);
-          audit('user.change', `user:${changed.username}`, changes);
+          // What the account now has for each option given (teams named twice are kept once), as the API records it.
+          audit('user.change', `user:${changed.username}`, {
+            ...(changes.role === undefined ? {} : { role: changed.role }),
+            ...(changes.careTeams === undefined ? {} : { careTeams: changed.careTeams }),
+            ...(changes.displayName === undefined ? {} : { displayName: changed.displayName }),
+          });
           return changed;
         });
         process.stdout.write(`user ${user.username}: ${user.role}, care teams: ${user.careTeams.join(', ') || '(none)'}\n`);
