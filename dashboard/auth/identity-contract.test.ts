@@ -137,6 +137,29 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       expect(audit.list({ action: 'login.refused' }).map((e) => e.details)).toEqual([{ reason: 'password changed' }, { reason: 'password changed' }]);
     });
 
+    it('leaves no session when the account is disabled between the login record and its session', async () => {
+      const { sql, db, users, sessions, user } = await setup();
+      const audit = new AuditLog(db);
+      // The disabling commits just after the login was recorded, before its session is there to be ended.
+      const late = {
+        passwordHash: (name: string) => users.passwordHash(name),
+        recordFailure: (...args: Parameters<typeof users.recordFailure>) => users.recordFailure(...args),
+        recordLogin: async (...args: Parameters<typeof users.recordLogin>) => {
+          const recorded = await users.recordLogin(...args);
+          if (recorded && (await users.get(user.id))?.disabledAt === null) await users.setDisabled('nurse', true);
+          return recorded;
+        },
+      } as unknown as typeof users;
+      await expect(login({ users: late, sessions, audit, policy: { maxFailures: 3, lockoutMs: 60_000 }, gate: new PasswordGate() }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({
+        code: 'VIGIL_ERR_LOGIN_FAILED',
+      });
+      // Enabling again revives no session: none may be left for it to revive.
+      await users.setDisabled('nurse', false);
+      expect((await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n))).toEqual([0]);
+      expect(audit.list({ action: 'login' })).toEqual([]);
+      expect(audit.list({ action: 'login.refused' }).map((e) => e.details)).toEqual([{ reason: 'locked' }]);
+    });
+
     it('ends the sessions of a user whose password changes, whose teams narrow or who is disabled, and not of a widened one', async () => {
       const { users, sessions, user } = await setup();
       const now = Date.now();

@@ -60,10 +60,13 @@ export async function login(
     throw refused();
   }
   const session = await deps.sessions.create(user.id, origin, now());
-  // A reset made between the login's record and its session ended the sessions before this one was there.
-  if (await passwordChanged(deps.users, user, hash)) {
+  // A reset or a disabling made between the login's record and its session ended the sessions before this one was
+  // there (one left after a disabling would come back with enabling). The same conditional write once the session
+  // is there, not a read: on PostgreSQL a read does not see a reset that has ended the sessions but not committed
+  // yet, where this write waits on the reset's lock of the account's row and then finds its new hash.
+  if (!(await deps.users.recordLogin(user.id, now(), hash))) {
     await deps.sessions.destroy(session.id);
-    deps.audit.record(actor, 'login.refused', null, null, { reason: 'password changed' });
+    deps.audit.record(actor, 'login.refused', null, null, { reason: (await passwordChanged(deps.users, user, hash)) ? 'password changed' : 'locked' });
     throw refused();
   }
   deps.audit.record(actor, 'login', null, null);
