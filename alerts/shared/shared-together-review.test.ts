@@ -180,4 +180,32 @@ describe('batched shared transitions, reviewed', () => {
     expect({ count: first!.count, events: first!.events }).toEqual({ count: 1, events: 2 });
     for (const r of others) expect({ count: r.count, events: r.events }, r.patient_id).toEqual({ count: 1, events: 1 });
   }, 60_000);
+  it('writes later a finding whose alert changed under the lock in a batch whose COMMIT lost its answer, not taking it as written by that batch', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    // The second transaction that writes (patient 0's second finding and patient 1's first, together) commits, and
+    // its answer is lost.
+    const commit = losingCommits(true, { skip: 1 });
+    const a = await sharedAlertsInstance({ url, clock, patients: 2, log: quiet, locked: commit.wrap, givenUpRetryMs: 1_000 });
+    open.push(a);
+    const patient = a.devices[0]!.patientId;
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - 2 * MIN)]);
+    await a.alerts.evaluation.settled();
+    // Patient 0's alert changed in PostgreSQL without an event this instance's replica sees: its next finding is
+    // refused by the version check (changed under the lock), alone; patient 1's is written with the batch.
+    await sharedRows(url, 'UPDATE alerts SET version = version + 5 WHERE patient_id = $1', [patient]);
+    a.alerts.evaluation.onCommitted([a.reading(0, crisis, clock.now - MIN), a.reading(1, crisis, clock.now - MIN)]);
+    await a.alerts.evaluation.settled();
+    expect(commit.lost()).toBe(1);
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+    // The replica in step again: the finding kept is written when it is queued again, its reading counted.
+    await sharedRows(url, 'UPDATE alerts SET version = version - 5 WHERE patient_id = $1', [patient]);
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the kept finding cleared', timeoutMs: 15_000 });
+    await a.alerts.evaluation.settled();
+    const found = await countsOf(url);
+    expect(found.map((r) => ({ patient: r.patient_id, count: r.count, events: r.events }))).toEqual([
+      { patient, count: 2, events: 2 },
+      { patient: a.devices[1]!.patientId, count: 1, events: 1 },
+    ]);
+  }, 60_000);
 });

@@ -93,7 +93,10 @@ export function sharedTransitions(table: AlertTable, postgres: Pick<PostgresStat
         return outcome!.result as T;
       }),
     runTogether: (queued, writing) => inTurn(() => together(queued.slice(0, TOGETHER_MAX), true, undefined, writing)),
-    uncertainOf: (t) => uncertain.find((u) => u.decided.some((d) => d.t === t))?.txid,
+    // Not one whose alert changed under the lock: that transaction wrote nothing of it, and noted with it, the
+    // finding (given up alone, kept and queued again) would be taken as written once the transaction is known to
+    // have committed: a reading never counted, an alert that never opened.
+    uncertainOf: (t) => uncertain.find((u) => u.decided.some((d) => d.t === t && !d.changed))?.txid,
   };
 
   /**
