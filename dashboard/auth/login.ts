@@ -13,14 +13,14 @@ export interface LoginPolicy {
 // Unknown user names cost the same scrypt as known ones, so that timing does not tell which names exist.
 let dummyHash: Promise<string> | undefined;
 
-/**
- * Checks a user name and password and opens a session. Failures are counted per account; past the limit the
- * account is locked for a while (and the lockout is audited). Every attempt is in the audit log.
- */
 function refused(): VigilError {
   return new VigilError('VIGIL_ERR_LOGIN_FAILED', 'wrong user name or password, or the account is locked after repeated failures (ask an administrator)');
 }
 
+/**
+ * Checks a user name and password and opens a session. Failures are counted per account; past the limit the
+ * account is locked for a while (and the lockout is audited). Every attempt is in the audit log.
+ */
 export async function login(
   deps: { users: UserStore; sessions: SessionStore; audit: Pick<AuditLog, 'record'>; policy: LoginPolicy; gate: PasswordGate; now?: () => number },
   username: string,
@@ -53,12 +53,15 @@ export async function login(
     deps.audit.record(actor, locked ? 'login.locked' : 'login.failed', null, null, { reason: ok ? 'disabled' : 'wrong password' });
     throw refused();
   }
+  // Refused after the password check: the account was locked or disabled, or its password reset, meanwhile.
+  const refuseSinceChecked = async (): Promise<never> => {
+    const passwordChanged = (await deps.users.passwordHash(user.username))?.hash !== hash;
+    deps.audit.record(actor, 'login.refused', null, null, { reason: passwordChanged ? 'password changed' : 'locked' });
+    throw refused();
+  };
   // Checked again in the same statement that records the login: another instance may have locked the account
   // (or an administrator disabled it, or reset the password just checked) while this one checked the password.
-  if (!(await deps.users.recordLogin(user.id, now(), hash))) {
-    deps.audit.record(actor, 'login.refused', null, null, { reason: (await passwordChanged(deps.users, user, hash)) ? 'password changed' : 'locked' });
-    throw refused();
-  }
+  if (!(await deps.users.recordLogin(user.id, now(), hash))) return refuseSinceChecked();
   const session = await deps.sessions.create(user.id, origin, now());
   // A reset or a disabling made between the login's record and its session ended the sessions before this one was
   // there (one left after a disabling would come back with enabling). The same conditional write once the session
@@ -66,14 +69,8 @@ export async function login(
   // yet, where this write waits on the reset's lock of the account's row and then finds its new hash.
   if (!(await deps.users.recordLogin(user.id, now(), hash))) {
     await deps.sessions.destroy(session.id);
-    deps.audit.record(actor, 'login.refused', null, null, { reason: (await passwordChanged(deps.users, user, hash)) ? 'password changed' : 'locked' });
-    throw refused();
+    return refuseSinceChecked();
   }
   deps.audit.record(actor, 'login', null, null);
   return { user, sessionId: session.id, csrfToken: session.csrfToken };
-}
-
-/** Whether the account's password is no longer the one a login checked (an administrator reset it meanwhile). */
-async function passwordChanged(users: UserStore, user: User, checked: string): Promise<boolean> {
-  return (await users.passwordHash(user.username))?.hash !== checked;
 }
