@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identityBackends } from '../../test/support/identity-backends.js';
+import { gateThen, usersThen } from '../../test/support/login-races.js';
 import { AuditLog } from '../../state/index.js';
 import { API_TOKEN_MIGRATIONS } from './api-token-store.js';
 import { createAuthenticator } from './authenticate.js';
@@ -85,14 +86,10 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       const policy = { maxFailures: 3, lockoutMs: 60_000 };
       // The check itself is real; as it ends, another instance counts the third failure of a guessing run.
       const gate = new PasswordGate();
-      const racing = {
-        run: async <T>(work: () => Promise<T>) => {
-          const answer = await gate.run(work);
-          const other = (await users.byUsername('nurse'))!;
-          for (let i = 0; i < policy.maxFailures; i++) await users.recordFailure(other.id, policy.maxFailures, policy.lockoutMs, Date.now());
-          return answer;
-        },
-      } as PasswordGate;
+      const racing = gateThen(async () => {
+        const other = (await users.byUsername('nurse'))!;
+        for (let i = 0; i < policy.maxFailures; i++) await users.recordFailure(other.id, policy.maxFailures, policy.lockoutMs, Date.now());
+      }, gate);
       await expect(login({ users, sessions, audit, policy, gate: racing }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
       expect((await users.byUsername('nurse'))?.lockedUntil).toBeGreaterThan(Date.now());
       expect(audit.list({ action: 'login.refused' })).toEqual([expect.objectContaining({ actor: 'user:nurse', details: { reason: 'locked' } })]);
@@ -108,27 +105,13 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       // Taking a compromised account back: whoever holds the old password logs in just as the reset is made (on
       // another instance, or in the tens of ms of this one's check). The reset must win.
       const gate = new PasswordGate();
-      const racing = {
-        run: async <T>(work: () => Promise<T>) => {
-          const answer = await gate.run(work);
-          await users.setPassword('nurse', 'the new long password');
-          return answer;
-        },
-      } as PasswordGate;
+      const racing = gateThen(async () => void (await users.setPassword('nurse', 'the new long password')), gate);
       await expect(login({ users, sessions, audit, policy, gate: racing }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
       expect((await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n))).toEqual([0]);
       expect(audit.list({ action: 'login' })).toEqual([]);
       expect((await login({ users, sessions, audit, policy, gate }, 'nurse', 'the new long password', '10.0.0.9')).user.username).toBe('nurse');
       // The reset made just after the login was recorded, before its session was there to be ended.
-      const late = {
-        passwordHash: (name: string) => users.passwordHash(name),
-        recordFailure: (...args: Parameters<typeof users.recordFailure>) => users.recordFailure(...args),
-        recordLogin: async (...args: Parameters<typeof users.recordLogin>) => {
-          const recorded = await users.recordLogin(...args);
-          await users.setPassword('nurse', 'a third long password');
-          return recorded;
-        },
-      } as unknown as typeof users;
+      const late = usersThen(users, async () => void (await users.setPassword('nurse', 'a third long password')));
       const before = (await sql.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE user_id = ?', [user.id])).rows.map((r) => Number(r.n));
       await expect(login({ users: late, sessions, audit, policy, gate }, 'nurse', 'the new long password', '10.0.0.9')).rejects.toMatchObject({ code: 'VIGIL_ERR_LOGIN_FAILED' });
       expect(before).toEqual([1]);
@@ -141,15 +124,9 @@ describe.each(identityBackends())('identity stores on $name', (backend) => {
       const { sql, db, users, sessions, user } = await setup();
       const audit = new AuditLog(db);
       // The disabling commits just after the login was recorded, before its session is there to be ended.
-      const late = {
-        passwordHash: (name: string) => users.passwordHash(name),
-        recordFailure: (...args: Parameters<typeof users.recordFailure>) => users.recordFailure(...args),
-        recordLogin: async (...args: Parameters<typeof users.recordLogin>) => {
-          const recorded = await users.recordLogin(...args);
-          if (recorded && (await users.get(user.id))?.disabledAt === null) await users.setDisabled('nurse', true);
-          return recorded;
-        },
-      } as unknown as typeof users;
+      const late = usersThen(users, async (recorded) => {
+        if (recorded && (await users.get(user.id))?.disabledAt === null) await users.setDisabled('nurse', true);
+      });
       await expect(login({ users: late, sessions, audit, policy: { maxFailures: 3, lockoutMs: 60_000 }, gate: new PasswordGate() }, 'nurse', PASSWORD, '10.0.0.9')).rejects.toMatchObject({
         code: 'VIGIL_ERR_LOGIN_FAILED',
       });

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { usersThen } from '../../test/support/login-races.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir } from '../../test/support/temp.js';
 import { openState } from '../../app/state.js';
@@ -46,20 +47,13 @@ describe('a login racing a password reset on PostgreSQL', () => {
     let commit: Promise<unknown> | undefined;
     // The reset's own statements (SqlUserStore.change: the new hash, then the end of the sessions), its COMMIT
     // still to come when the login opens its session and checks the account: READ COMMITTED shows the old hash.
-    const late = {
-      passwordHash: (name: string) => users.passwordHash(name),
-      recordFailure: (...args: Parameters<typeof users.recordFailure>) => users.recordFailure(...args),
-      recordLogin: async (...args: Parameters<typeof users.recordLogin>) => {
-        const recorded = await users.recordLogin(...args);
-        if (commit === undefined) {
-          await admin.query('BEGIN');
-          await admin.query('UPDATE users SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL WHERE id = $3', [newHash, Date.now(), user.id]);
-          await admin.query('DELETE FROM sessions WHERE user_id = $1', [user.id]);
-          commit = new Promise((resolve) => setTimeout(resolve, 300)).then(() => admin.query('COMMIT'));
-        }
-        return recorded;
-      },
-    } as unknown as typeof users;
+    const late = usersThen(users, async () => {
+      if (commit !== undefined) return;
+      await admin.query('BEGIN');
+      await admin.query('UPDATE users SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL WHERE id = $3', [newHash, Date.now(), user.id]);
+      await admin.query('DELETE FROM sessions WHERE user_id = $1', [user.id]);
+      commit = new Promise((resolve) => setTimeout(resolve, 300)).then(() => admin.query('COMMIT'));
+    });
     const answer = login({ users: late, sessions, audit, policy: LOGIN_POLICY, gate: new PasswordGate() }, 'nurse', PASSWORD, '10.0.0.9').then(
       () => 'logged in',
       (err: { code?: string }) => err.code,
