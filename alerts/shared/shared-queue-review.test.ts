@@ -3,7 +3,7 @@ import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
-import { alertedPatients, crisis, kept, sharedAlertsInstance, sharedRows, within, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { alertedPatients, crisis, kept, nextStart, sharedAlertsInstance, sharedRows, within, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 import type { WireReadingInput } from '../../domain/index.js';
 import { WaitingFindings } from '../store/waiting-findings.js';
 import { LiveKeys } from '../live-keys.js';
@@ -128,10 +128,8 @@ describe('the shared alerts queue, reviewed', () => {
       expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
       expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('kept in the data dir'), code: 'SQLITE_BUSY' }]);
       faults.left = 0;
-      await a.close();
-      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      const b = await nextStart(a, { url, clock, log, dir: dir.path });
       open.push(b);
-      b.alerts.evaluation.resumeWaitingFindings();
       await b.alerts.evaluation.settled();
       expect(await alertedPatients(url)).toEqual(patientsOf(a, 0));
       expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
@@ -183,10 +181,8 @@ describe('the shared alerts queue, reviewed', () => {
       expect(await alertedPatients(url)).toEqual(patientsOf(a, 1));
       await refusal.drop();
       const patient = a.devices[0]!.patientId;
-      await a.close();
-      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      const b = await nextStart(a, { url, clock, log, dir: dir.path });
       open.push(b);
-      b.alerts.evaluation.resumeWaitingFindings();
       expect(await within(b.alerts.evaluation.settled(), 10_000)).toBe(true);
       expect(await alertedPatients(url)).toEqual([patient, a.devices[1]!.patientId].sort());
       expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
@@ -219,10 +215,8 @@ describe('the shared alerts queue, reviewed', () => {
       // Past the retry of a finding given up, and at the next start: it is not written a second time.
       await new Promise((resolve) => setTimeout(resolve, 600));
       await a.alerts.evaluation.settled();
-      await a.close();
-      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      const b = await nextStart(a, { url, clock, log, dir: dir.path });
       open.push(b);
-      b.alerts.evaluation.resumeWaitingFindings();
       await b.alerts.evaluation.settled();
       const alerts = await sharedRows<{ count: number; events: number }>(url, 'SELECT a.count, (SELECT count(*)::int FROM alert_events e WHERE e.alert_id = a.id) AS events FROM alerts a');
       expect(alerts).toEqual([{ count: 1, events: 1 }]);
@@ -299,10 +293,8 @@ describe('the shared alerts queue, reviewed', () => {
       a.alerts.evaluation.onCommitted([a.reading(0, normal, t0 + MIN)]);
       a.alerts.evaluation.onCommitted([a.reading(0, normal, t0 + 62 * MIN)]);
       await a.alerts.evaluation.settled();
-      await a.close();
-      const b = await sharedAlertsInstance({ url, clock, patients: 0, log, dir: dir.path });
+      const b = await nextStart(a, { url, clock, log, dir: dir.path });
       open.push(b);
-      b.alerts.evaluation.resumeWaitingFindings();
       await b.alerts.evaluation.settled();
       expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
       const alerts = await sharedRows<{ count: number; renotified: number; back: string | null }>(

@@ -3,7 +3,7 @@ import { VigilError } from '../../domain/index.js';
 import type { PostgresState } from '../../state/index.js';
 import { postgresForFile } from '../../test/support/postgres.js';
 import { tempDir, waitFor } from '../../test/support/temp.js';
-import { crisis, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
+import { crisis, nextStart, sharedAlertsInstance, sharedRows, type FixtureLog, type SharedAlertsInstance } from '../../test/support/shared-alerts-fixture.js';
 
 /**
  * Review of the batched shared transitions (d5126d5, 08c5677): a batch whose COMMIT reached PostgreSQL but whose
@@ -126,10 +126,8 @@ describe('batched shared transitions, reviewed', () => {
       await waitFor(() => commit.lost() === 1 && a.alerts.evaluation.findingsWaiting() === 20, { what: 'the batch kept in the data dir' });
       const noted = a.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM alert_findings_waiting WHERE txid IS NOT NULL').get()!.n;
       meanwhile(a.db);
-      await a.close();
-      const b = await sharedAlertsInstance({ url, clock, patients: 0, log: quiet, dir: dir.path });
+      const b = await nextStart(a, { url, clock, log: quiet, dir: dir.path });
       open.push(b);
-      b.alerts.evaluation.resumeWaitingFindings();
       await b.alerts.evaluation.settled();
       expect(b.alerts.evaluation.findingsWaiting()).toBe(0);
       return { noted };

@@ -108,6 +108,17 @@ export async function sharedAlertsInstance(o: FixtureOptions) {
 }
 export type SharedAlertsInstance = Awaited<ReturnType<typeof sharedAlertsInstance>>;
 
+/**
+ * The next start on a data dir: `previous` is closed and Vigil opened again on `o.dir` (its patients are there),
+ * with the findings it kept waiting for the shared database queued again, as the server does at start.
+ */
+export async function nextStart(previous: { close(): Promise<void> }, o: Omit<FixtureOptions, 'patients'> & { readonly dir: string }): Promise<SharedAlertsInstance> {
+  await previous.close();
+  const next = await sharedAlertsInstance({ ...o, patients: 0 });
+  next.alerts.evaluation.resumeWaitingFindings();
+  return next;
+}
+
 async function noHistory(): Promise<never> {
   throw new Error('no reading history in this test');
 }
