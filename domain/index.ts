@@ -24,3 +24,4 @@ export * from './fsync-path.js';
 export * from './csv.js';
 export * from './hub-wire.js';
 export * from './checkin-wire.js';
+export * from './hot-path-histogram.js';

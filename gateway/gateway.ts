@@ -158,8 +158,7 @@ export async function createGateway(options: GatewayOptions) {
   const lastSeen = new Map<string, number>();
   let broker: Aedes;
   const metrics = createGatewayMetrics(options.metrics, () => broker?.connectedClients ?? 0, admission, () => connectionLimits.open);
-  // Bound once: the histogram's own observe(value) allocates its (empty) labels on every call.
-  const observePuback = metrics.pubackSeconds.labels().observe;
+  const observePuback = metrics.pubackSeconds.observe;
 
   /**
    * Errors go to the device's connected subscribers only, at QoS 0: nothing is queued for offline sessions

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { HotPathHistogram } from '../domain/index.js';
 
 /** Seconds from a readings message's arrival to its PUBACK: the durable commit dominates. */
 export const PUBACK_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -72,7 +73,7 @@ export function createGatewayMetrics(
       help: 'Offline sessions dropped to make room for a new client id of the same device (VIGIL_MAX_SESSIONS_PER_DEVICE)',
       registers,
     }),
-    pubackSeconds: new Histogram({
+    pubackSeconds: new HotPathHistogram({
       name: 'vigil_mqtt_puback_duration_seconds',
       help: 'Time from a readings publish reaching Vigil to its PUBACK being released (validation, rate limit, back-pressure, durable commit)',
       buckets: PUBACK_BUCKETS,

@@ -221,7 +221,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     if (this.#open === commit) this.#open = undefined;
     const { readings, waiters } = commit.release('durable');
     const settledAt = performance.now();
-    for (const w of waiters) if (w.own === commit) this.#o.metrics.observeOutboxCommit((settledAt - w.appendedAt) / 1000);
+    for (const w of waiters) if (w.own === commit) this.#o.metrics.outboxCommitSeconds.observe((settledAt - w.appendedAt) / 1000);
     for (const r of readings) {
       this.#o.metrics.countAccepted(r.type);
       if (r.late) this.#o.metrics.late.inc();

@@ -19,11 +19,11 @@ describe('ingest metrics counted off the labelled API', () => {
     expect(line(text, 'vigil_readings_accepted_total{type="glucose"}')).toBe('vigil_readings_accepted_total{type="glucose"} 1');
   });
 
-  it('observes outbox commits through the bound observe into the same histogram', async () => {
+  it('renders the outbox commits observed on the hot path as a histogram', async () => {
     const registry = new Registry();
     const metrics = createIngestMetrics(registry);
-    metrics.observeOutboxCommit(0.0007);
-    metrics.observeOutboxCommit(0.02);
+    metrics.outboxCommitSeconds.observe(0.0007);
+    metrics.outboxCommitSeconds.observe(0.02);
     const text = await registry.metrics();
     expect(line(text, 'vigil_outbox_commit_duration_seconds_count')).toBe('vigil_outbox_commit_duration_seconds_count 2');
     expect(line(text, 'vigil_outbox_commit_duration_seconds_bucket{le="0.001"}')).toBe('vigil_outbox_commit_duration_seconds_bucket{le="0.001"} 1');

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { HotPathHistogram } from '../../domain/index.js';
 import { PUBACK_BUCKETS } from '../metrics.js';
 
 export type BrokerWorkerMetrics = ReturnType<typeof createBrokerWorkerMetrics>;
@@ -54,7 +55,7 @@ export function createBrokerWorkerMetrics(
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),
-    ackSeconds: new Histogram({
+    ackSeconds: new HotPathHistogram({
       name: 'vigil_broker_ack_duration_seconds',
       help: 'Time from a readings message reaching the worker to its PUBACK being released (validation, durable commit)',
       buckets: PUBACK_BUCKETS,
