@@ -71,7 +71,8 @@ publishing over TCP with at most ${WINDOW} messages in flight each (each device 
 through mqtt-packet, \`bench/lean-client.ts\`: a full client cost the shared cores too much, see "A sixth look"), after a warm-up of ${WARM_UP.toLocaleString('en')} messages that
 is not measured, for every target alike (bare brokers too): a programme runs Vigil for months, so the figure
 that matters is the process once V8 has compiled its hot path, not its first seconds; a Vigil row's measured load
-starts once the warm-up's readings are stored (since 2026-11-29, below). (Until 2026-11-29 the rows
+starts once the warm-up's readings are stored (since 2026-11-29, below), and a paced row's warm-up is sent on
+its schedule (since 2026-12-01, "A tenth look"; before, at full rate, it timed the recovery from that burst). (Until 2026-11-29 the rows
 measured fresh processes over 40,000 messages, about a second for a bare broker, and polled every metric family
 every 50 ms to time storage, which took a fifth of Vigil's main thread; the poll now asks for its one counter.) The bare brokers have one QoS 1 subscriber
 (a lean client as well; Mosquitto with \`max_queued_messages 0\` and \`max_inflight_messages 0\`: its defaults drop QoS 1 messages to a

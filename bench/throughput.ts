@@ -6,6 +6,8 @@
  * matters is the process after V8 has compiled its hot path, not its first seconds (and the bare brokers get the
  * same warm-up, so the ratio stays fair).
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'mqtt';
 import { BENCH_WEBHOOK_SECRET, startAlertReceiver } from './alert-receiver.js';
 import { LeanClient } from './lean-client.js';
@@ -179,9 +181,9 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
       ratePerSecond: pace,
       warmUpPerDevice,
       afterWarmUp: async () => {
-        // The warm-up is sent as fast as Vigil acknowledges: the measured load starts once its readings are
-        // stored, or a paced row would time its first seconds behind the warm-up's storage backlog, which is
-        // not the state of a Vigil running at half its capacity.
+        // The measured load starts once the warm-up's readings are stored, or a paced row would time its first
+        // seconds behind the warm-up's storage backlog, which is not the state of a Vigil running at half its
+        // capacity (nor is the aftermath of a full-rate burst: a paced row's warm-up is paced, load.ts).
         await watcher.reached(warmUpPerDevice * devices);
         before = processUsage(target.pid);
         insideBefore = insideSnapshot(target.httpUrl!);
@@ -189,6 +191,11 @@ async function measureVigil(devices: number, ceiling: number, influxUrl: string 
       },
     });
     process.stderr.write(`bench: ${label}, ${devices} devices: ${describeInside(await insideBefore!, await insideSnapshot(target.httpUrl!), load.seconds)}\n`);
+    // BENCH_TIMELINE_DIR keeps each measured message's publish and PUBACK times (ms from the load's start), one
+    // JSON file per Vigil run: where in the run a percentile's slow messages fell.
+    if (process.env.BENCH_TIMELINE_DIR) {
+      await writeFile(join(process.env.BENCH_TIMELINE_DIR, `${label.replace(/[^a-z0-9]+/gi, '-')}-${devices}-${Date.now()}.json`), JSON.stringify(load.timeline));
+    }
     await probes;
     await watcher.waitFor(warmUpPerDevice * devices + load.acknowledged + ALERT_SAMPLES);
     const deadline = Date.now() + 30_000;
