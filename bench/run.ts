@@ -683,7 +683,7 @@ before.
   About a tenth more readings a second at full rate from either device count, and the paced row holds its p99
   at a rate a tenth higher.
 
-The full \`npm run bench\` run after these changes (the tables at the top, 2026-11-30, on the Intel Xeon): Vigil
+The full \`npm run bench\` run after these changes (at the top of this file until the tenth look's run, 2026-11-30, on the Intel Xeon): Vigil
 with InfluxDB at **58 %** of the bare aedes from 10 devices (49-60 over three rounds; the bare aedes at 78,515
 readings/s, Vigil at 45,242/s) and **68 %** (66-68) from 100; with the embedded store 57 % and 68 %. Paced at
 half rate, the PUBACK p99 was 15.0 ms from 10 devices and 76.2 ms from 100 (at 25,955/s). The 1,000,000-reading
@@ -692,6 +692,76 @@ in this run: the soak and the ratio at 100 devices meet it; the ratio at 10 devi
 three and its median is 58 %; the paced p99 at 100 devices is half again the goal of 50 ms. Mosquitto (tuned not
 to drop) ran at 140-155 % of the bare aedes on this machine, against 49-61 % on the AMD EPYC: how the two brokers
 compare depends on the machine as much as on them.
+
+### A tenth look: when a commit starts, and the paced row's warm-up (issue 12)
+
+Measured on 2026-12-01 (a later session, the Intel Xeon of the ninth look), with alternating runs of \`npm run
+bench:throughput\` (\`BENCH_ROUNDS=1\`) on the otherwise idle machine. The bare aedes took 80,000-98,000 readings/s
+from 10 devices this evening.
+
+- **A commit's write went through the thread pool, and its fdatasync waited for the next turn.** Inside Vigil,
+  from append to commit took 2-5 ms at the median (its histogram's buckets), where an fdatasync alone takes
+  0.29 ms at the median and 0.49 ms at p99 on this disk (300 writes of 30 KB, each followed by its fdatasync).
+  The write, a copy into the page cache, was made in the thread pool; its completion was seen on the main
+  thread's next turn, and only then was the fdatasync issued. **Kept**: the write is made on the main thread
+  (\`writeSync\`), and only the fdatasync goes to the thread pool (\`ingest/outbox/outbox.ts\`). Paced at
+  26,000/s from 100 devices, two pairs: PUBACK p99 66.8 and 64.2 ms against 94.6 and 95.1 ms. At full rate from
+  10 devices, two pairs: 44,574 and 43,252 readings/s against 42,726 and 40,382/s, and inside Vigil from
+  arrival to PUBACK p50 at most 2 ms against at most 5.
+- **A commit took the first device's readings alone.** The flush loop started a commit at the first append to
+  an idle outbox, so the readings of the first socket read in a turn were written and synced alone, and every
+  other device's readings of the turn waited for that fdatasync and a turn more. **Kept**: a commit starts at
+  the end of the event loop's turn (\`setImmediate\`, after the poll phase's callbacks) and takes every append of
+  it. At full rate from 10 devices, three pairs: 51,277, 48,963 and 51,951 readings/s against 47,319, 44,875 and
+  43,719/s, Vigil's CPU 3.8-4.0 s against 4.1-4.4 s (fewer commits for the same readings). Paced from 100
+  devices, two pairs: PUBACK p99 70.1 and 55.9 ms against 80.0 and 86.8 ms.
+- **prom-client's \`observe\`.** The PUBACK's and the outbox commit's histograms are observed once per message;
+  prom-client converts, validates and hashes the (empty) labels each time. **Kept**: a labelless histogram that
+  adds to a bucket (\`domain/hot-path-histogram.ts\`), rendered by the registry exactly as prom-client renders its
+  own (a test compares the two outputs). At full rate from 10 devices, three pairs: 45,465, 45,608 and
+  45,839 readings/s against 44,454, 45,057 and 43,187/s, Vigil's CPU 4.2-4.3 s against 4.3-4.6 s.
+- **The paced rows' first half second.** With each message's publish and PUBACK times kept
+  (\`BENCH_TIMELINE_DIR\`), the paced row from 100 devices, split into half seconds: the first had a PUBACK p50 of
+  24-41 ms and held half or more of the messages above the row's p99 in four of five runs (three of them under
+  the CPU profiler); the others had p50 of 5-12 ms, and the one about 1.5 s in a p99 of 60-73 ms in four. The warm-up was sent at
+  full rate, and the measured load began as soon as its readings were stored: the row timed Vigil getting over
+  a full-rate burst, not Vigil running at half its capacity. **Changed in the bench**: a paced row's warm-up is
+  sent on its schedule, for the bare aedes as for Vigil (\`bench/load.ts\`). The same code, three alternating
+  pairs: PUBACK p99 41.3, 42.0 and 42.4 ms after a paced warm-up against 66.9, 86.0 and 74.4 ms after a
+  full-rate one; the bare aedes 4.9, 1.6 and 1.7 ms against 5.3, 5.0 and 8.4 ms. What the change hides is
+  worth knowing: after a burst at full rate, Vigil's PUBACKs at half rate are slower for about half a second.
+- **Tried and not kept:**
+  - Two commits syncing at once again (\`SYNCS_IN_FLIGHT\` 2), after each change above. With the write on the
+    main thread: 36,760 and 39,070 readings/s from 10 devices against 41,033 and 42,739/s. With the end-of-turn
+    commit: 48,090, 47,996 and 49,075/s against 50,841, 51,718 and 49,865/s, with more CPU.
+  - A commit started before the end of the turn once 100 readings wait, so that its fdatasync overlaps the rest
+    of the turn: 34,908, 51,374 and 47,004/s against 49,776, 50,480 and 50,354/s.
+  - The shipper writing at most every 50 ms under load (20 InfluxDB writes a second against 70-78): 42,090
+    and 43,768/s against 43,856 and 41,606/s. Waiting 10 ms instead of 50 for more readings before a write, so
+    that readings die younger: paced PUBACK p99 64.0 and 74.6 ms against 64.9 and 75.2 ms.
+  - Semi-spaces of 64 and 16 MiB against 32: paced PUBACK p99 78.1 and 83.4 ms (64 MiB) against 50.0 and 64.9,
+    then 51.9 and 73.7 ms (16 MiB) against 67.2 and 54.6.
+- **What a reading allocates.** A heap sampling of the paced row from 100 devices (V8's sampling heap profiler
+  with the objects that scavenges collect included, two seconds of the measured load) counted about 12 KB
+  allocated per reading. A scavenge came every 80 ms or so, paused 2-4.5 ms and promoted about 0.7 MB. aedes
+  and mqtt-packet allocate much of it for a bare broker too: mqtt-packet's \`debug()\` calls build their
+  argument arrays with debugging off (7 %), and BufferList copies (9 %). Vigil's largest share is the payload's
+  parse, validation and normalisation (about 2 KB a reading, zod's copies included).
+- **What bounds the ratio at 10 devices now.** In a CPU profile of the InfluxDB row (48,687 readings/s, 52 % of
+  that round's bare aedes at 93,875/s), the main thread was busy 86-89 % of each half second and spent about
+  18 µs a reading; the machine's two cores were about a fifth idle. The largest parts left: the duplicate
+  window's insert 1.1 µs and the key it hashes 0.4 µs, the socket writes 1.1 µs, the collector 1.0 µs, the
+  outbox records 0.9 µs, the payload's parse and validation about 2.5 µs.
+
+The full \`npm run bench\` run after these changes (the tables at the top, 2026-12-01; the bare aedes at 96,620
+readings/s from 10 devices, the fastest of any full run, against 78,515 in the ninth look's): Vigil with
+InfluxDB took 53,870 readings/s from 10 devices, a fifth more than in the ninth look's run (45,242/s), and
+59,038/s from 100 (51,910/s). As ratios, **56 %** of the bare aedes from 10 devices (52-59 over three rounds)
+and **69 %** (60-73) from 100; with the embedded store 54 % and 67 %. Paced at half rate, with the paced
+warm-up, the PUBACK p99 was 11.3 ms from 10 devices and **30.1 ms** from 100 (at 29,519/s). The
+1,000,000-reading soak's last tenth ran at **106 %** of its first, RSS 248 MiB after the first tenth and
+293-315 MiB over the second half. Against issue 12 in this run: the soak, the ratio at 100 devices and the
+paced p99 meet it; the ratio at 10 devices does not, in a run whose bare aedes was faster by as much as Vigil.
 
 ## Connected idle devices and a reconnect storm
 
