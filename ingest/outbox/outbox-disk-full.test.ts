@@ -70,8 +70,10 @@ describe('Outbox on a full disk', () => {
     const first = await Outbox.open({ dir });
     await first.append(many(1, 0));
     const filler = await fillDisk(disk.path);
-    // The first append starts a commit at once; the next two queue behind it and share the next one (one promise).
+    // A commit starts at the end of the turn: the next two appends, a turn later, queue behind the first's commit
+    // and share the next one (one promise).
     const ahead = first.append(many(400, 1000));
+    await new Promise((resolve) => setImmediate(resolve));
     const queued = [first.append(many(200, 2000)), first.append(many(200, 3000))];
     const outcomes = await Promise.allSettled([ahead, ...queued]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
