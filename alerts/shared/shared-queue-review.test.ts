@@ -7,6 +7,7 @@ import { alertedPatients, crisis, kept, nextStart, sharedAlertsInstance, sharedR
 import type { WireReadingInput } from '../../domain/index.js';
 import { WaitingFindings } from '../store/waiting-findings.js';
 import { LiveKeys } from '../live-keys.js';
+import { AlertTable } from '../store/alert-table.js';
 
 /**
  * Review of evaluation's queue of shared transitions (alerts/evaluation.ts, #drain): a finding is never lost to a
@@ -159,6 +160,35 @@ describe('the shared alerts queue, reviewed', () => {
     expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2));
     await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the finding cleared' });
     const opened = await sharedRows<{ count: number; status: string; severity: string }>(url, 'SELECT count, status, severity FROM alerts WHERE patient_id = $1', [a.devices[1]!.patientId]);
+    expect(opened).toEqual([{ count: 1, status: 'open', severity: 'critical' }]);
+  }, 60_000);
+
+  it('keeps in the data dir, and writes later, a finding whose decision threw (a bug), the rest of its batch written', async () => {
+    const clock = { now: Date.now() };
+    const url = await postgres.database();
+    const { log, lines } = kept();
+    const a = await sharedAlertsInstance({ url, clock, patients: 3, log, givenUpRetryMs: 2_000 });
+    open.push(a);
+    const broken = a.devices[1]!.patientId;
+    // Deciding patient 1's finding reads its live alert from the replica, and that read throws while the bug lasts.
+    const bug = { on: true };
+    const live = AlertTable.prototype.live;
+    vi.spyOn(AlertTable.prototype, 'live').mockImplementation(function (this: AlertTable, patientId, ruleId, subject) {
+      if (bug.on && patientId === broken) throw new Error('a bug in the decision');
+      return live.call(this, patientId, ruleId, subject);
+    });
+    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    // The others are written; patient 1's finding failed alone, and is kept, counted and said so (not lost).
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 2));
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+    expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([expect.stringContaining('kept in the data dir')]);
+    // The bug gone (a fixed release), the kept finding is queued again and its alert opens, once.
+    bug.on = false;
+    await waitFor(async () => (await alertedPatients(url)).length === 3, { what: 'the kept finding written', timeoutMs: 15_000 });
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the finding cleared' });
+    const opened = await sharedRows<{ count: number; status: string; severity: string }>(url, 'SELECT count, status, severity FROM alerts WHERE patient_id = $1', [broken]);
     expect(opened).toEqual([{ count: 1, status: 'open', severity: 'critical' }]);
   }, 60_000);
 
