@@ -763,6 +763,11 @@ warm-up, the PUBACK p99 was 11.3 ms from 10 devices and **30.1 ms** from 100 (at
 293-315 MiB over the second half. Against issue 12 in this run: the soak, the ratio at 100 devices and the
 paced p99 meet it; the ratio at 10 devices does not, in a run whose bare aedes was faster by as much as Vigil.
 
+On Node 24 (24.22.3, the other LTS line users run; the bench runs on the Node that starts it, bare aedes and
+Vigil alike), the same rows straight after, three rounds each (\`BENCH_TARGETS=aedes,influx BENCH_DEVICES=10
+npm run bench:throughput\`): **62 %** (61-64) of a bare aedes at 85,418 readings/s and 59 % (58-60) of one at
+91,804/s, where Node 22 gave 56 % (55-59) and 58 % (55-59) against 82,928 and 88,569/s in the two runs before.
+
 ## Connected idle devices and a reconnect storm
 
 \`vigil start\` (embedded store) with ${Number(process.env.BENCH_IDLE_DEVICES ?? 10_000).toLocaleString('en')} provisioned devices. Each device opens its own TCP connection
