@@ -731,9 +731,9 @@ from 10 devices this evening.
   full-rate one; the bare aedes 4.9, 1.6 and 1.7 ms against 5.3, 5.0 and 8.4 ms. What the change hides is
   worth knowing: after a burst at full rate, Vigil's PUBACKs at half rate are slower for about half a second.
 - **Tried and not kept:**
-  - Two commits syncing at once again (\`SYNCS_IN_FLIGHT\` 2), after each change above. With the write on the
-    main thread: 36,760 and 39,070 readings/s from 10 devices against 41,033 and 42,739/s. With the end-of-turn
-    commit: 48,090, 47,996 and 49,075/s against 50,841, 51,718 and 49,865/s, with more CPU.
+  - Two commits syncing at once again (\`SYNCS_IN_FLIGHT\` 2). On the code before these changes: 36,760 and
+    39,070 readings/s from 10 devices against 41,033 and 42,739/s. After the end-of-turn commit: 48,090, 47,996
+    and 49,075/s against 50,841, 51,718 and 49,865/s, with more CPU.
   - A commit started before the end of the turn once 100 readings wait, so that its fdatasync overlaps the rest
     of the turn: 34,908, 51,374 and 47,004/s against 49,776, 50,480 and 50,354/s.
   - The shipper writing at most every 50 ms under load (20 InfluxDB writes a second against 70-78): 42,090
