@@ -64,6 +64,38 @@ function patientsOf(a: SharedAlertsInstance, ...i: number[]): string[] {
   return i.map((n) => a.devices[n]!.patientId).sort();
 }
 
+/**
+ * Three patients' crisis findings in one batch, while `fault` makes patient 1's fail on its own (no outage): the
+ * others are written; patient 1's is kept in the data dir, counted and said so (not cleared: lost), logged with
+ * `code`. Once the fault ends (what `fault` answers), the kept finding is queued again (givenUpRetryMs) and its
+ * alert opens, once.
+ */
+async function keptWhileItFailsAlone(code: string | undefined, fault: (url: string, patientId: string) => Promise<() => Promise<void>>): Promise<void> {
+  const clock = { now: Date.now() };
+  const url = await postgres.database();
+  const { log, lines } = kept();
+  const a = await sharedAlertsInstance({ url, clock, patients: 3, log, givenUpRetryMs: 2_000 });
+  try {
+    const broken = a.devices[1]!.patientId;
+    const end = await fault(url, broken);
+    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
+    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 2));
+    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
+    expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
+    expect(a.alerts.evaluation.waiting()).toBe(0);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('kept in the data dir'), code }]);
+    await end();
+    await waitFor(async () => (await alertedPatients(url)).length === 3, { what: 'the kept finding written', timeoutMs: 15_000 });
+    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2));
+    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the finding cleared' });
+    const opened = await sharedRows<{ count: number; status: string; severity: string }>(url, 'SELECT count, status, severity FROM alerts WHERE patient_id = $1', [broken]);
+    expect(opened).toEqual([{ count: 1, status: 'open', severity: 'critical' }]);
+  } finally {
+    await a.close();
+  }
+}
+
 describe('the shared alerts queue, reviewed', () => {
   const open: SharedAlertsInstance[] = [];
   afterEach(async () => {
@@ -140,56 +172,21 @@ describe('the shared alerts queue, reviewed', () => {
   }, 60_000);
 
   it('keeps in the data dir, and writes later, a finding whose own write PostgreSQL refused (the rest of its batch written)', async () => {
-    const clock = { now: Date.now() };
-    const url = await postgres.database();
-    const { log, lines } = kept();
-    const a = await sharedAlertsInstance({ url, clock, patients: 3, log, givenUpRetryMs: 2_000 });
-    open.push(a);
-    const refusal = await refuseAlertsOf(url, a.devices[1]!.patientId);
-    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
-    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
-    // The others are written; patient 1's finding failed alone, and is kept, counted and said so (not cleared: lost).
-    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 2));
-    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
-    expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
-    expect(a.alerts.evaluation.waiting()).toBe(0);
-    expect(lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', msg: expect.stringContaining('kept in the data dir'), code: 'P0001' }]);
-    // The refusal gone, the finding is queued again (givenUpRetryMs) and its alert opens, once.
-    await refusal.drop();
-    await waitFor(async () => (await alertedPatients(url)).length === 3, { what: 'the kept finding written', timeoutMs: 15_000 });
-    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 1, 2));
-    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the finding cleared' });
-    const opened = await sharedRows<{ count: number; status: string; severity: string }>(url, 'SELECT count, status, severity FROM alerts WHERE patient_id = $1', [a.devices[1]!.patientId]);
-    expect(opened).toEqual([{ count: 1, status: 'open', severity: 'critical' }]);
+    await keptWhileItFailsAlone('P0001', (url, patientId) => refuseAlertsOf(url, patientId).then((refusal) => refusal.drop));
   }, 60_000);
 
   it('keeps in the data dir, and writes later, a finding whose decision threw (a bug), the rest of its batch written', async () => {
-    const clock = { now: Date.now() };
-    const url = await postgres.database();
-    const { log, lines } = kept();
-    const a = await sharedAlertsInstance({ url, clock, patients: 3, log, givenUpRetryMs: 2_000 });
-    open.push(a);
-    const broken = a.devices[1]!.patientId;
-    // Deciding patient 1's finding reads its live alert from the replica, and that read throws while the bug lasts.
-    const bug = { on: true };
-    const live = AlertTable.prototype.live;
-    vi.spyOn(AlertTable.prototype, 'live').mockImplementation(function (this: AlertTable, patientId, ruleId, subject) {
-      if (bug.on && patientId === broken) throw new Error('a bug in the decision');
-      return live.call(this, patientId, ruleId, subject);
+    // Deciding the patient's finding reads its live alert from the replica, and that read throws while the bug lasts.
+    await keptWhileItFailsAlone(undefined, async (_url, broken) => {
+      const bug = { on: true };
+      const live = AlertTable.prototype.live;
+      vi.spyOn(AlertTable.prototype, 'live').mockImplementation(function (this: AlertTable, patientId, ruleId, subject) {
+        if (bug.on && patientId === broken) throw new Error('a bug in the decision');
+        return live.call(this, patientId, ruleId, subject);
+      });
+      // Gone with a fixed release.
+      return async () => void (bug.on = false);
     });
-    a.alerts.evaluation.onCommitted([0, 1, 2].map((i) => a.reading(i, crisis, clock.now - MIN)));
-    expect(await within(a.alerts.evaluation.settled(), 10_000)).toBe(true);
-    // The others are written; patient 1's finding failed alone, and is kept, counted and said so (not lost).
-    expect(await alertedPatients(url)).toEqual(patientsOf(a, 0, 2));
-    expect(a.alerts.evaluation.findingsWaiting()).toBe(1);
-    expect(a.alerts.evaluation.findingsGivenUp()).toBe(1);
-    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([expect.stringContaining('kept in the data dir')]);
-    // The bug gone (a fixed release), the kept finding is queued again and its alert opens, once.
-    bug.on = false;
-    await waitFor(async () => (await alertedPatients(url)).length === 3, { what: 'the kept finding written', timeoutMs: 15_000 });
-    await waitFor(() => a.alerts.evaluation.findingsWaiting() === 0, { what: 'the finding cleared' });
-    const opened = await sharedRows<{ count: number; status: string; severity: string }>(url, 'SELECT count, status, severity FROM alerts WHERE patient_id = $1', [broken]);
-    expect(opened).toEqual([{ count: 1, status: 'open', severity: 'critical' }]);
   }, 60_000);
 
   it('writes at the next start a finding whose own write PostgreSQL refused before this instance stopped', async () => {
