@@ -1,5 +1,10 @@
+import { READING_TYPES, type Reading } from '../domain/index.js';
+
+/** What makes a reading the same reading: its idempotency key's parts (domain/reading.ts, `readingKey`). */
+export type ReadingIdentity = Pick<Reading, 'deviceId' | 'type' | 'time' | 'msgId'>;
+
 /**
- * The idempotency keys of recent readings, for duplicate detection before the outbox: a device that resends a
+ * The identities of recent readings, for duplicate detection before the outbox: a device that resends a
  * message (no PUBACK arrived, a hub replaying its backlog) is acknowledged without storing the reading twice.
  *
  * A ring of generations (up to GENERATIONS) of about `capacity / generations` keys each: keys are added to the
@@ -10,6 +15,11 @@
  * doubles, in the one `set` that crosses the size, and a generation of 100,000 keys held the main thread, with
  * every device's PUBACK behind it, 3-4 ms when it passed 65,536 in isolation and about 19 ms in a loaded process
  * (docs/benchmarks.md, "A ninth look"); one of 12,500 keys rehashes at most 8,192 of them.
+ *
+ * Each generation is a fixed open-addressing table in typed arrays (Generation, below), not a Map keyed by the
+ * reading's key string: a Map entry and the flattened key string per reading lived on into V8's old generation
+ * with the window, and adding them cost about a tenth of what a reading costs the main thread ("An eleventh
+ * look"). A reading is matched exactly (device, type, time and message id compared), as its key string was.
  *
  * Guarantee: at every moment the window holds the most recent `capacity - ceil(capacity / 16)` distinct keys
  * added (187,500 of the default 200,000; `capacity - 1` below 16), and never more than `capacity`; it is global
@@ -22,8 +32,13 @@ export class DedupeWindow<V> {
   /** The most keys each generation takes before the next one begins (summing to the capacity). */
   readonly #sizes: number[];
   /** A ring: `#newest` is where keys are added; the one after it is the oldest. */
-  readonly #generations: Map<string, V>[];
+  readonly #generations: Generation<V>[];
   #newest = 0;
+  /**
+   * Devices by a small number, for the tables' integer columns: one entry per device heard from since the start,
+   * so as many as there are provisioned devices at most (only a device's own credentials publish its readings).
+   */
+  readonly #devices = new Map<string, number>();
 
   constructor(capacity: number) {
     // At least 2: dropping whole generations, a window of 1 would hold nothing just after each key, and an
@@ -32,35 +47,46 @@ export class DedupeWindow<V> {
     const count = Math.min(GENERATIONS, capacity);
     const size = Math.floor(capacity / count);
     this.#sizes = Array.from({ length: count }, (_, i) => size + (i < capacity % count ? 1 : 0));
-    this.#generations = Array.from({ length: count }, () => new Map<string, V>());
+    this.#generations = this.#sizes.map((s) => new Generation<V>(s));
   }
 
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
+  has(reading: ReadingIdentity): boolean {
+    return this.get(reading) !== undefined;
   }
 
-  /** The key's value, or undefined when the window does not hold the key (values are never undefined). */
-  get(key: string): V | undefined {
+  /** The reading's value, or undefined when the window does not hold it (values are never undefined). */
+  get(reading: ReadingIdentity): V | undefined {
+    const device = this.#devices.get(reading.deviceId);
+    if (device === undefined) return undefined;
+    const probe = identify(device, reading);
     const count = this.#generations.length;
     for (let back = 0; back < count; back++) {
-      const value = this.#generations[(this.#newest - back + count) % count]!.get(key);
+      const value = this.#generations[(this.#newest - back + count) % count]!.get(probe);
       if (value !== undefined) return value;
     }
     return undefined;
   }
 
-  /** Adds a key the window does not hold (check with `get`: one lookup instead of a delete per add). */
-  add(key: string, value: Exclude<V, undefined>): void {
+  /** Adds a reading the window does not hold (check with `get`: one lookup instead of a delete per add). */
+  add(reading: ReadingIdentity, value: Exclude<V, undefined>): void {
+    let device = this.#devices.get(reading.deviceId);
+    if (device === undefined) {
+      device = this.#devices.size;
+      this.#devices.set(reading.deviceId, device);
+    }
     const newest = this.#generations[this.#newest]!;
-    newest.set(key, value);
-    if (newest.size >= this.#sizes[this.#newest]!) {
+    newest.add(identify(device, reading), value);
+    if (newest.added >= this.#sizes[this.#newest]!) {
       this.#newest = (this.#newest + 1) % this.#generations.length;
-      this.#generations[this.#newest] = new Map();
+      this.#generations[this.#newest]!.clear();
     }
   }
 
-  delete(key: string): void {
-    for (const generation of this.#generations) generation.delete(key);
+  delete(reading: ReadingIdentity): void {
+    const device = this.#devices.get(reading.deviceId);
+    if (device === undefined) return;
+    const probe = identify(device, reading);
+    for (const generation of this.#generations) generation.delete(probe);
   }
 
   get size(): number {
@@ -72,3 +98,129 @@ export class DedupeWindow<V> {
 
 /** Generations in the ring: a lookup that misses asks each (rare: intake.ts skips readings newer than their device's newest). */
 const GENERATIONS = 16;
+
+/** A reading's identity in the tables' terms, and the hash that places it. */
+interface Probe {
+  readonly device: number;
+  readonly type: number;
+  readonly time: number;
+  readonly msgId: string;
+  readonly hash: number;
+}
+
+const TYPE_NUMBERS = new Map<string, number>(READING_TYPES.map((t, i) => [t, i]));
+
+function identify(device: number, reading: ReadingIdentity): Probe {
+  // No message id and an empty one are the same key, as in `readingKey`.
+  const msgId = reading.msgId ?? '';
+  const type = TYPE_NUMBERS.get(reading.type) ?? -1;
+  const { time } = reading;
+  let hash = 0x811c9dc5; // FNV-1a over the message id, then the numbers mixed in
+  for (let i = 0; i < msgId.length; i++) hash = Math.imul(hash ^ msgId.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ device, 0x9e3779b1);
+  hash = Math.imul(hash ^ type, 0x85ebca77);
+  hash = Math.imul(hash ^ (time >>> 0), 0xc2b2ae3d);
+  hash = Math.imul(hash ^ Math.floor(time / 4_294_967_296), 0x27d4eb2f);
+  hash ^= hash >>> 15;
+  return { device, type, time, msgId, hash: hash >>> 0 };
+}
+
+const EMPTY = 0;
+const USED = 1;
+/** A deleted entry: a lookup probes past it, an add may take its place. */
+const DELETED = 2;
+
+/**
+ * One generation: a hash table with room for twice its keys (linear probing, so a lookup ends at the first empty
+ * slot), its numbers in typed arrays and only references in the two plain arrays: an add allocates nothing.
+ */
+class Generation<V> {
+  readonly #mask: number;
+  readonly #state: Uint8Array;
+  readonly #hashes: Uint32Array;
+  readonly #times: Float64Array;
+  readonly #devices: Int32Array;
+  readonly #types: Int8Array;
+  readonly #msgIds: (string | undefined)[];
+  readonly #values: (V | undefined)[];
+  #added = 0;
+  #size = 0;
+
+  constructor(keys: number) {
+    let slots = 4;
+    while (slots < keys * 2) slots *= 2;
+    this.#mask = slots - 1;
+    this.#state = new Uint8Array(slots);
+    this.#hashes = new Uint32Array(slots);
+    this.#times = new Float64Array(slots);
+    this.#devices = new Int32Array(slots);
+    this.#types = new Int8Array(slots);
+    this.#msgIds = new Array<string | undefined>(slots).fill(undefined);
+    this.#values = new Array<V | undefined>(slots).fill(undefined);
+  }
+
+  /**
+   * Keys added since the generation was last cleared, deleted ones included: what its size limit counts, so that
+   * used and deleted slots together never fill more than half the table (a lookup always reaches an empty one).
+   */
+  get added(): number {
+    return this.#added;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #find(p: Probe): number {
+    for (let slot = p.hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
+      const state = this.#state[slot];
+      if (state === EMPTY) return -1;
+      if (
+        state === USED &&
+        this.#hashes[slot] === p.hash &&
+        this.#times[slot] === p.time &&
+        this.#devices[slot] === p.device &&
+        this.#types[slot] === p.type &&
+        this.#msgIds[slot] === p.msgId
+      ) {
+        return slot;
+      }
+    }
+  }
+
+  get(p: Probe): V | undefined {
+    const slot = this.#find(p);
+    return slot < 0 ? undefined : this.#values[slot];
+  }
+
+  add(p: Probe, value: V): void {
+    let slot = p.hash & this.#mask;
+    while (this.#state[slot] === USED) slot = (slot + 1) & this.#mask;
+    this.#state[slot] = USED;
+    this.#hashes[slot] = p.hash;
+    this.#times[slot] = p.time;
+    this.#devices[slot] = p.device;
+    this.#types[slot] = p.type;
+    this.#msgIds[slot] = p.msgId;
+    this.#values[slot] = value;
+    this.#added++;
+    this.#size++;
+  }
+
+  delete(p: Probe): void {
+    const slot = this.#find(p);
+    if (slot < 0) return;
+    this.#state[slot] = DELETED;
+    this.#msgIds[slot] = undefined;
+    this.#values[slot] = undefined;
+    this.#size--;
+  }
+
+  clear(): void {
+    this.#state.fill(EMPTY);
+    this.#msgIds.fill(undefined);
+    this.#values.fill(undefined);
+    this.#added = 0;
+    this.#size = 0;
+  }
+}

@@ -91,8 +91,8 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
 
   /** Seeds duplicate detection with readings recovered from the outbox after a restart. */
   remember(reading: Reading): void {
-    if (this.#recent.get(reading.key) !== undefined) return;
-    this.#recent.add(reading.key, null);
+    if (this.#recent.get(reading) !== undefined) return;
+    this.#recent.add(reading, null);
     this.#newest.note(reading.deviceId, reading.time);
   }
 
@@ -179,7 +179,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const newest = this.#newest.of(deviceId);
     let newestFresh = newest;
     for (const reading of readings) {
-      const earlier = reading.time > newest ? undefined : this.#recent.get(reading.key);
+      const earlier = reading.time > newest ? undefined : this.#recent.get(reading);
       if (earlier !== undefined || freshKeys?.has(reading.key)) {
         // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
         if (earlier?.state === 'pending' && !waitFor.includes(earlier)) waitFor.push(earlier);
@@ -198,7 +198,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     const own = this.#commitFor(this.#o.outbox.append(fresh));
     for (const r of fresh) {
       own.readings.push(r);
-      this.#recent.add(r.key, own);
+      this.#recent.add(r, own);
     }
     this.#newest.note(deviceId, newestFresh);
     if (!waitFor.includes(own)) waitFor.push(own);
@@ -240,7 +240,7 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
   #failed(commit: PendingCommit, err: Error): void {
     if (this.#open === commit) this.#open = undefined;
     const { readings, waiters } = commit.release('failed');
-    for (const r of readings) if (this.#recent.get(r.key) === commit) this.#recent.delete(r.key);
+    for (const r of readings) if (this.#recent.get(r) === commit) this.#recent.delete(r);
     this.#o.metrics.outboxCommitFailures.inc();
     notifyWaiters(waiters, new VigilError('VIGIL_ERR_OUTBOX_UNAVAILABLE', `outbox commit failed: ${err.message}`, { cause: err }));
   }
