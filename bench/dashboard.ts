@@ -48,7 +48,7 @@ export interface DashboardBench {
 }
 
 function reading(patientId: string, type: ReadingType, time: number, fields: Record<string, number>): Reading {
-  return { key: `${patientId}|${type}|${time}`, type, deviceId: `${patientId}-seed`, patientId, time, receivedAt: time, late: false, fields, tags: {} };
+  return { type, deviceId: `${patientId}-seed`, patientId, time, receivedAt: time, late: false, fields, tags: {} };
 }
 
 /** 5,000 patients with a day of latest readings and, for one in ten, an open alert, written before start. */

@@ -25,7 +25,7 @@ function year(now: number): Reading[] {
   for (let time = start, i = 0; time < now; time += STEP, i += 1) {
     // A daily swing around 150 mg/dL with meals and a little noise (a fixed sequence, no randomness).
     const value = Math.round(150 + 60 * Math.sin((i / 288) * 2 * Math.PI) + 40 * Math.sin(i / 7) + ((i * 7919) % 31) - 15);
-    readings.push({ key: `${PATIENT}|glucose|${time}`, type: 'glucose', deviceId: 'cgm-1', patientId: PATIENT, time, receivedAt: time, late: false, fields: { value }, tags: { source: 'cgm' } });
+    readings.push({ type: 'glucose', deviceId: 'cgm-1', patientId: PATIENT, time, receivedAt: time, late: false, fields: { value }, tags: { source: 'cgm' } });
   }
   return readings;
 }

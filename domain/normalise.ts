@@ -1,6 +1,6 @@
 import type { RejectionCode } from './errors.js';
 import { inRange, PLAUSIBLE, type Range } from './plausibility.js';
-import { readingKey, type Reading } from './reading.js';
+import type { Reading } from './reading.js';
 import { glucoseToMgDl, pressureToMmHg, temperatureToCelsius, weightToKg } from './units.js';
 import type { WireReading } from './wire.js';
 
@@ -132,7 +132,6 @@ export function normaliseReading(wire: WireReading, ctx: NormaliseContext): Norm
   return {
     ok: true,
     reading: {
-      key: readingKey(ctx.deviceId, wire.type, time, wire.id),
       type: wire.type,
       deviceId: ctx.deviceId,
       patientId: ctx.patientId,

@@ -1,4 +1,4 @@
-import type { Reading } from '../domain/index.js';
+import { keyOf, type Reading } from '../domain/index.js';
 import type { StateDb } from '../state/index.js';
 
 export interface DeadLetter {
@@ -50,7 +50,7 @@ export class DeadLetters {
       .prepare(
         'INSERT INTO dead_letters (reading_key, device_id, patient_id, reading_type, reading, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(reading.key, reading.deviceId, reading.patientId, reading.type, JSON.stringify(reading), status, error, Date.now());
+      .run(keyOf(reading), reading.deviceId, reading.patientId, reading.type, JSON.stringify(reading), status, error, Date.now());
   }
 
   list(options: { includeReplayed?: boolean; limit?: number } = {}): DeadLetter[] {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readingKey } from '../domain/index.js';
-import { DedupeWindow, type ReadingIdentity } from './dedupe-window.js';
+import type { ReadingIdentity } from '../domain/index.js';
+import { DedupeWindow } from './dedupe-window.js';
 
 /** A reading named by its message id (one device, type and time): what most of these tests need. */
 const k = (msgId: string): ReadingIdentity => ({ deviceId: 'device-1', type: 'heart_rate', time: 1_764_547_200_000, msgId });

@@ -1,7 +1,4 @@
-import { READING_TYPES, type Reading } from '../domain/index.js';
-
-/** What makes a reading the same reading: its idempotency key's parts (domain/reading.ts, `readingKey`). */
-export type ReadingIdentity = Pick<Reading, 'deviceId' | 'type' | 'time' | 'msgId'>;
+import { READING_TYPES, type ReadingIdentity } from '../domain/index.js';
 
 /**
  * The identities of recent readings, for duplicate detection before the outbox: a device that resends a

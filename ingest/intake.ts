@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { VigilError, type NormaliseContext, type Reading } from '../domain/index.js';
+import { keyOf, VigilError, type NormaliseContext, type Reading } from '../domain/index.js';
 import type { Registry } from '../registry/index.js';
 import type { IngestMetrics } from './metrics.js';
 import { DedupeWindow } from './dedupe-window.js';
@@ -180,13 +180,13 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     let newestFresh = newest;
     for (const reading of readings) {
       const earlier = reading.time > newest ? undefined : this.#recent.get(reading);
-      if (earlier !== undefined || freshKeys?.has(reading.key)) {
+      if (earlier !== undefined || freshKeys?.has(keyOf(reading))) {
         // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
         if (earlier?.state === 'pending' && !waitFor.includes(earlier)) waitFor.push(earlier);
         continue;
       }
       fresh.push(reading);
-      freshKeys?.add(reading.key);
+      freshKeys?.add(keyOf(reading));
       if (reading.time > newestFresh) newestFresh = reading.time;
     }
     const duplicates = readings.length - fresh.length;

@@ -76,8 +76,8 @@ export function parseItems(items: readonly PayloadItem[], ctx: NormaliseContext,
   const rejections: Rejection[] = [...earlier];
   for (const { ref, item } of items) {
     const outcome = parseItem(item, ref, ctx);
-    if ('key' in outcome) readings.push(outcome);
-    else rejections.push(outcome);
+    if ('code' in outcome) rejections.push(outcome);
+    else readings.push(outcome);
   }
   // Rejections from the translation and from judging, in the order of the items sent (refs are their indexes).
   if (earlier.length > 0) rejections.sort((a, b) => orderOf(a.ref) - orderOf(b.ref));

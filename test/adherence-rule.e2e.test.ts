@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readingKey, type Reading } from '../domain/index.js';
+import type { Reading } from '../domain/index.js';
 import { waitFor } from './support/temp.js';
 import { listenErrors, startTestVigil, type TestVigil } from './support/vigil.js';
 
@@ -27,7 +27,6 @@ describe('missed antihypertensive doses with a rising home BP raise an alert (re
     const cuff = await t.vigil.registry.addDevice({ patientId: p.id, id: `cuff-${name}` });
     const today = Math.floor(Date.now() / DAY) * DAY;
     const bp = (time: number, systolic: number): Reading => ({
-      key: readingKey(cuff.device.id, 'blood_pressure', time, undefined),
       type: 'blood_pressure',
       deviceId: cuff.device.id,
       patientId: p.id,

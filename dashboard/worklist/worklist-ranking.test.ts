@@ -14,7 +14,7 @@ function alert(id: number, patientId: string, severity: Alert['severity'], opene
 }
 
 function reading(patientId: string, time: number, systolic = 120): Reading {
-  return { key: `${patientId}|${time}`, type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
+  return { type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -149,7 +149,7 @@ describe('the shared worklist ranking', () => {
 describe('the shared worklist ranking, reviewed', () => {
   it("ranks again at once when a patient's SpO2 target preset is applied or ends (no alert event, no registry change): their risk is scored on scale 2", async () => {
     const { ranking, latest, state, now } = await setUp(5);
-    latest.note([{ key: 'p1|spo2', type: 'spo2', deviceId: 'p1-ox', patientId: 'p1', time: now(), receivedAt: now(), late: false, fields: { spo2: 89 }, tags: {} }]);
+    latest.note([{ type: 'spo2', deviceId: 'p1-ox', patientId: 'p1', time: now(), receivedAt: now(), late: false, fields: { spo2: 89 }, tags: {} }]);
     const risk = (r: Awaited<ReturnType<typeof ranking.current>>) => r.rows.find((row) => row.entry.patient.id === 'p1')!.entry.risk;
     const first = await ranking.current();
     state.scale2.add('p1');

@@ -14,7 +14,7 @@ function alert(id: number, patientId: string, severity: Alert['severity'], statu
 }
 
 function reading(patientId: string, time: number, systolic = 120): Reading {
-  return { key: `${patientId}|${time}`, type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
+  return { type: 'blood_pressure', deviceId: `${patientId}-cuff`, patientId, time, receivedAt: time, late: false, fields: { systolic, diastolic: 80 }, tags: {} };
 }
 
 describe('worklist ranking', () => {

@@ -1,10 +1,9 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { Reading } from '../../domain/index.js';
+import { keyOf, type Reading } from '../../domain/index.js';
 import { decodeRecords, encodeRecords } from './record-codec.js';
 
 const reading = (n: number, tags: Record<string, string>): Reading => ({
-  key: `dev-1|glucose|${1_764_470_000_000 + n}|m${n}`,
   type: 'glucose',
   deviceId: 'dev-1',
   patientId: 'pat-1',
@@ -17,6 +16,16 @@ const reading = (n: number, tags: Record<string, string>): Reading => ({
 });
 
 describe('outbox records', () => {
+  it('written before the key left the record (it carried the idempotency key) decode to the same reading and key', () => {
+    const json = '{"key":"dev-1|glucose|1764470000000|m0","type":"glucose","deviceId":"dev-1","patientId":"pat-1","time":1764470000000,"msgId":"m0","receivedAt":1764470000500,"late":true,"fields":{"mmol_l":5.4},"tags":{"ucum":"mmol/L"}}';
+    const line = `${crc32(Buffer.from(json)).toString(16).padStart(8, '0')} ${json}\n`;
+    const [decoded] = decodeRecords(Buffer.from(line)).records;
+    expect(decoded).toMatchObject(reading(0, { ucum: 'mmol/L' }));
+    expect(keyOf(decoded!)).toBe('dev-1|glucose|1764470000000|m0');
+    // What is written now leaves the key out: it is derived from the parts beside it.
+    expect(encodeRecords([reading(0, {})]).toString()).not.toContain('"key"');
+  });
+
   // Checksums with leading zero digits, and UTF-8 of two, three and four bytes (a µ, a ≥, an emoji in a tag).
   const readings = Array.from({ length: 300 }, (_, n) => reading(n, { ucum: 'mmol/L', note: ['µmol', '≥ 7', '🩸', 'plain'][n % 4]! }));
 

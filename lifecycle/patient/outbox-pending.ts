@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reading } from '../../domain/index.js';
+import { keyOf, type Reading } from '../../domain/index.js';
 import { decodeRecords, listSegments, patientMarker, OUTBOX_DIR, readCheckpoint, segmentPath, STORED_TAGS, type RawPoint, type RangeQuery, type ReadingStore } from '../../ingest/index.js';
 
 /**
@@ -81,8 +81,8 @@ function mergePoints(stored: readonly RawPoint[], queued: readonly Reading[], q:
   const taken = new Set<string>();
   const merged = [...stored];
   for (const r of queued) {
-    if (r.type !== q.type || r.time < q.from || r.time >= q.to || taken.has(r.key)) continue;
-    taken.add(r.key);
+    if (r.type !== q.type || r.time < q.from || r.time >= q.to || taken.has(keyOf(r))) continue;
+    taken.add(keyOf(r));
     const point = asPoint(r);
     if (!inStore.has(pointKey(point))) merged.push(point);
   }

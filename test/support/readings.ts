@@ -1,4 +1,4 @@
-import { readingKey, type Reading, type ReadingType } from '../../domain/index.js';
+import type { Reading, ReadingType } from '../../domain/index.js';
 
 /** A stored-form reading for store and outbox tests. */
 export function reading(overrides: Partial<Reading> & { type?: ReadingType } = {}): Reading {
@@ -7,7 +7,6 @@ export function reading(overrides: Partial<Reading> & { type?: ReadingType } = {
   const time = overrides.time ?? Date.parse('2026-11-22T08:00:00Z');
   const msgId = overrides.msgId;
   return {
-    key: readingKey(deviceId, type, time, msgId),
     type,
     deviceId,
     patientId: 'pat-1',
