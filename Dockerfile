@@ -27,5 +27,5 @@ EXPOSE 1883 8883 8080
 # /readyz over HTTP, or over HTTPS with VIGIL_HTTP_TLS (trusting the server's own certificate): healthy while
 # the broker listens and the outbox is writable, also while the reading store is down (readings wait).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "dist/app/healthcheck.js"]
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--no-allocation-site-pretenuring", "dist/cli/main.js"]
 CMD ["start"]

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,14 @@ describe('the runtime flags every launcher uses', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.start).toContain(`node ${flags} dist/cli/main.js start`);
     expect(scripts.demo).toContain(`node ${flags} dist/cli/main.js demo`);
+  });
+
+  it('are all known to the Node.js running the tests (a misspelt V8 flag is only a warning on stderr)', () => {
+    const run = spawnSync(process.execPath, [...RUNTIME_FLAGS, '-e', 'process.stdout.write("ran")'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('ran');
+    const misspelt = spawnSync(process.execPath, ['--no-allocation-site-pretenurring', '-e', '0'], { encoding: 'utf8' });
+    expect(misspelt.stderr).not.toBe('');
   });
 
   it("are in the container's entry point", () => {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --no-allocation-site-pretenuring
 // First: an unsupported Node.js stops here with one clear line.
 import './node-version.js';
 import { Command, CommanderError } from 'commander';
