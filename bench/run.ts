@@ -176,7 +176,9 @@ Vigil's main thread: socket writes of single PUBACKs 16 %, the embedded store's 
   B-tree serves both inserts and queries.
 - The shipper takes the readings of the latest commits from memory (\`ingest/outbox/committed-tail.ts\`); the
   segments on disk stay the truth after a restart or when it falls behind.
-- A 32 MiB semi-space (\`app/runtime-flags.ts\`, set by every launcher) halves garbage collection.
+- A 32 MiB semi-space (\`app/runtime-flags.ts\`, set by every launcher) halves garbage collection, and V8's
+  allocation-site pretenuring is off (the same file): it moved the message path's objects to the old generation in
+  about half the runs ("An eleventh look").
 - One \`Map.get\` per generation in the duplicate window, one buffer per outbox record.
 - The outbox checkpoint file (a write, two fsyncs and a rename, awaited by the shipper) is rewritten at most
   once a second instead of after every shipped batch (about 4 % of the main thread); a crash ships that second
@@ -767,6 +769,81 @@ On Node 24 (24.22.3, the other LTS line users run; the bench runs on the Node th
 Vigil alike), the same rows straight after, three rounds each (\`BENCH_TARGETS=aedes,influx BENCH_DEVICES=10
 npm run bench:throughput\`): **62 %** (61-64) of a bare aedes at 85,418 readings/s and 59 % (58-60) of one at
 91,804/s, where Node 22 gave 56 % (55-59) and 58 % (55-59) against 82,928 and 88,569/s in the two runs before.
+
+### An eleventh look: what outlives a scavenge (issue 12)
+
+Measured on 2026-12-01 (a later session, the same Intel Xeon of two cores), with alternating runs of \`npm run
+bench:throughput\` (\`BENCH_TARGETS=aedes,influx BENCH_DEVICES=10 BENCH_ROUNDS=1\`) on the otherwise idle machine,
+Node 22 unless said. The bare aedes took 79,000-97,000 readings/s from 10 devices this evening, so the figures
+below are Vigil's own rates, old and new code alternating.
+
+- **The duplicate window kept a Map entry and a key string per reading.** With the window's insert skipped (an
+  experiment, not a product: four pairs), Vigil took 52,507-53,620 readings/s against 46,826-51,517/s, and its
+  CPU fell from 3.8-4.4 s to 3.6-3.7 s: far more than the insert's 1 µs in the profile, because the entries and
+  the flattened key strings lived into the old generation with the window. **Kept**: each generation of the
+  window is an open-addressing table in typed arrays (time, device number, type, hash), with the message id and
+  the commit as references beside them, sized once for twice its keys (\`ingest/dedupe-window.ts\`). A reading
+  matches only when its device, type, time and message id are all equal, as its key string did; a property test
+  checks the window against a plain record of what was added and deleted. Five pairs: 50,396-53,458 readings/s
+  against 46,488-51,780/s (means 51,900 and 49,800), Vigil's CPU 3.7-3.9 s against 3.8-4.5 s. In the profile the
+  window fell from 5.5 % of the main thread to 0.9 %.
+- **A reading carried its idempotency key.** Built for every reading (a number turned into a string and four
+  strings joined) and written into every outbox record, about a fifth of its bytes. **Kept**: the key is derived
+  where a string is needed (\`keyOf\`: dead letters, erasure's outbox merge, repeats within one message); records
+  written before still carry it and read the same. A commit's records took 1.19-1.31 µs a reading to encode
+  against 1.39-1.66 µs (a micro-benchmark of 200-reading commits). Five pairs: 49,181-54,455 readings/s against
+  48,950-53,205/s (means 51,500 and 50,800).
+- **Two kinds of run.** Repeated runs of the same code fell into two groups: about 52,000-56,000 readings/s with
+  about 50 MB promoted by the scavenges of the run and 250-330 MiB resident, and 45,000-47,000/s with 170-350 MB
+  promoted and 420-476 MiB resident (on Node 24 in more than half the runs, on Node 22 now and then). In the slow
+  runs each scavenge promoted about 3.2 MB, against 0.1-0.4 MB. A heap snapshot 5.5 s into a run of each kind
+  held the same live heap (83.5 and 84.2 MB), so the extra was garbage; sampling the objects that outlived a
+  scavenge showed the message path's own: the closures of the gateway's publish handling (12 % each), intake's
+  ticket (10 %), the parsed readings (17 %), aedes's packets. That is V8's allocation-site pretenuring: when most
+  of one allocation site's objects survive a scavenge, V8 allocates that site's objects in the old generation
+  from then on, and a scavenge under load finds a commit's messages alive (they wait a millisecond or two for
+  their fsync). Born old, they died there, and kept the young objects they pointed to alive until the next full
+  collection. **Kept**: every launcher runs Node with \`--no-allocation-site-pretenuring\` (\`app/runtime-flags.ts\`,
+  with the semi-space flag). Node 24, three pairs: 51,646, 52,324 and 54,874 readings/s (48-51 MB promoted,
+  259-261 MiB resident) against 45,140, 52,276 and 45,456/s (244, 50 and 249 MB; 454, 305 and 442 MiB). Node 22,
+  three pairs: 54,396, 56,052 and 54,338/s (56-59 MB, 250-257 MiB) against 53,257, 56,064 and 54,324/s (55-57
+  MB, 288-293 MiB): no slow run either way there, and 35-40 MiB less resident with the flag.
+- **Where the commits go.** Counted with \`perf stat\` for 2.9 s at full rate from 10 devices: 855 fdatasyncs
+  (about 290 commits a second, some 170 readings each), 5,441 writes and 253 writevs (mostly the PUBACKs, one
+  buffer per device per commit) and 1,376 positional writes. A PUBACK write costs a loopback socket's whole send
+  path, about 20 µs each in the CPU profile: 1 µs a reading at 17 readings per device per commit.
+- **Tried and not kept:**
+  - The outbox segments opened with \`O_DSYNC\` a third time, now against the write on the main thread: nine
+    pairs, 46,963-51,321 readings/s against 47,294-50,860/s (means 49,400 and 48,600).
+  - A segment written full of zeros before use, so that a commit's fdatasync overwrites allocated blocks and
+    needs no journal commit: an fdatasync took 130 µs against 255 µs alone (3,000 writes of 4.5 KB), but four
+    pairs gave 50,062-51,677 readings/s against 49,190-53,409/s.
+  - InfluxDB's lines and requests made on a worker thread, fed with the bytes of each commit's records: the main
+    thread did less, but Vigil's CPU rose to 4.7-4.8 s against 4.0-4.2 s and its rate fell to 44,907-45,934/s
+    against 47,866-49,730/s (four pairs). The thread decodes each record again (a JSON parse per reading) on the
+    core the load generator and InfluxDB share. With the store write skipped altogether (an experiment) Vigil
+    took 54,955-58,737/s against 46,244-49,969/s: the store's work, InfluxDB's included, is about a sixth of what
+    a reading costs on this machine.
+  - The window holding each commit's number instead of a reference to it: 50,882-52,222 readings/s against
+    51,955-53,533/s. Keeping a 32-bit hash of the message id instead of the id: 50,980-56,295/s against
+    50,234-54,073/s, too close to give up exact matching for.
+  - A semi-space of 64 MiB on Node 24 with these changes: 50,480-55,228/s against 51,638-56,826/s.
+  - A commit's records built as one string and encoded once: 1.31-1.48 µs a reading against 1.34-1.46 µs.
+- **What bounds the ratio at 10 devices now.** In a CPU profile of the InfluxDB row after the window's change
+  (one round, 48,860 readings/s), the main thread was busy 81-88 % of each half second: aedes, mqtt-packet and
+  the sockets 22 %, the payload's parse, validation and normalisation 22 %, the outbox 12 %, the gateway 10 %,
+  intake's bookkeeping 8 %, the reading store 6.5 %, the rules 6 %, the collector 5 %, the duplicate window 1 %.
+
+The full \`npm run bench\` run after these changes (the tables at the top, 2026-12-01; the bare aedes at 87,485
+readings/s from 10 devices): Vigil with InfluxDB took 55,464 readings/s from 10 devices and 66,704/s from 100,
+**66 %** of the bare aedes from 10 devices (59-66 over three rounds) and **88 %** (78-88) from 100; with the
+embedded store 64 % and 88 %. Paced at half rate the PUBACK p99 was 12.5 ms from 10 devices and **36.6 ms** from
+100 (at 32,810/s). The 1,000,000-reading soak's last tenth ran at **102 %** of its first; RSS 260 MiB after the
+first tenth and 336 MiB after the last. The full run just before it, on the same code: 63 % (59-64) from 10
+devices against a bare aedes at 90,394/s, 89 % (79-89) from 100, a paced p99 of 48.1 ms from 100 devices at
+34,895/s, and the soak's last tenth at 89 % of its first (its ninth at 85 %); three soaks alone right after it
+(\`npm run bench:soak\`) ran at 111 %, 101 % and 112 %. Against issue 12: this run meets all four goals; the run
+before met three, its soak a point short in a run whose tenths swung from 85 to 105 %.
 
 ## Connected idle devices and a reconnect storm
 
