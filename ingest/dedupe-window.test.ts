@@ -113,4 +113,54 @@ describe('the duplicate-detection window', () => {
       }
     }
   });
+
+  it('holds the most recent capacity - ceil(capacity / 16) keys when each was deleted and added again (a failed commit, then the resend)', () => {
+    const capacity = 320;
+    const kept = capacity - Math.ceil(capacity / 16);
+    const w = new DedupeWindow<number>(capacity);
+    const identity = (n: number): ReadingIdentity => ({ deviceId: 'cuff-1', type: 'blood_pressure', time: 1_764_547_200_000 + n * 1000, msgId: undefined });
+    for (let n = 0; n < 1000; n++) {
+      w.add(identity(n), n);
+      w.delete(identity(n));
+      w.add(identity(n), n);
+      for (let back = 0; back < kept && back <= n; back++) expect(w.get(identity(n - back)), `entry ${n - back} after ${n}`).toBe(n - back);
+      expect(w.size).toBeLessThanOrEqual(capacity);
+    }
+  });
+
+  it('spreads message ids crafted to share one unseeded FNV-1a hash: an add walks a few slots, not all of them', () => {
+    // A Joux multicollision: 4-character blocks, each pair of which leaves FNV-1a (from its standard offset basis)
+    // in the same state, so that any choice of one block of each pair gives the same hash: 2^14 ids in all.
+    const fnv = (from: number, text: string) => {
+      let h = from;
+      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    // Each block: the first two 4-letter strings that take the state to one value (a birthday search).
+    const letters = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    const block = (n: number) => letters[n % 36]! + letters[Math.floor(n / 36) % 36]! + letters[Math.floor(n / 1296) % 36]! + letters[Math.floor(n / 46_656) % 36]!;
+    let state = 0x811c9dc5;
+    let ids = [''];
+    for (let b = 0; b < 14; b++) {
+      const seen = new Map<number, number>();
+      for (let n = 0; ; n++) {
+        const h = fnv(state, block(n));
+        const twin = seen.get(h);
+        if (twin !== undefined) {
+          ids = ids.flatMap((id) => [id + block(twin), id + block(n)]);
+          state = h;
+          break;
+        }
+        seen.set(h, n);
+      }
+    }
+    const crafted = ids.slice(0, 12_400);
+    expect(new Set(crafted.map((id) => fnv(0x811c9dc5, id))).size).toBe(1);
+    const w = new DedupeWindow<number>(200_000);
+    const identity = (msgId: string): ReadingIdentity => ({ deviceId: 'hub-1', type: 'glucose', time: 1_764_547_200_000, msgId });
+    crafted.forEach((id, n) => w.add(identity(id), n));
+    // With one hash for all, the last add would walk past the 12,399 before it.
+    expect(w.longestProbe).toBeLessThan(100);
+    crafted.forEach((id, n) => expect(w.get(identity(id))).toBe(n));
+  });
 });

@@ -1,3 +1,4 @@
+import { getRandomValues } from 'node:crypto';
 import { READING_TYPES, type ReadingIdentity } from '../domain/index.js';
 
 /**
@@ -17,6 +18,9 @@ import { READING_TYPES, type ReadingIdentity } from '../domain/index.js';
  * reading's key string: a Map entry and the flattened key string per reading lived on into V8's old generation
  * with the window, and adding them cost about a tenth of what a reading costs the main thread ("An eleventh
  * look"). A reading is matched exactly (device, type, time and message id compared), as its key string was.
+ * The slots are chosen by a hash seeded at random for each window, as V8 seeds the Maps' string hash: with a
+ * fixed hash a device could send message ids that all hash alike (found offline, 16,384 of them in minutes),
+ * and each add and lookup would walk them all while every other device's PUBACK waited.
  *
  * Guarantee: at every moment the window holds the most recent `capacity - ceil(capacity / 16)` distinct keys
  * added (187,500 of the default 200,000; `capacity - 1` below 16), and never more than `capacity`; it is global
@@ -36,6 +40,8 @@ export class DedupeWindow<V> {
    * so as many as there are provisioned devices at most (only a device's own credentials publish its readings).
    */
   readonly #devices = new Map<string, number>();
+  /** Where each message id's hash starts: unknown outside this process. */
+  readonly #seed = getRandomValues(new Int32Array(1))[0]!;
 
   constructor(capacity: number) {
     // At least 2: dropping whole generations, a window of 1 would hold nothing just after each key, and an
@@ -55,7 +61,7 @@ export class DedupeWindow<V> {
   get(reading: ReadingIdentity): V | undefined {
     const device = this.#devices.get(reading.deviceId);
     if (device === undefined) return undefined;
-    const probe = identify(device, reading);
+    const probe = identify(this.#seed, device, reading);
     const count = this.#generations.length;
     for (let back = 0; back < count; back++) {
       const value = this.#generations[(this.#newest - back + count) % count]!.get(probe);
@@ -71,18 +77,20 @@ export class DedupeWindow<V> {
       device = this.#devices.size;
       this.#devices.set(reading.deviceId, device);
     }
-    const newest = this.#generations[this.#newest]!;
-    newest.add(identify(device, reading), value);
-    if (newest.added >= this.#sizes[this.#newest]!) {
-      this.#newest = (this.#newest + 1) % this.#generations.length;
-      this.#generations[this.#newest]!.clear();
-    }
+    const probe = identify(this.#seed, device, reading);
+    // The newest generation is full only for a key that needs a slot of its own: one added again after its
+    // delete (the resend of a failed commit's reading) takes back its deleted slot, even in a full generation.
+    if (this.#generations[this.#newest]!.tryAdd(probe, value, this.#sizes[this.#newest]!)) return;
+    this.#newest = (this.#newest + 1) % this.#generations.length;
+    const fresh = this.#generations[this.#newest]!;
+    fresh.clear();
+    fresh.tryAdd(probe, value, this.#sizes[this.#newest]!);
   }
 
   delete(reading: ReadingIdentity): void {
     const device = this.#devices.get(reading.deviceId);
     if (device === undefined) return;
-    const probe = identify(device, reading);
+    const probe = identify(this.#seed, device, reading);
     for (const generation of this.#generations) generation.delete(probe);
   }
 
@@ -90,6 +98,13 @@ export class DedupeWindow<V> {
     let size = 0;
     for (const generation of this.#generations) size += generation.size;
     return size;
+  }
+
+  /** The most slots one add has walked past in the tables held now (a few with any fair hash): for tests and diagnostics. */
+  get longestProbe(): number {
+    let longest = 0;
+    for (const generation of this.#generations) longest = Math.max(longest, generation.longestProbe);
+    return longest;
   }
 }
 
@@ -107,13 +122,17 @@ interface Probe {
 
 const TYPE_NUMBERS = new Map<string, number>(READING_TYPES.map((t, i) => [t, i]));
 
-function identify(device: number, reading: ReadingIdentity): Probe {
+function identify(seed: number, device: number, reading: ReadingIdentity): Probe {
   // No message id and an empty one are the same key, as in `readingKey`.
   const msgId = reading.msgId ?? '';
   const type = TYPE_NUMBERS.get(reading.type) ?? -1;
   const { time } = reading;
-  let hash = 0x811c9dc5; // FNV-1a over the message id, then the numbers mixed in
-  for (let i = 0; i < msgId.length; i++) hash = Math.imul(hash ^ msgId.charCodeAt(i), 0x01000193);
+  // FNV-1a over the message id from the window's seed, each step shifted into itself, then the numbers mixed in.
+  let hash = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < msgId.length; i++) {
+    hash = Math.imul(hash ^ msgId.charCodeAt(i), 0x01000193);
+    hash ^= hash >>> 13;
+  }
   hash = Math.imul(hash ^ device, 0x9e3779b1);
   hash = Math.imul(hash ^ type, 0x85ebca77);
   hash = Math.imul(hash ^ (time >>> 0), 0xc2b2ae3d);
@@ -142,6 +161,7 @@ class Generation<V> {
   readonly #values: (V | undefined)[];
   #added = 0;
   #size = 0;
+  #longestProbe = 0;
 
   constructor(keys: number) {
     let slots = 4;
@@ -156,12 +176,8 @@ class Generation<V> {
     this.#values = new Array<V | undefined>(slots).fill(undefined);
   }
 
-  /**
-   * Keys added since the generation was last cleared, deleted ones included: what its size limit counts, so that
-   * used and deleted slots together never fill more than half the table (a lookup always reaches an empty one).
-   */
-  get added(): number {
-    return this.#added;
+  get longestProbe(): number {
+    return this.#longestProbe;
   }
 
   get size(): number {
@@ -190,9 +206,24 @@ class Generation<V> {
     return slot < 0 ? undefined : this.#values[slot];
   }
 
-  add(p: Probe, value: V): void {
+  /**
+   * Adds the key unless it would take an empty slot when `limit` slots have been taken since the last clear (used
+   * or deleted since): so used and deleted slots never fill more than half the table, and a lookup always reaches
+   * an empty one. A deleted slot on the key's way is taken back instead (a key added again after its delete takes
+   * its own back: it is one key).
+   */
+  tryAdd(p: Probe, value: V, limit: number): boolean {
     let slot = p.hash & this.#mask;
-    while (this.#state[slot] === USED) slot = (slot + 1) & this.#mask;
+    let walked = 0;
+    while (this.#state[slot] === USED) {
+      slot = (slot + 1) & this.#mask;
+      walked++;
+    }
+    if (this.#state[slot] === EMPTY) {
+      if (this.#added >= limit) return false;
+      this.#added++;
+    }
+    if (walked > this.#longestProbe) this.#longestProbe = walked;
     this.#state[slot] = USED;
     this.#hashes[slot] = p.hash;
     this.#times[slot] = p.time;
@@ -200,8 +231,8 @@ class Generation<V> {
     this.#types[slot] = p.type;
     this.#msgIds[slot] = p.msgId;
     this.#values[slot] = value;
-    this.#added++;
     this.#size++;
+    return true;
   }
 
   delete(p: Probe): void {
@@ -219,5 +250,6 @@ class Generation<V> {
     this.#values.fill(undefined);
     this.#added = 0;
     this.#size = 0;
+    this.#longestProbe = 0;
   }
 }
