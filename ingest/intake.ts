@@ -180,13 +180,14 @@ export class Intake extends EventEmitter<{ committed: [readings: readonly Readin
     let newestFresh = newest;
     for (const reading of readings) {
       const earlier = reading.time > newest ? undefined : this.#recent.get(reading);
-      if (earlier !== undefined || freshKeys?.has(keyOf(reading))) {
+      const key = freshKeys ? keyOf(reading) : '';
+      if (earlier !== undefined || freshKeys?.has(key)) {
         // A duplicate of a reading still being committed is acknowledged only once that commit has succeeded.
         if (earlier?.state === 'pending' && !waitFor.includes(earlier)) waitFor.push(earlier);
         continue;
       }
       fresh.push(reading);
-      freshKeys?.add(keyOf(reading));
+      freshKeys?.add(key);
       if (reading.time > newestFresh) newestFresh = reading.time;
     }
     const duplicates = readings.length - fresh.length;

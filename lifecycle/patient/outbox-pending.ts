@@ -81,8 +81,10 @@ function mergePoints(stored: readonly RawPoint[], queued: readonly Reading[], q:
   const taken = new Set<string>();
   const merged = [...stored];
   for (const r of queued) {
-    if (r.type !== q.type || r.time < q.from || r.time >= q.to || taken.has(keyOf(r))) continue;
-    taken.add(keyOf(r));
+    if (r.type !== q.type || r.time < q.from || r.time >= q.to) continue;
+    const key = keyOf(r);
+    if (taken.has(key)) continue;
+    taken.add(key);
     const point = asPoint(r);
     if (!inStore.has(pointKey(point))) merged.push(point);
   }
