@@ -59,15 +59,20 @@ export class DedupeWindow<V> {
 
   /** The reading's value, or undefined when the window does not hold it (values are never undefined). */
   get(reading: ReadingIdentity): V | undefined {
-    const device = this.#devices.get(reading.deviceId);
-    if (device === undefined) return undefined;
-    const probe = identify(this.#seed, device, reading);
+    const probe = this.#probeOf(reading);
+    if (!probe) return undefined;
     const count = this.#generations.length;
     for (let back = 0; back < count; back++) {
       const value = this.#generations[(this.#newest - back + count) % count]!.get(probe);
       if (value !== undefined) return value;
     }
     return undefined;
+  }
+
+  /** The reading's probe, or undefined for a device never added (then no table holds the reading). */
+  #probeOf(reading: ReadingIdentity): Probe | undefined {
+    const device = this.#devices.get(reading.deviceId);
+    return device === undefined ? undefined : identify(this.#seed, device, reading);
   }
 
   /** Adds a reading the window does not hold (check with `get`: one lookup instead of a delete per add). */
@@ -88,9 +93,8 @@ export class DedupeWindow<V> {
   }
 
   delete(reading: ReadingIdentity): void {
-    const device = this.#devices.get(reading.deviceId);
-    if (device === undefined) return;
-    const probe = identify(this.#seed, device, reading);
+    const probe = this.#probeOf(reading);
+    if (!probe) return;
     for (const generation of this.#generations) generation.delete(probe);
   }
 
